@@ -1,0 +1,96 @@
+/*
+ * image.h - the one gray image type of phieu, and reading/writing it as TIFF and PNG.
+ *
+ * Contract:
+ *  - A phieu_image is 8-bit gray, 0 = black, 255 = white, rows top to bottom, `stride`
+ *    bytes apart (stride >= width). Every loader converts to this: 1-bit (TIFF
+ *    min-is-white or min-is-black, PNG), 8/16-bit gray, RGB/RGBA (luma), palette, alpha
+ *    composited on white.
+ *  - Images are created by phieu_image_create or a loader and freed with
+ *    phieu_image_destroy(&img), which NULLs the caller's pointer. Functions never modify
+ *    an image they take as const.
+ *  - Loaders enforce phieu_image_limits (pixels and bytes) before allocating, so a hostile
+ *    file cannot exhaust memory. A corrupt, truncated or unsupported file gives
+ *    PHIEU_EFORMAT with a message naming the file, the page and the problem. No loader
+ *    prints (libtiff/libpng warnings are captured, not written to stderr).
+ *  - Thread safety: distinct images and readers may be used from distinct threads.
+ */
+#ifndef PHIEU_IMAGE_H
+#define PHIEU_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "phieu/error.h"
+
+typedef struct phieu_image {
+    int width;
+    int height;
+    int stride;      /* bytes from one row to the next */
+    uint8_t *pixels; /* width x height gray samples, owned by the image */
+    double dpi_x;    /* from the file's resolution tags; 0 when the file has none */
+    double dpi_y;
+} phieu_image;
+
+/* Where limits come from: an A3 sheet (297 x 420 mm) at 600 dpi is 7016 x 9921 pixels;
+ * a bigger page is not a ballot. Bytes: a 1 GiB file is far beyond any page we read. */
+#define PHIEU_IMAGE_DEFAULT_MAX_PIXELS ((uint64_t)7016 * 9921)
+#define PHIEU_IMAGE_DEFAULT_MAX_BYTES ((uint64_t)1 << 30)
+
+typedef struct phieu_image_limits {
+    uint64_t max_pixels; /* width * height of one page */
+    uint64_t max_bytes;  /* size of the file (or memory buffer) */
+} phieu_image_limits;
+
+/* The defaults above. */
+phieu_image_limits phieu_image_default_limits(void);
+
+/* A new white image. */
+int phieu_image_create(int width, int height, phieu_image **out, phieu_error *err);
+void phieu_image_destroy(phieu_image **img);
+/* A deep copy. */
+int phieu_image_clone(const phieu_image *src, phieu_image **out, phieu_error *err);
+
+/* The format of a file by its first bytes (not its name). */
+typedef enum { PHIEU_IMAGE_UNKNOWN = 0, PHIEU_IMAGE_TIFF, PHIEU_IMAGE_PNG } phieu_image_format;
+phieu_image_format phieu_image_sniff(const uint8_t *head, size_t len);
+
+/*
+ * A reader yields the pages of one file in order (a PNG has one page, a TIFF one per
+ * directory). `name` is used in messages (the path, or a label for memory buffers).
+ * The memory variant does not copy `data`: it must outlive the reader.
+ */
+typedef struct phieu_image_reader phieu_image_reader;
+int phieu_image_reader_open(const char *path, const phieu_image_limits *limits,
+                            phieu_image_reader **out, phieu_error *err);
+int phieu_image_reader_open_memory(const uint8_t *data, size_t len, const char *name,
+                                   const phieu_image_limits *limits, phieu_image_reader **out,
+                                   phieu_error *err);
+/* Returns 1 and a new image in *page, 0 at the end, or a negative code. After an error the
+ * reader is at its end. Pages are numbered from 1 in messages. */
+int phieu_image_reader_next(phieu_image_reader *r, phieu_image **page, phieu_error *err);
+void phieu_image_reader_close(phieu_image_reader **r);
+
+/* Convenience: page `page_index` (0-based) of a file. */
+int phieu_image_load(const char *path, int page_index, const phieu_image_limits *limits,
+                     phieu_image **out, phieu_error *err);
+
+/* Lossless writers. TIFF is 8-bit gray with Deflate; both store dpi when it is set. */
+int phieu_image_save_png(const phieu_image *img, const char *path, phieu_error *err);
+int phieu_image_save_tiff(const phieu_image *img, const char *path, phieu_error *err);
+/* PNG into memory (caller frees *data with phieu_free); for the review server. */
+int phieu_image_encode_png(const phieu_image *img, uint8_t **data, size_t *len,
+                           phieu_error *err);
+
+/* An RGB picture (3 bytes a pixel, rows packed) as PNG; for debug overlays. */
+int phieu_rgb_save_png(const uint8_t *rgb, int width, int height, const char *path,
+                       phieu_error *err);
+
+/* A new image scaled by the box filter so that it fits in max_w x max_h (aspect kept). */
+int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu_image **out,
+                             phieu_error *err);
+/* A new image of the rectangle (clipped to the image). */
+int phieu_image_crop(const phieu_image *src, int x, int y, int w, int h, phieu_image **out,
+                     phieu_error *err);
+
+#endif

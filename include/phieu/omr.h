@@ -1,0 +1,130 @@
+/*
+ * omr.h - reading one ballot page: register it, identify its form, score every box,
+ * decide every row and the page.
+ *
+ * Contract:
+ *  - phieu_omr_read is a pure function of (config, image): the same input gives the same
+ *    reading, byte for byte, on every run and machine (no clocks, no randomness, no
+ *    state). It never modifies the image and allocates nothing in its hot path beyond
+ *    what the config's scratch needs.
+ *  - The machine never guesses: anything uncertain is PHIEU_PAGE_REVIEW / PHIEU_ROW_REVIEW
+ *    or PHIEU_PAGE_REJECTED, with reasons (stable codes plus words).
+ *  - A phieu_reading is a plain fixed-size struct: copy it, store it, no cleanup.
+ *  - Thread safety: concurrent calls with distinct readings are safe.
+ */
+#ifndef PHIEU_OMR_H
+#define PHIEU_OMR_H
+
+#include <stdint.h>
+
+#include "phieu/error.h"
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/util.h"
+
+/* ---- Thresholds: data, named, defaulted, overridable, reported ---------------------- */
+
+typedef enum {
+    PHIEU_TH_MARKED = 0,   /* box score at or above: marked */
+    PHIEU_TH_MARGINAL,     /* box score at or above (and below MARKED): marginal -> review */
+    PHIEU_TH_INK,          /* darkness, as a share of paper-to-black contrast, that is ink */
+    PHIEU_TH_COUNT
+} phieu_threshold_id;
+
+typedef struct phieu_thresholds {
+    double value[PHIEU_TH_COUNT];
+} phieu_thresholds;
+
+void phieu_thresholds_default(phieu_thresholds *t);
+/* The stable name of a threshold ("marked", "marginal", "ink") and its meaning in words. */
+const char *phieu_threshold_name(phieu_threshold_id id);
+const char *phieu_threshold_description(phieu_threshold_id id);
+/* Sets a threshold by name; PHIEU_EINVAL for an unknown name or a value out of [0, 1]
+ * or one that would make marginal >= marked. */
+int phieu_thresholds_set(phieu_thresholds *t, const char *name, double value, phieu_error *err);
+
+/* ---- The reading -------------------------------------------------------------------- */
+
+typedef enum { PHIEU_BOX_EMPTY = 0, PHIEU_BOX_MARGINAL = 1, PHIEU_BOX_MARKED = 2 } phieu_box_state;
+
+/* A row's decision is a choice index (0..n_choices-1) or one of these. */
+#define PHIEU_ROW_BLANK (-1)
+#define PHIEU_ROW_OVERVOTE (-2)
+#define PHIEU_ROW_REVIEW (-3)
+
+typedef enum {
+    PHIEU_PAGE_COUNTED = 0,  /* every row decided */
+    PHIEU_PAGE_REVIEW = 1,   /* the form is known, some rows need a person */
+    PHIEU_PAGE_REJECTED = 2, /* not registered, unknown/wrong form, test vs official... */
+    PHIEU_PAGE_BLANK = 3,    /* an unprinted back side or an empty sheet */
+} phieu_page_status;
+
+#define PHIEU_OMR_MAX_REASONS 8
+#define PHIEU_OMR_INK_CELLS 64 /* 8 x 8 grid of ink per box, for duplicate detection */
+
+typedef struct phieu_reason {
+    char code[32];  /* stable: "marginal-mark", "not-registered", "wrong-form", ... */
+    char text[200]; /* words for a person, English */
+    int row;        /* the row it concerns (1-based), or 0 for the page */
+} phieu_reason;
+
+typedef struct phieu_box_reading {
+    float score;    /* 0..1: the value compared with the thresholds */
+    float coverage; /* share of the box interior that is new ink */
+    float darkness; /* mean ink darkness relative to local paper white, 0..1 */
+    uint8_t state;  /* phieu_box_state */
+    uint8_t ink[PHIEU_OMR_INK_CELLS]; /* registered ink, 0..255 per cell */
+} phieu_box_reading;
+
+typedef struct phieu_row_reading {
+    int row;      /* 1-based row number */
+    int decision; /* choice index or PHIEU_ROW_* */
+    phieu_box_reading boxes[PHIEU_FORM_MAX_CHOICES];
+} phieu_row_reading;
+
+typedef struct phieu_reading {
+    int status;          /* phieu_page_status */
+    int form_index;      /* index into config->forms, or -1 when no form was identified */
+    int test_ballot;     /* the form code's test flag */
+    int upside_down;     /* the page was fed turned 180 degrees */
+    double transform[9]; /* page mm -> image pixels, row-major 3x3 projective */
+    int n_rows;
+    phieu_row_reading rows[PHIEU_FORM_MAX_ROWS];
+    int n_reasons;
+    phieu_reason reasons[PHIEU_OMR_MAX_REASONS];
+} phieu_reading;
+
+typedef struct phieu_omr_config {
+    const phieu_form *const *forms; /* the forms this page may be; at least one */
+    const phieu_layout *layouts;    /* layouts[i] of forms[i] */
+    int n_forms;
+    phieu_thresholds thresholds;
+    int test_session; /* 1: accept only test ballots; 0: refuse them */
+} phieu_omr_config;
+
+/* Reads one page. Returns 0 with a reading for every page that could be examined (even a
+ * rejected one); a negative code only for a broken call (NULL, no forms) or no memory. */
+int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page,
+                   phieu_reading *out, phieu_error *err);
+
+/* How alike the ink inside the boxes of two readings of the same form is, 0..1. Two scans
+ * of one paper sheet score close to 1; two sheets marked the same way by different hands
+ * score clearly lower. */
+double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b);
+
+/* Stable names for JSON and the database. */
+const char *phieu_page_status_name(int status);   /* "counted", "review", ... */
+const char *phieu_box_state_name(int state);      /* "marked", "empty", "marginal" */
+/* "blank", "overvote", "review", or the form's choice key. */
+const char *phieu_row_decision_name(const phieu_form *form, int decision);
+
+/* Appends the reading as one JSON object (the `phieu read --json` contract, without the
+ * "file" and "page" keys, which the caller adds). form may be NULL when form_index < 0. */
+void phieu_omr_reading_json(const phieu_reading *r, const phieu_form *form, phieu_buf *out);
+
+/* An RGB overlay of the page for people: fiducials found, box outlines coloured by state,
+ * scores, row decisions. Written as PNG to path. */
+int phieu_omr_debug_overlay(const phieu_omr_config *config, const phieu_image *page,
+                            const phieu_reading *r, const char *path, phieu_error *err);
+
+#endif

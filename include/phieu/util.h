@@ -1,0 +1,56 @@
+/*
+ * util.h - small shared helpers: SHA-256 (libsodium), durable file writes, text buffers.
+ *
+ * Contract: functions follow the house rules (0 or PHIEU_E..., caller-owned error).
+ * phieu_util_init() must be called once before hashing (it initialises libsodium; calling
+ * it again is harmless). Thread safety: all functions are reentrant.
+ */
+#ifndef PHIEU_UTIL_H
+#define PHIEU_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "phieu/error.h"
+
+#define PHIEU_SHA256_BYTES 32
+#define PHIEU_SHA256_HEX 65 /* 64 hex digits and the NUL */
+
+int phieu_util_init(phieu_error *err);
+
+/* SHA-256 of data, as bytes and as lowercase hex. */
+void phieu_sha256(const void *data, size_t len, uint8_t out[PHIEU_SHA256_BYTES]);
+void phieu_sha256_hex(const void *data, size_t len, char out[PHIEU_SHA256_HEX]);
+void phieu_hex(const uint8_t *bytes, size_t len, char *out /* 2*len+1 */);
+
+/* SHA-256 of a whole file, streamed. */
+int phieu_sha256_file(const char *path, char out[PHIEU_SHA256_HEX], phieu_error *err);
+
+/* Reads a whole file into a new NUL-terminated buffer (caller frees with phieu_free).
+ * Refuses files larger than max_bytes with PHIEU_ELIMIT. */
+int phieu_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
+                    phieu_error *err);
+
+/* Writes data to path durably: a temporary file beside it, fsync, rename over path, fsync
+ * of the folder. After success the file survives a crash; after failure path is untouched
+ * and no temporary file is left. */
+int phieu_write_file_durable(const char *path, const void *data, size_t len, phieu_error *err);
+
+/* mkdir -p with mode 0755; an existing folder is fine. */
+int phieu_mkdir_p(const char *path, phieu_error *err);
+
+/* A growable byte buffer for building text (JSON, CSV, HTML). */
+typedef struct phieu_buf {
+    char *data; /* NUL-terminated when len > 0 or after any append */
+    size_t len;
+    size_t cap;
+    int failed; /* set once an append ran out of memory; later appends do nothing */
+} phieu_buf;
+
+void phieu_buf_init(phieu_buf *b);
+void phieu_buf_release(phieu_buf *b);
+void phieu_buf_append(phieu_buf *b, const void *data, size_t len);
+void phieu_buf_puts(phieu_buf *b, const char *s);
+void phieu_buf_printf(phieu_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

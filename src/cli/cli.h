@@ -1,0 +1,50 @@
+/*
+ * cli.h - what every `phieu` command file shares: the command table entry, exit codes,
+ * and how errors reach the terminal. Commands hold no logic of their own beyond parsing
+ * arguments, calling libphieu and printing.
+ */
+#ifndef PHIEU_CLI_H
+#define PHIEU_CLI_H
+
+#include <stdio.h>
+
+#include "phieu/error.h"
+
+/* Exit codes, documented in docs/phieu.1 (EXIT STATUS). */
+enum {
+    PHIEU_EXIT_OK = 0,
+    PHIEU_EXIT_ERROR = 1,       /* the command failed; the message says why */
+    PHIEU_EXIT_USAGE = 2,       /* wrong arguments; see `phieu COMMAND -h` */
+    PHIEU_EXIT_INPUT = 3,       /* an input file is invalid (form, image, session) */
+    PHIEU_EXIT_BLOCKED = 4,     /* refused on purpose: open exceptions, failed verification */
+    PHIEU_EXIT_SCANNER = 5,     /* the scanner stopped (jam, cover open, ...); run scan again */
+    PHIEU_EXIT_INTERRUPTED = 6, /* stopped by the operator (Ctrl-C); run the command again */
+    PHIEU_EXIT_NEEDS_REVIEW = 7 /* finished, but pages or rows await a supervisor */
+};
+
+typedef struct phieu_command {
+    const char *name;    /* the word after `phieu` */
+    const char *summary; /* one line for `phieu help` */
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+} phieu_command;
+
+/* Prints "phieu: <message>" to stderr and returns the exit code for err->code. */
+int cli_fail(const phieu_error *err);
+/* Prints "phieu <command>: <message>\nTry 'phieu <command> -h'." and returns EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The exit code that matches a PHIEU_E... code. */
+int cli_exit_code(int phieu_code);
+/* True when argv holds -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+/* The commands, one file each (src/cli/cmd_<name>.c). */
+#define PHIEU_COMMANDS(X)                                                                    \
+    X(form, "check, lay out and print ballot forms")                                         \
+    X(read, "read ballot images without a session (debugging, audit)")
+
+#define PHIEU_DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
+PHIEU_COMMANDS(PHIEU_DECLARE_COMMAND)
+#undef PHIEU_DECLARE_COMMAND
+
+#endif

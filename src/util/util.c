@@ -1,0 +1,252 @@
+/*
+ * util.c - SHA-256 through libsodium, durable file writes, and the text buffer.
+ * Content-addressed archiving and export manifests are built on these; the archive's own
+ * naming rules live in src/session/, the manifest's in src/report/.
+ */
+#include "phieu/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "phieu/alloc.h"
+
+int phieu_util_init(phieu_error *err)
+{
+    if (sodium_init() < 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "cannot initialise libsodium");
+    return 0;
+}
+
+void phieu_hex(const uint8_t *bytes, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+void phieu_sha256(const void *data, size_t len, uint8_t out[PHIEU_SHA256_BYTES])
+{
+    crypto_hash_sha256(out, data, len);
+}
+
+void phieu_sha256_hex(const void *data, size_t len, char out[PHIEU_SHA256_HEX])
+{
+    uint8_t digest[PHIEU_SHA256_BYTES];
+    phieu_sha256(data, len, digest);
+    phieu_hex(digest, sizeof digest, out);
+}
+
+int phieu_sha256_file(const char *path, char out[PHIEU_SHA256_HEX], phieu_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return phieu_error_set(err, PHIEU_EIO, "cannot open '%s': %s", path, strerror(errno));
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    unsigned char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        crypto_hash_sha256_update(&st, chunk, n);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed)
+        return phieu_error_set(err, PHIEU_EIO, "cannot read '%s'", path);
+    uint8_t digest[PHIEU_SHA256_BYTES];
+    crypto_hash_sha256_final(&st, digest);
+    phieu_hex(digest, sizeof digest, out);
+    return 0;
+}
+
+int phieu_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
+                    phieu_error *err)
+{
+    *data = NULL;
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return phieu_error_set(err, PHIEU_EIO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return phieu_error_set(err, PHIEU_EIO, "cannot read '%s': not a regular file", path);
+    }
+    if ((unsigned long long)st.st_size > max_bytes) {
+        fclose(f);
+        return phieu_error_set(err, PHIEU_ELIMIT,
+                               "'%s' is %lld bytes, more than the limit of %zu bytes", path,
+                               (long long)st.st_size, max_bytes);
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *buf = phieu_malloc(size + 1);
+    if (!buf) {
+        fclose(f);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s'", path);
+    }
+    size_t got = fread(buf, 1, size, f);
+    fclose(f);
+    if (got != size) {
+        phieu_free(buf);
+        return phieu_error_set(err, PHIEU_EIO, "cannot read '%s': short read", path);
+    }
+    buf[size] = '\0';
+    *data = buf;
+    *len = size;
+    return 0;
+}
+
+static int fsync_dir_of(const char *path, phieu_error *err)
+{
+    char copy[4096];
+    snprintf(copy, sizeof copy, "%s", path);
+    const char *dir = dirname(copy);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return phieu_error_set(err, PHIEU_EIO, "cannot open folder '%s': %s", dir,
+                               strerror(errno));
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    if (rc != 0)
+        return phieu_error_set(err, PHIEU_EIO, "cannot sync folder '%s': %s", dir,
+                               strerror(saved));
+    return 0;
+}
+
+int phieu_write_file_durable(const char *path, const void *data, size_t len, phieu_error *err)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return phieu_error_set(err, PHIEU_EINVAL, "path too long: '%s'", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return phieu_error_set(err, PHIEU_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int saved = n < 0 ? errno : ENOSPC;
+            close(fd);
+            unlink(tmp);
+            return phieu_error_set(err, PHIEU_EIO,
+                                   "cannot write '%s': %s; free some disk space and try again",
+                                   path, strerror(saved));
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        int saved = errno;
+        close(fd);
+        unlink(tmp);
+        return phieu_error_set(err, PHIEU_EIO, "cannot sync '%s': %s", path, strerror(saved));
+    }
+    if (close(fd) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        return phieu_error_set(err, PHIEU_EIO, "cannot close '%s': %s", path, strerror(saved));
+    }
+    if (rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        return phieu_error_set(err, PHIEU_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
+                               strerror(saved));
+    }
+    return fsync_dir_of(path, err);
+}
+
+int phieu_mkdir_p(const char *path, phieu_error *err)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return phieu_error_set(err, PHIEU_EINVAL, "path too long: '%s'", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return phieu_error_set(err, PHIEU_EIO, "cannot create folder '%s': %s", buf,
+                                   strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+        return phieu_error_set(err, PHIEU_EIO, "cannot create folder '%s': %s", buf,
+                               strerror(errno));
+    return 0;
+}
+
+void phieu_buf_init(phieu_buf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void phieu_buf_release(phieu_buf *b)
+{
+    phieu_free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void phieu_buf_append(phieu_buf *b, const void *data, size_t len)
+{
+    if (b->failed)
+        return;
+    if (b->len + len + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + len + 1)
+            cap *= 2;
+        char *grown = phieu_realloc(b->data, cap);
+        if (!grown) {
+            b->failed = 1;
+            return;
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void phieu_buf_puts(phieu_buf *b, const char *s)
+{
+    phieu_buf_append(b, s, strlen(s));
+}
+
+void phieu_buf_printf(phieu_buf *b, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        phieu_buf_append(b, small, (size_t)n);
+        return;
+    }
+    char *big = phieu_malloc((size_t)n + 1);
+    if (!big) {
+        b->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    phieu_buf_append(b, big, (size_t)n);
+    phieu_free(big);
+}
