@@ -1,0 +1,408 @@
+/*
+ * session.h - one counting session in one SQLite file: its forms, thresholds and rule set,
+ * the board and its counts, every page (archived image, reading, exceptions), the board's
+ * decisions, supervisors' accounts and the hash-chained audit log.
+ *
+ * Contract:
+ *  - A session is the file SESSION.db and the archive folder SESSION.db.images/ beside it
+ *    (content-addressed "<sha256>.png"). Copying the two is a complete backup.
+ *  - Self-contained: the session keeps its own copy of each form text (re-parsed on open),
+ *    the thresholds in force (stored by name), the rule set and the test flag.
+ *  - Save first, then read: phieu_session_add_page writes the image durably before it
+ *    reads it, then commits sheet, reading and exceptions in ONE transaction. A crash at
+ *    any instant loses nothing and counts nothing twice (the image hash is UNIQUE).
+ *  - Secrecy: sheet ids are random (libsodium), never sequential; batch and position are
+ *    for the operator only (finding the paper) and must never be exported or logged;
+ *    the audit log never holds a selection; listings meant for export (sheets, ballots)
+ *    come in sheet-id order, which is unrelated to scan order. Nothing here stores the
+ *    time a page was scanned.
+ *  - Decisions override readings. An exception is resolved by its decisions: without the
+ *    two-person rule, by the latest decision; with it (the default for official
+ *    sessions), when two different users' latest decisions agree; when they disagree it
+ *    waits for the head of the board, whose decision is then final.
+ *  - Every function returns 0 or a negative PHIEU_E... code and fills err. A newer session
+ *    file is refused (PHIEU_ESTATE, "made by a newer phieu"); a damaged or foreign file
+ *    gives PHIEU_EFORMAT; a busy database waits PHIEU_SESSION_BUSY_MS, then PHIEU_EDB.
+ *  - Ownership: phieu_session_* objects are freed with their _close/_free function; lists
+ *    returned through `T **items` are one phieu_malloc block, freed with phieu_free.
+ *  - Thread safety: one phieu_session per thread. Several processes (scanning stations)
+ *    may open the same file at once: SQLite WAL with a busy timeout serialises writers.
+ *
+ * Owners: session engineer (this header, src/session/session.c, pages.c, store.c,
+ * exceptions.c, log.c). The review engineer may add account/decision helpers in
+ * src/session/decisions.c, declared in the "Decisions and users" section below.
+ */
+#ifndef PHIEU_SESSION_H
+#define PHIEU_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "phieu/error.h"
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/omr.h"
+#include "phieu/util.h"
+
+/* The schema this build writes; a file with a higher version is refused. */
+#define PHIEU_SESSION_SCHEMA_VERSION 1
+/* How long a writer waits for another station's transaction: a page commit takes a few
+ * milliseconds, so 10 s covers any honest wait and still reports a stuck process. */
+#define PHIEU_SESSION_BUSY_MS 10000
+/* Two readings of the same form whose ink similarity (phieu_omr_ink_similarity) is at or
+ * above this are a possible rescan of one paper sheet. omr.h: two scans of one sheet score
+ * close to 1, different hands clearly lower. A session setting ("duplicate"); default: */
+#define PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY 0.90
+/* Row decisions that may differ between two scans of one sheet before the ink is compared
+ * at all (a marginal mark can read differently each time). */
+#define PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF 2
+
+#define PHIEU_SHEET_ID_LEN 16 /* hex digits of 64 random bits */
+#define PHIEU_SHEET_ID_MAX (PHIEU_SHEET_ID_LEN + 1)
+#define PHIEU_NAME_MAX 256    /* user names, board names (bytes of UTF-8) */
+/* Forms in one session: one template per group of posts; a provincial council uses a
+ * handful. 16 leaves room and keeps the per-form arrays fixed-size. */
+#define PHIEU_SESSION_MAX_FORMS 16
+
+typedef struct phieu_session phieu_session;
+
+/* ---- Creating and opening ----------------------------------------------------------- */
+
+typedef struct phieu_session_params {
+    const char *council;      /* "Hội đồng nhân dân huyện ..." */
+    const char *session_name; /* "Kỳ họp thứ 7, khóa XX" */
+    const char *date;         /* as printed in the minutes, e.g. "2026-11-28" */
+    const char *place;
+    int delegates;            /* total delegates of the council, > 0 */
+    const char *rules;        /* "nq96" (default when NULL) or "nq85" */
+    int test;                 /* 1: a test session (accepts only test ballots) */
+    int two_person_rule;      /* 1 on, 0 off, -1 the default: on unless test */
+    int confirm_overvotes;    /* 1: every overvote row goes to a person too */
+    const phieu_form *const *forms; /* at least one; the session stores form->source */
+    int n_forms;
+    const phieu_thresholds *thresholds; /* NULL: phieu_thresholds_default */
+    double duplicate_similarity;        /* 0: the default above */
+    const char *actor;        /* who did it, for the log ("" or NULL: "operator") */
+} phieu_session_params;
+
+/* Creates SESSION.db and SESSION.db.images/. PHIEU_EEXIST if the file exists. */
+int phieu_session_create(const char *path, const phieu_session_params *params,
+                         phieu_session **out, phieu_error *err);
+/* Opens an existing session (migrating an older schema, refusing a newer one). */
+int phieu_session_open(const char *path, phieu_session **out, phieu_error *err);
+void phieu_session_close(phieu_session **s);
+
+/* PRAGMA integrity_check and foreign_key_check; PHIEU_EINTEGRITY naming the first problem. */
+int phieu_session_check_integrity(phieu_session *s, phieu_error *err);
+
+/* ---- What the session holds (read-only views, valid until the next call that changes
+ * the session through this handle, or until close) ------------------------------------- */
+
+typedef struct phieu_board {
+    char *head;
+    char *secretary;
+    int n_members;
+    char **members;
+} phieu_board;
+
+typedef struct phieu_board_counts {
+    int entered;  /* 0 until the board entered them for this form */
+    int present;  /* delegates present */
+    int issued;   /* ballots issued (phát ra) */
+    int collected; /* ballots collected (thu về) */
+    int spoiled;  /* spoiled ballots exchanged, kept apart */
+} phieu_board_counts;
+
+typedef struct phieu_session_info {
+    const char *path;         /* the .db file */
+    const char *archive_dir;  /* "<path>.images" */
+    const char *council, *session_name, *date, *place;
+    int delegates;
+    const char *rules;        /* "nq96" | "nq85" */
+    int test;
+    int two_person_rule;
+    int confirm_overvotes;
+    double duplicate_similarity;
+    phieu_thresholds thresholds;
+    int n_forms;
+    const phieu_form *const *forms; /* in the order given at creation */
+    const phieu_layout *layouts;    /* layouts[i] of forms[i] */
+    phieu_board_counts counts[PHIEU_SESSION_MAX_FORMS]; /* counts[i] of forms[i] */
+    phieu_board board;
+} phieu_session_info;
+
+const phieu_session_info *phieu_session_get_info(const phieu_session *s);
+/* The form with this id, its index in info->forms, or -1. */
+int phieu_session_form_index(const phieu_session *s, const char *form_id);
+/* An omr configuration over the session's forms, thresholds and test flag. Points into
+ * the session; valid while it is open. */
+void phieu_session_omr_config(const phieu_session *s, phieu_omr_config *out);
+
+/* ---- Settings entered by the board (each is audited) -------------------------------- */
+
+/* form_index -1: the same counts for every form. */
+int phieu_session_set_counts(phieu_session *s, int form_index, const phieu_board_counts *c,
+                             const char *actor, phieu_error *err);
+int phieu_session_set_board(phieu_session *s, const char *head, const char *secretary,
+                            const char *const *members, int n_members, const char *actor,
+                            phieu_error *err);
+/* A threshold by name: "marked", "marginal", "ink" (omr.h) or "duplicate". Refused once a
+ * page has been read with the old values (PHIEU_ESTATE): readings must stay reproducible. */
+int phieu_session_set_threshold(phieu_session *s, const char *name, double value,
+                                const char *actor, phieu_error *err);
+
+/* ---- Batches (scan and import group pages; operator-only) -------------------------- */
+
+typedef struct phieu_batch {
+    int64_t id;       /* 1, 2, ... per session: the operator's label */
+    int placed;       /* sheets the operator put in the feeder; 0 if unknown */
+    int pages;        /* pages recorded in it (front and back sides) */
+    int sheets;       /* front sides */
+    int closed;
+    int next_position; /* the position the next page gets (1-based) */
+} phieu_batch;
+
+int phieu_session_batch_open(phieu_session *s, int placed, phieu_batch *out, phieu_error *err);
+/* The most recent batch that is still open, PHIEU_ENOTFOUND when none (to continue it). */
+int phieu_session_batch_last_open(phieu_session *s, phieu_batch *out, phieu_error *err);
+int phieu_session_batch_get(phieu_session *s, int64_t id, phieu_batch *out, phieu_error *err);
+/* Closes the batch and appends one log entry with its page counts (not their order). */
+int phieu_session_batch_close(phieu_session *s, int64_t id, const char *actor,
+                              phieu_batch *out, phieu_error *err);
+
+/* ---- The page pipeline shared by import and scan ------------------------------------ */
+
+typedef enum {
+    PHIEU_SIDE_FRONT = 0, /* a ballot side */
+    PHIEU_SIDE_BACK = 1,  /* the back of the sheet given in back_of (duplex) */
+} phieu_side;
+
+typedef struct phieu_page_meta {
+    int64_t batch;      /* from phieu_session_batch_open; required */
+    int position;       /* 1-based place in the batch; 0: the batch's next position */
+    int side;           /* phieu_side */
+    const char *back_of; /* the front's sheet id when side == BACK */
+    int double_feed;    /* 1: the scanner or the page length suggests two sheets fed */
+    const char *double_feed_why; /* words for the reviewer, may be NULL */
+} phieu_page_meta;
+
+typedef enum {
+    PHIEU_ADD_NEW = 0,       /* a new sheet (counted, or with exceptions) */
+    PHIEU_ADD_DUPLICATE = 1, /* the same image is already sheet `sheet_id`: nothing stored */
+} phieu_add_outcome;
+
+typedef struct phieu_page_result {
+    int outcome;                           /* phieu_add_outcome */
+    char sheet_id[PHIEU_SHEET_ID_MAX];     /* the new sheet, or the one it duplicates */
+    char sha256[PHIEU_SHA256_HEX];         /* of the archived PNG */
+    char possible_duplicate_of[PHIEU_SHEET_ID_MAX]; /* "" unless the ink matched a sheet */
+    int status;            /* phieu_page_status after the session's own checks */
+    int form_index;        /* -1 unknown */
+    int n_exceptions;      /* exceptions opened for this page */
+    phieu_reading reading; /* the machine's reading (the caller must not show selections
+                              anywhere it could be tied to scan order) */
+} phieu_page_result;
+
+/* Archives, reads and commits one page (see the contract). A page whose image is already
+ * in the session returns 0 with outcome PHIEU_ADD_DUPLICATE (it is never counted twice).
+ * Disk full or an I/O error: PHIEU_EIO, nothing committed, the session stays consistent.
+ * Notes:
+ *  1. The PNG is encoded by phieu_image_encode_png (deterministic), hashed, and written
+ *     with phieu_write_file_durable unless a file of that name is already there (a crash
+ *     after the write and before the commit).
+ *  2. Session checks after the reading: a page of a form identified but whose readings'
+ *     ink matches an existing sheet of the same form goes to review "possible-duplicate";
+ *     a double feed goes to review "double-feed"; a back side that is not blank goes to
+ *     review "back-not-blank"; with confirm_overvotes, overvote rows become exceptions. */
+int phieu_session_add_page(phieu_session *s, const phieu_image *page,
+                           const phieu_page_meta *meta, phieu_page_result *out,
+                           phieu_error *err);
+/* A file that could not be decoded: its bytes are archived as "<sha256>.bin" and a
+ * rejected sheet with an "unreadable-file" exception is recorded, so the paper is looked
+ * at. `what` is the decoder's message. Same duplicate rule as add_page. */
+int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t len,
+                                 const char *what, const phieu_page_meta *meta,
+                                 phieu_page_result *out, phieu_error *err);
+
+/* The archive path of an image ("<dir>/<sha256>.png" or ".bin") into out. */
+int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
+                             char *out, size_t out_size, phieu_error *err);
+/* Removes temporary files a killed writer left in the archive; returns how many. */
+int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err);
+
+/* ---- Sheets ------------------------------------------------------------------------- */
+
+typedef struct phieu_sheet {
+    char id[PHIEU_SHEET_ID_MAX];
+    char sha256[PHIEU_SHA256_HEX];
+    int unreadable;   /* the archived file is the raw bytes (.bin), there is no reading */
+    int64_t batch;    /* operator-only */
+    int position;     /* operator-only */
+    int side;         /* phieu_side */
+    char back_of[PHIEU_SHEET_ID_MAX]; /* "" for a front */
+    int form_index;   /* -1 unknown */
+    int status;       /* phieu_page_status as stored (after the session's checks) */
+} phieu_sheet;
+
+int phieu_session_sheet_get(phieu_session *s, const char *sheet_id, phieu_sheet *sheet,
+                            phieu_reading *reading /* may be NULL */, phieu_error *err);
+/* All sheets, ordered by their random id (never scan order). */
+int phieu_session_sheets_list(phieu_session *s, phieu_sheet **items, size_t *n,
+                              phieu_error *err);
+
+/* ---- Exceptions --------------------------------------------------------------------- */
+
+typedef enum {
+    PHIEU_EXC_OPEN = 0,     /* nobody decided yet */
+    PHIEU_EXC_SECOND = 1,   /* two-person rule: one decision, waiting for another person */
+    PHIEU_EXC_HEAD = 2,     /* two-person rule: the decisions disagree, the head decides */
+    PHIEU_EXC_RESOLVED = 3,
+} phieu_exception_state;
+
+/* Choices a decision can carry, besides a choice key of the form ("high", "low", ...):
+ *   row exception:  a choice key, or "invalid" (not valid for this person)
+ *   page exception: "accept" (count the page as read: not a duplicate, not a double feed),
+ *                   "invalid" (whole ballot invalid: collected, valid for nobody),
+ *                   "discard" (not a ballot / a true duplicate: not counted at all). */
+#define PHIEU_CHOICE_INVALID "invalid"
+#define PHIEU_CHOICE_ACCEPT "accept"
+#define PHIEU_CHOICE_DISCARD "discard"
+#define PHIEU_CHOICE_MAX 32
+
+typedef struct phieu_exception {
+    int64_t id;            /* random, > 0 */
+    char sheet_id[PHIEU_SHEET_ID_MAX];
+    int row;               /* 1-based row, 0 for the whole page */
+    char reason[32];       /* stable code: "marginal-mark", "possible-duplicate", ... */
+    char text[400];        /* words for a person */
+    int state;             /* phieu_exception_state */
+    char resolution[PHIEU_CHOICE_MAX]; /* the resolved choice, "" until RESOLVED */
+    int n_decisions;
+    int form_index;        /* of the sheet, -1 unknown */
+    int64_t batch;         /* operator-only, to find the paper */
+    int position;
+} phieu_exception;
+
+enum { PHIEU_EXC_LIST_UNRESOLVED = 0, PHIEU_EXC_LIST_ALL = 1 };
+/* Ordered by batch, position, row (the operator walks the paper in order). */
+int phieu_session_exceptions_list(phieu_session *s, int which, phieu_exception **items,
+                                  size_t *n, phieu_error *err);
+int phieu_session_exception_get(phieu_session *s, int64_t id, phieu_exception *out,
+                                phieu_error *err);
+
+/* ---- Decisions and users ------------------------------------------------------------ */
+
+enum { PHIEU_ROLE_SUPERVISOR = 0, PHIEU_ROLE_HEAD = 1 };
+
+typedef struct phieu_user {
+    char name[PHIEU_NAME_MAX];
+    int role; /* PHIEU_ROLE_* */
+} phieu_user;
+
+typedef struct phieu_decision {
+    int64_t id;             /* increasing: later decisions have larger ids */
+    int64_t exception_id;
+    char user[PHIEU_NAME_MAX];
+    int role;
+    char choice[PHIEU_CHOICE_MAX];
+    char note[400];
+    char time[32];          /* UTC, ISO 8601 */
+} phieu_decision;
+
+/* A user with a password stored as argon2id (crypto_pwhash_str). PHIEU_EEXIST if taken. */
+int phieu_session_user_add(phieu_session *s, const char *name, int role, const char *password,
+                           const char *actor, phieu_error *err);
+/* 0 and the user when the password matches; PHIEU_ENOTFOUND / PHIEU_EINVAL otherwise
+ * (the same message for both, so a caller does not reveal which names exist). */
+int phieu_session_user_verify(phieu_session *s, const char *name, const char *password,
+                              phieu_user *out, phieu_error *err);
+int phieu_session_users_list(phieu_session *s, phieu_user **items, size_t *n,
+                             phieu_error *err);
+
+/* Records a decision by `user` on an exception and updates its state (see the contract).
+ * choice: see PHIEU_CHOICE_*; PHIEU_EINVAL when it does not fit the exception. A decision
+ * on a resolved exception is refused (PHIEU_ESTATE) unless the user is the head (a head's
+ * later decision replaces the result); on an exception waiting for the head, only the
+ * head may decide. Appends a log entry naming the exception, the user and the decision's
+ * hash (not the choice: the log holds no selections). *after may be NULL. */
+int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *user,
+                         const char *choice, const char *note, phieu_exception *after,
+                         phieu_error *err);
+/* The decisions on one exception, oldest first. */
+int phieu_session_decisions_list(phieu_session *s, int64_t exception_id,
+                                 phieu_decision **items, size_t *n, phieu_error *err);
+
+/* ---- Ballots: readings with the decisions applied (the tally's and report's input) ---- */
+
+/* A row's value in a ballot: a choice index (>= 0), PHIEU_ROW_BLANK, PHIEU_ROW_OVERVOTE,
+ * or one of these. */
+#define PHIEU_ROW_DECIDED_INVALID (-4) /* the board decided: not valid for this person */
+#define PHIEU_ROW_PENDING (-5)         /* an unresolved exception */
+
+typedef enum {
+    PHIEU_BALLOT_VALID = 0,   /* a ballot; rows hold their values */
+    PHIEU_BALLOT_INVALID = 1, /* whole ballot invalid: collected, valid for nobody */
+    PHIEU_BALLOT_PENDING = 2, /* the page itself awaits a decision */
+} phieu_ballot_state;
+
+typedef struct phieu_ballot {
+    char sheet_id[PHIEU_SHEET_ID_MAX];
+    char sha256[PHIEU_SHA256_HEX];
+    int form_index; /* -1: a page whose form is not known (pending or invalid) */
+    int state;      /* phieu_ballot_state */
+    int n_rows;
+    int value[PHIEU_FORM_MAX_ROWS];   /* see above */
+    int decided[PHIEU_FORM_MAX_ROWS]; /* 1 when the value comes from a board decision */
+} phieu_ballot;
+
+/* Every ballot (front sides not discarded), ordered by sheet id (not scan order). */
+int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err);
+
+/* ---- Progress ----------------------------------------------------------------------- */
+
+typedef struct phieu_form_progress {
+    int sheets;   /* ballots of this form (fronts, not discarded) */
+    int counted;  /* ballots with every row settled */
+    int invalid;  /* whole ballots invalid */
+    int pending;  /* ballots waiting on an exception */
+} phieu_form_progress;
+
+typedef struct phieu_session_progress {
+    int pages;            /* every archived page: fronts, backs, unreadable files */
+    int sheets;           /* front sides */
+    int backs;
+    int discarded;        /* decided "discard" (duplicates, not ballots) */
+    int unknown_form;     /* fronts whose form is not known and not decided */
+    int exceptions_open;  /* not resolved */
+    int exceptions_total;
+    phieu_form_progress forms[PHIEU_SESSION_MAX_FORMS]; /* forms[i] of info->forms[i] */
+} phieu_session_progress;
+
+int phieu_session_progress_get(phieu_session *s, phieu_session_progress *out,
+                               phieu_error *err);
+
+/* ---- Audit log ---------------------------------------------------------------------- */
+
+typedef struct phieu_log_entry {
+    int64_t seq;     /* 1, 2, ... */
+    char time[32];   /* UTC, ISO 8601 */
+    char actor[PHIEU_NAME_MAX];
+    char action[64]; /* "session-created", "counts", "batch-closed", "decision", ... */
+    char *detail;    /* words; never a selection, never a batch position */
+    char prev_hash[PHIEU_SHA256_HEX];
+    char hash[PHIEU_SHA256_HEX]; /* SHA-256 over prev_hash, seq, time, actor, action, detail */
+} phieu_log_entry;
+
+/* Appends an entry (its own transaction). For modules' actions such as "report-issued". */
+int phieu_session_log_append(phieu_session *s, const char *actor, const char *action,
+                             const char *detail, phieu_error *err);
+/* The whole log, oldest first; free with phieu_session_log_free. */
+int phieu_session_log_list(phieu_session *s, phieu_log_entry **items, size_t *n,
+                           phieu_error *err);
+void phieu_session_log_free(phieu_log_entry *items, size_t n);
+/* Recomputes the chain; PHIEU_EINTEGRITY naming the first entry changed or removed. */
+int phieu_session_log_verify(phieu_session *s, phieu_error *err);
+/* The hash of the last entry (for the report's manifest). */
+int phieu_session_log_head(phieu_session *s, char out[PHIEU_SHA256_HEX], phieu_error *err);
+
+#endif
