@@ -1,5 +1,5 @@
 /*
- * form.h - ballot form definitions (forms/*.form), their fingerprint, the page layout,
+ * form.h - ballot form definitions (forms/NAME.form), their fingerprint, the page layout,
  * and the machine-readable form code printed on every ballot.
  *
  * Contract:
