@@ -1,0 +1,82 @@
+/*
+ * image_private.h - what the files of src/image share and nobody else sees: the reader
+ * struct, the per-format page decoders, the gray conversions and the plain file write.
+ * The public contract is include/phieu/image.h.
+ */
+#ifndef PHIEU_IMAGE_PRIVATE_H
+#define PHIEU_IMAGE_PRIVATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "phieu/image.h"
+
+/* Room for one libtiff/libpng message kept for the error text. */
+#define PHIEU_IMAGE_CODEC_MSG_MAX 200
+
+struct phieu_image_reader {
+    char *name;                 /* for messages; owned */
+    phieu_image_limits limits;
+    const uint8_t *data;        /* the whole file (mapped, read or the caller's buffer) */
+    size_t len;
+    void *mapping;              /* non-NULL when data is an mmap of the file */
+    uint8_t *owned;             /* non-NULL when data was read into the heap */
+    phieu_image_format format;
+    int pages_done;             /* pages already returned (the next page is pages_done+1) */
+    int at_end;
+    /* TIFF state (tiff_read.c). */
+    void *tif;                  /* TIFF *, open while pages remain */
+    void *tiff_options;         /* TIFFOpenOptions * */
+    uint64_t tiff_pos;          /* the client I/O position */
+    char codec_msg[PHIEU_IMAGE_CODEC_MSG_MAX]; /* the last libtiff error, "" if none */
+};
+
+/* tiff_read.c: opening reads the first directory; next_page decodes the current one and
+ * advances. Both return 0 or a PHIEU_E code with the message set. */
+int phieu_image_tiff_open(phieu_image_reader *r, phieu_error *err);
+int phieu_image_tiff_next(phieu_image_reader *r, phieu_image **page, phieu_error *err);
+void phieu_image_tiff_close(phieu_image_reader *r);
+
+/* png_read.c: decodes the one page. */
+int phieu_image_png_read(phieu_image_reader *r, phieu_image **page, phieu_error *err);
+
+/* png_write.c: PNG of 8-bit samples (1 = gray, 3 = RGB channels) into a new buffer. */
+int phieu_image_png_encode(const uint8_t *pixels, int width, int height, size_t stride,
+                           int channels, double dpi_x, double dpi_y, const char *what,
+                           uint8_t **data, size_t *len, phieu_error *err);
+
+/* Writes len bytes to path (plain fopen/fwrite/fclose, every result checked). */
+int phieu_image_write_bytes(const char *path, const uint8_t *data, size_t len,
+                            phieu_error *err);
+
+/* The limit check every loader makes before allocating a page. */
+int phieu_image_check_size(const phieu_image_reader *r, uint64_t width, uint64_t height,
+                           phieu_error *err);
+
+/* A new image of the size, uninitialised pixels; NULL when out of memory. */
+phieu_image *phieu_image_alloc_raw(int width, int height);
+
+/* A resolution in dots per inch snapped to a whole number when it is within the rounding
+ * of the file's units of one (300 dpi stored as 11811 px/m reads back as 300). */
+double phieu_image_snap_dpi(double dpi);
+
+/* Luma of 8-bit RGB, ITU-R BT.601 weights 0.299/0.587/0.114 in thousandths, rounded. */
+static inline uint8_t phieu_image_luma(unsigned r, unsigned g, unsigned b)
+{
+    return (uint8_t)((299u * r + 587u * g + 114u * b + 500u) / 1000u);
+}
+
+/* A gray value with straight (unassociated) alpha composited on white paper. */
+static inline uint8_t phieu_image_on_white(unsigned v, unsigned a)
+{
+    return (uint8_t)((v * a + 255u * (255u - a) + 127u) / 255u);
+}
+
+/* A gray value with premultiplied (associated) alpha composited on white paper. */
+static inline uint8_t phieu_image_on_white_premul(unsigned v, unsigned a)
+{
+    unsigned out = v + (255u - a);
+    return (uint8_t)(out > 255u ? 255u : out);
+}
+
+#endif

@@ -1,0 +1,199 @@
+/*
+ * png_read.c - decodes the one page of a PNG (libpng) from memory into 8-bit gray: every
+ * colour type and depth, interlaced or not, alpha composited on white, pHYs to dpi.
+ * libpng allocates through phieu_malloc (so out-of-memory tests reach it) and reports
+ * through our handlers (so nothing prints). Writing PNG is in png_write.c.
+ */
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "image/image_private.h"
+#include "phieu/alloc.h"
+
+/* PNG allows sides up to 2^31 - 1; libpng's default user limit (1,000,000) would refuse a
+ * large page as corrupt, so we lift it and apply phieu's own limit after the header. */
+#define PNG_SIDE_MAX 0x7fffffff
+
+/* One metre is 39.37 inches: pHYs counts pixels per metre. */
+#define INCHES_PER_METRE (1.0 / 0.0254)
+
+typedef struct {
+    phieu_image_reader *r;
+    size_t pos;
+    int oom;               /* an allocation failed (libpng then reports "out of memory") */
+    uint8_t *buffer;       /* the row, or the whole interlaced image */
+    png_bytep *rows;       /* row pointers into buffer for interlaced images */
+    phieu_image *img;
+} png_ctx;
+
+static png_voidp ctx_malloc(png_structp png, png_alloc_size_t size)
+{
+    png_ctx *c = png_get_mem_ptr(png);
+    void *p = phieu_malloc(size);
+    if (!p && c)
+        c->oom = 1;
+    return p;
+}
+
+static void ctx_free(png_structp png, png_voidp p)
+{
+    (void)png;
+    phieu_free(p);
+}
+
+static void ctx_error(png_structp png, png_const_charp msg)
+{
+    png_ctx *c = png_get_error_ptr(png);
+    snprintf(c->r->codec_msg, sizeof c->r->codec_msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void ctx_warning(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg; /* a warning does not stop the page; nothing is printed */
+}
+
+static void ctx_read(png_structp png, png_bytep out, size_t len)
+{
+    png_ctx *c = png_get_io_ptr(png);
+    if (len > c->r->len - c->pos)
+        png_error(png, "the file ends early (truncated)");
+    memcpy(out, c->r->data + c->pos, len);
+    c->pos += len;
+}
+
+static void convert_row(const uint8_t *in, int channels, int width, uint8_t *out)
+{
+    switch (channels) {
+    case 1:
+        memcpy(out, in, (size_t)width);
+        break;
+    case 2:
+        for (int x = 0; x < width; x++, in += 2)
+            out[x] = phieu_image_on_white(in[0], in[1]);
+        break;
+    case 3:
+        for (int x = 0; x < width; x++, in += 3)
+            out[x] = phieu_image_luma(in[0], in[1], in[2]);
+        break;
+    default:
+        for (int x = 0; x < width; x++, in += 4)
+            out[x] = phieu_image_on_white(phieu_image_luma(in[0], in[1], in[2]), in[3]);
+        break;
+    }
+}
+
+/* The part that libpng may leave by longjmp; everything it allocates hangs off c.
+ * Returns 0, a PHIEU_E code with the message set, or LIBPNG_FAILED. */
+#define LIBPNG_FAILED 1
+static int decode(png_structp png, png_infop info, png_ctx *c, phieu_error *err)
+{
+    if (setjmp(png_jmpbuf(png)))
+        return LIBPNG_FAILED;
+
+    png_set_user_limits(png, PNG_SIDE_MAX, PNG_SIDE_MAX);
+    png_set_read_fn(png, c, ctx_read);
+    png_read_info(png, info);
+
+    png_uint_32 w = 0, h = 0;
+    int depth = 0, color = 0, interlace = 0;
+    png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
+    int rc = phieu_image_check_size(c->r, w, h, err);
+    if (rc != 0)
+        return rc;
+
+    double dpi_x = 0, dpi_y = 0;
+    png_uint_32 px = 0, py = 0;
+    int unit = 0;
+    if (png_get_pHYs(png, info, &px, &py, &unit) && unit == PNG_RESOLUTION_METER) {
+        dpi_x = phieu_image_snap_dpi(px / INCHES_PER_METRE);
+        dpi_y = phieu_image_snap_dpi(py / INCHES_PER_METRE);
+    }
+
+    if (color == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(png);
+    if ((color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) && depth < 8)
+        png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS))
+        png_set_tRNS_to_alpha(png);
+    if (depth == 16)
+        png_set_strip_16(png); /* keeps the high byte: v >> 8 */
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+
+    int channels = png_get_channels(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    if (channels < 1 || channels > 4 || png_get_bit_depth(png, info) != 8 ||
+        rowbytes != (size_t)w * (size_t)channels)
+        png_error(png, "unsupported sample layout");
+
+    c->img = phieu_image_alloc_raw((int)w, (int)h);
+    if (!c->img) {
+        c->oom = 1;
+        png_error(png, "out of memory");
+    }
+    if (passes > 1) {
+        c->buffer = phieu_malloc(rowbytes * h);
+        c->rows = phieu_malloc(sizeof *c->rows * h);
+        if (!c->buffer || !c->rows) {
+            c->oom = 1;
+            png_error(png, "out of memory");
+        }
+        for (png_uint_32 y = 0; y < h; y++)
+            c->rows[y] = c->buffer + rowbytes * y;
+        png_read_image(png, c->rows);
+        for (png_uint_32 y = 0; y < h; y++)
+            convert_row(c->rows[y], channels, (int)w,
+                        c->img->pixels + (size_t)y * (size_t)c->img->stride);
+    } else {
+        c->buffer = phieu_malloc(rowbytes);
+        if (!c->buffer) {
+            c->oom = 1;
+            png_error(png, "out of memory");
+        }
+        for (png_uint_32 y = 0; y < h; y++) {
+            png_read_row(png, c->buffer, NULL);
+            convert_row(c->buffer, channels, (int)w,
+                        c->img->pixels + (size_t)y * (size_t)c->img->stride);
+        }
+    }
+    png_read_end(png, NULL); /* checks the end of the image data and the trailing CRCs */
+    c->img->dpi_x = dpi_x;
+    c->img->dpi_y = dpi_y;
+    return 0;
+}
+
+int phieu_image_png_read(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+{
+    png_ctx c;
+    memset(&c, 0, sizeof c);
+    c.r = r;
+    r->codec_msg[0] = '\0';
+    png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &c, ctx_error,
+                                               ctx_warning, &c, ctx_malloc, ctx_free);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    int rc;
+    if (!png || !info)
+        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s'", r->name);
+    else
+        rc = decode(png, info, &c, err);
+    if (png)
+        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+    phieu_free(c.rows);
+    phieu_free(c.buffer);
+    if (rc == LIBPNG_FAILED && c.oom)
+        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page 1", r->name);
+    else if (rc == LIBPNG_FAILED)
+        rc = phieu_error_set(err, PHIEU_EFORMAT,
+                             "cannot read '%s' page 1: the PNG is damaged or truncated (%s)",
+                             r->name, r->codec_msg[0] ? r->codec_msg : "unknown error");
+    if (rc != 0) {
+        phieu_image_destroy(&c.img);
+        return rc;
+    }
+    *page = c.img;
+    return 0;
+}

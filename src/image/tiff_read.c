@@ -1,0 +1,540 @@
+/*
+ * tiff_read.c - decodes the pages (directories) of a TIFF held in memory into 8-bit gray
+ * through libtiff's client I/O: 1/2/4/8/16-bit gray, palette, gray+alpha, RGB/RGBA (8 and
+ * 16 bit), JPEG YCbCr, strips and tiles, every compression this libtiff was built with.
+ * Anything else goes through TIFFRGBAImage as a fallback. libtiff's messages are captured
+ * per file (TIFFOpenOptions), never printed. Writing TIFF is in tiff_write.c.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <tiffio.h>
+
+#include "image/image_private.h"
+#include "phieu/alloc.h"
+
+/* The largest single allocation libtiff may make for one page: a whole 16-bit RGBA page
+ * (8 bytes a pixel) as one strip, plus 1 MiB for tables. */
+#define TIFF_BYTES_PER_PIXEL_MAX 8
+#define TIFF_TABLE_SLACK ((uint64_t)1 << 20)
+
+/* Rows decoded at a time by the TIFFRGBAImage fallback (bounds its buffer). */
+#define RGBA_BAND_ROWS 64
+
+/* One centimetre is 1/2.54 inch. */
+#define CM_PER_INCH 2.54
+
+/* ---- client I/O over the reader's bytes ---- */
+
+static tmsize_t io_read(thandle_t h, void *buf, tmsize_t size)
+{
+    phieu_image_reader *r = h;
+    if (size <= 0 || r->tiff_pos >= r->len)
+        return 0;
+    uint64_t n = (uint64_t)size;
+    if (n > r->len - r->tiff_pos)
+        n = r->len - r->tiff_pos;
+    memcpy(buf, r->data + r->tiff_pos, (size_t)n);
+    r->tiff_pos += n;
+    return (tmsize_t)n;
+}
+
+static tmsize_t io_write(thandle_t h, void *buf, tmsize_t size)
+{
+    (void)h;
+    (void)buf;
+    (void)size;
+    return 0; /* read-only */
+}
+
+static toff_t io_seek(thandle_t h, toff_t off, int whence)
+{
+    phieu_image_reader *r = h;
+    uint64_t base = whence == SEEK_CUR ? r->tiff_pos : whence == SEEK_END ? r->len : 0;
+    if (off > UINT64_MAX - base)
+        return (toff_t)-1;
+    r->tiff_pos = base + off;
+    return r->tiff_pos;
+}
+
+static int io_close(thandle_t h)
+{
+    (void)h;
+    return 0;
+}
+
+static toff_t io_size(thandle_t h)
+{
+    return ((phieu_image_reader *)h)->len;
+}
+
+static int io_map(thandle_t h, void **base, toff_t *size)
+{
+    phieu_image_reader *r = h;
+    *base = (void *)(uintptr_t)r->data; /* libtiff only reads a mapping opened "r" */
+    *size = r->len;
+    return 1;
+}
+
+static void io_unmap(thandle_t h, void *base, toff_t size)
+{
+    (void)h;
+    (void)base;
+    (void)size;
+}
+
+static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif;
+    phieu_image_reader *r = user;
+    size_t used = 0;
+    if (module && *module) {
+        int n = snprintf(r->codec_msg, sizeof r->codec_msg, "%.60s: ", module);
+        used = n > 0 ? (size_t)n : 0;
+    }
+    vsnprintf(r->codec_msg + used, sizeof r->codec_msg - used, fmt, ap);
+    return 1; /* handled: libtiff must not print */
+}
+
+static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif;
+    (void)user;
+    (void)module;
+    (void)fmt;
+    (void)ap;
+    return 1; /* a warning does not stop the page; nothing is printed */
+}
+
+static const char *codec_msg(const phieu_image_reader *r)
+{
+    return r->codec_msg[0] ? r->codec_msg : "no detail from libtiff";
+}
+
+static int format_error(phieu_image_reader *r, phieu_error *err, const char *problem)
+{
+    return phieu_error_set(err, PHIEU_EFORMAT, "cannot read '%s' page %d: %s (%s)", r->name,
+                           r->pages_done + 1, problem, codec_msg(r));
+}
+
+int phieu_image_tiff_open(phieu_image_reader *r, phieu_error *err)
+{
+    TIFFOpenOptions *opts = TIFFOpenOptionsAlloc();
+    if (!opts)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory opening '%s'", r->name);
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, r);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, r);
+    uint64_t max_alloc = r->limits.max_pixels * TIFF_BYTES_PER_PIXEL_MAX + TIFF_TABLE_SLACK;
+    if (max_alloc > (uint64_t)INT64_MAX / 2)
+        max_alloc = (uint64_t)INT64_MAX / 2;
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)max_alloc);
+    r->tiff_pos = 0;
+    r->codec_msg[0] = '\0';
+    r->tif = TIFFClientOpenExt(r->name, "r", (thandle_t)r, io_read, io_write, io_seek,
+                               io_close, io_size, io_map, io_unmap, opts);
+    TIFFOpenOptionsFree(opts);
+    if (!r->tif)
+        return format_error(r, err, "the TIFF header or first directory is damaged");
+    return 0;
+}
+
+void phieu_image_tiff_close(phieu_image_reader *r)
+{
+    if (r->tif) {
+        TIFFClose(r->tif);
+        r->tif = NULL;
+    }
+}
+
+/* ---- sample conversion ---- */
+
+typedef enum {
+    CONV_GRAY_LOW, /* 1, 2 or 4 bits through levels[] */
+    CONV_GRAY8,    /* 8 bits through levels[] (identity or inverse) */
+    CONV_GRAY16,   /* 16 bits, high byte through levels[] */
+    CONV_RGB,      /* 3 or more samples: R, G, B, maybe alpha; 8 or 16 bits */
+    CONV_GRAYA,    /* gray then alpha; 8 or 16 bits */
+} conv_kind;
+
+typedef enum { ALPHA_NONE, ALPHA_STRAIGHT, ALPHA_PREMUL } alpha_kind;
+
+typedef struct {
+    conv_kind kind;
+    int bps, spp;
+    alpha_kind alpha;
+    uint8_t levels[256];    /* sample value (high byte for 16 bit) -> gray */
+    uint8_t bits1[256][8];  /* 1-bit: a byte of 8 pixels -> 8 gray values */
+} conv;
+
+static void conv_set_levels_gray(conv *c, int min_is_white)
+{
+    int maxv = c->bps >= 8 ? 255 : (1 << c->bps) - 1;
+    for (int v = 0; v <= maxv; v++) {
+        int g = (v * 255 + maxv / 2) / maxv;
+        c->levels[v] = (uint8_t)(min_is_white ? 255 - g : g);
+    }
+}
+
+static void conv_set_bits1(conv *c)
+{
+    for (int b = 0; b < 256; b++)
+        for (int i = 0; i < 8; i++)
+            c->bits1[b][i] = c->levels[(b >> (7 - i)) & 1];
+}
+
+static inline unsigned sample(const uint8_t *p, int bps, int i)
+{
+    return bps == 16 ? (unsigned)(((const uint16_t *)(const void *)p)[i] >> 8) : p[i];
+}
+
+static inline uint8_t with_alpha(uint8_t g, unsigned a, alpha_kind alpha)
+{
+    if (alpha == ALPHA_STRAIGHT)
+        return phieu_image_on_white(g, a);
+    if (alpha == ALPHA_PREMUL)
+        return phieu_image_on_white_premul(g, a);
+    return g;
+}
+
+/* Converts n pixels of one decoded row (starting at bit 0 of in) to gray. */
+static void convert_row(const conv *c, const uint8_t *in, int n, uint8_t *out)
+{
+    switch (c->kind) {
+    case CONV_GRAY_LOW:
+        if (c->bps == 1) {
+            int x = 0;
+            for (; x + 8 <= n; x += 8)
+                memcpy(out + x, c->bits1[in[x >> 3]], 8);
+            for (; x < n; x++)
+                out[x] = c->bits1[in[x >> 3]][x & 7];
+        } else {
+            int per = 8 / c->bps, mask = (1 << c->bps) - 1;
+            for (int x = 0; x < n; x++) {
+                int shift = 8 - c->bps * (x % per + 1);
+                out[x] = c->levels[(in[x / per] >> shift) & mask];
+            }
+        }
+        break;
+    case CONV_GRAY8:
+        for (int x = 0; x < n; x++)
+            out[x] = c->levels[in[x]];
+        break;
+    case CONV_GRAY16: {
+        const uint16_t *s = (const uint16_t *)(const void *)in;
+        for (int x = 0; x < n; x++)
+            out[x] = c->levels[s[x] >> 8];
+        break;
+    }
+    case CONV_GRAYA:
+        for (int x = 0; x < n; x++) {
+            int i = x * c->spp;
+            out[x] = with_alpha(c->levels[sample(in, c->bps, i)], sample(in, c->bps, i + 1),
+                                c->alpha);
+        }
+        break;
+    case CONV_RGB:
+        for (int x = 0; x < n; x++) {
+            int i = x * c->spp;
+            uint8_t g = phieu_image_luma(sample(in, c->bps, i), sample(in, c->bps, i + 1),
+                                         sample(in, c->bps, i + 2));
+            out[x] = c->alpha == ALPHA_NONE ? g : with_alpha(g, sample(in, c->bps, i + 3),
+                                                             c->alpha);
+        }
+        break;
+    }
+}
+
+/* The alpha kind of the first extra sample, if any. */
+static alpha_kind extra_alpha(TIFF *tif, int extra)
+{
+    uint16_t count = 0;
+    uint16_t *types = NULL;
+    if (extra <= 0 || !TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &count, &types) ||
+        count < 1 || !types)
+        return ALPHA_NONE;
+    if (types[0] == EXTRASAMPLE_ASSOCALPHA)
+        return ALPHA_PREMUL;
+    if (types[0] == EXTRASAMPLE_UNASSALPHA)
+        return ALPHA_STRAIGHT;
+    return ALPHA_NONE; /* an unspecified extra sample is not transparency */
+}
+
+/* Sets up c for the directory's sample layout; returns 0 when the direct path can read it,
+ * 1 when the TIFFRGBAImage fallback must. */
+static int conv_setup(TIFF *tif, conv *c)
+{
+    uint16_t bps = 1, spp = 1, photometric = 0, planar = PLANARCONFIG_CONTIG, comp = 1;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
+    if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric))
+        photometric = spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
+    memset(c, 0, sizeof *c);
+    c->bps = bps;
+    c->spp = spp;
+    if (planar != PLANARCONFIG_CONTIG && spp > 1)
+        return 1;
+    if (photometric == PHOTOMETRIC_YCBCR && comp == COMPRESSION_JPEG) {
+        /* libjpeg converts to RGB for us. */
+        if (!TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB))
+            return 1;
+        photometric = PHOTOMETRIC_RGB;
+    }
+    int extra = spp;
+    if (photometric == PHOTOMETRIC_MINISWHITE || photometric == PHOTOMETRIC_MINISBLACK) {
+        if (bps != 1 && bps != 2 && bps != 4 && bps != 8 && bps != 16)
+            return 1;
+        int min_is_white = photometric == PHOTOMETRIC_MINISWHITE;
+        c->bps = bps >= 8 ? 8 : bps; /* levels[] is indexed by 8-bit values for 16 bit */
+        conv_set_levels_gray(c, min_is_white);
+        c->bps = bps;
+        if (spp == 1) {
+            c->kind = bps < 8 ? CONV_GRAY_LOW : bps == 8 ? CONV_GRAY8 : CONV_GRAY16;
+            if (bps == 1)
+                conv_set_bits1(c);
+            return 0;
+        }
+        if (bps < 8)
+            return 1;
+        c->kind = CONV_GRAYA;
+        extra = spp - 1;
+    } else if (photometric == PHOTOMETRIC_PALETTE) {
+        uint16_t *rm = NULL, *gm = NULL, *bm = NULL;
+        if (spp != 1 || bps > 8 || (bps != 1 && bps != 2 && bps != 4 && bps != 8) ||
+            !TIFFGetField(tif, TIFFTAG_COLORMAP, &rm, &gm, &bm) || !rm || !gm || !bm)
+            return 1;
+        int n = 1 << bps, shift = 0;
+        for (int i = 0; i < n; i++) /* some old writers store 8-bit colormaps */
+            if (rm[i] >= 256 || gm[i] >= 256 || bm[i] >= 256)
+                shift = 8;
+        for (int i = 0; i < n; i++)
+            c->levels[i] = phieu_image_luma(rm[i] >> shift, gm[i] >> shift, bm[i] >> shift);
+        c->kind = bps == 8 ? CONV_GRAY8 : CONV_GRAY_LOW;
+        if (bps == 1)
+            conv_set_bits1(c);
+        return 0;
+    } else if (photometric == PHOTOMETRIC_RGB) {
+        if ((bps != 8 && bps != 16) || spp < 3)
+            return 1;
+        c->kind = CONV_RGB;
+        extra = spp - 3;
+    } else {
+        return 1;
+    }
+    c->alpha = extra_alpha(tif, extra);
+    if (c->kind == CONV_GRAYA)
+        for (int v = 0; v < 256; v++) /* alpha needs 8-bit levels */
+            c->levels[v] = photometric == PHOTOMETRIC_MINISWHITE ? (uint8_t)(255 - v)
+                                                                 : (uint8_t)v;
+    return 0;
+}
+
+/* ---- page decoding ---- */
+
+static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_image *img,
+                       phieu_error *err)
+{
+    uint32_t rps = 0;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
+    if (rps == 0 || rps > (uint32_t)img->height)
+        rps = (uint32_t)img->height;
+    uint64_t rowsize = (uint64_t)TIFFScanlineSize64(tif);
+    uint64_t want = ((uint64_t)img->width * (uint64_t)c->bps * (uint64_t)c->spp + 7) / 8;
+    if (rowsize != want)
+        return format_error(r, err, "its rows are not the size the header implies");
+    uint64_t bufsize = rowsize * rps;
+    uint8_t *buf = phieu_malloc((size_t)bufsize);
+    if (!buf)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d",
+                               r->name, r->pages_done + 1);
+    int rc = 0;
+    uint32_t nstrips = (uint32_t)(((uint64_t)img->height + rps - 1) / rps);
+    for (uint32_t s = 0; s < nstrips && rc == 0; s++) {
+        uint32_t y0 = s * rps;
+        uint32_t rows = (uint32_t)img->height - y0 < rps ? (uint32_t)img->height - y0 : rps;
+        tmsize_t expect = (tmsize_t)(rowsize * rows);
+        tmsize_t got = TIFFReadEncodedStrip(tif, s, buf, expect);
+        if (got < expect) {
+            char what[96];
+            snprintf(what, sizeof what, "strip %u of %u cannot be decoded; the file is "
+                     "damaged or truncated", s + 1, nstrips);
+            rc = format_error(r, err, what);
+            break;
+        }
+        for (uint32_t y = 0; y < rows; y++)
+            convert_row(c, buf + rowsize * y, img->width,
+                        img->pixels + (size_t)(y0 + y) * (size_t)img->stride);
+    }
+    phieu_free(buf);
+    return rc;
+}
+
+static int read_tiles(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_image *img,
+                      phieu_error *err)
+{
+    uint32_t tw = 0, th = 0;
+    if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &th)
+        || tw == 0 || th == 0)
+        return format_error(r, err, "its tile size is missing");
+    if ((uint64_t)tw * th > r->limits.max_pixels)
+        return phieu_error_set(err, PHIEU_ELIMIT,
+                               "cannot read '%s' page %d: its tiles are %ux%u pixels, more "
+                               "than the limit of %llu pixels", r->name, r->pages_done + 1,
+                               tw, th, (unsigned long long)r->limits.max_pixels);
+    uint64_t rowsize = (uint64_t)TIFFTileRowSize64(tif);
+    uint64_t want = ((uint64_t)tw * (uint64_t)c->bps * (uint64_t)c->spp + 7) / 8;
+    if (rowsize != want)
+        return format_error(r, err, "its tile rows are not the size the header implies");
+    uint64_t bufsize = rowsize * th;
+    uint8_t *buf = phieu_malloc((size_t)bufsize);
+    if (!buf)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d",
+                               r->name, r->pages_done + 1);
+    int rc = 0;
+    for (uint32_t y0 = 0; y0 < (uint32_t)img->height && rc == 0; y0 += th) {
+        uint32_t rows = (uint32_t)img->height - y0 < th ? (uint32_t)img->height - y0 : th;
+        for (uint32_t x0 = 0; x0 < (uint32_t)img->width; x0 += tw) {
+            uint32_t cols = (uint32_t)img->width - x0 < tw ? (uint32_t)img->width - x0 : tw;
+            uint32_t t = TIFFComputeTile(tif, x0, y0, 0, 0);
+            if (TIFFReadEncodedTile(tif, t, buf, (tmsize_t)bufsize) < (tmsize_t)bufsize) {
+                char what[112];
+                snprintf(what, sizeof what, "the tile at (%u, %u) cannot be decoded; the "
+                         "file is damaged or truncated", x0, y0);
+                rc = format_error(r, err, what);
+                break;
+            }
+            for (uint32_t y = 0; y < rows; y++)
+                convert_row(c, buf + rowsize * y, (int)cols,
+                            img->pixels + (size_t)(y0 + y) * (size_t)img->stride + x0);
+        }
+    }
+    phieu_free(buf);
+    return rc;
+}
+
+/* The fallback for layouts the direct path does not handle (planar RGB, CMYK, YCbCr
+ * without JPEG, old JPEG, ...): libtiff's RGBA conversion, a band of rows at a time. */
+static int read_rgba(phieu_image_reader *r, TIFF *tif, phieu_image *img, phieu_error *err)
+{
+    char emsg[1024] = "";
+    if (!TIFFRGBAImageOK(tif, emsg)) {
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "cannot read '%s' page %d: this kind of TIFF is not "
+                               "supported (%.200s); save it as gray or RGB", r->name,
+                               r->pages_done + 1, emsg);
+    }
+    TIFFRGBAImage rgba;
+    if (!TIFFRGBAImageBegin(&rgba, tif, 1, emsg))
+        return format_error(r, err, "the image cannot be decoded");
+    rgba.req_orientation = ORIENTATION_TOPLEFT;
+    size_t band = RGBA_BAND_ROWS;
+    uint32_t *buf = phieu_malloc((size_t)img->width * band * sizeof *buf);
+    int rc = 0;
+    if (!buf)
+        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d",
+                             r->name, r->pages_done + 1);
+    for (int y0 = 0; rc == 0 && y0 < img->height; y0 += (int)band) {
+        int rows = img->height - y0 < (int)band ? img->height - y0 : (int)band;
+        rgba.row_offset = y0;
+        rgba.col_offset = 0;
+        if (!TIFFRGBAImageGet(&rgba, buf, (uint32_t)img->width, (uint32_t)rows)) {
+            rc = format_error(r, err, "the image data cannot be decoded; the file is "
+                              "damaged or truncated");
+            break;
+        }
+        for (int y = 0; y < rows; y++) {
+            const uint32_t *in = buf + (size_t)y * (size_t)img->width;
+            uint8_t *out = img->pixels + (size_t)(y0 + y) * (size_t)img->stride;
+            for (int x = 0; x < img->width; x++) {
+                uint32_t p = in[x];
+                uint8_t g = phieu_image_luma(TIFFGetR(p), TIFFGetG(p), TIFFGetB(p));
+                out[x] = phieu_image_on_white_premul(g, TIFFGetA(p));
+            }
+        }
+    }
+    phieu_free(buf);
+    TIFFRGBAImageEnd(&rgba);
+    return rc;
+}
+
+static void read_resolution(TIFF *tif, phieu_image *img)
+{
+    float xres = 0, yres = 0;
+    uint16_t unit = RESUNIT_INCH;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_RESOLUTIONUNIT, &unit);
+    int has_x = TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres);
+    int has_y = TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres);
+    if (unit != RESUNIT_INCH && unit != RESUNIT_CENTIMETER)
+        return; /* RESUNIT_NONE: only an aspect ratio, no size */
+    double scale = unit == RESUNIT_CENTIMETER ? CM_PER_INCH : 1.0;
+    if (has_x)
+        img->dpi_x = phieu_image_snap_dpi(xres * scale);
+    if (has_y)
+        img->dpi_y = phieu_image_snap_dpi(yres * scale);
+    if (!has_y)
+        img->dpi_y = img->dpi_x;
+    if (!has_x)
+        img->dpi_x = img->dpi_y;
+}
+
+static int decode_page(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+{
+    TIFF *tif = r->tif;
+    uint32_t w = 0, h = 0;
+    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h))
+        return format_error(r, err, "the image size is missing");
+    int rc = phieu_image_check_size(r, w, h, err);
+    if (rc != 0)
+        return rc;
+    uint16_t comp = COMPRESSION_NONE;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
+    if (!TIFFIsCODECConfigured(comp)) {
+        const TIFFCodec *codec = TIFFFindCODEC(comp);
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "cannot read '%s' page %d: it uses the compression %s (%u), "
+                               "which phieu cannot decode; save it uncompressed or with "
+                               "LZW, Deflate, PackBits, JPEG or Group 4", r->name,
+                               r->pages_done + 1, codec ? codec->name : "unknown", comp);
+    }
+    conv *c = phieu_malloc(sizeof *c);
+    phieu_image *img = phieu_image_alloc_raw((int)w, (int)h);
+    if (!c || !img) {
+        phieu_free(c);
+        phieu_image_destroy(&img);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d",
+                               r->name, r->pages_done + 1);
+    }
+    r->codec_msg[0] = '\0';
+    if (conv_setup(tif, c) != 0)
+        rc = read_rgba(r, tif, img, err);
+    else if (TIFFIsTiled(tif))
+        rc = read_tiles(r, tif, c, img, err);
+    else
+        rc = read_strips(r, tif, c, img, err);
+    phieu_free(c);
+    if (rc != 0) {
+        phieu_image_destroy(&img);
+        return rc;
+    }
+    read_resolution(tif, img);
+    *page = img;
+    return 0;
+}
+
+int phieu_image_tiff_next(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+{
+    if (!r->tif)
+        return 0;
+    if (r->pages_done > 0) { /* move to the next directory */
+        if (TIFFLastDirectory(r->tif)) {
+            phieu_image_tiff_close(r);
+            r->at_end = 1;
+            return 0;
+        }
+        r->codec_msg[0] = '\0';
+        if (!TIFFReadDirectory(r->tif))
+            return format_error(r, err, "its directory is damaged");
+    }
+    return decode_page(r, page, err);
+}
