@@ -1,0 +1,424 @@
+/*
+ * cmd_form.c - `phieu form check|layout|print FORM`: validate a ballot form, print its
+ * geometry (the JSON other tools rely on), print ballots as PDF or a raster.
+ * Arguments and output only: parsing and layout are src/form/, drawing is src/render/.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/render.h"
+
+static const char form_usage[] =
+    "usage: phieu form check FORM\n"
+    "       phieu form layout FORM [--json]\n"
+    "       phieu form print FORM -o OUT [--copies N] [--test] [--format pdf|png|tiff]\n"
+    "                        [--dpi DPI]\n"
+    "\n"
+    "Define and print ballot forms (the format is described in docs/forms.md).\n"
+    "\n"
+    "  check    validate FORM and print its id, kind, choices, rows and fingerprint\n"
+    "  layout   print where everything goes on the A4 page, in mm (--json: machine form)\n"
+    "  print    write ballots: a PDF to print at 100 % on A4, or one blank ballot as an\n"
+    "           8-bit gray PNG or TIFF raster\n"
+    "\n"
+    "Run 'phieu form SUBCOMMAND -h' for a subcommand's options.\n";
+
+static const char check_usage[] =
+    "usage: phieu form check FORM\n"
+    "\n"
+    "Validates FORM. On success prints a summary (id, kind, choices, rows, fingerprint) and\n"
+    "exits 0; otherwise prints 'FILE:LINE:COLUMN: what is wrong; how to fix it' and exits 3.\n";
+
+static const char layout_usage[] =
+    "usage: phieu form layout FORM [--json]\n"
+    "\n"
+    "Prints the page geometry of FORM in millimetres from the top-left corner of the A4\n"
+    "page. With --json the output is one JSON object with the keys form, fingerprint,\n"
+    "kind, page, choices, fiducials, rows (each with its boxes), seal, code and table.\n";
+
+static const char print_usage[] =
+    "usage: phieu form print FORM -o OUT [options]\n"
+    "\n"
+    "  -o, --output OUT     the file to write\n"
+    "  --format FMT         pdf (default), png or tiff; png and tiff hold one blank ballot\n"
+    "  --copies N           PDF pages, one ballot each (default 1)\n"
+    "  --dpi DPI            raster resolution, 150..600 (default 300)\n"
+    "  --test               test ballots: a 'PHIẾU THỬ / TEST BALLOT' band and the test flag\n"
+    "                       in the form code (an official session refuses them)\n"
+    "\n"
+    "Print the PDF at 100 % (no 'fit to page') on A4 paper.\n";
+
+/* Upper bounds of the options, where they come from: a council of 500 delegates with
+ * spare ballots for exchanges fits in 10 000 copies; dpi range from render.h. */
+#define COPIES_MAX 10000
+#define DPI_MIN 150
+#define DPI_MAX 600
+#define DPI_DEFAULT 300
+
+static const char *kind_name(phieu_form_kind kind)
+{
+    return kind == PHIEU_FORM_CONFIDENCE ? "confidence" : "rating";
+}
+
+static int load(const char *path, phieu_form **form)
+{
+    phieu_error err = {0};
+    if (phieu_form_load(path, form, &err) != 0)
+        return cli_fail(&err);
+    return PHIEU_EXIT_OK;
+}
+
+static int form_check(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(check_usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    if (argc != 2)
+        return cli_usage_error("form check", "expected one FORM file");
+    phieu_form *form = NULL;
+    int rc = load(argv[1], &form);
+    if (rc)
+        return rc;
+    printf("%s: ok\n", argv[1]);
+    printf("  id:          %s\n", form->id);
+    printf("  kind:        %s\n", kind_name(form->kind));
+    printf("  council:     %s\n", form->council);
+    printf("  session:     %s\n", form->session);
+    printf("  title:       %s\n", form->title);
+    printf("  choices:    ");
+    for (int c = 0; c < form->n_choices; c++)
+        printf(" %s \"%s\"%s", form->choices[c].key, form->choices[c].label,
+               c + 1 < form->n_choices ? "," : "\n");
+    printf("  rows:        %d\n", form->n_rows);
+    for (int r = 0; r < form->n_rows; r++)
+        printf("    %2d. %s (%s)\n", form->rows[r].number, form->rows[r].name,
+               form->rows[r].post);
+    printf("  fingerprint: %s\n", form->fingerprint_hex);
+    phieu_form_destroy(&form);
+    return PHIEU_EXIT_OK;
+}
+
+/* ---- layout ------------------------------------------------------------------------ */
+
+/* Millimetres rounded to 1/1000 mm, so that the JSON shows 62.1, not 62.100000000000001. */
+static json_t *mm(double v)
+{
+    long long milli = (long long)(v * 1000.0 + (v < 0 ? -0.5 : 0.5));
+    if (milli % 1000 == 0)
+        return json_integer(milli / 1000);
+    return json_real((double)milli / 1000.0);
+}
+
+static json_t *rect_json(phieu_rect r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "x_mm", mm(r.x));
+    json_object_set_new(o, "y_mm", mm(r.y));
+    json_object_set_new(o, "w_mm", mm(r.w));
+    json_object_set_new(o, "h_mm", mm(r.h));
+    return o;
+}
+
+static json_t *layout_json(const phieu_form *form, const phieu_layout *l)
+{
+    json_t *root = json_object();
+    json_object_set_new(root, "form", json_string(form->id));
+    json_object_set_new(root, "fingerprint", json_string(form->fingerprint_hex));
+    json_object_set_new(root, "kind", json_string(kind_name(form->kind)));
+    json_t *page = json_object();
+    json_object_set_new(page, "width_mm", mm(l->page_w));
+    json_object_set_new(page, "height_mm", mm(l->page_h));
+    json_object_set_new(root, "page", page);
+
+    json_t *choices = json_array();
+    for (int c = 0; c < form->n_choices; c++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "key", json_string(form->choices[c].key));
+        json_object_set_new(o, "label", json_string(form->choices[c].label));
+        json_array_append_new(choices, o);
+    }
+    json_object_set_new(root, "choices", choices);
+
+    json_t *fids = json_array();
+    static const char *const corner[4] = {"top-left", "top-right", "bottom-right", "bottom-left"};
+    for (int i = 0; i < 4; i++) {
+        json_t *o = rect_json(l->fiducials[i]);
+        json_object_set_new(o, "corner", json_string(corner[i]));
+        if (i == PHIEU_FID_BR)
+            json_object_set_new(o, "hole", rect_json(l->fiducial_hole));
+        json_array_append_new(fids, o);
+    }
+    json_object_set_new(root, "fiducials", fids);
+
+    json_t *rows = json_array();
+    for (int r = 0; r < l->n_rows; r++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "row", json_integer(form->rows[r].number));
+        json_object_set_new(o, "name", json_string(form->rows[r].name));
+        json_object_set_new(o, "post", json_string(form->rows[r].post));
+        json_object_set_new(o, "band", rect_json(l->rows[r]));
+        json_t *boxes = json_array();
+        for (int c = 0; c < l->n_choices; c++) {
+            json_t *b = rect_json(l->boxes[r][c]);
+            json_object_set_new(b, "choice", json_string(form->choices[c].key));
+            json_array_append_new(boxes, b);
+        }
+        json_object_set_new(o, "boxes", boxes);
+        json_array_append_new(rows, o);
+    }
+    json_object_set_new(root, "rows", rows);
+
+    json_object_set_new(root, "seal", rect_json(l->seal));
+
+    json_t *code = json_object();
+    json_object_set_new(code, "start", rect_json(l->code_start));
+    json_object_set_new(code, "end", rect_json(l->code_end));
+    json_t *cells = json_array();
+    for (int i = 0; i < PHIEU_FORM_CODE_BITS; i++)
+        json_array_append_new(cells, rect_json(l->code_cells[i]));
+    json_object_set_new(code, "cells", cells);
+    json_object_set_new(code, "text", rect_json(l->code_text));
+    char bits_text[2][PHIEU_FORM_CODE_BITS + 1];
+    for (int test = 0; test <= 1; test++) {
+        uint8_t bits[PHIEU_FORM_CODE_BITS];
+        phieu_form_code_bits(form, test, bits);
+        for (int i = 0; i < PHIEU_FORM_CODE_BITS; i++)
+            bits_text[test][i] = (char)('0' + bits[i]);
+        bits_text[test][PHIEU_FORM_CODE_BITS] = '\0';
+    }
+    json_object_set_new(code, "bits", json_string(bits_text[0]));
+    json_object_set_new(code, "test_bits", json_string(bits_text[1]));
+    json_object_set_new(root, "code", code);
+
+    json_t *table = rect_json(l->table);
+    json_object_set_new(table, "header_row_h_mm", mm(l->header_row_h));
+    json_t *cols = json_array();
+    for (int c = 0; c <= l->n_columns; c++)
+        json_array_append_new(cols, mm(l->column_x[c]));
+    json_object_set_new(table, "column_x_mm", cols);
+    json_object_set_new(table, "box_line_mm", mm(l->box_line_mm));
+    json_object_set_new(table, "font_pt", mm(l->font_pt));
+    json_object_set_new(root, "table", table);
+
+    json_object_set_new(root, "header_left", rect_json(l->header_left));
+    json_object_set_new(root, "header_right", rect_json(l->header_right));
+    json_object_set_new(root, "title", rect_json(l->title));
+    json_object_set_new(root, "instruction", rect_json(l->instruction));
+    json_object_set_new(root, "test_band", rect_json(l->test_band));
+    return root;
+}
+
+/* Prints s padded with spaces to `width` characters (not bytes: names are UTF-8). */
+static void print_padded(const char *s, int width)
+{
+    int chars = 0;
+    for (const char *c = s; *c; c++)
+        chars += ((unsigned char)*c & 0xC0) != 0x80;
+    fputs(s, stdout);
+    for (; chars < width; chars++)
+        putchar(' ');
+}
+
+static void print_rect(const char *what, phieu_rect r)
+{
+    printf("  %-14s x %7.2f  y %7.2f  w %6.2f  h %6.2f\n", what, r.x, r.y, r.w, r.h);
+}
+
+static int form_layout(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(layout_usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    const char *path = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (argv[i][0] == '-')
+            return cli_usage_error("form layout", "unknown option '%s'", argv[i]);
+        else if (!path)
+            path = argv[i];
+        else
+            return cli_usage_error("form layout", "expected one FORM file, got '%s' too",
+                                   argv[i]);
+    }
+    if (!path)
+        return cli_usage_error("form layout", "expected a FORM file");
+    phieu_form *form = NULL;
+    int rc = load(path, &form);
+    if (rc)
+        return rc;
+    phieu_layout l;
+    phieu_error err = {0};
+    if (phieu_layout_compute(form, &l, &err) != 0) {
+        phieu_form_destroy(&form);
+        return cli_fail(&err);
+    }
+    if (json) {
+        json_t *root = layout_json(form, &l);
+        char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(10)) : NULL;
+        json_decref(root);
+        if (!text) {
+            phieu_form_destroy(&form);
+            fprintf(stderr, "phieu: out of memory writing the layout\n");
+            return PHIEU_EXIT_ERROR;
+        }
+        printf("%s\n", text);
+        free(text);
+    } else {
+        printf("%s (%s), A4 %.0f x %.0f mm, mm from the top-left corner:\n", form->id,
+               kind_name(form->kind), l.page_w, l.page_h);
+        static const char *const corner[4] = {"fiducial TL", "fiducial TR", "fiducial BR",
+                                              "fiducial BL"};
+        for (int i = 0; i < 4; i++)
+            print_rect(corner[i], l.fiducials[i]);
+        print_rect("  BR hole", l.fiducial_hole);
+        print_rect("seal", l.seal);
+        print_rect("header left", l.header_left);
+        print_rect("header right", l.header_right);
+        print_rect("title", l.title);
+        print_rect("instruction", l.instruction);
+        print_rect("test band", l.test_band);
+        print_rect("table", l.table);
+        print_rect("code start", l.code_start);
+        print_rect("code end", l.code_end);
+        print_rect("code text", l.code_text);
+        printf("  rows: %d, pitch %.2f mm, boxes %.2f mm, text %.0f pt\n", l.n_rows,
+               l.rows[0].h, l.boxes[0][0].w, l.font_pt);
+        for (int r = 0; r < l.n_rows; r++) {
+            printf("  %2d ", form->rows[r].number);
+            print_padded(form->rows[r].name, 24);
+            for (int c = 0; c < l.n_choices; c++)
+                printf("  %s (%.2f, %.2f)", form->choices[c].key, l.boxes[r][c].x,
+                       l.boxes[r][c].y);
+            printf("\n");
+        }
+        printf("  fingerprint %s\n", form->fingerprint_hex);
+    }
+    phieu_form_destroy(&form);
+    return PHIEU_EXIT_OK;
+}
+
+/* ---- print ------------------------------------------------------------------------- */
+
+/* A whole decimal number in [lo, hi], or -1. */
+static long parse_number(const char *s, long lo, long hi)
+{
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if (!s[0] || !end || *end || v < lo || v > hi)
+        return -1;
+    return v;
+}
+
+static int form_print(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(print_usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    const char *path = NULL, *out = NULL, *format = "pdf";
+    long copies = 1, dpi = DPI_DEFAULT;
+    int test = 0, dpi_given = 0, copies_given = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_value = i + 1 < argc;
+        if (strcmp(a, "--test") == 0) {
+            test = 1;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (!has_value)
+                return cli_usage_error("form print", "'%s' needs a file name", a);
+            out = argv[++i];
+        } else if (strcmp(a, "--format") == 0) {
+            if (!has_value)
+                return cli_usage_error("form print", "'--format' needs pdf, png or tiff");
+            format = argv[++i];
+            if (strcmp(format, "pdf") != 0 && strcmp(format, "png") != 0 &&
+                strcmp(format, "tiff") != 0)
+                return cli_usage_error("form print", "unknown format '%s'; use pdf, png or tiff",
+                                       format);
+        } else if (strcmp(a, "--copies") == 0) {
+            if (!has_value || (copies = parse_number(argv[i + 1], 1, COPIES_MAX)) < 0)
+                return cli_usage_error("form print", "'--copies' needs a number from 1 to %d",
+                                       COPIES_MAX);
+            i++;
+            copies_given = 1;
+        } else if (strcmp(a, "--dpi") == 0) {
+            if (!has_value || (dpi = parse_number(argv[i + 1], DPI_MIN, DPI_MAX)) < 0)
+                return cli_usage_error("form print", "'--dpi' needs a number from %d to %d",
+                                       DPI_MIN, DPI_MAX);
+            i++;
+            dpi_given = 1;
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("form print", "unknown option '%s'", a);
+        } else if (!path) {
+            path = a;
+        } else {
+            return cli_usage_error("form print", "expected one FORM file, got '%s' too", a);
+        }
+    }
+    if (!path)
+        return cli_usage_error("form print", "expected a FORM file");
+    if (!out)
+        return cli_usage_error("form print", "say where to write the ballots with -o FILE");
+    int pdf = strcmp(format, "pdf") == 0;
+    if (pdf && dpi_given)
+        return cli_usage_error("form print", "'--dpi' is for --format png or tiff; a PDF is "
+                                             "resolution-independent");
+    if (!pdf && copies_given)
+        return cli_usage_error("form print", "'--copies' is for PDF output; a raster holds "
+                                             "one ballot");
+
+    phieu_form *form = NULL;
+    int rc = load(path, &form);
+    if (rc)
+        return rc;
+    phieu_error err = {0};
+    phieu_render_options opt = {.test_ballot = test, .copies = (int)copies};
+    if (pdf) {
+        rc = phieu_render_pdf(form, &opt, out, &err);
+    } else {
+        phieu_image *img = NULL;
+        rc = phieu_render_raster(form, &opt, (int)dpi, &img, &err);
+        if (rc == 0)
+            rc = strcmp(format, "png") == 0 ? phieu_image_save_png(img, out, &err)
+                                            : phieu_image_save_tiff(img, out, &err);
+        phieu_image_destroy(&img);
+    }
+    if (rc) {
+        phieu_form_destroy(&form);
+        return cli_fail(&err);
+    }
+    if (pdf)
+        printf("wrote %s: %ld %s%s ballot%s of '%s' (A4, print at 100 %%)\n", out, copies,
+               test ? "TEST " : "", kind_name(form->kind), copies > 1 ? "s" : "", form->id);
+    else
+        printf("wrote %s: one blank %s%s ballot of '%s' at %ld dpi\n", out, test ? "TEST " : "",
+               kind_name(form->kind), form->id, dpi);
+    phieu_form_destroy(&form);
+    return PHIEU_EXIT_OK;
+}
+
+int cmd_form(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(form_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? PHIEU_EXIT_USAGE : PHIEU_EXIT_OK;
+    }
+    if (strcmp(argv[1], "check") == 0)
+        return form_check(argc - 1, argv + 1);
+    if (strcmp(argv[1], "layout") == 0)
+        return form_layout(argc - 1, argv + 1);
+    if (strcmp(argv[1], "print") == 0)
+        return form_print(argc - 1, argv + 1);
+    return cli_usage_error("form", "unknown subcommand '%s'; use check, layout or print",
+                           argv[1]);
+}
