@@ -32,7 +32,13 @@ int phieu_error_prefix(phieu_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s%s", prefix, old);
+    /* Copied by hand: snprintf("%s%s") of two full buffers trips -Wformat-truncation. */
+    size_t n = strlen(prefix), m = strlen(old);
+    if (m > sizeof err->message - 1 - n)
+        m = sizeof err->message - 1 - n;
+    memcpy(err->message, prefix, n);
+    memcpy(err->message + n, old, m);
+    err->message[n + m] = '\0';
     return err->code;
 }
 
