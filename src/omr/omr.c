@@ -1,0 +1,497 @@
+/*
+ * omr.c - reading one page: registration (omr_register.c), the form code, every box
+ * scored (omr_score.c), rows and the page decided, reasons written; also the thresholds,
+ * the stable names, the JSON of a reading and the ink similarity of two readings.
+ * The debug overlay is in omr_overlay.c. Nothing here prints or keeps state.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "omr/omr_private.h"
+#include "phieu/alloc.h"
+
+/* Defaults, measured on the generated samples (docs/recognition.md, "Thresholds"):
+ * a box's score is the darkness-weighted share of its interior covered by new ink. */
+#define TH_DEFAULT_MARKED 0.040
+#define TH_DEFAULT_MARGINAL 0.015
+#define TH_DEFAULT_INK 0.30
+
+/* A blank page: sampled every 2 mm, fewer than 0.2 % of samples darker than paper by a
+ * quarter of the gray range (show-through of a printed front stays lighter than that),
+ * on paper that is at least mid-gray. */
+#define BLANK_SAMPLE_MM 2.0
+#define BLANK_DARK_LEVELS 64
+#define BLANK_MAX_DARK_SHARE 0.002
+#define BLANK_MIN_PAPER 128
+/* Two or more boxes of one row crossed by a thin line at the same height (within this,
+ * mm) are crossed by a fold or crease, not marked by a hand. */
+#define FOLD_Y_TOLERANCE_MM 1.0
+
+static const char *const th_names[PHIEU_TH_COUNT] = {"marked", "marginal", "ink"};
+static const char *const th_words[PHIEU_TH_COUNT] = {
+    "box score (darkness-weighted share of the interior covered by new ink) at or above "
+    "which a box is marked",
+    "box score at or above which (and below marked) a box is marginal and its row goes to "
+    "review",
+    "darkness below local paper white, as a share of the paper-to-black contrast, from "
+    "which a pixel counts as ink",
+};
+
+void phieu_thresholds_default(phieu_thresholds *t)
+{
+    t->value[PHIEU_TH_MARKED] = TH_DEFAULT_MARKED;
+    t->value[PHIEU_TH_MARGINAL] = TH_DEFAULT_MARGINAL;
+    t->value[PHIEU_TH_INK] = TH_DEFAULT_INK;
+}
+
+const char *phieu_threshold_name(phieu_threshold_id id)
+{
+    return (int)id >= 0 && id < PHIEU_TH_COUNT ? th_names[id] : "unknown";
+}
+
+const char *phieu_threshold_description(phieu_threshold_id id)
+{
+    return (int)id >= 0 && id < PHIEU_TH_COUNT ? th_words[id] : "unknown threshold";
+}
+
+int phieu_thresholds_set(phieu_thresholds *t, const char *name, double value, phieu_error *err)
+{
+    if (!t || !name)
+        return phieu_error_set(err, PHIEU_EINVAL, "no threshold given");
+    int id = -1;
+    for (int i = 0; i < PHIEU_TH_COUNT; i++)
+        if (strcmp(name, th_names[i]) == 0)
+            id = i;
+    if (id < 0)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "unknown threshold '%s'; use marked, marginal or ink", name);
+    if (!(value >= 0 && value <= 1))
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "threshold '%s' must be between 0 and 1, not %g", name, value);
+    phieu_thresholds n = *t;
+    n.value[id] = value;
+    if (n.value[PHIEU_TH_MARGINAL] >= n.value[PHIEU_TH_MARKED])
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "threshold '%s' = %g would make marginal (%g) not less than "
+                               "marked (%g); keep marginal below marked",
+                               name, value, n.value[PHIEU_TH_MARGINAL],
+                               n.value[PHIEU_TH_MARKED]);
+    *t = n;
+    return 0;
+}
+
+const char *phieu_page_status_name(int status)
+{
+    switch (status) {
+    case PHIEU_PAGE_COUNTED: return "counted";
+    case PHIEU_PAGE_REVIEW: return "review";
+    case PHIEU_PAGE_REJECTED: return "rejected";
+    case PHIEU_PAGE_BLANK: return "blank";
+    default: return "unknown";
+    }
+}
+
+const char *phieu_box_state_name(int state)
+{
+    switch (state) {
+    case PHIEU_BOX_EMPTY: return "empty";
+    case PHIEU_BOX_MARGINAL: return "marginal";
+    case PHIEU_BOX_MARKED: return "marked";
+    default: return "unknown";
+    }
+}
+
+const char *phieu_row_decision_name(const phieu_form *form, int decision)
+{
+    if (decision >= 0)
+        return form && decision < form->n_choices ? form->choices[decision].key : "unknown";
+    switch (decision) {
+    case PHIEU_ROW_BLANK: return "blank";
+    case PHIEU_ROW_OVERVOTE: return "overvote";
+    case PHIEU_ROW_REVIEW: return "review";
+    default: return "unknown";
+    }
+}
+
+/* ---- Scratch ----------------------------------------------------------------------- */
+
+/* The coarse fiducial grid: a 100 mm window at the finest step (a sixth of a 4 mm side). */
+#define GRID_CAP (160 * 160)
+#define BOX_STEP_MM 0.125
+#define BOX_WINDOW_MARGIN_MM 2.0
+
+int omr_scratch_init(omr_scratch *s, const phieu_layout *layout, const phieu_image *page)
+{
+    (void)page;
+    memset(s, 0, sizeof *s);
+    double mw = 0, mh = 0;
+    for (int r = 0; r < layout->n_rows; r++)
+        for (int c = 0; c < layout->n_choices; c++) {
+            if (layout->boxes[r][c].w > mw)
+                mw = layout->boxes[r][c].w;
+            if (layout->boxes[r][c].h > mh)
+                mh = layout->boxes[r][c].h;
+        }
+    if (mw > 30)
+        mw = 30;
+    if (mh > 30)
+        mh = 30;
+    long win = (long)(ceil((mw + 2 * BOX_WINDOW_MARGIN_MM) / BOX_STEP_MM) + 1) *
+               (long)(ceil((mh + 2 * BOX_WINDOW_MARGIN_MM) / BOX_STEP_MM) + 1);
+    s->grid_cap = GRID_CAP;
+    s->win_cap = (int)win;
+    long stack = win > GRID_CAP ? win : GRID_CAP;
+    s->grid = phieu_malloc(GRID_CAP);
+    s->stack = phieu_malloc(sizeof(int) * (size_t)stack);
+    s->win = phieu_malloc((size_t)win);
+    s->mask = phieu_malloc((size_t)win);
+    s->labels = phieu_malloc(sizeof(int) * (size_t)win);
+    if (!s->grid || !s->stack || !s->win || !s->mask || !s->labels) {
+        omr_scratch_release(s);
+        return PHIEU_ENOMEM;
+    }
+    return 0;
+}
+
+void omr_scratch_release(omr_scratch *s)
+{
+    phieu_free(s->grid);
+    phieu_free(s->stack);
+    phieu_free(s->win);
+    phieu_free(s->mask);
+    phieu_free(s->labels);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- Reading ----------------------------------------------------------------------- */
+
+static void add_reason(phieu_reading *r, const char *code, int row, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void add_reason(phieu_reading *r, const char *code, int row, const char *fmt, ...)
+{
+    if (r->n_reasons >= PHIEU_OMR_MAX_REASONS)
+        return;
+    phieu_reason *x = &r->reasons[r->n_reasons++];
+    snprintf(x->code, sizeof x->code, "%s", code);
+    x->row = row;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->text, sizeof x->text, fmt, ap);
+    va_end(ap);
+}
+
+static int page_is_blank(const phieu_image *page, double page_w_mm)
+{
+    double spx = page->width / page_w_mm;
+    int step = (int)(BLANK_SAMPLE_MM * spx);
+    if (step < 1)
+        step = 1;
+    long hist[256] = {0}, n = 0;
+    for (int y = step / 2; y < page->height; y += step) {
+        const uint8_t *row = page->pixels + (size_t)y * page->stride;
+        for (int x = step / 2; x < page->width; x += step) {
+            hist[row[x]]++;
+            n++;
+        }
+    }
+    if (n == 0)
+        return 1;
+    long want = (long)(0.9 * (double)n), acc = 0;
+    int paper = 255;
+    for (int i = 0; i < 256; i++) {
+        acc += hist[i];
+        if (acc > want) {
+            paper = i;
+            break;
+        }
+    }
+    if (paper < BLANK_MIN_PAPER)
+        return 0;
+    long dark = 0;
+    for (int i = 0; i < paper - BLANK_DARK_LEVELS && i < 256; i++)
+        dark += hist[i];
+    return (double)dark / (double)n < BLANK_MAX_DARK_SHARE;
+}
+
+static int same_furniture(const phieu_layout *a, const phieu_layout *b)
+{
+    return memcmp(a->fiducials, b->fiducials, sizeof a->fiducials) == 0 &&
+           memcmp(&a->fiducial_hole, &b->fiducial_hole, sizeof a->fiducial_hole) == 0 &&
+           memcmp(a->code_cells, b->code_cells, sizeof a->code_cells) == 0;
+}
+
+/* A thin line through two or more boxes of the row at one height is a fold: its ink is
+ * taken out of those boxes' scores (what else is in them still counts). */
+static void remove_fold(phieu_row_reading *row, omr_box_extra *ex, int n,
+                        const phieu_thresholds *th)
+{
+    int members[PHIEU_FORM_MAX_CHOICES], m = 0;
+    for (int c = 0; c < n; c++) {
+        if (!ex[c].thin_line)
+            continue;
+        int near = 0;
+        for (int d = 0; d < n; d++)
+            if (d != c && ex[d].thin_line &&
+                fabs(ex[d].line_y_mm - ex[c].line_y_mm) <= FOLD_Y_TOLERANCE_MM)
+                near = 1;
+        if (near)
+            members[m++] = c;
+    }
+    for (int k = 0; k < m; k++) {
+        int c = members[k];
+        phieu_box_reading *b = &row->boxes[c];
+        double score = b->score - ex[c].line_score, cov = b->coverage - ex[c].line_cov;
+        if (score < 0)
+            score = 0;
+        if (cov < 0)
+            cov = 0;
+        b->darkness = cov > 0 ? (float)(score / cov) : 0.0f;
+        b->score = (float)score;
+        b->coverage = (float)cov;
+        omr_classify(b, &ex[c], th);
+    }
+}
+
+static void decide_row(const phieu_form *form, phieu_row_reading *row, int n,
+                       const phieu_thresholds *th, phieu_reading *r)
+{
+    int marked = 0, marginal = 0, which = -1;
+    for (int c = 0; c < n; c++) {
+        if (row->boxes[c].state == PHIEU_BOX_MARKED) {
+            marked++;
+            which = c;
+        } else if (row->boxes[c].state == PHIEU_BOX_MARGINAL) {
+            marginal++;
+            add_reason(r, "marginal-mark", row->row,
+                       "row %d, box '%s': score %.4f is between marginal %.4f and marked "
+                       "%.4f (a faint or unclear mark)",
+                       row->row, form->choices[c].key, row->boxes[c].score,
+                       th->value[PHIEU_TH_MARGINAL], th->value[PHIEU_TH_MARKED]);
+        }
+    }
+    if (marginal > 0)
+        row->decision = PHIEU_ROW_REVIEW;
+    else if (marked == 1)
+        row->decision = which;
+    else if (marked == 0)
+        row->decision = PHIEU_ROW_BLANK;
+    else
+        row->decision = PHIEU_ROW_OVERVOTE;
+}
+
+int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phieu_reading *out,
+                   phieu_error *err)
+{
+    if (!config || !page || !out || !page->pixels || page->width <= 0 || page->height <= 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "omr: no page or no configuration given");
+    if (config->n_forms < 1 || !config->forms || !config->layouts)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "omr: no form given; name at least one form to read against");
+    memset(out, 0, sizeof *out);
+    out->form_index = -1;
+    out->status = PHIEU_PAGE_REJECTED;
+    const phieu_thresholds *th = &config->thresholds;
+    const phieu_layout *L = &config->layouts[0];
+    omr_scratch s;
+    /* Scratch for the largest box of any form. */
+    int big = 0;
+    for (int i = 1; i < config->n_forms; i++)
+        if (config->layouts[i].boxes[0][0].w * config->layouts[i].boxes[0][0].h >
+            config->layouts[big].boxes[0][0].w * config->layouts[big].boxes[0][0].h)
+            big = i;
+    if (omr_scratch_init(&s, &config->layouts[big], page) != 0)
+        return phieu_error_set(err, PHIEU_ENOMEM, "omr: out of memory reading a page");
+    omr_registration reg;
+    omr_register(L, page, &s, &reg);
+    if (!reg.ok) {
+        if (reg.found == 0 && page_is_blank(page, L->page_w)) {
+            out->status = PHIEU_PAGE_BLANK;
+            add_reason(out, "blank-page", 0, "the page has no print and no marks (a blank "
+                                             "back side or an empty sheet)");
+        } else {
+            add_reason(out, "not-registered", 0,
+                       "found %d of the 4 corner marks with the right shape; the page may "
+                       "be another document, badly skewed, cut off, or its corner marks "
+                       "damaged",
+                       reg.found);
+        }
+        omr_scratch_release(&s);
+        return 0;
+    }
+    uint8_t bits[PHIEU_FORM_CODE_BITS];
+    phieu_form_code code;
+    phieu_error derr = {0};
+    if (omr_read_code(L, page, reg.h, bits) != 0 ||
+        phieu_form_code_decode(bits, &code, &derr) != 0) {
+        memcpy(out->transform, reg.h, sizeof out->transform);
+        out->upside_down = reg.upside_down;
+        add_reason(out, "code-unreadable", 0,
+                   "the form code under the title cannot be read (damaged, covered or "
+                   "not a phieu ballot)");
+        omr_scratch_release(&s);
+        return 0;
+    }
+    int idx = -1;
+    for (int i = 0; i < config->n_forms && idx < 0; i++)
+        if (phieu_form_code_matches(&code, config->forms[i]))
+            idx = i;
+    memcpy(out->transform, reg.h, sizeof out->transform);
+    out->upside_down = reg.upside_down;
+    out->test_ballot = (code.flags & PHIEU_FORM_CODE_FLAG_TEST) != 0;
+    if (idx < 0) {
+        char hex[11];
+        phieu_hex(code.fingerprint_prefix, 5, hex);
+        add_reason(out, "wrong-form", 0,
+                   "the form code names form %s..., which is not among the forms given "
+                   "(a ballot of another election or council)",
+                   hex);
+        omr_scratch_release(&s);
+        return 0;
+    }
+    if (idx != 0 && !same_furniture(L, &config->layouts[idx])) {
+        L = &config->layouts[idx];
+        omr_registration again;
+        omr_register(L, page, &s, &again);
+        if (!again.ok) {
+            add_reason(out, "not-registered", 0,
+                       "the corner marks do not match the layout of form '%s'",
+                       config->forms[idx]->id);
+            omr_scratch_release(&s);
+            return 0;
+        }
+        reg = again;
+        memcpy(out->transform, reg.h, sizeof out->transform);
+        out->upside_down = reg.upside_down;
+    } else {
+        L = &config->layouts[idx];
+    }
+    out->form_index = idx;
+    if (out->test_ballot && !config->test_session) {
+        add_reason(out, "test-ballot", 0,
+                   "this is a test ballot (PHIẾU THỬ); it is never counted in an official "
+                   "session");
+        omr_scratch_release(&s);
+        return 0;
+    }
+    if (!out->test_ballot && config->test_session) {
+        add_reason(out, "official-ballot-in-test-session", 0,
+                   "this is an official ballot in a test session; keep official ballots "
+                   "out of tests");
+        omr_scratch_release(&s);
+        return 0;
+    }
+    const phieu_form *form = config->forms[idx];
+    int n = L->n_choices;
+    out->n_rows = L->n_rows;
+    out->status = PHIEU_PAGE_COUNTED;
+    for (int r = 0; r < L->n_rows; r++) {
+        phieu_row_reading *row = &out->rows[r];
+        omr_box_extra ex[PHIEU_FORM_MAX_CHOICES];
+        row->row = r + 1;
+        for (int c = 0; c < n; c++)
+            omr_score_box(L, &L->boxes[r][c], page, &reg, th, &s, &row->boxes[c], &ex[c]);
+        remove_fold(row, ex, n, th);
+        decide_row(form, row, n, th, out);
+        if (row->decision == PHIEU_ROW_REVIEW)
+            out->status = PHIEU_PAGE_REVIEW;
+    }
+    omr_scratch_release(&s);
+    return 0;
+}
+
+/* ---- Similarity and JSON ----------------------------------------------------------- */
+
+double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b)
+{
+    if (!a || !b || a->form_index < 0 || a->form_index != b->form_index ||
+        a->n_rows != b->n_rows)
+        return 0;
+    /* Pearson correlation of the 8x8 ink grids of every box that has ink on either page. */
+    double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+    long n = 0;
+    for (int r = 0; r < a->n_rows; r++)
+        for (int c = 0; c < PHIEU_FORM_MAX_CHOICES; c++) {
+            const uint8_t *x = a->rows[r].boxes[c].ink, *y = b->rows[r].boxes[c].ink;
+            int any = 0;
+            for (int k = 0; k < PHIEU_OMR_INK_CELLS && !any; k++)
+                any = x[k] || y[k];
+            if (!any)
+                continue;
+            for (int k = 0; k < PHIEU_OMR_INK_CELLS; k++) {
+                sa += x[k];
+                sb += y[k];
+                saa += (double)x[k] * x[k];
+                sbb += (double)y[k] * y[k];
+                sab += (double)x[k] * y[k];
+                n++;
+            }
+        }
+    if (n == 0)
+        return 0;
+    double va = saa - sa * sa / n, vb = sbb - sb * sb / n, cov = sab - sa * sb / n;
+    if (va <= 0 || vb <= 0)
+        return 0;
+    double rho = cov / sqrt(va * vb);
+    return rho < 0 ? 0 : rho > 1 ? 1 : rho;
+}
+
+static void json_string(phieu_buf *out, const char *s)
+{
+    phieu_buf_puts(out, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            phieu_buf_printf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            phieu_buf_printf(out, "\\u%04x", *p);
+        else
+            phieu_buf_append(out, p, 1);
+    }
+    phieu_buf_puts(out, "\"");
+}
+
+void phieu_omr_reading_json(const phieu_reading *r, const phieu_form *form, phieu_buf *out)
+{
+    phieu_buf_printf(out, "{\"status\":\"%s\",\"form\":", phieu_page_status_name(r->status));
+    if (form && r->form_index >= 0)
+        json_string(out, form->id);
+    else
+        phieu_buf_puts(out, "null");
+    phieu_buf_printf(out, ",\"test_ballot\":%s,\"upside_down\":%s,\"reasons\":[",
+                     r->test_ballot ? "true" : "false", r->upside_down ? "true" : "false");
+    for (int i = 0; i < r->n_reasons; i++) {
+        if (i)
+            phieu_buf_puts(out, ",");
+        json_string(out, r->reasons[i].code);
+    }
+    phieu_buf_puts(out, "],\"notes\":[");
+    for (int i = 0; i < r->n_reasons; i++) {
+        phieu_buf_printf(out, "%s{\"code\":", i ? "," : "");
+        json_string(out, r->reasons[i].code);
+        phieu_buf_printf(out, ",\"row\":%d,\"text\":", r->reasons[i].row);
+        json_string(out, r->reasons[i].text);
+        phieu_buf_puts(out, "}");
+    }
+    phieu_buf_puts(out, "],\"rows\":[");
+    int n = form ? form->n_choices : 0;
+    for (int i = 0; i < r->n_rows && form; i++) {
+        const phieu_row_reading *row = &r->rows[i];
+        phieu_buf_printf(out, "%s{\"row\":%d,\"decision\":", i ? "," : "", row->row);
+        json_string(out, phieu_row_decision_name(form, row->decision));
+        phieu_buf_puts(out, ",\"boxes\":[");
+        for (int c = 0; c < n; c++) {
+            const phieu_box_reading *b = &row->boxes[c];
+            phieu_buf_printf(out, "%s{\"choice\":", c ? "," : "");
+            json_string(out, form->choices[c].key);
+            phieu_buf_printf(out,
+                             ",\"score\":%.4f,\"coverage\":%.4f,\"darkness\":%.4f,"
+                             "\"state\":\"%s\"}",
+                             (double)b->score, (double)b->coverage, (double)b->darkness,
+                             phieu_box_state_name(b->state));
+        }
+        phieu_buf_puts(out, "]}");
+    }
+    phieu_buf_puts(out, "]}");
+}

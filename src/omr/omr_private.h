@@ -1,0 +1,76 @@
+/*
+ * omr_private.h - what the files of the omr module share and nobody else sees:
+ * registration (omr_register.c), box scoring (omr_score.c), and the reading itself
+ * (omr.c). The public contract is include/phieu/omr.h.
+ */
+#ifndef PHIEU_OMR_PRIVATE_H
+#define PHIEU_OMR_PRIVATE_H
+
+#include "phieu/omr.h"
+
+/* Where a page's fiducials were found (image pixels, image corner order TL, TR, BR, BL). */
+typedef struct omr_fiducial {
+    double x, y;      /* sub-pixel centroid */
+    double side;      /* side of the square in pixels, estimated from its dark area */
+    double black;     /* mean gray of its dark pixels: the page's black reference */
+    double paper;     /* paper white around it */
+    int hole;         /* 1 when its centre is white (the bottom-right fiducial) */
+} omr_fiducial;
+
+typedef struct omr_registration {
+    int found;            /* number of image corners where a fiducial was found */
+    int ok;               /* 1 when the four fiducials were found and agree */
+    int upside_down;
+    omr_fiducial fid[4];  /* by image corner */
+    double h[9];          /* page mm -> image pixels */
+    double black;         /* black reference for scoring (mean of the fiducials) */
+} omr_registration;
+
+/* Scratch memory for one read, allocated once per call and sized from the layout. */
+typedef struct omr_scratch {
+    uint8_t *grid;   /* coarse fiducial search grid */
+    int *stack;      /* flood-fill stack / labels */
+    int grid_cap;
+    uint8_t *win;    /* one box window, sampled in the box's own frame */
+    uint8_t *mask;   /* ink mask of one box interior */
+    int *labels;
+    int win_cap;
+} omr_scratch;
+
+int omr_scratch_init(omr_scratch *s, const phieu_layout *layout, const phieu_image *page);
+void omr_scratch_release(omr_scratch *s);
+
+/* Finds the four fiducials of `layout` on the page; fills reg (reg->ok tells success). */
+void omr_register(const phieu_layout *layout, const phieu_image *page, omr_scratch *s,
+                  omr_registration *reg);
+
+/* Solves the projective transform mapping src[i] to dst[i] (4 points); 0 or -1. */
+int omr_homography(const double src[4][2], const double dst[4][2], double h[9]);
+void omr_apply(const double h[9], double x, double y, double *u, double *v);
+
+/* Mean gray of a small square patch centred at (x, y) pixels, radius r (clipped). */
+double omr_patch_mean(const phieu_image *page, double x, double y, int r);
+
+/* Reads the 64 code bits through the transform; 0, or -1 when the contrast is too low. */
+int omr_read_code(const phieu_layout *layout, const phieu_image *page, const double h[9],
+                  uint8_t bits[PHIEU_FORM_CODE_BITS]);
+
+/* Per-box facts the row logic needs beyond phieu_box_reading. */
+typedef struct omr_box_extra {
+    int thin_line;     /* a thin line spanning the whole interior width */
+    double line_y_mm;  /* its height on the page (mm), when thin_line */
+    double line_score; /* the share of the score it carries */
+    double line_cov;
+    int dot_only;      /* all ink is one small blob (a hesitation dot or a speck) */
+} omr_box_extra;
+
+/* Scores one box: local re-registration against its outline, then ink inside. */
+void omr_score_box(const phieu_layout *layout, const phieu_rect *box, const phieu_image *page,
+                   const omr_registration *reg, const phieu_thresholds *th, omr_scratch *s,
+                   phieu_box_reading *out, omr_box_extra *extra);
+
+/* The box's state from its score: marked, marginal or empty; all ink in one small dot is
+ * never more than marginal (a hesitation dot is not a vote). */
+void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th);
+
+#endif

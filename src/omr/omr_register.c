@@ -1,0 +1,479 @@
+/*
+ * omr_register.c - registration of a page: the four corner fiducials, which way up the
+ * page is, the projective transform page mm -> pixels, and the form code bits.
+ * It looks only at the four corner windows and the code cells (no whole-page pass).
+ * Box scoring is in omr_score.c; what the bits mean is in src/form/.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omr/omr_private.h"
+#include "phieu/alloc.h"
+
+/* Search window around each expected fiducial centre, in mm either way. The contract asks
+ * for +-15 mm offset, +-10 degrees rotation (a corner 170 mm from the page centre moves up
+ * to 30 mm) and +-5 % scale (8 mm at the corners); 40 mm covers the worst of each. */
+#define FID_SEARCH_MM 40.0
+/* Coarse grid: about this many samples across a fiducial side (enough to see a square,
+ * few enough to keep the search near 5,000 samples a corner). */
+#define FID_COARSE_PER_SIDE 6.0
+/* Paper white is this percentile of the window; a fiducial's black the 1st. */
+#define FID_PAPER_PERCENTILE 0.90
+/* A window whose darkest cells are not this much below its paper holds no fiducial
+ * (gray levels; printed black on white scans at 150-220 levels of contrast). */
+#define FID_MIN_CONTRAST 60.0
+/* Blob acceptance on the coarse grid, relative to the expected side: wide, because the
+ * dpi estimate may be off by 20 % (padded scans without tags); the exact size is checked
+ * against the registered scale afterwards. */
+#define FID_SIZE_MIN 0.55
+#define FID_SIZE_MAX 1.7
+#define FID_ASPECT_MAX 1.43 /* a square rotated 10 degrees stays square; a bar does not */
+#define FID_FILL_MIN 0.45   /* a solid square (even with its hole) vs. outlines and text */
+#define FID_MAX_CANDIDATES 4
+/* After registration: each fiducial's side within this factor of its printed size (the
+ * brief's +-15 % plus blur), and all six mutual distances agree within 6 % (paper
+ * stretch in a sheet feeder stays well under 3 %). */
+#define FID_SIDE_TOLERANCE 0.20
+#define FID_STRETCH_MAX 1.06
+
+typedef struct cand {
+    omr_fiducial f;
+    double dist; /* from the expected position, pixels */
+} cand;
+
+static double rect_cx(const phieu_rect *r)
+{
+    return r->x + r->w / 2;
+}
+
+static double rect_cy(const phieu_rect *r)
+{
+    return r->y + r->h / 2;
+}
+
+void omr_apply(const double h[9], double x, double y, double *u, double *v)
+{
+    double w = h[6] * x + h[7] * y + h[8];
+    if (fabs(w) < 1e-12)
+        w = 1e-12;
+    *u = (h[0] * x + h[1] * y + h[2]) / w;
+    *v = (h[3] * x + h[4] * y + h[5]) / w;
+}
+
+int omr_homography(const double src[4][2], const double dst[4][2], double h[9])
+{
+    double a[8][9];
+    for (int i = 0; i < 4; i++) {
+        double x = src[i][0], y = src[i][1], u = dst[i][0], v = dst[i][1];
+        double r0[9] = {x, y, 1, 0, 0, 0, -x * u, -y * u, u};
+        double r1[9] = {0, 0, 0, x, y, 1, -x * v, -y * v, v};
+        memcpy(a[2 * i], r0, sizeof r0);
+        memcpy(a[2 * i + 1], r1, sizeof r1);
+    }
+    /* Gaussian elimination with partial pivoting. */
+    for (int c = 0; c < 8; c++) {
+        int p = c;
+        for (int r = c + 1; r < 8; r++)
+            if (fabs(a[r][c]) > fabs(a[p][c]))
+                p = r;
+        if (fabs(a[p][c]) < 1e-12)
+            return -1;
+        if (p != c)
+            for (int k = 0; k < 9; k++) {
+                double t = a[c][k];
+                a[c][k] = a[p][k];
+                a[p][k] = t;
+            }
+        for (int r = 0; r < 8; r++) {
+            if (r == c)
+                continue;
+            double f = a[r][c] / a[c][c];
+            if (f == 0)
+                continue;
+            for (int k = c; k < 9; k++)
+                a[r][k] -= f * a[c][k];
+        }
+    }
+    for (int i = 0; i < 8; i++)
+        h[i] = a[i][8] / a[i][i];
+    h[8] = 1;
+    return 0;
+}
+
+double omr_patch_mean(const phieu_image *page, double x, double y, int r)
+{
+    int cx = (int)floor(x + 0.5), cy = (int)floor(y + 0.5);
+    int x0 = cx - r, x1 = cx + r, y0 = cy - r, y1 = cy + r;
+    if (x0 < 0)
+        x0 = 0;
+    if (y0 < 0)
+        y0 = 0;
+    if (x1 >= page->width)
+        x1 = page->width - 1;
+    if (y1 >= page->height)
+        y1 = page->height - 1;
+    if (x0 > x1 || y0 > y1)
+        return 255.0;
+    long sum = 0, n = 0;
+    for (int yy = y0; yy <= y1; yy++) {
+        const uint8_t *row = page->pixels + (size_t)yy * page->stride;
+        for (int xx = x0; xx <= x1; xx++)
+            sum += row[xx];
+        n += x1 - x0 + 1;
+    }
+    return (double)sum / (double)n;
+}
+
+static int percentile(const long hist[256], long n, double q)
+{
+    long want = (long)(q * (double)n);
+    long acc = 0;
+    for (int i = 0; i < 256; i++) {
+        acc += hist[i];
+        if (acc > want)
+            return i;
+    }
+    return 255;
+}
+
+/* Refines a coarse blob at full resolution: darkness-weighted centroid, area, hole. */
+static void refine(const phieu_image *page, int x0, int y0, int x1, int y1, double paper,
+                   double black, double hole_px, omr_fiducial *f)
+{
+    if (x0 < 0)
+        x0 = 0;
+    if (y0 < 0)
+        y0 = 0;
+    if (x1 > page->width)
+        x1 = page->width;
+    if (y1 > page->height)
+        y1 = page->height;
+    double range = paper - black;
+    double sw = 0, sx = 0, sy = 0, sb = 0, nb = 0;
+    for (int y = y0; y < y1; y++) {
+        const uint8_t *row = page->pixels + (size_t)y * page->stride;
+        for (int x = x0; x < x1; x++) {
+            double w = (paper - row[x]) / range;
+            if (w < 0.2)
+                continue;
+            if (w > 1)
+                w = 1;
+            sw += w;
+            sx += w * x;
+            sy += w * y;
+            if (w >= 0.8) {
+                sb += row[x];
+                nb += 1;
+            }
+        }
+    }
+    memset(f, 0, sizeof *f);
+    if (sw <= 0)
+        return;
+    f->x = sx / sw + 0.5; /* pixel centres are at +0.5 in page coordinates */
+    f->y = sy / sw + 0.5;
+    f->black = nb > 0 ? sb / nb : black;
+    f->paper = paper;
+    int r = (int)(hole_px * 0.3);
+    if (r < 1)
+        r = 1;
+    double centre = omr_patch_mean(page, f->x - 0.5, f->y - 0.5, r);
+    f->hole = centre > (paper + f->black) / 2;
+    f->side = sqrt(sw + (f->hole ? hole_px * hole_px : 0));
+}
+
+/* The candidates of one image corner, nearest to the expected position first. */
+static int search_corner(const phieu_image *page, double ex, double ey, double radius,
+                         double side_px, double hole_px, omr_scratch *s, cand *out)
+{
+    int step = (int)floor(side_px / FID_COARSE_PER_SIDE);
+    if (step < 1)
+        step = 1;
+    int x0 = (int)floor(ex - radius), y0 = (int)floor(ey - radius);
+    int x1 = (int)ceil(ex + radius), y1 = (int)ceil(ey + radius);
+    if (x0 < 0)
+        x0 = 0;
+    if (y0 < 0)
+        y0 = 0;
+    if (x1 > page->width)
+        x1 = page->width;
+    if (y1 > page->height)
+        y1 = page->height;
+    int gw, gh;
+    for (;;) {
+        gw = (x1 - x0) / step;
+        gh = (y1 - y0) / step;
+        if ((long)gw * gh <= s->grid_cap)
+            break;
+        step++;
+    }
+    if (gw < 3 || gh < 3)
+        return 0;
+    long hist[256] = {0};
+    int two = step >= 2;
+    for (int j = 0; j < gh; j++) {
+        int y = y0 + j * step;
+        const uint8_t *r0 = page->pixels + (size_t)y * page->stride;
+        const uint8_t *r1 = two && y + 1 < page->height ? r0 + page->stride : r0;
+        for (int i = 0; i < gw; i++) {
+            int x = x0 + i * step;
+            int xn = two && x + 1 < page->width ? x + 1 : x;
+            int v = (r0[x] + r0[xn] + r1[x] + r1[xn] + 2) >> 2;
+            s->grid[j * gw + i] = (uint8_t)v;
+            hist[v]++;
+        }
+    }
+    long n = (long)gw * gh;
+    double paper = percentile(hist, n, FID_PAPER_PERCENTILE);
+    double dark = percentile(hist, n, 0.001);
+    if (paper - dark < FID_MIN_CONTRAST)
+        return 0;
+    double t = paper - 0.5 * (paper - dark);
+    /* Binary: 1 dark, 0 light; components marked 2 once visited. */
+    for (long i = 0; i < n; i++)
+        s->grid[i] = s->grid[i] < t;
+    double a = side_px / step;
+    int count = 0;
+    for (long start = 0; start < n; start++) {
+        if (s->grid[start] != 1)
+            continue;
+        int sp = 0, cells = 0, bx0 = gw, by0 = gh, bx1 = -1, by1 = -1, edge = 0;
+        s->stack[sp++] = (int)start;
+        s->grid[start] = 2;
+        while (sp > 0) {
+            int c = s->stack[--sp];
+            int cx = c % gw, cy = c / gw;
+            cells++;
+            if (cx < bx0)
+                bx0 = cx;
+            if (cx > bx1)
+                bx1 = cx;
+            if (cy < by0)
+                by0 = cy;
+            if (cy > by1)
+                by1 = cy;
+            if (cx == 0 || cy == 0 || cx == gw - 1 || cy == gh - 1)
+                edge = 1;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int nx = cx + dx, ny = cy + dy;
+                    if (nx < 0 || ny < 0 || nx >= gw || ny >= gh)
+                        continue;
+                    int k = ny * gw + nx;
+                    if (s->grid[k] == 1 && sp < s->grid_cap) {
+                        s->grid[k] = 2;
+                        s->stack[sp++] = k;
+                    }
+                }
+        }
+        double w = bx1 - bx0 + 1, h = by1 - by0 + 1;
+        if (edge && !((x0 == 0 && bx0 == 0) || (y0 == 0 && by0 == 0)))
+            continue; /* cut by the window: not a whole square */
+        if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a || w > FID_SIZE_MAX * a ||
+            h > FID_SIZE_MAX * a)
+            continue;
+        if (w / h > FID_ASPECT_MAX || h / w > FID_ASPECT_MAX)
+            continue;
+        if (cells / (w * h) < FID_FILL_MIN)
+            continue;
+        cand c;
+        refine(page, x0 + (bx0 - 1) * step, y0 + (by0 - 1) * step, x0 + (bx1 + 2) * step,
+               y0 + (by1 + 2) * step, paper, dark, hole_px, &c.f);
+        if (c.f.side <= 0)
+            continue;
+        c.dist = hypot(c.f.x - ex, c.f.y - ey);
+        /* Keep the nearest FID_MAX_CANDIDATES, sorted by distance (ties keep scan order). */
+        int pos = count;
+        while (pos > 0 && out[pos - 1].dist > c.dist)
+            pos--;
+        if (pos >= FID_MAX_CANDIDATES)
+            continue;
+        int last = count < FID_MAX_CANDIDATES ? count : FID_MAX_CANDIDATES - 1;
+        for (int k = last; k > pos; k--)
+            out[k] = out[k - 1];
+        out[pos] = c;
+        if (count < FID_MAX_CANDIDATES)
+            count++;
+    }
+    return count;
+}
+
+/* Cost of a combination, or a negative value when its geometry is not a page. */
+static double combo_cost(const phieu_layout *L, const omr_fiducial *f[4], int o, double *scale)
+{
+    double P[4][2], Q[4][2];
+    for (int k = 0; k < 4; k++) {
+        const phieu_rect *r = &L->fiducials[(k + 2 * o) % 4];
+        P[k][0] = rect_cx(r);
+        P[k][1] = rect_cy(r);
+        Q[k][0] = f[k]->x;
+        Q[k][1] = f[k]->y;
+    }
+    double sc[6], lo = 1e300, hi = 0, sum = 0;
+    int n = 0;
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++) {
+            double dp = hypot(P[a][0] - P[b][0], P[a][1] - P[b][1]);
+            double dq = hypot(Q[a][0] - Q[b][0], Q[a][1] - Q[b][1]);
+            if (dp <= 0)
+                return -1;
+            sc[n] = dq / dp;
+            if (sc[n] < lo)
+                lo = sc[n];
+            if (sc[n] > hi)
+                hi = sc[n];
+            sum += sc[n];
+            n++;
+        }
+    if (lo <= 0 || hi / lo > FID_STRETCH_MAX)
+        return -1;
+    double mean = sum / n;
+    double side_mm = (L->fiducials[0].w + L->fiducials[0].h) / 2;
+    double cost = 0;
+    for (int k = 0; k < 4; k++) {
+        double rel = f[k]->side / (side_mm * mean);
+        if (rel < 1 - FID_SIDE_TOLERANCE || rel > 1 + FID_SIDE_TOLERANCE)
+            return -1;
+        cost += fabs(log(rel));
+    }
+    for (int i = 0; i < n; i++)
+        cost += fabs(log(sc[i] / mean));
+    /* The two orientations must be told apart by an inverted quadrilateral too: the
+     * image corner order is clockwise, and so is the page order after a half turn. */
+    *scale = mean;
+    return cost;
+}
+
+void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s,
+                  omr_registration *reg)
+{
+    memset(reg, 0, sizeof *reg);
+    double s_geom = page->width / L->page_w;
+    double spx = s_geom;
+    if (page->dpi_x > 0) {
+        double st = page->dpi_x / 25.4;
+        /* Honour the tag when it agrees with the geometry (a scan wider than A4); a tag
+         * far off (72 dpi written by some software) is ignored. */
+        if (st / s_geom > 0.8 && st / s_geom < 1.25)
+            spx = st;
+    }
+    double side_mm = (L->fiducials[0].w + L->fiducials[0].h) / 2;
+    double side_px = side_mm * spx;
+    double hole_px = (L->fiducial_hole.w + L->fiducial_hole.h) / 2 * spx;
+    cand cands[4][FID_MAX_CANDIDATES];
+    int nc[4];
+    for (int k = 0; k < 4; k++) {
+        /* Expected position of what sits at image corner k, upright and upside down,
+         * measured from that image corner (a scan may be wider than the page). */
+        const phieu_rect *up = &L->fiducials[k];
+        const phieu_rect *down = &L->fiducials[(k + 2) % 4];
+        double mx0 = rect_cx(up), my0 = rect_cy(up);
+        double mx1 = L->page_w - rect_cx(down), my1 = L->page_h - rect_cy(down);
+        double mx = (mx0 + mx1) / 2, my = (my0 + my1) / 2;
+        double ex = mx < L->page_w / 2 ? mx * spx : page->width - (L->page_w - mx) * spx;
+        double ey = my < L->page_h / 2 ? my * spx : page->height - (L->page_h - my) * spx;
+        double radius = (FID_SEARCH_MM + side_mm) * spx +
+                        hypot(mx1 - mx0, my1 - my0) / 2 * spx;
+        nc[k] = search_corner(page, ex, ey, radius, side_px, hole_px, s, cands[k]);
+        if (nc[k] > 0)
+            reg->found++;
+    }
+    if (reg->found < 4)
+        return;
+    double best = -1;
+    int bi[4] = {0, 0, 0, 0}, bo = 0;
+    int idx[4];
+    for (int o = 0; o < 2; o++) {
+        int holed = o == 0 ? 2 : 0; /* the image corner whose fiducial has the hole */
+        for (idx[0] = 0; idx[0] < nc[0]; idx[0]++)
+            for (idx[1] = 0; idx[1] < nc[1]; idx[1]++)
+                for (idx[2] = 0; idx[2] < nc[2]; idx[2]++)
+                    for (idx[3] = 0; idx[3] < nc[3]; idx[3]++) {
+                        const omr_fiducial *f[4];
+                        int okh = 1, rank = 0;
+                        for (int k = 0; k < 4; k++) {
+                            f[k] = &cands[k][idx[k]].f;
+                            if (f[k]->hole != (k == holed))
+                                okh = 0;
+                            rank += idx[k];
+                        }
+                        if (!okh)
+                            continue;
+                        double scale;
+                        double c = combo_cost(L, f, o, &scale);
+                        if (c < 0)
+                            continue;
+                        c += 0.05 * rank;
+                        if (best < 0 || c < best) {
+                            best = c;
+                            bo = o;
+                            memcpy(bi, idx, sizeof bi);
+                        }
+                    }
+    }
+    if (best < 0)
+        return;
+    double P[4][2], Q[4][2];
+    double black = 0;
+    for (int k = 0; k < 4; k++) {
+        reg->fid[k] = cands[k][bi[k]].f;
+        const phieu_rect *r = &L->fiducials[(k + 2 * bo) % 4];
+        P[k][0] = rect_cx(r);
+        P[k][1] = rect_cy(r);
+        Q[k][0] = reg->fid[k].x;
+        Q[k][1] = reg->fid[k].y;
+        black += reg->fid[k].black;
+    }
+    if (omr_homography(P, Q, reg->h) != 0)
+        return;
+    reg->black = black / 4;
+    reg->upside_down = bo;
+    reg->ok = 1;
+}
+
+/* Pixels per mm of the transform near page point (x, y). */
+static double local_scale(const double h[9], double x, double y)
+{
+    double u0, v0, u1, v1;
+    omr_apply(h, x, y, &u0, &v0);
+    omr_apply(h, x + 1, y, &u1, &v1);
+    return hypot(u1 - u0, v1 - v0);
+}
+
+/* Code cells are read at their centre, over a patch half the cell's size: enough pixels to
+ * average noise away, far enough from the neighbours to survive blur and 0.5 mm of error. */
+#define CODE_PATCH_SHARE 0.25
+/* A code whose black and white differ by less than this (gray levels) is not read. */
+#define CODE_MIN_CONTRAST 50.0
+
+int omr_read_code(const phieu_layout *L, const phieu_image *page, const double h[9],
+                  uint8_t bits[PHIEU_FORM_CODE_BITS])
+{
+    double v[PHIEU_FORM_CODE_BITS], white = 0;
+    for (int i = 0; i < PHIEU_FORM_CODE_BITS; i++) {
+        const phieu_rect *c = &L->code_cells[i];
+        double x, y;
+        omr_apply(h, rect_cx(c), rect_cy(c), &x, &y);
+        double sc = local_scale(h, rect_cx(c), rect_cy(c));
+        int r = (int)(CODE_PATCH_SHARE * fmin(c->w, c->h) * sc);
+        v[i] = omr_patch_mean(page, x - 0.5, y - 0.5, r);
+        if (v[i] > white)
+            white = v[i];
+    }
+    double black = 0;
+    const phieu_rect *bars[2] = {&L->code_start, &L->code_end};
+    for (int b = 0; b < 2; b++) {
+        double x, y;
+        omr_apply(h, rect_cx(bars[b]), rect_cy(bars[b]), &x, &y);
+        double sc = local_scale(h, rect_cx(bars[b]), rect_cy(bars[b]));
+        int r = (int)(CODE_PATCH_SHARE * fmin(bars[b]->w, bars[b]->h) * sc);
+        black += omr_patch_mean(page, x - 0.5, y - 0.5, r) / 2;
+    }
+    if (white - black < CODE_MIN_CONTRAST)
+        return -1;
+    double t = (white + black) / 2;
+    for (int i = 0; i < PHIEU_FORM_CODE_BITS; i++)
+        bits[i] = v[i] < t;
+    return 0;
+}

@@ -1,0 +1,306 @@
+/*
+ * omr_score.c - scores one box: samples a window around it in the box's own frame (so
+ * rotation does not matter), re-finds the printed outline there, and measures the ink
+ * inside that is not print, against the paper white around the box. Specks, hesitation
+ * dots and strokes that only touch the box edge are recognised here; what they mean for
+ * a row (folds across several boxes) is decided in omr.c.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "omr/omr_private.h"
+#include "phieu/alloc.h"
+
+/* Sampling step in the box frame: one sample per pixel, but not finer than 0.125 mm (a
+ * 1 mm pencil line still gets 8 samples across; 600 dpi pages cost what 200 dpi ones do). */
+#define BOX_MIN_STEP_MM 0.125
+/* Local search for the printed outline, either way: the global transform from the four
+ * corners leaves up to about 1 mm of print misregistration and paper stretch mid-page. */
+#define BOX_SEARCH_MM 1.0
+/* The ring outside the outline where local paper white is measured. */
+#define BOX_RING_MM 0.8
+#define BOX_RING_GAP_MM 0.2
+/* Interior inset past the outline's own width, for blur and residual misregistration. */
+#define BOX_INSET_MARGIN_MM 0.35
+/* Paper white: this percentile of the ring (robust to a stroke crossing it). */
+#define BOX_PAPER_PERCENTILE 0.90
+/* An outline column/row must be dark over this share of the box side to be trusted. */
+#define BOX_OUTLINE_MIN_SHARE 0.35
+/* The least paper-to-black contrast assumed (gray levels): a very dark scan or a dark
+ * shadow must not turn noise into ink by dividing by a tiny contrast. */
+#define BOX_MIN_CONTRAST 40.0
+/* Ink blobs smaller than this across are paper flecks or scanner noise. */
+#define BOX_SPECK_MM 0.4
+/* A blob touching the interior edge that reaches no deeper than this is a stroke from
+ * outside that grazes the box. */
+#define BOX_EDGE_DEPTH_MM 0.8
+/* All the ink within this extent: a hesitation dot, not a mark. */
+#define BOX_DOT_MM 1.5
+/* A thin line across the whole interior (a fold or crease candidate): at most this thick
+ * and this tall end to end. */
+#define BOX_LINE_THICK_MM 0.5
+#define BOX_LINE_TALL_MM 2.0
+#define BOX_LINE_SPAN 0.9
+
+static int hist_percentile(const long hist[256], long n, double q)
+{
+    long want = (long)(q * (double)n);
+    long acc = 0;
+    for (int i = 0; i < 256; i++) {
+        acc += hist[i];
+        if (acc > want)
+            return i;
+    }
+    return 255;
+}
+
+static int best_offset(const int *prof, int n, int a, int b, int lw, int search, int total,
+                       int *found)
+{
+    int best = 0;
+    long best_v = -1;
+    for (int d = 0; d <= 2 * search; d++) {
+        /* 0, -1, +1, -2, +2...: ties go to the smallest move. */
+        int off = (d + 1) / 2 * (d % 2 ? -1 : 1);
+        long v = 0;
+        for (int k = 0; k < lw; k++) {
+            int i = a + off + k, j = b - 1 + off - k;
+            if (i >= 0 && i < n)
+                v += prof[i];
+            if (j >= 0 && j < n)
+                v += prof[j];
+        }
+        if (v > best_v) {
+            best_v = v;
+            best = off;
+        }
+    }
+    *found = total > 0 && (double)best_v / (2.0 * lw * total) >= BOX_OUTLINE_MIN_SHARE;
+    return *found ? best : 0;
+}
+
+void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_image *page,
+                   const omr_registration *reg, const phieu_thresholds *th, omr_scratch *s,
+                   phieu_box_reading *out, omr_box_extra *extra)
+{
+    memset(out, 0, sizeof *out);
+    memset(extra, 0, sizeof *extra);
+    double cx = box->x + box->w / 2, cy = box->y + box->h / 2;
+    double ox, oy, ux, uy, vx, vy;
+    omr_apply(reg->h, cx, cy, &ox, &oy);
+    omr_apply(reg->h, cx + 1, cy, &ux, &uy);
+    omr_apply(reg->h, cx, cy + 1, &vx, &vy);
+    double ax = ux - ox, ay = uy - oy; /* pixels per mm along the page's x */
+    double bx = vx - ox, by = vy - oy; /* ... and its y */
+    double spx = sqrt(fabs(ax * by - ay * bx));
+    double g = spx > 0 ? 1.0 / spx : BOX_MIN_STEP_MM;
+    if (g < BOX_MIN_STEP_MM)
+        g = BOX_MIN_STEP_MM;
+    double M = BOX_SEARCH_MM + BOX_RING_MM + BOX_RING_GAP_MM;
+    int nw = (int)ceil((box->w + 2 * M) / g), nh = (int)ceil((box->h + 2 * M) / g);
+    while ((long)nw * nh > s->win_cap) {
+        g *= 1.25;
+        nw = (int)ceil((box->w + 2 * M) / g);
+        nh = (int)ceil((box->h + 2 * M) / g);
+    }
+    /* 1. Sample the window in the box frame (nearest pixel; off the page is white). */
+    long hist[256] = {0};
+    for (int j = 0; j < nh; j++) {
+        double my = box->y - M + (j + 0.5) * g - cy;
+        double px = ox + bx * my, py = oy + by * my;
+        double mx0 = box->x - M + 0.5 * g - cx;
+        px += ax * mx0;
+        py += ay * mx0;
+        double sx = ax * g, sy = ay * g;
+        uint8_t *row = s->win + (size_t)j * nw;
+        for (int i = 0; i < nw; i++, px += sx, py += sy) {
+            int xi = (int)floor(px), yi = (int)floor(py);
+            uint8_t v = 255;
+            if (xi >= 0 && yi >= 0 && xi < page->width && yi < page->height)
+                v = page->pixels[(size_t)yi * page->stride + xi];
+            row[i] = v;
+            hist[v]++;
+        }
+    }
+    double black = reg->black;
+    double paper0 = hist_percentile(hist, (long)nw * nh, BOX_PAPER_PERCENTILE);
+    double c0 = paper0 - black < BOX_MIN_CONTRAST ? BOX_MIN_CONTRAST : paper0 - black;
+    int dark_t = (int)(paper0 - 0.4 * c0);
+    /* 2. Re-find the outline: darkness projected on columns and rows of the box. */
+    int L0 = (int)lround(M / g), R0 = (int)lround((M + box->w) / g);
+    int T0 = L0, B0 = (int)lround((M + box->h) / g);
+    int lw = (int)lround(L->box_line_mm / g);
+    if (lw < 1)
+        lw = 1;
+    int S = (int)lround(BOX_SEARCH_MM / g);
+    int prof_c[1024], prof_r[1024];
+    int pc = nw < 1024 ? nw : 1024, pr = nh < 1024 ? nh : 1024;
+    memset(prof_c, 0, sizeof(int) * (size_t)pc);
+    memset(prof_r, 0, sizeof(int) * (size_t)pr);
+    int ry0 = T0 + S + lw, ry1 = B0 - S - lw, rx0 = L0 + S + lw, rx1 = R0 - S - lw;
+    for (int j = 0; j < pr; j++) {
+        const uint8_t *row = s->win + (size_t)j * nw;
+        for (int i = 0; i < pc; i++)
+            if (row[i] < dark_t) {
+                if (j >= ry0 && j < ry1)
+                    prof_c[i]++;
+                if (i >= rx0 && i < rx1)
+                    prof_r[j]++;
+            }
+    }
+    int fx, fy;
+    int dx = best_offset(prof_c, pc, L0, R0, lw, S, ry1 - ry0, &fx);
+    int dy = best_offset(prof_r, pr, T0, B0, lw, S, rx1 - rx0, &fy);
+    int Lb = L0 + dx, Rb = R0 + dx, Tb = T0 + dy, Bb = B0 + dy;
+    /* 3. Paper white from the ring outside the outline. */
+    int gap = (int)lround(BOX_RING_GAP_MM / g);
+    long rh[256] = {0}, rn = 0;
+    for (int j = 0; j < nh; j++) {
+        const uint8_t *row = s->win + (size_t)j * nw;
+        int inside_rows = j >= Tb - gap && j < Bb + gap;
+        for (int i = 0; i < nw; i++) {
+            if (inside_rows && i >= Lb - gap && i < Rb + gap)
+                continue;
+            rh[row[i]]++;
+            rn++;
+        }
+    }
+    double paper = rn > 0 ? hist_percentile(rh, rn, BOX_PAPER_PERCENTILE) : paper0;
+    double contrast = paper - black < BOX_MIN_CONTRAST ? BOX_MIN_CONTRAST : paper - black;
+    /* 4. The interior and its ink. */
+    int inset = (int)lround((L->box_line_mm + BOX_INSET_MARGIN_MM) / g);
+    int ix0 = Lb + inset, ix1 = Rb - inset, iy0 = Tb + inset, iy1 = Bb - inset;
+    if (ix0 < 0)
+        ix0 = 0;
+    if (iy0 < 0)
+        iy0 = 0;
+    if (ix1 > nw)
+        ix1 = nw;
+    if (iy1 > nh)
+        iy1 = nh;
+    int iw = ix1 - ix0, ih = iy1 - iy0;
+    if (iw < 2 || ih < 2)
+        return;
+    double ink_t = th->value[PHIEU_TH_INK];
+    double cell_sum[PHIEU_OMR_INK_CELLS] = {0};
+    for (int j = 0; j < ih; j++) {
+        const uint8_t *row = s->win + (size_t)(iy0 + j) * nw + ix0;
+        uint8_t *m = s->mask + (size_t)j * iw;
+        for (int i = 0; i < iw; i++) {
+            double st = (paper - row[i]) / contrast;
+            if (st > 1)
+                st = 1;
+            if (st >= ink_t && st > 0) {
+                int q = (int)lround(st * 255);
+                m[i] = (uint8_t)(q < 1 ? 1 : q);
+                cell_sum[(j * 8 / ih) * 8 + i * 8 / iw] += st;
+            } else {
+                m[i] = 0;
+            }
+        }
+    }
+    int cols[8] = {0}, rows[8] = {0};
+    for (int i = 0; i < iw; i++)
+        cols[i * 8 / iw]++;
+    for (int j = 0; j < ih; j++)
+        rows[j * 8 / ih]++;
+    for (int c = 0; c < PHIEU_OMR_INK_CELLS; c++) {
+        double area = (double)cols[c % 8] * rows[c / 8];
+        double v = area > 0 ? cell_sum[c] / area * 255.0 : 0;
+        out->ink[c] = (uint8_t)(v > 255 ? 255 : lround(v));
+    }
+    /* 5. Connected blobs: drop specks and edge grazes, note thin full-width lines. */
+    long n = (long)iw * ih;
+    for (long k = 0; k < n; k++)
+        s->labels[k] = 0;
+    double kept_sum = 0;
+    long kept_n = 0;
+    int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1;
+    int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
+    for (long start = 0; start < n; start++) {
+        if (!s->mask[start] || s->labels[start])
+            continue;
+        int sp = 0;
+        s->stack[sp++] = (int)start;
+        s->labels[start] = 1;
+        long cnt = 0;
+        double sum = 0;
+        int bx0 = iw, by0 = ih, bx1 = -1, by1 = -1, depth = 0, touches = 0;
+        while (sp > 0) {
+            int k = s->stack[--sp];
+            int i = k % iw, j = k / iw;
+            cnt++;
+            sum += s->mask[k] / 255.0;
+            if (i < bx0)
+                bx0 = i;
+            if (i > bx1)
+                bx1 = i;
+            if (j < by0)
+                by0 = j;
+            if (j > by1)
+                by1 = j;
+            int d = i;
+            if (iw - 1 - i < d)
+                d = iw - 1 - i;
+            if (j < d)
+                d = j;
+            if (ih - 1 - j < d)
+                d = ih - 1 - j;
+            if (d == 0)
+                touches = 1;
+            if (d > depth)
+                depth = d;
+            for (int yy = j - 1; yy <= j + 1; yy++)
+                for (int xx = i - 1; xx <= i + 1; xx++) {
+                    if (xx < 0 || yy < 0 || xx >= iw || yy >= ih)
+                        continue;
+                    int q = yy * iw + xx;
+                    if (s->mask[q] && !s->labels[q]) {
+                        s->labels[q] = 1;
+                        s->stack[sp++] = q;
+                    }
+                }
+        }
+        int ew = bx1 - bx0 + 1, eh = by1 - by0 + 1;
+        if (ew < speck && eh < speck)
+            continue;
+        if (touches && depth < depth_min)
+            continue;
+        if (ew >= BOX_LINE_SPAN * iw && (double)cnt / ew * g <= BOX_LINE_THICK_MM &&
+            eh * g <= BOX_LINE_TALL_MM && sum / n > extra->line_score) {
+            extra->thin_line = 1;
+            extra->line_y_mm = box->y - M + ((iy0 + (by0 + by1) / 2.0) + 0.5) * g;
+            extra->line_score = sum / n;
+            extra->line_cov = (double)cnt / n;
+        }
+        kept_sum += sum;
+        kept_n += cnt;
+        if (bx0 < ux0)
+            ux0 = bx0;
+        if (by0 < uy0)
+            uy0 = by0;
+        if (bx1 > ux1)
+            ux1 = bx1;
+        if (by1 > uy1)
+            uy1 = by1;
+    }
+    out->coverage = (float)((double)kept_n / n);
+    out->darkness = kept_n > 0 ? (float)(kept_sum / kept_n) : 0.0f;
+    out->score = (float)(kept_sum / n);
+    if (kept_n > 0) {
+        int ext = ux1 - ux0 + 1 > uy1 - uy0 + 1 ? ux1 - ux0 + 1 : uy1 - uy0 + 1;
+        extra->dot_only = ext * g < BOX_DOT_MM;
+    }
+    omr_classify(out, extra, th);
+}
+
+void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th)
+{
+    double sc = b->score;
+    if (sc >= th->value[PHIEU_TH_MARKED])
+        b->state = e->dot_only ? PHIEU_BOX_MARGINAL : PHIEU_BOX_MARKED;
+    else if (sc >= th->value[PHIEU_TH_MARGINAL])
+        b->state = e->dot_only ? PHIEU_BOX_EMPTY : PHIEU_BOX_MARGINAL;
+    else
+        b->state = PHIEU_BOX_EMPTY;
+}
