@@ -1,0 +1,226 @@
+/*
+ * ballots.c - readings with the board's decisions applied: what each ballot counts as,
+ * row by row (the tally's and the report's input), and the progress figures of `status`.
+ * The arithmetic of results is the tally module's; resolving decisions is exceptions.c's.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "phieu/alloc.h"
+#include "session/session_internal.h"
+
+/* One sheet's exceptions as the ballot logic needs them. */
+typedef struct sheet_exc {
+    int row;
+    int resolved;
+    char resolution[PHIEU_CHOICE_MAX];
+} sheet_exc;
+
+static int load_exceptions(phieu_session *s, sqlite3_stmt *st, const char *sheet_id,
+                           sheet_exc *out, int *n, phieu_error *err)
+{
+    *n = 0;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, sheet_id, -1, SQLITE_TRANSIENT);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n >= PHIEU_FORM_MAX_ROWS + 1)
+            continue;
+        sheet_exc *e = &out[(*n)++];
+        e->row = sqlite3_column_int(st, 0);
+        e->resolved = sqlite3_column_int(st, 1) == PHIEU_EXC_RESOLVED;
+        snprintf(e->resolution, sizeof e->resolution, "%s",
+                 (const char *)sqlite3_column_text(st, 2));
+    }
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot read the exceptions");
+    return 0;
+}
+
+/* Fills b from a sheet's reading and exceptions. Returns 1 when the sheet is a ballot,
+ * 0 when it was discarded (not a ballot). */
+static int make_ballot(phieu_session *s, const phieu_sheet *sh, const phieu_reading *r,
+                       const sheet_exc *exc, int n_exc, phieu_ballot *b)
+{
+    memset(b, 0, sizeof *b);
+    snprintf(b->sheet_id, sizeof b->sheet_id, "%s", sh->id);
+    snprintf(b->sha256, sizeof b->sha256, "%s", sh->sha256);
+    b->form_index = sh->form_index;
+    const phieu_form *f = sh->form_index >= 0 ? s->forms[sh->form_index] : NULL;
+    b->n_rows = f ? f->n_rows : 0;
+    const sheet_exc *page = NULL;
+    for (int i = 0; i < n_exc; i++)
+        if (exc[i].row == 0)
+            page = &exc[i];
+    if (page && page->resolved && strcmp(page->resolution, PHIEU_CHOICE_DISCARD) == 0)
+        return 0;
+    if (page && !page->resolved) {
+        b->state = PHIEU_BALLOT_PENDING;
+        for (int i = 0; i < b->n_rows; i++)
+            b->value[i] = PHIEU_ROW_PENDING;
+        return 1;
+    }
+    if ((page && strcmp(page->resolution, PHIEU_CHOICE_INVALID) == 0) || !f || !r ||
+        r->form_index != sh->form_index) {
+        b->state = PHIEU_BALLOT_INVALID;
+        for (int i = 0; i < b->n_rows; i++) {
+            b->value[i] = PHIEU_ROW_DECIDED_INVALID;
+            b->decided[i] = page != NULL;
+        }
+        return 1;
+    }
+    b->state = PHIEU_BALLOT_VALID;
+    for (int i = 0; i < b->n_rows; i++) {
+        int value = PHIEU_ROW_PENDING;
+        const phieu_row_reading *row = NULL;
+        for (int k = 0; k < r->n_rows; k++)
+            if (r->rows[k].row == i + 1)
+                row = &r->rows[k];
+        if (row)
+            value = row->decision;
+        const sheet_exc *e = NULL;
+        for (int k = 0; k < n_exc; k++)
+            if (exc[k].row == i + 1)
+                e = &exc[k];
+        if (e) {
+            b->decided[i] = e->resolved;
+            if (!e->resolved)
+                value = PHIEU_ROW_PENDING;
+            else if (strcmp(e->resolution, PHIEU_CHOICE_INVALID) == 0)
+                value = PHIEU_ROW_DECIDED_INVALID;
+            else
+                value = phieu_form_choice_index(f, e->resolution);
+        }
+        if (value == PHIEU_ROW_REVIEW || (value >= 0 && value >= f->n_choices) ||
+            value < PHIEU_ROW_PENDING)
+            value = PHIEU_ROW_PENDING; /* a review row with no exception cannot happen */
+        b->value[i] = value;
+    }
+    return 1;
+}
+
+int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err)
+{
+    *items = NULL;
+    *n = 0;
+    sqlite3_stmt *sheets = NULL, *excs = NULL;
+    phieu_ballot *list = NULL;
+    phieu_reading *r = phieu_malloc(sizeof *r);
+    sheet_exc *exc = phieu_malloc(sizeof *exc * (PHIEU_FORM_MAX_ROWS + 1));
+    if (!r || !exc) {
+        phieu_error_set(err, PHIEU_ENOMEM, "out of memory building ballots");
+        goto fail;
+    }
+    if (session_prepare(s,
+                        "SELECT s.id, s.sha256, s.unreadable, s.batch, s.position, s.side, '',"
+                        " coalesce(s.form_idx, -1), s.status, r.blob FROM sheets s LEFT JOIN"
+                        " readings r ON r.sheet_id = s.id WHERE s.side = 0 ORDER BY s.id",
+                        &sheets, err) != 0 ||
+        session_prepare(s, "SELECT row, state, resolution FROM exceptions WHERE sheet_id = ?",
+                        &excs, err) != 0)
+        goto fail;
+    size_t count = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(sheets)) == SQLITE_ROW) {
+        phieu_sheet sh;
+        memset(&sh, 0, sizeof sh);
+        snprintf(sh.id, sizeof sh.id, "%s", (const char *)sqlite3_column_text(sheets, 0));
+        snprintf(sh.sha256, sizeof sh.sha256, "%s",
+                 (const char *)sqlite3_column_text(sheets, 1));
+        sh.form_index = sqlite3_column_int(sheets, 7);
+        if (sh.form_index >= s->info.n_forms)
+            sh.form_index = -1;
+        int has_reading = sqlite3_column_type(sheets, 9) != SQLITE_NULL;
+        if (has_reading &&
+            session_reading_decode(sqlite3_column_blob(sheets, 9),
+                                   (size_t)sqlite3_column_bytes(sheets, 9), r, err) != 0)
+            goto fail;
+        int n_exc;
+        if (load_exceptions(s, excs, sh.id, exc, &n_exc, err) != 0)
+            goto fail;
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            phieu_ballot *g = phieu_realloc(list, ncap * sizeof *list);
+            if (!g) {
+                phieu_error_set(err, PHIEU_ENOMEM, "out of memory building ballots");
+                goto fail;
+            }
+            list = g;
+            cap = ncap;
+        }
+        if (make_ballot(s, &sh, has_reading ? r : NULL, exc, n_exc, &list[count]))
+            count++;
+    }
+    if (rc != SQLITE_DONE) {
+        session_db_error(s, err, "cannot read the sheets");
+        goto fail;
+    }
+    sqlite3_finalize(sheets);
+    sqlite3_finalize(excs);
+    phieu_free(r);
+    phieu_free(exc);
+    *items = list;
+    *n = count;
+    return 0;
+fail:
+    sqlite3_finalize(sheets);
+    sqlite3_finalize(excs);
+    phieu_free(r);
+    phieu_free(exc);
+    phieu_free(list);
+    return err->code;
+}
+
+static int count_query(phieu_session *s, const char *sql, int *out, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, sql, &st, err) != 0)
+        return err->code;
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot count");
+    return 0;
+}
+
+int phieu_session_progress_get(phieu_session *s, phieu_session_progress *out, phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (count_query(s, "SELECT count(*) FROM sheets", &out->pages, err) != 0 ||
+        count_query(s, "SELECT count(*) FROM sheets WHERE side = 0", &out->sheets, err) != 0 ||
+        count_query(s, "SELECT count(*) FROM sheets WHERE side = 1", &out->backs, err) != 0 ||
+        count_query(s, "SELECT count(*) FROM exceptions WHERE state != 3",
+                    &out->exceptions_open, err) != 0 ||
+        count_query(s, "SELECT count(*) FROM exceptions", &out->exceptions_total, err) != 0)
+        return err->code;
+    phieu_ballot *ballots;
+    size_t n;
+    if (phieu_session_ballots(s, &ballots, &n, err) != 0)
+        return err->code;
+    out->discarded = out->sheets - (int)n;
+    for (size_t i = 0; i < n; i++) {
+        const phieu_ballot *b = &ballots[i];
+        if (b->form_index < 0) {
+            if (b->state == PHIEU_BALLOT_PENDING)
+                out->unknown_form++;
+            continue;
+        }
+        phieu_form_progress *f = &out->forms[b->form_index];
+        f->sheets++;
+        if (b->state == PHIEU_BALLOT_INVALID) {
+            f->invalid++;
+            continue;
+        }
+        int pending = b->state == PHIEU_BALLOT_PENDING;
+        for (int k = 0; k < b->n_rows; k++)
+            if (b->value[k] == PHIEU_ROW_PENDING)
+                pending = 1;
+        if (pending)
+            f->pending++;
+        else
+            f->counted++;
+    }
+    phieu_free(ballots);
+    return 0;
+}

@@ -1,0 +1,499 @@
+/*
+ * exceptions.c - the exception queue and the board's decisions on it: listing, users
+ * (argon2id passwords), recording a decision and resolving an exception under the
+ * two-person rule. The web screens and the `decide` command are the review module's;
+ * turning resolved exceptions into ballots is ballots.c's.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "phieu/alloc.h"
+#include "session/session_internal.h"
+
+/* Shortest password accepted for a supervisor's account: NIST SP 800-63B's minimum for
+ * user-chosen secrets is 8 characters. */
+#define PASSWORD_MIN_LEN 8
+
+static const char *state_name(int state)
+{
+    switch (state) {
+    case PHIEU_EXC_OPEN: return "open";
+    case PHIEU_EXC_SECOND: return "waiting for a second person";
+    case PHIEU_EXC_HEAD: return "waiting for the head of the board";
+    case PHIEU_EXC_RESOLVED: return "resolved";
+    default: return "?";
+    }
+}
+
+/* ---- Listing ------------------------------------------------------------------------ */
+
+#define EXC_SELECT                                                                             \
+    "SELECT e.id, e.sheet_id, e.row, e.reason, e.text, e.state, e.resolution,"                 \
+    " (SELECT count(*) FROM decisions d WHERE d.exception_id = e.id),"                         \
+    " coalesce(s.form_idx, -1), s.batch, s.position FROM exceptions e"                         \
+    " JOIN sheets s ON s.id = e.sheet_id "
+
+static void exception_from_row(sqlite3_stmt *st, phieu_exception *e)
+{
+    memset(e, 0, sizeof *e);
+    e->id = sqlite3_column_int64(st, 0);
+    snprintf(e->sheet_id, sizeof e->sheet_id, "%s", (const char *)sqlite3_column_text(st, 1));
+    e->row = sqlite3_column_int(st, 2);
+    snprintf(e->reason, sizeof e->reason, "%s", (const char *)sqlite3_column_text(st, 3));
+    snprintf(e->text, sizeof e->text, "%s", (const char *)sqlite3_column_text(st, 4));
+    e->state = sqlite3_column_int(st, 5);
+    snprintf(e->resolution, sizeof e->resolution, "%s",
+             (const char *)sqlite3_column_text(st, 6));
+    e->n_decisions = sqlite3_column_int(st, 7);
+    e->form_index = sqlite3_column_int(st, 8);
+    e->batch = sqlite3_column_int64(st, 9);
+    e->position = sqlite3_column_int(st, 10);
+}
+
+int phieu_session_exceptions_list(phieu_session *s, int which, phieu_exception **items,
+                                  size_t *n, phieu_error *err)
+{
+    *items = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    const char *sql = which == PHIEU_EXC_LIST_ALL
+                          ? EXC_SELECT "ORDER BY s.batch, s.position, s.side, e.row"
+                          : EXC_SELECT "WHERE e.state != 3 ORDER BY s.batch, s.position, "
+                                       "s.side, e.row";
+    if (session_prepare(s, sql, &st, err) != 0)
+        return err->code;
+    phieu_exception *list = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            phieu_exception *g = phieu_realloc(list, ncap * sizeof *list);
+            if (!g) {
+                sqlite3_finalize(st);
+                phieu_free(list);
+                return phieu_error_set(err, PHIEU_ENOMEM, "out of memory listing exceptions");
+            }
+            list = g;
+            cap = ncap;
+        }
+        exception_from_row(st, &list[count++]);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        phieu_free(list);
+        return session_db_error(s, err, "cannot list the exceptions");
+    }
+    *items = list;
+    *n = count;
+    return 0;
+}
+
+int phieu_session_exception_get(phieu_session *s, int64_t id, phieu_exception *out,
+                                phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, EXC_SELECT "WHERE e.id = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        exception_from_row(st, out);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return phieu_error_set(err, PHIEU_ENOTFOUND,
+                               "no exception %lld in this session; 'phieu exceptions' lists "
+                               "them",
+                               (long long)id);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read an exception");
+    return 0;
+}
+
+/* ---- Users -------------------------------------------------------------------------- */
+
+int phieu_session_user_add(phieu_session *s, const char *name, int role, const char *password,
+                           const char *actor, phieu_error *err)
+{
+    if (!name || !name[0] || strlen(name) >= PHIEU_NAME_MAX)
+        return phieu_error_set(err, PHIEU_EINVAL, "a user needs a name (1 to %d bytes)",
+                               PHIEU_NAME_MAX - 1);
+    if (role != PHIEU_ROLE_HEAD && role != PHIEU_ROLE_SUPERVISOR)
+        return phieu_error_set(err, PHIEU_EINVAL, "a user's role is head or supervisor");
+    if (!password || strlen(password) < PASSWORD_MIN_LEN)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "the password must have at least %d characters",
+                               PASSWORD_MIN_LEN);
+    char hash[crypto_pwhash_STRBYTES];
+    if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                          crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+        return phieu_error_set(err, PHIEU_ENOMEM,
+                               "out of memory hashing the password (argon2id needs %zu MiB)",
+                               (size_t)crypto_pwhash_MEMLIMIT_INTERACTIVE >> 20);
+    if (session_begin(s, err) != 0)
+        return err->code;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO users(name, role, pwhash) VALUES (?, ?, ?)", &st,
+                        err) != 0)
+        goto fail;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, role);
+    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
+            phieu_error_set(err, PHIEU_EEXIST, "user '%s' already exists", name);
+        else
+            session_db_error(s, err, "cannot add the user");
+        goto fail;
+    }
+    char detail[PHIEU_NAME_MAX + 64];
+    snprintf(detail, sizeof detail, "user %s added as %s", name,
+             role == PHIEU_ROLE_HEAD ? "head" : "supervisor");
+    if (session_log_append_txn(s, actor, "user-added", detail, err) != 0 ||
+        session_commit(s, err) != 0)
+        goto fail;
+    return 0;
+fail:
+    session_rollback(s);
+    return err->code;
+}
+
+static int user_lookup(phieu_session *s, const char *name, phieu_user *out, char *hash,
+                       size_t hash_size, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT name, role, pwhash FROM users WHERE name = ?", &st, err) !=
+        0)
+        return err->code;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 0));
+        out->role = sqlite3_column_int(st, 1);
+        if (hash)
+            snprintf(hash, hash_size, "%s", (const char *)sqlite3_column_text(st, 2));
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return phieu_error_set(err, PHIEU_ENOTFOUND,
+                               "no user '%s' in this session; add one with 'phieu user add'",
+                               name);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read the users");
+    return 0;
+}
+
+int phieu_session_user_verify(phieu_session *s, const char *name, const char *password,
+                              phieu_user *out, phieu_error *err)
+{
+    char hash[crypto_pwhash_STRBYTES + 1];
+    phieu_user u;
+    phieu_error lookup = {0};
+    int rc = user_lookup(s, name ? name : "", &u, hash, sizeof hash, &lookup);
+    if (rc != 0 && rc != PHIEU_ENOTFOUND) {
+        if (err)
+            *err = lookup;
+        return rc;
+    }
+    if (rc != 0 || !password ||
+        crypto_pwhash_str_verify(hash, password, strlen(password)) != 0)
+        return phieu_error_set(err, rc != 0 ? PHIEU_ENOTFOUND : PHIEU_EINVAL,
+                               "wrong user name or password");
+    if (out)
+        *out = u;
+    return 0;
+}
+
+int phieu_session_users_list(phieu_session *s, phieu_user **items, size_t *n, phieu_error *err)
+{
+    *items = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT name, role FROM users ORDER BY name", &st, err) != 0)
+        return err->code;
+    phieu_user *list = NULL;
+    size_t count = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        phieu_user *g = phieu_realloc(list, (count + 1) * sizeof *list);
+        if (!g) {
+            sqlite3_finalize(st);
+            phieu_free(list);
+            return phieu_error_set(err, PHIEU_ENOMEM, "out of memory listing users");
+        }
+        list = g;
+        snprintf(list[count].name, sizeof list[count].name, "%s",
+                 (const char *)sqlite3_column_text(st, 0));
+        list[count].role = sqlite3_column_int(st, 1);
+        count++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        phieu_free(list);
+        return session_db_error(s, err, "cannot list the users");
+    }
+    *items = list;
+    *n = count;
+    return 0;
+}
+
+/* ---- Decisions ---------------------------------------------------------------------- */
+
+int phieu_session_decisions_list(phieu_session *s, int64_t exception_id,
+                                 phieu_decision **items, size_t *n, phieu_error *err)
+{
+    *items = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "SELECT id, exception_id, user, role, choice, note, time FROM "
+                        "decisions WHERE exception_id = ? ORDER BY id",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int64(st, 1, exception_id);
+    phieu_decision *list = NULL;
+    size_t count = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        phieu_decision *g = phieu_realloc(list, (count + 1) * sizeof *list);
+        if (!g) {
+            sqlite3_finalize(st);
+            phieu_free(list);
+            return phieu_error_set(err, PHIEU_ENOMEM, "out of memory listing decisions");
+        }
+        list = g;
+        phieu_decision *d = &list[count++];
+        memset(d, 0, sizeof *d);
+        d->id = sqlite3_column_int64(st, 0);
+        d->exception_id = sqlite3_column_int64(st, 1);
+        snprintf(d->user, sizeof d->user, "%s", (const char *)sqlite3_column_text(st, 2));
+        d->role = sqlite3_column_int(st, 3);
+        snprintf(d->choice, sizeof d->choice, "%s", (const char *)sqlite3_column_text(st, 4));
+        snprintf(d->note, sizeof d->note, "%s", (const char *)sqlite3_column_text(st, 5));
+        snprintf(d->time, sizeof d->time, "%s", (const char *)sqlite3_column_text(st, 6));
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        phieu_free(list);
+        return session_db_error(s, err, "cannot list the decisions");
+    }
+    *items = list;
+    *n = count;
+    return 0;
+}
+
+/* The state an exception's decisions (oldest first) put it in.
+ * Notes:
+ *  1. Without the two-person rule the latest decision resolves it.
+ *  2. With it, each user's latest decision counts once; two different users agreeing
+ *     resolve it; users disagreeing send it to the head; once it waits for the head (or
+ *     after it was resolved), only a head's decision changes it, and that one is final. */
+static void resolve(int two_person, const phieu_decision *d, size_t n, int *state,
+                    char resolution[PHIEU_CHOICE_MAX])
+{
+    *state = PHIEU_EXC_OPEN;
+    resolution[0] = '\0';
+    if (n == 0)
+        return;
+    if (!two_person) {
+        *state = PHIEU_EXC_RESOLVED;
+        snprintf(resolution, PHIEU_CHOICE_MAX, "%s", d[n - 1].choice);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (*state == PHIEU_EXC_HEAD || *state == PHIEU_EXC_RESOLVED) {
+            if (d[i].role == PHIEU_ROLE_HEAD) {
+                *state = PHIEU_EXC_RESOLVED;
+                snprintf(resolution, PHIEU_CHOICE_MAX, "%s", d[i].choice);
+            }
+            continue;
+        }
+        /* Each user's latest decision up to i. */
+        int users = 0, agree = 0;
+        for (size_t j = 0; j <= i; j++) {
+            int later = 0;
+            for (size_t k = j + 1; k <= i; k++)
+                if (strcmp(d[k].user, d[j].user) == 0)
+                    later = 1;
+            if (later)
+                continue;
+            users++;
+            if (j != i && strcmp(d[j].user, d[i].user) != 0 &&
+                strcmp(d[j].choice, d[i].choice) == 0)
+                agree = 1;
+        }
+        if (agree) {
+            *state = PHIEU_EXC_RESOLVED;
+            snprintf(resolution, PHIEU_CHOICE_MAX, "%s", d[i].choice);
+        } else if (users >= 2) {
+            *state = PHIEU_EXC_HEAD;
+        } else {
+            *state = PHIEU_EXC_SECOND;
+        }
+    }
+}
+
+int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err)
+{
+    phieu_decision *list;
+    size_t n;
+    if (phieu_session_decisions_list(s, id, &list, &n, err) != 0)
+        return err->code;
+    int state;
+    char resolution[PHIEU_CHOICE_MAX];
+    resolve(s->info.two_person_rule, list, n, &state, resolution);
+    phieu_free(list);
+    sqlite3_stmt *st;
+    if (session_prepare(s, "UPDATE exceptions SET state = ?, resolution = ? WHERE id = ?", &st,
+                        err) != 0)
+        return err->code;
+    sqlite3_bind_int(st, 1, state);
+    sqlite3_bind_text(st, 2, resolution, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot update the exception");
+    return 0;
+}
+
+/* Whether `choice` is a decision this exception can take. */
+static int check_choice(phieu_session *s, const phieu_exception *e, const char *choice,
+                        phieu_error *err)
+{
+    phieu_sheet sheet;
+    phieu_reading *r = phieu_malloc(sizeof *r);
+    if (!r)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+    int rc = phieu_session_sheet_get(s, e->sheet_id, &sheet, r, err);
+    int machine_status = r->status;
+    phieu_free(r);
+    if (rc != 0)
+        return rc;
+    if (e->row > 0) {
+        const phieu_form *f = sheet.form_index >= 0 ? s->forms[sheet.form_index] : NULL;
+        if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 ||
+            (f && phieu_form_choice_index(f, choice) >= 0))
+            return 0;
+        phieu_buf keys;
+        phieu_buf_init(&keys);
+        for (int i = 0; f && i < f->n_choices; i++)
+            phieu_buf_printf(&keys, "%s, ", f->choices[i].key);
+        rc = phieu_error_set(err, PHIEU_EINVAL,
+                             "'%s' is not a decision for row %d; use one of: %s%s", choice,
+                             e->row, keys.data ? keys.data : "", PHIEU_CHOICE_INVALID);
+        phieu_buf_release(&keys);
+        return rc;
+    }
+    if (strcmp(choice, PHIEU_CHOICE_DISCARD) == 0)
+        return 0;
+    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0) {
+        if (sheet.side == PHIEU_SIDE_BACK)
+            return phieu_error_set(err, PHIEU_EINVAL,
+                                   "a back side is not a ballot; decide '%s' or '%s'",
+                                   PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_DISCARD);
+        return 0;
+    }
+    if (strcmp(choice, PHIEU_CHOICE_ACCEPT) == 0) {
+        if (sheet.side == PHIEU_SIDE_BACK)
+            return 0;
+        if (sheet.unreadable || sheet.form_index < 0 || machine_status == PHIEU_PAGE_REJECTED ||
+            machine_status == PHIEU_PAGE_BLANK)
+            return phieu_error_set(err, PHIEU_EINVAL,
+                                   "this page was not read as a ballot, so it cannot be "
+                                   "counted as read; decide '%s' (whole ballot invalid) or "
+                                   "'%s' (not a ballot)",
+                                   PHIEU_CHOICE_INVALID, PHIEU_CHOICE_DISCARD);
+        return 0;
+    }
+    return phieu_error_set(err, PHIEU_EINVAL,
+                           "'%s' is not a decision for a page; use %s, %s or %s", choice,
+                           PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_INVALID, PHIEU_CHOICE_DISCARD);
+}
+
+int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *user,
+                         const char *choice, const char *note, phieu_exception *after,
+                         phieu_error *err)
+{
+    if (!user || !choice || !choice[0] || strlen(choice) >= PHIEU_CHOICE_MAX)
+        return phieu_error_set(err, PHIEU_EINVAL, "a decision needs a user and a choice");
+    note = note ? note : "";
+    if (strlen(note) >= sizeof ((phieu_decision *)0)->note)
+        return phieu_error_set(err, PHIEU_EINVAL, "the note is too long (at most %zu bytes)",
+                               sizeof ((phieu_decision *)0)->note - 1);
+    if (session_begin(s, err) != 0)
+        return err->code;
+    phieu_user u;
+    phieu_exception e;
+    if (user_lookup(s, user, &u, NULL, 0, err) != 0 ||
+        phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
+        check_choice(s, &e, choice, err) != 0)
+        goto fail;
+    if (s->info.two_person_rule && u.role != PHIEU_ROLE_HEAD) {
+        if (e.state == PHIEU_EXC_HEAD) {
+            phieu_error_set(err, PHIEU_ESTATE,
+                            "exception %lld: two supervisors disagreed; only the head of the "
+                            "board can decide it now",
+                            (long long)exception_id);
+            goto fail;
+        }
+        if (e.state == PHIEU_EXC_RESOLVED) {
+            phieu_error_set(err, PHIEU_ESTATE,
+                            "exception %lld is already resolved; only the head of the board "
+                            "can change it",
+                            (long long)exception_id);
+            goto fail;
+        }
+    }
+    char now[32];
+    session_now(now);
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "INSERT INTO decisions(exception_id, user, role, choice, note, time) "
+                        "VALUES (?,?,?,?,?,?)",
+                        &st, err) != 0)
+        goto fail;
+    sqlite3_bind_int64(st, 1, exception_id);
+    sqlite3_bind_text(st, 2, u.name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, u.role);
+    sqlite3_bind_text(st, 4, choice, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, note, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        session_db_error(s, err, "cannot record the decision");
+        goto fail;
+    }
+    long long decision_id = sqlite3_last_insert_rowid(s->db);
+    if (session_exception_refresh(s, exception_id, err) != 0 ||
+        phieu_session_exception_get(s, exception_id, &e, err) != 0)
+        goto fail;
+    /* The log names the decision by a hash of its row, never by its choice. */
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_printf(&b, "%lld\n%lld\n%s\n%d\n%s\n%s\n%s", decision_id, (long long)exception_id,
+                     u.name, u.role, choice, note, now);
+    char hash[PHIEU_SHA256_HEX];
+    phieu_sha256_hex(b.data ? b.data : "", b.len, hash);
+    phieu_buf_release(&b);
+    char detail[600];
+    snprintf(detail, sizeof detail,
+             "exception %lld (%s, sheet %s, %s%d): decision %lld by %s (%s), now %s; decision "
+             "sha256 %s",
+             (long long)exception_id, e.reason, e.sheet_id, e.row ? "row " : "page ",
+             e.row ? e.row : 0, decision_id, u.name,
+             u.role == PHIEU_ROLE_HEAD ? "head" : "supervisor", state_name(e.state), hash);
+    if (session_log_append_txn(s, u.name, "decision", detail, err) != 0 ||
+        session_commit(s, err) != 0)
+        goto fail;
+    if (after)
+        *after = e;
+    return 0;
+fail:
+    session_rollback(s);
+    return err->code;
+}

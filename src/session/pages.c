@@ -1,0 +1,824 @@
+/*
+ * pages.c - the page pipeline that import and scan share (archive, read, commit in one
+ * transaction), batches, and the sheet listings. The session's own checks on a page
+ * (duplicate image, same paper rescanned, double feed, back side, blank front) live here;
+ * resolving the exceptions they open lives in exceptions.c.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "phieu/alloc.h"
+#include "session/session_internal.h"
+
+/* Exceptions a page can open: one for the page and one per row. */
+#define PAGE_MAX_EXCEPTIONS (PHIEU_FORM_MAX_ROWS + 1)
+
+/* Exception ids are random so that their order says nothing about scan order, and short
+ * enough to type in `phieu decide`: 8 digits. */
+#define EXCEPTION_ID_MIN 10000000LL
+#define EXCEPTION_ID_SPAN 90000000LL
+
+typedef struct new_exception {
+    int row;
+    char reason[32];
+    char text[400];
+} new_exception;
+
+typedef struct page_exceptions {
+    int n;
+    new_exception items[PAGE_MAX_EXCEPTIONS];
+} page_exceptions;
+
+/* ---- Batches ------------------------------------------------------------------------ */
+
+static int batch_read(phieu_session *s, int64_t id, phieu_batch *out, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "SELECT b.placed, b.closed, b.next_position,"
+                        " (SELECT count(*) FROM sheets WHERE batch = b.id),"
+                        " (SELECT count(*) FROM sheets WHERE batch = b.id AND side = 0)"
+                        " FROM batches b WHERE b.id = ?",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(out, 0, sizeof *out);
+        out->id = id;
+        out->placed = sqlite3_column_int(st, 0);
+        out->closed = sqlite3_column_int(st, 1);
+        out->next_position = sqlite3_column_int(st, 2);
+        out->pages = sqlite3_column_int(st, 3);
+        out->sheets = sqlite3_column_int(st, 4);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return phieu_error_set(err, PHIEU_ENOTFOUND, "no batch %lld in session '%s'",
+                               (long long)id, s->path);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read a batch");
+    return 0;
+}
+
+int phieu_session_batch_get(phieu_session *s, int64_t id, phieu_batch *out, phieu_error *err)
+{
+    return batch_read(s, id, out, err);
+}
+
+int phieu_session_batch_open(phieu_session *s, int placed, phieu_batch *out, phieu_error *err)
+{
+    if (placed < 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "sheets placed cannot be negative (%d)",
+                               placed);
+    if (session_begin(s, err) != 0)
+        return err->code;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO batches(placed) VALUES (?)", &st, err) != 0)
+        goto fail;
+    sqlite3_bind_int(st, 1, placed);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        session_db_error(s, err, "cannot open a batch");
+        goto fail;
+    }
+    int64_t id = sqlite3_last_insert_rowid(s->db);
+    if (session_commit(s, err) != 0)
+        goto fail;
+    return batch_read(s, id, out, err);
+fail:
+    session_rollback(s);
+    return err->code;
+}
+
+int phieu_session_batch_last_open(phieu_session *s, phieu_batch *out, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT id FROM batches WHERE closed = 0 ORDER BY id DESC LIMIT 1",
+                        &st, err) != 0)
+        return err->code;
+    int rc = sqlite3_step(st);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return phieu_error_set(err, PHIEU_ENOTFOUND, "no open batch in session '%s'", s->path);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read the batches");
+    return batch_read(s, id, out, err);
+}
+
+int phieu_session_batch_close(phieu_session *s, int64_t id, const char *actor,
+                              phieu_batch *out, phieu_error *err)
+{
+    phieu_batch b;
+    if (session_begin(s, err) != 0)
+        return err->code;
+    if (batch_read(s, id, &b, err) != 0)
+        goto fail;
+    if (!b.closed) {
+        sqlite3_stmt *st;
+        if (session_prepare(s, "UPDATE batches SET closed = 1 WHERE id = ?", &st, err) != 0)
+            goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            session_db_error(s, err, "cannot close a batch");
+            goto fail;
+        }
+        /* Counts only: which batch and in what order pages came stays out of the log. */
+        char detail[200];
+        if (b.placed > 0)
+            snprintf(detail, sizeof detail, "%d sheets placed, %d pages recorded (%d fronts)",
+                     b.placed, b.pages, b.sheets);
+        else
+            snprintf(detail, sizeof detail, "%d pages recorded (%d fronts)", b.pages,
+                     b.sheets);
+        if (session_log_append_txn(s, actor, "batch-closed", detail, err) != 0)
+            goto fail;
+        b.closed = 1;
+    }
+    if (session_commit(s, err) != 0)
+        goto fail;
+    if (out)
+        *out = b;
+    return 0;
+fail:
+    session_rollback(s);
+    return err->code;
+}
+
+/* ---- Archive ------------------------------------------------------------------------ */
+
+int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
+                             char *out, size_t out_size, phieu_error *err)
+{
+    size_t n = strlen(sha256);
+    if (n != PHIEU_SHA256_HEX - 1 || strspn(sha256, "0123456789abcdef") != n)
+        return phieu_error_set(err, PHIEU_EINVAL, "'%s' is not an image hash", sha256);
+    int w = snprintf(out, out_size, "%s/%s.%s", s->archive, sha256, unreadable ? "bin" : "png");
+    if (w < 0 || (size_t)w >= out_size)
+        return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", s->archive);
+    return 0;
+}
+
+/* Writes the archive file unless it is already there. A file of that name can only be
+ * complete: phieu_write_file_durable renames a synced temporary file into place. */
+static int archive_store(phieu_session *s, const char *sha, int unreadable, const void *data,
+                         size_t len, phieu_error *err)
+{
+    char path[4200];
+    if (phieu_session_image_path(s, sha, unreadable, path, sizeof path, err) != 0)
+        return err->code;
+    struct stat st;
+    if (stat(path, &st) == 0 && (size_t)st.st_size == len)
+        return 0;
+    if (phieu_write_file_durable(path, data, len, err) != 0)
+        return phieu_error_prefix(err, "cannot archive the page image: ");
+    return 0;
+}
+
+int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err)
+{
+    *removed = 0;
+    DIR *d = opendir(s->archive);
+    if (!d)
+        return phieu_error_set(err, PHIEU_EIO, "cannot open the archive '%s': %s", s->archive,
+                               strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        const char *tmp = strstr(e->d_name, ".tmp.");
+        if (!tmp)
+            continue;
+        /* A temporary file of a live process (another station writing now) stays. */
+        long pid = strtol(tmp + 5, NULL, 10);
+        if (pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM))
+            continue;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/%s", s->archive, e->d_name);
+        if (unlink(path) == 0)
+            (*removed)++;
+    }
+    closedir(d);
+    return 0;
+}
+
+/* ---- Reading pattern (the cheap prefilter for rescans) ------------------------------ */
+
+static void reading_pattern(const phieu_reading *r, char out[PHIEU_FORM_MAX_ROWS + 1])
+{
+    int n = r->n_rows;
+    if (n < 0 || n > PHIEU_FORM_MAX_ROWS)
+        n = 0;
+    for (int i = 0; i < n; i++) {
+        int d = r->rows[i].decision;
+        out[i] = d >= 0 && d <= 9          ? (char)('0' + d)
+                 : d == PHIEU_ROW_OVERVOTE ? 'o'
+                 : d == PHIEU_ROW_REVIEW   ? 'r'
+                                           : 'b';
+    }
+    out[n] = '\0';
+}
+
+/* Rows whose decisions differ; a row under review may be either. */
+static int pattern_distance(const char *a, const char *b)
+{
+    if (strlen(a) != strlen(b))
+        return PHIEU_FORM_MAX_ROWS + 1;
+    int d = 0;
+    for (; *a; a++, b++)
+        if (*a != *b && *a != 'r' && *b != 'r')
+            d++;
+    return d;
+}
+
+static int pattern_has_ink(const char *p)
+{
+    for (; *p; p++)
+        if (*p != 'b')
+            return 1;
+    return 0;
+}
+
+/* The existing sheet of the same form whose ink is most like this reading, if it reaches
+ * the session's duplicate threshold. */
+static int find_rescan(phieu_session *s, const phieu_reading *r, const char *pattern,
+                       char found[PHIEU_SHEET_ID_MAX], double *similarity, phieu_error *err)
+{
+    found[0] = '\0';
+    *similarity = 0;
+    if (!pattern_has_ink(pattern))
+        return 0;
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "SELECT s.id, s.pattern, r.blob FROM sheets s JOIN readings r ON "
+                        "r.sheet_id = s.id WHERE s.form_idx = ? AND s.side = 0 AND "
+                        "s.status != ?",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int(st, 1, r->form_index);
+    sqlite3_bind_int(st, 2, PHIEU_PAGE_REJECTED);
+    int rc;
+    phieu_reading *other = phieu_malloc(sizeof *other);
+    if (!other) {
+        sqlite3_finalize(st);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory comparing pages");
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *p = (const char *)sqlite3_column_text(st, 1);
+        if (pattern_distance(pattern, p) > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
+            continue;
+        if (session_reading_decode(sqlite3_column_blob(st, 2),
+                                   (size_t)sqlite3_column_bytes(st, 2), other, err) != 0) {
+            sqlite3_finalize(st);
+            phieu_free(other);
+            return err->code;
+        }
+        double sim = phieu_omr_ink_similarity(r, other);
+        if (sim >= s->info.duplicate_similarity && sim > *similarity) {
+            *similarity = sim;
+            snprintf(found, PHIEU_SHEET_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
+        }
+    }
+    sqlite3_finalize(st);
+    phieu_free(other);
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot compare with the sheets already read");
+    return 0;
+}
+
+/* ---- Exceptions a page opens -------------------------------------------------------- */
+
+static new_exception *exception_for(page_exceptions *pe, int row)
+{
+    for (int i = 0; i < pe->n; i++)
+        if (pe->items[i].row == row)
+            return &pe->items[i];
+    if (pe->n >= PAGE_MAX_EXCEPTIONS)
+        return NULL;
+    new_exception *e = &pe->items[pe->n++];
+    memset(e, 0, sizeof *e);
+    e->row = row;
+    return e;
+}
+
+/* Adds a reason to the page's (row 0) or a row's exception: the first reason names it,
+ * later ones add their words. */
+static void add_reason(page_exceptions *pe, int row, const char *code, const char *text)
+{
+    new_exception *e = exception_for(pe, row);
+    if (!e)
+        return;
+    if (!e->reason[0]) {
+        snprintf(e->reason, sizeof e->reason, "%s", code);
+        snprintf(e->text, sizeof e->text, "%s", text);
+    } else {
+        size_t n = strlen(e->text);
+        snprintf(e->text + n, sizeof e->text - n, "; %s", text);
+    }
+}
+
+static void reading_exceptions(const phieu_reading *r, page_exceptions *pe)
+{
+    if (r->status == PHIEU_PAGE_REJECTED || r->status == PHIEU_PAGE_REVIEW) {
+        for (int i = 0; i < r->n_reasons; i++)
+            if (r->reasons[i].row == 0 || r->status == PHIEU_PAGE_REJECTED)
+                add_reason(pe, 0, r->reasons[i].code, r->reasons[i].text);
+        if (r->status == PHIEU_PAGE_REJECTED && pe->n == 0)
+            add_reason(pe, 0, "rejected", "the page could not be read as a ballot");
+    }
+    if (r->status == PHIEU_PAGE_REJECTED)
+        return;
+    for (int i = 0; i < r->n_rows; i++) {
+        const phieu_row_reading *row = &r->rows[i];
+        if (row->decision != PHIEU_ROW_REVIEW)
+            continue;
+        int found = 0;
+        for (int k = 0; k < r->n_reasons; k++)
+            if (r->reasons[k].row == row->row) {
+                add_reason(pe, row->row, r->reasons[k].code, r->reasons[k].text);
+                found = 1;
+            }
+        if (!found) {
+            char text[120];
+            snprintf(text, sizeof text, "row %d: a mark the machine could not decide",
+                     row->row);
+            add_reason(pe, row->row, "marginal-mark", text);
+        }
+    }
+}
+
+/* ---- Committing a page -------------------------------------------------------------- */
+
+static int sheet_by_hash(phieu_session *s, const char *sha, char id[PHIEU_SHEET_ID_MAX],
+                         phieu_error *err)
+{
+    sqlite3_stmt *st;
+    id[0] = '\0';
+    if (session_prepare(s, "SELECT id FROM sheets WHERE sha256 = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(id, PHIEU_SHEET_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot look up the page");
+    return 0;
+}
+
+static int exists(phieu_session *s, const char *sql, const char *text, int64_t num, int *yes,
+                  phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, sql, &st, err) != 0)
+        return err->code;
+    if (text)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, num);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot look up an id");
+    *yes = rc == SQLITE_ROW;
+    return 0;
+}
+
+static int new_sheet_id(phieu_session *s, char id[PHIEU_SHEET_ID_MAX], phieu_error *err)
+{
+    for (;;) {
+        session_random_id(id);
+        int taken;
+        if (exists(s, "SELECT 1 FROM sheets WHERE id = ?", id, 0, &taken, err) != 0)
+            return err->code;
+        if (!taken)
+            return 0;
+    }
+}
+
+static int insert_exceptions(phieu_session *s, const char *sheet_id, const page_exceptions *pe,
+                             phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (pe->n == 0)
+        return 0;
+    if (session_prepare(s,
+                        "INSERT INTO exceptions(id, sheet_id, row, reason, text) "
+                        "VALUES (?,?,?,?,?)",
+                        &st, err) != 0)
+        return err->code;
+    for (int i = 0; i < pe->n; i++) {
+        int64_t id;
+        for (;;) {
+            uint64_t r;
+            randombytes_buf(&r, sizeof r);
+            id = EXCEPTION_ID_MIN + (int64_t)(r % (uint64_t)EXCEPTION_ID_SPAN);
+            int taken;
+            if (exists(s, "SELECT 1 FROM exceptions WHERE id = ?", NULL, id, &taken, err) !=
+                0) {
+                sqlite3_finalize(st);
+                return err->code;
+            }
+            if (!taken)
+                break;
+        }
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, sheet_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, pe->items[i].row);
+        sqlite3_bind_text(st, 4, pe->items[i].reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, pe->items[i].text, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return session_db_error(s, err, "cannot record an exception");
+        }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+typedef struct page_commit {
+    const char *sha;
+    int unreadable;
+    const phieu_page_meta *meta;
+    const phieu_reading *reading; /* NULL for an unreadable file */
+    const char *what;             /* words for an unreadable file */
+} page_commit;
+
+/* Everything about one page in one transaction. */
+static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_result *out,
+                       phieu_error *err)
+{
+    const phieu_page_meta *meta = pc->meta;
+    page_exceptions *pe = phieu_calloc(1, sizeof *pe);
+    if (!pe)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a page");
+    char pattern[PHIEU_FORM_MAX_ROWS + 1] = "";
+    uint8_t *blob = NULL;
+    size_t blob_len = 0;
+    int status = PHIEU_PAGE_REJECTED, form_index = -1;
+    if (pc->reading) {
+        status = pc->reading->status;
+        form_index = pc->reading->form_index;
+        if (form_index < -1 || form_index >= s->info.n_forms)
+            form_index = -1;
+        reading_pattern(pc->reading, pattern);
+        if (session_reading_encode(pc->reading, &blob, &blob_len, err) != 0) {
+            phieu_free(pe);
+            return err->code;
+        }
+    }
+
+    if (session_begin(s, err) != 0)
+        goto fail;
+    /* Another station may have committed the same image since we looked. */
+    char dup[PHIEU_SHEET_ID_MAX];
+    if (sheet_by_hash(s, pc->sha, dup, err) != 0)
+        goto fail;
+    if (dup[0]) {
+        session_rollback(s);
+        out->outcome = PHIEU_ADD_DUPLICATE;
+        snprintf(out->sheet_id, sizeof out->sheet_id, "%s", dup);
+        phieu_free(blob);
+        phieu_free(pe);
+        return 0;
+    }
+    phieu_batch batch;
+    if (batch_read(s, meta->batch, &batch, err) != 0)
+        goto fail;
+    if (batch.closed) {
+        phieu_error_set(err, PHIEU_ESTATE, "batch %lld is closed; open a new batch",
+                        (long long)meta->batch);
+        goto fail;
+    }
+    int position = meta->position > 0 ? meta->position : batch.next_position;
+    if (meta->side == PHIEU_SIDE_BACK) {
+        sqlite3_stmt *st;
+        if (session_prepare(s, "SELECT position FROM sheets WHERE id = ? AND side = 0", &st,
+                            err) != 0)
+            goto fail;
+        sqlite3_bind_text(st, 1, meta->back_of, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && meta->position <= 0)
+            position = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW) {
+            phieu_error_set(err, PHIEU_ENOTFOUND,
+                            "the front '%s' of this back side is not in the session",
+                            meta->back_of);
+            goto fail;
+        }
+    }
+
+    /* The session's own checks. */
+    if (!pc->reading) {
+        add_reason(pe, 0, "unreadable-file", pc->what ? pc->what : "the file cannot be read");
+    } else if (meta->side == PHIEU_SIDE_BACK) {
+        if (status != PHIEU_PAGE_BLANK) {
+            add_reason(pe, 0, "back-not-blank",
+                       "the back of a sheet is not blank: look at both sides of the paper");
+            status = PHIEU_PAGE_REVIEW;
+        }
+    } else {
+        reading_exceptions(pc->reading, pe);
+        if (status == PHIEU_PAGE_BLANK) {
+            add_reason(pe, 0, "blank-page",
+                       "an empty page: a blank sheet or a ballot fed face down");
+            status = PHIEU_PAGE_REJECTED;
+        }
+        if (status != PHIEU_PAGE_REJECTED && form_index >= 0) {
+            char twin[PHIEU_SHEET_ID_MAX];
+            double sim;
+            if (find_rescan(s, pc->reading, pattern, twin, &sim, err) != 0)
+                goto fail;
+            if (twin[0]) {
+                char text[200];
+                snprintf(text, sizeof text,
+                         "possible duplicate of sheet %s: the same ink (similarity %.2f); "
+                         "the same paper may have been fed twice",
+                         twin, sim);
+                add_reason(pe, 0, "possible-duplicate", text);
+                snprintf(out->possible_duplicate_of, sizeof out->possible_duplicate_of, "%s",
+                         twin);
+                status = PHIEU_PAGE_REVIEW;
+            }
+        }
+        if (status != PHIEU_PAGE_REJECTED && s->info.confirm_overvotes) {
+            for (int i = 0; i < pc->reading->n_rows; i++)
+                if (pc->reading->rows[i].decision == PHIEU_ROW_OVERVOTE) {
+                    char text[120];
+                    snprintf(text, sizeof text,
+                             "row %d: two or more boxes marked; confirm the overvote",
+                             pc->reading->rows[i].row);
+                    add_reason(pe, pc->reading->rows[i].row, "overvote-confirm", text);
+                    status = PHIEU_PAGE_REVIEW;
+                }
+        }
+    }
+    if (meta->double_feed) {
+        char text[300];
+        snprintf(text, sizeof text, "possible double feed (two sheets at once)%s%s",
+                 meta->double_feed_why ? ": " : "",
+                 meta->double_feed_why ? meta->double_feed_why : "");
+        add_reason(pe, 0, "double-feed", text);
+        if (status != PHIEU_PAGE_REJECTED)
+            status = PHIEU_PAGE_REVIEW;
+    }
+    if (status == PHIEU_PAGE_COUNTED && pe->n > 0)
+        status = PHIEU_PAGE_REVIEW;
+
+    char id[PHIEU_SHEET_ID_MAX];
+    if (new_sheet_id(s, id, err) != 0)
+        goto fail;
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "INSERT INTO sheets(id, sha256, unreadable, batch, position, side,"
+                        " back_of, form_idx, status, pattern) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        &st, err) != 0)
+        goto fail;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, pc->sha, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, pc->unreadable);
+    sqlite3_bind_int64(st, 4, meta->batch);
+    sqlite3_bind_int(st, 5, position);
+    sqlite3_bind_int(st, 6, meta->side);
+    if (meta->side == PHIEU_SIDE_BACK)
+        sqlite3_bind_text(st, 7, meta->back_of, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 7);
+    if (form_index >= 0)
+        sqlite3_bind_int(st, 8, form_index);
+    else
+        sqlite3_bind_null(st, 8);
+    sqlite3_bind_int(st, 9, status);
+    sqlite3_bind_text(st, 10, pattern, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
+            phieu_error_set(err, PHIEU_EEXIST,
+                            "batch %lld already holds a page at position %d; give another "
+                            "position",
+                            (long long)meta->batch, position);
+        else
+            session_db_error(s, err, "cannot record the page");
+        goto fail;
+    }
+    if (blob) {
+        if (session_prepare(s, "INSERT INTO readings(sheet_id, blob) VALUES (?, ?)", &st,
+                            err) != 0)
+            goto fail;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            session_db_error(s, err, "cannot record the reading");
+            goto fail;
+        }
+    }
+    if (insert_exceptions(s, id, pe, err) != 0)
+        goto fail;
+    if (position >= batch.next_position) {
+        if (session_prepare(s, "UPDATE batches SET next_position = ? WHERE id = ?", &st,
+                            err) != 0)
+            goto fail;
+        sqlite3_bind_int(st, 1, position + 1);
+        sqlite3_bind_int64(st, 2, meta->batch);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            session_db_error(s, err, "cannot record the page");
+            goto fail;
+        }
+    }
+    if (session_commit(s, err) != 0)
+        goto fail;
+    out->outcome = PHIEU_ADD_NEW;
+    snprintf(out->sheet_id, sizeof out->sheet_id, "%s", id);
+    out->status = status;
+    out->form_index = form_index;
+    out->n_exceptions = pe->n;
+    phieu_free(blob);
+    phieu_free(pe);
+    return 0;
+fail:
+    session_rollback(s);
+    phieu_free(blob);
+    phieu_free(pe);
+    return err->code;
+}
+
+static int check_meta(phieu_session *s, const phieu_page_meta *meta, phieu_error *err)
+{
+    (void)s;
+    if (!meta || meta->batch <= 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "a page needs a batch (open one first)");
+    if (meta->side != PHIEU_SIDE_FRONT && meta->side != PHIEU_SIDE_BACK)
+        return phieu_error_set(err, PHIEU_EINVAL, "a page side is front or back");
+    if (meta->side == PHIEU_SIDE_BACK && (!meta->back_of || !meta->back_of[0]))
+        return phieu_error_set(err, PHIEU_EINVAL, "a back side needs the sheet id of its front");
+    return 0;
+}
+
+int phieu_session_add_page(phieu_session *s, const phieu_image *page,
+                           const phieu_page_meta *meta, phieu_page_result *out,
+                           phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->form_index = -1;
+    if (!page)
+        return phieu_error_set(err, PHIEU_EINVAL, "no page given");
+    if (check_meta(s, meta, err) != 0)
+        return err->code;
+    uint8_t *png = NULL;
+    size_t png_len = 0;
+    if (phieu_image_encode_png(page, &png, &png_len, err) != 0)
+        return err->code;
+    phieu_sha256_hex(png, png_len, out->sha256);
+    if (sheet_by_hash(s, out->sha256, out->sheet_id, err) != 0) {
+        phieu_free(png);
+        return err->code;
+    }
+    if (out->sheet_id[0]) {
+        phieu_free(png);
+        out->outcome = PHIEU_ADD_DUPLICATE;
+        return 0;
+    }
+    /* Save first, then read. */
+    int rc = archive_store(s, out->sha256, 0, png, png_len, err);
+    phieu_free(png);
+    if (rc != 0)
+        return rc;
+    phieu_omr_config config;
+    phieu_session_omr_config(s, &config);
+    if (phieu_omr_read(&config, page, &out->reading, err) != 0)
+        return err->code;
+    page_commit pc = {out->sha256, 0, meta, &out->reading, NULL};
+    return commit_page(s, &pc, out, err);
+}
+
+int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t len,
+                                 const char *what, const phieu_page_meta *meta,
+                                 phieu_page_result *out, phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->form_index = -1;
+    if (!bytes && len > 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "no file content given");
+    if (check_meta(s, meta, err) != 0)
+        return err->code;
+    phieu_sha256_hex(bytes ? (const void *)bytes : "", len, out->sha256);
+    if (sheet_by_hash(s, out->sha256, out->sheet_id, err) != 0)
+        return err->code;
+    if (out->sheet_id[0]) {
+        out->outcome = PHIEU_ADD_DUPLICATE;
+        return 0;
+    }
+    if (archive_store(s, out->sha256, 1, bytes ? (const void *)bytes : "", len, err) != 0)
+        return err->code;
+    out->reading.status = PHIEU_PAGE_REJECTED;
+    out->reading.form_index = -1;
+    page_commit pc = {out->sha256, 1, meta, NULL, what};
+    return commit_page(s, &pc, out, err);
+}
+
+/* ---- Sheets ------------------------------------------------------------------------- */
+
+#define SHEET_COLUMNS                                                                          \
+    "id, sha256, unreadable, batch, position, side, coalesce(back_of, ''),"                    \
+    " coalesce(form_idx, -1), status"
+
+static void sheet_from_row(sqlite3_stmt *st, phieu_sheet *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    snprintf(sh->id, sizeof sh->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(sh->sha256, sizeof sh->sha256, "%s", (const char *)sqlite3_column_text(st, 1));
+    sh->unreadable = sqlite3_column_int(st, 2);
+    sh->batch = sqlite3_column_int64(st, 3);
+    sh->position = sqlite3_column_int(st, 4);
+    sh->side = sqlite3_column_int(st, 5);
+    snprintf(sh->back_of, sizeof sh->back_of, "%s", (const char *)sqlite3_column_text(st, 6));
+    sh->form_index = sqlite3_column_int(st, 7);
+    sh->status = sqlite3_column_int(st, 8);
+}
+
+int phieu_session_sheet_get(phieu_session *s, const char *sheet_id, phieu_sheet *sheet,
+                            phieu_reading *reading, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT " SHEET_COLUMNS " FROM sheets WHERE id = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, sheet_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        sheet_from_row(st, sheet);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return phieu_error_set(err, PHIEU_ENOTFOUND, "no sheet '%s' in session '%s'", sheet_id,
+                               s->path);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read a sheet");
+    if (!reading)
+        return 0;
+    memset(reading, 0, sizeof *reading);
+    reading->status = PHIEU_PAGE_REJECTED;
+    reading->form_index = -1;
+    if (session_prepare(s, "SELECT blob FROM readings WHERE sheet_id = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, sheet_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    int r = 0;
+    if (rc == SQLITE_ROW)
+        r = session_reading_decode(sqlite3_column_blob(st, 0),
+                                   (size_t)sqlite3_column_bytes(st, 0), reading, err);
+    else if (rc != SQLITE_DONE)
+        r = session_db_error(s, err, "cannot read a reading");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int phieu_session_sheets_list(phieu_session *s, phieu_sheet **items, size_t *n,
+                              phieu_error *err)
+{
+    *items = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT " SHEET_COLUMNS " FROM sheets ORDER BY id", &st, err) != 0)
+        return err->code;
+    phieu_sheet *list = NULL;
+    size_t count = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            phieu_sheet *g = phieu_realloc(list, ncap * sizeof *list);
+            if (!g) {
+                sqlite3_finalize(st);
+                phieu_free(list);
+                return phieu_error_set(err, PHIEU_ENOMEM, "out of memory listing sheets");
+            }
+            list = g;
+            cap = ncap;
+        }
+        sheet_from_row(st, &list[count++]);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        phieu_free(list);
+        return session_db_error(s, err, "cannot list the sheets");
+    }
+    *items = list;
+    *n = count;
+    return 0;
+}

@@ -1,0 +1,57 @@
+/*
+ * session_internal.h - what the files of src/session/ share: the session struct, SQL
+ * helpers that turn SQLite failures into phieu errors, transactions, the reading blob,
+ * and the log append used inside a transaction. Not part of the public API.
+ */
+#ifndef PHIEU_SESSION_INTERNAL_H
+#define PHIEU_SESSION_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "phieu/session.h"
+
+struct phieu_session {
+    sqlite3 *db;
+    char *path;
+    char *archive;
+    phieu_session_info info;
+    phieu_form *forms[PHIEU_SESSION_MAX_FORMS];
+    phieu_layout layouts[PHIEU_SESSION_MAX_FORMS];
+    /* owned strings behind info */
+    char *council, *session_name, *date, *place, *rules;
+};
+
+/* A PHIEU_EDB (or PHIEU_EIO for disk full / I/O errors) with SQLite's words. */
+int session_db_error(phieu_session *s, phieu_error *err, const char *what);
+/* Runs SQL without results. */
+int session_exec(phieu_session *s, const char *sql, phieu_error *err);
+int session_prepare(phieu_session *s, const char *sql, sqlite3_stmt **st, phieu_error *err);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK (rollback never fails loudly). */
+int session_begin(phieu_session *s, phieu_error *err);
+int session_commit(phieu_session *s, phieu_error *err);
+void session_rollback(phieu_session *s);
+
+/* The current time, UTC, ISO 8601, into out[32]. */
+void session_now(char out[32]);
+/* 64 random bits as 16 hex digits. */
+void session_random_id(char out[PHIEU_SHEET_ID_MAX]);
+
+/* Appends a log entry inside the caller's transaction. */
+int session_log_append_txn(phieu_session *s, const char *actor, const char *action,
+                           const char *detail, phieu_error *err);
+/* The actor to record: the given one or "operator". */
+const char *session_actor(const char *actor);
+
+/* The machine's reading as a compact, versioned, little-endian blob (caller frees). */
+int session_reading_encode(const phieu_reading *r, uint8_t **blob, size_t *len,
+                           phieu_error *err);
+int session_reading_decode(const uint8_t *blob, size_t len, phieu_reading *r,
+                           phieu_error *err);
+
+/* Reloads info->counts and info->board from the database. */
+int session_load_board(phieu_session *s, phieu_error *err);
+
+/* Recomputes an exception's state and resolution from its decisions (in a transaction). */
+int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err);
+
+#endif
