@@ -41,6 +41,7 @@ int cli_wants_help(int argc, char **argv);
 /* The commands, one file each (src/cli/cmd_<name>.c). */
 #define PHIEU_COMMANDS(X)                                                                    \
     X(form, "check, lay out and print ballot forms")                                         \
+    X(devices, "list scanners and their options")                                            \
     X(read, "read ballot images without a session (debugging, audit)")
 
 #define PHIEU_DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);

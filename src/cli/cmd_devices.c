@@ -1,0 +1,219 @@
+/*
+ * cmd_devices.c - `phieu devices [-v] [--device NAME]`: the scanners libsane finds and,
+ * with -v, their options. `--scan-test` (for the test scripts and for checking a scanner
+ * before the counting day) scans through the source module without a session and prints
+ * one line per page with its size and checksum. Scanning into a session is cmd_scan.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "phieu/alloc.h"
+#include "phieu/source.h"
+#include "phieu/util.h"
+
+/* Options a scan test may pass through with --set (the test backend needs several). */
+#define MAX_SET 32
+
+static const char usage[] =
+    "usage: phieu devices [-v] [--device NAME]\n"
+    "       phieu devices --scan-test NAME [--source adf|duplex|flatbed] [--mode gray|color|lineart]\n"
+    "                     [--resolution DPI] [--depth 1|8|16] [--set OPTION=VALUE]... [--pages N]\n"
+    "                     [--continue] [--full-area]\n"
+    "\n"
+    "Lists the scanners SANE finds (like scanimage -L); -v also lists each one's options\n"
+    "(name, type, value, allowed values; '-' marks an inactive option).\n"
+    "--scan-test scans pages without a session and prints, per page: its number, side,\n"
+    "sheet, size, SANE frame format, depth, frames, bytes announced and received, mean gray\n"
+    "and the SHA-256 of its 8-bit gray pixels. --continue goes on after a scanner fault\n"
+    "(as if the operator re-fed the sheet). Exit status: 0, or 5 when the scanner failed.\n"
+    "\n"
+    "Liệt kê các máy quét SANE tìm thấy; -v hiện thêm các tùy chọn của từng máy.\n";
+
+static int parse_source(const char *v, phieu_sane_source *out)
+{
+    if (!strcmp(v, "adf"))
+        *out = PHIEU_SANE_SOURCE_ADF;
+    else if (!strcmp(v, "duplex"))
+        *out = PHIEU_SANE_SOURCE_DUPLEX;
+    else if (!strcmp(v, "flatbed"))
+        *out = PHIEU_SANE_SOURCE_FLATBED;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_mode(const char *v, phieu_sane_mode *out)
+{
+    if (!strcmp(v, "gray"))
+        *out = PHIEU_SANE_MODE_GRAY;
+    else if (!strcmp(v, "color"))
+        *out = PHIEU_SANE_MODE_COLOR;
+    else if (!strcmp(v, "lineart"))
+        *out = PHIEU_SANE_MODE_LINEART;
+    else
+        return -1;
+    return 0;
+}
+
+static void print_devices(const phieu_sane_device_info *d, size_t n, int verbose)
+{
+    if (n == 0)
+        printf("no scanners found (không tìm thấy máy quét)\n");
+    for (size_t i = 0; i < n; i++) {
+        printf("%s\t%s %s (%s)\n", d[i].name, d[i].vendor, d[i].model, d[i].type);
+        if (!verbose)
+            continue;
+        if (d[i].open_status < 0) {
+            printf("  cannot open: %s\n", phieu_error_code_name(d[i].open_status));
+            continue;
+        }
+        for (size_t k = 0; k < d[i].n_options; k++) {
+            const phieu_sane_option_info *o = &d[i].options[k];
+            if (!strcmp(o->type, "group")) {
+                printf("  %s:\n", o->title);
+                continue;
+            }
+            printf("  %c %-24s %-6s %-14s %s%s%s\n", o->active ? ' ' : '-', o->name, o->type,
+                   o->value[0] ? o->value : "-", o->constraint, o->unit[0] ? " " : "",
+                   o->unit);
+        }
+    }
+}
+
+static void print_page(const phieu_image *img, const phieu_page_info *info)
+{
+    uint8_t *packed = phieu_malloc((size_t)img->width * (size_t)img->height);
+    char hex[PHIEU_SHA256_HEX] = "-";
+    uint64_t sum = 0;
+    if (packed) {
+        for (int y = 0; y < img->height; y++)
+            memcpy(packed + (size_t)y * img->width, img->pixels + (size_t)y * img->stride,
+                   (size_t)img->width);
+        for (size_t i = 0; i < (size_t)img->width * img->height; i++)
+            sum += packed[i];
+        phieu_sha256_hex(packed, (size_t)img->width * img->height, hex);
+        phieu_free(packed);
+    }
+    double mean = img->width && img->height ? (double)sum / ((double)img->width * img->height) : 0;
+    printf("page %d side %s sheet %d size %dx%d format %d depth %d frames %d announced %llu "
+           "received %llu hand %d dpi %.0f length %.1f mean %.2f sha256 %s\n",
+           info->page, info->side == PHIEU_SOURCE_BACK ? "back" : "front", info->sheet,
+           img->width, img->height, info->sane_format, info->depth, info->frames,
+           (unsigned long long)info->bytes_announced, (unsigned long long)info->bytes_received,
+           info->hand_scanner, info->dpi, info->length_mm, mean, hex);
+}
+
+static const char *fault_name(phieu_source_fault f)
+{
+    static const char *names[] = {"none", "empty", "jam", "cover-open", "io",
+                                  "busy", "short-page", "cancelled", "other"};
+    return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "other";
+}
+
+static int scan_test(phieu_sane_options *o, int max_pages, int keep_going)
+{
+    phieu_error err = {0};
+    phieu_source *src = NULL;
+    int rc = phieu_source_open_sane(o, &src, &err);
+    if (rc < 0) {
+        printf("open-error %s\n", phieu_error_code_name(rc));
+        return cli_fail(&err);
+    }
+    int res = 0;
+    char mode[64], source[96];
+    phieu_source_sane_settings(src, &res, mode, sizeof mode, source, sizeof source);
+    printf("device %s resolution %d mode %s source %s\n", o->device, res, mode,
+           source[0] ? source : "-");
+    int pages = 0, status = PHIEU_EXIT_OK, faults = 0;
+    while (max_pages <= 0 || pages < max_pages) {
+        phieu_image *img = NULL;
+        phieu_page_info info;
+        rc = phieu_source_next(src, &img, &info, &err);
+        if (rc == 0)
+            break;
+        if (rc < 0) {
+            phieu_source_fault f = phieu_source_last_fault(src);
+            printf("fault %s code %s\n", fault_name(f), phieu_error_code_name(rc));
+            fprintf(stderr, "phieu: %s\n", err.message);
+            status = cli_exit_code(rc);
+            /* A bounded number of faults in a row: a dead device must not loop forever. */
+            if (!keep_going || rc != PHIEU_EDEVICE || f == PHIEU_FAULT_EMPTY || ++faults > 16)
+                break;
+            continue;
+        }
+        faults = 0;
+        pages++;
+        print_page(img, &info);
+        phieu_image_destroy(&img);
+    }
+    printf("pages %d\n", pages);
+    phieu_source_destroy(&src);
+    return status;
+}
+
+int cmd_devices(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    phieu_sane_options o;
+    memset(&o, 0, sizeof o);
+    o.cancel_between_pages = -1;
+    const char *set[MAX_SET];
+    size_t n_set = 0;
+    int verbose = 0, test = 0, max_pages = 0, keep_going = 0;
+    const char *device = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            verbose = 1;
+        } else if (!strcmp(a, "--continue")) {
+            keep_going = 1;
+        } else if (!strcmp(a, "--full-area")) {
+            o.full_area = 1;
+        } else if (!v) {
+            return cli_usage_error("devices", "'%s' is not an option or needs a value", a);
+        } else if (!strcmp(a, "--device")) {
+            device = argv[++i];
+        } else if (!strcmp(a, "--scan-test")) {
+            device = argv[++i];
+            test = 1;
+        } else if (!strcmp(a, "--source")) {
+            if (parse_source(argv[++i], &o.source) < 0)
+                return cli_usage_error("devices", "--source takes adf, duplex or flatbed");
+        } else if (!strcmp(a, "--mode")) {
+            if (parse_mode(argv[++i], &o.mode) < 0)
+                return cli_usage_error("devices", "--mode takes gray, color or lineart");
+        } else if (!strcmp(a, "--resolution")) {
+            o.resolution = atoi(argv[++i]);
+        } else if (!strcmp(a, "--depth")) {
+            o.depth = atoi(argv[++i]);
+        } else if (!strcmp(a, "--pages")) {
+            max_pages = atoi(argv[++i]);
+        } else if (!strcmp(a, "--set")) {
+            if (n_set == MAX_SET)
+                return cli_usage_error("devices", "at most %d --set options", MAX_SET);
+            set[n_set++] = argv[++i];
+        } else {
+            return cli_usage_error("devices", "unknown option '%s'", a);
+        }
+    }
+    if (test) {
+        o.device = device;
+        o.extra = set;
+        o.n_extra = n_set;
+        return scan_test(&o, max_pages, keep_going);
+    }
+    phieu_error err = {0};
+    phieu_sane_device_info *list = NULL;
+    size_t n = 0;
+    if (phieu_sane_list(device, verbose, &list, &n, &err) < 0)
+        return cli_fail(&err);
+    print_devices(list, n, verbose);
+    phieu_sane_devices_free(&list, n);
+    return PHIEU_EXIT_OK;
+}

@@ -1,0 +1,102 @@
+/*
+ * source.c - the page-source interface (next, cancel, destroy) and the operator's fault
+ * messages in English and Vietnamese. The file source is files.c, the SANE source sane.c.
+ * Nothing here prints: the CLI shows the messages and asks the operator what to do.
+ */
+#include <stdio.h>
+
+#include "phieu/alloc.h"
+#include "source/source_private.h"
+
+int phieu_source_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
+                      phieu_error *err)
+{
+    if (!s || !page || !info)
+        return phieu_error_set(err, PHIEU_EINVAL, "phieu_source_next: missing argument");
+    *page = NULL;
+    s->fault = PHIEU_FAULT_NONE;
+    return s->ops->next(s, page, info, err);
+}
+
+phieu_source_fault phieu_source_last_fault(const phieu_source *s)
+{
+    return s ? s->fault : PHIEU_FAULT_NONE;
+}
+
+void phieu_source_cancel(phieu_source *s)
+{
+    if (s && s->ops->cancel)
+        s->ops->cancel(s);
+}
+
+void phieu_source_destroy(phieu_source **s)
+{
+    if (!s || !*s)
+        return;
+    (*s)->ops->destroy(*s);
+    phieu_free(*s);
+    *s = NULL;
+}
+
+int phieu_source_fault_error(phieu_error *err, phieu_source_fault fault, const char *device,
+                             int sheet, const char *detail)
+{
+    const char *dev = device && *device ? device : "scanner";
+    const char *why = detail && *detail ? detail : "";
+    const char *sep = *why ? ": " : "";
+    switch (fault) {
+    case PHIEU_FAULT_EMPTY:
+        return phieu_error_set(err, PHIEU_EDEVICE,
+                               "no paper in the feeder of '%s': put the ballots in the feeder "
+                               "and continue / Khay nạp giấy trống: đặt phiếu vào khay nạp "
+                               "rồi tiếp tục",
+                               dev);
+    case PHIEU_FAULT_BUSY:
+        return phieu_error_set(err, PHIEU_EDEVICE,
+                               "scanner '%s' is busy%s%s: close the other program that uses it "
+                               "and run the command again / Máy quét đang bận (một chương "
+                               "trình khác đang dùng): đóng chương trình đó rồi chạy lại lệnh",
+                               dev, sep, why);
+    case PHIEU_FAULT_JAM:
+        return phieu_error_set(err, PHIEU_EDEVICE,
+                               "paper jam in '%s' at sheet %d of the batch: take that sheet "
+                               "out, smooth it, put it back on top of the feeder and continue "
+                               "/ Kẹt giấy ở tờ thứ %d của đợt quét: lấy tờ đó ra, vuốt phẳng, "
+                               "đặt lại lên trên cùng khay nạp rồi tiếp tục",
+                               dev, sheet, sheet);
+    case PHIEU_FAULT_COVER_OPEN:
+        return phieu_error_set(err, PHIEU_EDEVICE,
+                               "the cover of '%s' is open at sheet %d of the batch: close it, "
+                               "put sheet %d back on top of the feeder and continue / Nắp máy "
+                               "quét đang mở ở tờ thứ %d: đóng nắp, đặt lại tờ thứ %d lên trên "
+                               "cùng khay nạp rồi tiếp tục",
+                               dev, sheet, sheet, sheet, sheet);
+    case PHIEU_FAULT_IO:
+        return phieu_error_set(err, PHIEU_EDEVICE,
+                               "scanner '%s' failed at sheet %d of the batch%s%s: check its "
+                               "cable and power, put sheet %d back on top of the feeder and "
+                               "continue / Lỗi máy quét ở tờ thứ %d: kiểm tra cáp và nguồn "
+                               "điện, đặt lại tờ thứ %d lên trên cùng khay nạp rồi tiếp tục",
+                               dev, sheet, sep, why, sheet, sheet, sheet);
+    case PHIEU_FAULT_SHORT_PAGE:
+        return phieu_error_set(err, PHIEU_EDEVICE,
+                               "incomplete page from '%s' at sheet %d of the batch (%s), "
+                               "discarded: put sheet %d back on top of the feeder and continue "
+                               "/ Trang của tờ thứ %d bị thiếu dữ liệu nên đã bỏ: đặt lại tờ "
+                               "thứ %d lên trên cùng khay nạp rồi tiếp tục",
+                               dev, sheet, why, sheet, sheet, sheet);
+    case PHIEU_FAULT_CANCELLED:
+        return phieu_error_set(err, PHIEU_EDEVICE,
+                               "scanning stopped on '%s' at sheet %d of the batch, page "
+                               "discarded: put sheet %d back on top of the feeder to scan it "
+                               "/ Đã dừng quét ở tờ thứ %d, trang đó đã bỏ: đặt lại tờ thứ %d "
+                               "lên trên cùng khay nạp để quét lại",
+                               dev, sheet, sheet, sheet, sheet);
+    default:
+        return phieu_error_set(err, PHIEU_EDEVICE,
+                               "scanner '%s' failed at sheet %d of the batch%s%s: put sheet %d "
+                               "back on top of the feeder and continue / Máy quét báo lỗi ở tờ "
+                               "thứ %d: đặt lại tờ thứ %d lên trên cùng khay nạp rồi tiếp tục",
+                               dev, sheet, sep, why, sheet, sheet, sheet);
+    }
+}
