@@ -27,6 +27,14 @@ static uint16_t crc16_ccitt_false(const uint8_t *data, size_t len)
     return crc;
 }
 
+/* Where bit i sits in its byte. The fingerprint and the CRC are written most significant
+ * bit first; the flags byte least significant bit first, so that flag 0x01 (test ballot)
+ * is bit 40, the first cell after the fingerprint, as form.h specifies. */
+static int bit_shift(int i)
+{
+    return i / 8 == 5 ? i % 8 : 7 - i % 8;
+}
+
 void phieu_form_code_bits(const phieu_form *form, int test_ballot,
                           uint8_t bits[PHIEU_FORM_CODE_BITS])
 {
@@ -37,7 +45,7 @@ void phieu_form_code_bits(const phieu_form *form, int test_ballot,
     bytes[6] = (uint8_t)(crc >> 8);
     bytes[7] = (uint8_t)(crc & 0xFF);
     for (int i = 0; i < PHIEU_FORM_CODE_BITS; i++)
-        bits[i] = (uint8_t)((bytes[i / 8] >> (7 - i % 8)) & 1);
+        bits[i] = (uint8_t)((bytes[i / 8] >> bit_shift(i)) & 1);
 }
 
 int phieu_form_code_decode(const uint8_t bits[PHIEU_FORM_CODE_BITS], phieu_form_code *out,
@@ -48,7 +56,7 @@ int phieu_form_code_decode(const uint8_t bits[PHIEU_FORM_CODE_BITS], phieu_form_
         if (bits[i] > 1)
             return phieu_error_set(err, PHIEU_EINVAL,
                                    "form code bit %d is %d; bits must be 0 or 1", i, bits[i]);
-        bytes[i / 8] = (uint8_t)(bytes[i / 8] | (bits[i] << (7 - i % 8)));
+        bytes[i / 8] = (uint8_t)(bytes[i / 8] | (bits[i] << bit_shift(i)));
     }
     uint16_t crc = crc16_ccitt_false(bytes, CODE_DATA_BYTES);
     uint16_t stored = (uint16_t)((bytes[6] << 8) | bytes[7]);

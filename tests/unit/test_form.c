@@ -604,7 +604,10 @@ static void test_code_round_trip(void **state)
         /* The first 40 bits are the fingerprint's first 5 bytes, MSB first. */
         for (int i = 0; i < 40; i++)
             assert_int_equal(bits[i], (f->fingerprint[i / 8] >> (7 - i % 8)) & 1);
-        assert_int_equal(bits[47], test);
+        /* Bit 40 is the test flag (form.h); bits 41..47 are 0. */
+        assert_int_equal(bits[40], test);
+        for (int i = 41; i < 48; i++)
+            assert_int_equal(bits[i], 0);
         phieu_form_code code;
         phieu_error err = {0};
         assert_int_equal(phieu_form_code_decode(bits, &code, &err), 0);
@@ -643,6 +646,7 @@ static void test_code_crc_known_value(void **state)
     memcpy(f.fingerprint, data, 5);
     uint8_t bits[PHIEU_FORM_CODE_BITS];
     phieu_form_code_bits(&f, 1, bits);
+    assert_int_equal(bits[40], 1);
     uint16_t got = 0;
     for (int i = 48; i < 64; i++)
         got = (uint16_t)((got << 1) | bits[i]);
