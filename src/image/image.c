@@ -228,9 +228,11 @@ int phieu_image_check_size(const phieu_image_reader *r, uint64_t width, uint64_t
     return 0;
 }
 
-/* How close to a whole number a dpi must be to be snapped: below the step of the
- * coarsest unit files use (1 pixel per metre = 0.0254 dpi), so no real value moves. */
-#define DPI_SNAP_TOLERANCE 0.01
+/* How close to a whole number a dpi must be to be snapped: half the step of the units
+ * files store (PNG: 1 pixel per metre = 0.0254 dpi; TIFF in centimetres, usually written
+ * to two decimals: 0.01 pixel per cm = 0.0254 dpi). Closer than that, the difference is
+ * the file's rounding, not the scanner's resolution. */
+#define DPI_SNAP_TOLERANCE (0.0254 / 2)
 
 double phieu_image_snap_dpi(double dpi)
 {

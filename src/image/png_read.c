@@ -60,7 +60,7 @@ static void ctx_read(png_structp png, png_bytep out, size_t len)
 {
     png_ctx *c = png_get_io_ptr(png);
     if (len > c->r->len - c->pos)
-        png_error(png, "the file ends early (truncated)");
+        png_error(png, "the file ends early");
     memcpy(out, c->r->data + c->pos, len);
     c->pos += len;
 }
