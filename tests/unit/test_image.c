@@ -776,6 +776,7 @@ static void test_encode_png_is_deterministic_and_matches_file(void **state)
 
     /* A different pixel gives different bytes. */
     img->pixels[100] ^= 1;
+    phieu_free(b);
     assert_int_equal(phieu_image_encode_png(img, &b, &blen, &err), 0);
     assert_false(alen == blen && memcmp(a, b, alen) == 0);
     phieu_free(a);
