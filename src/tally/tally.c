@@ -1,0 +1,381 @@
+/*
+ * tally.c - results by the law's rules: the rule sets as data, percentages in integer
+ * hundredths rounded half up, the threshold bands, and the totals per form and person
+ * computed from ballots (readings with decisions applied, see session.h). Output as JSON
+ * and as a text table. Nothing here reads images or the database beyond the session's
+ * ballot list.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "phieu/alloc.h"
+#include "phieu/tally.h"
+
+/* NQ 96/2023/QH15 art. 19(3): percentages of the ballots collected; art. 13: more than
+ * half low -> may resign, otherwise a vote of confidence; two thirds or more low -> the
+ * nominating body proposes dismissal; art. 17: more than half distrust -> dismissal. */
+static const phieu_rule_set rules_nq96 = {
+    "nq96", "Nghị quyết số 96/2023/QH15", "Resolution 96/2023/QH15", PHIEU_BASE_COLLECTED,
+    PHIEU_BAND_MAY_RESIGN_OR_VOTE, PHIEU_BAND_DISMISSAL, PHIEU_BAND_DISMISSAL,
+};
+/* NQ 85/2014/QH13 art. 12: base is all delegates; more than half low -> may resign; two
+ * thirds or more low -> a vote of confidence; more than half distrust -> dismissal. */
+static const phieu_rule_set rules_nq85 = {
+    "nq85", "Nghị quyết số 85/2014/QH13", "Resolution 85/2014/QH13", PHIEU_BASE_DELEGATES,
+    PHIEU_BAND_MAY_RESIGN, PHIEU_BAND_VOTE_OF_CONFIDENCE, PHIEU_BAND_DISMISSAL,
+};
+
+const phieu_rule_set *phieu_rules_find(const char *name)
+{
+    if (!name || strcmp(name, "nq96") == 0)
+        return &rules_nq96;
+    if (strcmp(name, "nq85") == 0)
+        return &rules_nq85;
+    return NULL;
+}
+
+int phieu_percent_hundredths(long long count, long long base)
+{
+    if (base <= 0 || count < 0)
+        return -1;
+    /* count * 10000 / base, rounded half up: (2 * count * 10000 + base) / (2 * base). */
+    return (int)((2 * count * 10000 + base) / (2 * base));
+}
+
+void phieu_percent_text(int hundredths, char out[PHIEU_PERCENT_TEXT_MAX])
+{
+    if (hundredths < 0)
+        snprintf(out, PHIEU_PERCENT_TEXT_MAX, "—");
+    else
+        snprintf(out, PHIEU_PERCENT_TEXT_MAX, "%d,%02d%%", hundredths / 100, hundredths % 100);
+}
+
+int phieu_tally_band(const phieu_rule_set *rules, phieu_form_kind kind, long long low,
+                     long long base)
+{
+    if (!rules || base <= 0)
+        return PHIEU_BAND_NONE;
+    if (kind == PHIEU_FORM_CONFIDENCE)
+        return 2 * low > base ? rules->confidence_band : PHIEU_BAND_NONE;
+    if (3 * low >= 2 * base)
+        return rules->two_thirds_band;
+    if (2 * low > base)
+        return rules->half_band;
+    return PHIEU_BAND_NONE;
+}
+
+const char *phieu_band_text(int band, const char *lang)
+{
+    int vi = !lang || strcmp(lang, "en") != 0;
+    switch (band) {
+    case PHIEU_BAND_MAY_RESIGN_OR_VOTE:
+        return vi ? "có thể xin từ chức; nếu không, Hội đồng bỏ phiếu tín nhiệm"
+                  : "may resign, otherwise vote of confidence";
+    case PHIEU_BAND_MAY_RESIGN:
+        return vi ? "có thể xin từ chức" : "may resign";
+    case PHIEU_BAND_DISMISSAL:
+        return vi ? "cơ quan hoặc người có thẩm quyền giới thiệu phải trình miễn nhiệm"
+                  : "nominating body must propose dismissal";
+    case PHIEU_BAND_VOTE_OF_CONFIDENCE:
+        return vi ? "cơ quan có thẩm quyền trình Hội đồng bỏ phiếu tín nhiệm"
+                  : "competent body must propose a vote of confidence";
+    default: return "";
+    }
+}
+
+const char *phieu_band_name(int band)
+{
+    switch (band) {
+    case PHIEU_BAND_MAY_RESIGN_OR_VOTE: return "may-resign-or-vote";
+    case PHIEU_BAND_MAY_RESIGN: return "may-resign";
+    case PHIEU_BAND_DISMISSAL: return "dismissal";
+    case PHIEU_BAND_VOTE_OF_CONFIDENCE: return "vote-of-confidence";
+    default: return "none";
+    }
+}
+
+/* The level whose count decides the band: "low" on a rating ballot, "distrust" on a vote
+ * of confidence; the last choice when the form names it otherwise. */
+static int low_choice(const phieu_form *f)
+{
+    int i = phieu_form_choice_index(f, f->kind == PHIEU_FORM_CONFIDENCE ? "distrust" : "low");
+    return i >= 0 ? i : f->n_choices - 1;
+}
+
+int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_error *err)
+{
+    *out = NULL;
+    if (!in || !in->rules || in->n_forms < 0 || in->n_forms > PHIEU_SESSION_MAX_FORMS ||
+        (in->n_ballots > 0 && !in->ballots))
+        return phieu_error_set(err, PHIEU_EINVAL, "tally: incomplete input");
+    phieu_tally *t = phieu_calloc(1, sizeof *t);
+    if (!t)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory computing the tally");
+    t->rules = in->rules;
+    t->delegates = in->delegates;
+    t->n_forms = in->n_forms;
+    for (int i = 0; i < in->n_forms; i++) {
+        phieu_tally_form *tf = &t->forms[i];
+        const phieu_form *f = in->forms[i];
+        tf->form = f;
+        if (in->counts)
+            tf->counts = in->counts[i];
+        tf->n_persons = f->n_rows;
+        for (int r = 0; r < f->n_rows; r++) {
+            phieu_tally_person *p = &tf->persons[r];
+            p->number = f->rows[r].number;
+            p->name = f->rows[r].name;
+            p->post = f->rows[r].post;
+            p->low_choice = low_choice(f);
+        }
+    }
+    for (size_t k = 0; k < in->n_ballots; k++) {
+        const phieu_ballot *b = &in->ballots[k];
+        if (b->form_index < 0 || b->form_index >= in->n_forms) {
+            if (b->state == PHIEU_BALLOT_INVALID)
+                t->unknown_form_invalid++;
+            else
+                t->unknown_form_pending++;
+            continue;
+        }
+        phieu_tally_form *tf = &t->forms[b->form_index];
+        tf->ballots++;
+        if (b->state == PHIEU_BALLOT_INVALID)
+            tf->invalid_ballots++;
+        if (b->state == PHIEU_BALLOT_PENDING)
+            tf->pending_ballots++;
+        for (int r = 0; r < tf->n_persons; r++) {
+            phieu_tally_person *p = &tf->persons[r];
+            int v = r < b->n_rows ? b->value[r] : PHIEU_ROW_PENDING;
+            if (b->state == PHIEU_BALLOT_INVALID)
+                p->invalid_ballot++;
+            else if (b->state == PHIEU_BALLOT_PENDING || v == PHIEU_ROW_PENDING)
+                p->pending++;
+            else if (v >= 0 && v < tf->form->n_choices)
+                p->count[v]++;
+            else if (v == PHIEU_ROW_BLANK)
+                p->blank++;
+            else if (v == PHIEU_ROW_OVERVOTE)
+                p->overvote++;
+            else if (v == PHIEU_ROW_DECIDED_INVALID)
+                p->decided_invalid++;
+            else
+                p->pending++;
+        }
+    }
+    int provisional = t->unknown_form_pending > 0;
+    for (int i = 0; i < t->n_forms; i++) {
+        phieu_tally_form *tf = &t->forms[i];
+        if (in->rules->base == PHIEU_BASE_DELEGATES) {
+            tf->base = in->delegates;
+        } else if (tf->counts.entered) {
+            tf->base = tf->counts.collected;
+        } else {
+            tf->base = tf->ballots;
+            tf->base_estimated = 1;
+        }
+        for (int r = 0; r < tf->n_persons; r++) {
+            phieu_tally_person *p = &tf->persons[r];
+            p->valid = 0;
+            for (int c = 0; c < tf->form->n_choices; c++) {
+                p->valid += p->count[c];
+                p->percent[c] = phieu_percent_hundredths(p->count[c], tf->base);
+            }
+            for (int c = tf->form->n_choices; c < PHIEU_FORM_MAX_CHOICES; c++)
+                p->percent[c] = -1;
+            p->not_valid = p->blank + p->overvote + p->invalid_ballot + p->decided_invalid;
+            p->band = phieu_tally_band(in->rules, tf->form->kind, p->count[p->low_choice],
+                                       tf->base);
+            if (p->pending)
+                provisional = 1;
+        }
+    }
+    t->provisional = provisional;
+    *out = t;
+    return 0;
+}
+
+int phieu_tally_from_session(phieu_session *s, phieu_tally **out, phieu_error *err)
+{
+    *out = NULL;
+    const phieu_session_info *info = phieu_session_get_info(s);
+    const phieu_rule_set *rules = phieu_rules_find(info->rules);
+    if (!rules)
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "session '%s' names an unknown rule set '%s'", info->path,
+                               info->rules);
+    phieu_ballot *ballots;
+    size_t n;
+    if (phieu_session_ballots(s, &ballots, &n, err) != 0)
+        return err->code;
+    phieu_tally_input in = {rules, info->delegates, info->n_forms, info->forms, info->counts,
+                            ballots, n};
+    int rc = phieu_tally_compute(&in, out, err);
+    phieu_free(ballots);
+    return rc;
+}
+
+void phieu_tally_destroy(phieu_tally **t)
+{
+    if (!t || !*t)
+        return;
+    phieu_free(*t);
+    *t = NULL;
+}
+
+/* ---- Output ------------------------------------------------------------------------- */
+
+static void json_string(phieu_buf *b, const char *s)
+{
+    phieu_buf_puts(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            phieu_buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            phieu_buf_printf(b, "\\u%04x", *p);
+        else
+            phieu_buf_append(b, p, 1);
+    }
+    phieu_buf_puts(b, "\"");
+}
+
+void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
+{
+    phieu_buf_puts(b, "{\"rules\":");
+    json_string(b, t->rules->name);
+    phieu_buf_printf(b, ",\"base\":\"%s\",\"delegates\":%d,\"provisional\":%s,"
+                        "\"unknown_form_pending\":%d,\"unknown_form_invalid\":%d,\"forms\":[",
+                     t->rules->base == PHIEU_BASE_DELEGATES ? "delegates" : "collected",
+                     t->delegates, t->provisional ? "true" : "false", t->unknown_form_pending,
+                     t->unknown_form_invalid);
+    for (int i = 0; i < t->n_forms; i++) {
+        const phieu_tally_form *tf = &t->forms[i];
+        const phieu_form *f = tf->form;
+        phieu_buf_puts(b, i ? ",{\"form\":" : "{\"form\":");
+        json_string(b, f->id);
+        phieu_buf_puts(b, ",\"kind\":");
+        json_string(b, f->kind == PHIEU_FORM_CONFIDENCE ? "confidence" : "rating");
+        if (tf->counts.entered)
+            phieu_buf_printf(b, ",\"counts\":{\"present\":%d,\"issued\":%d,\"collected\":%d,"
+                                "\"spoiled\":%d}",
+                             tf->counts.present, tf->counts.issued, tf->counts.collected,
+                             tf->counts.spoiled);
+        else
+            phieu_buf_puts(b, ",\"counts\":null");
+        phieu_buf_printf(b, ",\"base\":%d,\"base_estimated\":%s,\"ballots\":%d,"
+                            "\"invalid_ballots\":%d,\"pending_ballots\":%d,\"persons\":[",
+                         tf->base, tf->base_estimated ? "true" : "false", tf->ballots,
+                         tf->invalid_ballots, tf->pending_ballots);
+        for (int r = 0; r < tf->n_persons; r++) {
+            const phieu_tally_person *p = &tf->persons[r];
+            phieu_buf_printf(b, "%s{\"number\":%d,\"name\":", r ? "," : "", p->number);
+            json_string(b, p->name);
+            phieu_buf_puts(b, ",\"post\":");
+            json_string(b, p->post);
+            phieu_buf_printf(b, ",\"valid\":%d,\"not_valid\":%d,\"blank\":%d,\"overvote\":%d,"
+                                "\"invalid_ballot\":%d,\"decided_invalid\":%d,\"pending\":%d,"
+                                "\"levels\":[",
+                             p->valid, p->not_valid, p->blank, p->overvote, p->invalid_ballot,
+                             p->decided_invalid, p->pending);
+            for (int c = 0; c < f->n_choices; c++) {
+                char pct[PHIEU_PERCENT_TEXT_MAX];
+                phieu_percent_text(p->percent[c], pct);
+                phieu_buf_printf(b, "%s{\"key\":", c ? "," : "");
+                json_string(b, f->choices[c].key);
+                phieu_buf_puts(b, ",\"label\":");
+                json_string(b, f->choices[c].label);
+                phieu_buf_printf(b, ",\"count\":%d,\"percent_hundredths\":%d,\"percent\":",
+                                 p->count[c], p->percent[c]);
+                json_string(b, pct);
+                phieu_buf_puts(b, "}");
+            }
+            phieu_buf_puts(b, "],\"band\":");
+            json_string(b, phieu_band_name(p->band));
+            phieu_buf_puts(b, ",\"band_vi\":");
+            json_string(b, phieu_band_text(p->band, "vi"));
+            phieu_buf_puts(b, ",\"band_en\":");
+            json_string(b, phieu_band_text(p->band, "en"));
+            phieu_buf_puts(b, "}");
+        }
+        phieu_buf_puts(b, "]}");
+    }
+    phieu_buf_puts(b, "]}\n");
+}
+
+/* Appends s padded with spaces to `width` characters (UTF-8 code points, not bytes, so
+ * Vietnamese names line up); a longer s is written whole. */
+static void pad(phieu_buf *b, const char *s, int width)
+{
+    int chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xc0) != 0x80)
+            chars++;
+    phieu_buf_puts(b, s);
+    for (; chars < width; chars++)
+        phieu_buf_puts(b, " ");
+}
+
+void phieu_tally_text(const phieu_tally *t, const char *lang, phieu_buf *b)
+{
+    int vi = !lang || strcmp(lang, "en") != 0;
+    phieu_buf_printf(b, "%s: %s (%s)\n", vi ? "Quy định" : "Rules",
+                     vi ? t->rules->title_vi : t->rules->title_en,
+                     t->rules->base == PHIEU_BASE_DELEGATES
+                         ? (vi ? "tỷ lệ trên tổng số đại biểu" : "percent of all delegates")
+                         : (vi ? "tỷ lệ trên số phiếu thu về" : "percent of ballots collected"));
+    if (t->provisional)
+        phieu_buf_puts(b, vi ? "KẾT QUẢ TẠM THỜI: còn phiếu chờ xem xét\n"
+                             : "PROVISIONAL: some ballots await a decision\n");
+    if (t->unknown_form_pending)
+        phieu_buf_printf(b, vi ? "%d trang chưa xác định mẫu phiếu (chờ xem xét)\n"
+                               : "%d pages of unknown form (pending)\n",
+                         t->unknown_form_pending);
+    for (int i = 0; i < t->n_forms; i++) {
+        const phieu_tally_form *tf = &t->forms[i];
+        const phieu_form *f = tf->form;
+        phieu_buf_printf(b, "\n%s %s — %s\n", vi ? "Mẫu" : "Form", f->id, f->title);
+        if (tf->counts.entered)
+            phieu_buf_printf(b,
+                             vi ? "Phát ra %d, thu về %d, hỏng/đổi %d, có mặt %d; đã đọc %d "
+                                  "phiếu (%d không hợp lệ, %d chờ)\n"
+                                : "Issued %d, collected %d, spoiled %d, present %d; %d "
+                                  "ballots read (%d invalid, %d pending)\n",
+                             tf->counts.issued, tf->counts.collected, tf->counts.spoiled,
+                             tf->counts.present, tf->ballots, tf->invalid_ballots,
+                             tf->pending_ballots);
+        else
+            phieu_buf_printf(b,
+                             vi ? "Ban kiểm phiếu chưa nhập số phiếu; đã đọc %d phiếu (%d "
+                                  "không hợp lệ, %d chờ)\n"
+                                : "The board has not entered its counts; %d ballots read (%d "
+                                  "invalid, %d pending)\n",
+                             tf->ballots, tf->invalid_ballots, tf->pending_ballots);
+        if (tf->base_estimated)
+            phieu_buf_puts(b, vi ? "(tỷ lệ tạm tính trên số phiếu đã đọc)\n"
+                                 : "(percentages taken of the ballots read until the board "
+                                   "enters the collected count)\n");
+        phieu_buf_puts(b, "STT  ");
+        pad(b, vi ? "Họ và tên" : "Name", 28);
+        phieu_buf_printf(b, " %6s %6s %5s", vi ? "HL" : "valid", vi ? "KHL" : "inval",
+                         vi ? "chờ" : "pend");
+        for (int c = 0; c < f->n_choices; c++) {
+            phieu_buf_puts(b, "  ");
+            pad(b, vi ? f->choices[c].label : f->choices[c].key, 17);
+        }
+        phieu_buf_puts(b, "\n");
+        for (int r = 0; r < tf->n_persons; r++) {
+            const phieu_tally_person *p = &tf->persons[r];
+            phieu_buf_printf(b, "%-4d ", p->number);
+            pad(b, p->name, 28);
+            phieu_buf_printf(b, " %6d %6d %5d", p->valid, p->not_valid, p->pending);
+            for (int c = 0; c < f->n_choices; c++) {
+                char pct[PHIEU_PERCENT_TEXT_MAX];
+                phieu_percent_text(p->percent[c], pct);
+                phieu_buf_printf(b, "  %5d %-11s", p->count[c], pct);
+            }
+            if (p->band != PHIEU_BAND_NONE)
+                phieu_buf_printf(b, "  → %s", phieu_band_text(p->band, lang));
+            phieu_buf_puts(b, "\n");
+        }
+    }
+}
