@@ -20,14 +20,15 @@ static const char usage[] =
     "usage: phieu devices [-v] [--device NAME]\n"
     "       phieu devices --scan-test NAME [--source adf|duplex|flatbed] [--mode gray|color|lineart]\n"
     "                     [--resolution DPI] [--depth 1|8|16] [--set OPTION=VALUE]... [--pages N]\n"
-    "                     [--continue] [--full-area]\n"
+    "                     [--continue] [--full-area] [--region WxH]\n"
     "\n"
     "Lists the scanners SANE finds (like scanimage -L); -v also lists each one's options\n"
     "(name, type, value, allowed values; '-' marks an inactive option).\n"
     "--scan-test scans pages without a session and prints, per page: its number, side,\n"
     "sheet, size, SANE frame format, depth, frames, bytes announced and received, mean gray\n"
     "and the SHA-256 of its 8-bit gray pixels. --continue goes on after a scanner fault\n"
-    "(as if the operator re-fed the sheet). Exit status: 0, or 5 when the scanner failed.\n"
+    "(as if the operator re-fed the sheet); --region also hashes the top-left WxH pixels.\n"
+    "Exit status: 0, or 5 when the scanner failed.\n"
     "\n"
     "Liệt kê các máy quét SANE tìm thấy; -v hiện thêm các tùy chọn của từng máy.\n";
 
@@ -82,27 +83,41 @@ static void print_devices(const phieu_sane_device_info *d, size_t n, int verbose
     }
 }
 
-static void print_page(const phieu_image *img, const phieu_page_info *info)
+/* SHA-256 and mean of the top-left w x h pixels (clipped to the image). */
+static void digest(const phieu_image *img, int w, int h, char hex[PHIEU_SHA256_HEX], double *mean)
 {
-    uint8_t *packed = phieu_malloc((size_t)img->width * (size_t)img->height);
-    char hex[PHIEU_SHA256_HEX] = "-";
+    w = w > 0 && w < img->width ? w : img->width;
+    h = h > 0 && h < img->height ? h : img->height;
+    uint8_t *packed = phieu_malloc((size_t)w * (size_t)h + 1);
     uint64_t sum = 0;
-    if (packed) {
-        for (int y = 0; y < img->height; y++)
-            memcpy(packed + (size_t)y * img->width, img->pixels + (size_t)y * img->stride,
-                   (size_t)img->width);
-        for (size_t i = 0; i < (size_t)img->width * img->height; i++)
-            sum += packed[i];
-        phieu_sha256_hex(packed, (size_t)img->width * img->height, hex);
-        phieu_free(packed);
-    }
-    double mean = img->width && img->height ? (double)sum / ((double)img->width * img->height) : 0;
+    snprintf(hex, PHIEU_SHA256_HEX, "-");
+    *mean = 0;
+    if (!packed)
+        return;
+    for (int y = 0; y < h; y++)
+        memcpy(packed + (size_t)y * w, img->pixels + (size_t)y * img->stride, (size_t)w);
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        sum += packed[i];
+    phieu_sha256_hex(packed, (size_t)w * h, hex);
+    *mean = w && h ? (double)sum / ((double)w * h) : 0;
+    phieu_free(packed);
+}
+
+static void print_page(const phieu_image *img, const phieu_page_info *info, int region_w,
+                       int region_h)
+{
+    char hex[PHIEU_SHA256_HEX], region[PHIEU_SHA256_HEX];
+    double mean, region_mean;
+    digest(img, 0, 0, hex, &mean);
+    digest(img, region_w, region_h, region, &region_mean);
     printf("page %d side %s sheet %d size %dx%d format %d depth %d frames %d announced %llu "
            "received %llu hand %d dpi %.0f length %.1f mean %.2f sha256 %s\n",
            info->page, info->side == PHIEU_SOURCE_BACK ? "back" : "front", info->sheet,
            img->width, img->height, info->sane_format, info->depth, info->frames,
            (unsigned long long)info->bytes_announced, (unsigned long long)info->bytes_received,
            info->hand_scanner, info->dpi, info->length_mm, mean, hex);
+    if (region_w > 0 || region_h > 0)
+        printf("region %dx%d mean %.2f sha256 %s\n", region_w, region_h, region_mean, region);
 }
 
 static const char *fault_name(phieu_source_fault f)
@@ -112,7 +127,7 @@ static const char *fault_name(phieu_source_fault f)
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "other";
 }
 
-static int scan_test(phieu_sane_options *o, int max_pages, int keep_going)
+static int scan_test(phieu_sane_options *o, int max_pages, int keep_going, int rw, int rh)
 {
     phieu_error err = {0};
     phieu_source *src = NULL;
@@ -145,7 +160,7 @@ static int scan_test(phieu_sane_options *o, int max_pages, int keep_going)
         }
         faults = 0;
         pages++;
-        print_page(img, &info);
+        print_page(img, &info, rw, rh);
         phieu_image_destroy(&img);
     }
     printf("pages %d\n", pages);
@@ -164,7 +179,7 @@ int cmd_devices(int argc, char **argv)
     o.cancel_between_pages = -1;
     const char *set[MAX_SET];
     size_t n_set = 0;
-    int verbose = 0, test = 0, max_pages = 0, keep_going = 0;
+    int verbose = 0, test = 0, max_pages = 0, keep_going = 0, region_w = 0, region_h = 0;
     const char *device = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -194,6 +209,9 @@ int cmd_devices(int argc, char **argv)
             o.depth = atoi(argv[++i]);
         } else if (!strcmp(a, "--pages")) {
             max_pages = atoi(argv[++i]);
+        } else if (!strcmp(a, "--region")) {
+            if (sscanf(argv[++i], "%dx%d", &region_w, &region_h) != 2)
+                return cli_usage_error("devices", "--region takes WxH, e.g. 300x200");
         } else if (!strcmp(a, "--set")) {
             if (n_set == MAX_SET)
                 return cli_usage_error("devices", "at most %d --set options", MAX_SET);
@@ -206,7 +224,7 @@ int cmd_devices(int argc, char **argv)
         o.device = device;
         o.extra = set;
         o.n_extra = n_set;
-        return scan_test(&o, max_pages, keep_going);
+        return scan_test(&o, max_pages, keep_going, region_w, region_h);
     }
     phieu_error err = {0};
     phieu_sane_device_info *list = NULL;
