@@ -117,8 +117,9 @@ const char *phieu_row_decision_name(const phieu_form *form, int decision)
 
 /* ---- Scratch ----------------------------------------------------------------------- */
 
-/* The coarse fiducial grid: a 100 mm window at the finest step (a sixth of a 4 mm side). */
-#define GRID_CAP (160 * 160)
+/* The coarse fiducial grid: a 110 mm window at a sixth of the 7 mm side is 95 x 95 cells;
+ * scans wider than A4 widen it, and a coarser step keeps it within this cap. */
+#define GRID_CAP (200 * 200)
 #define BOX_STEP_MM 0.125
 #define BOX_WINDOW_MARGIN_MM 2.0
 

@@ -5,6 +5,7 @@
  * Box scoring is in omr_score.c; what the bits mean is in src/form/.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,8 +14,9 @@
 
 /* Search window around each expected fiducial centre, in mm either way. The contract asks
  * for +-15 mm offset, +-10 degrees rotation (a corner 170 mm from the page centre moves up
- * to 30 mm) and +-5 % scale (8 mm at the corners); 40 mm covers the worst of each. */
-#define FID_SEARCH_MM 40.0
+ * to 30 mm) and +-5 % scale (8 mm at the corners); 45 mm covers rotation and offset
+ * together. A scan wider or taller than A4 widens the window by half the excess. */
+#define FID_SEARCH_MM 45.0
 /* Coarse grid: about this many samples across a fiducial side (enough to see a square,
  * few enough to keep the search near 5,000 samples a corner). */
 #define FID_COARSE_PER_SIDE 6.0
@@ -238,7 +240,7 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
     for (long start = 0; start < n; start++) {
         if (s->grid[start] != 1)
             continue;
-        int sp = 0, cells = 0, bx0 = gw, by0 = gh, bx1 = -1, by1 = -1, edge = 0;
+        int sp = 0, cells = 0, bx0 = gw, by0 = gh, bx1 = -1, by1 = -1;
         s->stack[sp++] = (int)start;
         s->grid[start] = 2;
         while (sp > 0) {
@@ -253,8 +255,6 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
                 by0 = cy;
             if (cy > by1)
                 by1 = cy;
-            if (cx == 0 || cy == 0 || cx == gw - 1 || cy == gh - 1)
-                edge = 1;
             for (int dy = -1; dy <= 1; dy++)
                 for (int dx = -1; dx <= 1; dx++) {
                     int nx = cx + dx, ny = cy + dy;
@@ -268,8 +268,6 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
                 }
         }
         double w = bx1 - bx0 + 1, h = by1 - by0 + 1;
-        if (edge && !((x0 == 0 && bx0 == 0) || (y0 == 0 && by0 == 0)))
-            continue; /* cut by the window: not a whole square */
         if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a || w > FID_SIZE_MAX * a ||
             h > FID_SIZE_MAX * a)
             continue;
@@ -283,6 +281,9 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
         if (c.f.side <= 0)
             continue;
         c.dist = hypot(c.f.x - ex, c.f.y - ey);
+#ifdef OMR_DEBUG
+        fprintf(stderr, "cand at %.1f %.1f side %.1f hole %d dist %.1f (exp side %.1f)\n", c.f.x, c.f.y, c.f.side, c.f.hole, c.dist, side_px);
+#endif
         /* Keep the nearest FID_MAX_CANDIDATES, sorted by distance (ties keep scan order). */
         int pos = count;
         while (pos > 0 && out[pos - 1].dist > c.dist)
@@ -371,9 +372,12 @@ void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s
         double mx0 = rect_cx(up), my0 = rect_cy(up);
         double mx1 = L->page_w - rect_cx(down), my1 = L->page_h - rect_cy(down);
         double mx = (mx0 + mx1) / 2, my = (my0 + my1) / 2;
-        double ex = mx < L->page_w / 2 ? mx * spx : page->width - (L->page_w - mx) * spx;
-        double ey = my < L->page_h / 2 ? my * spx : page->height - (L->page_h - my) * spx;
-        double radius = (FID_SEARCH_MM + side_mm) * spx +
+        /* The page is assumed centred on the scan (exact when the scan is A4). */
+        double ex = page->width / 2.0 + (mx - L->page_w / 2) * spx;
+        double ey = page->height / 2.0 + (my - L->page_h / 2) * spx;
+        double excess = fmax(fabs(page->width / spx - L->page_w),
+                             fabs(page->height / spx - L->page_h)) / 2;
+        double radius = (FID_SEARCH_MM + side_mm + excess) * spx +
                         hypot(mx1 - mx0, my1 - my0) / 2 * spx;
         nc[k] = search_corner(page, ex, ey, radius, side_px, hole_px, s, cands[k]);
         if (nc[k] > 0)

@@ -1,0 +1,634 @@
+/*
+ * test_omr.c - the reader on ballots rendered by phieu_render_raster, marked here the way
+ * a hand would (pen strokes with soft edges), and moved the way a scanner moves them
+ * (rotation, scale, offset, resolution, upside down). Each test checks what a person
+ * would check by looking at the ballot: which box is marked, and what the page is.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "phieu/alloc.h"
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/omr.h"
+#include "phieu/render.h"
+#include "phieu/util.h"
+
+#define PI 3.14159265358979323846
+
+static phieu_form *load_shipped(const char *id)
+{
+    const char *src = getenv("PHIEU_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/forms/%s.form", src ? src : "..", id);
+    phieu_error err = {0};
+    phieu_form *f = NULL;
+    if (phieu_form_load(path, &f, &err) != 0)
+        fail_msg("%s", err.message);
+    return f;
+}
+
+/* ---- A reader set up for one or two forms ------------------------------------------- */
+
+typedef struct reader {
+    phieu_form *forms[2];
+    phieu_layout layouts[2];
+    phieu_omr_config cfg;
+} reader;
+
+static void reader_init(reader *r, const char *id1, const char *id2, int test_session)
+{
+    memset(r, 0, sizeof *r);
+    phieu_error err = {0};
+    r->forms[0] = load_shipped(id1);
+    assert_int_equal(phieu_layout_compute(r->forms[0], &r->layouts[0], &err), 0);
+    int n = 1;
+    if (id2) {
+        r->forms[1] = load_shipped(id2);
+        assert_int_equal(phieu_layout_compute(r->forms[1], &r->layouts[1], &err), 0);
+        n = 2;
+    }
+    r->cfg.forms = (const phieu_form *const *)r->forms;
+    r->cfg.layouts = r->layouts;
+    r->cfg.n_forms = n;
+    phieu_thresholds_default(&r->cfg.thresholds);
+    r->cfg.test_session = test_session;
+}
+
+static void reader_release(reader *r)
+{
+    phieu_form_destroy(&r->forms[0]);
+    phieu_form_destroy(&r->forms[1]);
+}
+
+static phieu_image *render(const phieu_form *f, int dpi, int test)
+{
+    phieu_render_options opt = {.test_ballot = test, .copies = 1};
+    phieu_image *img = NULL;
+    phieu_error err = {0};
+    if (phieu_render_raster(f, &opt, dpi, &img, &err) != 0)
+        fail_msg("%s", err.message);
+    return img;
+}
+
+static phieu_reading read_page(const reader *r, const phieu_image *img)
+{
+    phieu_reading rd;
+    phieu_error err = {0};
+    assert_int_equal(phieu_omr_read(&r->cfg, img, &rd, &err), 0);
+    return rd;
+}
+
+/* ---- Drawing marks like a hand, in page millimetres on an upright page --------------- */
+
+/* A pen stroke from (x0,y0) to (x1,y1) mm, `width` mm wide, of gray `ink`, with a soft
+ * edge one pixel wide (what a scanner's optics make of a pen line). */
+static void stroke(phieu_image *img, double x0, double y0, double x1, double y1, double width,
+                   int ink)
+{
+    double s = img->dpi_x / 25.4;
+    double ax = x0 * s, ay = y0 * s, bx = x1 * s, by = y1 * s, hw = width * s / 2;
+    int ix0 = (int)floor(fmin(ax, bx) - hw - 2), ix1 = (int)ceil(fmax(ax, bx) + hw + 2);
+    int iy0 = (int)floor(fmin(ay, by) - hw - 2), iy1 = (int)ceil(fmax(ay, by) + hw + 2);
+    double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+    for (int y = iy0 < 0 ? 0 : iy0; y <= iy1 && y < img->height; y++)
+        for (int x = ix0 < 0 ? 0 : ix0; x <= ix1 && x < img->width; x++) {
+            double px = x + 0.5 - ax, py = y + 0.5 - ay;
+            double t = len2 > 0 ? (px * dx + py * dy) / len2 : 0;
+            t = t < 0 ? 0 : t > 1 ? 1 : t;
+            double d = hypot(px - t * dx, py - t * dy);
+            double a = hw + 0.5 - d;
+            if (a <= 0)
+                continue;
+            if (a > 1)
+                a = 1;
+            uint8_t *p = &img->pixels[(size_t)y * img->stride + x];
+            double v = *p * (1 - a) + ink * a;
+            if (v < *p)
+                *p = (uint8_t)lround(v);
+        }
+}
+
+typedef enum { M_X, M_TICK, M_FILL, M_ACROSS, M_SCRIBBLE, M_DOT, M_GRAZE, M_FAINT } mark_kind;
+
+/* A mark of `kind` in box (r, c) of the layout, with ballpoint ink (gray 40). */
+static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kind kind)
+{
+    const phieu_rect *b = &L->boxes[r][c];
+    double x0 = b->x, y0 = b->y, w = b->w, h = b->h, cx = x0 + w / 2, cy = y0 + h / 2;
+    switch (kind) {
+    case M_X:
+        stroke(img, x0 + 0.8, y0 + 0.9, x0 + w - 0.7, y0 + h - 1.0, 0.5, 40);
+        stroke(img, x0 + w - 0.9, y0 + 0.8, x0 + 1.0, y0 + h - 0.8, 0.5, 40);
+        break;
+    case M_TICK:
+        stroke(img, x0 + 1.2, cy, cx - 0.3, y0 + h - 1.2, 0.5, 40);
+        stroke(img, cx - 0.3, y0 + h - 1.2, x0 + w - 0.8, y0 + 0.9, 0.5, 40);
+        break;
+    case M_FILL:
+        for (double y = y0 + 0.9; y < y0 + h - 0.8; y += 0.5)
+            stroke(img, x0 + 0.8, y, x0 + w - 0.8, y + 0.2, 0.7, 50);
+        break;
+    case M_ACROSS:
+        stroke(img, x0 - 0.5, cy + 0.3, x0 + w + 0.4, cy - 0.2, 0.6, 40);
+        break;
+    case M_SCRIBBLE:
+        for (int k = 0; k < 6; k++)
+            stroke(img, x0 + 1.0 + k * 0.7, y0 + 1.0, x0 + 1.3 + k * 0.7, y0 + h - 1.0, 0.45,
+                   45);
+        break;
+    case M_DOT:
+        stroke(img, cx + 0.4, cy - 0.3, cx + 0.5, cy - 0.2, 0.7, 30);
+        break;
+    case M_GRAZE: /* a stroke from the left that ends on the box's left edge */
+        stroke(img, x0 - 6.0, cy + 1.0, x0 + 0.45, cy + 0.6, 0.5, 40);
+        break;
+    case M_FAINT: /* a light pencil X, barely there */
+        stroke(img, x0 + 1.5, y0 + 1.5, x0 + w - 1.5, y0 + h - 1.5, 0.35, 160);
+        break;
+    }
+}
+
+/* A crease across the whole page at height y mm: a thin gray line. */
+static void fold(phieu_image *img, double y)
+{
+    stroke(img, 2.0, y, 208.0, y + 0.4, 0.25, 120);
+}
+
+/* ---- Moving the page like a scanner ---------------------------------------------------- */
+
+/* A new image of canvas_w x canvas_h mm at the page's dpi: the page turned by deg degrees
+ * about its centre, scaled, and moved by (ox, oy) mm, centred on the canvas; bilinear. */
+static phieu_image *warp(const phieu_image *src, double canvas_w, double canvas_h, double deg,
+                         double scale, double ox, double oy)
+{
+    double s = src->dpi_x / 25.4;
+    int w = (int)lround(canvas_w * s), h = (int)lround(canvas_h * s);
+    phieu_image *dst = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_image_create(w, h, &dst, &err), 0);
+    dst->dpi_x = dst->dpi_y = src->dpi_x;
+    double co = cos(deg * PI / 180), si = sin(deg * PI / 180);
+    double pcx = src->width / 2.0, pcy = src->height / 2.0;
+    double ccx = w / 2.0 + ox * s, ccy = h / 2.0 + oy * s;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double u = x + 0.5 - ccx, v = y + 0.5 - ccy;
+            double sx = (co * u + si * v) / scale + pcx - 0.5;
+            double sy = (-si * u + co * v) / scale + pcy - 0.5;
+            int ix = (int)floor(sx), iy = (int)floor(sy);
+            double fx = sx - ix, fy = sy - iy;
+            double acc = 0;
+            for (int k = 0; k < 4; k++) {
+                int xx = ix + (k & 1), yy = iy + (k >> 1);
+                double wgt = ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy);
+                int v8 = 255;
+                if (xx >= 0 && yy >= 0 && xx < src->width && yy < src->height)
+                    v8 = src->pixels[(size_t)yy * src->stride + xx];
+                acc += wgt * v8;
+            }
+            dst->pixels[(size_t)y * dst->stride + x] = (uint8_t)lround(acc);
+        }
+    return dst;
+}
+
+static phieu_image *turn_180(const phieu_image *src)
+{
+    phieu_image *dst = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_image_clone(src, &dst, &err), 0);
+    for (int y = 0; y < src->height; y++)
+        for (int x = 0; x < src->width; x++)
+            dst->pixels[(size_t)(src->height - 1 - y) * dst->stride + (src->width - 1 - x)] =
+                src->pixels[(size_t)y * src->stride + x];
+    return dst;
+}
+
+/* ---- The marked ballot most tests use --------------------------------------------------- */
+
+/* Rows 1-8 of district-rating: X high, tick trust, fill low, across high, scribble trust,
+ * overvote (X high + X low), blank, X low. */
+static const int expected_decisions[] = {0, 1, 2, 0, 1, PHIEU_ROW_OVERVOTE, PHIEU_ROW_BLANK, 2};
+
+static void mark_standard(phieu_image *img, const phieu_layout *L)
+{
+    mark(img, L, 0, 0, M_X);
+    mark(img, L, 1, 1, M_TICK);
+    mark(img, L, 2, 2, M_FILL);
+    mark(img, L, 3, 0, M_ACROSS);
+    mark(img, L, 4, 1, M_SCRIBBLE);
+    mark(img, L, 5, 0, M_X);
+    mark(img, L, 5, 2, M_X);
+    mark(img, L, 7, 2, M_X);
+}
+
+static void assert_standard(const phieu_reading *rd, const char *what)
+{
+    if (rd->status != PHIEU_PAGE_COUNTED)
+        fail_msg("%s: page %s (%s: %s)", what, phieu_page_status_name(rd->status),
+                 rd->n_reasons ? rd->reasons[0].code : "-",
+                 rd->n_reasons ? rd->reasons[0].text : "-");
+    for (int r = 0; r < 8; r++)
+        if (rd->rows[r].decision != expected_decisions[r])
+            fail_msg("%s: row %d decided %d, expected %d (scores %.4f %.4f %.4f)", what, r + 1,
+                     rd->rows[r].decision, expected_decisions[r], rd->rows[r].boxes[0].score,
+                     rd->rows[r].boxes[1].score, rd->rows[r].boxes[2].score);
+    for (int r = 8; r < rd->n_rows; r++)
+        if (rd->rows[r].decision != PHIEU_ROW_BLANK)
+            fail_msg("%s: unmarked row %d decided %d", what, r + 1, rd->rows[r].decision);
+}
+
+/* ---- Tests -------------------------------------------------------------------------------- */
+
+static void test_thresholds(void **state)
+{
+    (void)state;
+    phieu_thresholds t;
+    phieu_thresholds_default(&t);
+    assert_true(t.value[PHIEU_TH_MARGINAL] < t.value[PHIEU_TH_MARKED]);
+    assert_string_equal(phieu_threshold_name(PHIEU_TH_MARKED), "marked");
+    assert_string_equal(phieu_threshold_name(PHIEU_TH_MARGINAL), "marginal");
+    assert_string_equal(phieu_threshold_name(PHIEU_TH_INK), "ink");
+    phieu_error err = {0};
+    assert_int_equal(phieu_thresholds_set(&t, "marked", 0.1, &err), 0);
+    assert_true(fabs(t.value[PHIEU_TH_MARKED] - 0.1) < 1e-12);
+    assert_int_equal(phieu_thresholds_set(&t, "darkness", 0.1, &err), PHIEU_EINVAL);
+    assert_non_null(strstr(err.message, "darkness"));
+    assert_int_equal(phieu_thresholds_set(&t, "ink", 1.5, &err), PHIEU_EINVAL);
+    assert_int_equal(phieu_thresholds_set(&t, "marginal", 0.2, &err), PHIEU_EINVAL);
+    assert_true(fabs(t.value[PHIEU_TH_MARKED] - 0.1) < 1e-12); /* unchanged on error */
+    assert_true(t.value[PHIEU_TH_MARGINAL] < 0.1);
+}
+
+static void test_each_mark_type(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *img = render(r.forms[0], 300, 0);
+    mark_standard(img, &r.layouts[0]);
+    phieu_reading rd = read_page(&r, img);
+    assert_standard(&rd, "300 dpi upright");
+    assert_int_equal(rd.form_index, 0);
+    assert_int_equal(rd.upside_down, 0);
+    /* The clear marks are well above the marked threshold, the empty boxes far below. */
+    double marked = r.cfg.thresholds.value[PHIEU_TH_MARKED];
+    double marginal = r.cfg.thresholds.value[PHIEU_TH_MARGINAL];
+    assert_true(rd.rows[0].boxes[0].score > 2 * marked);
+    assert_true(rd.rows[2].boxes[2].score > 0.5);
+    for (int row = 8; row < rd.n_rows; row++)
+        for (int c = 0; c < 3; c++)
+            assert_true(rd.rows[row].boxes[c].score < marginal / 2);
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+static void test_not_marks(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *img = render(r.forms[0], 300, 0);
+    const phieu_layout *L = &r.layouts[0];
+    mark(img, L, 0, 1, M_DOT);   /* a hesitation dot */
+    mark(img, L, 1, 2, M_GRAZE); /* a stroke from outside touching the edge */
+    mark(img, L, 2, 0, M_DOT);
+    mark(img, L, 2, 2, M_X); /* a dot beside a real mark does not make an overvote */
+    /* A fold through the boxes of row 4. */
+    fold(img, L->boxes[3][0].y + L->boxes[3][0].h / 2);
+    phieu_reading rd = read_page(&r, img);
+    assert_int_equal(rd.status, PHIEU_PAGE_COUNTED);
+    assert_int_equal(rd.rows[0].decision, PHIEU_ROW_BLANK);
+    assert_int_equal(rd.rows[1].decision, PHIEU_ROW_BLANK);
+    assert_int_equal(rd.rows[2].decision, 2);
+    assert_int_equal(rd.rows[3].decision, PHIEU_ROW_BLANK);
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+static void test_faint_mark_goes_to_review(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *img = render(r.forms[0], 300, 0);
+    mark(img, &r.layouts[0], 2, 1, M_FAINT);
+    mark(img, &r.layouts[0], 0, 0, M_X);
+    phieu_reading rd = read_page(&r, img);
+    assert_int_equal(rd.status, PHIEU_PAGE_REVIEW);
+    assert_int_equal(rd.rows[0].decision, 0);
+    assert_int_equal(rd.rows[2].decision, PHIEU_ROW_REVIEW);
+    assert_int_equal(rd.rows[2].boxes[1].state, PHIEU_BOX_MARGINAL);
+    assert_true(rd.n_reasons >= 1);
+    assert_string_equal(rd.reasons[0].code, "marginal-mark");
+    assert_int_equal(rd.reasons[0].row, 3);
+    assert_non_null(strstr(rd.reasons[0].text, "trust"));
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+static void test_rotation_scale_offset(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *img = render(r.forms[0], 200, 0);
+    mark_standard(img, &r.layouts[0]);
+    /* Rotation and offset on a canvas wider than A4 (as a scanner's area is). */
+    static const struct {
+        double deg, scale, ox, oy;
+    } moves[] = {
+        {10, 1, 0, 0},     {-10, 1, 0, 0},   {0, 0.95, 0, 0},   {0, 1.05, 0, 0},
+        {0, 1, 15, 15},    {0, 1, -15, -15}, {3, 0.97, -8, 12}, {-6, 1.03, 10, -10},
+    };
+    for (size_t i = 0; i < sizeof moves / sizeof moves[0]; i++) {
+        phieu_image *m = warp(img, 250, 340, moves[i].deg, moves[i].scale, moves[i].ox,
+                              moves[i].oy);
+        phieu_reading rd = read_page(&r, m);
+        char what[128];
+        snprintf(what, sizeof what, "rotated %g, scaled %g, moved %g,%g mm", moves[i].deg,
+                 moves[i].scale, moves[i].ox, moves[i].oy);
+        assert_standard(&rd, what);
+        phieu_image_destroy(&m);
+    }
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+static void test_resolutions_and_upside_down(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    static const int dpis[] = {150, 300, 600};
+    for (size_t i = 0; i < sizeof dpis / sizeof dpis[0]; i++) {
+        phieu_image *img = render(r.forms[0], dpis[i], 0);
+        mark_standard(img, &r.layouts[0]);
+        char what[64];
+        snprintf(what, sizeof what, "%d dpi", dpis[i]);
+        phieu_reading rd = read_page(&r, img);
+        assert_standard(&rd, what);
+        assert_int_equal(rd.upside_down, 0);
+        phieu_image *turned = turn_180(img);
+        snprintf(what, sizeof what, "%d dpi upside down", dpis[i]);
+        rd = read_page(&r, turned);
+        assert_standard(&rd, what);
+        assert_int_equal(rd.upside_down, 1);
+        phieu_image_destroy(&turned);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
+static void test_wrong_form_and_several_forms(void **state)
+{
+    (void)state;
+    reader one, two;
+    reader_init(&one, "district-rating", NULL, 0);
+    reader_init(&two, "district-rating", "confidence-vote", 0);
+    phieu_image *other = render(two.forms[1], 200, 0);
+    mark(other, &two.layouts[1], 0, 1, M_X);
+    phieu_reading rd = read_page(&one, other);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_int_equal(rd.form_index, -1);
+    assert_string_equal(rd.reasons[0].code, "wrong-form");
+    /* Given both forms, the same page reads as the second. */
+    rd = read_page(&two, other);
+    assert_int_equal(rd.status, PHIEU_PAGE_COUNTED);
+    assert_int_equal(rd.form_index, 1);
+    assert_int_equal(rd.n_rows, two.layouts[1].n_rows);
+    assert_int_equal(rd.rows[0].decision, 1);
+    assert_string_equal(phieu_row_decision_name(two.forms[1], rd.rows[0].decision),
+                        two.forms[1]->choices[1].key);
+    phieu_image_destroy(&other);
+    reader_release(&one);
+    reader_release(&two);
+}
+
+static void test_test_ballots(void **state)
+{
+    (void)state;
+    reader official, testing;
+    reader_init(&official, "district-rating", NULL, 0);
+    reader_init(&testing, "district-rating", NULL, 1);
+    phieu_image *tb = render(official.forms[0], 200, 1);
+    phieu_image *ob = render(official.forms[0], 200, 0);
+    mark(tb, &official.layouts[0], 0, 0, M_X);
+    mark(ob, &official.layouts[0], 0, 0, M_X);
+    phieu_reading rd = read_page(&official, tb);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_int_equal(rd.test_ballot, 1);
+    assert_string_equal(rd.reasons[0].code, "test-ballot");
+    rd = read_page(&testing, ob);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_int_equal(rd.test_ballot, 0);
+    assert_string_equal(rd.reasons[0].code, "official-ballot-in-test-session");
+    rd = read_page(&testing, tb);
+    assert_int_equal(rd.status, PHIEU_PAGE_COUNTED);
+    assert_int_equal(rd.rows[0].decision, 0);
+    phieu_image_destroy(&tb);
+    phieu_image_destroy(&ob);
+    reader_release(&official);
+    reader_release(&testing);
+}
+
+static void test_blank_and_unregistered(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_error err = {0};
+    phieu_image *white = NULL;
+    assert_int_equal(phieu_image_create(1654, 2339, &white, &err), 0); /* A4, 200 dpi */
+    for (int y = 0; y < white->height; y++) /* paper is never perfectly white */
+        for (int x = 0; x < white->width; x++)
+            white->pixels[(size_t)y * white->stride + x] = (uint8_t)(236 + (x * 7 + y * 13) % 9);
+    phieu_reading rd = read_page(&r, white);
+    assert_int_equal(rd.status, PHIEU_PAGE_BLANK);
+    assert_int_equal(rd.form_index, -1);
+    /* A ballot whose bottom-right corner mark was cut off: content, not registered. */
+    phieu_image *img = render(r.forms[0], 200, 0);
+    const phieu_rect *br = &r.layouts[0].fiducials[PHIEU_FID_BR];
+    double s = 200 / 25.4;
+    for (int y = (int)((br->y - 1) * s); y < img->height; y++)
+        for (int x = (int)((br->x - 1) * s); x < img->width; x++)
+            img->pixels[(size_t)y * img->stride + x] = 255;
+    rd = read_page(&r, img);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_string_equal(rd.reasons[0].code, "not-registered");
+    phieu_image_destroy(&img);
+    phieu_image_destroy(&white);
+    reader_release(&r);
+}
+
+static void test_deterministic_json(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *img = render(r.forms[0], 200, 0);
+    mark_standard(img, &r.layouts[0]);
+    mark(img, &r.layouts[0], 8, 1, M_FAINT);
+    phieu_buf a, b;
+    phieu_buf_init(&a);
+    phieu_buf_init(&b);
+    phieu_reading r1 = read_page(&r, img), r2 = read_page(&r, img);
+    phieu_omr_reading_json(&r1, r.forms[0], &a);
+    phieu_omr_reading_json(&r2, r.forms[0], &b);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    assert_non_null(strstr(a.data, "\"status\":\"review\""));
+    assert_non_null(strstr(a.data, "\"form\":\"district-rating\""));
+    assert_non_null(strstr(a.data, "\"reasons\":[\"marginal-mark\"]"));
+    assert_non_null(strstr(a.data, "{\"row\":1,\"decision\":\"high\",\"boxes\":[{\"choice\":"
+                                   "\"high\",\"score\":"));
+    assert_non_null(strstr(a.data, "{\"row\":6,\"decision\":\"overvote\""));
+    assert_non_null(strstr(a.data, "{\"row\":7,\"decision\":\"blank\""));
+    assert_non_null(strstr(a.data, "{\"row\":9,\"decision\":\"review\""));
+    phieu_buf_release(&a);
+    phieu_buf_release(&b);
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+static void test_no_position_bias(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    phieu_image *img = render(r.forms[0], 300, 0);
+    for (int row = 0; row < L->n_rows; row++)
+        for (int c = 0; c < L->n_choices; c++)
+            mark(img, L, row, c, M_X);
+    phieu_reading rd = read_page(&r, img);
+    assert_int_equal(rd.status, PHIEU_PAGE_COUNTED);
+    double lo = 1, hi = 0;
+    for (int row = 0; row < L->n_rows; row++) {
+        assert_int_equal(rd.rows[row].decision, PHIEU_ROW_OVERVOTE);
+        for (int c = 0; c < L->n_choices; c++) {
+            double sc = rd.rows[row].boxes[c].score;
+            assert_int_equal(rd.rows[row].boxes[c].state, PHIEU_BOX_MARKED);
+            lo = fmin(lo, sc);
+            hi = fmax(hi, sc);
+        }
+    }
+    /* The same mark scores the same everywhere, within sampling of the pixel grid. */
+    assert_true(hi - lo < 0.1 * hi);
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+static void test_ink_similarity(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *a = render(r.forms[0], 200, 0);
+    phieu_image *b = render(r.forms[0], 200, 0);
+    mark_standard(a, &r.layouts[0]);
+    /* The same choices by another hand: ticks where a has crosses, and the other way. */
+    const phieu_layout *L = &r.layouts[0];
+    mark(b, L, 0, 0, M_TICK);
+    mark(b, L, 1, 1, M_X);
+    mark(b, L, 2, 2, M_X);
+    mark(b, L, 3, 0, M_TICK);
+    mark(b, L, 4, 1, M_X);
+    mark(b, L, 5, 0, M_TICK);
+    mark(b, L, 5, 2, M_TICK);
+    mark(b, L, 7, 2, M_TICK);
+    phieu_image *rescan = warp(a, 210, 297, 0.7, 1.0, 0.4, -0.3);
+    phieu_reading ra = read_page(&r, a), rb = read_page(&r, b), rs = read_page(&r, rescan);
+    double same = phieu_omr_ink_similarity(&ra, &rs);
+    double other = phieu_omr_ink_similarity(&ra, &rb);
+    assert_true(same > 0.9);
+    assert_true(other < same - 0.2);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&b);
+    phieu_image_destroy(&rescan);
+    reader_release(&r);
+}
+
+static void test_debug_overlay(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *img = render(r.forms[0], 150, 0);
+    mark_standard(img, &r.layouts[0]);
+    phieu_reading rd = read_page(&r, img);
+    char path[] = "/tmp/test_omr_overlay_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    phieu_error err = {0};
+    assert_int_equal(phieu_omr_debug_overlay(&r.cfg, img, &rd, path, &err), 0);
+    phieu_image *back = NULL;
+    assert_int_equal(phieu_image_load(path, 0, NULL, &back, &err), 0);
+    assert_int_equal(back->width, img->width);
+    assert_int_equal(back->height, img->height);
+    phieu_image_destroy(&back);
+    unlink(path);
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *img = render(r.forms[0], 150, 0);
+    phieu_reading rd;
+    phieu_error err = {0};
+    int failures_seen = 0;
+    for (long n = 0; n < 20; n++) {
+        phieu_alloc_fail_after(n);
+        int rc = phieu_omr_read(&r.cfg, img, &rd, &err);
+        long failed = phieu_alloc_failures();
+        phieu_alloc_fail_after(-1);
+        if (failed == 0) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        failures_seen = 1;
+        assert_int_equal(rc, PHIEU_ENOMEM);
+        assert_non_null(strstr(err.message, "memory"));
+    }
+    assert_true(failures_seen);
+    assert_int_equal(phieu_omr_read(NULL, img, &rd, &err), PHIEU_EINVAL);
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+int main(void)
+{
+    phieu_error err = {0};
+    if (phieu_util_init(&err) != 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_thresholds),
+        cmocka_unit_test(test_each_mark_type),
+        cmocka_unit_test(test_not_marks),
+        cmocka_unit_test(test_faint_mark_goes_to_review),
+        cmocka_unit_test(test_rotation_scale_offset),
+        cmocka_unit_test(test_resolutions_and_upside_down),
+        cmocka_unit_test(test_wrong_form_and_several_forms),
+        cmocka_unit_test(test_test_ballots),
+        cmocka_unit_test(test_blank_and_unregistered),
+        cmocka_unit_test(test_deterministic_json),
+        cmocka_unit_test(test_no_position_bias),
+        cmocka_unit_test(test_ink_similarity),
+        cmocka_unit_test(test_debug_overlay),
+        cmocka_unit_test(test_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
