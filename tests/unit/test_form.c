@@ -526,6 +526,11 @@ static void check_layout(const phieu_form *f)
         for (int j = i + 1; j < n; j++)
             if (overlaps(all[i], all[j]))
                 fail_msg("box %d overlaps box %d", i - first_box, j - first_box);
+    /* Row bands follow each other without gaps or overlap and end with the table. */
+    for (int r = 0; r + 1 < l.n_rows; r++)
+        assert_true(fabs(l.rows[r + 1].y - (l.rows[r].y + l.rows[r].h)) < 1e-9);
+    assert_true(fabs(l.rows[l.n_rows - 1].y + l.rows[l.n_rows - 1].h - (l.table.y + l.table.h)) <
+                1e-9);
     /* Columns increase and end at the table's right edge. */
     for (int c = 0; c < l.n_columns; c++)
         assert_true(l.column_x[c + 1] > l.column_x[c]);
@@ -557,6 +562,49 @@ static void test_layout_shipped(void **state)
         check_layout(f);
         phieu_form_destroy(&f);
     }
+}
+
+static void test_layout_every_row_count(void **state)
+{
+    (void)state;
+    /* Both kinds, 1 to 30 rows: every layout passes the same checks, and boxes only
+     * shrink (never below 6 mm) as rows are added. */
+    for (int kind = 0; kind <= 1; kind++) {
+        double last_box = 100.0;
+        for (int n = 1; n <= PHIEU_FORM_MAX_ROWS; n++) {
+            phieu_buf b;
+            phieu_buf_init(&b);
+            phieu_buf_printf(&b, "id: n%d\nkind: %s\ncouncil: C\nsession: S\ntitle: T\n"
+                                 "instruction: I\n",
+                             n, kind ? "confidence" : "rating");
+            for (int i = 1; i <= n; i++)
+                phieu_buf_printf(&b, "row:\nname: Người Thứ %d\npost: Ủy viên\n", i);
+            phieu_form *f = parse_ok(b.data);
+            check_layout(f);
+            phieu_layout l;
+            assert_int_equal(phieu_layout_compute(f, &l, NULL), 0);
+            assert_true(l.boxes[0][0].w <= last_box);
+            last_box = l.boxes[0][0].w;
+            phieu_form_destroy(&f);
+            phieu_buf_release(&b);
+        }
+        assert_true(last_box >= 6.0);
+    }
+}
+
+static void test_layout_refuses_impossible_forms(void **state)
+{
+    (void)state;
+    phieu_form *f = parse_ok(base_text);
+    phieu_layout l;
+    phieu_error err = {0};
+    assert_int_equal(phieu_layout_compute(NULL, &l, &err), PHIEU_EINVAL);
+    /* A form built by hand with too many rows is refused, not laid out off the page. */
+    f->n_rows = PHIEU_FORM_MAX_ROWS + 1;
+    assert_int_equal(phieu_layout_compute(f, &l, &err), PHIEU_EINVAL);
+    assert_non_null(strstr(err.message, "1-30 rows"));
+    f->n_rows = 2;
+    phieu_form_destroy(&f);
 }
 
 static void test_layout_few_rows_capped(void **state)
@@ -674,6 +722,8 @@ int main(void)
         cmocka_unit_test(test_fingerprint_ignores_comments_and_spacing),
         cmocka_unit_test(test_fingerprint_changes_with_any_edit),
         cmocka_unit_test(test_layout_shipped),
+        cmocka_unit_test(test_layout_every_row_count),
+        cmocka_unit_test(test_layout_refuses_impossible_forms),
         cmocka_unit_test(test_layout_few_rows_capped),
         cmocka_unit_test(test_layout_deterministic),
         cmocka_unit_test(test_code_round_trip),
