@@ -5,7 +5,6 @@
  * Box scoring is in omr_score.c; what the bits mean is in src/form/.
  */
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -281,9 +280,6 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
         if (c.f.side <= 0)
             continue;
         c.dist = hypot(c.f.x - ex, c.f.y - ey);
-#ifdef OMR_DEBUG
-        fprintf(stderr, "cand at %.1f %.1f side %.1f hole %d dist %.1f (exp side %.1f)\n", c.f.x, c.f.y, c.f.side, c.f.hole, c.dist, side_px);
-#endif
         /* Keep the nearest FID_MAX_CANDIDATES, sorted by distance (ties keep scan order). */
         int pos = count;
         while (pos > 0 && out[pos - 1].dist > c.dist)

@@ -1,0 +1,284 @@
+/*
+ * cmd_read.c - `phieu read --form FORM... IMAGE...`: reads every page of every image file
+ * without a session (debugging, audit) and prints one reading per page, as a table or as
+ * one JSON object per line. Arguments and output only: the reading is src/omr/.
+ */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "phieu/alloc.h"
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/omr.h"
+#include "phieu/util.h"
+
+static const char read_usage[] =
+    "usage: phieu read --form FORM [--form FORM2...] [options] IMAGE...\n"
+    "\n"
+    "Reads every page of every IMAGE (PNG, TIFF; multi-page TIFF is one page per ballot\n"
+    "side) against the given forms and prints, for each page, its status (counted,\n"
+    "review, rejected, blank), the form, the reasons, and each row's decision with the\n"
+    "score and state of every box.\n"
+    "\n"
+    "  --form FORM            a form the pages may be (repeat for several)\n"
+    "  --json                 one JSON object per page per line (keys: file, page, status,\n"
+    "                         form, reasons, notes, rows, thresholds)\n"
+    "  --debug-dir DIR        write an overlay PNG per page into DIR (fiducials, boxes\n"
+    "                         coloured by state, score bars, row decisions)\n"
+    "  --test                 a test session: accept test ballots, refuse official ones\n"
+    "  --threshold NAME=VALUE set a threshold (marked, marginal, ink; 0..1)\n"
+    "\n"
+    "A file that cannot be read gives a 'rejected' line with reason 'unreadable-file' and\n"
+    "a message on stderr; the other files are still read.\n"
+    "Exit status: 0 every page counted or blank; 7 some page needs a person (review or\n"
+    "rejected); 3 some file could not be read; 2 wrong arguments.\n";
+
+/* More forms than one election ever has in one batch. */
+#define READ_MAX_FORMS 8
+
+typedef struct read_opts {
+    phieu_form *forms[READ_MAX_FORMS];
+    phieu_layout layouts[READ_MAX_FORMS];
+    int n_forms;
+    int json;
+    int test;
+    const char *debug_dir;
+    phieu_thresholds th;
+} read_opts;
+
+static void put_json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void put_thresholds_json(FILE *out, const phieu_thresholds *th)
+{
+    fputs("\"thresholds\":{", out);
+    for (int i = 0; i < PHIEU_TH_COUNT; i++)
+        fprintf(out, "%s\"%s\":%.4f", i ? "," : "", phieu_threshold_name(i), th->value[i]);
+    fputs("}", out);
+}
+
+static void print_unreadable(const read_opts *o, const char *file, int page, const char *msg)
+{
+    fprintf(stderr, "phieu read: %s\n", msg);
+    if (o->json) {
+        fputs("{\"file\":", stdout);
+        put_json_string(stdout, file);
+        fprintf(stdout, ",\"page\":%d,\"status\":\"rejected\",\"form\":null,\"reasons\":"
+                        "[\"unreadable-file\"],\"notes\":[{\"code\":\"unreadable-file\","
+                        "\"row\":0,\"text\":",
+                page);
+        put_json_string(stdout, msg);
+        fputs("}],\"rows\":[],", stdout);
+        put_thresholds_json(stdout, &o->th);
+        fputs("}\n", stdout);
+    } else {
+        printf("%s page %d: rejected (unreadable-file)\n", file, page);
+    }
+}
+
+static void print_table(const phieu_reading *r, const phieu_form *form, const char *file,
+                        int page)
+{
+    printf("%s page %d: %s", file, page, phieu_page_status_name(r->status));
+    if (form)
+        printf(", form %s%s", form->id, r->test_ballot ? " (test ballot)" : "");
+    if (r->upside_down)
+        printf(", upside down");
+    printf("\n");
+    for (int i = 0; i < r->n_reasons; i++)
+        printf("  %s: %s\n", r->reasons[i].code, r->reasons[i].text);
+    for (int i = 0; i < r->n_rows && form; i++) {
+        const phieu_row_reading *row = &r->rows[i];
+        printf("  row %2d  %-9s", row->row, phieu_row_decision_name(form, row->decision));
+        for (int c = 0; c < form->n_choices; c++)
+            printf("  %s %.4f %-8s", form->choices[c].key, (double)row->boxes[c].score,
+                   phieu_box_state_name(row->boxes[c].state));
+        printf("\n");
+    }
+}
+
+/* Reads all pages of one file; returns the worst outcome: 0 fine, 1 needs a person,
+ * 2 unreadable. */
+static int read_file_pages(const read_opts *o, const phieu_omr_config *cfg, const char *file)
+{
+    phieu_error err = {0};
+    phieu_image_reader *rd = NULL;
+    phieu_image_limits limits = phieu_image_default_limits();
+    if (phieu_image_reader_open(file, &limits, &rd, &err) != 0) {
+        print_unreadable(o, file, 1, err.message);
+        return 2;
+    }
+    int worst = 0;
+    for (int page = 1;; page++) {
+        phieu_image *img = NULL;
+        int got = phieu_image_reader_next(rd, &img, &err);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            print_unreadable(o, file, page, err.message);
+            worst = 2;
+            break;
+        }
+        phieu_reading r;
+        if (phieu_omr_read(cfg, img, &r, &err) != 0) {
+            print_unreadable(o, file, page, err.message);
+            phieu_image_destroy(&img);
+            worst = 2;
+            break;
+        }
+        const phieu_form *form = r.form_index >= 0 ? o->forms[r.form_index] : NULL;
+        if (o->json) {
+            phieu_buf b;
+            phieu_buf_init(&b);
+            phieu_omr_reading_json(&r, form, &b);
+            fputs("{\"file\":", stdout);
+            put_json_string(stdout, file);
+            fprintf(stdout, ",\"page\":%d,", page);
+            /* The reading's own object, without its opening brace and closing brace. */
+            if (!b.failed && b.len > 2)
+                fwrite(b.data + 1, 1, b.len - 2, stdout);
+            fputs(",", stdout);
+            put_thresholds_json(stdout, &o->th);
+            fputs("}\n", stdout);
+            phieu_buf_release(&b);
+        } else {
+            print_table(&r, form, file, page);
+        }
+        if (o->debug_dir) {
+            char *copy = phieu_strdup(file);
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s-p%d.png", o->debug_dir,
+                     copy ? basename(copy) : "page", page);
+            phieu_free(copy);
+            if (phieu_omr_debug_overlay(cfg, img, &r, path, &err) != 0)
+                fprintf(stderr, "phieu read: %s\n", err.message);
+        }
+        if ((r.status == PHIEU_PAGE_REVIEW || r.status == PHIEU_PAGE_REJECTED) && worst < 1)
+            worst = 1;
+        phieu_image_destroy(&img);
+    }
+    phieu_image_reader_close(&rd);
+    return worst;
+}
+
+int cmd_read(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(read_usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    read_opts o;
+    memset(&o, 0, sizeof o);
+    phieu_thresholds_default(&o.th);
+    phieu_error err = {0};
+    int rc = PHIEU_EXIT_OK, n_images = 0, only_images = 0;
+    char **images = phieu_calloc((size_t)argc, sizeof *images);
+    if (!images) {
+        phieu_error_set(&err, PHIEU_ENOMEM, "out of memory");
+        return cli_fail(&err);
+    }
+    for (int i = 1; i < argc; i++) {
+        if (only_images || argv[i][0] != '-' || !argv[i][1]) {
+            images[n_images++] = argv[i];
+            continue;
+        }
+        const char *a = argv[i];
+        if (strcmp(a, "--json") == 0) {
+            o.json = 1;
+        } else if (strcmp(a, "--test") == 0) {
+            o.test = 1;
+        } else if (strcmp(a, "--form") == 0 || strcmp(a, "--debug-dir") == 0 ||
+                   strcmp(a, "--threshold") == 0) {
+            if (i + 1 >= argc) {
+                rc = cli_usage_error("read", "%s needs a value", a);
+                goto done;
+            }
+            const char *v = argv[++i];
+            if (strcmp(a, "--debug-dir") == 0) {
+                o.debug_dir = v;
+            } else if (strcmp(a, "--form") == 0) {
+                if (o.n_forms >= READ_MAX_FORMS) {
+                    rc = cli_usage_error("read", "at most %d forms", READ_MAX_FORMS);
+                    goto done;
+                }
+                if (phieu_form_load(v, &o.forms[o.n_forms], &err) != 0 ||
+                    phieu_layout_compute(o.forms[o.n_forms], &o.layouts[o.n_forms], &err) !=
+                        0) {
+                    rc = cli_fail(&err);
+                    goto done;
+                }
+                o.n_forms++;
+            } else {
+                const char *eq = strchr(v, '=');
+                char name[32];
+                char *end = NULL;
+                double value = eq ? strtod(eq + 1, &end) : 0;
+                if (!eq || (size_t)(eq - v) >= sizeof name || end == eq + 1 || *end) {
+                    rc = cli_usage_error("read", "--threshold takes NAME=VALUE, not '%s'", v);
+                    goto done;
+                }
+                memcpy(name, v, (size_t)(eq - v));
+                name[eq - v] = '\0';
+                if (phieu_thresholds_set(&o.th, name, value, &err) != 0) {
+                    rc = cli_usage_error("read", "%s", err.message);
+                    goto done;
+                }
+            }
+        } else if (strcmp(a, "--") == 0) {
+            only_images = 1;
+        } else {
+            rc = cli_usage_error("read", "unknown option '%s'", a);
+            goto done;
+        }
+    }
+    if (o.n_forms == 0) {
+        rc = cli_usage_error("read", "no form given; add --form FORM");
+        goto done;
+    }
+    if (n_images == 0) {
+        rc = cli_usage_error("read", "no image given");
+        goto done;
+    }
+    if (o.debug_dir && phieu_mkdir_p(o.debug_dir, &err) != 0) {
+        rc = cli_fail(&err);
+        goto done;
+    }
+    phieu_omr_config cfg = {
+        .forms = (const phieu_form *const *)o.forms,
+        .layouts = o.layouts,
+        .n_forms = o.n_forms,
+        .thresholds = o.th,
+        .test_session = o.test,
+    };
+    if (!o.json)
+        printf("thresholds: marked %.4f, marginal %.4f, ink %.4f\n",
+               o.th.value[PHIEU_TH_MARKED], o.th.value[PHIEU_TH_MARGINAL],
+               o.th.value[PHIEU_TH_INK]);
+    int worst = 0;
+    for (int i = 0; i < n_images; i++) {
+        int w = read_file_pages(&o, &cfg, images[i]);
+        if (w > worst)
+            worst = w;
+    }
+    fflush(stdout);
+    rc = worst == 2 ? PHIEU_EXIT_INPUT : worst == 1 ? PHIEU_EXIT_NEEDS_REVIEW : PHIEU_EXIT_OK;
+done:
+    phieu_free(images);
+    for (int i = 0; i < o.n_forms; i++)
+        phieu_form_destroy(&o.forms[i]);
+    return rc;
+}
