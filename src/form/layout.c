@@ -112,11 +112,14 @@ void form_metrics_compute(phieu_form_kind kind, int n_rows, form_metrics *m)
 /* Notes:
  *  1. Average advances of DejaVu Sans in em, rounded up: lowercase Latin (with or
  *     without Vietnamese marks) 0.61 (a 0.613, n 0.634, m 0.974, i 0.278 ...) -> 0.62;
- *     capitals 0.72 (M 0.863, I 0.295) -> 0.76; the space 0.318 -> 0.32. Combining marks
- *     take no room. Bold is about 8 % wider: x 1.1.
+ *     capitals 0.72 (M 0.863, I 0.295) -> 0.80; the space 0.318 -> 0.32. Combining marks
+ *     take no room. DejaVu Sans Bold is 10-14 % wider (a 0.675, n 0.712, o 0.687 em):
+ *     x BOLD_FACTOR. test_form checks these against pango on every shipped text.
  *  2. Vietnamese capitals: ASCII A-Z, Latin-1 U+00C0..U+00DE, and the even code points of
  *     the Latin Extended blocks used by Vietnamese (Ă U+0102, Đ U+0110, Ĩ U+0128,
  *     Ũ U+0168, Ơ U+01A0, Ư U+01AF and U+1EA0..U+1EF9 in pairs). */
+#define BOLD_FACTOR 1.17
+
 static int is_capital(unsigned cp)
 {
     if (cp >= 'A' && cp <= 'Z')
@@ -154,9 +157,9 @@ double form_text_width_mm(const char *s, double pt, int bold)
             p++;
         if (cp >= 0x300 && cp <= 0x36F)
             continue;
-        em += cp == ' ' ? 0.32 : is_capital(cp) ? 0.76 : 0.62;
+        em += cp == ' ' ? 0.32 : is_capital(cp) ? 0.80 : 0.62;
     }
-    return em * pt * MM_PER_PT * (bold ? 1.1 : 1.0);
+    return em * pt * MM_PER_PT * (bold ? BOLD_FACTOR : 1.0);
 }
 
 double form_text_capacity_mm(double w, int lines)

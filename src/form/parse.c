@@ -512,7 +512,8 @@ static int finish(parser *p)
             1);
     }
     for (int r = 0; r < f->n_rows; r++) {
-        FIT("name", f->rows[r].name, p->rows[r].name, m.font_pt, m.name_w, 2, 0);
+        /* Names are printed bold (src/render/): estimate them bold. */
+        FIT("name", f->rows[r].name, p->rows[r].name, m.font_pt, m.name_w, 2, 1);
         FIT("post", f->rows[r].post, p->rows[r].post, m.font_pt, m.post_w, 2, 0);
     }
 #undef FIT

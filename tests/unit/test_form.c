@@ -13,6 +13,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <pango/pangocairo.h>
+
+#include "form/form_internal.h"
 
 #include "phieu/alloc.h"
 #include "phieu/form.h"
@@ -422,7 +425,7 @@ static void test_fingerprint_changes_with_any_edit(void **state)
         {"Nguyễn Văn An", "Nguyễn Văn Án"},
         {"post: Chủ tịch HĐND xã", "post: Chủ tịch HĐND phường"},
         {"  post: Trưởng Ban Pháp chế\n", ""},
-        {"row:\n  name: Nguyễn", "choice high: Tín nhiệm rất cao\nrow:\n  name: Nguyễn"},
+        {"row:\n  name: Nguyễn", "choice high: Rất cao\nrow:\n  name: Nguyễn"},
         /* Row order: swap the two people. */
         {"  name: Nguyễn Văn An\n  post: Chủ tịch HĐND xã\nrow:\n  name: Trần Thị Bình\n"
          "  post: Phó Chủ tịch HĐND xã\n  post: Trưởng Ban Pháp chế\n",
@@ -441,6 +444,70 @@ static void test_fingerprint_changes_with_any_edit(void **state)
     fingerprint_of(t, b);
     assert_string_not_equal(a, b);
     free(t);
+}
+
+/* ---- the text width estimate --------------------------------------------------------- */
+
+/* The width pango really gives the text in DejaVu Sans at pt points, in mm. */
+static double measured_mm(PangoContext *ctx, const char *text, double pt, int bold)
+{
+    PangoLayout *layout = pango_layout_new(ctx);
+    PangoFontDescription *d = pango_font_description_new();
+    pango_font_description_set_family(d, "DejaVu Sans");
+    pango_font_description_set_weight(d, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+    pango_font_description_set_absolute_size(d, pt * PANGO_SCALE);
+    pango_layout_set_font_description(layout, d);
+    pango_layout_set_text(layout, text, -1);
+    int w = 0, h = 0;
+    pango_layout_get_size(layout, &w, &h);
+    pango_font_description_free(d);
+    g_object_unref(layout);
+    return (double)w / PANGO_SCALE * 25.4 / 72.0; /* absolute size: 1 unit = 1 pt */
+}
+
+static void test_width_estimate_is_conservative(void **state)
+{
+    (void)state;
+    /* The fit check must never pass text that the printed font makes wider than its
+     * estimate: compare with pango on every text of the shipped forms and on capitals. */
+    PangoFontMap *map = pango_cairo_font_map_new();
+    PangoContext *ctx = pango_font_map_create_context(map);
+    const char *extra[] = {"HỘI ĐỒNG NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH", "CỘNG HÒA XÃ HỘI",
+                           "Nguyễn Thị Thanh Hương", "Tín nhiệm thấp", "Không tín nhiệm",
+                           "ĐỖ MẠNH HÙNG", "Ủy viên UBND tỉnh, Giám đốc Sở Tài nguyên và Môi trường"};
+    int checked = 0;
+    for (size_t k = 0; k < sizeof shipped / sizeof shipped[0]; k++) {
+        phieu_form *f = load_shipped(shipped[k]);
+        const char *texts[2 * PHIEU_FORM_MAX_ROWS + 8];
+        int n = 0;
+        texts[n++] = f->council, texts[n++] = f->session, texts[n++] = f->title;
+        texts[n++] = f->instruction;
+        for (int c = 0; c < f->n_choices; c++)
+            texts[n++] = f->choices[c].label;
+        for (int r = 0; r < f->n_rows; r++)
+            texts[n++] = f->rows[r].name, texts[n++] = f->rows[r].post;
+        for (int i = 0; i < n; i++)
+            for (int bold = 0; bold <= 1; bold++) {
+                double est = form_text_width_mm(texts[i], 10.0, bold);
+                double real = measured_mm(ctx, texts[i], 10.0, bold);
+                if (est < real)
+                    fail_msg("'%s' estimated %.1f mm, printed %.1f mm", texts[i], est, real);
+                checked++;
+            }
+        phieu_form_destroy(&f);
+    }
+    for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++)
+        for (int bold = 0; bold <= 1; bold++) {
+            double est = form_text_width_mm(extra[i], 9.0, bold);
+            double real = measured_mm(ctx, extra[i], 9.0, bold);
+            if (est < real)
+                fail_msg("'%s' estimated %.1f mm, printed %.1f mm", extra[i], est, real);
+            /* ... but not absurdly wide either: within 35 %. */
+            assert_true(est < real * 1.35);
+        }
+    assert_true(checked > 100);
+    g_object_unref(ctx);
+    g_object_unref(map);
 }
 
 /* ---- layout ------------------------------------------------------------------------- */
@@ -721,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_out_of_memory_paths),
         cmocka_unit_test(test_fingerprint_ignores_comments_and_spacing),
         cmocka_unit_test(test_fingerprint_changes_with_any_edit),
+        cmocka_unit_test(test_width_estimate_is_conservative),
         cmocka_unit_test(test_layout_shipped),
         cmocka_unit_test(test_layout_every_row_count),
         cmocka_unit_test(test_layout_refuses_impossible_forms),
