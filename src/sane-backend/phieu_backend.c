@@ -41,6 +41,9 @@
 /* A page is refused when it would exceed this many bytes (a 600 dpi, 16-bit colour A3 page
  * is about 420 MB; anything bigger is a configuration mistake). */
 #define MAX_FRAME_BYTES ((size_t)512 << 20)
+/* Specks on a generated blank back: 16 pixels at 250 of 255, far below any mark. */
+#define BLANK_SPECKS 16
+#define BLANK_SPECK_GRAY 250
 #define MAX_FAULTS 32
 #define MAX_FILES 100000
 #define PATH_MAX_LEN 4096
@@ -983,6 +986,14 @@ static SANE_Status load_side(scanner *h, int sheet, int side, raster *r)
     int rc = raster_alloc(r, front.w, front.h, 1);
     if (rc == 0) {
         memset(r->px, 255, (size_t)front.w * front.h);
+        /* Paper is never perfectly white: a few faint specks placed by the sheet's index
+         * make each blank back a different image (as on a real scanner) while the same
+         * sheet fed again gives the same one. */
+        uint32_t x = 2166136261u ^ (uint32_t)sheet;
+        for (int k = 0; k < BLANK_SPECKS; k++) {
+            x = x * 1103515245u + 12345u;
+            r->px[(x >> 8) % ((size_t)front.w * front.h)] = BLANK_SPECK_GRAY;
+        }
         r->dpi_x = front.dpi_x;
         r->dpi_y = front.dpi_y;
     }
