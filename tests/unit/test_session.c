@@ -1,0 +1,616 @@
+/*
+ * test_session.c - the session store: create/open/refuse, the page pipeline on rendered
+ * and hand-marked ballots (duplicates, rescans, back sides, double feeds, unreadable
+ * files), exceptions and the two-person rule, ballots after decisions, the reading blob,
+ * and the audit log's tamper detection.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "phieu/alloc.h"
+#include "phieu/session.h"
+#include "phieu/tally.h"
+#include "phieu/util.h"
+#include "session/session_internal.h"
+#include "session_fixture.h"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    phieu_form *form;
+    phieu_layout layout;
+    phieu_image *blank;
+    phieu_session *s;
+    int64_t batch;
+} fixture;
+
+static int make_session(fixture *f, int test, int two_person)
+{
+    phieu_error err = {0};
+    const phieu_form *forms[1] = {f->form};
+    phieu_session_params p = {0};
+    p.council = "Hội đồng nhân dân xã Thử";
+    p.session_name = "Kỳ họp thứ Nhất";
+    p.date = "2026-11-28";
+    p.place = "Hội trường";
+    p.delegates = 30;
+    p.test = test;
+    p.two_person_rule = two_person;
+    p.forms = forms;
+    p.n_forms = 1;
+    p.actor = "tester";
+    int rc = phieu_session_create(f->path, &p, &f->s, &err);
+    if (rc != 0)
+        fail_msg("create: %s", err.message);
+    phieu_batch b;
+    if (phieu_session_batch_open(f->s, 0, &b, &err) != 0)
+        fail_msg("batch: %s", err.message);
+    f->batch = b.id;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    phieu_error err = {0};
+    assert_int_equal(phieu_util_init(&err), 0);
+    fixture_tmpdir(f->dir);
+    snprintf(f->path, sizeof f->path, "%s/s.db", f->dir);
+    assert_int_equal(phieu_form_parse(fixture_rating_form, sizeof fixture_rating_form - 1,
+                                      "test.form", &f->form, &err),
+                     0);
+    assert_int_equal(phieu_layout_compute(f->form, &f->layout, &err), 0);
+    phieu_render_options opt = {0, 1};
+    if (phieu_render_raster(f->form, &opt, FIXTURE_DPI, &f->blank, &err) != 0)
+        fail_msg("render: %s", err.message);
+    make_session(f, 0, -1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    phieu_session_close(&f->s);
+    phieu_image_destroy(&f->blank);
+    phieu_form_destroy(&f->form);
+    fixture_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* A ballot marked by hand `seed`: choices[r] per row (-1 leaves the row blank). */
+static phieu_image *marked(fixture *f, const int choices[4], unsigned seed)
+{
+    phieu_image *img = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_image_clone(f->blank, &img, &err), 0);
+    for (int r = 0; r < 4; r++)
+        if (choices[r] >= 0)
+            fixture_mark(img, &f->layout, r, choices[r], seed, 1.0, 20);
+    return img;
+}
+
+static void add(fixture *f, const phieu_image *img, phieu_page_result *res)
+{
+    phieu_error err = {0};
+    phieu_page_meta meta = {f->batch, 0, PHIEU_SIDE_FRONT, NULL, 0, NULL};
+    if (phieu_session_add_page(f->s, img, &meta, res, &err) != 0)
+        fail_msg("add_page: %s", err.message);
+}
+
+/* ---- Create and open ---------------------------------------------------------------- */
+
+static void test_create_open_roundtrip(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    phieu_board_counts c = {1, 28, 30, 29, 1};
+    assert_int_equal(phieu_session_set_counts(f->s, -1, &c, "tester", &err), 0);
+    const char *members[] = {"Lê Văn Một", "Phạm Thị Hai"};
+    assert_int_equal(phieu_session_set_board(f->s, "Nguyễn Văn Trưởng", "Trần Thị Thư", members,
+                                             2, "tester", &err),
+                     0);
+    phieu_session_close(&f->s);
+    assert_null(f->s);
+    assert_int_equal(phieu_session_open(f->path, &f->s, &err), 0);
+    const phieu_session_info *info = phieu_session_get_info(f->s);
+    assert_string_equal(info->council, "Hội đồng nhân dân xã Thử");
+    assert_string_equal(info->date, "2026-11-28");
+    assert_int_equal(info->delegates, 30);
+    assert_string_equal(info->rules, "nq96");
+    assert_int_equal(info->test, 0);
+    assert_int_equal(info->two_person_rule, 1); /* official: on by default */
+    assert_int_equal(info->n_forms, 1);
+    assert_string_equal(info->forms[0]->fingerprint_hex, f->form->fingerprint_hex);
+    assert_int_equal(info->counts[0].collected, 29);
+    assert_int_equal(info->counts[0].spoiled, 1);
+    assert_string_equal(info->board.head, "Nguyễn Văn Trưởng");
+    assert_int_equal(info->board.n_members, 2);
+    assert_string_equal(info->board.members[1], "Phạm Thị Hai");
+    phieu_thresholds def;
+    phieu_thresholds_default(&def);
+    assert_true(info->thresholds.value[PHIEU_TH_MARKED] == def.value[PHIEU_TH_MARKED]);
+    struct stat st;
+    assert_int_equal(stat(info->archive_dir, &st), 0);
+    assert_int_equal(phieu_session_check_integrity(f->s, &err), 0);
+
+    /* Collected more than issued is refused; an existing file is not overwritten. */
+    phieu_board_counts bad = {1, 28, 20, 29, 0};
+    assert_int_equal(phieu_session_set_counts(f->s, 0, &bad, NULL, &err), PHIEU_EINVAL);
+    phieu_session *other = NULL;
+    const phieu_form *forms[1] = {f->form};
+    phieu_session_params p = {"c", "s", "d", "p", 30, NULL, 0, -1, 0, forms, 1, NULL, 0, NULL};
+    assert_int_equal(phieu_session_create(f->path, &p, &other, &err), PHIEU_EEXIST);
+    assert_null(other);
+}
+
+static void test_refuses_newer_and_foreign_files(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    phieu_session_close(&f->s);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(phieu_session_open(f->path, &f->s, &err), PHIEU_ESTATE);
+    assert_non_null(strstr(err.message, "newer phieu"));
+
+    char other[160];
+    snprintf(other, sizeof other, "%s/other.db", f->dir);
+    assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t(x)", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(phieu_session_open(other, &f->s, &err), PHIEU_EFORMAT);
+    assert_non_null(strstr(err.message, "not a phieu session"));
+
+    char junk[160];
+    snprintf(junk, sizeof junk, "%s/junk.db", f->dir);
+    FILE *fp = fopen(junk, "wb");
+    for (int i = 0; i < 4096; i++)
+        fputc(i * 7 & 0xff, fp);
+    fclose(fp);
+    assert_int_equal(phieu_session_open(junk, &f->s, &err), PHIEU_EFORMAT);
+    assert_non_null(strstr(err.message, "damaged or not a phieu session"));
+    assert_null(f->s);
+    assert_int_equal(phieu_session_open("/nonexistent/x.db", &f->s, &err), PHIEU_ENOTFOUND);
+}
+
+/* ---- Pages -------------------------------------------------------------------------- */
+
+static void test_page_counted_and_duplicate_image(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    const int choices[4] = {0, 2, 1, -1};
+    phieu_image *img = marked(f, choices, 1);
+    phieu_page_result res, again;
+    add(f, img, &res);
+    assert_int_equal(res.outcome, PHIEU_ADD_NEW);
+    assert_int_equal(res.status, PHIEU_PAGE_COUNTED);
+    assert_int_equal(res.n_exceptions, 0);
+    assert_int_equal((int)strlen(res.sheet_id), PHIEU_SHEET_ID_LEN);
+
+    /* The archive holds the PNG under its own hash. */
+    char path[4200], sha[PHIEU_SHA256_HEX];
+    assert_int_equal(phieu_session_image_path(f->s, res.sha256, 0, path, sizeof path, &err), 0);
+    assert_int_equal(phieu_sha256_file(path, sha, &err), 0);
+    assert_string_equal(sha, res.sha256);
+
+    add(f, img, &again);
+    assert_int_equal(again.outcome, PHIEU_ADD_DUPLICATE);
+    assert_string_equal(again.sheet_id, res.sheet_id);
+
+    phieu_ballot *ballots;
+    size_t n;
+    assert_int_equal(phieu_session_ballots(f->s, &ballots, &n, &err), 0);
+    assert_int_equal((int)n, 1);
+    assert_int_equal(ballots[0].state, PHIEU_BALLOT_VALID);
+    assert_int_equal(ballots[0].value[0], 0);
+    assert_int_equal(ballots[0].value[1], 2);
+    assert_int_equal(ballots[0].value[2], 1);
+    assert_int_equal(ballots[0].value[3], PHIEU_ROW_BLANK);
+    phieu_free(ballots);
+
+    /* The stored reading decodes to what the reader said. */
+    phieu_sheet sh;
+    phieu_reading *r = phieu_malloc(sizeof *r);
+    assert_int_equal(phieu_session_sheet_get(f->s, res.sheet_id, &sh, r, &err), 0);
+    assert_int_equal(memcmp(r->rows, res.reading.rows, sizeof r->rows), 0);
+    assert_int_equal(sh.batch, f->batch);
+    assert_int_equal(sh.position, 1);
+    phieu_free(r);
+    phieu_image_destroy(&img);
+}
+
+/* Two different hands marking the same boxes are two ballots; the same paper scanned
+ * again (new scanner noise, so a different image) is a possible duplicate. */
+static void test_rescan_and_same_pattern(void **state)
+{
+    fixture *f = *state;
+    const int choices[4] = {2, 2, 0, 1};
+    phieu_image *a = marked(f, choices, 11), *b = marked(f, choices, 12);
+    phieu_page_result ra, rb, rc;
+    add(f, a, &ra);
+    add(f, b, &rb);
+    assert_int_equal(ra.status, PHIEU_PAGE_COUNTED);
+    assert_int_equal(rb.status, PHIEU_PAGE_COUNTED);
+    assert_string_equal(rb.possible_duplicate_of, "");
+    fixture_noise(a, 5);
+    add(f, a, &rc);
+    assert_int_equal(rc.outcome, PHIEU_ADD_NEW);
+    assert_int_equal(rc.status, PHIEU_PAGE_REVIEW);
+    assert_string_equal(rc.possible_duplicate_of, ra.sheet_id);
+
+    phieu_exception *list;
+    size_t n;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_exceptions_list(f->s, PHIEU_EXC_LIST_UNRESOLVED, &list, &n,
+                                                   &err),
+                     0);
+    assert_int_equal((int)n, 1);
+    assert_string_equal(list[0].reason, "possible-duplicate");
+    assert_int_equal(list[0].row, 0);
+    assert_non_null(strstr(list[0].text, ra.sheet_id));
+    phieu_free(list);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&b);
+}
+
+static void test_back_side_double_feed_unreadable(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    const int choices[4] = {1, 1, 1, 1};
+    phieu_image *front = marked(f, choices, 3), *back = NULL;
+    assert_int_equal(phieu_image_create(f->blank->width, f->blank->height, &back, &err), 0);
+    phieu_page_result rf, rb, rd, ru;
+    add(f, front, &rf);
+    phieu_page_meta meta = {f->batch, 0, PHIEU_SIDE_BACK, rf.sheet_id, 0, NULL};
+    assert_int_equal(phieu_session_add_page(f->s, back, &meta, &rb, &err), 0);
+    assert_int_equal(rb.status, PHIEU_PAGE_BLANK);
+    assert_int_equal(rb.n_exceptions, 0);
+    phieu_sheet sh;
+    assert_int_equal(phieu_session_sheet_get(f->s, rb.sheet_id, &sh, NULL, &err), 0);
+    assert_string_equal(sh.back_of, rf.sheet_id);
+
+    const int other[4] = {0, 1, 2, 0};
+    phieu_image *two = marked(f, other, 4);
+    phieu_page_meta dmeta = {f->batch, 0, PHIEU_SIDE_FRONT, NULL, 1, "the page is 40 mm long"};
+    assert_int_equal(phieu_session_add_page(f->s, two, &dmeta, &rd, &err), 0);
+    assert_int_equal(rd.status, PHIEU_PAGE_REVIEW);
+    assert_int_equal(rd.n_exceptions, 1);
+
+    const uint8_t junk[] = "not an image";
+    phieu_page_meta umeta = {f->batch, 0, PHIEU_SIDE_FRONT, NULL, 0, NULL};
+    assert_int_equal(phieu_session_add_unreadable(f->s, junk, sizeof junk, "bad header",
+                                                  &umeta, &ru, &err),
+                     0);
+    assert_int_equal(ru.status, PHIEU_PAGE_REJECTED);
+
+    phieu_session_progress pr;
+    assert_int_equal(phieu_session_progress_get(f->s, &pr, &err), 0);
+    assert_int_equal(pr.pages, 4);
+    assert_int_equal(pr.sheets, 3);
+    assert_int_equal(pr.backs, 1);
+    assert_int_equal(pr.forms[0].counted, 1);
+    assert_int_equal(pr.forms[0].pending, 1);
+    assert_int_equal(pr.unknown_form, 1);
+    assert_int_equal(pr.exceptions_open, 2);
+
+    /* The unreadable file cannot be "accepted": it is invalid or not a ballot. */
+    phieu_exception *list;
+    size_t n;
+    assert_int_equal(phieu_session_exceptions_list(f->s, PHIEU_EXC_LIST_ALL, &list, &n, &err), 0);
+    assert_int_equal((int)n, 2);
+    int64_t unreadable = strcmp(list[0].reason, "unreadable-file") == 0 ? list[0].id : list[1].id;
+    int64_t dfeed = strcmp(list[0].reason, "double-feed") == 0 ? list[0].id : list[1].id;
+    phieu_free(list);
+    assert_int_equal(phieu_session_user_add(f->s, "truong", PHIEU_ROLE_HEAD, "head-password",
+                                            NULL, &err),
+                     0);
+    assert_int_equal(phieu_session_decide(f->s, unreadable, "truong", "accept", NULL, NULL, &err),
+                     PHIEU_EINVAL);
+    phieu_image_destroy(&front);
+    phieu_image_destroy(&back);
+    phieu_image_destroy(&two);
+    (void)dfeed;
+}
+
+/* ---- Decisions ---------------------------------------------------------------------- */
+
+/* A light short stroke: marginal, so its row goes to review. */
+static phieu_image *with_marginal(fixture *f, unsigned seed)
+{
+    const int choices[4] = {0, -1, 1, 1};
+    phieu_image *img = marked(f, choices, seed);
+    fixture_mark(img, &f->layout, 1, 2, seed, 0.15, 110);
+    return img;
+}
+
+static int64_t row_exception(fixture *f, const char *sheet)
+{
+    phieu_exception *list;
+    size_t n;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_exceptions_list(f->s, PHIEU_EXC_LIST_ALL, &list, &n, &err), 0);
+    int64_t id = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].sheet_id, sheet) == 0 && list[i].row == 2)
+            id = list[i].id;
+    phieu_free(list);
+    assert_true(id > 0);
+    return id;
+}
+
+static int row_value(fixture *f, const char *sheet, int row)
+{
+    phieu_ballot *ballots;
+    size_t n;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_ballots(f->s, &ballots, &n, &err), 0);
+    int v = 99;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ballots[i].sheet_id, sheet) == 0)
+            v = ballots[i].value[row];
+    phieu_free(ballots);
+    return v;
+}
+
+static void test_two_person_rule(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_SUPERVISOR, "password-lan",
+                                            NULL, &err),
+                     0);
+    assert_int_equal(phieu_session_user_add(f->s, "minh", PHIEU_ROLE_SUPERVISOR, "password-minh",
+                                            NULL, &err),
+                     0);
+    assert_int_equal(phieu_session_user_add(f->s, "truong", PHIEU_ROLE_HEAD, "password-head",
+                                            NULL, &err),
+                     0);
+    assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_HEAD, "password-x", NULL,
+                                            &err),
+                     PHIEU_EEXIST);
+    phieu_user u;
+    assert_int_equal(phieu_session_user_verify(f->s, "lan", "password-lan", &u, &err), 0);
+    assert_int_equal(u.role, PHIEU_ROLE_SUPERVISOR);
+    assert_true(phieu_session_user_verify(f->s, "lan", "wrong-pass", &u, &err) < 0);
+
+    phieu_image *a = with_marginal(f, 21), *b = with_marginal(f, 22);
+    phieu_page_result ra, rb;
+    add(f, a, &ra);
+    add(f, b, &rb);
+    if (ra.status != PHIEU_PAGE_REVIEW || ra.reading.rows[1].decision != PHIEU_ROW_REVIEW)
+        fail_msg("the light stroke did not read as marginal (status %d, row 2 decision %d, "
+                 "score %.3f)",
+                 ra.status, ra.reading.rows[1].decision, ra.reading.rows[1].boxes[2].score);
+    int64_t ea = row_exception(f, ra.sheet_id), eb = row_exception(f, rb.sheet_id);
+    assert_int_equal(row_value(f, ra.sheet_id, 1), PHIEU_ROW_PENDING);
+
+    /* Agreement: two supervisors say "low". */
+    phieu_exception e;
+    assert_int_equal(phieu_session_decide(f->s, ea, "lan", "low", "light X", &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_SECOND);
+    assert_int_equal(row_value(f, ra.sheet_id, 1), PHIEU_ROW_PENDING);
+    /* The same person again does not make two. */
+    assert_int_equal(phieu_session_decide(f->s, ea, "lan", "low", NULL, &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_SECOND);
+    assert_int_equal(phieu_session_decide(f->s, ea, "minh", "low", NULL, &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
+    assert_string_equal(e.resolution, "low");
+    assert_int_equal(row_value(f, ra.sheet_id, 1), 2);
+    assert_int_equal(phieu_session_decide(f->s, ea, "minh", "trust", NULL, &e, &err),
+                     PHIEU_ESTATE);
+
+    /* Disagreement goes to the head, whose decision is final. */
+    assert_int_equal(phieu_session_decide(f->s, eb, "lan", "low", NULL, &e, &err), 0);
+    assert_int_equal(phieu_session_decide(f->s, eb, "minh", "invalid", NULL, &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_HEAD);
+    assert_int_equal(phieu_session_decide(f->s, eb, "lan", "invalid", NULL, &e, &err),
+                     PHIEU_ESTATE);
+    assert_int_equal(row_value(f, rb.sheet_id, 1), PHIEU_ROW_PENDING);
+    assert_int_equal(phieu_session_decide(f->s, eb, "truong", "invalid", "blurred", &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
+    assert_int_equal(row_value(f, rb.sheet_id, 1), PHIEU_ROW_DECIDED_INVALID);
+    assert_int_equal(phieu_session_decide(f->s, eb, "truong", "bogus", NULL, &e, &err),
+                     PHIEU_EINVAL);
+    assert_int_equal(phieu_session_decide(f->s, eb, "nobody", "low", NULL, &e, &err),
+                     PHIEU_ENOTFOUND);
+
+    phieu_decision *d;
+    size_t n;
+    assert_int_equal(phieu_session_decisions_list(f->s, eb, &d, &n, &err), 0);
+    assert_int_equal((int)n, 3);
+    assert_string_equal(d[2].user, "truong");
+    assert_string_equal(d[2].note, "blurred");
+    phieu_free(d);
+
+    /* The tally: person 2 has one "low" and one decided invalid. */
+    phieu_tally *t;
+    assert_int_equal(phieu_tally_from_session(f->s, &t, &err), 0);
+    assert_int_equal(t->forms[0].persons[1].count[2], 1);
+    assert_int_equal(t->forms[0].persons[1].decided_invalid, 1);
+    assert_int_equal(t->forms[0].persons[0].count[0], 2);
+    assert_int_equal(t->provisional, 0);
+    phieu_tally_destroy(&t);
+
+    /* The log names decisions but never their choice. */
+    phieu_log_entry *log;
+    assert_int_equal(phieu_session_log_list(f->s, &log, &n, &err), 0);
+    int decisions = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(log[i].action, "decision") == 0) {
+            decisions++;
+            assert_null(strstr(log[i].detail, "low"));
+            assert_null(strstr(log[i].detail, "invalid"));
+        }
+    assert_int_equal(decisions, 6);
+    phieu_session_log_free(log, n);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&b);
+}
+
+static void test_without_two_person_rule_latest_wins(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    phieu_session_close(&f->s);
+    unlink(f->path);
+    fixture_rmdir(f->dir);
+    fixture_tmpdir(f->dir);
+    snprintf(f->path, sizeof f->path, "%s/s.db", f->dir);
+    make_session(f, 0, 0);
+    assert_int_equal(phieu_session_get_info(f->s)->two_person_rule, 0);
+    assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_SUPERVISOR, "password-lan",
+                                            NULL, &err),
+                     0);
+    phieu_image *a = with_marginal(f, 21);
+    phieu_page_result ra;
+    add(f, a, &ra);
+    int64_t ea = row_exception(f, ra.sheet_id);
+    phieu_exception e;
+    assert_int_equal(phieu_session_decide(f->s, ea, "lan", "high", NULL, &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
+    assert_int_equal(row_value(f, ra.sheet_id, 1), 0);
+    assert_int_equal(phieu_session_decide(f->s, ea, "lan", "trust", NULL, &e, &err), 0);
+    assert_int_equal(row_value(f, ra.sheet_id, 1), 1);
+    phieu_image_destroy(&a);
+}
+
+/* ---- Reading blob ------------------------------------------------------------------- */
+
+static void test_reading_blob_roundtrip(void **state)
+{
+    (void)state;
+    phieu_reading *r = phieu_calloc(1, sizeof *r), *back = phieu_calloc(1, sizeof *back);
+    r->status = PHIEU_PAGE_REVIEW;
+    r->form_index = 1;
+    r->test_ballot = 1;
+    r->upside_down = 1;
+    for (int i = 0; i < 9; i++)
+        r->transform[i] = 1.0 / (i + 3);
+    r->n_rows = 3;
+    for (int i = 0; i < 3; i++) {
+        r->rows[i].row = i + 1;
+        r->rows[i].decision = i == 1 ? PHIEU_ROW_REVIEW : i;
+        for (int c = 0; c < PHIEU_FORM_MAX_CHOICES; c++) {
+            r->rows[i].boxes[c].score = 0.01f * (float)(i * 3 + c);
+            r->rows[i].boxes[c].coverage = 0.5f;
+            r->rows[i].boxes[c].darkness = 0.25f;
+            r->rows[i].boxes[c].state = (uint8_t)c;
+            for (int k = 0; k < PHIEU_OMR_INK_CELLS; k++)
+                r->rows[i].boxes[c].ink[k] = (uint8_t)(k * 4 + c);
+        }
+    }
+    r->n_reasons = 1;
+    snprintf(r->reasons[0].code, sizeof r->reasons[0].code, "marginal-mark");
+    snprintf(r->reasons[0].text, sizeof r->reasons[0].text, "row 2: a light mark");
+    r->reasons[0].row = 2;
+    uint8_t *blob;
+    size_t len;
+    phieu_error err = {0};
+    assert_int_equal(session_reading_encode(r, &blob, &len, &err), 0);
+    assert_int_equal(session_reading_decode(blob, len, back, &err), 0);
+    assert_int_equal(memcmp(r, back, sizeof *r), 0);
+    /* Cut by one byte or with a wrong header: refused, never misread. */
+    assert_int_equal(session_reading_decode(blob, len - 1, back, &err), PHIEU_EFORMAT);
+    blob[0] = 'X';
+    assert_int_equal(session_reading_decode(blob, len, back, &err), PHIEU_EFORMAT);
+    phieu_free(blob);
+    phieu_free(r);
+    phieu_free(back);
+}
+
+/* ---- Audit log ---------------------------------------------------------------------- */
+
+static void tamper(fixture *f, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void test_log_detects_tampering(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(phieu_session_log_append(f->s, "tester", "note", "an entry", &err), 0);
+    assert_int_equal(phieu_session_log_verify(f->s, &err), 0);
+    phieu_session_close(&f->s);
+
+    tamper(f, "UPDATE log SET detail = 'an entry, changed' WHERE seq = 3");
+    assert_int_equal(phieu_session_open(f->path, &f->s, &err), 0);
+    assert_int_equal(phieu_session_log_verify(f->s, &err), PHIEU_EINTEGRITY);
+    assert_non_null(strstr(err.message, "entry 3"));
+    assert_non_null(strstr(err.message, "changed"));
+    phieu_session_close(&f->s);
+
+    tamper(f, "UPDATE log SET detail = 'an entry' WHERE seq = 3; DELETE FROM log WHERE seq = 2");
+    assert_int_equal(phieu_session_open(f->path, &f->s, &err), 0);
+    assert_int_equal(phieu_session_log_verify(f->s, &err), PHIEU_EINTEGRITY);
+    assert_non_null(strstr(err.message, "entry 2 is missing"));
+    phieu_session_close(&f->s);
+}
+
+static void test_log_detects_truncation(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_log_append(f->s, "tester", "note", "last", &err), 0);
+    char head[PHIEU_SHA256_HEX];
+    assert_int_equal(phieu_session_log_head(f->s, head, &err), 0);
+    phieu_session_close(&f->s);
+    tamper(f, "DELETE FROM log WHERE seq = (SELECT max(seq) FROM log)");
+    assert_int_equal(phieu_session_open(f->path, &f->s, &err), 0);
+    assert_int_equal(phieu_session_log_verify(f->s, &err), PHIEU_EINTEGRITY);
+    assert_non_null(strstr(err.message, "removed"));
+}
+
+static void test_threshold_change_audited_then_frozen(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_set_threshold(f->s, "marked", 0.05, "tester", &err), 0);
+    assert_true(phieu_session_get_info(f->s)->thresholds.value[PHIEU_TH_MARKED] == 0.05);
+    assert_int_equal(phieu_session_set_threshold(f->s, "nonsense", 0.05, "tester", &err),
+                     PHIEU_EINVAL);
+    const int choices[4] = {0, 0, 0, 0};
+    phieu_image *img = marked(f, choices, 41);
+    phieu_page_result r;
+    add(f, img, &r);
+    assert_int_equal(phieu_session_set_threshold(f->s, "marked", 0.06, "tester", &err),
+                     PHIEU_ESTATE);
+    phieu_image_destroy(&img);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_open_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_newer_and_foreign_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_page_counted_and_duplicate_image, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rescan_and_same_pattern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_back_side_double_feed_unreadable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_without_two_person_rule_latest_wins, setup,
+                                        teardown),
+        cmocka_unit_test(test_reading_blob_roundtrip),
+        cmocka_unit_test_setup_teardown(test_log_detects_tampering, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_detects_truncation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threshold_change_audited_then_frozen, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
