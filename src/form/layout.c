@@ -114,7 +114,7 @@ void form_metrics_compute(phieu_form_kind kind, int n_rows, form_metrics *m)
  *     without Vietnamese marks) 0.61 (a 0.613, n 0.634, m 0.974, i 0.278 ...) -> 0.62;
  *     capitals 0.72 (M 0.863, I 0.295) -> 0.80; the space 0.318 -> 0.32. Combining marks
  *     take no room. DejaVu Sans Bold is 10-14 % wider (a 0.675, n 0.712, o 0.687 em):
- *     x BOLD_FACTOR. test_form checks these against pango on every shipped text.
+ *     x BOLD_FACTOR. test_form checks these against the font files on every shipped text.
  *  2. Vietnamese capitals: ASCII A-Z, Latin-1 U+00C0..U+00DE, and the even code points of
  *     the Latin Extended blocks used by Vietnamese (Ă U+0102, Đ U+0110, Ĩ U+0128,
  *     Ũ U+0168, Ơ U+01A0, Ư U+01AF and U+1EA0..U+1EF9 in pairs). */

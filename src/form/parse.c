@@ -449,6 +449,18 @@ static int check_bytes(parser *p, const char *line, size_t n, int lineno)
             pos at = {lineno, char_col(line, i)};
             return fail(p, at, "control character U+%04X in the text; delete it", u[i]);
         }
+        /* Combining diacritics U+0300..U+036F (UTF-8 CC 80..CD AF): a decomposed letter.
+         * Every Vietnamese letter has a precomposed form; requiring it keeps one spelling
+         * per name, so duplicates are found and the fingerprint is stable. */
+        if (len == 2 && (u[i] == 0xCC || (u[i] == 0xCD && u[i + 1] <= 0xAF))) {
+            unsigned cp = ((u[i] & 0x1Fu) << 6) | (u[i + 1] & 0x3Fu);
+            pos at = {lineno, char_col(line, i)};
+            return fail(p, at,
+                        "combining mark U+%04X: the letter before it is typed decomposed; "
+                        "retype it or save the text precomposed (Unicode NFC, e.g. Unikey "
+                        "with the 'Unicode dựng sẵn' table)",
+                        cp);
+        }
         i += len;
     }
     return 0;
