@@ -417,14 +417,24 @@ static int parse_line(parser *p, const char *line, size_t n, int lineno)
         if (k < K_HEADER_COUNT) {
             rc = on_header(p, k, value, vpos, kpos);
         } else {
-            char q[QUOTE_MAX + 4], kbuf[QUOTE_MAX + 1];
+            char q[QUOTE_MAX + 4], kbuf[QUOTE_MAX + 1], lower[QUOTE_MAX + 1];
             size_t m = klen < QUOTE_MAX ? klen : QUOTE_MAX;
             memcpy(kbuf, key, m);
             kbuf[m] = '\0';
-            rc = fail(p, kpos,
-                      "unknown key '%s'; the keys are id, kind, council, session, title, "
-                      "instruction, choice <key>, row, name and post (see docs/forms.md)",
-                      quote(kbuf, q));
+            for (size_t i = 0; i <= m; i++)
+                lower[i] = (kbuf[i] >= 'A' && kbuf[i] <= 'Z') ? (char)(kbuf[i] + 32) : kbuf[i];
+            int known = strcmp(lower, "row") == 0 || strcmp(lower, "name") == 0 ||
+                        strcmp(lower, "post") == 0 || strncmp(lower, "choice", 6) == 0;
+            for (int h = 0; h < K_HEADER_COUNT; h++)
+                known |= strcmp(lower, header_keys[h]) == 0;
+            if (known && strcmp(lower, kbuf) != 0)
+                rc = fail(p, kpos, "unknown key '%s'; keys are lower case: write '%s:'",
+                          quote(kbuf, q), lower);
+            else
+                rc = fail(p, kpos,
+                          "unknown key '%s'; the keys are id, kind, council, session, title, "
+                          "instruction, choice <key>, row, name and post (see docs/forms.md)",
+                          quote(kbuf, q));
         }
     }
     phieu_free(value);

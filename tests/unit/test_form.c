@@ -178,6 +178,7 @@ static void test_error_unknown_key(void **state)
 {
     (void)state;
     edit_fails("title:", "titel:", "t.form:6:1: ", "unknown key 'titel'", "instruction");
+    edit_fails("title:", "Title:", "t.form:6:1: ", "unknown key 'Title'", "write 'title:'");
     edit_fails("  post: Chủ tịch", "  pots: Chủ tịch", "t.form:10:3: ", "unknown key 'pots'",
                "post");
     edit_fails("row:\n  name: Trần", "row:\nchoice: x\n  name: Trần", "t.form:12:1: ",
