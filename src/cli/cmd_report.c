@@ -1,0 +1,112 @@
+/*
+ * cmd_report.c - `phieu report SESSION --out DIR [--key KEYFILE] [--draft]`: the certified
+ * totals (minutes, exports, manifest, signature). Refuses while something blocks a final
+ * report, and lists what. Arguments and output only; the work is src/report/.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "phieu/report.h"
+#include "phieu/session.h"
+
+static const char report_usage[] =
+    "usage: phieu report SESSION --out DIR [--key KEYFILE] [--draft]\n"
+    "\n"
+    "Writes the certified results of SESSION into DIR (a new or empty folder):\n"
+    "  minutes.pdf     the biên bản kiểm phiếu, A4, to print and sign\n"
+    "  results.json    the same figures for machines (docs/results-schema.md)\n"
+    "  results.csv     one line per person\n"
+    "  ballots.jsonl   one record per ballot, in random order, with no times\n"
+    "  images/ forms/  the archived images and the form definitions\n"
+    "  manifest.json   SHA-256 of every file; manifest.sig its Ed25519 signature\n"
+    "\n"
+    "  --out DIR       the folder to write\n"
+    "  --key KEYFILE   the board's secret key (from 'phieu key new') to sign with\n"
+    "  --draft         write even while exceptions are open or the counts do not\n"
+    "                  reconcile; every page then says 'BẢN NHÁP / DRAFT'\n"
+    "\n"
+    "Without --draft the report is refused (exit 4) while exceptions are open, ballots or\n"
+    "rows are pending, the board's counts are missing, or the sheets read differ from the\n"
+    "ballots collected; the message lists each. Check the result with 'phieu verify DIR'.\n";
+
+int cmd_report(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(report_usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    const char *session = NULL, *out = NULL, *keyfile = NULL;
+    int draft = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "-o") == 0) {
+            if (++i >= argc)
+                return cli_usage_error("report", "--out needs a folder");
+            out = argv[i];
+        } else if (strcmp(argv[i], "--key") == 0) {
+            if (++i >= argc)
+                return cli_usage_error("report", "--key needs a key file");
+            keyfile = argv[i];
+        } else if (strcmp(argv[i], "--draft") == 0) {
+            draft = 1;
+        } else if (argv[i][0] == '-') {
+            return cli_usage_error("report", "unknown option '%s'", argv[i]);
+        } else if (!session) {
+            session = argv[i];
+        } else {
+            return cli_usage_error("report", "one session only ('%s' is extra)", argv[i]);
+        }
+    }
+    if (!session || !out)
+        return cli_usage_error("report", "expected SESSION and --out DIR");
+
+    phieu_error err = {0};
+    phieu_key key;
+    memset(&key, 0, sizeof key);
+    if (keyfile) {
+        if (phieu_key_load(keyfile, &key, &err) != 0)
+            return cli_fail(&err);
+        if (!key.has_secret) {
+            phieu_key_wipe(&key);
+            fprintf(stderr, "phieu: '%s' is a public key; sign with the secret key file "
+                            "(without .pub)\n",
+                    keyfile);
+            return PHIEU_EXIT_USAGE;
+        }
+    }
+    phieu_session *s = NULL;
+    phieu_report_data *d = NULL;
+    int code = PHIEU_EXIT_OK;
+    if (phieu_session_open(session, &s, &err) != 0 ||
+        phieu_report_data_from_session(s, &d, &err) != 0) {
+        code = cli_fail(&err);
+        goto done;
+    }
+    phieu_report_options opt = {.key = keyfile ? &key : NULL, .draft = draft};
+    phieu_report_summary sum;
+    if (phieu_report_write(d, out, &opt, &sum, &err) != 0) {
+        code = cli_fail(&err);
+        goto done;
+    }
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s report, manifest %s, %zu ballots",
+             draft ? "draft" : "final", sum.fingerprint, sum.ballots);
+    if (phieu_session_log_append(s, NULL, "report-issued", detail, &err) != 0)
+        fprintf(stderr, "phieu: warning: the report was written but not logged: %s\n",
+                err.message);
+    printf("%s report written to %s\n", draft ? "Draft" : "Final", out);
+    printf("  minutes.pdf   %d page(s)\n  ballots       %zu\n  fingerprint   %s\n",
+           sum.pages, sum.ballots, sum.fingerprint);
+    if (sum.signed_)
+        printf("  signed        manifest.sig\n");
+    else
+        printf("  not signed    (give --key KEYFILE to sign)\n");
+    if (draft && sum.blockers > 0)
+        printf("  draft: %d thing(s) still block a final report\n", sum.blockers);
+    printf("Check it with: phieu verify %s%s\n", out, keyfile ? " --pubkey KEYFILE.pub" : "");
+done:
+    phieu_key_wipe(&key);
+    phieu_report_data_destroy(&d);
+    phieu_session_close(&s);
+    return code;
+}
