@@ -42,7 +42,10 @@ int cli_wants_help(int argc, char **argv);
 #define PHIEU_COMMANDS(X)                                                                    \
     X(form, "check, lay out and print ballot forms")                                         \
     X(devices, "list scanners and their options")                                            \
-    X(read, "read ballot images without a session (debugging, audit)")
+    X(read, "read ballot images without a session (debugging, audit)")                       \
+    X(key, "create the counting board's signing key pair")                                  \
+    X(report, "write the certified minutes, exports, manifest and signature")                \
+    X(verify, "check a report: signature, hashes, re-read every image, re-tally")
 
 #define PHIEU_DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
 PHIEU_COMMANDS(PHIEU_DECLARE_COMMAND)
