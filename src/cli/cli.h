@@ -41,6 +41,12 @@ int cli_wants_help(int argc, char **argv);
 /* The commands, one file each (src/cli/cmd_<name>.c). */
 #define PHIEU_COMMANDS(X)                                                                    \
     X(form, "check, lay out and print ballot forms")                                         \
+    X(session, "create a counting session; enter the board and its counts")                  \
+    X(import, "read ballot image files into a session")                                      \
+    X(status, "progress of a session: pages, pending, reconciliation per form")              \
+    X(tally, "live totals of a session by the law's rules")                                  \
+    X(exceptions, "list a session's exception queue")                                        \
+    X(log, "print and verify a session's audit log")                                         \
     X(devices, "list scanners and their options")                                            \
     X(read, "read ballot images without a session (debugging, audit)")                       \
     X(key, "create the counting board's signing key pair")                                  \

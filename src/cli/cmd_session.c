@@ -1,0 +1,280 @@
+/*
+ * cmd_session.c - `phieu session new|counts|board`: create a counting session, enter the
+ * board's counts, name the board. The session module does the work; this file parses
+ * arguments and prints.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "phieu/alloc.h"
+#include "phieu/session.h"
+
+static const char usage[] =
+    "usage: phieu session new SESSION.db --council TEXT --session-name TEXT --date TEXT\n"
+    "                         --place TEXT --delegates N --form FORM [--form FORM...]\n"
+    "                         [--rules nq96|nq85] [--test] [--threshold NAME=VALUE...]\n"
+    "                         [--two-person on|off] [--confirm-overvotes]\n"
+    "       phieu session counts SESSION [--form ID] --present N --issued N --collected N\n"
+    "                         [--spoiled N]\n"
+    "       phieu session board SESSION --head NAME --secretary NAME [--member NAME...]\n"
+    "\n"
+    "new      creates SESSION.db and its image archive SESSION.db.images/. The session keeps\n"
+    "         its own copy of each form, the thresholds and the rule set.\n"
+    "         --rules      nq96 (default: percentages of ballots collected) or nq85\n"
+    "                      (percentages of all delegates)\n"
+    "         --test       a test session: accepts only test ballots\n"
+    "         --threshold  marked, marginal, ink (see 'phieu read -h') or duplicate (ink\n"
+    "                      similarity from which a page is a possible rescan)\n"
+    "         --two-person on by default for official sessions: a decision needs two\n"
+    "                      supervisors who agree, or the head of the board\n"
+    "         --confirm-overvotes  every overvoted row also goes to a supervisor\n"
+    "counts   the counting board's own counts (for one form with --form, else every form):\n"
+    "         delegates present, ballots issued, collected and spoiled (exchanged)\n"
+    "board    the counting board, printed and signed in the minutes\n";
+
+static int parse_int(const char *cmd, const char *opt, const char *v, int *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || end == v || n < 0 || n > 1000000)
+        return cli_usage_error(cmd, "%s needs a whole number, not '%s'", opt, v);
+    *out = (int)n;
+    return 0;
+}
+
+static int session_new(int argc, char **argv)
+{
+    const char *path = NULL;
+    phieu_session_params p = {0};
+    p.two_person_rule = -1;
+    p.delegates = -1;
+    const char *form_paths[PHIEU_SESSION_MAX_FORMS];
+    int n_forms = 0;
+    const char *thresholds[16];
+    int n_thresholds = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 1;
+        if (strcmp(a, "--test") == 0) {
+            p.test = 1;
+            takes = 0;
+        } else if (strcmp(a, "--confirm-overvotes") == 0) {
+            p.confirm_overvotes = 1;
+            takes = 0;
+        } else if (a[0] == '-' && !v) {
+            return cli_usage_error("session", "%s needs a value", a);
+        } else if (strcmp(a, "--council") == 0) {
+            p.council = v;
+        } else if (strcmp(a, "--session-name") == 0) {
+            p.session_name = v;
+        } else if (strcmp(a, "--date") == 0) {
+            p.date = v;
+        } else if (strcmp(a, "--place") == 0) {
+            p.place = v;
+        } else if (strcmp(a, "--rules") == 0) {
+            p.rules = v;
+        } else if (strcmp(a, "--delegates") == 0) {
+            if (parse_int("session", a, v, &p.delegates) != 0)
+                return PHIEU_EXIT_USAGE;
+        } else if (strcmp(a, "--form") == 0) {
+            if (n_forms == PHIEU_SESSION_MAX_FORMS)
+                return cli_usage_error("session", "at most %d forms", PHIEU_SESSION_MAX_FORMS);
+            form_paths[n_forms++] = v;
+        } else if (strcmp(a, "--threshold") == 0) {
+            if (n_thresholds == 16)
+                return cli_usage_error("session", "too many --threshold options");
+            thresholds[n_thresholds++] = v;
+        } else if (strcmp(a, "--two-person") == 0) {
+            if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+                return cli_usage_error("session", "--two-person is on or off, not '%s'", v);
+            p.two_person_rule = strcmp(v, "on") == 0;
+        } else if (a[0] == '-') {
+            return cli_usage_error("session", "unknown option '%s'", a);
+        } else if (!path) {
+            path = a;
+            takes = 0;
+        } else {
+            return cli_usage_error("session", "unexpected argument '%s'", a);
+        }
+        i += takes;
+    }
+    if (!path)
+        return cli_usage_error("session", "give the new session's file name");
+    if (n_forms == 0)
+        return cli_usage_error("session", "give at least one --form FORM");
+    if (!p.council || !p.session_name || !p.date || !p.place || p.delegates < 0)
+        return cli_usage_error("session", "--council, --session-name, --date, --place and "
+                                          "--delegates are all needed (they go in the minutes)");
+    phieu_error err = {0};
+    phieu_thresholds th;
+    phieu_thresholds_default(&th);
+    for (int i = 0; i < n_thresholds; i++) {
+        char name[64];
+        const char *eq = strchr(thresholds[i], '=');
+        if (!eq || eq == thresholds[i] || (size_t)(eq - thresholds[i]) >= sizeof name)
+            return cli_usage_error("session", "--threshold is NAME=VALUE, not '%s'",
+                                   thresholds[i]);
+        memcpy(name, thresholds[i], (size_t)(eq - thresholds[i]));
+        name[eq - thresholds[i]] = '\0';
+        char *end;
+        double value = strtod(eq + 1, &end);
+        if (*end || end == eq + 1)
+            return cli_usage_error("session", "'%s' is not a number", eq + 1);
+        if (strcmp(name, "duplicate") == 0) {
+            if (!(value > 0 && value <= 1))
+                return cli_usage_error("session", "duplicate must be in (0, 1]");
+            p.duplicate_similarity = value;
+        } else if (phieu_thresholds_set(&th, name, value, &err) != 0) {
+            return cli_fail(&err);
+        }
+    }
+    p.thresholds = &th;
+    phieu_form *forms[PHIEU_SESSION_MAX_FORMS] = {0};
+    int rc = PHIEU_EXIT_OK;
+    for (int i = 0; i < n_forms; i++)
+        if (phieu_form_load(form_paths[i], &forms[i], &err) != 0) {
+            rc = cli_fail(&err);
+            goto done;
+        }
+    p.forms = (const phieu_form *const *)forms;
+    p.n_forms = n_forms;
+    p.actor = getenv("USER");
+    phieu_session *s = NULL;
+    if (phieu_session_create(path, &p, &s, &err) != 0) {
+        rc = cli_fail(&err);
+        goto done;
+    }
+    const phieu_session_info *info = phieu_session_get_info(s);
+    printf("created %s session '%s' with %d form%s (rules %s, two-person rule %s)\n",
+           info->test ? "test" : "official", path, info->n_forms, info->n_forms > 1 ? "s" : "",
+           info->rules, info->two_person_rule ? "on" : "off");
+    printf("images are archived in '%s'\n", info->archive_dir);
+    printf("next: 'phieu session board %s ...' and 'phieu session counts %s ...'\n", path, path);
+    phieu_session_close(&s);
+done:
+    for (int i = 0; i < n_forms; i++)
+        phieu_form_destroy(&forms[i]);
+    return rc;
+}
+
+static int session_counts(int argc, char **argv)
+{
+    const char *path = NULL, *form = NULL;
+    phieu_board_counts c = {1, -1, -1, -1, 0};
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-') {
+            if (path)
+                return cli_usage_error("session", "unexpected argument '%s'", a);
+            path = a;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return cli_usage_error("session", "%s needs a value", a);
+        const char *v = argv[++i];
+        int *target = strcmp(a, "--present") == 0     ? &c.present
+                      : strcmp(a, "--issued") == 0    ? &c.issued
+                      : strcmp(a, "--collected") == 0 ? &c.collected
+                      : strcmp(a, "--spoiled") == 0   ? &c.spoiled
+                                                      : NULL;
+        if (strcmp(a, "--form") == 0)
+            form = v;
+        else if (!target)
+            return cli_usage_error("session", "unknown option '%s'", a);
+        else if (parse_int("session", a, v, target) != 0)
+            return PHIEU_EXIT_USAGE;
+    }
+    if (!path)
+        return cli_usage_error("session", "give the session file");
+    if (c.present < 0 || c.issued < 0 || c.collected < 0)
+        return cli_usage_error("session", "--present, --issued and --collected are needed");
+    phieu_error err = {0};
+    phieu_session *s = NULL;
+    if (phieu_session_open(path, &s, &err) != 0)
+        return cli_fail(&err);
+    int index = -1;
+    if (form && (index = phieu_session_form_index(s, form)) < 0) {
+        phieu_session_close(&s);
+        return cli_usage_error("session", "the session has no form '%s'", form);
+    }
+    int rc = phieu_session_set_counts(s, index, &c, getenv("USER"), &err);
+    phieu_session_close(&s);
+    if (rc != 0)
+        return cli_fail(&err);
+    printf("counts recorded%s%s: %d present, %d issued, %d collected, %d spoiled\n",
+           form ? " for form " : "", form ? form : "", c.present, c.issued, c.collected,
+           c.spoiled);
+    return PHIEU_EXIT_OK;
+}
+
+static int session_board(int argc, char **argv)
+{
+    const char *path = NULL, *head = NULL, *secretary = NULL;
+    const char **members = phieu_calloc((size_t)argc, sizeof *members);
+    if (!members)
+        return PHIEU_EXIT_ERROR;
+    int n = 0, rc = PHIEU_EXIT_OK;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-') {
+            if (path) {
+                rc = cli_usage_error("session", "unexpected argument '%s'", a);
+                goto done;
+            }
+            path = a;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            rc = cli_usage_error("session", "%s needs a value", a);
+            goto done;
+        }
+        const char *v = argv[++i];
+        if (strcmp(a, "--head") == 0)
+            head = v;
+        else if (strcmp(a, "--secretary") == 0)
+            secretary = v;
+        else if (strcmp(a, "--member") == 0)
+            members[n++] = v;
+        else {
+            rc = cli_usage_error("session", "unknown option '%s'", a);
+            goto done;
+        }
+    }
+    if (!path || !head || !secretary) {
+        rc = cli_usage_error("session", "give the session, --head and --secretary");
+        goto done;
+    }
+    phieu_error err = {0};
+    phieu_session *s = NULL;
+    if (phieu_session_open(path, &s, &err) != 0) {
+        rc = cli_fail(&err);
+        goto done;
+    }
+    if (phieu_session_set_board(s, head, secretary, members, n, getenv("USER"), &err) != 0)
+        rc = cli_fail(&err);
+    else
+        printf("board recorded: head %s, secretary %s, %d other member%s\n", head, secretary, n,
+               n == 1 ? "" : "s");
+    phieu_session_close(&s);
+done:
+    phieu_free(members);
+    return rc;
+}
+
+int cmd_session(int argc, char **argv)
+{
+    if (argc < 2 || cli_wants_help(argc, argv)) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? PHIEU_EXIT_USAGE : PHIEU_EXIT_OK;
+    }
+    if (strcmp(argv[1], "new") == 0)
+        return session_new(argc, argv);
+    if (strcmp(argv[1], "counts") == 0)
+        return session_counts(argc, argv);
+    if (strcmp(argv[1], "board") == 0)
+        return session_board(argc, argv);
+    return cli_usage_error("session", "'%s' is not new, counts or board", argv[1]);
+}

@@ -1,0 +1,68 @@
+/*
+ * cmd_tally.c - `phieu tally SESSION [--json] [--lang vi|en]`: the live totals under the
+ * session's rule set, counted and pending apart. The arithmetic is the tally module's.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "phieu/tally.h"
+
+static const char usage[] =
+    "usage: phieu tally SESSION [--json] [--lang vi|en]\n"
+    "\n"
+    "Prints per form and per person: valid and not valid ballots, pending ones (open\n"
+    "exceptions), each level's count and percentage (of ballots collected under NQ 96, of\n"
+    "all delegates under NQ 85, two decimals rounded half up) and the threshold reached.\n"
+    "  --json       machine-readable (documented in docs/session.md)\n"
+    "  --lang LANG  vi (default) or en for the text table\n";
+
+int cmd_tally(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    const char *path = NULL, *lang = "vi";
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
+            lang = argv[++i];
+        else if (argv[i][0] == '-')
+            return cli_usage_error("tally", "unknown option '%s'", argv[i]);
+        else if (!path)
+            path = argv[i];
+        else
+            return cli_usage_error("tally", "unexpected argument '%s'", argv[i]);
+    }
+    if (!path)
+        return cli_usage_error("tally", "give the session file");
+    if (strcmp(lang, "vi") != 0 && strcmp(lang, "en") != 0)
+        return cli_usage_error("tally", "--lang is vi or en");
+    phieu_error err = {0};
+    phieu_session *s = NULL;
+    if (phieu_session_open(path, &s, &err) != 0)
+        return cli_fail(&err);
+    phieu_tally *t = NULL;
+    int rc = phieu_tally_from_session(s, &t, &err);
+    phieu_session_close(&s);
+    if (rc != 0)
+        return cli_fail(&err);
+    phieu_buf out;
+    phieu_buf_init(&out);
+    if (json)
+        phieu_tally_json(t, &out);
+    else
+        phieu_tally_text(t, lang, &out);
+    phieu_tally_destroy(&t);
+    if (out.failed) {
+        phieu_buf_release(&out);
+        fprintf(stderr, "phieu: out of memory\n");
+        return PHIEU_EXIT_ERROR;
+    }
+    fwrite(out.data, 1, out.len, stdout);
+    phieu_buf_release(&out);
+    return PHIEU_EXIT_OK;
+}
