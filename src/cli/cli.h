@@ -49,9 +49,12 @@ int cli_wants_help(int argc, char **argv);
     X(log, "print and verify a session's audit log")                                         \
     X(devices, "list scanners and their options")                                            \
     X(read, "read ballot images without a session (debugging, audit)")                       \
+    X(review, "web screen for supervisors: unclear ballots, decisions, live totals")         \
+    X(user, "add or list the supervisors' accounts of a session")                            \
     X(key, "create the counting board's signing key pair")                                  \
     X(report, "write the certified minutes, exports, manifest and signature")                \
-    X(verify, "check a report: signature, hashes, re-read every image, re-tally")
+    X(verify, "check a report: signature, hashes, re-read every image, re-tally")            \
+    X(decide, "record a supervisor's decision on an exception from the command line")
 
 #define PHIEU_DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
 PHIEU_COMMANDS(PHIEU_DECLARE_COMMAND)
