@@ -273,7 +273,9 @@ static int conv_setup(TIFF *tif, conv *c)
     memset(c, 0, sizeof *c);
     c->bps = bps;
     c->spp = spp;
-    if (planar != PLANARCONFIG_CONTIG && spp > 1)
+    /* Beyond RGBA there is nothing phieu needs, and a bound on samples bounds the strip
+     * buffer (TIFF_BYTES_PER_PIXEL_MAX). */
+    if ((planar != PLANARCONFIG_CONTIG && spp > 1) || spp > 4)
         return 1;
     if (photometric == PHOTOMETRIC_YCBCR && comp == COMPRESSION_JPEG) {
         /* libjpeg converts to RGB for us. */
