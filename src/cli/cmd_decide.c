@@ -1,0 +1,101 @@
+/*
+ * cmd_decide.c - `phieu decide SESSION EXCEPTION CHOICE --user NAME`: one supervisor's
+ * decision on one exception, from the command line, with the same password check, audit
+ * log and two-person rule as the review screen (phieu_session_decide does the work).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "cli/cli.h"
+#include "cli/password.h"
+#include "phieu/session.h"
+
+static const char usage[] =
+    "usage: phieu decide SESSION EXCEPTION CHOICE --user NAME [--note TEXT]\n"
+    "                    [--password-stdin]\n"
+    "\n"
+    "Records NAME's decision on one exception (numbers as listed by 'phieu exceptions').\n"
+    "CHOICE is, for a row: a choice of the form (high, trust, low, distrust) or 'invalid'\n"
+    "(not valid for this person); for a whole page: 'accept' (count it as read),\n"
+    "'invalid' (whole ballot invalid) or 'discard' (not a ballot, or a second scan).\n"
+    "With the two-person rule a second supervisor must decide the same; if they differ,\n"
+    "the head of the board decides.\n"
+    "\n"
+    "  --user NAME       the account deciding (see 'phieu user add')\n"
+    "  --note TEXT       an optional note kept with the decision\n"
+    "  --password-stdin  read NAME's password as one line of standard input; this is also\n"
+    "                    what happens when standard input is not a terminal\n"
+    "  -h, --help        this help\n";
+
+static const char *state_words(int state)
+{
+    switch (state) {
+    case PHIEU_EXC_OPEN: return "open";
+    case PHIEU_EXC_SECOND: return "waiting for a second supervisor";
+    case PHIEU_EXC_HEAD: return "the decisions differ: waiting for the head of the board";
+    default: return "resolved";
+    }
+}
+
+int cmd_decide(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    const char *pos[3] = {NULL, NULL, NULL}, *user = NULL, *note = "";
+    int n_pos = 0, from_stdin = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--user") == 0 || strcmp(argv[i], "--note") == 0) {
+            if (i + 1 >= argc)
+                return cli_usage_error("decide", "%s needs a value", argv[i]);
+            if (argv[i][2] == 'u')
+                user = argv[++i];
+            else
+                note = argv[++i];
+        } else if (strcmp(argv[i], "--password-stdin") == 0)
+            from_stdin = 1;
+        else if (argv[i][0] == '-' && argv[i][1] != '\0')
+            return cli_usage_error("decide", "unknown option '%s'", argv[i]);
+        else if (n_pos < 3)
+            pos[n_pos++] = argv[i];
+        else
+            return cli_usage_error("decide", "unexpected argument '%s'", argv[i]);
+    }
+    if (n_pos != 3)
+        return cli_usage_error("decide", "give SESSION EXCEPTION CHOICE");
+    if (!user)
+        return cli_usage_error("decide", "say who decides with --user NAME");
+    char *end;
+    long long id = strtoll(pos[1], &end, 10);
+    if (*end || id <= 0)
+        return cli_usage_error("decide", "'%s' is not an exception number", pos[1]);
+
+    phieu_error err = {0};
+    phieu_session *s = NULL;
+    if (phieu_session_open(pos[0], &s, &err) != 0)
+        return cli_fail(&err);
+    char password[CLI_PASSWORD_MAX + 2];
+    char prompt[PHIEU_NAME_MAX + 64];
+    snprintf(prompt, sizeof prompt, "Mật khẩu của / Password of '%s': ", user);
+    if (cli_read_password(prompt, 0, from_stdin, password, sizeof password) != 0) {
+        phieu_session_close(&s);
+        return PHIEU_EXIT_USAGE;
+    }
+    phieu_user u;
+    int rc = phieu_session_user_verify(s, user, password, &u, &err);
+    sodium_memzero(password, sizeof password);
+    phieu_exception after;
+    if (rc == 0)
+        rc = phieu_session_decide(s, id, u.name, pos[2], note, &after, &err);
+    phieu_session_close(&s);
+    if (rc != 0)
+        return cli_fail(&err);
+    printf("exception %lld: %s%s%s\n", id, state_words(after.state),
+           after.state == PHIEU_EXC_RESOLVED ? " as " : "",
+           after.state == PHIEU_EXC_RESOLVED ? after.resolution : "");
+    return PHIEU_EXIT_OK;
+}

@@ -1,0 +1,746 @@
+/*
+ * app.js - the review screen in the browser: login, the queue, one exception with its
+ * decision buttons and shortcuts, the live totals. Vietnamese first, English switch.
+ * Talks only to this server's /api/ and /img/; builds every element with textContent
+ * (never HTML from data), and sends the CSRF token with every change.
+ */
+'use strict';
+
+const TEXT = {
+  vi: {
+    title: 'Duyệt phiếu',
+    queue: 'Hàng chờ',
+    totals: 'Kết quả',
+    logout: 'Đăng xuất',
+    other_lang: 'English',
+    login_title: 'Đăng nhập để duyệt phiếu',
+    login_help: 'Dành cho thành viên Ban kiểm phiếu. Tài khoản do người vận hành tạo.',
+    user: 'Tên đăng nhập',
+    password: 'Mật khẩu',
+    login: 'Đăng nhập',
+    role_head: 'Trưởng ban',
+    role_supervisor: 'Thành viên Ban kiểm phiếu',
+    test_session: 'PHIÊN THỬ — không phải kết quả chính thức',
+    c_todo: 'Chờ bạn quyết định',
+    c_open: 'Chưa xong',
+    c_second: 'Chờ người thứ hai',
+    c_head: 'Chờ Trưởng ban',
+    c_decided: 'Đã xong',
+    filter: 'Lý do:',
+    all_reasons: 'Tất cả',
+    show_done: 'Hiện cả các trường hợp đã xong',
+    start: 'Bắt đầu duyệt',
+    col_page: 'Ảnh',
+    col_reason: 'Cần xem gì',
+    col_form: 'Mẫu phiếu',
+    col_paper: 'Tìm tờ giấy',
+    col_state: 'Tình trạng',
+    paper: (b, p) => `Lô ${b}, tờ thứ ${p}`,
+    row_of: (r) => `dòng ${r}`,
+    whole_page: 'cả tờ phiếu',
+    none_todo: 'Không còn trường hợp nào chờ bạn. Cảm ơn!',
+    none: 'Không có trường hợp nào.',
+    s_open: 'Chưa ai quyết định',
+    s_second: 'Chờ người thứ hai',
+    s_head: 'Ý kiến khác nhau — chờ Trưởng ban',
+    s_resolved: 'Đã xong',
+    s_mine: 'Bạn đã quyết định',
+    back: '← Về hàng chờ',
+    next: 'Trường hợp tiếp theo →',
+    the_person: 'Người được lấy phiếu',
+    machine_read: 'Máy đọc được',
+    box_scores: 'Mức mực trong từng ô (máy đo)',
+    st_marked: 'có đánh dấu',
+    st_marginal: 'mờ, không chắc',
+    st_empty: 'để trống',
+    decide_row: 'Quyết định của bạn cho dòng này:',
+    decide_page: 'Quyết định của bạn cho cả tờ phiếu:',
+    invalid_row: 'Không hợp lệ (cho người này)',
+    invalid_ballot: 'Cả phiếu không hợp lệ',
+    accept: 'Tính phiếu như máy đã đọc',
+    discard: 'Không tính (không phải phiếu / tờ quét trùng)',
+    note: 'Ghi chú (không bắt buộc)',
+    keys_help: 'Phím tắt: số hoặc chữ trong khung để chọn; Esc để về hàng chờ.',
+    two_person: 'Quy tắc hai người: cần hai thành viên quyết định giống nhau, mỗi người không thấy quyết định của người kia. Nếu khác nhau, Trưởng ban quyết định.',
+    waiting_second: 'Bạn đã quyết định. Đang chờ một thành viên khác quyết định độc lập.',
+    waiting_head: 'Hai thành viên quyết định khác nhau. Trưởng ban sẽ quyết định.',
+    head_now: 'Hai thành viên quyết định khác nhau. Quyết định của Trưởng ban là cuối cùng.',
+    resolved_as: 'Đã quyết định:',
+    decisions: 'Các quyết định',
+    saved: 'Đã ghi quyết định.',
+    saved_second: 'Đã ghi. Cần thêm một thành viên khác quyết định.',
+    saved_head: 'Đã ghi. Hai ý kiến khác nhau — chuyển Trưởng ban.',
+    saved_done: 'Đã ghi. Trường hợp này đã xong.',
+    not_yours: 'Trường hợp này không chờ bạn quyết định.',
+    change_head: 'Trưởng ban có thể thay đổi quyết định bằng một quyết định mới.',
+    no_image: 'Không có ảnh: tệp quét không đọc được. Hãy tìm tờ giấy theo vị trí bên dưới.',
+    upside_down: 'Tờ phiếu được đưa vào ngược chiều (máy đã tự xoay khi đọc).',
+    where_paper: 'Vị trí tờ giấy',
+    form: 'Mẫu phiếu',
+    unknown_form: 'không xác định',
+    reading_all: 'Máy đọc cả tờ',
+    totals_title: 'Kết quả kiểm phiếu (cập nhật liên tục)',
+    provisional: (n) => `TẠM TÍNH — còn ${n} trường hợp chưa quyết định.`,
+    final_ok: 'Mọi trường hợp đã được quyết định.',
+    updated: 'Cập nhật lúc',
+    ballots: 'Số phiếu đã quét',
+    invalid_ballots: 'Phiếu không hợp lệ',
+    pending_ballots: 'Phiếu còn chờ quyết định',
+    base: 'Cơ sở tính tỷ lệ',
+    base_est: '(chưa nhập số phiếu thu về — tạm dùng số phiếu đã quét)',
+    t_no: 'STT',
+    t_name: 'Họ và tên',
+    t_post: 'Chức vụ',
+    t_valid: 'Hợp lệ',
+    t_notvalid: 'Không hợp lệ',
+    t_pending: 'Chờ quyết định',
+    t_band: 'Ghi chú theo quy định',
+    unknown_pages: (n) => `${n} tờ chưa xác định được mẫu phiếu (đang chờ quyết định).`,
+    err_network: 'Không kết nối được với máy chủ duyệt phiếu. Kiểm tra lệnh "phieu review" còn chạy.',
+    err_login: 'Sai tên hoặc mật khẩu.',
+    err_locked: 'Đăng nhập sai quá nhiều lần. Tạm khóa, hãy thử lại sau.',
+    err_expired: 'Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.',
+  },
+  en: {
+    title: 'Ballot review',
+    queue: 'Queue',
+    totals: 'Totals',
+    logout: 'Log out',
+    other_lang: 'Tiếng Việt',
+    login_title: 'Log in to review ballots',
+    login_help: 'For members of the counting board. The operator creates the accounts.',
+    user: 'User name',
+    password: 'Password',
+    login: 'Log in',
+    role_head: 'Head of the board',
+    role_supervisor: 'Counting board member',
+    test_session: 'TEST SESSION — not an official result',
+    c_todo: 'Waiting for you',
+    c_open: 'Not finished',
+    c_second: 'Waiting for a second person',
+    c_head: 'Waiting for the head',
+    c_decided: 'Finished',
+    filter: 'Reason:',
+    all_reasons: 'All',
+    show_done: 'Also show finished cases',
+    start: 'Start reviewing',
+    col_page: 'Page',
+    col_reason: 'What to look at',
+    col_form: 'Ballot form',
+    col_paper: 'Find the paper',
+    col_state: 'State',
+    paper: (b, p) => `Batch ${b}, sheet ${p}`,
+    row_of: (r) => `row ${r}`,
+    whole_page: 'whole page',
+    none_todo: 'Nothing is waiting for you. Thank you!',
+    none: 'There are no cases.',
+    s_open: 'Nobody decided yet',
+    s_second: 'Waiting for a second person',
+    s_head: 'Decisions differ — waiting for the head',
+    s_resolved: 'Finished',
+    s_mine: 'You decided',
+    back: '← Back to the queue',
+    next: 'Next case →',
+    the_person: 'Person rated',
+    machine_read: 'The machine read',
+    box_scores: 'Ink in each box (machine measure)',
+    st_marked: 'marked',
+    st_marginal: 'faint, unsure',
+    st_empty: 'empty',
+    decide_row: 'Your decision for this row:',
+    decide_page: 'Your decision for the whole page:',
+    invalid_row: 'Not valid (for this person)',
+    invalid_ballot: 'Whole ballot invalid',
+    accept: 'Count the page as read',
+    discard: 'Do not count (not a ballot / scanned twice)',
+    note: 'Note (optional)',
+    keys_help: 'Shortcuts: the number or letter in the frame chooses; Esc goes back to the queue.',
+    two_person: 'Two-person rule: two board members must decide the same way, neither seeing the other\'s decision. If they differ, the head decides.',
+    waiting_second: 'You have decided. Waiting for another board member to decide independently.',
+    waiting_head: 'Two members decided differently. The head of the board will decide.',
+    head_now: 'Two members decided differently. The head\'s decision is final.',
+    resolved_as: 'Decided:',
+    decisions: 'Decisions',
+    saved: 'Decision recorded.',
+    saved_second: 'Recorded. Another board member must also decide.',
+    saved_head: 'Recorded. The two decisions differ — passed to the head.',
+    saved_done: 'Recorded. This case is finished.',
+    not_yours: 'This case is not waiting for your decision.',
+    change_head: 'The head can change the result with a new decision.',
+    no_image: 'No image: the scanned file could not be read. Find the paper by its place below.',
+    upside_down: 'The sheet was fed upside down (the machine turned it when reading).',
+    where_paper: 'Where the paper is',
+    form: 'Ballot form',
+    unknown_form: 'not known',
+    reading_all: 'The machine\'s reading of the whole page',
+    totals_title: 'Count results (live)',
+    provisional: (n) => `PROVISIONAL — ${n} case(s) not decided yet.`,
+    final_ok: 'Every case has been decided.',
+    updated: 'Updated at',
+    ballots: 'Ballots scanned',
+    invalid_ballots: 'Invalid ballots',
+    pending_ballots: 'Ballots awaiting a decision',
+    base: 'Percentages of',
+    base_est: '(ballots collected not entered yet — ballots scanned used for now)',
+    t_no: 'No.',
+    t_name: 'Full name',
+    t_post: 'Post',
+    t_valid: 'Valid',
+    t_notvalid: 'Not valid',
+    t_pending: 'Pending',
+    t_band: 'Consequence under the rules',
+    unknown_pages: (n) => `${n} page(s) whose form is not known yet (awaiting a decision).`,
+    err_network: 'Cannot reach the review server. Check that "phieu review" is still running.',
+    err_login: 'Wrong name or password.',
+    err_locked: 'Too many failed logins. Locked for a while; try again later.',
+    err_expired: 'Your login has expired. Please log in again.',
+  },
+};
+
+/* What each reason code means, for a board member. */
+const REASONS = {
+  vi: {
+    'marginal-mark': ['Dấu mờ', 'Có dấu mờ hoặc nhỏ trong một ô: không chắc người bỏ phiếu có đánh hay không.'],
+    'overvote-confirm': ['Đánh nhiều ô', 'Dòng này có nhiều hơn một ô được đánh. Xác nhận là không hợp lệ hay chọn ô đúng.'],
+    'possible-duplicate': ['Có thể quét trùng', 'Vết mực giống hệt một tờ đã quét: có thể cùng một tờ giấy được quét hai lần.'],
+    'double-feed': ['Có thể kéo hai tờ', 'Máy quét có thể đã kéo hai tờ cùng lúc: kiểm tra tờ giấy.'],
+    'back-not-blank': ['Mặt sau có nội dung', 'Mặt sau của tờ phiếu không trắng.'],
+    'not-registered': ['Không nhận ra tờ phiếu', 'Máy không tìm thấy các ô vuông định vị ở góc: tờ bị gấp, rách, hoặc không phải phiếu.'],
+    'wrong-form': ['Sai mẫu phiếu', 'Tờ này không phải mẫu phiếu của kỳ họp này.'],
+    'code-unreadable': ['Không đọc được mã phiếu', 'Không đọc được mã mẫu phiếu in trên tờ.'],
+    'unreadable-file': ['Tệp ảnh hỏng', 'Tệp ảnh quét không đọc được.'],
+    'test-ballot': ['Phiếu thử', 'Đây là phiếu thử (PHIẾU THỬ), không phải phiếu thật.'],
+    'official-ballot-in-test-session': ['Phiếu thật trong phiên thử', 'Phiếu chính thức được quét trong phiên thử.'],
+    'blank-page': ['Tờ trắng', 'Tờ giấy trắng hoặc mặt sau.'],
+  },
+  en: {
+    'marginal-mark': ['Faint mark', 'A faint or small mark in a box: unclear whether the voter marked it.'],
+    'overvote-confirm': ['Several boxes marked', 'More than one box is marked in this row. Confirm it is not valid, or choose the right box.'],
+    'possible-duplicate': ['Possibly scanned twice', 'The ink matches a sheet already scanned: the same paper may have been scanned twice.'],
+    'double-feed': ['Possibly two sheets', 'The scanner may have pulled two sheets at once: check the paper.'],
+    'back-not-blank': ['Back side not blank', 'The back of this sheet is not blank.'],
+    'not-registered': ['Page not recognised', 'The corner squares were not found: the sheet is folded, torn, or not a ballot.'],
+    'wrong-form': ['Wrong form', 'This sheet is not a ballot form of this session.'],
+    'code-unreadable': ['Form code unreadable', 'The printed form code could not be read.'],
+    'unreadable-file': ['Damaged image file', 'The scanned image file could not be read.'],
+    'test-ballot': ['Test ballot', 'This is a test ballot, not a real one.'],
+    'official-ballot-in-test-session': ['Real ballot in a test session', 'An official ballot was scanned in a test session.'],
+    'blank-page': ['Blank page', 'An empty sheet or a back side.'],
+  },
+};
+
+/* English names of the printed choice labels (the forms print Vietnamese). */
+const CHOICE_EN = { high: 'High confidence', trust: 'Confidence', low: 'Low confidence', distrust: 'No confidence' };
+
+const state = {
+  lang: localStorage.getItem('phieu-lang') === 'en' ? 'en' : 'vi',
+  me: null,
+  csrf: '',
+  queueFilter: '',
+  showDone: false,
+  totalsTimer: null,
+  keyHandler: null,
+  current: null,
+  busy: false,
+};
+
+function t(key, ...args) {
+  const v = TEXT[state.lang][key];
+  return typeof v === 'function' ? v(...args) : v;
+}
+
+function reasonTitle(code, fallback) {
+  const r = REASONS[state.lang][code];
+  return r ? r[0] : (fallback || code);
+}
+
+function reasonText(code, fallback) {
+  const r = REASONS[state.lang][code];
+  return r ? r[1] : (fallback || '');
+}
+
+function choiceLabel(key, printed) {
+  if (state.lang === 'en' && CHOICE_EN[key]) return CHOICE_EN[key];
+  return printed || key;
+}
+
+/* A DOM element: h('div', {class: 'x'}, child, 'text', ...). */
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+  return el;
+}
+
+function main() { return document.getElementById('main'); }
+
+function show(...nodes) {
+  const m = main();
+  m.replaceChildren(...nodes);
+  window.scrollTo(0, 0);
+}
+
+function toast(text) {
+  const el = document.getElementById('toast');
+  el.textContent = text;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, 3500);
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.message) || ('HTTP ' + status));
+    this.status = status;
+    this.code = body && body.error;
+  }
+}
+
+async function api(path, body) {
+  const opts = { method: body ? 'POST' : 'GET', credentials: 'same-origin', headers: {} };
+  if (body) {
+    opts.headers['Content-Type'] = 'application/json';
+    if (state.csrf) opts.headers['X-CSRF-Token'] = state.csrf;
+    opts.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(path, opts);
+  } catch (e) {
+    throw new ApiError(0, { message: t('err_network') });
+  }
+  let data = null;
+  try { data = await res.json(); } catch (e) { data = null; }
+  if (!res.ok) {
+    if (res.status === 401 && path !== '/api/login' && state.me) {
+      state.me = null;
+      renderLogin(t('err_expired'));
+    }
+    throw new ApiError(res.status, data);
+  }
+  return data;
+}
+
+function setKeys(handler) {
+  state.keyHandler = handler;
+}
+
+document.addEventListener('keydown', (ev) => {
+  if (!state.keyHandler || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const tag = (ev.target && ev.target.tagName) || '';
+  if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') {
+    if (ev.key === 'Escape') ev.target.blur();
+    return;
+  }
+  if (state.keyHandler(ev)) ev.preventDefault();
+});
+
+/* ---- top bar ---------------------------------------------------------------------------- */
+
+function renderBar() {
+  const bar = document.getElementById('bar');
+  const me = state.me;
+  bar.hidden = !me;
+  document.documentElement.lang = state.lang;
+  document.title = t('title') + ' — phieu';
+  if (!me) return;
+  const s = me.session || {};
+  document.getElementById('bar-title').textContent = t('title') + (s.test ? ' — ' + t('test_session') : '');
+  document.getElementById('bar-session').textContent = [s.council, s.name].filter(Boolean).join(' · ');
+  document.getElementById('nav-queue').textContent = t('queue');
+  document.getElementById('nav-totals').textContent = t('totals');
+  document.getElementById('bar-user').textContent =
+    me.user + ' (' + (me.role === 'head' ? t('role_head') : t('role_supervisor')) + ')';
+  document.getElementById('lang').textContent = t('other_lang');
+  document.getElementById('logout').textContent = t('logout');
+  const page = location.hash.startsWith('#/totals') ? 'totals' : 'queue';
+  document.getElementById('nav-queue').classList.toggle('active', page === 'queue');
+  document.getElementById('nav-totals').classList.toggle('active', page === 'totals');
+}
+
+function switchLang() {
+  state.lang = state.lang === 'vi' ? 'en' : 'vi';
+  localStorage.setItem('phieu-lang', state.lang);
+  if (state.me) route(); else renderLogin();
+}
+
+/* ---- login ------------------------------------------------------------------------------ */
+
+function renderLogin(message) {
+  stopTotals();
+  setKeys(null);
+  renderBar();
+  const err = h('p', { class: 'error', id: 'login-error', role: 'alert' }, message || '');
+  const user = h('input', { id: 'login-user', name: 'user', autocomplete: 'username', required: true });
+  const pass = h('input', { id: 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const button = h('button', { type: 'submit', id: 'login-button' }, t('login'));
+  const form = h('form', { class: 'card login', id: 'login-form' },
+    h('div', { class: 'lang-switch' }, h('button', { type: 'button', class: 'secondary', id: 'login-lang', onclick: switchLang }, t('other_lang'))),
+    h('h1', {}, t('login_title')),
+    h('p', { class: 'muted' }, t('login_help')),
+    h('label', { for: 'login-user' }, t('user')), user,
+    h('label', { for: 'login-password' }, t('password')), pass,
+    button, err);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    button.disabled = true;
+    err.textContent = '';
+    try {
+      const r = await api('/api/login', { user: user.value.trim(), password: pass.value });
+      state.csrf = r.csrf;
+      state.me = await api('/api/me');
+      state.csrf = state.me.csrf;
+      if (!location.hash || location.hash === '#/' || location.hash === '#') location.hash = '#/queue';
+      else route();
+    } catch (e) {
+      err.textContent = e.status === 429 ? t('err_locked') : e.status === 401 ? t('err_login') : e.message;
+      pass.value = '';
+      pass.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  show(form);
+  user.focus();
+}
+
+/* ---- queue ------------------------------------------------------------------------------ */
+
+function stateBadge(item) {
+  if (item.todo) return h('span', { class: 'state todo' }, item.state === 'head' ? t('s_head') : t('c_todo'));
+  if (item.state === 'resolved') return h('span', { class: 'state resolved' }, t('s_resolved'));
+  if (item.mine && item.state === 'second') return h('span', { class: 'state second' }, t('s_mine') + ' — ' + t('s_second'));
+  return h('span', { class: 'state ' + item.state }, t('s_' + item.state));
+}
+
+async function renderQueue() {
+  stopTotals();
+  setKeys(null);
+  const q = await api('/api/queue' + (state.queueFilter ? '?reason=' + encodeURIComponent(state.queueFilter) : ''));
+  const c = q.counts;
+  const counts = h('div', { class: 'counts', id: 'counts' },
+    h('div', { class: 'count todo', id: 'count-todo' }, h('b', {}, c.todo), t('c_todo')),
+    h('div', { class: 'count', id: 'count-open' }, h('b', {}, c.open), t('c_open')),
+    state.me.session.two_person_rule ? h('div', { class: 'count', id: 'count-second' }, h('b', {}, c.second), t('c_second')) : null,
+    state.me.session.two_person_rule ? h('div', { class: 'count', id: 'count-head' }, h('b', {}, c.head), t('c_head')) : null,
+    h('div', { class: 'count', id: 'count-decided' }, h('b', {}, c.decided), t('c_decided')));
+
+  const select = h('select', { id: 'reason-filter' }, h('option', { value: '' }, t('all_reasons')));
+  const codes = new Set(Object.keys(q.reasons));
+  if (state.queueFilter) codes.add(state.queueFilter);
+  for (const code of [...codes].sort()) {
+    const n = q.reasons[code] || 0;
+    select.appendChild(h('option', { value: code, selected: code === state.queueFilter }, reasonTitle(code) + ' (' + n + ')'));
+  }
+  select.addEventListener('change', () => { state.queueFilter = select.value; renderQueue().catch(showError); });
+  const done = h('input', { type: 'checkbox', id: 'show-done', checked: state.showDone });
+  done.addEventListener('change', () => { state.showDone = done.checked; renderQueue().catch(showError); });
+
+  const items = q.items.filter((it) => state.showDone || it.state !== 'resolved');
+  const first = items.find((it) => it.todo);
+  const start = h('button', { type: 'button', id: 'start', disabled: !first, onclick: () => { if (first) location.hash = '#/exception/' + first.id; } }, t('start'));
+  const toolbar = h('div', { class: 'toolbar' },
+    start,
+    h('label', { for: 'reason-filter' }, t('filter')), select,
+    h('label', {}, done, ' ', t('show_done')));
+
+  let body;
+  if (items.length === 0) {
+    body = h('div', { class: 'card empty' }, h('p', {}, c.todo === 0 && c.open >= 0 ? t('none_todo') : t('none')));
+  } else {
+    const rows = items.map((it) => {
+      const tr = h('tr', { class: 'item' + (it.todo ? '' : ' done'), 'data-id': it.id, tabindex: 0 },
+        h('td', { class: 'thumb' }, h('img', { src: '/img/' + it.sheet + '/thumb.png', alt: '', loading: 'lazy' })),
+        h('td', {}, h('strong', {}, reasonTitle(it.reason, it.text)), ' — ',
+          it.row ? t('row_of', it.row) : t('whole_page')),
+        h('td', {}, it.form_title || t('unknown_form')),
+        h('td', { class: 'paper-place' }, t('paper', it.batch, it.position)),
+        h('td', {}, stateBadge(it)));
+      const open = () => { location.hash = '#/exception/' + it.id; };
+      tr.addEventListener('click', open);
+      tr.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') open(); });
+      return tr;
+    });
+    body = h('table', { id: 'queue' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('col_page')), h('th', {}, t('col_reason')), h('th', {}, t('col_form')), h('th', {}, t('col_paper')), h('th', {}, t('col_state')))),
+      h('tbody', {}, rows));
+  }
+  show(h('h1', {}, t('queue')), counts, toolbar, body);
+  setKeys((ev) => {
+    if (ev.key === 'Enter' && first) { location.hash = '#/exception/' + first.id; return true; }
+    return false;
+  });
+}
+
+/* ---- one exception ---------------------------------------------------------------------- */
+
+function scoreBox(b) {
+  const pct = Math.round(b.score * 100);
+  const bar = h('span', {});
+  bar.style.width = Math.max(0, Math.min(100, pct)) + '%';
+  return h('div', { class: 'box ' + b.state },
+    h('div', { class: 'label' }, choiceLabel(b.choice, b.label)),
+    h('div', { class: 'bar' }, bar),
+    h('div', {}, pct + '% — ' + t('st_' + b.state)));
+}
+
+function readingText(row, ex, choices) {
+  if (row.reading === 'review') return t('st_marginal');
+  if (row.reading === 'blank') return state.lang === 'vi' ? 'không đánh ô nào' : 'no box marked';
+  if (row.reading === 'overvote') return state.lang === 'vi' ? 'đánh nhiều ô' : 'several boxes marked';
+  const c = choices.find((x) => x.choice === row.reading);
+  return c ? choiceLabel(c.choice, c.label) : row.reading;
+}
+
+function decisionLabel(ex, choice) {
+  if (choice === 'invalid') return ex.row ? t('invalid_row') : t('invalid_ballot');
+  if (choice === 'accept') return t('accept');
+  if (choice === 'discard') return t('discard');
+  const c = ex.choices.find((x) => x.choice === choice);
+  return c ? choiceLabel(c.choice, c.label) : choice;
+}
+
+/* The key for each decision button: 1, 2, 3 for the choices; 0 for not valid; letters for
+ * page decisions. */
+function keyFor(c, index) {
+  switch (c.kind) {
+    case 'choice': return String(index + 1);
+    case 'row-invalid': return '0';
+    case 'accept': return 'A';
+    case 'ballot-invalid': return 'K';
+    case 'discard': return 'D';
+    default: return '';
+  }
+}
+
+async function renderException(id) {
+  stopTotals();
+  setKeys(null);
+  const ex = await api('/api/exception/' + encodeURIComponent(id));
+  state.current = ex;
+  const choiceRows = ex.choices.filter((c) => c.kind === 'choice');
+
+  /* Left: the whole page, affected rows outlined. */
+  let pageView;
+  if (ex.has_image) {
+    const wrap = h('div', { class: 'page-wrap' }, h('img', { src: '/img/' + ex.sheet + '/page.png', alt: t('whole_page'), id: 'page-image' }));
+    for (const r of ex.rows) {
+      if (!r.rect || (ex.row === 0 && ex.rows.length > 1 && r.reading !== 'review')) continue;
+      const o = h('div', { class: 'outline' + (ex.row === 0 ? ' soft' : '') });
+      o.style.left = (r.rect.x * 100) + '%';
+      o.style.top = (r.rect.y * 100) + '%';
+      o.style.width = (r.rect.w * 100) + '%';
+      o.style.height = (r.rect.h * 100) + '%';
+      wrap.appendChild(o);
+    }
+    pageView = h('div', { class: 'page-view' }, wrap);
+  } else {
+    pageView = h('div', { class: 'page-view card' }, h('p', { class: 'error' }, t('no_image')));
+  }
+
+  /* Right: what to decide. */
+  const facts = h('dl', { class: 'facts' },
+    h('dt', {}, t('where_paper')), h('dd', { class: 'paper-place', id: 'paper-place' }, t('paper', ex.batch, ex.position)),
+    h('dt', {}, t('form')), h('dd', {}, ex.form_title || t('unknown_form')));
+
+  const parts = [
+    h('h1', { id: 'reason-title' }, reasonTitle(ex.reason, ex.text), ' — ', ex.row ? t('row_of', ex.row) : t('whole_page')),
+    h('p', {}, reasonText(ex.reason, ex.text)),
+    facts,
+  ];
+  if (ex.upside_down) parts.push(h('p', { class: 'muted' }, t('upside_down')));
+
+  if (ex.row > 0 && ex.rows.length) {
+    const r = ex.rows[0];
+    parts.push(h('p', {}, h('span', { class: 'muted' }, t('the_person') + ': '),
+      h('span', { class: 'person', id: 'person' }, (r.name || '') + (r.post ? ' — ' + r.post : ''))));
+    if (ex.has_image && r.rect) {
+      parts.push(h('div', { class: 'zoom' }, h('img', { src: '/img/' + ex.sheet + '/row/' + ex.row + '.png', alt: t('row_of', ex.row), id: 'row-zoom' })));
+    }
+    parts.push(h('p', {}, h('span', { class: 'muted' }, t('machine_read') + ': '), h('strong', {}, readingText(r, ex, ex.choices))));
+    parts.push(h('p', { class: 'muted' }, t('box_scores') + ':'));
+    parts.push(h('div', { class: 'boxes', id: 'boxes' }, r.boxes.map(scoreBox)));
+  } else if (ex.rows.length) {
+    const table = h('table', { class: 'readings' },
+      h('thead', {}, h('tr', {}, h('th', {}, t('t_no')), h('th', {}, t('t_name')), h('th', {}, t('machine_read')))),
+      h('tbody', {}, ex.rows.map((r) => h('tr', {}, h('td', {}, r.row), h('td', {}, r.name || ''), h('td', {}, readingText(r, ex, ex.choices))))));
+    parts.push(h('details', {}, h('summary', {}, t('reading_all')), table));
+  }
+
+  /* State and the two-person rule. */
+  if (ex.state === 'resolved') {
+    parts.push(h('p', { class: 'banner ok', id: 'state-banner' }, t('resolved_as') + ' ' + decisionLabel(ex, ex.resolution)));
+    if (state.me.role === 'head') parts.push(h('p', { class: 'muted' }, t('change_head')));
+  } else if (ex.state === 'head') {
+    parts.push(h('p', { class: 'banner warn', id: 'state-banner' }, state.me.role === 'head' ? t('head_now') : t('waiting_head')));
+  } else if (ex.state === 'second' && ex.mine) {
+    parts.push(h('p', { class: 'banner wait', id: 'state-banner' }, t('waiting_second')));
+  } else if (state.me.session.two_person_rule) {
+    parts.push(h('p', { class: 'muted' }, t('two_person')));
+  }
+  if (ex.decisions.length) {
+    parts.push(h('p', { class: 'muted' }, t('decisions') + ':'));
+    parts.push(h('ul', { id: 'decisions' }, ex.decisions.map((d) =>
+      h('li', {}, d.user + (d.role === 'head' ? ' (' + t('role_head') + ')' : '') + ': ' + decisionLabel(ex, d.choice) + (d.note ? ' — “' + d.note + '”' : '')))));
+  }
+
+  /* The decision buttons. */
+  const canDecide = ex.todo || (state.me.role === 'head' && ex.state === 'resolved');
+  const note = h('textarea', { id: 'note', maxlength: 399, placeholder: t('note') });
+  const buttons = ex.choices.map((c, i) => {
+    const key = keyFor(c, choiceRows.indexOf(c) >= 0 ? choiceRows.indexOf(c) : i);
+    let label;
+    if (c.kind === 'choice') label = choiceLabel(c.choice, c.label);
+    else if (c.kind === 'row-invalid') label = t('invalid_row');
+    else if (c.kind === 'ballot-invalid') label = t('invalid_ballot');
+    else label = t(c.kind);
+    const b = h('button', {
+      type: 'button',
+      class: (c.kind === 'choice' || c.kind === 'accept' ? '' : 'invalid') + (ex.mine === c.choice ? ' chosen' : ''),
+      'data-choice': c.choice,
+      'data-key': key,
+      disabled: !canDecide,
+    }, h('kbd', {}, key), label);
+    b.addEventListener('click', () => decide(ex, c.choice, note.value));
+    return { key, button: b, choice: c.choice };
+  });
+  parts.push(h('h2', {}, ex.row ? t('decide_row') : t('decide_page')));
+  if (!canDecide && ex.state !== 'resolved') parts.push(h('p', { class: 'muted' }, t('not_yours')));
+  parts.push(h('div', { class: 'choices', id: 'choices' }, buttons.map((x) => x.button)));
+  parts.push(h('label', { for: 'note', class: 'muted' }, t('note')), note);
+  parts.push(h('p', { class: 'muted keys' }, t('keys_help')));
+  parts.push(h('div', { class: 'nav-row' },
+    h('button', { type: 'button', class: 'secondary', id: 'back', onclick: () => { location.hash = '#/queue'; } }, t('back')),
+    ex.next ? h('button', { type: 'button', class: 'secondary', id: 'skip', onclick: () => { location.hash = '#/exception/' + ex.next; } }, t('next')) : null));
+
+  show(h('div', { class: 'exception' }, pageView, h('div', { class: 'card', id: 'decide-panel' }, parts)));
+  setKeys((ev) => {
+    if (ev.key === 'Escape') { location.hash = '#/queue'; return true; }
+    if (!canDecide) return false;
+    const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
+    const hit = buttons.find((x) => x.key === k);
+    if (hit) { decide(ex, hit.choice, note.value); return true; }
+    return false;
+  });
+}
+
+async function decide(ex, choice, note) {
+  if (state.busy) return;
+  state.busy = true;
+  document.querySelectorAll('#choices button').forEach((b) => { b.disabled = true; });
+  try {
+    const r = await api('/api/exception/' + ex.id + '/decide', { choice, note: note || '' });
+    toast(r.state === 'resolved' ? t('saved_done') : r.state === 'second' ? t('saved_second') : r.state === 'head' ? t('saved_head') : t('saved'));
+    location.hash = r.next ? '#/exception/' + r.next : '#/queue';
+  } catch (e) {
+    toast(e.message);
+    document.querySelectorAll('#choices button').forEach((b) => { b.disabled = false; });
+  } finally {
+    state.busy = false;
+  }
+}
+
+/* ---- totals ----------------------------------------------------------------------------- */
+
+function stopTotals() {
+  if (state.totalsTimer) clearInterval(state.totalsTimer);
+  state.totalsTimer = null;
+}
+
+function totalsTable(f) {
+  const head = h('tr', {},
+    h('th', {}, t('t_no')), h('th', {}, t('t_name')), h('th', {}, t('t_post')),
+    f.choices.map((c) => h('th', { class: 'num' }, choiceLabel(c.key, c.label))),
+    h('th', { class: 'num' }, t('t_valid')), h('th', { class: 'num' }, t('t_notvalid')),
+    h('th', { class: 'num' }, t('t_pending')), h('th', {}, t('t_band')));
+  const rows = f.persons.map((p) => h('tr', { class: p.pending ? 'pending' : '' },
+    h('td', {}, p.number), h('td', {}, p.name || ''), h('td', {}, p.post || ''),
+    p.counts.map((c) => h('td', { class: 'num' }, String(c.count), h('span', { class: 'pct' }, c.percent))),
+    h('td', { class: 'num' }, p.valid), h('td', { class: 'num' }, p.not_valid),
+    h('td', { class: 'num' }, p.pending || ''),
+    h('td', { class: 'band' }, state.lang === 'vi' ? p.band_vi : p.band_en)));
+  return h('table', { class: 'totals', 'data-form': f.id }, h('thead', {}, head), h('tbody', {}, rows));
+}
+
+async function loadTotals() {
+  const r = await api('/api/totals');
+  const when = new Date().toLocaleTimeString(state.lang === 'vi' ? 'vi-VN' : 'en-GB');
+  const parts = [
+    h('h1', {}, t('totals_title')),
+    h('p', { class: 'banner ' + (r.provisional ? 'wait' : 'ok'), id: 'provisional' },
+      r.provisional ? t('provisional', r.exceptions_open) : t('final_ok')),
+    h('p', { class: 'muted', id: 'updated' }, t('updated') + ' ' + when),
+  ];
+  if (r.unknown_form_pending) parts.push(h('p', { class: 'banner warn' }, t('unknown_pages', r.unknown_form_pending)));
+  for (const f of r.forms) {
+    parts.push(h('div', { class: 'card' },
+      h('h2', {}, f.title),
+      h('dl', { class: 'facts' },
+        h('dt', {}, t('ballots')), h('dd', {}, f.ballots),
+        h('dt', {}, t('invalid_ballots')), h('dd', {}, f.invalid),
+        h('dt', {}, t('pending_ballots')), h('dd', {}, f.pending),
+        h('dt', {}, t('base')), h('dd', {}, String(f.base), f.base_estimated ? ' ' + t('base_est') : '')),
+      totalsTable(f)));
+  }
+  const y = window.scrollY;
+  main().replaceChildren(...parts);
+  window.scrollTo(0, y);
+}
+
+/* How often the totals refresh themselves: often enough to follow the decisions live. */
+const TOTALS_REFRESH_MS = 3000;
+
+async function renderTotals() {
+  stopTotals();
+  setKeys(null);
+  await loadTotals();
+  state.totalsTimer = setInterval(() => { loadTotals().catch(showError); }, TOTALS_REFRESH_MS);
+}
+
+/* ---- routing ---------------------------------------------------------------------------- */
+
+function showError(e) {
+  if (e && e.status === 401) return;
+  show(h('div', { class: 'card' }, h('p', { class: 'error', role: 'alert' }, e.message || String(e)),
+    h('button', { type: 'button', onclick: () => { location.hash = '#/queue'; route(); } }, t('back'))));
+}
+
+function route() {
+  if (!state.me) { renderLogin(); return; }
+  renderBar();
+  const hash = location.hash || '#/queue';
+  let p;
+  const m = hash.match(/^#\/exception\/(\d+)$/);
+  if (m) p = renderException(m[1]);
+  else if (hash === '#/totals') p = renderTotals();
+  else p = renderQueue();
+  p.catch(showError);
+}
+
+async function start() {
+  document.getElementById('lang').addEventListener('click', switchLang);
+  document.getElementById('logout').addEventListener('click', async () => {
+    try { await api('/api/logout', {}); } catch (e) { /* logged out either way */ }
+    state.me = null;
+    state.csrf = '';
+    renderLogin();
+  });
+  window.addEventListener('hashchange', route);
+  try {
+    state.me = await api('/api/me');
+    state.csrf = state.me.csrf;
+  } catch (e) {
+    state.me = null;
+  }
+  route();
+}
+
+start();

@@ -1,0 +1,889 @@
+/*
+ * data.c - the review server's JSON API and images over the session: login against the
+ * session's accounts, the queue, one exception with its reading, decisions (through
+ * phieu_session_decide: audit log, two-person rule), the live totals, and scaled pages and
+ * row crops by sheet id. The HTTP side (gates, limits, headers) is in server.c; the rules of
+ * deciding and counting are the session's and the tally's, not ours.
+ */
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "phieu/alloc.h"
+#include "phieu/image.h"
+#include "phieu/session.h"
+#include "phieu/tally.h"
+#include "review/review_internal.h"
+
+/* Image sizes served. A 300 dpi A4 page is 2480 x 3508 pixels: the page view needs about
+ * a screen's height, the thumbnail a list line; row crops are served at the scan's own
+ * resolution (up to 2000 pixels wide) so that a faint mark stays sharp. */
+#define REVIEW_PAGE_MAX_W 1240
+#define REVIEW_PAGE_MAX_H 1754
+#define REVIEW_THUMB_MAX_W 120
+#define REVIEW_THUMB_MAX_H 170
+#define REVIEW_ROW_MAX_W 2000
+#define REVIEW_ROW_MAX_H 400
+/* Margin around a row's band in the crop, in mm: shows a mark that strays out of a box. */
+#define REVIEW_ROW_MARGIN_MM 3.0
+#define REVIEW_NOTE_MAX 399 /* phieu_decision.note holds 400 bytes */
+
+struct review_data {
+    pthread_mutex_t lock; /* one session handle, used by one thread at a time */
+    phieu_session *session;
+};
+
+int review_data_open(const char *session_path, review_data **out, phieu_error *err)
+{
+    review_data *d = phieu_calloc(1, sizeof *d);
+    if (!d)
+        return phieu_error_set(err, PHIEU_ENOMEM, "review: out of memory");
+    if (pthread_mutex_init(&d->lock, NULL) != 0) {
+        phieu_free(d);
+        return phieu_error_set(err, PHIEU_ENOMEM, "review: cannot create a lock");
+    }
+    int rc = phieu_session_open(session_path, &d->session, err);
+    if (rc != 0) {
+        pthread_mutex_destroy(&d->lock);
+        phieu_free(d);
+        return rc;
+    }
+    *out = d;
+    return 0;
+}
+
+void review_data_close(review_data **dp)
+{
+    if (!dp || !*dp)
+        return;
+    review_data *d = *dp;
+    phieu_session_close(&d->session);
+    pthread_mutex_destroy(&d->lock);
+    phieu_free(d);
+    *dp = NULL;
+}
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static int status_of(int code)
+{
+    switch (code) {
+    case PHIEU_EINVAL: return MHD_HTTP_BAD_REQUEST;
+    case PHIEU_ENOTFOUND: return MHD_HTTP_NOT_FOUND;
+    case PHIEU_ESTATE:
+    case PHIEU_EEXIST: return MHD_HTTP_CONFLICT;
+    case PHIEU_ELIMIT: return MHD_HTTP_CONTENT_TOO_LARGE;
+    case PHIEU_ENOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+static void fail(review_response *res, const phieu_error *err)
+{
+    review_error(res, status_of(err->code), phieu_error_code_name(err->code), "%s",
+                 err->message);
+}
+
+static void send_json(review_response *res, int status, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    review_json_text(res, status, text);
+}
+
+static const char *role_name(int role)
+{
+    return role == PHIEU_ROLE_HEAD ? "head" : "supervisor";
+}
+
+static const char *state_name(int state)
+{
+    switch (state) {
+    case PHIEU_EXC_OPEN: return "open";
+    case PHIEU_EXC_SECOND: return "second";
+    case PHIEU_EXC_HEAD: return "head";
+    default: return "resolved";
+    }
+}
+
+/* An exception id from its decimal text; 0 when the text is not one. */
+static int64_t parse_id(const char *s, size_t len)
+{
+    if (len == 0 || len > 19)
+        return 0;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static int valid_sheet_id(const char *s, size_t len)
+{
+    if (len != PHIEU_SHEET_ID_LEN)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+static json_t *body_json(const review_request *req, review_response *res)
+{
+    json_error_t je;
+    json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        review_error(res, MHD_HTTP_BAD_REQUEST, "json",
+                     "the request body is not a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+/* Whether the user may see who decided what on this exception: the two-person rule
+ * hides one supervisor's decision from the other until it is settled; the head sees
+ * all when the decisions disagree. */
+static int may_see_decisions(const phieu_session_info *info, const phieu_exception *e,
+                             const review_login *l)
+{
+    if (!info->two_person_rule || e->state == PHIEU_EXC_RESOLVED)
+        return 1;
+    return e->state == PHIEU_EXC_HEAD && strcmp(l->role, "head") == 0;
+}
+
+/* The user's own latest decision on an exception into out ("" if none). */
+static int my_decision(phieu_session *s, int64_t id, const char *user, char *out,
+                       size_t size, phieu_error *err)
+{
+    out[0] = '\0';
+    phieu_decision *d = NULL;
+    size_t n = 0;
+    int rc = phieu_session_decisions_list(s, id, &d, &n, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(d[i].user, user) == 0)
+            snprintf(out, size, "%s", d[i].choice);
+    phieu_free(d);
+    return 0;
+}
+
+/* Whether this user can decide the exception now: open; waiting for a second person who
+ * is not this user; waiting for the head and the user is the head. */
+static int needs_user(const phieu_exception *e, const review_login *l, const char *mine)
+{
+    switch (e->state) {
+    case PHIEU_EXC_OPEN: return 1;
+    case PHIEU_EXC_SECOND: return mine[0] == '\0';
+    case PHIEU_EXC_HEAD: return strcmp(l->role, "head") == 0;
+    default: return 0;
+    }
+}
+
+/* ---- login ------------------------------------------------------------------------------ */
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+void review_api_login(review_request *req, review_response *res)
+{
+    phieu_review_server *srv = req->srv;
+    json_t *j = body_json(req, res);
+    if (!j)
+        return;
+    const char *user = json_string_value(json_object_get(j, "user"));
+    const char *password = json_string_value(json_object_get(j, "password"));
+    if (!user || !password || !*user || strlen(user) >= REVIEW_NAME_MAX ||
+        strlen(password) > 1024) {
+        json_decref(j);
+        review_error(res, MHD_HTTP_BAD_REQUEST, "login", "give a user name and a password");
+        return;
+    }
+    int wait = review_auth_may_try(&srv->auth, user, req->client);
+    if (wait > 0) {
+        json_decref(j);
+        snprintf(res->retry_after, sizeof res->retry_after, "%d", wait);
+        review_error(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked",
+                     "too many failed logins: this name is locked for %d more minute(s); "
+                     "the head of the board can restart the review server",
+                     (wait + 59) / 60);
+        return;
+    }
+    phieu_user u;
+    phieu_error err = {0};
+    pthread_mutex_lock(&srv->data->lock);
+    int rc = phieu_session_user_verify(srv->data->session, user, password, &u, &err);
+    pthread_mutex_unlock(&srv->data->lock);
+    if (rc != 0) {
+        int locked = 0;
+        int delay = review_auth_failed(&srv->auth, user, req->client, &locked);
+        review_log(srv, "failed login for '%s' from %s%s", user, req->client,
+                   locked ? "; locked" : "");
+        json_decref(j);
+        sleep_ms(delay);
+        if (rc != PHIEU_ENOTFOUND && rc != PHIEU_EINVAL) {
+            fail(res, &err);
+            return;
+        }
+        if (locked) {
+            snprintf(res->retry_after, sizeof res->retry_after, "%d",
+                     srv->auth.lock_seconds);
+            review_error(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked",
+                         "too many failed logins: this name is locked for %d minute(s)",
+                         (srv->auth.lock_seconds + 59) / 60);
+        } else
+            review_error(res, MHD_HTTP_UNAUTHORIZED, "login", "wrong name or password");
+        return;
+    }
+    review_login l;
+    if (review_auth_succeeded(&srv->auth, u.name, req->client, role_name(u.role), &l) != 0) {
+        json_decref(j);
+        review_error(res, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+                     "too many people are logged in; ask one to log out");
+        return;
+    }
+    json_decref(j);
+    snprintf(res->set_cookie, sizeof res->set_cookie,
+             REVIEW_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict", l.token);
+    review_log(srv, "login '%s' (%s) from %s", l.user, l.role, req->client);
+    send_json(res, MHD_HTTP_OK,
+              json_pack("{s:s, s:s, s:s}", "user", l.user, "role", l.role, "csrf", l.csrf));
+}
+
+static void api_logout(review_request *req, review_response *res)
+{
+    review_auth_logout(&req->srv->auth, req->login.token);
+    snprintf(res->set_cookie, sizeof res->set_cookie,
+             REVIEW_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    send_json(res, MHD_HTTP_OK, json_pack("{s:b}", "ok", 1));
+}
+
+static void api_me(review_request *req, review_response *res)
+{
+    review_data *d = req->srv->data;
+    pthread_mutex_lock(&d->lock);
+    const phieu_session_info *info = phieu_session_get_info(d->session);
+    json_t *forms = json_array();
+    for (int i = 0; i < info->n_forms; i++)
+        json_array_append_new(forms, json_pack("{s:s, s:s}", "id", info->forms[i]->id,
+                                               "title", info->forms[i]->title));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:{s:s?, s:s?, s:s?, s:b, s:b, s:o}}", "user",
+                          req->login.user, "role", req->login.role, "csrf", req->login.csrf,
+                          "session", "council", info->council, "name", info->session_name,
+                          "date", info->date, "test", info->test, "two_person_rule",
+                          info->two_person_rule, "forms", forms);
+    pthread_mutex_unlock(&d->lock);
+    send_json(res, MHD_HTTP_OK, j);
+}
+
+/* ---- queue ------------------------------------------------------------------------------ */
+
+static void api_queue(review_request *req, review_response *res)
+{
+    review_data *d = req->srv->data;
+    const char *filter = review_query(req, "reason");
+    if (filter && !*filter)
+        filter = NULL;
+    phieu_error err = {0};
+    phieu_exception *items = NULL;
+    size_t n = 0;
+    pthread_mutex_lock(&d->lock);
+    const phieu_session_info *info = phieu_session_get_info(d->session);
+    int rc = phieu_session_exceptions_list(d->session, PHIEU_EXC_LIST_ALL, &items, &n, &err);
+    if (rc != 0) {
+        pthread_mutex_unlock(&d->lock);
+        fail(res, &err);
+        return;
+    }
+    json_t *list = json_array(), *reasons = json_object();
+    int open = 0, decided = 0, second = 0, head = 0, mine_todo = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        phieu_exception *e = &items[i];
+        char mine[PHIEU_CHOICE_MAX];
+        rc = my_decision(d->session, e->id, req->login.user, mine, sizeof mine, &err);
+        if (rc != 0)
+            break;
+        int todo = needs_user(e, &req->login, mine);
+        if (e->state == PHIEU_EXC_RESOLVED)
+            decided++;
+        else
+            open++;
+        second += e->state == PHIEU_EXC_SECOND;
+        head += e->state == PHIEU_EXC_HEAD;
+        mine_todo += todo;
+        if (e->state != PHIEU_EXC_RESOLVED) {
+            json_t *c = json_object_get(reasons, e->reason);
+            json_object_set_new(reasons, e->reason,
+                                json_integer(c ? json_integer_value(c) + 1 : 1));
+        }
+        if (filter && strcmp(filter, e->reason) != 0)
+            continue;
+        const phieu_form *f = e->form_index >= 0 && e->form_index < info->n_forms
+                                  ? info->forms[e->form_index]
+                                  : NULL;
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)e->id);
+        json_array_append_new(
+            list, json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, s:b, "
+                            "s:s?}",
+                            "id", id, "sheet", e->sheet_id, "row", e->row, "reason", e->reason,
+                            "text", e->text, "state", state_name(e->state), "form",
+                            f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
+                            (json_int_t)e->batch, "position", e->position, "mine", mine,
+                            "todo", todo, "resolution",
+                            e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL));
+    }
+    pthread_mutex_unlock(&d->lock);
+    phieu_free(items);
+    if (rc != 0) {
+        json_decref(list);
+        json_decref(reasons);
+        fail(res, &err);
+        return;
+    }
+    send_json(res, MHD_HTTP_OK,
+              json_pack("{s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:o, s:o}", "counts", "open", open,
+                        "decided", decided, "second", second, "head", head, "todo", mine_todo,
+                        "total", (int)n, "reasons", reasons, "items", list));
+}
+
+/* ---- one exception --------------------------------------------------------------------- */
+
+/* The bounding box, in image pixels, of a rectangle in page mm under the reading's
+ * projective transform (page mm -> image pixels). */
+static void map_rect(const double t[9], phieu_rect r, double margin, double box[4])
+{
+    double xs[2] = {r.x - margin, r.x + r.w + margin};
+    double ys[2] = {r.y - margin, r.y + r.h + margin};
+    box[0] = box[1] = 1e300;
+    box[2] = box[3] = -1e300;
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++) {
+            double w = t[6] * xs[i] + t[7] * ys[k] + t[8];
+            if (w == 0)
+                w = 1e-12;
+            double px = (t[0] * xs[i] + t[1] * ys[k] + t[2]) / w;
+            double py = (t[3] * xs[i] + t[4] * ys[k] + t[5]) / w;
+            if (px < box[0]) box[0] = px;
+            if (py < box[1]) box[1] = py;
+            if (px > box[2]) box[2] = px;
+            if (py > box[3]) box[3] = py;
+        }
+}
+
+/* Whether the reading's transform places pages: a rejected page has none. */
+static int has_transform(const phieu_reading *r)
+{
+    return r->form_index >= 0 && r->transform[8] != 0;
+}
+
+/* The archive path of a sheet's image; PHIEU_ENOTFOUND for an unreadable file. */
+static int sheet_image_path(phieu_session *s, const phieu_sheet *sh, char *path, size_t size,
+                            phieu_error *err)
+{
+    if (sh->unreadable)
+        return phieu_error_set(err, PHIEU_ENOTFOUND,
+                               "sheet '%s' has no image: its file could not be decoded",
+                               sh->id);
+    return phieu_session_image_path(s, sh->sha256, 0, path, size, err);
+}
+
+static int load_image(const char *path, phieu_image **img, phieu_error *err)
+{
+    phieu_image_limits lim = phieu_image_default_limits();
+    return phieu_image_load(path, 0, &lim, img, err);
+}
+
+static int load_sheet_image(phieu_session *s, const phieu_sheet *sh, phieu_image **img,
+                            phieu_error *err)
+{
+    char path[4096];
+    int rc = sheet_image_path(s, sh, path, sizeof path, err);
+    return rc != 0 ? rc : load_image(path, img, err);
+}
+
+/* The size of a sheet's image, to place the outlines: remembered in the cache, since
+ * decoding a 300 dpi page takes longer than everything else in a request. Called with the
+ * session's lock held (the first time it decodes the image). */
+static void image_size(phieu_review_server *srv, phieu_session *s, const phieu_sheet *sh,
+                       int *w, int *h)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%s/size", sh->id);
+    uint8_t *data;
+    size_t len;
+    int size[2] = {0, 0};
+    if (review_cache_get(srv->cache, key, &data, &len)) {
+        if (len == sizeof size)
+            memcpy(size, data, sizeof size);
+        phieu_free(data);
+    } else {
+        phieu_image *img = NULL;
+        phieu_error err = {0};
+        if (load_sheet_image(s, sh, &img, &err) == 0) {
+            size[0] = img->width;
+            size[1] = img->height;
+            review_cache_put(srv->cache, key, (const uint8_t *)size, sizeof size);
+        }
+        phieu_image_destroy(&img);
+    }
+    *w = size[0];
+    *h = size[1];
+}
+
+static json_t *choices_for(const phieu_session_info *info, const phieu_exception *e,
+                           const phieu_sheet *sh)
+{
+    json_t *c = json_array();
+    const phieu_form *f = e->form_index >= 0 && e->form_index < info->n_forms
+                              ? info->forms[e->form_index]
+                              : NULL;
+    if (e->row > 0 && f) {
+        for (int i = 0; i < f->n_choices; i++)
+            json_array_append_new(c, json_pack("{s:s, s:s, s:s}", "choice", f->choices[i].key,
+                                               "kind", "choice", "label",
+                                               f->choices[i].label));
+        json_array_append_new(c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID,
+                                           "kind", "row-invalid"));
+        return c;
+    }
+    if (f && sh->status != PHIEU_PAGE_REJECTED)
+        json_array_append_new(c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_ACCEPT, "kind",
+                                           "accept"));
+    json_array_append_new(c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID, "kind",
+                                       "ballot-invalid"));
+    json_array_append_new(c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_DISCARD, "kind",
+                                       "discard"));
+    return c;
+}
+
+static json_t *row_json(const phieu_session_info *info, const phieu_reading *r,
+                        const phieu_form *f, const phieu_layout *lay, int row, int img_w,
+                        int img_h)
+{
+    const phieu_row_reading *rr = NULL;
+    for (int i = 0; i < r->n_rows; i++)
+        if (r->rows[i].row == row)
+            rr = &r->rows[i];
+    const phieu_form_row *fr = row >= 1 && row <= f->n_rows ? &f->rows[row - 1] : NULL;
+    json_t *boxes = json_array();
+    for (int c = 0; rr && c < f->n_choices; c++) {
+        const phieu_box_reading *b = &rr->boxes[c];
+        json_array_append_new(
+            boxes, json_pack("{s:s, s:s, s:f, s:f, s:f, s:s}", "choice", f->choices[c].key,
+                             "label", f->choices[c].label, "score", (double)b->score,
+                             "coverage", (double)b->coverage, "darkness", (double)b->darkness,
+                             "state", phieu_box_state_name(b->state)));
+    }
+    json_t *rect = json_null();
+    if (has_transform(r) && row >= 1 && row <= lay->n_rows && img_w > 0 && img_h > 0) {
+        double box[4];
+        map_rect(r->transform, lay->rows[row - 1], 0, box);
+        rect = json_pack("{s:f, s:f, s:f, s:f}", "x", box[0] / img_w, "y", box[1] / img_h, "w",
+                         (box[2] - box[0]) / img_w, "h", (box[3] - box[1]) / img_h);
+    }
+    (void)info;
+    return json_pack("{s:i, s:s?, s:s?, s:s, s:o, s:o}", "row", row, "name",
+                     fr ? fr->name : NULL, "post", fr ? fr->post : NULL, "reading",
+                     rr ? phieu_row_decision_name(f, rr->decision) : "none", "boxes", boxes,
+                     "rect", rect);
+}
+
+/* The next exception this user can decide after `after` (in queue order, wrapping). */
+static int next_for_user(phieu_session *s, const review_login *l, int64_t after, char *out,
+                         size_t size, phieu_error *err)
+{
+    out[0] = '\0';
+    phieu_exception *items = NULL;
+    size_t n = 0;
+    int rc = phieu_session_exceptions_list(s, PHIEU_EXC_LIST_UNRESOLVED, &items, &n, err);
+    if (rc != 0)
+        return rc;
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++)
+        if (items[i].id == after)
+            start = i + 1;
+    for (size_t k = 0; k < n && rc == 0; k++) {
+        phieu_exception *e = &items[(start + k) % n];
+        if (e->id == after)
+            continue;
+        char mine[PHIEU_CHOICE_MAX];
+        rc = my_decision(s, e->id, l->user, mine, sizeof mine, err);
+        if (rc == 0 && needs_user(e, l, mine)) {
+            snprintf(out, size, "%lld", (long long)e->id);
+            break;
+        }
+    }
+    phieu_free(items);
+    return rc;
+}
+
+static void api_exception(review_request *req, review_response *res, int64_t id)
+{
+    review_data *d = req->srv->data;
+    phieu_error err = {0};
+    phieu_exception e;
+    phieu_sheet sh;
+    phieu_reading *r = phieu_calloc(1, sizeof *r);
+    phieu_decision *dec = NULL;
+    size_t n_dec = 0;
+    if (!r) {
+        review_error(res, MHD_HTTP_SERVICE_UNAVAILABLE, "memory", "out of memory");
+        return;
+    }
+    pthread_mutex_lock(&d->lock);
+    const phieu_session_info *info = phieu_session_get_info(d->session);
+    int rc = phieu_session_exception_get(d->session, id, &e, &err);
+    if (rc == 0)
+        rc = phieu_session_sheet_get(d->session, e.sheet_id, &sh, r, &err);
+    if (rc == 0)
+        rc = phieu_session_decisions_list(d->session, id, &dec, &n_dec, &err);
+    char next[24] = "";
+    if (rc == 0)
+        rc = next_for_user(d->session, &req->login, id, next, sizeof next, &err);
+    if (rc != 0) {
+        pthread_mutex_unlock(&d->lock);
+        phieu_free(r);
+        phieu_free(dec);
+        fail(res, &err);
+        return;
+    }
+    int img_w = 0, img_h = 0;
+    if (has_transform(r))
+        image_size(req->srv, d->session, &sh, &img_w, &img_h);
+    const phieu_form *f = e.form_index >= 0 && e.form_index < info->n_forms
+                              ? info->forms[e.form_index]
+                              : NULL;
+    json_t *rows = json_array();
+    if (f && r->form_index >= 0) {
+        if (e.row > 0)
+            json_array_append_new(rows, row_json(info, r, f, &info->layouts[e.form_index],
+                                                 e.row, img_w, img_h));
+        else /* a page exception: the whole reading, so the board sees what would count */
+            for (int i = 1; i <= f->n_rows; i++)
+                json_array_append_new(rows, row_json(info, r, f, &info->layouts[e.form_index],
+                                                     i, img_w, img_h));
+    }
+    char mine[PHIEU_CHOICE_MAX] = "";
+    json_t *decisions = json_array();
+    int see = may_see_decisions(info, &e, &req->login);
+    for (size_t i = 0; i < n_dec; i++) {
+        if (strcmp(dec[i].user, req->login.user) == 0)
+            snprintf(mine, sizeof mine, "%s", dec[i].choice);
+        if (see || strcmp(dec[i].user, req->login.user) == 0)
+            json_array_append_new(decisions,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "user", dec[i].user,
+                                            "role", role_name(dec[i].role), "choice",
+                                            dec[i].choice, "note", dec[i].note, "time",
+                                            dec[i].time));
+    }
+    json_t *reasons = json_array();
+    for (int i = 0; i < r->n_reasons; i++)
+        json_array_append_new(reasons, json_pack("{s:s, s:s, s:i}", "code", r->reasons[i].code,
+                                                 "text", r->reasons[i].text, "row",
+                                                 r->reasons[i].row));
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)e.id);
+    json_t *j = json_pack(
+        "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:I, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b, "
+        "s:o, s:o, s:o, s:o, s:s?, s:b, s:s?}",
+        "id", ids, "sheet", e.sheet_id, "row", e.row, "reason", e.reason, "text", e.text,
+        "state", state_name(e.state), "resolution",
+        e.state == PHIEU_EXC_RESOLVED ? e.resolution : NULL, "batch", (json_int_t)e.batch,
+        "position", e.position, "page_status", phieu_page_status_name(sh.status), "form",
+        f ? f->id : NULL, "form_title", f ? f->title : NULL, "mine", mine[0] ? mine : NULL,
+        "todo", needs_user(&e, &req->login, mine), "has_image", !sh.unreadable, "choices",
+        choices_for(info, &e, &sh), "rows", rows, "decisions", decisions, "reasons", reasons,
+        "next", next[0] ? next : NULL, "upside_down", r->upside_down, "note_hint", NULL);
+    pthread_mutex_unlock(&d->lock);
+    phieu_free(r);
+    phieu_free(dec);
+    send_json(res, MHD_HTTP_OK, j);
+}
+
+static void api_decide(review_request *req, review_response *res, int64_t id)
+{
+    review_data *d = req->srv->data;
+    json_t *j = body_json(req, res);
+    if (!j)
+        return;
+    const char *choice = json_string_value(json_object_get(j, "choice"));
+    json_t *nj = json_object_get(j, "note");
+    const char *note = json_string_value(nj);
+    if (!choice || strlen(choice) >= PHIEU_CHOICE_MAX || (nj && !json_is_null(nj) && !note)) {
+        json_decref(j);
+        review_error(res, MHD_HTTP_BAD_REQUEST, "choice",
+                     "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
+        return;
+    }
+    if (note && strlen(note) > REVIEW_NOTE_MAX) {
+        json_decref(j);
+        review_error(res, MHD_HTTP_BAD_REQUEST, "note",
+                     "the note is too long: keep it under %d bytes", REVIEW_NOTE_MAX);
+        return;
+    }
+    phieu_error err = {0};
+    phieu_exception after;
+    char next[24] = "";
+    pthread_mutex_lock(&d->lock);
+    int rc = phieu_session_decide(d->session, id, req->login.user, choice, note ? note : "",
+                                  &after, &err);
+    if (rc == 0)
+        rc = next_for_user(d->session, &req->login, id, next, sizeof next, &err);
+    pthread_mutex_unlock(&d->lock);
+    json_decref(j);
+    if (rc != 0) {
+        fail(res, &err);
+        return;
+    }
+    /* The log line names who and which exception, never the choice: logs hold no
+     * selections. */
+    review_log(req->srv, "decision by '%s' on exception %lld: now %s", req->login.user,
+               (long long)id, state_name(after.state));
+    send_json(res, MHD_HTTP_OK,
+              json_pack("{s:s, s:s?, s:s?}", "state", state_name(after.state), "resolution",
+                        after.state == PHIEU_EXC_RESOLVED ? after.resolution : NULL, "next",
+                        next[0] ? next : NULL));
+}
+
+/* ---- totals ----------------------------------------------------------------------------- */
+
+static void api_totals(review_request *req, review_response *res)
+{
+    review_data *d = req->srv->data;
+    phieu_error err = {0};
+    phieu_tally *t = NULL;
+    phieu_session_progress p;
+    pthread_mutex_lock(&d->lock);
+    int rc = phieu_tally_from_session(d->session, &t, &err);
+    if (rc == 0)
+        rc = phieu_session_progress_get(d->session, &p, &err);
+    pthread_mutex_unlock(&d->lock);
+    if (rc != 0) {
+        phieu_tally_destroy(&t);
+        fail(res, &err);
+        return;
+    }
+    json_t *forms = json_array();
+    for (int i = 0; i < t->n_forms; i++) {
+        const phieu_tally_form *tf = &t->forms[i];
+        json_t *choices = json_array();
+        for (int c = 0; c < tf->form->n_choices; c++)
+            json_array_append_new(choices, json_pack("{s:s, s:s}", "key",
+                                                     tf->form->choices[c].key, "label",
+                                                     tf->form->choices[c].label));
+        json_t *persons = json_array();
+        for (int k = 0; k < tf->n_persons; k++) {
+            const phieu_tally_person *tp = &tf->persons[k];
+            json_t *counts = json_array();
+            for (int c = 0; c < tf->form->n_choices; c++) {
+                char pct[PHIEU_PERCENT_TEXT_MAX];
+                phieu_percent_text(tp->percent[c], pct);
+                json_array_append_new(counts,
+                                      json_pack("{s:i, s:s}", "count", tp->count[c], "percent",
+                                                pct));
+            }
+            json_array_append_new(
+                persons,
+                json_pack("{s:i, s:s?, s:s?, s:i, s:i, s:i, s:o, s:s, s:s, s:s}", "number",
+                          tp->number, "name", tp->name, "post", tp->post, "valid", tp->valid,
+                          "not_valid", tp->not_valid, "pending", tp->pending, "counts", counts,
+                          "band", phieu_band_name(tp->band), "band_vi",
+                          phieu_band_text(tp->band, "vi"), "band_en",
+                          phieu_band_text(tp->band, "en")));
+        }
+        json_array_append_new(
+            forms, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:o, s:o}", "id",
+                             tf->form->id, "title", tf->form->title, "kind", tf->form->kind,
+                             "ballots", tf->ballots, "invalid", tf->invalid_ballots, "pending",
+                             tf->pending_ballots, "base", tf->base, "base_estimated",
+                             tf->base_estimated, "choices", choices, "persons", persons));
+    }
+    json_t *j = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "provisional",
+                          t->provisional, "rules", t->rules ? t->rules->name : "", "sheets",
+                          p.sheets, "exceptions_open", p.exceptions_open, "exceptions_total",
+                          p.exceptions_total, "unknown_form_pending", t->unknown_form_pending,
+                          "unknown_form_invalid", t->unknown_form_invalid, "forms", forms);
+    phieu_tally_destroy(&t);
+    send_json(res, MHD_HTTP_OK, j);
+}
+
+/* ---- router ----------------------------------------------------------------------------- */
+
+void review_api_route(review_request *req, review_response *res)
+{
+    const char *u = req->url + 4; /* after "/api" */
+    int post = strcmp(req->method, "POST") == 0;
+    if (strcmp(u, "/me") == 0 && !post)
+        return api_me(req, res);
+    if (strcmp(u, "/logout") == 0 && post)
+        return api_logout(req, res);
+    if (strcmp(u, "/queue") == 0 && !post)
+        return api_queue(req, res);
+    if (strcmp(u, "/totals") == 0 && !post)
+        return api_totals(req, res);
+    if (strncmp(u, "/exception/", 11) == 0) {
+        const char *idp = u + 11;
+        const char *slash = strchr(idp, '/');
+        size_t idlen = slash ? (size_t)(slash - idp) : strlen(idp);
+        int64_t id = parse_id(idp, idlen);
+        if (id <= 0) {
+            review_error(res, MHD_HTTP_NOT_FOUND, "not-found",
+                         "an exception is named by its number");
+            return;
+        }
+        if (!slash && !post)
+            return api_exception(req, res, id);
+        if (slash && strcmp(slash, "/decide") == 0 && post)
+            return api_decide(req, res, id);
+    }
+    review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such API call");
+}
+
+/* ---- images ----------------------------------------------------------------------------- */
+
+/* Whether the sheet has an exception: only those pages are shown to supervisors. */
+static int sheet_has_exception(phieu_session *s, const char *sheet, phieu_error *err)
+{
+    phieu_exception *items = NULL;
+    size_t n = 0;
+    if (phieu_session_exceptions_list(s, PHIEU_EXC_LIST_ALL, &items, &n, err) != 0)
+        return -1;
+    int found = 0;
+    for (size_t i = 0; i < n && !found; i++)
+        found = strcmp(items[i].sheet_id, sheet) == 0;
+    phieu_free(items);
+    return found;
+}
+
+static void send_png(review_response *res, uint8_t *data, size_t len)
+{
+    res->status = MHD_HTTP_OK;
+    res->content_type = "image/png";
+    res->data = data;
+    res->len = len;
+    res->cacheable = 1;
+}
+
+/* /img/SHEET/page.png, /img/SHEET/thumb.png, /img/SHEET/row/N.png */
+void review_image_route(review_request *req, review_response *res)
+{
+    review_data *d = req->srv->data;
+    const char *p = req->url + 5;
+    const char *slash = strchr(p, '/');
+    if (!slash || !valid_sheet_id(p, (size_t)(slash - p))) {
+        review_error(res, MHD_HTTP_NOT_FOUND, "not-found",
+                     "images are named /img/SHEET-ID/page.png (a 16-digit sheet id)");
+        return;
+    }
+    char sheet[PHIEU_SHEET_ID_MAX];
+    memcpy(sheet, p, PHIEU_SHEET_ID_LEN);
+    sheet[PHIEU_SHEET_ID_LEN] = '\0';
+    const char *what = slash + 1;
+    int row = 0, kind; /* 0 page, 1 thumb, 2 row */
+    if (strcmp(what, "page.png") == 0)
+        kind = 0;
+    else if (strcmp(what, "thumb.png") == 0)
+        kind = 1;
+    else if (strncmp(what, "row/", 4) == 0) {
+        const char *dot = strchr(what + 4, '.');
+        int64_t v = dot && strcmp(dot, ".png") == 0 ? parse_id(what + 4, (size_t)(dot - what - 4))
+                                                    : 0;
+        if (v < 1 || v > PHIEU_FORM_MAX_ROWS) {
+            review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such row");
+            return;
+        }
+        row = (int)v;
+        kind = 2;
+    } else {
+        review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such image");
+        return;
+    }
+    char key[64];
+    snprintf(key, sizeof key, "%s/%d/%d", sheet, kind, row);
+    phieu_error err = {0};
+    pthread_mutex_lock(&d->lock);
+    int has = sheet_has_exception(d->session, sheet, &err);
+    pthread_mutex_unlock(&d->lock);
+    if (has <= 0) {
+        if (has < 0)
+            fail(res, &err);
+        else
+            review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no exception on this sheet");
+        return;
+    }
+    uint8_t *png;
+    size_t len;
+    if (review_cache_get(req->srv->cache, key, &png, &len)) {
+        send_png(res, png, len);
+        return;
+    }
+    phieu_sheet sh;
+    phieu_reading *r = phieu_calloc(1, sizeof *r);
+    if (!r) {
+        review_error(res, MHD_HTTP_SERVICE_UNAVAILABLE, "memory", "out of memory");
+        return;
+    }
+    phieu_image *img = NULL, *out = NULL, *crop = NULL;
+    phieu_layout lay;
+    memset(&lay, 0, sizeof lay);
+    pthread_mutex_lock(&d->lock);
+    char path[4096];
+    int rc = phieu_session_sheet_get(d->session, sheet, &sh, r, &err);
+    if (rc == 0)
+        rc = sheet_image_path(d->session, &sh, path, sizeof path, &err);
+    const phieu_session_info *info = phieu_session_get_info(d->session);
+    int have_layout = rc == 0 && has_transform(r) && r->form_index < info->n_forms;
+    if (have_layout)
+        lay = info->layouts[r->form_index];
+    pthread_mutex_unlock(&d->lock);
+    /* Decoding, scaling and encoding happen outside the session's lock. */
+    if (rc == 0)
+        rc = load_image(path, &img, &err);
+    if (rc == 0) {
+        char skey[64];
+        int size[2] = {img->width, img->height};
+        snprintf(skey, sizeof skey, "%s/size", sheet);
+        review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
+    }
+    if (rc == 0 && kind == 0)
+        rc = phieu_image_scale_to_fit(img, REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H, &out, &err);
+    else if (rc == 0 && kind == 1)
+        rc = phieu_image_scale_to_fit(img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, &err);
+    else if (rc == 0 && kind == 2) {
+        if (!have_layout || row > lay.n_rows)
+            rc = phieu_error_set(&err, PHIEU_ENOTFOUND,
+                                 "sheet '%s' has no row %d that could be placed", sheet, row);
+        else {
+            double box[4];
+            map_rect(r->transform, lay.rows[row - 1], REVIEW_ROW_MARGIN_MM, box);
+            rc = phieu_image_crop(img, (int)box[0], (int)box[1], (int)(box[2] - box[0] + 1),
+                                  (int)(box[3] - box[1] + 1), &crop, &err);
+            if (rc == 0)
+                rc = phieu_image_scale_to_fit(crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, &out,
+                                              &err);
+        }
+    }
+    if (rc == 0)
+        rc = phieu_image_encode_png(out, &png, &len, &err);
+    phieu_image_destroy(&img);
+    phieu_image_destroy(&crop);
+    phieu_image_destroy(&out);
+    phieu_free(r);
+    if (rc != 0) {
+        fail(res, &err);
+        return;
+    }
+    review_cache_put(req->srv->cache, key, png, len);
+    send_png(res, png, len);
+}

@@ -1,0 +1,1076 @@
+/*
+ * test_review.c - the review server over real HTTP on loopback: login, queue, exception,
+ * decisions with the two-person rule and the head, audit entries, totals, images; and its
+ * security: no login, no CSRF token, throttled and locked logins, paths in image URLs,
+ * oversized and malformed requests (the server must keep answering).
+ *
+ * The session is made here as a counting day makes it: blank ballots rendered from
+ * forms/district-rating.form, marks drawn on them (clear X marks, and a faint one that the
+ * reader must send to a person), pages added through phieu_session_add_page.
+ *
+ * `test_review --make-session PATH` only writes that session (with users an, binh and
+ * truong, password "mat-khau-<name>") for the browser test, and exits.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "phieu/alloc.h"
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/omr.h"
+#include "phieu/render.h"
+#include "phieu/review.h"
+#include "phieu/session.h"
+#include "phieu/tally.h"
+#include "phieu/util.h"
+
+#define DPI 200
+#define MM(v) ((v) * DPI / 25.4)
+
+/* ---- the session: rendered ballots with drawn marks ------------------------------------ */
+
+static void fill(phieu_image *im, double x0, double y0, double x1, double y1, int gray)
+{
+    int a = (int)MM(x0), b = (int)MM(y0), c = (int)MM(x1), d = (int)MM(y1);
+    for (int y = b; y < d; y++)
+        for (int x = a; x < c; x++)
+            if (x >= 0 && y >= 0 && x < im->width && y < im->height)
+                im->pixels[(size_t)y * im->stride + x] = (uint8_t)gray;
+}
+
+/* An X of half-size `arm` mm and stroke `w` mm centred in a box. */
+static void draw_x(phieu_image *im, phieu_rect box, double arm, double w, int gray)
+{
+    double cx = box.x + box.w / 2, cy = box.y + box.h / 2;
+    for (double k = -arm; k <= arm; k += 0.05) {
+        fill(im, cx + k - w / 2, cy + k - w / 2, cx + k + w / 2, cy + k + w / 2, gray);
+        fill(im, cx + k - w / 2, cy - k - w / 2, cx + k + w / 2, cy - k + w / 2, gray);
+    }
+}
+
+typedef struct fixture_page {
+    int offset;        /* row r (0-based) is marked in choice (r + offset) % 3 */
+    int faint_rows[2]; /* 1-based rows with only a faint mark instead, 0 = none */
+} fixture_page;
+
+/* Page 1: row 2 faint. Page 2: rows 3 and 5 faint. Page 3: every row clear. Each pair of
+ * pages differs in every row, so none looks like a rescan of another. */
+static const fixture_page pages[] = {{0, {2, 0}}, {1, {3, 5}}, {2, {0, 0}}};
+#define N_PAGES (sizeof pages / sizeof pages[0])
+
+/* The smallest faint X that this build's reader calls marginal: found by reading, so the
+ * fixture follows the reader's thresholds instead of copying them. */
+static int faint_arm(const phieu_form *f, const phieu_layout *lay, double *arm,
+                     phieu_error *err)
+{
+    phieu_render_options ro = {0, 1};
+    for (double a = 0.5; a <= 2.5; a += 0.1) {
+        phieu_image *im = NULL;
+        if (phieu_render_raster(f, &ro, DPI, &im, err) != 0)
+            return -1;
+        draw_x(im, lay->boxes[0][1], a, 0.3, 100);
+        const phieu_form *forms[1] = {f};
+        phieu_omr_config cfg = {forms, lay, 1, {{0}}, 0};
+        phieu_thresholds_default(&cfg.thresholds);
+        phieu_reading r;
+        int rc = phieu_omr_read(&cfg, im, &r, err);
+        phieu_image_destroy(&im);
+        if (rc != 0)
+            return -1;
+        if (r.rows[0].boxes[1].state == PHIEU_BOX_MARGINAL) {
+            *arm = a;
+            return 0;
+        }
+    }
+    phieu_error_set(err, PHIEU_EINVAL, "no faint mark size reads as marginal");
+    return -1;
+}
+
+static int make_session(const char *path, phieu_error *err)
+{
+    char form_path[4096];
+    const char *src = getenv("PHIEU_SOURCE_DIR");
+    snprintf(form_path, sizeof form_path, "%s/forms/district-rating.form", src ? src : "..");
+    phieu_form *f = NULL;
+    if (phieu_form_load(form_path, &f, err) != 0)
+        return -1;
+    phieu_layout lay;
+    double arm = 0;
+    if (phieu_layout_compute(f, &lay, err) != 0 || faint_arm(f, &lay, &arm, err) != 0) {
+        phieu_form_destroy(&f);
+        return -1;
+    }
+    const phieu_form *forms[1] = {f};
+    phieu_session_params p = {0};
+    p.council = "Hội đồng nhân dân huyện An Thạnh";
+    p.session_name = "Kỳ họp thứ Mười Một, khóa XII";
+    p.date = "2026-11-28";
+    p.place = "Hội trường UBND huyện";
+    p.delegates = 30;
+    p.two_person_rule = -1;
+    p.forms = forms;
+    p.n_forms = 1;
+    p.actor = "test";
+    phieu_session *s = NULL;
+    int rc = phieu_session_create(path, &p, &s, err);
+    if (rc == 0)
+        rc = phieu_session_user_add(s, "an", PHIEU_ROLE_SUPERVISOR, "mat-khau-an", "test", err);
+    if (rc == 0)
+        rc = phieu_session_user_add(s, "binh", PHIEU_ROLE_SUPERVISOR, "mat-khau-binh", "test",
+                                    err);
+    if (rc == 0)
+        rc = phieu_session_user_add(s, "truong", PHIEU_ROLE_HEAD, "mat-khau-truong", "test",
+                                    err);
+    phieu_batch batch;
+    if (rc == 0)
+        rc = phieu_session_batch_open(s, (int)N_PAGES, &batch, err);
+    for (size_t i = 0; rc == 0 && i < N_PAGES; i++) {
+        phieu_render_options ro = {0, 1};
+        phieu_image *im = NULL;
+        rc = phieu_render_raster(f, &ro, DPI, &im, err);
+        for (int r = 0; rc == 0 && r < f->n_rows; r++) {
+            int choice = (r + pages[i].offset) % f->n_choices;
+            int faint = pages[i].faint_rows[0] == r + 1 || pages[i].faint_rows[1] == r + 1;
+            if (faint)
+                draw_x(im, lay.boxes[r][choice], arm, 0.3, 100);
+            else
+                draw_x(im, lay.boxes[r][choice], 2.2, 0.6, 0);
+        }
+        phieu_page_meta meta = {0};
+        meta.batch = batch.id;
+        phieu_page_result res;
+        if (rc == 0)
+            rc = phieu_session_add_page(s, im, &meta, &res, err);
+        phieu_image_destroy(&im);
+    }
+    phieu_session_close(&s);
+    phieu_form_destroy(&f);
+    return rc;
+}
+
+/* ---- a tiny HTTP client over a plain socket -------------------------------------------- */
+
+typedef struct http_res {
+    int status;
+    char head[16384];
+    char *body;
+    size_t len;
+    json_t *json;
+} http_res;
+
+static void http_free(http_res *r)
+{
+    free(r->body);
+    json_decref(r->json);
+    memset(r, 0, sizeof *r);
+}
+
+/* Sends raw bytes, reads the answer until the server closes. Returns 0, or -1 when the
+ * connection failed (the server is down). */
+static int http_raw(int port, const char *req, size_t len, http_res *out)
+{
+    memset(out, 0, sizeof *out);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = {20, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    size_t sent = 0;
+    while (sent < len) {
+        ssize_t n = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
+        if (n <= 0)
+            break; /* the server may answer and close before reading everything */
+        sent += (size_t)n;
+    }
+    shutdown(fd, SHUT_WR);
+    size_t cap = 65536, got = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (got + 4096 > cap)
+            buf = realloc(buf, cap *= 2);
+        ssize_t n = recv(fd, buf + got, cap - got - 1, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    if (sscanf(buf, "HTTP/1.%*d %d", &out->status) != 1) {
+        free(buf);
+        return got ? 0 : -1;
+    }
+    char *end = strstr(buf, "\r\n\r\n");
+    size_t hl = end ? (size_t)(end - buf) : got;
+    if (hl >= sizeof out->head)
+        hl = sizeof out->head - 1;
+    memcpy(out->head, buf, hl);
+    out->head[hl] = '\0';
+    if (end) {
+        out->len = got - (size_t)(end + 4 - buf);
+        out->body = malloc(out->len + 1);
+        memcpy(out->body, end + 4, out->len);
+        out->body[out->len] = '\0';
+        out->json = json_loadb(out->body, out->len, 0, NULL);
+    }
+    free(buf);
+    return 0;
+}
+
+typedef struct client {
+    int port;
+    char cookie[128];
+    char csrf[80];
+} client;
+
+static int http(const client *c, const char *method, const char *path, const char *body,
+                int with_csrf, http_res *out)
+{
+    phieu_buf req;
+    phieu_buf_init(&req);
+    phieu_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n",
+                     method, path, c->port);
+    if (c->cookie[0])
+        phieu_buf_printf(&req, "Cookie: phieu_session=%s\r\n", c->cookie);
+    if (with_csrf)
+        phieu_buf_printf(&req, "X-CSRF-Token: %s\r\n", c->csrf);
+    if (body)
+        phieu_buf_printf(&req, "Content-Type: application/json\r\n");
+    phieu_buf_printf(&req, "Content-Length: %zu\r\n\r\n%s", body ? strlen(body) : 0,
+                     body ? body : "");
+    int rc = http_raw(c->port, req.data, req.len, out);
+    phieu_buf_release(&req);
+    return rc;
+}
+
+static const char *header(const http_res *r, const char *name)
+{
+    static char value[1024];
+    const char *p = r->head;
+    size_t nl = strlen(name);
+    while ((p = strstr(p, "\r\n")) != NULL) {
+        p += 2;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            size_t vl = strcspn(v, "\r\n");
+            if (vl >= sizeof value)
+                vl = sizeof value - 1;
+            memcpy(value, v, vl);
+            value[vl] = '\0';
+            return value;
+        }
+    }
+    return NULL;
+}
+
+/* Logs in; returns the HTTP status, and on 200 fills the client's cookie and CSRF. */
+static int login(client *c, const char *user, const char *password)
+{
+    char body[256];
+    snprintf(body, sizeof body, "{\"user\":\"%s\",\"password\":\"%s\"}", user, password);
+    client anon = {c->port, "", ""};
+    http_res r;
+    assert_int_equal(http(&anon, "POST", "/api/login", body, 0, &r), 0);
+    int status = r.status;
+    if (status == 200) {
+        const char *sc = header(&r, "Set-Cookie");
+        assert_non_null(sc);
+        assert_non_null(strstr(sc, "HttpOnly"));
+        assert_non_null(strstr(sc, "SameSite=Strict"));
+        assert_int_equal(strncmp(sc, "phieu_session=", 14), 0);
+        size_t tl = strcspn(sc + 14, ";");
+        assert_int_equal(tl, 64);
+        memcpy(c->cookie, sc + 14, tl);
+        c->cookie[tl] = '\0';
+        const char *csrf = json_string_value(json_object_get(r.json, "csrf"));
+        assert_non_null(csrf);
+        snprintf(c->csrf, sizeof c->csrf, "%s", csrf);
+    }
+    http_free(&r);
+    return status;
+}
+
+/* ---- the server under test -------------------------------------------------------------- */
+
+/* The session is made once (rendering and three argon2id hashes take a while) and each
+ * test gets its own copy. */
+static char template_dir[256];
+
+static int group_setup(void **state)
+{
+    (void)state;
+    snprintf(template_dir, sizeof template_dir, "/tmp/phieu-test-review-XXXXXX");
+    if (!mkdtemp(template_dir))
+        return -1;
+    char path[300];
+    snprintf(path, sizeof path, "%s/day.db", template_dir);
+    phieu_error err = {0};
+    if (make_session(path, &err) != 0) {
+        fprintf(stderr, "cannot make the test session: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", template_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+typedef struct world {
+    char dir[256];
+    char session[300];
+    phieu_review_server *srv;
+    int port;
+} world;
+
+static int make_world(void **state, int lock_after)
+{
+    world *w = calloc(1, sizeof *w);
+    snprintf(w->dir, sizeof w->dir, "/tmp/phieu-test-review-XXXXXX");
+    if (!mkdtemp(w->dir))
+        return -1;
+    snprintf(w->session, sizeof w->session, "%s/day.db", w->dir);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "cp -R '%s'/. '%s'/", template_dir, w->dir);
+    if (system(cmd) != 0)
+        return -1;
+    phieu_error err = {0};
+    phieu_review_options o;
+    phieu_review_options_default(&o);
+    o.session_path = w->session;
+    o.port = 0;
+    o.login_delay_ms = 300;
+    o.login_delay_max_ms = 1200;
+    o.login_lock_after = lock_after;
+    o.login_lock_seconds = 60;
+    if (phieu_review_start(&o, &w->srv, &err) != 0) {
+        fprintf(stderr, "cannot start the server: %s\n", err.message);
+        return -1;
+    }
+    w->port = phieu_review_port(w->srv);
+    *state = w;
+    return 0;
+}
+
+static int setup(void **state) { return make_world(state, 5); }
+static int setup_strict(void **state) { return make_world(state, 3); }
+
+static int teardown(void **state)
+{
+    world *w = *state;
+    phieu_review_stop(&w->srv);
+    assert_null(w->srv);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", w->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(w);
+    return 0;
+}
+
+/* The queue's items as the server lists them for this client. */
+static json_t *queue(const client *c)
+{
+    http_res r;
+    assert_int_equal(http(c, "GET", "/api/queue", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_incref(r.json);
+    http_free(&r);
+    return j;
+}
+
+static const char *item_id(json_t *q, size_t i)
+{
+    return json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), i),
+                                             "id"));
+}
+
+static int decide(const client *c, const char *id, const char *choice, json_t **answer)
+{
+    char path[128], body[256];
+    snprintf(path, sizeof path, "/api/exception/%s/decide", id);
+    snprintf(body, sizeof body, "{\"choice\":\"%s\",\"note\":\"checked the paper\"}", choice);
+    http_res r;
+    assert_int_equal(http(c, "POST", path, body, 1, &r), 0);
+    int status = r.status;
+    if (answer)
+        *answer = json_incref(r.json);
+    http_free(&r);
+    return status;
+}
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+static void test_listen_addresses(void **state)
+{
+    (void)state;
+    char host[128];
+    int port = 8080;
+    phieu_error err = {0};
+    assert_int_equal(phieu_review_parse_listen("127.0.0.1:9000", host, sizeof host, &port, &err), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 9000);
+    assert_int_equal(phieu_review_parse_listen("[::1]:81", host, sizeof host, &port, &err), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 81);
+    assert_int_equal(phieu_review_parse_listen(":7000", host, sizeof host, &port, &err), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 7000);
+    assert_int_equal(phieu_review_parse_listen("1.2.3.4:99999", host, sizeof host, &port, &err),
+                     PHIEU_EINVAL);
+    assert_int_equal(phieu_review_parse_listen("::1:80", host, sizeof host, &port, &err),
+                     PHIEU_EINVAL);
+    assert_true(phieu_review_host_is_loopback("127.0.0.1"));
+    assert_true(phieu_review_host_is_loopback("127.8.9.10"));
+    assert_true(phieu_review_host_is_loopback("::1"));
+    assert_true(phieu_review_host_is_loopback("localhost"));
+    assert_false(phieu_review_host_is_loopback("0.0.0.0"));
+    assert_false(phieu_review_host_is_loopback("192.168.1.5"));
+    assert_false(phieu_review_host_is_loopback("::"));
+
+    /* Anything but loopback needs allow_remote: refused before the session is opened. */
+    phieu_review_options o;
+    phieu_review_options_default(&o);
+    o.session_path = "/nonexistent/day.db";
+    o.host = "0.0.0.0";
+    phieu_review_server *srv = NULL;
+    assert_int_equal(phieu_review_start(&o, &srv, &err), PHIEU_EINVAL);
+    assert_null(srv);
+    assert_non_null(strstr(err.message, "--allow-remote"));
+}
+
+static void test_every_endpoint_needs_login(void **state)
+{
+    world *w = *state;
+    client c = {w->port, "", ""};
+    /* A sheet id that exists, so that a refusal is the login's and not a 404. */
+    client an = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    json_t *q = queue(&an);
+    const char *sheet = json_string_value(
+        json_object_get(json_array_get(json_object_get(q, "items"), 0), "sheet"));
+    const char *id = item_id(q, 0);
+    assert_non_null(sheet);
+    char paths[6][128];
+    snprintf(paths[0], 128, "/api/me");
+    snprintf(paths[1], 128, "/api/queue");
+    snprintf(paths[2], 128, "/api/totals");
+    snprintf(paths[3], 128, "/api/exception/%s", id);
+    snprintf(paths[4], 128, "/img/%s/page.png", sheet);
+    snprintf(paths[5], 128, "/img/%s/row/2.png", sheet);
+    for (int i = 0; i < 6; i++) {
+        http_res r;
+        assert_int_equal(http(&c, "GET", paths[i], NULL, 0, &r), 0);
+        assert_int_equal(r.status, 401);
+        assert_null(strstr(r.body, "Trần")); /* no ballot content in the refusal */
+        http_free(&r);
+    }
+    /* A made-up cookie is no login either. */
+    client forged = {w->port, "", ""};
+    memset(forged.cookie, 'a', 64);
+    http_res r;
+    assert_int_equal(http(&forged, "GET", "/api/queue", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    http_free(&r);
+    char path[128];
+    snprintf(path, sizeof path, "/api/exception/%s/decide", id);
+    assert_int_equal(http(&c, "POST", path, "{\"choice\":\"high\"}", 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    http_free(&r);
+    /* The login page itself is served, with the headers that keep other sites out. */
+    assert_int_equal(http(&c, "GET", "/", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "/app.js"));
+    const char *csp = header(&r, "Content-Security-Policy");
+    assert_non_null(csp);
+    assert_non_null(strstr(csp, "default-src 'self'"));
+    assert_string_equal(header(&r, "X-Frame-Options"), "DENY");
+    http_free(&r);
+    /* Logging out ends the login. */
+    assert_int_equal(http(&an, "POST", "/api/logout", "{}", 1, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    assert_int_equal(http(&an, "GET", "/api/queue", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    http_free(&r);
+    json_decref(q);
+}
+
+static void test_login_and_queue(void **state)
+{
+    world *w = *state;
+    client c = {w->port, "", ""};
+    assert_int_equal(login(&c, "an", "wrong password"), 401);
+    assert_int_equal(login(&c, "nobody", "mat-khau-an"), 401);
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
+
+    http_res r;
+    assert_int_equal(http(&c, "GET", "/api/me", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_string_value(json_object_get(r.json, "user")), "an");
+    assert_string_equal(json_string_value(json_object_get(r.json, "role")), "supervisor");
+    assert_string_equal(json_string_value(json_object_get(r.json, "csrf")), c.csrf);
+    assert_true(json_is_true(
+        json_object_get(json_object_get(r.json, "session"), "two_person_rule")));
+    http_free(&r);
+
+    /* Three faint marks on two pages: three open row exceptions, all marginal marks,
+     * with the batch and position that find the paper. */
+    json_t *q = queue(&c);
+    json_t *counts = json_object_get(q, "counts");
+    assert_int_equal(json_integer_value(json_object_get(counts, "open")), 3);
+    assert_int_equal(json_integer_value(json_object_get(counts, "decided")), 0);
+    assert_int_equal(json_integer_value(json_object_get(counts, "todo")), 3);
+    json_t *items = json_object_get(q, "items");
+    assert_int_equal(json_array_size(items), 3);
+    int rows_seen = 0;
+    for (size_t i = 0; i < 3; i++) {
+        json_t *it = json_array_get(items, i);
+        assert_string_equal(json_string_value(json_object_get(it, "reason")), "marginal-mark");
+        assert_string_equal(json_string_value(json_object_get(it, "form")), "district-rating");
+        assert_int_equal(json_integer_value(json_object_get(it, "batch")), 1);
+        int pos = (int)json_integer_value(json_object_get(it, "position"));
+        int row = (int)json_integer_value(json_object_get(it, "row"));
+        assert_true((pos == 1 && row == 2) || (pos == 2 && (row == 3 || row == 5)));
+        rows_seen |= 1 << row;
+    }
+    assert_int_equal(rows_seen, (1 << 2) | (1 << 3) | (1 << 5));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "reasons"),
+                                                        "marginal-mark")),
+                     3);
+
+    /* The filter by reason. */
+    assert_int_equal(http(&c, "GET", "/api/queue?reason=double-feed", NULL, 0, &r), 0);
+    assert_int_equal(json_array_size(json_object_get(r.json, "items")), 0);
+    http_free(&r);
+
+    /* One exception: the person, the box scores, the outline inside the page, the choices. */
+    char path[128];
+    snprintf(path, sizeof path, "/api/exception/%s", item_id(q, 0));
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *row = json_array_get(json_object_get(r.json, "rows"), 0);
+    assert_string_equal(json_string_value(json_object_get(row, "name")), "Lê Thị Thu Hà");
+    assert_string_equal(json_string_value(json_object_get(row, "reading")), "review");
+    json_t *boxes = json_object_get(row, "boxes");
+    assert_int_equal(json_array_size(boxes), 3);
+    /* page 1, row 2 has its faint mark in choice (1 + 0) % 3 = 1: "trust" */
+    assert_string_equal(json_string_value(json_object_get(json_array_get(boxes, 1), "state")),
+                        "marginal");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(boxes, 0), "state")),
+                        "empty");
+    json_t *rect = json_object_get(row, "rect");
+    double x = json_real_value(json_object_get(rect, "x"));
+    double y = json_real_value(json_object_get(rect, "y"));
+    double rw = json_real_value(json_object_get(rect, "w"));
+    assert_true(x > 0 && x < 0.2 && y > 0.2 && y < 0.9 && rw > 0.6 && rw < 1.0);
+    json_t *choices = json_object_get(r.json, "choices");
+    assert_int_equal(json_array_size(choices), 4);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 0), "choice")),
+                        "high");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 3), "choice")),
+                        "invalid");
+    assert_string_equal(json_string_value(json_object_get(r.json, "state")), "open");
+    assert_non_null(json_string_value(json_object_get(r.json, "next")));
+    http_free(&r);
+
+    /* Unknown and malformed exception ids. */
+    assert_int_equal(http(&c, "GET", "/api/exception/123456789", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_free(&r);
+    assert_int_equal(http(&c, "GET", "/api/exception/1%20OR%201=1", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_free(&r);
+    json_decref(q);
+}
+
+static void test_csrf_required(void **state)
+{
+    world *w = *state;
+    client c = {w->port, "", ""};
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
+    json_t *q = queue(&c);
+    char path[128];
+    snprintf(path, sizeof path, "/api/exception/%s/decide", item_id(q, 0));
+    http_res r;
+    assert_int_equal(http(&c, "POST", path, "{\"choice\":\"high\"}", 0, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(json_string_value(json_object_get(r.json, "error")), "csrf");
+    http_free(&r);
+    client wrong = c;
+    memset(wrong.csrf, '0', 64);
+    assert_int_equal(http(&wrong, "POST", path, "{\"choice\":\"high\"}", 1, &r), 0);
+    assert_int_equal(r.status, 403);
+    http_free(&r);
+    /* Another user's CSRF token does not fit this login. */
+    client b = {w->port, "", ""};
+    assert_int_equal(login(&b, "binh", "mat-khau-binh"), 200);
+    client mixed = c;
+    memcpy(mixed.csrf, b.csrf, sizeof mixed.csrf);
+    assert_int_equal(http(&mixed, "POST", path, "{\"choice\":\"high\"}", 1, &r), 0);
+    assert_int_equal(r.status, 403);
+    http_free(&r);
+    /* A form post (what another site could make a browser send) is refused. */
+    char raw[1024];
+    int n = snprintf(raw, sizeof raw,
+                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                     "Cookie: phieu_session=%s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     "Content-Length: 11\r\n\r\nchoice=high",
+                     path, c.cookie);
+    assert_int_equal(http_raw(w->port, raw, (size_t)n, &r), 0);
+    assert_int_equal(r.status, 415);
+    http_free(&r);
+    /* Nothing was recorded. */
+    json_t *q2 = queue(&c);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(q2, "counts"), "todo")),
+                     3);
+    json_decref(q);
+    json_decref(q2);
+}
+
+/* The count of `choice` for the person in `row` of the first form, from /api/totals. */
+static int total_count(const client *c, int row, int choice, int *pending)
+{
+    http_res r;
+    assert_int_equal(http(c, "GET", "/api/totals", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *person = json_array_get(
+        json_object_get(json_array_get(json_object_get(r.json, "forms"), 0), "persons"),
+        (size_t)row - 1);
+    int n = (int)json_integer_value(
+        json_object_get(json_array_get(json_object_get(person, "counts"), (size_t)choice),
+                        "count"));
+    if (pending)
+        *pending = (int)json_integer_value(json_object_get(person, "pending"));
+    http_free(&r);
+    return n;
+}
+
+static json_t *exception_json(const client *c, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/exception/%s", id);
+    http_res r;
+    assert_int_equal(http(c, "GET", path, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    json_t *j = json_incref(r.json);
+    http_free(&r);
+    return j;
+}
+
+static const char *find_row(json_t *q, int row)
+{
+    json_t *items = json_object_get(q, "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        if (json_integer_value(json_object_get(json_array_get(items, i), "row")) == row)
+            return json_string_value(json_object_get(json_array_get(items, i), "id"));
+    fail_msg("no exception on row %d", row);
+    return NULL;
+}
+
+static void test_two_person_rule(void **state)
+{
+    world *w = *state;
+    client an = {w->port, "", ""}, binh = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    assert_int_equal(login(&binh, "binh", "mat-khau-binh"), 200);
+    json_t *q = queue(&an);
+    const char *id = find_row(q, 2); /* Lê Thị Thu Hà, faint mark in "trust" */
+    int pending = 0;
+    int before = total_count(&an, 2, 1, &pending);
+    assert_int_equal(pending, 1);
+
+    json_t *a = NULL;
+    assert_int_equal(decide(&an, id, "trust", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "second");
+    json_decref(a);
+    /* One decision changes nothing in the totals yet. */
+    assert_int_equal(total_count(&an, 2, 1, &pending), before);
+    assert_int_equal(pending, 1);
+
+    /* An sees its own decision and cannot decide again as the second person... */
+    json_t *e = exception_json(&an, id);
+    assert_string_equal(json_string_value(json_object_get(e, "mine")), "trust");
+    assert_false(json_is_true(json_object_get(e, "todo")));
+    json_decref(e);
+    /* ...Bình does not see An's decision (decided independently). */
+    e = exception_json(&binh, id);
+    assert_int_equal(json_array_size(json_object_get(e, "decisions")), 0);
+    assert_true(json_is_null(json_object_get(e, "mine")));
+    assert_true(json_is_true(json_object_get(e, "todo")));
+    assert_string_equal(json_string_value(json_object_get(e, "state")), "second");
+    json_decref(e);
+
+    assert_int_equal(decide(&binh, id, "trust", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "resolved");
+    assert_string_equal(json_string_value(json_object_get(a, "resolution")), "trust");
+    json_decref(a);
+    assert_int_equal(total_count(&an, 2, 1, &pending), before + 1);
+    assert_int_equal(pending, 0);
+
+    /* Settled: both decisions visible now; a supervisor cannot change it. */
+    e = exception_json(&an, id);
+    assert_int_equal(json_array_size(json_object_get(e, "decisions")), 2);
+    json_decref(e);
+    assert_int_equal(decide(&an, id, "high", NULL), 409);
+
+    /* The audit log: one entry per decision naming who, never what. */
+    phieu_session *s = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_log_entry *log = NULL;
+    size_t n = 0;
+    assert_int_equal(phieu_session_log_list(s, &log, &n, &err), 0);
+    int by_an = 0, by_binh = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(log[i].action, "decision") != 0)
+            continue;
+        assert_null(strstr(log[i].detail, "trust"));
+        by_an += strcmp(log[i].actor, "an") == 0;
+        by_binh += strcmp(log[i].actor, "binh") == 0;
+    }
+    assert_int_equal(by_an, 1);
+    assert_int_equal(by_binh, 1);
+    assert_int_equal(phieu_session_log_verify(s, &err), 0);
+    phieu_session_log_free(log, n);
+    phieu_decision *d = NULL;
+    assert_int_equal(phieu_session_decisions_list(s, strtoll(id, NULL, 10), &d, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(d[0].user, "an");
+    assert_string_equal(d[1].user, "binh");
+    assert_string_equal(d[1].note, "checked the paper");
+    phieu_free(d);
+    phieu_session_close(&s);
+    json_decref(q);
+}
+
+static void test_disagreement_goes_to_head(void **state)
+{
+    world *w = *state;
+    client an = {w->port, "", ""}, binh = {w->port, "", ""}, head = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    assert_int_equal(login(&binh, "binh", "mat-khau-binh"), 200);
+    assert_int_equal(login(&head, "truong", "mat-khau-truong"), 200);
+    json_t *q = queue(&an);
+    const char *id = find_row(q, 3); /* page 2, row 3: faint mark in choice (2+1)%3 = 0 */
+    int before_high = total_count(&an, 3, 0, NULL);
+
+    assert_int_equal(decide(&an, id, "high", NULL), 200);
+    json_t *a = NULL;
+    assert_int_equal(decide(&binh, id, "invalid", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "head");
+    json_decref(a);
+
+    /* Only the head may decide now; the head sees both decisions, a supervisor neither. */
+    assert_int_equal(decide(&binh, id, "high", NULL), 409);
+    json_t *e = exception_json(&binh, id);
+    assert_int_equal(json_array_size(json_object_get(e, "decisions")), 1);
+    json_decref(e);
+    e = exception_json(&head, id);
+    assert_int_equal(json_array_size(json_object_get(e, "decisions")), 2);
+    assert_true(json_is_true(json_object_get(e, "todo")));
+    json_decref(e);
+    json_t *hq = queue(&head);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(hq, "counts"), "head")),
+                     1);
+    json_decref(hq);
+
+    assert_int_equal(decide(&head, id, "high", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "resolved");
+    assert_string_equal(json_string_value(json_object_get(a, "resolution")), "high");
+    json_decref(a);
+    assert_int_equal(total_count(&an, 3, 0, NULL), before_high + 1);
+    json_decref(q);
+
+    /* Bad choices are refused with a 400 and change nothing. */
+    json_t *q2 = queue(&an);
+    const char *other = find_row(q2, 5);
+    assert_int_equal(decide(&an, other, "maybe", NULL), 400);
+    http_res r;
+    char path[128];
+    snprintf(path, sizeof path, "/api/exception/%s/decide", other);
+    assert_int_equal(http(&an, "POST", path, "{\"choice\": 3}", 1, &r), 0);
+    assert_int_equal(r.status, 400);
+    http_free(&r);
+    assert_int_equal(http(&an, "POST", path, "not json", 1, &r), 0);
+    assert_int_equal(r.status, 400);
+    http_free(&r);
+    e = exception_json(&an, other);
+    assert_string_equal(json_string_value(json_object_get(e, "state")), "open");
+    json_decref(e);
+    json_decref(q2);
+}
+
+static int is_png(const http_res *r)
+{
+    return r->status == 200 && r->len > 8 && memcmp(r->body, "\x89PNG", 4) == 0;
+}
+
+static void test_images(void **state)
+{
+    world *w = *state;
+    client c = {w->port, "", ""};
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
+    json_t *q = queue(&c);
+    const char *sheet = json_string_value(
+        json_object_get(json_array_get(json_object_get(q, "items"), 0), "sheet"));
+    int row = (int)json_integer_value(
+        json_object_get(json_array_get(json_object_get(q, "items"), 0), "row"));
+    char path[256];
+    http_res r;
+    snprintf(path, sizeof path, "/img/%s/page.png", sheet);
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_true(is_png(&r));
+    assert_string_equal(header(&r, "Content-Type"), "image/png");
+    phieu_image_reader *rd = NULL;
+    phieu_image *im = NULL;
+    phieu_image_limits lim = phieu_image_default_limits();
+    phieu_error err = {0};
+    assert_int_equal(phieu_image_reader_open_memory((uint8_t *)r.body, r.len, "page", &lim,
+                                                    &rd, &err),
+                     0);
+    assert_int_equal(phieu_image_reader_next(rd, &im, &err), 1);
+    /* Scaled down from 1654 x 2339 (A4 at 200 dpi) to fit the page view. */
+    assert_true(im->width <= 1240 && im->height <= 1754 && im->height > 1000);
+    phieu_image_destroy(&im);
+    phieu_image_reader_close(&rd);
+    http_free(&r);
+    /* A second request comes from the cache and is the same. */
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_true(is_png(&r));
+    http_free(&r);
+
+    snprintf(path, sizeof path, "/img/%s/thumb.png", sheet);
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_true(is_png(&r));
+    http_free(&r);
+    snprintf(path, sizeof path, "/img/%s/row/%d.png", sheet, row);
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_true(is_png(&r));
+    assert_int_equal(phieu_image_reader_open_memory((uint8_t *)r.body, r.len, "row", &lim, &rd,
+                                                    &err),
+                     0);
+    assert_int_equal(phieu_image_reader_next(rd, &im, &err), 1);
+    /* A row crop: wide and short, at the scan's resolution (a row is ~170 mm wide). */
+    assert_true(im->width > 1200 && im->height < im->width / 5);
+    phieu_image_destroy(&im);
+    phieu_image_reader_close(&rd);
+    http_free(&r);
+
+    /* Paths, other ids and tricks are refused. */
+    char bad[][128] = {
+        "/img/../day.db",
+        "/img/..%2f..%2fetc%2fpasswd/page.png",
+        "/img/%2e%2e/page.png",
+        "/img/0123456789abcdef/page.png", /* well-formed, no such sheet */
+        "/img/0123456789ABCDEF/page.png",
+        "/img/0123456789abcde/page.png",
+        "/img/0123456789abcdef0/page.png",
+        "/img/0123456789abcdef/../../day.db",
+        "/img//etc/passwd",
+        "/img/x/page.png",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(http(&c, "GET", bad[i], NULL, 0, &r), 0);
+        if (r.status != 404 && r.status != 400)
+            fail_msg("'%s' answered %d", bad[i], r.status);
+        assert_false(r.len > 4 && memcmp(r.body, "\x89PNG", 4) == 0);
+        http_free(&r);
+    }
+    snprintf(path, sizeof path, "/img/%s/../page.png", sheet);
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_free(&r);
+    snprintf(path, sizeof path, "/img/%s/row/0.png", sheet);
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_free(&r);
+    snprintf(path, sizeof path, "/img/%s/row/99.png", sheet);
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_free(&r);
+
+    /* The third page has no exception: its image is not shown to anyone. */
+    phieu_session *s = NULL;
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_sheet *sheets = NULL;
+    size_t n = 0;
+    assert_int_equal(phieu_session_sheets_list(s, &sheets, &n, &err), 0);
+    assert_int_equal(n, 3);
+    int checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sheets[i].position != 3)
+            continue;
+        snprintf(path, sizeof path, "/img/%s/page.png", sheets[i].id);
+        assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+        assert_int_equal(r.status, 404);
+        http_free(&r);
+        checked = 1;
+    }
+    assert_true(checked);
+    phieu_free(sheets);
+    phieu_session_close(&s);
+    json_decref(q);
+}
+
+static void test_failed_logins_slowed_then_locked(void **state)
+{
+    world *w = *state;
+    client c = {w->port, "", ""};
+    struct timespec t0, t1, t2;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(login(&c, "binh", "sai-1"), 401);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(login(&c, "binh", "sai-2"), 401);
+    clock_gettime(CLOCK_MONOTONIC, &t2);
+    double first = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+    double second = (double)(t2.tv_sec - t1.tv_sec) + (t2.tv_nsec - t1.tv_nsec) / 1e9;
+    /* The delay (300 ms, then 600 ms) comes on top of the password check, whose own time
+     * varies with the machine's load: hence the margin on the difference. */
+    assert_true(first >= 0.3);
+    assert_true(second >= 0.6);
+    assert_true(second > first + 0.15);
+    /* The third failure locks the name: even the right password is refused now... */
+    http_res r;
+    assert_int_equal(login(&c, "binh", "sai-3"), 429);
+    assert_int_equal(login(&c, "binh", "mat-khau-binh"), 429);
+    client anon = {w->port, "", ""};
+    assert_int_equal(http(&anon, "POST", "/api/login",
+                          "{\"user\":\"binh\",\"password\":\"mat-khau-binh\"}", 0, &r),
+                     0);
+    assert_int_equal(r.status, 429);
+    assert_non_null(header(&r, "Retry-After"));
+    assert_int_equal(atoi(header(&r, "Retry-After")) > 0, 1);
+    http_free(&r);
+    /* ...while another supervisor still logs in. */
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
+}
+
+static void test_bad_requests_keep_server_alive(void **state)
+{
+    world *w = *state;
+    client c = {w->port, "", ""};
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
+    http_res r;
+    /* A body over the limit. */
+    size_t big = PHIEU_REVIEW_MAX_BODY + 100;
+    char *body = malloc(big + 1);
+    memset(body, 'x', big);
+    body[big] = '\0';
+    body[0] = '"';
+    assert_int_equal(http(&c, "POST", "/api/login", body, 0, &r), 0);
+    assert_int_equal(r.status, 413);
+    http_free(&r);
+    free(body);
+    /* Chunked, over the limit (no Content-Length to refuse early). */
+    phieu_buf raw;
+    phieu_buf_init(&raw);
+    phieu_buf_printf(&raw, "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                           "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 40; i++) {
+        phieu_buf_printf(&raw, "400\r\n");
+        for (int k = 0; k < 0x400; k++)
+            phieu_buf_append(&raw, "y", 1);
+        phieu_buf_printf(&raw, "\r\n");
+    }
+    phieu_buf_printf(&raw, "0\r\n\r\n");
+    assert_int_equal(http_raw(w->port, raw.data, raw.len, &r), 0);
+    assert_int_equal(r.status, 413);
+    http_free(&r);
+    phieu_buf_release(&raw);
+    /* A header larger than a connection may hold. */
+    phieu_buf_init(&raw);
+    phieu_buf_printf(&raw, "GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ");
+    for (int i = 0; i < PHIEU_REVIEW_CONNECTION_MEMORY + 1000; i++)
+        phieu_buf_append(&raw, "z", 1);
+    phieu_buf_printf(&raw, "\r\nConnection: close\r\n\r\n");
+    assert_int_equal(http_raw(w->port, raw.data, raw.len, &r), 0);
+    assert_true(r.status >= 400 && r.status < 500);
+    http_free(&r);
+    phieu_buf_release(&raw);
+    /* Malformed requests. */
+    const char *junk[] = {
+        "GARBAGE\r\n\r\n",
+        "GET / HTTP/9.9\r\n\r\n",
+        "GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\nConnection: close\r\n\r\n",
+        "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: 5\r\nConnection: close\r\n\r\n{\"a\":",
+        "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\nConnection: close\r\n\r\n[]",
+        "DELETE /api/queue HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        int rc = http_raw(w->port, junk[i], strlen(junk[i]), &r);
+        /* An answer in 4xx, or the connection closed without one; never a crash. */
+        int ok = r.status == 0 || (r.status >= 400 && r.status < 500) ||
+                 (i == 1 && r.status == 505); /* "HTTP version not supported" is right */
+        if (rc == 0 && !ok)
+            fail_msg("request %zu answered %d", i, r.status);
+        http_free(&r);
+    }
+    /* A login with wrong types. */
+    assert_int_equal(http(&c, "POST", "/api/login", "{\"user\": 5, \"password\": []}", 0, &r),
+                     0);
+    assert_int_equal(r.status, 400);
+    http_free(&r);
+    /* The server still answers. */
+    assert_int_equal(http(&c, "GET", "/api/me", NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    phieu_error err = {0};
+    if (phieu_util_init(&err) != 0)
+        return 1;
+    if (argc == 3 && strcmp(argv[1], "--make-session") == 0) {
+        if (make_session(argv[2], &err) != 0) {
+            fprintf(stderr, "test_review: %s\n", err.message);
+            return 1;
+        }
+        return 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listen_addresses),
+        cmocka_unit_test_setup_teardown(test_every_endpoint_needs_login, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_login_and_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_csrf_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disagreement_goes_to_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_images, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_logins_slowed_then_locked, setup_strict,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests_keep_server_alive, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
