@@ -59,6 +59,11 @@ static PangoLayout *make_layout(doc *m, const char *text, double size, int bold,
     pango_layout_set_wrap(l, PANGO_WRAP_WORD_CHAR);
     pango_layout_set_alignment(l, align);
     pango_layout_set_text(l, text, -1);
+    /* No ligatures: "ff" in a hash must stay two letters for pdftotext and for people. */
+    PangoAttrList *attrs = pango_attr_list_new();
+    pango_attr_list_insert(attrs, pango_attr_font_features_new("liga=0,clig=0,dlig=0"));
+    pango_layout_set_attributes(l, attrs);
+    pango_attr_list_unref(attrs);
     return l;
 }
 
@@ -442,8 +447,12 @@ int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
     surf = cairo_pdf_surface_create(path, PAGE_W, PAGE_H);
     /* PDF 1.4: no object streams, so the metadata stays readable to verify's byte search. */
     cairo_pdf_surface_restrict_to_version(surf, CAIRO_PDF_VERSION_1_4);
-    char keywords[128], date[32];
-    snprintf(keywords, sizeof keywords, "%s%s", REPORT_PDF_FINGERPRINT_PREFIX, fingerprint);
+    char keywords[256], date[32];
+    int kw = snprintf(keywords, sizeof keywords, "%s%s", REPORT_PDF_FINGERPRINT_PREFIX,
+                      fingerprint);
+    if (public_key_hex)
+        snprintf(keywords + kw, sizeof keywords - (size_t)kw, " %s%s", REPORT_PDF_KEY_PREFIX,
+                 public_key_hex);
     cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_TITLE, "Biên bản kiểm phiếu");
     cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_KEYWORDS, keywords);
     cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATOR, "phieu " PHIEU_VERSION);

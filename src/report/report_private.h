@@ -14,6 +14,8 @@
 #define REPORT_SIG_HEADER "phieu signature v1 ed25519"
 /* The PDF's Keywords metadata carries the fingerprint after this prefix. */
 #define REPORT_PDF_FINGERPRINT_PREFIX "phieu-manifest-sha256:"
+/* ... and the public key it was signed with after this one (absent when unsigned). */
+#define REPORT_PDF_KEY_PREFIX "phieu-public-key:"
 
 int report_score_units(float score);
 const char *report_value_name(const phieu_form *form, int value);

@@ -79,6 +79,18 @@ static json_t *load_json(verifier *v, const char *name, uint8_t **bytes, size_t 
     return j;
 }
 
+/* Where `prefix` first occurs in the PDF's bytes (its metadata is plain text), or NULL
+ * when it is not there or fewer than `tail` bytes follow it. */
+static const uint8_t *find_in_pdf(const uint8_t *pdf, size_t len, const char *prefix,
+                                  size_t tail)
+{
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i + plen + tail <= len; i++)
+        if (pdf[i] == (uint8_t)prefix[0] && memcmp(pdf + i, prefix, plen) == 0)
+            return pdf + i + plen;
+    return NULL;
+}
+
 /* ---- Signatures -------------------------------------------------------------------------- */
 
 static void check_signatures(verifier *v, const phieu_key *trusted, const uint8_t *manifest,
@@ -136,6 +148,11 @@ static void check_signatures(verifier *v, const phieu_key *trusted, const uint8_
         problem(v, "manifest.sig: the signature over minutes.pdf does not verify with key %s "
                    "(minutes.pdf was changed or the signature replaced)",
                 v->res->signer);
+    const uint8_t *printed = find_in_pdf(pdf, pdf_len, REPORT_PDF_KEY_PREFIX, 64);
+    if (!printed || memcmp(printed, pub, 64) != 0)
+        problem(v, "minutes.pdf: was written for public key %.64s, but manifest.sig holds key "
+                   "%s (the signature was replaced)",
+                printed ? (const char *)printed : "(none: unsigned minutes)", pub);
     phieu_free(pdf);
 }
 
@@ -145,22 +162,14 @@ static void check_minutes_fingerprint(verifier *v)
     size_t len = 0;
     if (read_in_dir(v, "minutes.pdf", VERIFY_PDF_MAX_BYTES, &pdf, &len) != 0)
         return;
-    char want[128];
-    snprintf(want, sizeof want, "%s%s", REPORT_PDF_FINGERPRINT_PREFIX, v->res->fingerprint);
-    size_t plen = strlen(REPORT_PDF_FINGERPRINT_PREFIX);
-    const uint8_t *hit = NULL;
-    for (size_t i = 0; i + plen + 64 <= len; i++)
-        if (pdf[i] == 'p' && memcmp(pdf + i, REPORT_PDF_FINGERPRINT_PREFIX, plen) == 0) {
-            hit = pdf + i;
-            break;
-        }
+    const uint8_t *hit = find_in_pdf(pdf, len, REPORT_PDF_FINGERPRINT_PREFIX, 64);
     if (!hit)
         problem(v, "minutes.pdf: carries no evidence fingerprint (not minutes written by "
                    "phieu report)");
-    else if (memcmp(hit, want, strlen(want)) != 0)
+    else if (memcmp(hit, v->res->fingerprint, 64) != 0)
         problem(v, "minutes.pdf: carries fingerprint %.64s, but manifest.json's SHA-256 is %s "
                    "(the minutes belong to other evidence)",
-                (const char *)hit + plen, v->res->fingerprint);
+                (const char *)hit, v->res->fingerprint);
     phieu_free(pdf);
 }
 

@@ -424,9 +424,10 @@ static void test_final_report_verifies(void **state)
              "| grep -qv yes && exit 1 || exit 0", final_dir);
     run(path);
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "pdftotext %s/minutes.pdf %s/minutes.txt", final_dir, final_dir);
+    snprintf(cmd, sizeof cmd, "pdftotext %s/minutes.pdf %s/final-minutes.txt", final_dir,
+             small.dir);
     run(cmd);
-    snprintf(path, sizeof path, "%s/minutes.txt", final_dir);
+    snprintf(path, sizeof path, "%s/final-minutes.txt", small.dir);
     char *text = slurp(path, NULL);
     assert_non_null(strstr(text, "BIÊN BẢN KIỂM PHIẾU"));
     assert_non_null(strstr(text, "Huỳnh Thị Ngọc Ánh"));
@@ -624,19 +625,44 @@ static void test_tamper_signature(void **state)
     snprintf(path, sizeof path, "%s/other.key", small.dir);
     phieu_error err = {0};
     assert_int_equal(phieu_key_generate(path, &other, &err), 0);
+    /* First only the key line: the old signatures do not verify with the new key. */
     snprintf(path, sizeof path, "%s/manifest.sig", dir);
     size_t len;
-    char *sig = slurp(path, &len);
+    char *old = slurp(path, &len);
     char hex[PHIEU_KEY_PUBLIC_HEX];
     phieu_key_public_hex(&other, hex);
-    memcpy(strstr(sig, "public-key ") + 11, hex, 64);
-    spit(path, sig, len);
-    phieu_free(sig);
-    expect_problem(dir, "not the trusted key", "signature over manifest.json does not verify");
-    /* Without --pubkey the changed key still does not match the signatures. */
+    memcpy(strstr(old, "public-key ") + 11, hex, 64);
+    spit(path, old, len);
+    phieu_free(old);
     char *problems;
     assert_int_equal(verify_dir(dir, NULL, &problems), 0);
-    assert_non_null(strstr(problems, "manifest.sig"));
+    assert_non_null(strstr(problems, "signature over manifest.json does not verify"));
+    free(problems);
+    /* Then new signatures over both files. */
+    char s1[2 * PHIEU_KEY_SIGNATURE_BYTES + 1], s2[2 * PHIEU_KEY_SIGNATURE_BYTES + 1];
+    uint8_t sig[PHIEU_KEY_SIGNATURE_BYTES];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    char *data = slurp(path, &len);
+    assert_int_equal(phieu_key_sign(&other, data, len, sig, &err), 0);
+    phieu_hex(sig, sizeof sig, s1);
+    phieu_free(data);
+    snprintf(path, sizeof path, "%s/minutes.pdf", dir);
+    data = slurp(path, &len);
+    assert_int_equal(phieu_key_sign(&other, data, len, sig, &err), 0);
+    phieu_hex(sig, sizeof sig, s2);
+    phieu_free(data);
+    char text[1000];
+    int n = snprintf(text, sizeof text,
+                     "phieu signature v1 ed25519\npublic-key %s\nmanifest.json %s\n"
+                     "minutes.pdf %s\n",
+                     hex, s1, s2);
+    snprintf(path, sizeof path, "%s/manifest.sig", dir);
+    spit(path, text, (size_t)n);
+    expect_problem(dir, "not the trusted key", "signature over manifest.json does not verify");
+    /* Without --pubkey the new signatures hold, but the key is not the one the minutes
+     * were written for. */
+    assert_int_equal(verify_dir(dir, NULL, &problems), 0);
+    assert_non_null(strstr(problems, "minutes.pdf: was written for public key"));
     free(problems);
 }
 
