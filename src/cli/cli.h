@@ -48,6 +48,7 @@ int cli_wants_help(int argc, char **argv);
     X(exceptions, "list a session's exception queue")                                        \
     X(log, "print and verify a session's audit log")                                         \
     X(devices, "list scanners and their options")                                            \
+    X(scan, "scan batches of ballots from a scanner into a session")                         \
     X(read, "read ballot images without a session (debugging, audit)")                       \
     X(review, "web screen for supervisors: unclear ballots, decisions, live totals")         \
     X(user, "add or list the supervisors' accounts of a session")                            \
