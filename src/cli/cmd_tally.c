@@ -46,10 +46,11 @@ int cmd_tally(int argc, char **argv)
     if (phieu_session_open(path, &s, &err) != 0)
         return cli_fail(&err);
     phieu_tally *t = NULL;
-    int rc = phieu_tally_from_session(s, &t, &err);
-    phieu_session_close(&s);
-    if (rc != 0)
+    /* The tally points into the session's forms: close the session after printing. */
+    if (phieu_tally_from_session(s, &t, &err) != 0) {
+        phieu_session_close(&s);
         return cli_fail(&err);
+    }
     phieu_buf out;
     phieu_buf_init(&out);
     if (json)
@@ -57,6 +58,7 @@ int cmd_tally(int argc, char **argv)
     else
         phieu_tally_text(t, lang, &out);
     phieu_tally_destroy(&t);
+    phieu_session_close(&s);
     if (out.failed) {
         phieu_buf_release(&out);
         fprintf(stderr, "phieu: out of memory\n");
