@@ -10,15 +10,20 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "image/image_private.h"
 #include "phieu/alloc.h"
 
-/* zlib's own default level: most of level 9's size at a fraction of its time. */
+/* zlib's own default level. With the run-length strategy below the level hardly matters. */
 #define PNG_ZLIB_LEVEL 6
-/* One filter for every row (not libpng's adaptive choice), so the output depends only on
- * the pixels; "up" suits scanned pages, whose rows look like their neighbours. */
-#define PNG_ROW_FILTER PNG_FILTER_UP
+/* One filter for every row (not libpng's adaptive choice) and zlib's run-length strategy.
+ * Measured on a 300 dpi A4 page (2480 x 3508) with scanner noise of a few levels: no
+ * filter + Z_RLE was both the smallest (2.9 MB against 3.3-3.8 MB) and the fastest (about
+ * 0.25 s against 3-5 s for the default strategy, whose match search drowns in the noise);
+ * on a clean page it was also the smallest. Filters turn the noise into more entropy. */
+#define PNG_ROW_FILTER PNG_FILTER_NONE
+#define PNG_ZLIB_STRATEGY Z_RLE
 /* pHYs counts pixels per metre; one inch is 0.0254 m. */
 #define METRES_PER_INCH 0.0254
 /* The first size of the output buffer; it doubles as needed. */
@@ -102,6 +107,7 @@ static int encode(png_structp png, png_infop info, out_buf *o, const uint8_t *pi
     png_set_write_fn(png, o, ob_write, ob_flush);
     png_set_compression_level(png, PNG_ZLIB_LEVEL);
     png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_ROW_FILTER);
+    png_set_compression_strategy(png, PNG_ZLIB_STRATEGY);
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8,
                  channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
                  PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
