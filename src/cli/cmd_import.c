@@ -298,7 +298,7 @@ int cmd_import(int argc, char **argv)
             if (add != 0) {
                 if (p.tty)
                     fputc('\n', stderr);
-                fprintf(stderr, "phieu: %s: ", origin);
+                phieu_error_prefix(&err, "%s: ", origin);
                 rc = cli_fail(&err);
                 break;
             }
