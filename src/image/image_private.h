@@ -35,6 +35,9 @@ struct phieu_image_reader {
  * advances. Both return 0 or a PHIEU_E code with the message set. */
 int phieu_image_tiff_open(phieu_image_reader *r, phieu_error *err);
 int phieu_image_tiff_next(phieu_image_reader *r, phieu_image **page, phieu_error *err);
+/* Finds the next page without decoding it: 1 when there is one, 0 at the end, or an error;
+ * the caller counts it as done. */
+int phieu_image_tiff_skip(phieu_image_reader *r, phieu_error *err);
 void phieu_image_tiff_close(phieu_image_reader *r);
 
 /* png_read.c: decodes the one page. */

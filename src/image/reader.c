@@ -215,6 +215,26 @@ void phieu_image_reader_close(phieu_image_reader **rp)
     *rp = NULL;
 }
 
+/* Passes over the next page without decoding it (a TIFF directory, or the one PNG page):
+ * 1 when there was one, 0 at the end, or an error (then the reader is at its end). */
+static int reader_skip(phieu_image_reader *r, phieu_error *err)
+{
+    if (r->at_end)
+        return 0;
+    int rc = 1;
+    if (r->format == PHIEU_IMAGE_TIFF)
+        rc = phieu_image_tiff_skip(r, err);
+    else
+        r->at_end = 1;
+    if (rc < 0) {
+        r->at_end = 1;
+        phieu_image_tiff_close(r);
+    } else if (rc == 1) {
+        r->pages_done++;
+    }
+    return rc;
+}
+
 int phieu_image_load(const char *path, int page_index, const phieu_image_limits *limits,
                      phieu_image **out, phieu_error *err)
 {
@@ -226,22 +246,19 @@ int phieu_image_load(const char *path, int page_index, const phieu_image_limits 
     int rc = phieu_image_reader_open(path, limits, &r, err);
     if (rc != 0)
         return rc;
-    phieu_image *page = NULL;
-    for (int i = 0;; i++) {
-        rc = phieu_image_reader_next(r, &page, err);
-        if (rc < 0)
-            break;
-        if (rc == 0) {
+    for (int i = 0; i < page_index && rc >= 0; i++) {
+        rc = reader_skip(r, err);
+        if (rc == 0)
             rc = phieu_error_set(err, PHIEU_ENOTFOUND, "'%s' has no page %d (it has %d)",
                                  path, page_index + 1, i);
-            break;
-        }
-        if (i == page_index) {
-            *out = page;
+    }
+    if (rc >= 0) {
+        rc = phieu_image_reader_next(r, out, err);
+        if (rc == 0)
+            rc = phieu_error_set(err, PHIEU_ENOTFOUND, "'%s' has no page %d (it has %d)",
+                                 path, page_index + 1, page_index);
+        else if (rc == 1)
             rc = 0;
-            break;
-        }
-        phieu_image_destroy(&page);
     }
     phieu_image_reader_close(&r);
     return rc;

@@ -524,19 +524,32 @@ static int decode_page(phieu_image_reader *r, phieu_image **page, phieu_error *e
     return 0;
 }
 
-int phieu_image_tiff_next(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+/* Moves to the directory of the next page (none to move for the first): 1 when there
+ * is one, 0 at the end, or an error. */
+static int advance(phieu_image_reader *r, phieu_error *err)
 {
     if (!r->tif)
         return 0;
-    if (r->pages_done > 0) { /* move to the next directory */
-        if (TIFFLastDirectory(r->tif)) {
-            phieu_image_tiff_close(r);
-            r->at_end = 1;
-            return 0;
-        }
-        r->codec_msg[0] = '\0';
-        if (!TIFFReadDirectory(r->tif))
-            return format_error(r, err, "its directory is damaged");
+    if (r->pages_done == 0)
+        return 1;
+    if (TIFFLastDirectory(r->tif)) {
+        phieu_image_tiff_close(r);
+        r->at_end = 1;
+        return 0;
     }
-    return decode_page(r, page, err);
+    r->codec_msg[0] = '\0';
+    if (!TIFFReadDirectory(r->tif))
+        return format_error(r, err, "its directory is damaged");
+    return 1;
+}
+
+int phieu_image_tiff_next(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+{
+    int rc = advance(r, err);
+    return rc == 1 ? decode_page(r, page, err) : rc;
+}
+
+int phieu_image_tiff_skip(phieu_image_reader *r, phieu_error *err)
+{
+    return advance(r, err);
 }

@@ -693,6 +693,9 @@ static void test_png_phys_to_dpi(void **state)
     assert_int_equal(phieu_image_load(path, 0, NULL, &img, &err), 0);
     assert_true(img->dpi_x == 300.0 && img->dpi_y == 300.0);
     phieu_image_destroy(&img);
+    assert_int_equal(phieu_image_load(path, 1, NULL, &img, &err), PHIEU_ENOTFOUND);
+    assert_non_null(strstr(err.message, "no page 2 (it has 1)"));
+    assert_null(img);
     s.ppm = 0;
     path = write_png("nophys.png", &s);
     assert_int_equal(phieu_image_load(path, 0, NULL, &img, &err), 0);
@@ -989,11 +992,10 @@ static void test_limits_pixels_and_bytes(void **state)
     assert_true(def.max_pixels == (uint64_t)7016 * 9921);
 }
 
-/* A hand-made little-endian TIFF whose one directory claims 100000 x 100000 8-bit pixels
- * in a strip of 16 bytes: it must be refused from the header alone. */
-static void test_huge_claimed_tiff_refused(void **state)
+/* A hand-made little-endian TIFF whose one directory claims width x height 8-bit pixels
+ * in a strip of 16 bytes. */
+static const char *handmade_tiff(const char *name, uint32_t width, uint32_t height)
 {
-    (void)state;
     uint8_t t[256];
     memset(t, 0, sizeof t);
     memcpy(t, "II*\0", 4);
@@ -1002,8 +1004,8 @@ static void test_huge_claimed_tiff_refused(void **state)
         uint16_t tag, type;
         uint32_t count, value;
     } e[] = {
-        {256, 4, 1, 100000}, /* ImageWidth */
-        {257, 4, 1, 100000}, /* ImageLength */
+        {256, 4, 1, width},  /* ImageWidth */
+        {257, 4, 1, height}, /* ImageLength */
         {258, 3, 1, 8},      /* BitsPerSample */
         {259, 3, 1, 1},      /* Compression: none */
         {262, 3, 1, 1},      /* Photometric: min-is-black */
@@ -1030,8 +1032,16 @@ static void test_huge_claimed_tiff_refused(void **state)
                 p[8 + k] = (uint8_t)(v >> (8 * k));
         }
     }
-    const char *path = tmp_path("huge.tif");
+    const char *path = tmp_path(name);
     spit(path, t, sizeof t);
+    return path;
+}
+
+/* 100000 x 100000 must be refused from the header alone, before any page allocation. */
+static void test_huge_claimed_tiff_refused(void **state)
+{
+    (void)state;
+    const char *path = handmade_tiff("huge.tif", 100000, 100000);
     phieu_error err = {0};
     phieu_image *img = NULL;
     phieu_alloc_fail_after(3); /* the reader itself needs 2; a page would need more */
@@ -1042,6 +1052,24 @@ static void test_huge_claimed_tiff_refused(void **state)
     assert_non_null(strstr(err.message, "100000x100000"));
     assert_non_null(strstr(err.message, path));
     assert_non_null(strstr(err.message, "page 1"));
+}
+
+static void test_zero_sized_tiff_refused(void **state)
+{
+    (void)state;
+    phieu_error err = {0};
+    phieu_image *img = NULL;
+    const char *path = handmade_tiff("zero.tif", 0, 40);
+    assert_int_equal(phieu_image_load(path, 0, NULL, &img, &err), PHIEU_EFORMAT);
+    assert_null(img);
+    assert_non_null(strstr(err.message, path));
+    assert_non_null(strstr(err.message, "page 1"));
+    /* The same file with a real size reads (16 bytes of strip data, all zero: black). */
+    path = handmade_tiff("small.tif", 4, 4);
+    assert_int_equal(phieu_image_load(path, 0, NULL, &img, &err), 0);
+    assert_int_equal(img->width, 4);
+    assert_int_equal(img->pixels[0], 0);
+    phieu_image_destroy(&img);
 }
 
 static void test_foreign_and_empty_files_refused(void **state)
@@ -1263,6 +1291,7 @@ int main(void)
         cmocka_unit_test(test_sniff),
         cmocka_unit_test(test_limits_pixels_and_bytes),
         cmocka_unit_test(test_huge_claimed_tiff_refused),
+        cmocka_unit_test(test_zero_sized_tiff_refused),
         cmocka_unit_test(test_foreign_and_empty_files_refused),
         cmocka_unit_test(test_truncated_and_corrupt_files_give_format_errors),
         cmocka_unit_test(test_out_of_memory_is_a_clean_error),
