@@ -27,8 +27,9 @@
 #define REVIEW_THUMB_MAX_H 170
 #define REVIEW_ROW_MAX_W 2000
 #define REVIEW_ROW_MAX_H 400
-/* Margin around a row's band in the crop, in mm: shows a mark that strays out of a box. */
-#define REVIEW_ROW_MARGIN_MM 3.0
+/* Margin above and below a row's band in the crop, in mm: shows a mark that strays out of
+ * its box (a 6-7 mm box leaves about 2 mm of band around it). */
+#define REVIEW_ROW_MARGIN_MM 1.5
 #define REVIEW_NOTE_MAX 399 /* phieu_decision.note holds 400 bytes */
 
 struct review_data {
@@ -333,10 +334,13 @@ static void api_queue(review_request *req, review_response *res)
                                   : NULL;
         char id[24];
         snprintf(id, sizeof id, "%lld", (long long)e->id);
+        const char *person = f && e->row >= 1 && e->row <= f->n_rows ? f->rows[e->row - 1].name
+                                                                     : NULL;
         json_array_append_new(
-            list, json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, s:b, "
-                            "s:s?}",
-                            "id", id, "sheet", e->sheet_id, "row", e->row, "reason", e->reason,
+            list, json_pack("{s:s, s:s, s:i, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, "
+                            "s:b, s:s?}",
+                            "id", id, "sheet", e->sheet_id, "row", e->row, "person", person,
+                            "reason", e->reason,
                             "text", e->text, "state", state_name(e->state), "form",
                             f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
                             (json_int_t)e->batch, "position", e->position, "mine", mine,
@@ -865,8 +869,14 @@ void review_image_route(review_request *req, review_response *res)
             rc = phieu_error_set(&err, PHIEU_ENOTFOUND,
                                  "sheet '%s' has no row %d that could be placed", sheet, row);
         else {
+            /* The choice boxes of the row, edge to edge of their columns: the zoom shows
+             * the marks large, each box above its score on the screen. */
+            phieu_rect band = lay.rows[row - 1];
+            phieu_rect boxes = {lay.column_x[3], band.y - REVIEW_ROW_MARGIN_MM,
+                                lay.column_x[3 + lay.n_choices] - lay.column_x[3],
+                                band.h + 2 * REVIEW_ROW_MARGIN_MM};
             double box[4];
-            map_rect(r->transform, lay.rows[row - 1], REVIEW_ROW_MARGIN_MM, box);
+            map_rect(r->transform, boxes, 0, box);
             rc = phieu_image_crop(img, (int)box[0], (int)box[1], (int)(box[2] - box[0] + 1),
                                   (int)(box[3] - box[1] + 1), &crop, &err);
             if (rc == 0)

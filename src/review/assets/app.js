@@ -49,7 +49,8 @@ const TEXT = {
     next: 'Trường hợp tiếp theo →',
     the_person: 'Người được lấy phiếu',
     machine_read: 'Máy đọc được',
-    box_scores: 'Mức mực trong từng ô (máy đo)',
+    box_scores: 'Máy đo mực trong từng ô',
+    score: 'điểm',
     st_marked: 'có đánh dấu',
     st_marginal: 'mờ, không chắc',
     st_empty: 'để trống',
@@ -85,7 +86,7 @@ const TEXT = {
     updated: 'Cập nhật lúc',
     ballots: 'Số phiếu đã quét',
     invalid_ballots: 'Phiếu không hợp lệ',
-    pending_ballots: 'Phiếu còn chờ quyết định',
+    pending_ballots: 'Phiếu chờ quyết định cả tờ',
     base: 'Cơ sở tính tỷ lệ',
     base_est: '(chưa nhập số phiếu thu về — tạm dùng số phiếu đã quét)',
     t_no: 'STT',
@@ -143,7 +144,8 @@ const TEXT = {
     next: 'Next case →',
     the_person: 'Person rated',
     machine_read: 'The machine read',
-    box_scores: 'Ink in each box (machine measure)',
+    box_scores: 'Ink the machine measured in each box',
+    score: 'score',
     st_marked: 'marked',
     st_marginal: 'faint, unsure',
     st_empty: 'empty',
@@ -179,7 +181,7 @@ const TEXT = {
     updated: 'Updated at',
     ballots: 'Ballots scanned',
     invalid_ballots: 'Invalid ballots',
-    pending_ballots: 'Ballots awaiting a decision',
+    pending_ballots: 'Whole ballots awaiting a decision',
     base: 'Percentages of',
     base_est: '(ballots collected not entered yet — ballots scanned used for now)',
     t_no: 'No.',
@@ -460,7 +462,7 @@ async function renderQueue() {
       const tr = h('tr', { class: 'item' + (it.todo ? '' : ' done'), 'data-id': it.id, tabindex: 0 },
         h('td', { class: 'thumb' }, h('img', { src: '/img/' + it.sheet + '/thumb.png', alt: '', loading: 'lazy' })),
         h('td', {}, h('strong', {}, reasonTitle(it.reason, it.text)), ' — ',
-          it.row ? t('row_of', it.row) : t('whole_page')),
+          it.row ? t('row_of', it.row) + (it.person ? ': ' + it.person : '') : t('whole_page')),
         h('td', {}, it.form_title || t('unknown_form')),
         h('td', { class: 'paper-place' }, t('paper', it.batch, it.position)),
         h('td', {}, stateBadge(it)));
@@ -482,14 +484,18 @@ async function renderQueue() {
 
 /* ---- one exception ---------------------------------------------------------------------- */
 
+/* A full bar is a clear X: the reader's scores for firm marks run from about 0.1 up. */
+const SCORE_FULL_BAR = 0.12;
+
 function scoreBox(b) {
-  const pct = Math.round(b.score * 100);
   const bar = h('span', {});
-  bar.style.width = Math.max(0, Math.min(100, pct)) + '%';
-  return h('div', { class: 'box ' + b.state },
+  bar.style.width = Math.round(Math.max(0, Math.min(1, b.score / SCORE_FULL_BAR)) * 100) + '%';
+  const score = b.score.toFixed(3).replace('.', state.lang === 'vi' ? ',' : '.');
+  return h('div', { class: 'box ' + b.state, 'data-choice': b.choice },
     h('div', { class: 'label' }, choiceLabel(b.choice, b.label)),
     h('div', { class: 'bar' }, bar),
-    h('div', {}, pct + '% — ' + t('st_' + b.state)));
+    h('div', { class: 'verdict' }, t('st_' + b.state)),
+    h('div', { class: 'score muted' }, t('score') + ' ' + score));
 }
 
 function readingText(row, ex, choices) {
@@ -565,9 +571,11 @@ async function renderException(id) {
     if (ex.has_image && r.rect) {
       parts.push(h('div', { class: 'zoom' }, h('img', { src: '/img/' + ex.sheet + '/row/' + ex.row + '.png', alt: t('row_of', ex.row), id: 'row-zoom' })));
     }
-    parts.push(h('p', {}, h('span', { class: 'muted' }, t('machine_read') + ': '), h('strong', {}, readingText(r, ex, ex.choices))));
     parts.push(h('p', { class: 'muted' }, t('box_scores') + ':'));
-    parts.push(h('div', { class: 'boxes', id: 'boxes' }, r.boxes.map(scoreBox)));
+    const grid = h('div', { class: 'boxes', id: 'boxes' }, r.boxes.map(scoreBox));
+    grid.style.gridTemplateColumns = 'repeat(' + Math.max(1, r.boxes.length) + ', 1fr)';
+    parts.push(grid);
+    parts.push(h('p', {}, h('span', { class: 'muted' }, t('machine_read') + ': '), h('strong', {}, readingText(r, ex, ex.choices))));
   } else if (ex.rows.length) {
     const table = h('table', { class: 'readings' },
       h('thead', {}, h('tr', {}, h('th', {}, t('t_no')), h('th', {}, t('t_name')), h('th', {}, t('machine_read')))),
@@ -594,7 +602,7 @@ async function renderException(id) {
 
   /* The decision buttons. */
   const canDecide = ex.todo || (state.me.role === 'head' && ex.state === 'resolved');
-  const note = h('textarea', { id: 'note', maxlength: 399, placeholder: t('note') });
+  const note = h('textarea', { id: 'note', maxlength: 399 });
   const buttons = ex.choices.map((c, i) => {
     const key = keyFor(c, choiceRows.indexOf(c) >= 0 ? choiceRows.indexOf(c) : i);
     let label;
@@ -661,9 +669,10 @@ function totalsTable(f) {
     f.choices.map((c) => h('th', { class: 'num' }, choiceLabel(c.key, c.label))),
     h('th', { class: 'num' }, t('t_valid')), h('th', { class: 'num' }, t('t_notvalid')),
     h('th', { class: 'num' }, t('t_pending')), h('th', {}, t('t_band')));
-  const rows = f.persons.map((p) => h('tr', { class: p.pending ? 'pending' : '' },
-    h('td', {}, p.number), h('td', {}, p.name || ''), h('td', {}, p.post || ''),
-    p.counts.map((c) => h('td', { class: 'num' }, String(c.count), h('span', { class: 'pct' }, c.percent))),
+  const rows = f.persons.map((p) => h('tr', { class: p.pending ? 'pending' : '', 'data-person': p.number },
+    h('td', {}, p.number), h('td', { class: 'name' }, p.name || ''), h('td', {}, p.post || ''),
+    p.counts.map((c, i) => h('td', { class: 'num', 'data-choice': f.choices[i].key, 'data-count': c.count },
+      String(c.count), h('span', { class: 'pct' }, c.percent))),
     h('td', { class: 'num' }, p.valid), h('td', { class: 'num' }, p.not_valid),
     h('td', { class: 'num' }, p.pending || ''),
     h('td', { class: 'band' }, state.lang === 'vi' ? p.band_vi : p.band_en)));
@@ -686,7 +695,7 @@ async function loadTotals() {
       h('dl', { class: 'facts' },
         h('dt', {}, t('ballots')), h('dd', {}, f.ballots),
         h('dt', {}, t('invalid_ballots')), h('dd', {}, f.invalid),
-        h('dt', {}, t('pending_ballots')), h('dd', {}, f.pending),
+        f.pending ? [h('dt', {}, t('pending_ballots')), h('dd', {}, f.pending)] : null,
         h('dt', {}, t('base')), h('dd', {}, String(f.base), f.base_estimated ? ' ' + t('base_est') : '')),
       totalsTable(f)));
   }

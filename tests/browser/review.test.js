@@ -1,0 +1,210 @@
+/*
+ * review.test.js - two supervisors resolve marginal marks in the review screen with a real
+ * browser (Debian's chromium driven by playwright-core, nothing downloaded): one decision
+ * with the mouse and one with the keyboard each, while the first one watches the totals
+ * change by themselves. Screenshots go to SHOTS_DIR for people to look at.
+ *
+ * Run by tests/e2e/browser_review.sh, which makes the session and starts `phieu review`.
+ * Environment: REVIEW_URL, SHOTS_DIR, CHROMIUM (default /usr/bin/chromium),
+ * USER1/PASS1, USER2/PASS2 (two supervisors).
+ */
+'use strict';
+
+const { chromium } = require('playwright-core');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+const URL = process.env.REVIEW_URL;
+const SHOTS = process.env.SHOTS_DIR;
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+/* Generous: two cores shared by a whole build. */
+const TIMEOUT_MS = 30000;
+
+/* Waits until fn (run in the page) returns something true. Polls from here: the page's
+ * Content-Security-Policy forbids the eval that page.waitForFunction would need. */
+async function until(page, fn, arg) {
+  const end = Date.now() + TIMEOUT_MS;
+  for (;;) {
+    if (await page.evaluate(fn, arg)) return;
+    if (Date.now() > end) throw new Error('timed out waiting for ' + fn.toString().slice(0, 160));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let step = 0;
+async function shot(page, name) {
+  step += 1;
+  const file = path.join(SHOTS, String(step).padStart(2, '0') + '-' + name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  console.log('screenshot ' + file);
+}
+
+/* A browser of its own for each supervisor: a fresh profile, its own cookies. */
+async function openBrowser(name) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phieu-chromium-' + name + '-'));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 1400, height: 1000 },
+    locale: 'vi-VN',
+  });
+  context.setDefaultTimeout(TIMEOUT_MS);
+  const page = context.pages()[0] || await context.newPage();
+  const outside = [];
+  page.on('request', (req) => {
+    if (!req.url().startsWith(URL) && !req.url().startsWith('data:')) outside.push(req.url());
+  });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && !/401|Unauthorized/.test(m.text())) errors.push(m.text()); });
+  return { context, page, dir, outside, errors };
+}
+
+async function login(page, user, password) {
+  await page.goto(URL);
+  await page.waitForSelector('#login-form');
+  await page.fill('#login-user', user);
+  await page.fill('#login-password', password);
+  await page.click('#login-button');
+  await page.waitForSelector('#counts');
+}
+
+async function countOf(page, id) {
+  return Number(await page.textContent('#' + id + ' b'));
+}
+
+/* The choice the faint mark is in: the box the machine found marginal. */
+async function marginalChoice(page) {
+  await page.waitForSelector('.box.marginal');
+  return page.getAttribute('.box.marginal', 'data-choice');
+}
+
+async function imagesLoaded(page) {
+  await until(page, () => {
+    const imgs = [...document.querySelectorAll('#page-image, #row-zoom')];
+    return imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  });
+}
+
+/* Decides the open exception with the mouse or the keyboard; returns what was chosen. */
+async function decide(page, how) {
+  await imagesLoaded(page);
+  const choice = await marginalChoice(page);
+  const button = page.locator('#choices button[data-choice="' + choice + '"]');
+  const before = page.url();
+  if (how === 'mouse') {
+    await button.click();
+  } else {
+    const key = await button.getAttribute('data-key');
+    await page.locator('body').press(key);
+  }
+  await until(page, (u) => location.href !== u, before);
+  return choice;
+}
+
+async function totalFor(page, person, choice) {
+  const cell = page.locator('table.totals tr[data-person="' + person + '"] td[data-choice="' + choice + '"]');
+  return Number(await cell.getAttribute('data-count'));
+}
+
+async function main() {
+  assert.ok(URL && SHOTS, 'REVIEW_URL and SHOTS_DIR must be set');
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const a = await openBrowser('a');
+  const b = await openBrowser('b');
+  try {
+    /* The login screen, in Vietnamese; a wrong password is refused with words. */
+    await a.page.goto(URL);
+    await a.page.waitForSelector('#login-form');
+    assert.match(await a.page.textContent('h1'), /Đăng nhập/);
+    await shot(a.page, 'login');
+    await a.page.fill('#login-user', process.env.USER1);
+    await a.page.fill('#login-password', 'not-the-password');
+    await a.page.click('#login-button');
+    await until(a.page, () => document.querySelector('#login-error').textContent.length > 0);
+    assert.match(await a.page.textContent('#login-error'), /Sai tên hoặc mật khẩu/);
+
+    /* Supervisor 1: the queue. */
+    await login(a.page, process.env.USER1, process.env.PASS1);
+    const todo = await countOf(a.page, 'count-todo');
+    assert.equal(todo, 3, 'three marginal marks wait in the queue');
+    assert.equal(await a.page.locator('#queue tr.item').count(), 3);
+    assert.match(await a.page.textContent('#queue'), /Lô 1, tờ thứ 1/);
+    await until(a.page, () => [...document.querySelectorAll('td.thumb img')].every((i) => i.complete && i.naturalWidth > 0));
+    await shot(a.page, 'queue');
+
+    /* Opens the first case with the mouse and decides it with the mouse. */
+    await a.page.click('#queue tr.item >> nth=0');
+    await a.page.waitForSelector('#decide-panel');
+    await imagesLoaded(a.page);
+    assert.equal(await a.page.locator('.page-wrap .outline').count(), 1, 'the row is outlined on the page');
+    assert.match(await a.page.textContent('#reason-title'), /Dấu mờ/);
+    await shot(a.page, 'exception');
+    const first = await decide(a.page, 'mouse');
+    /* The next case opened by itself; decide it with the keyboard. */
+    await a.page.waitForSelector('#decide-panel');
+    await shot(a.page, 'next-exception');
+    const second = await decide(a.page, 'keyboard');
+    await a.page.waitForSelector('#decide-panel');
+
+    /* Supervisor 1 watches the totals. */
+    await a.page.click('#nav-totals');
+    await a.page.waitForSelector('table.totals');
+    const person1 = 2; /* the first case: row 2 of ballot 1 */
+    const before = await totalFor(a.page, person1, first);
+    assert.match(await a.page.textContent('#provisional'), /TẠM TÍNH/);
+    await shot(a.page, 'totals-before');
+
+    /* Supervisor 2 does not see supervisor 1's decisions and decides the same way. */
+    await login(b.page, process.env.USER2, process.env.PASS2);
+    assert.equal(await countOf(b.page, 'count-todo'), 3);
+    await b.page.click('#start');
+    await b.page.waitForSelector('#decide-panel');
+    assert.equal(await b.page.locator('#decisions').count(), 0, 'the other decision is hidden');
+    assert.equal(await decide(b.page, 'mouse'), first);
+    await b.page.waitForSelector('#decide-panel');
+    assert.equal(await decide(b.page, 'keyboard'), second);
+
+    /* Supervisor 1's totals change by themselves. */
+    await until(a.page, ({ p, c, n }) => {
+      const td = document.querySelector('table.totals tr[data-person="' + p + '"] td[data-choice="' + c + '"]');
+      return td && Number(td.getAttribute('data-count')) === n;
+    }, { p: person1, c: first, n: before + 1 });
+    await shot(a.page, 'totals-after');
+
+    /* Back in the queue: two cases finished, one left. */
+    await b.page.click('#nav-queue');
+    await b.page.waitForSelector('#counts');
+    assert.equal(await countOf(b.page, 'count-decided'), 2);
+    assert.equal(await countOf(b.page, 'count-open'), 1);
+    await shot(b.page, 'queue-after');
+
+    /* The English switch. */
+    await b.page.click('#lang');
+    await until(b.page, () => document.querySelector('#nav-queue').textContent === 'Queue');
+    await b.page.click('#start');
+    await b.page.waitForSelector('#decide-panel');
+    await imagesLoaded(b.page);
+    assert.match(await b.page.textContent('#reason-title'), /Faint mark/);
+    await shot(b.page, 'exception-english');
+
+    assert.deepEqual(a.outside.concat(b.outside), [], 'nothing is fetched from elsewhere');
+    assert.deepEqual(a.errors.concat(b.errors), [], 'no script errors');
+    console.log('browser review: every check passed');
+  } finally {
+    await a.context.close();
+    await b.context.close();
+    fs.rmSync(a.dir, { recursive: true, force: true });
+    fs.rmSync(b.dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error('browser review: FAILED: ' + (e && e.stack ? e.stack : e));
+  process.exit(1);
+});

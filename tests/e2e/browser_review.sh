@@ -1,0 +1,71 @@
+#!/bin/bash
+# browser_review.sh - the review screen in a real browser: makes a session with faint
+# marks through the phieu commands (session new, import, user add), starts `phieu review`
+# on a free loopback port, and runs tests/browser/review.test.js (playwright-core driving
+# Debian's chromium). Screenshots: $PHIEU_BUILD_DIR/review-screenshots/.
+# Skips (exit 77) only when chromium is not installed.
+set -euo pipefail
+
+: "${PHIEU_BIN:?}" "${PHIEU_SOURCE_DIR:?}" "${PHIEU_BUILD_DIR:?}"
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+  echo "browser_review: SKIPPED: $CHROMIUM is not installed (scripts/install-deps installs it)"
+  exit 77
+fi
+browser_dir="$PHIEU_SOURCE_DIR/tests/browser"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
+  echo "browser_review: playwright-core is missing: run scripts/install-deps" >&2
+  exit 1
+fi
+
+work=$(mktemp -d /tmp/phieu-browser-XXXXXX)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Eight ballots, three faint marks on the first two (the unit test's fixture draws them).
+"$PHIEU_BUILD_DIR/test_review" --make-ballots "$work/scans" 8
+"$PHIEU_BIN" session new "$work/day.db" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 \
+  --place "Hội trường UBND huyện" --delegates 30 \
+  --form "$PHIEU_SOURCE_DIR/forms/district-rating.form" >/dev/null
+status=0
+"$PHIEU_BIN" import "$work/day.db" "$work/scans" >/dev/null || status=$?
+[ "$status" = 7 ] || { echo "import: expected exit 7 (pages to review), got $status" >&2; exit 1; }
+echo "mat-khau-lan-1" | "$PHIEU_BIN" user add "$work/day.db" lan --role supervisor >/dev/null
+echo "mat-khau-minh-2" | "$PHIEU_BIN" user add "$work/day.db" minh --role supervisor >/dev/null
+echo "mat-khau-truong-3" | "$PHIEU_BIN" user add "$work/day.db" truong --role head >/dev/null
+
+"$PHIEU_BIN" review "$work/day.db" --listen 127.0.0.1:0 >"$work/out" 2>"$work/log" &
+server_pid=$!
+url=""
+for _ in $(seq 1 100); do
+  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/out" || true)
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "phieu review did not start:" >&2; cat "$work/log" >&2; exit 1; }
+echo "review screen at $url"
+
+shots="$PHIEU_BUILD_DIR/review-screenshots"
+rm -rf "$shots"
+REVIEW_URL="${url%/}" SHOTS_DIR="$shots" CHROMIUM="$CHROMIUM" \
+  USER1=lan PASS1=mat-khau-lan-1 USER2=minh PASS2=mat-khau-minh-2 \
+  NODE_PATH="$browser_dir/node_modules" node "$browser_dir/review.test.js"
+
+# The decisions are in the session: two resolved, one still open.
+"$PHIEU_BIN" exceptions "$work/day.db" --all >"$work/exc" || true
+resolved=$(grep -c ' resolved ' "$work/exc" || true)
+[ "$resolved" = 2 ] || { echo "expected 2 resolved exceptions:" >&2; cat "$work/exc" >&2; exit 1; }
+# The server's log names logins and decisions but no selection.
+grep -q "decision by 'lan'" "$work/log"
+if grep -Eq 'high|trust|low|Tín nhiệm' "$work/log"; then
+  echo "the server log holds a selection:" >&2; cat "$work/log" >&2; exit 1
+fi
+kill -INT "$server_pid"
+wait "$server_pid"
+server_pid=""
+echo "browser_review: passed; screenshots in $shots"
