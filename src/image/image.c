@@ -44,12 +44,14 @@ int phieu_image_create(int width, int height, phieu_image **out, phieu_error *er
 {
     *out = NULL;
     if (width <= 0 || height <= 0)
-        return phieu_error_set(err, PHIEU_EINVAL, "cannot create a %dx%d image: both sides "
-                               "must be at least one pixel", width, height);
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "cannot create a %dx%d image: both sides "
+                               "must be at least one pixel",
+                               width, height);
     phieu_image *img = phieu_image_alloc_raw(width, height);
     if (!img)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory creating a %dx%d image",
-                               width, height);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory creating a %dx%d image", width,
+                               height);
     memset(img->pixels, 255, (size_t)width * (size_t)height);
     *out = img;
     return 0;
@@ -103,7 +105,8 @@ int phieu_image_crop(const phieu_image *src, int x, int y, int w, int h, phieu_i
     if (w <= 0 || h <= 0 || x1 <= x0 || y1 <= y0)
         return phieu_error_set(err, PHIEU_EINVAL,
                                "cannot crop %dx%d at (%d, %d): the rectangle lies outside "
-                               "the %dx%d image", w, h, x, y, src->width, src->height);
+                               "the %dx%d image",
+                               w, h, x, y, src->width, src->height);
     return copy_rect(src, (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0), out, err);
 }
 
@@ -124,8 +127,8 @@ int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu
     if (!src || !src->pixels || src->width <= 0 || src->height <= 0)
         return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an empty image");
     if (max_w <= 0 || max_h <= 0)
-        return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an image to fit in %dx%d",
-                               max_w, max_h);
+        return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an image to fit in %dx%d", max_w,
+                               max_h);
     int64_t w = src->width, h = src->height;
     if (w <= max_w && h <= max_h)
         return phieu_image_clone(src, out, err);
@@ -153,8 +156,8 @@ int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu
         phieu_image_destroy(&dst);
         phieu_free(rowsum);
         phieu_free(acc);
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory scaling a %dx%d image",
-                               src->width, src->height);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory scaling a %dx%d image", src->width,
+                               src->height);
     }
     const uint64_t denom = (uint64_t)w * (uint64_t)h;
     for (int64_t oy = 0; oy < nh; oy++) {
@@ -198,10 +201,9 @@ phieu_image_format phieu_image_sniff(const uint8_t *head, size_t len)
     if (len >= 8 && memcmp(head, png_sig, 8) == 0)
         return PHIEU_IMAGE_PNG;
     /* Classic TIFF (version 42) and BigTIFF (43), both byte orders. */
-    if (len >= 4 && ((head[0] == 'I' && head[1] == 'I' && head[3] == 0 &&
-                      (head[2] == 42 || head[2] == 43)) ||
-                     (head[0] == 'M' && head[1] == 'M' && head[2] == 0 &&
-                      (head[3] == 42 || head[3] == 43))))
+    if (len >= 4 &&
+        ((head[0] == 'I' && head[1] == 'I' && head[3] == 0 && (head[2] == 42 || head[2] == 43)) ||
+         (head[0] == 'M' && head[1] == 'M' && head[2] == 0 && (head[3] == 42 || head[3] == 43))))
         return PHIEU_IMAGE_TIFF;
     return PHIEU_IMAGE_UNKNOWN;
 }
@@ -213,17 +215,16 @@ int phieu_image_check_size(const phieu_image_reader *r, uint64_t width, uint64_t
     if (width == 0 || height == 0)
         return phieu_error_set(err, PHIEU_EFORMAT,
                                "cannot read '%s' page %d: the image is %llux%llu pixels "
-                               "(empty); the file is damaged", r->name, page,
-                               (unsigned long long)width, (unsigned long long)height);
+                               "(empty); the file is damaged",
+                               r->name, page, (unsigned long long)width,
+                               (unsigned long long)height);
     /* An int side keeps every index computation in range; no page comes near it. */
-    if (width > INT32_MAX / 4 || height > INT32_MAX / 4 ||
-        width * height > r->limits.max_pixels)
+    if (width > INT32_MAX / 4 || height > INT32_MAX / 4 || width * height > r->limits.max_pixels)
         return phieu_error_set(err, PHIEU_ELIMIT,
                                "cannot read '%s' page %d: the image is %llux%llu pixels, "
                                "more than the limit of %llu pixels (an A3 page at 600 dpi "
                                "is about 70 million); scan at a lower resolution",
-                               r->name, page, (unsigned long long)width,
-                               (unsigned long long)height,
+                               r->name, page, (unsigned long long)width, (unsigned long long)height,
                                (unsigned long long)r->limits.max_pixels);
     return 0;
 }
@@ -242,13 +243,11 @@ double phieu_image_snap_dpi(double dpi)
     return fabs(dpi - whole) < DPI_SNAP_TOLERANCE ? whole : dpi;
 }
 
-int phieu_image_write_bytes(const char *path, const uint8_t *data, size_t len,
-                            phieu_error *err)
+int phieu_image_write_bytes(const char *path, const uint8_t *data, size_t len, phieu_error *err)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
-        return phieu_error_set(err, PHIEU_EIO, "cannot create '%s': %s", path,
-                               strerror(errno));
+        return phieu_error_set(err, PHIEU_EIO, "cannot create '%s': %s", path, strerror(errno));
     struct stat st;
     int regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
     int saved = 0;
@@ -264,7 +263,9 @@ int phieu_image_write_bytes(const char *path, const uint8_t *data, size_t len,
     if (regular)
         remove(path); /* leave no half-written image behind */
     if (saved == ENOSPC || saved == EDQUOT)
-        return phieu_error_set(err, PHIEU_EIO, "cannot write '%s': the disk is full; free "
-                               "some space and try again", path);
+        return phieu_error_set(err, PHIEU_EIO,
+                               "cannot write '%s': the disk is full; free "
+                               "some space and try again",
+                               path);
     return phieu_error_set(err, PHIEU_EIO, "cannot write '%s': %s", path, strerror(saved));
 }

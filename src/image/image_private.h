@@ -15,19 +15,18 @@
 #define PHIEU_IMAGE_CODEC_MSG_MAX 200
 
 struct phieu_image_reader {
-    char *name;                 /* for messages; owned */
+    char *name; /* for messages; owned */
     phieu_image_limits limits;
-    const uint8_t *data;        /* the whole file (mapped, read or the caller's buffer) */
+    const uint8_t *data; /* the whole file (mapped, read or the caller's buffer) */
     size_t len;
-    void *mapping;              /* non-NULL when data is an mmap of the file */
-    uint8_t *owned;             /* non-NULL when data was read into the heap */
+    void *mapping;  /* non-NULL when data is an mmap of the file */
+    uint8_t *owned; /* non-NULL when data was read into the heap */
     phieu_image_format format;
-    int pages_done;             /* pages already returned (the next page is pages_done+1) */
+    int pages_done; /* pages already returned (the next page is pages_done+1) */
     int at_end;
     /* TIFF state (tiff_read.c). */
-    void *tif;                  /* TIFF *, open while pages remain */
-    void *tiff_options;         /* TIFFOpenOptions * */
-    uint64_t tiff_pos;          /* the client I/O position */
+    void *tif;                                 /* TIFF *, open while pages remain */
+    uint64_t tiff_pos;                         /* the client I/O position */
     char codec_msg[PHIEU_IMAGE_CODEC_MSG_MAX]; /* the last libtiff error, "" if none */
 };
 
@@ -49,8 +48,7 @@ int phieu_image_png_encode(const uint8_t *pixels, int width, int height, size_t 
                            uint8_t **data, size_t *len, phieu_error *err);
 
 /* Writes len bytes to path (plain fopen/fwrite/fclose, every result checked). */
-int phieu_image_write_bytes(const char *path, const uint8_t *data, size_t len,
-                            phieu_error *err);
+int phieu_image_write_bytes(const char *path, const uint8_t *data, size_t len, phieu_error *err);
 
 /* The limit check every loader makes before allocating a page. */
 int phieu_image_check_size(const phieu_image_reader *r, uint64_t width, uint64_t height,

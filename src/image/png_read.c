@@ -22,9 +22,9 @@
 typedef struct {
     phieu_image_reader *r;
     size_t pos;
-    int oom;               /* an allocation failed (libpng then reports "out of memory") */
-    uint8_t *buffer;       /* the row, or the whole interlaced image */
-    png_bytep *rows;       /* row pointers into buffer for interlaced images */
+    int oom;         /* an allocation failed (libpng then reports "out of memory") */
+    uint8_t *buffer; /* the row, or the whole interlaced image */
+    png_bytep *rows; /* row pointers into buffer for interlaced images */
     phieu_image *img;
 } png_ctx;
 
@@ -172,8 +172,8 @@ int phieu_image_png_read(phieu_image_reader *r, phieu_image **page, phieu_error 
     memset(&c, 0, sizeof c);
     c.r = r;
     r->codec_msg[0] = '\0';
-    png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &c, ctx_error,
-                                               ctx_warning, &c, ctx_malloc, ctx_free);
+    png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &c, ctx_error, ctx_warning,
+                                               &c, ctx_malloc, ctx_free);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     int rc;
     if (!png || !info)

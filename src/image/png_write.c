@@ -98,9 +98,8 @@ static png_uint_32 dpi_to_ppm(double dpi)
 }
 
 /* The libpng part, which may leave by longjmp; all it allocates is in o or png. */
-static int encode(png_structp png, png_infop info, out_buf *o, const uint8_t *pixels,
-                  int width, int height, size_t stride, int channels, double dpi_x,
-                  double dpi_y)
+static int encode(png_structp png, png_infop info, out_buf *o, const uint8_t *pixels, int width,
+                  int height, size_t stride, int channels, double dpi_x, double dpi_y)
 {
     if (setjmp(png_jmpbuf(png)))
         return -1;
@@ -128,12 +127,14 @@ int phieu_image_png_encode(const uint8_t *pixels, int width, int height, size_t 
     *data = NULL;
     *len = 0;
     if (!pixels || width <= 0 || height <= 0 || stride < (size_t)width * (size_t)channels)
-        return phieu_error_set(err, PHIEU_EINVAL, "cannot encode '%s': the image is empty "
-                               "or malformed", what);
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "cannot encode '%s': the image is empty "
+                               "or malformed",
+                               what);
     out_buf o;
     memset(&o, 0, sizeof o);
-    png_structp png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &o, ob_error,
-                                                ob_warning, &o, ob_malloc, ob_free);
+    png_structp png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &o, ob_error, ob_warning, &o,
+                                                ob_malloc, ob_free);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     int rc = -1;
     if (png && info)
@@ -151,8 +152,7 @@ int phieu_image_png_encode(const uint8_t *pixels, int width, int height, size_t 
     return phieu_error_set(err, PHIEU_EFORMAT, "cannot encode '%s' as PNG: %s", what, o.msg);
 }
 
-int phieu_image_encode_png(const phieu_image *img, uint8_t **data, size_t *len,
-                           phieu_error *err)
+int phieu_image_encode_png(const phieu_image *img, uint8_t **data, size_t *len, phieu_error *err)
 {
     if (!img)
         return phieu_error_set(err, PHIEU_EINVAL, "cannot encode an empty image");
@@ -183,8 +183,8 @@ int phieu_rgb_save_png(const uint8_t *rgb, int width, int height, const char *pa
         return phieu_error_set(err, PHIEU_EINVAL, "cannot save an empty picture");
     uint8_t *data = NULL;
     size_t len = 0;
-    int rc = phieu_image_png_encode(rgb, width, height, (size_t)width * 3, 3, 0, 0, path,
-                                    &data, &len, err);
+    int rc = phieu_image_png_encode(rgb, width, height, (size_t)width * 3, 3, 0, 0, path, &data,
+                                    &len, err);
     if (rc == 0)
         rc = phieu_image_write_bytes(path, data, len, err);
     phieu_free(data);

@@ -33,8 +33,12 @@ static const char *describe_unknown(const uint8_t *d, size_t n)
         {"\x00\x00\x00\x0cjP  ", 8, "a JPEG 2000 image"},
         {"%!PS", 4, "a PostScript document"},
         {"\x1f\x8b", 2, "a gzip archive"},
-        {"P1", 2, "a PNM image"}, {"P2", 2, "a PNM image"}, {"P3", 2, "a PNM image"},
-        {"P4", 2, "a PNM image"}, {"P5", 2, "a PNM image"}, {"P6", 2, "a PNM image"},
+        {"P1", 2, "a PNM image"},
+        {"P2", 2, "a PNM image"},
+        {"P3", 2, "a PNM image"},
+        {"P4", 2, "a PNM image"},
+        {"P5", 2, "a PNM image"},
+        {"P6", 2, "a PNM image"},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (n >= known[i].len && memcmp(d, known[i].magic, known[i].len) == 0)
@@ -76,13 +80,12 @@ static int reader_start(phieu_image_reader **rp, phieu_error *err)
     phieu_image_reader *r = *rp;
     int rc = 0;
     if (r->len == 0)
-        rc = phieu_error_set(err, PHIEU_EFORMAT, "cannot read '%s': the file is empty",
-                             r->name);
+        rc = phieu_error_set(err, PHIEU_EFORMAT, "cannot read '%s': the file is empty", r->name);
     else if ((uint64_t)r->len > r->limits.max_bytes)
         rc = phieu_error_set(err, PHIEU_ELIMIT,
                              "cannot read '%s': it is %zu bytes, more than the limit of "
-                             "%llu bytes for one image file", r->name, r->len,
-                             (unsigned long long)r->limits.max_bytes);
+                             "%llu bytes for one image file",
+                             r->name, r->len, (unsigned long long)r->limits.max_bytes);
     if (rc == 0) {
         r->format = phieu_image_sniff(r->data, r->len);
         if (r->format == PHIEU_IMAGE_TIFF)
@@ -240,8 +243,10 @@ int phieu_image_load(const char *path, int page_index, const phieu_image_limits 
 {
     *out = NULL;
     if (page_index < 0)
-        return phieu_error_set(err, PHIEU_EINVAL, "cannot read page %d of '%s': pages are "
-                               "counted from 1", page_index + 1, path ? path : "");
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "cannot read page %d of '%s': pages are "
+                               "counted from 1",
+                               page_index + 1, path ? path : "");
     phieu_image_reader *r = NULL;
     int rc = phieu_image_reader_open(path, limits, &r, err);
     if (rc != 0)
@@ -249,14 +254,14 @@ int phieu_image_load(const char *path, int page_index, const phieu_image_limits 
     for (int i = 0; i < page_index && rc >= 0; i++) {
         rc = reader_skip(r, err);
         if (rc == 0)
-            rc = phieu_error_set(err, PHIEU_ENOTFOUND, "'%s' has no page %d (it has %d)",
-                                 path, page_index + 1, i);
+            rc = phieu_error_set(err, PHIEU_ENOTFOUND, "'%s' has no page %d (it has %d)", path,
+                                 page_index + 1, i);
     }
     if (rc >= 0) {
         rc = phieu_image_reader_next(r, out, err);
         if (rc == 0)
-            rc = phieu_error_set(err, PHIEU_ENOTFOUND, "'%s' has no page %d (it has %d)",
-                                 path, page_index + 1, page_index);
+            rc = phieu_error_set(err, PHIEU_ENOTFOUND, "'%s' has no page %d (it has %d)", path,
+                                 page_index + 1, page_index);
         else if (rc == 1)
             rc = 0;
     }

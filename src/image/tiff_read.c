@@ -130,8 +130,8 @@ int phieu_image_tiff_open(phieu_image_reader *r, phieu_error *err)
     TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)max_alloc);
     r->tiff_pos = 0;
     r->codec_msg[0] = '\0';
-    r->tif = TIFFClientOpenExt(r->name, "r", (thandle_t)r, io_read, io_write, io_seek,
-                               io_close, io_size, io_map, io_unmap, opts);
+    r->tif = TIFFClientOpenExt(r->name, "r", (thandle_t)r, io_read, io_write, io_seek, io_close,
+                               io_size, io_map, io_unmap, opts);
     TIFFOpenOptionsFree(opts);
     if (!r->tif)
         return format_error(r, err, "the TIFF header or first directory is damaged");
@@ -162,8 +162,8 @@ typedef struct {
     conv_kind kind;
     int bps, spp;
     alpha_kind alpha;
-    uint8_t levels[256];    /* sample value (high byte for 16 bit) -> gray */
-    uint8_t bits1[256][8];  /* 1-bit: a byte of 8 pixels -> 8 gray values */
+    uint8_t levels[256];   /* sample value (high byte for 16 bit) -> gray */
+    uint8_t bits1[256][8]; /* 1-bit: a byte of 8 pixels -> 8 gray values */
 } conv;
 
 static void conv_set_levels_gray(conv *c, int min_is_white)
@@ -228,8 +228,8 @@ static void convert_row(const conv *c, const uint8_t *in, int n, uint8_t *out)
     case CONV_GRAYA:
         for (int x = 0; x < n; x++) {
             int i = x * c->spp;
-            out[x] = with_alpha(c->levels[sample(in, c->bps, i)], sample(in, c->bps, i + 1),
-                                c->alpha);
+            out[x] =
+                with_alpha(c->levels[sample(in, c->bps, i)], sample(in, c->bps, i + 1), c->alpha);
         }
         break;
     case CONV_RGB:
@@ -237,8 +237,8 @@ static void convert_row(const conv *c, const uint8_t *in, int n, uint8_t *out)
             int i = x * c->spp;
             uint8_t g = phieu_image_luma(sample(in, c->bps, i), sample(in, c->bps, i + 1),
                                          sample(in, c->bps, i + 2));
-            out[x] = c->alpha == ALPHA_NONE ? g : with_alpha(g, sample(in, c->bps, i + 3),
-                                                             c->alpha);
+            out[x] =
+                c->alpha == ALPHA_NONE ? g : with_alpha(g, sample(in, c->bps, i + 3), c->alpha);
         }
         break;
     }
@@ -249,8 +249,8 @@ static alpha_kind extra_alpha(TIFF *tif, int extra)
 {
     uint16_t count = 0;
     uint16_t *types = NULL;
-    if (extra <= 0 || !TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &count, &types) ||
-        count < 1 || !types)
+    if (extra <= 0 || !TIFFGetField(tif, TIFFTAG_EXTRASAMPLES, &count, &types) || count < 1 ||
+        !types)
         return ALPHA_NONE;
     if (types[0] == EXTRASAMPLE_ASSOCALPHA)
         return ALPHA_PREMUL;
@@ -327,8 +327,7 @@ static int conv_setup(TIFF *tif, conv *c)
     c->alpha = extra_alpha(tif, extra);
     if (c->kind == CONV_GRAYA)
         for (int v = 0; v < 256; v++) /* alpha needs 8-bit levels */
-            c->levels[v] = photometric == PHOTOMETRIC_MINISWHITE ? (uint8_t)(255 - v)
-                                                                 : (uint8_t)v;
+            c->levels[v] = photometric == PHOTOMETRIC_MINISWHITE ? (uint8_t)(255 - v) : (uint8_t)v;
     return 0;
 }
 
@@ -348,8 +347,8 @@ static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_im
     uint64_t bufsize = rowsize * rps;
     uint8_t *buf = phieu_malloc((size_t)bufsize);
     if (!buf)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d",
-                               r->name, r->pages_done + 1);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
+                               r->pages_done + 1);
     int rc = 0;
     uint32_t nstrips = (uint32_t)(((uint64_t)img->height + rps - 1) / rps);
     for (uint32_t s = 0; s < nstrips && rc == 0; s++) {
@@ -359,8 +358,10 @@ static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_im
         tmsize_t got = TIFFReadEncodedStrip(tif, s, buf, expect);
         if (got < expect) {
             char what[96];
-            snprintf(what, sizeof what, "strip %u of %u cannot be decoded; the file is "
-                     "damaged or truncated", s + 1, nstrips);
+            snprintf(what, sizeof what,
+                     "strip %u of %u cannot be decoded; the file is "
+                     "damaged or truncated",
+                     s + 1, nstrips);
             rc = format_error(r, err, what);
             break;
         }
@@ -376,14 +377,15 @@ static int read_tiles(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_ima
                       phieu_error *err)
 {
     uint32_t tw = 0, th = 0;
-    if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &th)
-        || tw == 0 || th == 0)
+    if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &th) ||
+        tw == 0 || th == 0)
         return format_error(r, err, "its tile size is missing");
     if ((uint64_t)tw * th > r->limits.max_pixels)
         return phieu_error_set(err, PHIEU_ELIMIT,
                                "cannot read '%s' page %d: its tiles are %ux%u pixels, more "
-                               "than the limit of %llu pixels", r->name, r->pages_done + 1,
-                               tw, th, (unsigned long long)r->limits.max_pixels);
+                               "than the limit of %llu pixels",
+                               r->name, r->pages_done + 1, tw, th,
+                               (unsigned long long)r->limits.max_pixels);
     uint64_t rowsize = (uint64_t)TIFFTileRowSize64(tif);
     uint64_t want = ((uint64_t)tw * (uint64_t)c->bps * (uint64_t)c->spp + 7) / 8;
     if (rowsize != want)
@@ -391,8 +393,8 @@ static int read_tiles(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_ima
     uint64_t bufsize = rowsize * th;
     uint8_t *buf = phieu_malloc((size_t)bufsize);
     if (!buf)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d",
-                               r->name, r->pages_done + 1);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
+                               r->pages_done + 1);
     int rc = 0;
     for (uint32_t y0 = 0; y0 < (uint32_t)img->height && rc == 0; y0 += th) {
         uint32_t rows = (uint32_t)img->height - y0 < th ? (uint32_t)img->height - y0 : th;
@@ -401,8 +403,10 @@ static int read_tiles(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_ima
             uint32_t t = TIFFComputeTile(tif, x0, y0, 0, 0);
             if (TIFFReadEncodedTile(tif, t, buf, (tmsize_t)bufsize) < (tmsize_t)bufsize) {
                 char what[112];
-                snprintf(what, sizeof what, "the tile at (%u, %u) cannot be decoded; the "
-                         "file is damaged or truncated", x0, y0);
+                snprintf(what, sizeof what,
+                         "the tile at (%u, %u) cannot be decoded; the "
+                         "file is damaged or truncated",
+                         x0, y0);
                 rc = format_error(r, err, what);
                 break;
             }
@@ -423,8 +427,8 @@ static int read_rgba(phieu_image_reader *r, TIFF *tif, phieu_image *img, phieu_e
     if (!TIFFRGBAImageOK(tif, emsg)) {
         return phieu_error_set(err, PHIEU_EFORMAT,
                                "cannot read '%s' page %d: this kind of TIFF is not "
-                               "supported (%.200s); save it as gray or RGB", r->name,
-                               r->pages_done + 1, emsg);
+                               "supported (%.200s); save it as gray or RGB",
+                               r->name, r->pages_done + 1, emsg);
     }
     TIFFRGBAImage rgba;
     if (!TIFFRGBAImageBegin(&rgba, tif, 1, emsg))
@@ -434,14 +438,15 @@ static int read_rgba(phieu_image_reader *r, TIFF *tif, phieu_image *img, phieu_e
     uint32_t *buf = phieu_malloc((size_t)img->width * band * sizeof *buf);
     int rc = 0;
     if (!buf)
-        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d",
-                             r->name, r->pages_done + 1);
+        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
+                             r->pages_done + 1);
     for (int y0 = 0; rc == 0 && y0 < img->height; y0 += (int)band) {
         int rows = img->height - y0 < (int)band ? img->height - y0 : (int)band;
         rgba.row_offset = y0;
         rgba.col_offset = 0;
         if (!TIFFRGBAImageGet(&rgba, buf, (uint32_t)img->width, (uint32_t)rows)) {
-            rc = format_error(r, err, "the image data cannot be decoded; the file is "
+            rc = format_error(r, err,
+                              "the image data cannot be decoded; the file is "
                               "damaged or truncated");
             break;
         }
@@ -496,16 +501,16 @@ static int decode_page(phieu_image_reader *r, phieu_image **page, phieu_error *e
         return phieu_error_set(err, PHIEU_EFORMAT,
                                "cannot read '%s' page %d: it uses the compression %s (%u), "
                                "which phieu cannot decode; save it uncompressed or with "
-                               "LZW, Deflate, PackBits, JPEG or Group 4", r->name,
-                               r->pages_done + 1, codec ? codec->name : "unknown", comp);
+                               "LZW, Deflate, PackBits, JPEG or Group 4",
+                               r->name, r->pages_done + 1, codec ? codec->name : "unknown", comp);
     }
     conv *c = phieu_malloc(sizeof *c);
     phieu_image *img = phieu_image_alloc_raw((int)w, (int)h);
     if (!c || !img) {
         phieu_free(c);
         phieu_image_destroy(&img);
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d",
-                               r->name, r->pages_done + 1);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
+                               r->pages_done + 1);
     }
     r->codec_msg[0] = '\0';
     if (conv_setup(tif, c) != 0)

@@ -186,8 +186,7 @@ int phieu_image_save_tiff(const phieu_image *img, const char *path, phieu_error 
     if (rc != 0) {
         phieu_free(m.data);
         if (m.oom)
-            return phieu_error_set(err, PHIEU_ENOMEM, "out of memory encoding '%s' as TIFF",
-                                   path);
+            return phieu_error_set(err, PHIEU_ENOMEM, "out of memory encoding '%s' as TIFF", path);
         return phieu_error_set(err, PHIEU_EFORMAT, "cannot encode '%s' as TIFF: %s", path,
                                m.msg[0] ? m.msg : "libtiff failed");
     }

@@ -66,19 +66,26 @@ static int bit_black(int x, int y)
 typedef struct {
     int w, h;
     uint16_t bps, spp, photometric, compression;
-    int tiled;              /* 16x16 tiles */
-    uint32_t rps;           /* rows per strip (0: 5) */
-    int extra;              /* EXTRASAMPLE_* for the last sample when spp is 2 or 4, or -1 */
+    int tiled;    /* 16x16 tiles */
+    uint32_t rps; /* rows per strip (0: 5) */
+    int extra;    /* EXTRASAMPLE_* for the last sample when spp is 2 or 4, or -1 */
     int planar_separate;
-    float xres, yres;       /* 0: no resolution tags */
+    float xres, yres; /* 0: no resolution tags */
     uint16_t resunit;
-    int ycbcr;              /* JPEG with YCbCr */
+    int ycbcr; /* JPEG with YCbCr */
 } tspec;
 
 static tspec tspec_default(void)
 {
-    tspec s = {37, 29, 8, 1, PHOTOMETRIC_MINISBLACK, COMPRESSION_NONE, 0, 5, -1, 0, 0, 0,
-               RESUNIT_INCH, 0};
+    tspec s = {.w = 37,
+               .h = 29,
+               .bps = 8,
+               .spp = 1,
+               .photometric = PHOTOMETRIC_MINISBLACK,
+               .compression = COMPRESSION_NONE,
+               .rps = 5,
+               .extra = -1,
+               .resunit = RESUNIT_INCH};
     return s;
 }
 
@@ -240,8 +247,8 @@ static void write_tiff_page(TIFF *tif, const tspec *s, int page)
                         pack_row(s, y0 + y, page, x0, T, p, row);
                         memcpy(tile + rowbytes * (size_t)y, row, rowbytes);
                     }
-                    assert_true(TIFFWriteTile(tif, tile, (uint32_t)x0, (uint32_t)y0, 0,
-                                              (uint16_t)p) >= 0);
+                    assert_true(
+                        TIFFWriteTile(tif, tile, (uint32_t)x0, (uint32_t)y0, 0, (uint16_t)p) >= 0);
                 }
         free(tile);
     } else {
@@ -287,8 +294,7 @@ static void check_tiff(const char *path, const tspec *specs, int pages, int tole
                 int d = abs(got - want);
                 total += d;
                 if (d > tolerance)
-                    fail_msg("%s page %d (%d,%d): got %d want %d", path, p + 1, x, y, got,
-                             want);
+                    fail_msg("%s page %d (%d,%d): got %d want %d", path, p + 1, x, y, got, want);
             }
         if (tolerance > 0) /* JPEG: small on average as well as at every pixel */
             assert_true(total <= 3L * img->width * img->height);
@@ -537,10 +543,14 @@ static unsigned png_sample(const pspec *s, int x, int y, int c)
 static int png_channels(int color)
 {
     switch (color) {
-    case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
-    case PNG_COLOR_TYPE_RGB: return 3;
-    case PNG_COLOR_TYPE_RGB_ALPHA: return 4;
-    default: return 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+        return 2;
+    case PNG_COLOR_TYPE_RGB:
+        return 3;
+    case PNG_COLOR_TYPE_RGB_ALPHA:
+        return 4;
+    default:
+        return 1;
     }
 }
 
@@ -573,10 +583,14 @@ static uint8_t png_expected(const pspec *s, int x, int y)
     }
     int sh = s->depth == 16 ? 8 : 0;
     switch (s->color) {
-    case PNG_COLOR_TYPE_GRAY: return (uint8_t)(v[0] >> sh);
-    case PNG_COLOR_TYPE_GRAY_ALPHA: return on_white(v[0] >> sh, v[1] >> sh);
-    case PNG_COLOR_TYPE_RGB: return luma(v[0] >> sh, v[1] >> sh, v[2] >> sh);
-    default: return on_white(luma(v[0] >> sh, v[1] >> sh, v[2] >> sh), v[3] >> sh);
+    case PNG_COLOR_TYPE_GRAY:
+        return (uint8_t)(v[0] >> sh);
+    case PNG_COLOR_TYPE_GRAY_ALPHA:
+        return on_white(v[0] >> sh, v[1] >> sh);
+    case PNG_COLOR_TYPE_RGB:
+        return luma(v[0] >> sh, v[1] >> sh, v[2] >> sh);
+    default:
+        return on_white(luma(v[0] >> sh, v[1] >> sh, v[2] >> sh), v[3] >> sh);
     }
 }
 
@@ -591,8 +605,8 @@ static const char *write_png(const char *name, const pspec *s)
     if (setjmp(png_jmpbuf(png)))
         fail_msg("libpng failed writing %s", path);
     png_init_io(png, f);
-    png_set_IHDR(png, info, (png_uint_32)s->w, (png_uint_32)s->h, s->depth, s->color,
-                 s->interlace, PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
+    png_set_IHDR(png, info, (png_uint_32)s->w, (png_uint_32)s->h, s->depth, s->color, s->interlace,
+                 PNG_COMPRESSION_TYPE_BASE, PNG_FILTER_TYPE_BASE);
     if (s->color == PNG_COLOR_TYPE_PALETTE) {
         png_color pal[256];
         png_byte trns[256];
@@ -602,8 +616,7 @@ static const char *write_png(const char *name, const pspec *s)
             png_set_tRNS(png, info, trns, 1 << s->depth, NULL);
     }
     if (s->ppm)
-        png_set_pHYs(png, info, (png_uint_32)s->ppm, (png_uint_32)s->ppm,
-                     PNG_RESOLUTION_METER);
+        png_set_pHYs(png, info, (png_uint_32)s->ppm, (png_uint_32)s->ppm, PNG_RESOLUTION_METER);
     png_write_info(png, info);
     if (s->depth == 16)
         png_set_swap(png); /* our rows hold native 16-bit values */
@@ -623,8 +636,7 @@ static const char *write_png(const char *name, const pspec *s)
                 else if (s->depth == 8)
                     row[k] = (uint8_t)v;
                 else
-                    row[k * s->depth / 8] |=
-                        (uint8_t)(v << (8 - s->depth - (k * s->depth) % 8));
+                    row[k * s->depth / 8] |= (uint8_t)(v << (8 - s->depth - (k * s->depth) % 8));
             }
     }
     for (int p = 0; p < passes; p++)
@@ -663,18 +675,23 @@ static void test_png_every_colour_type_and_depth(void **state)
     const struct {
         int color, depth;
     } kinds[] = {
-        {PNG_COLOR_TYPE_GRAY, 1},       {PNG_COLOR_TYPE_GRAY, 2},
-        {PNG_COLOR_TYPE_GRAY, 4},       {PNG_COLOR_TYPE_GRAY, 8},
-        {PNG_COLOR_TYPE_GRAY, 16},      {PNG_COLOR_TYPE_GRAY_ALPHA, 8},
+        {PNG_COLOR_TYPE_GRAY, 1},        {PNG_COLOR_TYPE_GRAY, 2},
+        {PNG_COLOR_TYPE_GRAY, 4},        {PNG_COLOR_TYPE_GRAY, 8},
+        {PNG_COLOR_TYPE_GRAY, 16},       {PNG_COLOR_TYPE_GRAY_ALPHA, 8},
         {PNG_COLOR_TYPE_GRAY_ALPHA, 16}, {PNG_COLOR_TYPE_RGB, 8},
-        {PNG_COLOR_TYPE_RGB, 16},       {PNG_COLOR_TYPE_RGB_ALPHA, 8},
-        {PNG_COLOR_TYPE_RGB_ALPHA, 16}, {PNG_COLOR_TYPE_PALETTE, 1},
-        {PNG_COLOR_TYPE_PALETTE, 4},    {PNG_COLOR_TYPE_PALETTE, 8},
+        {PNG_COLOR_TYPE_RGB, 16},        {PNG_COLOR_TYPE_RGB_ALPHA, 8},
+        {PNG_COLOR_TYPE_RGB_ALPHA, 16},  {PNG_COLOR_TYPE_PALETTE, 1},
+        {PNG_COLOR_TYPE_PALETTE, 4},     {PNG_COLOR_TYPE_PALETTE, 8},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         for (int interlace = 0; interlace <= 1; interlace++) {
-            pspec s = {37, 29, kinds[i].depth, kinds[i].color,
-                       interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, 0, 0};
+            pspec s = {37,
+                       29,
+                       kinds[i].depth,
+                       kinds[i].color,
+                       interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                       0,
+                       0};
             char name[64];
             snprintf(name, sizeof name, "c%d-d%d-i%d.png", s.color, s.depth, interlace);
             check_png(name, s);
@@ -1103,8 +1120,7 @@ static void test_foreign_and_empty_files_refused(void **state)
 }
 
 /* Reads every page of bytes; returns the last code (0 at a clean end). */
-static int read_all(const uint8_t *d, size_t len, const char *name, int *pages,
-                    phieu_error *err)
+static int read_all(const uint8_t *d, size_t len, const char *name, int *pages, phieu_error *err)
 {
     phieu_image_limits lim = {4u << 20, 1u << 24};
     phieu_image_reader *r = NULL;
