@@ -21,6 +21,14 @@
 #include "session/session_internal.h"
 #include "session_fixture.h"
 
+/* fontconfig (under pango, used by phieu_render_raster for the test ballots) keeps its
+ * caches for the life of the process; tell LeakSanitizer that this is not a leak of ours. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfontconfig\n";
+}
+
 typedef struct fixture {
     char dir[64];
     char path[128];
