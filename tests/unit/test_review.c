@@ -208,6 +208,31 @@ static int make_session(const char *path, phieu_error *err)
             rc = phieu_session_add_page(s, im, &meta, &res, err);
         phieu_image_destroy(&im);
     }
+    /* Position 4: a ballot of another form (a vote of confidence), marked: the machine
+     * rejects the page and the board decides what it is. */
+    char other_path[4096];
+    const char *src = getenv("PHIEU_SOURCE_DIR");
+    snprintf(other_path, sizeof other_path, "%s/forms/confidence-vote.form", src ? src : "..");
+    phieu_form *other = NULL;
+    phieu_layout olay;
+    if (rc == 0)
+        rc = phieu_form_load(other_path, &other, err);
+    if (rc == 0)
+        rc = phieu_layout_compute(other, &olay, err);
+    if (rc == 0) {
+        phieu_render_options ro = {0, 1};
+        phieu_image *im = NULL;
+        rc = phieu_render_raster(other, &ro, DPI, &im, err);
+        for (int r = 0; rc == 0 && r < other->n_rows; r++)
+            draw_x(im, olay.boxes[r][0], 2.2, 0.6, 0);
+        phieu_page_meta meta = {0};
+        meta.batch = batch.id;
+        phieu_page_result res;
+        if (rc == 0)
+            rc = phieu_session_add_page(s, im, &meta, &res, err);
+        phieu_image_destroy(&im);
+    }
+    phieu_form_destroy(&other);
     phieu_session_close(&s);
     phieu_form_destroy(&f);
     return rc;
@@ -592,15 +617,20 @@ static void test_login_and_queue(void **state)
         json_object_get(json_object_get(r.json, "session"), "two_person_rule")));
     http_free(&r);
 
-    /* Three faint marks on two pages: three open row exceptions, all marginal marks,
-     * with the batch and position that find the paper. */
+    /* Three faint marks on two pages and a page of another form: three open row
+     * exceptions and one page exception, with the batch and position that find the
+     * paper, in the order of the paper. */
     json_t *q = queue(&c);
     json_t *counts = json_object_get(q, "counts");
-    assert_int_equal(json_integer_value(json_object_get(counts, "open")), 3);
+    assert_int_equal(json_integer_value(json_object_get(counts, "open")), 4);
     assert_int_equal(json_integer_value(json_object_get(counts, "decided")), 0);
-    assert_int_equal(json_integer_value(json_object_get(counts, "todo")), 3);
+    assert_int_equal(json_integer_value(json_object_get(counts, "todo")), 4);
     json_t *items = json_object_get(q, "items");
-    assert_int_equal(json_array_size(items), 3);
+    assert_int_equal(json_array_size(items), 4);
+    json_t *page = json_array_get(items, 3);
+    assert_int_equal(json_integer_value(json_object_get(page, "position")), 4);
+    assert_int_equal(json_integer_value(json_object_get(page, "row")), 0);
+    assert_string_not_equal(json_string_value(json_object_get(page, "reason")), "marginal-mark");
     int rows_seen = 0;
     for (size_t i = 0; i < 3; i++) {
         json_t *it = json_array_get(items, i);
@@ -701,7 +731,7 @@ static void test_csrf_required(void **state)
     /* Nothing was recorded. */
     json_t *q2 = queue(&c);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(q2, "counts"), "todo")),
-                     3);
+                     4);
     json_decref(q);
     json_decref(q2);
 }
@@ -879,6 +909,54 @@ static void test_disagreement_goes_to_head(void **state)
     json_decref(q2);
 }
 
+static void test_rejected_page(void **state)
+{
+    world *w = *state;
+    client an = {w->port, "", ""}, binh = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    assert_int_equal(login(&binh, "binh", "mat-khau-binh"), 200);
+    json_t *q = queue(&an);
+    const char *id = find_row(q, 0);
+    json_t *e = exception_json(&an, id);
+    /* No form, so no rows and no "count as read": whole ballot invalid, or not a ballot. */
+    assert_true(json_is_null(json_object_get(e, "form")));
+    assert_string_equal(json_string_value(json_object_get(e, "page_status")), "rejected");
+    assert_int_equal(json_array_size(json_object_get(e, "rows")), 0);
+    assert_true(json_is_true(json_object_get(e, "has_image")));
+    json_t *choices = json_object_get(e, "choices");
+    assert_int_equal(json_array_size(choices), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 0), "choice")),
+                        "invalid");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 1), "choice")),
+                        "discard");
+    json_decref(e);
+    /* The page image is shown; a row of it is not (it has no rows). */
+    char path[128];
+    snprintf(path, sizeof path, "/img/%s/page.png",
+             json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), 3),
+                                               "sheet")));
+    http_res r;
+    assert_int_equal(http(&an, "GET", path, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    http_free(&r);
+    strcpy(strrchr(path, '/'), "/row/1.png");
+    assert_int_equal(http(&an, "GET", path, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 404);
+    http_free(&r);
+
+    assert_int_equal(decide(&an, id, "accept", NULL), 400); /* it was not read as a ballot */
+    assert_int_equal(decide(&an, id, "invalid", NULL), 200);
+    json_t *a = NULL;
+    assert_int_equal(decide(&binh, id, "invalid", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "resolved");
+    json_decref(a);
+    assert_int_equal(http(&an, "GET", "/api/totals", NULL, 0, &r), 0);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "unknown_form_invalid")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r.json, "unknown_form_pending")), 0);
+    http_free(&r);
+    json_decref(q);
+}
+
 static int is_png(const http_res *r)
 {
     return r->status == 200 && r->len > 8 && memcmp(r->body, "\x89PNG", 4) == 0;
@@ -983,7 +1061,7 @@ static void test_images(void **state)
     phieu_sheet *sheets = NULL;
     size_t n = 0;
     assert_int_equal(phieu_session_sheets_list(s, &sheets, &n, &err), 0);
-    assert_int_equal(n, 3);
+    assert_int_equal(n, 4);
     int checked = 0;
     for (size_t i = 0; i < n; i++) {
         if (sheets[i].position != 3)
@@ -1136,6 +1214,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_csrf_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disagreement_goes_to_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_logins_slowed_then_locked, setup_strict,
                                         teardown),
