@@ -88,6 +88,12 @@ int cmd_decide(int argc, char **argv)
     phieu_user u;
     int rc = phieu_session_user_verify(s, user, password, &u, &err);
     sodium_memzero(password, sizeof password);
+    if (rc == PHIEU_ENOTFOUND || rc == PHIEU_EINVAL) {
+        /* a refused login, not a usage error: exit 1 as for any failure */
+        phieu_session_close(&s);
+        fprintf(stderr, "phieu: %s\n", err.message);
+        return PHIEU_EXIT_ERROR;
+    }
     phieu_exception after;
     if (rc == 0)
         rc = phieu_session_decide(s, id, u.name, pos[2], note, &after, &err);
