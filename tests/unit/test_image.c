@@ -22,6 +22,9 @@
 #include "phieu/image.h"
 
 static char tmpdir[256];
+/* libtiff's printing handlers, silenced while the tests write files with libtiff and put
+ * back when a test checks that the loaders print nothing by themselves. */
+static TIFFErrorHandler tiff_default_error, tiff_default_warning;
 
 static const char *tmp_path(const char *name)
 {
@@ -1207,6 +1210,53 @@ static void test_truncated_and_corrupt_files_give_format_errors(void **state)
     free(bytes);
 }
 
+/* Damaged files with libtiff's printing handlers in place: nothing reaches stderr. */
+static void test_loaders_print_nothing(void **state)
+{
+    (void)state;
+    tspec s = tspec_default();
+    s.compression = COMPRESSION_LZW;
+    size_t tlen = 0, plen = 0;
+    uint8_t *tif = slurp(write_tiff("quiet.tif", &s, 1), &tlen);
+    pspec ps = {20, 10, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, 0, 0};
+    uint8_t *png = slurp(write_png("quiet.png", &ps), &plen);
+
+    const char *log = tmp_path("stderr.txt");
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *sink = fopen(log, "w");
+    assert_non_null(sink);
+    dup2(fileno(sink), 2);
+    TIFFSetErrorHandler(tiff_default_error);
+    TIFFSetWarningHandler(tiff_default_warning);
+    int refused = 0;
+    for (int k = 0; k < 2; k++) {
+        uint8_t *d = k ? png : tif;
+        size_t len = k ? plen : tlen;
+        for (size_t at = 8; at < len; at += 3) {
+            uint8_t keep = d[at];
+            d[at] ^= 0x5a;
+            phieu_error err = {0};
+            int pages = 0;
+            refused += read_all(d, len, "quiet", &pages, &err) != 0;
+            d[at] = keep;
+            refused += read_all(d, at, "quiet", &pages, &err) != 0; /* cut */
+        }
+    }
+    TIFFSetErrorHandler(NULL);
+    TIFFSetWarningHandler(NULL);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    fclose(sink);
+    struct stat st;
+    assert_int_equal(stat(log, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_true(refused > 0); /* the loop did reach the error paths */
+    free(tif);
+    free(png);
+}
+
 /* ---- out of memory ---- */
 
 static void check_oom(const char *path)
@@ -1269,8 +1319,8 @@ static void test_out_of_memory_is_a_clean_error(void **state)
 static int group_setup(void **state)
 {
     (void)state;
-    TIFFSetErrorHandler(NULL); /* the generators' own libtiff messages */
-    TIFFSetWarningHandler(NULL);
+    tiff_default_error = TIFFSetErrorHandler(NULL); /* the generators' own messages */
+    tiff_default_warning = TIFFSetWarningHandler(NULL);
     snprintf(tmpdir, sizeof tmpdir, "%s/phieu-image-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     return mkdtemp(tmpdir) ? 0 : -1;
@@ -1310,6 +1360,7 @@ int main(void)
         cmocka_unit_test(test_zero_sized_tiff_refused),
         cmocka_unit_test(test_foreign_and_empty_files_refused),
         cmocka_unit_test(test_truncated_and_corrupt_files_give_format_errors),
+        cmocka_unit_test(test_loaders_print_nothing),
         cmocka_unit_test(test_out_of_memory_is_a_clean_error),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
