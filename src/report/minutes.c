@@ -250,12 +250,18 @@ static void form_table(doc *m, const phieu_tally_form *f)
 
 /* ---- The document ---------------------------------------------------------------------- */
 
+/* A threshold as printed: up to four decimals (as many as it was set with, at least two),
+ * with a decimal comma: 0.04 -> "0,04", 0.035 -> "0,035". */
 static void decimal_comma(double v, char *out, size_t size)
 {
-    snprintf(out, size, "%.2f", v);
+    snprintf(out, size, "%.4f", v);
     char *dot = strchr(out, '.');
-    if (dot)
-        *dot = ',';
+    if (!dot)
+        return;
+    *dot = ',';
+    size_t len = strlen(out);
+    while (len > (size_t)(dot - out) + 3 && out[len - 1] == '0')
+        out[--len] = '\0';
 }
 
 static void header(doc *m)
