@@ -561,8 +561,10 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
             continue;
         }
         /* An overvote the session asked a person to confirm is pending until decided. */
+        /* An overvote the session asked a person to confirm, and every row of a page that
+         * itself awaits a decision, are pending until decided. */
         if (!row->decided && row->value == PHIEU_ROW_PENDING &&
-            row->machine == PHIEU_ROW_OVERVOTE)
+            (row->machine == PHIEU_ROW_OVERVOTE || b->state == PHIEU_BALLOT_PENDING))
             want = PHIEU_ROW_PENDING;
         if (want != row->value) {
             problem(v, "ballot %s row %d: value should be '%s' (read '%s'%s%s), the record "
