@@ -307,6 +307,7 @@ int cmd_scan(int argc, char **argv)
     /* Continue the open batch (after a fault), or start one. */
     phieu_batch batch;
     rc = new_batch ? PHIEU_ENOTFOUND : phieu_session_batch_last_open(p.session, &batch, &err);
+    int continued = rc == 0;
     if (rc == PHIEU_ENOTFOUND)
         rc = phieu_session_batch_open(p.session, sheets, &batch, &err);
     if (rc < 0) {
@@ -316,7 +317,7 @@ int cmd_scan(int argc, char **argv)
     int placed = batch.placed > 0 ? batch.placed : sheets;
     p.batch = batch.id;
     o.first_sheet = batch.sheets + 1;
-    if (batch.pages > 0)
+    if (continued)
         printf("continuing batch %lld: %d sheets already recorded / tiếp tục đợt %lld: đã ghi "
                "%d tờ\n", (long long)batch.id, batch.sheets, (long long)batch.id, batch.sheets);
     else
