@@ -1,12 +1,13 @@
 /*
  * review.test.js - two supervisors resolve marginal marks in the review screen with a real
- * browser (Debian's chromium driven by playwright-core, nothing downloaded): one decision
- * with the mouse and one with the keyboard each, while the first one watches the totals
- * change by themselves. Screenshots go to SHOTS_DIR for people to look at.
+ * browser (Debian's chromium driven by playwright-core, nothing downloaded): decisions with
+ * the mouse and with the keyboard, a page of another form, a disagreement the head
+ * settles, while the first one watches the totals change by themselves. Screenshots go to
+ * SHOTS_DIR for people to look at.
  *
  * Run by tests/e2e/browser_review.sh, which makes the session and starts `phieu review`.
  * Environment: REVIEW_URL, SHOTS_DIR, CHROMIUM (default /usr/bin/chromium),
- * USER1/PASS1, USER2/PASS2 (two supervisors).
+ * USER1/PASS1, USER2/PASS2 (two supervisors), HEAD/HEAD_PASS (the head of the board).
  */
 'use strict';
 
@@ -129,11 +130,10 @@ async function main() {
     await until(a.page, () => document.querySelector('#login-error').textContent.length > 0);
     assert.match(await a.page.textContent('#login-error'), /Sai tên hoặc mật khẩu/);
 
-    /* Supervisor 1: the queue. */
+    /* Supervisor 1: the queue: three faint marks and a page of another form. */
     await login(a.page, process.env.USER1, process.env.PASS1);
-    const todo = await countOf(a.page, 'count-todo');
-    assert.equal(todo, 3, 'three marginal marks wait in the queue');
-    assert.equal(await a.page.locator('#queue tr.item').count(), 3);
+    assert.equal(await countOf(a.page, 'count-todo'), 4);
+    assert.equal(await a.page.locator('#queue tr.item').count(), 4);
     assert.match(await a.page.textContent('#queue'), /Lô 1, tờ thứ 1/);
     await until(a.page, () => [...document.querySelectorAll('td.thumb img')].every((i) => i.complete && i.naturalWidth > 0));
     await shot(a.page, 'queue');
@@ -150,48 +150,90 @@ async function main() {
     await a.page.waitForSelector('#decide-panel');
     await shot(a.page, 'next-exception');
     const second = await decide(a.page, 'keyboard');
+    /* The third: supervisor 1 says "high" (key 1). */
     await a.page.waitForSelector('#decide-panel');
+    await imagesLoaded(a.page);
+    let before = a.page.url();
+    await a.page.locator('body').press('1');
+    await until(a.page, (u) => location.href !== u, before);
+    /* The page of another form: whole ballot invalid (key K). */
+    await a.page.waitForSelector('#decide-panel');
+    await until(a.page, () => { const i = document.querySelector('#page-image'); return i && i.complete && i.naturalWidth > 0; });
+    assert.equal(await a.page.locator('#choices button').count(), 2, 'invalid or not counted');
+    assert.equal(await a.page.locator('#row-zoom').count(), 0);
+    await shot(a.page, 'page-exception');
+    before = a.page.url();
+    await a.page.locator('body').press('k');
+    await until(a.page, (u) => location.href !== u, before);
+    await a.page.waitForSelector('#counts');
+    assert.equal(await countOf(a.page, 'count-todo'), 0, 'nothing left for supervisor 1');
 
     /* Supervisor 1 watches the totals. */
     await a.page.click('#nav-totals');
     await a.page.waitForSelector('table.totals');
     const person1 = 2; /* the first case: row 2 of ballot 1 */
-    const before = await totalFor(a.page, person1, first);
+    const total1 = await totalFor(a.page, person1, first);
     assert.match(await a.page.textContent('#provisional'), /TẠM TÍNH/);
     await shot(a.page, 'totals-before');
 
-    /* Supervisor 2 does not see supervisor 1's decisions and decides the same way. */
+    /* Supervisor 2 does not see supervisor 1's decisions; agrees on the first two, not
+     * on the third; agrees on the page. */
     await login(b.page, process.env.USER2, process.env.PASS2);
-    assert.equal(await countOf(b.page, 'count-todo'), 3);
+    assert.equal(await countOf(b.page, 'count-todo'), 4);
     await b.page.click('#start');
     await b.page.waitForSelector('#decide-panel');
     assert.equal(await b.page.locator('#decisions').count(), 0, 'the other decision is hidden');
     assert.equal(await decide(b.page, 'mouse'), first);
     await b.page.waitForSelector('#decide-panel');
     assert.equal(await decide(b.page, 'keyboard'), second);
+    await b.page.waitForSelector('#decide-panel');
+    await imagesLoaded(b.page);
+    before = b.page.url();
+    await b.page.locator('body').press('0'); /* not valid for this person: differs */
+    await until(b.page, (u) => location.href !== u, before);
+    await b.page.waitForSelector('#decide-panel');
+    before = b.page.url();
+    await b.page.locator('body').press('K');
+    await until(b.page, (u) => location.href !== u, before);
 
     /* Supervisor 1's totals change by themselves. */
     await until(a.page, ({ p, c, n }) => {
       const td = document.querySelector('table.totals tr[data-person="' + p + '"] td[data-choice="' + c + '"]');
       return td && Number(td.getAttribute('data-count')) === n;
-    }, { p: person1, c: first, n: before + 1 });
+    }, { p: person1, c: first, n: total1 + 1 });
     await shot(a.page, 'totals-after');
 
-    /* Back in the queue: two cases finished, one left. */
-    await b.page.click('#nav-queue');
+    /* Back in the queue: three cases finished, one waits for the head. */
     await b.page.waitForSelector('#counts');
-    assert.equal(await countOf(b.page, 'count-decided'), 2);
-    assert.equal(await countOf(b.page, 'count-open'), 1);
+    assert.equal(await countOf(b.page, 'count-decided'), 3);
+    assert.equal(await countOf(b.page, 'count-head'), 1);
     await shot(b.page, 'queue-after');
 
-    /* The English switch. */
+    /* The English switch, on the case that waits for the head. */
     await b.page.click('#lang');
     await until(b.page, () => document.querySelector('#nav-queue').textContent === 'Queue');
-    await b.page.click('#start');
+    await b.page.click('#queue tr.item >> nth=0');
     await b.page.waitForSelector('#decide-panel');
     await imagesLoaded(b.page);
     assert.match(await b.page.textContent('#reason-title'), /Faint mark/);
+    assert.match(await b.page.textContent('#state-banner'), /head of the board will decide/);
     await shot(b.page, 'exception-english');
+
+    /* The head sees both decisions and settles it. */
+    await a.page.click('#logout');
+    await login(a.page, process.env.HEAD, process.env.HEAD_PASS);
+    assert.equal(await countOf(a.page, 'count-todo'), 1);
+    await a.page.click('#start');
+    await a.page.waitForSelector('#decide-panel');
+    await imagesLoaded(a.page);
+    assert.equal(await a.page.locator('#decisions li').count(), 2);
+    await shot(a.page, 'head-decides');
+    before = a.page.url();
+    await a.page.locator('body').press('1');
+    await until(a.page, (u) => location.href !== u, before);
+    await a.page.waitForSelector('#counts');
+    assert.equal(await countOf(a.page, 'count-decided'), 4);
+    await shot(a.page, 'queue-done');
 
     assert.deepEqual(a.outside.concat(b.outside), [], 'nothing is fetched from elsewhere');
     assert.deepEqual(a.errors.concat(b.errors), [], 'no script errors');

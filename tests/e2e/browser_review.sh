@@ -26,8 +26,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Eight ballots, three faint marks on the first two (the unit test's fixture draws them).
+# Eight ballots, three faint marks on the first two (the unit test's fixture draws them),
 "$PHIEU_BUILD_DIR/test_review" --make-ballots "$work/scans" 8
+# and an unmarked ballot of another form: the machine rejects it, the board decides.
+"$PHIEU_BIN" form print "$PHIEU_SOURCE_DIR/forms/confidence-vote.form" --format png --dpi 200 \
+  -o "$work/scans/ballot-09.png" >/dev/null
 "$PHIEU_BIN" session new "$work/day.db" --council "Hội đồng nhân dân huyện An Thạnh" \
   --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 \
   --place "Hội trường UBND huyện" --delegates 30 \
@@ -54,12 +57,13 @@ shots="$PHIEU_BUILD_DIR/review-screenshots"
 rm -rf "$shots"
 REVIEW_URL="${url%/}" SHOTS_DIR="$shots" CHROMIUM="$CHROMIUM" \
   USER1=lan PASS1=mat-khau-lan-1 USER2=minh PASS2=mat-khau-minh-2 \
+  HEAD=truong HEAD_PASS=mat-khau-truong-3 \
   NODE_PATH="$browser_dir/node_modules" node "$browser_dir/review.test.js"
 
-# The decisions are in the session: two resolved, one still open.
+# The decisions are in the session: all four resolved.
 "$PHIEU_BIN" exceptions "$work/day.db" --all >"$work/exc" || true
 resolved=$(grep -c ' resolved ' "$work/exc" || true)
-[ "$resolved" = 2 ] || { echo "expected 2 resolved exceptions:" >&2; cat "$work/exc" >&2; exit 1; }
+[ "$resolved" = 4 ] || { echo "expected 4 resolved exceptions:" >&2; cat "$work/exc" >&2; exit 1; }
 # The server's log names logins and decisions but no selection.
 grep -q "decision by 'lan'" "$work/log"
 if grep -Eq 'high|trust|low|Tín nhiệm' "$work/log"; then

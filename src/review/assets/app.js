@@ -51,6 +51,7 @@ const TEXT = {
     machine_read: 'Máy đọc được',
     box_scores: 'Máy đo mực trong từng ô',
     score: 'điểm',
+    machine_words: 'Chi tiết của máy (tiếng Anh)',
     st_marked: 'có đánh dấu',
     st_marginal: 'mờ, không chắc',
     st_empty: 'để trống',
@@ -146,6 +147,7 @@ const TEXT = {
     machine_read: 'The machine read',
     box_scores: 'Ink the machine measured in each box',
     score: 'score',
+    machine_words: 'The machine\'s words',
     st_marked: 'marked',
     st_marginal: 'faint, unsure',
     st_empty: 'empty',
@@ -560,6 +562,7 @@ async function renderException(id) {
   const parts = [
     h('h1', { id: 'reason-title' }, reasonTitle(ex.reason, ex.text), ' — ', ex.row ? t('row_of', ex.row) : t('whole_page')),
     h('p', {}, reasonText(ex.reason, ex.text)),
+    ex.text ? h('p', { class: 'muted small', id: 'machine-text' }, t('machine_words') + ': ' + ex.text) : null,
     facts,
   ];
   if (ex.upside_down) parts.push(h('p', { class: 'muted' }, t('upside_down')));
