@@ -894,6 +894,22 @@ static SANE_Status render_frame(scanner *h, const raster *src)
         return SANE_STATUS_NO_MEM;
     }
     double kx = src->dpi_x / res, ky = src->dpi_y / res;
+    int color = h->params.format == SANE_FRAME_RGB;
+    int depth = h->params.depth;
+    if (kx == 1.0 && ky == 1.0 && src->channels == 1 && !color && depth == 8) {
+        /* The file is at the requested resolution: the window's rows as they are. */
+        for (int y = 0; y < lines; y++) {
+            uint8_t *out = h->frame + (size_t)y * bpl;
+            if (y0 + y >= src->h)
+                break;
+            memcpy(out, src->px + (size_t)(y0 + y) * src->w + x0, (size_t)w);
+        }
+        free(sx);
+        free(row);
+        h->frame_len = bpl * (size_t)lines;
+        h->frame_pos = 0;
+        return SANE_STATUS_GOOD;
+    }
     for (int x = 0; x < w; x++) {
         int a = (int)floor((x0 + x) * kx), b = (int)floor((x0 + x + 1) * kx);
         if (b <= a)
@@ -903,8 +919,6 @@ static SANE_Status render_frame(scanner *h, const raster *src)
         if (sx[2 * x + 1] <= sx[2 * x])
             sx[2 * x + 1] = sx[2 * x] + 1;
     }
-    int color = h->params.format == SANE_FRAME_RGB;
-    int depth = h->params.depth;
     for (int y = 0; y < lines; y++) {
         int ya = (int)floor((y0 + y) * ky), yb = (int)floor((y0 + y + 1) * ky);
         if (ya >= src->h)
