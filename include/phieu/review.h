@@ -54,10 +54,10 @@ typedef struct phieu_review_options {
     int allow_remote;         /* 1: allow a non-loopback host */
     int login_delay_ms;       /* failed-login delay base */
     int login_delay_max_ms;
-    int login_lock_after;     /* failures in a row before a lock */
+    int login_lock_after; /* failures in a row before a lock */
     int login_lock_seconds;
-    int idle_seconds;         /* logins expire after this much inactivity */
-    phieu_review_log_fn log;  /* may be NULL */
+    int idle_seconds;        /* logins expire after this much inactivity */
+    phieu_review_log_fn log; /* may be NULL */
     void *log_ctx;
 } phieu_review_options;
 
@@ -79,8 +79,7 @@ typedef struct phieu_review_server phieu_review_server;
  * running server; stop it with phieu_review_stop. Errors: PHIEU_EINVAL (bad options,
  * remote without allow_remote), PHIEU_EIO (the address is in use or cannot be bound), the
  * session's own errors when its file cannot be opened. */
-int phieu_review_start(const phieu_review_options *o, phieu_review_server **out,
-                       phieu_error *err);
+int phieu_review_start(const phieu_review_options *o, phieu_review_server **out, phieu_error *err);
 
 /* The port actually bound (useful with port 0). */
 int phieu_review_port(const phieu_review_server *s);

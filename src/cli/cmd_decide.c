@@ -33,10 +33,14 @@ static const char usage[] =
 static const char *state_words(int state)
 {
     switch (state) {
-    case PHIEU_EXC_OPEN: return "open";
-    case PHIEU_EXC_SECOND: return "waiting for a second supervisor";
-    case PHIEU_EXC_HEAD: return "the decisions differ: waiting for the head of the board";
-    default: return "resolved";
+    case PHIEU_EXC_OPEN:
+        return "open";
+    case PHIEU_EXC_SECOND:
+        return "waiting for a second supervisor";
+    case PHIEU_EXC_HEAD:
+        return "the decisions differ: waiting for the head of the board";
+    default:
+        return "resolved";
     }
 }
 

@@ -94,9 +94,8 @@ int cmd_review(int argc, char **argv)
                 "every supervisor needs a strong password.\n",
                 host);
     int port = phieu_review_port(srv);
-    const char *shown = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0
-                            ? "THIS-COMPUTER'S-ADDRESS"
-                            : host;
+    const char *shown =
+        strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? "THIS-COMPUTER'S-ADDRESS" : host;
     int v6 = strchr(shown, ':') != NULL;
     printf("Mở màn hình duyệt phiếu trong trình duyệt / Open the review screen in a browser:\n"
            "  http://%s%s%s:%d/\n"

@@ -57,8 +57,7 @@ int cli_read_password(const char *prompt, int confirm, int from_stdin, char *out
         return -1;
     }
     if (rc != 0) {
-        fprintf(stderr, "phieu: no password given%s\n",
-                tty ? "" : " on standard input (one line)");
+        fprintf(stderr, "phieu: no password given%s\n", tty ? "" : " on standard input (one line)");
         return -1;
     }
     if (confirm && tty && !from_stdin) {

@@ -14,7 +14,6 @@
 
 /* Reads a password into out (NUL-terminated). With `confirm`, a terminal asks twice and
  * the two must match. Returns 0, or -1 after printing why to stderr. */
-int cli_read_password(const char *prompt, int confirm, int from_stdin, char *out,
-                      size_t size);
+int cli_read_password(const char *prompt, int confirm, int from_stdin, char *out, size_t size);
 
 #endif

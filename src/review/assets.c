@@ -26,8 +26,7 @@ static const char *content_type(const char *path)
     return "application/octet-stream";
 }
 
-int review_asset_find(const char *path, const uint8_t **data, size_t *len,
-                      const char **type)
+int review_asset_find(const char *path, const uint8_t **data, size_t *len, const char **type)
 {
     if (strcmp(path, "/") == 0)
         path = "/index.html";

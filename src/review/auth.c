@@ -21,10 +21,9 @@ int review_auth_init(review_auth *a, const phieu_review_options *o)
         return PHIEU_ENOMEM;
     a->delay_ms = o->login_delay_ms > 0 ? o->login_delay_ms : 0;
     a->delay_max_ms = o->login_delay_max_ms > 0 ? o->login_delay_max_ms : a->delay_ms;
-    a->lock_after = o->login_lock_after > 0 ? o->login_lock_after
-                                            : PHIEU_REVIEW_LOGIN_LOCK_AFTER;
-    a->lock_seconds = o->login_lock_seconds > 0 ? o->login_lock_seconds
-                                                : PHIEU_REVIEW_LOGIN_LOCK_SECONDS;
+    a->lock_after = o->login_lock_after > 0 ? o->login_lock_after : PHIEU_REVIEW_LOGIN_LOCK_AFTER;
+    a->lock_seconds =
+        o->login_lock_seconds > 0 ? o->login_lock_seconds : PHIEU_REVIEW_LOGIN_LOCK_SECONDS;
     a->idle_seconds = o->idle_seconds > 0 ? o->idle_seconds : PHIEU_REVIEW_IDLE_SECONDS;
     return 0;
 }
@@ -175,8 +174,8 @@ int review_auth_failed(review_auth *a, const char *user, const char *client, int
     return (int)(delay < a->delay_max_ms ? delay : a->delay_max_ms);
 }
 
-int review_auth_succeeded(review_auth *a, const char *user, const char *client,
-                          const char *role, review_login *out)
+int review_auth_succeeded(review_auth *a, const char *user, const char *client, const char *role,
+                          review_login *out)
 {
     char ku[REVIEW_NAME_MAX + 8], ka[REVIEW_NAME_MAX + 8];
     keys(user, client, ku, ka, sizeof ku);

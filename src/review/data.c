@@ -72,20 +72,25 @@ void review_data_close(review_data **dp)
 static int status_of(int code)
 {
     switch (code) {
-    case PHIEU_EINVAL: return MHD_HTTP_BAD_REQUEST;
-    case PHIEU_ENOTFOUND: return MHD_HTTP_NOT_FOUND;
+    case PHIEU_EINVAL:
+        return MHD_HTTP_BAD_REQUEST;
+    case PHIEU_ENOTFOUND:
+        return MHD_HTTP_NOT_FOUND;
     case PHIEU_ESTATE:
-    case PHIEU_EEXIST: return MHD_HTTP_CONFLICT;
-    case PHIEU_ELIMIT: return MHD_HTTP_CONTENT_TOO_LARGE;
-    case PHIEU_ENOMEM: return MHD_HTTP_SERVICE_UNAVAILABLE;
-    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    case PHIEU_EEXIST:
+        return MHD_HTTP_CONFLICT;
+    case PHIEU_ELIMIT:
+        return MHD_HTTP_CONTENT_TOO_LARGE;
+    case PHIEU_ENOMEM:
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
 
 static void fail(review_response *res, const phieu_error *err)
 {
-    review_error(res, status_of(err->code), phieu_error_code_name(err->code), "%s",
-                 err->message);
+    review_error(res, status_of(err->code), phieu_error_code_name(err->code), "%s", err->message);
 }
 
 static void send_json(review_response *res, int status, json_t *j)
@@ -103,10 +108,14 @@ static const char *role_name(int role)
 static const char *state_name(int state)
 {
     switch (state) {
-    case PHIEU_EXC_OPEN: return "open";
-    case PHIEU_EXC_SECOND: return "second";
-    case PHIEU_EXC_HEAD: return "head";
-    default: return "resolved";
+    case PHIEU_EXC_OPEN:
+        return "open";
+    case PHIEU_EXC_SECOND:
+        return "second";
+    case PHIEU_EXC_HEAD:
+        return "head";
+    default:
+        return "resolved";
     }
 }
 
@@ -140,8 +149,7 @@ static json_t *body_json(const review_request *req, review_response *res)
     json_t *j = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!j || !json_is_object(j)) {
         json_decref(j);
-        review_error(res, MHD_HTTP_BAD_REQUEST, "json",
-                     "the request body is not a JSON object");
+        review_error(res, MHD_HTTP_BAD_REQUEST, "json", "the request body is not a JSON object");
         return NULL;
     }
     return j;
@@ -159,8 +167,8 @@ static int may_see_decisions(const phieu_session_info *info, const phieu_excepti
 }
 
 /* The user's own latest decision on an exception into out ("" if none). */
-static int my_decision(phieu_session *s, int64_t id, const char *user, char *out,
-                       size_t size, phieu_error *err)
+static int my_decision(phieu_session *s, int64_t id, const char *user, char *out, size_t size,
+                       phieu_error *err)
 {
     out[0] = '\0';
     phieu_decision *d = NULL;
@@ -180,10 +188,14 @@ static int my_decision(phieu_session *s, int64_t id, const char *user, char *out
 static int needs_user(const phieu_exception *e, const review_login *l, const char *mine)
 {
     switch (e->state) {
-    case PHIEU_EXC_OPEN: return 1;
-    case PHIEU_EXC_SECOND: return mine[0] == '\0';
-    case PHIEU_EXC_HEAD: return strcmp(l->role, "head") == 0;
-    default: return 0;
+    case PHIEU_EXC_OPEN:
+        return 1;
+    case PHIEU_EXC_SECOND:
+        return mine[0] == '\0';
+    case PHIEU_EXC_HEAD:
+        return strcmp(l->role, "head") == 0;
+    default:
+        return 0;
     }
 }
 
@@ -237,8 +249,7 @@ void review_api_login(review_request *req, review_response *res)
             return;
         }
         if (locked) {
-            snprintf(res->retry_after, sizeof res->retry_after, "%d",
-                     srv->auth.lock_seconds);
+            snprintf(res->retry_after, sizeof res->retry_after, "%d", srv->auth.lock_seconds);
             review_error(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked",
                          "too many failed logins: this name is locked for %d minute(s)",
                          (srv->auth.lock_seconds + 59) / 60);
@@ -276,13 +287,13 @@ static void api_me(review_request *req, review_response *res)
     const phieu_session_info *info = phieu_session_get_info(d->session);
     json_t *forms = json_array();
     for (int i = 0; i < info->n_forms; i++)
-        json_array_append_new(forms, json_pack("{s:s, s:s}", "id", info->forms[i]->id,
-                                               "title", info->forms[i]->title));
-    json_t *j = json_pack("{s:s, s:s, s:s, s:{s:s?, s:s?, s:s?, s:b, s:b, s:o}}", "user",
-                          req->login.user, "role", req->login.role, "csrf", req->login.csrf,
-                          "session", "council", info->council, "name", info->session_name,
-                          "date", info->date, "test", info->test, "two_person_rule",
-                          info->two_person_rule, "forms", forms);
+        json_array_append_new(forms, json_pack("{s:s, s:s}", "id", info->forms[i]->id, "title",
+                                               info->forms[i]->title));
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:{s:s?, s:s?, s:s?, s:b, s:b, s:o}}", "user", req->login.user,
+                  "role", req->login.role, "csrf", req->login.csrf, "session", "council",
+                  info->council, "name", info->session_name, "date", info->date, "test", info->test,
+                  "two_person_rule", info->two_person_rule, "forms", forms);
     pthread_mutex_unlock(&d->lock);
     send_json(res, MHD_HTTP_OK, j);
 }
@@ -329,23 +340,21 @@ static void api_queue(review_request *req, review_response *res)
         }
         if (filter && strcmp(filter, e->reason) != 0)
             continue;
-        const phieu_form *f = e->form_index >= 0 && e->form_index < info->n_forms
-                                  ? info->forms[e->form_index]
-                                  : NULL;
+        const phieu_form *f =
+            e->form_index >= 0 && e->form_index < info->n_forms ? info->forms[e->form_index] : NULL;
         char id[24];
         snprintf(id, sizeof id, "%lld", (long long)e->id);
-        const char *person = f && e->row >= 1 && e->row <= f->n_rows ? f->rows[e->row - 1].name
-                                                                     : NULL;
+        const char *person =
+            f && e->row >= 1 && e->row <= f->n_rows ? f->rows[e->row - 1].name : NULL;
         json_array_append_new(
-            list, json_pack("{s:s, s:s, s:i, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, "
-                            "s:b, s:s?}",
-                            "id", id, "sheet", e->sheet_id, "row", e->row, "person", person,
-                            "reason", e->reason,
-                            "text", e->text, "state", state_name(e->state), "form",
-                            f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
-                            (json_int_t)e->batch, "position", e->position, "mine", mine,
-                            "todo", todo, "resolution",
-                            e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL));
+            list,
+            json_pack("{s:s, s:s, s:i, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, "
+                      "s:b, s:s?}",
+                      "id", id, "sheet", e->sheet_id, "row", e->row, "person", person, "reason",
+                      e->reason, "text", e->text, "state", state_name(e->state), "form",
+                      f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
+                      (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", todo,
+                      "resolution", e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL));
     }
     pthread_mutex_unlock(&d->lock);
     phieu_free(items);
@@ -378,10 +387,14 @@ static void map_rect(const double t[9], phieu_rect r, double margin, double box[
                 w = 1e-12;
             double px = (t[0] * xs[i] + t[1] * ys[k] + t[2]) / w;
             double py = (t[3] * xs[i] + t[4] * ys[k] + t[5]) / w;
-            if (px < box[0]) box[0] = px;
-            if (py < box[1]) box[1] = py;
-            if (px > box[2]) box[2] = px;
-            if (py > box[3]) box[3] = py;
+            if (px < box[0])
+                box[0] = px;
+            if (py < box[1])
+                box[1] = py;
+            if (px > box[2])
+                box[2] = px;
+            if (py > box[3])
+                box[3] = py;
         }
 }
 
@@ -397,8 +410,7 @@ static int sheet_image_path(phieu_session *s, const phieu_sheet *sh, char *path,
 {
     if (sh->unreadable)
         return phieu_error_set(err, PHIEU_ENOTFOUND,
-                               "sheet '%s' has no image: its file could not be decoded",
-                               sh->id);
+                               "sheet '%s' has no image: its file could not be decoded", sh->id);
     return phieu_session_image_path(s, sh->sha256, 0, path, size, err);
 }
 
@@ -419,8 +431,8 @@ static int load_sheet_image(phieu_session *s, const phieu_sheet *sh, phieu_image
 /* The size of a sheet's image, to place the outlines: remembered in the cache, since
  * decoding a 300 dpi page takes longer than everything else in a request. Called with the
  * session's lock held (the first time it decodes the image). */
-static void image_size(phieu_review_server *srv, phieu_session *s, const phieu_sheet *sh,
-                       int *w, int *h)
+static void image_size(phieu_review_server *srv, phieu_session *s, const phieu_sheet *sh, int *w,
+                       int *h)
 {
     char key[64];
     snprintf(key, sizeof key, "%s/size", sh->id);
@@ -449,31 +461,28 @@ static json_t *choices_for(const phieu_session_info *info, const phieu_exception
                            const phieu_sheet *sh)
 {
     json_t *c = json_array();
-    const phieu_form *f = e->form_index >= 0 && e->form_index < info->n_forms
-                              ? info->forms[e->form_index]
-                              : NULL;
+    const phieu_form *f =
+        e->form_index >= 0 && e->form_index < info->n_forms ? info->forms[e->form_index] : NULL;
     if (e->row > 0 && f) {
         for (int i = 0; i < f->n_choices; i++)
             json_array_append_new(c, json_pack("{s:s, s:s, s:s}", "choice", f->choices[i].key,
-                                               "kind", "choice", "label",
-                                               f->choices[i].label));
-        json_array_append_new(c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID,
-                                           "kind", "row-invalid"));
+                                               "kind", "choice", "label", f->choices[i].label));
+        json_array_append_new(
+            c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID, "kind", "row-invalid"));
         return c;
     }
     if (f && sh->status != PHIEU_PAGE_REJECTED)
-        json_array_append_new(c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_ACCEPT, "kind",
-                                           "accept"));
-    json_array_append_new(c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID, "kind",
-                                       "ballot-invalid"));
-    json_array_append_new(c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_DISCARD, "kind",
-                                       "discard"));
+        json_array_append_new(
+            c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_ACCEPT, "kind", "accept"));
+    json_array_append_new(
+        c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID, "kind", "ballot-invalid"));
+    json_array_append_new(
+        c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_DISCARD, "kind", "discard"));
     return c;
 }
 
-static json_t *row_json(const phieu_session_info *info, const phieu_reading *r,
-                        const phieu_form *f, const phieu_layout *lay, int row, int img_w,
-                        int img_h)
+static json_t *row_json(const phieu_session_info *info, const phieu_reading *r, const phieu_form *f,
+                        const phieu_layout *lay, int row, int img_w, int img_h)
 {
     const phieu_row_reading *rr = NULL;
     for (int i = 0; i < r->n_rows; i++)
@@ -483,11 +492,11 @@ static json_t *row_json(const phieu_session_info *info, const phieu_reading *r,
     json_t *boxes = json_array();
     for (int c = 0; rr && c < f->n_choices; c++) {
         const phieu_box_reading *b = &rr->boxes[c];
-        json_array_append_new(
-            boxes, json_pack("{s:s, s:s, s:f, s:f, s:f, s:s}", "choice", f->choices[c].key,
-                             "label", f->choices[c].label, "score", (double)b->score,
-                             "coverage", (double)b->coverage, "darkness", (double)b->darkness,
-                             "state", phieu_box_state_name(b->state)));
+        json_array_append_new(boxes, json_pack("{s:s, s:s, s:f, s:f, s:f, s:s}", "choice",
+                                               f->choices[c].key, "label", f->choices[c].label,
+                                               "score", (double)b->score, "coverage",
+                                               (double)b->coverage, "darkness", (double)b->darkness,
+                                               "state", phieu_box_state_name(b->state)));
     }
     json_t *rect = json_null();
     if (has_transform(r) && row >= 1 && row <= lay->n_rows && img_w > 0 && img_h > 0) {
@@ -497,10 +506,10 @@ static json_t *row_json(const phieu_session_info *info, const phieu_reading *r,
                          (box[2] - box[0]) / img_w, "h", (box[3] - box[1]) / img_h);
     }
     (void)info;
-    return json_pack("{s:i, s:s?, s:s?, s:s, s:o, s:o}", "row", row, "name",
-                     fr ? fr->name : NULL, "post", fr ? fr->post : NULL, "reading",
-                     rr ? phieu_row_decision_name(f, rr->decision) : "none", "boxes", boxes,
-                     "rect", rect);
+    return json_pack("{s:i, s:s?, s:s?, s:s, s:o, s:o}", "row", row, "name", fr ? fr->name : NULL,
+                     "post", fr ? fr->post : NULL, "reading",
+                     rr ? phieu_row_decision_name(f, rr->decision) : "none", "boxes", boxes, "rect",
+                     rect);
 }
 
 /* The next exception this user can decide after `after` (in queue order, wrapping). */
@@ -565,18 +574,17 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
     int img_w = 0, img_h = 0;
     if (has_transform(r))
         image_size(req->srv, d->session, &sh, &img_w, &img_h);
-    const phieu_form *f = e.form_index >= 0 && e.form_index < info->n_forms
-                              ? info->forms[e.form_index]
-                              : NULL;
+    const phieu_form *f =
+        e.form_index >= 0 && e.form_index < info->n_forms ? info->forms[e.form_index] : NULL;
     json_t *rows = json_array();
     if (f && r->form_index >= 0) {
         if (e.row > 0)
-            json_array_append_new(rows, row_json(info, r, f, &info->layouts[e.form_index],
-                                                 e.row, img_w, img_h));
+            json_array_append_new(
+                rows, row_json(info, r, f, &info->layouts[e.form_index], e.row, img_w, img_h));
         else /* a page exception: the whole reading, so the board sees what would count */
             for (int i = 1; i <= f->n_rows; i++)
-                json_array_append_new(rows, row_json(info, r, f, &info->layouts[e.form_index],
-                                                     i, img_w, img_h));
+                json_array_append_new(
+                    rows, row_json(info, r, f, &info->layouts[e.form_index], i, img_w, img_h));
     }
     char mine[PHIEU_CHOICE_MAX] = "";
     json_t *decisions = json_array();
@@ -587,26 +595,25 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         if (see || strcmp(dec[i].user, req->login.user) == 0)
             json_array_append_new(decisions,
                                   json_pack("{s:s, s:s, s:s, s:s, s:s}", "user", dec[i].user,
-                                            "role", role_name(dec[i].role), "choice",
-                                            dec[i].choice, "note", dec[i].note, "time",
-                                            dec[i].time));
+                                            "role", role_name(dec[i].role), "choice", dec[i].choice,
+                                            "note", dec[i].note, "time", dec[i].time));
     }
     json_t *reasons = json_array();
     for (int i = 0; i < r->n_reasons; i++)
-        json_array_append_new(reasons, json_pack("{s:s, s:s, s:i}", "code", r->reasons[i].code,
-                                                 "text", r->reasons[i].text, "row",
-                                                 r->reasons[i].row));
+        json_array_append_new(reasons,
+                              json_pack("{s:s, s:s, s:i}", "code", r->reasons[i].code, "text",
+                                        r->reasons[i].text, "row", r->reasons[i].row));
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)e.id);
     json_t *j = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:I, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b, "
         "s:o, s:o, s:o, s:o, s:s?, s:b, s:s?}",
-        "id", ids, "sheet", e.sheet_id, "row", e.row, "reason", e.reason, "text", e.text,
-        "state", state_name(e.state), "resolution",
-        e.state == PHIEU_EXC_RESOLVED ? e.resolution : NULL, "batch", (json_int_t)e.batch,
-        "position", e.position, "page_status", phieu_page_status_name(sh.status), "form",
-        f ? f->id : NULL, "form_title", f ? f->title : NULL, "mine", mine[0] ? mine : NULL,
-        "todo", needs_user(&e, &req->login, mine), "has_image", !sh.unreadable, "choices",
+        "id", ids, "sheet", e.sheet_id, "row", e.row, "reason", e.reason, "text", e.text, "state",
+        state_name(e.state), "resolution", e.state == PHIEU_EXC_RESOLVED ? e.resolution : NULL,
+        "batch", (json_int_t)e.batch, "position", e.position, "page_status",
+        phieu_page_status_name(sh.status), "form", f ? f->id : NULL, "form_title",
+        f ? f->title : NULL, "mine", mine[0] ? mine : NULL, "todo",
+        needs_user(&e, &req->login, mine), "has_image", !sh.unreadable, "choices",
         choices_for(info, &e, &sh), "rows", rows, "decisions", decisions, "reasons", reasons,
         "next", next[0] ? next : NULL, "upside_down", r->upside_down, "note_hint", NULL);
     pthread_mutex_unlock(&d->lock);
@@ -640,8 +647,8 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
     phieu_exception after;
     char next[24] = "";
     pthread_mutex_lock(&d->lock);
-    int rc = phieu_session_decide(d->session, id, req->login.user, choice, note ? note : "",
-                                  &after, &err);
+    int rc = phieu_session_decide(d->session, id, req->login.user, choice, note ? note : "", &after,
+                                  &err);
     if (rc == 0)
         rc = next_for_user(d->session, &req->login, id, next, sizeof next, &err);
     pthread_mutex_unlock(&d->lock);
@@ -683,9 +690,8 @@ static void api_totals(review_request *req, review_response *res)
         const phieu_tally_form *tf = &t->forms[i];
         json_t *choices = json_array();
         for (int c = 0; c < tf->form->n_choices; c++)
-            json_array_append_new(choices, json_pack("{s:s, s:s}", "key",
-                                                     tf->form->choices[c].key, "label",
-                                                     tf->form->choices[c].label));
+            json_array_append_new(choices, json_pack("{s:s, s:s}", "key", tf->form->choices[c].key,
+                                                     "label", tf->form->choices[c].label));
         json_t *persons = json_array();
         for (int k = 0; k < tf->n_persons; k++) {
             const phieu_tally_person *tp = &tf->persons[k];
@@ -693,18 +699,16 @@ static void api_totals(review_request *req, review_response *res)
             for (int c = 0; c < tf->form->n_choices; c++) {
                 char pct[PHIEU_PERCENT_TEXT_MAX];
                 phieu_percent_text(tp->percent[c], pct);
-                json_array_append_new(counts,
-                                      json_pack("{s:i, s:s}", "count", tp->count[c], "percent",
-                                                pct));
+                json_array_append_new(
+                    counts, json_pack("{s:i, s:s}", "count", tp->count[c], "percent", pct));
             }
             json_array_append_new(
-                persons,
-                json_pack("{s:i, s:s?, s:s?, s:i, s:i, s:i, s:o, s:s, s:s, s:s}", "number",
-                          tp->number, "name", tp->name, "post", tp->post, "valid", tp->valid,
-                          "not_valid", tp->not_valid, "pending", tp->pending, "counts", counts,
-                          "band", phieu_band_name(tp->band), "band_vi",
-                          phieu_band_text(tp->band, "vi"), "band_en",
-                          phieu_band_text(tp->band, "en")));
+                persons, json_pack("{s:i, s:s?, s:s?, s:i, s:i, s:i, s:o, s:s, s:s, s:s}", "number",
+                                   tp->number, "name", tp->name, "post", tp->post, "valid",
+                                   tp->valid, "not_valid", tp->not_valid, "pending", tp->pending,
+                                   "counts", counts, "band", phieu_band_name(tp->band), "band_vi",
+                                   phieu_band_text(tp->band, "vi"), "band_en",
+                                   phieu_band_text(tp->band, "en")));
         }
         json_array_append_new(
             forms, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:o, s:o}", "id",
@@ -713,9 +717,9 @@ static void api_totals(review_request *req, review_response *res)
                              tf->pending_ballots, "base", tf->base, "base_estimated",
                              tf->base_estimated, "choices", choices, "persons", persons));
     }
-    json_t *j = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "provisional",
-                          t->provisional, "rules", t->rules ? t->rules->name : "", "sheets",
-                          p.sheets, "exceptions_open", p.exceptions_open, "exceptions_total",
+    json_t *j = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "provisional", t->provisional,
+                          "rules", t->rules ? t->rules->name : "", "sheets", p.sheets,
+                          "exceptions_open", p.exceptions_open, "exceptions_total",
                           p.exceptions_total, "unknown_form_pending", t->unknown_form_pending,
                           "unknown_form_invalid", t->unknown_form_invalid, "forms", forms);
     phieu_tally_destroy(&t);
@@ -801,8 +805,8 @@ void review_image_route(review_request *req, review_response *res)
         kind = 1;
     else if (strncmp(what, "row/", 4) == 0) {
         const char *dot = strchr(what + 4, '.');
-        int64_t v = dot && strcmp(dot, ".png") == 0 ? parse_id(what + 4, (size_t)(dot - what - 4))
-                                                    : 0;
+        int64_t v =
+            dot && strcmp(dot, ".png") == 0 ? parse_id(what + 4, (size_t)(dot - what - 4)) : 0;
         if (v < 1 || v > PHIEU_FORM_MAX_ROWS) {
             review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such row");
             return;
@@ -880,8 +884,7 @@ void review_image_route(review_request *req, review_response *res)
             rc = phieu_image_crop(img, (int)box[0], (int)box[1], (int)(box[2] - box[0] + 1),
                                   (int)(box[3] - box[1] + 1), &crop, &err);
             if (rc == 0)
-                rc = phieu_image_scale_to_fit(crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, &out,
-                                              &err);
+                rc = phieu_image_scale_to_fit(crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, &out, &err);
         }
     }
     if (rc == 0)

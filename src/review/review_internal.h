@@ -76,7 +76,7 @@ typedef struct review_request {
 typedef struct review_response {
     int status;
     const char *content_type;
-    uint8_t *data;              /* owned (phieu_malloc/malloc heap) ... */
+    uint8_t *data; /* owned (phieu_malloc/malloc heap) ... */
     size_t len;
     const uint8_t *static_data; /* ... or static (compiled-in assets) */
     char set_cookie[256];
@@ -85,8 +85,7 @@ typedef struct review_response {
 } review_response;
 
 /* ---- server.c ---- */
-void review_log(phieu_review_server *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void review_log(phieu_review_server *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 double review_now(void);
 /* Sets a JSON body {"error": code, "message": message}. */
 void review_error(review_response *res, int status, const char *code, const char *fmt, ...)
@@ -107,8 +106,8 @@ int review_auth_may_try(review_auth *a, const char *user, const char *client);
 /* After a failed check: records it and returns the delay in ms to apply before answering. */
 int review_auth_failed(review_auth *a, const char *user, const char *client, int *now_locked);
 /* After a good password: clears the throttle and creates a login (copied to out). */
-int review_auth_succeeded(review_auth *a, const char *user, const char *client,
-                          const char *role, review_login *out);
+int review_auth_succeeded(review_auth *a, const char *user, const char *client, const char *role,
+                          review_login *out);
 void review_auth_logout(review_auth *a, const char *token);
 /* 1 when the header's token equals the login's CSRF token (constant time). */
 int review_auth_csrf_ok(const review_login *l, const char *header);

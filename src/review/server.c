@@ -44,8 +44,9 @@ int phieu_review_parse_listen(const char *spec, char *host, size_t host_size, in
                               phieu_error *err)
 {
     if (!spec || !*spec || !host || host_size == 0 || !port)
-        return phieu_error_set(err, PHIEU_EINVAL, "empty listen address; give HOST:PORT, "
-                                                  "e.g. 127.0.0.1:8080");
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "empty listen address; give HOST:PORT, "
+                               "e.g. 127.0.0.1:8080");
     const char *h = spec, *h_end, *p = NULL;
     if (spec[0] == '[') {
         h = spec + 1;
@@ -212,8 +213,7 @@ static void route(review_request *req, review_response *res)
     int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     int is_post = strcmp(req->method, "POST") == 0;
     if (!is_get && !is_post) {
-        review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method",
-                     "only GET and POST are used here");
+        review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "only GET and POST are used here");
         return;
     }
     if (!host_header_ok(req)) {
@@ -346,9 +346,8 @@ static void client_address(struct MHD_Connection *c, char *out, size_t size)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     phieu_review_server *s = cls;
@@ -359,8 +358,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return MHD_NO;
         phieu_buf_init(&st->body);
         *con_cls = st;
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > PHIEU_REVIEW_MAX_BODY)
             return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "too-large",
                               "the request body is too large");
@@ -428,8 +427,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     s->opt.log(s->opt.log_ctx, line);
 }
 
-int phieu_review_start(const phieu_review_options *o, phieu_review_server **out,
-                       phieu_error *err)
+int phieu_review_start(const phieu_review_options *o, phieu_review_server **out, phieu_error *err)
 {
     if (!o || !out || !o->session_path)
         return phieu_error_set(err, PHIEU_EINVAL, "review: no session file given");
@@ -449,8 +447,8 @@ int phieu_review_start(const phieu_review_options *o, phieu_review_server **out,
     memset(&a4, 0, sizeof a4);
     memset(&a6, 0, sizeof a6);
     const struct sockaddr *sa;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     const char *numeric = strcasecmp(host, "localhost") == 0 ? "127.0.0.1" : host;
     if (inet_pton(AF_INET, numeric, &a4.sin_addr) == 1) {
         a4.sin_family = AF_INET;
@@ -464,7 +462,8 @@ int phieu_review_start(const phieu_review_options *o, phieu_review_server **out,
     } else
         return phieu_error_set(err, PHIEU_EINVAL,
                                "cannot listen on '%s': give a numeric address such as "
-                               "127.0.0.1 or 0.0.0.0, or localhost", host);
+                               "127.0.0.1 or 0.0.0.0, or localhost",
+                               host);
 
     phieu_review_server *s = phieu_calloc(1, sizeof *s);
     if (!s)
@@ -492,8 +491,8 @@ int phieu_review_start(const phieu_review_options *o, phieu_review_server **out,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)REVIEW_MAX_CONNECTIONS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)REVIEW_MAX_CONNECTIONS_PER_IP,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)REVIEW_CONNECTION_TIMEOUT,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        s, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_END);
     if (!s->daemon) {
         phieu_review_stop(&s);
         return phieu_error_set(err, PHIEU_EIO,

@@ -49,7 +49,7 @@ const char *__lsan_default_suppressions(void)
 }
 
 #define DPI 200
-#define MM(v) ((v) * DPI / 25.4)
+#define MM(v) ((v)*DPI / 25.4)
 
 /* ---- the session: rendered ballots with drawn marks ------------------------------------ */
 
@@ -84,8 +84,7 @@ static const fixture_page pages[] = {{0, {2, 0}}, {1, {3, 5}}, {2, {0, 0}}};
 
 /* The smallest faint X that this build's reader calls marginal: found by reading, so the
  * fixture follows the reader's thresholds instead of copying them. */
-static int faint_arm(const phieu_form *f, const phieu_layout *lay, double *arm,
-                     phieu_error *err)
+static int faint_arm(const phieu_form *f, const phieu_layout *lay, double *arm, phieu_error *err)
 {
     phieu_render_options ro = {0, 1};
     for (double a = 0.5; a <= 2.5; a += 0.1) {
@@ -198,11 +197,9 @@ static int make_session(const char *path, phieu_error *err)
     if (rc == 0)
         rc = phieu_session_user_add(s, "an", PHIEU_ROLE_SUPERVISOR, "mat-khau-an", "test", err);
     if (rc == 0)
-        rc = phieu_session_user_add(s, "binh", PHIEU_ROLE_SUPERVISOR, "mat-khau-binh", "test",
-                                    err);
+        rc = phieu_session_user_add(s, "binh", PHIEU_ROLE_SUPERVISOR, "mat-khau-binh", "test", err);
     if (rc == 0)
-        rc = phieu_session_user_add(s, "truong", PHIEU_ROLE_HEAD, "mat-khau-truong", "test",
-                                    err);
+        rc = phieu_session_user_add(s, "truong", PHIEU_ROLE_HEAD, "mat-khau-truong", "test", err);
     phieu_batch batch;
     if (rc == 0)
         rc = phieu_session_batch_open(s, (int)N_PAGES, &batch, err);
@@ -333,8 +330,8 @@ static int http(const client *c, const char *method, const char *path, const cha
 {
     phieu_buf req;
     phieu_buf_init(&req);
-    phieu_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n",
-                     method, path, c->port);
+    phieu_buf_printf(&req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n", method,
+                     path, c->port);
     if (c->cookie[0])
         phieu_buf_printf(&req, "Cookie: phieu_session=%s\r\n", c->cookie);
     if (with_csrf)
@@ -463,8 +460,14 @@ static int make_world(void **state, int lock_after)
     return 0;
 }
 
-static int setup(void **state) { return make_world(state, 5); }
-static int setup_strict(void **state) { return make_world(state, 3); }
+static int setup(void **state)
+{
+    return make_world(state, 5);
+}
+static int setup_strict(void **state)
+{
+    return make_world(state, 3);
+}
 
 static int teardown(void **state)
 {
@@ -492,8 +495,7 @@ static json_t *queue(const client *c)
 
 static const char *item_id(json_t *q, size_t i)
 {
-    return json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), i),
-                                             "id"));
+    return json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), i), "id"));
 }
 
 static int decide(const client *c, const char *id, const char *choice, json_t **answer)
@@ -518,7 +520,8 @@ static void test_listen_addresses(void **state)
     char host[128];
     int port = 8080;
     phieu_error err = {0};
-    assert_int_equal(phieu_review_parse_listen("127.0.0.1:9000", host, sizeof host, &port, &err), 0);
+    assert_int_equal(phieu_review_parse_listen("127.0.0.1:9000", host, sizeof host, &port, &err),
+                     0);
     assert_string_equal(host, "127.0.0.1");
     assert_int_equal(port, 9000);
     assert_int_equal(phieu_review_parse_listen("[::1]:81", host, sizeof host, &port, &err), 0);
@@ -558,8 +561,8 @@ static void test_every_endpoint_needs_login(void **state)
     client an = {w->port, "", ""};
     assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
     json_t *q = queue(&an);
-    const char *sheet = json_string_value(
-        json_object_get(json_array_get(json_object_get(q, "items"), 0), "sheet"));
+    const char *sheet =
+        json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), 0), "sheet"));
     const char *id = item_id(q, 0);
     assert_non_null(sheet);
     char paths[6][128];
@@ -621,8 +624,8 @@ static void test_login_and_queue(void **state)
     assert_string_equal(json_string_value(json_object_get(r.json, "user")), "an");
     assert_string_equal(json_string_value(json_object_get(r.json, "role")), "supervisor");
     assert_string_equal(json_string_value(json_object_get(r.json, "csrf")), c.csrf);
-    assert_true(json_is_true(
-        json_object_get(json_object_get(r.json, "session"), "two_person_rule")));
+    assert_true(
+        json_is_true(json_object_get(json_object_get(r.json, "session"), "two_person_rule")));
     http_free(&r);
 
     /* Three faint marks on two pages and a page of another form: three open row
@@ -651,9 +654,8 @@ static void test_login_and_queue(void **state)
         rows_seen |= 1 << row;
     }
     assert_int_equal(rows_seen, (1 << 2) | (1 << 3) | (1 << 5));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(q, "reasons"),
-                                                        "marginal-mark")),
-                     3);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(q, "reasons"), "marginal-mark")), 3);
 
     /* The filter by reason. */
     assert_int_equal(http(&c, "GET", "/api/queue?reason=double-feed", NULL, 0, &r), 0);
@@ -728,18 +730,18 @@ static void test_csrf_required(void **state)
     http_free(&r);
     /* A form post (what another site could make a browser send) is refused. */
     char raw[1024];
-    int n = snprintf(raw, sizeof raw,
-                     "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     "Cookie: phieu_session=%s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                     "Content-Length: 11\r\n\r\nchoice=high",
-                     path, c.cookie);
+    int n =
+        snprintf(raw, sizeof raw,
+                 "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                 "Cookie: phieu_session=%s\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                 "Content-Length: 11\r\n\r\nchoice=high",
+                 path, c.cookie);
     assert_int_equal(http_raw(w->port, raw, (size_t)n, &r), 0);
     assert_int_equal(r.status, 415);
     http_free(&r);
     /* Nothing was recorded. */
     json_t *q2 = queue(&c);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(q2, "counts"), "todo")),
-                     4);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(q2, "counts"), "todo")), 4);
     json_decref(q);
     json_decref(q2);
 }
@@ -753,9 +755,8 @@ static int total_count(const client *c, int row, int choice, int *pending)
     json_t *person = json_array_get(
         json_object_get(json_array_get(json_object_get(r.json, "forms"), 0), "persons"),
         (size_t)row - 1);
-    int n = (int)json_integer_value(
-        json_object_get(json_array_get(json_object_get(person, "counts"), (size_t)choice),
-                        "count"));
+    int n = (int)json_integer_value(json_object_get(
+        json_array_get(json_object_get(person, "counts"), (size_t)choice), "count"));
     if (pending)
         *pending = (int)json_integer_value(json_object_get(person, "pending"));
     http_free(&r);
@@ -887,8 +888,7 @@ static void test_disagreement_goes_to_head(void **state)
     assert_true(json_is_true(json_object_get(e, "todo")));
     json_decref(e);
     json_t *hq = queue(&head);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(hq, "counts"), "head")),
-                     1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(hq, "counts"), "head")), 1);
     json_decref(hq);
 
     assert_int_equal(decide(&head, id, "high", &a), 200);
@@ -941,8 +941,8 @@ static void test_rejected_page(void **state)
     /* The page image is shown; a row of it is not (it has no rows). */
     char path[128];
     snprintf(path, sizeof path, "/img/%s/page.png",
-             json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), 3),
-                                               "sheet")));
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(q, "items"), 3), "sheet")));
     http_res r;
     assert_int_equal(http(&an, "GET", path, NULL, 0, &r), 0);
     assert_int_equal(r.status, 200);
@@ -976,8 +976,8 @@ static void test_images(void **state)
     client c = {w->port, "", ""};
     assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
     json_t *q = queue(&c);
-    const char *sheet = json_string_value(
-        json_object_get(json_array_get(json_object_get(q, "items"), 0), "sheet"));
+    const char *sheet =
+        json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), 0), "sheet"));
     int row = (int)json_integer_value(
         json_object_get(json_array_get(json_object_get(q, "items"), 0), "row"));
     char path[256];
@@ -990,9 +990,8 @@ static void test_images(void **state)
     phieu_image *im = NULL;
     phieu_image_limits lim = phieu_image_default_limits();
     phieu_error err = {0};
-    assert_int_equal(phieu_image_reader_open_memory((uint8_t *)r.body, r.len, "page", &lim,
-                                                    &rd, &err),
-                     0);
+    assert_int_equal(
+        phieu_image_reader_open_memory((uint8_t *)r.body, r.len, "page", &lim, &rd, &err), 0);
     assert_int_equal(phieu_image_reader_next(rd, &im, &err), 1);
     /* Scaled down from 1654 x 2339 (A4 at 200 dpi) to fit the page view. */
     assert_true(im->width <= 1240 && im->height <= 1754 && im->height > 1000);
@@ -1011,9 +1010,8 @@ static void test_images(void **state)
     snprintf(path, sizeof path, "/img/%s/row/%d.png", sheet, row);
     assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
     assert_true(is_png(&r));
-    assert_int_equal(phieu_image_reader_open_memory((uint8_t *)r.body, r.len, "row", &lim, &rd,
-                                                    &err),
-                     0);
+    assert_int_equal(
+        phieu_image_reader_open_memory((uint8_t *)r.body, r.len, "row", &lim, &rd, &err), 0);
     assert_int_equal(phieu_image_reader_next(rd, &im, &err), 1);
     /* The row's choice boxes at the scan's own resolution: as wide as their columns, as
      * high as the row's band and 1.5 mm above and below. */
@@ -1175,7 +1173,8 @@ static void test_bad_requests_keep_server_alive(void **state)
     const char *junk[] = {
         "GARBAGE\r\n\r\n",
         "GET / HTTP/9.9\r\n\r\n",
-        "GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\nConnection: close\r\n\r\n",
+        "GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: -5\r\nConnection: "
+        "close\r\n\r\n",
         "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         "Content-Length: 5\r\nConnection: close\r\n\r\n{\"a\":",
         "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -1193,8 +1192,7 @@ static void test_bad_requests_keep_server_alive(void **state)
         http_free(&r);
     }
     /* A login with wrong types. */
-    assert_int_equal(http(&c, "POST", "/api/login", "{\"user\": 5, \"password\": []}", 0, &r),
-                     0);
+    assert_int_equal(http(&c, "POST", "/api/login", "{\"user\": 5, \"password\": []}", 0, &r), 0);
     assert_int_equal(r.status, 400);
     http_free(&r);
     /* The server still answers. */
