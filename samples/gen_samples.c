@@ -1,0 +1,1341 @@
+/*
+ * gen_samples.c - makes scanned ballots with ground truth for accuracy tests and benches.
+ * The blank ballot comes from the project's renderer (phieu_render_raster); this program
+ * draws marks on it like a person would (pens, pressure, mark shapes, hard cases), then
+ * simulates the scan (skew, scale, offset, blur, noise, light, JPEG blocks, dpi, gray, RGB,
+ * 1-bit). It never reads the result back: the truth is what was drawn. samples/README.md
+ * documents the options and the truth.jsonl format.
+ *
+ *   gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]
+ */
+#include <cairo.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <png.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <tiffio.h>
+#include <zlib.h>
+
+#include "phieu/alloc.h"
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/render.h"
+#include "phieu/util.h"
+
+#define MAX_FORMS 16
+#define DEFAULT_SEED 20230701u   /* NQ 96 came into force on 1 July 2023 */
+#define COMMITTED_COUNT 72       /* pages of the committed set (samples/ballots/) */
+#define COMMITTED_SEED 96u
+#define PAGE_W_MM 210.0
+#define PAGE_H_MM 297.0
+#define MM_PER_INCH 25.4
+
+/* ---- Deterministic randomness: splitmix64, one stream per page ----------------------- */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static uint64_t rng_u64(rng *r)
+{
+    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static double rng_unit(rng *r)
+{
+    return (double)(rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double rng_range(rng *r, double a, double b)
+{
+    return a + (b - a) * rng_unit(r);
+}
+
+static int rng_int(rng *r, int n)
+{
+    return (int)(rng_unit(r) * n);
+}
+
+static int rng_chance(rng *r, double p)
+{
+    return rng_unit(r) < p;
+}
+
+/* A standard normal deviate (Box-Muller). */
+static double rng_gauss(rng *r)
+{
+    double u = rng_unit(r), v = rng_unit(r);
+    if (u < 1e-300)
+        u = 1e-300;
+    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+}
+
+/* ---- What a page is ------------------------------------------------------------------- */
+
+typedef enum { MARK_X, MARK_TICK, MARK_FILL, MARK_LINE, MARK_SCRIBBLE, MARK_TYPES } mark_type;
+static const char *const mark_names[MARK_TYPES] = {"x", "tick", "fill", "line", "scribble"};
+
+typedef struct pen {
+    const char *name;
+    double r, g, b;           /* ink colour at full pressure */
+    double w_min, w_max;      /* line width, mm */
+    double p_min, p_max;      /* pressure: opacity of the ink */
+    int grain;                /* pencil: ink broken by the paper's grain */
+} pen;
+
+/* Ballpoint 0.3-0.5 mm, felt pen about 1 mm, pencils with grain; pressure is darkness. */
+static const pen pens[] = {
+    {"ballpoint-black", 0.08, 0.08, 0.10, 0.30, 0.50, 0.80, 0.95, 0},
+    {"ballpoint-blue", 0.10, 0.18, 0.55, 0.30, 0.50, 0.75, 0.95, 0},
+    {"felt-pen", 0.05, 0.05, 0.08, 0.80, 1.20, 0.90, 1.00, 0},
+    {"pencil-dark", 0.20, 0.20, 0.22, 0.45, 0.75, 0.65, 0.85, 1},
+    {"pencil-light", 0.35, 0.35, 0.37, 0.45, 0.70, 0.50, 0.70, 1},
+};
+#define N_PENS (int)(sizeof pens / sizeof pens[0])
+static const pen faint_pen = {"pencil-faint", 0.45, 0.45, 0.47, 0.30, 0.45, 0.14, 0.22, 1};
+
+typedef enum { KIND_BALLOT, KIND_BACK, KIND_OTHER_FORM, KIND_DUPLEX } page_kind;
+typedef enum { OUT_GRAY_PNG, OUT_GRAY_TIFF, OUT_RGB_PNG, OUT_BW_TIFF } out_mode;
+static const char *const out_names[] = {"gray", "gray", "rgb", "1-bit"};
+
+typedef enum { HARD_NONE, HARD_FAINT, HARD_ERASURE, HARD_COVERED } hard_kind;
+static const char *const hard_names[] = {NULL, "faint", "erasure", "covered"};
+
+typedef struct scan_params {
+    int dpi;
+    double rot_deg, scale, off_x, off_y;
+    int upside_down;
+    int blur_passes;
+    double noise;       /* sigma in gray levels */
+    double light_amp;   /* uneven light: darkest corner loses this share */
+    int light_axis;     /* 0: along x, 1: along y */
+    int clip_white;     /* the scanner maps paper to 255 */
+    int jpeg_quality;   /* 0: no JPEG blocks */
+    int dark_background;
+    double paper[3];    /* paper colour (tinted paper for some templates) */
+    out_mode mode;
+} scan_params;
+
+typedef struct page_plan {
+    page_kind kind;
+    int form;          /* index into the loaded forms */
+    int test;
+    int all_blank;     /* nobody marked anything */
+    int n_hard;        /* rows with a hard case */
+    int seal;
+    int fold;          /* draw a crease through a row */
+    int stray_near_fiducial;
+    int bleed;         /* back side: the front shows through */
+    scan_params scan;
+} page_plan;
+
+typedef struct row_truth {
+    char truth[PHIEU_FORM_KEY_MAX]; /* choice key, "blank" or "overvote" */
+    hard_kind hard;
+    char notes[160];                /* marks and distractors, for people */
+} row_truth;
+
+typedef struct gen {
+    const char *out_dir;
+    uint64_t seed;
+    int committed;
+    int n_forms;
+    phieu_form *forms[MAX_FORMS];
+    phieu_form *edited[MAX_FORMS]; /* the same form with one name changed: "another form" */
+    phieu_image *blank_cache[MAX_FORMS * 2][3]; /* [form*2+edited][dpi index], test cached apart */
+    phieu_image *test_cache[MAX_FORMS][3];
+    FILE *truth;
+} gen;
+
+static int dpi_index(int dpi)
+{
+    return dpi == 200 ? 0 : dpi == 300 ? 1 : 2;
+}
+
+/* ---- Marks ------------------------------------------------------------------------------ */
+
+typedef struct pt {
+    double x, y;
+} pt;
+
+#define MAX_PTS 256
+
+/* A grain mask for pencil and stamp ink: random opacity between lo and 1 per pixel. */
+static cairo_pattern_t *grain_pattern(rng *r, double px_per_mm, double lo)
+{
+    enum { G = 61 }; /* a prime side so the repeat does not line up with anything */
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_A8, G, G);
+    unsigned char *d = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    cairo_surface_flush(s);
+    for (int y = 0; y < G; y++)
+        for (int x = 0; x < G; x++) {
+            double v = lo + (1 - lo) * rng_unit(r);
+            d[y * stride + x] = (unsigned char)(255 * v);
+        }
+    cairo_surface_mark_dirty(s);
+    cairo_pattern_t *p = cairo_pattern_create_for_surface(s);
+    cairo_surface_destroy(s);
+    cairo_pattern_set_extend(p, CAIRO_EXTEND_REPEAT);
+    cairo_matrix_t m;
+    cairo_matrix_init_scale(&m, px_per_mm, px_per_mm);
+    cairo_pattern_set_matrix(p, &m);
+    return p;
+}
+
+/* Starts drawing one piece of ink inside the box (x0, y0)-(x1, y1) in mm: a group
+ * clipped to that box, so that compositing costs the size of the mark, not the page. */
+static void ink_begin(cairo_t *cr, double x0, double y0, double x1, double y1)
+{
+    cairo_save(cr);
+    cairo_new_path(cr);
+    cairo_rectangle(cr, x0, y0, x1 - x0, y1 - y0);
+    cairo_clip(cr);
+    cairo_push_group(cr);
+}
+
+/* Paints what was drawn since ink_begin as ink: multiplied onto the paper with the given
+ * opacity, through a grain mask for pencils. */
+static void ink_end(cairo_t *cr, rng *r, double px_per_mm, double opacity, int grain)
+{
+    cairo_pop_group_to_source(cr);
+    cairo_set_operator(cr, CAIRO_OPERATOR_MULTIPLY);
+    if (grain) {
+        cairo_pattern_t *g = grain_pattern(r, px_per_mm, 0.35);
+        cairo_push_group_with_content(cr, CAIRO_CONTENT_ALPHA);
+        cairo_set_source_rgba(cr, 0, 0, 0, opacity);
+        cairo_mask(cr, g);
+        cairo_pattern_t *mask = cairo_pop_group(cr);
+        cairo_mask(cr, mask);
+        cairo_pattern_destroy(mask);
+        cairo_pattern_destroy(g);
+    } else {
+        cairo_paint_with_alpha(cr, opacity);
+    }
+    cairo_restore(cr);
+}
+
+/* One pen stroke through pts with a width that swells and thins along the way. */
+static void stroke_path(cairo_t *cr, const pen *p, rng *r, double px_per_mm, const pt *pts,
+                        int n, double width, double pressure)
+{
+    double x0 = pts[0].x, y0 = pts[0].y, x1 = x0, y1 = y0;
+    for (int i = 1; i < n; i++) {
+        x0 = fmin(x0, pts[i].x), x1 = fmax(x1, pts[i].x);
+        y0 = fmin(y0, pts[i].y), y1 = fmax(y1, pts[i].y);
+    }
+    ink_begin(cr, x0 - width - 1, y0 - width - 1, x1 + width + 1, y1 + width + 1);
+    cairo_set_source_rgb(cr, p->r, p->g, p->b);
+    cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    double phase = rng_range(r, 0, 2 * M_PI), freq = rng_range(r, 0.5, 2.0);
+    for (int i = 0; i + 1 < n; i++) {
+        double t = (double)i / (n > 1 ? n - 1 : 1);
+        double w = width * (0.85 + 0.15 * sin(phase + freq * 2 * M_PI * t));
+        /* Strokes start and end a little thinner (the pen lands and lifts). */
+        if (i == 0 || i + 2 == n)
+            w *= 0.8;
+        cairo_set_line_width(cr, w);
+        cairo_move_to(cr, pts[i].x, pts[i].y);
+        cairo_line_to(cr, pts[i + 1].x, pts[i + 1].y);
+        cairo_stroke(cr);
+    }
+    ink_end(cr, r, px_per_mm, pressure, p->grain);
+}
+
+/* Points from a to b, bowed sideways by `bow` mm, with a tremor of `jit` mm. */
+static int line_pts(rng *r, pt a, pt b, double bow, double jit, pt *out, int n)
+{
+    double dx = b.x - a.x, dy = b.y - a.y, len = hypot(dx, dy);
+    double nx = len > 0 ? -dy / len : 0, ny = len > 0 ? dx / len : 0;
+    for (int i = 0; i < n; i++) {
+        double t = (double)i / (n - 1);
+        double off = bow * sin(M_PI * t) + jit * rng_gauss(r) * (i > 0 && i < n - 1);
+        out[i].x = a.x + dx * t + nx * off;
+        out[i].y = a.y + dy * t + ny * off;
+    }
+    return n;
+}
+
+typedef struct mark_ctx {
+    cairo_t *cr;
+    rng *r;
+    double px_per_mm;
+    const pen *p;
+    double width, pressure;
+} mark_ctx;
+
+static void draw_line(mark_ctx *m, pt a, pt b, double bow)
+{
+    pt pts[24];
+    int n = line_pts(m->r, a, b, bow, 0.04, pts, 24);
+    stroke_path(m->cr, m->p, m->r, m->px_per_mm, pts, n, m->width, m->pressure);
+}
+
+/* A mark of the given type in box b: size is the share of the box it spans. */
+static void draw_mark(mark_ctx *m, phieu_rect b, mark_type type, double size)
+{
+    rng *r = m->r;
+    double cx = b.x + b.w / 2 + rng_gauss(r) * b.w * 0.06;
+    double cy = b.y + b.h / 2 + rng_gauss(r) * b.h * 0.06;
+    double hw = b.w / 2 * size, hh = b.h / 2 * size;
+    pt pts[MAX_PTS];
+    switch (type) {
+    case MARK_X: {
+        double s1 = rng_range(r, 0.85, 1.1), s2 = rng_range(r, 0.85, 1.1);
+        pt a = {cx - hw * s1, cy - hh * s2}, c = {cx + hw * s2, cy + hh * s1};
+        draw_line(m, a, c, rng_range(r, -0.3, 0.3));
+        pt d = {cx + hw * s1 + rng_gauss(r) * 0.2, cy - hh * s1}, e = {cx - hw * s2, cy + hh * s2};
+        draw_line(m, d, e, rng_range(r, -0.3, 0.3));
+        break;
+    }
+    case MARK_TICK: {
+        pt a = {cx - hw * 0.8, cy - hh * 0.05}, v = {cx - hw * 0.2, cy + hh * 0.9},
+           e = {cx + hw * 1.05, cy - hh * 1.0};
+        int n1 = line_pts(r, a, v, 0.1, 0.03, pts, 8);
+        int n2 = line_pts(r, v, e, rng_range(r, -0.5, 0.2), 0.03, pts + n1 - 1, 16);
+        stroke_path(m->cr, m->p, r, m->px_per_mm, pts, n1 + n2 - 1, m->width, m->pressure);
+        break;
+    }
+    case MARK_FILL: {
+        /* Back-and-forth strokes over most of the box, as a person fills it. */
+        double step = fmax(m->width * 0.8, 0.35);
+        double x0 = b.x + 0.4 + rng_range(r, -0.3, 0.3), x1 = b.x + b.w - 0.4 + rng_range(r, -0.3, 0.3);
+        double y = b.y + 0.5 + rng_range(r, 0, 0.3), y1 = b.y + b.h - 0.5 - rng_range(r, 0, 0.5);
+        int n = 0, dir = 0;
+        while (y < y1 && n < MAX_PTS - 1) {
+            pts[n++] = (pt){(dir ? x1 : x0) + rng_gauss(r) * 0.15, y};
+            dir = !dir;
+            y += step * rng_range(r, 0.7, 1.2);
+        }
+        stroke_path(m->cr, m->p, r, m->px_per_mm, pts, n, fmax(m->width, 0.6), m->pressure);
+        break;
+    }
+    case MARK_LINE: {
+        /* One stroke across, level or slanted, a little beyond the box. */
+        double ang = rng_chance(r, 0.5) ? rng_range(r, -0.15, 0.15) : rng_range(r, -0.8, 0.8);
+        double reach = b.w / 2 + rng_range(r, 0.3, 1.5);
+        pt a = {cx - reach * cos(ang), cy - reach * sin(ang)};
+        pt e = {cx + reach * cos(ang), cy + reach * sin(ang)};
+        double keep = m->width;
+        m->width = fmax(m->width * 1.3, 0.5);
+        draw_line(m, a, e, rng_range(r, -0.2, 0.2));
+        m->width = keep;
+        break;
+    }
+    case MARK_SCRIBBLE: {
+        /* Loops going round and round over the box, as a person scratches it out. */
+        int n = 40 + rng_int(r, 40);
+        double fa = rng_range(r, 2.5, 4.5), fb = rng_range(r, 0.4, 1.0), ph = rng_range(r, 0, 6.3);
+        double turns = rng_range(r, 3, 6);
+        for (int i = 0; i < n; i++) {
+            double t = turns * 2 * M_PI * i / (n - 1);
+            double rad = 0.55 + 0.45 * sin(fb * t + ph);
+            pts[i].x = cx + hw * rad * cos(t) + rng_gauss(r) * 0.08;
+            pts[i].y = cy + hh * (0.8 * rad * sin(t) + 0.2 * sin(fa * t)) + rng_gauss(r) * 0.08;
+        }
+        stroke_path(m->cr, m->p, r, m->px_per_mm, pts, n, m->width, m->pressure);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void draw_dot(cairo_t *cr, rng *r, double px_per_mm, double x, double y, double radius,
+                     double rr, double gg, double bb, double opacity)
+{
+    ink_begin(cr, x - radius - 1, y - radius - 1, x + radius + 1, y + radius + 1);
+    cairo_set_source_rgb(cr, rr, gg, bb);
+    cairo_arc(cr, x, y, radius, 0, 2 * M_PI);
+    cairo_fill(cr);
+    ink_end(cr, r, px_per_mm, opacity, 0);
+}
+
+/* The council's round seal in red stamp ink, over the zone the layout keeps for it. */
+static void draw_seal(cairo_t *cr, rng *r, double px_per_mm, phieu_rect zone)
+{
+    double radius = fmin(zone.w, zone.h) / 2 * rng_range(r, 0.85, 0.97);
+    double cx = zone.x + zone.w / 2 + rng_range(r, -2, 2);
+    double cy = zone.y + zone.h / 2 + rng_range(r, -1.5, 1.5);
+    if (cx - radius < zone.x)
+        cx = zone.x + radius;
+    if (cy - radius < zone.y)
+        cy = zone.y + radius;
+    ink_begin(cr, cx - radius - 2, cy - radius - 2, cx + radius + 2, cy + radius + 2);
+    cairo_set_source_rgb(cr, 0.82, 0.12, 0.12);
+    cairo_set_line_width(cr, rng_range(r, 0.9, 1.3));
+    cairo_arc(cr, cx, cy, radius - 0.6, 0, 2 * M_PI);
+    cairo_stroke(cr);
+    cairo_set_line_width(cr, 0.4);
+    cairo_arc(cr, cx, cy, radius - 3.2, 0, 2 * M_PI);
+    cairo_stroke(cr);
+    /* Lettering around the ring: short dashes standing in for glyphs. */
+    cairo_set_line_width(cr, 0.45);
+    for (double a = 0; a < 2 * M_PI; a += rng_range(r, 0.09, 0.14)) {
+        double r0 = radius - 2.7, r1 = radius - 1.4;
+        cairo_move_to(cr, cx + r0 * cos(a), cy + r0 * sin(a));
+        cairo_line_to(cr, cx + r1 * cos(a + 0.03), cy + r1 * sin(a + 0.03));
+    }
+    cairo_stroke(cr);
+    /* The star in the middle. */
+    double s = radius * 0.3, rot = -M_PI / 2;
+    for (int i = 0; i < 10; i++) {
+        double rad = i % 2 ? s * 0.4 : s, a = rot + i * M_PI / 5;
+        if (i == 0)
+            cairo_move_to(cr, cx + rad * cos(a), cy + rad * sin(a));
+        else
+            cairo_line_to(cr, cx + rad * cos(a), cy + rad * sin(a));
+    }
+    cairo_close_path(cr);
+    cairo_fill(cr);
+    ink_end(cr, r, px_per_mm * 0.5, rng_range(r, 0.6, 0.9), 1);
+}
+
+/* A crease across the page through y: a soft shadow and a thin dark core. */
+static void draw_fold(cairo_t *cr, rng *r, double px_per_mm, double y)
+{
+    double slope = rng_range(r, -0.004, 0.004);
+    ink_begin(cr, -5, y - 4, PAGE_W_MM + 5, y + 5);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, rng_range(r, 1.0, 2.2));
+    cairo_move_to(cr, -5, y + 1.0 - 5 * slope);
+    cairo_line_to(cr, PAGE_W_MM + 5, y + 1.0 + (PAGE_W_MM + 5) * slope);
+    cairo_stroke(cr);
+    ink_end(cr, r, px_per_mm, rng_range(r, 0.04, 0.08), 0);
+    ink_begin(cr, -5, y - 4, PAGE_W_MM + 5, y + 4);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_set_line_width(cr, rng_range(r, 0.15, 0.3));
+    cairo_move_to(cr, -5, y - 5 * slope);
+    cairo_line_to(cr, PAGE_W_MM + 5, y + (PAGE_W_MM + 5) * slope);
+    cairo_stroke(cr);
+    ink_end(cr, r, px_per_mm, rng_range(r, 0.15, 0.3), 0);
+}
+
+/* A piece of paper stuck over part of box b (about 35-65 % of its area). */
+static void draw_cover(cairo_t *cr, rng *r, phieu_rect b)
+{
+    double fx = rng_range(r, 0.45, 0.75), fy = rng_range(r, 0.6, 1.0);
+    int corner = rng_int(r, 4);
+    double w = b.w * fx + 3, h = b.h * fy + 3;
+    double x = corner & 1 ? b.x + b.w * (1 - fx) : b.x - 3;
+    double y = corner & 2 ? b.y + b.h * (1 - fy) : b.y - 3;
+    double g = rng_range(r, 0.93, 0.98);
+    cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
+    cairo_rectangle(cr, x + 0.2, y + 0.2, w, h);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, g, g, g * 0.97);
+    cairo_rectangle(cr, x, y, w, h);
+    cairo_fill(cr);
+}
+
+/* A pencil X rubbed out: most of it goes, a residue stays; the printed outline stays. */
+static void draw_erasure(mark_ctx *m, phieu_rect b)
+{
+    const pen *keep = m->p;
+    double kw = m->width, kp = m->pressure;
+    m->p = &pens[3];
+    m->width = rng_range(m->r, 0.45, 0.7);
+    m->pressure = rng_range(m->r, 0.65, 0.85);
+    draw_mark(m, b, rng_chance(m->r, 0.5) ? MARK_X : MARK_TICK, rng_range(m->r, 0.6, 0.9));
+    cairo_t *cr = m->cr;
+    double lw = 0.4;
+    cairo_save(cr);
+    cairo_rectangle(cr, b.x + lw, b.y + lw, b.w - 2 * lw, b.h - 2 * lw);
+    cairo_clip(cr);
+    double left = rng_range(m->r, 0.12, 0.25); /* residue: share of the ink left */
+    cairo_set_source_rgba(cr, 1, 1, 1, 1 - left);
+    cairo_paint(cr);
+    /* The smear the eraser leaves. */
+    ink_begin(cr, b.x, b.y, b.x + b.w, b.y + b.h);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_save(cr);
+    cairo_translate(cr, b.x + b.w / 2, b.y + b.h / 2);
+    cairo_scale(cr, b.w * 0.45, b.h * 0.35);
+    cairo_arc(cr, 0, 0, 1, 0, 2 * M_PI);
+    cairo_restore(cr);
+    cairo_fill(cr);
+    ink_end(cr, m->r, m->px_per_mm, rng_range(m->r, 0.03, 0.06), 0);
+    cairo_restore(cr);
+    m->p = keep;
+    m->width = kw;
+    m->pressure = kp;
+}
+
+static int pick_choice(rng *r, const phieu_form *f)
+{
+    double u = rng_unit(r);
+    if (f->n_choices == 3)
+        return u < 0.5 ? 0 : u < 0.85 ? 1 : 2;
+    return u < 0.75 ? 0 : 1;
+}
+
+static void note(row_truth *t, const char *fmt, const char *a, const char *b)
+{
+    size_t len = strlen(t->notes);
+    snprintf(t->notes + len, sizeof t->notes - len, fmt, len ? " " : "", a, b);
+}
+
+/* Marks every row of one ballot; fills the truth. */
+static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form *f,
+                        const phieu_layout *L, const page_plan *plan, row_truth *truth)
+{
+    const pen *p = &pens[rng_int(r, N_PENS)];
+    mark_type style = (mark_type)rng_int(r, MARK_TYPES);
+    /* X and tick are what most people do. */
+    if (rng_chance(r, 0.5))
+        style = rng_chance(r, 0.6) ? MARK_X : MARK_TICK;
+    mark_ctx m = {cr, r, px_per_mm, p, rng_range(r, p->w_min, p->w_max), 0};
+    /* Which rows get a hard case. */
+    int hard_row[PHIEU_FORM_MAX_ROWS] = {0};
+    for (int i = 0; i < plan->n_hard; i++)
+        hard_row[rng_int(r, f->n_rows)] = 1 + rng_int(r, 3);
+    for (int row = 0; row < f->n_rows; row++) {
+        row_truth *t = &truth[row];
+        memset(t, 0, sizeof *t);
+        int marked[PHIEU_FORM_MAX_CHOICES] = {0};
+        double u = rng_unit(r);
+        int n_marks = plan->all_blank ? 0 : u < 0.06 ? 0 : u < 0.10 ? 2 : 1;
+        hard_kind hard = plan->all_blank ? HARD_NONE : (hard_kind)hard_row[row];
+        if (hard != HARD_NONE)
+            n_marks = 1;
+        int first = -1;
+        for (int k = 0; k < n_marks; k++) {
+            int c = pick_choice(r, f);
+            while (marked[c])
+                c = (c + 1) % f->n_choices;
+            marked[c] = 1;
+            if (first < 0)
+                first = c;
+        }
+        t->hard = hard;
+        if (n_marks == 0)
+            snprintf(t->truth, sizeof t->truth, "blank");
+        else if (n_marks >= 2)
+            snprintf(t->truth, sizeof t->truth, "overvote");
+        else
+            snprintf(t->truth, sizeof t->truth, "%s", f->choices[first].key);
+        for (int c = 0; c < f->n_choices; c++) {
+            if (!marked[c])
+                continue;
+            mark_type type = rng_chance(r, 0.85) ? style : (mark_type)rng_int(r, MARK_TYPES);
+            m.pressure = rng_range(r, p->p_min, p->p_max);
+            if (hard == HARD_FAINT) {
+                mark_ctx fm = m;
+                fm.p = &faint_pen;
+                fm.width = rng_range(r, faint_pen.w_min, faint_pen.w_max);
+                fm.pressure = rng_range(r, faint_pen.p_min, faint_pen.p_max);
+                type = rng_chance(r, 0.5) ? MARK_TICK : MARK_X;
+                draw_mark(&fm, L->boxes[row][c], type, rng_range(r, 0.45, 0.75));
+                note(t, "%s%s-%s", "faint", mark_names[type]);
+                continue;
+            }
+            draw_mark(&m, L->boxes[row][c], type, rng_range(r, 0.55, 1.1));
+            note(t, "%s%s:%s", f->choices[c].key, mark_names[type]);
+        }
+        /* Distractors in empty boxes: they must read empty. */
+        for (int c = 0; c < f->n_choices; c++) {
+            if (marked[c])
+                continue;
+            phieu_rect b = L->boxes[row][c];
+            if (rng_chance(r, 0.03)) {
+                draw_dot(cr, r, px_per_mm, b.x + b.w * rng_range(r, 0.3, 0.7),
+                         b.y + b.h * rng_range(r, 0.3, 0.7), rng_range(r, 0.25, 0.4), p->r, p->g,
+                         p->b, rng_range(r, p->p_min, p->p_max));
+                note(t, "%s%s:%s", f->choices[c].key, "hesitation-dot");
+            } else if (rng_chance(r, 0.025)) {
+                /* A stroke from the left or from above that ends on the outline. */
+                double depth = rng_range(r, -0.1, 0.3);
+                pt end, start;
+                if (rng_chance(r, 0.5)) {
+                    end = (pt){b.x + depth, b.y + b.h * rng_range(r, 0.3, 0.7)};
+                    start = (pt){end.x - rng_range(r, 3, 6), end.y + rng_range(r, -2, 2)};
+                } else {
+                    end = (pt){b.x + b.w * rng_range(r, 0.3, 0.7), b.y + depth};
+                    start = (pt){end.x + rng_range(r, -2, 2), end.y - rng_range(r, 2.5, 4)};
+                }
+                m.pressure = rng_range(r, p->p_min, p->p_max);
+                double kw = m.width;
+                m.width = fmin(m.width, 0.5);
+                draw_line(&m, start, end, rng_range(r, -0.3, 0.3));
+                m.width = kw;
+                note(t, "%s%s:%s", f->choices[c].key, "touching-stroke");
+            } else if (rng_chance(r, 0.03)) {
+                draw_dot(cr, r, px_per_mm, b.x + b.w * rng_range(r, 0.2, 0.8),
+                         b.y + b.h * rng_range(r, 0.2, 0.8), rng_range(r, 0.06, 0.14), 0.2, 0.2,
+                         0.2, rng_range(r, 0.4, 0.8));
+                note(t, "%s%s:%s", f->choices[c].key, "speck");
+            }
+        }
+        if (hard == HARD_ERASURE) {
+            int c = (first + 1 + rng_int(r, f->n_choices - 1)) % f->n_choices;
+            draw_erasure(&m, L->boxes[row][c]);
+            note(t, "%s%s:%s", f->choices[c].key, "erased");
+        } else if (hard == HARD_COVERED) {
+            int c = rng_int(r, f->n_choices);
+            draw_cover(cr, r, L->boxes[row][c]);
+            note(t, "%s%s:%s", f->choices[c].key, "covered");
+        }
+    }
+    /* Paper specks anywhere on the page. */
+    int specks = rng_int(r, 8);
+    for (int i = 0; i < specks; i++)
+        draw_dot(cr, r, px_per_mm, rng_range(r, 5, PAGE_W_MM - 5), rng_range(r, 5, PAGE_H_MM - 5),
+                 rng_range(r, 0.05, 0.15), 0.15, 0.15, 0.15, rng_range(r, 0.3, 0.8));
+    if (plan->fold) {
+        int row = rng_int(r, f->n_rows);
+        phieu_rect b = L->boxes[row][0];
+        draw_fold(cr, r, px_per_mm, b.y + b.h / 2 + rng_range(r, -1.5, 1.5));
+        note(&truth[row], "%s%s%s", "fold", "");
+    }
+    if (plan->stray_near_fiducial) {
+        /* A pen line passing 2-4 mm beside a fiducial: registration must not mind it. */
+        int fi = rng_int(r, 4);
+        phieu_rect fr = L->fiducials[fi];
+        double gap = rng_range(r, 2, 4);
+        pt a = {fr.x + fr.w + gap, fr.y - 3}, e = {fr.x + fr.w + gap + 1, fr.y + fr.h + 4};
+        m.pressure = p->p_max;
+        draw_line(&m, a, e, 0.5);
+    }
+}
+
+/* ---- Page image in page coordinates ------------------------------------------------------ */
+
+/* A cairo RGB24 surface holding the gray blank, scaled so that user units are mm. */
+static cairo_surface_t *surface_from_gray(const phieu_image *img)
+{
+    cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, img->width, img->height);
+    if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS)
+        return s;
+    cairo_surface_flush(s);
+    unsigned char *d = cairo_image_surface_get_data(s);
+    int stride = cairo_image_surface_get_stride(s);
+    for (int y = 0; y < img->height; y++) {
+        uint32_t *row = (uint32_t *)(void *)(d + (size_t)y * stride);
+        const uint8_t *src = img->pixels + (size_t)y * img->stride;
+        for (int x = 0; x < img->width; x++)
+            row[x] = 0xFF000000u | ((uint32_t)src[x] << 16) | ((uint32_t)src[x] << 8) | src[x];
+    }
+    cairo_surface_mark_dirty(s);
+    return s;
+}
+
+/* ---- The scan ---------------------------------------------------------------------------- */
+
+typedef struct raster {
+    int w, h, ch; /* ch: 1 gray or 3 RGB */
+    double dpi;
+    uint8_t *px;
+} raster;
+
+static void raster_free(raster *r)
+{
+    phieu_free(r->px);
+    r->px = NULL;
+}
+
+/* Maps the marked page through the scanner: rotation, scale, offset, 180-degree feed,
+ * paper colour, uneven light, noise, white point. Bilinear sampling. */
+static int scan_page(cairo_surface_t *page, const scan_params *sp, rng *r, raster *out)
+{
+    int pw = cairo_image_surface_get_width(page), ph = cairo_image_surface_get_height(page);
+    int stride = cairo_image_surface_get_stride(page);
+    cairo_surface_flush(page);
+    const unsigned char *pd = cairo_image_surface_get_data(page);
+    double ppm = sp->dpi / MM_PER_INCH, th = sp->rot_deg * M_PI / 180, c = cos(th), s = sin(th);
+    double cx = PAGE_W_MM / 2, cy = PAGE_H_MM / 2;
+    /* The scan area covers the A4 bed and every fiducial corner of the moved page. */
+    double minx = 0, miny = 0, maxx = PAGE_W_MM, maxy = PAGE_H_MM;
+    const double fid_in = 4.0; /* fiducials sit 8-15 mm in; keep 4 mm of paper around them */
+    for (int i = 0; i < 4; i++) {
+        double px = i & 1 ? PAGE_W_MM - fid_in : fid_in, py = i & 2 ? PAGE_H_MM - fid_in : fid_in;
+        double dx = (px - cx) * sp->scale, dy = (py - cy) * sp->scale;
+        double qx = cx + sp->off_x + c * dx - s * dy, qy = cy + sp->off_y + s * dx + c * dy;
+        minx = fmin(minx, qx - 2), maxx = fmax(maxx, qx + 2);
+        miny = fmin(miny, qy - 2), maxy = fmax(maxy, qy + 2);
+    }
+    out->w = (int)ceil((maxx - minx) * ppm);
+    out->h = (int)ceil((maxy - miny) * ppm);
+    out->ch = sp->mode == OUT_RGB_PNG ? 3 : 1;
+    out->dpi = sp->dpi;
+    out->px = phieu_malloc((size_t)out->w * out->h * out->ch);
+    if (!out->px)
+        return PHIEU_ENOMEM;
+    /* The scanner's lid: white (brighter than paper) or a black backing. */
+    double bg = sp->dark_background ? 0.12 : 1.0;
+    /* Sensor noise from a table of normal deviates, four 12-bit indices per draw. */
+    enum { NOISE_TABLE = 4096 };
+    float *noise = phieu_malloc(NOISE_TABLE * sizeof *noise);
+    if (!noise) {
+        phieu_free(out->px);
+        out->px = NULL;
+        return PHIEU_ENOMEM;
+    }
+    for (int i = 0; i < NOISE_TABLE; i++)
+        noise[i] = (float)(sp->noise * rng_gauss(r));
+    uint64_t bits = 0;
+    int nbits = 0;
+    /* The scanner's white point: paper maps to 255 (clipping its noise) or not. */
+    double white = sp->clip_white ? fmax(sp->paper[0], fmax(sp->paper[1], sp->paper[2])) *
+                                        (1 - sp->light_amp) - 3.5 * sp->noise / 255
+                                  : 1.0;
+    /* ... and its black point likewise clips the darkest ink to 0 when it clips paper. */
+    double black = sp->clip_white ? fmin(0.08, 3.5 * sp->noise / 255) : 0.0;
+    double gain = 255 / (white - black);
+    for (int oy = 0; oy < out->h; oy++) {
+        uint8_t *dst = out->px + (size_t)oy * out->w * out->ch;
+        double qy = miny + (oy + 0.5) / ppm - cy - sp->off_y;
+        for (int ox = 0; ox < out->w; ox++) {
+            double qx = minx + (ox + 0.5) / ppm - cx - sp->off_x;
+            /* Inverse rotation and scale: scan mm -> page mm. */
+            double px = cx + (c * qx + s * qy) / sp->scale;
+            double py = cy + (-s * qx + c * qy) / sp->scale;
+            if (sp->upside_down)
+                px = PAGE_W_MM - px, py = PAGE_H_MM - py;
+            double fx = px * ppm - 0.5, fy = py * ppm - 0.5;
+            double v[3];
+            if (fx < -1 || fy < -1 || fx >= pw || fy >= ph) {
+                v[0] = v[1] = v[2] = bg;
+            } else {
+                int x0 = (int)floor(fx), y0 = (int)floor(fy);
+                double ax = fx - x0, ay = fy - y0;
+                for (int k = 0; k < 3; k++)
+                    v[k] = 0;
+                for (int j = 0; j < 4; j++) {
+                    int xx = x0 + (j & 1), yy = y0 + (j >> 1);
+                    double wgt = (j & 1 ? ax : 1 - ax) * (j >> 1 ? ay : 1 - ay);
+                    uint32_t pix;
+                    if (xx < 0 || yy < 0 || xx >= pw || yy >= ph)
+                        pix = (uint32_t)(bg * 255) * 0x010101u;
+                    else
+                        pix = ((const uint32_t *)(const void *)(pd + (size_t)yy * stride))[xx];
+                    v[0] += wgt * ((pix >> 16) & 255) / 255.0 * sp->paper[0];
+                    v[1] += wgt * ((pix >> 8) & 255) / 255.0 * sp->paper[1];
+                    v[2] += wgt * (pix & 255) / 255.0 * sp->paper[2];
+                }
+            }
+            double t = sp->light_axis ? (double)oy / out->h : (double)ox / out->w;
+            double light = 1 - sp->light_amp * t * t;
+            if (nbits == 0)
+                bits = rng_u64(r), nbits = 4;
+            double n = noise[bits & (NOISE_TABLE - 1)];
+            bits >>= 16, nbits--;
+            if (out->ch == 1) {
+                double g = 0.299 * v[0] + 0.587 * v[1] + 0.114 * v[2];
+                double o = (g * light + n / 255 - black) * gain;
+                dst[ox] = (uint8_t)(o < 0 ? 0 : o > 255 ? 255 : o + 0.5);
+            } else {
+                for (int k = 0; k < 3; k++) {
+                    double o = (v[k] * light + n / 255 - black) * gain;
+                    dst[ox * 3 + k] = (uint8_t)(o < 0 ? 0 : o > 255 ? 255 : o + 0.5);
+                }
+            }
+        }
+    }
+    phieu_free(noise);
+    return 0;
+}
+
+/* A [1 2 1]/4 blur in both directions, `passes` times: the scanner's optics. */
+static int blur(raster *ras, int passes)
+{
+    size_t n = (size_t)ras->w * ras->h * ras->ch;
+    uint8_t *tmp = phieu_malloc(n);
+    if (!tmp)
+        return PHIEU_ENOMEM;
+    int ch = ras->ch, w = ras->w, h = ras->h;
+    for (int p = 0; p < passes; p++) {
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int k = 0; k < ch; k++) {
+                    const uint8_t *row = ras->px + (size_t)y * w * ch;
+                    int l = row[(x > 0 ? x - 1 : x) * ch + k], m = row[x * ch + k],
+                        rr = row[(x + 1 < w ? x + 1 : x) * ch + k];
+                    tmp[((size_t)y * w + x) * ch + k] = (uint8_t)((l + 2 * m + rr + 2) / 4);
+                }
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int k = 0; k < ch; k++) {
+                    int u = tmp[((size_t)(y > 0 ? y - 1 : y) * w + x) * ch + k];
+                    int m = tmp[((size_t)y * w + x) * ch + k];
+                    int d = tmp[((size_t)(y + 1 < h ? y + 1 : y) * w + x) * ch + k];
+                    ras->px[((size_t)y * w + x) * ch + k] = (uint8_t)((u + 2 * m + d + 2) / 4);
+                }
+    }
+    phieu_free(tmp);
+    return 0;
+}
+
+/* JPEG's artefacts without libjpeg: each 8x8 block goes through the DCT, is quantised
+ * with the standard luminance table (ITU-T T.81 Annex K) scaled for the quality as the
+ * IJG library scales it, and comes back. Chroma subsampling is not emulated. */
+static void jpeg_blocks(raster *ras, int quality)
+{
+    static const int luma_q[64] = {
+        16, 11, 10, 16, 24,  40,  51,  61,  12, 12, 14, 19, 26,  58,  60,  55,
+        14, 13, 16, 24, 40,  57,  69,  56,  14, 17, 22, 29, 51,  87,  80,  62,
+        18, 22, 37, 56, 68,  109, 103, 77,  24, 35, 55, 64, 81,  104, 113, 92,
+        49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99};
+    int scale = quality < 50 ? 5000 / quality : 200 - 2 * quality;
+    double q[64], cosv[8][8];
+    for (int i = 0; i < 64; i++) {
+        int v = (luma_q[i] * scale + 50) / 100;
+        q[i] = v < 1 ? 1 : v > 255 ? 255 : v;
+    }
+    for (int x = 0; x < 8; x++)
+        for (int u = 0; u < 8; u++)
+            cosv[x][u] = cos((2 * x + 1) * u * M_PI / 16) * (u == 0 ? sqrt(0.125) : 0.5);
+    for (int k = 0; k < ras->ch; k++)
+        for (int by = 0; by + 8 <= ras->h; by += 8)
+            for (int bx = 0; bx + 8 <= ras->w; bx += 8) {
+                double blk[8][8], tmp[8][8], coef[8][8];
+                int flat = 1;
+                for (int y = 0; y < 8; y++)
+                    for (int x = 0; x < 8; x++) {
+                        blk[y][x] = ras->px[((size_t)(by + y) * ras->w + bx + x) * ras->ch + k] - 128.0;
+                        flat &= blk[y][x] == blk[0][0];
+                    }
+                if (flat)
+                    continue; /* a flat block survives JPEG unchanged */
+                for (int y = 0; y < 8; y++)
+                    for (int u = 0; u < 8; u++) {
+                        double sum = 0;
+                        for (int x = 0; x < 8; x++)
+                            sum += blk[y][x] * cosv[x][u];
+                        tmp[y][u] = sum;
+                    }
+                for (int v = 0; v < 8; v++)
+                    for (int u = 0; u < 8; u++) {
+                        double sum = 0;
+                        for (int y = 0; y < 8; y++)
+                            sum += tmp[y][u] * cosv[y][v];
+                        coef[v][u] = round(sum / q[v * 8 + u]) * q[v * 8 + u];
+                    }
+                for (int v = 0; v < 8; v++)
+                    for (int x = 0; x < 8; x++) {
+                        double sum = 0;
+                        for (int u = 0; u < 8; u++)
+                            sum += coef[v][u] * cosv[x][u];
+                        tmp[v][x] = sum;
+                    }
+                for (int y = 0; y < 8; y++)
+                    for (int x = 0; x < 8; x++) {
+                        double sum = 128;
+                        for (int v = 0; v < 8; v++)
+                            sum += tmp[v][x] * cosv[y][v];
+                        ras->px[((size_t)(by + y) * ras->w + bx + x) * ras->ch + k] =
+                            (uint8_t)(sum < 0 ? 0 : sum > 255 ? 255 : sum + 0.5);
+                    }
+            }
+}
+
+/* ---- Writing ---------------------------------------------------------------------------- */
+
+static void silent_tiff(const char *module, const char *fmt, va_list ap)
+{
+    (void)module, (void)fmt, (void)ap;
+}
+
+/* Writes one or more gray pages as a multi-page TIFF: 8-bit Deflate, or 1-bit CCITT G4
+ * (threshold 50 % like a scanner's black-and-white mode). */
+static int write_tiff(const char *path, raster *pages, int n, int bilevel)
+{
+    TIFFSetErrorHandler(silent_tiff);
+    TIFFSetWarningHandler(silent_tiff);
+    TIFF *t = TIFFOpen(path, "w");
+    if (!t)
+        return PHIEU_EIO;
+    int rc = 0;
+    for (int p = 0; p < n && rc == 0; p++) {
+        raster *ras = &pages[p];
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)ras->w);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)ras->h);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, bilevel ? 1 : 8);
+        TIFFSetField(t, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, bilevel ? PHOTOMETRIC_MINISWHITE : PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, bilevel ? COMPRESSION_CCITTFAX4 : COMPRESSION_ADOBE_DEFLATE);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, bilevel ? (uint32_t)ras->h : 64u);
+        TIFFSetField(t, TIFFTAG_XRESOLUTION, (float)ras->dpi);
+        TIFFSetField(t, TIFFTAG_YRESOLUTION, (float)ras->dpi);
+        TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
+        if (n > 1) {
+            TIFFSetField(t, TIFFTAG_SUBFILETYPE, FILETYPE_PAGE);
+            TIFFSetField(t, TIFFTAG_PAGENUMBER, (uint16_t)p, (uint16_t)n);
+        }
+        uint8_t *line = phieu_malloc((size_t)ras->w);
+        if (!line) {
+            rc = PHIEU_ENOMEM;
+            break;
+        }
+        for (int y = 0; y < ras->h && rc == 0; y++) {
+            const uint8_t *src = ras->px + (size_t)y * ras->w;
+            if (bilevel) {
+                memset(line, 0, (size_t)(ras->w + 7) / 8);
+                for (int x = 0; x < ras->w; x++)
+                    if (src[x] < 128)
+                        line[x / 8] |= (uint8_t)(0x80 >> (x % 8));
+                if (TIFFWriteScanline(t, line, (uint32_t)y, 0) < 0)
+                    rc = PHIEU_EIO;
+            } else if (TIFFWriteScanline(t, (void *)src, (uint32_t)y, 0) < 0) {
+                rc = PHIEU_EIO;
+            }
+        }
+        phieu_free(line);
+        if (rc == 0 && !TIFFWriteDirectory(t))
+            rc = PHIEU_EIO;
+    }
+    TIFFClose(t);
+    return rc;
+}
+
+/* Gray or RGB as PNG with its resolution. `small`: zlib's default strategy and adaptive
+ * filters, slower but about half the size of phieu_image_save_png's fast run-length
+ * choice on clean, text-heavy pages; used for the committed set. */
+static int write_png(const char *path, const raster *ras, int small)
+{
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return PHIEU_EIO;
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!png || !info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        fclose(fp);
+        return PHIEU_EIO;
+    }
+    png_init_io(png, fp);
+    if (small) {
+        png_set_compression_level(png, 9);
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_ALL_FILTERS);
+    } else {
+        png_set_compression_level(png, 6);
+        png_set_filter(png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+        png_set_compression_strategy(png, Z_RLE);
+    }
+    png_set_IHDR(png, info, (png_uint_32)ras->w, (png_uint_32)ras->h, 8,
+                 ras->ch == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_uint_32 ppm = (png_uint_32)(ras->dpi / 0.0254 + 0.5);
+    png_set_pHYs(png, info, ppm, ppm, PNG_RESOLUTION_METER);
+    png_write_info(png, info);
+    for (int y = 0; y < ras->h; y++)
+        png_write_row(png, ras->px + (size_t)y * ras->w * ras->ch);
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return fclose(fp) == 0 ? 0 : PHIEU_EIO;
+}
+
+static int write_gray_png(const char *path, const raster *ras, phieu_error *err)
+{
+    phieu_image img = {ras->w, ras->h, ras->w, ras->px, ras->dpi, ras->dpi};
+    return phieu_image_save_png(&img, path, err);
+}
+
+/* ---- One page, from plan to file ------------------------------------------------------- */
+
+static void random_scan(rng *r, scan_params *sp, int committed)
+{
+    double u = rng_unit(r);
+    sp->dpi = u < 0.55 ? 200 : u < (committed ? 0.99 : 0.95) ? 300 : 600;
+    sp->rot_deg = rng_chance(r, 0.05) ? rng_range(r, -10, 10) : fmax(-10, fmin(10, rng_gauss(r)));
+    sp->scale = rng_chance(r, 0.05) ? rng_range(r, 0.95, 1.05)
+                                    : fmax(0.95, fmin(1.05, 1 + 0.008 * rng_gauss(r)));
+    double o = rng_chance(r, 0.05) ? 15 : 3;
+    sp->off_x = fmax(-15, fmin(15, o * rng_gauss(r)));
+    sp->off_y = fmax(-15, fmin(15, o * rng_gauss(r)));
+    sp->upside_down = rng_chance(r, 0.08);
+    if (committed) /* keep the committed set small: mostly 200 dpi */
+        sp->dpi = u < 0.75 ? 200 : 300;
+    u = rng_unit(r);
+    sp->blur_passes = u < 0.3 ? 0 : u < 0.8 ? 1 : 2;
+    sp->noise = committed ? rng_range(r, 0.5, 1.2) : rng_range(r, 1.0, 4.0);
+    sp->light_amp = rng_chance(r, 0.3) ? rng_range(r, 0.03, 0.15) : rng_range(r, 0, 0.03);
+    sp->light_axis = rng_int(r, 2);
+    sp->clip_white = committed || rng_chance(r, 0.8);
+    sp->jpeg_quality = rng_chance(r, committed ? 0.1 : 0.25) ? 50 + rng_int(r, 40) : 0;
+    sp->dark_background = rng_chance(r, 0.05);
+    double tone = rng_range(r, 0.93, 0.99);
+    sp->paper[0] = sp->paper[1] = sp->paper[2] = tone;
+    if (!committed && rng_chance(r, 0.1)) { /* coloured paper for one template: yellow, pink or blue */
+        int c = rng_int(r, 3);
+        sp->paper[c == 0 ? 2 : c == 1 ? 1 : 0] *= rng_range(r, 0.8, 0.9);
+    }
+    u = rng_unit(r);
+    sp->mode = u < 0.8 ? OUT_GRAY_PNG : u < 0.86 ? OUT_GRAY_TIFF : u < 0.93 ? OUT_RGB_PNG : OUT_BW_TIFF;
+    if (committed && sp->mode == OUT_RGB_PNG)
+        sp->dpi = 200;
+    if (sp->mode == OUT_BW_TIFF)
+        sp->jpeg_quality = 0;
+}
+
+static void random_plan(rng *r, const gen *g, page_plan *plan)
+{
+    memset(plan, 0, sizeof *plan);
+    double u = rng_unit(r);
+    plan->kind = u < 0.04 ? KIND_BACK : u < 0.07 ? KIND_OTHER_FORM : KIND_BALLOT;
+    plan->form = rng_int(r, g->n_forms);
+    plan->test = plan->kind == KIND_BALLOT && rng_chance(r, 0.03);
+    plan->all_blank = rng_chance(r, 0.02);
+    plan->n_hard = rng_chance(r, 0.10) ? 1 + rng_chance(r, 0.3) : 0;
+    plan->seal = rng_chance(r, 0.9);
+    plan->fold = rng_chance(r, 0.12);
+    plan->stray_near_fiducial = rng_chance(r, 0.04);
+    plan->bleed = rng_chance(r, 0.5);
+    random_scan(r, &plan->scan, g->committed);
+}
+
+/* The committed set shows every case at least once in its first pages; the rest is drawn
+ * at random like a deck. */
+static void committed_override(int index, const gen *g, page_plan *p)
+{
+    scan_params *s = &p->scan;
+    switch (index) {
+    case 0: p->kind = KIND_BALLOT; s->upside_down = 1; s->mode = OUT_GRAY_PNG; break;
+    case 1: p->kind = KIND_BALLOT; s->mode = OUT_BW_TIFF; s->dpi = 300; break;
+    case 2: p->kind = KIND_BALLOT; s->mode = OUT_RGB_PNG; s->dpi = 200; break;
+    case 3: p->kind = KIND_BALLOT; s->dpi = 600; s->mode = OUT_GRAY_PNG; s->blur_passes = 2; break;
+    case 4: p->kind = KIND_BACK; p->bleed = 1; break;
+    case 5: p->kind = KIND_OTHER_FORM; p->test = 0; break;
+    case 6: p->kind = KIND_BALLOT; p->test = 1; break;
+    case 7: p->kind = KIND_BALLOT; p->n_hard = 3; p->test = 0; break;
+    case 8: p->kind = KIND_BALLOT; p->n_hard = 3; p->test = 0; s->dpi = 300; break;
+    case 9: s->rot_deg = 9.5; break;
+    case 10: s->rot_deg = -10; s->upside_down = 1; break;
+    case 11: s->scale = 0.95; break;
+    case 12: s->scale = 1.05; s->off_x = -4; break;
+    case 13: s->off_x = 15; s->off_y = -15; break;
+    case 14: s->off_x = -15; s->off_y = 15; s->rot_deg = 3; break;
+    case 15: p->all_blank = 1; p->kind = KIND_BALLOT; p->test = 0; break;
+    case 16: p->fold = 1; break;
+    case 17: p->fold = 1; s->mode = OUT_GRAY_TIFF; break;
+    case 18: s->jpeg_quality = 55; s->mode = OUT_GRAY_PNG; break;
+    case 19: s->noise = 6; s->clip_white = 0; s->light_amp = 0.15; s->dpi = 200;
+             s->mode = OUT_GRAY_PNG; break;
+    case 20: p->stray_near_fiducial = 1; p->seal = 1; break;
+    case 21: p->kind = KIND_DUPLEX; p->test = 0; s->dpi = 200; s->mode = OUT_GRAY_TIFF; break;
+    case 22: s->dark_background = 1; break;
+    case 23: s->mode = OUT_BW_TIFF; s->dpi = 200; s->upside_down = 1; s->jpeg_quality = 0; break;
+    default: return;
+    }
+    if (index < 24)
+        p->form = index % g->n_forms;
+    if (p->kind != KIND_BALLOT && p->kind != KIND_DUPLEX)
+        p->test = 0;
+    if (s->mode == OUT_BW_TIFF)
+        s->jpeg_quality = 0;
+}
+
+static int get_blank(gen *g, int form, int edited, int test, int dpi, phieu_image **out,
+                     phieu_error *err)
+{
+    phieu_image **slot = test ? &g->test_cache[form][dpi_index(dpi)]
+                              : &g->blank_cache[form * 2 + edited][dpi_index(dpi)];
+    if (!*slot) {
+        phieu_render_options opt = {test, 1};
+        int rc = phieu_render_raster(edited ? g->edited[form] : g->forms[form], &opt, dpi, slot, err);
+        if (rc)
+            return rc;
+    }
+    *out = *slot;
+    return 0;
+}
+
+static void json_truth(gen *g, const char *file, int page, const char *form, const char *status,
+                       const page_plan *plan, const scan_params *sp, const char *extra,
+                       const row_truth *rows, int n_rows)
+{
+    FILE *t = g->truth;
+    fprintf(t, "{\"file\": \"%s\", \"page\": %d, \"form\": ", file, page);
+    if (form)
+        fprintf(t, "\"%s\"", form);
+    else
+        fprintf(t, "null");
+    fprintf(t, ", \"expect_status\": \"%s\", \"test\": %s, \"dpi\": %d, \"mode\": \"%s\", "
+               "\"rotation_deg\": %.2f, \"scale\": %.4f, \"offset_mm\": [%.1f, %.1f], "
+               "\"upside_down\": %s, \"jpeg_quality\": %d%s, \"rows\": [",
+            status, plan->test ? "true" : "false", sp->dpi, out_names[sp->mode], sp->rot_deg,
+            sp->scale, sp->off_x, sp->off_y, sp->upside_down ? "true" : "false",
+            sp->jpeg_quality, extra);
+    for (int i = 0; i < n_rows; i++) {
+        fprintf(t, "%s{\"row\": %d, \"truth\": \"%s\", \"hard\": ", i ? ", " : "", i + 1,
+                rows[i].truth);
+        if (rows[i].hard)
+            fprintf(t, "\"%s\"", hard_names[rows[i].hard]);
+        else
+            fprintf(t, "null");
+        fprintf(t, ", \"notes\": \"%s\"}", rows[i].notes);
+    }
+    fprintf(t, "]}\n");
+}
+
+/* Draws the marked front (or a back side) of one sheet and scans it into ras. */
+static int make_side(gen *g, rng *r, const page_plan *plan, int back, raster *ras,
+                     row_truth *truth, phieu_error *err)
+{
+    const scan_params *sp = &plan->scan;
+    double ppm = sp->dpi / MM_PER_INCH;
+    phieu_image *blank = NULL;
+    int edited = plan->kind == KIND_OTHER_FORM;
+    int rc = get_blank(g, plan->form, edited, plan->test, sp->dpi, &blank, err);
+    if (rc)
+        return rc;
+    cairo_surface_t *page = surface_from_gray(blank);
+    if (cairo_surface_status(page) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(page);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory for a page at %d dpi", sp->dpi);
+    }
+    cairo_t *cr = cairo_create(page);
+    cairo_scale(cr, ppm, ppm);
+    phieu_layout L;
+    rc = phieu_layout_compute(g->forms[plan->form], &L, err);
+    if (rc == 0) {
+        if (plan->seal)
+            draw_seal(cr, r, ppm, L.seal);
+        mark_ballot(cr, r, ppm, g->forms[plan->form], &L, plan, truth);
+    }
+    if (back) {
+        /* The back: plain paper, the front showing through faintly, mirrored. */
+        cairo_surface_t *front = page;
+        cairo_surface_flush(front);
+        page = cairo_image_surface_create(CAIRO_FORMAT_RGB24, blank->width, blank->height);
+        cairo_t *bc = cairo_create(page);
+        cairo_set_source_rgb(bc, 1, 1, 1);
+        cairo_paint(bc);
+        if (plan->bleed) {
+            cairo_translate(bc, blank->width, 0);
+            cairo_scale(bc, -1, 1);
+            cairo_set_source_surface(bc, front, 0, 0);
+            cairo_set_operator(bc, CAIRO_OPERATOR_MULTIPLY);
+            cairo_paint_with_alpha(bc, rng_range(r, 0.03, 0.06));
+        }
+        cairo_destroy(bc);
+        cairo_destroy(cr);
+        cr = NULL;
+        cairo_surface_destroy(front);
+    }
+    if (cr)
+        cairo_destroy(cr);
+    if (rc == 0)
+        rc = scan_page(page, sp, r, ras);
+    cairo_surface_destroy(page);
+    if (rc == 0 && sp->blur_passes)
+        rc = blur(ras, sp->blur_passes);
+    if (rc == 0 && sp->jpeg_quality)
+        jpeg_blocks(ras, sp->jpeg_quality);
+    if (rc == PHIEU_ENOMEM)
+        phieu_error_set(err, rc, "out of memory scanning a page at %d dpi", sp->dpi);
+    return rc;
+}
+
+static const char *status_of(const page_plan *plan, const row_truth *rows, int n)
+{
+    if (plan->kind == KIND_BACK)
+        return "blank";
+    if (plan->kind == KIND_OTHER_FORM || plan->test)
+        return "rejected";
+    for (int i = 0; i < n; i++)
+        if (rows[i].hard)
+            return "review";
+    return "counted";
+}
+
+static int make_page(gen *g, int index, phieu_error *err)
+{
+    rng r = {g->seed * 0x100000001B3ull + (uint64_t)index * 0x9E3779B97F4A7C15ull};
+    rng_u64(&r);
+    page_plan plan;
+    random_plan(&r, g, &plan);
+    if (g->committed)
+        committed_override(index, g, &plan);
+    const scan_params *sp = &plan.scan;
+    const char *ext = sp->mode == OUT_GRAY_TIFF || sp->mode == OUT_BW_TIFF || plan.kind == KIND_DUPLEX
+                          ? "tif"
+                          : "png";
+    char name[64], path[4096];
+    snprintf(name, sizeof name, "p%05d.%s", index + 1, ext);
+    snprintf(path, sizeof path, "%s/%s", g->out_dir, name);
+    row_truth rows[PHIEU_FORM_MAX_ROWS];
+    const phieu_form *f = g->forms[plan.form];
+    raster ras[2] = {{0}, {0}};
+    int rc = make_side(g, &r, &plan, plan.kind == KIND_BACK, &ras[0], rows, err);
+    if (rc == 0 && plan.kind == KIND_DUPLEX) {
+        row_truth scratch[PHIEU_FORM_MAX_ROWS];
+        rc = make_side(g, &r, &plan, 1, &ras[1], scratch, err);
+    }
+    if (rc == 0) {
+        if (plan.kind == KIND_DUPLEX)
+            rc = write_tiff(path, ras, 2, 0);
+        else if (sp->mode == OUT_GRAY_TIFF || sp->mode == OUT_BW_TIFF)
+            rc = write_tiff(path, ras, 1, sp->mode == OUT_BW_TIFF);
+        else if (sp->mode == OUT_RGB_PNG || g->committed)
+            rc = write_png(path, &ras[0], g->committed);
+        else
+            rc = write_gray_png(path, &ras[0], err);
+        if (rc && !err->message[0])
+            phieu_error_set(err, rc, "cannot write '%s'", path);
+    }
+    raster_free(&ras[0]);
+    raster_free(&ras[1]);
+    if (rc)
+        return rc;
+    char extra[128];
+    snprintf(extra, sizeof extra, ", \"printed_form\": \"%s%s\"", f->id,
+             plan.kind == KIND_OTHER_FORM ? " (edited: another fingerprint)" : "");
+    if (plan.kind == KIND_BACK) {
+        json_truth(g, name, 1, NULL, "blank", &plan, sp, ", \"printed_form\": null", NULL, 0);
+    } else {
+        int known = plan.kind != KIND_OTHER_FORM;
+        json_truth(g, name, 1, known ? f->id : NULL, status_of(&plan, rows, f->n_rows), &plan, sp,
+                   extra, known ? rows : NULL, known ? f->n_rows : 0);
+        if (plan.kind == KIND_DUPLEX)
+            json_truth(g, name, 2, NULL, "blank", &plan, sp, ", \"printed_form\": null", NULL, 0);
+    }
+    return 0;
+}
+
+/* ---- Forms ------------------------------------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The same form with the first row's name changed: what a ballot of an edited (or
+ * another session's) form looks like. Same id, another fingerprint. */
+static int make_edited(const phieu_form *f, phieu_form **out, phieu_error *err)
+{
+    const char *name = f->rows[0].name;
+    const char *at = strstr(f->source, name);
+    if (!at)
+        return phieu_error_set(err, PHIEU_EFORMAT, "cannot find '%s' in form '%s'", name, f->id);
+    static const char *const added = " Minh";
+    size_t len = strlen(f->source), pre = (size_t)(at - f->source) + strlen(name);
+    char *text = phieu_malloc(len + strlen(added) + 1);
+    if (!text)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+    memcpy(text, f->source, pre);
+    memcpy(text + pre, added, strlen(added));
+    memcpy(text + pre + strlen(added), f->source + pre, len - pre + 1);
+    int rc = phieu_form_parse(text, strlen(text), "(edited)", out, err);
+    phieu_free(text);
+    return rc;
+}
+
+static int load_forms(gen *g, const char *dir, phieu_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return phieu_error_set(err, PHIEU_EIO, "cannot open folder '%s': %s; give --forms DIR",
+                               dir, strerror(errno));
+    char *names[MAX_FORMS];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < MAX_FORMS) {
+        size_t len = strlen(e->d_name);
+        if (len > 5 && strcmp(e->d_name + len - 5, ".form") == 0)
+            names[n++] = phieu_strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+    int rc = n ? 0 : phieu_error_set(err, PHIEU_ENOTFOUND, "no *.form files in '%s'", dir);
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (rc == 0)
+            rc = phieu_form_load(path, &g->forms[g->n_forms], err);
+        if (rc == 0)
+            rc = make_edited(g->forms[g->n_forms], &g->edited[g->n_forms], err);
+        if (rc == 0)
+            g->n_forms++;
+        phieu_free(names[i]);
+    }
+    return rc;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]\n"
+               "Makes N scanned ballots with ground truth (DIR/truth.jsonl) from the forms in\n"
+               "DIR (default: forms). --set committed makes the set kept in samples/ballots/\n"
+               "(every case in its first pages; count %d and seed %u unless given).\n",
+            COMMITTED_COUNT, COMMITTED_SEED);
+}
+
+int main(int argc, char **argv)
+{
+    gen g;
+    memset(&g, 0, sizeof g);
+    g.seed = DEFAULT_SEED;
+    int count = -1, seed_given = 0;
+    const char *forms_dir = "forms";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--count") == 0 && v) {
+            count = atoi(v), i++;
+        } else if (strcmp(a, "--out") == 0 && v) {
+            g.out_dir = v, i++;
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            g.seed = strtoull(v, NULL, 10), seed_given = 1, i++;
+        } else if (strcmp(a, "--forms") == 0 && v) {
+            forms_dir = v, i++;
+        } else if (strcmp(a, "--set") == 0 && v && strcmp(v, "committed") == 0) {
+            g.committed = 1, i++;
+        } else {
+            fprintf(stderr, "gen_samples: unknown or incomplete option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (g.committed && count < 0)
+        count = COMMITTED_COUNT;
+    if (g.committed && !seed_given)
+        g.seed = COMMITTED_SEED;
+    if (count < 1 || !g.out_dir) {
+        usage(stderr);
+        return 2;
+    }
+    phieu_error err = {0};
+    int rc = phieu_util_init(&err);
+    if (rc == 0)
+        rc = phieu_mkdir_p(g.out_dir, &err);
+    if (rc == 0)
+        rc = load_forms(&g, forms_dir, &err);
+    char tpath[4096];
+    snprintf(tpath, sizeof tpath, "%s/truth.jsonl", g.out_dir);
+    if (rc == 0 && !(g.truth = fopen(tpath, "w")))
+        rc = phieu_error_set(&err, PHIEU_EIO, "cannot create '%s': %s", tpath, strerror(errno));
+    for (int i = 0; rc == 0 && i < count; i++) {
+        rc = make_page(&g, i, &err);
+        if (rc == 0 && (i + 1) % 100 == 0)
+            fprintf(stderr, "gen_samples: %d of %d pages\n", i + 1, count);
+    }
+    if (g.truth && fclose(g.truth) != 0 && rc == 0)
+        rc = phieu_error_set(&err, PHIEU_EIO, "cannot write '%s'", tpath);
+    for (int i = 0; i < g.n_forms; i++) {
+        for (int k = 0; k < 3; k++) {
+            phieu_image_destroy(&g.blank_cache[i * 2][k]);
+            phieu_image_destroy(&g.blank_cache[i * 2 + 1][k]);
+            phieu_image_destroy(&g.test_cache[i][k]);
+        }
+        phieu_form_destroy(&g.forms[i]);
+        phieu_form_destroy(&g.edited[i]);
+    }
+    if (rc) {
+        fprintf(stderr, "gen_samples: %s\n", err.message);
+        return 1;
+    }
+    fprintf(stderr, "gen_samples: wrote %d pages and %s\n", count, tpath);
+    return 0;
+}
