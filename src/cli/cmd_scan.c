@@ -356,7 +356,15 @@ int cmd_scan(int argc, char **argv)
     pthread_t thread;
     pthread_mutex_init(&p.lock, NULL);
     pthread_cond_init(&p.changed, NULL);
-    if (pthread_create(&thread, NULL, worker, &p) != 0) {
+    /* Ctrl-C must reach the scanning thread only: the reader thread starts with SIGINT
+     * blocked, so its disk writes and commits are never interrupted. */
+    sigset_t block, old_mask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+    int started = pthread_create(&thread, NULL, worker, &p);
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    if (started != 0) {
         phieu_source_destroy(&src);
         phieu_session_close(&p.session);
         fprintf(stderr, "phieu: cannot start the reading thread\n");

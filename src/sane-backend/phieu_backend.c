@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <png.h>
 #include <sane/sane.h>
@@ -45,6 +46,8 @@
 #define BLANK_SPECKS 16
 #define BLANK_SPECK_GRAY 250
 #define MAX_FAULTS 32
+/* A page of a 150 sheets/minute scanner takes 400 ms; 10 s per page is slower than any. */
+#define MAX_DELAY_MS 10000
 #define MAX_FILES 100000
 #define PATH_MAX_LEN 4096
 
@@ -64,6 +67,7 @@ typedef struct config {
     int busy;                /* sane_open answers DEVICE_BUSY */
     int empty;               /* the feeder is empty whatever the folder holds */
     int pad;                 /* extra bytes at the end of every line */
+    int delay_ms;            /* time the feeder takes per page (a slow scanner) */
     double dpi;              /* resolution of files that carry none */
     fault faults[MAX_FAULTS];
     int n_faults;
@@ -181,6 +185,8 @@ static void config_line(config *c, char *line)
         c->empty = yes(arg);
     else if (strcmp(key, "pad") == 0)
         c->pad = atoi(arg) > 0 && atoi(arg) < 4096 ? atoi(arg) : 0;
+    else if (strcmp(key, "delay") == 0)
+        c->delay_ms = atoi(arg) > 0 && atoi(arg) <= MAX_DELAY_MS ? atoi(arg) : 0;
     else if (strcmp(key, "dpi") == 0)
         c->dpi = atof(arg) > 0 ? atof(arg) : DEFAULT_FILE_DPI;
     else if (c->n_faults < MAX_FAULTS) {
@@ -1026,6 +1032,11 @@ PUBLIC SANE_Status sane_phieu_start(SANE_Handle handle)
         sane_phieu_cancel(h);
     if (B.cfg.empty || h->next_sheet >= h->n_sheets)
         return SANE_STATUS_NO_DOCS;
+    if (B.cfg.delay_ms > 0) {
+        struct timespec t = {B.cfg.delay_ms / 1000, (long)(B.cfg.delay_ms % 1000) * 1000000L};
+        while (nanosleep(&t, &t) != 0 && errno == EINTR)
+            ;
+    }
     int side = duplex_source(h) ? h->next_side : 0;
     int sheet = h->next_sheet;
     raster img;

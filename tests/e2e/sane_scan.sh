@@ -151,6 +151,26 @@ grep -q "possible double feed" <<<"$exc" || fail "no double-feed exception: $exc
 grep -q "$N placed, $((N - 1)) scanned: look in the feeder and the output tray" <<<"$out" ||
   fail "reconciliation: $out"
 
+# Ctrl-C on a slow scanner (0.7 s a page): the sheet in flight is finished and recorded,
+# the command stops with 6, and `phieu scan` again completes the batch.
+db="$work/sigint.db"
+new_session "$db"
+conf "folder $work/ballots" "delay 700"
+timeout 300 "$phieu" scan "$db" --device phieu:0 </dev/null >"$work/sigint.out" 2>&1 &
+pid=$!
+for _ in $(seq 300); do grep -q "^sheet 1: " "$work/sigint.out" && break; sleep 0.1; done
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+expect "Ctrl-C exit" "$rc" 6
+got=$(fronts "$db")
+[ "$got" -ge 1 ] && [ "$got" -lt "$N" ] || fail "Ctrl-C: $got sheets recorded: $(cat "$work/sigint.out")"
+grep -q "$got sheets recorded" "$work/sigint.out" || fail "Ctrl-C: recorded count: $(cat "$work/sigint.out")"
+conf "folder $work/ballots"
+scan "$db"
+expect "after Ctrl-C: holds" "$(holds "$db")" "$ref_holds"
+expect "after Ctrl-C: tally" "$(tally "$db")" "$ref_tally"
+
 # Busy scanner and empty feeder: exit 5, nothing recorded, the batch stays open.
 db="$work/busy.db"
 new_session "$db"
