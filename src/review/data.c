@@ -199,6 +199,27 @@ static int needs_user(const phieu_exception *e, const review_login *l, const cha
     }
 }
 
+/* The sheet a "possible-duplicate" exception names as the earlier scan of the same paper
+ * ("... duplicate of sheet <16 hex digits>: ..."), so that the board can compare the two;
+ * 0 when there is none. */
+static int twin_of(const phieu_exception *e, char out[PHIEU_SHEET_ID_MAX])
+{
+    if (strcmp(e->reason, "possible-duplicate") != 0)
+        return 0;
+    const char *p = strstr(e->text, "sheet ");
+    if (!p)
+        return 0;
+    p += 6;
+    size_t n = 0;
+    while ((p[n] >= '0' && p[n] <= '9') || (p[n] >= 'a' && p[n] <= 'f'))
+        n++;
+    if (n != PHIEU_SHEET_ID_LEN)
+        return 0;
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return 1;
+}
+
 /* ---- login ------------------------------------------------------------------------------ */
 
 static void sleep_ms(int ms)
@@ -605,9 +626,16 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
                                         r->reasons[i].text, "row", r->reasons[i].row));
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)e.id);
+    json_t *twin = json_null();
+    char twin_id[PHIEU_SHEET_ID_MAX];
+    phieu_sheet tw;
+    phieu_error terr = {0};
+    if (twin_of(&e, twin_id) && phieu_session_sheet_get(d->session, twin_id, &tw, NULL, &terr) == 0)
+        twin = json_pack("{s:s, s:I, s:i, s:b}", "sheet", tw.id, "batch", (json_int_t)tw.batch,
+                         "position", tw.position, "has_image", !tw.unreadable);
     json_t *j = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:I, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b, "
-        "s:o, s:o, s:o, s:o, s:s?, s:b, s:s?}",
+        "s:o, s:o, s:o, s:o, s:s?, s:b, s:o}",
         "id", ids, "sheet", e.sheet_id, "row", e.row, "reason", e.reason, "text", e.text, "state",
         state_name(e.state), "resolution", e.state == PHIEU_EXC_RESOLVED ? e.resolution : NULL,
         "batch", (json_int_t)e.batch, "position", e.position, "page_status",
@@ -615,7 +643,7 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         f ? f->title : NULL, "mine", mine[0] ? mine : NULL, "todo",
         needs_user(&e, &req->login, mine), "has_image", !sh.unreadable, "choices",
         choices_for(info, &e, &sh), "rows", rows, "decisions", decisions, "reasons", reasons,
-        "next", next[0] ? next : NULL, "upside_down", r->upside_down, "note_hint", NULL);
+        "next", next[0] ? next : NULL, "upside_down", r->upside_down, "twin", twin);
     pthread_mutex_unlock(&d->lock);
     phieu_free(r);
     phieu_free(dec);
@@ -760,7 +788,8 @@ void review_api_route(review_request *req, review_response *res)
 
 /* ---- images ----------------------------------------------------------------------------- */
 
-/* Whether the sheet has an exception: only those pages are shown to supervisors. */
+/* Whether the sheet has an exception, or is the earlier scan a possible duplicate names:
+ * only those pages are shown to supervisors. */
 static int sheet_has_exception(phieu_session *s, const char *sheet, phieu_error *err)
 {
     phieu_exception *items = NULL;
@@ -768,8 +797,11 @@ static int sheet_has_exception(phieu_session *s, const char *sheet, phieu_error 
     if (phieu_session_exceptions_list(s, PHIEU_EXC_LIST_ALL, &items, &n, err) != 0)
         return -1;
     int found = 0;
-    for (size_t i = 0; i < n && !found; i++)
-        found = strcmp(items[i].sheet_id, sheet) == 0;
+    for (size_t i = 0; i < n && !found; i++) {
+        char twin[PHIEU_SHEET_ID_MAX];
+        found = strcmp(items[i].sheet_id, sheet) == 0 ||
+                (twin_of(&items[i], twin) && strcmp(twin, sheet) == 0);
+    }
     phieu_free(items);
     return found;
 }

@@ -130,10 +130,11 @@ async function main() {
     await until(a.page, () => document.querySelector('#login-error').textContent.length > 0);
     assert.match(await a.page.textContent('#login-error'), /Sai tên hoặc mật khẩu/);
 
-    /* Supervisor 1: the queue: three faint marks and a page of another form. */
+    /* Supervisor 1: the queue: three faint marks, a second scan of one sheet and a page
+     * of another form. */
     await login(a.page, process.env.USER1, process.env.PASS1);
-    assert.equal(await countOf(a.page, 'count-todo'), 4);
-    assert.equal(await a.page.locator('#queue tr.item').count(), 4);
+    assert.equal(await countOf(a.page, 'count-todo'), 5);
+    assert.equal(await a.page.locator('#queue tr.item').count(), 5);
     assert.match(await a.page.textContent('#queue'), /Lô 1, tờ thứ 1/);
     await until(a.page, () => [...document.querySelectorAll('td.thumb img')].every((i) => i.complete && i.naturalWidth > 0));
     await shot(a.page, 'queue');
@@ -155,6 +156,14 @@ async function main() {
     await imagesLoaded(a.page);
     let before = a.page.url();
     await a.page.locator('body').press('1');
+    await until(a.page, (u) => location.href !== u, before);
+    /* The second scan of a sheet, shown beside the first: not counted (key D). */
+    await a.page.waitForSelector('#twin-image');
+    await until(a.page, () => [...document.querySelectorAll('#page-image, #twin-image')].every((i) => i.complete && i.naturalWidth > 0));
+    assert.match(await a.page.textContent('#reason-title'), /Có thể quét trùng/);
+    await shot(a.page, 'rescan');
+    before = a.page.url();
+    await a.page.locator('body').press('d');
     await until(a.page, (u) => location.href !== u, before);
     /* The page of another form: whole ballot invalid (key K). */
     await a.page.waitForSelector('#decide-panel');
@@ -179,7 +188,7 @@ async function main() {
     /* Supervisor 2 does not see supervisor 1's decisions; agrees on the first two, not
      * on the third; agrees on the page. */
     await login(b.page, process.env.USER2, process.env.PASS2);
-    assert.equal(await countOf(b.page, 'count-todo'), 4);
+    assert.equal(await countOf(b.page, 'count-todo'), 5);
     await b.page.click('#start');
     await b.page.waitForSelector('#decide-panel');
     assert.equal(await b.page.locator('#decisions').count(), 0, 'the other decision is hidden');
@@ -190,6 +199,10 @@ async function main() {
     await imagesLoaded(b.page);
     before = b.page.url();
     await b.page.locator('body').press('0'); /* not valid for this person: differs */
+    await until(b.page, (u) => location.href !== u, before);
+    await b.page.waitForSelector('#twin-image');
+    before = b.page.url();
+    await b.page.locator('body').press('D');
     await until(b.page, (u) => location.href !== u, before);
     await b.page.waitForSelector('#decide-panel');
     before = b.page.url();
@@ -203,9 +216,9 @@ async function main() {
     }, { p: person1, c: first, n: total1 + 1 });
     await shot(a.page, 'totals-after');
 
-    /* Back in the queue: three cases finished, one waits for the head. */
+    /* Back in the queue: four cases finished, one waits for the head. */
     await b.page.waitForSelector('#counts');
-    assert.equal(await countOf(b.page, 'count-decided'), 3);
+    assert.equal(await countOf(b.page, 'count-decided'), 4);
     assert.equal(await countOf(b.page, 'count-head'), 1);
     await shot(b.page, 'queue-after');
 
@@ -232,7 +245,7 @@ async function main() {
     await a.page.locator('body').press('1');
     await until(a.page, (u) => location.href !== u, before);
     await a.page.waitForSelector('#counts');
-    assert.equal(await countOf(a.page, 'count-decided'), 4);
+    assert.equal(await countOf(a.page, 'count-decided'), 5);
     await shot(a.page, 'queue-done');
 
     assert.deepEqual(a.outside.concat(b.outside), [], 'nothing is fetched from elsewhere');

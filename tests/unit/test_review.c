@@ -8,9 +8,9 @@
  * forms/district-rating.form, marks drawn on them (clear X marks, and a faint one that the
  * reader must send to a person), pages added through phieu_session_add_page.
  *
- * `test_review --make-ballots DIR N` only writes N such ballots as PNG files (the first
- * three with the faint marks of the tests below), for the e2e and browser tests to import
- * with `phieu import`, and exits.
+ * `test_review --make-ballots DIR N [rescan]` only writes N such ballots as PNG files (the
+ * first three with the faint marks of the tests below; with `rescan` also a second scan
+ * of the third), for the e2e and browser tests to import with `phieu import`, and exits.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -152,8 +152,21 @@ static int load_form(phieu_form **f, phieu_layout *lay, double *arm, phieu_error
     return 0;
 }
 
-/* `--make-ballots DIR N`: N scanned ballots as PNG files for `phieu import`. */
-static int make_ballots(const char *dir, int n, phieu_error *err)
+/* The same paper fed a second time: the scan lands 3 pixels lower and to the right, so
+ * the file differs but the ink is the same. */
+static int rescan(const phieu_image *im, phieu_image **out, phieu_error *err)
+{
+    if (phieu_image_create(im->width, im->height, out, err) != 0)
+        return -1;
+    for (int y = 3; y < im->height; y++)
+        memcpy((*out)->pixels + (size_t)y * (*out)->stride + 3,
+               im->pixels + (size_t)(y - 3) * im->stride, (size_t)im->width - 3);
+    return 0;
+}
+
+/* `--make-ballots DIR N [rescan]`: N scanned ballots as PNG files for `phieu import`, and
+ * with `rescan` a second scan of ballot 3 (ballot-03-again.png). */
+static int make_ballots(const char *dir, int n, int with_rescan, phieu_error *err)
 {
     phieu_form *f = NULL;
     phieu_layout lay;
@@ -168,6 +181,14 @@ static int make_ballots(const char *dir, int n, phieu_error *err)
         rc = draw_ballot(f, &lay, arm, (size_t)i, &im, err);
         if (rc == 0)
             rc = phieu_image_save_png(im, path, err);
+        if (rc == 0 && i == 2 && with_rescan) {
+            phieu_image *again = NULL;
+            snprintf(path, sizeof path, "%s/ballot-03-again.png", dir);
+            rc = rescan(im, &again, err);
+            if (rc == 0)
+                rc = phieu_image_save_png(again, path, err);
+            phieu_image_destroy(&again);
+        }
         phieu_image_destroy(&im);
     }
     phieu_form_destroy(&f);
@@ -238,6 +259,24 @@ static int make_session(const char *path, phieu_error *err)
         phieu_image_destroy(&im);
     }
     phieu_form_destroy(&other);
+    /* Position 5: ballot 3 fed a second time (the scan lands 3 pixels lower and to the
+     * right, so the file differs but the ink is the same): a possible rescan. Position 6:
+     * one more ballot, counted without any question. */
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        phieu_image *im = NULL, *moved = NULL;
+        rc = draw_ballot(f, &lay, arm, k == 0 ? 2 : N_PAGES, &im, err);
+        if (rc == 0 && k == 0) {
+            rc = rescan(im, &moved, err);
+            phieu_image_destroy(&im);
+            im = moved;
+        }
+        phieu_page_meta meta = {0};
+        meta.batch = batch.id;
+        phieu_page_result res;
+        if (rc == 0)
+            rc = phieu_session_add_page(s, im, &meta, &res, err);
+        phieu_image_destroy(&im);
+    }
     phieu_session_close(&s);
     phieu_form_destroy(&f);
     return rc;
@@ -628,20 +667,23 @@ static void test_login_and_queue(void **state)
         json_is_true(json_object_get(json_object_get(r.json, "session"), "two_person_rule")));
     http_free(&r);
 
-    /* Three faint marks on two pages and a page of another form: three open row
-     * exceptions and one page exception, with the batch and position that find the
+    /* Three faint marks on two pages, a page of another form and a rescan: three open
+     * row exceptions and two page exceptions, with the batch and position that find the
      * paper, in the order of the paper. */
     json_t *q = queue(&c);
     json_t *counts = json_object_get(q, "counts");
-    assert_int_equal(json_integer_value(json_object_get(counts, "open")), 4);
+    assert_int_equal(json_integer_value(json_object_get(counts, "open")), 5);
     assert_int_equal(json_integer_value(json_object_get(counts, "decided")), 0);
-    assert_int_equal(json_integer_value(json_object_get(counts, "todo")), 4);
+    assert_int_equal(json_integer_value(json_object_get(counts, "todo")), 5);
     json_t *items = json_object_get(q, "items");
-    assert_int_equal(json_array_size(items), 4);
+    assert_int_equal(json_array_size(items), 5);
     json_t *page = json_array_get(items, 3);
     assert_int_equal(json_integer_value(json_object_get(page, "position")), 4);
     assert_int_equal(json_integer_value(json_object_get(page, "row")), 0);
     assert_string_not_equal(json_string_value(json_object_get(page, "reason")), "marginal-mark");
+    json_t *rescan = json_array_get(items, 4);
+    assert_int_equal(json_integer_value(json_object_get(rescan, "position")), 5);
+    assert_string_equal(json_string_value(json_object_get(rescan, "reason")), "possible-duplicate");
     int rows_seen = 0;
     for (size_t i = 0; i < 3; i++) {
         json_t *it = json_array_get(items, i);
@@ -741,7 +783,7 @@ static void test_csrf_required(void **state)
     http_free(&r);
     /* Nothing was recorded. */
     json_t *q2 = queue(&c);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(q2, "counts"), "todo")), 4);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(q2, "counts"), "todo")), 5);
     json_decref(q);
     json_decref(q2);
 }
@@ -793,9 +835,10 @@ static void test_two_person_rule(void **state)
     assert_int_equal(login(&binh, "binh", "mat-khau-binh"), 200);
     json_t *q = queue(&an);
     const char *id = find_row(q, 2); /* Lê Thị Thu Hà, faint mark in "trust" */
+    /* Row 2 waits on this exception and on the possible rescan of position 5. */
     int pending = 0;
     int before = total_count(&an, 2, 1, &pending);
-    assert_int_equal(pending, 1);
+    assert_int_equal(pending, 2);
 
     json_t *a = NULL;
     assert_int_equal(decide(&an, id, "trust", &a), 200);
@@ -803,7 +846,7 @@ static void test_two_person_rule(void **state)
     json_decref(a);
     /* One decision changes nothing in the totals yet. */
     assert_int_equal(total_count(&an, 2, 1, &pending), before);
-    assert_int_equal(pending, 1);
+    assert_int_equal(pending, 2);
 
     /* An sees its own decision and cannot decide again as the second person... */
     json_t *e = exception_json(&an, id);
@@ -823,7 +866,7 @@ static void test_two_person_rule(void **state)
     assert_string_equal(json_string_value(json_object_get(a, "resolution")), "trust");
     json_decref(a);
     assert_int_equal(total_count(&an, 2, 1, &pending), before + 1);
-    assert_int_equal(pending, 0);
+    assert_int_equal(pending, 1);
 
     /* Settled: both decisions visible now; a supervisor cannot change it. */
     e = exception_json(&an, id);
@@ -1061,16 +1104,28 @@ static void test_images(void **state)
     assert_int_equal(r.status, 404);
     http_free(&r);
 
-    /* The third page has no exception: its image is not shown to anyone. */
+    /* The rescan names the earlier scan (position 3), whose image is shown beside it for
+     * comparison; position 6 has no exception: its image is not shown to anyone. */
+    const char *rescan =
+        json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), 4), "id"));
+    json_t *e = exception_json(&c, rescan);
+    json_t *twin = json_object_get(e, "twin");
+    assert_int_equal(json_integer_value(json_object_get(twin, "position")), 3);
+    snprintf(path, sizeof path, "/img/%s/page.png",
+             json_string_value(json_object_get(twin, "sheet")));
+    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
+    assert_true(is_png(&r));
+    http_free(&r);
+    json_decref(e);
     phieu_session *s = NULL;
     assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
     phieu_sheet *sheets = NULL;
     size_t n = 0;
     assert_int_equal(phieu_session_sheets_list(s, &sheets, &n, &err), 0);
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 6);
     int checked = 0;
     for (size_t i = 0; i < n; i++) {
-        if (sheets[i].position != 3)
+        if (sheets[i].position != 6)
             continue;
         snprintf(path, sizeof path, "/img/%s/page.png", sheets[i].id);
         assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
@@ -1206,8 +1261,9 @@ int main(int argc, char **argv)
     phieu_error err = {0};
     if (phieu_util_init(&err) != 0)
         return 1;
-    if (argc == 4 && strcmp(argv[1], "--make-ballots") == 0) {
-        if (make_ballots(argv[2], atoi(argv[3]), &err) != 0) {
+    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--make-ballots") == 0) {
+        int with_rescan = argc == 5 && strcmp(argv[4], "rescan") == 0;
+        if (make_ballots(argv[2], atoi(argv[3]), with_rescan, &err) != 0) {
             fprintf(stderr, "test_review: %s\n", err.message);
             return 1;
         }

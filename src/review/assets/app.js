@@ -52,6 +52,7 @@ const TEXT = {
     box_scores: 'Máy đo mực trong từng ô',
     score: 'điểm',
     machine_words: 'Chi tiết của máy (tiếng Anh)',
+    twin_title: (b, p) => `Tờ đã quét trước đó có vết mực giống hệt: Lô ${b}, tờ thứ ${p}`,
     st_marked: 'có đánh dấu',
     st_marginal: 'mờ, không chắc',
     st_empty: 'để trống',
@@ -148,6 +149,7 @@ const TEXT = {
     box_scores: 'Ink the machine measured in each box',
     score: 'score',
     machine_words: 'The machine\'s words',
+    twin_title: (b, p) => `The earlier scan with the same ink: batch ${b}, sheet ${p}`,
     st_marked: 'marked',
     st_marginal: 'faint, unsure',
     st_empty: 'empty',
@@ -550,6 +552,12 @@ async function renderException(id) {
       wrap.appendChild(o);
     }
     pageView = h('div', { class: 'page-view' }, wrap);
+    if (ex.twin && ex.twin.has_image) {
+      /* A possible rescan: the earlier scan below, to compare the ink. */
+      pageView.classList.add('tall');
+      pageView.appendChild(h('p', { class: 'twin-title' }, t('twin_title', ex.twin.batch, ex.twin.position)));
+      pageView.appendChild(h('div', { class: 'page-wrap' }, h('img', { src: '/img/' + ex.twin.sheet + '/page.png', alt: t('twin_title', ex.twin.batch, ex.twin.position), id: 'twin-image' })));
+    }
   } else {
     pageView = h('div', { class: 'page-view card' }, h('p', { class: 'error' }, t('no_image')));
   }
