@@ -90,8 +90,9 @@ int cmd_review(int argc, char **argv)
     if (!loopback)
         fprintf(stderr,
                 "phieu review: WARNING: listening on %s: any computer that can reach this one "
-                "can open the login page. Use it only on the counting room's own network; "
-                "every supervisor needs a strong password.\n",
+                "can open the login page, and the connection is not encrypted. Use it only "
+                "on the counting room's own network; every supervisor needs a strong "
+                "password.\n",
                 host);
     int port = phieu_review_port(srv);
     const char *shown =

@@ -643,7 +643,8 @@ async function renderException(id) {
   show(h('div', { class: 'exception' }, pageView, h('div', { class: 'card', id: 'decide-panel' }, parts)));
   setKeys((ev) => {
     if (ev.key === 'Escape') { location.hash = '#/queue'; return true; }
-    if (!canDecide) return false;
+    /* Keys decide only what waits for this user: a settled case changes by a click. */
+    if (!ex.todo) return false;
     const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
     const hit = buttons.find((x) => x.key === k);
     if (hit) { decide(ex, hit.choice, note.value); return true; }
