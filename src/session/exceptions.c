@@ -478,7 +478,12 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
     phieu_buf_printf(&b, "%lld\n%lld\n%s\n%d\n%s\n%s\n%s", decision_id, (long long)exception_id,
                      u.name, u.role, choice, note, now);
     char hash[PHIEU_SHA256_HEX];
-    phieu_sha256_hex(b.data ? b.data : "", b.len, hash);
+    if (b.failed) { /* a hash of nothing would name no decision */
+        phieu_buf_release(&b);
+        phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording the decision");
+        goto fail;
+    }
+    phieu_sha256_hex(b.data, b.len, hash);
     phieu_buf_release(&b);
     char detail[600];
     snprintf(detail, sizeof detail,

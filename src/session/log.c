@@ -13,22 +13,20 @@
 #include "session/session_internal.h"
 
 /* The hash of an entry: SHA-256 over its fields joined by newlines (a field never holds a
- * NUL, and the seq pins each entry to its place). */
-static void entry_hash(const char *prev, long long seq, const char *time, const char *actor,
-                       const char *action, const char *detail, char out[PHIEU_SHA256_HEX])
+ * NUL, and the seq pins each entry to its place). Returns PHIEU_ENOMEM when the text
+ * cannot be built: the caller must not write (or judge) an entry without its true hash. */
+static int entry_hash(const char *prev, long long seq, const char *time, const char *actor,
+                      const char *action, const char *detail, char out[PHIEU_SHA256_HEX])
 {
     phieu_buf b;
     phieu_buf_init(&b);
     phieu_buf_printf(&b, "%s\n%lld\n%s\n%s\n%s\n", prev, seq, time, actor, action);
     phieu_buf_puts(&b, detail);
-    if (b.failed) {
-        /* out of memory: a hash that can never verify, so the entry is not trusted */
-        memset(out, '0', PHIEU_SHA256_HEX - 1);
-        out[PHIEU_SHA256_HEX - 1] = '\0';
-    } else {
+    int rc = b.failed ? PHIEU_ENOMEM : 0;
+    if (rc == 0)
         phieu_sha256_hex(b.data, b.len, out);
-    }
     phieu_buf_release(&b);
+    return rc;
 }
 
 static int last_entry(phieu_session *s, long long *seq, char hash[PHIEU_SHA256_HEX],
@@ -64,7 +62,8 @@ int session_log_append_txn(phieu_session *s, const char *actor, const char *acti
     session_now(now);
     actor = session_actor(actor);
     detail = detail ? detail : "";
-    entry_hash(prev, seq, now, actor, action, detail, hash);
+    if (entry_hash(prev, seq, now, actor, action, detail, hash) != 0)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory writing the audit log");
     sqlite3_stmt *st;
     if (session_prepare(s,
                         "INSERT INTO log(seq, time, actor, action, detail, prev_hash, hash) "
@@ -201,8 +200,9 @@ int phieu_session_log_verify(phieu_session *s, phieu_error *err)
         const phieu_log_entry *e = &list[i];
         long long expected = (long long)i + 1;
         char hash[PHIEU_SHA256_HEX];
-        entry_hash(e->prev_hash, e->seq, e->time, e->actor, e->action, e->detail, hash);
-        if (e->seq != expected)
+        if (entry_hash(e->prev_hash, e->seq, e->time, e->actor, e->action, e->detail, hash) != 0)
+            rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory checking the audit log");
+        else if (e->seq != expected)
             rc = phieu_error_set(err, PHIEU_EINTEGRITY,
                                  "audit log: entry %lld is missing (removed); the log jumps "
                                  "from %lld to %lld",

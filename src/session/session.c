@@ -744,7 +744,9 @@ int phieu_session_set_counts(phieu_session *s, int form_index, const phieu_board
                          c->collected, c->spoiled);
     }
     sqlite3_finalize(st);
-    int rc = session_log_append_txn(s, actor, "counts", detail.failed ? "" : detail.data, err);
+    /* Out of memory for the words: no entry without them (the log would lose the figures). */
+    int rc = detail.failed ? phieu_error_set(err, PHIEU_ENOMEM, "out of memory")
+                           : session_log_append_txn(s, actor, "counts", detail.data, err);
     phieu_buf_release(&detail);
     if (rc != 0 || session_commit(s, err) != 0)
         goto fail;
@@ -789,7 +791,11 @@ int phieu_session_set_board(phieu_session *s, const char *head, const char *secr
     }
     sqlite3_finalize(st);
     st = NULL;
-    if (session_log_append_txn(s, actor, "board", detail.failed ? "" : detail.data, err) != 0 ||
+    if (detail.failed) {
+        phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (session_log_append_txn(s, actor, "board", detail.data, err) != 0 ||
         session_commit(s, err) != 0)
         goto fail;
     phieu_buf_release(&detail);
