@@ -14,9 +14,9 @@
 
 /* Defaults, measured on the generated samples (docs/recognition.md, "Thresholds"):
  * a box's score is the darkness-weighted share of its interior covered by new ink. */
-#define TH_DEFAULT_MARKED 0.040
-#define TH_DEFAULT_MARGINAL 0.015
-#define TH_DEFAULT_INK 0.30
+#define TH_DEFAULT_MARKED 0.025
+#define TH_DEFAULT_MARGINAL 0.010
+#define TH_DEFAULT_INK 0.06
 
 /* A blank page: sampled every 2 mm, fewer than 0.2 % of samples darker than paper by a
  * quarter of the gray range (show-through of a printed front stays lighter than that),
@@ -245,19 +245,20 @@ static void remove_fold(phieu_row_reading *row, omr_box_extra *ex, int n,
         int c = members[k];
         phieu_box_reading *b = &row->boxes[c];
         double score = b->score - ex[c].line_score, cov = b->coverage - ex[c].line_cov;
+        long left = ex[c].ink_n - ex[c].line_n;
         if (score < 0)
             score = 0;
         if (cov < 0)
             cov = 0;
-        b->darkness = cov > 0 ? (float)(score / cov) : 0.0f;
+        b->darkness = left > 0 ? (float)((ex[c].dark_sum - ex[c].line_dark) / left) : 0.0f;
         b->score = (float)score;
         b->coverage = (float)cov;
         omr_classify(b, &ex[c], th);
     }
 }
 
-static void decide_row(const phieu_form *form, phieu_row_reading *row, int n,
-                       const phieu_thresholds *th, phieu_reading *r)
+static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr_box_extra *ex,
+                       int n, const phieu_thresholds *th, phieu_reading *r)
 {
     int marked = 0, marginal = 0, which = -1;
     for (int c = 0; c < n; c++) {
@@ -266,7 +267,13 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, int n,
             which = c;
         } else if (row->boxes[c].state == PHIEU_BOX_MARGINAL) {
             marginal++;
-            add_reason(r, "marginal-mark", row->row,
+            if (ex[c].covered)
+                add_reason(r, "covered-box", row->row,
+                           "row %d, box '%s': part of its printed outline is missing (the box "
+                           "may be covered or whited out)",
+                           row->row, form->choices[c].key);
+            else
+                add_reason(r, "marginal-mark", row->row,
                        "row %d, box '%s': score %.4f is between marginal %.4f and marked "
                        "%.4f (a faint or unclear mark)",
                        row->row, form->choices[c].key, row->boxes[c].score,
@@ -395,7 +402,7 @@ int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phie
         for (int c = 0; c < n; c++)
             omr_score_box(L, &L->boxes[r][c], page, &reg, th, &s, &row->boxes[c], &ex[c]);
         remove_fold(row, ex, n, th);
-        decide_row(form, row, n, th, out);
+        decide_row(form, row, ex, n, th, out);
         if (row->decision == PHIEU_ROW_REVIEW)
             out->status = PHIEU_PAGE_REVIEW;
     }

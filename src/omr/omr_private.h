@@ -61,6 +61,13 @@ typedef struct omr_box_extra {
     double line_y_mm;  /* its height on the page (mm), when thin_line */
     double line_score; /* the share of the score it carries */
     double line_cov;
+    double line_dark;  /* sum of its ink darkness */
+    long line_n;       /* its ink samples */
+    double dark_sum;   /* sum of the darkness of all counted ink */
+    long ink_n;        /* counted ink samples */
+    double outline;    /* least share of an outline side found printed (1: whole) */
+    int covered;       /* too little of the outline: the box is partly covered */
+    double edge_score; /* score of the ink left out because it only grazes the edge */
     int dot_only;      /* all ink is one small blob (a hesitation dot or a speck) */
 } omr_box_extra;
 
@@ -69,8 +76,8 @@ void omr_score_box(const phieu_layout *layout, const phieu_rect *box, const phie
                    const omr_registration *reg, const phieu_thresholds *th, omr_scratch *s,
                    phieu_box_reading *out, omr_box_extra *extra);
 
-/* The box's state from its score: marked, marginal or empty; all ink in one small dot is
- * never more than marginal (a hesitation dot is not a vote). */
+/* The box's state from its score: marked, marginal or empty; all ink within one small dot
+ * is empty (a hesitation dot is not a vote); a partly covered box is marginal. */
 void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th);
 
 #endif

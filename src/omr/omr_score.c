@@ -27,15 +27,28 @@
 #define BOX_PAPER_PERCENTILE 0.90
 /* An outline column/row must be dark over this share of the box side to be trusted. */
 #define BOX_OUTLINE_MIN_SHARE 0.35
+/* Each side of the printed outline must be found dark over this share of its length, or
+ * the box is partly covered (blur and 1-bit scans leave a printed 0.35 mm line whole). */
+#define BOX_OUTLINE_PRESENT 0.7
 /* The least paper-to-black contrast assumed (gray levels): a very dark scan or a dark
  * shadow must not turn noise into ink by dividing by a tiny contrast. */
 #define BOX_MIN_CONTRAST 40.0
+/* Ink this dark (share of paper-to-black) or darker counts fully in the score; lighter
+ * ink counts in proportion. Pencil at half the darkness of ballpoint is as much a vote;
+ * a mark at a fifth of it is faint. */
+#define BOX_FULL_DARKNESS 0.5
+/* A box whose ink is on average lighter than this (share of paper-to-black) holds a faint
+ * mark: at most marginal, however much of it there is. Measured on the generated samples:
+ * the lightest ordinary pencil marks average 0.16 or more, faint pencil about 0.10. */
+#define BOX_FAINT_DARKNESS 0.13
 /* Ink blobs smaller than this across are paper flecks or scanner noise. */
 #define BOX_SPECK_MM 0.4
 /* A blob touching the interior edge that reaches no deeper than this is a stroke from
  * outside that grazes the box. */
 #define BOX_EDGE_DEPTH_MM 0.8
-/* All the ink within this extent: a hesitation dot, not a mark. */
+/* All the ink within this extent: a hesitation dot or a fleck, never a mark (the smallest
+ * tick or cross anyone draws spans half the box, 3 mm; a 0.8 mm dot with its soft edge
+ * spans 1.2 mm at a low ink threshold). */
 #define BOX_DOT_MM 1.5
 /* A thin line across the whole interior (a fold or crease candidate): at most this thick
  * and this tall end to end. */
@@ -78,6 +91,33 @@ static int best_offset(const int *prof, int n, int a, int b, int lw, int search,
     }
     *found = total > 0 && (double)best_v / (2.0 * lw * total) >= BOX_OUTLINE_MIN_SHARE;
     return *found ? best : 0;
+}
+
+/* The least share of the four sides of the outline found dark, each side sampled along
+ * its length (a side is dark at a point when any sample across its width is). */
+static double outline_presence(const uint8_t *win, int nw, int nh, int Lb, int Rb, int Tb,
+                               int Bb, int lw, int dark_t)
+{
+    double least = 1;
+    for (int side = 0; side < 4; side++) {
+        int vertical = side < 2;
+        int a0 = (vertical ? Tb : Lb) + lw, a1 = (vertical ? Bb : Rb) - lw;
+        int c0 = side == 0 ? Lb : side == 1 ? Rb - lw : side == 2 ? Tb : Bb - lw;
+        int dark = 0, total = 0;
+        for (int a = a0; a < a1; a++) {
+            int hit = 0;
+            for (int c = c0 - 1; c <= c0 + lw && !hit; c++) {
+                int x = vertical ? c : a, y = vertical ? a : c;
+                if (x >= 0 && y >= 0 && x < nw && y < nh)
+                    hit = win[(size_t)y * nw + x] < dark_t;
+            }
+            dark += hit;
+            total++;
+        }
+        if (total > 0 && (double)dark / total < least)
+            least = (double)dark / total;
+    }
+    return least;
 }
 
 void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_image *page,
@@ -175,6 +215,10 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     int dx = best_offset(prof_c, pc, L0, R0, lw, S, ry1 - ry0, &fx);
     int dy = best_offset(prof_r, pr, T0, B0, lw, S, rx1 - rx0, &fy);
     int Lb = L0 + dx, Rb = R0 + dx, Tb = T0 + dy, Bb = B0 + dy;
+    /* The printed outline must be there all round: where a side is missing, something
+     * white covers the box (a scrap of paper, correction fluid) and a person must look. */
+    extra->outline = outline_presence(s->win, nw, nh, Lb, Rb, Tb, Bb, lw, dark_t);
+    extra->covered = extra->outline < BOX_OUTLINE_PRESENT;
     /* 4. The interior and its ink. */
     int inset = (int)lround((L->box_line_mm + BOX_INSET_MARGIN_MM) / g);
     int ix0 = Lb + inset, ix1 = Rb - inset, iy0 = Tb + inset, iy1 = Bb - inset;
@@ -221,7 +265,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     long n = (long)iw * ih;
     for (long k = 0; k < n; k++)
         s->labels[k] = 0;
-    double kept_sum = 0;
+    double kept_sum = 0, kept_w = 0;
     long kept_n = 0;
     int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1;
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
@@ -232,13 +276,15 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
         s->stack[sp++] = (int)start;
         s->labels[start] = 1;
         long cnt = 0;
-        double sum = 0;
+        double sum = 0, wsum = 0;
         int bx0 = iw, by0 = ih, bx1 = -1, by1 = -1, depth = 0, touches = 0;
         while (sp > 0) {
             int k = s->stack[--sp];
             int i = k % iw, j = k / iw;
             cnt++;
-            sum += s->mask[k] / 255.0;
+            double st = s->mask[k] / 255.0;
+            sum += st;
+            wsum += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
             if (i < bx0)
                 bx0 = i;
             if (i > bx1)
@@ -272,16 +318,21 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
         int ew = bx1 - bx0 + 1, eh = by1 - by0 + 1;
         if (ew < speck && eh < speck)
             continue;
-        if (touches && depth < depth_min)
+        if (touches && depth < depth_min) {
+            extra->edge_score += wsum / n;
             continue;
+        }
         if (ew >= BOX_LINE_SPAN * iw && (double)cnt / ew * g <= BOX_LINE_THICK_MM &&
-            eh * g <= BOX_LINE_TALL_MM && sum / n > extra->line_score) {
+            eh * g <= BOX_LINE_TALL_MM && wsum / n > extra->line_score) {
             extra->thin_line = 1;
             extra->line_y_mm = box->y - M + ((iy0 + (by0 + by1) / 2.0) + 0.5) * g;
-            extra->line_score = sum / n;
+            extra->line_score = wsum / n;
             extra->line_cov = (double)cnt / n;
+            extra->line_dark = sum;
+            extra->line_n = cnt;
         }
         kept_sum += sum;
+        kept_w += wsum;
         kept_n += cnt;
         if (bx0 < ux0)
             ux0 = bx0;
@@ -294,7 +345,9 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     }
     out->coverage = (float)((double)kept_n / n);
     out->darkness = kept_n > 0 ? (float)(kept_sum / kept_n) : 0.0f;
-    out->score = (float)(kept_sum / n);
+    out->score = (float)(kept_w / n);
+    extra->dark_sum = kept_sum;
+    extra->ink_n = kept_n;
     if (kept_n > 0) {
         int ext = ux1 - ux0 + 1 > uy1 - uy0 + 1 ? ux1 - ux0 + 1 : uy1 - uy0 + 1;
         extra->dot_only = ext * g < BOX_DOT_MM;
@@ -305,10 +358,18 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
 void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th)
 {
     double sc = b->score;
-    if (sc >= th->value[PHIEU_TH_MARKED])
-        b->state = e->dot_only ? PHIEU_BOX_MARGINAL : PHIEU_BOX_MARKED;
+    if (e->covered) {
+        b->state = PHIEU_BOX_MARGINAL;
+        return;
+    }
+    if (e->dot_only)
+        b->state = PHIEU_BOX_EMPTY;
+    else if (sc < th->value[PHIEU_TH_MARGINAL] && e->edge_score >= th->value[PHIEU_TH_MARKED])
+        b->state = PHIEU_BOX_MARGINAL; /* much ink hugging the edge: a mark drawn off-box */
+    else if (sc >= th->value[PHIEU_TH_MARKED])
+        b->state = b->darkness < BOX_FAINT_DARKNESS ? PHIEU_BOX_MARGINAL : PHIEU_BOX_MARKED;
     else if (sc >= th->value[PHIEU_TH_MARGINAL])
-        b->state = e->dot_only ? PHIEU_BOX_EMPTY : PHIEU_BOX_MARGINAL;
+        b->state = PHIEU_BOX_MARGINAL;
     else
         b->state = PHIEU_BOX_EMPTY;
 }

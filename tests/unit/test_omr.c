@@ -151,8 +151,9 @@ static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kin
     case M_GRAZE: /* a stroke from the left that ends on the box's left edge */
         stroke(img, x0 - 6.0, cy + 1.0, x0 + 0.45, cy + 0.6, 0.5, 40);
         break;
-    case M_FAINT: /* a light pencil X, barely there */
-        stroke(img, x0 + 1.5, y0 + 1.5, x0 + w - 1.5, y0 + h - 1.5, 0.35, 160);
+    case M_FAINT: /* a faint pencil X, barely there: a tenth of the way to black */
+        stroke(img, x0 + 1.6, y0 + 1.6, x0 + w - 1.6, y0 + h - 1.6, 0.35, 228);
+        stroke(img, x0 + w - 1.6, y0 + 1.6, x0 + 1.6, y0 + h - 1.6, 0.35, 228);
         break;
     }
 }
