@@ -63,7 +63,10 @@ static void print_devices(const phieu_sane_device_info *d, size_t n, int verbose
     if (n == 0)
         printf("no scanners found (không tìm thấy máy quét)\n");
     for (size_t i = 0; i < n; i++) {
-        printf("%s\t%s %s (%s)\n", d[i].name, d[i].vendor, d[i].model, d[i].type);
+        if (d[i].vendor[0] || d[i].model[0])
+            printf("%s\t%s %s (%s)\n", d[i].name, d[i].vendor, d[i].model, d[i].type);
+        else
+            printf("%s\n", d[i].name);
         if (!verbose)
             continue;
         if (d[i].open_status < 0) {

@@ -410,20 +410,30 @@ int cmd_scan(int argc, char **argv)
         }
         /* The feeder is empty, or a fault: the sheet in flight (a held front too) is
          * dropped; everything queued is still recorded. */
-        int held_sheet = held.front ? held.front_info.sheet : 0;
-        job_free(&held);
-        memset(&held, 0, sizeof held);
         if (rc == 0) {
+            /* A duplex scanner always sends the back; should one end the feed after a
+             * front, the front is still recorded rather than lost. */
+            if (held.front) {
+                job j = held;
+                memset(&held, 0, sizeof held);
+                if (enqueue(&p, &j) < 0)
+                    break;
+            }
             done = 1;
             break;
         }
+        int held_sheet = held.front ? held.front_info.sheet : 0;
+        job_free(&held);
+        memset(&held, 0, sizeof held);
         fprintf(stderr, "phieu: %s\n", err.message);
         if (held_sheet)
             fprintf(stderr, "(the front of sheet %d was scanned but is dropped with it / mặt "
                     "trước của tờ %d cũng bị bỏ, sẽ quét lại)\n", held_sheet, held_sheet);
         if (rc == PHIEU_EDEVICE && ask_continue())
             continue;
-        exit_code = rc == PHIEU_EDEVICE ? PHIEU_EXIT_SCANNER : cli_exit_code(rc);
+        exit_code = interrupted            ? PHIEU_EXIT_INTERRUPTED
+                    : rc == PHIEU_EDEVICE ? PHIEU_EXIT_SCANNER
+                                          : cli_exit_code(rc);
         break;
     }
     job_free(&held);

@@ -19,7 +19,7 @@ mkdir -p "$work/ballots"
 if ls "$src"/samples/ballots/*.png >/dev/null 2>&1; then
   ls "$src"/samples/ballots/*.{png,tif} 2>/dev/null | sort | head -n "$N" | xargs -I{} cp {} "$work/ballots/"
 else
-  "$build/gen_samples" --count "$N" --out "$work/gen" >/dev/null
+  "$build/gen_samples" --count "$N" --out "$work/gen" --forms "$src/forms" >/dev/null
   cp "$work"/gen/p*.* "$work/ballots/"
 fi
 [ "$(ls "$work/ballots" | wc -l)" -eq "$N" ] || { echo "FAIL: no ballot images" >&2; exit 1; }
