@@ -50,10 +50,11 @@
  * tick or cross anyone draws spans half the box, 3 mm; a 0.8 mm dot with its soft edge
  * spans 1.2 mm at a low ink threshold). */
 #define BOX_DOT_MM 1.5
-/* A thin line across the whole interior (a fold or crease candidate): at most this thick
- * and this tall end to end. */
-#define BOX_LINE_THICK_MM 0.5
-#define BOX_LINE_TALL_MM 2.0
+/* A band across the whole interior (a fold or crease candidate: a thin core and a soft
+ * shadow up to about 2 mm wide): at most this thick on average and this tall end to end.
+ * Only when two or more boxes of a row carry one at the same height is it a fold. */
+#define BOX_LINE_THICK_MM 2.2
+#define BOX_LINE_TALL_MM 3.0
 #define BOX_LINE_SPAN 0.9
 
 static int hist_percentile(const long hist[256], long n, double q)

@@ -158,10 +158,12 @@ static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kin
     }
 }
 
-/* A crease across the whole page at height y mm: a thin gray line. */
+/* A crease across the whole page at height y mm: a soft shadow 1.6 mm wide, a few
+ * percent dark, with a thin gray core along its top. */
 static void fold(phieu_image *img, double y)
 {
-    stroke(img, 2.0, y, 208.0, y + 0.4, 0.25, 120);
+    stroke(img, 2.0, y + 0.9, 208.0, y + 1.3, 1.6, 238);
+    stroke(img, 2.0, y, 208.0, y + 0.4, 0.25, 190);
 }
 
 /* ---- Moving the page like a scanner ---------------------------------------------------- */
@@ -303,14 +305,17 @@ static void test_not_marks(void **state)
     mark(img, L, 1, 2, M_GRAZE); /* a stroke from outside touching the edge */
     mark(img, L, 2, 0, M_DOT);
     mark(img, L, 2, 2, M_X); /* a dot beside a real mark does not make an overvote */
-    /* A fold through the boxes of row 4. */
+    /* A fold through the boxes of row 4, and one through row 5 which holds a tick. */
     fold(img, L->boxes[3][0].y + L->boxes[3][0].h / 2);
+    mark(img, L, 4, 1, M_TICK);
+    fold(img, L->boxes[4][0].y + L->boxes[4][0].h / 2 - 0.8);
     phieu_reading rd = read_page(&r, img);
     assert_int_equal(rd.status, PHIEU_PAGE_COUNTED);
     assert_int_equal(rd.rows[0].decision, PHIEU_ROW_BLANK);
     assert_int_equal(rd.rows[1].decision, PHIEU_ROW_BLANK);
     assert_int_equal(rd.rows[2].decision, 2);
     assert_int_equal(rd.rows[3].decision, PHIEU_ROW_BLANK);
+    assert_int_equal(rd.rows[4].decision, 1);
     phieu_image_destroy(&img);
     reader_release(&r);
 }
