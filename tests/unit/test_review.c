@@ -82,70 +82,111 @@ typedef struct fixture_page {
 static const fixture_page pages[] = {{0, {2, 0}}, {1, {3, 5}}, {2, {0, 0}}};
 #define N_PAGES (sizeof pages / sizeof pages[0])
 
-/* The smallest faint X that this build's reader calls marginal: found by reading, so the
- * fixture follows the reader's thresholds instead of copying them. */
-static int faint_arm(const phieu_form *f, const phieu_layout *lay, double *arm, phieu_error *err)
+/* How the reader sees one box of `page` with an X of half-size `arm` mm in ink of `gray`
+ * drawn in it. */
+static int box_state(const phieu_form *f, const phieu_layout *lay, const phieu_image *page, int row,
+                     int choice, double arm, int gray, phieu_error *err)
 {
-    phieu_render_options ro = {0, 1};
-    for (double a = 0.5; a <= 2.5; a += 0.1) {
-        phieu_image *im = NULL;
-        if (phieu_render_raster(f, &ro, DPI, &im, err) != 0)
-            return -1;
-        draw_x(im, lay->boxes[0][1], a, 0.3, 100);
-        const phieu_form *forms[1] = {f};
-        phieu_omr_config cfg = {forms, lay, 1, {{0}}, 0};
-        phieu_thresholds_default(&cfg.thresholds);
-        phieu_reading r;
-        int rc = phieu_omr_read(&cfg, im, &r, err);
-        phieu_image_destroy(&im);
-        if (rc != 0)
-            return -1;
-        if (r.rows[0].boxes[1].state == PHIEU_BOX_MARGINAL) {
-            *arm = a;
-            return 0;
+    phieu_image *im = NULL;
+    if (phieu_image_clone(page, &im, err) != 0)
+        return -1;
+    draw_x(im, lay->boxes[row][choice], arm, 0.3, gray);
+    const phieu_form *forms[1] = {f};
+    phieu_omr_config cfg = {forms, lay, 1, {{0}}, 0};
+    phieu_thresholds_default(&cfg.thresholds);
+    phieu_reading r;
+    int rc = phieu_omr_read(&cfg, im, &r, err);
+    phieu_image_destroy(&im);
+    return rc != 0 ? -1 : r.rows[row].boxes[choice].state;
+}
+
+typedef struct faint_mark {
+    double arm;
+    int gray;
+} faint_mark;
+
+/* A faint X for one box that this build's reader calls marginal, found by reading so that
+ * the fixture follows the reader's thresholds instead of copying them: first a light
+ * pencil X across the box (the middle of the grays read as marginal), else a small dark
+ * X (the middle of the sizes read as marginal). */
+static int faint_mark_for(const phieu_form *f, const phieu_layout *lay, const phieu_image *page,
+                          int row, int choice, faint_mark *out, phieu_error *err)
+{
+    for (int family = 0; family < 2; family++) {
+        int n = family == 0 ? 28 : 53; /* grays 235..100 by 5; arms 0.4..3.0 by 0.05 */
+        int lo = -1, hi = -1;
+        faint_mark m[53];
+        for (int k = 0; k < n; k++) {
+            m[k].arm = family == 0 ? 2.0 : 0.4 + 0.05 * k;
+            m[k].gray = family == 0 ? 235 - 5 * k : 100;
+            int st = box_state(f, lay, page, row, choice, m[k].arm, m[k].gray, err);
+            if (st < 0)
+                return -1;
+            if (st == PHIEU_BOX_MARGINAL) {
+                if (lo < 0)
+                    lo = k;
+                hi = k;
+            }
         }
+        if (lo < 0)
+            continue;
+        *out = m[(lo + hi) / 2];
+        if (box_state(f, lay, page, row, choice, out->arm, out->gray, err) != PHIEU_BOX_MARGINAL)
+            *out = m[lo];
+        return 0;
     }
-    phieu_error_set(err, PHIEU_EINVAL, "no faint mark size reads as marginal");
+    phieu_error_set(err, PHIEU_EINVAL, "no faint mark reads as marginal in row %d", row + 1);
     return -1;
 }
 
 /* Ballot `i` as scanned: the fixture pages above first, then (for the browser test's
- * larger pile) pages whose marks follow a fixed pseudo-random sequence, clear marks only. */
-static int draw_ballot(const phieu_form *f, const phieu_layout *lay, double arm, size_t i,
-                       phieu_image **out, phieu_error *err)
+ * larger pile) pages whose marks follow a fixed pseudo-random sequence, clear marks only.
+ * The clear marks are drawn first, so that the faint ones are sized on the page as it
+ * will be read. */
+static int draw_ballot(const phieu_form *f, const phieu_layout *lay, const phieu_image *blank,
+                       size_t i, phieu_image **out, phieu_error *err)
 {
-    phieu_render_options ro = {0, 1};
     phieu_image *im = NULL;
-    if (phieu_render_raster(f, &ro, DPI, &im, err) != 0)
+    if (phieu_image_clone(blank, &im, err) != 0)
         return -1;
     uint32_t seed = 2463534242u + (uint32_t)i * 2654435761u;
+    int choices[PHIEU_FORM_MAX_ROWS], faint[PHIEU_FORM_MAX_ROWS];
     for (int r = 0; r < f->n_rows; r++) {
-        int choice;
-        int faint = 0;
+        faint[r] = 0;
         if (i < N_PAGES) {
-            choice = (r + pages[i].offset) % f->n_choices;
-            faint = pages[i].faint_rows[0] == r + 1 || pages[i].faint_rows[1] == r + 1;
+            choices[r] = (r + pages[i].offset) % f->n_choices;
+            faint[r] = pages[i].faint_rows[0] == r + 1 || pages[i].faint_rows[1] == r + 1;
         } else {
             seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5; /* xorshift32 */
-            choice = (int)(seed % 7) < 4 ? 0 : (int)(seed % 7) < 6 ? 1 : 2;
+            choices[r] = (int)(seed % 7) < 4 ? 0 : (int)(seed % 7) < 6 ? 1 : 2;
         }
-        if (faint)
-            draw_x(im, lay->boxes[r][choice], arm, 0.3, 100);
-        else
-            draw_x(im, lay->boxes[r][choice], 2.2, 0.6, 0);
+        if (!faint[r])
+            draw_x(im, lay->boxes[r][choices[r]], 2.2, 0.6, 0);
+    }
+    for (int r = 0; r < f->n_rows; r++) {
+        faint_mark m;
+        if (!faint[r])
+            continue;
+        if (faint_mark_for(f, lay, im, r, choices[r], &m, err) != 0) {
+            phieu_image_destroy(&im);
+            return -1;
+        }
+        draw_x(im, lay->boxes[r][choices[r]], m.arm, 0.3, m.gray);
     }
     *out = im;
     return 0;
 }
 
-static int load_form(phieu_form **f, phieu_layout *lay, double *arm, phieu_error *err)
+static int load_form(phieu_form **f, phieu_layout *lay, phieu_image **blank, phieu_error *err)
 {
     char form_path[4096];
     const char *src = getenv("PHIEU_SOURCE_DIR");
     snprintf(form_path, sizeof form_path, "%s/forms/district-rating.form", src ? src : "..");
     if (phieu_form_load(form_path, f, err) != 0)
         return -1;
-    if (phieu_layout_compute(*f, lay, err) != 0 || faint_arm(*f, lay, arm, err) != 0) {
+    phieu_render_options ro = {0, 1};
+    if (phieu_layout_compute(*f, lay, err) != 0 ||
+        phieu_render_raster(*f, &ro, DPI, blank, err) != 0) {
         phieu_form_destroy(f);
         return -1;
     }
@@ -170,15 +211,15 @@ static int make_ballots(const char *dir, int n, int with_rescan, phieu_error *er
 {
     phieu_form *f = NULL;
     phieu_layout lay;
-    double arm;
-    if (load_form(&f, &lay, &arm, err) != 0)
+    phieu_image *blank = NULL;
+    if (load_form(&f, &lay, &blank, err) != 0)
         return -1;
     int rc = phieu_mkdir_p(dir, err);
     for (int i = 0; rc == 0 && i < n; i++) {
         phieu_image *im = NULL;
         char path[4200];
         snprintf(path, sizeof path, "%s/ballot-%02d.png", dir, i + 1);
-        rc = draw_ballot(f, &lay, arm, (size_t)i, &im, err);
+        rc = draw_ballot(f, &lay, blank, (size_t)i, &im, err);
         if (rc == 0)
             rc = phieu_image_save_png(im, path, err);
         if (rc == 0 && i == 2 && with_rescan) {
@@ -191,6 +232,7 @@ static int make_ballots(const char *dir, int n, int with_rescan, phieu_error *er
         }
         phieu_image_destroy(&im);
     }
+    phieu_image_destroy(&blank);
     phieu_form_destroy(&f);
     return rc;
 }
@@ -199,8 +241,8 @@ static int make_session(const char *path, phieu_error *err)
 {
     phieu_form *f = NULL;
     phieu_layout lay;
-    double arm = 0;
-    if (load_form(&f, &lay, &arm, err) != 0)
+    phieu_image *blank = NULL;
+    if (load_form(&f, &lay, &blank, err) != 0)
         return -1;
     const phieu_form *forms[1] = {f};
     phieu_session_params p = {0};
@@ -226,7 +268,7 @@ static int make_session(const char *path, phieu_error *err)
         rc = phieu_session_batch_open(s, (int)N_PAGES, &batch, err);
     for (size_t i = 0; rc == 0 && i < N_PAGES; i++) {
         phieu_image *im = NULL;
-        rc = draw_ballot(f, &lay, arm, i, &im, err);
+        rc = draw_ballot(f, &lay, blank, i, &im, err);
         phieu_page_meta meta = {0};
         meta.batch = batch.id;
         phieu_page_result res;
@@ -264,7 +306,7 @@ static int make_session(const char *path, phieu_error *err)
      * one more ballot, counted without any question. */
     for (int k = 0; rc == 0 && k < 2; k++) {
         phieu_image *im = NULL, *moved = NULL;
-        rc = draw_ballot(f, &lay, arm, k == 0 ? 2 : N_PAGES, &im, err);
+        rc = draw_ballot(f, &lay, blank, k == 0 ? 2 : N_PAGES, &im, err);
         if (rc == 0 && k == 0) {
             rc = rescan(im, &moved, err);
             phieu_image_destroy(&im);
@@ -278,6 +320,7 @@ static int make_session(const char *path, phieu_error *err)
         phieu_image_destroy(&im);
     }
     phieu_session_close(&s);
+    phieu_image_destroy(&blank);
     phieu_form_destroy(&f);
     return rc;
 }
@@ -1060,8 +1103,9 @@ static void test_images(void **state)
      * high as the row's band and 1.5 mm above and below. */
     phieu_form *f = NULL;
     phieu_layout lay;
-    double arm;
-    assert_int_equal(load_form(&f, &lay, &arm, &err), 0);
+    phieu_image *blank = NULL;
+    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
+    phieu_image_destroy(&blank);
     double want_w = MM(lay.column_x[3 + lay.n_choices] - lay.column_x[3]);
     double want_h = MM(lay.rows[row - 1].h + 3.0);
     phieu_form_destroy(&f);
