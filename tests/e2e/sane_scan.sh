@@ -104,6 +104,27 @@ for spec in "jam 1 0" "jam 3 200000" "cover-open 2 5000000" "io-error $N 100" "s
   expect "$spec: tally" "$(tally "$db")" "$ref_tally"
 done
 
+# On a terminal (a pseudo-terminal from script(1)) the batch waits for the operator after
+# a fault: Enter continues the same run to the end; q stops it with 5.
+if command -v script >/dev/null; then
+  db="$work/tty.db"
+  new_session "$db"
+  conf "folder $work/ballots" "jam 3 1000"
+  rc=0
+  out=$(printf '\n' | timeout 300 script -qec "'$phieu' scan '$db' --device phieu:0 --sheets $N" /dev/null) || rc=$?
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 7 ] || fail "terminal: exit $rc: $out"
+  grep -q "Nhấn Enter khi sẵn sàng để tiếp tục" <<<"$out" || fail "terminal: no prompt: $out"
+  grep -q "batch 1 closed: $N sheets" <<<"$out" || fail "terminal: batch not completed: $out"
+  expect "terminal: holds" "$(holds "$db")" "$ref_holds"
+  expect "terminal: tally" "$(tally "$db")" "$ref_tally"
+  db="$work/tty-q.db"
+  new_session "$db"
+  rc=0
+  out=$(printf 'q\n' | timeout 300 script -qec "'$phieu' scan '$db' --device phieu:0" /dev/null) || rc=$?
+  expect "terminal q: exit" "$rc" 5
+  expect "terminal q: recorded" "$(fronts "$db")" 2
+fi
+
 # Re-feeding every sheet after a fault (no output tray): the ones already recorded are
 # caught as duplicates, never counted twice.
 db="$work/refeed.db"
