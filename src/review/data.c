@@ -261,7 +261,14 @@ void review_api_login(review_request *req, review_response *res)
     if (rc != 0) {
         int locked = 0;
         int delay = review_auth_failed(&srv->auth, user, req->client, &locked);
-        review_log(srv, "failed login for '%s' from %s%s", user, req->client,
+        /* The name as typed goes to the log with control characters masked, so that a
+         * name cannot forge log lines. */
+        char shown[REVIEW_NAME_MAX];
+        size_t k = 0;
+        for (; user[k] && k < sizeof shown - 1; k++)
+            shown[k] = (unsigned char)user[k] < 0x20 || user[k] == 0x7f ? '?' : user[k];
+        shown[k] = '\0';
+        review_log(srv, "failed login for '%s' from %s%s", shown, req->client,
                    locked ? "; locked" : "");
         json_decref(j);
         sleep_ms(delay);
