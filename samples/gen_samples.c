@@ -29,7 +29,7 @@
 
 #define MAX_FORMS 16
 #define DEFAULT_SEED 20230701u   /* NQ 96 came into force on 1 July 2023 */
-#define COMMITTED_COUNT 72       /* pages of the committed set (samples/ballots/) */
+#define COMMITTED_COUNT 54       /* pages of the committed set (samples/ballots/) */
 #define COMMITTED_SEED 96u
 #define PAGE_W_MM 210.0
 #define PAGE_H_MM 297.0
@@ -954,9 +954,11 @@ static void random_scan(rng *r, scan_params *sp, int committed)
     sp->off_y = fmax(-15, fmin(15, o * rng_gauss(r)));
     sp->upside_down = rng_chance(r, 0.08);
     if (committed) /* keep the committed set small: mostly 200 dpi */
-        sp->dpi = u < 0.75 ? 200 : 300;
+        sp->dpi = u < 0.9 ? 200 : 300;
     u = rng_unit(r);
     sp->blur_passes = u < 0.3 ? 0 : u < 0.8 ? 1 : 2;
+    if (committed) /* blur widens every edge: the committed set keeps it light */
+        sp->blur_passes = u < 0.6 ? 0 : 1;
     sp->noise = committed ? rng_range(r, 0.5, 1.2) : rng_range(r, 1.0, 4.0);
     sp->light_amp = rng_chance(r, 0.3) ? rng_range(r, 0.03, 0.15) : rng_range(r, 0, 0.03);
     sp->light_axis = rng_int(r, 2);
@@ -973,6 +975,8 @@ static void random_scan(rng *r, scan_params *sp, int committed)
     sp->mode = u < 0.8 ? OUT_GRAY_PNG : u < 0.86 ? OUT_GRAY_TIFF : u < 0.93 ? OUT_RGB_PNG : OUT_BW_TIFF;
     if (committed && sp->mode == OUT_RGB_PNG)
         sp->dpi = 200;
+    if (committed && u > 0.8 && u < 0.86) /* and more of it is 1-bit, which is small */
+        sp->mode = OUT_BW_TIFF;
     if (sp->mode == OUT_BW_TIFF)
         sp->jpeg_quality = 0;
 }
@@ -983,6 +987,12 @@ static void random_plan(rng *r, const gen *g, page_plan *plan)
     double u = rng_unit(r);
     plan->kind = u < 0.04 ? KIND_BACK : u < 0.07 ? KIND_OTHER_FORM : KIND_BALLOT;
     plan->form = rng_int(r, g->n_forms);
+    /* The committed set leans on the small two-row vote (its pages are a quarter of the
+     * size of a 16- or 30-row ballot's) to stay under 20 MB with 54 pages. */
+    if (g->committed && rng_chance(r, 0.3))
+        for (int i = 0; i < g->n_forms; i++)
+            if (g->forms[i]->kind == PHIEU_FORM_CONFIDENCE)
+                plan->form = i;
     plan->test = plan->kind == KIND_BALLOT && rng_chance(r, 0.03);
     plan->all_blank = rng_chance(r, 0.02);
     plan->n_hard = rng_chance(r, 0.10) ? 1 + rng_chance(r, 0.3) : 0;
@@ -1018,7 +1028,7 @@ static void committed_override(int index, const gen *g, page_plan *p)
     case 16: p->fold = 1; break;
     case 17: p->fold = 1; s->mode = OUT_GRAY_TIFF; break;
     case 18: s->jpeg_quality = 55; s->mode = OUT_GRAY_PNG; break;
-    case 19: s->noise = 6; s->clip_white = 0; s->light_amp = 0.15; s->dpi = 200;
+    case 19: s->noise = 3.5; s->clip_white = 0; s->light_amp = 0.15; s->dpi = 200;
              s->mode = OUT_GRAY_PNG; break;
     case 20: p->stray_near_fiducial = 1; p->seal = 1; break;
     case 21: p->kind = KIND_DUPLEX; p->test = 0; s->dpi = 200; s->mode = OUT_GRAY_TIFF; break;
@@ -1028,6 +1038,12 @@ static void committed_override(int index, const gen *g, page_plan *p)
     }
     if (index < 24)
         p->form = index % g->n_forms;
+    /* Whole-page noise, RGB and big rotations cost the most bytes: show them on the
+     * two-row vote. */
+    if (index == 2 || index == 10 || index == 17 || index == 19)
+        for (int i = 0; i < g->n_forms; i++)
+            if (g->forms[i]->kind == PHIEU_FORM_CONFIDENCE)
+                p->form = i;
     if (p->kind != KIND_BALLOT && p->kind != KIND_DUPLEX)
         p->test = 0;
     if (s->mode == OUT_BW_TIFF)
