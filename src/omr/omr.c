@@ -28,6 +28,9 @@
 /* Two or more boxes of one row crossed by a thin line at the same height (within this,
  * mm) are crossed by a fold or crease, not marked by a hand. */
 #define FOLD_Y_TOLERANCE_MM 1.0
+/* The fold is looked for this far outside each box, over this much height either way. */
+#define FOLD_GAP_MM 3.0
+#define FOLD_PROFILE_MM 1.2
 
 static const char *const th_names[PHIEU_TH_COUNT] = {"marked", "marginal", "ink"};
 static const char *const th_words[PHIEU_TH_COUNT] = {
@@ -226,18 +229,46 @@ static int same_furniture(const phieu_layout *a, const phieu_layout *b)
 
 /* A thin line through two or more boxes of the row at one height is a fold: its ink is
  * taken out of those boxes' scores (what else is in them still counts). */
-static void remove_fold(phieu_row_reading *row, omr_box_extra *ex, int n,
-                        const phieu_thresholds *th)
+/* True when the page is dark at page point (x, y mm) give or take FOLD_PROFILE_MM up or
+ * down: the darkest pixel of that short vertical run, against the box's paper white. */
+static int dark_near(const phieu_image *page, const double h[9], double x, double y,
+                     const omr_box_extra *e, double ink)
 {
+    for (double d = -FOLD_PROFILE_MM; d <= FOLD_PROFILE_MM; d += 0.05) {
+        double u, v;
+        omr_apply(h, x, y + d, &u, &v);
+        int px = (int)floor(u), py = (int)floor(v);
+        if (px < 0 || py < 0 || px >= page->width || py >= page->height)
+            continue;
+        if ((e->paper - page->pixels[(size_t)py * page->stride + px]) / e->contrast >= ink)
+            return 1;
+    }
+    return 0;
+}
+
+static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
+                        const omr_registration *reg, phieu_row_reading *row, omr_box_extra *ex,
+                        int n, const phieu_thresholds *th)
+{
+    /* Boxes whose thin band has a partner at the same height, and whose band carries on
+     * over the paper between them (3 mm out from each box, where no hand's stroke across
+     * one box reaches and no printed line lies). */
     int members[PHIEU_FORM_MAX_CHOICES], m = 0;
     for (int c = 0; c < n; c++) {
         if (!ex[c].thin_line)
             continue;
         int near = 0;
-        for (int d = 0; d < n; d++)
-            if (d != c && ex[d].thin_line &&
-                fabs(ex[d].line_y_mm - ex[c].line_y_mm) <= FOLD_Y_TOLERANCE_MM)
-                near = 1;
+        for (int d = 0; d < n && !near; d++) {
+            if (d == c || !ex[d].thin_line ||
+                fabs(ex[d].line_y_mm - ex[c].line_y_mm) > FOLD_Y_TOLERANCE_MM)
+                continue;
+            const phieu_rect *a = &L->boxes[r][c < d ? c : d], *b = &L->boxes[r][c < d ? d : c];
+            double ya = ex[c < d ? c : d].line_y_mm, yb = ex[c < d ? d : c].line_y_mm;
+            near = dark_near(page, reg->h, a->x + a->w + FOLD_GAP_MM, ya, &ex[c],
+                             th->value[PHIEU_TH_INK]) &&
+                   dark_near(page, reg->h, b->x - FOLD_GAP_MM, yb, &ex[c],
+                             th->value[PHIEU_TH_INK]);
+        }
         if (near)
             members[m++] = c;
     }
@@ -401,7 +432,7 @@ int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phie
         row->row = r + 1;
         for (int c = 0; c < n; c++)
             omr_score_box(L, &L->boxes[r][c], page, &reg, th, &s, &row->boxes[c], &ex[c]);
-        remove_fold(row, ex, n, th);
+        remove_fold(L, r, page, &reg, row, ex, n, th);
         decide_row(form, row, ex, n, th, out);
         if (row->decision == PHIEU_ROW_REVIEW)
             out->status = PHIEU_PAGE_REVIEW;

@@ -63,6 +63,7 @@ typedef struct omr_box_extra {
     double line_cov;
     double line_dark;  /* sum of its ink darkness */
     long line_n;       /* its ink samples */
+    double paper, contrast; /* local paper white and paper-to-black, gray levels */
     double dark_sum;   /* sum of the darkness of all counted ink */
     long ink_n;        /* counted ink samples */
     double outline;    /* least share of an outline side found printed (1: whole) */

@@ -348,6 +348,8 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     out->darkness = kept_n > 0 ? (float)(kept_sum / kept_n) : 0.0f;
     out->score = (float)(kept_w / n);
     extra->dark_sum = kept_sum;
+    extra->paper = paper;
+    extra->contrast = contrast;
     extra->ink_n = kept_n;
     if (kept_n > 0) {
         int ext = ux1 - ux0 + 1 > uy1 - uy0 + 1 ? ux1 - ux0 + 1 : uy1 - uy0 + 1;

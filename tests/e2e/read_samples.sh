@@ -28,6 +28,28 @@ if [[ $rc -ne 0 && $rc -ne 7 && $rc -ne 3 ]]; then
     exit 1
 fi
 
+# A file that cannot be read gives a "rejected"/"unreadable-file" line, a message on
+# stderr, exit status 3, and the files after it are still read.
+cli_out="$(mktemp)"
+cli_err="$(mktemp)"
+trap 'rm -f "$out" "$cli_out" "$cli_err"' EXIT
+rc=0
+"$PHIEU_BIN" read --json "${form_args[@]}" "$dir/no-such-file.png" "${images[0]}" \
+    >"$cli_out" 2>"$cli_err" || rc=$?
+python3 - "$cli_out" "$rc" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert sys.argv[2] == "3", "exit status %s, expected 3" % sys.argv[2]
+assert len(lines) >= 2, "expected a line for the missing file and one for the next"
+first = lines[0]
+assert first["status"] == "rejected" and first["reasons"] == ["unreadable-file"], first
+assert first["file"].endswith("no-such-file.png") and first["page"] == 1, first
+assert lines[1]["status"] in ("counted", "review", "rejected", "blank"), lines[1]
+for key in ("file", "page", "status", "form", "reasons", "rows"):
+    assert key in lines[1], key
+EOF
+grep -q "no-such-file.png" "$cli_err"
+
 python3 - "$dir/truth.jsonl" "$out" <<'EOF'
 import json, os, sys
 

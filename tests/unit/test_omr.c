@@ -309,6 +309,9 @@ static void test_not_marks(void **state)
     fold(img, L->boxes[3][0].y + L->boxes[3][0].h / 2);
     mark(img, L, 4, 1, M_TICK);
     fold(img, L->boxes[4][0].y + L->boxes[4][0].h / 2 - 0.8);
+    /* Two strokes across two boxes at one height are a hand's overvote, not a fold. */
+    mark(img, L, 5, 0, M_ACROSS);
+    mark(img, L, 5, 2, M_ACROSS);
     phieu_reading rd = read_page(&r, img);
     assert_int_equal(rd.status, PHIEU_PAGE_COUNTED);
     assert_int_equal(rd.rows[0].decision, PHIEU_ROW_BLANK);
@@ -316,6 +319,7 @@ static void test_not_marks(void **state)
     assert_int_equal(rd.rows[2].decision, 2);
     assert_int_equal(rd.rows[3].decision, PHIEU_ROW_BLANK);
     assert_int_equal(rd.rows[4].decision, 1);
+    assert_int_equal(rd.rows[5].decision, PHIEU_ROW_OVERVOTE);
     phieu_image_destroy(&img);
     reader_release(&r);
 }
