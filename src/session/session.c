@@ -32,8 +32,11 @@ int session_db_error(phieu_session *s, phieu_error *err, const char *what)
                                "the command again (nothing was half-recorded)",
                                what, s->path);
     if (primary == SQLITE_IOERR || primary == SQLITE_CANTOPEN || primary == SQLITE_READONLY)
-        return phieu_error_set(err, PHIEU_EIO, "%s: cannot write '%s': %s", what, s->path,
-                               sqlite3_errmsg(s->db));
+        return phieu_error_set(err, PHIEU_EIO,
+                               "%s: cannot write '%s': %s; check the disk (free space, "
+                               "errors in the system log), then run the command again "
+                               "(nothing was half-recorded)",
+                               what, s->path, sqlite3_errmsg(s->db));
     if (primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT)
         return phieu_error_set(err, PHIEU_EFORMAT,
                                "%s: '%s' is damaged or not a phieu session (%s); restore it "
