@@ -26,8 +26,9 @@ faulty() {
   shift
   rm -f "$work/fault.log"
   frc=0
+  # A subshell, so that a shell function can run under the faults too.
   # shellcheck disable=SC2086
-  env LD_PRELOAD="$work/iofail.so" IOFAIL_LOG="$work/fault.log" $spec "$@" \
+  (export LD_PRELOAD="$work/iofail.so" IOFAIL_LOG="$work/fault.log" $spec; "$@") \
     > "$work/fault.out" 2> "$work/fault.err" || frc=$?
 }
 fault_fired() { [ -s "$work/fault.log" ]; }
