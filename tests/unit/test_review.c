@@ -1051,6 +1051,30 @@ static void test_rejected_page(void **state)
     json_decref(q);
 }
 
+static void test_totals_follow_board_counts(void **state)
+{
+    world *w = *state;
+    client c = {w->port, "", ""};
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
+    http_res r;
+    assert_int_equal(http(&c, "GET", "/api/totals", NULL, 0, &r), 0);
+    json_t *form = json_array_get(json_object_get(r.json, "forms"), 0);
+    assert_true(json_is_true(json_object_get(form, "base_estimated")));
+    http_free(&r);
+    /* The board enters its counts at another station while the screen runs. */
+    phieu_session *s = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_board_counts bc = {1, 30, 30, 29, 1};
+    assert_int_equal(phieu_session_set_counts(s, -1, &bc, "test", &err), 0);
+    phieu_session_close(&s);
+    assert_int_equal(http(&c, "GET", "/api/totals", NULL, 0, &r), 0);
+    form = json_array_get(json_object_get(r.json, "forms"), 0);
+    assert_false(json_is_true(json_object_get(form, "base_estimated")));
+    assert_int_equal(json_integer_value(json_object_get(form, "base")), 29);
+    http_free(&r);
+}
+
 static int is_png(const http_res *r)
 {
     return r->status == 200 && r->len > 8 && memcmp(r->body, "\x89PNG", 4) == 0;
@@ -1321,6 +1345,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disagreement_goes_to_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_totals_follow_board_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_logins_slowed_then_locked, setup_strict,
                                         teardown),
