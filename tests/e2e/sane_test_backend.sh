@@ -18,6 +18,11 @@ echo test > "$cfg/dll.conf"
 cp /etc/sane.d/test.conf "$cfg/"
 export SANE_CONFIG_DIR="$cfg"
 unset LD_PRELOAD
+# Under AddressSanitizer: the test backend's reader thread leaks its 64 KiB buffer
+# (sane-notes.md P2), and libsane dlcloses the backend at sane_exit, so the report shows
+# only "<unknown module>" and no suppression can name it. Leak checking stays on for our
+# own backend and `phieu scan` (sane_phieu_backend.sh, sane_scan.sh).
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # scan ARGS...: one scan-test process; its output in $out.
