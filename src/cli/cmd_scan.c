@@ -202,6 +202,15 @@ static void *worker(void *arg)
 
 /* ---- the operator ------------------------------------------------------------------ */
 
+/* The session could not be opened or given a batch: nothing was scanned. */
+static int not_started(const phieu_error *err, const char *session)
+{
+    int code = cli_fail(err);
+    fprintf(stderr, "nothing was scanned: fix the problem and run 'phieu scan %s' again / "
+            "chưa quét tờ nào: khắc phục rồi chạy lại 'phieu scan %s'\n", session, session);
+    return code;
+}
+
 /* On a terminal: waits for Enter (1: go on) or q / end of input / Ctrl-C (0: stop). */
 static int ask_continue(void)
 {
@@ -300,7 +309,7 @@ int cmd_scan(int argc, char **argv)
     pipeline p;
     memset(&p, 0, sizeof p);
     if (phieu_session_open(session_path, &p.session, &err) < 0)
-        return cli_fail(&err);
+        return not_started(&err, session_path);
     const phieu_session_info *si = phieu_session_get_info(p.session);
     p.page_h_mm = si->n_forms > 0 && si->layouts[0].page_h > 0 ? si->layouts[0].page_h
                                                               : PHIEU_SOURCE_A4_LENGTH_MM;
@@ -312,7 +321,7 @@ int cmd_scan(int argc, char **argv)
         rc = phieu_session_batch_open(p.session, sheets, &batch, &err);
     if (rc < 0) {
         phieu_session_close(&p.session);
-        return cli_fail(&err);
+        return not_started(&err, session_path);
     }
     int placed = batch.placed > 0 ? batch.placed : sheets;
     p.batch = batch.id;
@@ -474,8 +483,14 @@ int cmd_scan(int argc, char **argv)
     }
     rc = phieu_session_batch_close(p.session, batch.id, "operator", &batch, &err);
     phieu_session_close(&p.session);
-    if (rc < 0)
-        return cli_fail(&err);
+    if (rc < 0) {
+        int code = cli_fail(&err);
+        fprintf(stderr, "every sheet is recorded, but batch %lld is still open: fix the problem "
+                "and run 'phieu scan %s' again with the next sheets / mọi tờ đã được ghi nhưng "
+                "đợt %lld chưa đóng: khắc phục rồi chạy lại 'phieu scan %s' với các tờ tiếp theo\n",
+                (long long)batch.id, session_path, (long long)batch.id, session_path);
+        return code;
+    }
     printf("batch %lld closed: %d sheets / đợt %lld đã đóng: %d tờ\n", (long long)batch.id,
            batch.sheets, (long long)batch.id, batch.sheets);
     if (placed > 0 && placed != batch.sheets) {
