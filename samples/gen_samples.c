@@ -100,7 +100,8 @@ static const pen pens[] = {
     {"pencil-light", 0.35, 0.35, 0.37, 0.45, 0.70, 0.50, 0.70, 1},
 };
 #define N_PENS (int)(sizeof pens / sizeof pens[0])
-static const pen faint_pen = {"pencil-faint", 0.45, 0.45, 0.47, 0.30, 0.45, 0.14, 0.22, 1};
+/* Faint: a light pencil barely pressed, meant to land near the marginal threshold. */
+static const pen faint_pen = {"pencil-faint", 0.42, 0.42, 0.44, 0.35, 0.50, 0.35, 0.50, 1};
 
 typedef enum { KIND_BALLOT, KIND_BACK, KIND_OTHER_FORM, KIND_DUPLEX } page_kind;
 typedef enum { OUT_GRAY_PNG, OUT_GRAY_TIFF, OUT_RGB_PNG, OUT_BW_TIFF } out_mode;
@@ -489,6 +490,11 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
                         const phieu_layout *L, const page_plan *plan, row_truth *truth)
 {
     const pen *p = &pens[rng_int(r, N_PENS)];
+    /* A 1-bit scan drops light pencil altogether (it is lighter than the scanner's 50 %
+     * threshold): a board scanning in black and white has ballots marked in pen. */
+    int bilevel = plan->scan.mode == OUT_BW_TIFF;
+    if (bilevel)
+        p = &pens[rng_int(r, 3)];
     mark_type style = (mark_type)rng_int(r, MARK_TYPES);
     /* X and tick are what most people do. */
     if (rng_chance(r, 0.5))
@@ -505,6 +511,8 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
         double u = rng_unit(r);
         int n_marks = plan->all_blank ? 0 : u < 0.06 ? 0 : u < 0.10 ? 2 : 1;
         hard_kind hard = plan->all_blank ? HARD_NONE : (hard_kind)hard_row[row];
+        if (bilevel && hard == HARD_FAINT)
+            hard = HARD_COVERED; /* a faint mark does not survive 1 bit */
         if (hard != HARD_NONE)
             n_marks = 1;
         int first = -1;
