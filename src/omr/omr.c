@@ -272,18 +272,25 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
         if (near)
             members[m++] = c;
     }
+    if (m < 2)
+        return;
+    /* The fold leaves about the same ink in every box it crosses; take that much (the
+     * least of them) out of each, so a hand's line along the fold still counts. */
+    int least = members[0];
+    for (int k = 1; k < m; k++)
+        if (ex[members[k]].line_score < ex[least].line_score)
+            least = members[k];
     for (int k = 0; k < m; k++) {
         int c = members[k];
         phieu_box_reading *b = &row->boxes[c];
-        double score = b->score - ex[c].line_score, cov = b->coverage - ex[c].line_cov;
-        long left = ex[c].ink_n - ex[c].line_n;
-        if (score < 0)
-            score = 0;
-        if (cov < 0)
-            cov = 0;
-        b->darkness = left > 0 ? (float)((ex[c].dark_sum - ex[c].line_dark) / left) : 0.0f;
-        b->score = (float)score;
-        b->coverage = (float)cov;
+        ex[c].faint = 0; /* the faint ink was the fold's shadow */
+        double score = b->score - ex[least].line_score;
+        double cov = b->coverage - ex[least].line_cov;
+        long left = ex[c].ink_n - ex[least].line_n;
+        double dark = ex[c].dark_sum - ex[least].line_dark;
+        b->score = (float)(score > 0 ? score : 0);
+        b->coverage = (float)(cov > 0 ? cov : 0);
+        b->darkness = left > 0 && dark > 0 ? (float)(dark / left) : 0.0f;
         omr_classify(b, &ex[c], th);
     }
 }
@@ -298,7 +305,12 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
             which = c;
         } else if (row->boxes[c].state == PHIEU_BOX_MARGINAL) {
             marginal++;
-            if (ex[c].covered)
+            if (ex[c].faint)
+                add_reason(r, "faint-mark", row->row,
+                           "row %d, box '%s': a faint mark (lighter than the ink threshold) "
+                           "covers part of the box",
+                           row->row, form->choices[c].key);
+            else if (ex[c].covered)
                 add_reason(r, "covered-box", row->row,
                            "row %d, box '%s': part of its printed outline is missing (the box "
                            "may be covered or whited out)",
