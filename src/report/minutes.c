@@ -10,8 +10,10 @@
 #include <cairo-pdf.h>
 #include <cairo.h>
 #include <pango/pangocairo.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "phieu/alloc.h"
 #include "report/report_private.h"
@@ -419,6 +421,26 @@ static cairo_status_t discard(void *closure, const unsigned char *data, unsigned
     return CAIRO_STATUS_SUCCESS;
 }
 
+/* The PDF goes through our own stream so that a failed write is seen (cairo's file
+ * stream let one short fwrite pass: the export was signed over a broken PDF) and the file
+ * is synced before it is signed. errno_seen keeps the first error. */
+typedef struct pdf_file {
+    FILE *f;
+    int errno_seen;
+} pdf_file;
+
+static cairo_status_t pdf_write(void *closure, const unsigned char *data, unsigned int length)
+{
+    pdf_file *pf = closure;
+    if (pf->errno_seen)
+        return CAIRO_STATUS_WRITE_ERROR;
+    if (length && fwrite(data, 1, length, pf->f) != length) {
+        pf->errno_seen = errno ? errno : EIO;
+        return CAIRO_STATUS_WRITE_ERROR;
+    }
+    return CAIRO_STATUS_SUCCESS;
+}
+
 /* "2026-11-28" -> "2026-11-28T00:00:00" for the PDF's creation date, so that the same
  * session always gives the same PDF; anything else leaves cairo's default. */
 static int iso_date(const char *date, char *out, size_t size)
@@ -450,7 +472,11 @@ int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
                                cairo_status_to_string(st));
 
     /* Pass 2: the real thing, "Trang i/n". */
-    surf = cairo_pdf_surface_create(path, PAGE_W, PAGE_H);
+    pdf_file pf = {fopen(path, "wb"), 0};
+    if (!pf.f)
+        return phieu_error_set(err, PHIEU_EIO, "cannot write the minutes '%s': %s", path,
+                               strerror(errno));
+    surf = cairo_pdf_surface_create_for_stream(pdf_write, &pf, PAGE_W, PAGE_H);
     /* PDF 1.4: no object streams, so the metadata stays readable to verify's byte search. */
     cairo_pdf_surface_restrict_to_version(surf, CAIRO_PDF_VERSION_1_4);
     char keywords[256], date[32];
@@ -473,6 +499,13 @@ int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
     cairo_surface_finish(surf);
     st = cairo_surface_status(surf);
     cairo_surface_destroy(surf);
+    if (!pf.errno_seen && (fflush(pf.f) != 0 || fsync(fileno(pf.f)) != 0))
+        pf.errno_seen = errno ? errno : EIO;
+    if (fclose(pf.f) != 0 && !pf.errno_seen)
+        pf.errno_seen = errno ? errno : EIO;
+    if (pf.errno_seen)
+        return phieu_error_set(err, PHIEU_EIO, "cannot write the minutes '%s': %s", path,
+                               strerror(pf.errno_seen));
     if (st != CAIRO_STATUS_SUCCESS)
         return phieu_error_set(err, PHIEU_EIO, "cannot write the minutes '%s': %s", path,
                                cairo_status_to_string(st));
