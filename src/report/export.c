@@ -627,6 +627,25 @@ done:
     return rc;
 }
 
+/* Removes what a failed export wrote: the folder was empty or absent before, so all of
+ * it is ours, and a half-written export must not be taken for one (nor block a rerun). */
+static void remove_tree(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir) {
+        struct dirent *e;
+        while ((e = readdir(dir)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char child[4096];
+            if ((size_t)snprintf(child, sizeof child, "%s/%s", path, e->d_name) < sizeof child)
+                remove_tree(child);
+        }
+        closedir(dir);
+    }
+    remove(path);
+}
+
 int phieu_report_write(const phieu_report_data *d, const char *out_dir,
                        const phieu_report_options *opt, phieu_report_summary *summary,
                        phieu_error *err)
@@ -657,6 +676,12 @@ int phieu_report_write(const phieu_report_data *d, const char *out_dir,
     if ((rc = phieu_mkdir_p(out_dir, err)) != 0)
         goto done;
     rc = write_all(d, t, out_dir, opt, sum, err);
+    if (rc != 0) {
+        remove_tree(out_dir);
+        phieu_error_prefix(err, "nothing was exported (the incomplete folder '%s' was "
+                                "removed; run the command again): ",
+                           out_dir);
+    }
 done:
     phieu_buf_release(&list);
     phieu_tally_destroy(&t);
