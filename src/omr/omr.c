@@ -25,12 +25,13 @@
 #define BLANK_DARK_LEVELS 64
 #define BLANK_MAX_DARK_SHARE 0.002
 #define BLANK_MIN_PAPER 128
-/* Two or more boxes of one row crossed by a thin line at the same height (within this,
- * mm) are crossed by a fold or crease, not marked by a hand. */
-#define FOLD_Y_TOLERANCE_MM 1.0
-/* The fold is looked for this far outside each box, over this much height either way. */
+/* A band across a box that carries on over the paper on both sides is a fold or crease,
+ * not a hand's mark. It is looked for this far outside the box, over this much height
+ * either way. Found in one box of a row only, it must also be lighter than this (a
+ * generated crease is at most 0.3 of black; ballpoint and felt pen are 0.6 and more). */
 #define FOLD_GAP_MM 3.0
 #define FOLD_PROFILE_MM 1.2
+#define FOLD_ALONE_MAX_DARKNESS 0.45
 
 static const char *const th_names[PHIEU_TH_COUNT] = {"marked", "marginal", "ink"};
 static const char *const th_words[PHIEU_TH_COUNT] = {
@@ -250,29 +251,26 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
                         const omr_registration *reg, phieu_row_reading *row, omr_box_extra *ex,
                         int n, const phieu_thresholds *th)
 {
-    /* Boxes whose thin band has a partner at the same height, and whose band carries on
-     * over the paper between them (3 mm out from each box, where no hand's stroke across
-     * one box reaches and no printed line lies). */
+    /* Boxes whose thin band carries on over the paper 3 mm out on both sides, where no
+     * hand's stroke across one box reaches and no printed line lies. */
     int members[PHIEU_FORM_MAX_CHOICES], m = 0;
     for (int c = 0; c < n; c++) {
         if (!ex[c].thin_line)
             continue;
-        int near = 0;
-        for (int d = 0; d < n && !near; d++) {
-            if (d == c || !ex[d].thin_line ||
-                fabs(ex[d].line_y_mm - ex[c].line_y_mm) > FOLD_Y_TOLERANCE_MM)
-                continue;
-            const phieu_rect *a = &L->boxes[r][c < d ? c : d], *b = &L->boxes[r][c < d ? d : c];
-            double ya = ex[c < d ? c : d].line_y_mm, yb = ex[c < d ? d : c].line_y_mm;
-            near = dark_near(page, reg->h, a->x + a->w + FOLD_GAP_MM, ya, &ex[c],
-                             th->value[PHIEU_TH_INK]) &&
-                   dark_near(page, reg->h, b->x - FOLD_GAP_MM, yb, &ex[c],
-                             th->value[PHIEU_TH_INK]);
-        }
+        /* Its band carries on over the paper 3 mm out on both sides of the box. */
+        const phieu_rect *a = &L->boxes[r][c];
+        double y = ex[c].line_y_mm, ink = th->value[PHIEU_TH_INK];
+        int near = dark_near(page, reg->h, a->x - FOLD_GAP_MM, y, &ex[c], ink) &&
+                   dark_near(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, &ex[c], ink);
         if (near)
             members[m++] = c;
     }
-    if (m < 2)
+    if (m < 1)
+        return;
+    /* One box alone: only a light line is a crease; a dark one may be a hand's long stroke
+     * across the box, which must not vanish. */
+    if (m == 1 && ex[members[0]].line_n > 0 &&
+        ex[members[0]].line_dark / ex[members[0]].line_n >= FOLD_ALONE_MAX_DARKNESS)
         return;
     /* The fold leaves about the same ink in every box it crosses; take that much (the
      * least of them) out of each, so a hand's line along the fold still counts. */
@@ -315,6 +313,12 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
                            "row %d, box '%s': part of its printed outline is missing (the box "
                            "may be covered or whited out)",
                            row->row, form->choices[c].key);
+            else if (row->boxes[c].score >= th->value[PHIEU_TH_MARKED])
+                add_reason(r, "faint-mark", row->row,
+                           "row %d, box '%s': score %.4f, but its ink is faint (mean darkness "
+                           "%.2f of black)",
+                           row->row, form->choices[c].key, row->boxes[c].score,
+                           row->boxes[c].darkness);
             else
                 add_reason(r, "marginal-mark", row->row,
                        "row %d, box '%s': score %.4f is between marginal %.4f and marked "
