@@ -34,9 +34,11 @@
 #define PHIEU_SOURCE_BACK 1
 
 /* A4 is 297 mm long; a page longer than this many mm beyond the expected length is
- * probably two sheets fed together (a sheet-fed scanner's length varies by a few mm with
- * skew and overscan; 20 mm is well above that and well below half a sheet). */
-#define PHIEU_SOURCE_DOUBLE_FEED_MARGIN_MM 20.0
+ * probably two sheets fed together. A single sheet fed skewed is longer too: at the 10
+ * degrees of skew the reader accepts, its bounding box is 297 cos 10 + 210 sin 10 = 329 mm,
+ * 32 mm more. 45 mm is above that plus a few mm of overscan, and far below the half sheet
+ * or more that two sheets fed together add. */
+#define PHIEU_SOURCE_DOUBLE_FEED_MARGIN_MM 45.0
 #define PHIEU_SOURCE_A4_LENGTH_MM 297.0
 
 typedef struct phieu_page_info {
