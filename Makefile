@@ -51,7 +51,7 @@ soak: build
 
 # A larger deck of generated ballots with ground truth: make deck N=10000
 deck: build
-	$(BUILD)/gen_samples --count $(N) --out deck
+	$(BUILD)/gen_samples --count $(N) --out deck --jobs $(JOBS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <tiffio.h>
 #include <zlib.h>
 
@@ -1285,12 +1287,68 @@ static int load_forms(gen *g, const char *dir, phieu_error *err)
     return rc;
 }
 
+/* Concatenates truth.jsonl.part0..part(jobs-1) into truth.jsonl in page order (each line
+ * starts with its file name, p%05d..., so sorting the lines sorts the pages) and removes
+ * the parts. */
+static int cmp_lines(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int merge_truth_parts(const char *tpath, int jobs, phieu_error *err)
+{
+    phieu_buf all;
+    phieu_buf_init(&all);
+    for (int k = 0; k < jobs; k++) {
+        char part[4200];
+        snprintf(part, sizeof part, "%s.part%d", tpath, k);
+        uint8_t *data = NULL;
+        size_t len = 0;
+        int rc = phieu_read_file(part, (size_t)1 << 30, &data, &len, err);
+        if (rc) {
+            phieu_buf_release(&all);
+            return rc;
+        }
+        phieu_buf_append(&all, data, len);
+        phieu_free(data);
+        unlink(part);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < all.len; i++)
+        n += all.data[i] == '\n';
+    char **lines = phieu_calloc(n + 1, sizeof *lines);
+    if (all.failed || !lines) {
+        phieu_free(lines);
+        phieu_buf_release(&all);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory merging the truth files");
+    }
+    size_t k = 0;
+    for (char *line = all.data, *nl; all.len && (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        lines[k++] = line;
+    }
+    qsort(lines, k, sizeof *lines, cmp_lines);
+    FILE *f = fopen(tpath, "w");
+    int rc = 0;
+    if (!f)
+        rc = phieu_error_set(err, PHIEU_EIO, "cannot create '%s': %s", tpath, strerror(errno));
+    for (size_t i = 0; f && i < k; i++)
+        fprintf(f, "%s\n", lines[i]);
+    if (f && fclose(f) != 0)
+        rc = phieu_error_set(err, PHIEU_EIO, "cannot write '%s'", tpath);
+    phieu_free(lines);
+    phieu_buf_release(&all);
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]\n"
+               "                   [--jobs J]\n"
                "Makes N scanned ballots with ground truth (DIR/truth.jsonl) from the forms in\n"
                "DIR (default: forms). --set committed makes the set kept in samples/ballots/\n"
-               "(every case in its first pages; count %d and seed %u unless given).\n",
+               "(every case in its first pages; count %d and seed %u unless given).\n"
+               "--jobs J makes the pages in J processes (page i is the same whatever J is).\n",
             COMMITTED_COUNT, COMMITTED_SEED);
 }
 
@@ -1299,7 +1357,7 @@ int main(int argc, char **argv)
     gen g;
     memset(&g, 0, sizeof g);
     g.seed = DEFAULT_SEED;
-    int count = -1, seed_given = 0;
+    int count = -1, seed_given = 0, jobs = 1;
     const char *forms_dir = "forms";
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1312,6 +1370,8 @@ int main(int argc, char **argv)
             g.out_dir = v, i++;
         } else if (strcmp(a, "--seed") == 0 && v) {
             g.seed = strtoull(v, NULL, 10), seed_given = 1, i++;
+        } else if (strcmp(a, "--jobs") == 0 && v) {
+            jobs = atoi(v), i++;
         } else if (strcmp(a, "--forms") == 0 && v) {
             forms_dir = v, i++;
         } else if (strcmp(a, "--set") == 0 && v && strcmp(v, "committed") == 0) {
@@ -1326,7 +1386,7 @@ int main(int argc, char **argv)
         count = COMMITTED_COUNT;
     if (g.committed && !seed_given)
         g.seed = COMMITTED_SEED;
-    if (count < 1 || !g.out_dir) {
+    if (count < 1 || !g.out_dir || jobs < 1 || jobs > 64) {
         usage(stderr);
         return 2;
     }
@@ -1338,15 +1398,42 @@ int main(int argc, char **argv)
         rc = load_forms(&g, forms_dir, &err);
     char tpath[4096];
     snprintf(tpath, sizeof tpath, "%s/truth.jsonl", g.out_dir);
-    if (rc == 0 && !(g.truth = fopen(tpath, "w")))
-        rc = phieu_error_set(&err, PHIEU_EIO, "cannot create '%s': %s", tpath, strerror(errno));
-    for (int i = 0; rc == 0 && i < count; i++) {
+    /* Job k makes pages k, k + jobs, ... into its own truth part; the parts are merged in
+     * page order at the end, so the deck is the same whatever the number of jobs. */
+    int job = 0;
+    for (int k = 1; rc == 0 && k < jobs; k++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            rc = phieu_error_set(&err, PHIEU_EIO, "cannot start job %d: %s", k, strerror(errno));
+        if (pid == 0) {
+            job = k;
+            break;
+        }
+    }
+    char part[4200];
+    snprintf(part, sizeof part, "%s.part%d", tpath, job);
+    if (rc == 0 && !(g.truth = fopen(part, "w")))
+        rc = phieu_error_set(&err, PHIEU_EIO, "cannot create '%s': %s", part, strerror(errno));
+    for (int i = job; rc == 0 && i < count; i += jobs) {
         rc = make_page(&g, i, &err);
-        if (rc == 0 && (i + 1) % 100 == 0)
-            fprintf(stderr, "gen_samples: %d of %d pages\n", i + 1, count);
+        if (rc == 0 && job == 0 && (i / jobs + 1) % 100 == 0)
+            fprintf(stderr, "gen_samples: about %d of %d pages\n", i + 1, count);
     }
     if (g.truth && fclose(g.truth) != 0 && rc == 0)
-        rc = phieu_error_set(&err, PHIEU_EIO, "cannot write '%s'", tpath);
+        rc = phieu_error_set(&err, PHIEU_EIO, "cannot write '%s'", part);
+    if (job != 0) {
+        if (rc)
+            fprintf(stderr, "gen_samples: job %d: %s\n", job, err.message);
+        _exit(rc ? 1 : 0);
+    }
+    for (int k = 1; k < jobs; k++) {
+        int status = 0;
+        if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            if (rc == 0)
+                rc = phieu_error_set(&err, PHIEU_EIO, "a generator job failed");
+    }
+    if (rc == 0)
+        rc = merge_truth_parts(tpath, jobs, &err);
     for (int i = 0; i < g.n_forms; i++) {
         for (int k = 0; k < 3; k++) {
             phieu_image_destroy(&g.blank_cache[i * 2][k]);
