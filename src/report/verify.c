@@ -526,9 +526,13 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
             problem(v, "ballot %s: the board's page decision '%s' is not one a ballot can "
                        "carry (accept or invalid)",
                     b->id, b->page_decision);
-    } else if (b->page_status == PHIEU_PAGE_COUNTED || b->state == PHIEU_BALLOT_PENDING) {
-        state = b->page_status == PHIEU_PAGE_COUNTED ? b->state : PHIEU_BALLOT_PENDING;
-        if (b->page_status == PHIEU_PAGE_COUNTED && b->state == PHIEU_BALLOT_INVALID)
+    } else if (b->page_status == PHIEU_PAGE_COUNTED || b->page_status == PHIEU_PAGE_REVIEW ||
+               b->state == PHIEU_BALLOT_PENDING) {
+        /* A page the reader sent to review has its doubts in its rows (omr.h): the rows
+         * wait for the board, the ballot itself is valid unless a page exception is open. */
+        int read_whole = b->page_status == PHIEU_PAGE_COUNTED || b->page_status == PHIEU_PAGE_REVIEW;
+        state = read_whole ? b->state : PHIEU_BALLOT_PENDING;
+        if (read_whole && b->state == PHIEU_BALLOT_INVALID)
             problem(v, "ballot %s: whole ballot invalid with no decision of the board", b->id);
     } else {
         state = PHIEU_BALLOT_PENDING;
