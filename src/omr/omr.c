@@ -345,6 +345,10 @@ int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phie
     if (config->n_forms < 1 || !config->forms || !config->layouts)
         return phieu_error_set(err, PHIEU_EINVAL,
                                "omr: no form given; name at least one form to read against");
+    for (int i = 0; i < config->n_forms; i++)
+        if (!config->forms[i])
+            return phieu_error_set(err, PHIEU_EINVAL, "omr: form %d of %d is missing", i + 1,
+                                   config->n_forms);
     memset(out, 0, sizeof *out);
     out->form_index = -1;
     out->status = PHIEU_PAGE_REJECTED;
