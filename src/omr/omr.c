@@ -304,17 +304,17 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
         } else if (row->boxes[c].state == PHIEU_BOX_MARGINAL) {
             marginal++;
             if (ex[c].faint)
-                add_reason(r, "faint-mark", row->row,
+                add_reason(r, "marginal-mark", row->row,
                            "row %d, box '%s': a faint mark (lighter than the ink threshold) "
                            "covers part of the box",
                            row->row, form->choices[c].key);
             else if (ex[c].covered)
-                add_reason(r, "covered-box", row->row,
+                add_reason(r, "marginal-mark", row->row,
                            "row %d, box '%s': part of its printed outline is missing (the box "
                            "may be covered or whited out)",
                            row->row, form->choices[c].key);
             else if (row->boxes[c].score >= th->value[PHIEU_TH_MARKED])
-                add_reason(r, "faint-mark", row->row,
+                add_reason(r, "marginal-mark", row->row,
                            "row %d, box '%s': score %.4f, but its ink is faint (mean darkness "
                            "%.2f of black)",
                            row->row, form->choices[c].key, row->boxes[c].score,
