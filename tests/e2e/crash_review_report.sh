@@ -18,7 +18,8 @@ points=${PHIEU_CRASH_POINTS:-4}
 # exceptions) from test_review's generator, and a test ballot in an official session (a
 # page exception).
 mkdir -p "$work/scans"
-"$build/test_review" --make-ballots "$work/scans" 4 >/dev/null
+# test_review finds the forms relative to the build folder (../forms).
+(cd "$build" && ./test_review --make-ballots "$work/scans" 4 >/dev/null)
 render "$src/forms/district-rating.form" --format png --dpi 150 --test -o "$work/scans/test-ballot.png"
 db="$work/base.db"
 new_session "$db"
@@ -91,6 +92,8 @@ for k in $(seq 1 "$points"); do
   sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
   if kill -9 -- -"$pid" 2>/dev/null; then killed_mid=$((killed_mid + 1)); fi
   wait "$pid" 2>/dev/null || true
+  # wait reaps only the subshell: let the killed phieu in it finish dying (and drop its lock).
+  for _ in $(seq 100); do kill -0 -- -"$pid" 2>/dev/null || break; sleep 0.05; done
   check_consistent "$s"
   # An export cut short must never pass for one.
   if [ -d "$work/c$k.out1" ] && ! [ -f "$work/c$k.out1/manifest.sig" ]; then
