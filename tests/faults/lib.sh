@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # (the shim only forwards calls), so ASan must not insist on being first. fontconfig's
 # process-lifetime caches (pango, in form print and report) are not our leak.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-export LSAN_OPTIONS="${LSAN_OPTIONS:+$LSAN_OPTIONS:}suppressions=$src/tests/faults/lsan.supp"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$src/tests/lsan.supp}"
 
 # Builds tests/faults/iofail.c into $work/iofail.so.
 build_shim() {
