@@ -78,8 +78,10 @@ typedef struct phieu_report_row {
     float score[PHIEU_FORM_MAX_CHOICES]; /* box scores as read */
     int value;     /* after the board's decisions: as phieu_ballot.value */
     int decided;   /* 1 when the board decided this row */
+    int open;      /* 1 when this row's exception still awaits the board */
     char decision[PHIEU_CHOICE_MAX]; /* the board's choice: a choice key or "invalid" */
-    char reason[32];                 /* why it came to the board: the exception's code */
+    char reason[32];                 /* why it came to the board: the exception's code,
+                                        decided or open ("" when it did not) */
     char note[PHIEU_REPORT_NOTE_MAX]; /* the deciding supervisor's note, may be "" */
 } phieu_report_row;
 
@@ -93,6 +95,7 @@ typedef struct phieu_report_ballot {
     int state;                      /* phieu_ballot_state after the board's decisions */
     int form_index;                 /* the form it counts for, -1 none */
     int page_decided;               /* the board decided the page */
+    int page_open;                  /* the page's exception still awaits the board */
     char page_decision[PHIEU_CHOICE_MAX]; /* "accept" or "invalid" */
     char page_reason[32];
     char page_note[PHIEU_REPORT_NOTE_MAX];

@@ -358,6 +358,47 @@ typedef struct phieu_ballot {
     int decided[PHIEU_FORM_MAX_ROWS]; /* 1 when the value comes from a board decision */
 } phieu_ballot;
 
+/* What decides a ballot: the sheet's reading, its exceptions and the board's decisions on
+ * them. The session builds it from its tables, `phieu verify` from an export's records;
+ * both pass it to phieu_ballot_resolve, the one place the rule lives, so the session's
+ * totals and an auditor's recomputation cannot disagree on what is pending. */
+typedef struct phieu_ballot_exception {
+    int present;   /* 1: this page (or row) went to the board */
+    int open;      /* 1: not resolved yet (open, waiting for a second person or the head) */
+    char reason[32]; /* the exception's code: "marginal-mark", "possible-duplicate", ... */
+    char resolution[PHIEU_CHOICE_MAX]; /* the board's choice once resolved */
+} phieu_ballot_exception;
+
+typedef struct phieu_ballot_source {
+    int form_index;  /* the form the sheet is filed under, -1 unknown */
+    int has_reading; /* 0: an unreadable file (no reading) */
+    int read_form;   /* the form the reading identified, -1 none */
+    int n_rows;      /* rows in machine[] */
+    int machine[PHIEU_FORM_MAX_ROWS]; /* the reader's decision for row i + 1 */
+    phieu_ballot_exception page;      /* the page-level exception (row 0) */
+    phieu_ballot_exception row[PHIEU_FORM_MAX_ROWS]; /* row[i]: the exception of row i + 1 */
+} phieu_ballot_source;
+
+/* Applies the rule to one sheet. form is the form of src->form_index, or NULL. Fills out's
+ * form_index, state, n_rows, value[] and decided[] (not sheet_id, sha256). Returns 1 for a
+ * ballot, 0 for a page the board discarded (not a ballot, not counted at all).
+ * Notes (the rule):
+ *  1. A page exception (rejected page, possible duplicate or rescan, double feed, back not
+ *     blank, unreadable file, not registered, ...) that is still open makes the whole
+ *     ballot pending: every row PHIEU_ROW_PENDING. Decided, the board's choice applies:
+ *     "discard" -> not a ballot, "invalid" -> whole ballot invalid, "accept" -> counted as
+ *     read. A page resolved with any other word stays pending.
+ *  2. A ballot with no form, no reading, or a reading of another form than it is filed
+ *     under is invalid when the board accepted the page, pending when nobody decided.
+ *  3. Otherwise each row holds the reader's decision, except a row with its own exception
+ *     (a marginal mark in row N, an overvote to confirm): PHIEU_ROW_PENDING while open,
+ *     the board's choice once decided ("invalid" -> PHIEU_ROW_DECIDED_INVALID). Only that
+ *     row waits; the page's other rows count as read.
+ *  4. A row read as review with no exception, or decided with a word that is neither a
+ *     choice of the form nor "invalid", is PHIEU_ROW_PENDING: the machine never guesses. */
+int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
+                         phieu_ballot *out);
+
 /* Every ballot (front sides not discarded), ordered by sheet id (not scan order). */
 int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err);
 

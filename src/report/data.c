@@ -201,7 +201,6 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
     for (int r = 0; r < sb->n_rows; r++) {
         phieu_report_row *row = &b->rows[r];
         row->value = sb->value[r];
-        row->decided = sb->decided[r];
         row->machine = PHIEU_ROW_REVIEW;
         if (!sheet.unreadable && r < reading->n_rows) {
             row->machine = reading->rows[r].decision;
@@ -219,8 +218,20 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
     for (size_t i = 0; i < n_exc; i++) {
         const phieu_exception *e = &exc[i];
-        if (strcmp(e->sheet_id, sb->sheet_id) != 0 || e->state != PHIEU_EXC_RESOLVED)
+        if (strcmp(e->sheet_id, sb->sheet_id) != 0)
             continue;
+        if (e->state != PHIEU_EXC_RESOLVED) {
+            /* Open: the record names the exception so verify applies the same rule. */
+            if (e->row == 0) {
+                b->page_open = 1;
+                copy_text(b->page_reason, sizeof b->page_reason, e->reason);
+            } else if (e->row >= 1 && e->row <= b->n_rows) {
+                b->rows[e->row - 1].open = 1;
+                copy_text(b->rows[e->row - 1].reason, sizeof b->rows[e->row - 1].reason,
+                          e->reason);
+            }
+            continue;
+        }
         if (e->row == 0) {
             b->page_decided = 1;
             copy_text(b->page_decision, sizeof b->page_decision, e->resolution);

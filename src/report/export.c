@@ -120,6 +120,8 @@ void phieu_report_ballot_json(const phieu_report_data *d, const phieu_report_bal
         json_object_set_new(j, "board",
                             json_pack("{s:s, s:s, s:s}", "decision", b->page_decision, "reason",
                                       b->page_reason, "note", b->page_note));
+    else if (b->page_open)
+        json_object_set_new(j, "review", json_pack("{s:s}", "reason", b->page_reason));
     json_t *rows = json_array();
     for (int r = 0; r < b->n_rows; r++) {
         const phieu_report_row *row = &b->rows[r];
@@ -133,6 +135,8 @@ void phieu_report_ballot_json(const phieu_report_data *d, const phieu_report_bal
             json_object_set_new(jr, "board",
                                 json_pack("{s:s, s:s, s:s}", "decision", row->decision,
                                           "reason", row->reason, "note", row->note));
+        else if (row->open)
+            json_object_set_new(jr, "review", json_pack("{s:s}", "reason", row->reason));
         json_object_set_new(jr, "value", json_string(report_value_name(form, row->value)));
         json_array_append_new(rows, jr);
     }
@@ -207,6 +211,10 @@ int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size
                        json_object_get(board, "decision"));
         copy_json_text(b->page_reason, sizeof b->page_reason, json_object_get(board, "reason"));
         copy_json_text(b->page_note, sizeof b->page_note, json_object_get(board, "note"));
+    } else if (json_is_object(json_object_get(j, "review"))) {
+        b->page_open = 1;
+        copy_json_text(b->page_reason, sizeof b->page_reason,
+                       json_object_get(json_object_get(j, "review"), "reason"));
     }
     const phieu_form *form = b->form_index >= 0 ? d->forms[b->form_index]
                              : b->read_form >= 0 ? d->forms[b->read_form]
@@ -237,6 +245,10 @@ int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size
             copy_json_text(row->decision, sizeof row->decision, json_object_get(rb, "decision"));
             copy_json_text(row->reason, sizeof row->reason, json_object_get(rb, "reason"));
             copy_json_text(row->note, sizeof row->note, json_object_get(rb, "note"));
+        } else if (json_is_object(json_object_get(jr, "review"))) {
+            row->open = 1;
+            copy_json_text(row->reason, sizeof row->reason,
+                           json_object_get(json_object_get(jr, "review"), "reason"));
         }
     }
 done:

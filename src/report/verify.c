@@ -436,19 +436,6 @@ done:
     json_decref(seen);
 }
 
-/* The value the record should hold, from the reading and the board's decision. */
-static int expected_row_value(const phieu_form *form, const phieu_report_row *row)
-{
-    if (row->decided) {
-        int value;
-        if (report_value_parse(form, row->decision, &value) != 0 || value == PHIEU_ROW_REVIEW ||
-            value == PHIEU_ROW_PENDING)
-            return -100; /* not a decision the board can take */
-        return value;
-    }
-    return row->machine == PHIEU_ROW_REVIEW ? PHIEU_ROW_PENDING : row->machine;
-}
-
 static void reread_ballot(verifier *v, const phieu_omr_config *cfg, phieu_report_ballot *b)
 {
     phieu_report_data *d = v->d;
@@ -512,75 +499,108 @@ static void reread_ballot(verifier *v, const phieu_omr_config *cfg, phieu_report
     phieu_free(rd);
 }
 
+static const char *state_word(int state)
+{
+    return state == PHIEU_BALLOT_VALID     ? "valid"
+           : state == PHIEU_BALLOT_INVALID ? "invalid"
+                                           : "pending";
+}
+
+/* The record's reading (corrected from the image), its exceptions and the board's
+ * decisions, through the session's own rule (phieu_ballot_resolve): state, form and every
+ * row's value must be what the record says. */
 static void apply_decisions(verifier *v, phieu_report_ballot *b)
 {
     phieu_report_data *d = v->d;
-    /* The page. */
-    int state = b->state;
-    if (b->page_decided) {
-        if (strcmp(b->page_decision, PHIEU_CHOICE_INVALID) == 0)
-            state = PHIEU_BALLOT_INVALID;
-        else if (strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) == 0)
-            state = PHIEU_BALLOT_VALID;
-        else
-            problem(v, "ballot %s: the board's page decision '%s' is not one a ballot can "
-                       "carry (accept or invalid)",
-                    b->id, b->page_decision);
-    } else if (b->page_status == PHIEU_PAGE_COUNTED || b->page_status == PHIEU_PAGE_REVIEW ||
-               b->state == PHIEU_BALLOT_PENDING) {
-        /* A page the reader sent to review has its doubts in its rows (omr.h): the rows
-         * wait for the board, the ballot itself is valid unless a page exception is open. */
-        int read_whole = b->page_status == PHIEU_PAGE_COUNTED || b->page_status == PHIEU_PAGE_REVIEW;
-        state = read_whole ? b->state : PHIEU_BALLOT_PENDING;
-        if (read_whole && b->state == PHIEU_BALLOT_INVALID)
-            problem(v, "ballot %s: whole ballot invalid with no decision of the board", b->id);
-    } else {
-        state = PHIEU_BALLOT_PENDING;
+    phieu_ballot_source *src = phieu_calloc(1, sizeof *src);
+    if (!src) {
+        problem(v, "ballot %s: out of memory applying the decisions", b->id);
+        return;
     }
-    if (state != b->state) {
-        problem(v, "ballot %s: state should be '%s' (read '%s', board '%s'), the record says "
-                   "'%s'",
-                b->id, state == PHIEU_BALLOT_VALID ? "valid" : state == PHIEU_BALLOT_INVALID ? "invalid" : "pending",
-                phieu_page_status_name(b->page_status),
-                b->page_decided ? b->page_decision : "no decision",
-                b->state == PHIEU_BALLOT_VALID ? "valid" : b->state == PHIEU_BALLOT_INVALID ? "invalid" : "pending");
-        b->state = state;
-    }
-    if (b->state == PHIEU_BALLOT_VALID && b->read_form >= 0 && b->form_index != b->read_form) {
-        problem(v, "ballot %s: counted for form '%s' but reads as form '%s'", b->id,
-                b->form_index >= 0 ? d->forms[b->form_index]->id : "none",
-                d->forms[b->read_form]->id);
-        b->form_index = b->read_form;
-    }
-    const phieu_form *form = b->form_index >= 0 ? d->forms[b->form_index] : NULL;
-    if (b->state == PHIEU_BALLOT_PENDING)
-        v->res->pending++;
-    for (int r = 0; r < b->n_rows; r++) {
+    src->form_index = b->read_form;
+    src->has_reading = !b->unreadable;
+    src->read_form = b->read_form;
+    src->n_rows = b->n_rows;
+    for (int r = 0; r < b->n_rows; r++)
+        src->machine[r] = b->rows[r].machine;
+    src->page.present = b->page_decided || b->page_open;
+    src->page.open = !b->page_decided;
+    snprintf(src->page.reason, sizeof src->page.reason, "%s", b->page_reason);
+    snprintf(src->page.resolution, sizeof src->page.resolution, "%s", b->page_decision);
+    if (b->page_decided && strcmp(b->page_decision, PHIEU_CHOICE_INVALID) != 0 &&
+        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0)
+        problem(v, "ballot %s: the board's page decision '%s' is not one a ballot can carry "
+                   "(accept or invalid)",
+                b->id, b->page_decision);
+    if (!src->page.present && (b->unreadable || b->page_status == PHIEU_PAGE_REJECTED ||
+                               b->page_status == PHIEU_PAGE_BLANK))
+        problem(v, "ballot %s: the page reads as '%s' but its record names no exception (a "
+                   "page the reader cannot count always goes to the board)",
+                b->id, b->unreadable ? "unreadable" : phieu_page_status_name(b->page_status));
+    const phieu_form *read_form = b->read_form >= 0 ? d->forms[b->read_form] : NULL;
+    for (int r = 0; r < b->n_rows && r < PHIEU_FORM_MAX_ROWS; r++) {
         phieu_report_row *row = &b->rows[r];
-        int want = expected_row_value(form, row);
-        if (want == -100) {
+        phieu_ballot_exception *e = &src->row[r];
+        e->present = row->decided || row->open;
+        e->open = !row->decided;
+        snprintf(e->reason, sizeof e->reason, "%s", row->reason);
+        snprintf(e->resolution, sizeof e->resolution, "%s", row->decision);
+        int value;
+        if (row->decided && read_form &&
+            (report_value_parse(read_form, row->decision, &value) != 0 ||
+             (value < 0 && value != PHIEU_ROW_DECIDED_INVALID)))
             problem(v, "ballot %s row %d: the board's decision '%s' is not a choice of form "
                        "'%s' nor 'invalid'",
-                    b->id, r + 1, row->decision, form ? form->id : "none");
-            continue;
-        }
-        /* An overvote the session asked a person to confirm is pending until decided. */
-        /* An overvote the session asked a person to confirm, and every row of a page that
-         * itself awaits a decision, are pending until decided. */
-        if (!row->decided && row->value == PHIEU_ROW_PENDING &&
-            (row->machine == PHIEU_ROW_OVERVOTE || b->state == PHIEU_BALLOT_PENDING))
-            want = PHIEU_ROW_PENDING;
-        if (want != row->value) {
-            problem(v, "ballot %s row %d: value should be '%s' (read '%s'%s%s), the record "
+                    b->id, r + 1, row->decision, read_form->id);
+    }
+    phieu_ballot want;
+    memset(&want, 0, sizeof want);
+    if (!phieu_ballot_resolve(read_form, src, &want)) {
+        problem(v, "ballot %s: the board discarded this page (not a ballot), yet the export "
+                   "lists it",
+                b->id);
+        want.state = PHIEU_BALLOT_INVALID; /* counted for nobody */
+        want.form_index = -1;
+        want.n_rows = 0;
+    }
+    phieu_free(src);
+    if (want.state != b->state) {
+        problem(v, "ballot %s: state should be '%s' (read '%s', board '%s'), the record says "
+                   "'%s'",
+                b->id, state_word(want.state),
+                b->unreadable ? "unreadable" : phieu_page_status_name(b->page_status),
+                b->page_decided ? b->page_decision
+                : b->page_open  ? "open"
+                                : "no exception",
+                state_word(b->state));
+        b->state = want.state;
+    }
+    if (want.form_index != b->form_index) {
+        problem(v, "ballot %s: counted for form '%s' but reads as form '%s'", b->id,
+                b->form_index >= 0 ? d->forms[b->form_index]->id : "none",
+                want.form_index >= 0 ? d->forms[want.form_index]->id : "none");
+        b->form_index = want.form_index;
+    }
+    const phieu_form *form = read_form;
+    if (b->state == PHIEU_BALLOT_PENDING)
+        v->res->pending++;
+    for (int r = 0; r < b->n_rows && r < want.n_rows; r++) {
+        phieu_report_row *row = &b->rows[r];
+        if (want.value[r] != row->value) {
+            problem(v, "ballot %s row %d: value should be '%s' (read '%s'%s%s%s), the record "
                        "says '%s'",
-                    b->id, r + 1, report_value_name(form, want),
+                    b->id, r + 1, report_value_name(form, want.value[r]),
                     report_value_name(form, row->machine), row->decided ? ", board " : "",
-                    row->decided ? row->decision : "", report_value_name(form, row->value));
-            row->value = want;
+                    row->decided ? row->decision : "", row->open ? ", awaiting the board" : "",
+                    report_value_name(form, row->value));
+            row->value = want.value[r];
         }
         if (row->value == PHIEU_ROW_PENDING && b->state == PHIEU_BALLOT_VALID)
             v->res->pending++;
     }
+    if (want.n_rows != b->n_rows)
+        problem(v, "ballot %s: the record has %d rows, its form '%s' %d", b->id, b->n_rows,
+                form ? form->id : "none", want.n_rows);
 }
 
 /* ---- Comparing the totals ------------------------------------------------------------ */

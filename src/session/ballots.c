@@ -1,6 +1,7 @@
 /*
- * ballots.c - readings with the board's decisions applied: what each ballot counts as,
- * row by row (the tally's and the report's input), and the progress figures of `status`.
+ * ballots.c - readings with the board's decisions applied: the rule of what a ballot counts
+ * as, row by row (phieu_ballot_resolve, which `phieu verify` applies to an export too), the
+ * session's ballots (the tally's and the report's input) and the progress of `status`.
  * The arithmetic of results is the tally module's; resolving decisions is exceptions.c's.
  */
 #include <stdio.h>
@@ -9,94 +10,104 @@
 #include "phieu/alloc.h"
 #include "session/session_internal.h"
 
-/* One sheet's exceptions as the ballot logic needs them. */
-typedef struct sheet_exc {
-    int row;
-    int resolved;
-    char resolution[PHIEU_CHOICE_MAX];
-} sheet_exc;
-
-static int load_exceptions(phieu_session *s, sqlite3_stmt *st, const char *sheet_id,
-                           sheet_exc *out, int *n, phieu_error *err)
+int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
+                         phieu_ballot *b)
 {
-    *n = 0;
+    b->form_index = src->form_index;
+    b->n_rows = form ? form->n_rows : 0;
+    memset(b->value, 0, sizeof b->value);
+    memset(b->decided, 0, sizeof b->decided);
+    const phieu_ballot_exception *page = src->page.present ? &src->page : NULL;
+    int page_decided = page && !page->open;
+    if (page_decided && strcmp(page->resolution, PHIEU_CHOICE_DISCARD) == 0)
+        return 0;
+    int state = PHIEU_BALLOT_VALID;
+    if (page && (page->open || (strcmp(page->resolution, PHIEU_CHOICE_INVALID) != 0 &&
+                                strcmp(page->resolution, PHIEU_CHOICE_ACCEPT) != 0)))
+        state = PHIEU_BALLOT_PENDING; /* note 1 */
+    else if (page_decided && strcmp(page->resolution, PHIEU_CHOICE_INVALID) == 0)
+        state = PHIEU_BALLOT_INVALID;
+    else if (!form || !src->has_reading || src->read_form != src->form_index)
+        state = page_decided ? PHIEU_BALLOT_INVALID : PHIEU_BALLOT_PENDING; /* note 2 */
+    b->state = state;
+    if (state != PHIEU_BALLOT_VALID) {
+        for (int i = 0; i < b->n_rows; i++) {
+            b->value[i] = state == PHIEU_BALLOT_INVALID ? PHIEU_ROW_DECIDED_INVALID
+                                                        : PHIEU_ROW_PENDING;
+            b->decided[i] = state == PHIEU_BALLOT_INVALID;
+        }
+        return 1;
+    }
+    for (int i = 0; i < b->n_rows; i++) {
+        int value = i < src->n_rows ? src->machine[i] : PHIEU_ROW_REVIEW;
+        const phieu_ballot_exception *e = &src->row[i];
+        if (e->present) {
+            b->decided[i] = !e->open;
+            if (e->open)
+                value = PHIEU_ROW_PENDING;
+            else if (strcmp(e->resolution, PHIEU_CHOICE_INVALID) == 0)
+                value = PHIEU_ROW_DECIDED_INVALID;
+            else
+                value = phieu_form_choice_index(form, e->resolution);
+            if (!e->open && value < 0 && value != PHIEU_ROW_DECIDED_INVALID)
+                value = PHIEU_ROW_PENDING; /* note 4: not a decision the board can take */
+        }
+        if (value == PHIEU_ROW_REVIEW || value >= form->n_choices ||
+            (value < 0 && value != PHIEU_ROW_BLANK && value != PHIEU_ROW_OVERVOTE &&
+             value != PHIEU_ROW_DECIDED_INVALID))
+            value = PHIEU_ROW_PENDING; /* note 4 */
+        b->value[i] = value;
+    }
+    return 1;
+}
+
+/* Loads one sheet's exceptions into src (page and rows). */
+static int load_exceptions(phieu_session *s, sqlite3_stmt *st, const char *sheet_id,
+                           phieu_ballot_source *src, phieu_error *err)
+{
     sqlite3_reset(st);
     sqlite3_bind_text(st, 1, sheet_id, -1, SQLITE_TRANSIENT);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n >= PHIEU_FORM_MAX_ROWS + 1)
+        int row = sqlite3_column_int(st, 0);
+        if (row < 0 || row > PHIEU_FORM_MAX_ROWS)
             continue;
-        sheet_exc *e = &out[(*n)++];
-        e->row = sqlite3_column_int(st, 0);
-        e->resolved = sqlite3_column_int(st, 1) == PHIEU_EXC_RESOLVED;
+        phieu_ballot_exception *e = row == 0 ? &src->page : &src->row[row - 1];
+        e->present = 1;
+        e->open = sqlite3_column_int(st, 1) != PHIEU_EXC_RESOLVED;
         snprintf(e->resolution, sizeof e->resolution, "%s",
                  (const char *)sqlite3_column_text(st, 2));
+        snprintf(e->reason, sizeof e->reason, "%s", (const char *)sqlite3_column_text(st, 3));
     }
     if (rc != SQLITE_DONE)
         return session_db_error(s, err, "cannot read the exceptions");
     return 0;
 }
 
-/* Fills b from a sheet's reading and exceptions. Returns 1 when the sheet is a ballot,
- * 0 when it was discarded (not a ballot). */
+/* Fills b from a sheet's reading and exceptions through phieu_ballot_resolve. Returns 1
+ * when the sheet is a ballot, 0 when it was discarded (not a ballot). */
 static int make_ballot(phieu_session *s, const phieu_sheet *sh, const phieu_reading *r,
-                       const sheet_exc *exc, int n_exc, phieu_ballot *b)
+                       phieu_ballot_source *src, phieu_ballot *b)
 {
     memset(b, 0, sizeof *b);
     snprintf(b->sheet_id, sizeof b->sheet_id, "%s", sh->id);
     snprintf(b->sha256, sizeof b->sha256, "%s", sh->sha256);
-    b->form_index = sh->form_index;
+    src->form_index = sh->form_index;
+    src->has_reading = r != NULL;
+    src->read_form = r ? r->form_index : -1;
+    src->n_rows = 0;
+    for (int i = 0; i < PHIEU_FORM_MAX_ROWS; i++)
+        src->machine[i] = PHIEU_ROW_REVIEW;
+    for (int k = 0; r && k < r->n_rows; k++) {
+        int row = r->rows[k].row;
+        if (row >= 1 && row <= PHIEU_FORM_MAX_ROWS) {
+            src->machine[row - 1] = r->rows[k].decision;
+            if (row > src->n_rows)
+                src->n_rows = row;
+        }
+    }
     const phieu_form *f = sh->form_index >= 0 ? s->forms[sh->form_index] : NULL;
-    b->n_rows = f ? f->n_rows : 0;
-    const sheet_exc *page = NULL;
-    for (int i = 0; i < n_exc; i++)
-        if (exc[i].row == 0)
-            page = &exc[i];
-    if (page && page->resolved && strcmp(page->resolution, PHIEU_CHOICE_DISCARD) == 0)
-        return 0;
-    if (page && !page->resolved) {
-        b->state = PHIEU_BALLOT_PENDING;
-        for (int i = 0; i < b->n_rows; i++)
-            b->value[i] = PHIEU_ROW_PENDING;
-        return 1;
-    }
-    if ((page && strcmp(page->resolution, PHIEU_CHOICE_INVALID) == 0) || !f || !r ||
-        r->form_index != sh->form_index) {
-        b->state = PHIEU_BALLOT_INVALID;
-        for (int i = 0; i < b->n_rows; i++) {
-            b->value[i] = PHIEU_ROW_DECIDED_INVALID;
-            b->decided[i] = page != NULL;
-        }
-        return 1;
-    }
-    b->state = PHIEU_BALLOT_VALID;
-    for (int i = 0; i < b->n_rows; i++) {
-        int value = PHIEU_ROW_PENDING;
-        const phieu_row_reading *row = NULL;
-        for (int k = 0; k < r->n_rows; k++)
-            if (r->rows[k].row == i + 1)
-                row = &r->rows[k];
-        if (row)
-            value = row->decision;
-        const sheet_exc *e = NULL;
-        for (int k = 0; k < n_exc; k++)
-            if (exc[k].row == i + 1)
-                e = &exc[k];
-        if (e) {
-            b->decided[i] = e->resolved;
-            if (!e->resolved)
-                value = PHIEU_ROW_PENDING;
-            else if (strcmp(e->resolution, PHIEU_CHOICE_INVALID) == 0)
-                value = PHIEU_ROW_DECIDED_INVALID;
-            else
-                value = phieu_form_choice_index(f, e->resolution);
-        }
-        if (value == PHIEU_ROW_REVIEW || (value >= 0 && value >= f->n_choices) ||
-            value < PHIEU_ROW_PENDING)
-            value = PHIEU_ROW_PENDING; /* a review row with no exception cannot happen */
-        b->value[i] = value;
-    }
-    return 1;
+    return phieu_ballot_resolve(f, src, b);
 }
 
 int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err)
@@ -106,8 +117,8 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
     sqlite3_stmt *sheets = NULL, *excs = NULL;
     phieu_ballot *list = NULL;
     phieu_reading *r = phieu_malloc(sizeof *r);
-    sheet_exc *exc = phieu_malloc(sizeof *exc * (PHIEU_FORM_MAX_ROWS + 1));
-    if (!r || !exc) {
+    phieu_ballot_source *src = phieu_malloc(sizeof *src);
+    if (!r || !src) {
         phieu_error_set(err, PHIEU_ENOMEM, "out of memory building ballots");
         goto fail;
     }
@@ -116,7 +127,7 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
                         " coalesce(s.form_idx, -1), s.status, r.blob FROM sheets s LEFT JOIN"
                         " readings r ON r.sheet_id = s.id WHERE s.side = 0 ORDER BY s.id",
                         &sheets, err) != 0 ||
-        session_prepare(s, "SELECT row, state, resolution FROM exceptions WHERE sheet_id = ?",
+        session_prepare(s, "SELECT row, state, resolution, reason FROM exceptions WHERE sheet_id = ?",
                         &excs, err) != 0)
         goto fail;
     size_t count = 0, cap = 0;
@@ -135,8 +146,8 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
             session_reading_decode(sqlite3_column_blob(sheets, 9),
                                    (size_t)sqlite3_column_bytes(sheets, 9), r, err) != 0)
             goto fail;
-        int n_exc;
-        if (load_exceptions(s, excs, sh.id, exc, &n_exc, err) != 0)
+        memset(src, 0, sizeof *src);
+        if (load_exceptions(s, excs, sh.id, src, err) != 0)
             goto fail;
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 256;
@@ -148,7 +159,7 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
             list = g;
             cap = ncap;
         }
-        if (make_ballot(s, &sh, has_reading ? r : NULL, exc, n_exc, &list[count]))
+        if (make_ballot(s, &sh, has_reading ? r : NULL, src, &list[count]))
             count++;
     }
     if (rc != SQLITE_DONE) {
@@ -158,7 +169,7 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
     sqlite3_finalize(sheets);
     sqlite3_finalize(excs);
     phieu_free(r);
-    phieu_free(exc);
+    phieu_free(src);
     *items = list;
     *n = count;
     return 0;
@@ -166,7 +177,7 @@ fail:
     sqlite3_finalize(sheets);
     sqlite3_finalize(excs);
     phieu_free(r);
-    phieu_free(exc);
+    phieu_free(src);
     phieu_free(list);
     return err->code;
 }
