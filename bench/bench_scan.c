@@ -50,8 +50,11 @@ static int write_pages(const char *dir, int n)
         /* White paper with dark rules, different on every page. */
         for (int y = 0; y < PAGE_H; y++)
             memset(px + (size_t)y * PAGE_W, (y + k) % 97 < 3 ? 30 : 245, PAGE_W);
-        char path[4200];
-        snprintf(path, sizeof path, "%s/page-%04d.pgm", dir, k);
+        char path[4400];
+        if (snprintf(path, sizeof path, "%s/page-%04d.pgm", dir, k) >= (int)sizeof path) {
+            free(px);
+            return -1;
+        }
         FILE *f = fopen(path, "wb");
         if (!f) {
             free(px);
