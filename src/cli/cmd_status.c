@@ -1,13 +1,15 @@
 /*
  * cmd_status.c - `phieu status SESSION`: pages, sheets, counted, pending exceptions, and
- * the reconciliation of sheets read against the ballots the board collected, per form,
- * with what to do when they differ. Figures come from the session module.
+ * the reconciliation of sheets read against the ballots the board collected (the tally's
+ * phieu_tally_reconcile, the same rule as the report's), with what to do when they differ.
+ * Figures come from the session and tally modules.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "phieu/session.h"
+#include "phieu/tally.h"
 
 static const char usage[] =
     "usage: phieu status SESSION\n"
@@ -34,6 +36,14 @@ int cmd_status(int argc, char **argv)
         phieu_session_close(&s);
         return cli_fail(&err);
     }
+    phieu_tally *t = NULL;
+    if (phieu_tally_from_session(s, &t, &err) != 0) {
+        phieu_session_close(&s);
+        return cli_fail(&err);
+    }
+    phieu_reconciliation rec;
+    phieu_tally_reconcile(t, &rec);
+    phieu_tally_destroy(&t);
     const phieu_session_info *info = phieu_session_get_info(s);
     int todo = 0;
     printf("%s session: %s, %s (%s, %s)\n", info->test ? "Test" : "Official", info->council,
@@ -51,28 +61,52 @@ int cmd_status(int argc, char **argv)
         const phieu_board_counts *c = &info->counts[i];
         printf("\nform %s: %d ballots read: %d counted, %d pending, %d invalid as a whole\n",
                info->forms[i]->id, f->sheets, f->counted, f->pending, f->invalid);
-        if (!c->entered) {
+        const phieu_reconcile_form *rf = &rec.forms[i];
+        if (!rf->entered) {
             printf("  the board's counts are not entered: run 'phieu session counts %s --form "
                    "%s --present N --issued N --collected N'\n",
                    argv[1], info->forms[i]->id);
             todo = 1;
-        } else if (f->sheets == c->collected) {
-            printf("  reconciled: %d read = %d collected (issued %d, spoiled %d)\n", f->sheets,
-                   c->collected, c->issued, c->spoiled);
-        } else if (f->sheets < c->collected) {
+        } else if (!rf->checked) {
+            printf("  %d read, %d collected (issued %d, spoiled %d): reconciled over all "
+                   "forms below, as %d ballot(s) of unknown form were collected under some "
+                   "form\n",
+                   rf->read, rf->collected, c->issued, c->spoiled, rec.unknown_form);
+        } else if (rf->difference == 0) {
+            printf("  reconciled: %d read = %d collected (issued %d, spoiled %d)\n", rf->read,
+                   rf->collected, c->issued, c->spoiled);
+        } else if (rf->difference < 0) {
             printf("  %d collected but %d read: %d ballots are missing; scan or import "
                    "them, and check the feeder and the output tray\n",
-                   c->collected, f->sheets, c->collected - f->sheets);
+                   rf->collected, rf->read, -rf->difference);
             todo = 1;
         } else {
             printf("  %d read but only %d collected: %d too many; look for ballots fed twice "
                    "('phieu exceptions %s'), decide them 'discard', or correct the count\n",
-                   f->sheets, c->collected, f->sheets - c->collected, argv[1]);
+                   rf->read, rf->collected, rf->difference, argv[1]);
             todo = 1;
         }
         if (f->pending > 0) {
             printf("  %d ballots wait for a decision: 'phieu review %s' or 'phieu decide'\n",
                    f->pending, argv[1]);
+            todo = 1;
+        }
+    }
+    if (rec.total_checked) {
+        printf("\nall forms: %d read in all (%d of unknown form, invalid as a whole), %d "
+               "collected: ",
+               rec.read_total, rec.unknown_form, rec.collected_total);
+        if (rec.total_difference == 0) {
+            printf("reconciled\n");
+        } else if (rec.total_difference < 0) {
+            printf("%d ballots are missing; scan or import them, and check the feeder and "
+                   "the output tray\n",
+                   -rec.total_difference);
+            todo = 1;
+        } else {
+            printf("%d too many; look for ballots fed twice ('phieu exceptions %s'), decide "
+                   "them 'discard', or correct the counts\n",
+                   rec.total_difference, argv[1]);
             todo = 1;
         }
     }

@@ -119,35 +119,27 @@ int phieu_report_blockers(const phieu_report_data *d, const phieu_tally *t, phie
     if (t->unknown_form_pending > 0)
         BLOCKER("%d page(s) whose form is not known await the board's decision",
                 t->unknown_form_pending);
-    int unknown_invalid = t->unknown_form_invalid;
-    long read_total = unknown_invalid, collected_total = 0;
-    int all_entered = 1;
+    phieu_reconciliation rec;
+    phieu_tally_reconcile(t, &rec);
     for (int i = 0; i < t->n_forms; i++) {
         const phieu_tally_form *f = &t->forms[i];
+        const phieu_reconcile_form *rf = &rec.forms[i];
         const char *id = f->form->id;
         if (f->pending_ballots > 0)
             BLOCKER("form '%s': %d ballot(s) still pending", id, f->pending_ballots);
-        if (!d->counts[i].entered) {
-            all_entered = 0;
+        if (!rf->entered)
             BLOCKER("form '%s': the board's counts (present, issued, collected) are not "
                     "entered: run 'phieu session counts'",
                     id);
-            continue;
-        }
-        read_total += f->ballots;
-        collected_total += d->counts[i].collected;
-        /* With one form every ballot of unknown form was collected for it. */
-        int read = f->ballots + (t->n_forms == 1 ? unknown_invalid : 0);
-        if ((t->n_forms == 1 || unknown_invalid == 0) && read != d->counts[i].collected)
+        else if (rf->checked && rf->difference != 0)
             BLOCKER("form '%s': %d sheet(s) read but the board counted %d ballot(s) "
                     "collected: find the %s sheets or correct the counts",
-                    id, read, d->counts[i].collected,
-                    read < d->counts[i].collected ? "missing" : "extra");
+                    id, rf->read, rf->collected, rf->difference < 0 ? "missing" : "extra");
     }
-    if (t->n_forms > 1 && unknown_invalid > 0 && all_entered && read_total != collected_total)
-        BLOCKER("%ld sheet(s) read in all (%d of unknown form) but the board counted %ld "
+    if (rec.total_checked && rec.total_difference != 0)
+        BLOCKER("%d sheet(s) read in all (%d of unknown form) but the board counted %d "
                 "collected: find the difference or correct the counts",
-                read_total, unknown_invalid, collected_total);
+                rec.read_total, rec.unknown_form, rec.collected_total);
 #undef BLOCKER
     return n;
 }

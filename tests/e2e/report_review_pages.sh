@@ -74,19 +74,34 @@ pages_pending=$(jq -c 'select(.state == "pending" and has("review"))' draft/ball
 jq -c '[.forms[] | .persons[] | [.valid, .pending]]' draft/results.json >draft.txt
 cmp -s live.txt draft.txt || fail "tally and draft differ: $(diff live.txt draft.txt | head)"
 
-# The board decides everything: rows "low", pages of a known form accepted, pages of no
-# known form discarded (not ballots). Counts entered as read; the final report verifies.
-while read -r exc form row _; do
+# The board decides everything: rows "low", pages of a known form accepted, the ballot of
+# another council invalid as a whole (collected, of no known form), other pages of no
+# known form discarded (not ballots). The board counted that foreign ballot under the
+# first form: status and report reconcile over all forms, and the final report verifies.
+while read -r exc form row reason; do
     if [ "$row" != page ]; then decide "$exc" "$(level "$form" low)"
+    elif [ "$reason" = wrong-form ]; then decide "$exc" invalid
     elif [ "$form" = "?" ]; then decide "$exc" discard
     else decide "$exc" accept
     fi
 done <exc.txt
 open_exceptions | grep -q . && fail "exceptions left open: $(open_exceptions)"
-"$phieu" tally s.db --json | jq -r '.forms[] | "\(.form) \(.ballots)"' >read.txt
+"$phieu" tally s.db --json >tally.json
+foreign=$(jq '.unknown_form_invalid' tally.json)
+[ "$foreign" -ge 1 ] || fail "the wrong-form ballot is not invalid of unknown form: $foreign"
+jq -r '.forms[] | "\(.form) \(.ballots)"' tally.json >read.txt
+first=1
 while read -r id n; do
+    [ "$first" = 1 ] && n=$((n + foreign))
+    first=0
     "$phieu" session counts s.db --form "$id" --present 40 --issued "$n" --collected "$n" >/dev/null
 done <read.txt
+rc=0
+"$phieu" status s.db >status.txt || rc=$?
+[ "$rc" -eq 0 ] || fail "status should find everything reconciled (exit 0), got $rc: $(cat status.txt)"
+grep -q "missing\|too many" status.txt && fail "status disagrees with the counts: $(cat status.txt)"
+grep -q "^all forms: .* collected: reconciled" status.txt ||
+    fail "status does not reconcile over all forms: $(cat status.txt)"
 "$phieu" report s.db --out final --key board.key >/dev/null || fail "the final report was refused"
 "$phieu" verify final --pubkey board.key.pub >out.txt || fail "final report: $(cat out.txt)"
 grep -q "^OK: " out.txt || fail "verify said: $(cat out.txt)"
