@@ -186,6 +186,14 @@ static int user_lookup(phieu_session *s, const char *name, phieu_user *out, char
     return 0;
 }
 
+/* What an unknown name's password is checked against, so that a wrong name costs the same
+ * argon2id work as a wrong password and the time taken does not tell which names exist.
+ * Made once with crypto_pwhash_str over a phrase nobody types, with the parameters
+ * phieu_session_user_add uses (OPSLIMIT_INTERACTIVE, MEMLIMIT_INTERACTIVE: t=2, 64 MiB). */
+static const char dummy_pwhash[] =
+    "$argon2id$v=19$m=65536,t=2,p=1$tp2z/ouQ95Pi57HrXW/6Sg$"
+    "oGQVXsMPXUmMGRiduMo4DqHmb4XSeGHvqxUoqjP4/dg";
+
 int phieu_session_user_verify(phieu_session *s, const char *name, const char *password,
                               phieu_user *out, phieu_error *err)
 {
@@ -198,8 +206,11 @@ int phieu_session_user_verify(phieu_session *s, const char *name, const char *pa
             *err = lookup;
         return rc;
     }
-    if (rc != 0 || !password ||
-        crypto_pwhash_str_verify(hash, password, strlen(password)) != 0)
+    if (rc == PHIEU_ENOTFOUND)
+        snprintf(hash, sizeof hash, "%s", dummy_pwhash);
+    const char *given = password ? password : "";
+    int match = crypto_pwhash_str_verify(hash, given, strlen(given)) == 0;
+    if (rc != 0 || !password || !match)
         return phieu_error_set(err, rc != 0 ? PHIEU_ENOTFOUND : PHIEU_EINVAL,
                                "wrong user name or password");
     if (out)

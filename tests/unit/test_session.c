@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -603,6 +604,45 @@ static void test_threshold_change_audited_then_frozen(void **state)
     phieu_image_destroy(&img);
 }
 
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A wrong name must cost the same argon2id work as a wrong password, or the time a login
+ * takes tells which names exist. Measured as the best of three tries each: an unknown name
+ * taking less than a third of a wrong password's time is the lookup returning at once. */
+static void test_unknown_user_costs_the_same(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_SUPERVISOR, "password-lan",
+                                            NULL, &err),
+                     0);
+    double known = 1e9, unknown = 1e9;
+    char known_msg[sizeof err.message], unknown_msg[sizeof err.message];
+    phieu_user u;
+    for (int i = 0; i < 3; i++) {
+        double t0 = seconds_now();
+        assert_true(phieu_session_user_verify(f->s, "lan", "wrong-pass", &u, &err) < 0);
+        double t1 = seconds_now();
+        snprintf(known_msg, sizeof known_msg, "%s", err.message);
+        assert_int_equal(phieu_session_user_verify(f->s, "nobody", "wrong-pass", &u, &err),
+                         PHIEU_ENOTFOUND);
+        double t2 = seconds_now();
+        snprintf(unknown_msg, sizeof unknown_msg, "%s", err.message);
+        if (t1 - t0 < known)
+            known = t1 - t0;
+        if (t2 - t1 < unknown)
+            unknown = t2 - t1;
+    }
+    assert_string_equal(known_msg, unknown_msg);
+    if (unknown * 3 < known)
+        fail_msg("an unknown name took %.4f s, a wrong password %.4f s", unknown, known);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +655,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_two_person_rule_latest_wins, setup,
                                         teardown),
         cmocka_unit_test(test_reading_blob_roundtrip),
+        cmocka_unit_test_setup_teardown(test_unknown_user_costs_the_same, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_detects_tampering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_detects_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threshold_change_audited_then_frozen, setup,
