@@ -107,6 +107,14 @@ typedef struct phieu_omr_config {
 int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page,
                    phieu_reading *out, phieu_error *err);
 
+/* Reads the page as config->forms[form_index] whatever its form code says: for a page the
+ * counting board has identified ("count as form X") when its code could not be read or
+ * named no form of the session. The page must still register (its corner marks found),
+ * and a page whose code says test ballot is still refused in an official session. The
+ * reading carries the reason "form-set-by-board". Pure, like phieu_omr_read. */
+int phieu_omr_read_as(const phieu_omr_config *config, int form_index, const phieu_image *page,
+                      phieu_reading *out, phieu_error *err);
+
 /* How alike the ink inside the boxes of two readings of the same form is, 0..1. Two scans
  * of one paper sheet score close to 1; two sheets marked the same way by different hands
  * score clearly lower. */

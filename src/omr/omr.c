@@ -337,8 +337,10 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
         row->decision = PHIEU_ROW_OVERVOTE;
 }
 
-int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phieu_reading *out,
-                   phieu_error *err)
+/* Reads the page; forced < 0 identifies the form by its code, forced >= 0 reads it as
+ * config->forms[forced] whatever its code says (a board decision, see phieu_omr_read_as). */
+static int read_page(const phieu_omr_config *config, int forced, const phieu_image *page,
+                     phieu_reading *out, phieu_error *err)
 {
     if (!config || !page || !out || !page->pixels || page->width <= 0 || page->height <= 0)
         return phieu_error_set(err, PHIEU_EINVAL, "omr: no page or no configuration given");
@@ -353,7 +355,7 @@ int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phie
     out->form_index = -1;
     out->status = PHIEU_PAGE_REJECTED;
     const phieu_thresholds *th = &config->thresholds;
-    const phieu_layout *L = &config->layouts[0];
+    const phieu_layout *L = &config->layouts[forced >= 0 ? forced : 0];
     omr_scratch s;
     /* Scratch for the largest box of any form. */
     int big = 0;
@@ -383,23 +385,37 @@ int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phie
     uint8_t bits[PHIEU_FORM_CODE_BITS];
     phieu_form_code code;
     phieu_error derr = {0};
-    if (omr_read_code(L, page, reg.h, bits) != 0 ||
-        phieu_form_code_decode(bits, &code, &derr) != 0) {
+    int code_ok = omr_read_code(L, page, reg.h, bits) == 0 &&
+                  phieu_form_code_decode(bits, &code, &derr) == 0;
+    if (forced >= 0) {
+        /* The board has said which form this is: the code only keeps its test flag (a test
+         * ballot is never counted in an official session, whatever the board says). */
+        memcpy(out->transform, reg.h, sizeof out->transform);
+        out->upside_down = reg.upside_down;
+        out->test_ballot = code_ok ? (code.flags & PHIEU_FORM_CODE_FLAG_TEST) != 0
+                                   : config->test_session != 0;
+        out->form_index = forced;
+        add_reason(out, "form-set-by-board", 0,
+                   "read as form '%s' by decision of the counting board",
+                   config->forms[forced]->id);
+    } else if (!code_ok) {
         memcpy(out->transform, reg.h, sizeof out->transform);
         out->upside_down = reg.upside_down;
         add_reason(out, "code-unreadable", 0,
-                   "the form code under the title cannot be read (damaged, covered or "
+                   "the form code at the bottom of the page cannot be read (damaged, covered or "
                    "not a phieu ballot)");
         omr_scratch_release(&s);
         return 0;
     }
-    int idx = -1;
+    int idx = forced;
     for (int i = 0; i < config->n_forms && idx < 0; i++)
         if (phieu_form_code_matches(&code, config->forms[i]))
             idx = i;
-    memcpy(out->transform, reg.h, sizeof out->transform);
-    out->upside_down = reg.upside_down;
-    out->test_ballot = (code.flags & PHIEU_FORM_CODE_FLAG_TEST) != 0;
+    if (forced < 0) {
+        memcpy(out->transform, reg.h, sizeof out->transform);
+        out->upside_down = reg.upside_down;
+        out->test_ballot = (code.flags & PHIEU_FORM_CODE_FLAG_TEST) != 0;
+    }
     if (idx < 0) {
         char hex[11];
         phieu_hex(code.fingerprint_prefix, 5, hex);
@@ -410,7 +426,7 @@ int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phie
         omr_scratch_release(&s);
         return 0;
     }
-    if (idx != 0 && !same_furniture(L, &config->layouts[idx])) {
+    if (forced < 0 && idx != 0 && !same_furniture(L, &config->layouts[idx])) {
         L = &config->layouts[idx];
         omr_registration again;
         omr_register(L, page, &s, &again);
@@ -459,6 +475,21 @@ int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phie
     }
     omr_scratch_release(&s);
     return 0;
+}
+
+int phieu_omr_read(const phieu_omr_config *config, const phieu_image *page, phieu_reading *out,
+                   phieu_error *err)
+{
+    return read_page(config, -1, page, out, err);
+}
+
+int phieu_omr_read_as(const phieu_omr_config *config, int form_index, const phieu_image *page,
+                      phieu_reading *out, phieu_error *err)
+{
+    if (config && (form_index < 0 || form_index >= config->n_forms))
+        return phieu_error_set(err, PHIEU_EINVAL, "omr: form %d does not exist (%d forms)",
+                               form_index + 1, config->n_forms);
+    return read_page(config, form_index, page, out, err);
 }
 
 /* ---- Similarity and JSON ----------------------------------------------------------- */

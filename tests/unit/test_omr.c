@@ -424,6 +424,46 @@ static void test_wrong_form_and_several_forms(void **state)
     reader_release(&two);
 }
 
+/* A page whose form code is covered (a smear, tape) is rejected, never guessed; when the
+ * counting board says which form it is, phieu_omr_read_as reads its marks as that form. */
+static void test_read_as_board_form(void **state)
+{
+    (void)state;
+    reader two;
+    reader_init(&two, "district-rating", "confidence-vote", 0);
+    phieu_image *img = render(two.forms[0], 200, 0);
+    mark_standard(img, &two.layouts[0]);
+    /* White out every code cell and the bars: the code is gone. */
+    const phieu_layout *L = &two.layouts[0];
+    double mm = 200 / 25.4;
+    int x0 = (int)(L->code_start.x * mm) - 2, y0 = (int)(L->code_start.y * mm) - 2;
+    int x1 = (int)((L->code_end.x + L->code_end.w) * mm) + 2;
+    int y1 = (int)((L->code_start.y + L->code_start.h) * mm) + 2;
+    for (int y = y0; y < y1; y++)
+        memset(img->pixels + (size_t)y * img->stride + x0, 255, (size_t)(x1 - x0));
+    phieu_reading rd = read_page(&two, img);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_int_equal(rd.form_index, -1);
+    assert_string_equal(rd.reasons[0].code, "code-unreadable");
+
+    phieu_error err = {0};
+    assert_int_equal(phieu_omr_read_as(&two.cfg, 0, img, &rd, &err), 0);
+    assert_int_equal(rd.form_index, 0);
+    assert_string_equal(rd.reasons[0].code, "form-set-by-board");
+    assert_standard(&rd, "read as district-rating");
+    /* An index that names no form is the caller's mistake. */
+    assert_int_equal(phieu_omr_read_as(&two.cfg, 2, img, &rd, &err), PHIEU_EINVAL);
+
+    /* A test ballot stays refused in an official session whatever the board says. */
+    phieu_image *tb = render(two.forms[0], 200, 1);
+    assert_int_equal(phieu_omr_read_as(&two.cfg, 0, tb, &rd, &err), 0);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_int_equal(rd.test_ballot, 1);
+    phieu_image_destroy(&tb);
+    phieu_image_destroy(&img);
+    reader_release(&two);
+}
+
 static void test_test_ballots(void **state)
 {
     (void)state;
@@ -634,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_rotation_scale_offset),
         cmocka_unit_test(test_resolutions_and_upside_down),
         cmocka_unit_test(test_wrong_form_and_several_forms),
+        cmocka_unit_test(test_read_as_board_form),
         cmocka_unit_test(test_test_ballots),
         cmocka_unit_test(test_blank_and_unregistered),
         cmocka_unit_test(test_deterministic_json),
