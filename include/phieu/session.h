@@ -45,7 +45,7 @@
 #include "phieu/util.h"
 
 /* The schema this build writes; a file with a higher version is refused. */
-#define PHIEU_SESSION_SCHEMA_VERSION 1
+#define PHIEU_SESSION_SCHEMA_VERSION 2
 /* How long a writer waits for another station's transaction: a page commit takes a few
  * milliseconds, so 10 s covers any honest wait and still reports a stuck process. */
 #define PHIEU_SESSION_BUSY_MS 10000
@@ -280,6 +280,9 @@ typedef struct phieu_exception {
     char text[400];        /* words for a person */
     int state;             /* phieu_exception_state */
     char resolution[PHIEU_CHOICE_MAX]; /* the resolved choice, "" until RESOLVED */
+    /* A page exception whose ink matched an earlier sheet ("possible-duplicate", alone or
+     * beside other reasons): that sheet's id, so the board can compare the two; "" else. */
+    char duplicate_of[PHIEU_SHEET_ID_MAX];
     int n_decisions;
     int form_index;        /* of the sheet, -1 unknown */
     int64_t batch;         /* operator-only, to find the paper */

@@ -204,24 +204,13 @@ static int needs_user(const phieu_exception *e, const review_login *l, const cha
     }
 }
 
-/* The sheet a "possible-duplicate" exception names as the earlier scan of the same paper
- * ("... duplicate of sheet <16 hex digits>: ..."), so that the board can compare the two;
- * 0 when there is none. */
+/* The sheet a possible-duplicate exception names as the earlier scan of the same paper
+ * (the exception's duplicate_of), so that the board can compare the two; 0 when none. */
 static int twin_of(const phieu_exception *e, char out[PHIEU_SHEET_ID_MAX])
 {
-    if (strcmp(e->reason, "possible-duplicate") != 0)
+    if (!e->duplicate_of[0])
         return 0;
-    const char *p = strstr(e->text, "sheet ");
-    if (!p)
-        return 0;
-    p += 6;
-    size_t n = 0;
-    while ((p[n] >= '0' && p[n] <= '9') || (p[n] >= 'a' && p[n] <= 'f'))
-        n++;
-    if (n != PHIEU_SHEET_ID_LEN)
-        return 0;
-    memcpy(out, p, n);
-    out[n] = '\0';
+    snprintf(out, PHIEU_SHEET_ID_MAX, "%s", e->duplicate_of);
     return 1;
 }
 

@@ -31,7 +31,7 @@ static const char *state_name(int state)
 #define EXC_SELECT                                                                             \
     "SELECT e.id, e.sheet_id, e.row, e.reason, e.text, e.state, e.resolution,"                 \
     " (SELECT count(*) FROM decisions d WHERE d.exception_id = e.id),"                         \
-    " coalesce(s.form_idx, -1), s.batch, s.position FROM exceptions e"                         \
+    " coalesce(s.form_idx, -1), s.batch, s.position, e.duplicate_of FROM exceptions e"         \
     " JOIN sheets s ON s.id = e.sheet_id "
 
 static void exception_from_row(sqlite3_stmt *st, phieu_exception *e)
@@ -49,6 +49,8 @@ static void exception_from_row(sqlite3_stmt *st, phieu_exception *e)
     e->form_index = sqlite3_column_int(st, 8);
     e->batch = sqlite3_column_int64(st, 9);
     e->position = sqlite3_column_int(st, 10);
+    snprintf(e->duplicate_of, sizeof e->duplicate_of, "%s",
+             (const char *)sqlite3_column_text(st, 11));
 }
 
 int phieu_session_exceptions_list(phieu_session *s, int which, phieu_exception **items,

@@ -29,6 +29,7 @@ typedef struct new_exception {
     int row;
     char reason[32];
     char text[400];
+    char duplicate_of[PHIEU_SHEET_ID_MAX]; /* the earlier sheet of a possible duplicate */
 } new_exception;
 
 typedef struct page_exceptions {
@@ -412,8 +413,8 @@ static int insert_exceptions(phieu_session *s, const char *sheet_id, const page_
     if (pe->n == 0)
         return 0;
     if (session_prepare(s,
-                        "INSERT INTO exceptions(id, sheet_id, row, reason, text) "
-                        "VALUES (?,?,?,?,?)",
+                        "INSERT INTO exceptions(id, sheet_id, row, reason, text, "
+                        "duplicate_of) VALUES (?,?,?,?,?,?)",
                         &st, err) != 0)
         return err->code;
     for (int i = 0; i < pe->n; i++) {
@@ -436,6 +437,7 @@ static int insert_exceptions(phieu_session *s, const char *sheet_id, const page_
         sqlite3_bind_int(st, 3, pe->items[i].row);
         sqlite3_bind_text(st, 4, pe->items[i].reason, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, pe->items[i].text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, pe->items[i].duplicate_of, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
@@ -548,6 +550,9 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
                          "the same paper may have been fed twice",
                          twin, sim);
                 add_reason(pe, 0, "possible-duplicate", text);
+                new_exception *pd = exception_for(pe, 0);
+                if (pd)
+                    snprintf(pd->duplicate_of, sizeof pd->duplicate_of, "%s", twin);
                 snprintf(out->possible_duplicate_of, sizeof out->possible_duplicate_of, "%s",
                          twin);
                 status = PHIEU_PAGE_REVIEW;

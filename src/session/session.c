@@ -148,6 +148,12 @@ static const char *const migrations[PHIEU_SESSION_SCHEMA_VERSION] = {
     "CREATE TABLE log(seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL,"
     "  action TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,"
     "  hash TEXT NOT NULL);",
+    /* 1 -> 2: the earlier sheet a possible duplicate names, as a field of its own; files
+     * of format 1 held it only in the words, from which it is taken here. */
+    "ALTER TABLE exceptions ADD COLUMN duplicate_of TEXT NOT NULL DEFAULT '';"
+    "UPDATE exceptions SET duplicate_of = substr(text,"
+    "  instr(text, 'possible duplicate of sheet ') + 28, 16)"
+    "  WHERE instr(text, 'possible duplicate of sheet ') > 0;",
 };
 
 static int pragma_int(phieu_session *s, const char *sql, int *out, phieu_error *err)

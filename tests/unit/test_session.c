@@ -269,6 +269,24 @@ static void test_rescan_and_same_pattern(void **state)
     assert_string_equal(list[0].reason, "possible-duplicate");
     assert_int_equal(list[0].row, 0);
     assert_non_null(strstr(list[0].text, ra.sheet_id));
+    assert_string_equal(list[0].duplicate_of, ra.sheet_id);
+    phieu_free(list);
+
+    /* A file of format 1 (no duplicate_of column) gets the earlier sheet from the words. */
+    phieu_session_close(&f->s);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "ALTER TABLE exceptions DROP COLUMN duplicate_of;"
+                                  "PRAGMA user_version = 1",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(phieu_session_open(f->path, &f->s, &err), 0);
+    assert_int_equal(phieu_session_exceptions_list(f->s, PHIEU_EXC_LIST_ALL, &list, &n, &err),
+                     0);
+    assert_int_equal((int)n, 1);
+    assert_string_equal(list[0].duplicate_of, ra.sheet_id);
     phieu_free(list);
     phieu_image_destroy(&a);
     phieu_image_destroy(&b);
