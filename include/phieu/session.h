@@ -143,6 +143,12 @@ void phieu_session_omr_config(const phieu_session *s, phieu_omr_config *out);
 
 /* ---- Settings entered by the board (each is audited) -------------------------------- */
 
+/* The board's counts as the file holds them now (another process, e.g. 'phieu session
+ * counts' beside a running review screen, may have entered them since this handle was
+ * opened); info->counts is refreshed too. out may be NULL. */
+int phieu_session_counts_get(phieu_session *s, phieu_board_counts out[PHIEU_SESSION_MAX_FORMS],
+                             phieu_error *err);
+
 /* form_index -1: the same counts for every form. */
 int phieu_session_set_counts(phieu_session *s, int form_index, const phieu_board_counts *c,
                              const char *actor, phieu_error *err);

@@ -35,7 +35,6 @@
 struct review_data {
     pthread_mutex_t lock; /* one session handle, used by one thread at a time */
     phieu_session *session;
-    char *path; /* to open a fresh handle for the totals */
 };
 
 int review_data_open(const char *session_path, review_data **out, phieu_error *err)
@@ -47,11 +46,8 @@ int review_data_open(const char *session_path, review_data **out, phieu_error *e
         phieu_free(d);
         return phieu_error_set(err, PHIEU_ENOMEM, "review: cannot create a lock");
     }
-    d->path = phieu_strdup(session_path);
-    int rc = d->path ? phieu_session_open(session_path, &d->session, err)
-                     : phieu_error_set(err, PHIEU_ENOMEM, "review: out of memory");
+    int rc = phieu_session_open(session_path, &d->session, err);
     if (rc != 0) {
-        phieu_free(d->path);
         pthread_mutex_destroy(&d->lock);
         phieu_free(d);
         return rc;
@@ -66,7 +62,6 @@ void review_data_close(review_data **dp)
         return;
     review_data *d = *dp;
     phieu_session_close(&d->session);
-    phieu_free(d->path);
     pthread_mutex_destroy(&d->lock);
     phieu_free(d);
     *dp = NULL;
@@ -704,18 +699,13 @@ static void api_totals(review_request *req, review_response *res)
     phieu_error err = {0};
     phieu_tally *t = NULL;
     phieu_session_progress p;
-    /* A handle of its own, opened for this request: the board's counts (the base of the
-     * percentages) are read when a session is opened, and the board may enter them with
-     * 'phieu session counts' while the review screen runs. */
-    phieu_session *fresh = NULL;
-    int rc = phieu_session_open(d->path, &fresh, &err);
+    pthread_mutex_lock(&d->lock);
+    int rc = phieu_tally_from_session(d->session, &t, &err);
     if (rc == 0)
-        rc = phieu_tally_from_session(fresh, &t, &err);
-    if (rc == 0)
-        rc = phieu_session_progress_get(fresh, &p, &err);
+        rc = phieu_session_progress_get(d->session, &p, &err);
+    pthread_mutex_unlock(&d->lock);
     if (rc != 0) {
         phieu_tally_destroy(&t);
-        phieu_session_close(&fresh);
         fail(res, &err);
         return;
     }
@@ -757,7 +747,6 @@ static void api_totals(review_request *req, review_response *res)
                           p.exceptions_total, "unknown_form_pending", t->unknown_form_pending,
                           "unknown_form_invalid", t->unknown_form_invalid, "forms", forms);
     phieu_tally_destroy(&t);
-    phieu_session_close(&fresh);
     send_json(res, MHD_HTTP_OK, j);
 }
 

@@ -280,10 +280,12 @@ static void board_release(phieu_board *b)
     memset(b, 0, sizeof *b);
 }
 
-int session_load_board(phieu_session *s, phieu_error *err)
+int phieu_session_counts_get(phieu_session *s, phieu_board_counts out[PHIEU_SESSION_MAX_FORMS],
+                             phieu_error *err)
 {
     phieu_session_info *info = &s->info;
-    memset(info->counts, 0, sizeof info->counts);
+    phieu_board_counts counts[PHIEU_SESSION_MAX_FORMS];
+    memset(counts, 0, sizeof counts);
     sqlite3_stmt *st;
     if (session_prepare(s,
                         "SELECT form_idx, present, issued, collected, spoiled FROM counts",
@@ -294,7 +296,7 @@ int session_load_board(phieu_session *s, phieu_error *err)
         int i = sqlite3_column_int(st, 0);
         if (i < 0 || i >= info->n_forms)
             continue;
-        phieu_board_counts *c = &info->counts[i];
+        phieu_board_counts *c = &counts[i];
         c->entered = 1;
         c->present = sqlite3_column_int(st, 1);
         c->issued = sqlite3_column_int(st, 2);
@@ -304,6 +306,19 @@ int session_load_board(phieu_session *s, phieu_error *err)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return session_db_error(s, err, "cannot read the board's counts");
+    memcpy(info->counts, counts, sizeof counts);
+    if (out)
+        memcpy(out, counts, sizeof counts);
+    return 0;
+}
+
+int session_load_board(phieu_session *s, phieu_error *err)
+{
+    phieu_session_info *info = &s->info;
+    int rc = phieu_session_counts_get(s, NULL, err);
+    if (rc != 0)
+        return rc;
+    sqlite3_stmt *st;
 
     board_release(&info->board);
     if (session_prepare(s, "SELECT role, name FROM board ORDER BY seq", &st, err) != 0)

@@ -204,11 +204,16 @@ int phieu_tally_from_session(phieu_session *s, phieu_tally **out, phieu_error *e
         return phieu_error_set(err, PHIEU_EFORMAT,
                                "session '%s' names an unknown rule set '%s'", info->path,
                                info->rules);
+    /* The counts are read now, not when the handle was opened: the board may enter them
+     * from another process while a review screen keeps its handle open. */
+    phieu_board_counts counts[PHIEU_SESSION_MAX_FORMS];
+    if (phieu_session_counts_get(s, counts, err) != 0)
+        return err->code;
     phieu_ballot *ballots;
     size_t n;
     if (phieu_session_ballots(s, &ballots, &n, err) != 0)
         return err->code;
-    phieu_tally_input in = {rules, info->delegates, info->n_forms, info->forms, info->counts,
+    phieu_tally_input in = {rules, info->delegates, info->n_forms, info->forms, counts,
                             ballots, n};
     int rc = phieu_tally_compute(&in, out, err);
     phieu_free(ballots);

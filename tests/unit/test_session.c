@@ -18,6 +18,7 @@
 #include "phieu/alloc.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
+#include "phieu/tally.h"
 #include "phieu/util.h"
 #include "session/session_internal.h"
 #include "session_fixture.h"
@@ -622,6 +623,37 @@ static void test_threshold_change_audited_then_frozen(void **state)
     phieu_image_destroy(&img);
 }
 
+/* Counts the board enters through another handle (another process: 'phieu session counts'
+ * beside a running review screen) are the base of the next tally of an open handle. */
+static void test_tally_reads_counts_fresh(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    const int choices[4] = {0, 1, 2, 0};
+    phieu_image *img = marked(f, choices, 31);
+    phieu_page_result r;
+    add(f, img, &r);
+    phieu_image_destroy(&img);
+    phieu_tally *t = NULL;
+    assert_int_equal(phieu_tally_from_session(f->s, &t, &err), 0);
+    assert_int_equal(t->forms[0].base_estimated, 1);
+    assert_int_equal(t->forms[0].base, 1);
+    phieu_tally_destroy(&t);
+
+    phieu_session *other = NULL;
+    assert_int_equal(phieu_session_open(f->path, &other, &err), 0);
+    phieu_board_counts bc = {1, 9, 9, 8, 1};
+    assert_int_equal(phieu_session_set_counts(other, -1, &bc, "test", &err), 0);
+    phieu_session_close(&other);
+
+    assert_int_equal(phieu_tally_from_session(f->s, &t, &err), 0);
+    assert_int_equal(t->forms[0].base_estimated, 0);
+    assert_int_equal(t->forms[0].base, 8);
+    assert_int_equal(t->forms[0].counts.collected, 8);
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_session_get_info(f->s)->counts[0].collected, 8);
+}
+
 static double seconds_now(void)
 {
     struct timespec ts;
@@ -674,6 +706,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_reading_blob_roundtrip),
         cmocka_unit_test_setup_teardown(test_unknown_user_costs_the_same, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tally_reads_counts_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_detects_tampering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_detects_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threshold_change_audited_then_frozen, setup,
