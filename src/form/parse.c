@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "form/form_internal.h"
 #include "phieu/alloc.h"
@@ -642,6 +643,14 @@ int phieu_form_load(const char *path, phieu_form **out, phieu_error *err)
         *out = NULL;
     if (!path || !out)
         return phieu_error_set(err, PHIEU_EINVAL, "form load: no path or no output given");
+    /* A device, a folder or a pipe is there but is no form: invalid input, like an empty
+     * file, not an I/O failure. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "'%s' is not a form file (not a regular file); give the path "
+                               "of a .form text file (see docs/forms.md)",
+                               path);
     uint8_t *data = NULL;
     size_t len = 0;
     int rc = phieu_read_file(path, FORM_FILE_MAX_BYTES, &data, &len, err);

@@ -22,6 +22,18 @@ set -e
 [ "$rc" = 3 ] || fail "broken form exit code $rc, expected 3"
 grep -q "bad.form:$line:1:" <<<"$err" || fail "error does not name bad.form:$line:1: $err"
 
+# No form at all: /dev/null, a folder and an empty file are invalid input (exit 3), with
+# the file named.
+: > "$tmp/empty.form"
+for nothing in /dev/null "$tmp" "$tmp/empty.form"; do
+    set +e
+    err=$("$PHIEU_BIN" form check "$nothing" 2>&1 >/dev/null)
+    rc=$?
+    set -e
+    [ "$rc" = 3 ] || fail "form check $nothing: exit code $rc, expected 3 ($err)"
+    grep -qF "$nothing" <<<"$err" || fail "form check $nothing: the error does not name it: $err"
+done
+
 # The layout JSON keeps the contract's keys and geometry.
 "$PHIEU_BIN" form layout "$forms/district-rating.form" --json > "$tmp/layout.json"
 python3 - "$tmp/layout.json" "$forms/district-rating.form" <<'PY'
