@@ -32,6 +32,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* fontconfig (under pango, rendering the ballot of the fuzz session) keeps its caches for
+ * the life of the process; tell LeakSanitizer that this is not a leak of ours. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfontconfig\n";
+}
+
 /* An answer slower than this is a hang: every route answers a small session in
  * milliseconds, and a failed login waits nothing here (delay set to 0). */
 #define ANSWER_TIMEOUT_MS 5000
@@ -195,7 +203,7 @@ static void setup(void)
     o.port = 0;
     o.login_delay_ms = 0;
     o.login_delay_max_ms = 0;
-    o.login_lock_after = 1 << 30; /* the fuzzer guesses passwords: never lock "lan" out */
+    o.login_lock_after = 1 << 20; /* the fuzzer guesses passwords: never lock "lan" out */
     o.login_lock_seconds = 0;
     if (phieu_review_start(&o, &W.srv, &err) != 0)
         die("server", err.message);
@@ -221,7 +229,7 @@ static char *expand(const uint8_t *data, size_t size, size_t *out_len)
 {
     static const char *const names[] = {"@COOKIE@", "@CSRF@", "@EXC@", "@SHEET@"};
     const char *values[] = {W.cookie, W.csrf, W.exc, W.sheet};
-    size_t cap = size * 9 + 1; /* each value is at most 8x its placeholder's length */
+    size_t cap = size * 11 + 1; /* a value is at most 64/6 times its placeholder (@CSRF@) */
     char *out = malloc(cap);
     if (!out)
         abort();
@@ -274,8 +282,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "%.*s\n", (int)(got < 400 ? got : 400), answer);
     if (got > 0 && strncmp(answer, "HTTP/1.", 7) != 0)
         die("an answer that is not HTTP", answer);
-    /* A 5xx other than 503 (busy) means a handler failed on input it should refuse. */
-    if (got > 12 && answer[9] == '5' && strncmp(answer + 9, "503", 3) != 0)
+    /* 500 means a handler of ours failed on input it should have refused (libmicrohttpd
+     * itself answers 501/505 to methods and versions it does not speak: fine). */
+    if (got > 12 && strncmp(answer + 9, "500", 3) == 0)
         die("a server error", answer);
     return 0;
 }
