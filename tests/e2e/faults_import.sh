@@ -108,7 +108,7 @@ for kind in FSYNC RENAME; do
     [ "$n" -le 200 ] || fail "$kind sweep did not end"
   done
   [ "$n" -gt 3 ] || fail "$kind sweep: the import made only $((n - 1)) calls"
-  echo "every ${step}th $kind call of an import failed in turn, up to $((n - 1))"
+  echo "$kind calls 1, 1+$step, 1+2x$step ... of an import failed in turn, up to $((n - 1))"
 done
 # Write calls are many (SQLite pages): a spread of them, ENOSPC and EIO alternating.
 n=1

@@ -67,7 +67,7 @@ for kind in FSYNC RENAME; do
     [ "$n" -le 200 ] || fail "$kind sweep did not end"
   done
   [ "$n" -gt 3 ] || fail "$kind sweep: the report made only $((n - 1)) calls"
-  echo "every ${step}th $kind call of a report failed in turn, up to $((n - 1))"
+  echo "$kind calls 1, 1+$step, 1+2x$step ... of a report failed in turn, up to $((n - 1))"
 done
 n=1
 while try_fault "EIO at write call $n" "IOFAIL_MATCH=/out/ IOFAIL_WRITE_CALL=$n IOFAIL_ERRNO=EIO" 0; do

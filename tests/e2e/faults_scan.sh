@@ -90,5 +90,5 @@ while try_fault "EIO at fsync $n" "IOFAIL_MATCH=t.db IOFAIL_FSYNC_CALL=$n IOFAIL
   [ "$n" -le 200 ] || fail "fsync sweep did not end"
 done
 [ "$n" -gt 3 ] || fail "fsync sweep: the scan made only $((n - 1)) syncs"
-echo "every ${step}th fsync of a scan failed in turn, up to $((n - 1))"
+echo "fsync calls 1, 1+$step, 1+2x$step ... of a scan failed in turn, up to $((n - 1))"
 echo "faults_scan: OK ($runs faulty scans; $absorbed faults after the last commit left a complete session)"
