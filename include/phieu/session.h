@@ -45,7 +45,7 @@
 #include "phieu/util.h"
 
 /* The schema this build writes; a file with a higher version is refused. */
-#define PHIEU_SESSION_SCHEMA_VERSION 2
+#define PHIEU_SESSION_SCHEMA_VERSION 3
 /* How long a writer waits for another station's transaction: a page commit takes a few
  * milliseconds, so 10 s covers any honest wait and still reports a stuck process. */
 #define PHIEU_SESSION_BUSY_MS 10000
@@ -249,12 +249,20 @@ typedef struct phieu_sheet {
     int position;     /* operator-only */
     int side;         /* phieu_side */
     char back_of[PHIEU_SHEET_ID_MAX]; /* "" for a front */
-    int form_index;   /* -1 unknown */
-    int status;       /* phieu_page_status as stored (after the session's checks) */
+    int form_index;   /* the form it is filed under: the reader's, or the one the board set
+                         ("form:<id>" on a rejected page); -1 unknown */
+    int status;       /* phieu_page_status as stored (after the session's checks; the
+                         machine's, also when the board set the form) */
 } phieu_sheet;
 
 int phieu_session_sheet_get(phieu_session *s, const char *sheet_id, phieu_sheet *sheet,
                             phieu_reading *reading /* may be NULL */, phieu_error *err);
+/* The board-directed reading of a sheet: the page read again with phieu_omr_read_as as the
+ * form the board set ("form:<id>" resolved on its page exception). The machine's own
+ * reading stays what phieu_session_sheet_get returns; the audit needs both. *form_index
+ * (may be NULL) gets the form. PHIEU_ENOTFOUND when the board set no form for this sheet. */
+int phieu_session_sheet_board_reading(phieu_session *s, const char *sheet_id, int *form_index,
+                                      phieu_reading *reading, phieu_error *err);
 /* All sheets, ordered by their random id (never scan order). */
 int phieu_session_sheets_list(phieu_session *s, phieu_sheet **items, size_t *n,
                               phieu_error *err);
@@ -272,10 +280,23 @@ typedef enum {
  *   row exception:  a choice key, or "invalid" (not valid for this person)
  *   page exception: "accept" (count the page as read: not a duplicate, not a double feed),
  *                   "invalid" (whole ballot invalid: collected, valid for nobody),
- *                   "discard" (not a ballot / a true duplicate: not counted at all). */
+ *                   "discard" (not a ballot / a true duplicate: not counted at all),
+ *                   "form:<id>" (count as form <id>: only on a front page rejected because
+ *                   its form code is unreadable ("code-unreadable") or names no form of
+ *                   the session ("wrong-form"), and only for a form of the session).
+ * When "form:<id>" resolves the page, the page is read again from its archived image with
+ * phieu_omr_read_as; that reading is stored as the sheet's board-directed reading (the
+ * machine's stays), the sheet is filed under that form, its marginal rows open the usual
+ * row exceptions and its decided rows count. A later decision that takes the form back
+ * (the head's) removes that reading and its undecided row exceptions; it is refused once
+ * a row of it was decided (PHIEU_ESTATE). */
 #define PHIEU_CHOICE_INVALID "invalid"
 #define PHIEU_CHOICE_ACCEPT "accept"
 #define PHIEU_CHOICE_DISCARD "discard"
+#define PHIEU_CHOICE_FORM_PREFIX "form:"
+/* Page exception reasons a "form:<id>" decision may answer. */
+#define PHIEU_REASON_CODE_UNREADABLE "code-unreadable"
+#define PHIEU_REASON_WRONG_FORM "wrong-form"
 #define PHIEU_CHOICE_MAX 32
 
 typedef struct phieu_exception {
@@ -336,7 +357,9 @@ int phieu_session_users_list(phieu_session *s, phieu_user **items, size_t *n,
  * on a resolved exception is refused (PHIEU_ESTATE) unless the user is the head (a head's
  * later decision replaces the result); on an exception waiting for the head, only the
  * head may decide. Appends a log entry naming the exception, the user and the decision's
- * hash (not the choice: the log holds no selections). *after may be NULL. */
+ * hash (not the choice: the log holds no selections). A page resolved as "form:<id>" adds
+ * an entry "form-set-by-board" naming the form and how many rows went to review (never a
+ * mark). *after may be NULL. */
 int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *user,
                          const char *choice, const char *note, phieu_exception *after,
                          phieu_error *err);
@@ -382,6 +405,8 @@ typedef struct phieu_ballot_source {
     int form_index;  /* the form the sheet is filed under, -1 unknown */
     int has_reading; /* 0: an unreadable file (no reading) */
     int read_form;   /* the form the reading identified, -1 none */
+    int board_form;  /* the form the board set ("form:<id>"), -1 none; machine[] and
+                        read_form are then those of the reading as that form */
     int n_rows;      /* rows in machine[] */
     int machine[PHIEU_FORM_MAX_ROWS]; /* the reader's decision for row i + 1 */
     phieu_ballot_exception page;      /* the page-level exception (row 0) */
@@ -396,7 +421,9 @@ typedef struct phieu_ballot_source {
  *     blank, unreadable file, not registered, ...) that is still open makes the whole
  *     ballot pending: every row PHIEU_ROW_PENDING. Decided, the board's choice applies:
  *     "discard" -> not a ballot, "invalid" -> whole ballot invalid, "accept" -> counted as
- *     read. A page resolved with any other word stays pending.
+ *     read, "form:<id>" -> counted as read as form <id> when src holds that reading
+ *     (board_form == form_index == read_form, form->id == <id>), pending otherwise. A
+ *     page resolved with any other word stays pending.
  *  2. A ballot with no form, no reading, or a reading of another form than it is filed
  *     under is invalid when the board accepted the page, pending when nobody decided.
  *  3. Otherwise each row holds the reader's decision, except a row with its own exception

@@ -21,12 +21,21 @@ int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
     int page_decided = page && !page->open;
     if (page_decided && strcmp(page->resolution, PHIEU_CHOICE_DISCARD) == 0)
         return 0;
+    size_t prefix = strlen(PHIEU_CHOICE_FORM_PREFIX);
+    int board_set = page_decided &&
+                    strncmp(page->resolution, PHIEU_CHOICE_FORM_PREFIX, prefix) == 0;
     int state = PHIEU_BALLOT_VALID;
     if (page && (page->open || (strcmp(page->resolution, PHIEU_CHOICE_INVALID) != 0 &&
-                                strcmp(page->resolution, PHIEU_CHOICE_ACCEPT) != 0)))
+                                strcmp(page->resolution, PHIEU_CHOICE_ACCEPT) != 0 &&
+                                !board_set)))
         state = PHIEU_BALLOT_PENDING; /* note 1 */
     else if (page_decided && strcmp(page->resolution, PHIEU_CHOICE_INVALID) == 0)
         state = PHIEU_BALLOT_INVALID;
+    else if (board_set &&
+             (!form || !src->has_reading || src->board_form < 0 ||
+              src->board_form != src->form_index || src->read_form != src->form_index ||
+              strcmp(page->resolution + prefix, form->id) != 0))
+        state = PHIEU_BALLOT_PENDING; /* note 1: the reading as that form is missing */
     else if (!form || !src->has_reading || src->read_form != src->form_index)
         state = page_decided ? PHIEU_BALLOT_INVALID : PHIEU_BALLOT_PENDING; /* note 2 */
     b->state = state;
@@ -87,7 +96,7 @@ static int load_exceptions(phieu_session *s, sqlite3_stmt *st, const char *sheet
 /* Fills b from a sheet's reading and exceptions through phieu_ballot_resolve. Returns 1
  * when the sheet is a ballot, 0 when it was discarded (not a ballot). */
 static int make_ballot(phieu_session *s, const phieu_sheet *sh, const phieu_reading *r,
-                       phieu_ballot_source *src, phieu_ballot *b)
+                       int board_form, phieu_ballot_source *src, phieu_ballot *b)
 {
     memset(b, 0, sizeof *b);
     snprintf(b->sheet_id, sizeof b->sheet_id, "%s", sh->id);
@@ -95,6 +104,7 @@ static int make_ballot(phieu_session *s, const phieu_sheet *sh, const phieu_read
     src->form_index = sh->form_index;
     src->has_reading = r != NULL;
     src->read_form = r ? r->form_index : -1;
+    src->board_form = board_form;
     src->n_rows = 0;
     for (int i = 0; i < PHIEU_FORM_MAX_ROWS; i++)
         src->machine[i] = PHIEU_ROW_REVIEW;
@@ -124,8 +134,10 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
     }
     if (session_prepare(s,
                         "SELECT s.id, s.sha256, s.unreadable, s.batch, s.position, s.side, '',"
-                        " coalesce(s.form_idx, -1), s.status, r.blob FROM sheets s LEFT JOIN"
-                        " readings r ON r.sheet_id = s.id WHERE s.side = 0 ORDER BY s.id",
+                        " coalesce(s.form_idx, -1), s.status, r.blob, coalesce(b.form_idx, -1),"
+                        " b.blob FROM sheets s LEFT JOIN readings r ON r.sheet_id = s.id"
+                        " LEFT JOIN board_readings b ON b.sheet_id = s.id WHERE s.side = 0"
+                        " ORDER BY s.id",
                         &sheets, err) != 0 ||
         session_prepare(s, "SELECT row, state, resolution, reason FROM exceptions WHERE sheet_id = ?",
                         &excs, err) != 0)
@@ -141,10 +153,17 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
         sh.form_index = sqlite3_column_int(sheets, 7);
         if (sh.form_index >= s->info.n_forms)
             sh.form_index = -1;
-        int has_reading = sqlite3_column_type(sheets, 9) != SQLITE_NULL;
+        /* A sheet whose form the board set counts by its reading as that form. */
+        int board_form = sqlite3_column_type(sheets, 11) != SQLITE_NULL
+                             ? sqlite3_column_int(sheets, 10)
+                             : -1;
+        if (board_form >= s->info.n_forms)
+            board_form = -1;
+        int col = board_form >= 0 ? 11 : 9;
+        int has_reading = sqlite3_column_type(sheets, col) != SQLITE_NULL;
         if (has_reading &&
-            session_reading_decode(sqlite3_column_blob(sheets, 9),
-                                   (size_t)sqlite3_column_bytes(sheets, 9), r, err) != 0)
+            session_reading_decode(sqlite3_column_blob(sheets, col),
+                                   (size_t)sqlite3_column_bytes(sheets, col), r, err) != 0)
             goto fail;
         memset(src, 0, sizeof *src);
         if (load_exceptions(s, excs, sh.id, src, err) != 0)
@@ -159,7 +178,7 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
             list = g;
             cap = ncap;
         }
-        if (make_ballot(s, &sh, has_reading ? r : NULL, src, &list[count]))
+        if (make_ballot(s, &sh, has_reading ? r : NULL, board_form, src, &list[count]))
             count++;
     }
     if (rc != SQLITE_DONE) {

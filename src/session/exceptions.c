@@ -373,9 +373,194 @@ int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err)
     return 0;
 }
 
-/* Whether `choice` is a decision this exception can take. */
+/* ---- "Count as form X" ------------------------------------------------------------- */
+
+/* The form a "form:<id>" choice names; -1 when the choice is not of that kind, -2 when it
+ * names no form of the session. */
+static int choice_form(const phieu_session *s, const char *choice)
+{
+    size_t prefix = strlen(PHIEU_CHOICE_FORM_PREFIX);
+    if (strncmp(choice, PHIEU_CHOICE_FORM_PREFIX, prefix) != 0)
+        return -1;
+    int f = phieu_session_form_index(s, choice + prefix);
+    return f >= 0 ? f : -2;
+}
+
+/* Reads the sheet's archived image again as form f (phieu_omr_read_as). A page that still
+ * cannot be read as that form (its corner marks not found, a test ballot in an official
+ * session) is PHIEU_EINVAL with the reader's words. */
+static int board_read(phieu_session *s, const phieu_sheet *sheet, int f, phieu_reading *r,
+                      phieu_error *err)
+{
+    char path[4096];
+    if (phieu_session_image_path(s, sheet->sha256, 0, path, sizeof path, err) != 0)
+        return err->code;
+    phieu_image_limits limits = phieu_image_default_limits();
+    phieu_image *img = NULL;
+    if (phieu_image_load(path, 0, &limits, &img, err) != 0)
+        return phieu_error_prefix(err, "cannot read sheet %s again as form '%s': ", sheet->id,
+                                  s->forms[f]->id);
+    phieu_omr_config cfg;
+    phieu_session_omr_config(s, &cfg);
+    int rc = phieu_omr_read_as(&cfg, f, img, r, err);
+    phieu_image_destroy(&img);
+    if (rc != 0)
+        return rc;
+    if (r->status == PHIEU_PAGE_REJECTED || r->status == PHIEU_PAGE_BLANK) {
+        const char *why = "the page cannot be read";
+        for (int i = 0; i < r->n_reasons; i++)
+            if (strcmp(r->reasons[i].code, "form-set-by-board") != 0) {
+                why = r->reasons[i].text;
+                break;
+            }
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "sheet %s cannot be counted as form '%s': %s; decide '%s' "
+                               "(whole ballot invalid) or '%s' (not a ballot)",
+                               sheet->id, s->forms[f]->id, why, PHIEU_CHOICE_INVALID,
+                               PHIEU_CHOICE_DISCARD);
+    }
+    return 0;
+}
+
+/* Whether a "form:<id>" choice fits the page exception e: a front page rejected because
+ * its form code could not be read or names no form of the session, and a form of the
+ * session the page can be read as (read into *board, the form into *board_form). */
+static int check_form_choice(phieu_session *s, const phieu_exception *e,
+                             const phieu_sheet *sheet, const char *choice, phieu_reading *board,
+                             int *board_form, phieu_error *err)
+{
+    if (e->row > 0 || sheet->side != PHIEU_SIDE_FRONT || sheet->unreadable ||
+        (strcmp(e->reason, PHIEU_REASON_CODE_UNREADABLE) != 0 &&
+         strcmp(e->reason, PHIEU_REASON_WRONG_FORM) != 0))
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "'%s': the board sets the form only of a rejected page whose "
+                               "form code could not be read (%s) or names no form of this "
+                               "session (%s); exception %lld is '%s'",
+                               choice, PHIEU_REASON_CODE_UNREADABLE, PHIEU_REASON_WRONG_FORM,
+                               (long long)e->id, e->reason);
+    int f = choice_form(s, choice);
+    if (f < 0) {
+        phieu_buf ids;
+        phieu_buf_init(&ids);
+        for (int i = 0; i < s->info.n_forms; i++)
+            phieu_buf_printf(&ids, "%s%s%s", i ? ", " : "", PHIEU_CHOICE_FORM_PREFIX,
+                             s->forms[i]->id);
+        int rc = phieu_error_set(err, PHIEU_EINVAL,
+                                 "'%s' names no form of this session; use one of: %s", choice,
+                                 ids.data ? ids.data : "");
+        phieu_buf_release(&ids);
+        return rc;
+    }
+    *board_form = f;
+    return board_read(s, sheet, f, board, err);
+}
+
+/* Keeps the sheet's board-directed reading in line with its page exception e (just
+ * refreshed): resolved as "form:<id>", the page read as that form is stored, the sheet is
+ * filed under it and its marginal rows open row exceptions; otherwise any earlier such
+ * reading is taken back with its row exceptions, unless a row of it was decided.
+ * board/board_form: a reading already made for that form (board_form -1: none). */
+static int board_form_apply(phieu_session *s, const phieu_exception *e, const char *actor,
+                            phieu_reading *board, int board_form, phieu_error *err)
+{
+    int want = e->state == PHIEU_EXC_RESOLVED ? choice_form(s, e->resolution) : -1;
+    if (want < 0)
+        want = -1;
+    int have = -1;
+    phieu_error nf = {0};
+    int rc = phieu_session_sheet_board_reading(s, e->sheet_id, &have, NULL, &nf);
+    if (rc != 0 && rc != PHIEU_ENOTFOUND) {
+        *err = nf;
+        return rc;
+    }
+    if (rc == PHIEU_ENOTFOUND)
+        have = -1;
+    if (want == have)
+        return 0;
+    sqlite3_stmt *st;
+    char detail[300];
+    if (have >= 0) {
+        if (session_prepare(s,
+                            "SELECT count(*) FROM decisions d JOIN exceptions x ON x.id ="
+                            " d.exception_id WHERE x.sheet_id = ? AND x.row > 0",
+                            &st, err) != 0)
+            return err->code;
+        sqlite3_bind_text(st, 1, e->sheet_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        int decided = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW)
+            return session_db_error(s, err, "cannot read the decisions");
+        if (decided > 0)
+            return phieu_error_set(err, PHIEU_ESTATE,
+                                   "sheet %s is counted as form '%s' and rows of it were "
+                                   "decided already; its form cannot be changed now",
+                                   e->sheet_id, s->forms[have]->id);
+        const char *const undo[] = {"DELETE FROM exceptions WHERE sheet_id = ?1 AND row > 0",
+                                    "DELETE FROM board_readings WHERE sheet_id = ?1",
+                                    "UPDATE sheets SET form_idx = NULL WHERE id = ?1"};
+        for (size_t i = 0; i < sizeof undo / sizeof undo[0]; i++) {
+            if (session_prepare(s, undo[i], &st, err) != 0)
+                return err->code;
+            sqlite3_bind_text(st, 1, e->sheet_id, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            sqlite3_finalize(st);
+            if (rc != SQLITE_DONE)
+                return session_db_error(s, err, "cannot take back the board's form");
+        }
+        snprintf(detail, sizeof detail,
+                 "sheet %s (exception %lld): no longer counted as form '%s'; its row "
+                 "exceptions as that form removed",
+                 e->sheet_id, (long long)e->id, s->forms[have]->id);
+        if (session_log_append_txn(s, actor, "board-form-withdrawn", detail, err) != 0)
+            return err->code;
+    }
+    if (want < 0)
+        return 0;
+    phieu_sheet sheet;
+    if (phieu_session_sheet_get(s, e->sheet_id, &sheet, NULL, err) != 0)
+        return err->code;
+    if (board_form != want && board_read(s, &sheet, want, board, err) != 0)
+        return err->code;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (session_reading_encode(board, &blob, &len, err) != 0)
+        return err->code;
+    if (session_prepare(s, "INSERT INTO board_readings(sheet_id, form_idx, blob) VALUES (?,?,?)",
+                        &st, err) != 0) {
+        phieu_free(blob);
+        return err->code;
+    }
+    sqlite3_bind_text(st, 1, e->sheet_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, want);
+    sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    phieu_free(blob);
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot record the reading as the board's form");
+    if (session_prepare(s, "UPDATE sheets SET form_idx = ? WHERE id = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int(st, 1, want);
+    sqlite3_bind_text(st, 2, e->sheet_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot file the sheet under the board's form");
+    int opened = 0;
+    if (session_board_row_exceptions(s, e->sheet_id, board, &opened, err) != 0)
+        return err->code;
+    snprintf(detail, sizeof detail,
+             "sheet %s (exception %lld): form set by the board to '%s'; read again as that "
+             "form, %d row(s) to review",
+             e->sheet_id, (long long)e->id, s->forms[want]->id, opened);
+    return session_log_append_txn(s, actor, "form-set-by-board", detail, err);
+}
+
+/* Whether `choice` is a decision this exception can take. A "form:<id>" choice is read
+ * into *board (*board_form its form). */
 static int check_choice(phieu_session *s, const phieu_exception *e, const char *choice,
-                        phieu_error *err)
+                        phieu_reading *board, int *board_form, phieu_error *err)
 {
     phieu_sheet sheet;
     phieu_reading *r = phieu_malloc(sizeof *r);
@@ -386,6 +571,8 @@ static int check_choice(phieu_session *s, const phieu_exception *e, const char *
     phieu_free(r);
     if (rc != 0)
         return rc;
+    if (choice_form(s, choice) != -1)
+        return check_form_choice(s, e, &sheet, choice, board, board_form, err);
     if (e->row > 0) {
         const phieu_form *f = sheet.form_index >= 0 ? s->forms[sheet.form_index] : NULL;
         if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 ||
@@ -423,8 +610,10 @@ static int check_choice(phieu_session *s, const phieu_exception *e, const char *
         return 0;
     }
     return phieu_error_set(err, PHIEU_EINVAL,
-                           "'%s' is not a decision for a page; use %s, %s or %s", choice,
-                           PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_INVALID, PHIEU_CHOICE_DISCARD);
+                           "'%s' is not a decision for a page; use %s, %s or %s (or "
+                           "%s<id> for a page whose form code could not be read)",
+                           choice, PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_INVALID,
+                           PHIEU_CHOICE_DISCARD, PHIEU_CHOICE_FORM_PREFIX);
 }
 
 int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *user,
@@ -437,13 +626,19 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
     if (strlen(note) >= sizeof ((phieu_decision *)0)->note)
         return phieu_error_set(err, PHIEU_EINVAL, "the note is too long (at most %zu bytes)",
                                sizeof ((phieu_decision *)0)->note - 1);
-    if (session_begin(s, err) != 0)
+    phieu_reading *board = phieu_malloc(sizeof *board);
+    int board_form = -1;
+    if (!board)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a decision");
+    if (session_begin(s, err) != 0) {
+        phieu_free(board);
         return err->code;
+    }
     phieu_user u;
     phieu_exception e;
     if (user_lookup(s, user, &u, NULL, 0, err) != 0 ||
         phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
-        check_choice(s, &e, choice, err) != 0)
+        check_choice(s, &e, choice, board, &board_form, err) != 0)
         goto fail;
     if (s->info.two_person_rule && u.role != PHIEU_ROLE_HEAD) {
         if (e.state == PHIEU_EXC_HEAD) {
@@ -506,12 +701,16 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
              e.row ? e.row : 0, decision_id, u.name,
              u.role == PHIEU_ROLE_HEAD ? "head" : "supervisor", state_name(e.state), hash);
     if (session_log_append_txn(s, u.name, "decision", detail, err) != 0 ||
+        (e.row == 0 && (board_form_apply(s, &e, u.name, board, board_form, err) != 0 ||
+                        phieu_session_exception_get(s, exception_id, &e, err) != 0)) ||
         session_commit(s, err) != 0)
         goto fail;
+    phieu_free(board);
     if (after)
         *after = e;
     return 0;
 fail:
     session_rollback(s);
+    phieu_free(board);
     return err->code;
 }

@@ -449,6 +449,34 @@ static int insert_exceptions(phieu_session *s, const char *sheet_id, const page_
     return 0;
 }
 
+int session_board_row_exceptions(phieu_session *s, const char *sheet_id,
+                                 const phieu_reading *r, int *opened, phieu_error *err)
+{
+    *opened = 0;
+    page_exceptions *pe = phieu_calloc(1, sizeof *pe);
+    if (!pe)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory opening row exceptions");
+    phieu_reading rows = *r;
+    rows.n_reasons = 0; /* the page's own reasons (form-set-by-board) are the board's */
+    for (int i = 0; i < r->n_reasons; i++)
+        if (r->reasons[i].row > 0)
+            rows.reasons[rows.n_reasons++] = r->reasons[i];
+    rows.status = PHIEU_PAGE_COUNTED;
+    reading_exceptions(&rows, pe);
+    for (int i = 0; s->info.confirm_overvotes && i < r->n_rows; i++)
+        if (r->rows[i].decision == PHIEU_ROW_OVERVOTE) {
+            char text[120];
+            snprintf(text, sizeof text, "row %d: two or more boxes marked; confirm the overvote",
+                     r->rows[i].row);
+            add_reason(pe, r->rows[i].row, "overvote-confirm", text);
+        }
+    int rc = insert_exceptions(s, sheet_id, pe, err);
+    if (rc == 0)
+        *opened = pe->n;
+    phieu_free(pe);
+    return rc;
+}
+
 typedef struct page_commit {
     const char *sha;
     int unreadable;
@@ -789,6 +817,31 @@ int phieu_session_sheet_get(phieu_session *s, const char *sheet_id, phieu_sheet 
                                    (size_t)sqlite3_column_bytes(st, 0), reading, err);
     else if (rc != SQLITE_DONE)
         r = session_db_error(s, err, "cannot read a reading");
+    sqlite3_finalize(st);
+    return r;
+}
+
+int phieu_session_sheet_board_reading(phieu_session *s, const char *sheet_id, int *form_index,
+                                      phieu_reading *reading, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT form_idx, blob FROM board_readings WHERE sheet_id = ?", &st,
+                        err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, sheet_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), r = 0;
+    if (rc == SQLITE_ROW) {
+        if (form_index)
+            *form_index = sqlite3_column_int(st, 0);
+        if (reading)
+            r = session_reading_decode(sqlite3_column_blob(st, 1),
+                                       (size_t)sqlite3_column_bytes(st, 1), reading, err);
+    } else if (rc == SQLITE_DONE) {
+        r = phieu_error_set(err, PHIEU_ENOTFOUND, "the board set no form for sheet '%s'",
+                            sheet_id);
+    } else {
+        r = session_db_error(s, err, "cannot read a board-directed reading");
+    }
     sqlite3_finalize(st);
     return r;
 }

@@ -154,6 +154,10 @@ static const char *const migrations[PHIEU_SESSION_SCHEMA_VERSION] = {
     "UPDATE exceptions SET duplicate_of = substr(text,"
     "  instr(text, 'possible duplicate of sheet ') + 28, 16)"
     "  WHERE instr(text, 'possible duplicate of sheet ') > 0;",
+    /* 2 -> 3: the board-directed reading of a sheet whose form the board set
+     * ("form:<id>" on a rejected page), beside the machine's own in readings. */
+    "CREATE TABLE board_readings(sheet_id TEXT PRIMARY KEY REFERENCES sheets(id),"
+    "  form_idx INTEGER NOT NULL REFERENCES forms(idx), blob BLOB NOT NULL) WITHOUT ROWID;",
 };
 
 static int pragma_int(phieu_session *s, const char *sql, int *out, phieu_error *err)

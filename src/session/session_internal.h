@@ -51,6 +51,11 @@ int session_reading_decode(const uint8_t *blob, size_t len, phieu_reading *r,
 /* Reloads info->counts and info->board from the database. */
 int session_load_board(phieu_session *s, phieu_error *err);
 
+/* Opens the usual row exceptions (marginal marks, overvotes to confirm) of a sheet's
+ * board-directed reading, inside the caller's transaction; *opened gets how many. */
+int session_board_row_exceptions(phieu_session *s, const char *sheet_id,
+                                 const phieu_reading *r, int *opened, phieu_error *err);
+
 /* Recomputes an exception's state and resolution from its decisions (in a transaction). */
 int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err);
 

@@ -273,12 +273,14 @@ static void test_rescan_and_same_pattern(void **state)
     assert_string_equal(list[0].duplicate_of, ra.sheet_id);
     phieu_free(list);
 
-    /* A file of format 1 (no duplicate_of column) gets the earlier sheet from the words. */
+    /* A file of format 1 (no duplicate_of column, no board readings) gets the earlier sheet
+     * from the words. */
     phieu_session_close(&f->s);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE exceptions DROP COLUMN duplicate_of;"
+                                  "DROP TABLE board_readings;"
                                   "PRAGMA user_version = 1",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -563,6 +565,172 @@ static void test_without_two_person_rule_latest_wins(void **state)
     phieu_image_destroy(&a);
 }
 
+/* ---- "Count as form X" on a rejected page ------------------------------------------ */
+
+/* The exception of `sheet` at `row` (0: the page), 0 when there is none. */
+static int64_t exception_at(fixture *f, const char *sheet, int row)
+{
+    phieu_exception *list;
+    size_t n;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_exceptions_list(f->s, PHIEU_EXC_LIST_ALL, &list, &n, &err), 0);
+    int64_t id = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].sheet_id, sheet) == 0 && list[i].row == row)
+            id = list[i].id;
+    phieu_free(list);
+    return id;
+}
+
+static int ballot_state(fixture *f, const char *sheet)
+{
+    phieu_ballot *ballots;
+    size_t n;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_ballots(f->s, &ballots, &n, &err), 0);
+    int st = -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ballots[i].sheet_id, sheet) == 0)
+            st = ballots[i].state;
+    phieu_free(ballots);
+    return st;
+}
+
+static void test_board_sets_form_of_rejected_page(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_SUPERVISOR, "password-lan",
+                                            NULL, &err),
+                     0);
+    assert_int_equal(phieu_session_user_add(f->s, "minh", PHIEU_ROLE_SUPERVISOR, "password-minh",
+                                            NULL, &err),
+                     0);
+    assert_int_equal(phieu_session_user_add(f->s, "truong", PHIEU_ROLE_HEAD, "password-head",
+                                            NULL, &err),
+                     0);
+    /* Rows: high, (faint low), trust, trust; then the form code covered with white paper. */
+    phieu_image *img = with_marginal(f, 31);
+    const phieu_layout *L = &f->layout;
+    double x0 = L->code_start.x - 1, x1 = L->code_end.x + L->code_end.w + 1;
+    double y0 = L->code_start.y - 1, y1 = L->code_start.y + L->code_start.h + 1;
+    for (int y = (int)fixture_px(y0); y < (int)fixture_px(y1); y++)
+        for (int x = (int)fixture_px(x0); x < (int)fixture_px(x1); x++)
+            img->pixels[(size_t)y * img->stride + x] = 255;
+    phieu_page_result res;
+    add(f, img, &res);
+    assert_int_equal(res.status, PHIEU_PAGE_REJECTED);
+    int64_t page = exception_at(f, res.sheet_id, 0);
+    assert_true(page > 0);
+    phieu_exception e;
+    assert_int_equal(phieu_session_exception_get(f->s, page, &e, &err), 0);
+    assert_string_equal(e.reason, "code-unreadable");
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_PENDING);
+
+    /* Only a form of the session; "accept" still cannot count a page that was not read. */
+    assert_int_equal(phieu_session_decide(f->s, page, "lan", "form:no-such-form", NULL, &e, &err),
+                     PHIEU_EINVAL);
+    assert_non_null(strstr(err.message, "form:test-rating"));
+    assert_int_equal(phieu_session_decide(f->s, page, "lan", "accept", NULL, &e, &err),
+                     PHIEU_EINVAL);
+
+    /* Two supervisors agree: the page is read again as that form. */
+    assert_int_equal(phieu_session_decide(f->s, page, "lan", "form:test-rating", NULL, &e, &err),
+                     0);
+    assert_int_equal(e.state, PHIEU_EXC_SECOND);
+    assert_int_equal(phieu_session_sheet_board_reading(f->s, res.sheet_id, NULL, NULL, &err),
+                     PHIEU_ENOTFOUND);
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_PENDING);
+    assert_int_equal(phieu_session_decide(f->s, page, "minh", "form:test-rating", "the code is "
+                                          "covered by tape", &e, &err),
+                     0);
+    assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
+    assert_string_equal(e.resolution, "form:test-rating");
+    assert_int_equal(e.form_index, 0);
+    int bf = -1;
+    phieu_reading *r = phieu_malloc(sizeof *r);
+    assert_int_equal(phieu_session_sheet_board_reading(f->s, res.sheet_id, &bf, r, &err), 0);
+    assert_int_equal(bf, 0);
+    assert_int_equal(r->form_index, 0);
+    assert_int_equal(r->rows[0].decision, 0);
+    assert_int_equal(r->rows[1].decision, PHIEU_ROW_REVIEW);
+    /* The machine's own reading stays as it was. */
+    phieu_sheet sh;
+    assert_int_equal(phieu_session_sheet_get(f->s, res.sheet_id, &sh, r, &err), 0);
+    assert_int_equal(sh.form_index, 0);
+    assert_int_equal(sh.status, PHIEU_PAGE_REJECTED);
+    assert_int_equal(r->status, PHIEU_PAGE_REJECTED);
+    assert_int_equal(r->form_index, -1);
+    phieu_free(r);
+
+    /* Its decided rows count, its faint row went to the queue as usual. */
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_VALID);
+    assert_int_equal(row_value(f, res.sheet_id, 0), 0);
+    assert_int_equal(row_value(f, res.sheet_id, 1), PHIEU_ROW_PENDING);
+    assert_int_equal(row_value(f, res.sheet_id, 2), 1);
+    assert_int_equal(row_value(f, res.sheet_id, 3), 1);
+    int64_t row2 = exception_at(f, res.sheet_id, 2);
+    assert_true(row2 > 0);
+    assert_int_equal(phieu_session_exception_get(f->s, row2, &e, &err), 0);
+    assert_string_equal(e.reason, "marginal-mark");
+    assert_int_equal(exception_at(f, res.sheet_id, 1), 0);
+
+    /* The head may take the form back while no row of it is decided... */
+    assert_int_equal(phieu_session_decide(f->s, page, "truong", "invalid", NULL, &e, &err), 0);
+    assert_int_equal(phieu_session_sheet_board_reading(f->s, res.sheet_id, NULL, NULL, &err),
+                     PHIEU_ENOTFOUND);
+    assert_int_equal(exception_at(f, res.sheet_id, 2), 0);
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_INVALID);
+    assert_int_equal(phieu_session_decide(f->s, page, "truong", "form:test-rating", NULL, &e,
+                                          &err),
+                     0);
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_VALID);
+    row2 = exception_at(f, res.sheet_id, 2);
+    assert_true(row2 > 0);
+    /* ... a row exception is decided like any other ... */
+    assert_int_equal(phieu_session_decide(f->s, row2, "lan", "form:test-rating", NULL, &e, &err),
+                     PHIEU_EINVAL);
+    assert_int_equal(phieu_session_decide(f->s, row2, "lan", "low", NULL, &e, &err), 0);
+    assert_int_equal(phieu_session_decide(f->s, row2, "minh", "low", NULL, &e, &err), 0);
+    assert_int_equal(row_value(f, res.sheet_id, 1), 2);
+    /* ... and once one is, the form stays. */
+    assert_int_equal(phieu_session_decide(f->s, page, "truong", "invalid", NULL, &e, &err),
+                     PHIEU_ESTATE);
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_VALID);
+
+    phieu_tally *t;
+    assert_int_equal(phieu_tally_from_session(f->s, &t, &err), 0);
+    assert_int_equal(t->forms[0].persons[0].count[0], 1);
+    assert_int_equal(t->forms[0].persons[1].count[2], 1);
+    assert_int_equal(t->forms[0].persons[2].count[1], 1);
+    phieu_tally_destroy(&t);
+
+    /* The log says the board set the form, never a mark. */
+    phieu_log_entry *log;
+    size_t n;
+    assert_int_equal(phieu_session_log_list(f->s, &log, &n, &err), 0);
+    int set = 0, withdrawn = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(log[i].action, "form-set-by-board") == 0) {
+            set++;
+            assert_non_null(strstr(log[i].detail, "test-rating"));
+        }
+        withdrawn += strcmp(log[i].action, "board-form-withdrawn") == 0;
+        if (strcmp(log[i].action, "form-set-by-board") == 0 ||
+            strcmp(log[i].action, "board-form-withdrawn") == 0 ||
+            strcmp(log[i].action, "decision") == 0) {
+            assert_null(strstr(log[i].detail, "low"));
+            assert_null(strstr(log[i].detail, "trust"));
+            assert_null(strstr(log[i].detail, "high"));
+        }
+    }
+    assert_int_equal(set, 2);
+    assert_int_equal(withdrawn, 1);
+    phieu_session_log_free(log, n);
+    assert_int_equal(phieu_session_log_verify(f->s, &err), 0);
+    phieu_image_destroy(&img);
+}
+
 /* ---- Reading blob ------------------------------------------------------------------- */
 
 static void test_reading_blob_roundtrip(void **state)
@@ -752,6 +920,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_two_person_rule_latest_wins, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_board_sets_form_of_rejected_page, setup, teardown),
         cmocka_unit_test(test_reading_blob_roundtrip),
         cmocka_unit_test_setup_teardown(test_unknown_user_costs_the_same, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tally_reads_counts_fresh, setup, teardown),
