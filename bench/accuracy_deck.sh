@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Accuracy over a large generated deck: misreads, review rate and hard rows, by the rules
+# of tests/e2e/read_samples.sh. Uses deck/ when `make deck N=10000` has made it; otherwise
+# makes a deck of DECK_N pages (default 300) in a temporary folder, so that `make bench`
+# always prints a figure. Prints the figures; fails only on a misread.
+set -euo pipefail
+: "${PHIEU_BIN:?}" "${PHIEU_SOURCE_DIR:?}" "${PHIEU_BUILD_DIR:?}"
+deck="$PHIEU_SOURCE_DIR/deck"
+if [[ ! -f "$deck/truth.jsonl" ]]; then
+  deck=$(mktemp -d)
+  trap 'rm -rf "$deck"' EXIT
+  n=${DECK_N:-300}
+  echo "no deck/ (make deck N=10000 makes one): generating $n pages with seed 7"
+  "$PHIEU_BUILD_DIR/gen_samples" --count "$n" --out "$deck" --seed 7 --jobs "$(nproc)" \
+    --forms "$PHIEU_SOURCE_DIR/forms" 2>/dev/null
+fi
+echo "deck: $deck ($(wc -l < "$deck/truth.jsonl") pages)"
+SAMPLES_DIR="$deck" bash "$PHIEU_SOURCE_DIR/tests/e2e/read_samples.sh"
