@@ -96,7 +96,14 @@ typedef struct phieu_report_ballot {
     int form_index;                 /* the form it counts for, -1 none */
     int page_decided;               /* the board decided the page */
     int page_open;                  /* the page's exception still awaits the board */
-    char page_decision[PHIEU_CHOICE_MAX]; /* "accept" or "invalid" */
+    char page_decision[PHIEU_CHOICE_MAX]; /* "accept", "invalid" or "form:<id>" */
+    /* The board set the form ("form:<id>" on a page whose code was unreadable or foreign):
+     * the page was read again as board_form, and rows[].machine and .score hold that
+     * reading (board_status its page status); page_status and read_form stay the
+     * machine's own reading. */
+    int board_set;
+    int board_form;
+    int board_status;
     char page_reason[32];
     char page_note[PHIEU_REPORT_NOTE_MAX];
     int n_rows;

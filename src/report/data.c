@@ -187,6 +187,18 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
     b->unreadable = sheet.unreadable;
     b->page_status = sheet.unreadable ? PHIEU_PAGE_REJECTED : reading->status;
     b->read_form = sheet.unreadable ? -1 : reading->form_index;
+    /* A page whose form the board set counts by its reading as that form. */
+    int board_form = -1;
+    rc = phieu_session_sheet_board_reading(s, sb->sheet_id, &board_form, reading, err);
+    if (rc == 0) {
+        b->board_set = 1;
+        b->board_form = board_form;
+        b->board_status = reading->status;
+    } else if (rc != PHIEU_ENOTFOUND) {
+        phieu_free(reading);
+        return rc;
+    }
+    rc = 0;
     b->state = sb->state;
     b->form_index = sb->form_index;
     b->n_rows = sb->n_rows;

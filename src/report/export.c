@@ -99,11 +99,10 @@ static void append_json(phieu_buf *out, json_t *j, size_t flags)
 void phieu_report_ballot_json(const phieu_report_data *d, const phieu_report_ballot *b,
                               phieu_buf *out)
 {
+    int shown = b->board_set ? b->board_form : b->read_form;
     const phieu_form *form = b->form_index >= 0 && b->form_index < d->n_forms
                                  ? d->forms[b->form_index]
-                                 : (b->read_form >= 0 && b->read_form < d->n_forms
-                                        ? d->forms[b->read_form]
-                                        : NULL);
+                                 : (shown >= 0 && shown < d->n_forms ? d->forms[shown] : NULL);
     char image[128];
     report_image_name(b, image, sizeof image);
     json_t *j = json_object();
@@ -116,6 +115,10 @@ void phieu_report_ballot_json(const phieu_report_data *d, const phieu_report_bal
                                              b->unreadable ? "unreadable"
                                                            : phieu_page_status_name(b->page_status),
                                              "form", str_or_null(form_id(d, b->read_form))));
+    if (b->board_set)
+        json_object_set_new(j, "read_as",
+                            json_pack("{s:o, s:s}", "form", str_or_null(form_id(d, b->board_form)),
+                                      "status", phieu_page_status_name(b->board_status)));
     if (b->page_decided)
         json_object_set_new(j, "board",
                             json_pack("{s:s, s:s, s:s}", "decision", b->page_decision, "reason",
@@ -204,6 +207,23 @@ int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size
                              json_string_value(jform));
         goto done;
     }
+    json_t *read_as = json_object_get(j, "read_as");
+    if (read_as) {
+        const char *as_status = json_string_value(json_object_get(read_as, "status"));
+        b->board_set = 1;
+        b->board_form = form_by_id(d, json_string_value(json_object_get(read_as, "form")));
+        b->board_status = -1;
+        for (int s = PHIEU_PAGE_COUNTED; as_status && s <= PHIEU_PAGE_BLANK; s++)
+            if (strcmp(as_status, phieu_page_status_name(s)) == 0)
+                b->board_status = s;
+        if (!json_is_object(read_as) || b->board_form < 0 || b->board_status < 0) {
+            rc = phieu_error_set(err, PHIEU_EFORMAT,
+                                 "%s: ballot %s: 'read_as' (the reading as the form the board "
+                                 "set) needs a form of the export and a page status",
+                                 where, id);
+            goto done;
+        }
+    }
     json_t *board = json_object_get(j, "board");
     if (json_is_object(board)) {
         b->page_decided = 1;
@@ -217,6 +237,7 @@ int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size
                        json_object_get(json_object_get(j, "review"), "reason"));
     }
     const phieu_form *form = b->form_index >= 0 ? d->forms[b->form_index]
+                             : b->board_set      ? d->forms[b->board_form]
                              : b->read_form >= 0 ? d->forms[b->read_form]
                                                  : NULL;
     b->n_rows = (int)json_array_size(rows);

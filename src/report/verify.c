@@ -465,6 +465,19 @@ static void reread_ballot(verifier *v, const phieu_omr_config *cfg, phieu_report
         phieu_image_destroy(&img);
         return;
     }
+    /* The form the board set: the rows are those of the page read as that form. */
+    phieu_reading *as = NULL;
+    if (b->board_set) {
+        as = phieu_malloc(sizeof *as);
+        if (!as || phieu_omr_read_as(cfg, b->board_form, img, as, &e) != 0) {
+            problem(v, "ballot %s: cannot re-read %s as form '%s': %s", b->id, name,
+                    d->forms[b->board_form]->id, as ? e.message : "out of memory");
+            phieu_free(as);
+            phieu_free(rd);
+            phieu_image_destroy(&img);
+            return;
+        }
+    }
     phieu_image_destroy(&img);
     v->res->images_reread++;
     if (rd->status != b->page_status)
@@ -474,6 +487,14 @@ static void reread_ballot(verifier *v, const phieu_omr_config *cfg, phieu_report
         problem(v, "ballot %s: %s reads as form '%s', the record says '%s'", b->id, name,
                 rd->form_index >= 0 ? d->forms[rd->form_index]->id : "none",
                 b->read_form >= 0 ? d->forms[b->read_form]->id : "none");
+    if (as) {
+        if (as->status != b->board_status)
+            problem(v, "ballot %s: %s read as form '%s' is a '%s' page, the record says '%s'",
+                    b->id, name, d->forms[b->board_form]->id,
+                    phieu_page_status_name(as->status), phieu_page_status_name(b->board_status));
+        phieu_free(rd);
+        rd = as; /* the rows below are those of the reading as the board's form */
+    }
     const phieu_form *form = rd->form_index >= 0 ? d->forms[rd->form_index] : NULL;
     if (rd->status != PHIEU_PAGE_REJECTED && rd->status != PHIEU_PAGE_BLANK &&
         rd->n_rows != b->n_rows)
@@ -517,9 +538,12 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
         problem(v, "ballot %s: out of memory applying the decisions", b->id);
         return;
     }
-    src->form_index = b->read_form;
+    /* A page whose form the board set counts by its reading as that form. */
+    int counted_as = b->board_set ? b->board_form : b->read_form;
+    src->form_index = counted_as;
     src->has_reading = !b->unreadable;
-    src->read_form = b->read_form;
+    src->read_form = counted_as;
+    src->board_form = b->board_set ? b->board_form : -1;
     src->n_rows = b->n_rows;
     for (int r = 0; r < b->n_rows; r++)
         src->machine[r] = b->rows[r].machine;
@@ -527,17 +551,37 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
     src->page.open = !b->page_decided;
     snprintf(src->page.reason, sizeof src->page.reason, "%s", b->page_reason);
     snprintf(src->page.resolution, sizeof src->page.resolution, "%s", b->page_decision);
+    char board_choice[PHIEU_CHOICE_MAX + 64] = "";
+    if (b->board_set)
+        snprintf(board_choice, sizeof board_choice, "%s%s", PHIEU_CHOICE_FORM_PREFIX,
+                 d->forms[b->board_form]->id);
+    int says_form = strncmp(b->page_decision, PHIEU_CHOICE_FORM_PREFIX,
+                            strlen(PHIEU_CHOICE_FORM_PREFIX)) == 0;
     if (b->page_decided && strcmp(b->page_decision, PHIEU_CHOICE_INVALID) != 0 &&
-        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0)
+        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0 && !says_form)
         problem(v, "ballot %s: the board's page decision '%s' is not one a ballot can carry "
-                   "(accept or invalid)",
+                   "(accept, invalid or form:<id>)",
                 b->id, b->page_decision);
+    if (b->board_set && (!b->page_decided || strcmp(b->page_decision, board_choice) != 0))
+        problem(v, "ballot %s: read again as form '%s', but the board's page decision is '%s', "
+                   "not '%s'",
+                b->id, d->forms[b->board_form]->id,
+                b->page_decided ? b->page_decision : "none", board_choice);
+    else if (says_form && b->page_decided && !b->board_set)
+        problem(v, "ballot %s: the board set the form ('%s') but the record holds no reading "
+                   "as that form",
+                b->id, b->page_decision);
+    if (b->board_set && strcmp(b->page_reason, PHIEU_REASON_CODE_UNREADABLE) != 0 &&
+        strcmp(b->page_reason, PHIEU_REASON_WRONG_FORM) != 0)
+        problem(v, "ballot %s: the board set the form of a page that came to it for '%s'; "
+                   "only a page whose form code was unreadable or foreign can be",
+                b->id, b->page_reason);
     if (!src->page.present && (b->unreadable || b->page_status == PHIEU_PAGE_REJECTED ||
                                b->page_status == PHIEU_PAGE_BLANK))
         problem(v, "ballot %s: the page reads as '%s' but its record names no exception (a "
                    "page the reader cannot count always goes to the board)",
                 b->id, b->unreadable ? "unreadable" : phieu_page_status_name(b->page_status));
-    const phieu_form *read_form = b->read_form >= 0 ? d->forms[b->read_form] : NULL;
+    const phieu_form *read_form = counted_as >= 0 ? d->forms[counted_as] : NULL;
     for (int r = 0; r < b->n_rows && r < PHIEU_FORM_MAX_ROWS; r++) {
         phieu_report_row *row = &b->rows[r];
         phieu_ballot_exception *e = &src->row[r];
