@@ -488,6 +488,19 @@ static json_t *choices_for(const phieu_session_info *info, const phieu_exception
             c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID, "kind", "row-invalid"));
         return c;
     }
+    /* A page rejected for its form code: "count as form X", one per form of the session. */
+    if (e->row == 0 && sh->side == PHIEU_SIDE_FRONT && !sh->unreadable &&
+        (strcmp(e->reason, PHIEU_REASON_CODE_UNREADABLE) == 0 ||
+         strcmp(e->reason, PHIEU_REASON_WRONG_FORM) == 0))
+        for (int i = 0; i < info->n_forms; i++) {
+            char choice[PHIEU_CHOICE_MAX];
+            int len = snprintf(choice, sizeof choice, "%s%s", PHIEU_CHOICE_FORM_PREFIX,
+                               info->forms[i]->id);
+            if (len > 0 && (size_t)len < sizeof choice)
+                json_array_append_new(c, json_pack("{s:s, s:s, s:s, s:s}", "choice", choice,
+                                                   "kind", "form", "form", info->forms[i]->id,
+                                                   "title", info->forms[i]->title));
+        }
     if (f && sh->status != PHIEU_PAGE_REJECTED)
         json_array_append_new(
             c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_ACCEPT, "kind", "accept"));
@@ -576,6 +589,12 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
     int rc = phieu_session_exception_get(d->session, id, &e, &err);
     if (rc == 0)
         rc = phieu_session_sheet_get(d->session, e.sheet_id, &sh, r, &err);
+    if (rc == 0) {
+        /* A page whose form the board set shows its reading as that form. */
+        rc = phieu_session_sheet_board_reading(d->session, e.sheet_id, NULL, r, &err);
+        if (rc == PHIEU_ENOTFOUND) /* r still holds the machine's reading */
+            rc = 0;
+    }
     if (rc == 0)
         rc = phieu_session_decisions_list(d->session, id, &dec, &n_dec, &err);
     char next[24] = "";

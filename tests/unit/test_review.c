@@ -1017,11 +1017,18 @@ static void test_rejected_page(void **state)
     assert_string_equal(json_string_value(json_object_get(e, "page_status")), "rejected");
     assert_int_equal(json_array_size(json_object_get(e, "rows")), 0);
     assert_true(json_is_true(json_object_get(e, "has_image")));
+    /* A foreign form code: "count as form" for the session's one form, then invalid and
+     * discard. */
+    assert_string_equal(json_string_value(json_object_get(e, "reason")), "wrong-form");
     json_t *choices = json_object_get(e, "choices");
-    assert_int_equal(json_array_size(choices), 2);
+    assert_int_equal(json_array_size(choices), 3);
     assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 0), "choice")),
-                        "invalid");
+                        "form:district-rating");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 0), "kind")),
+                        "form");
     assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 1), "choice")),
+                        "invalid");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 2), "choice")),
                         "discard");
     json_decref(e);
     /* The page image is shown; a row of it is not (it has no rows). */
@@ -1049,6 +1056,110 @@ static void test_rejected_page(void **state)
     assert_int_equal(json_integer_value(json_object_get(r.json, "unknown_form_pending")), 0);
     http_free(&r);
     json_decref(q);
+}
+
+/* A ballot of the session's form whose code strip is covered (white paper over it) reaches
+ * the board as code-unreadable; the screen offers "count as form" for each form; two
+ * supervisors choose it; the page is read again as that form: its clear rows count, its
+ * faint row comes to the queue with its boxes like any other. */
+static void test_count_as_form(void **state)
+{
+    world *w = *state;
+    phieu_error err = {0};
+    /* Page 1's marks again (faint "trust" in row 2), added beside the running server as a
+     * scanning station would. */
+    phieu_form *f = NULL;
+    phieu_layout lay;
+    phieu_image *blank = NULL, *im = NULL;
+    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
+    assert_int_equal(draw_ballot(f, &lay, blank, 0, &im, &err), 0);
+    fill(im, lay.code_start.x - 1, lay.code_start.y - 1, lay.code_end.x + lay.code_end.w + 1,
+         lay.code_start.y + lay.code_start.h + 1, 255);
+    phieu_session *s = NULL;
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_batch batch;
+    assert_int_equal(phieu_session_batch_open(s, 1, &batch, &err), 0);
+    phieu_page_meta meta = {0};
+    meta.batch = batch.id;
+    phieu_page_result res;
+    assert_int_equal(phieu_session_add_page(s, im, &meta, &res, &err), 0);
+    assert_int_equal(res.status, PHIEU_PAGE_REJECTED);
+    phieu_session_close(&s);
+    phieu_image_destroy(&im);
+    phieu_image_destroy(&blank);
+    phieu_form_destroy(&f);
+
+    client an = {w->port, "", ""}, binh = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    assert_int_equal(login(&binh, "binh", "mat-khau-binh"), 200);
+    json_t *q = queue(&an);
+    char id[24] = "";
+    json_t *items = json_object_get(q, "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(items, i), "sheet")),
+                   res.sheet_id) == 0) {
+            assert_string_equal(
+                json_string_value(json_object_get(json_array_get(items, i), "reason")),
+                "code-unreadable");
+            snprintf(id, sizeof id, "%s", item_id(q, i));
+        }
+    json_decref(q);
+    assert_true(id[0]);
+    json_t *e = exception_json(&an, id);
+    json_t *choices = json_object_get(e, "choices");
+    assert_int_equal(json_array_size(choices), 3);
+    json_t *c0 = json_array_get(choices, 0);
+    assert_string_equal(json_string_value(json_object_get(c0, "choice")), "form:district-rating");
+    assert_string_equal(json_string_value(json_object_get(c0, "kind")), "form");
+    assert_string_equal(json_string_value(json_object_get(c0, "form")), "district-rating");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(choices, 1), "choice")),
+                        "invalid");
+    json_decref(e);
+
+    int high1 = total_count(&an, 1, 0, NULL), trust2 = total_count(&an, 2, 1, NULL);
+    json_t *a = NULL;
+    assert_int_equal(decide(&an, id, "form:nowhere", NULL), 400);
+    assert_int_equal(decide(&an, id, "form:district-rating", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "second");
+    json_decref(a);
+    assert_int_equal(total_count(&an, 1, 0, NULL), high1);
+    assert_int_equal(decide(&binh, id, "form:district-rating", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "resolved");
+    assert_string_equal(json_string_value(json_object_get(a, "resolution")),
+                        "form:district-rating");
+    json_decref(a);
+    /* Row 1 (clear "high") counts now; the page shows its reading as that form. */
+    assert_int_equal(total_count(&an, 1, 0, NULL), high1 + 1);
+    e = exception_json(&an, id);
+    assert_string_equal(json_string_value(json_object_get(e, "form")), "district-rating");
+    assert_int_equal(json_array_size(json_object_get(e, "rows")), 16);
+    json_decref(e);
+
+    /* The faint row came to the queue as a row exception of that sheet. */
+    q = queue(&an);
+    char row_id[24] = "";
+    items = json_object_get(q, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        if (strcmp(json_string_value(json_object_get(it, "sheet")), res.sheet_id) == 0 &&
+            json_integer_value(json_object_get(it, "row")) > 0) {
+            assert_int_equal(json_integer_value(json_object_get(it, "row")), 2);
+            assert_string_equal(json_string_value(json_object_get(it, "reason")), "marginal-mark");
+            assert_string_equal(json_string_value(json_object_get(it, "form")), "district-rating");
+            snprintf(row_id, sizeof row_id, "%s", item_id(q, i));
+        }
+    }
+    json_decref(q);
+    assert_true(row_id[0]);
+    e = exception_json(&an, row_id);
+    json_t *row = json_array_get(json_object_get(e, "rows"), 0);
+    assert_string_equal(json_string_value(json_object_get(row, "reading")), "review");
+    assert_int_equal(json_array_size(json_object_get(row, "boxes")), 3);
+    json_decref(e);
+    assert_int_equal(decide(&an, row_id, "form:district-rating", NULL), 400);
+    assert_int_equal(decide(&an, row_id, "trust", NULL), 200);
+    assert_int_equal(decide(&binh, row_id, "trust", NULL), 200);
+    assert_int_equal(total_count(&an, 2, 1, NULL), trust2 + 1);
 }
 
 static void test_totals_follow_board_counts(void **state)
@@ -1345,6 +1456,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disagreement_goes_to_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_as_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_totals_follow_board_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_logins_slowed_then_locked, setup_strict,

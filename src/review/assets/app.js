@@ -62,6 +62,7 @@ const TEXT = {
     invalid_ballot: 'Cả phiếu không hợp lệ',
     accept: 'Tính phiếu như máy đã đọc',
     discard: 'Không tính (không phải phiếu / tờ quét trùng)',
+    count_as_form: (id) => `Tính theo mẫu ${id}`,
     note: 'Ghi chú (không bắt buộc)',
     keys_help: 'Phím tắt: số hoặc chữ trong khung để chọn; Esc để về hàng chờ.',
     two_person: 'Quy tắc hai người: cần hai thành viên quyết định giống nhau, mỗi người không thấy quyết định của người kia. Nếu khác nhau, Trưởng ban quyết định.',
@@ -159,6 +160,7 @@ const TEXT = {
     invalid_ballot: 'Whole ballot invalid',
     accept: 'Count the page as read',
     discard: 'Do not count (not a ballot / scanned twice)',
+    count_as_form: (id) => `Count as form ${id}`,
     note: 'Note (optional)',
     keys_help: 'Shortcuts: the number or letter in the frame chooses; Esc goes back to the queue.',
     two_person: 'Two-person rule: two board members must decide the same way, neither seeing the other\'s decision. If they differ, the head decides.',
@@ -213,7 +215,8 @@ const REASONS = {
     'back-not-blank': ['Mặt sau có nội dung', 'Mặt sau của tờ phiếu không trắng.'],
     'not-registered': ['Không nhận ra tờ phiếu', 'Máy không tìm thấy các ô vuông định vị ở góc: tờ bị gấp, rách, hoặc không phải phiếu.'],
     'wrong-form': ['Sai mẫu phiếu', 'Tờ này không phải mẫu phiếu của kỳ họp này.'],
-    'code-unreadable': ['Không đọc được mã phiếu', 'Không đọc được mã mẫu phiếu in trên tờ.'],
+    'code-unreadable': ['Không đọc được mã phiếu', 'Không đọc được mã mẫu phiếu in trên tờ. Nếu nhìn tờ giấy thấy rõ là phiếu của kỳ họp này, chọn “Tính theo mẫu …”.'],
+    'form-set-by-board': ['Mẫu do Ban kiểm phiếu xác định', 'Tờ này được đọc lại theo mẫu phiếu mà Ban kiểm phiếu đã chọn.'],
     'unreadable-file': ['Tệp ảnh hỏng', 'Tệp ảnh quét không đọc được.'],
     'test-ballot': ['Phiếu thử', 'Đây là phiếu thử (PHIẾU THỬ), không phải phiếu thật.'],
     'official-ballot-in-test-session': ['Phiếu thật trong phiên thử', 'Phiếu chính thức được quét trong phiên thử.'],
@@ -227,7 +230,8 @@ const REASONS = {
     'back-not-blank': ['Back side not blank', 'The back of this sheet is not blank.'],
     'not-registered': ['Page not recognised', 'The corner squares were not found: the sheet is folded, torn, or not a ballot.'],
     'wrong-form': ['Wrong form', 'This sheet is not a ballot form of this session.'],
-    'code-unreadable': ['Form code unreadable', 'The printed form code could not be read.'],
+    'code-unreadable': ['Form code unreadable', 'The printed form code could not be read. If the paper is clearly a ballot of this session, choose “Count as form …”.'],
+    'form-set-by-board': ['Form set by the board', 'This sheet was read again as the form the counting board chose.'],
     'unreadable-file': ['Damaged image file', 'The scanned image file could not be read.'],
     'test-ballot': ['Test ballot', 'This is a test ballot, not a real one.'],
     'official-ballot-in-test-session': ['Real ballot in a test session', 'An official ballot was scanned in a test session.'],
@@ -514,15 +518,17 @@ function decisionLabel(ex, choice) {
   if (choice === 'invalid') return ex.row ? t('invalid_row') : t('invalid_ballot');
   if (choice === 'accept') return t('accept');
   if (choice === 'discard') return t('discard');
+  if (choice.startsWith('form:')) return t('count_as_form', choice.slice(5));
   const c = ex.choices.find((x) => x.choice === choice);
   return c ? choiceLabel(c.choice, c.label) : choice;
 }
 
 /* The key for each decision button: 1, 2, 3 for the choices; 0 for not valid; letters for
- * page decisions. */
+ * page decisions; 1, 2, ... for "count as form" on a rejected page (it has no choices). */
 function keyFor(c, index) {
   switch (c.kind) {
     case 'choice': return String(index + 1);
+    case 'form': return index < 9 ? String(index + 1) : '';
     case 'row-invalid': return '0';
     case 'accept': return 'A';
     case 'ballot-invalid': return 'K';
@@ -537,6 +543,7 @@ async function renderException(id) {
   const ex = await api('/api/exception/' + encodeURIComponent(id));
   state.current = ex;
   const choiceRows = ex.choices.filter((c) => c.kind === 'choice');
+  const formChoices = ex.choices.filter((c) => c.kind === 'form');
 
   /* Left: the whole page, affected rows outlined. */
   let pageView;
@@ -615,15 +622,18 @@ async function renderException(id) {
   const canDecide = ex.todo || (state.me.role === 'head' && ex.state === 'resolved');
   const note = h('textarea', { id: 'note', maxlength: 399 });
   const buttons = ex.choices.map((c, i) => {
-    const key = keyFor(c, choiceRows.indexOf(c) >= 0 ? choiceRows.indexOf(c) : i);
+    const key = keyFor(c, choiceRows.indexOf(c) >= 0 ? choiceRows.indexOf(c)
+      : formChoices.indexOf(c) >= 0 ? formChoices.indexOf(c) : i);
     let label;
     if (c.kind === 'choice') label = choiceLabel(c.choice, c.label);
+    else if (c.kind === 'form') label = t('count_as_form', c.form);
     else if (c.kind === 'row-invalid') label = t('invalid_row');
     else if (c.kind === 'ballot-invalid') label = t('invalid_ballot');
     else label = t(c.kind);
     const b = h('button', {
       type: 'button',
-      class: (c.kind === 'choice' || c.kind === 'accept' ? '' : 'invalid') + (ex.mine === c.choice ? ' chosen' : ''),
+      class: (c.kind === 'choice' || c.kind === 'accept' || c.kind === 'form' ? '' : 'invalid') + (ex.mine === c.choice ? ' chosen' : ''),
+      title: c.kind === 'form' && c.title ? c.title : null,
       'data-choice': c.choice,
       'data-key': key,
       disabled: !canDecide,
