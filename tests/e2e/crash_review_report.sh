@@ -5,14 +5,14 @@
 # After every kill the session passes integrity_check and its log verifies; a half-written
 # export is never one `phieu verify` accepts; and the rerun converges to the uninterrupted
 # result: the same resolution for every exception, the same tally, and an export that
-# verifies with the same totals. PHIEU_CRASH_POINTS kill points (default 4; make soak 200).
+# verifies with the same totals. PHIEU_CRASH_POINTS kill points (default 3; make soak 200).
 set -euo pipefail
 work=$(mktemp -d /tmp/phieu-crash-review-XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 # shellcheck source=../faults/lib.sh
 . "${PHIEU_SOURCE_DIR:?}/tests/faults/lib.sh"
 build=${PHIEU_BUILD_DIR:?}
-points=${PHIEU_CRASH_POINTS:-4}
+points=${PHIEU_CRASH_POINTS:-3}
 
 # Pages with exceptions of both kinds: hand-marked ballots with faint marks (row
 # exceptions) from test_review's generator, and a test ballot in an official session (a
@@ -114,5 +114,5 @@ for k in $(seq 1 "$points"); do
   totals "$work/c$k.out2" | cmp -s - "$work/ref.totals" || fail "kill point $k: the totals differ"
   echo "kill point $k at ${delay_ms} ms: converged"
 done
-[ "$points" -lt 4 ] || [ "$killed_mid" -ge 1 ] || fail "no kill landed while a command was running"
+[ "$points" -lt 3 ] || [ "$killed_mid" -ge 1 ] || fail "no kill landed while a command was running"
 echo "crash_review_report: OK ($points kill points, $killed_mid inside a command, $partial_refused half-written exports refused by verify)"

@@ -12,8 +12,8 @@ trap 'rm -rf "$work"' EXIT
 # shellcheck source=../faults/lib.sh
 . "${PHIEU_SOURCE_DIR:?}/tests/faults/lib.sh"
 build_shim
-# Sweeps fail every call in turn under `make soak` (PHIEU_FAULT_STEP=1); `make check` every 3rd.
-step=${PHIEU_FAULT_STEP:-3}
+# Sweeps fail every call in turn under `make soak` (PHIEU_FAULT_STEP=1); `make check` every 5th.
+step=${PHIEU_FAULT_STEP:-5}
 
 # Part 1 is imported before any fault (it must survive); part 2 is imported under faults:
 # ballots of two forms, a test ballot (an exception in an official session), a file that

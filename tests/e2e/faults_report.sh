@@ -10,8 +10,8 @@ trap 'rm -rf "$work"' EXIT
 # shellcheck source=../faults/lib.sh
 . "${PHIEU_SOURCE_DIR:?}/tests/faults/lib.sh"
 build_shim
-# Sweeps fail every call in turn under `make soak` (PHIEU_FAULT_STEP=1); `make check` every 3rd.
-step=${PHIEU_FAULT_STEP:-3}
+# Sweeps fail every call in turn under `make soak` (PHIEU_FAULT_STEP=1); `make check` every 5th.
+step=${PHIEU_FAULT_STEP:-5}
 
 mkdir -p "$work/pages"
 render "$src/forms/district-rating.form" --format png --dpi 150 -o "$work/pages/a.png"
@@ -71,7 +71,7 @@ for kind in FSYNC RENAME; do
 done
 n=1
 while try_fault "EIO at write call $n" "IOFAIL_MATCH=/out/ IOFAIL_WRITE_CALL=$n IOFAIL_ERRNO=EIO" 0; do
-  n=$((n * 2))
+  n=$((n * 4))
 done
 echo "write calls failed in turn up to call $n (the report makes fewer)"
 echo "faults_report: OK ($runs faulty reports)"
