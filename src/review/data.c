@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -120,6 +121,8 @@ static const char *state_name(int state)
 }
 
 /* An exception id from its decimal text; 0 when the text is not one. */
+/* A positive decimal id, or 0 for anything else (empty, a non-digit, or too large for
+ * int64_t: a 19-digit number can overflow, which would be undefined behaviour). */
 static int64_t parse_id(const char *s, size_t len)
 {
     if (len == 0 || len > 19)
@@ -128,7 +131,10 @@ static int64_t parse_id(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
             return 0;
-        v = v * 10 + (s[i] - '0');
+        int digit = s[i] - '0';
+        if (v > (INT64_MAX - digit) / 10)
+            return 0;
+        v = v * 10 + digit;
     }
     return v;
 }
