@@ -180,7 +180,11 @@ conf "folder $work/ballots" "delay 700"
 timeout 300 "$phieu" scan "$db" --device phieu:0 </dev/null >"$work/sigint.out" 2>&1 &
 pid=$!
 for _ in $(seq 300); do grep -q "^sheet 1: " "$work/sigint.out" && break; sleep 0.1; done
-kill -INT "$pid"
+# Signal phieu itself, as a terminal's Ctrl-C does, not `timeout`: timeout passes a SIGINT
+# on to its child and then to its whole process group, so phieu would get two, and a
+# second Ctrl-C ends phieu at once by design (exit 130 instead of 6).
+scanner=$(pgrep -P "$pid" -x phieu || echo "$pid")
+kill -INT "$scanner"
 rc=0
 wait "$pid" || rc=$?
 expect "Ctrl-C exit" "$rc" 6
