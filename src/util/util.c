@@ -122,6 +122,24 @@ static int fsync_dir_of(const char *path, phieu_error *err)
     return 0;
 }
 
+/* What the user can do about a failed write, by its cause. */
+static const char *what_to_do(int errnum)
+{
+    switch (errnum) {
+    case ENOSPC:
+    case EDQUOT:
+        return "free some disk space and run the command again";
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return "check that the folder is writable (not read-only, your permissions) and run "
+               "the command again";
+    default:
+        return "the disk or its connection may be failing: check it (or copy the session to "
+               "another disk) and run the command again";
+    }
+}
+
 int phieu_write_file_durable(const char *path, const void *data, size_t len, phieu_error *err)
 {
     char tmp[4096];
@@ -140,9 +158,8 @@ int phieu_write_file_durable(const char *path, const void *data, size_t len, phi
             int saved = n < 0 ? errno : ENOSPC;
             close(fd);
             unlink(tmp);
-            return phieu_error_set(err, PHIEU_EIO,
-                                   "cannot write '%s': %s; free some disk space and try again",
-                                   path, strerror(saved));
+            return phieu_error_set(err, PHIEU_EIO, "cannot write '%s': %s; %s", path,
+                                   strerror(saved), what_to_do(saved));
         }
         p += n;
         left -= (size_t)n;
@@ -151,18 +168,20 @@ int phieu_write_file_durable(const char *path, const void *data, size_t len, phi
         int saved = errno;
         close(fd);
         unlink(tmp);
-        return phieu_error_set(err, PHIEU_EIO, "cannot sync '%s': %s", path, strerror(saved));
+        return phieu_error_set(err, PHIEU_EIO, "cannot sync '%s': %s; %s", path,
+                               strerror(saved), what_to_do(saved));
     }
     if (close(fd) != 0) {
         int saved = errno;
         unlink(tmp);
-        return phieu_error_set(err, PHIEU_EIO, "cannot close '%s': %s", path, strerror(saved));
+        return phieu_error_set(err, PHIEU_EIO, "cannot close '%s': %s; %s", path,
+                               strerror(saved), what_to_do(saved));
     }
     if (rename(tmp, path) != 0) {
         int saved = errno;
         unlink(tmp);
-        return phieu_error_set(err, PHIEU_EIO, "cannot rename '%s' to '%s': %s", tmp, path,
-                               strerror(saved));
+        return phieu_error_set(err, PHIEU_EIO, "cannot rename '%s' to '%s': %s; %s", tmp, path,
+                               strerror(saved), what_to_do(saved));
     }
     return fsync_dir_of(path, err);
 }
