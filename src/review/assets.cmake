@@ -33,13 +33,3 @@ add_custom_command(
   DEPENDS ${PHIEU_REVIEW_ASSETS} ${CMAKE_SOURCE_DIR}/src/review/assets.cmake
   COMMENT "Compiling the review screen's files into the program")
 target_sources(phieu_lib PRIVATE ${PHIEU_GENERATED_DIR}/review_assets.h)
-
-# The browser test drives chromium: label it so that the sanitizer run can leave it out
-# (`ctest -LE browser`). Tests are defined after this file is included, hence the deferral.
-function(phieu_label_browser_test)
-  if(TEST e2e/browser_review)
-    set_tests_properties(e2e/browser_review PROPERTIES LABELS "e2e;browser" RUN_SERIAL TRUE
-      SKIP_RETURN_CODE 77)
-  endif()
-endfunction()
-cmake_language(DEFER CALL phieu_label_browser_test)
