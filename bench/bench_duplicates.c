@@ -1,0 +1,310 @@
+/*
+ * bench_duplicates.c - how well phieu_omr_ink_similarity tells a rescan of one paper sheet
+ * from another sheet marked the same way. Reads every page of a deck and, for each page
+ * that has a rescan (same file name, .png, in the rescan folder), scores the pair; scores
+ * every pair of different pages of one form whose row decisions are equal (other hands,
+ * same pattern), and every rescan against the other pages. Prints detection and false
+ * alarm rates at the threshold and the score spread. Run by bench/duplicates.sh; it does
+ * not make the deck or the rescans, and fails only when it cannot read its input.
+ *   usage: bench_duplicates --forms DIR --deck DIR --rescans DIR [--threshold T]
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "phieu/alloc.h"
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/omr.h"
+#include "phieu/session.h"
+#include "phieu/util.h"
+
+#define MAX_FORMS 8
+#define MAX_PAGES 4096
+/* Pairs listed by name at the end of each section, for a person to look at. */
+#define SHOW_WORST 5
+
+typedef struct page {
+    char name[256];
+    phieu_reading rd;
+    char pattern[PHIEU_FORM_MAX_ROWS + 1];
+    int usable; /* registered, a form, not rejected, some ink */
+    int has_rescan;
+    phieu_reading rescan;
+    char rescan_pattern[PHIEU_FORM_MAX_ROWS + 1];
+} page;
+
+/* The session's pattern (src/session/pages.c): one character per row decision. */
+static void pattern_of(const phieu_reading *r, char *out)
+{
+    int n = r->n_rows < 0 || r->n_rows > PHIEU_FORM_MAX_ROWS ? 0 : r->n_rows;
+    for (int i = 0; i < n; i++) {
+        int d = r->rows[i].decision;
+        out[i] = d >= 0 && d <= 9 ? (char)('0' + d)
+                 : d == PHIEU_ROW_OVERVOTE ? 'o'
+                 : d == PHIEU_ROW_REVIEW   ? 'r'
+                                           : 'b';
+    }
+    out[n] = '\0';
+}
+
+static int has_ink(const char *p)
+{
+    for (; *p; p++)
+        if (*p != 'b')
+            return 1;
+    return 0;
+}
+
+/* Rows whose decisions differ; a row under review may be either (as the session). */
+static int distance(const char *a, const char *b)
+{
+    if (strlen(a) != strlen(b))
+        return PHIEU_FORM_MAX_ROWS + 1;
+    int d = 0;
+    for (; *a; a++, b++)
+        d += *a != *b && *a != 'r' && *b != 'r';
+    return d;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int ends_with(const char *s, const char *e)
+{
+    size_t n = strlen(s), m = strlen(e);
+    return n >= m && strcmp(s + n - m, e) == 0;
+}
+
+typedef struct worst {
+    double score;
+    int a, b;
+} worst;
+
+/* Keeps the SHOW_WORST pairs with the highest (high=1) or lowest scores. */
+static void keep(worst *w, int *n, double score, int a, int b, int high)
+{
+    int k;
+    if (*n < SHOW_WORST)
+        k = (*n)++;
+    else if (high ? score > w[SHOW_WORST - 1].score : score < w[SHOW_WORST - 1].score)
+        k = SHOW_WORST - 1;
+    else
+        return;
+    w[k] = (worst){score, a, b};
+    for (; k > 0 && (high ? w[k].score > w[k - 1].score : w[k].score < w[k - 1].score); k--) {
+        worst t = w[k];
+        w[k] = w[k - 1];
+        w[k - 1] = t;
+    }
+}
+
+static void spread(const char *what, double *v, long n)
+{
+    if (n == 0) {
+        printf("  %s: none\n", what);
+        return;
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    printf("  %s: min %.3f  5%% %.3f  median %.3f  95%% %.3f  max %.3f\n", what, v[0],
+           v[n * 5 / 100], v[n / 2], v[n * 95 / 100], v[n - 1]);
+}
+
+int main(int argc, char **argv)
+{
+    const char *forms_dir = NULL, *deck = NULL, *rescans = NULL;
+    double threshold = PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--forms") == 0)
+            forms_dir = argv[i + 1];
+        else if (strcmp(argv[i], "--deck") == 0)
+            deck = argv[i + 1];
+        else if (strcmp(argv[i], "--rescans") == 0)
+            rescans = argv[i + 1];
+        else if (strcmp(argv[i], "--threshold") == 0)
+            threshold = atof(argv[i + 1]);
+    }
+    if (!forms_dir || !deck || !rescans) {
+        fprintf(stderr, "usage: bench_duplicates --forms DIR --deck DIR --rescans DIR "
+                        "[--threshold T]\n");
+        return 2;
+    }
+    phieu_error err = {0};
+    if (phieu_util_init(&err) != 0) {
+        fprintf(stderr, "bench_duplicates: %s\n", err.message);
+        return 1;
+    }
+    /* The forms. */
+    phieu_form *forms[MAX_FORMS];
+    phieu_layout layouts[MAX_FORMS];
+    int n_forms = 0;
+    DIR *d = opendir(forms_dir);
+    if (!d) {
+        fprintf(stderr, "bench_duplicates: cannot open %s\n", forms_dir);
+        return 1;
+    }
+    char *names[MAX_PAGES];
+    int nn = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && nn < MAX_PAGES)
+        if (ends_with(e->d_name, ".form"))
+            names[nn++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, (size_t)nn, sizeof *names, cmp_name);
+    for (int i = 0; i < nn && n_forms < MAX_FORMS; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", forms_dir, names[i]);
+        if (phieu_form_load(path, &forms[n_forms], &err) != 0 ||
+            phieu_layout_compute(forms[n_forms], &layouts[n_forms], &err) != 0) {
+            fprintf(stderr, "bench_duplicates: %s\n", err.message);
+            return 1;
+        }
+        n_forms++;
+        free(names[i]);
+    }
+    phieu_omr_config cfg = {.forms = (const phieu_form *const *)forms,
+                            .layouts = layouts,
+                            .n_forms = n_forms};
+    phieu_thresholds_default(&cfg.thresholds);
+    /* The deck's pages and their rescans. */
+    if (!(d = opendir(deck))) {
+        fprintf(stderr, "bench_duplicates: cannot open %s\n", deck);
+        return 1;
+    }
+    nn = 0;
+    while ((e = readdir(d)) && nn < MAX_PAGES)
+        if (ends_with(e->d_name, ".png") || ends_with(e->d_name, ".tif") ||
+            ends_with(e->d_name, ".tiff"))
+            names[nn++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, (size_t)nn, sizeof *names, cmp_name);
+    page *pages = calloc((size_t)nn + 1, sizeof *pages);
+    if (!pages)
+        return 1;
+    int n_usable = 0, n_rescans = 0;
+    for (int i = 0; i < nn; i++) {
+        page *p = &pages[i];
+        snprintf(p->name, sizeof p->name, "%s", names[i]);
+        char path[1024];
+        for (int k = 0; k < 2; k++) {
+            if (k == 0) {
+                snprintf(path, sizeof path, "%s/%s", deck, names[i]);
+            } else {
+                char stem[256];
+                snprintf(stem, sizeof stem, "%s", names[i]);
+                char *dot = strrchr(stem, '.');
+                if (dot)
+                    *dot = '\0';
+                snprintf(path, sizeof path, "%s/%s.png", rescans, stem);
+                FILE *f = fopen(path, "rb");
+                if (!f)
+                    break;
+                fclose(f);
+            }
+            phieu_image *img = NULL;
+            phieu_reading *rd = k ? &p->rescan : &p->rd;
+            if (phieu_image_load(path, 0, NULL, &img, &err) != 0 ||
+                phieu_omr_read(&cfg, img, rd, &err) != 0) {
+                fprintf(stderr, "bench_duplicates: %s: %s\n", path, err.message);
+                return 1;
+            }
+            phieu_image_destroy(&img);
+            pattern_of(rd, k ? p->rescan_pattern : p->pattern);
+            if (k)
+                p->has_rescan = 1;
+        }
+        p->usable = p->rd.form_index >= 0 && p->rd.status != PHIEU_PAGE_REJECTED &&
+                    p->rd.status != PHIEU_PAGE_BLANK && has_ink(p->pattern);
+        n_usable += p->usable;
+        n_rescans += p->usable && p->has_rescan;
+        free(names[i]);
+    }
+    printf("deck %s: %d pages, %d with a form and ink, %d of them rescanned; threshold %.3f\n",
+           deck, nn, n_usable, n_rescans, threshold);
+    /* 1. Rescans: each must reach the threshold against its own page. */
+    double *v = malloc(sizeof(double) * ((size_t)nn * nn + 1));
+    long nv = 0, detected = 0, not_compared = 0;
+    worst w[SHOW_WORST];
+    int nw = 0;
+    long pairs = 0;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < nn; i++) {
+        page *p = &pages[i];
+        if (!p->usable || !p->has_rescan)
+            continue;
+        double s = phieu_omr_ink_similarity(&p->rd, &p->rescan);
+        pairs++;
+        int compared = distance(p->pattern, p->rescan_pattern) <=
+                       PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
+        not_compared += !compared;
+        detected += compared && s >= threshold;
+        v[nv++] = s;
+        keep(w, &nw, s, i, i, 0);
+    }
+    printf("rescans: %ld of %d detected (%.1f %%)", detected, n_rescans,
+           n_rescans ? 100.0 * detected / n_rescans : 0);
+    if (not_compared)
+        printf(", %ld not compared (decisions differ in more than %d rows)", not_compared,
+               PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF);
+    printf("\n");
+    spread("rescan scores", v, nv);
+    for (int k = 0; k < nw; k++)
+        printf("    lowest: %s %.3f\n", pages[w[k].a].name, w[k].score);
+    /* 2. Other hands, same pattern: different pages, equal decisions. Also pages whose
+     * decisions differ in 1-2 rows (the session compares them too). */
+    for (int set = 0; set < 3; set++) {
+        nv = 0, nw = 0;
+        long alarms = 0;
+        for (int i = 0; i < nn; i++) {
+            if (!pages[i].usable)
+                continue;
+            for (int j = set == 2 ? 0 : i + 1; j < nn; j++) {
+                if (j == i || !pages[j].usable ||
+                    pages[i].rd.form_index != pages[j].rd.form_index)
+                    continue;
+                if (set == 2 && !pages[i].has_rescan)
+                    continue;
+                const phieu_reading *a = set == 2 ? &pages[i].rescan : &pages[i].rd;
+                const char *pa = set == 2 ? pages[i].rescan_pattern : pages[i].pattern;
+                int dist = distance(pa, pages[j].pattern);
+                if (set == 0 ? dist != 0 || strcmp(pa, pages[j].pattern) != 0
+                             : set == 1 ? dist == 0 || dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF
+                                        : dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
+                    continue;
+                double s = phieu_omr_ink_similarity(a, &pages[j].rd);
+                pairs++;
+                v[nv++] = s;
+                alarms += s >= threshold;
+                keep(w, &nw, s, i, j, 1);
+            }
+        }
+        static const char *const what[] = {
+            "same pattern, different sheets", "1-2 rows differ, different sheets",
+            "a rescan against the other sheets (compared by the session)"};
+        printf("%s: %ld pairs, %ld false alarms (%.2f %%)\n", what[set], nv, alarms,
+               nv ? 100.0 * alarms / nv : 0);
+        spread("scores", v, nv);
+        for (int k = 0; k < nw; k++)
+            printf("    highest: %s%s %s %.3f\n", pages[w[k].a].name,
+                   set == 2 ? " (rescan)" : "", pages[w[k].b].name, w[k].score);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3;
+    printf("time: %.2f us per pair (%ld pairs)\n", pairs ? us / pairs : 0, pairs);
+    free(v);
+    free(pages);
+    for (int i = 0; i < n_forms; i++)
+        phieu_form_destroy(&forms[i]);
+    return 0;
+}
