@@ -29,9 +29,23 @@
  * not a hand's mark. It is looked for this far outside the box, over this much height
  * either way. Found in one box of a row only, it must also be lighter than this (a
  * generated crease is at most 0.3 of black; ballpoint and felt pen are 0.6 and more). */
-#define FOLD_GAP_MM 3.0
+#define FOLD_GAP_MM 4.5
 #define FOLD_PROFILE_MM 1.2
 #define FOLD_ALONE_MAX_DARKNESS 0.45
+/* "Dark" out there is the mean of a patch this wide and tall (page mm), sampled every
+ * FOLD_STEP_MM: one pixel's noise must not pass for a crease (on paper with sigma 4 the
+ * darkest of 50 single pixels is 2.5 sigma, over the ink threshold), while a crease's
+ * 0.15-0.3 mm core with its shadow still darkens a 0.3 mm tall patch by more than ink. */
+#define FOLD_PATCH_W_MM 0.6
+#define FOLD_PATCH_H_MM 0.3
+#define FOLD_STEP_MM 0.1
+/* In a row with one clearly dominant mark, another box marked with a score under both
+ * this and this share of the dominant one is more likely spill-over (a stroke's tail,
+ * a smudge) than a second vote: the row goes to a person instead of an overvote.
+ * Two marks of one voter score alike; an X scores 0.07 and more, the dominant marks
+ * 0.15-0.97 (docs/recognition.md, "Thresholds"). */
+#define ROW_WEAK_MAX_SCORE 0.06
+#define ROW_WEAK_MAX_SHARE 0.35
 
 static const char *const th_names[PHIEU_TH_COUNT] = {"marked", "marginal", "ink"};
 static const char *const th_words[PHIEU_TH_COUNT] = {
@@ -235,13 +249,22 @@ static int same_furniture(const phieu_layout *a, const phieu_layout *b)
 static int dark_near(const phieu_image *page, const double h[9], double x, double y,
                      const omr_box_extra *e, double ink)
 {
-    for (double d = -FOLD_PROFILE_MM; d <= FOLD_PROFILE_MM; d += 0.05) {
-        double u, v;
-        omr_apply(h, x, y + d, &u, &v);
-        int px = (int)floor(u), py = (int)floor(v);
-        if (px < 0 || py < 0 || px >= page->width || py >= page->height)
-            continue;
-        if ((e->paper - page->pixels[(size_t)py * page->stride + px]) / e->contrast >= ink)
+    int nx = (int)lround(FOLD_PATCH_W_MM / FOLD_STEP_MM), ny = (int)lround(FOLD_PATCH_H_MM / FOLD_STEP_MM);
+    for (double d = -FOLD_PROFILE_MM; d <= FOLD_PROFILE_MM + 1e-9; d += FOLD_STEP_MM / 2) {
+        double sum = 0;
+        int cnt = 0;
+        for (int j = 0; j <= ny; j++)
+            for (int i = 0; i <= nx; i++) {
+                double u, v;
+                omr_apply(h, x + (i - nx / 2.0) * FOLD_STEP_MM,
+                          y + d + (j - ny / 2.0) * FOLD_STEP_MM, &u, &v);
+                int px = (int)floor(u), py = (int)floor(v);
+                if (px < 0 || py < 0 || px >= page->width || py >= page->height)
+                    continue;
+                sum += page->pixels[(size_t)py * page->stride + px];
+                cnt++;
+            }
+        if (cnt > 0 && (e->paper - sum / cnt) / e->contrast >= ink)
             return 1;
     }
     return 0;
@@ -327,7 +350,25 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
                        th->value[PHIEU_TH_MARGINAL], th->value[PHIEU_TH_MARKED]);
         }
     }
-    if (marginal > 0)
+    /* Two or more marked: a weak one beside a clearly dominant one goes to a person. */
+    int weak = -1;
+    if (marginal == 0 && marked >= 2) {
+        double top = 0;
+        for (int c = 0; c < n; c++)
+            if (row->boxes[c].state == PHIEU_BOX_MARKED && row->boxes[c].score > top)
+                top = row->boxes[c].score;
+        for (int c = 0; c < n && weak < 0; c++)
+            if (row->boxes[c].state == PHIEU_BOX_MARKED &&
+                row->boxes[c].score < ROW_WEAK_MAX_SCORE &&
+                row->boxes[c].score < ROW_WEAK_MAX_SHARE * top)
+                weak = c;
+        if (weak >= 0)
+            add_reason(r, "marginal-mark", row->row,
+                       "row %d, box '%s': score %.4f is marked but weak beside a mark of %.4f "
+                       "in the same row (a stroke's tail or a smudge, or a second vote)",
+                       row->row, form->choices[weak].key, row->boxes[weak].score, top);
+    }
+    if (marginal > 0 || weak >= 0)
         row->decision = PHIEU_ROW_REVIEW;
     else if (marked == 1)
         row->decision = which;

@@ -64,6 +64,9 @@
 #define BOX_LINE_THICK_MM 2.2
 #define BOX_LINE_TALL_MM 3.0
 #define BOX_LINE_SPAN 0.9
+/* A fold's band reaches this far above and below its widest blob: the crease's shadow
+ * (1-2.2 mm wide, offset up to 1 mm from its core) blurred by the scan. */
+#define BOX_BAND_MARGIN_MM 1.0
 
 static int hist_percentile(const long hist[256], long n, double q)
 {
@@ -330,7 +333,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
         s->labels[k] = 0;
     double kept_sum = 0, kept_w = 0;
     long kept_n = 0;
-    int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1;
+    int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1, line_y0 = 0, line_y1 = -1;
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
     for (long start = 0; start < n; start++) {
         if (!s->mask[start] || s->labels[start])
@@ -390,9 +393,8 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
             extra->thin_line = 1;
             extra->line_y_mm = box->y - M + ((iy0 + (by0 + by1) / 2.0) + 0.5) * g;
             extra->line_score = wsum / n;
-            extra->line_cov = (double)cnt / n;
-            extra->line_dark = sum;
-            extra->line_n = cnt;
+            line_y0 = by0;
+            line_y1 = by1;
         }
         kept_sum += sum;
         kept_w += wsum;
@@ -405,6 +407,28 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
             ux1 = bx1;
         if (by1 > uy1)
             uy1 = by1;
+    }
+    /* A fold's band: all the ink at the line's height, not only the line's own blob.
+     * A crease's soft shadow sits near the ink threshold, so noise breaks it into many
+     * small blobs beside the core; taking the fold out must take them too. */
+    if (extra->thin_line) {
+        int m0 = (int)lround(BOX_BAND_MARGIN_MM / g);
+        int j0 = line_y0 - m0 < 0 ? 0 : line_y0 - m0, j1 = line_y1 + m0 >= ih ? ih - 1 : line_y1 + m0;
+        double bsum = 0, bw = 0;
+        long bn = 0;
+        for (int j = j0; j <= j1; j++)
+            for (int i = 0; i < iw; i++) {
+                double st = s->mask[(size_t)j * iw + i] / 255.0;
+                if (st <= 0)
+                    continue;
+                bn++;
+                bsum += st;
+                bw += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
+            }
+        extra->line_score = bw / n;
+        extra->line_cov = (double)bn / n;
+        extra->line_dark = bsum;
+        extra->line_n = bn;
     }
     out->coverage = (float)((double)kept_n / n);
     out->darkness = kept_n > 0 ? (float)(kept_sum / kept_n) : 0.0f;
