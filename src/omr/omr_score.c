@@ -67,6 +67,11 @@
 /* A fold's band reaches this far above and below its widest blob: the crease's shadow
  * (1-2.2 mm wide, offset up to 1 mm from its core) blurred by the scan. */
 #define BOX_BAND_MARGIN_MM 1.0
+/* The faint look ignores a band across the whole interior whose rows are, on average, at
+ * least this share of its ink threshold darker than paper in the ring on both sides
+ * (1.4 mm outside the box, where no hand's mark inside the box reaches): a crease's
+ * shadow, 0.04-0.08 of black, that the fold test of omr.c did not take as a thin line. */
+#define BOX_FOLD_RING_SHARE 0.5
 
 static int hist_percentile(const long hist[256], long n, double q)
 {
@@ -132,9 +137,37 @@ static double outline_presence(const uint8_t *win, int nw, int nh, int Lb, int R
     return least;
 }
 
+/* Mean darkness (share of contrast) of the window's ring columns, left and right of the
+ * box, over window rows y0..y1: whether a band inside the box carries on outside it. */
+static double ring_band(const uint8_t *win, int nw, int left_end, int right_start, int y0,
+                        int y1, double paper, double contrast, double *right)
+{
+    double sl = 0, sr = 0;
+    long nl = 0, nr = 0;
+    for (int j = y0; j <= y1; j++) {
+        const uint8_t *row = win + (size_t)j * nw;
+        for (int i = 0; i < left_end; i++, nl++)
+            sl += (paper - row[i]) / contrast;
+        for (int i = right_start; i < nw; i++, nr++)
+            sr += (paper - row[i]) / contrast;
+    }
+    *right = nr > 0 ? sr / nr : 0;
+    return nl > 0 ? sl / nl : 0;
+}
+
+/* Where the faint look is: the window, its ring columns, and the interior's place in it;
+ * a band across the interior that goes on into the ring on both sides is a crease's
+ * shadow, not a faint mark (a hand's X or tick stays inside the box). */
+typedef struct faint_ctx {
+    const uint8_t *win;
+    int nw, left_end, right_start, iy0;
+    double paper, contrast, t_low;
+} faint_ctx;
+
 /* Share of the interior (mask set in s->mask) in blobs that are neither specks nor edge
- * grazes, and the larger side of their union's extent, in samples. */
-static double faint_coverage(omr_scratch *s, int iw, int ih, double g, int *extent)
+ * grazes nor a crease's band, and the larger side of their union's extent, in samples. */
+static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const faint_ctx *fc,
+                             int *extent)
 {
     long n = (long)iw * ih, kept = 0;
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
@@ -174,6 +207,13 @@ static double faint_coverage(omr_scratch *s, int iw, int ih, double g, int *exte
         }
         if ((bx1 - bx0 + 1 < speck && by1 - by0 + 1 < speck) || (touches && depth < depth_min))
             continue;
+        if (bx1 - bx0 + 1 >= BOX_LINE_SPAN * iw && (by1 - by0 + 1) * g <= BOX_LINE_TALL_MM) {
+            double right, left = ring_band(fc->win, fc->nw, fc->left_end, fc->right_start,
+                                           fc->iy0 + by0, fc->iy0 + by1, fc->paper,
+                                           fc->contrast, &right);
+            if (left >= BOX_FOLD_RING_SHARE * fc->t_low && right >= BOX_FOLD_RING_SHARE * fc->t_low)
+                continue;
+        }
         kept += cnt;
         ux0 = bx0 < ux0 ? bx0 : ux0;
         ux1 = bx1 > ux1 ? bx1 : ux1;
@@ -453,7 +493,8 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
                 m[i] = (paper - row[i]) / contrast >= t_low;
         }
         int ext = 0;
-        double cov = faint_coverage(s, iw, ih, g, &ext);
+        faint_ctx fc = {s->win, nw, L0 - S, R0 + S, iy0, paper, contrast, t_low};
+        double cov = faint_coverage(s, iw, ih, g, &fc, &ext);
         if (cov >= BOX_FAINT_COVERAGE && ext * g >= BOX_DOT_MM) {
             extra->faint = 1;
             out->state = PHIEU_BOX_MARGINAL;
