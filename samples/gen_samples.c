@@ -93,13 +93,17 @@ typedef struct pen {
     int grain;                /* pencil: ink broken by the paper's grain */
 } pen;
 
-/* Ballpoint 0.3-0.5 mm, felt pen about 1 mm, pencils with grain; pressure is darkness. */
+/* Ballpoint 0.3-0.5 mm, felt pen about 1 mm, pencils with grain; pressure is darkness.
+ * A light pencil at its lightest (0.65 x 0.62 = 0.40 of black before grain) stays 1.4
+ * times darker than the faint pen at its darkest (0.58 x 0.50 = 0.29): below 0.6 the two
+ * overlapped after grain, blur and JPEG, so an "ordinary" mark could be as faint as the
+ * hard case and no reader could tell which of two identical marks the truth counts. */
 static const pen pens[] = {
     {"ballpoint-black", 0.08, 0.08, 0.10, 0.30, 0.50, 0.80, 0.95, 0},
     {"ballpoint-blue", 0.10, 0.18, 0.55, 0.30, 0.50, 0.75, 0.95, 0},
     {"felt-pen", 0.05, 0.05, 0.08, 0.80, 1.20, 0.90, 1.00, 0},
     {"pencil-dark", 0.20, 0.20, 0.22, 0.45, 0.75, 0.65, 0.85, 1},
-    {"pencil-light", 0.35, 0.35, 0.37, 0.45, 0.70, 0.50, 0.70, 1},
+    {"pencil-light", 0.35, 0.35, 0.37, 0.45, 0.70, 0.62, 0.80, 1},
 };
 #define N_PENS (int)(sizeof pens / sizeof pens[0])
 /* Faint: a light pencil barely pressed, meant to land near the marginal threshold. */
@@ -423,14 +427,18 @@ static void draw_fold(cairo_t *cr, rng *r, double px_per_mm, double y)
     ink_end(cr, r, px_per_mm, rng_range(r, 0.15, 0.3), 0);
 }
 
-/* A piece of paper stuck over part of box b (about 35-65 % of its area). */
-static void draw_cover(cairo_t *cr, rng *r, phieu_rect b)
+/* A piece of paper stuck over part of box b (about 35-65 % of its area). It overhangs
+ * the box by 3 mm, but above and below only as far as the gap to the next row's box
+ * leaves room (room_up, room_down mm, with its 0.2 mm shadow): a scrap reaching into
+ * another row's box would make that row a covered one too, which its truth does not say. */
+static void draw_cover(cairo_t *cr, rng *r, phieu_rect b, double room_up, double room_down)
 {
     double fx = rng_range(r, 0.45, 0.75), fy = rng_range(r, 0.6, 1.0);
     int corner = rng_int(r, 4);
-    double w = b.w * fx + 3, h = b.h * fy + 3;
+    double up = fmax(0, fmin(3, room_up - 0.5)), down = fmax(0, fmin(3, room_down - 0.7));
+    double w = b.w * fx + 3, h = b.h * fy + (corner & 2 ? down : up);
     double x = corner & 1 ? b.x + b.w * (1 - fx) : b.x - 3;
-    double y = corner & 2 ? b.y + b.h * (1 - fy) : b.y - 3;
+    double y = corner & 2 ? b.y + b.h * (1 - fy) : b.y - up;
     double g = rng_range(r, 0.93, 0.98);
     cairo_set_source_rgb(cr, 0.55, 0.55, 0.55);
     cairo_rectangle(cr, x + 0.2, y + 0.2, w, h);
@@ -495,8 +503,11 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
     /* A 1-bit scan drops light pencil altogether (it is lighter than the scanner's 50 %
      * threshold): a board scanning in black and white has ballots marked in pen. */
     int bilevel = plan->scan.mode == OUT_BW_TIFF;
+    /* Black pens only: a blue ballpoint line 0.3 mm wide is about 40 % gray, which the
+     * 50 % threshold (after the optics' blur) drops in long stretches, leaving a row that
+     * has nothing left to read although the truth says it is marked. */
     if (bilevel)
-        p = &pens[rng_int(r, 3)];
+        p = &pens[rng_chance(r, 0.5) ? 0 : 2];
     mark_type style = (mark_type)rng_int(r, MARK_TYPES);
     /* X and tick are what most people do. */
     if (rng_chance(r, 0.5))
@@ -562,15 +573,23 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
                          p->b, rng_range(r, p->p_min, p->p_max));
                 note(t, "%s%s:%s", f->choices[c].key, "hesitation-dot");
             } else if (rng_chance(r, 0.025)) {
-                /* A stroke from the left or from above that ends on the outline. */
+                /* A stroke from the left or from above that ends on the outline. From
+                 * above it starts in the gap between this box and the one above (a
+                 * stroke starting inside that box is ink in that box, not a distractor
+                 * of this one), so it comes in at a slant. */
                 double depth = rng_range(r, -0.1, 0.3);
+                double gap = row > 0 ? b.y - (L->boxes[row - 1][c].y + L->boxes[row - 1][c].h)
+                                     : 4.0;
                 pt end, start;
-                if (rng_chance(r, 0.5)) {
+                if (rng_chance(r, 0.5) || gap < 1.2) {
                     end = (pt){b.x + depth, b.y + b.h * rng_range(r, 0.3, 0.7)};
                     start = (pt){end.x - rng_range(r, 3, 6), end.y + rng_range(r, -2, 2)};
                 } else {
+                    /* 0.5 mm clear of the box above, for the pen width and the bow. */
+                    double rise = rng_range(r, 0.6, fmin(4.0, gap - 0.5));
+                    double side = rng_range(r, 2, 4);
                     end = (pt){b.x + b.w * rng_range(r, 0.3, 0.7), b.y + depth};
-                    start = (pt){end.x + rng_range(r, -2, 2), end.y - rng_range(r, 2.5, 4)};
+                    start = (pt){end.x + (rng_chance(r, 0.5) ? side : -side), end.y - rise};
                 }
                 m.pressure = rng_range(r, p->p_min, p->p_max);
                 double kw = m.width;
@@ -591,7 +610,10 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
             note(t, "%s%s:%s", f->choices[c].key, "erased");
         } else if (hard == HARD_COVERED) {
             int c = rng_int(r, f->n_choices);
-            draw_cover(cr, r, L->boxes[row][c]);
+            phieu_rect b = L->boxes[row][c];
+            double room_up = row > 0 ? b.y - (L->boxes[row - 1][c].y + L->boxes[row - 1][c].h) : 3;
+            double room_down = row + 1 < f->n_rows ? L->boxes[row + 1][c].y - (b.y + b.h) : 3;
+            draw_cover(cr, r, b, room_up, room_down);
             note(t, "%s%s:%s", f->choices[c].key, "covered");
         }
     }
@@ -987,8 +1009,14 @@ static void random_scan(rng *r, scan_params *sp, int committed)
         sp->dpi = 200;
     if (committed && u > 0.8 && u < 0.86) /* and more of it is 1-bit, which is small */
         sp->mode = OUT_BW_TIFF;
-    if (sp->mode == OUT_BW_TIFF)
+    if (sp->mode == OUT_BW_TIFF) {
         sp->jpeg_quality = 0;
+        /* A scanner's black-and-white mode thresholds its sharp sensor signal: two passes
+         * of blur before a 50 % threshold would erase a 0.3 mm ballpoint line at 200 dpi,
+         * which no scanner sold for documents does. */
+        if (sp->blur_passes > 1)
+            sp->blur_passes = 1;
+    }
 }
 
 static void random_plan(rng *r, const gen *g, page_plan *plan)
