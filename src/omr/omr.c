@@ -39,6 +39,10 @@
 #define FOLD_PATCH_W_MM 0.6
 #define FOLD_PATCH_H_MM 0.3
 #define FOLD_STEP_MM 0.1
+/* A fold's band inside a box is about as dark as the crease outside (its mean ink over
+ * the darkest patch outside: 0.5-1.5 on the generated creases); a pen line along it is
+ * 3 or more times darker. */
+#define FOLD_INSIDE_MAX_RATIO 2.5
 /* In a row with one clearly dominant mark, another box marked with a score under both
  * this and this share of the dominant one is more likely spill-over (a stroke's tail,
  * a smudge) than a second vote: the row goes to a person instead of an overvote.
@@ -246,9 +250,10 @@ static int same_furniture(const phieu_layout *a, const phieu_layout *b)
  * taken out of those boxes' scores (what else is in them still counts). */
 /* True when the page is dark at page point (x, y mm) give or take FOLD_PROFILE_MM up or
  * down: the darkest pixel of that short vertical run, against the box's paper white. */
-static int dark_near(const phieu_image *page, const double h[9], double x, double y,
-                     const omr_box_extra *e, double ink)
+static double dark_near(const phieu_image *page, const double h[9], double x, double y,
+                        const omr_box_extra *e, double ink)
 {
+    double best = 0;
     int nx = (int)lround(FOLD_PATCH_W_MM / FOLD_STEP_MM), ny = (int)lround(FOLD_PATCH_H_MM / FOLD_STEP_MM);
     for (double d = -FOLD_PROFILE_MM; d <= FOLD_PROFILE_MM + 1e-9; d += FOLD_STEP_MM / 2) {
         double sum = 0;
@@ -264,10 +269,11 @@ static int dark_near(const phieu_image *page, const double h[9], double x, doubl
                 sum += page->pixels[(size_t)py * page->stride + px];
                 cnt++;
             }
-        if (cnt > 0 && (e->paper - sum / cnt) / e->contrast >= ink)
-            return 1;
+        double dk = cnt > 0 ? (e->paper - sum / cnt) / e->contrast : 0;
+        if (dk >= ink && dk > best)
+            best = dk;
     }
-    return 0;
+    return best;
 }
 
 static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
@@ -283,9 +289,13 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
         /* Its band carries on over the paper 3 mm out on both sides of the box. */
         const phieu_rect *a = &L->boxes[r][c];
         double y = ex[c].line_y_mm, ink = th->value[PHIEU_TH_INK];
-        int near = dark_near(page, reg->h, a->x - FOLD_GAP_MM, y, &ex[c], ink) &&
-                   dark_near(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, &ex[c], ink);
-        if (near)
+        double left = dark_near(page, reg->h, a->x - FOLD_GAP_MM, y, &ex[c], ink);
+        double right = dark_near(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, &ex[c], ink);
+        double outside = left < right ? left : right;
+        /* The band in the box is no darker than the crease outside it: a hand's line
+         * drawn beside a fold is much darker than the crease and stays a mark. */
+        double inside = ex[c].line_n > 0 ? ex[c].line_dark / ex[c].line_n : 0;
+        if (outside > 0 && inside <= FOLD_INSIDE_MAX_RATIO * outside)
             members[m++] = c;
     }
     if (m < 1)
