@@ -50,12 +50,14 @@
  * milliseconds, so 10 s covers any honest wait and still reports a stuck process. */
 #define PHIEU_SESSION_BUSY_MS 10000
 /* Two readings of the same form whose ink similarity (phieu_omr_ink_similarity) is at or
- * above this are a possible rescan of one paper sheet. Measured on generated samples: two
- * different hands marking the same two boxes of a vote of confidence reached 0.92, while
- * most rescans score 0.98-1.00. A false alarm costs one supervisor's look; a missed
- * rescan is still caught by the reconciliation (more read than collected). A session
- * setting ("duplicate"); default: */
-#define PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY 0.95
+ * above this are a possible rescan of one paper sheet. Measured by bench/duplicates.sh
+ * on two 200-page decks (docs/recognition.md, "Duplicates"): a rescan (new rotation,
+ * offset, scale, noise, blur, exposure) scored 0.89-1.00 against its page, save three
+ * pages with little ink or only filled boxes (0.67-0.81, judged conservatively); two
+ * hands marking the same pattern scored at most 0.80. A false alarm costs one
+ * supervisor's look; a missed rescan is still caught by the reconciliation (more read
+ * than collected). A session setting ("duplicate"); default: */
+#define PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY 0.85
 /* Row decisions that may differ between two scans of one sheet before the ink is compared
  * at all (a marginal mark can read differently each time). */
 #define PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF 2

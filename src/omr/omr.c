@@ -1,8 +1,8 @@
 /*
  * omr.c - reading one page: registration (omr_register.c), the form code, every box
  * scored (omr_score.c), rows and the page decided, reasons written; also the thresholds,
- * the stable names, the JSON of a reading and the ink similarity of two readings.
- * The debug overlay is in omr_overlay.c. Nothing here prints or keeps state.
+ * the stable names and the JSON of a reading. The debug overlay is in omr_overlay.c,
+ * the ink similarity of two readings in omr_similarity.c. Nothing here prints or keeps state.
  */
 #include <math.h>
 #include <stdarg.h>
@@ -543,41 +543,7 @@ int phieu_omr_read_as(const phieu_omr_config *config, int form_index, const phie
     return read_page(config, form_index, page, out, err);
 }
 
-/* ---- Similarity and JSON ----------------------------------------------------------- */
-
-double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b)
-{
-    if (!a || !b || a->form_index < 0 || a->form_index != b->form_index ||
-        a->n_rows != b->n_rows)
-        return 0;
-    /* Pearson correlation of the 8x8 ink grids of every box that has ink on either page. */
-    double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
-    long n = 0;
-    for (int r = 0; r < a->n_rows; r++)
-        for (int c = 0; c < PHIEU_FORM_MAX_CHOICES; c++) {
-            const uint8_t *x = a->rows[r].boxes[c].ink, *y = b->rows[r].boxes[c].ink;
-            int any = 0;
-            for (int k = 0; k < PHIEU_OMR_INK_CELLS && !any; k++)
-                any = x[k] || y[k];
-            if (!any)
-                continue;
-            for (int k = 0; k < PHIEU_OMR_INK_CELLS; k++) {
-                sa += x[k];
-                sb += y[k];
-                saa += (double)x[k] * x[k];
-                sbb += (double)y[k] * y[k];
-                sab += (double)x[k] * y[k];
-                n++;
-            }
-        }
-    if (n == 0)
-        return 0;
-    double va = saa - sa * sa / n, vb = sbb - sb * sb / n, cov = sab - sa * sb / n;
-    if (va <= 0 || vb <= 0)
-        return 0;
-    double rho = cov / sqrt(va * vb);
-    return rho < 0 ? 0 : rho > 1 ? 1 : rho;
-}
+/* ---- JSON ------------------------------------------------------------------------- */
 
 static void json_string(phieu_buf *out, const char *s)
 {

@@ -1,0 +1,362 @@
+/*
+ * test_similarity.c - phieu_omr_ink_similarity, the session's test for one paper sheet fed
+ * twice: a ballot rendered by phieu_render_raster, marked here by a "hand" (pen strokes
+ * whose ends and widths wander as a person's do), then scanned again (turned, moved,
+ * scaled, new noise, another exposure) must score at or above the session's default
+ * duplicate threshold; the same choices marked by another hand must score below it, and
+ * so must blank pages and pages of other forms.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "phieu/form.h"
+#include "phieu/image.h"
+#include "phieu/omr.h"
+#include "phieu/render.h"
+#include "phieu/session.h"
+
+#define PI 3.14159265358979323846
+#define THRESHOLD PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY
+
+static phieu_form *load_shipped(const char *id)
+{
+    const char *src = getenv("PHIEU_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/forms/%s.form", src ? src : "..", id);
+    phieu_error err = {0};
+    phieu_form *f = NULL;
+    if (phieu_form_load(path, &f, &err) != 0)
+        fail_msg("%s", err.message);
+    return f;
+}
+
+typedef struct reader {
+    phieu_form *forms[2];
+    phieu_layout layouts[2];
+    phieu_omr_config cfg;
+} reader;
+
+static void reader_init(reader *r, const char *id1, const char *id2)
+{
+    memset(r, 0, sizeof *r);
+    phieu_error err = {0};
+    const char *ids[2] = {id1, id2};
+    for (int i = 0; i < 2 && ids[i]; i++) {
+        r->forms[i] = load_shipped(ids[i]);
+        assert_int_equal(phieu_layout_compute(r->forms[i], &r->layouts[i], &err), 0);
+        r->cfg.n_forms = i + 1;
+    }
+    r->cfg.forms = (const phieu_form *const *)r->forms;
+    r->cfg.layouts = r->layouts;
+    phieu_thresholds_default(&r->cfg.thresholds);
+}
+
+static void reader_release(reader *r)
+{
+    phieu_form_destroy(&r->forms[0]);
+    phieu_form_destroy(&r->forms[1]);
+}
+
+static phieu_image *render(const phieu_form *f, int dpi)
+{
+    phieu_render_options opt = {.copies = 1};
+    phieu_image *img = NULL;
+    phieu_error err = {0};
+    if (phieu_render_raster(f, &opt, dpi, &img, &err) != 0)
+        fail_msg("%s", err.message);
+    return img;
+}
+
+static phieu_reading read_page(const reader *r, const phieu_image *img)
+{
+    phieu_reading rd;
+    phieu_error err = {0};
+    assert_int_equal(phieu_omr_read(&r->cfg, img, &rd, &err), 0);
+    return rd;
+}
+
+/* ---- A hand: deterministic wander of every stroke ------------------------------------ */
+
+typedef struct hand {
+    uint64_t s;
+} hand;
+
+static double uniform(hand *h) /* 0..1, splitmix64 */
+{
+    uint64_t z = (h->s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (double)((z ^ (z >> 31)) >> 11) / 9007199254740992.0;
+}
+
+static double wander(hand *h, double mm)
+{
+    return (2 * uniform(h) - 1) * mm;
+}
+
+/* A pen stroke from (x0,y0) to (x1,y1) mm, `width` mm wide, of gray `ink`, soft-edged. */
+static void stroke(phieu_image *img, double x0, double y0, double x1, double y1, double width,
+                   int ink)
+{
+    double s = img->dpi_x / 25.4;
+    double ax = x0 * s, ay = y0 * s, bx = x1 * s, by = y1 * s, hw = width * s / 2;
+    int ix0 = (int)floor(fmin(ax, bx) - hw - 2), ix1 = (int)ceil(fmax(ax, bx) + hw + 2);
+    int iy0 = (int)floor(fmin(ay, by) - hw - 2), iy1 = (int)ceil(fmax(ay, by) + hw + 2);
+    double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
+    for (int y = iy0 < 0 ? 0 : iy0; y <= iy1 && y < img->height; y++)
+        for (int x = ix0 < 0 ? 0 : ix0; x <= ix1 && x < img->width; x++) {
+            double px = x + 0.5 - ax, py = y + 0.5 - ay;
+            double t = len2 > 0 ? (px * dx + py * dy) / len2 : 0;
+            t = t < 0 ? 0 : t > 1 ? 1 : t;
+            double a = hw + 0.5 - hypot(px - t * dx, py - t * dy);
+            if (a <= 0)
+                continue;
+            uint8_t *p = &img->pixels[(size_t)y * img->stride + x];
+            double v = *p * (1 - fmin(a, 1)) + ink * fmin(a, 1);
+            if (v < *p)
+                *p = (uint8_t)lround(v);
+        }
+}
+
+typedef enum { M_X, M_TICK, M_FILL, M_DOT } mark_kind;
+
+/* A mark in box (r, c) as hand h makes it: every end point wanders up to 0.9 mm, the
+ * pen's width and pressure a little (two people's X in one box differ by that much). */
+static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kind kind,
+                 hand *h)
+{
+    const phieu_rect *b = &L->boxes[r][c];
+    double x0 = b->x, y0 = b->y, w = b->w, bh = b->h, cx = x0 + w / 2, cy = y0 + bh / 2;
+    double j = 0.9, pen = 0.45 + wander(h, 0.1);
+    int ink = 40 + (int)wander(h, 15);
+    switch (kind) {
+    case M_X:
+        stroke(img, x0 + 1.2 + wander(h, j), y0 + 1.2 + wander(h, j),
+               x0 + w - 1.2 + wander(h, j), y0 + bh - 1.2 + wander(h, j), pen, ink);
+        stroke(img, x0 + w - 1.2 + wander(h, j), y0 + 1.2 + wander(h, j),
+               x0 + 1.2 + wander(h, j), y0 + bh - 1.2 + wander(h, j), pen, ink);
+        break;
+    case M_TICK: {
+        double mx = cx - 0.3 + wander(h, j), my = y0 + bh - 1.3 + wander(h, 0.4);
+        stroke(img, x0 + 1.3 + wander(h, j), cy + wander(h, j), mx, my, pen, ink);
+        stroke(img, mx, my, x0 + w - 1.0 + wander(h, 0.5), y0 + 1.0 + wander(h, j), pen, ink);
+        break;
+    }
+    case M_FILL: /* back-and-forth strokes, their ends and spacing wandering */
+        for (double y = y0 + 1.0 + wander(h, 0.2); y < y0 + bh - 0.9; y += 0.55 + wander(h, 0.1))
+            stroke(img, x0 + 0.9 + wander(h, 0.4), y, x0 + w - 0.9 + wander(h, 0.4),
+                   y + 0.3 + wander(h, 0.2), 0.7, ink);
+        break;
+    case M_DOT: /* a hesitation dot: the pen rested, 0.35 mm across */
+        stroke(img, cx + wander(h, j), cy + wander(h, j), cx + 0.05, cy + 0.05, 0.35, ink);
+        break;
+    }
+}
+
+/* ---- The same paper through the scanner again ---------------------------------------- */
+
+/* The page turned by deg degrees about its centre, scaled, moved by (ox, oy) mm, with its
+ * exposure multiplied by gain and sensor noise of about `noise` gray levels (a sum of
+ * uniform deviates from `seed`); bilinear; the canvas stays the size of the page. */
+static phieu_image *rescan(const phieu_image *src, double deg, double scale, double ox,
+                           double oy, double gain, double noise, uint64_t seed)
+{
+    phieu_image *dst = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_image_create(src->width, src->height, &dst, &err), 0);
+    dst->dpi_x = dst->dpi_y = src->dpi_x;
+    double s = src->dpi_x / 25.4, co = cos(deg * PI / 180), si = sin(deg * PI / 180);
+    double pcx = src->width / 2.0, pcy = src->height / 2.0;
+    hand n = {seed};
+    for (int y = 0; y < dst->height; y++)
+        for (int x = 0; x < dst->width; x++) {
+            double u = x + 0.5 - pcx - ox * s, v = y + 0.5 - pcy - oy * s;
+            double sx = (co * u + si * v) / scale + pcx - 0.5;
+            double sy = (-si * u + co * v) / scale + pcy - 0.5;
+            int ix = (int)floor(sx), iy = (int)floor(sy);
+            double fx = sx - ix, fy = sy - iy, acc = 0;
+            for (int k = 0; k < 4; k++) {
+                int xx = ix + (k & 1), yy = iy + (k >> 1);
+                double wgt = ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy);
+                int v8 = 255;
+                if (xx >= 0 && yy >= 0 && xx < src->width && yy < src->height)
+                    v8 = src->pixels[(size_t)yy * src->stride + xx];
+                acc += wgt * v8;
+            }
+            double e = (uniform(&n) + uniform(&n) + uniform(&n) - 1.5) * 2 * noise;
+            double o = acc * gain + e;
+            dst->pixels[(size_t)y * dst->stride + x] = (uint8_t)(o < 0 ? 0 : o > 255 ? 255 : lround(o));
+        }
+    return dst;
+}
+
+/* ---- The ballots ----------------------------------------------------------------------- */
+
+/* District-rating rows 1-10, one choice each, in the styles people use most, plus a
+ * filled box: the same choices whoever the hand. */
+static const int district_choice[] = {0, 1, 2, 0, 1, 0, 2, 1, 0, 2};
+static const mark_kind district_kind[] = {M_X, M_TICK, M_X, M_TICK, M_FILL,
+                                          M_X, M_TICK, M_X, M_TICK, M_X};
+
+static phieu_image *district_ballot(const reader *r, uint64_t hand_seed)
+{
+    phieu_image *img = render(r->forms[0], 200);
+    hand h = {hand_seed};
+    for (int i = 0; i < 10; i++)
+        mark(img, &r->layouts[0], i, district_choice[i], district_kind[i], &h);
+    return img;
+}
+
+static void assert_same_decisions(const phieu_reading *a, const phieu_reading *b)
+{
+    assert_int_equal(a->form_index, b->form_index);
+    assert_int_equal(a->n_rows, b->n_rows);
+    for (int i = 0; i < a->n_rows; i++)
+        assert_int_equal(a->rows[i].decision, b->rows[i].decision);
+}
+
+/* ---- Tests ----------------------------------------------------------------------------- */
+
+static void test_rescan_matches(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL);
+    phieu_image *a = district_ballot(&r, 1);
+    phieu_image *again = rescan(a, 1.4, 1.004, 2.2, -1.7, 0.96, 3.0, 77);
+    phieu_reading ra = read_page(&r, a), rs = read_page(&r, again);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(ra.rows[i].decision, district_choice[i]);
+    assert_same_decisions(&ra, &rs);
+    double sim = phieu_omr_ink_similarity(&ra, &rs);
+    assert_true(sim >= THRESHOLD);
+    /* Which page came first does not matter. */
+    assert_true(fabs(phieu_omr_ink_similarity(&rs, &ra) - sim) < 1e-9);
+    /* A page is the same ink as itself. */
+    assert_true(phieu_omr_ink_similarity(&ra, &ra) > 0.999);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&again);
+    reader_release(&r);
+}
+
+static void test_other_hand_same_pattern(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL);
+    phieu_image *a = district_ballot(&r, 1);
+    phieu_reading ra = read_page(&r, a);
+    /* Three other people make the same choices in the same styles. */
+    for (uint64_t seed = 2; seed <= 4; seed++) {
+        phieu_image *b = district_ballot(&r, seed);
+        phieu_reading rb = read_page(&r, b);
+        assert_same_decisions(&ra, &rb);
+        double sim = phieu_omr_ink_similarity(&ra, &rb);
+        assert_true(sim < THRESHOLD);
+        /* And a rescan of one of them is still not the other. */
+        phieu_image *b2 = rescan(b, -1.1, 0.996, -2.5, 1.2, 1.03, 2.0, seed);
+        phieu_reading rb2 = read_page(&r, b2);
+        assert_true(phieu_omr_ink_similarity(&ra, &rb2) < THRESHOLD);
+        assert_true(phieu_omr_ink_similarity(&rb, &rb2) >= THRESHOLD);
+        phieu_image_destroy(&b);
+        phieu_image_destroy(&b2);
+    }
+    phieu_image_destroy(&a);
+    reader_release(&r);
+}
+
+/* The vote of confidence has two rows: two marks are all the evidence there is. */
+static void test_two_marks(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "confidence-vote", NULL);
+    for (int kind = M_X; kind <= M_FILL; kind++) {
+        phieu_image *a = render(r.forms[0], 200), *b = render(r.forms[0], 200);
+        hand ha = {10 + (uint64_t)kind}, hb = {20 + (uint64_t)kind};
+        for (int i = 0; i < 2; i++) {
+            mark(a, &r.layouts[0], i, i, (mark_kind)kind, &ha);
+            mark(b, &r.layouts[0], i, i, (mark_kind)kind, &hb);
+        }
+        phieu_image *again = rescan(a, 0.8, 1.003, -1.3, 2.4, 0.97, 2.5, 5);
+        phieu_reading ra = read_page(&r, a), rb = read_page(&r, b), rs = read_page(&r, again);
+        assert_same_decisions(&ra, &rb);
+        assert_same_decisions(&ra, &rs);
+        assert_true(phieu_omr_ink_similarity(&ra, &rs) >= THRESHOLD);
+        assert_true(phieu_omr_ink_similarity(&ra, &rb) < THRESHOLD);
+        phieu_image_destroy(&a);
+        phieu_image_destroy(&b);
+        phieu_image_destroy(&again);
+    }
+    reader_release(&r);
+}
+
+static void test_blank_and_specks(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL);
+    phieu_image *a = render(r.forms[0], 200), *b = render(r.forms[0], 200);
+    phieu_image *again = rescan(a, 0.5, 1.0, 1.0, 1.0, 1.0, 2.0, 9);
+    phieu_reading ra = read_page(&r, a), rb = read_page(&r, b), rs = read_page(&r, again);
+    /* Unmarked ballots carry no ink to compare: never a duplicate of each other. */
+    assert_true(phieu_omr_ink_similarity(&ra, &rb) < THRESHOLD);
+    assert_true(phieu_omr_ink_similarity(&ra, &rs) < THRESHOLD);
+    /* Nor is a ballot whose only ink is one hesitation dot, even when rescanned. */
+    hand h = {3};
+    mark(a, &r.layouts[0], 4, 1, M_DOT, &h);
+    phieu_image_destroy(&again);
+    again = rescan(a, 0.5, 1.0, 1.0, 1.0, 1.0, 2.0, 9);
+    ra = read_page(&r, a);
+    rs = read_page(&r, again);
+    assert_true(phieu_omr_ink_similarity(&ra, &rs) < THRESHOLD);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&b);
+    phieu_image_destroy(&again);
+    reader_release(&r);
+}
+
+static void test_other_forms_and_nothing(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", "province-rating");
+    phieu_image *a = district_ballot(&r, 1);
+    phieu_image *p = render(r.forms[1], 200);
+    hand h = {1};
+    for (int i = 0; i < 10; i++)
+        mark(p, &r.layouts[1], i, district_choice[i], district_kind[i], &h);
+    phieu_reading ra = read_page(&r, a), rp = read_page(&r, p);
+    assert_int_equal(ra.form_index, 0);
+    assert_int_equal(rp.form_index, 1);
+    /* The same strokes on another form are another ballot. */
+    assert_true(phieu_omr_ink_similarity(&ra, &rp) == 0);
+    assert_true(phieu_omr_ink_similarity(&ra, NULL) == 0);
+    assert_true(phieu_omr_ink_similarity(NULL, &ra) == 0);
+    phieu_reading none = ra;
+    none.form_index = -1;
+    assert_true(phieu_omr_ink_similarity(&none, &none) == 0);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&p);
+    reader_release(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rescan_matches),
+        cmocka_unit_test(test_other_hand_same_pattern),
+        cmocka_unit_test(test_two_marks),
+        cmocka_unit_test(test_blank_and_specks),
+        cmocka_unit_test(test_other_forms_and_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
