@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rescan detection over a generated deck: every page is fed again (samples/rescan.c, a new
-# rotation, offset, scale, noise, blur and exposure), and bench_duplicates scores each
+# rotation, offset, scale, noise, blur and exposure), and score_duplicates scores each
 # rescan against its own page (must reach the session's duplicate threshold) and every
 # pair of different sheets of one form with the same row decisions (must stay below).
 # Uses DECK (a gen_samples folder) when set, else makes DECK_N pages (default 200), each
@@ -37,4 +37,4 @@ done
 echo "rescanned $i pages"
 args=(--forms "$PHIEU_SOURCE_DIR/forms" --deck "$deck" --rescans "$work/rescans")
 [[ -n "${THRESHOLD:-}" ]] && args+=(--threshold "$THRESHOLD")
-"$PHIEU_BUILD_DIR/bench_duplicates" "${args[@]}"
+"$PHIEU_BUILD_DIR/score_duplicates" "${args[@]}"

@@ -1,12 +1,13 @@
 /*
- * bench_duplicates.c - how well phieu_omr_ink_similarity tells a rescan of one paper sheet
+ * score_duplicates.c - how well phieu_omr_ink_similarity tells a rescan of one paper sheet
  * from another sheet marked the same way. Reads every page of a deck and, for each page
  * that has a rescan (same file name, .png, in the rescan folder), scores the pair; scores
  * every pair of different pages of one form whose row decisions are equal (other hands,
  * same pattern), and every rescan against the other pages. Prints detection and false
- * alarm rates at the threshold and the score spread. Run by bench/duplicates.sh; it does
- * not make the deck or the rescans, and fails only when it cannot read its input.
- *   usage: bench_duplicates --forms DIR --deck DIR --rescans DIR [--threshold T]
+ * alarm rates at the threshold and the score spread. Run by bench/duplicates.sh (not
+ * named bench_* so that `make bench` does not run it without its folders); it does not
+ * make the deck or the rescans, and fails only when it cannot read its input.
+ *   usage: score_duplicates --forms DIR --deck DIR --rescans DIR [--threshold T]
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -135,13 +136,13 @@ int main(int argc, char **argv)
             threshold = atof(argv[i + 1]);
     }
     if (!forms_dir || !deck || !rescans) {
-        fprintf(stderr, "usage: bench_duplicates --forms DIR --deck DIR --rescans DIR "
+        fprintf(stderr, "usage: score_duplicates --forms DIR --deck DIR --rescans DIR "
                         "[--threshold T]\n");
         return 2;
     }
     phieu_error err = {0};
     if (phieu_util_init(&err) != 0) {
-        fprintf(stderr, "bench_duplicates: %s\n", err.message);
+        fprintf(stderr, "score_duplicates: %s\n", err.message);
         return 1;
     }
     /* The forms. */
@@ -150,7 +151,7 @@ int main(int argc, char **argv)
     int n_forms = 0;
     DIR *d = opendir(forms_dir);
     if (!d) {
-        fprintf(stderr, "bench_duplicates: cannot open %s\n", forms_dir);
+        fprintf(stderr, "score_duplicates: cannot open %s\n", forms_dir);
         return 1;
     }
     char *names[MAX_PAGES];
@@ -166,7 +167,7 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/%s", forms_dir, names[i]);
         if (phieu_form_load(path, &forms[n_forms], &err) != 0 ||
             phieu_layout_compute(forms[n_forms], &layouts[n_forms], &err) != 0) {
-            fprintf(stderr, "bench_duplicates: %s\n", err.message);
+            fprintf(stderr, "score_duplicates: %s\n", err.message);
             return 1;
         }
         n_forms++;
@@ -178,7 +179,7 @@ int main(int argc, char **argv)
     phieu_thresholds_default(&cfg.thresholds);
     /* The deck's pages and their rescans. */
     if (!(d = opendir(deck))) {
-        fprintf(stderr, "bench_duplicates: cannot open %s\n", deck);
+        fprintf(stderr, "score_duplicates: cannot open %s\n", deck);
         return 1;
     }
     nn = 0;
@@ -215,7 +216,7 @@ int main(int argc, char **argv)
             phieu_reading *rd = k ? &p->rescan : &p->rd;
             if (phieu_image_load(path, 0, NULL, &img, &err) != 0 ||
                 phieu_omr_read(&cfg, img, rd, &err) != 0) {
-                fprintf(stderr, "bench_duplicates: %s: %s\n", path, err.message);
+                fprintf(stderr, "score_duplicates: %s: %s\n", path, err.message);
                 return 1;
             }
             phieu_image_destroy(&img);
