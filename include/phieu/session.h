@@ -53,8 +53,8 @@
  * above this are a possible rescan of one paper sheet. Measured by bench/duplicates.sh
  * on two 200-page decks (docs/recognition.md, "Duplicates"): a rescan (new rotation,
  * offset, scale, noise, blur, exposure) scored 0.89-1.00 against its page, save three
- * pages with little ink or only filled boxes (0.67-0.81, judged conservatively); two
- * hands marking the same pattern scored at most 0.80. A false alarm costs one
+ * votes of confidence holding one mark in all (0.67-0.81: too little evidence, judged
+ * conservatively); two hands marking the same pattern scored at most 0.80. A false alarm costs one
  * supervisor's look; a missed rescan is still caught by the reconciliation (more read
  * than collected). A session setting ("duplicate"); default: */
 #define PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY 0.85
