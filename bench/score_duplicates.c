@@ -43,7 +43,7 @@ static void pattern_of(const phieu_reading *r, char *out)
     int n = r->n_rows < 0 || r->n_rows > PHIEU_FORM_MAX_ROWS ? 0 : r->n_rows;
     for (int i = 0; i < n; i++) {
         int d = r->rows[i].decision;
-        out[i] = d >= 0 && d <= 9 ? (char)('0' + d)
+        out[i] = d >= 0 && d <= 9          ? (char)('0' + d)
                  : d == PHIEU_ROW_OVERVOTE ? 'o'
                  : d == PHIEU_ROW_REVIEW   ? 'r'
                                            : 'b';
@@ -110,6 +110,26 @@ static void keep(worst *w, int *n, double score, int a, int b, int high)
     }
 }
 
+/* A growing list of scores. */
+typedef struct scores {
+    double *v;
+    long n, cap;
+} scores;
+
+static void push(scores *s, double x)
+{
+    if (s->n == s->cap) {
+        long cap = s->cap ? 2 * s->cap : 1024;
+        double *v = phieu_realloc(s->v, sizeof(double) * (size_t)cap);
+        if (!v) {
+            fprintf(stderr, "score_duplicates: out of memory\n");
+            exit(1);
+        }
+        s->v = v, s->cap = cap;
+    }
+    s->v[s->n++] = x;
+}
+
 static void spread(const char *what, double *v, long n)
 {
     if (n == 0) {
@@ -159,7 +179,7 @@ int main(int argc, char **argv)
     struct dirent *e;
     while ((e = readdir(d)) && nn < MAX_PAGES)
         if (ends_with(e->d_name, ".form"))
-            names[nn++] = strdup(e->d_name);
+            names[nn++] = phieu_strdup(e->d_name);
     closedir(d);
     qsort(names, (size_t)nn, sizeof *names, cmp_name);
     for (int i = 0; i < nn && n_forms < MAX_FORMS; i++) {
@@ -171,11 +191,10 @@ int main(int argc, char **argv)
             return 1;
         }
         n_forms++;
-        free(names[i]);
+        phieu_free(names[i]);
     }
-    phieu_omr_config cfg = {.forms = (const phieu_form *const *)forms,
-                            .layouts = layouts,
-                            .n_forms = n_forms};
+    phieu_omr_config cfg = {
+        .forms = (const phieu_form *const *)forms, .layouts = layouts, .n_forms = n_forms};
     phieu_thresholds_default(&cfg.thresholds);
     /* The deck's pages and their rescans. */
     if (!(d = opendir(deck))) {
@@ -186,10 +205,10 @@ int main(int argc, char **argv)
     while ((e = readdir(d)) && nn < MAX_PAGES)
         if (ends_with(e->d_name, ".png") || ends_with(e->d_name, ".tif") ||
             ends_with(e->d_name, ".tiff"))
-            names[nn++] = strdup(e->d_name);
+            names[nn++] = phieu_strdup(e->d_name);
     closedir(d);
     qsort(names, (size_t)nn, sizeof *names, cmp_name);
-    page *pages = calloc((size_t)nn + 1, sizeof *pages);
+    page *pages = phieu_calloc((size_t)nn + 1, sizeof *pages);
     if (!pages)
         return 1;
     int n_usable = 0, n_rescans = 0;
@@ -228,13 +247,13 @@ int main(int argc, char **argv)
                     p->rd.status != PHIEU_PAGE_BLANK && has_ink(p->pattern);
         n_usable += p->usable;
         n_rescans += p->usable && p->has_rescan;
-        free(names[i]);
+        phieu_free(names[i]);
     }
     printf("deck %s: %d pages, %d with a form and ink, %d of them rescanned; threshold %.3f\n",
            deck, nn, n_usable, n_rescans, threshold);
     /* 1. Rescans: each must reach the threshold against its own page. */
-    double *v = malloc(sizeof(double) * ((size_t)nn * nn + 1));
-    long nv = 0, detected = 0, not_compared = 0;
+    scores sc = {0};
+    long detected = 0, not_compared = 0;
     worst w[SHOW_WORST];
     int nw = 0;
     long pairs = 0;
@@ -246,11 +265,11 @@ int main(int argc, char **argv)
             continue;
         double s = phieu_omr_ink_similarity(&p->rd, &p->rescan);
         pairs++;
-        int compared = distance(p->pattern, p->rescan_pattern) <=
-                       PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
+        int compared =
+            distance(p->pattern, p->rescan_pattern) <= PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
         not_compared += !compared;
         detected += compared && s >= threshold;
-        v[nv++] = s;
+        push(&sc, s);
         keep(w, &nw, s, i, i, 0);
     }
     printf("rescans: %ld of %d detected (%.1f %%)", detected, n_rescans,
@@ -259,33 +278,32 @@ int main(int argc, char **argv)
         printf(", %ld not compared (decisions differ in more than %d rows)", not_compared,
                PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF);
     printf("\n");
-    spread("rescan scores", v, nv);
+    spread("rescan scores", sc.v, sc.n);
     for (int k = 0; k < nw; k++)
         printf("    lowest: %s %.3f\n", pages[w[k].a].name, w[k].score);
     /* 2. Other hands, same pattern: different pages, equal decisions. Also pages whose
      * decisions differ in 1-2 rows (the session compares them too). */
     for (int set = 0; set < 3; set++) {
-        nv = 0, nw = 0;
+        sc.n = 0, nw = 0;
         long alarms = 0;
         for (int i = 0; i < nn; i++) {
             if (!pages[i].usable)
                 continue;
             for (int j = set == 2 ? 0 : i + 1; j < nn; j++) {
-                if (j == i || !pages[j].usable ||
-                    pages[i].rd.form_index != pages[j].rd.form_index)
+                if (j == i || !pages[j].usable || pages[i].rd.form_index != pages[j].rd.form_index)
                     continue;
                 if (set == 2 && !pages[i].has_rescan)
                     continue;
                 const phieu_reading *a = set == 2 ? &pages[i].rescan : &pages[i].rd;
                 const char *pa = set == 2 ? pages[i].rescan_pattern : pages[i].pattern;
                 int dist = distance(pa, pages[j].pattern);
-                if (set == 0 ? dist != 0 || strcmp(pa, pages[j].pattern) != 0
-                             : set == 1 ? dist == 0 || dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF
-                                        : dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
+                if (set == 0   ? dist != 0 || strcmp(pa, pages[j].pattern) != 0
+                    : set == 1 ? dist == 0 || dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF
+                               : dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
                     continue;
                 double s = phieu_omr_ink_similarity(a, &pages[j].rd);
                 pairs++;
-                v[nv++] = s;
+                push(&sc, s);
                 alarms += s >= threshold;
                 keep(w, &nw, s, i, j, 1);
             }
@@ -293,18 +311,18 @@ int main(int argc, char **argv)
         static const char *const what[] = {
             "same pattern, different sheets", "1-2 rows differ, different sheets",
             "a rescan against the other sheets (compared by the session)"};
-        printf("%s: %ld pairs, %ld false alarms (%.2f %%)\n", what[set], nv, alarms,
-               nv ? 100.0 * alarms / nv : 0);
-        spread("scores", v, nv);
+        printf("%s: %ld pairs, %ld false alarms (%.2f %%)\n", what[set], sc.n, alarms,
+               sc.n ? 100.0 * alarms / sc.n : 0);
+        spread("scores", sc.v, sc.n);
         for (int k = 0; k < nw; k++)
-            printf("    highest: %s%s %s %.3f\n", pages[w[k].a].name,
-                   set == 2 ? " (rescan)" : "", pages[w[k].b].name, w[k].score);
+            printf("    highest: %s%s %s %.3f\n", pages[w[k].a].name, set == 2 ? " (rescan)" : "",
+                   pages[w[k].b].name, w[k].score);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3;
     printf("time: %.2f us per pair (%ld pairs)\n", pairs ? us / pairs : 0, pairs);
-    free(v);
-    free(pages);
+    phieu_free(sc.v);
+    phieu_free(pages);
     for (int i = 0; i < n_forms; i++)
         phieu_form_destroy(&forms[i]);
     return 0;

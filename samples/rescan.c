@@ -107,8 +107,9 @@ static void blur121(phieu_image *img, uint8_t *tmp)
     for (int y = 0; y < h; y++) {
         const uint8_t *row = img->pixels + (size_t)y * img->stride;
         for (int x = 0; x < w; x++)
-            tmp[(size_t)y * w + x] = (uint8_t)((row[x > 0 ? x - 1 : x] + 2 * row[x] +
-                                                row[x + 1 < w ? x + 1 : x] + 2) / 4);
+            tmp[(size_t)y * w + x] =
+                (uint8_t)((row[x > 0 ? x - 1 : x] + 2 * row[x] + row[x + 1 < w ? x + 1 : x] + 2) /
+                          4);
     }
     for (int y = 0; y < h; y++) {
         const uint8_t *u = tmp + (size_t)(y > 0 ? y - 1 : y) * w, *m = tmp + (size_t)y * w,
@@ -119,8 +120,7 @@ static void blur121(phieu_image *img, uint8_t *tmp)
     }
 }
 
-static int rescan(const phieu_image *in, const pass *p, rng *r, phieu_image **out,
-                  phieu_error *err)
+static int rescan(const phieu_image *in, const pass *p, rng *r, phieu_image **out, phieu_error *err)
 {
     if (phieu_image_create(in->width, in->height, out, err) != 0)
         return err->code;
@@ -160,10 +160,11 @@ static int rescan(const phieu_image *in, const pass *p, rng *r, phieu_image **ou
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: rescan [--seed S] [--page N] [--turn] IN OUT.png\n"
-               "  makes OUT.png, another scan of the paper scanned in IN (page N, from 1):\n"
-               "  rotation within ±%.1f°, offset within ±%.0f mm, scale within ±%.1f %%,\n"
-               "  new noise and blur, exposure ±%.0f %%; --turn feeds it upside down.\n",
+    fprintf(f,
+            "usage: rescan [--seed S] [--page N] [--turn] IN OUT.png\n"
+            "  makes OUT.png, another scan of the paper scanned in IN (page N, from 1):\n"
+            "  rotation within ±%.1f°, offset within ±%.0f mm, scale within ±%.1f %%,\n"
+            "  new noise and blur, exposure ±%.0f %%; --turn feeds it upside down.\n",
             RESCAN_MAX_ROT_DEG, RESCAN_MAX_OFFSET_MM, RESCAN_MAX_SCALE * 100,
             RESCAN_MAX_GAIN * 100);
 }
@@ -224,7 +225,7 @@ int main(int argc, char **argv)
     }
     printf("%s: rotation %.2f°, offset %.1f %.1f mm, scale %.4f, noise %.1f, gain %.3f, "
            "level %+.1f, blur %d%s\n",
-           files[1], p.rot_deg, p.off_x_mm, p.off_y_mm, p.scale, p.noise, p.gain, p.level,
-           p.blur, p.turn ? ", turned" : "");
+           files[1], p.rot_deg, p.off_x_mm, p.off_y_mm, p.scale, p.noise, p.gain, p.level, p.blur,
+           p.turn ? ", turned" : "");
     return 0;
 }

@@ -70,8 +70,8 @@ static double grid_ink(const uint8_t *x)
 
 double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b)
 {
-    if (!a || !b || a->form_index < 0 || a->form_index != b->form_index ||
-        a->n_rows != b->n_rows || a->n_rows <= 0 || a->n_rows > PHIEU_FORM_MAX_ROWS)
+    if (!a || !b || a->form_index < 0 || a->form_index != b->form_index || a->n_rows != b->n_rows ||
+        a->n_rows <= 0 || a->n_rows > PHIEU_FORM_MAX_ROWS)
         return 0;
     double sum = 0, weight = 0;
     for (int r = 0; r < a->n_rows; r++)
@@ -83,8 +83,7 @@ double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b)
             int solid = 0;
             for (int k = 0; k < PHIEU_OMR_INK_CELLS; k++)
                 solid += x[k] >= SIM_SOLID_CELL && y[k] >= SIM_SOLID_CELL;
-            double w = fmin(1, ink / SIM_FULL_BOX_INK) *
-                       (1 - (double)solid / PHIEU_OMR_INK_CELLS);
+            double w = fmin(1, ink / SIM_FULL_BOX_INK) * (1 - (double)solid / PHIEU_OMR_INK_CELLS);
             sum += w * pow(fmax(grid_agreement(x, y), SIM_MIN_AGREEMENT), SIM_MEAN_POWER);
             weight += w;
         }

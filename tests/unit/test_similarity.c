@@ -130,8 +130,7 @@ typedef enum { M_X, M_TICK, M_FILL, M_DOT } mark_kind;
 
 /* A mark in box (r, c) as hand h makes it: every end point wanders up to 0.9 mm, the
  * pen's width and pressure a little (two people's X in one box differ by that much). */
-static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kind kind,
-                 hand *h)
+static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kind kind, hand *h)
 {
     const phieu_rect *b = &L->boxes[r][c];
     double x0 = b->x, y0 = b->y, w = b->w, bh = b->h, cx = x0 + w / 2, cy = y0 + bh / 2;
@@ -139,10 +138,10 @@ static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kin
     int ink = 40 + (int)wander(h, 15);
     switch (kind) {
     case M_X:
-        stroke(img, x0 + 1.2 + wander(h, j), y0 + 1.2 + wander(h, j),
-               x0 + w - 1.2 + wander(h, j), y0 + bh - 1.2 + wander(h, j), pen, ink);
-        stroke(img, x0 + w - 1.2 + wander(h, j), y0 + 1.2 + wander(h, j),
-               x0 + 1.2 + wander(h, j), y0 + bh - 1.2 + wander(h, j), pen, ink);
+        stroke(img, x0 + 1.2 + wander(h, j), y0 + 1.2 + wander(h, j), x0 + w - 1.2 + wander(h, j),
+               y0 + bh - 1.2 + wander(h, j), pen, ink);
+        stroke(img, x0 + w - 1.2 + wander(h, j), y0 + 1.2 + wander(h, j), x0 + 1.2 + wander(h, j),
+               y0 + bh - 1.2 + wander(h, j), pen, ink);
         break;
     case M_TICK: {
         double mx = cx - 0.3 + wander(h, j), my = y0 + bh - 1.3 + wander(h, 0.4);
@@ -166,8 +165,8 @@ static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kin
 /* The page turned by deg degrees about its centre, scaled, moved by (ox, oy) mm, with its
  * exposure multiplied by gain and sensor noise of about `noise` gray levels (a sum of
  * uniform deviates from `seed`); bilinear; the canvas stays the size of the page. */
-static phieu_image *rescan(const phieu_image *src, double deg, double scale, double ox,
-                           double oy, double gain, double noise, uint64_t seed)
+static phieu_image *rescan(const phieu_image *src, double deg, double scale, double ox, double oy,
+                           double gain, double noise, uint64_t seed)
 {
     phieu_image *dst = NULL;
     phieu_error err = {0};
@@ -193,7 +192,9 @@ static phieu_image *rescan(const phieu_image *src, double deg, double scale, dou
             }
             double e = (uniform(&n) + uniform(&n) + uniform(&n) - 1.5) * 2 * noise;
             double o = acc * gain + e;
-            dst->pixels[(size_t)y * dst->stride + x] = (uint8_t)(o < 0 ? 0 : o > 255 ? 255 : lround(o));
+            dst->pixels[(size_t)y * dst->stride + x] = (uint8_t)(o < 0     ? 0
+                                                                 : o > 255 ? 255
+                                                                           : lround(o));
         }
     return dst;
 }
