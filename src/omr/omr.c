@@ -276,6 +276,16 @@ static double dark_near(const phieu_image *page, const double h[9], double x, do
     return best;
 }
 
+/* How dark a box's band is (mean darkness of its ink): when all else in the box is
+ * within one dot, the band's even part only, so that a dot on a crease does not make the
+ * crease look like a pen line. */
+static double band_darkness(const omr_box_extra *e)
+{
+    if (e->fold_dot)
+        return e->band_even_dark;
+    return e->line_n > 0 ? e->line_dark / e->line_n : 0;
+}
+
 static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
                         const omr_registration *reg, phieu_row_reading *row, omr_box_extra *ex,
                         int n, const phieu_thresholds *th)
@@ -294,7 +304,7 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
         double outside = left < right ? left : right;
         /* The band in the box is no darker than the crease outside it: a hand's line
          * drawn beside a fold is much darker than the crease and stays a mark. */
-        double inside = ex[c].line_n > 0 ? ex[c].line_dark / ex[c].line_n : 0;
+        double inside = band_darkness(&ex[c]);
         if (outside > 0 && inside <= FOLD_INSIDE_MAX_RATIO * outside)
             members[m++] = c;
     }
@@ -303,14 +313,18 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
     /* One box alone: only a light line is a crease; a dark one may be a hand's long stroke
      * across the box, which must not vanish. */
     if (m == 1 && ex[members[0]].line_n > 0 &&
-        ex[members[0]].line_dark / ex[members[0]].line_n >= FOLD_ALONE_MAX_DARKNESS)
+        band_darkness(&ex[members[0]]) >= FOLD_ALONE_MAX_DARKNESS)
         return;
     /* The fold leaves about the same ink in every box it crosses; take that much (the
      * least of them) out of each, so a hand's line along the fold still counts. */
     int least = members[0];
-    for (int k = 1; k < m; k++)
+    double base = ex[members[0]].band_base;
+    for (int k = 1; k < m; k++) {
         if (ex[members[k]].line_score < ex[least].line_score)
             least = members[k];
+        if (ex[members[k]].band_base < base)
+            base = ex[members[k]].band_base;
+    }
     for (int k = 0; k < m; k++) {
         int c = members[k];
         phieu_box_reading *b = &row->boxes[c];
@@ -322,6 +336,14 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
         b->score = (float)(score > 0 ? score : 0);
         b->coverage = (float)(cov > 0 ? cov : 0);
         b->darkness = left > 0 && dark > 0 ? (float)(dark / left) : 0.0f;
+        /* The dot rule holds across a fold: with the fold's even ink set aside, what is
+         * left within one dot (a hesitation dot beside or on the crease, whose band also
+         * took part of it) is no mark, unless the band itself carries a hand's line: a
+         * mark's worth more ink in every column than the crease leaves in the least box (a
+         * 0.5 mm pen line adds 0.08; a dot beside the crease widens the band by up to 0.012
+         * in the test of test_dot_on_fold, which is noise of the crease's shadow). */
+        if (ex[c].fold_dot && ex[c].band_base - base < th->value[PHIEU_TH_MARKED])
+            ex[c].dot_only = 1;
         omr_classify(b, &ex[c], th);
     }
 }

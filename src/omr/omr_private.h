@@ -69,8 +69,11 @@ typedef struct omr_box_extra {
     double outline;    /* least share of an outline side found printed (1: whole) */
     int covered;       /* too little of the outline: the box is partly covered */
     double edge_score; /* score of the ink left out because it only grazes the edge */
-    int dot_only;
-    int faint;         /* an empty box holding a faint mark: marginal */      /* all ink is one small blob (a hesitation dot or a speck) */
+    int dot_only;      /* all ink is one small blob (a hesitation dot or a speck) */
+    int faint;         /* an empty box holding a faint mark: marginal */
+    int fold_dot;      /* with a thin band across: besides the band's even ink, at most a dot */
+    double band_base;  /* the band's typical ink per column, as a share of the score */
+    double band_even_dark; /* mean darkness of the band's ink outside its excess columns */
 } omr_box_extra;
 
 /* Scores one box: local re-registration against its outline, then ink inside. */

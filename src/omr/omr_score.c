@@ -72,6 +72,14 @@
  * (1.4 mm outside the box, where no hand's mark inside the box reaches): a crease's
  * shadow, 0.04-0.08 of black, that the fold test of omr.c did not take as a thin line. */
 #define BOX_FOLD_RING_SHARE 0.5
+/* A fold's band carries about the same ink in every column; a column holding this many
+ * samples of full-weight ink (0.3 mm of black at the 0.15 mm step) more than the band's
+ * median column holds something else there: a dot or a hand's stroke on the fold. A
+ * crease's shadow varies by about one such sample from column to column. */
+#define BOX_BAND_COL_EXCESS 2.0
+/* Kept blobs whose extents are remembered for the dot rule beside a fold; a box with
+ * more is not a dot anyway. */
+#define BOX_MAX_BLOBS 32
 
 static int hist_percentile(const long hist[256], long n, double q)
 {
@@ -222,6 +230,68 @@ static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const fai
     }
     *extent = kept > 0 ? (ux1 - ux0 > uy1 - uy0 ? ux1 - ux0 : uy1 - uy0) + 1 : 0;
     return n > 0 ? (double)kept / n : 0;
+}
+
+/* Beside a fold's band (window rows j0..j1 of the interior): is everything that is not the
+ * band's even ink within one dot? That is the blobs reaching outside the band, and the
+ * band's columns holding clearly more than its median column (a dot on the crease itself,
+ * joined to its line). Also the band's median column ink as a share of the score, and the
+ * mean darkness of its ink outside the excess columns (the crease's own), so that
+ * omr.c can tell a hand's line along the fold (more ink in every column than the crease
+ * leaves in the other boxes) from the crease alone. */
+static void band_dot(const omr_scratch *s, int iw, int ih, double g, int j0, int j1,
+                     const int blob_box[][4], int nblobs, int line_blob, omr_box_extra *extra)
+{
+    double colw[512], sorted[512];
+    if (iw > 512)
+        return;
+    for (int i = 0; i < iw; i++) {
+        double w = 0;
+        for (int j = j0; j <= j1; j++) {
+            double st = s->mask[(size_t)j * iw + i] / 255.0;
+            w += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
+        }
+        colw[i] = sorted[i] = w;
+    }
+    /* Median column by insertion sort (a few dozen columns). */
+    for (int i = 1; i < iw; i++) {
+        double v = sorted[i];
+        int k = i - 1;
+        for (; k >= 0 && sorted[k] > v; k--)
+            sorted[k + 1] = sorted[k];
+        sorted[k + 1] = v;
+    }
+    double med = sorted[iw / 2];
+    extra->band_base = med * iw / ((double)iw * ih);
+    double even_sum = 0;
+    long even_n = 0;
+    for (int i = 0; i < iw; i++)
+        if (colw[i] <= med + BOX_BAND_COL_EXCESS)
+            for (int j = j0; j <= j1; j++) {
+                double st = s->mask[(size_t)j * iw + i] / 255.0;
+                even_sum += st;
+                even_n += st > 0;
+            }
+    extra->band_even_dark = even_n > 0 ? even_sum / even_n : 0;
+    int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1;
+    for (int i = 0; i < iw; i++)
+        if (colw[i] > med + BOX_BAND_COL_EXCESS) {
+            ux0 = i < ux0 ? i : ux0;
+            ux1 = i > ux1 ? i : ux1;
+            uy0 = j0 < uy0 ? j0 : uy0;
+            uy1 = j0 > uy1 ? j0 : uy1; /* the band's height is the fold's, not the dot's */
+        }
+    for (int b = 0; b < nblobs; b++) {
+        const int *bb = blob_box[b];
+        if (b == line_blob || (bb[1] >= j0 && bb[3] <= j1))
+            continue;
+        ux0 = bb[0] < ux0 ? bb[0] : ux0;
+        uy0 = bb[1] < uy0 ? bb[1] : uy0;
+        ux1 = bb[2] > ux1 ? bb[2] : ux1;
+        uy1 = bb[3] > uy1 ? bb[3] : uy1;
+    }
+    int ext = ux1 < 0 ? 0 : (ux1 - ux0 > uy1 - uy0 ? ux1 - ux0 : uy1 - uy0) + 1;
+    extra->fold_dot = ext * g < BOX_DOT_MM;
 }
 
 void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_image *page,
@@ -375,6 +445,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     long kept_n = 0;
     int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1, line_y0 = 0, line_y1 = -1;
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
+    int blob_box[BOX_MAX_BLOBS][4], nblobs = 0, line_blob = -1, blobs_over = 0;
     for (long start = 0; start < n; start++) {
         if (!s->mask[start] || s->labels[start])
             continue;
@@ -435,6 +506,16 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
             extra->line_score = wsum / n;
             line_y0 = by0;
             line_y1 = by1;
+            line_blob = nblobs < BOX_MAX_BLOBS ? nblobs : -1;
+        }
+        if (nblobs < BOX_MAX_BLOBS) {
+            blob_box[nblobs][0] = bx0;
+            blob_box[nblobs][1] = by0;
+            blob_box[nblobs][2] = bx1;
+            blob_box[nblobs][3] = by1;
+            nblobs++;
+        } else {
+            blobs_over = 1;
         }
         kept_sum += sum;
         kept_w += wsum;
@@ -469,6 +550,8 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
         extra->line_cov = (double)bn / n;
         extra->line_dark = bsum;
         extra->line_n = bn;
+        if (!blobs_over && line_blob >= 0)
+            band_dot(s, iw, ih, g, j0, j1, (const int(*)[4])blob_box, nblobs, line_blob, extra);
     }
     out->coverage = (float)((double)kept_n / n);
     out->darkness = kept_n > 0 ? (float)(kept_sum / kept_n) : 0.0f;

@@ -324,6 +324,55 @@ static void test_not_marks(void **state)
     reader_release(&r);
 }
 
+/* A hesitation dot stays a dot when a fold crosses its box: the fold's band takes part of
+ * the dot with it, and what the fold leaves behind must not add up to a vote (seed 12
+ * p00378 row 7 read a dot above a crease as a choice). */
+static void test_dot_on_fold(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        phieu_image *img = render(r.forms[0], dpi, 0);
+        const phieu_layout *L = &r.layouts[0];
+        const phieu_rect *b;
+        /* Row 1: a large dot in the first box, 0.8 mm above a crease's core. */
+        b = &L->boxes[0][0];
+        fold(img, b->y + b->h / 2 + 0.5);
+        stroke(img, b->x + 2.2, b->y + b->h / 2 - 0.3, b->x + 2.3, b->y + b->h / 2 - 0.3, 1.0, 30);
+        /* Row 2: the dot sits on the crease's core and joins its line. */
+        b = &L->boxes[1][1];
+        fold(img, b->y + b->h / 2);
+        stroke(img, b->x + 3.0, b->y + b->h / 2, b->x + 3.1, b->y + b->h / 2, 1.0, 30);
+        /* Row 3: a dot in the shadow below the core, in the last box. */
+        b = &L->boxes[2][2];
+        fold(img, b->y + b->h / 2 - 1.0);
+        stroke(img, b->x + 2.6, b->y + b->h / 2 + 0.2, b->x + 2.7, b->y + b->h / 2 + 0.3, 1.0, 30);
+        /* Row 4: a dot by a fold beside a tick: the tick is still the vote. */
+        b = &L->boxes[3][0];
+        fold(img, b->y + b->h / 2 + 0.5);
+        stroke(img, b->x + 2.2, b->y + b->h / 2 - 0.3, b->x + 2.3, b->y + b->h / 2 - 0.3, 1.0, 30);
+        mark(img, L, 3, 1, M_TICK);
+        /* Row 5: a dot by a fold, and a pen line drawn along the fold in another box: the
+         * line is a mark (the dot rule must not swallow it). */
+        b = &L->boxes[4][0];
+        fold(img, b->y + b->h / 2 + 0.5);
+        stroke(img, b->x + 2.2, b->y + b->h / 2 - 0.3, b->x + 2.3, b->y + b->h / 2 - 0.3, 1.0, 30);
+        b = &L->boxes[4][2];
+        stroke(img, b->x - 0.3, b->y + b->h / 2 + 0.6, b->x + b->w + 0.3, b->y + b->h / 2 + 0.6,
+               0.6, 40);
+        phieu_reading rd = read_page(&r, img);
+        for (int row = 0; row < 3; row++) {
+            int d = rd.rows[row].decision;
+            assert_true(d == PHIEU_ROW_BLANK || d == PHIEU_ROW_REVIEW);
+        }
+        assert_int_equal(rd.rows[3].decision, 1);
+        assert_int_equal(rd.rows[4].decision, 2);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 static void test_faint_mark_goes_to_review(void **state)
 {
     (void)state;
@@ -670,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_each_mark_type),
         cmocka_unit_test(test_not_marks),
+        cmocka_unit_test(test_dot_on_fold),
         cmocka_unit_test(test_faint_mark_goes_to_review),
         cmocka_unit_test(test_rotation_scale_offset),
         cmocka_unit_test(test_resolutions_and_upside_down),
