@@ -398,7 +398,7 @@ static int new_sheet_id(phieu_session *s, char id[PHIEU_SHEET_ID_MAX], phieu_err
 {
     for (;;) {
         session_random_id(id);
-        int taken;
+        int taken = 0;
         if (exists(s, "SELECT 1 FROM sheets WHERE id = ?", id, 0, &taken, err) != 0)
             return err->code;
         if (!taken)
@@ -423,7 +423,7 @@ static int insert_exceptions(phieu_session *s, const char *sheet_id, const page_
             uint64_t r;
             randombytes_buf(&r, sizeof r);
             id = EXCEPTION_ID_MIN + (int64_t)(r % (uint64_t)EXCEPTION_ID_SPAN);
-            int taken;
+            int taken = 0;
             if (exists(s, "SELECT 1 FROM exceptions WHERE id = ?", NULL, id, &taken, err) !=
                 0) {
                 sqlite3_finalize(st);

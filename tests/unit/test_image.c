@@ -569,7 +569,7 @@ static void png_palette_of(png_color *pal, png_byte *trns, int n)
 
 static uint8_t png_expected(const pspec *s, int x, int y)
 {
-    unsigned v[4];
+    unsigned v[4] = {0, 0, 0, 0};
     int n = png_channels(s->color);
     for (int c = 0; c < n; c++)
         v[c] = png_sample(s, x, y, c);
