@@ -108,6 +108,11 @@ static const pen pens[] = {
 #define N_PENS (int)(sizeof pens / sizeof pens[0])
 /* Faint: a light pencil barely pressed, meant to land near the marginal threshold. */
 static const pen faint_pen = {"pencil-faint", 0.42, 0.42, 0.44, 0.35, 0.50, 0.35, 0.50, 1};
+/* A faint mark stays this much (share of paper white) darker than the scanner's white
+ * clip on average: about 10 gray levels, barely visible, as a faint pencil line is. */
+#define FAINT_ABOVE_CLIP 0.04
+/* The mean opacity of the pencil grain (uniform between GRAIN_LO and 1, grain_pattern). */
+#define GRAIN_MEAN ((1.0 + 0.35) / 2)
 
 typedef enum { KIND_BALLOT, KIND_BACK, KIND_OTHER_FORM, KIND_DUPLEX } page_kind;
 typedef enum { OUT_GRAY_PNG, OUT_GRAY_TIFF, OUT_RGB_PNG, OUT_BW_TIFF } out_mode;
@@ -554,6 +559,20 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
                 fm.p = &faint_pen;
                 fm.width = rng_range(r, faint_pen.w_min, faint_pen.w_max);
                 fm.pressure = rng_range(r, faint_pen.p_min, faint_pen.p_max);
+                /* A faint mark a person sees on the paper must not vanish in the scan:
+                 * the white point (scan_page) clips this share below the brightest paper
+                 * (uneven light plus 3.5 sigma of noise), and at its lightest the faint
+                 * pen was below it, so the scan held pure white where the mark was (seed 8
+                 * p00038, seed 12 p00487 and p00488). Keep its mean darkness (pressure x
+                 * colour x the grain's mean opacity) FAINT_ABOVE_CLIP above the clip. */
+                if (plan->scan.clip_white) {
+                    const scan_params *sp = &plan->scan;
+                    double top = fmax(sp->paper[0], fmax(sp->paper[1], sp->paper[2]));
+                    double clip = sp->light_amp + 3.5 * sp->noise / 255 / top;
+                    double least = (clip + FAINT_ABOVE_CLIP) / ((1 - faint_pen.g) * GRAIN_MEAN);
+                    if (fm.pressure < least)
+                        fm.pressure = fmin(1.0, least);
+                }
                 type = rng_chance(r, 0.5) ? MARK_TICK : MARK_X;
                 draw_mark(&fm, L->boxes[row][c], type, rng_range(r, 0.45, 0.75));
                 note(t, "%s%s-%s", "faint", mark_names[type]);
