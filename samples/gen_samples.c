@@ -1223,7 +1223,11 @@ static const char *status_of(const page_plan *plan, const row_truth *rows, int n
 
 static int make_page(gen *g, int index, phieu_error *err)
 {
-    rng r = {g->seed * 0x100000001B3ull + (uint64_t)index * 0x9E3779B97F4A7C15ull};
+    /* Each page's stream starts at a hash of (seed, index). Starting it at seed*K + index*G
+     * made page i+1's stream page i's shifted by one draw (splitmix64 steps by G too), so
+     * some pages repeated another page's strokes exactly: false "rescans" in a deck. */
+    rng seeder = {g->seed * 0x100000001B3ull ^ ((uint64_t)index << 1)};
+    rng r = {rng_u64(&seeder)};
     rng_u64(&r);
     page_plan plan;
     random_plan(&r, g, &plan);
