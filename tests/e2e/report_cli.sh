@@ -30,15 +30,18 @@ mark() {
     convert "$img" -stroke black -strokewidth 3 -draw "$geom" -depth 8 -type Grayscale "$img"
 }
 
-# Six ballots: two say "distrust" for row 1, one overvotes row 1, three are left blank.
-# The two "distrust" X's are drawn alike, so the session asks whether the second is a
-# rescan of the first: a page awaiting a decision, besides the overvote.
+# Six ballots: two say "distrust" for row 1 and "trust" for row 2, one overvotes row 1,
+# three are left blank. The two look-alike ballots' X's are drawn alike by the machine,
+# so the session asks whether the second is a rescan of the first (two marks are enough
+# evidence for that; one is not): a page awaiting a decision, besides the overvote.
 dpis=(150 160 170 180 190 200)
 for d in "${dpis[@]}"; do
     "$phieu" form print "$form" --format png --dpi "$d" -o "b$d.png" >/dev/null
 done
 mark b150.png 150 0 1
+mark b150.png 150 1 0
 mark b160.png 160 0 1
+mark b160.png 160 1 0
 mark b170.png 170 0 0
 mark b170.png 170 0 1
 
