@@ -22,20 +22,9 @@
 #include "phieu/form.h"
 #include "phieu/util.h"
 
-static const char *const shipped[] = {"district-rating", "province-rating", "confidence-vote"};
+#include "test_support.h"
 
-static phieu_form *load_shipped(const char *id)
-{
-    const char *src = getenv("PHIEU_SOURCE_DIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/forms/%s.form", src ? src : "..", id);
-    phieu_error err = {0};
-    phieu_form *f = NULL;
-    int rc = phieu_form_load(path, &f, &err);
-    if (rc != 0)
-        fail_msg("%s", err.message);
-    return f;
-}
+static const char *const shipped[] = {"district-rating", "province-rating", "confidence-vote"};
 
 /* A small valid form; tests edit its text to make each error. */
 static const char *const base_text = "# a comment\n"
@@ -113,7 +102,7 @@ static void edit_fails(const char *from, const char *to, const char *where, cons
 static void test_shipped_forms_parse(void **state)
 {
     (void)state;
-    phieu_form *d = load_shipped("district-rating");
+    phieu_form *d = load_shipped_form("district-rating");
     assert_string_equal(d->id, "district-rating");
     assert_int_equal(d->kind, PHIEU_FORM_RATING);
     assert_int_equal(d->n_choices, 3);
@@ -132,12 +121,12 @@ static void test_shipped_forms_parse(void **state)
     phieu_form_destroy(&d);
     assert_null(d);
 
-    phieu_form *p = load_shipped("province-rating");
+    phieu_form *p = load_shipped_form("province-rating");
     assert_int_equal(p->n_rows, 30);
     assert_int_equal(p->rows[29].number, 30);
     phieu_form_destroy(&p);
 
-    phieu_form *c = load_shipped("confidence-vote");
+    phieu_form *c = load_shipped_form("confidence-vote");
     assert_int_equal(c->kind, PHIEU_FORM_CONFIDENCE);
     assert_int_equal(c->n_choices, 2);
     assert_string_equal(c->choices[0].key, "trust");
@@ -490,7 +479,7 @@ static void test_width_estimate_is_conservative(void **state)
                            "ĐỖ MẠNH HÙNG", "Ủy viên UBND tỉnh, Giám đốc Sở Tài nguyên và Môi trường"};
     int checked = 0;
     for (size_t k = 0; k < sizeof shipped / sizeof shipped[0]; k++) {
-        phieu_form *f = load_shipped(shipped[k]);
+        phieu_form *f = load_shipped_form(shipped[k]);
         const char *texts[2 * PHIEU_FORM_MAX_ROWS + 8];
         int n = 0;
         texts[n++] = f->council, texts[n++] = f->session, texts[n++] = f->title;
@@ -639,7 +628,7 @@ static void test_layout_shipped(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof shipped / sizeof shipped[0]; i++) {
-        phieu_form *f = load_shipped(shipped[i]);
+        phieu_form *f = load_shipped_form(shipped[i]);
         check_layout(f);
         phieu_form_destroy(&f);
     }
@@ -691,13 +680,13 @@ static void test_layout_refuses_impossible_forms(void **state)
 static void test_layout_few_rows_capped(void **state)
 {
     (void)state;
-    phieu_form *c = load_shipped("confidence-vote");
+    phieu_form *c = load_shipped_form("confidence-vote");
     phieu_layout l;
     assert_int_equal(phieu_layout_compute(c, &l, NULL), 0);
     assert_true(l.rows[0].h <= 12.0 + 1e-9);
     assert_true(fabs(l.boxes[0][0].w - 7.0) < 1e-9);
     phieu_form_destroy(&c);
-    phieu_form *p = load_shipped("province-rating");
+    phieu_form *p = load_shipped_form("province-rating");
     assert_int_equal(phieu_layout_compute(p, &l, NULL), 0);
     assert_true(l.boxes[29][2].w >= 6.0);
     phieu_form_destroy(&p);
@@ -706,8 +695,8 @@ static void test_layout_few_rows_capped(void **state)
 static void test_layout_deterministic(void **state)
 {
     (void)state;
-    phieu_form *a = load_shipped("province-rating");
-    phieu_form *b = load_shipped("province-rating");
+    phieu_form *a = load_shipped_form("province-rating");
+    phieu_form *b = load_shipped_form("province-rating");
     phieu_layout la, lb;
     memset(&la, 0xAA, sizeof la);
     memset(&lb, 0x55, sizeof lb);
@@ -725,8 +714,8 @@ static void test_layout_deterministic(void **state)
 static void test_code_round_trip(void **state)
 {
     (void)state;
-    phieu_form *f = load_shipped("district-rating");
-    phieu_form *g = load_shipped("province-rating");
+    phieu_form *f = load_shipped_form("district-rating");
+    phieu_form *g = load_shipped_form("province-rating");
     for (int test = 0; test <= 1; test++) {
         uint8_t bits[PHIEU_FORM_CODE_BITS];
         phieu_form_code_bits(f, test, bits);

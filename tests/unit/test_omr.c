@@ -22,100 +22,11 @@
 #include "phieu/render.h"
 #include "phieu/util.h"
 
+#include "test_support.h"
+
 #define PI 3.14159265358979323846
 
-static phieu_form *load_shipped(const char *id)
-{
-    const char *src = getenv("PHIEU_SOURCE_DIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/forms/%s.form", src ? src : "..", id);
-    phieu_error err = {0};
-    phieu_form *f = NULL;
-    if (phieu_form_load(path, &f, &err) != 0)
-        fail_msg("%s", err.message);
-    return f;
-}
-
-/* ---- A reader set up for one or two forms ------------------------------------------- */
-
-typedef struct reader {
-    phieu_form *forms[2];
-    phieu_layout layouts[2];
-    phieu_omr_config cfg;
-} reader;
-
-static void reader_init(reader *r, const char *id1, const char *id2, int test_session)
-{
-    memset(r, 0, sizeof *r);
-    phieu_error err = {0};
-    r->forms[0] = load_shipped(id1);
-    assert_int_equal(phieu_layout_compute(r->forms[0], &r->layouts[0], &err), 0);
-    int n = 1;
-    if (id2) {
-        r->forms[1] = load_shipped(id2);
-        assert_int_equal(phieu_layout_compute(r->forms[1], &r->layouts[1], &err), 0);
-        n = 2;
-    }
-    r->cfg.forms = (const phieu_form *const *)r->forms;
-    r->cfg.layouts = r->layouts;
-    r->cfg.n_forms = n;
-    phieu_thresholds_default(&r->cfg.thresholds);
-    r->cfg.test_session = test_session;
-}
-
-static void reader_release(reader *r)
-{
-    phieu_form_destroy(&r->forms[0]);
-    phieu_form_destroy(&r->forms[1]);
-}
-
-static phieu_image *render(const phieu_form *f, int dpi, int test)
-{
-    phieu_render_options opt = {.test_ballot = test, .copies = 1};
-    phieu_image *img = NULL;
-    phieu_error err = {0};
-    if (phieu_render_raster(f, &opt, dpi, &img, &err) != 0)
-        fail_msg("%s", err.message);
-    return img;
-}
-
-static phieu_reading read_page(const reader *r, const phieu_image *img)
-{
-    phieu_reading rd;
-    phieu_error err = {0};
-    assert_int_equal(phieu_omr_read(&r->cfg, img, &rd, &err), 0);
-    return rd;
-}
-
 /* ---- Drawing marks like a hand, in page millimetres on an upright page --------------- */
-
-/* A pen stroke from (x0,y0) to (x1,y1) mm, `width` mm wide, of gray `ink`, with a soft
- * edge one pixel wide (what a scanner's optics make of a pen line). */
-static void stroke(phieu_image *img, double x0, double y0, double x1, double y1, double width,
-                   int ink)
-{
-    double s = img->dpi_x / 25.4;
-    double ax = x0 * s, ay = y0 * s, bx = x1 * s, by = y1 * s, hw = width * s / 2;
-    int ix0 = (int)floor(fmin(ax, bx) - hw - 2), ix1 = (int)ceil(fmax(ax, bx) + hw + 2);
-    int iy0 = (int)floor(fmin(ay, by) - hw - 2), iy1 = (int)ceil(fmax(ay, by) + hw + 2);
-    double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
-    for (int y = iy0 < 0 ? 0 : iy0; y <= iy1 && y < img->height; y++)
-        for (int x = ix0 < 0 ? 0 : ix0; x <= ix1 && x < img->width; x++) {
-            double px = x + 0.5 - ax, py = y + 0.5 - ay;
-            double t = len2 > 0 ? (px * dx + py * dy) / len2 : 0;
-            t = t < 0 ? 0 : t > 1 ? 1 : t;
-            double d = hypot(px - t * dx, py - t * dy);
-            double a = hw + 0.5 - d;
-            if (a <= 0)
-                continue;
-            if (a > 1)
-                a = 1;
-            uint8_t *p = &img->pixels[(size_t)y * img->stride + x];
-            double v = *p * (1 - a) + ink * a;
-            if (v < *p)
-                *p = (uint8_t)lround(v);
-        }
-}
 
 typedef enum { M_X, M_TICK, M_FILL, M_ACROSS, M_SCRIBBLE, M_DOT, M_GRAZE, M_FAINT } mark_kind;
 
@@ -276,7 +187,7 @@ static void test_each_mark_type(void **state)
     (void)state;
     reader r;
     reader_init(&r, "district-rating", NULL, 0);
-    phieu_image *img = render(r.forms[0], 300, 0);
+    phieu_image *img = render_blank(r.forms[0], 300, 0);
     mark_standard(img, &r.layouts[0]);
     phieu_reading rd = read_page(&r, img);
     assert_standard(&rd, "300 dpi upright");
@@ -299,7 +210,7 @@ static void test_not_marks(void **state)
     (void)state;
     reader r;
     reader_init(&r, "district-rating", NULL, 0);
-    phieu_image *img = render(r.forms[0], 300, 0);
+    phieu_image *img = render_blank(r.forms[0], 300, 0);
     const phieu_layout *L = &r.layouts[0];
     mark(img, L, 0, 1, M_DOT);   /* a hesitation dot */
     mark(img, L, 1, 2, M_GRAZE); /* a stroke from outside touching the edge */
@@ -333,7 +244,7 @@ static void test_dot_on_fold(void **state)
     reader r;
     reader_init(&r, "province-rating", NULL, 0);
     for (int dpi = 200; dpi <= 300; dpi += 100) {
-        phieu_image *img = render(r.forms[0], dpi, 0);
+        phieu_image *img = render_blank(r.forms[0], dpi, 0);
         const phieu_layout *L = &r.layouts[0];
         const phieu_rect *b;
         /* Row 1: a large dot in the first box, 0.8 mm above a crease's core. */
@@ -378,7 +289,7 @@ static void test_faint_mark_goes_to_review(void **state)
     (void)state;
     reader r;
     reader_init(&r, "district-rating", NULL, 0);
-    phieu_image *img = render(r.forms[0], 300, 0);
+    phieu_image *img = render_blank(r.forms[0], 300, 0);
     mark(img, &r.layouts[0], 2, 1, M_FAINT);
     mark(img, &r.layouts[0], 0, 0, M_X);
     phieu_reading rd = read_page(&r, img);
@@ -400,7 +311,7 @@ static void test_rotation_scale_offset(void **state)
     (void)state;
     reader r;
     reader_init(&r, "district-rating", NULL, 0);
-    phieu_image *img = render(r.forms[0], 200, 0);
+    phieu_image *img = render_blank(r.forms[0], 200, 0);
     mark_standard(img, &r.layouts[0]);
     /* Rotation and offset on a canvas wider than A4 (as a scanner's area is). */
     static const struct {
@@ -430,7 +341,7 @@ static void test_resolutions_and_upside_down(void **state)
     reader_init(&r, "district-rating", NULL, 0);
     static const int dpis[] = {150, 300, 600};
     for (size_t i = 0; i < sizeof dpis / sizeof dpis[0]; i++) {
-        phieu_image *img = render(r.forms[0], dpis[i], 0);
+        phieu_image *img = render_blank(r.forms[0], dpis[i], 0);
         mark_standard(img, &r.layouts[0]);
         char what[64];
         snprintf(what, sizeof what, "%d dpi", dpis[i]);
@@ -454,7 +365,7 @@ static void test_wrong_form_and_several_forms(void **state)
     reader one, two;
     reader_init(&one, "district-rating", NULL, 0);
     reader_init(&two, "district-rating", "confidence-vote", 0);
-    phieu_image *other = render(two.forms[1], 200, 0);
+    phieu_image *other = render_blank(two.forms[1], 200, 0);
     mark(other, &two.layouts[1], 0, 1, M_X);
     phieu_reading rd = read_page(&one, other);
     assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
@@ -480,7 +391,7 @@ static void test_read_as_board_form(void **state)
     (void)state;
     reader two;
     reader_init(&two, "district-rating", "confidence-vote", 0);
-    phieu_image *img = render(two.forms[0], 200, 0);
+    phieu_image *img = render_blank(two.forms[0], 200, 0);
     mark_standard(img, &two.layouts[0]);
     /* White out every code cell and the bars: the code is gone. */
     const phieu_layout *L = &two.layouts[0];
@@ -504,7 +415,7 @@ static void test_read_as_board_form(void **state)
     assert_int_equal(phieu_omr_read_as(&two.cfg, 2, img, &rd, &err), PHIEU_EINVAL);
 
     /* A test ballot stays refused in an official session whatever the board says. */
-    phieu_image *tb = render(two.forms[0], 200, 1);
+    phieu_image *tb = render_blank(two.forms[0], 200, 1);
     assert_int_equal(phieu_omr_read_as(&two.cfg, 0, tb, &rd, &err), 0);
     assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
     assert_int_equal(rd.test_ballot, 1);
@@ -519,8 +430,8 @@ static void test_test_ballots(void **state)
     reader official, testing;
     reader_init(&official, "district-rating", NULL, 0);
     reader_init(&testing, "district-rating", NULL, 1);
-    phieu_image *tb = render(official.forms[0], 200, 1);
-    phieu_image *ob = render(official.forms[0], 200, 0);
+    phieu_image *tb = render_blank(official.forms[0], 200, 1);
+    phieu_image *ob = render_blank(official.forms[0], 200, 0);
     mark(tb, &official.layouts[0], 0, 0, M_X);
     mark(ob, &official.layouts[0], 0, 0, M_X);
     phieu_reading rd = read_page(&official, tb);
@@ -555,7 +466,7 @@ static void test_blank_and_unregistered(void **state)
     assert_int_equal(rd.status, PHIEU_PAGE_BLANK);
     assert_int_equal(rd.form_index, -1);
     /* A ballot whose bottom-right corner mark was cut off: content, not registered. */
-    phieu_image *img = render(r.forms[0], 200, 0);
+    phieu_image *img = render_blank(r.forms[0], 200, 0);
     const phieu_rect *br = &r.layouts[0].fiducials[PHIEU_FID_BR];
     double s = 200 / 25.4;
     for (int y = (int)((br->y - 1) * s); y < img->height; y++)
@@ -574,7 +485,7 @@ static void test_deterministic_json(void **state)
     (void)state;
     reader r;
     reader_init(&r, "district-rating", NULL, 0);
-    phieu_image *img = render(r.forms[0], 200, 0);
+    phieu_image *img = render_blank(r.forms[0], 200, 0);
     mark_standard(img, &r.layouts[0]);
     mark(img, &r.layouts[0], 8, 1, M_FAINT);
     phieu_buf a, b;
@@ -606,7 +517,7 @@ static void test_no_position_bias(void **state)
     reader r;
     reader_init(&r, "province-rating", NULL, 0);
     const phieu_layout *L = &r.layouts[0];
-    phieu_image *img = render(r.forms[0], 300, 0);
+    phieu_image *img = render_blank(r.forms[0], 300, 0);
     for (int row = 0; row < L->n_rows; row++)
         for (int c = 0; c < L->n_choices; c++)
             mark(img, L, row, c, M_X);
@@ -633,8 +544,8 @@ static void test_ink_similarity(void **state)
     (void)state;
     reader r;
     reader_init(&r, "district-rating", NULL, 0);
-    phieu_image *a = render(r.forms[0], 200, 0);
-    phieu_image *b = render(r.forms[0], 200, 0);
+    phieu_image *a = render_blank(r.forms[0], 200, 0);
+    phieu_image *b = render_blank(r.forms[0], 200, 0);
     mark_standard(a, &r.layouts[0]);
     /* The same choices by another hand: ticks where a has crosses, and the other way. */
     const phieu_layout *L = &r.layouts[0];
@@ -663,7 +574,7 @@ static void test_debug_overlay(void **state)
     (void)state;
     reader r;
     reader_init(&r, "district-rating", NULL, 0);
-    phieu_image *img = render(r.forms[0], 150, 0);
+    phieu_image *img = render_blank(r.forms[0], 150, 0);
     mark_standard(img, &r.layouts[0]);
     phieu_reading rd = read_page(&r, img);
     char path[] = "/tmp/test_omr_overlay_XXXXXX";
@@ -687,7 +598,7 @@ static void test_out_of_memory(void **state)
     (void)state;
     reader r;
     reader_init(&r, "district-rating", NULL, 0);
-    phieu_image *img = render(r.forms[0], 150, 0);
+    phieu_image *img = render_blank(r.forms[0], 150, 0);
     phieu_reading rd;
     phieu_error err = {0};
     int failures_seen = 0;

@@ -23,65 +23,10 @@
 #include "phieu/render.h"
 #include "phieu/session.h"
 
+#include "test_support.h"
+
 #define PI 3.14159265358979323846
 #define THRESHOLD PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY
-
-static phieu_form *load_shipped(const char *id)
-{
-    const char *src = getenv("PHIEU_SOURCE_DIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/forms/%s.form", src ? src : "..", id);
-    phieu_error err = {0};
-    phieu_form *f = NULL;
-    if (phieu_form_load(path, &f, &err) != 0)
-        fail_msg("%s", err.message);
-    return f;
-}
-
-typedef struct reader {
-    phieu_form *forms[2];
-    phieu_layout layouts[2];
-    phieu_omr_config cfg;
-} reader;
-
-static void reader_init(reader *r, const char *id1, const char *id2)
-{
-    memset(r, 0, sizeof *r);
-    phieu_error err = {0};
-    const char *ids[2] = {id1, id2};
-    for (int i = 0; i < 2 && ids[i]; i++) {
-        r->forms[i] = load_shipped(ids[i]);
-        assert_int_equal(phieu_layout_compute(r->forms[i], &r->layouts[i], &err), 0);
-        r->cfg.n_forms = i + 1;
-    }
-    r->cfg.forms = (const phieu_form *const *)r->forms;
-    r->cfg.layouts = r->layouts;
-    phieu_thresholds_default(&r->cfg.thresholds);
-}
-
-static void reader_release(reader *r)
-{
-    phieu_form_destroy(&r->forms[0]);
-    phieu_form_destroy(&r->forms[1]);
-}
-
-static phieu_image *render(const phieu_form *f, int dpi)
-{
-    phieu_render_options opt = {.copies = 1};
-    phieu_image *img = NULL;
-    phieu_error err = {0};
-    if (phieu_render_raster(f, &opt, dpi, &img, &err) != 0)
-        fail_msg("%s", err.message);
-    return img;
-}
-
-static phieu_reading read_page(const reader *r, const phieu_image *img)
-{
-    phieu_reading rd;
-    phieu_error err = {0};
-    assert_int_equal(phieu_omr_read(&r->cfg, img, &rd, &err), 0);
-    return rd;
-}
 
 /* ---- A hand: deterministic wander of every stroke ------------------------------------ */
 
@@ -100,30 +45,6 @@ static double uniform(hand *h) /* 0..1, splitmix64 */
 static double wander(hand *h, double mm)
 {
     return (2 * uniform(h) - 1) * mm;
-}
-
-/* A pen stroke from (x0,y0) to (x1,y1) mm, `width` mm wide, of gray `ink`, soft-edged. */
-static void stroke(phieu_image *img, double x0, double y0, double x1, double y1, double width,
-                   int ink)
-{
-    double s = img->dpi_x / 25.4;
-    double ax = x0 * s, ay = y0 * s, bx = x1 * s, by = y1 * s, hw = width * s / 2;
-    int ix0 = (int)floor(fmin(ax, bx) - hw - 2), ix1 = (int)ceil(fmax(ax, bx) + hw + 2);
-    int iy0 = (int)floor(fmin(ay, by) - hw - 2), iy1 = (int)ceil(fmax(ay, by) + hw + 2);
-    double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
-    for (int y = iy0 < 0 ? 0 : iy0; y <= iy1 && y < img->height; y++)
-        for (int x = ix0 < 0 ? 0 : ix0; x <= ix1 && x < img->width; x++) {
-            double px = x + 0.5 - ax, py = y + 0.5 - ay;
-            double t = len2 > 0 ? (px * dx + py * dy) / len2 : 0;
-            t = t < 0 ? 0 : t > 1 ? 1 : t;
-            double a = hw + 0.5 - hypot(px - t * dx, py - t * dy);
-            if (a <= 0)
-                continue;
-            uint8_t *p = &img->pixels[(size_t)y * img->stride + x];
-            double v = *p * (1 - fmin(a, 1)) + ink * fmin(a, 1);
-            if (v < *p)
-                *p = (uint8_t)lround(v);
-        }
 }
 
 typedef enum { M_X, M_TICK, M_FILL, M_DOT } mark_kind;
@@ -209,7 +130,7 @@ static const mark_kind district_kind[] = {M_X, M_TICK, M_X, M_TICK, M_FILL,
 
 static phieu_image *district_ballot(const reader *r, uint64_t hand_seed)
 {
-    phieu_image *img = render(r->forms[0], 200);
+    phieu_image *img = render_blank(r->forms[0], 200, 0);
     hand h = {hand_seed};
     for (int i = 0; i < 10; i++)
         mark(img, &r->layouts[0], i, district_choice[i], district_kind[i], &h);
@@ -230,7 +151,7 @@ static void test_rescan_matches(void **state)
 {
     (void)state;
     reader r;
-    reader_init(&r, "district-rating", NULL);
+    reader_init(&r, "district-rating", NULL, 0);
     phieu_image *a = district_ballot(&r, 1);
     phieu_image *again = rescan(a, 1.4, 1.004, 2.2, -1.7, 0.96, 3.0, 77);
     phieu_reading ra = read_page(&r, a), rs = read_page(&r, again);
@@ -252,7 +173,7 @@ static void test_other_hand_same_pattern(void **state)
 {
     (void)state;
     reader r;
-    reader_init(&r, "district-rating", NULL);
+    reader_init(&r, "district-rating", NULL, 0);
     phieu_image *a = district_ballot(&r, 1);
     phieu_reading ra = read_page(&r, a);
     /* Three other people make the same choices in the same styles. */
@@ -279,9 +200,9 @@ static void test_two_marks(void **state)
 {
     (void)state;
     reader r;
-    reader_init(&r, "confidence-vote", NULL);
+    reader_init(&r, "confidence-vote", NULL, 0);
     for (int kind = M_X; kind <= M_FILL; kind++) {
-        phieu_image *a = render(r.forms[0], 200), *b = render(r.forms[0], 200);
+        phieu_image *a = render_blank(r.forms[0], 200, 0), *b = render_blank(r.forms[0], 200, 0);
         hand ha = {10 + (uint64_t)kind}, hb = {20 + (uint64_t)kind};
         for (int i = 0; i < 2; i++) {
             mark(a, &r.layouts[0], i, i, (mark_kind)kind, &ha);
@@ -304,8 +225,8 @@ static void test_blank_and_specks(void **state)
 {
     (void)state;
     reader r;
-    reader_init(&r, "district-rating", NULL);
-    phieu_image *a = render(r.forms[0], 200), *b = render(r.forms[0], 200);
+    reader_init(&r, "district-rating", NULL, 0);
+    phieu_image *a = render_blank(r.forms[0], 200, 0), *b = render_blank(r.forms[0], 200, 0);
     phieu_image *again = rescan(a, 0.5, 1.0, 1.0, 1.0, 1.0, 2.0, 9);
     phieu_reading ra = read_page(&r, a), rb = read_page(&r, b), rs = read_page(&r, again);
     /* Unmarked ballots carry no ink to compare: never a duplicate of each other. */
@@ -329,9 +250,9 @@ static void test_other_forms_and_nothing(void **state)
 {
     (void)state;
     reader r;
-    reader_init(&r, "district-rating", "province-rating");
+    reader_init(&r, "district-rating", "province-rating", 0);
     phieu_image *a = district_ballot(&r, 1);
-    phieu_image *p = render(r.forms[1], 200);
+    phieu_image *p = render_blank(r.forms[1], 200, 0);
     hand h = {1};
     for (int i = 0; i < 10; i++)
         mark(p, &r.layouts[1], i, district_choice[i], district_kind[i], &h);
