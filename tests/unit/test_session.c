@@ -414,7 +414,8 @@ static phieu_image *with_marginal(fixture *f, unsigned seed)
     return img;
 }
 
-static int64_t row_exception(fixture *f, const char *sheet)
+/* The exception of `sheet` at `row` (0: the page), 0 when there is none. */
+static int64_t exception_at(fixture *f, const char *sheet, int row)
 {
     phieu_exception *list;
     size_t n;
@@ -422,30 +423,45 @@ static int64_t row_exception(fixture *f, const char *sheet)
     assert_int_equal(phieu_session_exceptions_list(f->s, PHIEU_EXC_LIST_ALL, &list, &n, &err), 0);
     int64_t id = 0;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i].sheet_id, sheet) == 0 && list[i].row == 2)
+        if (strcmp(list[i].sheet_id, sheet) == 0 && list[i].row == row)
             id = list[i].id;
     phieu_free(list);
+    return id;
+}
+
+static int64_t row_exception(fixture *f, const char *sheet)
+{
+    int64_t id = exception_at(f, sheet, 2);
     assert_true(id > 0);
     return id;
 }
 
-static int row_value(fixture *f, const char *sheet, int row)
+/* The session's ballot of `sheet`, copied to *out: 0 when there is one, -1 when not. */
+static int find_ballot(fixture *f, const char *sheet, phieu_ballot *out)
 {
     phieu_ballot *ballots;
     size_t n;
     phieu_error err = {0};
     assert_int_equal(phieu_session_ballots(f->s, &ballots, &n, &err), 0);
-    int v = 99;
+    int found = -1;
     for (size_t i = 0; i < n; i++)
-        if (strcmp(ballots[i].sheet_id, sheet) == 0)
-            v = ballots[i].value[row];
+        if (strcmp(ballots[i].sheet_id, sheet) == 0) {
+            *out = ballots[i];
+            found = 0;
+        }
     phieu_free(ballots);
-    return v;
+    return found;
 }
 
-static void test_two_person_rule(void **state)
+static int row_value(fixture *f, const char *sheet, int row)
 {
-    fixture *f = *state;
+    phieu_ballot b;
+    return find_ballot(f, sheet, &b) == 0 ? b.value[row] : 99;
+}
+
+/* The board: supervisors lan and minh, and truong the head. */
+static void add_board_users(fixture *f)
+{
     phieu_error err = {0};
     assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_SUPERVISOR, "password-lan",
                                             NULL, &err),
@@ -456,6 +472,13 @@ static void test_two_person_rule(void **state)
     assert_int_equal(phieu_session_user_add(f->s, "truong", PHIEU_ROLE_HEAD, "password-head",
                                             NULL, &err),
                      0);
+}
+
+static void test_two_person_rule(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    add_board_users(f);
     assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_HEAD, "password-x", NULL,
                                             &err),
                      PHIEU_EEXIST);
@@ -567,48 +590,17 @@ static void test_without_two_person_rule_latest_wins(void **state)
 
 /* ---- "Count as form X" on a rejected page ------------------------------------------ */
 
-/* The exception of `sheet` at `row` (0: the page), 0 when there is none. */
-static int64_t exception_at(fixture *f, const char *sheet, int row)
-{
-    phieu_exception *list;
-    size_t n;
-    phieu_error err = {0};
-    assert_int_equal(phieu_session_exceptions_list(f->s, PHIEU_EXC_LIST_ALL, &list, &n, &err), 0);
-    int64_t id = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(list[i].sheet_id, sheet) == 0 && list[i].row == row)
-            id = list[i].id;
-    phieu_free(list);
-    return id;
-}
-
 static int ballot_state(fixture *f, const char *sheet)
 {
-    phieu_ballot *ballots;
-    size_t n;
-    phieu_error err = {0};
-    assert_int_equal(phieu_session_ballots(f->s, &ballots, &n, &err), 0);
-    int st = -1;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(ballots[i].sheet_id, sheet) == 0)
-            st = ballots[i].state;
-    phieu_free(ballots);
-    return st;
+    phieu_ballot b;
+    return find_ballot(f, sheet, &b) == 0 ? b.state : -1;
 }
 
 static void test_board_sets_form_of_rejected_page(void **state)
 {
     fixture *f = *state;
     phieu_error err = {0};
-    assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_SUPERVISOR, "password-lan",
-                                            NULL, &err),
-                     0);
-    assert_int_equal(phieu_session_user_add(f->s, "minh", PHIEU_ROLE_SUPERVISOR, "password-minh",
-                                            NULL, &err),
-                     0);
-    assert_int_equal(phieu_session_user_add(f->s, "truong", PHIEU_ROLE_HEAD, "password-head",
-                                            NULL, &err),
-                     0);
+    add_board_users(f);
     /* Rows: high, (faint low), trust, trust; then the form code covered with white paper. */
     phieu_image *img = with_marginal(f, 31);
     const phieu_layout *L = &f->layout;
