@@ -506,6 +506,16 @@ static int group_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* One request whose reply must carry `status`; the reply is freed. */
+static void expect_status(const client *c, const char *method, const char *path,
+                          const char *body, int with_csrf, int status)
+{
+    http_res r;
+    assert_int_equal(http(c, method, path, body, with_csrf, &r), 0);
+    assert_int_equal(r.status, status);
+    http_free(&r);
+}
+
 typedef struct world {
     char dir[256];
     char session[300];
@@ -665,9 +675,7 @@ static void test_every_endpoint_needs_login(void **state)
     client forged = {w->port, "", ""};
     memset(forged.cookie, 'a', 64);
     http_res r;
-    assert_int_equal(http(&forged, "GET", "/api/queue", NULL, 0, &r), 0);
-    assert_int_equal(r.status, 401);
-    http_free(&r);
+    expect_status(&forged, "GET", "/api/queue", NULL, 0, 401);
     char path[128];
     snprintf(path, sizeof path, "/api/exception/%s/decide", id);
     assert_int_equal(http(&c, "POST", path, "{\"choice\":\"high\"}", 0, &r), 0);
@@ -683,12 +691,8 @@ static void test_every_endpoint_needs_login(void **state)
     assert_string_equal(header(&r, "X-Frame-Options"), "DENY");
     http_free(&r);
     /* Logging out ends the login. */
-    assert_int_equal(http(&an, "POST", "/api/logout", "{}", 1, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_free(&r);
-    assert_int_equal(http(&an, "GET", "/api/queue", NULL, 0, &r), 0);
-    assert_int_equal(r.status, 401);
-    http_free(&r);
+    expect_status(&an, "POST", "/api/logout", "{}", 1, 200);
+    expect_status(&an, "GET", "/api/queue", NULL, 0, 401);
     json_decref(q);
 }
 
@@ -778,12 +782,8 @@ static void test_login_and_queue(void **state)
     http_free(&r);
 
     /* Unknown and malformed exception ids. */
-    assert_int_equal(http(&c, "GET", "/api/exception/123456789", NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_free(&r);
-    assert_int_equal(http(&c, "GET", "/api/exception/1%20OR%201=1", NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_free(&r);
+    expect_status(&c, "GET", "/api/exception/123456789", NULL, 0, 404);
+    expect_status(&c, "GET", "/api/exception/1%20OR%201=1", NULL, 0, 404);
     json_decref(q);
 }
 
@@ -994,9 +994,7 @@ static void test_disagreement_goes_to_head(void **state)
     assert_int_equal(http(&an, "POST", path, "{\"choice\": 3}", 1, &r), 0);
     assert_int_equal(r.status, 400);
     http_free(&r);
-    assert_int_equal(http(&an, "POST", path, "not json", 1, &r), 0);
-    assert_int_equal(r.status, 400);
-    http_free(&r);
+    expect_status(&an, "POST", path, "not json", 1, 400);
     e = exception_json(&an, other);
     assert_string_equal(json_string_value(json_object_get(e, "state")), "open");
     json_decref(e);
@@ -1037,13 +1035,9 @@ static void test_rejected_page(void **state)
              json_string_value(
                  json_object_get(json_array_get(json_object_get(q, "items"), 3), "sheet")));
     http_res r;
-    assert_int_equal(http(&an, "GET", path, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_free(&r);
+    expect_status(&an, "GET", path, NULL, 0, 200);
     strcpy(strrchr(path, '/'), "/row/1.png");
-    assert_int_equal(http(&an, "GET", path, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_free(&r);
+    expect_status(&an, "GET", path, NULL, 0, 404);
 
     assert_int_equal(decide(&an, id, "accept", NULL), 400); /* it was not read as a ballot */
     assert_int_equal(decide(&an, id, "invalid", NULL), 200);
@@ -1271,17 +1265,11 @@ static void test_images(void **state)
         http_free(&r);
     }
     snprintf(path, sizeof path, "/img/%s/../page.png", sheet);
-    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_free(&r);
+    expect_status(&c, "GET", path, NULL, 0, 404);
     snprintf(path, sizeof path, "/img/%s/row/0.png", sheet);
-    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_free(&r);
+    expect_status(&c, "GET", path, NULL, 0, 404);
     snprintf(path, sizeof path, "/img/%s/row/99.png", sheet);
-    assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
-    assert_int_equal(r.status, 404);
-    http_free(&r);
+    expect_status(&c, "GET", path, NULL, 0, 404);
 
     /* The rescan names the earlier scan (position 3), whose image is shown beside it for
      * comparison; position 6 has no exception: its image is not shown to anyone. */
@@ -1307,9 +1295,7 @@ static void test_images(void **state)
         if (sheets[i].position != 6)
             continue;
         snprintf(path, sizeof path, "/img/%s/page.png", sheets[i].id);
-        assert_int_equal(http(&c, "GET", path, NULL, 0, &r), 0);
-        assert_int_equal(r.status, 404);
-        http_free(&r);
+        expect_status(&c, "GET", path, NULL, 0, 404);
         checked = 1;
     }
     assert_true(checked);
@@ -1373,9 +1359,7 @@ static void test_bad_requests_keep_server_alive(void **state)
     memset(body, 'x', big);
     body[big] = '\0';
     body[0] = '"';
-    assert_int_equal(http(&c, "POST", "/api/login", body, 0, &r), 0);
-    assert_int_equal(r.status, 413);
-    http_free(&r);
+    expect_status(&c, "POST", "/api/login", body, 0, 413);
     free(body);
     /* Chunked, over the limit (no Content-Length to refuse early). */
     phieu_buf raw;
@@ -1430,9 +1414,7 @@ static void test_bad_requests_keep_server_alive(void **state)
     assert_int_equal(r.status, 400);
     http_free(&r);
     /* The server still answers. */
-    assert_int_equal(http(&c, "GET", "/api/me", NULL, 0, &r), 0);
-    assert_int_equal(r.status, 200);
-    http_free(&r);
+    expect_status(&c, "GET", "/api/me", NULL, 0, 200);
 }
 
 int main(int argc, char **argv)
