@@ -111,10 +111,11 @@ const char *session_actor(const char *actor)
 /* ---- Schema ------------------------------------------------------------------------- */
 
 /* Migration i takes a file from user_version i to i + 1. Never edit a shipped entry:
- * add a new one and raise PHIEU_SESSION_SCHEMA_VERSION. */
+ * add a new one and raise PHIEU_SESSION_SCHEMA_VERSION. Each entry is in parentheses: it
+ * is several statements in one string, not several entries missing their commas. */
 static const char *const migrations[PHIEU_SESSION_SCHEMA_VERSION] = {
     /* 0 -> 1: the first schema. */
-    "CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+    ("CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE forms(idx INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
     "  fingerprint TEXT NOT NULL, source TEXT NOT NULL);"
     "CREATE TABLE thresholds(name TEXT PRIMARY KEY, value REAL NOT NULL) WITHOUT ROWID;"
@@ -147,17 +148,17 @@ static const char *const migrations[PHIEU_SESSION_SCHEMA_VERSION] = {
     "CREATE INDEX decisions_exception ON decisions(exception_id, id);"
     "CREATE TABLE log(seq INTEGER PRIMARY KEY, time TEXT NOT NULL, actor TEXT NOT NULL,"
     "  action TEXT NOT NULL, detail TEXT NOT NULL, prev_hash TEXT NOT NULL,"
-    "  hash TEXT NOT NULL);",
+    "  hash TEXT NOT NULL);"),
     /* 1 -> 2: the earlier sheet a possible duplicate names, as a field of its own; files
      * of format 1 held it only in the words, from which it is taken here. */
-    "ALTER TABLE exceptions ADD COLUMN duplicate_of TEXT NOT NULL DEFAULT '';"
+    ("ALTER TABLE exceptions ADD COLUMN duplicate_of TEXT NOT NULL DEFAULT '';"
     "UPDATE exceptions SET duplicate_of = substr(text,"
     "  instr(text, 'possible duplicate of sheet ') + 28, 16)"
-    "  WHERE instr(text, 'possible duplicate of sheet ') > 0;",
+    "  WHERE instr(text, 'possible duplicate of sheet ') > 0;"),
     /* 2 -> 3: the board-directed reading of a sheet whose form the board set
      * ("form:<id>" on a rejected page), beside the machine's own in readings. */
-    "CREATE TABLE board_readings(sheet_id TEXT PRIMARY KEY REFERENCES sheets(id),"
-    "  form_idx INTEGER NOT NULL REFERENCES forms(idx), blob BLOB NOT NULL) WITHOUT ROWID;",
+    ("CREATE TABLE board_readings(sheet_id TEXT PRIMARY KEY REFERENCES sheets(id),"
+    "  form_idx INTEGER NOT NULL REFERENCES forms(idx), blob BLOB NOT NULL) WITHOUT ROWID;"),
 };
 
 static int pragma_int(phieu_session *s, const char *sql, int *out, phieu_error *err)
