@@ -507,8 +507,8 @@ static int group_teardown(void **state)
 }
 
 /* One request whose reply must carry `status`; the reply is freed. */
-static void expect_status(const client *c, const char *method, const char *path,
-                          const char *body, int with_csrf, int status)
+static void expect_status(const client *c, const char *method, const char *path, const char *body,
+                          int with_csrf, int status)
 {
     http_res r;
     assert_int_equal(http(c, method, path, body, with_csrf, &r), 0);
