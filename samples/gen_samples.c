@@ -29,6 +29,8 @@
 #include "phieu/render.h"
 #include "phieu/util.h"
 
+#include "sample_rng.h"
+
 #define MAX_FORMS 16
 #define DEFAULT_SEED 20230701u   /* NQ 96 came into force on 1 July 2023 */
 #define COMMITTED_COUNT 54       /* pages of the committed set (samples/ballots/) */
@@ -37,48 +39,7 @@
 #define PAGE_H_MM 297.0
 #define MM_PER_INCH 25.4
 
-/* ---- Deterministic randomness: splitmix64, one stream per page ----------------------- */
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_u64(rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unit(rng *r)
-{
-    return (double)(rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double rng_range(rng *r, double a, double b)
-{
-    return a + (b - a) * rng_unit(r);
-}
-
-static int rng_int(rng *r, int n)
-{
-    return (int)(rng_unit(r) * n);
-}
-
-static int rng_chance(rng *r, double p)
-{
-    return rng_unit(r) < p;
-}
-
-/* A standard normal deviate (Box-Muller). */
-static double rng_gauss(rng *r)
-{
-    double u = rng_unit(r), v = rng_unit(r);
-    if (u < 1e-300)
-        u = 1e-300;
-    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
-}
+/* Randomness: splitmix64 in sample_rng.h, one stream per page. */
 
 /* ---- What a page is ------------------------------------------------------------------- */
 

@@ -16,6 +16,8 @@
 #include "phieu/error.h"
 #include "phieu/image.h"
 
+#include "sample_rng.h"
+
 /* A feeder places a sheet within about ±2 degrees and ±3 mm, and a flatbed or feeder's
  * scale varies by about half a percent between passes (the ranges the issue names). */
 #define RESCAN_MAX_ROT_DEG 2.0
@@ -31,37 +33,7 @@
 #define RESCAN_DEFAULT_DPI 200.0
 #define MM_PER_INCH 25.4
 
-/* ---- splitmix64, as gen_samples uses ------------------------------------------------ */
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static uint64_t rng_u64(rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double rng_unit(rng *r)
-{
-    return (double)(rng_u64(r) >> 11) / 9007199254740992.0;
-}
-
-static double rng_range(rng *r, double a, double b)
-{
-    return a + (b - a) * rng_unit(r);
-}
-
-static double rng_gauss(rng *r)
-{
-    double u = rng_unit(r), v = rng_unit(r);
-    if (u < 1e-300)
-        u = 1e-300;
-    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
-}
+/* Randomness: splitmix64 in sample_rng.h, one stream per page. */
 
 /* ---- The new pass -------------------------------------------------------------------- */
 
