@@ -45,7 +45,7 @@ int cmd_status(int argc, char **argv)
     phieu_tally_reconcile(t, &rec);
     phieu_tally_destroy(&t);
     const phieu_session_info *info = phieu_session_get_info(s);
-    int todo = 0;
+    int work_remains = 0;
     printf("%s session: %s, %s (%s, %s)\n", info->test ? "Test" : "Official", info->council,
            info->session_name, info->date, info->place);
     printf("pages archived: %d (%d ballot sides, %d back sides); set aside as not ballots: "
@@ -54,7 +54,7 @@ int cmd_status(int argc, char **argv)
     printf("exceptions: %d open of %d\n", pr.exceptions_open, pr.exceptions_total);
     if (pr.unknown_form > 0) {
         printf("pages whose form is not known yet: %d\n", pr.unknown_form);
-        todo = 1;
+        work_remains = 1;
     }
     for (int i = 0; i < info->n_forms; i++) {
         const phieu_form_progress *f = &pr.forms[i];
@@ -66,7 +66,7 @@ int cmd_status(int argc, char **argv)
             printf("  the board's counts are not entered: run 'phieu session counts %s --form "
                    "%s --present N --issued N --collected N'\n",
                    argv[1], info->forms[i]->id);
-            todo = 1;
+            work_remains = 1;
         } else if (!rf->checked) {
             printf("  %d read, %d collected (issued %d, spoiled %d): reconciled over all "
                    "forms below, as %d ballot(s) of unknown form were collected under some "
@@ -79,17 +79,17 @@ int cmd_status(int argc, char **argv)
             printf("  %d collected but %d read: %d ballots are missing; scan or import "
                    "them, and check the feeder and the output tray\n",
                    rf->collected, rf->read, -rf->difference);
-            todo = 1;
+            work_remains = 1;
         } else {
             printf("  %d read but only %d collected: %d too many; look for ballots fed twice "
                    "('phieu exceptions %s'), decide them 'discard', or correct the count\n",
                    rf->read, rf->collected, rf->difference, argv[1]);
-            todo = 1;
+            work_remains = 1;
         }
         if (f->pending > 0) {
             printf("  %d ballots wait for a decision: 'phieu review %s' or 'phieu decide'\n",
                    f->pending, argv[1]);
-            todo = 1;
+            work_remains = 1;
         }
     }
     if (rec.total_checked) {
@@ -102,16 +102,16 @@ int cmd_status(int argc, char **argv)
             printf("%d ballots are missing; scan or import them, and check the feeder and "
                    "the output tray\n",
                    -rec.total_difference);
-            todo = 1;
+            work_remains = 1;
         } else {
             printf("%d too many; look for ballots fed twice ('phieu exceptions %s'), decide "
                    "them 'discard', or correct the counts\n",
                    rec.total_difference, argv[1]);
-            todo = 1;
+            work_remains = 1;
         }
     }
     if (pr.exceptions_open > 0)
-        todo = 1;
+        work_remains = 1;
     phieu_session_close(&s);
-    return todo ? PHIEU_EXIT_NEEDS_REVIEW : PHIEU_EXIT_OK;
+    return work_remains ? PHIEU_EXIT_NEEDS_REVIEW : PHIEU_EXIT_OK;
 }

@@ -341,21 +341,21 @@ static void api_queue(review_request *req, review_response *res)
         return;
     }
     json_t *list = json_array(), *reasons = json_object();
-    int open = 0, decided = 0, second = 0, head = 0, mine_todo = 0;
+    int open = 0, decided = 0, second = 0, head = 0, awaiting_me = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         phieu_exception *e = &items[i];
         char mine[PHIEU_CHOICE_MAX];
         rc = my_decision(d->session, e->id, req->login.user, mine, sizeof mine, &err);
         if (rc != 0)
             break;
-        int todo = needs_user(e, &req->login, mine);
+        int awaits_me = needs_user(e, &req->login, mine);
         if (e->state == PHIEU_EXC_RESOLVED)
             decided++;
         else
             open++;
         second += e->state == PHIEU_EXC_SECOND;
         head += e->state == PHIEU_EXC_HEAD;
-        mine_todo += todo;
+        awaiting_me += awaits_me;
         if (e->state != PHIEU_EXC_RESOLVED) {
             json_t *c = json_object_get(reasons, e->reason);
             json_object_set_new(reasons, e->reason,
@@ -376,7 +376,7 @@ static void api_queue(review_request *req, review_response *res)
                       "id", id, "sheet", e->sheet_id, "row", e->row, "person", person, "reason",
                       e->reason, "text", e->text, "state", state_name(e->state), "form",
                       f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
-                      (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", todo,
+                      (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", awaits_me,
                       "resolution", e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL));
     }
     pthread_mutex_unlock(&d->lock);
@@ -389,7 +389,7 @@ static void api_queue(review_request *req, review_response *res)
     }
     send_json(res, MHD_HTTP_OK,
               json_pack("{s:{s:i, s:i, s:i, s:i, s:i, s:i}, s:o, s:o}", "counts", "open", open,
-                        "decided", decided, "second", second, "head", head, "todo", mine_todo,
+                        "decided", decided, "second", second, "head", head, "todo", awaiting_me,
                         "total", (int)n, "reasons", reasons, "items", list));
 }
 
