@@ -45,6 +45,8 @@ void omr_register(const phieu_layout *layout, const phieu_image *page, omr_scrat
                   omr_registration *reg);
 
 /* Solves the projective transform mapping src[i] to dst[i] (4 points); 0 or -1. */
+/* The gray level below which share q of a histogram's n samples lie. */
+int omr_hist_percentile(const long hist[256], long n, double q);
 int omr_homography(const double src[4][2], const double dst[4][2], double h[9]);
 void omr_apply(const double h[9], double x, double y, double *u, double *v);
 

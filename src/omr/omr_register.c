@@ -126,7 +126,9 @@ double omr_patch_mean(const phieu_image *page, double x, double y, int r)
     return (double)sum / (double)n;
 }
 
-static int percentile(const long hist[256], long n, double q)
+/* The gray level below which share q of a histogram's n samples lie. Fiducial windows
+ * and boxes both judge paper white and ink from it. */
+int omr_hist_percentile(const long hist[256], long n, double q)
 {
     long want = (long)(q * (double)n);
     long acc = 0;
@@ -226,8 +228,8 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
         }
     }
     long n = (long)gw * gh;
-    double paper = percentile(hist, n, FID_PAPER_PERCENTILE);
-    double dark = percentile(hist, n, 0.001);
+    double paper = omr_hist_percentile(hist, n, FID_PAPER_PERCENTILE);
+    double dark = omr_hist_percentile(hist, n, 0.001);
     if (paper - dark < FID_MIN_CONTRAST)
         return 0;
     double t = paper - 0.5 * (paper - dark);

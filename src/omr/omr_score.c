@@ -81,18 +81,6 @@
  * more is not a dot anyway. */
 #define BOX_MAX_BLOBS 32
 
-static int hist_percentile(const long hist[256], long n, double q)
-{
-    long want = (long)(q * (double)n);
-    long acc = 0;
-    for (int i = 0; i < 256; i++) {
-        acc += hist[i];
-        if (acc > want)
-            return i;
-    }
-    return 255;
-}
-
 static int best_offset(const int *prof, int n, int a, int b, int lw, int search, int total,
                        int *found)
 {
@@ -363,9 +351,9 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
             for (int i = R0 + S; i < nw; i += 2, rn++)
                 rh[row[i]]++;
     }
-    double paper = rn > 0 ? hist_percentile(rh, rn, BOX_PAPER_PERCENTILE) : 255;
+    double paper = rn > 0 ? omr_hist_percentile(rh, rn, BOX_PAPER_PERCENTILE) : 255;
     /* Paper noise: the 50th to 90th percentile of a normal spread is 1.28 sigma. */
-    double sigma = rn > 0 ? (paper - hist_percentile(rh, rn, 0.5)) / 1.2816 : 0;
+    double sigma = rn > 0 ? (paper - omr_hist_percentile(rh, rn, 0.5)) / 1.2816 : 0;
     double contrast = paper - black < BOX_MIN_CONTRAST ? BOX_MIN_CONTRAST : paper - black;
     int dark_t = (int)(paper - 0.4 * contrast);
     /* 3. Re-find the outline: darkness projected on columns and rows of the box. */
