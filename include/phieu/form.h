@@ -26,6 +26,9 @@
 #define PHIEU_FORM_MAX_CHOICES 3 /* rating: high, trust, low */
 #define PHIEU_FORM_KEY_MAX 16
 #define PHIEU_FORM_LABEL_MAX 64  /* bytes of UTF-8 */
+/* Longest form id the parser accepts: it is printed beside the form code and must fit
+ * a board decision "form:<id>" (PHIEU_CHOICE_MAX in session.h). */
+#define PHIEU_FORM_ID_MAX 24
 
 typedef enum {
     PHIEU_FORM_RATING = 0,     /* "lấy phiếu tín nhiệm": high / trust / low */

@@ -300,6 +300,8 @@ typedef enum {
 #define PHIEU_REASON_CODE_UNREADABLE "code-unreadable"
 #define PHIEU_REASON_WRONG_FORM "wrong-form"
 #define PHIEU_CHOICE_MAX 32
+_Static_assert(sizeof PHIEU_CHOICE_FORM_PREFIX - 1 + PHIEU_FORM_ID_MAX < PHIEU_CHOICE_MAX,
+               "a \"form:<id>\" decision must fit PHIEU_CHOICE_MAX with its terminator");
 
 typedef struct phieu_exception {
     int64_t id;            /* random, > 0 */

@@ -18,7 +18,7 @@
 
 /* Longest id accepted: it must fit, with the fingerprint prefix, in the code text box
  * beside the form code at FORM_CODE_TEXT_PT (see layout.c). */
-#define FORM_ID_MAX 24
+#define FORM_ID_MAX PHIEU_FORM_ID_MAX
 
 /* Text sizes (points) the renderer is expected to use; the fit check below assumes them.
  * Row text (name, post) uses phieu_layout.font_pt, chosen by row count (8..10 pt). */

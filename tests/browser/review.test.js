@@ -168,9 +168,13 @@ async function main() {
     /* The page of another form: whole ballot invalid (key K). */
     await a.page.waitForSelector('#decide-panel');
     await until(a.page, () => { const i = document.querySelector('#page-image'); return i && i.complete && i.naturalWidth > 0; });
-    /* A foreign form code: count as the session's form (key 1), invalid or not counted. */
+    /* A foreign form code: invalid or not counted first; "count as the session's form"
+     * (key 1) last and plainer, since the page is most likely another council's ballot. */
     assert.equal(await a.page.locator('#choices button').count(), 3, 'count as form, invalid or not counted');
-    assert.match(await a.page.locator('#choices button').first().textContent(), /1\s*Tính theo mẫu district-rating/);
+    assert.match(await a.page.locator('#choices button').first().textContent(), /K\s*Cả phiếu không hợp lệ/);
+    const countAs = a.page.locator('#choices button').last();
+    assert.match(await countAs.textContent(), /1\s*Tính theo mẫu district-rating/);
+    assert.match(await countAs.getAttribute('class'), /secondary/);
     assert.equal(await a.page.locator('#row-zoom').count(), 0);
     await shot(a.page, 'page-exception');
     before = a.page.url();

@@ -630,17 +630,22 @@ async function renderException(id) {
     else if (c.kind === 'row-invalid') label = t('invalid_row');
     else if (c.kind === 'ballot-invalid') label = t('invalid_ballot');
     else label = t(c.kind);
+    /* A page whose code names another form is most likely another council's ballot: "count
+     * as form X" is then the exception, so it is drawn plainer than "whole ballot invalid". */
+    const plainForm = c.kind === 'form' && ex.reason === 'wrong-form';
+    const look = plainForm ? 'secondary' : c.kind === 'choice' || c.kind === 'accept' || c.kind === 'form' ? '' : 'invalid';
     const b = h('button', {
       type: 'button',
-      class: (c.kind === 'choice' || c.kind === 'accept' || c.kind === 'form' ? '' : 'invalid') + (ex.mine === c.choice ? ' chosen' : ''),
+      class: look + (ex.mine === c.choice ? ' chosen' : ''),
       title: c.kind === 'form' && c.title ? c.title : null,
       'data-choice': c.choice,
       'data-key': key,
       disabled: !canDecide,
     }, h('kbd', {}, key), label);
     b.addEventListener('click', () => decide(ex, c.choice, note.value));
-    return { key, button: b, choice: c.choice };
+    return { key, button: b, choice: c.choice, last: plainForm };
   });
+  buttons.sort((x, y) => Number(x.last) - Number(y.last));
   parts.push(h('h2', {}, ex.row ? t('decide_row') : t('decide_page')));
   if (!canDecide && ex.state !== 'resolved') parts.push(h('p', { class: 'muted' }, t('not_yours')));
   parts.push(h('div', { class: 'choices', id: 'choices' }, buttons.map((x) => x.button)));
