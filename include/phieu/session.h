@@ -350,9 +350,29 @@ typedef struct phieu_decision {
 int phieu_session_user_add(phieu_session *s, const char *name, int role, const char *password,
                            const char *actor, phieu_error *err);
 /* 0 and the user when the password matches; PHIEU_ENOTFOUND / PHIEU_EINVAL otherwise
- * (the same message for both, so a caller does not reveal which names exist). */
+ * (the same message for both, so a caller does not reveal which names exist).
+ * It is phieu_session_credentials followed by phieu_credentials_check. */
 int phieu_session_user_verify(phieu_session *s, const char *name, const char *password,
                               phieu_user *out, phieu_error *err);
+
+/* What a password is checked against: the user and the stored argon2id hash, or for an
+ * unknown name (known == 0) a hash nobody's password matches, so that checking costs the
+ * same for both. Split from phieu_session_user_verify so that a server sharing one
+ * session between threads holds its lock only for the quick lookup, not for the argon2id
+ * work (about 0.1 s). */
+typedef struct phieu_credentials {
+    phieu_user user;
+    int known;
+    char hash[128]; /* crypto_pwhash_STRBYTES */
+} phieu_credentials;
+
+/* Looks up `name`. 0 with *out filled, known or not; a negative code on a database error. */
+int phieu_session_credentials(phieu_session *s, const char *name, phieu_credentials *out,
+                              phieu_error *err);
+/* 0 when `password` matches known credentials; PHIEU_ENOTFOUND (unknown name) or
+ * PHIEU_EINVAL (wrong password) with the same message otherwise. Needs no session and is
+ * safe from any thread. */
+int phieu_credentials_check(const phieu_credentials *c, const char *password, phieu_error *err);
 int phieu_session_users_list(phieu_session *s, phieu_user **items, size_t *n,
                              phieu_error *err);
 

@@ -7,6 +7,7 @@
  */
 #include <jansson.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdint.h>
@@ -248,11 +249,17 @@ void review_api_login(review_request *req, review_response *res)
                      (wait + 59) / 60);
         return;
     }
-    phieu_user u;
+    /* Only the lookup needs the shared session; the argon2id work runs outside its lock so
+     * that one login does not stall every other supervisor's screen. */
+    phieu_credentials cred;
     phieu_error err = {0};
     pthread_mutex_lock(&srv->data->lock);
-    int rc = phieu_session_user_verify(srv->data->session, user, password, &u, &err);
+    int rc = phieu_session_credentials(srv->data->session, user, &cred, &err);
     pthread_mutex_unlock(&srv->data->lock);
+    if (rc == 0)
+        rc = phieu_credentials_check(&cred, password, &err);
+    phieu_user u = cred.user;
+    sodium_memzero(&cred, sizeof cred);
     if (rc != 0) {
         int locked = 0;
         int delay = review_auth_failed(&srv->auth, user, req->client, &locked);

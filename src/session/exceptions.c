@@ -196,28 +196,49 @@ static const char dummy_pwhash[] =
     "$argon2id$v=19$m=65536,t=2,p=1$tp2z/ouQ95Pi57HrXW/6Sg$"
     "oGQVXsMPXUmMGRiduMo4DqHmb4XSeGHvqxUoqjP4/dg";
 
-int phieu_session_user_verify(phieu_session *s, const char *name, const char *password,
-                              phieu_user *out, phieu_error *err)
+_Static_assert(sizeof(((phieu_credentials *)0)->hash) == crypto_pwhash_STRBYTES,
+               "phieu_credentials.hash holds one argon2id hash string");
+
+int phieu_session_credentials(phieu_session *s, const char *name, phieu_credentials *out,
+                              phieu_error *err)
 {
-    char hash[crypto_pwhash_STRBYTES + 1];
-    phieu_user u;
+    memset(out, 0, sizeof *out);
     phieu_error lookup = {0};
-    int rc = user_lookup(s, name ? name : "", &u, hash, sizeof hash, &lookup);
+    int rc = user_lookup(s, name ? name : "", &out->user, out->hash, sizeof out->hash, &lookup);
     if (rc != 0 && rc != PHIEU_ENOTFOUND) {
         if (err)
             *err = lookup;
         return rc;
     }
-    if (rc == PHIEU_ENOTFOUND)
-        snprintf(hash, sizeof hash, "%s", dummy_pwhash);
-    const char *given = password ? password : "";
-    int match = crypto_pwhash_str_verify(hash, given, strlen(given)) == 0;
-    if (rc != 0 || !password || !match)
-        return phieu_error_set(err, rc != 0 ? PHIEU_ENOTFOUND : PHIEU_EINVAL,
-                               "wrong user name or password");
-    if (out)
-        *out = u;
+    out->known = rc == 0;
+    if (!out->known) {
+        memset(&out->user, 0, sizeof out->user);
+        snprintf(out->hash, sizeof out->hash, "%s", dummy_pwhash);
+    }
     return 0;
+}
+
+int phieu_credentials_check(const phieu_credentials *c, const char *password, phieu_error *err)
+{
+    const char *given = password ? password : "";
+    int match = crypto_pwhash_str_verify(c->hash, given, strlen(given)) == 0;
+    if (!c->known || !password || !match)
+        return phieu_error_set(err, !c->known ? PHIEU_ENOTFOUND : PHIEU_EINVAL,
+                               "wrong user name or password");
+    return 0;
+}
+
+int phieu_session_user_verify(phieu_session *s, const char *name, const char *password,
+                              phieu_user *out, phieu_error *err)
+{
+    phieu_credentials c;
+    int rc = phieu_session_credentials(s, name, &c, err);
+    if (rc == 0)
+        rc = phieu_credentials_check(&c, password, err);
+    if (rc == 0 && out)
+        *out = c.user;
+    sodium_memzero(&c, sizeof c);
+    return rc;
 }
 
 int phieu_session_users_list(phieu_session *s, phieu_user **items, size_t *n, phieu_error *err)

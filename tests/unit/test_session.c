@@ -872,6 +872,35 @@ static double seconds_now(void)
 /* A wrong name must cost the same argon2id work as a wrong password, or the time a login
  * takes tells which names exist. Measured as the best of three tries each: an unknown name
  * taking less than a third of a wrong password's time is the lookup returning at once. */
+/* The review server looks credentials up under its lock and checks the password after
+ * releasing it: the two halves give what phieu_session_user_verify gives. */
+static void test_credentials_lookup_then_check(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_user_add(f->s, "lan", PHIEU_ROLE_HEAD, "password-lan", NULL,
+                                            &err),
+                     0);
+    phieu_credentials lan, nobody;
+    assert_int_equal(phieu_session_credentials(f->s, "lan", &lan, &err), 0);
+    assert_int_equal(phieu_session_credentials(f->s, "nobody", &nobody, &err), 0);
+    assert_true(lan.known);
+    assert_string_equal(lan.user.name, "lan");
+    assert_int_equal(lan.user.role, PHIEU_ROLE_HEAD);
+    assert_false(nobody.known);
+    assert_string_equal(nobody.user.name, "");
+    assert_true(strncmp(lan.hash, "$argon2id$", 10) == 0);
+    assert_true(strncmp(nobody.hash, "$argon2id$", 10) == 0);
+
+    assert_int_equal(phieu_credentials_check(&lan, "password-lan", &err), 0);
+    assert_int_equal(phieu_credentials_check(&lan, "password-la", &err), PHIEU_EINVAL);
+    char wrong_password[sizeof err.message];
+    snprintf(wrong_password, sizeof wrong_password, "%s", err.message);
+    /* No password opens an unknown name, not even the empty one. */
+    assert_int_equal(phieu_credentials_check(&nobody, "", &err), PHIEU_ENOTFOUND);
+    assert_string_equal(err.message, wrong_password);
+}
+
 static void test_unknown_user_costs_the_same(void **state)
 {
     fixture *f = *state;
@@ -914,6 +943,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_board_sets_form_of_rejected_page, setup, teardown),
         cmocka_unit_test(test_reading_blob_roundtrip),
+        cmocka_unit_test_setup_teardown(test_credentials_lookup_then_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_user_costs_the_same, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tally_reads_counts_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_detects_tampering, setup, teardown),
