@@ -1,7 +1,7 @@
 /*
  * phieu_backend.c - libsane-phieu.so.1: a simulated sheet-fed scanner for tests, demos and
  * rehearsals. It feeds the image files of a folder (PNG, TIFF, PNM) as the feeder's sheets
- * in name order (simplex or duplex), scales them to the requested resolution, and injects
+ * in name order (simplex or duplex; each page of a multi-page TIFF is one side), scales them to the requested resolution, and injects
  * faults on request (jam, cover open, I/O error, short page, double feed, busy, empty).
  * Single-threaded and deterministic. It does not link libphieu: it is loaded by libsane's
  * dll backend into any frontend. Configuration and fault syntax: docs/scanning.md.
@@ -49,6 +49,8 @@
 /* A page of a 150 sheets/minute scanner takes 400 ms; 10 s per page is slower than any. */
 #define MAX_DELAY_MS 10000
 #define MAX_FILES 100000
+/* Pages read from one multi-page TIFF; a scanner's batch file holds a few hundred. */
+#define MAX_TIFF_PAGES 10000
 #define PATH_MAX_LEN 4096
 
 enum fault_kind { F_JAM, F_COVER, F_IOERR, F_UNPLUG, F_SHORT, F_DOUBLE };
@@ -104,12 +106,20 @@ typedef struct raster {
     uint8_t *px;
 } raster;
 
+/* One side in the feeder: a file, or one page of a multi-page TIFF. */
+typedef struct side_file {
+    char *path;    /* shared by the pages of one file */
+    int page;      /* 0-based TIFF directory; 0 for other files */
+    int last_page; /* the file's last page: the file goes to the tray after it */
+    int owns_path; /* the first of the file's pages in the feeder frees path */
+} side_file;
+
 typedef struct scanner {
     SANE_Option_Descriptor opt[NUM_OPTIONS];
     SANE_Word val[NUM_OPTIONS];
     char mode[16];
     char source[16];
-    char **files;
+    side_file *files;
     int n_files;
     int n_sheets;
     int next_sheet;   /* 0-based index of the sheet on top of the feeder */
@@ -282,40 +292,113 @@ static int cmp_str(const void *a, const void *b)
 static void free_files(scanner *h)
 {
     for (int i = 0; i < h->n_files; i++)
-        free(h->files[i]);
+        if (h->files[i].owns_path)
+            free(h->files[i].path);
     free(h->files);
     h->files = NULL;
     h->n_files = 0;
 }
 
-/* Lists the folder's image files in name order; 0 or -1 when the folder is unreadable. */
+static void tiff_quiet(const char *m, const char *fmt, va_list ap)
+{
+    (void)m;
+    (void)fmt;
+    (void)ap;
+}
+
+/* Pages in a TIFF file (1 for any other file, and for a TIFF that cannot be opened: the
+ * page then fails to load when fed, as a damaged file would). */
+static int file_pages(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    if (!dot || (strcasecmp(dot, ".tif") != 0 && strcasecmp(dot, ".tiff") != 0))
+        return 1;
+    TIFFSetWarningHandler(tiff_quiet);
+    TIFFSetErrorHandler(tiff_quiet);
+    TIFF *t = TIFFOpen(path, "r");
+    if (!t)
+        return 1;
+    int n = 1;
+    while (n < MAX_TIFF_PAGES && TIFFReadDirectory(t))
+        n++;
+    TIFFClose(t);
+    return n;
+}
+
+/* The tray's note of how many pages of a multi-page TIFF have left the feeder, for a file
+ * still in the folder: "<tray>/<name>.pages-fed". Its pages cannot leave one by one as
+ * sheets do, so the note stands in for them; 0 when there is none. */
+static void fed_note_path(const char *path, char *out, size_t size)
+{
+    const char *base = strrchr(path, '/');
+    snprintf(out, size, "%s/%s.pages-fed", B.cfg.tray, base ? base + 1 : path);
+}
+
+static int pages_fed(const char *path)
+{
+    if (!B.cfg.tray[0])
+        return 0;
+    char note[PATH_MAX_LEN * 2];
+    fed_note_path(path, note, sizeof note);
+    FILE *f = fopen(note, "r");
+    int n = 0;
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1 || n < 0)
+            n = 0;
+        fclose(f);
+    }
+    return n;
+}
+
+/* Lists the folder's image files in name order, a multi-page TIFF as one side per page
+ * (less the pages the tray's note says have left); 0, or -1 when the folder is
+ * unreadable. */
 static int list_files(scanner *h, const char *folder)
 {
     DIR *d = opendir(folder);
     if (!d)
         return -1;
-    int cap = 0;
+    char **names = NULL;
+    int n_names = 0, cap = 0;
     struct dirent *e;
-    while ((e = readdir(d)) != NULL && h->n_files < MAX_FILES) {
+    while ((e = readdir(d)) != NULL && n_names < MAX_FILES) {
         if (e->d_name[0] == '.' || !has_image_ext(e->d_name))
             continue;
-        if (h->n_files == cap) {
+        if (n_names == cap) {
             cap = cap ? cap * 2 : 64;
-            char **grown = realloc(h->files, (size_t)cap * sizeof *grown);
+            char **grown = realloc(names, (size_t)cap * sizeof *grown);
             if (!grown)
                 break;
-            h->files = grown;
+            names = grown;
         }
         size_t len = strlen(folder) + strlen(e->d_name) + 2;
         char *p = malloc(len);
         if (!p)
             break;
         snprintf(p, len, "%s/%s", folder, e->d_name);
-        h->files[h->n_files++] = p;
+        names[n_names++] = p;
     }
     closedir(d);
-    if (h->n_files > 0)
-        qsort(h->files, (size_t)h->n_files, sizeof *h->files, cmp_str);
+    if (n_names > 0)
+        qsort(names, (size_t)n_names, sizeof *names, cmp_str);
+    int kept = 0;
+    for (int i = 0; i < n_names; i++) {
+        int pages = file_pages(names[i]);
+        int first = pages_fed(names[i]);
+        if (first >= pages)
+            first = 0; /* a stale note: the file was put back whole */
+        side_file *grown =
+            realloc(h->files, (size_t)(h->n_files + pages - first) * sizeof *grown);
+        if (!grown)
+            break;
+        h->files = grown;
+        for (int k = first; k < pages; k++)
+            h->files[h->n_files++] = (side_file){names[i], k, k == pages - 1, k == first};
+        kept = i + 1;
+    }
+    for (int i = kept; i < n_names; i++)
+        free(names[i]);
+    free(names);
     return 0;
 }
 
@@ -380,20 +463,17 @@ static int load_png(const char *path, raster *r)
     return 0;
 }
 
-static void tiff_quiet(const char *m, const char *fmt, va_list ap)
-{
-    (void)m;
-    (void)fmt;
-    (void)ap;
-}
-
-static int load_tiff(const char *path, raster *r)
+static int load_tiff(const char *path, int page, raster *r)
 {
     TIFFSetWarningHandler(tiff_quiet);
     TIFFSetErrorHandler(tiff_quiet);
     TIFF *t = TIFFOpen(path, "r");
     if (!t)
         return -1;
+    if (page > 0 && !TIFFSetDirectory(t, (tdir_t)page)) {
+        TIFFClose(t);
+        return -1;
+    }
     uint32_t w = 0, h = 0;
     uint16_t spp = 1, unit = RESUNIT_INCH;
     float xr = 0, yr = 0;
@@ -492,8 +572,9 @@ out:
     return rc;
 }
 
-static int load_file(const char *path, double default_dpi, raster *r)
+static int load_file(const side_file *file, double default_dpi, raster *r)
 {
+    const char *path = file->path;
     memset(r, 0, sizeof *r);
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -505,7 +586,7 @@ static int load_file(const char *path, double default_dpi, raster *r)
     if (got >= 4 && memcmp(head, "\x89PNG", 4) == 0)
         rc = load_png(path, r);
     else if (got >= 4 && (memcmp(head, "II*\0", 4) == 0 || memcmp(head, "MM\0*", 4) == 0))
-        rc = load_tiff(path, r);
+        rc = load_tiff(path, file->page, r);
     else if (got >= 2 && head[0] == 'P')
         rc = load_pnm(path, r);
     if (rc != 0) {
@@ -998,20 +1079,20 @@ static fault *find_fault(int kind_double, int number)
 }
 
 /* The file of sheet `sheet`, side `side`; NULL for the blank back of a simplex sheet. */
-static const char *sheet_file(const scanner *h, int sheet, int side)
+static const side_file *sheet_file(const scanner *h, int sheet, int side)
 {
     if (B.cfg.duplex) {
         int i = 2 * sheet + side;
-        return i < h->n_files ? h->files[i] : NULL;
+        return i < h->n_files ? &h->files[i] : NULL;
     }
-    return side == 0 ? h->files[sheet] : NULL;
+    return side == 0 ? &h->files[sheet] : NULL;
 }
 
 static SANE_Status load_side(scanner *h, int sheet, int side, raster *r)
 {
-    const char *path = sheet_file(h, sheet, side);
-    if (path)
-        return load_file(path, B.cfg.dpi, r) == 0 ? SANE_STATUS_GOOD : SANE_STATUS_IO_ERROR;
+    const side_file *file = sheet_file(h, sheet, side);
+    if (file)
+        return load_file(file, B.cfg.dpi, r) == 0 ? SANE_STATUS_GOOD : SANE_STATUS_IO_ERROR;
     /* The blank back of a one-sided sheet: white, the size of its front. */
     raster front;
     if (load_file(sheet_file(h, sheet, 0), B.cfg.dpi, &front) != 0)
@@ -1100,13 +1181,24 @@ static void sheet_done(scanner *h)
     h->next_side = 0;
     for (int s = h->sheet_in_flight; s < h->sheet_in_flight + h->sheets_in_flight; s++) {
         for (int side = 0; side < (B.cfg.duplex ? 2 : 1) && B.cfg.tray[0]; side++) {
-            const char *path = sheet_file(h, s, side);
-            if (!path)
+            const side_file *file = sheet_file(h, s, side);
+            if (!file)
                 continue;
-            const char *base = strrchr(path, '/');
+            char note[PATH_MAX_LEN * 2];
+            fed_note_path(file->path, note, sizeof note);
+            if (!file->last_page) { /* a page of a multi-page TIFF: note it as gone */
+                FILE *f = fopen(note, "w");
+                if (f) {
+                    fprintf(f, "%d\n", file->page + 1);
+                    fclose(f);
+                }
+                continue;
+            }
+            const char *base = strrchr(file->path, '/');
             char dst[PATH_MAX_LEN * 2];
-            snprintf(dst, sizeof dst, "%s/%s", B.cfg.tray, base ? base + 1 : path);
-            (void)rename(path, dst);
+            snprintf(dst, sizeof dst, "%s/%s", B.cfg.tray, base ? base + 1 : file->path);
+            (void)rename(file->path, dst);
+            (void)remove(note);
         }
     }
     h->next_sheet = h->sheet_in_flight + h->sheets_in_flight;

@@ -167,4 +167,44 @@ scan --source adf
 expect "rest of the batch" "$(levels)" "30 40 50"
 expect "hopper empty" "$(ls "$work/hopper" | wc -l)" 0
 
+# A multi-page TIFF (a batch file from another scanner) is one side per page, in order;
+# it goes to the tray only after its last page. multi.tif: pages at 20, 30, 40 between
+# two single files (10, 50); an uncompressed 8-bit gray TIFF written here byte by byte.
+mkdir -p "$work/multi" "$work/multi-tray"
+cp "$work/five/sheet-001.pgm" "$work/multi/a.pgm"
+cp "$work/five/sheet-005.pgm" "$work/multi/c.pgm"
+python3 - "$work/multi/b.tif" <<'PY'
+import struct, sys
+w, h, levels = 200, 280, (20, 30, 40)
+out = bytearray(b"II*\0" + struct.pack("<I", 0))
+link = 4  # where the offset of the next directory goes
+for level in levels:
+    strip = len(out)
+    out += bytes([level]) * (w * h)
+    if len(out) % 2:
+        out += b"\0"
+    entries = [(256, 3, w), (257, 3, h), (258, 3, 8), (259, 3, 1), (262, 3, 1),
+               (273, 4, strip), (277, 3, 1), (278, 3, h), (279, 4, w * h)]
+    ifd = len(out)
+    struct.pack_into("<I", out, link, ifd)
+    out += struct.pack("<H", len(entries))
+    for tag, typ, val in entries:
+        out += struct.pack("<HHI", tag, typ, 1) + (struct.pack("<HH", val, 0) if typ == 3 else struct.pack("<I", val))
+    link = len(out)
+    out += struct.pack("<I", 0)
+open(sys.argv[1], "wb").write(out)
+PY
+conf "folder $work/multi" "tray $work/multi-tray" "jam 3 10"
+scan --source adf
+expect "multi-page before the jam" "$(levels)" "10 20"
+expect "multi-page file stays until its last page" "$(ls "$work/multi" | tr '\n' ' ')" "b.tif c.pgm "
+conf "folder $work/multi" "tray $work/multi-tray"
+scan --source adf
+expect "multi-page after the jam" "$(levels)" "30 40 50"
+expect "multi-page in the tray" "$(ls "$work/multi-tray" | tr '\n' ' ')" "a.pgm b.tif c.pgm "
+mv "$work/multi-tray"/* "$work/multi/"
+conf "folder $work/multi" "duplex yes"
+scan --source duplex
+expect "multi-page duplex" "$(sides)/$(levels)" "1f 1b 2f 2b 3f 3b/10 20 30 40 50 255"
+
 echo "sane_phieu_backend: ok"
