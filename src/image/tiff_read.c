@@ -433,7 +433,9 @@ static int read_rgba(phieu_image_reader *r, TIFF *tif, phieu_image *img, phieu_e
     TIFFRGBAImage rgba;
     if (!TIFFRGBAImageBegin(&rgba, tif, 1, emsg))
         return format_error(r, err, "the image cannot be decoded");
-    rgba.req_orientation = ORIENTATION_TOPLEFT;
+    /* Rows as stored, like the direct path: apply_orientation turns the page afterwards
+     * (libtiff's own turning does only flips, not the sideways orientations). */
+    rgba.req_orientation = rgba.orientation;
     size_t band = RGBA_BAND_ROWS;
     uint32_t *buf = phieu_malloc((size_t)img->width * band * sizeof *buf);
     int rc = 0;
@@ -485,6 +487,64 @@ static void read_resolution(TIFF *tif, phieu_image *img)
         img->dpi_x = img->dpi_y;
 }
 
+/* Turns a decoded page the way its Orientation tag says it is viewed (some scanners and
+ * cameras store the raster sideways or upside down and set the tag). Replaces *img on
+ * success; on failure *img is left as it was.
+ * Notes:
+ *   1. Tag values 1..8 name where the stored first row and first column are seen: 1 top
+ *      and left (nothing to do), 2 top-right, 3 bottom-right, 4 bottom-left, 5 left-top,
+ *      6 right-top, 7 right-bottom, 8 left-bottom. 5..8 swap width and height (and the
+ *      two resolutions).
+ *   2. Any other value is treated as 1, as libtiff's own readers do. */
+static int apply_orientation(phieu_image_reader *r, TIFF *tif, phieu_image **img, phieu_error *err)
+{
+    uint16_t o = ORIENTATION_TOPLEFT;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &o);
+    if (o <= ORIENTATION_TOPLEFT || o > ORIENTATION_LEFTBOT)
+        return 0;
+    const phieu_image *in = *img;
+    int W = in->width, H = in->height, swap = o >= ORIENTATION_LEFTTOP;
+    phieu_image *out = phieu_image_alloc_raw(swap ? H : W, swap ? W : H);
+    if (!out)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory turning '%s' page %d upright",
+                               r->name, r->pages_done + 1);
+    for (int vy = 0; vy < out->height; vy++) {
+        uint8_t *row = out->pixels + (size_t)vy * (size_t)out->stride;
+        for (int vx = 0; vx < out->width; vx++) {
+            int sx, sy;
+            switch (o) {
+            case ORIENTATION_TOPRIGHT:
+                sx = W - 1 - vx, sy = vy;
+                break;
+            case ORIENTATION_BOTRIGHT:
+                sx = W - 1 - vx, sy = H - 1 - vy;
+                break;
+            case ORIENTATION_BOTLEFT:
+                sx = vx, sy = H - 1 - vy;
+                break;
+            case ORIENTATION_LEFTTOP:
+                sx = vy, sy = vx;
+                break;
+            case ORIENTATION_RIGHTTOP:
+                sx = vy, sy = H - 1 - vx;
+                break;
+            case ORIENTATION_RIGHTBOT:
+                sx = W - 1 - vy, sy = H - 1 - vx;
+                break;
+            default: /* ORIENTATION_LEFTBOT */
+                sx = W - 1 - vy, sy = vx;
+                break;
+            }
+            row[vx] = in->pixels[(size_t)sy * (size_t)in->stride + (size_t)sx];
+        }
+    }
+    out->dpi_x = swap ? in->dpi_y : in->dpi_x;
+    out->dpi_y = swap ? in->dpi_x : in->dpi_y;
+    phieu_image_destroy(img);
+    *img = out;
+    return 0;
+}
+
 static int decode_page(phieu_image_reader *r, phieu_image **page, phieu_error *err)
 {
     TIFF *tif = r->tif;
@@ -525,6 +585,11 @@ static int decode_page(phieu_image_reader *r, phieu_image **page, phieu_error *e
         return rc;
     }
     read_resolution(tif, img);
+    rc = apply_orientation(r, tif, &img, err);
+    if (rc != 0) {
+        phieu_image_destroy(&img);
+        return rc;
+    }
     *page = img;
     return 0;
 }

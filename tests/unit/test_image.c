@@ -75,7 +75,8 @@ typedef struct {
     int planar_separate;
     float xres, yres; /* 0: no resolution tags */
     uint16_t resunit;
-    int ycbcr; /* JPEG with YCbCr */
+    int ycbcr;            /* JPEG with YCbCr */
+    uint16_t orientation; /* ORIENTATION_*; 0: no tag */
 } tspec;
 
 static tspec tspec_default(void)
@@ -234,6 +235,8 @@ static void write_tiff_page(TIFF *tif, const tspec *s, int page)
     }
     if (s->compression == COMPRESSION_CCITTFAX3)
         TIFFSetField(tif, TIFFTAG_GROUP3OPTIONS, GROUP3OPT_2DENCODING);
+    if (s->orientation)
+        TIFFSetField(tif, TIFFTAG_ORIENTATION, s->orientation);
     int planes = s->planar_separate ? s->spp : 1;
     uint8_t row[4096];
     if (s->tiled) {
@@ -485,6 +488,62 @@ static void test_tiff_three_pages_of_different_content(void **state)
     assert_int_equal(phieu_image_load(path, 3, NULL, &img, &err), PHIEU_ENOTFOUND);
     assert_non_null(strstr(err.message, "page 4"));
     assert_null(img);
+}
+
+/* A page stored sideways or mirrored with an Orientation tag is turned upright: for each
+ * tag value, where the visual top-left, top-right and bottom-left pixels are in the stored
+ * raster (TIFF 6.0, section 8), every pixel between following from those three. Both
+ * decoding paths: direct (gray) and libtiff's RGBA fallback (planar RGB). */
+static void test_tiff_orientation_turns_the_page_upright(void **state)
+{
+    (void)state;
+    static const struct {
+        uint16_t tag;
+        int tl[2], tr[2], bl[2]; /* stored (x, y), with W = w - 1 and H = h - 1 as 1 */
+    } cases[] = {
+        {ORIENTATION_TOPLEFT, {0, 0}, {1, 0}, {0, 1}},
+        {ORIENTATION_TOPRIGHT, {1, 0}, {0, 0}, {1, 1}},
+        {ORIENTATION_BOTRIGHT, {1, 1}, {0, 1}, {1, 0}},
+        {ORIENTATION_BOTLEFT, {0, 1}, {1, 1}, {0, 0}},
+        {ORIENTATION_LEFTTOP, {0, 0}, {0, 1}, {1, 0}},
+        {ORIENTATION_RIGHTTOP, {0, 1}, {0, 0}, {1, 1}},
+        {ORIENTATION_RIGHTBOT, {1, 1}, {1, 0}, {0, 1}},
+        {ORIENTATION_LEFTBOT, {1, 0}, {1, 1}, {0, 0}},
+    };
+    for (int planar = 0; planar <= 1; planar++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            tspec s = tspec_default();
+            s.orientation = cases[c].tag;
+            s.xres = 300;
+            s.yres = 150;
+            if (planar) {
+                s.spp = 3;
+                s.photometric = PHOTOMETRIC_RGB;
+                s.planar_separate = 1;
+            }
+            phieu_error err = {0};
+            phieu_image *img = NULL;
+            assert_int_equal(
+                phieu_image_load(write_tiff("oriented.tif", &s, 1), 0, NULL, &img, &err), 0);
+            int sideways = cases[c].tag >= ORIENTATION_LEFTTOP;
+            assert_int_equal(img->width, sideways ? s.h : s.w);
+            assert_int_equal(img->height, sideways ? s.w : s.h);
+            assert_true(img->dpi_x == (sideways ? 150 : 300));
+            const int W = s.w - 1, H = s.h - 1, vw = img->width - 1, vh = img->height - 1;
+            for (int vy = 0; vy <= vh; vy++)
+                for (int vx = 0; vx <= vw; vx++) {
+                    int sx = cases[c].tl[0] * W + (cases[c].tr[0] - cases[c].tl[0]) * W * vx / vw +
+                             (cases[c].bl[0] - cases[c].tl[0]) * W * vy / vh;
+                    int sy = cases[c].tl[1] * H + (cases[c].tr[1] - cases[c].tl[1]) * H * vx / vw +
+                             (cases[c].bl[1] - cases[c].tl[1]) * H * vy / vh;
+                    int got = img->pixels[(size_t)vy * (size_t)img->stride + (size_t)vx];
+                    int want = expected_of(&s, sx, sy, 0);
+                    if (got != want)
+                        fail_msg("orientation %u%s: visual (%d,%d) is %d, stored (%d,%d) is %d",
+                                 cases[c].tag, planar ? " planar" : "", vx, vy, got, sx, sy, want);
+                }
+            phieu_image_destroy(&img);
+        }
 }
 
 static void test_tiff_resolution_inch_and_centimetre(void **state)
@@ -1345,6 +1404,7 @@ int main(void)
         cmocka_unit_test(test_tiff_rgb_jpeg_ycbcr),
         cmocka_unit_test(test_tiff_palette),
         cmocka_unit_test(test_tiff_three_pages_of_different_content),
+        cmocka_unit_test(test_tiff_orientation_turns_the_page_upright),
         cmocka_unit_test(test_tiff_resolution_inch_and_centimetre),
         cmocka_unit_test(test_png_every_colour_type_and_depth),
         cmocka_unit_test(test_png_phys_to_dpi),
