@@ -39,6 +39,14 @@
 #define FOLD_PATCH_W_MM 0.6
 #define FOLD_PATCH_H_MM 0.3
 #define FOLD_STEP_MM 0.1
+/* A crease holds about as much ink per mm of its length inside a box as outside it; a
+ * pencil line drawn along or just beside it holds several times more, however light it
+ * is. Measured over the 1097 fold pages of deck seed 2026: creases alone 0.5-3.4 times
+ * the crease outside (median column, so a dot on the crease does not count), hand lines
+ * 3.6-19 (those from 5 up were taken for creases and lost: p01252 row 13, p08202 row 2).
+ * The outside is the mean of FOLD_INK_COLUMNS columns. */
+#define FOLD_INK_MAX_RATIO 4.5
+#define FOLD_INK_COLUMNS 5
 /* A fold's band inside a box is about as dark as the crease outside (its mean ink over
  * the darkest patch outside: 0.5-1.5 on the generated creases); a pen line along it is
  * 3 or more times darker. */
@@ -48,8 +56,17 @@
  * a smudge) than a second vote: the row goes to a person instead of an overvote.
  * Two marks of one voter score alike; an X scores 0.07 and more, the dominant marks
  * 0.15-0.97 (docs/recognition.md, "Thresholds"). */
+/* A row with no box marked goes to review when pen ink lies beside one of its boxes over
+ * this share of the box's height: a circled box, or a mark made next to it. A stroke from
+ * outside that ends on a box crosses a quarter of the height at most. */
+#define ROW_BESIDE_MIN_SHARE 0.5
 #define ROW_WEAK_MAX_SCORE 0.06
 #define ROW_WEAK_MAX_SHARE 0.35
+/* ... or whose ink is under this share as dark as the dominant mark's: the residue of an
+ * erasure beside the mark that replaced it (deck seed 2026 p06078 row 2: 0.138 beside
+ * 0.438, read as an overvote). One hand's two marks differ in darkness by the pressure
+ * alone, 0.5-1 of each other. */
+#define ROW_WEAK_DARKNESS_SHARE 0.4
 
 static const char *const th_names[PHIEU_TH_COUNT] = {"marked", "marginal", "ink"};
 static const char *const th_words[PHIEU_TH_COUNT] = {
@@ -276,6 +293,30 @@ static double dark_near(const phieu_image *page, const double h[9], double x, do
     return best;
 }
 
+/* A crease's ink per mm of its length at page point (x, y mm): the darkness of the ink
+ * (samples at or past `ink`) summed over FOLD_PROFILE_MM up and down, times the step, as
+ * the mean of FOLD_INK_COLUMNS columns FOLD_STEP_MM apart. Comparable with
+ * omr_box_extra.line_ink_mm of a band inside a box. */
+static double crease_ink(const phieu_image *page, const double h[9], double x, double y,
+                         const omr_box_extra *e, double ink)
+{
+    double total = 0;
+    for (int k = 0; k < FOLD_INK_COLUMNS; k++) {
+        double cx = x + (k - (FOLD_INK_COLUMNS - 1) / 2.0) * FOLD_STEP_MM;
+        for (double d = -FOLD_PROFILE_MM; d <= FOLD_PROFILE_MM + 1e-9; d += FOLD_STEP_MM) {
+            double u, v;
+            omr_apply(h, cx, y + d, &u, &v);
+            int px = (int)floor(u), py = (int)floor(v);
+            if (px < 0 || py < 0 || px >= page->width || py >= page->height)
+                continue;
+            double dk = (e->paper - page->pixels[(size_t)py * page->stride + px]) / e->contrast;
+            if (dk >= ink)
+                total += (dk > 1 ? 1 : dk) * FOLD_STEP_MM;
+        }
+    }
+    return total / FOLD_INK_COLUMNS;
+}
+
 /* How dark a box's band is (mean darkness of its ink): when all else in the box is
  * within one dot, the band's even part only, so that a dot on a crease does not make the
  * crease look like a pen line. */
@@ -305,7 +346,10 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
         /* The band in the box is no darker than the crease outside it: a hand's line
          * drawn beside a fold is much darker than the crease and stays a mark. */
         double inside = band_darkness(&ex[c]);
-        if (outside > 0 && inside <= FOLD_INSIDE_MAX_RATIO * outside)
+        double out_ink = fmin(crease_ink(page, reg->h, a->x - FOLD_GAP_MM, y, &ex[c], ink),
+                              crease_ink(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, &ex[c], ink));
+        if (outside > 0 && inside <= FOLD_INSIDE_MAX_RATIO * outside &&
+            ex[c].line_ink_mm <= FOLD_INK_MAX_RATIO * out_ink)
             members[m++] = c;
     }
     if (m < 1)
@@ -385,14 +429,17 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
     /* Two or more marked: a weak one beside a clearly dominant one goes to a person. */
     int weak = -1;
     if (marginal == 0 && marked >= 2) {
-        double top = 0;
+        double top = 0, top_dark = 0;
         for (int c = 0; c < n; c++)
-            if (row->boxes[c].state == PHIEU_BOX_MARKED && row->boxes[c].score > top)
+            if (row->boxes[c].state == PHIEU_BOX_MARKED && row->boxes[c].score > top) {
                 top = row->boxes[c].score;
+                top_dark = row->boxes[c].darkness;
+            }
         for (int c = 0; c < n && weak < 0; c++)
             if (row->boxes[c].state == PHIEU_BOX_MARKED &&
                 row->boxes[c].score < ROW_WEAK_MAX_SCORE &&
-                row->boxes[c].score < ROW_WEAK_MAX_SHARE * top)
+                (row->boxes[c].score < ROW_WEAK_MAX_SHARE * top ||
+                 row->boxes[c].darkness < ROW_WEAK_DARKNESS_SHARE * top_dark))
                 weak = c;
         if (weak >= 0)
             add_reason(r, "marginal-mark", row->row,
@@ -543,6 +590,18 @@ static int read_page(const phieu_omr_config *config, int forced, const phieu_ima
             omr_score_box(L, &L->boxes[r][c], page, &reg, th, &s, &row->boxes[c], &ex[c]);
         remove_fold(L, r, page, &reg, row, ex, n, th);
         decide_row(form, row, ex, n, th, out);
+        if (row->decision == PHIEU_ROW_BLANK)
+            for (int c = 0; c < n; c++) {
+                double share = omr_beside_box(page, &reg, &L->boxes[r][c], &ex[c]);
+                if (share < ROW_BESIDE_MIN_SHARE)
+                    continue;
+                row->decision = PHIEU_ROW_REVIEW;
+                add_reason(out, "mark-beside-box", row->row,
+                           "row %d: no box is marked, but pen ink runs beside box '%s' over "
+                           "%.0f%% of its height (the box circled, or a mark made next to it)",
+                           row->row, form->choices[c].key, 100 * share);
+                break;
+            }
         if (row->decision == PHIEU_ROW_REVIEW)
             out->status = PHIEU_PAGE_REVIEW;
     }

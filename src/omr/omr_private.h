@@ -65,6 +65,7 @@ typedef struct omr_box_extra {
     double line_cov;
     double line_dark;  /* sum of its ink darkness */
     long line_n;       /* its ink samples */
+    double line_ink_mm; /* its ink per mm of the box's width: darkness x mm of height */
     double paper, contrast; /* local paper white and paper-to-black, gray levels */
     double dark_sum;   /* sum of the darkness of all counted ink */
     long ink_n;        /* counted ink samples */
@@ -76,12 +77,20 @@ typedef struct omr_box_extra {
     int fold_dot;      /* with a thin band across: besides the band's even ink, at most a dot */
     double band_base;  /* the band's typical ink per column, as a share of the score */
     double band_even_dark; /* mean darkness of the band's ink outside its excess columns */
+    double found_dx_mm, found_dy_mm; /* where the outline was found, from where expected */
 } omr_box_extra;
 
 /* Scores one box: local re-registration against its outline, then ink inside. */
 void omr_score_box(const phieu_layout *layout, const phieu_rect *box, const phieu_image *page,
                    const omr_registration *reg, const phieu_thresholds *th, omr_scratch *s,
                    phieu_box_reading *out, omr_box_extra *extra);
+
+/* How much of the box's height has pen ink beside it, in the paper of its cell left or
+ * right of the printed outline: the larger share of the two sides, 0..1. A box circled
+ * rather than marked, or a mark made next to its box, leaves ink over most of the height
+ * on one side; a stroke from outside, a fold or a speck crosses only a little of it. */
+double omr_beside_box(const phieu_image *page, const omr_registration *reg, const phieu_rect *box,
+                      const omr_box_extra *e);
 
 /* The box's state from its score: marked, marginal or empty; all ink within one small dot
  * is empty (a hesitation dot is not a vote); a partly covered box is marginal. */

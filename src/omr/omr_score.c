@@ -49,8 +49,20 @@
 #define BOX_FAINT_INK_MIN 0.015
 #define BOX_FAINT_NOISE_K 4.0
 #define BOX_FAINT_COVERAGE 0.05
+/* ... or 3.5 % when one piece of it is a stroke 2.2 mm long that slants across the box
+ * (1 mm or more both ways): a small faint tick covers 4.3 % (deck seed 2026 p02193, read
+ * blank). JPEG ringing makes long strokes too, but straight along the outline (128 empty
+ * boxes of the same deck went to review until the slant was asked for). */
+#define BOX_FAINT_STROKE_COVERAGE 0.035
+#define BOX_FAINT_STROKE_MM 2.2
+#define BOX_FAINT_STROKE_ACROSS_MM 1.0
 /* Ink blobs smaller than this across are paper flecks or scanner noise. */
 #define BOX_SPECK_MM 0.4
+/* Ink pieces this close belong to one stroke: a thin pen line in a 1-bit scan, or a
+ * ballpoint that skips, breaks into dashes, each of them a speck or an edge graze on its
+ * own (a clear tick at 200 dpi read empty, deck seed 2026 p06349 and p09872). The faint
+ * second look keeps touching pixels only: at its low threshold noise lies that close. */
+#define BOX_LINK_MM 0.3
 /* A blob touching the interior edge that reaches no deeper than this is a stroke from
  * outside that grazes the box. */
 #define BOX_EDGE_DEPTH_MM 0.8
@@ -58,6 +70,8 @@
  * tick or cross anyone draws spans half the box, 3 mm; a 0.8 mm dot with its soft edge
  * spans 1.2 mm at a low ink threshold). */
 #define BOX_DOT_MM 1.5
+/* Around a dot, this much of its soft edge is left out of the look for faint marks. */
+#define BOX_DOT_HALO_MM 0.5
 /* A band across the whole interior (a fold or crease candidate: a thin core and a soft
  * shadow up to about 2 mm wide): at most this thick on average and this tall end to end.
  * Only when two or more boxes of a row carry one at the same height is it a fold. */
@@ -80,6 +94,11 @@
 /* Kept blobs whose extents are remembered for the dot rule beside a fold; a box with
  * more is not a dot anyway. */
 #define BOX_MAX_BLOBS 32
+/* A blob carrying less than this share of a box's ink is a trace (scanner noise on gray
+ * paper, a fleck) and does not widen the extent the dot rule looks at: on noisy paper a
+ * 0.6 mm noise blob 3 mm from a hesitation dot made the dot a vote (deck seed 2026
+ * p03971 row 14; the dot carried 97 % of the ink). */
+#define BOX_TRACE_SHARE 0.1
 
 static int best_offset(const int *prof, int n, int a, int b, int lw, int search, int total,
                        int *found)
@@ -163,8 +182,9 @@ typedef struct faint_ctx {
 /* Share of the interior (mask set in s->mask) in blobs that are neither specks nor edge
  * grazes nor a crease's band, and the larger side of their union's extent, in samples. */
 static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const faint_ctx *fc,
-                             int *extent)
+                             int *extent, int *longest)
 {
+    *longest = 0;
     long n = (long)iw * ih, kept = 0;
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
     int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1;
@@ -211,6 +231,12 @@ static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const fai
                 continue;
         }
         kept += cnt;
+        /* A stroke across the box, not along its edges: JPEG ringing runs beside the
+         * outline in long, thin, straight lines. */
+        int bw = bx1 - bx0 + 1, bh = by1 - by0 + 1;
+        int span = bw > bh ? bw : bh;
+        if ((bw < bh ? bw : bh) * g >= BOX_FAINT_STROKE_ACROSS_MM && span > *longest)
+            *longest = span;
         ux0 = bx0 < ux0 ? bx0 : ux0;
         ux1 = bx1 > ux1 ? bx1 : ux1;
         uy0 = by0 < uy0 ? by0 : uy0;
@@ -230,16 +256,18 @@ static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const fai
 static void band_dot(const omr_scratch *s, int iw, int ih, double g, int j0, int j1,
                      const int blob_box[][4], int nblobs, int line_blob, omr_box_extra *extra)
 {
-    double colw[512], sorted[512];
+    double colw[512], sorted[512], dark[512];
     if (iw > 512)
         return;
     for (int i = 0; i < iw; i++) {
-        double w = 0;
+        double w = 0, d = 0;
         for (int j = j0; j <= j1; j++) {
             double st = s->mask[(size_t)j * iw + i] / 255.0;
             w += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
+            d += st;
         }
         colw[i] = sorted[i] = w;
+        dark[i] = d;
     }
     /* Median column by insertion sort (a few dozen columns). */
     for (int i = 1; i < iw; i++) {
@@ -250,6 +278,16 @@ static void band_dot(const omr_scratch *s, int iw, int ih, double g, int j0, int
         sorted[k + 1] = v;
     }
     double med = sorted[iw / 2];
+    /* The band's ink per mm as its median column holds it: a dot on a crease adds to a
+     * few columns, not to the median. */
+    for (int i = 1; i < iw; i++) {
+        double v = dark[i];
+        int k = i - 1;
+        for (; k >= 0 && dark[k] > v; k--)
+            dark[k + 1] = dark[k];
+        dark[k + 1] = v;
+    }
+    extra->line_ink_mm = dark[iw / 2] * g;
     extra->band_base = med * iw / ((double)iw * ih);
     double even_sum = 0;
     long even_n = 0;
@@ -379,6 +417,8 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     int dx = best_offset(prof_c, pc, L0, R0, lw, S, ry1 - ry0, &fx);
     int dy = best_offset(prof_r, pr, T0, B0, lw, S, rx1 - rx0, &fy);
     int Lb = L0 + dx, Rb = R0 + dx, Tb = T0 + dy, Bb = B0 + dy;
+    extra->found_dx_mm = dx * g;
+    extra->found_dy_mm = dy * g;
     /* The printed outline must be there all round: where a side is missing, something
      * white covers the box (a scrap of paper, correction fluid) and a person must look. */
     extra->outline = outline_presence(s->win, nw, nh, Lb, Rb, Tb, Bb, lw, dark_t);
@@ -433,7 +473,11 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     long kept_n = 0;
     int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1, line_y0 = 0, line_y1 = -1;
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
+    int link = (int)lround(BOX_LINK_MM / g);
+    if (link < 1)
+        link = 1;
     int blob_box[BOX_MAX_BLOBS][4], nblobs = 0, line_blob = -1, blobs_over = 0;
+    double blob_w[BOX_MAX_BLOBS];
     for (long start = 0; start < n; start++) {
         if (!s->mask[start] || s->labels[start])
             continue;
@@ -469,8 +513,8 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
                 touches = 1;
             if (d > depth)
                 depth = d;
-            for (int yy = j - 1; yy <= j + 1; yy++)
-                for (int xx = i - 1; xx <= i + 1; xx++) {
+            for (int yy = j - link; yy <= j + link; yy++)
+                for (int xx = i - link; xx <= i + link; xx++) {
                     if (xx < 0 || yy < 0 || xx >= iw || yy >= ih)
                         continue;
                     int q = yy * iw + xx;
@@ -501,6 +545,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
             blob_box[nblobs][1] = by0;
             blob_box[nblobs][2] = bx1;
             blob_box[nblobs][3] = by1;
+            blob_w[nblobs] = wsum;
             nblobs++;
         } else {
             blobs_over = 1;
@@ -538,6 +583,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
         extra->line_cov = (double)bn / n;
         extra->line_dark = bsum;
         extra->line_n = bn;
+        extra->line_ink_mm = bsum * g / iw;
         if (!blobs_over && line_blob >= 0)
             band_dot(s, iw, ih, g, j0, j1, (const int(*)[4])blob_box, nblobs, line_blob, extra);
     }
@@ -549,6 +595,19 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     extra->contrast = contrast;
     extra->ink_n = kept_n;
     if (kept_n > 0) {
+        /* The dot's extent leaves out traces too light to matter, so that a noise blob
+         * across the box does not turn a hesitation dot into a vote. */
+        if (!blobs_over) {
+            ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1;
+            for (int b = 0; b < nblobs; b++) {
+                if (blob_w[b] < BOX_TRACE_SHARE * kept_w)
+                    continue;
+                ux0 = blob_box[b][0] < ux0 ? blob_box[b][0] : ux0;
+                uy0 = blob_box[b][1] < uy0 ? blob_box[b][1] : uy0;
+                ux1 = blob_box[b][2] > ux1 ? blob_box[b][2] : ux1;
+                uy1 = blob_box[b][3] > uy1 ? blob_box[b][3] : uy1;
+            }
+        }
         int ext = ux1 - ux0 + 1 > uy1 - uy0 + 1 ? ux1 - ux0 + 1 : uy1 - uy0 + 1;
         extra->dot_only = ext * g < BOX_DOT_MM;
     }
@@ -556,21 +615,79 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     /* 6. Faint marks: on quiet paper, look again at ink far lighter than the threshold.
      * Enough of it, in blobs larger than a dot, makes an otherwise empty box marginal. */
     double t_low = fmax(BOX_FAINT_INK_MIN, BOX_FAINT_NOISE_K * sigma / contrast);
-    if (out->state == PHIEU_BOX_EMPTY && !extra->dot_only && t_low < ink_t) {
+    /* A dot does not hide a faint mark elsewhere in the box: the dot is often the darkest
+     * part of the faint mark itself, or a fleck on it (deck seed 2026 p00035, p08715:
+     * faint X and tick read blank). The dot and its soft edge are left out of this look,
+     * so that a hesitation dot alone stays empty. */
+    if (out->state == PHIEU_BOX_EMPTY && t_low < ink_t) {
+        int hx0 = iw, hx1 = -1, hy0 = ih, hy1 = -1;
+        if (extra->dot_only) {
+            int halo = (int)lround(BOX_DOT_HALO_MM / g);
+            hx0 = ux0 - halo, hx1 = ux1 + halo, hy0 = uy0 - halo, hy1 = uy1 + halo;
+        }
         for (int j = 0; j < ih; j++) {
             const uint8_t *row = s->win + (size_t)(iy0 + j) * nw + ix0;
             uint8_t *m = s->mask + (size_t)j * iw;
             for (int i = 0; i < iw; i++)
-                m[i] = (paper - row[i]) / contrast >= t_low;
+                m[i] = (paper - row[i]) / contrast >= t_low &&
+                       !(i >= hx0 && i <= hx1 && j >= hy0 && j <= hy1);
         }
-        int ext = 0;
+        int ext = 0, longest = 0;
         faint_ctx fc = {s->win, nw, L0 - S, R0 + S, iy0, paper, contrast, t_low};
-        double cov = faint_coverage(s, iw, ih, g, &fc, &ext);
-        if (cov >= BOX_FAINT_COVERAGE && ext * g >= BOX_DOT_MM) {
+        double cov = faint_coverage(s, iw, ih, g, &fc, &ext, &longest);
+        if ((cov >= BOX_FAINT_COVERAGE && ext * g >= BOX_DOT_MM) ||
+            (cov >= BOX_FAINT_STROKE_COVERAGE && longest * g >= BOX_FAINT_STROKE_MM)) {
             extra->faint = 1;
             out->state = PHIEU_BOX_MARGINAL;
         }
     }
+}
+
+/* Beside a box: the strip of paper from BESIDE_GAP_MM to BESIDE_REACH_MM out from the
+ * outline's outer edge, on the left and on the right, over the box's height less
+ * BESIDE_END_MM at each end (where a stroke from above or below comes in). The gap clears
+ * the 0.35 mm outline and its blur; the reach stays 3 mm clear of the table's column lines
+ * (a choice column is 20 mm wide for a box of at most 7 mm). */
+#define BESIDE_GAP_MM 0.6
+#define BESIDE_REACH_MM 3.5
+#define BESIDE_END_MM 0.5
+#define BESIDE_STEP_MM 0.15
+/* Pen ink, not paper: a share of paper-to-black that no scanner noise reaches (sigma 4
+ * on a contrast of 200 is 0.02) and any pen or dark pencil line does. */
+#define BESIDE_INK 0.2
+
+double omr_beside_box(const phieu_image *page, const omr_registration *reg, const phieu_rect *box,
+                      const omr_box_extra *e)
+{
+    if (e->contrast <= 0)
+        return 0;
+    double x0 = box->x + e->found_dx_mm, x1 = x0 + box->w;
+    double y0 = box->y + e->found_dy_mm + BESIDE_END_MM, y1 = y0 + box->h - 2 * BESIDE_END_MM;
+    double worst = 0;
+    for (int side = 0; side < 2; side++) {
+        double from = side == 0 ? x0 - BESIDE_REACH_MM : x1 + BESIDE_GAP_MM;
+        double to = side == 0 ? x0 - BESIDE_GAP_MM : x1 + BESIDE_REACH_MM;
+        int lines = 0, inked = 0;
+        for (double y = y0; y <= y1; y += BESIDE_STEP_MM, lines++) {
+            for (double x = from; x <= to; x += BESIDE_STEP_MM) {
+                double u, v;
+                omr_apply(reg->h, x, y, &u, &v);
+                int px = (int)floor(u), py = (int)floor(v);
+                if (px < 0 || py < 0 || px >= page->width || py >= page->height)
+                    continue;
+                double dark =
+                    (e->paper - page->pixels[(size_t)py * page->stride + px]) / e->contrast;
+                if (dark >= BESIDE_INK) {
+                    inked++;
+                    break;
+                }
+            }
+        }
+        double share = lines > 0 ? (double)inked / lines : 0;
+        if (share > worst)
+            worst = share;
+    }
+    return worst;
 }
 
 void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th)

@@ -28,7 +28,18 @@
 
 /* ---- Drawing marks like a hand, in page millimetres on an upright page --------------- */
 
-typedef enum { M_X, M_TICK, M_FILL, M_ACROSS, M_SCRIBBLE, M_DOT, M_GRAZE, M_FAINT } mark_kind;
+typedef enum {
+    M_X,
+    M_TICK,
+    M_FILL,
+    M_ACROSS,
+    M_SCRIBBLE,
+    M_DOT,
+    M_GRAZE,
+    M_FAINT,
+    M_CIRCLE,
+    M_BESIDE
+} mark_kind;
 
 /* A mark of `kind` in box (r, c) of the layout, with ballpoint ink (gray 40). */
 static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kind kind)
@@ -65,6 +76,17 @@ static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kin
     case M_FAINT: /* a faint pencil X, barely there: a tenth of the way to black */
         stroke(img, x0 + 1.6, y0 + 1.6, x0 + w - 1.6, y0 + h - 1.6, 0.35, 228);
         stroke(img, x0 + w - 1.6, y0 + 1.6, x0 + 1.6, y0 + h - 1.6, 0.35, 228);
+        break;
+    case M_CIRCLE: /* the box circled, nothing in it: an ellipse 1.3 mm out at the sides */
+        for (int k = 0; k < 36; k++) {
+            double a0 = 2 * PI * k / 36, a1 = 2 * PI * (k + 1) / 36;
+            stroke(img, cx + (w / 2 + 1.3) * cos(a0), cy + (h / 2 + 0.5) * sin(a0),
+                   cx + (w / 2 + 1.3) * cos(a1), cy + (h / 2 + 0.5) * sin(a1), 0.5, 40);
+        }
+        break;
+    case M_BESIDE: /* an X made next to the box, 1 mm right of it */
+        stroke(img, x0 + w + 1.0, y0 + 1.0, x0 + w + 5.0, y0 + h - 1.0, 0.5, 40);
+        stroke(img, x0 + w + 5.0, y0 + 1.0, x0 + w + 1.0, y0 + h - 1.0, 0.5, 40);
         break;
     }
 }
@@ -284,6 +306,59 @@ static void test_dot_on_fold(void **state)
     reader_release(&r);
 }
 
+/* What the 10,000-page deck (seed 2026) read wrong, drawn again at 200 dpi: each row
+ * says what a person sees in it. */
+static void test_deck_findings(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    phieu_image *img = render_blank(r.forms[0], 200, 0);
+    const phieu_rect *b;
+    /* Row 1: a thin tick broken into dashes, as a 1-bit scan leaves it (p06349): a vote. */
+    b = &L->boxes[0][0];
+    for (double t = 0; t < 1.0; t += 0.2) /* dashes 0.45 mm apart, each under 0.4 mm */
+        stroke(img, b->x + 1.2 + t * 1.6, b->y + 3.2 + t * 1.6, b->x + 1.2 + t * 1.6,
+               b->y + 3.2 + t * 1.6, 0.15, 0);
+    for (double t = 0; t < 1.0; t += 0.1)
+        stroke(img, b->x + 2.9 + t * 2.6, b->y + 4.8 - t * 3.8, b->x + 2.9 + t * 2.6,
+               b->y + 4.8 - t * 3.8, 0.15, 0);
+    /* Row 2: a hesitation dot, and 3 mm from it a little noise blob (p03971): blank. */
+    mark(img, L, 1, 1, M_DOT);
+    b = &L->boxes[1][1];
+    stroke(img, b->x + 1.2, b->y + b->h - 1.4, b->x + 1.6, b->y + b->h - 1.3, 0.3, 225);
+    /* Row 3: a light pencil line along a crease, in one box only (p08202): a vote. */
+    b = &L->boxes[2][1];
+    /* The crease is seen beside this box only, as where a fill hides it in the others. */
+    stroke(img, b->x - 8.0, b->y + b->h / 2 + 0.9, b->x + b->w + 8.0, b->y + b->h / 2 + 1.3, 1.6,
+           244);
+    stroke(img, b->x - 8.0, b->y + b->h / 2, b->x + b->w + 8.0, b->y + b->h / 2 + 0.4, 0.25, 190);
+    stroke(img, b->x + 0.5, b->y + b->h / 2 + 0.2, b->x + b->w - 0.5, b->y + b->h / 2 + 0.1, 0.9,
+           160);
+    /* Row 4: an erased pencil X (light residue) beside the tick that replaced it (p06078):
+     * neither one vote nor two, a person decides. */
+    b = &L->boxes[3][0];
+    stroke(img, b->x + 1.0, b->y + 1.0, b->x + b->w - 1.0, b->y + b->h - 1.0, 0.2, 205);
+    stroke(img, b->x + b->w - 1.0, b->y + 1.0, b->x + 1.0, b->y + b->h - 1.0, 0.2, 205);
+    b = &L->boxes[3][2]; /* a small tick with a fine pen: it scores under three residues */
+    stroke(img, b->x + 1.8, b->y + 3.4, b->x + 2.6, b->y + 4.4, 0.3, 40);
+    stroke(img, b->x + 2.6, b->y + 4.4, b->x + 4.2, b->y + 1.8, 0.3, 40);
+    /* Row 5: a faint X with a dark fleck where its strokes cross (p00035): review. */
+    b = &L->boxes[4][2];
+    stroke(img, b->x + 1.2, b->y + 1.2, b->x + b->w - 1.2, b->y + b->h - 1.2, 0.4, 243);
+    stroke(img, b->x + b->w - 1.2, b->y + 1.2, b->x + 1.2, b->y + b->h - 1.2, 0.4, 243);
+    stroke(img, b->x + b->w / 2, b->y + b->h / 2, b->x + b->w / 2 + 0.05, b->y + b->h / 2, 0.5, 60);
+    phieu_reading rd = read_page(&r, img);
+    assert_int_equal(rd.rows[0].decision, 0);
+    assert_int_equal(rd.rows[1].decision, PHIEU_ROW_BLANK);
+    assert_int_equal(rd.rows[2].decision, 1);
+    assert_int_equal(rd.rows[3].decision, PHIEU_ROW_REVIEW);
+    assert_int_equal(rd.rows[4].decision, PHIEU_ROW_REVIEW);
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
 static void test_faint_mark_goes_to_review(void **state)
 {
     (void)state;
@@ -303,6 +378,46 @@ static void test_faint_mark_goes_to_review(void **state)
     assert_non_null(strstr(rd.reasons[0].text, "faint"));
     assert_non_null(strstr(rd.reasons[0].text, "trust"));
     phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+/* A row where no box is marked but the voter circled a box, or made the mark next to it,
+ * is not blank: a person decides (the ink is plainly meant). A row with a real mark keeps
+ * its mark whatever is beside its other boxes. */
+static void test_mark_beside_box_goes_to_review(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    for (int turned = 0; turned <= 1; turned++) {
+        phieu_image *img = render_blank(r.forms[0], 200, 0);
+        mark(img, L, 0, 1, M_CIRCLE);
+        mark(img, L, 1, 0, M_BESIDE);
+        mark(img, L, 2, 2, M_CIRCLE);
+        mark(img, L, 2, 0, M_TICK);
+        mark(img, L, 3, 1, M_GRAZE); /* ends on the edge: still nothing */
+        if (turned) {
+            phieu_image *t = turn_180(img);
+            phieu_image_destroy(&img);
+            img = t;
+        }
+        phieu_reading rd = read_page(&r, img);
+        assert_int_equal(rd.status, PHIEU_PAGE_REVIEW);
+        assert_int_equal(rd.rows[0].decision, PHIEU_ROW_REVIEW);
+        assert_int_equal(rd.rows[1].decision, PHIEU_ROW_REVIEW);
+        assert_int_equal(rd.rows[2].decision, 0);
+        assert_int_equal(rd.rows[3].decision, PHIEU_ROW_BLANK);
+        assert_int_equal(rd.rows[4].decision, PHIEU_ROW_BLANK);
+        assert_int_equal(rd.n_reasons, 2);
+        assert_string_equal(rd.reasons[0].code, "mark-beside-box");
+        assert_int_equal(rd.reasons[0].row, 1);
+        assert_non_null(strstr(rd.reasons[0].text, "'trust'"));
+        assert_string_equal(rd.reasons[1].code, "mark-beside-box");
+        assert_int_equal(rd.reasons[1].row, 2);
+        assert_non_null(strstr(rd.reasons[1].text, "'high'"));
+        phieu_image_destroy(&img);
+    }
     reader_release(&r);
 }
 
@@ -631,7 +746,9 @@ int main(void)
         cmocka_unit_test(test_each_mark_type),
         cmocka_unit_test(test_not_marks),
         cmocka_unit_test(test_dot_on_fold),
+        cmocka_unit_test(test_deck_findings),
         cmocka_unit_test(test_faint_mark_goes_to_review),
+        cmocka_unit_test(test_mark_beside_box_goes_to_review),
         cmocka_unit_test(test_rotation_scale_offset),
         cmocka_unit_test(test_resolutions_and_upside_down),
         cmocka_unit_test(test_wrong_form_and_several_forms),
