@@ -79,8 +79,8 @@ typedef enum { KIND_BALLOT, KIND_BACK, KIND_OTHER_FORM, KIND_DUPLEX } page_kind;
 typedef enum { OUT_GRAY_PNG, OUT_GRAY_TIFF, OUT_RGB_PNG, OUT_BW_TIFF } out_mode;
 static const char *const out_names[] = {"gray", "gray", "rgb", "1-bit"};
 
-typedef enum { HARD_NONE, HARD_FAINT, HARD_ERASURE, HARD_COVERED } hard_kind;
-static const char *const hard_names[] = {NULL, "faint", "erasure", "covered"};
+typedef enum { HARD_NONE, HARD_FAINT, HARD_ERASURE, HARD_COVERED, HARD_CIRCLED, HARD_KINDS } hard_kind;
+static const char *const hard_names[HARD_KINDS] = {NULL, "faint", "erasure", "covered", "circled"};
 
 typedef struct scan_params {
     int dpi;
@@ -414,6 +414,29 @@ static void draw_cover(cairo_t *cr, rng *r, phieu_rect b, double room_up, double
     cairo_fill(cr);
 }
 
+/* The box circled instead of marked: one loop by hand, a little more than a turn, around
+ * the box in the paper beside it; above and below it stays in the gap between rows
+ * (room_up, room_down: mm of paper there), so the box of the next row holds no ink. */
+static void draw_circle(mark_ctx *m, phieu_rect b, double room_up, double room_down)
+{
+    rng *r = m->r;
+    double pad = m->width / 2 + 0.25;
+    double up = fmax(0.2, fmin(1.2, room_up - pad)), down = fmax(0.2, fmin(1.2, room_down - pad));
+    double ry = b.h / 2 + fmin(up, down) * rng_range(r, 0.6, 1.0);
+    double rx = b.w / 2 + rng_range(r, 1.3, 2.5);
+    double cx = b.x + b.w / 2 + rng_range(r, -0.3, 0.3), cy = b.y + b.h / 2;
+    double start = rng_range(r, 0, 2 * M_PI), turn = rng_range(r, 1.05, 1.15) * 2 * M_PI;
+    pt pts[MAX_PTS];
+    int n = 48;
+    for (int i = 0; i < n; i++) {
+        double t = start + turn * i / (n - 1);
+        double wob = 1 + 0.03 * rng_gauss(r);
+        pts[i].x = cx + rx * wob * cos(t);
+        pts[i].y = cy + ry * wob * sin(t);
+    }
+    stroke_path(m->cr, m->p, r, m->px_per_mm, pts, n, m->width, m->pressure);
+}
+
 /* A pencil X rubbed out: most of it goes, a residue stays; the printed outline stays. */
 static void draw_erasure(mark_ctx *m, phieu_rect b)
 {
@@ -482,7 +505,7 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
     /* Which rows get a hard case. */
     int hard_row[PHIEU_FORM_MAX_ROWS] = {0};
     for (int i = 0; i < plan->n_hard; i++)
-        hard_row[rng_int(r, f->n_rows)] = 1 + rng_int(r, 3);
+        hard_row[rng_int(r, f->n_rows)] = 1 + rng_int(r, HARD_KINDS - 1);
     for (int row = 0; row < f->n_rows; row++) {
         row_truth *t = &truth[row];
         memset(t, 0, sizeof *t);
@@ -537,6 +560,14 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
                 type = rng_chance(r, 0.5) ? MARK_TICK : MARK_X;
                 draw_mark(&fm, L->boxes[row][c], type, rng_range(r, 0.45, 0.75));
                 note(t, "%s%s-%s", "faint", mark_names[type]);
+                continue;
+            }
+            if (hard == HARD_CIRCLED) {
+                phieu_rect b = L->boxes[row][c];
+                double up = row > 0 ? b.y - (L->boxes[row - 1][c].y + L->boxes[row - 1][c].h) : 3;
+                double down = row + 1 < f->n_rows ? L->boxes[row + 1][c].y - (b.y + b.h) : 3;
+                draw_circle(&m, b, up, down);
+                note(t, "%s%s:%s", f->choices[c].key, "circled");
                 continue;
             }
             draw_mark(&m, L->boxes[row][c], type, rng_range(r, 0.55, 1.1));
