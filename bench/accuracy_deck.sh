@@ -15,4 +15,19 @@ if [[ ! -f "$deck/truth.jsonl" ]]; then
     --forms "$PHIEU_SOURCE_DIR/forms" 2>/dev/null
 fi
 echo "deck: $deck ($(wc -l < "$deck/truth.jsonl") pages)"
-SAMPLES_DIR="$deck" bash "$PHIEU_SOURCE_DIR/tests/e2e/read_samples.sh"
+# `phieu read` runs under /usr/bin/time, so the same run gives speed and peak memory.
+timing=$(mktemp)
+wrap=$(mktemp)
+trap 'rm -f "$timing" "$wrap"' EXIT
+[[ "$deck" == "$PHIEU_SOURCE_DIR/deck" ]] || trap 'rm -rf "$deck" "$timing" "$wrap"' EXIT
+printf '#!/bin/sh\nexec /usr/bin/time -a -o "%s" -f "%%e %%U %%S %%M" "%s" "$@"\n' \
+  "$timing" "$PHIEU_BIN" > "$wrap"
+chmod +x "$wrap"
+rc=0
+PHIEU_BIN="$wrap" SAMPLES_DIR="$deck" bash "$PHIEU_SOURCE_DIR/tests/e2e/read_samples.sh" || rc=$?
+# The first timed run is the whole deck (the second is read_samples' missing-file check).
+# time(1) puts "Command exited with non-zero status 7" (pages to review) before its line.
+awk -v p="$(wc -l < "$deck/truth.jsonl")" '/^[0-9.]+ / && !done { done = 1
+  printf "phieu read over the deck: %.1f pages/s wall, %.1f per CPU second; peak memory %.0f MB\n",
+         p / $1, p / ($2 + $3), $4 / 1024 }' "$timing"
+exit "$rc"

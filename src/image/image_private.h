@@ -20,6 +20,7 @@ struct phieu_image_reader {
     const uint8_t *data; /* the whole file (mapped, read or the caller's buffer) */
     size_t len;
     void *mapping;  /* non-NULL when data is an mmap of the file */
+    size_t released; /* bytes at the start of the mapping given back (PNG reads once) */
     uint8_t *owned; /* non-NULL when data was read into the heap */
     phieu_image_format format;
     int pages_done; /* pages already returned (the next page is pages_done+1) */
@@ -29,6 +30,11 @@ struct phieu_image_reader {
     uint64_t tiff_pos;                         /* the client I/O position */
     char codec_msg[PHIEU_IMAGE_CODEC_MSG_MAX]; /* the last libtiff error, "" if none */
 };
+
+/* A stream read front to back (PNG) is done with the file's first `upto` bytes: gives
+ * back their mapped pages, so that a page's memory does not include its file (a noisy
+ * 600 dpi RGB scan is a 72 MB PNG). Nothing happens for a file read into the heap. */
+void phieu_image_reader_consumed(phieu_image_reader *r, size_t upto);
 
 /* tiff_read.c: opening reads the first directory; next_page decodes the current one and
  * advances. Both return 0 or a PHIEU_E code with the message set. */

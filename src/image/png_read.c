@@ -63,6 +63,7 @@ static void ctx_read(png_structp png, png_bytep out, size_t len)
         png_error(png, "the file ends early");
     memcpy(out, c->r->data + c->pos, len);
     c->pos += len;
+    phieu_image_reader_consumed(c->r, c->pos);
 }
 
 static void convert_row(const uint8_t *in, int channels, int width, uint8_t *out)

@@ -268,3 +268,21 @@ int phieu_image_load(const char *path, int page_index, const phieu_image_limits 
     phieu_image_reader_close(&r);
     return rc;
 }
+
+/* Release in steps of this many bytes: one madvise call per 4 MB read. */
+#define RELEASE_STEP ((size_t)4 << 20)
+
+void phieu_image_reader_consumed(phieu_image_reader *r, size_t upto)
+{
+    if (!r->mapping)
+        return;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t step = page > 0 ? (size_t)page : 4096;
+    size_t end = upto / step * step;
+    if (end < r->released + RELEASE_STEP)
+        return;
+    /* Clean pages of a private read-only file mapping: dropped now, read again from the
+     * file if anything looked back. */
+    (void)madvise((uint8_t *)r->mapping + r->released, end - r->released, MADV_DONTNEED);
+    r->released = end;
+}
