@@ -246,6 +246,19 @@ static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const fai
     return n > 0 ? (double)kept / n : 0;
 }
 
+/* The median of v[0..n-1], n >= 1; sorts v (insertion sort: a few dozen columns). */
+static double median_in_place(double *v, int n)
+{
+    for (int i = 1; i < n; i++) {
+        double x = v[i];
+        int k = i - 1;
+        for (; k >= 0 && v[k] > x; k--)
+            v[k + 1] = v[k];
+        v[k + 1] = x;
+    }
+    return v[n / 2];
+}
+
 /* Beside a fold's band (window rows j0..j1 of the interior): is everything that is not the
  * band's even ink within one dot? That is the blobs reaching outside the band, and the
  * band's columns holding clearly more than its median column (a dot on the crease itself,
@@ -269,25 +282,10 @@ static void band_dot(const omr_scratch *s, int iw, int ih, double g, int j0, int
         colw[i] = sorted[i] = w;
         dark[i] = d;
     }
-    /* Median column by insertion sort (a few dozen columns). */
-    for (int i = 1; i < iw; i++) {
-        double v = sorted[i];
-        int k = i - 1;
-        for (; k >= 0 && sorted[k] > v; k--)
-            sorted[k + 1] = sorted[k];
-        sorted[k + 1] = v;
-    }
-    double med = sorted[iw / 2];
+    double med = median_in_place(sorted, iw);
     /* The band's ink per mm as its median column holds it: a dot on a crease adds to a
      * few columns, not to the median. */
-    for (int i = 1; i < iw; i++) {
-        double v = dark[i];
-        int k = i - 1;
-        for (; k >= 0 && dark[k] > v; k--)
-            dark[k + 1] = dark[k];
-        dark[k + 1] = v;
-    }
-    extra->line_ink_mm = dark[iw / 2] * g;
+    extra->line_ink_mm = median_in_place(dark, iw) * g;
     extra->band_base = med * iw / ((double)iw * ih);
     double even_sum = 0;
     long even_n = 0;
