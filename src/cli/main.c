@@ -3,12 +3,17 @@
  * The commands themselves live one per file (cmd_<name>.c); their table is the
  * PHIEU_COMMANDS list in cli.h.
  */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "phieu/util.h"
+
+/* Blocks this large or larger are mapped on their own (see main): a page image, never
+ * the small objects of a reading. */
+#define LARGE_BLOCK_BYTES (256 * 1024)
 
 #define PHIEU_TABLE_ENTRY(name, summary) {#name, summary, cmd_##name},
 static const phieu_command commands[] = {PHIEU_COMMANDS(PHIEU_TABLE_ENTRY)};
@@ -75,6 +80,12 @@ int main(int argc, char **argv)
         printf("phieu %s\n", PHIEU_VERSION);
         return PHIEU_EXIT_OK;
     }
+    /* Page images are megabytes each. glibc raises its mmap threshold to the size of the
+     * largest block freed so far, after which smaller pages come from the heap and leave
+     * it fragmented: `phieu read` over 1200 pages of mixed resolution peaked at 68 MB,
+     * 11 MB above its largest page. A fixed threshold maps every page buffer on its own
+     * and gives it back when freed (57 MB, the largest page). */
+    mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES);
     phieu_error err = {0};
     if (phieu_util_init(&err) != 0)
         return cli_fail(&err);
