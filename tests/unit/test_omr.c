@@ -349,12 +349,18 @@ static void test_deck_findings(void **state)
     stroke(img, b->x + 1.2, b->y + 1.2, b->x + b->w - 1.2, b->y + b->h - 1.2, 0.4, 243);
     stroke(img, b->x + b->w - 1.2, b->y + 1.2, b->x + 1.2, b->y + b->h - 1.2, 0.4, 243);
     stroke(img, b->x + b->w / 2, b->y + b->h / 2, b->x + b->w / 2 + 0.05, b->y + b->h / 2, 0.5, 60);
+    /* Row 6: a small faint tick, a thin pencil line under the ink threshold (p02193): it
+     * covers under 5 % of the box, but it is a stroke across it: review. */
+    b = &L->boxes[5][1];
+    stroke(img, b->x + 2.0, b->y + 3.0, b->x + 2.7, b->y + 3.7, 0.16, 241);
+    stroke(img, b->x + 2.7, b->y + 3.7, b->x + 4.5, b->y + 1.3, 0.16, 241);
     phieu_reading rd = read_page(&r, img);
     assert_int_equal(rd.rows[0].decision, 0);
     assert_int_equal(rd.rows[1].decision, PHIEU_ROW_BLANK);
     assert_int_equal(rd.rows[2].decision, 1);
     assert_int_equal(rd.rows[3].decision, PHIEU_ROW_REVIEW);
     assert_int_equal(rd.rows[4].decision, PHIEU_ROW_REVIEW);
+    assert_int_equal(rd.rows[5].decision, PHIEU_ROW_REVIEW);
     phieu_image_destroy(&img);
     reader_release(&r);
 }
