@@ -25,8 +25,20 @@ unset LD_PRELOAD
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-# scan ARGS...: one scan-test process; its output in $out.
-scan() { out=$(timeout 60 "$phieu" devices --scan-test test:0 "$@") || fail "scan $* exited $?"; }
+# scan ARGS...: one scan-test process; its output in $out. The test backend can hang in
+# its own sane_cancel when its reader thread is cancelled inside malloc (sane-notes P1:
+# libsane's sanei_thread, not phieu; once in a CI run under load). A scan that times out
+# is run once more; a second hang, or any other failure, fails the test.
+scan() {
+  local rc=0
+  out=$(timeout 30 "$phieu" devices --scan-test test:0 "$@") || rc=$?
+  if [ "$rc" -eq 124 ]; then
+    echo "note: scan $* hung in the test backend; running it once more" >&2
+    rc=0
+    out=$(timeout 30 "$phieu" devices --scan-test test:0 "$@") || rc=$?
+  fi
+  [ "$rc" -eq 0 ] || fail "scan $* exited $rc"
+}
 # field NAME [LINE]: the word after NAME on the first "page" line (or LINE).
 field() { local line=${2:-$(grep -m1 '^page ' <<<"$out")}; awk -v k="$1" '{for(i=1;i<NF;i++) if($i==k){print $(i+1); exit}}' <<<"$line"; }
 expect() { [ "$2" = "$3" ] || fail "$1: expected '$3', got '$2'"; }
