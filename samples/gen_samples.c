@@ -979,7 +979,7 @@ static int write_png(const char *path, const raster *ras, int small)
 
 static int write_gray_png(const char *path, const raster *ras, phieu_error *err)
 {
-    phieu_image img = {ras->w, ras->h, ras->w, ras->px, ras->dpi, ras->dpi};
+    phieu_image img = {ras->w, ras->h, ras->w, ras->px, ras->dpi, ras->dpi, 0};
     return phieu_image_save_png(&img, path, err);
 }
 

@@ -30,6 +30,7 @@ typedef struct phieu_image {
     uint8_t *pixels; /* width x height gray samples, owned by the image */
     double dpi_x;    /* from the file's resolution tags; 0 when the file has none */
     double dpi_y;
+    size_t capacity; /* bytes allocated behind pixels (0: not known, never reused) */
 } phieu_image;
 
 /* Where limits come from: an A3 sheet (297 x 420 mm) at 600 dpi is 7016 x 9921 pixels;
@@ -69,6 +70,15 @@ int phieu_image_reader_open_memory(const uint8_t *data, size_t len, const char *
 /* Returns 1 and a new image in *page, 0 at the end, or a negative code. After an error the
  * reader is at its end. Pages are numbered from 1 in messages. */
 int phieu_image_reader_next(phieu_image_reader *r, phieu_image **page, phieu_error *err);
+/* Like phieu_image_reader_next, for a caller reading many pages one after another: *page
+ * may hold a page it is done with (or NULL). When a page is returned (1), its memory is
+ * the old page's if that was large enough, and the old page is gone either way. At the
+ * end (0) *page is left as it was given, still the caller's; on an error it is that page
+ * or NULL (when the failed decode had taken its memory, or freed it as too small). A fresh
+ * buffer of tens of megabytes for every page costs the kernel's zero-filling (about a
+ * tenth of `phieu read`'s time). */
+int phieu_image_reader_next_reusing(phieu_image_reader *r, phieu_image **page,
+                                    phieu_error *err);
 void phieu_image_reader_close(phieu_image_reader **r);
 
 /* Convenience: page `page_index` (0-based) of a file. */

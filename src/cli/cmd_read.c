@@ -112,8 +112,10 @@ static void print_table(const phieu_reading *r, const phieu_form *form, const ch
 }
 
 /* Reads all pages of one file; returns the worst outcome: 0 fine, 1 needs a person,
- * 2 unreadable. */
-static int read_file_pages(const read_opts *o, const phieu_omr_config *cfg, const char *file)
+ * 2 unreadable. *img is the last page read, kept so that the next page (of this file or
+ * the next) reuses its memory; the caller frees it at the end. */
+static int read_file_pages(const read_opts *o, const phieu_omr_config *cfg, const char *file,
+                           phieu_image **img)
 {
     phieu_error err = {0};
     phieu_image_reader *rd = NULL;
@@ -124,8 +126,7 @@ static int read_file_pages(const read_opts *o, const phieu_omr_config *cfg, cons
     }
     int worst = 0;
     for (int page = 1;; page++) {
-        phieu_image *img = NULL;
-        int got = phieu_image_reader_next(rd, &img, &err);
+        int got = phieu_image_reader_next_reusing(rd, img, &err);
         if (got == 0)
             break;
         if (got < 0) {
@@ -134,9 +135,8 @@ static int read_file_pages(const read_opts *o, const phieu_omr_config *cfg, cons
             break;
         }
         phieu_reading r;
-        if (phieu_omr_read(cfg, img, &r, &err) != 0) {
+        if (phieu_omr_read(cfg, *img, &r, &err) != 0) {
             print_unreadable(o, file, page, err.message);
-            phieu_image_destroy(&img);
             worst = 2;
             break;
         }
@@ -164,12 +164,11 @@ static int read_file_pages(const read_opts *o, const phieu_omr_config *cfg, cons
             snprintf(path, sizeof path, "%s/%s-p%d.png", o->debug_dir,
                      copy ? basename(copy) : "page", page);
             phieu_free(copy);
-            if (phieu_omr_debug_overlay(cfg, img, &r, path, &err) != 0)
+            if (phieu_omr_debug_overlay(cfg, *img, &r, path, &err) != 0)
                 fprintf(stderr, "phieu read: %s\n", err.message);
         }
         if ((r.status == PHIEU_PAGE_REVIEW || r.status == PHIEU_PAGE_REJECTED) && worst < 1)
             worst = 1;
-        phieu_image_destroy(&img);
     }
     phieu_image_reader_close(&rd);
     return worst;
@@ -269,11 +268,13 @@ int cmd_read(int argc, char **argv)
                o.th.value[PHIEU_TH_MARKED], o.th.value[PHIEU_TH_MARGINAL],
                o.th.value[PHIEU_TH_INK]);
     int worst = 0;
+    phieu_image *page = NULL; /* the last page, whose memory the next one reuses */
     for (int i = 0; i < n_images; i++) {
-        int w = read_file_pages(&o, &cfg, images[i]);
+        int w = read_file_pages(&o, &cfg, images[i], &page);
         if (w > worst)
             worst = w;
     }
+    phieu_image_destroy(&page);
     fflush(stdout);
     rc = worst == 2 ? PHIEU_EXIT_INPUT : worst == 1 ? PHIEU_EXIT_NEEDS_REVIEW : PHIEU_EXIT_OK;
 done:

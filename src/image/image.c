@@ -30,6 +30,7 @@ phieu_image *phieu_image_alloc_raw(int width, int height)
     if (!img)
         return NULL;
     img->pixels = phieu_malloc((size_t)width * (size_t)height);
+    img->capacity = (size_t)width * (size_t)height;
     if (!img->pixels) {
         phieu_free(img);
         return NULL;

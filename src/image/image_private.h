@@ -21,6 +21,7 @@ struct phieu_image_reader {
     size_t len;
     void *mapping;  /* non-NULL when data is an mmap of the file */
     size_t released; /* bytes at the start of the mapping given back (PNG reads once) */
+    phieu_image *spare; /* a page to reuse for the next one (phieu_image_reader_next_reusing) */
     uint8_t *owned; /* non-NULL when data was read into the heap */
     phieu_image_format format;
     int pages_done; /* pages already returned (the next page is pages_done+1) */
@@ -30,6 +31,10 @@ struct phieu_image_reader {
     uint64_t tiff_pos;                         /* the client I/O position */
     char codec_msg[PHIEU_IMAGE_CODEC_MSG_MAX]; /* the last libtiff error, "" if none */
 };
+
+/* A page of width x height for the reader's decoders: the reader's spare when its memory
+ * is large enough (its pixels are then whatever they were), else a new raw image. */
+phieu_image *phieu_image_reader_page(phieu_image_reader *r, int width, int height);
 
 /* A stream read front to back (PNG) is done with the file's first `upto` bytes: gives
  * back their mapped pages, so that a page's memory does not include its file (a noisy

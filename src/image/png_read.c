@@ -131,7 +131,7 @@ static int decode(png_structp png, png_infop info, png_ctx *c, phieu_error *err)
         rowbytes != (size_t)w * (size_t)channels)
         png_error(png, "unsupported sample layout");
 
-    c->img = phieu_image_alloc_raw((int)w, (int)h);
+    c->img = phieu_image_reader_page(c->r, (int)w, (int)h);
     if (!c->img) {
         c->oom = 1;
         png_error(png, "out of memory");

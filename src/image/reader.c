@@ -204,6 +204,41 @@ int phieu_image_reader_next(phieu_image_reader *r, phieu_image **page, phieu_err
     return *page ? 1 : 0;
 }
 
+int phieu_image_reader_next_reusing(phieu_image_reader *r, phieu_image **page,
+                                    phieu_error *err)
+{
+    if (!r)
+        return phieu_error_set(err, PHIEU_EINVAL, "no image reader");
+    r->spare = *page;
+    phieu_image *got = NULL;
+    int rc = phieu_image_reader_next(r, &got, err);
+    if (rc == 1) {
+        *page = got; /* the spare was taken, or freed for being too small */
+    } else {
+        /* At the end the spare is untouched; a decode that took or freed it and then
+         * failed leaves NULL. */
+        *page = r->spare;
+    }
+    r->spare = NULL;
+    return rc;
+}
+
+phieu_image *phieu_image_reader_page(phieu_image_reader *r, int width, int height)
+{
+    phieu_image *img = r->spare;
+    if (!img || img->capacity < (size_t)width * (size_t)height) {
+        /* Too small: freed first, so that the two never take memory together. */
+        phieu_image_destroy(&r->spare);
+        return phieu_image_alloc_raw(width, height);
+    }
+    r->spare = NULL;
+    img->width = width;
+    img->height = height;
+    img->stride = width;
+    img->dpi_x = img->dpi_y = 0;
+    return img;
+}
+
 void phieu_image_reader_close(phieu_image_reader **rp)
 {
     if (!rp || !*rp)

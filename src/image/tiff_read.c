@@ -565,7 +565,7 @@ static int decode_page(phieu_image_reader *r, phieu_image **page, phieu_error *e
                                r->name, r->pages_done + 1, codec ? codec->name : "unknown", comp);
     }
     conv *c = phieu_malloc(sizeof *c);
-    phieu_image *img = phieu_image_alloc_raw((int)w, (int)h);
+    phieu_image *img = phieu_image_reader_page(r, (int)w, (int)h);
     if (!c || !img) {
         phieu_free(c);
         phieu_image_destroy(&img);

@@ -546,6 +546,53 @@ static void test_tiff_orientation_turns_the_page_upright(void **state)
         }
 }
 
+/* Reading page after page into the memory of the page before (phieu read does, so that
+ * the kernel does not zero a fresh buffer per page): the pages are right, the memory is
+ * the same when it is large enough, and the caller keeps its page at the end of a file. */
+static void test_reader_reuses_the_previous_page(void **state)
+{
+    (void)state;
+    tspec specs[3];
+    specs[0] = tspec_default(); /* 37 x 29 */
+    specs[1] = tspec_default();
+    specs[1].w = 20, specs[1].h = 10; /* smaller: fits */
+    specs[2] = tspec_default();
+    specs[2].w = 60, specs[2].h = 40; /* larger: a new buffer */
+    const char *path = write_tiff("reuse.tif", specs, 3);
+    phieu_error err = {0};
+    phieu_image_reader *r = NULL;
+    phieu_image *page = NULL;
+    assert_int_equal(phieu_image_reader_open(path, NULL, &r, &err), 0);
+    const uint8_t *first_memory = NULL;
+    for (int p = 0; p < 3; p++) {
+        assert_int_equal(phieu_image_reader_next_reusing(r, &page, &err), 1);
+        assert_non_null(page);
+        if (p == 0)
+            first_memory = page->pixels;
+        if (p == 1)
+            assert_ptr_equal(page->pixels, first_memory);
+        assert_int_equal(page->width, specs[p].w);
+        assert_int_equal(page->height, specs[p].h);
+        assert_int_equal(page->stride, specs[p].w);
+        for (int y = 0; y < page->height; y++)
+            for (int x = 0; x < page->width; x++)
+                assert_int_equal(page->pixels[(size_t)y * page->stride + x],
+                                 expected_of(&specs[p], x, y, p));
+    }
+    const phieu_image *last = page;
+    assert_int_equal(phieu_image_reader_next_reusing(r, &page, &err), 0);
+    assert_ptr_equal(page, last); /* the end leaves the caller's page */
+    phieu_image_reader_close(&r);
+    /* Into the next file: its first page takes the memory of this file's last. */
+    const uint8_t *kept = page->pixels;
+    assert_int_equal(phieu_image_reader_open(path, NULL, &r, &err), 0);
+    assert_int_equal(phieu_image_reader_next_reusing(r, &page, &err), 1);
+    assert_ptr_equal(page->pixels, kept);
+    assert_int_equal(page->pixels[5 * page->stride + 3], expected_of(&specs[0], 3, 5, 0));
+    phieu_image_reader_close(&r);
+    phieu_image_destroy(&page);
+}
+
 static void test_tiff_resolution_inch_and_centimetre(void **state)
 {
     (void)state;
@@ -1405,6 +1452,7 @@ int main(void)
         cmocka_unit_test(test_tiff_palette),
         cmocka_unit_test(test_tiff_three_pages_of_different_content),
         cmocka_unit_test(test_tiff_orientation_turns_the_page_upright),
+        cmocka_unit_test(test_reader_reuses_the_previous_page),
         cmocka_unit_test(test_tiff_resolution_inch_and_centimetre),
         cmocka_unit_test(test_png_every_colour_type_and_depth),
         cmocka_unit_test(test_png_phys_to_dpi),
