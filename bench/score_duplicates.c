@@ -37,39 +37,6 @@ typedef struct page {
     char rescan_pattern[PHIEU_FORM_MAX_ROWS + 1];
 } page;
 
-/* The session's pattern (src/session/pages.c): one character per row decision. */
-static void pattern_of(const phieu_reading *r, char *out)
-{
-    int n = r->n_rows < 0 || r->n_rows > PHIEU_FORM_MAX_ROWS ? 0 : r->n_rows;
-    for (int i = 0; i < n; i++) {
-        int d = r->rows[i].decision;
-        out[i] = d >= 0 && d <= 9          ? (char)('0' + d)
-                 : d == PHIEU_ROW_OVERVOTE ? 'o'
-                 : d == PHIEU_ROW_REVIEW   ? 'r'
-                                           : 'b';
-    }
-    out[n] = '\0';
-}
-
-static int has_ink(const char *p)
-{
-    for (; *p; p++)
-        if (*p != 'b')
-            return 1;
-    return 0;
-}
-
-/* Rows whose decisions differ; a row under review may be either (as the session). */
-static int distance(const char *a, const char *b)
-{
-    if (strlen(a) != strlen(b))
-        return PHIEU_FORM_MAX_ROWS + 1;
-    int d = 0;
-    for (; *a; a++, b++)
-        d += *a != *b && *a != 'r' && *b != 'r';
-    return d;
-}
-
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -239,12 +206,12 @@ int main(int argc, char **argv)
                 return 1;
             }
             phieu_image_destroy(&img);
-            pattern_of(rd, k ? p->rescan_pattern : p->pattern);
+            phieu_omr_decision_pattern(rd, k ? p->rescan_pattern : p->pattern);
             if (k)
                 p->has_rescan = 1;
         }
         p->usable = p->rd.form_index >= 0 && p->rd.status != PHIEU_PAGE_REJECTED &&
-                    p->rd.status != PHIEU_PAGE_BLANK && has_ink(p->pattern);
+                    p->rd.status != PHIEU_PAGE_BLANK && phieu_omr_pattern_has_ink(p->pattern);
         n_usable += p->usable;
         n_rescans += p->usable && p->has_rescan;
         phieu_free(names[i]);
@@ -266,7 +233,8 @@ int main(int argc, char **argv)
         double s = phieu_omr_ink_similarity(&p->rd, &p->rescan);
         pairs++;
         int compared =
-            distance(p->pattern, p->rescan_pattern) <= PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
+            phieu_omr_pattern_distance(p->pattern, p->rescan_pattern) <=
+            PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
         not_compared += !compared;
         detected += compared && s >= threshold;
         push(&sc, s);
@@ -296,7 +264,7 @@ int main(int argc, char **argv)
                     continue;
                 const phieu_reading *a = set == 2 ? &pages[i].rescan : &pages[i].rd;
                 const char *pa = set == 2 ? pages[i].rescan_pattern : pages[i].pattern;
-                int dist = distance(pa, pages[j].pattern);
+                int dist = phieu_omr_pattern_distance(pa, pages[j].pattern);
                 if (set == 0   ? dist != 0 || strcmp(pa, pages[j].pattern) != 0
                     : set == 1 ? dist == 0 || dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF
                                : dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)

@@ -120,6 +120,15 @@ int phieu_omr_read_as(const phieu_omr_config *config, int form_index, const phie
  * score clearly lower. */
 double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b);
 
+/* The reading's row decisions as a string, one character a row: the choice's index
+ * '0'..'9', 'o' overvote, 'r' review, 'b' blank. The cheap first test for a rescan. */
+void phieu_omr_decision_pattern(const phieu_reading *r, char out[PHIEU_FORM_MAX_ROWS + 1]);
+/* Rows whose decisions differ between two patterns (a row under review may be either);
+ * more than PHIEU_FORM_MAX_ROWS when their lengths differ. */
+int phieu_omr_pattern_distance(const char *a, const char *b);
+/* 1 when some row of the pattern is not blank. */
+int phieu_omr_pattern_has_ink(const char *p);
+
 /* Stable names for JSON and the database. */
 const char *phieu_page_status_name(int status);   /* "counted", "review", ... */
 const char *phieu_box_state_name(int state);      /* "marked", "empty", "marginal" */

@@ -6,6 +6,7 @@
  * nothing about marks, and keeps no state. Measurements: docs/recognition.md, "Duplicates".
  */
 #include <math.h>
+#include <string.h>
 
 #include "omr/omr_private.h"
 
@@ -95,4 +96,38 @@ double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b)
     if (weight < SIM_MIN_EVIDENCE)
         s *= weight / SIM_MIN_EVIDENCE;
     return s < 0 ? 0 : s > 1 ? 1 : s;
+}
+
+void phieu_omr_decision_pattern(const phieu_reading *r, char out[PHIEU_FORM_MAX_ROWS + 1])
+{
+    int n = r->n_rows;
+    if (n < 0 || n > PHIEU_FORM_MAX_ROWS)
+        n = 0;
+    for (int i = 0; i < n; i++) {
+        int d = r->rows[i].decision;
+        out[i] = d >= 0 && d <= 9          ? (char)('0' + d)
+                 : d == PHIEU_ROW_OVERVOTE ? 'o'
+                 : d == PHIEU_ROW_REVIEW   ? 'r'
+                                           : 'b';
+    }
+    out[n] = '\0';
+}
+
+int phieu_omr_pattern_distance(const char *a, const char *b)
+{
+    if (strlen(a) != strlen(b))
+        return PHIEU_FORM_MAX_ROWS + 1;
+    int d = 0;
+    for (; *a; a++, b++)
+        if (*a != *b && *a != 'r' && *b != 'r')
+            d++;
+    return d;
+}
+
+int phieu_omr_pattern_has_ink(const char *p)
+{
+    for (; *p; p++)
+        if (*p != 'b')
+            return 1;
+    return 0;
 }

@@ -212,42 +212,7 @@ int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err
     return 0;
 }
 
-/* ---- Reading pattern (the cheap prefilter for rescans) ------------------------------ */
-
-static void reading_pattern(const phieu_reading *r, char out[PHIEU_FORM_MAX_ROWS + 1])
-{
-    int n = r->n_rows;
-    if (n < 0 || n > PHIEU_FORM_MAX_ROWS)
-        n = 0;
-    for (int i = 0; i < n; i++) {
-        int d = r->rows[i].decision;
-        out[i] = d >= 0 && d <= 9          ? (char)('0' + d)
-                 : d == PHIEU_ROW_OVERVOTE ? 'o'
-                 : d == PHIEU_ROW_REVIEW   ? 'r'
-                                           : 'b';
-    }
-    out[n] = '\0';
-}
-
-/* Rows whose decisions differ; a row under review may be either. */
-static int pattern_distance(const char *a, const char *b)
-{
-    if (strlen(a) != strlen(b))
-        return PHIEU_FORM_MAX_ROWS + 1;
-    int d = 0;
-    for (; *a; a++, b++)
-        if (*a != *b && *a != 'r' && *b != 'r')
-            d++;
-    return d;
-}
-
-static int pattern_has_ink(const char *p)
-{
-    for (; *p; p++)
-        if (*p != 'b')
-            return 1;
-    return 0;
-}
+/* ---- Rescans (first the reading pattern, phieu_omr_decision_pattern, then the ink) -- */
 
 /* The existing sheet of the same form whose ink is most like this reading, if it reaches
  * the session's duplicate threshold. */
@@ -256,7 +221,7 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const char *pat
 {
     found[0] = '\0';
     *similarity = 0;
-    if (!pattern_has_ink(pattern))
+    if (!phieu_omr_pattern_has_ink(pattern))
         return 0;
     sqlite3_stmt *st;
     if (session_prepare(s,
@@ -275,7 +240,7 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const char *pat
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *p = (const char *)sqlite3_column_text(st, 1);
-        if (pattern_distance(pattern, p) > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
+        if (phieu_omr_pattern_distance(pattern, p) > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
             continue;
         if (session_reading_decode(sqlite3_column_blob(st, 2),
                                    (size_t)sqlite3_column_bytes(st, 2), other, err) != 0) {
@@ -502,7 +467,7 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
         form_index = pc->reading->form_index;
         if (form_index < -1 || form_index >= s->info.n_forms)
             form_index = -1;
-        reading_pattern(pc->reading, pattern);
+        phieu_omr_decision_pattern(pc->reading, pattern);
         if (session_reading_encode(pc->reading, &blob, &blob_len, err) != 0) {
             phieu_free(pe);
             return err->code;

@@ -271,9 +271,31 @@ static void test_other_forms_and_nothing(void **state)
     reader_release(&r);
 }
 
+/* The row pattern, the session's first test for a rescan: one character a row, and rows
+ * under review never count as a difference. */
+static void test_decision_pattern(void **state)
+{
+    (void)state;
+    phieu_reading r;
+    memset(&r, 0, sizeof r);
+    r.n_rows = 5;
+    int decisions[5] = {0, 2, PHIEU_ROW_OVERVOTE, PHIEU_ROW_REVIEW, PHIEU_ROW_BLANK};
+    for (int i = 0; i < 5; i++)
+        r.rows[i].decision = decisions[i];
+    char p[PHIEU_FORM_MAX_ROWS + 1];
+    phieu_omr_decision_pattern(&r, p);
+    assert_string_equal(p, "02orb");
+    assert_int_equal(phieu_omr_pattern_distance(p, "02orb"), 0);
+    assert_int_equal(phieu_omr_pattern_distance(p, "12o1b"), 1); /* row 4 is review */
+    assert_int_equal(phieu_omr_pattern_distance(p, "12ob"), PHIEU_FORM_MAX_ROWS + 1);
+    assert_true(phieu_omr_pattern_has_ink(p));
+    assert_false(phieu_omr_pattern_has_ink("bbb"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decision_pattern),
         cmocka_unit_test(test_rescan_matches),
         cmocka_unit_test(test_other_hand_same_pattern),
         cmocka_unit_test(test_two_marks),
