@@ -35,9 +35,7 @@ for f in "$src"/forms/*.form; do
   render "$f" --format tiff --dpi 160 -o "$work/pages/$id-160.tif"
   render "$f" --format png --dpi 170 --test -o "$work/pages/$id-test.png"
 done
-if command -v tiffcp >/dev/null; then
-  tiffcp "$work"/pages/*-160.tif "$work/pages/multi.tif"
-fi
+"${PHIEU_BUILD_DIR:?}/imgtool" multipage "$work/pages/multi.tif" "$work"/pages/*-160.tif
 echo "not a picture" > "$work/pages/broken.png"
 cp "$work/pages/district-rating-150.png" "$work/pages/zz-again.png"
 if [ -d "$src/samples/ballots" ]; then

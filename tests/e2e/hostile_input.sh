@@ -102,11 +102,11 @@ import_case test-ballot.png test-ballot
 orig="$work/marked/$(ls "$work/marked" | head -n 1)"
 decisions() { "$phieu" read "${forms[@]}" --json "$1" 2>/dev/null | jq -c '[.rows[] | .decision]' || true; }
 want=$(decisions "$orig")
-convert "$orig" -depth 16 "$work/m16.png"
-convert "$orig" -depth 16 -compress lzw "$work/m16.tif"
-convert "$orig" -depth 4 "$work/m4.png"
-wh=$(identify -format '%wx%h' "$orig")
-convert "$orig" -resize 90% -background white -gravity center -extent "$wh" "$work/m90.png"
+imgtool=$build/imgtool
+"$imgtool" depth "$orig" "$work/m16.png" 16
+"$imgtool" depth "$orig" "$work/m16.tif" 16
+"$imgtool" depth "$orig" "$work/m4.png" 4
+"$imgtool" scale "$orig" "$work/m90.png" 90
 for f in m16.png m16.tif m4.png m90.png; do
   got=$(decisions "$work/$f")
   status=$("$phieu" read "${forms[@]}" --json "$work/$f" 2>/dev/null | jq -r .status || true)

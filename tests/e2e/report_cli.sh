@@ -4,7 +4,7 @@
 # listed), a draft, the decision, the final signed report, `phieu verify` OK, then verify
 # failing (exit 4) with the file named after a figure in results.json is changed.
 # Ballots: blank ballots rendered by `phieu form print` at several resolutions (distinct
-# images), marked with ImageMagick at the boxes `phieu form layout --json` gives.
+# images), marked by the tests' imgtool at the boxes `phieu form layout --json` gives.
 set -euo pipefail
 
 phieu=${PHIEU_BIN:?}
@@ -15,19 +15,21 @@ trap 'rm -rf "$work"' EXIT
 cd "$work"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-command -v convert >/dev/null || { echo "SKIP: ImageMagick 'convert' not installed"; exit 0; }
+imgtool=${PHIEU_BUILD_DIR:?}/imgtool
 
 # A pen X in box (row, choice) of image $1 rendered at $2 dpi.
 mark() {
     local img=$1 dpi=$2 row=$3 choice=$4
     read -r x y w h < <("$phieu" form layout "$form" --json |
         jq -r ".rows[$row].boxes[$choice] | \"\(.x_mm) \(.y_mm) \(.w_mm) \(.h_mm)\"")
-    local geom
-    geom=$(awk -v x="$x" -v y="$y" -v w="$w" -v h="$h" -v d="$dpi" 'BEGIN {
+    # Two pen strokes 3 px wide from corner to corner, 1.2 mm inside the box.
+    local line
+    for line in $(awk -v x="$x" -v y="$y" -v w="$w" -v h="$h" -v d="$dpi" 'BEGIN {
         s = d / 25.4; i = 1.2;
-        printf "line %d,%d %d,%d line %d,%d %d,%d",
-            (x+i)*s, (y+i)*s, (x+w-i)*s, (y+h-i)*s, (x+w-i)*s, (y+i)*s, (x+i)*s, (y+h-i)*s }')
-    convert "$img" -stroke black -strokewidth 3 -draw "$geom" -depth 8 -type Grayscale "$img"
+        printf "%d,%d,%d,%d %d,%d,%d,%d",
+            (x+i)*s, (y+i)*s, (x+w-i)*s, (y+h-i)*s, (x+w-i)*s, (y+i)*s, (x+i)*s, (y+h-i)*s }'); do
+        "$imgtool" line "$img" ${line//,/ } 3
+    done
 }
 
 # Six ballots: two say "distrust" for row 1 and "trust" for row 2, one overvotes row 1,

@@ -10,7 +10,7 @@ set -euo pipefail
 phieu=${PHIEU_BIN:?PHIEU_BIN not set}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-[ -f /etc/sane.d/test.conf ] || { echo "SKIP: /etc/sane.d/test.conf missing (libsane-common)"; exit 0; }
+[ -f /etc/sane.d/test.conf ] || { echo "SKIPPED: /etc/sane.d/test.conf missing (libsane-common; scripts/install-deps test)"; exit 77; }
 
 cfg="$work/sane.d"
 mkdir -p "$cfg/dll.d"

@@ -2,10 +2,12 @@
 # tests/hostile/make.sh OUT_DIR - writes the hostile and broken inputs that
 # tests/e2e/hostile_input.sh feeds to phieu (catalogued in docs/reliability.md). They are
 # generated, not committed, so each is small to describe and exactly what its name says.
-# Needs PHIEU_BIN, PHIEU_SOURCE_DIR, python3 (standard library only) and ImageMagick.
+# Needs PHIEU_BIN, PHIEU_SOURCE_DIR, PHIEU_BUILD_DIR (the tests' imgtool) and python3
+# (standard library only).
 set -euo pipefail
 phieu=${PHIEU_BIN:?}
 src=${PHIEU_SOURCE_DIR:?}
+imgtool=${PHIEU_BUILD_DIR:?}/imgtool
 out=${1:?usage: make.sh OUT_DIR}
 mkdir -p "$out"
 quiet() { "$@" >/dev/null 2>&1; }
@@ -80,23 +82,23 @@ open(os.path.join(out, "corrupt.tif"), "wb").write(b"II*\0" + struct.pack("<I", 
 PY
 
 # Valid but unusual encodings of the good ballot: 16-bit gray, 4-bit gray, 2-bit gray.
-convert "$out/good.png" -depth 16 "$out/depth16.png"
-convert "$out/good.png" -depth 4 "$out/depth4.png"
-convert "$out/good.png" -depth 16 -compress lzw "$out/depth16.tif"
+"$imgtool" depth "$out/good.png" "$out/depth16.png" 16
+"$imgtool" depth "$out/good.png" "$out/depth4.png" 4
+"$imgtool" depth "$out/good.png" "$out/depth16.tif" 16
 
 # A PDF given a TIFF's name.
 quiet "$phieu" form print "$src/forms/district-rating.form" -o "$out/ballot.pdf"
 mv "$out/ballot.pdf" "$out/pdf-renamed.tif"
 
-# A photograph that is no ballot: a fractal landscape with noise, A4 at 150 dpi.
-convert -seed 7 -size 1240x1754 plasma:fractal -colorspace Gray -attenuate 0.4 +noise Gaussian "$out/photo.png"
+# A photograph that is no ballot: broad shading with grain, A4 at 150 dpi.
+"$imgtool" noise "$out/photo.png" 1240 1754 7
 
 # A ballot of a form the session does not know (province-rating).
 quiet "$phieu" form print "$src/forms/province-rating.form" --format png --dpi 150 -o "$out/other-form.png"
 # The good ballot cut in half (its lower half lost), and printed at 90 % on A4.
-convert "$out/good.png" -gravity north -crop 100%x50%+0+0 +repage "$out/half.png"
-wh=$(identify -format '%wx%h' "$out/good.png")
-convert "$out/good.png" -resize 90% -background white -gravity center -extent "$wh" "$out/scaled90.png"
+read -r w h < <("$imgtool" size "$out/good.png")
+"$imgtool" crop "$out/good.png" "$out/half.png" 0 0 "$w" $((h / 2))
+"$imgtool" scale "$out/good.png" "$out/scaled90.png" 90
 
 # Forms: invalid UTF-8, and 10,000 rows.
 python3 - "$out" "$src/forms/district-rating.form" <<'PY'
