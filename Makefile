@@ -4,45 +4,61 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
+DEB_BUILD  ?= build-deb
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 N          ?= 10000
 FUZZ_SECONDS ?= 300
+# The project's own builds treat warnings as errors; a release built elsewhere does not.
+CMAKE_FLAGS = -DPHIEU_WERROR=ON
+# The tests (and cmocka) are built whenever cmocka is there; `make check` installs it.
+TESTS = $(shell pkg-config --exists cmocka 2>/dev/null && echo ON || echo OFF)
 
-.PHONY: all deps build demo check test asan valgrind bench fuzz soak deck clean
+.PHONY: all deps build demo check test-tools test asan valgrind bench fuzz soak deck deb \
+        fresh-check clean
 
 all: build
 
 deps:
-	@scripts/install-deps
+	@scripts/install-deps build
 
-$(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-
-build: deps $(BUILD)/CMakeCache.txt
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) -DPHIEU_TESTS=$(TESTS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
 # The main job on the bundled samples: print ballots, count a session, report.
-demo: build
+demo:
+	@scripts/install-deps build demo
+	@$(MAKE) --no-print-directory build
 	@scripts/demo $(BUILD)
 
-# Every test: the ordinary build, then the same tests under ASan and UBSan.
-check: test asan
+# Every test: the tools they call are installed, then the ordinary build, then the same
+# tests under ASan and UBSan. A skipped test fails the run unless tests/allowed-skips
+# names it (scripts/run-tests).
+check:
+	@scripts/install-deps build demo test
+	@scripts/check-test-tools
+	@$(MAKE) --no-print-directory test asan
+
+test-tools:
+	@scripts/check-test-tools
 
 test: build
-	cd $(BUILD) && ctest -j $(JOBS) --output-on-failure
+	@scripts/run-tests $(BUILD) plain -j $(JOBS)
 
-asan: deps
-	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPHIEU_SANITIZE=ON >/dev/null
+asan:
+	@scripts/install-deps build test
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPHIEU_SANITIZE=ON $(CMAKE_FLAGS) -DPHIEU_TESTS=ON >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest -j $(JOBS) --output-on-failure -LE browser
+	  scripts/run-tests $(ASAN_BUILD) asan -j $(JOBS) -LE browser
 
 bench: build
 	@scripts/bench $(BUILD)
 
-fuzz: deps
+fuzz:
+	@scripts/install-deps build test
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPHIEU_FUZZ=ON >/dev/null
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
@@ -54,5 +70,16 @@ soak: build
 deck: build
 	$(BUILD)/gen_samples --count $(N) --out deck --jobs $(JOBS)
 
+# The Debian package, built without the tests: build-deb/packages/phieu_VERSION_ARCH.deb
+deb: deps
+	cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=Release -DPHIEU_TESTS=OFF >/dev/null
+	cmake --build $(DEB_BUILD) -j $(JOBS)
+	cd $(DEB_BUILD) && cpack -G DEB
+	@ls $(DEB_BUILD)/packages/*.deb
+
+# The README's two commands in a throwaway Debian 12 root (minutes, not part of check).
+fresh-check:
+	@scripts/fresh-check
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(DEB_BUILD)
