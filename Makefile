@@ -74,7 +74,7 @@ deck: build
 deb: deps
 	cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=Release -DPHIEU_TESTS=OFF >/dev/null
 	cmake --build $(DEB_BUILD) -j $(JOBS)
-	cd $(DEB_BUILD) && cpack -G DEB
+	cd $(DEB_BUILD) && cpack -G DEB -B packages
 	@ls $(DEB_BUILD)/packages/*.deb
 
 # The README's two commands in a throwaway Debian 12 root (minutes, not part of check).

@@ -42,5 +42,4 @@ set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "sane-utils")
 file(WRITE ${CMAKE_BINARY_DIR}/packaging/conffiles
   "${PHIEU_SANE_CONF_DIR}/dll.d/phieu\n${PHIEU_SANE_CONF_DIR}/phieu.conf\n")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_BINARY_DIR}/packaging/conffiles)
-set(CPACK_OUTPUT_FILE_PREFIX ${CMAKE_BINARY_DIR}/packages)
 include(CPack)
