@@ -38,7 +38,13 @@ installed="$dest/usr/bin/phieu"
 export SANE_CONFIG_DIR="$dest/etc/sane.d" LD_LIBRARY_PATH="$dest/$sane_libdir"
 timeout 60 "$installed" devices > "$work/devices.txt" || fail "phieu devices failed"
 grep -q '^phieu:0' "$work/devices.txt" || { cat "$work/devices.txt" >&2; fail "phieu devices does not list phieu:0"; }
-timeout 60 scanimage -L > "$work/scanimage.txt" || fail "scanimage -L failed"
+# In a sanitizer build the backend needs the ASan runtime loaded first in scanimage too.
+preload=""
+if grep -q '^PHIEU_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
+  preload=$(cc -print-file-name=libasan.so)
+fi
+LD_PRELOAD="$preload" ASAN_OPTIONS=detect_leaks=0 timeout 60 scanimage -L > "$work/scanimage.txt" ||
+  fail "scanimage -L failed"
 grep -q "device \`phieu:0'" "$work/scanimage.txt" || { cat "$work/scanimage.txt" >&2; fail "scanimage -L does not list phieu:0"; }
 unset SANE_CONFIG_DIR LD_LIBRARY_PATH
 "$installed" form print "$dest/usr/share/doc/phieu/forms/district-rating.form" -o "$work/b.pdf" >/dev/null
