@@ -945,11 +945,11 @@ static void test_unknown_user_costs_the_same(void **state)
 
 /* ---- The board's reading of a page ---------------------------------------------------- */
 
-/* A marked ballot (rows high, low, trust, blank) whose four corner marks are covered with
- * white paper: the machine cannot register it (not-registered). */
-static void add_unregistered(fixture *f, unsigned seed, phieu_page_result *res)
+/* A marked ballot whose four corner marks and form code are covered with white paper: the
+ * machine cannot register it (not-registered). add_unregistered marks high, low, trust,
+ * blank. */
+static phieu_image *unregistered(fixture *f, const int choices[4], unsigned seed)
 {
-    const int choices[4] = {0, 2, 1, -1};
     phieu_image *img = marked(f, choices, seed);
     for (int k = 0; k < 4; k++) {
         const phieu_rect *r = &f->layout.fiducials[k];
@@ -958,6 +958,20 @@ static void add_unregistered(fixture *f, unsigned seed, phieu_page_result *res)
                 if (y >= 0 && x >= 0 && y < img->height && x < img->width)
                     img->pixels[(size_t)y * img->stride + x] = 255;
     }
+    /* and its form code too, so that no reader can register it from what is left */
+    const phieu_layout *L = &f->layout;
+    for (int y = (int)fixture_px(L->code_start.y - 1);
+         y < (int)fixture_px(L->code_start.y + L->code_start.h + 1); y++)
+        for (int x = (int)fixture_px(L->code_start.x - 1);
+             x < (int)fixture_px(L->code_end.x + L->code_end.w + 1); x++)
+            img->pixels[(size_t)y * img->stride + x] = 255;
+    return img;
+}
+
+static void add_unregistered(fixture *f, unsigned seed, phieu_page_result *res)
+{
+    const int choices[4] = {0, 2, 1, -1};
+    phieu_image *img = unregistered(f, choices, seed);
     add(f, img, res);
     phieu_image_destroy(&img);
     assert_int_equal(res->status, PHIEU_PAGE_REJECTED);
@@ -1154,8 +1168,45 @@ static void test_board_readings_differ_head_decides(void **state)
     assert_int_equal(ok.status, PHIEU_PAGE_COUNTED);
 }
 
-int main(void)
+/* `test_session --make-board-pages DIR`: for the e2e and browser tests of the board's
+ * reading, the fixture's form (DIR/test-rating.form), one ballot the machine counts
+ * (DIR/a-counted.png: high, trust, low, low) and two it cannot register, their corner marks
+ * covered (DIR/b-cut.png: high, low, trust, blank; DIR/c-cut.png: low, low, high, trust). */
+static int make_board_pages(const char *dir)
 {
+    void *state = NULL;
+    setup(&state);
+    fixture *f = state;
+    phieu_error err = {0};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/test-rating.form", dir);
+    int rc = phieu_mkdir_p(dir, &err);
+    if (rc == 0)
+        rc = phieu_write_file_durable(path, (const uint8_t *)fixture_rating_form,
+                                      sizeof fixture_rating_form - 1, &err);
+    static const struct {
+        const char *name;
+        int cut;
+        int choices[4];
+    } pages[] = {{"a-counted", 0, {0, 1, 2, 2}}, {"b-cut", 1, {0, 2, 1, -1}},
+                 {"c-cut", 1, {2, 2, 0, 1}}};
+    for (size_t i = 0; rc == 0 && i < sizeof pages / sizeof pages[0]; i++) {
+        phieu_image *img = pages[i].cut ? unregistered(f, pages[i].choices, 50 + (unsigned)i)
+                                        : marked(f, pages[i].choices, 50 + (unsigned)i);
+        snprintf(path, sizeof path, "%s/%s.png", dir, pages[i].name);
+        rc = phieu_image_save_png(img, path, &err);
+        phieu_image_destroy(&img);
+    }
+    teardown(&state);
+    if (rc != 0)
+        fprintf(stderr, "test_session: %s\n", err.message);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--make-board-pages") == 0)
+        return make_board_pages(argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_open_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_and_foreign_files, setup, teardown),
