@@ -101,7 +101,7 @@ static void board_get(review_request *req, review_response *res, int64_t id, phi
         json_array_append_new(forms, json_pack("{s:s, s:s, s:o, s:o}", "id", f->id, "title",
                                                f->title, "choices", choices, "rows", rows));
     }
-    const char *form = sh.form_index >= 0 ? info->forms[sh.form_index]->id
+    const char *form = sh.form_index >= 0   ? info->forms[sh.form_index]->id
                        : info->n_forms == 1 ? info->forms[0]->id
                                             : NULL;
     phieu_board_entry mine;
@@ -128,17 +128,15 @@ static void board_get(review_request *req, review_response *res, int64_t id, phi
     int may_read = e.row == 0 && (!info->two_person_rule || e.state == PHIEU_EXC_OPEN ||
                                   e.state == PHIEU_EXC_SECOND ||
                                   (head && (e.state != PHIEU_EXC_HEAD || json_is_array(readings))));
-    int by_board = e.state == PHIEU_EXC_RESOLVED &&
-                   strncmp(e.resolution, PHIEU_CHOICE_READ_PREFIX,
-                           strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
-    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:s, s:b, s:I, s:i, s:b, s:s?, s:o, s:o, s:o, "
-                          "s:b, s:b, s:b}",
-                          "id", (json_int_t)e.id, "sheet", e.sheet_id, "reason", e.reason, "text",
-                          e.text, "state", state_word(e.state), "has_image", !sh.unreadable,
-                          "batch", (json_int_t)sh.batch, "position", sh.position, "rescan",
-                          rescan_likely(e.reason), "form", form, "forms", forms, "mine", jmine,
-                          "readings", readings, "may_read", may_read, "by_board", by_board,
-                          "page", e.row == 0);
+    int by_board = e.state == PHIEU_EXC_RESOLVED && strncmp(e.resolution, PHIEU_CHOICE_READ_PREFIX,
+                                                            strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
+    json_t *j = json_pack(
+        "{s:I, s:s, s:s, s:s, s:s, s:b, s:I, s:i, s:b, s:s?, s:o, s:o, s:o, "
+        "s:b, s:b, s:b}",
+        "id", (json_int_t)e.id, "sheet", e.sheet_id, "reason", e.reason, "text", e.text, "state",
+        state_word(e.state), "has_image", !sh.unreadable, "batch", (json_int_t)sh.batch, "position",
+        sh.position, "rescan", rescan_likely(e.reason), "form", form, "forms", forms, "mine", jmine,
+        "readings", readings, "may_read", may_read, "by_board", by_board, "page", e.row == 0);
     send_reply(res, MHD_HTTP_OK, j);
 }
 
@@ -164,17 +162,16 @@ static void board_post(review_request *req, review_response *res, int64_t id, ph
     phieu_buf_printf(&text, "%s%s:", PHIEU_CHOICE_READ_PREFIX, form);
     for (size_t i = 0; i < json_array_size(rows); i++) {
         const char *v = json_string_value(json_array_get(rows, i));
-        phieu_buf_printf(&text, "%s%zu=%s", i ? "," : "", i + 1,
-                         v && !strpbrk(v, ",=:") ? v : "?");
+        phieu_buf_printf(&text, "%s%zu=%s", i ? "," : "", i + 1, v && !strpbrk(v, ",=:") ? v : "?");
     }
     phieu_error err = {0};
     phieu_board_entry entry;
     phieu_exception after;
     int rc = text.failed ? phieu_error_set(&err, PHIEU_ENOMEM, "out of memory")
-             : phieu_session_board_entry_parse(s, id, text.data, &entry, &err);
+                         : phieu_session_board_entry_parse(s, id, text.data, &entry, &err);
     if (rc == 0)
-        rc = phieu_session_read_by_board(s, id, req->login.user, &entry, note ? note : "",
-                                         &after, &err);
+        rc = phieu_session_read_by_board(s, id, req->login.user, &entry, note ? note : "", &after,
+                                         &err);
     phieu_buf_release(&text);
     json_decref(j);
     if (rc != 0) {
@@ -185,14 +182,14 @@ static void board_post(review_request *req, review_response *res, int64_t id, ph
     review_log(req->srv, "board reading by '%s' on exception %lld: now %s", req->login.user,
                (long long)id, state_word(after.state));
     send_reply(res, MHD_HTTP_OK,
-         json_pack("{s:s, s:b}", "state", state_word(after.state), "by_board",
-                   after.state == PHIEU_EXC_RESOLVED &&
-                       strncmp(after.resolution, PHIEU_CHOICE_READ_PREFIX,
-                               strlen(PHIEU_CHOICE_READ_PREFIX)) == 0));
+               json_pack("{s:s, s:b}", "state", state_word(after.state), "by_board",
+                         after.state == PHIEU_EXC_RESOLVED &&
+                             strncmp(after.resolution, PHIEU_CHOICE_READ_PREFIX,
+                                     strlen(PHIEU_CHOICE_READ_PREFIX)) == 0));
 }
 
-void review_board_read(review_request *req, review_response *res, int64_t id,
-                       pthread_mutex_t *lock, phieu_session *s)
+void review_board_read(review_request *req, review_response *res, int64_t id, pthread_mutex_t *lock,
+                       phieu_session *s)
 {
     int post = strcmp(req->method, "POST") == 0;
     pthread_mutex_lock(lock);

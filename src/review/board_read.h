@@ -15,7 +15,7 @@
  * rescan is likely to help, the caller's own entry, and the differing entries only for a
  * head who did not read the page) or POST {"form", "rows": [...], "note"} (records the
  * caller's reading). `lock` guards `s`, which is shared with the other handlers. */
-void review_board_read(review_request *req, review_response *res, int64_t id,
-                       pthread_mutex_t *lock, phieu_session *s);
+void review_board_read(review_request *req, review_response *res, int64_t id, pthread_mutex_t *lock,
+                       phieu_session *s);
 
 #endif

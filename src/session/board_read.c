@@ -190,8 +190,8 @@ static int entry_choice(phieu_session *s, const phieu_board_entry *e, char out[P
                         phieu_error *err)
 {
     sqlite3_stmt *st;
-    if (session_prepare(s, "SELECT value FROM settings WHERE key = 'board_entry_key'", &st,
-                        err) != 0)
+    if (session_prepare(s, "SELECT value FROM settings WHERE key = 'board_entry_key'", &st, err) !=
+        0)
         return err->code;
     uint8_t key[crypto_generichash_KEYBYTES];
     size_t key_len = 0;
@@ -257,8 +257,8 @@ int session_board_entry_check(phieu_session *s, const phieu_exception *e,
     return 0;
 }
 
-int session_board_entry_store(phieu_session *s, int64_t decision_id,
-                              const phieu_board_entry *entry, phieu_error *err)
+int session_board_entry_store(phieu_session *s, int64_t decision_id, const phieu_board_entry *entry,
+                              phieu_error *err)
 {
     phieu_buf b;
     phieu_buf_init(&b);
@@ -396,10 +396,9 @@ int phieu_session_board_entry_own(phieu_session *s, int64_t exception_id, const 
     return 0;
 }
 
-int phieu_session_board_entries_for_head(phieu_session *s, int64_t exception_id,
-                                         const char *user, phieu_board_entry *entries,
-                                         char (*names)[PHIEU_NAME_MAX], int max, int *n,
-                                         phieu_error *err)
+int phieu_session_board_entries_for_head(phieu_session *s, int64_t exception_id, const char *user,
+                                         phieu_board_entry *entries, char (*names)[PHIEU_NAME_MAX],
+                                         int max, int *n, phieu_error *err)
 {
     *n = 0;
     phieu_exception e;
@@ -421,8 +420,8 @@ int phieu_session_board_entries_for_head(phieu_session *s, int64_t exception_id,
     return latest_entries(s, exception_id, NULL, entries, names, max, n, err);
 }
 
-int phieu_session_sheet_board_entry(phieu_session *s, const char *sheet_id,
-                                    phieu_board_entry *out, phieu_error *err)
+int phieu_session_sheet_board_entry(phieu_session *s, const char *sheet_id, phieu_board_entry *out,
+                                    phieu_error *err)
 {
     sqlite3_stmt *st;
     if (session_prepare(s,
