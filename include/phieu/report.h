@@ -83,6 +83,8 @@ typedef struct phieu_report_row {
     char reason[32];                 /* why it came to the board: the exception's code,
                                         decided or open ("" when it did not) */
     char note[PHIEU_REPORT_NOTE_MAX]; /* the deciding supervisor's note, may be "" */
+    int board_read; /* by_board: the board's reading of this row (a choice index,
+                       PHIEU_ROW_BLANK or PHIEU_ROW_OVERVOTE) */
 } phieu_report_row;
 
 /* One ballot side. */
@@ -106,6 +108,9 @@ typedef struct phieu_report_ballot {
     int board_status;
     char page_reason[32];
     char page_note[PHIEU_REPORT_NOTE_MAX];
+    /* Counted by the board's reading of the paper (page decision "read"), not the machine's:
+     * rows[].board_read hold it; the image is not read again by verify. */
+    int by_board;
     int n_rows;
     phieu_report_row rows[PHIEU_FORM_MAX_ROWS];
     char *image_path;               /* where to copy the image from (owned), may be NULL */

@@ -45,7 +45,7 @@
 #include "phieu/util.h"
 
 /* The schema this build writes; a file with a higher version is refused. */
-#define PHIEU_SESSION_SCHEMA_VERSION 3
+#define PHIEU_SESSION_SCHEMA_VERSION 4
 /* How long a writer waits for another station's transaction: a page commit takes a few
  * milliseconds, so 10 s covers any honest wait and still reports a stuck process. */
 #define PHIEU_SESSION_BUSY_MS 10000
@@ -391,6 +391,57 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
 int phieu_session_decisions_list(phieu_session *s, int64_t exception_id,
                                  phieu_decision **items, size_t *n, phieu_error *err);
 
+/* ---- The board's reading of a page ------------------------------------------------- */
+
+/* A page the machine could not count (rejected: not registered, form code unreadable,
+ * wrong form; blank; an unreadable file) can be read by the board from the paper: each
+ * reader enters the choice of every row of the form, blind to the others' entries. An
+ * entry is a decision on the page exception whose choice is "read:" and a digest of the
+ * entry keyed with a secret of the session file (so that equal entries agree under the
+ * two-person rule, and a choice shown to a second reader tells nothing of the first's
+ * rows); the rows themselves are kept beside the decision. Two readers agreeing resolve
+ * the page as a board reading; readers disagreeing (or one reading, one "invalid") send it
+ * to the head, who must be a third person: a head who entered a reading of this page
+ * cannot decide the disagreement (PHIEU_ESTATE). The same member entering twice replaces
+ * their own entry and never counts as two readers. */
+#define PHIEU_CHOICE_READ_PREFIX "read:"
+/* The words of an entry besides a form's choice keys: no box marked, two or more marked. */
+#define PHIEU_READ_BLANK "blank"
+#define PHIEU_READ_OVERVOTE "overvote"
+
+typedef struct phieu_board_entry {
+    int form_index;                  /* the form the paper is (of the session) */
+    int n_rows;                      /* that form's rows */
+    int value[PHIEU_FORM_MAX_ROWS];  /* a choice index, PHIEU_ROW_BLANK or PHIEU_ROW_OVERVOTE */
+} phieu_board_entry;
+
+/* Parses an entry "[FORM:]ROW=CHOICE,ROW=CHOICE,..." for the page of exception_id: every
+ * row of the form exactly once, CHOICE a choice key, "blank" or "overvote". FORM may be
+ * left out when the page's form is known or the session has one form. PHIEU_EINVAL, saying
+ * which row is missing or wrong and what to write, otherwise. */
+int phieu_session_board_entry_parse(phieu_session *s, int64_t exception_id, const char *text,
+                                    phieu_board_entry *out, phieu_error *err);
+/* Records `user`'s reading of the page of exception_id (a decision, see above), with the
+ * same rules, log entry (a hash, never the rows) and results as phieu_session_decide. */
+int phieu_session_read_by_board(phieu_session *s, int64_t exception_id, const char *user,
+                                const phieu_board_entry *entry, const char *note,
+                                phieu_exception *after, phieu_error *err);
+/* `user`'s own latest entry on exception_id (never another reader's: the readers are
+ * blind to each other). PHIEU_ENOTFOUND when that user entered none. */
+int phieu_session_board_entry_own(phieu_session *s, int64_t exception_id, const char *user,
+                                  phieu_board_entry *out, phieu_error *err);
+/* For the head deciding a disagreement: the latest entries of the readers (up to `max`,
+ * oldest first) with their user names. PHIEU_ESTATE unless the exception waits for the
+ * head and `user` is a head who did not read it. */
+int phieu_session_board_entries_for_head(phieu_session *s, int64_t exception_id,
+                                         const char *user, phieu_board_entry *entries,
+                                         char (*names)[PHIEU_NAME_MAX], int max, int *n,
+                                         phieu_error *err);
+/* The board's reading a sheet is counted by (its page exception resolved as one), or
+ * PHIEU_ENOTFOUND. */
+int phieu_session_sheet_board_entry(phieu_session *s, const char *sheet_id,
+                                    phieu_board_entry *out, phieu_error *err);
+
 /* ---- Ballots: readings with the decisions applied (the tally's and report's input) ---- */
 
 /* A row's value in a ballot: a choice index (>= 0), PHIEU_ROW_BLANK, PHIEU_ROW_OVERVOTE,
@@ -412,6 +463,7 @@ typedef struct phieu_ballot {
     int n_rows;
     int value[PHIEU_FORM_MAX_ROWS];   /* see above */
     int decided[PHIEU_FORM_MAX_ROWS]; /* 1 when the value comes from a board decision */
+    int by_board;   /* 1: counted by the board's reading of the paper, not the machine's */
 } phieu_ballot;
 
 /* What decides a ballot: the sheet's reading, its exceptions and the board's decisions on
@@ -431,6 +483,9 @@ typedef struct phieu_ballot_source {
     int read_form;   /* the form the reading identified, -1 none */
     int board_form;  /* the form the board set ("form:<id>"), -1 none; machine[] and
                         read_form are then those of the reading as that form */
+    int by_board;    /* 1: the page was resolved as the board's reading ("read:"), whose
+                        form is form_index and whose rows are by_board_value[] */
+    int by_board_value[PHIEU_FORM_MAX_ROWS];
     int n_rows;      /* rows in machine[] */
     int machine[PHIEU_FORM_MAX_ROWS]; /* the reader's decision for row i + 1 */
     phieu_ballot_exception page;      /* the page-level exception (row 0) */
@@ -455,7 +510,11 @@ typedef struct phieu_ballot_source {
  *     the board's choice once decided ("invalid" -> PHIEU_ROW_DECIDED_INVALID). Only that
  *     row waits; the page's other rows count as read.
  *  4. A row read as review with no exception, or decided with a word that is neither a
- *     choice of the form nor "invalid", is PHIEU_ROW_PENDING: the machine never guesses. */
+ *     choice of the form nor "invalid", is PHIEU_ROW_PENDING: the machine never guesses.
+ *  5. A page resolved as the board's reading ("read:...") is a valid ballot of that
+ *     reading's form (src->by_board, form_index) whatever the machine read: every row
+ *     holds the board's value (a choice, blank or overvote) and counts as decided, and
+ *     out->by_board is 1. Without the reading in src it is pending. */
 int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
                          phieu_ballot *out);
 

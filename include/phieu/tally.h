@@ -95,6 +95,7 @@ typedef struct phieu_tally_form {
     int ballots;       /* ballots of this form in the session */
     int invalid_ballots;
     int pending_ballots;
+    int board_read;    /* ballots counted by the board's reading of the paper (by_board) */
     int n_persons;
     phieu_tally_person persons[PHIEU_FORM_MAX_ROWS];
 } phieu_tally_form;

@@ -24,6 +24,12 @@ static const char usage[] =
     "page rejected because its form code is unreadable or names no form of the session:\n"
     "'form:ID' (count it as form ID of the session: the page is read again as that form,\n"
     "its unclear rows come to the board as usual).\n"
+    "A page the machine could not count (not registered, form code unreadable, wrong form,\n"
+    "unreadable file) can be read by the board from the paper: CHOICE is then\n"
+    "'read:ROW=CHOICE,ROW=CHOICE,...' with every row of the form, each a choice of the form,\n"
+    "'blank' (no box marked) or 'overvote' (two or more marked); write 'read:FORM:1=...'\n"
+    "when the page's form is not known and the session has several. Each supervisor reads\n"
+    "the paper alone; the same reading twice counts the page as the board read it.\n"
     "With the two-person rule a second supervisor must decide the same; if they differ,\n"
     "the head of the board decides.\n"
     "\n"
@@ -102,13 +108,25 @@ int cmd_decide(int argc, char **argv)
         return PHIEU_EXIT_ERROR;
     }
     phieu_exception after;
-    if (rc == 0)
+    int reading = strncmp(pos[2], PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
+    phieu_board_entry entry;
+    if (rc == 0 && reading)
+        rc = phieu_session_board_entry_parse(s, id, pos[2], &entry, &err);
+    if (rc == 0 && reading)
+        rc = phieu_session_read_by_board(s, id, u.name, &entry, note, &after, &err);
+    else if (rc == 0)
         rc = phieu_session_decide(s, id, u.name, pos[2], note, &after, &err);
     phieu_session_close(&s);
     if (rc != 0)
         return cli_fail(&err);
+    /* A board reading's resolution is a keyed digest: it says nothing to a person. */
+    int by_board = after.state == PHIEU_EXC_RESOLVED &&
+                   strncmp(after.resolution, PHIEU_CHOICE_READ_PREFIX,
+                           strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
     printf("exception %lld: %s%s%s\n", id, state_words(after.state),
            after.state == PHIEU_EXC_RESOLVED ? " as " : "",
-           after.state == PHIEU_EXC_RESOLVED ? after.resolution : "");
+           by_board ? "the board's reading"
+           : after.state == PHIEU_EXC_RESOLVED ? after.resolution
+                                               : "");
     return PHIEU_EXIT_OK;
 }

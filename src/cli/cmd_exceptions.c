@@ -76,7 +76,11 @@ int cmd_exceptions(int argc, char **argv)
                where, e->form_index >= 0 ? info->forms[e->form_index]->id : "?", row, e->reason,
                e->text);
         if (e->state == PHIEU_EXC_RESOLVED)
-            printf(" [decided: %s]", e->resolution);
+            printf(" [decided: %s]",
+                   strncmp(e->resolution, PHIEU_CHOICE_READ_PREFIX,
+                           strlen(PHIEU_CHOICE_READ_PREFIX)) == 0
+                       ? "the board's reading" /* the choice is a digest, meaningless here */
+                       : e->resolution);
         printf("\n");
         if (e->state != PHIEU_EXC_RESOLVED)
             open++;

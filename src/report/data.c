@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "phieu/alloc.h"
+#include "report/report_private.h"
 
 static char *dup_or_empty(const char *s)
 {
@@ -74,6 +75,7 @@ int phieu_report_tally(const phieu_report_data *d, phieu_tally **out, phieu_erro
             t->value[r] = b->rows[r].value;
             t->decided[r] = b->rows[r].decided;
         }
+        t->by_board = b->by_board;
     }
     phieu_board_counts counts[PHIEU_SESSION_MAX_FORMS];
     memcpy(counts, d->counts, sizeof counts);
@@ -250,6 +252,14 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
         }
         if (rc != 0)
             return rc;
+    }
+    if (sb->by_board) {
+        /* The decision's digest means nothing outside the session: the record says "read"
+         * and carries the rows the board read. */
+        b->by_board = 1;
+        copy_text(b->page_decision, sizeof b->page_decision, REPORT_DECISION_READ);
+        for (int r = 0; r < b->n_rows; r++)
+            b->rows[r].board_read = sb->value[r];
     }
     return 0;
 }

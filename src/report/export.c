@@ -109,6 +109,8 @@ void phieu_report_ballot_json(const phieu_report_data *d, const phieu_report_bal
     json_object_set_new(j, "id", json_string(b->id));
     json_object_set_new(j, "form", str_or_null(form_id(d, b->form_index)));
     json_object_set_new(j, "state", json_string(state_name(b->state)));
+    if (b->by_board)
+        json_object_set_new(j, "counted_by", json_string("board"));
     json_object_set_new(j, "image", json_string(image));
     json_object_set_new(j, "sha256", json_string(b->sha256));
     json_object_set_new(j, "read", json_pack("{s:s, s:o}", "status",
@@ -140,6 +142,9 @@ void phieu_report_ballot_json(const phieu_report_data *d, const phieu_report_bal
                                           "reason", row->reason, "note", row->note));
         else if (row->open)
             json_object_set_new(jr, "review", json_pack("{s:s}", "reason", row->reason));
+        if (b->by_board)
+            json_object_set_new(jr, "board_read",
+                                json_string(report_value_name(form, row->board_read)));
         json_object_set_new(jr, "value", json_string(report_value_name(form, row->value)));
         json_array_append_new(rows, jr);
     }
@@ -190,6 +195,13 @@ int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size
     }
     memcpy(b->id, id, PHIEU_REPORT_ID_HEX);
     memcpy(b->sha256, sha, PHIEU_SHA256_HEX);
+    const char *counted_by = json_string_value(json_object_get(j, "counted_by"));
+    b->by_board = counted_by && strcmp(counted_by, "board") == 0;
+    if (json_object_get(j, "counted_by") && !b->by_board) {
+        rc = phieu_error_set(err, PHIEU_EFORMAT,
+                             "%s: ballot %s: 'counted_by' is \"board\" or absent", where, id);
+        goto done;
+    }
     b->state = strcmp(state, "valid") == 0     ? PHIEU_BALLOT_VALID
                : strcmp(state, "invalid") == 0 ? PHIEU_BALLOT_INVALID
                                                : PHIEU_BALLOT_PENDING;
@@ -260,6 +272,17 @@ int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size
         for (size_t c = 0; c < json_array_size(scores); c++)
             row->score[c] =
                 (float)json_integer_value(json_array_get(scores, c)) / (float)SCORE_SCALE;
+        const char *board_read = json_string_value(json_object_get(jr, "board_read"));
+        if (b->by_board && (!board_read ||
+                            report_value_parse(form, board_read, &row->board_read) != 0 ||
+                            (row->board_read < 0 && row->board_read != PHIEU_ROW_BLANK &&
+                             row->board_read != PHIEU_ROW_OVERVOTE))) {
+            rc = phieu_error_set(err, PHIEU_EFORMAT,
+                                 "%s: ballot %s row %d: a ballot counted by the board needs "
+                                 "'board_read', a choice of the form, blank or overvote",
+                                 where, id, r + 1);
+            goto done;
+        }
         json_t *rb = json_object_get(jr, "board");
         if (json_is_object(rb)) {
             row->decided = 1;

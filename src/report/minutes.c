@@ -344,6 +344,13 @@ static void body(doc *m)
                  f->invalid_ballots + (t->n_forms == 1 ? t->unknown_form_invalid : 0),
                  f->pending_ballots ? " (còn phiếu chờ Ban kiểm phiếu quyết định)" : "");
         para(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 2 * MM);
+        if (f->board_read > 0) {
+            snprintf(line, sizeof line,
+                     "Trong đó có %d phiếu máy không đọc được, do Ban kiểm phiếu đọc trực tiếp "
+                     "trên phiếu giấy và kiểm đếm.",
+                     f->board_read);
+            para(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 2 * MM);
+        }
         form_table(m, f);
     }
 

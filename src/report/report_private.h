@@ -17,6 +17,9 @@
 /* ... and the public key it was signed with after this one (absent when unsigned). */
 #define REPORT_PDF_KEY_PREFIX "phieu-public-key:"
 
+/* The page decision of a ballot counted by the board's reading, in a ballot record. */
+#define REPORT_DECISION_READ "read"
+
 int report_score_units(float score);
 const char *report_value_name(const phieu_form *form, int value);
 int report_value_parse(const phieu_form *form, const char *name, int *value);

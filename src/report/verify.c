@@ -445,6 +445,14 @@ static void reread_ballot(verifier *v, const phieu_omr_config *cfg, phieu_report
     const char *actual = json_string_value(json_object_get(v->actual, name));
     if (!actual)
         problem(v, "ballot %s: its image %s is not in the manifest", b->id, name);
+    if (b->by_board) {
+        /* Counted by the board's reading of the paper: the image is the evidence the board
+         * read, checked by its hash, not read again (the machine could not count it). */
+        if (actual && strcmp(actual, b->sha256) != 0)
+            problem(v, "ballot %s: %s has SHA-256 %s, the record says %s", b->id, name, actual,
+                    b->sha256);
+        return;
+    }
     if (b->unreadable) {
         if (b->state == PHIEU_BALLOT_VALID)
             problem(v, "ballot %s: an unreadable file cannot be a counted ballot", b->id);
@@ -538,8 +546,9 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
         problem(v, "ballot %s: out of memory applying the decisions", b->id);
         return;
     }
-    /* A page whose form the board set counts by its reading as that form. */
-    int counted_as = b->board_set ? b->board_form : b->read_form;
+    /* A page whose form the board set counts by its reading as that form; one the board
+     * read counts as the form it read. */
+    int counted_as = b->by_board ? b->form_index : b->board_set ? b->board_form : b->read_form;
     src->form_index = counted_as;
     src->has_reading = !b->unreadable;
     src->read_form = counted_as;
@@ -557,11 +566,25 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
                  d->forms[b->board_form]->id);
     int says_form = strncmp(b->page_decision, PHIEU_CHOICE_FORM_PREFIX,
                             strlen(PHIEU_CHOICE_FORM_PREFIX)) == 0;
+    int says_read = b->page_decided && strcmp(b->page_decision, REPORT_DECISION_READ) == 0;
     if (b->page_decided && strcmp(b->page_decision, PHIEU_CHOICE_INVALID) != 0 &&
-        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0 && !says_form)
+        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0 && !says_form && !says_read)
         problem(v, "ballot %s: the board's page decision '%s' is not one a ballot can carry "
-                   "(accept, invalid or form:<id>)",
+                   "(accept, invalid, form:<id> or read)",
                 b->id, b->page_decision);
+    if (says_read != b->by_board)
+        problem(v, "ballot %s: %s", b->id,
+                says_read ? "the board's page decision is 'read' but the record is not "
+                            "counted_by the board (no rows the board read)"
+                          : "counted_by the board, but the board's page decision is not 'read'");
+    if (says_read) {
+        /* The rule's own word for a page resolved as the board's reading. */
+        snprintf(src->page.resolution, sizeof src->page.resolution, "%s",
+                 PHIEU_CHOICE_READ_PREFIX);
+        src->by_board = b->by_board;
+        for (int r = 0; r < b->n_rows && r < PHIEU_FORM_MAX_ROWS; r++)
+            src->by_board_value[r] = b->rows[r].board_read;
+    }
     if (b->board_set && (!b->page_decided || strcmp(b->page_decision, board_choice) != 0))
         problem(v, "ballot %s: read again as form '%s', but the board's page decision is '%s', "
                    "not '%s'",
@@ -590,6 +613,8 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
         snprintf(e->reason, sizeof e->reason, "%s", row->reason);
         snprintf(e->resolution, sizeof e->resolution, "%s", row->decision);
         int value;
+        if (b->by_board)
+            continue; /* every row is the board's reading, checked by the rule below */
         if (row->decided && read_form &&
             (report_value_parse(read_form, row->decision, &value) != 0 ||
              (value < 0 && value != PHIEU_ROW_DECIDED_INVALID)))

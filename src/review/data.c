@@ -18,6 +18,7 @@
 #include "phieu/image.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
+#include "review/board_read.h"
 #include "review/review_internal.h"
 
 /* Image sizes served. A 300 dpi A4 page is 2480 x 3508 pixels: the page view needs about
@@ -810,6 +811,9 @@ void review_api_route(review_request *req, review_response *res)
             return api_exception(req, res, id);
         if (slash && strcmp(slash, "/decide") == 0 && post)
             return api_decide(req, res, id);
+        if (slash && strcmp(slash, "/board-read") == 0) /* board_read.c */
+            return review_board_read(req, res, id, &req->srv->data->lock,
+                                     req->srv->data->session);
     }
     review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such API call");
 }

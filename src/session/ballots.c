@@ -15,6 +15,7 @@ int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
 {
     b->form_index = src->form_index;
     b->n_rows = form ? form->n_rows : 0;
+    b->by_board = 0;
     memset(b->value, 0, sizeof b->value);
     memset(b->decided, 0, sizeof b->decided);
     const phieu_ballot_exception *page = src->page.present ? &src->page : NULL;
@@ -24,6 +25,21 @@ int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
     size_t prefix = strlen(PHIEU_CHOICE_FORM_PREFIX);
     int board_set = page_decided &&
                     strncmp(page->resolution, PHIEU_CHOICE_FORM_PREFIX, prefix) == 0;
+    if (page_decided && strncmp(page->resolution, PHIEU_CHOICE_READ_PREFIX,
+                                strlen(PHIEU_CHOICE_READ_PREFIX)) == 0) {
+        /* note 5: the board's reading of the paper, whatever the machine read */
+        int ok = src->by_board && form != NULL;
+        b->state = ok ? PHIEU_BALLOT_VALID : PHIEU_BALLOT_PENDING;
+        b->by_board = ok;
+        for (int i = 0; i < b->n_rows; i++) {
+            int v = ok ? src->by_board_value[i] : PHIEU_ROW_PENDING;
+            if (v != PHIEU_ROW_BLANK && v != PHIEU_ROW_OVERVOTE && (v < 0 || v >= form->n_choices))
+                v = PHIEU_ROW_PENDING;
+            b->value[i] = v;
+            b->decided[i] = ok;
+        }
+        return 1;
+    }
     int state = PHIEU_BALLOT_VALID;
     if (page && (page->open || (strcmp(page->resolution, PHIEU_CHOICE_INVALID) != 0 &&
                                 strcmp(page->resolution, PHIEU_CHOICE_ACCEPT) != 0 &&
@@ -120,6 +136,30 @@ static int make_ballot(phieu_session *s, const phieu_sheet *sh, const phieu_read
     return phieu_ballot_resolve(f, src, b);
 }
 
+/* Loads into src the board's reading a page resolved as one counts by (note 5). */
+static int load_board_entry(phieu_session *s, const char *sheet_id, phieu_ballot_source *src,
+                            phieu_sheet *sh, phieu_error *err)
+{
+    const phieu_ballot_exception *page = &src->page;
+    if (!page->present || page->open ||
+        strncmp(page->resolution, PHIEU_CHOICE_READ_PREFIX,
+                strlen(PHIEU_CHOICE_READ_PREFIX)) != 0)
+        return 0;
+    phieu_board_entry entry;
+    phieu_error nf = {0};
+    int rc = phieu_session_sheet_board_entry(s, sheet_id, &entry, &nf);
+    if (rc == PHIEU_ENOTFOUND)
+        return 0; /* pending: the rule says so */
+    if (rc != 0) {
+        *err = nf;
+        return rc;
+    }
+    src->by_board = 1;
+    sh->form_index = entry.form_index;
+    memcpy(src->by_board_value, entry.value, sizeof src->by_board_value);
+    return 0;
+}
+
 int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err)
 {
     *items = NULL;
@@ -166,7 +206,8 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
                                    (size_t)sqlite3_column_bytes(sheets, col), r, err) != 0)
             goto fail;
         memset(src, 0, sizeof *src);
-        if (load_exceptions(s, excs, sh.id, src, err) != 0)
+        if (load_exceptions(s, excs, sh.id, src, err) != 0 ||
+            load_board_entry(s, sh.id, src, &sh, err) != 0)
             goto fail;
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 256;

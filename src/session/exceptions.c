@@ -581,8 +581,16 @@ static int board_form_apply(phieu_session *s, const phieu_exception *e, const ch
 /* Whether `choice` is a decision this exception can take. A "form:<id>" choice is read
  * into *board (*board_form its form). */
 static int check_choice(phieu_session *s, const phieu_exception *e, const char *choice,
-                        phieu_reading *board, int *board_form, phieu_error *err)
+                        const phieu_board_entry *entry, phieu_reading *board, int *board_form,
+                        phieu_error *err)
 {
+    if (strncmp(choice, PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) == 0) {
+        if (!entry)
+            return phieu_error_set(err, PHIEU_EINVAL,
+                                   "a board reading gives the choice of every row: "
+                                   "read:1=CHOICE,2=CHOICE,... ('phieu decide -h')");
+        return session_board_entry_check(s, e, entry, err);
+    }
     phieu_sheet sheet;
     phieu_reading *r = phieu_malloc(sizeof *r);
     if (!r)
@@ -641,6 +649,13 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
                          const char *choice, const char *note, phieu_exception *after,
                          phieu_error *err)
 {
+    return session_decide(s, exception_id, user, choice, note, NULL, after, err);
+}
+
+int session_decide(phieu_session *s, int64_t exception_id, const char *user, const char *choice,
+                   const char *note, const phieu_board_entry *entry, phieu_exception *after,
+                   phieu_error *err)
+{
     if (!user || !choice || !choice[0] || strlen(choice) >= PHIEU_CHOICE_MAX)
         return phieu_error_set(err, PHIEU_EINVAL, "a decision needs a user and a choice");
     note = note ? note : "";
@@ -659,7 +674,10 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
     phieu_exception e;
     if (user_lookup(s, user, &u, NULL, 0, err) != 0 ||
         phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
-        check_choice(s, &e, choice, board, &board_form, err) != 0)
+        check_choice(s, &e, choice, entry, board, &board_form, err) != 0)
+        goto fail;
+    if (s->info.two_person_rule && u.role == PHIEU_ROLE_HEAD &&
+        session_board_third_person(s, &e, u.name, entry != NULL, err) != 0)
         goto fail;
     if (s->info.two_person_rule && u.role != PHIEU_ROLE_HEAD) {
         if (e.state == PHIEU_EXC_HEAD) {
@@ -698,6 +716,8 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
         goto fail;
     }
     long long decision_id = sqlite3_last_insert_rowid(s->db);
+    if (entry && session_board_entry_store(s, decision_id, entry, err) != 0)
+        goto fail;
     if (session_exception_refresh(s, exception_id, err) != 0 ||
         phieu_session_exception_get(s, exception_id, &e, err) != 0)
         goto fail;

@@ -159,6 +159,12 @@ static const char *const migrations[PHIEU_SESSION_SCHEMA_VERSION] = {
      * ("form:<id>" on a rejected page), beside the machine's own in readings. */
     ("CREATE TABLE board_readings(sheet_id TEXT PRIMARY KEY REFERENCES sheets(id),"
     "  form_idx INTEGER NOT NULL REFERENCES forms(idx), blob BLOB NOT NULL) WITHOUT ROWID;"),
+    /* 3 -> 4: the board's reading of a page: each reader's rows beside their decision,
+     * and the secret the decisions' digests of those rows are keyed with (exceptions.c). */
+    ("CREATE TABLE board_entries(decision_id INTEGER PRIMARY KEY REFERENCES decisions(id),"
+    "  form_idx INTEGER NOT NULL REFERENCES forms(idx), rows TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO settings(key, value)"
+    "  VALUES ('board_entry_key', lower(hex(randomblob(32))));"),
 };
 
 static int pragma_int(phieu_session *s, const char *sql, int *out, phieu_error *err)

@@ -56,6 +56,23 @@ int session_load_board(phieu_session *s, phieu_error *err);
 int session_board_row_exceptions(phieu_session *s, const char *sheet_id,
                                  const phieu_reading *r, int *opened, phieu_error *err);
 
+/* phieu_session_decide; for a board reading (a "read:" choice) with the reader's entry,
+ * stored beside the decision (entry NULL otherwise). board_read.c has the rest. */
+int session_decide(phieu_session *s, int64_t exception_id, const char *user, const char *choice,
+                   const char *note, const phieu_board_entry *entry, phieu_exception *after,
+                   phieu_error *err);
+/* Whether a board reading `entry` fits exception e (a whole front page the machine could
+ * not count, every row of a form of the session). */
+int session_board_entry_check(phieu_session *s, const phieu_exception *e,
+                              const phieu_board_entry *entry, phieu_error *err);
+/* Stores the rows of an entry beside decision decision_id (in the caller's transaction). */
+int session_board_entry_store(phieu_session *s, int64_t decision_id,
+                              const phieu_board_entry *entry, phieu_error *err);
+/* The third-person rule: on a page the board reads whose readings differ, PHIEU_ESTATE when
+ * `user` decided it already. reading: the decision to come is itself a board reading. */
+int session_board_third_person(phieu_session *s, const phieu_exception *e, const char *user,
+                               int reading, phieu_error *err);
+
 /* Recomputes an exception's state and resolution from its decisions (in a transaction). */
 int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err);
 

@@ -144,6 +144,8 @@ int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_er
             tf->invalid_ballots++;
         if (b->state == PHIEU_BALLOT_PENDING)
             tf->pending_ballots++;
+        if (b->state == PHIEU_BALLOT_VALID && b->by_board)
+            tf->board_read++;
         for (int r = 0; r < tf->n_persons; r++) {
             phieu_tally_person *p = &tf->persons[r];
             int v = r < b->n_rows ? b->value[r] : PHIEU_ROW_PENDING;
@@ -304,9 +306,10 @@ void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
         else
             phieu_buf_puts(b, ",\"counts\":null");
         phieu_buf_printf(b, ",\"base\":%d,\"base_estimated\":%s,\"ballots\":%d,"
-                            "\"invalid_ballots\":%d,\"pending_ballots\":%d,\"persons\":[",
+                            "\"invalid_ballots\":%d,\"pending_ballots\":%d,"
+                            "\"board_read_ballots\":%d,\"persons\":[",
                          tf->base, tf->base_estimated ? "true" : "false", tf->ballots,
-                         tf->invalid_ballots, tf->pending_ballots);
+                         tf->invalid_ballots, tf->pending_ballots, tf->board_read);
         for (int r = 0; r < tf->n_persons; r++) {
             const phieu_tally_person *p = &tf->persons[r];
             phieu_buf_printf(b, "%s{\"number\":%d,\"name\":", r ? "," : "", p->number);

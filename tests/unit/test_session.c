@@ -281,6 +281,8 @@ static void test_rescan_and_same_pattern(void **state)
     assert_int_equal(sqlite3_exec(db,
                                   "ALTER TABLE exceptions DROP COLUMN duplicate_of;"
                                   "DROP TABLE board_readings;"
+                                  "DROP TABLE board_entries;"
+                                  "DELETE FROM settings WHERE key = 'board_entry_key';"
                                   "PRAGMA user_version = 1",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -291,6 +293,17 @@ static void test_rescan_and_same_pattern(void **state)
     assert_int_equal((int)n, 1);
     assert_string_equal(list[0].duplicate_of, ra.sheet_id);
     phieu_free(list);
+    /* ... and the table and key of the board's readings (format 4). */
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->s->db,
+                                        "SELECT length(value), (SELECT count(*) FROM"
+                                        " board_entries) FROM settings WHERE key ="
+                                        " 'board_entry_key'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 64);
+    sqlite3_finalize(st);
     phieu_image_destroy(&a);
     phieu_image_destroy(&b);
 }
@@ -930,8 +943,270 @@ static void test_unknown_user_costs_the_same(void **state)
         fail_msg("an unknown name took %.4f s, a wrong password %.4f s", unknown, known);
 }
 
-int main(void)
+/* ---- The board's reading of a page ---------------------------------------------------- */
+
+/* A marked ballot whose four corner marks and form code are covered with white paper: the
+ * machine cannot register it (not-registered). add_unregistered marks high, low, trust,
+ * blank. */
+static phieu_image *unregistered(fixture *f, const int choices[4], unsigned seed)
 {
+    phieu_image *img = marked(f, choices, seed);
+    for (int k = 0; k < 4; k++) {
+        const phieu_rect *r = &f->layout.fiducials[k];
+        for (int y = (int)fixture_px(r->y - 1); y < (int)fixture_px(r->y + r->h + 1); y++)
+            for (int x = (int)fixture_px(r->x - 1); x < (int)fixture_px(r->x + r->w + 1); x++)
+                if (y >= 0 && x >= 0 && y < img->height && x < img->width)
+                    img->pixels[(size_t)y * img->stride + x] = 255;
+    }
+    /* and its form code too, so that no reader can register it from what is left */
+    const phieu_layout *L = &f->layout;
+    for (int y = (int)fixture_px(L->code_start.y - 1);
+         y < (int)fixture_px(L->code_start.y + L->code_start.h + 1); y++)
+        for (int x = (int)fixture_px(L->code_start.x - 1);
+             x < (int)fixture_px(L->code_end.x + L->code_end.w + 1); x++)
+            img->pixels[(size_t)y * img->stride + x] = 255;
+    return img;
+}
+
+static void add_unregistered(fixture *f, unsigned seed, phieu_page_result *res)
+{
+    const int choices[4] = {0, 2, 1, -1};
+    phieu_image *img = unregistered(f, choices, seed);
+    add(f, img, res);
+    phieu_image_destroy(&img);
+    assert_int_equal(res->status, PHIEU_PAGE_REJECTED);
+}
+
+static void entry_of(fixture *f, int64_t exc, const char *text, phieu_board_entry *out)
+{
+    phieu_error err = {0};
+    if (phieu_session_board_entry_parse(f->s, exc, text, out, &err) != 0)
+        fail_msg("parse '%s': %s", text, err.message);
+}
+
+static void test_board_reads_page(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    add_board_users(f);
+    phieu_page_result res;
+    add_unregistered(f, 41, &res);
+    int64_t page = exception_at(f, res.sheet_id, 0);
+    assert_true(page > 0);
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_PENDING);
+
+    /* Every row once, each a choice, blank or overvote; the words say what is wrong. */
+    phieu_board_entry e1, e2;
+    assert_int_equal(phieu_session_board_entry_parse(f->s, page, "read:1=high,2=low,3=trust",
+                                                     &e1, &err),
+                     PHIEU_EINVAL);
+    assert_non_null(strstr(err.message, "row 4 is missing"));
+    assert_int_equal(phieu_session_board_entry_parse(f->s, page,
+                                                     "read:1=high,2=low,3=maybe,4=blank", &e1,
+                                                     &err),
+                     PHIEU_EINVAL);
+    assert_non_null(strstr(err.message, "row 3: 'maybe'"));
+    assert_int_equal(phieu_session_board_entry_parse(f->s, page,
+                                                     "read:1=high,1=low,3=trust,4=blank", &e1,
+                                                     &err),
+                     PHIEU_EINVAL);
+    /* A digest typed by hand is not a reading. */
+    phieu_exception x;
+    assert_int_equal(phieu_session_decide(f->s, page, "lan", "read:0011223344556677", NULL, &x,
+                                          &err),
+                     PHIEU_EINVAL);
+
+    entry_of(f, page, "read:1=high,2=low,3=trust,4=blank", &e1);
+    assert_int_equal(e1.form_index, 0);
+    assert_int_equal(e1.value[0], 0);
+    assert_int_equal(e1.value[1], 2);
+    assert_int_equal(e1.value[3], PHIEU_ROW_BLANK);
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "lan", &e1, NULL, &x, &err), 0);
+    assert_int_equal(x.state, PHIEU_EXC_SECOND);
+
+    /* Blind: minh sees no entry of his own, and lan's choice tells nothing of her rows. */
+    phieu_board_entry seen;
+    assert_int_equal(phieu_session_board_entry_own(f->s, page, "minh", &seen, &err),
+                     PHIEU_ENOTFOUND);
+    assert_int_equal(phieu_session_board_entry_own(f->s, page, "lan", &seen, &err), 0);
+    assert_memory_equal(seen.value, e1.value, sizeof e1.value);
+    phieu_decision *d;
+    size_t n;
+    assert_int_equal(phieu_session_decisions_list(f->s, page, &d, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_null(strstr(d[0].choice, "high"));
+    assert_null(strstr(d[0].choice, "low"));
+    char lan_choice[PHIEU_CHOICE_MAX];
+    snprintf(lan_choice, sizeof lan_choice, "%s", d[0].choice);
+    phieu_free(d);
+    /* ... and the head sees the entries only once they differ. */
+    phieu_board_entry both[4];
+    char names[4][PHIEU_NAME_MAX];
+    int nb = 0;
+    assert_int_equal(phieu_session_board_entries_for_head(f->s, page, "truong", both, names, 4,
+                                                          &nb, &err),
+                     PHIEU_ESTATE);
+
+    /* The same member reading twice is still one reader. */
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "lan", &e1, NULL, &x, &err), 0);
+    assert_int_equal(x.state, PHIEU_EXC_SECOND);
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_PENDING);
+
+    /* A second supervisor reading the same: counted as the board read it. */
+    entry_of(f, page, "4=blank,3=trust,2=low,1=high", &e2);
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "minh", &e2, "giấy bị cắt góc",
+                                                 &x, &err),
+                     0);
+    assert_int_equal(x.state, PHIEU_EXC_RESOLVED);
+    phieu_ballot b;
+    assert_int_equal(find_ballot(f, res.sheet_id, &b), 0);
+    assert_int_equal(b.state, PHIEU_BALLOT_VALID);
+    assert_int_equal(b.by_board, 1);
+    assert_int_equal(b.form_index, 0);
+    assert_int_equal(b.value[0], 0);
+    assert_int_equal(b.value[1], 2);
+    assert_int_equal(b.value[2], 1);
+    assert_int_equal(b.value[3], PHIEU_ROW_BLANK);
+    assert_int_equal(b.decided[0], 1);
+    phieu_board_entry counted;
+    assert_int_equal(phieu_session_sheet_board_entry(f->s, res.sheet_id, &counted, &err), 0);
+    assert_memory_equal(counted.value, e1.value, sizeof e1.value);
+    /* The log names the decisions by hash, never a row's choice. */
+    phieu_log_entry *log;
+    size_t nl;
+    assert_int_equal(phieu_session_log_list(f->s, &log, &nl, &err), 0);
+    for (size_t i = 0; i < nl; i++)
+        assert_null(strstr(log[i].detail, "high"));
+    phieu_session_log_free(log, nl);
+
+    /* The digest is keyed with the file's own secret: the same rows in another session
+     * give another choice, so it cannot be looked up in a table of guesses. */
+    fixture other = *f;
+    snprintf(other.path, sizeof other.path, "%s/other.db", f->dir);
+    make_session(&other, 0, -1);
+    add_board_users(&other);
+    phieu_page_result ro;
+    add_unregistered(&other, 41, &ro);
+    int64_t opage = exception_at(&other, ro.sheet_id, 0);
+    entry_of(&other, opage, "read:1=high,2=low,3=trust,4=blank", &e2);
+    assert_int_equal(phieu_session_read_by_board(other.s, opage, "lan", &e2, NULL, &x, &err), 0);
+    assert_int_equal(phieu_session_decisions_list(other.s, opage, &d, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_not_equal(d[0].choice, lan_choice);
+    phieu_free(d);
+    phieu_session_close(&other.s);
+}
+
+static void test_board_readings_differ_head_decides(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    add_board_users(f);
+    assert_int_equal(phieu_session_user_add(f->s, "ha", PHIEU_ROLE_HEAD, "password-ha", NULL,
+                                            &err),
+                     0);
+    phieu_page_result res;
+    add_unregistered(f, 42, &res);
+    int64_t page = exception_at(f, res.sheet_id, 0);
+    phieu_board_entry a, b, h;
+    entry_of(f, page, "1=high,2=low,3=trust,4=blank", &a);
+    entry_of(f, page, "1=high,2=trust,3=trust,4=blank", &b);
+    entry_of(f, page, "1=high,2=low,3=trust,4=overvote", &h);
+    phieu_exception x;
+    /* The head truong reads first, a supervisor reads otherwise. */
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "truong", &a, NULL, &x, &err), 0);
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "minh", &b, NULL, &x, &err), 0);
+    assert_int_equal(x.state, PHIEU_EXC_HEAD);
+    assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_PENDING);
+    /* A third supervisor cannot, and truong, who read it, cannot break the tie. */
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "lan", &a, NULL, &x, &err),
+                     PHIEU_ESTATE);
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "truong", &a, NULL, &x, &err),
+                     PHIEU_ESTATE);
+    assert_non_null(strstr(err.message, "has not read it"));
+    assert_int_equal(phieu_session_decide(f->s, page, "truong", "invalid", NULL, &x, &err),
+                     PHIEU_ESTATE);
+    phieu_board_entry both[4];
+    char names[4][PHIEU_NAME_MAX];
+    int nb = 0;
+    assert_int_equal(phieu_session_board_entries_for_head(f->s, page, "truong", both, names, 4,
+                                                          &nb, &err),
+                     PHIEU_ESTATE);
+    /* The other head, ha, sees both readings and reads the paper herself. */
+    assert_int_equal(phieu_session_board_entries_for_head(f->s, page, "ha", both, names, 4, &nb,
+                                                          &err),
+                     0);
+    assert_int_equal(nb, 2);
+    assert_string_equal(names[0], "truong");
+    assert_string_equal(names[1], "minh");
+    assert_int_equal(both[0].value[1], 2);
+    assert_int_equal(both[1].value[1], 1);
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "ha", &h, NULL, &x, &err), 0);
+    assert_int_equal(x.state, PHIEU_EXC_RESOLVED);
+    phieu_ballot bal;
+    assert_int_equal(find_ballot(f, res.sheet_id, &bal), 0);
+    assert_int_equal(bal.state, PHIEU_BALLOT_VALID);
+    assert_int_equal(bal.by_board, 1);
+    assert_int_equal(bal.value[1], 2);
+    assert_int_equal(bal.value[3], PHIEU_ROW_OVERVOTE);
+
+    /* The tally counts the board's reading like any ballot. */
+    phieu_tally *t = NULL;
+    assert_int_equal(phieu_tally_from_session(f->s, &t, &err), 0);
+    assert_int_equal(t->forms[0].ballots, 1);
+    assert_int_equal(t->forms[0].persons[0].count[0], 1);
+    assert_int_equal(t->forms[0].persons[1].count[2], 1);
+    assert_int_equal(t->forms[0].persons[3].overvote, 1);
+    phieu_tally_destroy(&t);
+
+    /* A counted page of the machine cannot be read by the board instead. */
+    const int choices[4] = {0, 0, 0, 0};
+    phieu_image *img = marked(f, choices, 43);
+    phieu_page_result ok;
+    add(f, img, &ok);
+    phieu_image_destroy(&img);
+    assert_int_equal(ok.status, PHIEU_PAGE_COUNTED);
+}
+
+/* `test_session --make-board-pages DIR`: for the e2e and browser tests of the board's
+ * reading, the fixture's form (DIR/test-rating.form), one ballot the machine counts
+ * (DIR/a-counted.png: high, trust, low, low) and two it cannot register, their corner marks
+ * covered (DIR/b-cut.png: high, low, trust, blank; DIR/c-cut.png: low, low, high, trust). */
+static int make_board_pages(const char *dir)
+{
+    void *state = NULL;
+    setup(&state);
+    fixture *f = state;
+    phieu_error err = {0};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/test-rating.form", dir);
+    int rc = phieu_mkdir_p(dir, &err);
+    if (rc == 0)
+        rc = phieu_write_file_durable(path, (const uint8_t *)fixture_rating_form,
+                                      sizeof fixture_rating_form - 1, &err);
+    static const struct {
+        const char *name;
+        int cut;
+        int choices[4];
+    } pages[] = {{"a-counted", 0, {0, 1, 2, 2}}, {"b-cut", 1, {0, 2, 1, -1}},
+                 {"c-cut", 1, {2, 2, 0, 1}}};
+    for (size_t i = 0; rc == 0 && i < sizeof pages / sizeof pages[0]; i++) {
+        phieu_image *img = pages[i].cut ? unregistered(f, pages[i].choices, 50 + (unsigned)i)
+                                        : marked(f, pages[i].choices, 50 + (unsigned)i);
+        snprintf(path, sizeof path, "%s/%s.png", dir, pages[i].name);
+        rc = phieu_image_save_png(img, path, &err);
+        phieu_image_destroy(&img);
+    }
+    teardown(&state);
+    if (rc != 0)
+        fprintf(stderr, "test_session: %s\n", err.message);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--make-board-pages") == 0)
+        return make_board_pages(argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_open_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_and_foreign_files, setup, teardown),
@@ -942,6 +1217,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_without_two_person_rule_latest_wins, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_board_sets_form_of_rejected_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_board_reads_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_board_readings_differ_head_decides, setup,
+                                        teardown),
         cmocka_unit_test(test_reading_blob_roundtrip),
         cmocka_unit_test_setup_teardown(test_credentials_lookup_then_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_user_costs_the_same, setup, teardown),

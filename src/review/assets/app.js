@@ -520,6 +520,7 @@ function decisionLabel(ex, choice) {
   if (choice === 'invalid') return ex.row ? t('invalid_row') : t('invalid_ballot');
   if (choice === 'accept') return t('accept');
   if (choice === 'discard') return t('discard');
+  if (choice.startsWith('read:')) return bt('read_label'); /* board.js */
   if (choice.startsWith('form:')) return t('count_as_form', choice.slice(5));
   const c = ex.choices.find((x) => x.choice === choice);
   return c ? choiceLabel(c.choice, c.label) : choice;
@@ -651,6 +652,7 @@ async function renderException(id) {
   parts.push(h('h2', {}, ex.row ? t('decide_row') : t('decide_page')));
   if (!canDecide && ex.state !== 'resolved') parts.push(h('p', { class: 'muted' }, t('not_yours')));
   parts.push(h('div', { class: 'choices', id: 'choices' }, buttons.map((x) => x.button)));
+  parts.push(boardReadLink(ex)); /* board.js: the board reads a page the machine could not */
   parts.push(h('label', { for: 'note', class: 'muted' }, t('note')), note);
   parts.push(h('p', { class: 'muted keys' }, t('keys_help')));
   parts.push(h('div', { class: 'nav-row' },
@@ -660,6 +662,7 @@ async function renderException(id) {
   show(h('div', { class: 'exception' }, pageView, h('div', { class: 'card', id: 'decide-panel' }, parts)));
   setKeys((ev) => {
     if (ev.key === 'Escape') { location.hash = '#/queue'; return true; }
+    if (ev.key.toUpperCase() === 'B' && boardReadable(ex)) { location.hash = '#/board-read/' + ex.id; return true; }
     /* Keys decide only what waits for this user: a settled case changes by a click. */
     if (!ex.todo) return false;
     const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
@@ -757,7 +760,9 @@ function route() {
   const hash = location.hash || '#/queue';
   let p;
   const m = hash.match(/^#\/exception\/(\d+)$/);
+  const board = hash.match(/^#\/board-read\/(\d+)$/);
   if (m) p = renderException(m[1]);
+  else if (board) p = renderBoardRead(board[1]); /* board.js */
   else if (hash === '#/totals') p = renderTotals();
   else p = renderQueue();
   p.catch(showError);
