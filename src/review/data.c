@@ -32,7 +32,6 @@
 /* Margin above and below a row's band in the crop, in mm: shows a mark that strays out of
  * its box (a 6-7 mm box leaves about 2 mm of band around it). */
 #define REVIEW_ROW_MARGIN_MM 1.5
-#define REVIEW_NOTE_MAX 399 /* phieu_decision.note holds 400 bytes */
 
 struct review_data {
     pthread_mutex_t lock; /* one session handle, used by one thread at a time */
@@ -90,9 +89,70 @@ static int status_of(int code)
     }
 }
 
+/* A failure of the session, in the screen's words: a Vietnamese sentence by kind, and the
+ * library's exact words in English beside it. */
 static void fail(review_response *res, const phieu_error *err)
 {
-    review_error(res, status_of(err->code), phieu_error_code_name(err->code), "%s", err->message);
+    int status = status_of(err->code);
+    const char *vi;
+    switch (status) {
+    case MHD_HTTP_BAD_REQUEST: vi = "Máy không nhận yêu cầu này"; break;
+    case MHD_HTTP_NOT_FOUND: vi = "Không tìm thấy: có thể trường hợp này không còn nữa; hãy về hàng chờ"; break;
+    case MHD_HTTP_CONFLICT: vi = "Không làm được lúc này"; break;
+    case MHD_HTTP_SERVICE_UNAVAILABLE: vi = "Máy đang thiếu bộ nhớ; hãy thử lại sau ít phút"; break;
+    default: vi = "Máy gặp lỗi khi đọc hoặc ghi kỳ họp; hãy báo người vận hành"; break;
+    }
+    char msg[sizeof err->message + 200];
+    snprintf(msg, sizeof msg, "%s (%s)", vi, err->message);
+    review_error_lang(res, status, phieu_error_code_name(err->code), msg, err->message);
+}
+
+/* The number of characters (UTF-8 code points) of text: a limit a person can follow. */
+static size_t utf8_chars(const char *text)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        n += (*p & 0xc0) != 0x80;
+    return n;
+}
+
+/* The words of a phieu_decide_kind for the screen: code, Vietnamese, English. */
+static const char *kind_code(int kind)
+{
+    switch (kind) {
+    case PHIEU_DECIDE_OVERRIDE: return "override";
+    case PHIEU_DECIDE_AGAIN: return "decided-already";
+    case PHIEU_DECIDE_HEAD_ONLY: return "head-only";
+    case PHIEU_DECIDE_SETTLED: return "settled";
+    default: return "ok";
+    }
+}
+
+static void kind_refused(review_response *res, int kind)
+{
+    switch (kind) {
+    case PHIEU_DECIDE_AGAIN:
+        review_error_lang(res, MHD_HTTP_CONFLICT, kind_code(kind),
+                          "Bạn đã quyết định trường hợp này rồi. Theo quy tắc hai người, một "
+                          "thành viên khác phải quyết định.",
+                          "You have decided this case already. Under the two-person rule "
+                          "another member must decide it.");
+        break;
+    case PHIEU_DECIDE_HEAD_ONLY:
+        review_error_lang(res, MHD_HTTP_CONFLICT, kind_code(kind),
+                          "Hai thành viên đã quyết định khác nhau: chỉ Trưởng ban quyết định "
+                          "được trường hợp này.",
+                          "Two members decided differently: only the head of the board can "
+                          "decide this case.");
+        break;
+    default:
+        review_error_lang(res, MHD_HTTP_CONFLICT, kind_code(kind),
+                          "Trường hợp này đã xong. Chỉ Trưởng ban có thể thay đổi, kèm xác "
+                          "nhận và ghi chú lý do.",
+                          "This case is settled. Only the head of the board can change it, "
+                          "with a confirmation and a note.");
+        break;
+    }
 }
 
 static void send_json(review_response *res, int status, json_t *j)
@@ -654,6 +714,10 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
                                         r->reasons[i].text, "row", r->reasons[i].row));
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)e.id);
+    int kind = PHIEU_DECIDE_OK;
+    phieu_error kerr = {0};
+    if (phieu_session_decision_check(d->session, e.id, req->login.user, &kind, &kerr) != 0)
+        kind = PHIEU_DECIDE_SETTLED; /* the user is gone: nothing to decide */
     json_t *twin = json_null();
     char twin_id[PHIEU_SHEET_ID_MAX];
     phieu_sheet tw;
@@ -672,6 +736,8 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         needs_user(&e, &req->login, mine), "has_image", !sh.unreadable, "choices",
         choices_for(info, &e, &sh), "rows", rows, "decisions", decisions, "reasons", reasons,
         "next", next[0] ? next : NULL, "upside_down", r->upside_down, "twin", twin);
+    json_object_set_new(j, "decide", json_string(kind_code(kind)));
+    json_object_set_new(j, "note_max", json_integer(PHIEU_NOTE_CHARS));
     pthread_mutex_unlock(&d->lock);
     phieu_free(r);
     phieu_free(dec);
@@ -693,18 +759,47 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
                      "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
         return;
     }
-    if (note && strlen(note) > REVIEW_NOTE_MAX) {
+    if (note && (utf8_chars(note) > PHIEU_NOTE_CHARS || strlen(note) >= PHIEU_NOTE_MAX)) {
         json_decref(j);
-        review_error(res, MHD_HTTP_BAD_REQUEST, "note",
-                     "the note is too long: keep it under %d bytes", REVIEW_NOTE_MAX);
+        char vi[160], en[160];
+        snprintf(vi, sizeof vi, "Ghi chú quá dài: tối đa %d ký tự (ghi chú này có %zu).",
+                 PHIEU_NOTE_CHARS, utf8_chars(note));
+        snprintf(en, sizeof en, "The note is too long: at most %d characters (this one has %zu).",
+                 PHIEU_NOTE_CHARS, utf8_chars(note));
+        review_error_lang(res, MHD_HTTP_BAD_REQUEST, "note", vi, en);
         return;
     }
+    /* An override is said out loud: the screen asked for a confirmation and a note. */
+    int confirmed = json_is_true(json_object_get(j, "override"));
+    int has_note = 0;
+    for (const char *p = note ? note : ""; *p && !has_note; p++)
+        has_note = *p != ' ' && *p != '\n' && *p != '\t' && *p != '\r';
     phieu_error err = {0};
     phieu_exception after;
     char next[24] = "";
+    int kind = PHIEU_DECIDE_OK;
     pthread_mutex_lock(&d->lock);
-    int rc = phieu_session_decide(d->session, id, req->login.user, choice, note ? note : "", &after,
-                                  &err);
+    int rc = phieu_session_decision_check(d->session, id, req->login.user, &kind, &err);
+    if (rc == 0 && kind >= PHIEU_DECIDE_AGAIN) {
+        pthread_mutex_unlock(&d->lock);
+        json_decref(j);
+        kind_refused(res, kind);
+        return;
+    }
+    if (rc == 0 && kind == PHIEU_DECIDE_OVERRIDE && (!confirmed || !has_note)) {
+        pthread_mutex_unlock(&d->lock);
+        json_decref(j);
+        review_error_lang(res, confirmed ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_CONFLICT,
+                          confirmed ? "override-note" : "override-confirm",
+                          "Thay đổi một trường hợp đã có quyết định là quyết định thay thế của "
+                          "Trưởng ban: cần xác nhận và ghi rõ lý do trong ô ghi chú.",
+                          "Changing a case already decided is the head's override: it needs a "
+                          "confirmation and a note that says why.");
+        return;
+    }
+    if (rc == 0)
+        rc = phieu_session_decide(d->session, id, req->login.user, choice, note ? note : "",
+                                  &after, &err);
     if (rc == 0)
         rc = next_for_user(d->session, &req->login, id, next, sizeof next, &err);
     pthread_mutex_unlock(&d->lock);
@@ -715,12 +810,40 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
     }
     /* The log line names who and which exception, never the choice: logs hold no
      * selections. */
-    review_log(req->srv, "decision by '%s' on exception %lld: now %s", req->login.user,
+    review_log(req->srv, "%s by '%s' on exception %lld: now %s",
+               kind == PHIEU_DECIDE_OVERRIDE ? "override" : "decision", req->login.user,
                (long long)id, state_name(after.state));
     send_json(res, MHD_HTTP_OK,
               json_pack("{s:s, s:s?, s:s?}", "state", state_name(after.state), "resolution",
                         after.state == PHIEU_EXC_RESOLVED ? after.resolution : NULL, "next",
                         next[0] ? next : NULL));
+}
+
+/* POST /api/exception/ID/undo: takes back this user's decision while no second member has
+ * decided (the screen's "hoàn tác"). */
+static void api_undo(review_request *req, review_response *res, int64_t id)
+{
+    review_data *d = req->srv->data;
+    phieu_error err = {0};
+    phieu_exception after;
+    pthread_mutex_lock(&d->lock);
+    int rc = phieu_session_decision_withdraw(d->session, id, req->login.user, &after, &err);
+    pthread_mutex_unlock(&d->lock);
+    if (rc == PHIEU_ESTATE) {
+        review_error_lang(res, MHD_HTTP_CONFLICT, "undo-too-late",
+                          "Không hoàn tác được: một thành viên khác đã quyết định trường hợp "
+                          "này, hoặc bạn chưa quyết định nó.",
+                          "Cannot undo: another member has decided this case since, or you "
+                          "have not decided it.");
+        return;
+    }
+    if (rc != 0) {
+        fail(res, &err);
+        return;
+    }
+    review_log(req->srv, "decision taken back by '%s' on exception %lld: now %s",
+               req->login.user, (long long)id, state_name(after.state));
+    send_json(res, MHD_HTTP_OK, json_pack("{s:s}", "state", state_name(after.state)));
 }
 
 /* ---- totals ----------------------------------------------------------------------------- */
@@ -810,6 +933,8 @@ void review_api_route(review_request *req, review_response *res)
             return api_exception(req, res, id);
         if (slash && strcmp(slash, "/decide") == 0 && post)
             return api_decide(req, res, id);
+        if (slash && strcmp(slash, "/undo") == 0 && post)
+            return api_undo(req, res, id);
     }
     review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such API call");
 }

@@ -90,6 +90,10 @@ double review_now(void);
 /* Sets a JSON body {"error": code, "message": message}. */
 void review_error(review_response *res, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with the message in Vietnamese (the screen's language) and in English:
+ * {"error": code, "message": vi, "message_en": en}. */
+void review_error_lang(review_response *res, int status, const char *code, const char *vi,
+                       const char *en);
 /* Takes ownership of text (malloc heap). */
 void review_json_text(review_response *res, int status, char *text);
 /* A request header or NULL. */

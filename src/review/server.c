@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -160,6 +161,15 @@ void review_error(review_response *res, int status, const char *code, const char
     if (text)
         snprintf(text, n, "{\"error\":\"%s\",\"message\":\"%s\"}", code, m ? m : "");
     phieu_free(m);
+    review_json_text(res, status, text);
+}
+
+void review_error_lang(review_response *res, int status, const char *code, const char *vi,
+                       const char *en)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s}", "error", code, "message", vi, "message_en", en);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
     review_json_text(res, status, text);
 }
 

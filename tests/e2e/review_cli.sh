@@ -58,7 +58,10 @@ grep -q "waiting for a second supervisor" "$work/stdout" || fail "one decision w
 echo "mat-khau-minh-2" | expect 0 "$PHIEU_BIN" decide "$db" "$first" trust --user minh --password-stdin
 grep -q "resolved as trust" "$work/stdout" || fail "two agreeing decisions resolve it"
 echo "mat-khau-lan-1" | expect 4 "$PHIEU_BIN" decide "$db" "$first" high --user lan
-echo "mat-khau-truong-3" | expect 0 "$PHIEU_BIN" decide "$db" "$first" high --user truong
+echo "mat-khau-truong-3" | expect 2 "$PHIEU_BIN" decide "$db" "$first" high --user truong
+grep -q "override; give a note" "$work/stderr" || fail "the head's override needs a note"
+echo "mat-khau-truong-3" | expect 0 "$PHIEU_BIN" decide "$db" "$first" high --user truong \
+  --note "tờ giấy có dấu X rõ ở ô Tín nhiệm cao"
 grep -q "resolved as high" "$work/stdout" || fail "the head's later decision replaces the result"
 expect 0 "$PHIEU_BIN" decide -h
 expect 2 "$PHIEU_BIN" decide "$db" "$first" trust
