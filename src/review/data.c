@@ -299,14 +299,25 @@ void review_api_login(review_request *req, review_response *res)
         review_error(res, MHD_HTTP_BAD_REQUEST, "login", "give a user name and a password");
         return;
     }
-    int wait = review_auth_may_try(&srv->auth, user, req->client);
+    char stamp[64] = "";
+    phieu_error serr = {0};
+    pthread_mutex_lock(&srv->data->lock);
+    int src = phieu_session_user_unlock_stamp(srv->data->session, user, stamp, sizeof stamp, &serr);
+    pthread_mutex_unlock(&srv->data->lock);
+    int wait = review_auth_begin(&srv->auth, user, req->client, src == 0 ? stamp : NULL);
     if (wait > 0) {
         json_decref(j);
         snprintf(res->retry_after, sizeof res->retry_after, "%d", wait);
-        review_error(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked",
-                     "too many failed logins: this name is locked for %d more minute(s); "
-                     "the head of the board can restart the review server",
-                     (wait + 59) / 60);
+        char vi[300], en[300];
+        snprintf(vi, sizeof vi,
+                 "Đăng nhập sai quá nhiều lần: tên này bị khóa thêm %d phút. Trưởng ban có thể "
+                 "mở khóa bằng lệnh 'phieu user unlock'.",
+                 (wait + 59) / 60);
+        snprintf(en, sizeof en,
+                 "too many failed logins: this name is locked for %d more minute(s); the head "
+                 "of the board can lift it with 'phieu user unlock'",
+                 (wait + 59) / 60);
+        review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
         return;
     }
     /* Only the lookup needs the shared session; the argon2id work runs outside its lock so
@@ -340,11 +351,19 @@ void review_api_login(review_request *req, review_response *res)
         }
         if (locked) {
             snprintf(res->retry_after, sizeof res->retry_after, "%d", srv->auth.lock_seconds);
-            review_error(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked",
-                         "too many failed logins: this name is locked for %d minute(s)",
-                         (srv->auth.lock_seconds + 59) / 60);
+            char vi[300], en[300];
+            snprintf(vi, sizeof vi,
+                     "Đăng nhập sai quá nhiều lần: tên này bị khóa %d phút. Trưởng ban có thể "
+                     "mở khóa bằng lệnh 'phieu user unlock'.",
+                     (srv->auth.lock_seconds + 59) / 60);
+            snprintf(en, sizeof en,
+                     "too many failed logins: this name is locked for %d minute(s); the head "
+                     "of the board can lift it with 'phieu user unlock'",
+                     (srv->auth.lock_seconds + 59) / 60);
+            review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
         } else
-            review_error(res, MHD_HTTP_UNAUTHORIZED, "login", "wrong name or password");
+            review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Sai tên hoặc mật khẩu.",
+                              "wrong name or password");
         return;
     }
     review_login l;

@@ -361,7 +361,10 @@ int session_user_find(phieu_session *s, const char *name, char *canonical, size_
 /* The settings key that holds when a name was last unlocked. */
 static void unlock_key(const char *name, char *out, size_t size)
 {
-    snprintf(out, size, "user-unlocked:%s", name);
+    char folded[PHIEU_NAME_MAX * 2];
+    if (phieu_user_name_fold(name, folded, sizeof folded) != 0)
+        snprintf(folded, sizeof folded, "%s", name);
+    snprintf(out, size, "user-unlocked:%s", folded);
 }
 
 int phieu_session_user_unlock(phieu_session *s, const char *name, const char *actor,
@@ -372,7 +375,7 @@ int phieu_session_user_unlock(phieu_session *s, const char *name, const char *ac
         return err->code;
     if (session_begin(s, err) != 0)
         return err->code;
-    char key[PHIEU_NAME_MAX + 32], now[32];
+    char key[PHIEU_NAME_MAX * 2 + 32], now[32];
     unlock_key(u.name, key, sizeof key);
     session_now(now);
     /* The time alone could repeat within a second: a random suffix makes each unlock new. */
@@ -406,7 +409,7 @@ int phieu_session_user_unlock_stamp(phieu_session *s, const char *name, char *ou
                                     phieu_error *err)
 {
     out[0] = '\0';
-    char key[PHIEU_NAME_MAX + 32];
+    char key[PHIEU_NAME_MAX * 2 + 32];
     unlock_key(name, key, sizeof key);
     sqlite3_stmt *st;
     if (session_prepare(s, "SELECT value FROM settings WHERE key = ?", &st, err) != 0)

@@ -34,6 +34,14 @@ echo "mat-khau-lan-1" | expect 0 "$PHIEU_BIN" user add "$db" lan --role supervis
 grep -q "user 'lan' added" "$work/stdout" || fail "no confirmation for user add"
 echo "mat-khau-minh-2" | expect 0 "$PHIEU_BIN" user add "$db" minh --role supervisor --password-stdin
 echo "mat-khau-truong-3" | expect 0 "$PHIEU_BIN" user add "$db" truong --role head
+# Names: letters (Vietnamese too), digits, . - _; "Lan" is "lan".
+echo "mat-khau-xyz-9" | expect 2 "$PHIEU_BIN" user add "$db" "lan<b>" --role supervisor
+grep -q "use only letters" "$work/stderr" || fail "a name with '<' is refused, saying why"
+echo "mat-khau-xyz-9" | expect 1 "$PHIEU_BIN" user add "$db" LAN --role supervisor
+grep -q "without regard to case" "$work/stderr" || fail "'LAN' beside 'lan' is refused"
+expect 0 "$PHIEU_BIN" user unlock "$db" Lan
+grep -q "user 'Lan' unlocked" "$work/stdout" || fail "user unlock says what it did"
+expect 1 "$PHIEU_BIN" user unlock "$db" nobody
 echo "short" | expect 2 "$PHIEU_BIN" user add "$db" ngan --role supervisor
 grep -q "at least 8" "$work/stderr" || fail "a short password is refused with the reason"
 echo "mat-khau-lan-9" | expect 1 "$PHIEU_BIN" user add "$db" lan --role supervisor
