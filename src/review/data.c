@@ -162,6 +162,12 @@ static void send_json(review_response *res, int status, json_t *j)
     review_json_text(res, status, text);
 }
 
+/* What a person calls the form: its short display name, else its printed title. */
+static const char *form_name(const phieu_form *f)
+{
+    return !f ? NULL : f->name ? f->name : f->title;
+}
+
 static const char *role_name(int role)
 {
     return role == PHIEU_ROLE_HEAD ? "head" : "supervisor";
@@ -396,8 +402,10 @@ static void api_me(review_request *req, review_response *res)
     const phieu_session_info *info = phieu_session_get_info(d->session);
     json_t *forms = json_array();
     for (int i = 0; i < info->n_forms; i++)
-        json_array_append_new(forms, json_pack("{s:s, s:s}", "id", info->forms[i]->id, "title",
-                                               info->forms[i]->title));
+        json_array_append_new(forms, json_pack("{s:s, s:s, s:s, s:s?}", "id", info->forms[i]->id,
+                                               "title", info->forms[i]->title, "name",
+                                               form_name(info->forms[i]), "council",
+                                               info->forms[i]->council));
     json_t *j =
         json_pack("{s:s, s:s, s:s, s:{s:s?, s:s?, s:s?, s:b, s:b, s:o}}", "user", req->login.user,
                   "role", req->login.role, "csrf", req->login.csrf, "session", "council",
@@ -464,6 +472,8 @@ static void api_queue(review_request *req, review_response *res)
                       f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
                       (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", awaits_me,
                       "resolution", e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL));
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "form_name",
+                            f ? json_string(form_name(f)) : json_null());
     }
     pthread_mutex_unlock(&d->lock);
     phieu_free(items);
@@ -589,9 +599,12 @@ static json_t *choices_for(const phieu_session_info *info, const phieu_exception
             int len = snprintf(choice, sizeof choice, "%s%s", PHIEU_CHOICE_FORM_PREFIX,
                                info->forms[i]->id);
             if (len > 0 && (size_t)len < sizeof choice)
-                json_array_append_new(c, json_pack("{s:s, s:s, s:s, s:s}", "choice", choice,
-                                                   "kind", "form", "form", info->forms[i]->id,
-                                                   "title", info->forms[i]->title));
+                json_array_append_new(c, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "choice",
+                                                   choice, "kind", "form", "form",
+                                                   info->forms[i]->id, "title",
+                                                   info->forms[i]->title, "name",
+                                                   form_name(info->forms[i]), "council",
+                                                   info->forms[i]->council));
         }
     if (f && sh->status != PHIEU_PAGE_REJECTED)
         json_array_append_new(
@@ -756,6 +769,8 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         choices_for(info, &e, &sh), "rows", rows, "decisions", decisions, "reasons", reasons,
         "next", next[0] ? next : NULL, "upside_down", r->upside_down, "twin", twin);
     json_object_set_new(j, "decide", json_string(kind_code(kind)));
+    json_object_set_new(j, "form_name", f ? json_string(form_name(f)) : json_null());
+    json_object_set_new(j, "form_council", f && f->council ? json_string(f->council) : json_null());
     json_object_set_new(j, "note_max", json_integer(PHIEU_NOTE_CHARS));
     pthread_mutex_unlock(&d->lock);
     phieu_free(r);
@@ -910,10 +925,12 @@ static void api_totals(review_request *req, review_response *res)
         }
         json_array_append_new(
             forms, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:o, s:o}", "id",
-                             tf->form->id, "title", tf->form->title, "kind", tf->form->kind,
+                             tf->form->id, "title", form_name(tf->form), "kind", tf->form->kind,
                              "ballots", tf->ballots, "invalid", tf->invalid_ballots, "pending",
                              tf->pending_ballots, "base", tf->base, "base_estimated",
                              tf->base_estimated, "choices", choices, "persons", persons));
+        json_object_set_new(json_array_get(forms, json_array_size(forms) - 1), "council",
+                            tf->form->council ? json_string(tf->form->council) : json_null());
     }
     json_t *j = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "provisional", t->provisional,
                           "rules", t->rules ? t->rules->name : "", "sheets", p.sheets,
