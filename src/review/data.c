@@ -754,9 +754,13 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
     char twin_id[PHIEU_SHEET_ID_MAX];
     phieu_sheet tw;
     phieu_error terr = {0};
-    if (twin_of(&e, twin_id) && phieu_session_sheet_get(d->session, twin_id, &tw, NULL, &terr) == 0)
-        twin = json_pack("{s:s, s:I, s:i, s:b}", "sheet", tw.id, "batch", (json_int_t)tw.batch,
-                         "position", tw.position, "has_image", !tw.unreadable);
+    phieu_reading *tr = phieu_calloc(1, sizeof *tr);
+    if (tr && twin_of(&e, twin_id) &&
+        phieu_session_sheet_get(d->session, twin_id, &tw, tr, &terr) == 0)
+        twin = json_pack("{s:s, s:I, s:i, s:b, s:b}", "sheet", tw.id, "batch",
+                         (json_int_t)tw.batch, "position", tw.position, "has_image",
+                         !tw.unreadable, "upside_down", tr->upside_down);
+    phieu_free(tr);
     json_t *j = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:I, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b, "
         "s:o, s:o, s:o, s:o, s:s?, s:b, s:o}",

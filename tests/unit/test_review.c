@@ -206,9 +206,26 @@ static int rescan(const phieu_image *im, phieu_image **out, phieu_error *err)
     return 0;
 }
 
-/* `--make-ballots DIR N [rescan]`: N scanned ballots as PNG files for `phieu import`, and
- * with `rescan` a second scan of ballot 3 (ballot-03-again.png). */
-static int make_ballots(const char *dir, int n, int with_rescan, phieu_error *err)
+/* The page turned half a turn, as a sheet fed upside down. */
+static void turn_over(phieu_image *im)
+{
+    for (int y = 0; y < (im->height + 1) / 2; y++) {
+        uint8_t *a = im->pixels + (size_t)y * im->stride;
+        uint8_t *b = im->pixels + (size_t)(im->height - 1 - y) * im->stride;
+        for (int x = 0; x < im->width; x++) {
+            if (a == b && x >= im->width - 1 - x)
+                break;
+            uint8_t t = a[x];
+            a[x] = b[im->width - 1 - x];
+            b[im->width - 1 - x] = t;
+        }
+    }
+}
+
+/* `--make-ballots DIR N [rescan] [upside]`: N scanned ballots as PNG files for `phieu
+ * import`; with `rescan` a second scan of ballot 3 (ballot-03-again.png); with `upside`
+ * ballot 1 fed upside down. */
+static int make_ballots(const char *dir, int n, int with_rescan, int upside, phieu_error *err)
 {
     phieu_form *f = NULL;
     phieu_layout lay;
@@ -221,6 +238,8 @@ static int make_ballots(const char *dir, int n, int with_rescan, phieu_error *er
         char path[4200];
         snprintf(path, sizeof path, "%s/ballot-%02d.png", dir, i + 1);
         rc = draw_ballot(f, &lay, blank, (size_t)i, &im, err);
+        if (rc == 0 && i == 0 && upside)
+            turn_over(im);
         if (rc == 0)
             rc = phieu_image_save_png(im, path, err);
         if (rc == 0 && i == 2 && with_rescan) {
@@ -1755,9 +1774,13 @@ int main(int argc, char **argv)
     phieu_error err = {0};
     if (phieu_util_init(&err) != 0)
         return 1;
-    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--make-ballots") == 0) {
-        int with_rescan = argc == 5 && strcmp(argv[4], "rescan") == 0;
-        if (make_ballots(argv[2], atoi(argv[3]), with_rescan, &err) != 0) {
+    if (argc >= 4 && argc <= 6 && strcmp(argv[1], "--make-ballots") == 0) {
+        int with_rescan = 0, upside = 0;
+        for (int i = 4; i < argc; i++) {
+            with_rescan |= strcmp(argv[i], "rescan") == 0;
+            upside |= strcmp(argv[i], "upside") == 0;
+        }
+        if (make_ballots(argv[2], atoi(argv[3]), with_rescan, upside, &err) != 0) {
             fprintf(stderr, "test_review: %s\n", err.message);
             return 1;
         }
