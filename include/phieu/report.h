@@ -127,6 +127,8 @@ typedef struct phieu_report_data {
     char log_head[PHIEU_SHA256_HEX]; /* the session's audit log head, "" if unknown */
     size_t n_ballots;
     phieu_report_ballot *ballots;    /* sorted by id */
+    size_t n_overrides;              /* the head's overrides, for the minutes' appendix */
+    phieu_override *overrides;       /* phieu_session_overrides_list; owned */
 } phieu_report_data;
 
 /* Builds the data from a session: ballots, their readings, the board's decisions, fresh

@@ -434,7 +434,8 @@ typedef struct phieu_override {
     char earlier[512];
 } phieu_override;
 
-/* Every override, in queue order (one phieu_malloc block, freed with phieu_free). */
+/* Every override, by exception id (random: unrelated to the order of scanning); one
+ * phieu_malloc block, freed with phieu_free. */
 int phieu_session_overrides_list(phieu_session *s, phieu_override **items, size_t *n,
                                  phieu_error *err);
 

@@ -7,6 +7,7 @@
  * the two-person rule's states are in exceptions.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "phieu/alloc.h"
@@ -159,6 +160,14 @@ fail:
 
 /* ---- Overrides, for the minutes ------------------------------------------------------ */
 
+static int override_cmp(const void *a, const void *b)
+{
+    const phieu_override *x = a, *y = b;
+    if (x->exception_id != y->exception_id)
+        return x->exception_id < y->exception_id ? -1 : 1;
+    return x->decision_id < y->decision_id ? -1 : x->decision_id > y->decision_id;
+}
+
 int phieu_session_overrides_list(phieu_session *s, phieu_override **items, size_t *n,
                                  phieu_error *err)
 {
@@ -205,6 +214,9 @@ int phieu_session_overrides_list(phieu_session *s, phieu_override **items, size_
         phieu_free(list);
         return rc;
     }
+    /* By exception id, which is random: the list keeps nothing of the order of scanning. */
+    if (count > 1)
+        qsort(list, count, sizeof *list, override_cmp);
     *items = list;
     *n = count;
     return 0;

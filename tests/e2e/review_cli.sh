@@ -131,4 +131,17 @@ wait "$server_pid" || status=$?
 server_pid=""
 [ "$status" = 0 ] || fail "phieu review exited $status after Ctrl-C"
 grep -q "login 'minh'" "$work/log" || fail "the log names the login"
+
+# The head's override is in the audit log as such, and in the minutes' technical appendix
+# with its note (a draft: other cases are still open).
+"$PHIEU_BIN" log "$db" >"$work/auditlog"
+grep -q "override.*overrides decisions #1 lan, #2 minh" "$work/auditlog" \
+  || fail "the audit log names the override and the decisions it replaced"
+expect 0 "$PHIEU_BIN" report "$db" --out "$work/report" --draft
+pdftotext "$work/report/minutes.pdf" "$work/minutes.txt"
+grep -q "Phụ lục kỹ thuật: các quyết định thay thế của Trưởng ban" "$work/minutes.txt" \
+  || fail "the minutes do not list the overrides"
+grep -q "truong thay thế các quyết định #1 lan, #2 minh" "$work/minutes.txt" \
+  || fail "the minutes do not name the override's earlier decisions"
+grep -q "tờ giấy có dấu X rõ" "$work/minutes.txt" || fail "the minutes lose the override's note"
 echo "review_cli: passed"

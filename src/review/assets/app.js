@@ -105,6 +105,8 @@ const TEXT = {
     err_locked: 'Đăng nhập sai quá nhiều lần. Tạm khóa, hãy thử lại sau.',
     err_expired: 'Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.',
     undo: 'Hoàn tác',
+    saved_short: (place) => `Đã ghi: ${place}.`,
+    saved_finished: 'Đã xong.',
     undone: 'Đã hoàn tác quyết định của bạn. Hãy quyết định lại.',
     loading: 'Đang tải ảnh… các nút sẽ bấm được khi ảnh đã hiện ra.',
     done_others: (n) => `Bạn đã xem xong; còn ${n} trường hợp chờ người khác.`,
@@ -222,6 +224,8 @@ const TEXT = {
     err_locked: 'Too many failed logins. Locked for a while; try again later.',
     err_expired: 'Your login has expired. Please log in again.',
     undo: 'Undo',
+    saved_short: (place) => `Recorded: ${place}.`,
+    saved_finished: 'Finished.',
     undone: 'Your decision was undone. Decide again.',
     loading: 'Loading the pictures… the buttons work once they are shown.',
     done_others: (n) => `You are done; ${n} case(s) wait for others.`,
@@ -345,8 +349,9 @@ function show(...nodes) {
  * for that case's decision. It stays until the next message. */
 function toast(text, undoId) {
   const el = document.getElementById('toast');
-  el.replaceChildren(h('span', { id: 'toast-text' }, text),
-    undoId ? h('button', { type: 'button', class: 'plain', id: 'undo', onclick: () => undo(undoId) }, t('undo')) : null);
+  const parts = [h('span', { id: 'toast-text', title: text }, text)];
+  if (undoId) parts.push(h('button', { type: 'button', class: 'plain', id: 'undo', onclick: () => undo(undoId) }, t('undo')));
+  el.replaceChildren(...parts);
 }
 
 class ApiError extends Error {
@@ -824,7 +829,7 @@ async function renderException(id) {
     ex.next ? h('button', { type: 'button', class: 'secondary', id: 'skip', onclick: () => { location.hash = '#/exception/' + ex.next; } }, t('next')) : null));
   parts.push(h('div', { class: 'details' }, details));
 
-  show(h('div', { class: 'exception' }, pageView, h('div', { class: 'card', id: 'decide-panel' }, parts)));
+  show(h('div', { class: 'exception' }, pageView, h('div', { class: 'card', id: 'decide-panel', 'data-id': ex.id }, parts)));
   applyView();
   armDecisions(ex, buttons, canDecide, readyLine);
   setKeys((ev) => {
@@ -894,11 +899,11 @@ async function decide(ex, choice, note, override) {
     const body = { choice, note: note || '' };
     if (override) body.override = true;
     const r = await api('/api/exception/' + ex.id + '/decide', body);
-    const words = r.state === 'resolved' ? t('saved_done') : r.state === 'second' ? t('saved_second') : r.state === 'head' ? t('saved_head') : t('saved');
-    /* Undo stays offered in the status line until a second member decides (the server
-     * refuses it after that). */
+    /* Short, to fit the bar: where the decided paper is; undo stays offered until a
+     * second member decides (the server refuses it after that). */
     const place = t('paper', ex.batch, ex.position) + (ex.row ? ', ' + t('row_of', ex.row) : '');
-    toast(words + ' (' + place + ')', r.state === 'second' || (!state.me.session.two_person_rule && r.state !== 'head') ? ex.id : null);
+    const words = r.state === 'head' ? t('saved_head') : r.state === 'resolved' ? t('saved_short', place) + ' ' + t('saved_finished') : t('saved_short', place);
+    toast(words, r.state === 'second' || (!state.me.session.two_person_rule && r.state !== 'head') ? ex.id : null);
     location.hash = r.next ? '#/exception/' + r.next : '#/queue';
   } catch (e) {
     toast(e.message);
