@@ -299,6 +299,9 @@ typedef enum {
 /* Page exception reasons a "form:<id>" decision may answer. */
 #define PHIEU_REASON_CODE_UNREADABLE "code-unreadable"
 #define PHIEU_REASON_WRONG_FORM "wrong-form"
+/* The resolution of a row exception whose page was resolved "discard" or "invalid": the
+ * row closes with its page (and opens again if the page's decision changes). */
+#define PHIEU_RESOLUTION_WITH_PAGE "with-page"
 #define PHIEU_CHOICE_MAX 32
 _Static_assert(sizeof PHIEU_CHOICE_FORM_PREFIX - 1 + PHIEU_FORM_ID_MAX < PHIEU_CHOICE_MAX,
                "a \"form:<id>\" decision must fit PHIEU_CHOICE_MAX with its terminator");

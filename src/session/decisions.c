@@ -158,6 +158,53 @@ fail:
     return err->code;
 }
 
+/* ---- Rows closed with their page ---------------------------------------------------- */
+
+int session_row_closed_with_page(phieu_session *s, int64_t id, int *closed, phieu_error *err)
+{
+    *closed = 0;
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "SELECT count(*) FROM exceptions r JOIN exceptions p ON p.sheet_id ="
+                        " r.sheet_id AND p.row = 0 WHERE r.id = ? AND r.row > 0 AND p.state = ?"
+                        " AND p.resolution IN (?, ?)",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, PHIEU_EXC_RESOLVED);
+    sqlite3_bind_text(st, 3, PHIEU_CHOICE_DISCARD, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, PHIEU_CHOICE_INVALID, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *closed = sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read the exceptions");
+    return 0;
+}
+
+int session_page_rows_refresh(phieu_session *s, int64_t id, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "SELECT r.id FROM exceptions r JOIN exceptions p ON p.sheet_id ="
+                        " r.sheet_id WHERE p.id = ? AND p.row = 0 AND r.row > 0",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int64(st, 1, id);
+    int64_t rows[PHIEU_FORM_MAX_ROWS];
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < PHIEU_FORM_MAX_ROWS)
+        rows[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read the exceptions");
+    for (int i = 0; i < n; i++)
+        if (session_exception_refresh(s, rows[i], err) != 0)
+            return err->code;
+    return 0;
+}
+
 /* ---- Overrides, for the minutes ------------------------------------------------------ */
 
 static int override_cmp(const void *a, const void *b)

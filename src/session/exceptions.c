@@ -399,6 +399,14 @@ int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err)
     char resolution[PHIEU_CHOICE_MAX];
     session_resolve(s->info.two_person_rule, list, n, &state, resolution);
     phieu_free(list);
+    /* A row of a page set aside (not counted, or whole ballot invalid) closes with it. */
+    int closed = 0;
+    if (session_row_closed_with_page(s, id, &closed, err) != 0)
+        return err->code;
+    if (closed) {
+        state = PHIEU_EXC_RESOLVED;
+        snprintf(resolution, sizeof resolution, "%s", PHIEU_RESOLUTION_WITH_PAGE);
+    }
     sqlite3_stmt *st;
     if (session_prepare(s, "UPDATE exceptions SET state = ?, resolution = ? WHERE id = ?", &st,
                         err) != 0)
@@ -410,7 +418,7 @@ int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return session_db_error(s, err, "cannot update the exception");
-    return 0;
+    return session_page_rows_refresh(s, id, err);
 }
 
 /* ---- "Count as form X" ------------------------------------------------------------- */
@@ -690,6 +698,13 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
     char replaced[512];
     session_decisions_named(earlier, n_earlier, replaced, sizeof replaced);
     phieu_free(earlier);
+    if (e.state == PHIEU_EXC_RESOLVED && strcmp(e.resolution, PHIEU_RESOLUTION_WITH_PAGE) == 0) {
+        phieu_error_set(err, PHIEU_ESTATE,
+                        "exception %lld: its page was set aside (not counted, or whole ballot "
+                        "invalid), so the row closed with it; decide the page instead",
+                        (long long)exception_id);
+        goto fail;
+    }
     if (kind == PHIEU_DECIDE_AGAIN || kind == PHIEU_DECIDE_HEAD_ONLY ||
         kind == PHIEU_DECIDE_SETTLED) {
         phieu_error_set(err, PHIEU_ESTATE, "exception %lld: %s", (long long)exception_id,

@@ -68,6 +68,13 @@ int session_decisions_named(const phieu_decision *d, size_t n, char *out, size_t
 int session_user_find(phieu_session *s, const char *name, char *canonical, size_t size,
                       phieu_error *err);
 
+/* *closed = 1 when exception id is a row whose sheet's page exception was resolved as
+ * "discard" or "invalid" (decisions.c). */
+int session_row_closed_with_page(phieu_session *s, int64_t id, int *closed, phieu_error *err);
+/* After a page exception changed: refreshes the row exceptions of its sheet, which close
+ * and reopen with it (nothing for a row exception). */
+int session_page_rows_refresh(phieu_session *s, int64_t id, phieu_error *err);
+
 /* Recomputes an exception's state and resolution from its decisions (in a transaction). */
 int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err);
 

@@ -1769,6 +1769,67 @@ static void test_user_names(void **state)
     assert_int_equal(login(&c, "ĐỨC", "mat-khau-duc"), 200);
 }
 
+
+/* A rescan of ballot 1 (its faint row 2 too): set aside as a rescan, its row case closes
+ * with its page, and opens again when the head counts the page after all. */
+static void test_row_cases_close_with_their_page(void **state)
+{
+    world *w = *state;
+    phieu_error err = {0};
+    phieu_form *f = NULL;
+    phieu_layout lay;
+    phieu_image *blank = NULL, *im = NULL, *again = NULL;
+    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
+    assert_int_equal(draw_ballot(f, &lay, blank, 0, &im, &err), 0);
+    assert_int_equal(rescan(im, &again, &err), 0);
+    phieu_session *s = NULL;
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_batch batch;
+    assert_int_equal(phieu_session_batch_open(s, 1, &batch, &err), 0);
+    phieu_page_meta meta = {0};
+    meta.batch = batch.id;
+    phieu_page_result res;
+    assert_int_equal(phieu_session_add_page(s, again, &meta, &res, &err), 0);
+    phieu_exception *ex = NULL;
+    size_t n = 0;
+    assert_int_equal(phieu_session_exceptions_list(s, PHIEU_EXC_LIST_ALL, &ex, &n, &err), 0);
+    int64_t page = 0, row = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ex[i].sheet_id, res.sheet_id) == 0) {
+            if (ex[i].row == 0)
+                page = ex[i].id;
+            else
+                row = ex[i].id;
+        }
+    phieu_free(ex);
+    assert_true(page > 0 && row > 0);
+    phieu_session_progress p0, p1;
+    assert_int_equal(phieu_session_progress_get(s, &p0, &err), 0);
+
+    phieu_exception e;
+    assert_int_equal(phieu_session_decide(s, page, "an", "discard", "", &e, &err), 0);
+    assert_int_equal(phieu_session_decide(s, page, "binh", "discard", "", &e, &err), 0);
+    assert_int_equal(phieu_session_exception_get(s, row, &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
+    assert_string_equal(e.resolution, PHIEU_RESOLUTION_WITH_PAGE);
+    assert_int_equal(phieu_session_progress_get(s, &p1, &err), 0);
+    assert_int_equal(p1.exceptions_open, p0.exceptions_open - 2); /* the page and its row */
+    assert_int_equal(phieu_session_decide(s, row, "an", "trust", "", &e, &err), PHIEU_ESTATE);
+    assert_non_null(strstr(err.message, "set aside"));
+
+    /* The head counts the page after all: the row case is open again. */
+    assert_int_equal(phieu_session_decide(s, page, "truong", "accept", "not the same paper", &e,
+                                          &err),
+                     0);
+    assert_int_equal(phieu_session_exception_get(s, row, &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_OPEN);
+    phieu_session_close(&s);
+    phieu_image_destroy(&im);
+    phieu_image_destroy(&again);
+    phieu_image_destroy(&blank);
+    phieu_form_destroy(&f);
+}
+
 int main(int argc, char **argv)
 {
     phieu_error err = {0};
@@ -1809,6 +1870,7 @@ int main(int argc, char **argv)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_origin_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_cases_close_with_their_page, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -107,6 +107,7 @@ const TEXT = {
     undo: 'Hoàn tác',
     saved_short: (place) => `Đã ghi: ${place}.`,
     saved_finished: 'Đã xong.',
+    with_page: 'Đóng cùng tờ phiếu (tờ đã được để riêng: không tính, hoặc cả phiếu không hợp lệ)',
     undone: 'Đã hoàn tác quyết định của bạn. Hãy quyết định lại.',
     loading: 'Đang tải ảnh… các nút sẽ bấm được khi ảnh đã hiện ra.',
     done_others: (n) => `Bạn đã xem xong; còn ${n} trường hợp chờ người khác.`,
@@ -226,6 +227,7 @@ const TEXT = {
     undo: 'Undo',
     saved_short: (place) => `Recorded: ${place}.`,
     saved_finished: 'Finished.',
+    with_page: 'Closed with its page (the page was set aside: not counted, or whole ballot invalid)',
     undone: 'Your decision was undone. Decide again.',
     loading: 'Loading the pictures… the buttons work once they are shown.',
     done_others: (n) => `You are done; ${n} case(s) wait for others.`,
@@ -672,6 +674,7 @@ function decisionLabel(ex, choice) {
   if (choice === 'invalid') return ex.row ? t('invalid_row') : t('invalid_ballot');
   if (choice === 'accept') return t('accept');
   if (choice === 'discard') return t('discard');
+  if (choice === 'with-page') return t('with_page');
   if (choice.startsWith('form:')) {
     const f = ex.choices.find((x) => x.choice === choice);
     return t('count_as_form', (f && f.name) || choice.slice(5));
