@@ -148,6 +148,22 @@ void review_json_text(review_response *res, int status, char *text)
         res->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* What each error code means for a board member, in the screen's language. */
+static const struct {
+    const char *code, *vi;
+} error_words_vi[] = {
+    {"json", "Yêu cầu không đúng dạng; hãy tải lại trang rồi làm lại."},
+    {"login", "Hãy đăng nhập (nhập tên và mật khẩu)."},
+    {"busy", "Quá nhiều người đang đăng nhập; hãy nhờ một người đăng xuất."},
+    {"memory", "Máy đang thiếu bộ nhớ; hãy thử lại sau ít phút."},
+    {"choice", "Quyết định gửi lên không đúng dạng; hãy tải lại trang rồi làm lại."},
+    {"not-found", "Không tìm thấy: có thể trường hợp này không còn nữa; hãy về hàng chờ."},
+    {"method", "Cách gửi yêu cầu này không được dùng ở đây."},
+    {"host", "Màn hình duyệt phiếu chỉ mở được bằng địa chỉ của chính máy này."},
+    {"content-type", "Yêu cầu phải được gửi dạng JSON."},
+    {"too-large", "Yêu cầu quá lớn."},
+};
+
 void review_error(review_response *res, int status, const char *code, const char *fmt, ...)
 {
     char msg[400];
@@ -155,6 +171,11 @@ void review_error(review_response *res, int status, const char *code, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (size_t i = 0; i < sizeof error_words_vi / sizeof error_words_vi[0]; i++)
+        if (strcmp(code, error_words_vi[i].code) == 0) {
+            review_error_lang(res, status, code, error_words_vi[i].vi, msg);
+            return;
+        }
     char *m = json_escape_dup(msg);
     size_t n = strlen(code) + (m ? strlen(m) : 0) + 40;
     char *text = phieu_malloc(n);
