@@ -797,13 +797,14 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
                      "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
         return;
     }
-    if (note && (utf8_chars(note) > PHIEU_NOTE_CHARS || strlen(note) >= PHIEU_NOTE_MAX)) {
-        json_decref(j);
+    size_t note_chars = note ? utf8_chars(note) : 0;
+    if (note && (note_chars > PHIEU_NOTE_CHARS || strlen(note) >= PHIEU_NOTE_MAX)) {
+        json_decref(j); /* note is j's: not used after this */
         char vi[160], en[160];
         snprintf(vi, sizeof vi, "Ghi chú quá dài: tối đa %d ký tự (ghi chú này có %zu).",
-                 PHIEU_NOTE_CHARS, utf8_chars(note));
+                 PHIEU_NOTE_CHARS, note_chars);
         snprintf(en, sizeof en, "The note is too long: at most %d characters (this one has %zu).",
-                 PHIEU_NOTE_CHARS, utf8_chars(note));
+                 PHIEU_NOTE_CHARS, note_chars);
         review_error_lang(res, MHD_HTTP_BAD_REQUEST, "note", vi, en);
         return;
     }

@@ -620,19 +620,33 @@ function viewer(wrap, upsideDown) {
     const r = v.getBoundingClientRect();
     zoomAt(ev.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP, ev.clientX - r.left, ev.clientY - r.top);
   }, { passive: false });
+  /* One finger or the mouse drags; two fingers pinch. */
   let drag = null;
+  const touches = new Map();
+  const spread = () => { const [p, q] = [...touches.values()]; return Math.hypot(p.x - q.x, p.y - q.y); };
   v.addEventListener('pointerdown', (ev) => {
-    drag = { x: ev.clientX - view.x, y: ev.clientY - view.y };
+    touches.set(ev.pointerId, { x: ev.clientX, y: ev.clientY });
+    drag = touches.size === 1 ? { x: ev.clientX - view.x, y: ev.clientY - view.y } : { pinch: spread() };
     v.setPointerCapture(ev.pointerId);
   });
   v.addEventListener('pointermove', (ev) => {
-    if (!drag || view.zoom === 1) return;
+    if (!drag || !touches.has(ev.pointerId)) return;
+    touches.set(ev.pointerId, { x: ev.clientX, y: ev.clientY });
+    if (drag.pinch && touches.size === 2) {
+      const d = spread(), r = v.getBoundingClientRect();
+      const [p, q] = [...touches.values()];
+      if (drag.pinch > 0) zoomAt(d / drag.pinch, (p.x + q.x) / 2 - r.left, (p.y + q.y) / 2 - r.top);
+      drag.pinch = d;
+      return;
+    }
+    if (drag.pinch || view.zoom === 1) return;
     view.x = ev.clientX - drag.x;
     view.y = ev.clientY - drag.y;
     applyView();
   });
-  v.addEventListener('pointerup', () => { drag = null; });
-  v.addEventListener('pointercancel', () => { drag = null; });
+  const lift = (ev) => { touches.delete(ev.pointerId); drag = null; };
+  v.addEventListener('pointerup', lift);
+  v.addEventListener('pointercancel', lift);
   return v;
 }
 
