@@ -323,6 +323,16 @@ function choiceLabel(key, printed) {
   return printed || key;
 }
 
+/* What a person calls a form: its display name, with its council when another form of
+ * the session has the same name (two councils' ballots of one kind). */
+function formLabel(id, name) {
+  if (!name) return t('unknown_form');
+  const forms = (state.me && state.me.session && state.me.session.forms) || [];
+  const self = forms.find((f) => f.id === id);
+  const twin = forms.some((f) => f.id !== id && f.name === name);
+  return twin && self && self.council ? name + ' — ' + self.council : name;
+}
+
 /* A DOM element: h('div', {class: 'x'}, child, 'text', ...). */
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -544,7 +554,7 @@ async function renderQueue(refresh) {
         h('td', { class: 'thumb' }, h('img', { src: '/img/' + it.sheet + '/thumb.png', alt: '', loading: 'lazy' })),
         h('td', {}, h('strong', {}, reasonTitle(it.reason, it.text)), ' — ',
           it.row ? t('row_of', it.row) + (it.person ? ': ' + it.person : '') : t('whole_page')),
-        h('td', {}, it.form_name || it.form_title || t('unknown_form')),
+        h('td', {}, formLabel(it.form, it.form_name || it.form_title)),
         h('td', { class: 'paper-place' }, t('paper', it.batch, it.position)),
         h('td', {}, stateBadge(it)));
       const open = () => { location.hash = '#/exception/' + it.id; };
@@ -694,7 +704,7 @@ function decisionLabel(ex, choice) {
   if (choice === 'with-page') return t('with_page');
   if (choice.startsWith('form:')) {
     const f = ex.choices.find((x) => x.choice === choice);
-    return t('count_as_form', (f && f.name) || choice.slice(5));
+    return t('count_as_form', f && f.name ? formLabel(f.form, f.name) : choice.slice(5));
   }
   const c = ex.choices.find((x) => x.choice === choice);
   return c ? choiceLabel(c.choice, c.label) : choice;
@@ -766,7 +776,7 @@ async function renderException(id) {
     ex.text ? h('p', { class: 'muted small', id: 'machine-text' }, t('machine_words') + ': ' + ex.text) : null,
     h('dl', { class: 'facts' },
       h('dt', {}, t('where_paper')), h('dd', { class: 'paper-place', id: 'paper-place' }, t('paper', ex.batch, ex.position)),
-      h('dt', {}, t('form')), h('dd', { id: 'form-name', title: ex.form_council || null }, ex.form_name || t('unknown_form'))),
+      h('dt', {}, t('form')), h('dd', { id: 'form-name', title: ex.form_council || null }, formLabel(ex.form, ex.form_name))),
   ];
   if (ex.upside_down) parts.push(h('p', { class: 'muted small', id: 'upside-down' }, t('upside_down')));
 
