@@ -1,8 +1,8 @@
 /*
  * auth.c - the review server's logins: random session tokens kept in memory, their CSRF
  * tokens, expiry after inactivity, and the throttle on failed logins (a growing delay,
- * then a lock of the name, and of the client address unless it is loopback). Passwords themselves are checked
- * against the session's argon2id hashes in data.c; accounts live in the session.
+ * then a lock of the name, and of the client address unless it is loopback). Passwords themselves
+ * are checked against the session's argon2id hashes in data.c; accounts live in the session.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -202,8 +202,7 @@ int review_auth_failed(review_auth *a, const char *user, const char *client, int
     review_throttle *ta = ka[0] ? throttle_find(a, ka, 1) : NULL;
     if (ta) {
         ta->last = now;
-        if (ta->failures >= a->lock_after * REVIEW_ADDRESS_LOCK_FACTOR &&
-            ta->locked_until <= now) {
+        if (ta->failures >= a->lock_after * REVIEW_ADDRESS_LOCK_FACTOR && ta->locked_until <= now) {
             ta->locked_until = now + a->lock_seconds;
             *now_locked = 1;
         }

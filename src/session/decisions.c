@@ -110,8 +110,7 @@ int phieu_session_decision_withdraw(phieu_session *s, int64_t exception_id, cons
             others = 1;
     }
     if (last == n) {
-        phieu_error_set(err, PHIEU_ESTATE,
-                        "exception %lld: %s has no decision on it to take back",
+        phieu_error_set(err, PHIEU_ESTATE, "exception %lld: %s has no decision on it to take back",
                         (long long)exception_id, u.name);
         goto fail;
     }
@@ -325,7 +324,7 @@ static long latin_lower(long c)
         return c | 1; /* pairs: upper even, lower odd */
     if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
         return (c & 1) ? c + 1 : c; /* pairs: upper odd, lower even */
-    if (c == 0x1a0 || c == 0x1af) /* Ơ, Ư */
+    if (c == 0x1a0 || c == 0x1af)   /* Ơ, Ư */
         return c + 1;
     return c;
 }
@@ -340,8 +339,8 @@ int phieu_user_name_check(const char *name, phieu_error *err)
     while (*p) {
         long c = utf8_next(&p);
         if (c < 0)
-            return phieu_error_set(err, PHIEU_EINVAL,
-                                   "user name '%s' is not valid UTF-8 text", name);
+            return phieu_error_set(err, PHIEU_EINVAL, "user name '%s' is not valid UTF-8 text",
+                                   name);
         if (!latin_letter(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-' && c != '_')
             return phieu_error_set(err, PHIEU_EINVAL,
                                    "user name '%s': use only letters (Vietnamese included), "
@@ -442,8 +441,8 @@ int phieu_session_user_unlock(phieu_session *s, const char *name, const char *ac
     session_random_id(rnd);
     snprintf(stamp, sizeof stamp, "%s %s", now, rnd);
     sqlite3_stmt *st;
-    if (session_prepare(s, "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", &st,
-                        err) != 0)
+    if (session_prepare(s, "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", &st, err) !=
+        0)
         goto fail;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, stamp, -1, SQLITE_STATIC);
