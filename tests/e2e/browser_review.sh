@@ -3,7 +3,8 @@
 # marks through the phieu commands (session new, import, user add), starts `phieu review`
 # on a free loopback port, and runs tests/browser/review.test.js (playwright-core driving
 # Debian's chromium); then the same under pressure (tests/browser/pressure.test.js, issue
-# 14) on a session of its own. Screenshots: $PHIEU_BUILD_DIR/review-screenshots/.
+# 14) and 100 cases by keyboard (tests/browser/keyboard.test.js), each on a session of its
+# own. Screenshots: $PHIEU_BUILD_DIR/review-screenshots/.
 # Skips (exit 77) only when chromium is not installed.
 set -euo pipefail
 
@@ -112,6 +113,33 @@ REVIEW_URL="${url%/}" SHOTS_DIR="$shots" CHROMIUM="$CHROMIUM" SERVER_LOG="$work/
 "$PHIEU_BIN" log "$work/press.db" >"$work/plog"
 grep -q "override.*overrides decisions #" "$work/plog" || {
   echo "no override naming the earlier decisions in the audit log:" >&2; cat "$work/plog" >&2; exit 1; }
+kill -INT "$server2_pid"
+wait "$server2_pid"
+server2_pid=""
+
+# 100 faint marks worked through with the keyboard, carelessly (tests/browser/keyboard.test.js):
+# ballots 1-3 hold three, each ballot after them one.
+cases=100
+"$PHIEU_BUILD_DIR/test_review" --make-ballots "$work/k-scans" "$cases" faint
+"$PHIEU_BIN" session new "$work/k.db" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 \
+  --place "Hội trường UBND huyện" --delegates 120 \
+  --form "$PHIEU_SOURCE_DIR/forms/district-rating.form" >/dev/null
+status=0
+"$PHIEU_BIN" import "$work/k.db" "$work/k-scans" >/dev/null || status=$?
+[ "$status" = 7 ] || { echo "import (keyboard): expected exit 7, got $status" >&2; exit 1; }
+echo "mat-khau-lan-1" | "$PHIEU_BIN" user add "$work/k.db" lan --role supervisor >/dev/null
+"$PHIEU_BIN" review "$work/k.db" --listen 127.0.0.1:0 >"$work/out3" 2>"$work/log3" &
+server2_pid=$!
+url=""
+for _ in $(seq 1 100); do
+  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/out3" || true)
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "phieu review (keyboard) did not start:" >&2; cat "$work/log3" >&2; exit 1; }
+REVIEW_URL="${url%/}" SHOTS_DIR="$shots" CHROMIUM="$CHROMIUM" USER1=lan PASS1=mat-khau-lan-1 \
+  CASES="$cases" NODE_PATH="$browser_dir/node_modules" node "$browser_dir/keyboard.test.js"
 kill -INT "$server2_pid"
 wait "$server2_pid"
 server2_pid=""

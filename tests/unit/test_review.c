@@ -144,8 +144,21 @@ static int faint_mark_for(const phieu_form *f, const phieu_layout *lay, const ph
  * larger pile) pages whose marks follow a fixed pseudo-random sequence, clear marks only.
  * The clear marks are drawn first, so that the faint ones are sized on the page as it
  * will be read. */
+static int draw_ballot_faint(const phieu_form *f, const phieu_layout *lay,
+                             const phieu_image *blank, size_t i, int extra_faint,
+                             phieu_image **out, phieu_error *err);
+
 static int draw_ballot(const phieu_form *f, const phieu_layout *lay, const phieu_image *blank,
                        size_t i, phieu_image **out, phieu_error *err)
+{
+    return draw_ballot_faint(f, lay, blank, i, 0, out, err);
+}
+
+/* As draw_ballot; extra_faint > 0: a ballot past the fixture's pages also gets one faint
+ * mark, in row ((i - N_PAGES) % rows) + 1 (a deck of cases for the keyboard test). */
+static int draw_ballot_faint(const phieu_form *f, const phieu_layout *lay,
+                             const phieu_image *blank, size_t i, int extra_faint,
+                             phieu_image **out, phieu_error *err)
 {
     phieu_image *im = NULL;
     if (phieu_image_clone(blank, &im, err) != 0)
@@ -160,6 +173,7 @@ static int draw_ballot(const phieu_form *f, const phieu_layout *lay, const phieu
         } else {
             seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5; /* xorshift32 */
             choices[r] = (int)(seed % 7) < 4 ? 0 : (int)(seed % 7) < 6 ? 1 : 2;
+            faint[r] = extra_faint && r == (int)((i - N_PAGES) % (size_t)f->n_rows);
         }
         if (!faint[r])
             draw_x(im, lay->boxes[r][choices[r]], 2.2, 0.6, 0);
@@ -222,10 +236,12 @@ static void turn_over(phieu_image *im)
     }
 }
 
-/* `--make-ballots DIR N [rescan] [upside]`: N scanned ballots as PNG files for `phieu
- * import`; with `rescan` a second scan of ballot 3 (ballot-03-again.png); with `upside`
- * ballot 1 fed upside down. */
-static int make_ballots(const char *dir, int n, int with_rescan, int upside, phieu_error *err)
+/* `--make-ballots DIR N [rescan] [upside] [faint]`: N scanned ballots as PNG files for
+ * `phieu import`; with `rescan` a second scan of ballot 3 (ballot-03-again.png); with
+ * `upside` ballot 1 fed upside down; with `faint` one faint mark on every ballot past the
+ * third as well. */
+static int make_ballots(const char *dir, int n, int with_rescan, int upside, int faint,
+                        phieu_error *err)
 {
     phieu_form *f = NULL;
     phieu_layout lay;
@@ -237,7 +253,7 @@ static int make_ballots(const char *dir, int n, int with_rescan, int upside, phi
         phieu_image *im = NULL;
         char path[4200];
         snprintf(path, sizeof path, "%s/ballot-%02d.png", dir, i + 1);
-        rc = draw_ballot(f, &lay, blank, (size_t)i, &im, err);
+        rc = draw_ballot_faint(f, &lay, blank, (size_t)i, faint, &im, err);
         if (rc == 0 && i == 0 && upside)
             turn_over(im);
         if (rc == 0)
@@ -1835,13 +1851,14 @@ int main(int argc, char **argv)
     phieu_error err = {0};
     if (phieu_util_init(&err) != 0)
         return 1;
-    if (argc >= 4 && argc <= 6 && strcmp(argv[1], "--make-ballots") == 0) {
-        int with_rescan = 0, upside = 0;
+    if (argc >= 4 && argc <= 7 && strcmp(argv[1], "--make-ballots") == 0) {
+        int with_rescan = 0, upside = 0, faint = 0;
         for (int i = 4; i < argc; i++) {
             with_rescan |= strcmp(argv[i], "rescan") == 0;
             upside |= strcmp(argv[i], "upside") == 0;
+            faint |= strcmp(argv[i], "faint") == 0;
         }
-        if (make_ballots(argv[2], atoi(argv[3]), with_rescan, upside, &err) != 0) {
+        if (make_ballots(argv[2], atoi(argv[3]), with_rescan, upside, faint, &err) != 0) {
             fprintf(stderr, "test_review: %s\n", err.message);
             return 1;
         }
