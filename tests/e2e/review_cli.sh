@@ -138,6 +138,10 @@ grep -q "login 'minh'" "$work/log" || fail "the log names the login"
 grep -q "override.*overrides decisions #1 lan, #2 minh" "$work/auditlog" \
   || fail "the audit log names the override and the decisions it replaced"
 expect 0 "$PHIEU_BIN" report "$db" --out "$work/report" --draft
+if ! command -v pdftotext >/dev/null; then
+  echo "review_cli: SKIPPED the minutes' appendix: pdftotext (poppler-utils) is not installed"
+  exit 77
+fi
 pdftotext "$work/report/minutes.pdf" "$work/minutes.txt"
 grep -q "Phụ lục kỹ thuật: các quyết định thay thế của Trưởng ban" "$work/minutes.txt" \
   || fail "the minutes do not list the overrides"
