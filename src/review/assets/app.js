@@ -441,6 +441,7 @@ function renderBar() {
 
 function switchLang() {
   state.lang = state.lang === 'vi' ? 'en' : 'vi';
+  toast(''); /* a message stays in the language it was given in: drop it */
   localStorage.setItem('phieu-lang', state.lang);
   if (state.me) route(); else renderLogin();
 }
@@ -848,7 +849,8 @@ async function renderException(id) {
   });
   buttons.sort((x, y) => Number(x.last) - Number(y.last));
   parts.push(h('h2', {}, ex.row ? t('decide_row') : t('decide_page')));
-  if (!canDecide) parts.push(h('p', { class: 'muted', id: 'not-yours' }, refusalText(ex)));
+  /* Why not (unless the state banner above says it already). */
+  if (!canDecide && !(ex.decide === 'head-only' && ex.state === 'head')) parts.push(h('p', { class: 'muted', id: 'not-yours' }, refusalText(ex)));
   else if (override) parts.push(h('p', { class: 'banner warn', id: 'override-note' }, t('override_title')));
   const readyLine = h('p', { class: 'muted small', id: 'ready-line' }, canDecide ? t('loading') : '');
   parts.push(h('div', { class: 'choices', id: 'choices' }, buttons.map((x) => x.button)), readyLine, confirmBox);
