@@ -53,6 +53,8 @@ typedef struct phieu_form {
     char *session;     /* "Kỳ họp thứ ..." */
     char *title;       /* "PHIẾU LẤY PHIẾU TÍN NHIỆM" */
     char *instruction; /* how to mark, printed under the title */
+    char *name;        /* optional short display name ("Phiếu HĐND huyện"), or NULL; not
+                        * printed, not in the fingerprint: what screens call the form */
     int n_choices;     /* 3 for rating, 2 for confidence */
     phieu_choice choices[PHIEU_FORM_MAX_CHOICES];
     int n_rows;        /* 1..PHIEU_FORM_MAX_ROWS */

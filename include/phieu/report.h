@@ -70,7 +70,7 @@ int phieu_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_l
 /* ---- What an export holds ---------------------------------------------------------- */
 
 #define PHIEU_REPORT_ID_HEX 33 /* 32 hex digits of 128 random bits, and the NUL */
-#define PHIEU_REPORT_NOTE_MAX 400
+#define PHIEU_REPORT_NOTE_MAX PHIEU_NOTE_MAX /* a decision's whole note (400 characters) */
 
 /* One row of one ballot side. */
 typedef struct phieu_report_row {
@@ -132,6 +132,8 @@ typedef struct phieu_report_data {
     char log_head[PHIEU_SHA256_HEX]; /* the session's audit log head, "" if unknown */
     size_t n_ballots;
     phieu_report_ballot *ballots;    /* sorted by id */
+    size_t n_overrides;              /* the head's overrides, for the minutes' appendix */
+    phieu_override *overrides;       /* phieu_session_overrides_list; owned */
 } phieu_report_data;
 
 /* Builds the data from a session: ballots, their readings, the board's decisions, fresh

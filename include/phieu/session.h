@@ -299,6 +299,9 @@ typedef enum {
 /* Page exception reasons a "form:<id>" decision may answer. */
 #define PHIEU_REASON_CODE_UNREADABLE "code-unreadable"
 #define PHIEU_REASON_WRONG_FORM "wrong-form"
+/* The resolution of a row exception whose page was resolved "discard" or "invalid": the
+ * row closes with its page (and opens again if the page's decision changes). */
+#define PHIEU_RESOLUTION_WITH_PAGE "with-page"
 #define PHIEU_CHOICE_MAX 32
 _Static_assert(sizeof PHIEU_CHOICE_FORM_PREFIX - 1 + PHIEU_FORM_ID_MAX < PHIEU_CHOICE_MAX,
                "a \"form:<id>\" decision must fit PHIEU_CHOICE_MAX with its terminator");
@@ -336,13 +339,18 @@ typedef struct phieu_user {
     int role; /* PHIEU_ROLE_* */
 } phieu_user;
 
+/* A decision's note: at most PHIEU_NOTE_CHARS characters (a board member's words, in
+ * Vietnamese up to 4 bytes of UTF-8 each, counted as characters, not bytes). */
+#define PHIEU_NOTE_CHARS 400
+#define PHIEU_NOTE_MAX (4 * PHIEU_NOTE_CHARS + 1)
+
 typedef struct phieu_decision {
     int64_t id;             /* increasing: later decisions have larger ids */
     int64_t exception_id;
     char user[PHIEU_NAME_MAX];
     int role;
     char choice[PHIEU_CHOICE_MAX];
-    char note[400];
+    char note[PHIEU_NOTE_MAX];
     char time[32];          /* UTC, ISO 8601 */
 } phieu_decision;
 
@@ -402,8 +410,8 @@ int phieu_session_decisions_list(phieu_session *s, int64_t exception_id,
  * rows); the rows themselves are kept beside the decision. Two readers agreeing resolve
  * the page as a board reading; readers disagreeing (or one reading, one "invalid") send it
  * to the head, who must be a third person: a head who entered a reading of this page
- * cannot decide the disagreement (PHIEU_ESTATE). The same member entering twice replaces
- * their own entry and never counts as two readers. */
+ * cannot decide the disagreement (PHIEU_ESTATE). A member never enters twice (PHIEU_ESTATE,
+ * as for any decision); phieu_session_decision_withdraw takes an entry back. */
 #define PHIEU_CHOICE_READ_PREFIX "read:"
 /* The words of an entry besides a form's choice keys: no box marked, two or more marked. */
 #define PHIEU_READ_BLANK "blank"
@@ -441,6 +449,67 @@ int phieu_session_board_entries_for_head(phieu_session *s, int64_t exception_id,
  * PHIEU_ENOTFOUND. */
 int phieu_session_sheet_board_entry(phieu_session *s, const char *sheet_id,
                                     phieu_board_entry *out, phieu_error *err);
+
+/* ---- Decisions: who may decide now, taking one back, overrides (decisions.c) ---------- */
+
+/* What a decision by a user on an exception would be now. A member never decides a case
+ * twice; a disagreement needs the head, who has not decided it yet; the head changing a
+ * settled case, or deciding again a disagreement they were part of, is an override: it
+ * needs a note and is logged as "override" with the earlier decisions named. */
+typedef enum {
+    PHIEU_DECIDE_OK = 0,        /* an ordinary decision */
+    PHIEU_DECIDE_OVERRIDE = 1,  /* the head's override: allowed with a note */
+    PHIEU_DECIDE_AGAIN = 2,     /* refused: this member decided it already */
+    PHIEU_DECIDE_HEAD_ONLY = 3, /* refused: the decisions disagree; only the head decides */
+    PHIEU_DECIDE_SETTLED = 4,   /* refused: settled; only the head can change it */
+} phieu_decide_kind;
+
+/* *kind for `user` deciding the exception now (0, or a negative code: unknown user or
+ * exception, database). phieu_session_decide applies the same rules (PHIEU_ESTATE). */
+int phieu_session_decision_check(phieu_session *s, int64_t exception_id, const char *user,
+                                 int *kind, phieu_error *err);
+/* Takes back `user`'s decision on an exception while no other member has decided it (the
+ * undo of the review screen): the decision is removed, the state recomputed and the log
+ * gets "decision-withdrawn" naming the decision's hash. PHIEU_ESTATE once someone else
+ * decided, or when the user has no decision on it. *after may be NULL. */
+int phieu_session_decision_withdraw(phieu_session *s, int64_t exception_id, const char *user,
+                                    phieu_exception *after, phieu_error *err);
+
+/* One override by the head, for the minutes' technical appendix: which case, who, when,
+ * the note, and the earlier decisions it replaced ("#12 lan, #13 minh"). Never a choice. */
+typedef struct phieu_override {
+    int64_t exception_id;
+    int64_t decision_id;
+    int row; /* 0 for a whole page */
+    char reason[32];
+    char user[PHIEU_NAME_MAX];
+    char time[32];
+    char note[PHIEU_NOTE_MAX];
+    char earlier[512];
+} phieu_override;
+
+/* Every override, by exception id (random: unrelated to the order of scanning); one
+ * phieu_malloc block, freed with phieu_free. */
+int phieu_session_overrides_list(phieu_session *s, phieu_override **items, size_t *n,
+                                 phieu_error *err);
+
+/* User names: letters (Vietnamese included), digits, '.', '-', '_', under this many bytes;
+ * compared case-insensitively ("Lan" is "lan"). */
+#define PHIEU_USER_NAME_MAX 64
+/* 0 when `name` is allowed as a new user's name; PHIEU_EINVAL saying why not. */
+int phieu_user_name_check(const char *name, phieu_error *err);
+/* The lower-case form two names are compared by; -1 when it does not fit or is not UTF-8. */
+int phieu_user_name_fold(const char *name, char *out, size_t size);
+/* The user of that name (compared case-insensitively); PHIEU_ENOTFOUND when none. */
+int phieu_session_user_get(phieu_session *s, const char *name, phieu_user *out,
+                           phieu_error *err);
+/* Lifts the review screen's lock on a name (`phieu user unlock`): stored in the session,
+ * where a running review server sees it at the name's next login; logged "user-unlocked". */
+int phieu_session_user_unlock(phieu_session *s, const char *name, const char *actor,
+                              phieu_error *err);
+/* What the last unlock of a name left in the session ("" when never unlocked). */
+int phieu_session_user_unlock_stamp(phieu_session *s, const char *name, char *out, size_t size,
+                                    phieu_error *err);
 
 /* ---- Ballots: readings with the decisions applied (the tally's and report's input) ---- */
 

@@ -1,5 +1,5 @@
 /*
- * cmd_user.c - `phieu user add|list SESSION`: the accounts of the board's supervisors and
+ * cmd_user.c - `phieu user add|list|unlock SESSION`: the accounts of the board's supervisors and
  * head, kept in the session (argon2id hashes, see phieu_session_user_add). The password is
  * read from the terminal without echo, or from standard input for scripts.
  */
@@ -16,6 +16,7 @@
 static const char usage[] =
     "usage: phieu user add SESSION NAME --role head|supervisor [--password-stdin]\n"
     "       phieu user list SESSION\n"
+    "       phieu user unlock SESSION NAME\n"
     "\n"
     "Accounts for the review screen ('phieu review') and 'phieu decide'. Each member of\n"
     "the counting board who decides unclear ballots gets one; the head of the board\n"
@@ -27,7 +28,12 @@ static const char usage[] =
     "                    Otherwise the password is asked twice, without echo.\n"
     "  -h, --help        this help\n"
     "\n"
-    "Passwords have at least 8 characters and are stored only as argon2id hashes.\n";
+    "Names use letters (Vietnamese included), digits, '.', '-' and '_', and are compared\n"
+    "without regard to case: 'Lan' and 'lan' are one name.\n"
+    "Passwords have at least 8 characters and are stored only as argon2id hashes.\n"
+    "\n"
+    "'unlock' lifts the lock the review screen puts on a name after 5 wrong passwords,\n"
+    "at once, without restarting 'phieu review'; it is written to the audit log.\n";
 
 static int user_add(int argc, char **argv)
 {
@@ -62,6 +68,8 @@ static int user_add(int argc, char **argv)
         return cli_usage_error("user", "unknown role '%s'; use head or supervisor", role);
 
     phieu_error err = {0};
+    if (phieu_user_name_check(name, &err) != 0)
+        return cli_fail(&err);
     phieu_session *s = NULL;
     if (phieu_session_open(session, &s, &err) != 0)
         return cli_fail(&err);
@@ -109,6 +117,22 @@ static int user_list(int argc, char **argv)
     return PHIEU_EXIT_OK;
 }
 
+static int user_unlock(int argc, char **argv)
+{
+    if (argc != 4)
+        return cli_usage_error("user", "usage: phieu user unlock SESSION NAME");
+    phieu_error err = {0};
+    phieu_session *s = NULL;
+    if (phieu_session_open(argv[2], &s, &err) != 0)
+        return cli_fail(&err);
+    int rc = phieu_session_user_unlock(s, argv[3], "operator", &err);
+    phieu_session_close(&s);
+    if (rc != 0)
+        return cli_fail(&err);
+    printf("user '%s' unlocked: the review screen takes their password again\n", argv[3]);
+    return PHIEU_EXIT_OK;
+}
+
 int cmd_user(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -119,5 +143,7 @@ int cmd_user(int argc, char **argv)
         return user_add(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "list") == 0)
         return user_list(argc, argv);
-    return cli_usage_error("user", "say 'add' or 'list'");
+    if (argc >= 2 && strcmp(argv[1], "unlock") == 0)
+        return user_unlock(argc, argv);
+    return cli_usage_error("user", "say 'add', 'list' or 'unlock'");
 }

@@ -18,6 +18,9 @@
 
 /* A form is a page of text; a megabyte is far beyond any real one. */
 #define FORM_FILE_MAX_BYTES (1u << 20)
+/* A form's display name is read in lists and table headings beside the council: about
+ * the length of "Phiếu HĐND huyện An Thạnh, kỳ họp 11" with room to spare. */
+#define FORM_NAME_MAX_CHARS 60
 /* Longest quote of the user's text inside an error message (bytes). */
 #define QUOTE_MAX 60
 
@@ -249,12 +252,39 @@ static int on_row(parser *p, const char *value, pos vpos, pos kpos)
     return 0;
 }
 
+/* The form's short display name (before the first row), e.g. "Phiếu HĐND huyện": what the
+ * review screen and the minutes call the form. Not printed on the ballot. */
+static int on_form_name(parser *p, char *value, pos vpos, pos kpos)
+{
+    phieu_form *f = p->form;
+    if (f->name)
+        return fail(p, kpos, "duplicate form name: a form has one 'name:' before its rows");
+    if (!value[0])
+        return fail(p, vpos,
+                    "missing value after 'name:'; write the form's short name, e.g. 'name: "
+                    "Phiếu HĐND huyện'");
+    size_t chars = 0;
+    for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+        chars += (*c & 0xc0) != 0x80;
+    if (chars > FORM_NAME_MAX_CHARS)
+        return fail(p, vpos,
+                    "the form's name has %zu characters, more than %d: it is a short name "
+                    "for screens and lists; shorten it",
+                    chars, FORM_NAME_MAX_CHARS);
+    f->name = phieu_strdup(value);
+    return f->name ? 0 : oom(p);
+}
+
 static int on_name(parser *p, char *value, pos vpos, pos kpos)
 {
     char q[QUOTE_MAX + 4];
     phieu_form *f = p->form;
+    if (!p->in_row && f->n_rows == 0)
+        return on_form_name(p, value, vpos, kpos);
     if (!p->in_row)
-        return fail(p, kpos, "'name:' outside a row; start each person with a line 'row:'");
+        return fail(p, kpos,
+                    "'name:' outside a row; start each person with a line 'row:' (the form's "
+                    "own short name goes before the first row)");
     int r = f->n_rows - 1;
     if (f->rows[r].name)
         return fail(p, kpos,
@@ -671,6 +701,7 @@ void phieu_form_destroy(phieu_form **form)
     phieu_free(f->session);
     phieu_free(f->title);
     phieu_free(f->instruction);
+    phieu_free(f->name);
     for (int r = 0; r < PHIEU_FORM_MAX_ROWS; r++) {
         phieu_free(f->rows[r].name);
         phieu_free(f->rows[r].post);

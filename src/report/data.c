@@ -36,6 +36,7 @@ void phieu_report_data_destroy(phieu_report_data **dp)
     for (size_t i = 0; i < d->n_ballots; i++)
         phieu_free(d->ballots[i].image_path);
     phieu_free(d->ballots);
+    phieu_free(d->overrides);
     phieu_free(d);
     *dp = NULL;
 }
@@ -352,6 +353,8 @@ int phieu_report_data_from_session(phieu_session *s, phieu_report_data **out,
     }
     phieu_free(exc);
     phieu_free(ballots);
+    if (rc == 0) /* the head's overrides, listed in the minutes' appendix */
+        rc = phieu_session_overrides_list(s, &d->overrides, &d->n_overrides, err);
     if (rc != 0)
         goto fail;
     phieu_report_shuffle(d);

@@ -409,6 +409,33 @@ static void signatures(doc *m, const char *public_key_hex)
     m->y += h;
 }
 
+/* Technical appendix: each change the head made to a case already decided (an override),
+ * with its note and the decisions it replaced, so that the board sees every one when it
+ * signs. Never a choice (the log holds none either); listed by random exception number. */
+static void overrides_appendix(doc *m)
+{
+    const phieu_report_data *d = m->d;
+    if (d->n_overrides == 0)
+        return;
+    need(m, 25 * MM);
+    para(m, "Phụ lục kỹ thuật: các quyết định thay thế của Trưởng ban", BODY_PT, 1,
+         PANGO_ALIGN_LEFT, 1 * MM);
+    for (size_t i = 0; i < d->n_overrides; i++) {
+        const phieu_override *o = &d->overrides[i];
+        char line[PHIEU_NOTE_MAX + 1024], where[32];
+        if (o->row > 0)
+            snprintf(where, sizeof where, "dòng %d", o->row);
+        else
+            snprintf(where, sizeof where, "cả tờ phiếu");
+        snprintf(line, sizeof line,
+                 "%zu. Trường hợp %lld (%s, %s): %s thay thế các quyết định %s lúc %s. Lý do: "
+                 "%s",
+                 i + 1, (long long)o->exception_id, o->reason, where, o->user, o->earlier,
+                 o->time, o->note);
+        para(m, line, FOOTER_PT + 1, 0, PANGO_ALIGN_LEFT, 1 * MM);
+    }
+}
+
 static void lay_out(doc *m, const char *public_key_hex)
 {
     m->page = 1;
@@ -417,6 +444,7 @@ static void lay_out(doc *m, const char *public_key_hex)
     header(m);
     body(m);
     signatures(m, public_key_hex);
+    overrides_appendix(m);
     cairo_show_page(m->cr);
 }
 

@@ -1,13 +1,14 @@
 /*
  * auth.c - the review server's logins: random session tokens kept in memory, their CSRF
  * tokens, expiry after inactivity, and the throttle on failed logins (a growing delay,
- * then a lock of the name and of the client address). Passwords themselves are checked
- * against the session's argon2id hashes in data.c; accounts live in the session.
+ * then a lock of the name, and of the client address unless it is loopback). Passwords themselves
+ * are checked against the session's argon2id hashes in data.c; accounts live in the session.
  */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "phieu/session.h"
 #include "review/review_internal.h"
 
 /* One client address may fail this many times the per-name limit before it is locked:
@@ -120,25 +121,66 @@ static review_throttle *throttle_find(review_auth *a, const char *key, int creat
     return t;
 }
 
+/* The throttle's keys: the name compared case-insensitively ("Lan" is "lan"), and the
+ * client's address, which on loopback every local user shares and so is not used ("" then:
+ * one person's wrong tries must not lock the whole board out). */
 static void keys(const char *user, const char *client, char *ku, char *ka, size_t size)
 {
-    snprintf(ku, size, "u:%.*s", REVIEW_NAME_MAX - 1, user ? user : "");
-    snprintf(ka, size, "a:%s", client ? client : "");
+    char folded[REVIEW_NAME_MAX * 2];
+    if (!user || phieu_user_name_fold(user, folded, sizeof folded) != 0)
+        snprintf(folded, sizeof folded, "%s", user ? user : "");
+    snprintf(ku, size, "u:%.*s", REVIEW_NAME_MAX - 1, folded);
+    if (!client || phieu_review_host_is_loopback(client))
+        ka[0] = '\0';
+    else
+        snprintf(ka, size, "a:%s", client);
 }
 
-int review_auth_may_try(review_auth *a, const char *user, const char *client)
+/* Whether a throttle entry is locked now; a lock that ran out starts a fresh count. */
+static int locked_now(review_throttle *t, double now)
+{
+    if (t->locked_until > now)
+        return 1;
+    if (t->locked_until > 0) {
+        t->locked_until = 0;
+        t->failures = 0;
+    }
+    return 0;
+}
+
+int review_auth_begin(review_auth *a, const char *user, const char *client,
+                      const char *unlock_stamp)
 {
     char ku[REVIEW_NAME_MAX + 8], ka[REVIEW_NAME_MAX + 8];
     keys(user, client, ku, ka, sizeof ku);
     double now = review_now();
     double wait = 0;
     pthread_mutex_lock(&a->lock);
-    const char *k[2] = {ku, ka};
-    for (int i = 0; i < 2; i++) {
-        review_throttle *t = throttle_find(a, k[i], 0);
-        if (t && t->locked_until > now && t->locked_until - now > wait)
-            wait = t->locked_until - now;
+    review_throttle *tu = throttle_find(a, ku, 1);
+    review_throttle *ta = ka[0] ? throttle_find(a, ka, 1) : NULL;
+    /* `phieu user unlock` since the lock: the name starts afresh. */
+    if (unlock_stamp && strcmp(tu->unlock_stamp, unlock_stamp) != 0) {
+        if (tu->locked_until > now || tu->failures)
+            tu->locked_until = tu->failures = 0;
+        snprintf(tu->unlock_stamp, sizeof tu->unlock_stamp, "%s", unlock_stamp);
     }
+    review_throttle *t[2] = {tu, ta};
+    int limit[2] = {a->lock_after, a->lock_after * REVIEW_ADDRESS_LOCK_FACTOR};
+    for (int i = 0; i < 2; i++) {
+        if (!t[i])
+            continue;
+        t[i]->last = now;
+        if (!locked_now(t[i], now) && t[i]->failures >= limit[i])
+            t[i]->locked_until = now + a->lock_seconds; /* tries in flight used them up */
+        if (t[i]->locked_until > now && t[i]->locked_until - now > wait)
+            wait = t[i]->locked_until - now;
+    }
+    /* Counted as failed before the password is checked, so that tries sent at once cannot
+     * all pass the check above; a good password takes it back. */
+    if (wait <= 0)
+        for (int i = 0; i < 2; i++)
+            if (t[i])
+                t[i]->failures++;
     pthread_mutex_unlock(&a->lock);
     return wait > 0 ? (int)wait + 1 : 0;
 }
@@ -151,21 +193,19 @@ int review_auth_failed(review_auth *a, const char *user, const char *client, int
     *now_locked = 0;
     pthread_mutex_lock(&a->lock);
     review_throttle *tu = throttle_find(a, ku, 1);
-    tu->failures++;
     tu->last = now;
-    if (tu->failures >= a->lock_after) {
+    if (tu->failures >= a->lock_after && tu->locked_until <= now) {
         tu->locked_until = now + a->lock_seconds;
-        tu->failures = 0;
         *now_locked = 1;
     }
-    int failures = tu->failures ? tu->failures : a->lock_after;
-    review_throttle *ta = throttle_find(a, ka, 1);
-    ta->failures++;
-    ta->last = now;
-    if (ta->failures >= a->lock_after * REVIEW_ADDRESS_LOCK_FACTOR) {
-        ta->locked_until = now + a->lock_seconds;
-        ta->failures = 0;
-        *now_locked = 1;
+    int failures = tu->failures < a->lock_after ? tu->failures : a->lock_after;
+    review_throttle *ta = ka[0] ? throttle_find(a, ka, 1) : NULL;
+    if (ta) {
+        ta->last = now;
+        if (ta->failures >= a->lock_after * REVIEW_ADDRESS_LOCK_FACTOR && ta->locked_until <= now) {
+            ta->locked_until = now + a->lock_seconds;
+            *now_locked = 1;
+        }
     }
     pthread_mutex_unlock(&a->lock);
     long delay = a->delay_ms;
@@ -183,8 +223,13 @@ int review_auth_succeeded(review_auth *a, const char *user, const char *client, 
     int rc = PHIEU_ELIMIT;
     pthread_mutex_lock(&a->lock);
     review_throttle *t = throttle_find(a, ku, 0);
-    if (t)
-        memset(t, 0, sizeof *t);
+    if (t) { /* the good password takes back the failure counted in advance */
+        t->failures = 0;
+        t->locked_until = 0;
+    }
+    review_throttle *ta = ka[0] ? throttle_find(a, ka, 0) : NULL;
+    if (ta && ta->failures > 0)
+        ta->failures--;
     review_login *slot = NULL;
     for (int i = 0; i < REVIEW_MAX_LOGINS && !slot; i++) {
         review_login *l = &a->logins[i];

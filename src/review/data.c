@@ -33,7 +33,6 @@
 /* Margin above and below a row's band in the crop, in mm: shows a mark that strays out of
  * its box (a 6-7 mm box leaves about 2 mm of band around it). */
 #define REVIEW_ROW_MARGIN_MM 1.5
-#define REVIEW_NOTE_MAX 399 /* phieu_decision.note holds 400 bytes */
 
 struct review_data {
     pthread_mutex_t lock; /* one session handle, used by one thread at a time */
@@ -91,9 +90,70 @@ static int status_of(int code)
     }
 }
 
+/* A failure of the session, in the screen's words: a Vietnamese sentence by kind, and the
+ * library's exact words in English beside it. */
 static void fail(review_response *res, const phieu_error *err)
 {
-    review_error(res, status_of(err->code), phieu_error_code_name(err->code), "%s", err->message);
+    int status = status_of(err->code);
+    const char *vi;
+    switch (status) {
+    case MHD_HTTP_BAD_REQUEST: vi = "Máy không nhận yêu cầu này"; break;
+    case MHD_HTTP_NOT_FOUND: vi = "Không tìm thấy: có thể trường hợp này không còn nữa; hãy về hàng chờ"; break;
+    case MHD_HTTP_CONFLICT: vi = "Không làm được lúc này"; break;
+    case MHD_HTTP_SERVICE_UNAVAILABLE: vi = "Máy đang thiếu bộ nhớ; hãy thử lại sau ít phút"; break;
+    default: vi = "Máy gặp lỗi khi đọc hoặc ghi kỳ họp; hãy báo người vận hành"; break;
+    }
+    char msg[sizeof err->message + 200];
+    snprintf(msg, sizeof msg, "%s (%s)", vi, err->message);
+    review_error_lang(res, status, phieu_error_code_name(err->code), msg, err->message);
+}
+
+/* The number of characters (UTF-8 code points) of text: a limit a person can follow. */
+static size_t utf8_chars(const char *text)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        n += (*p & 0xc0) != 0x80;
+    return n;
+}
+
+/* The words of a phieu_decide_kind for the screen: code, Vietnamese, English. */
+static const char *kind_code(int kind)
+{
+    switch (kind) {
+    case PHIEU_DECIDE_OVERRIDE: return "override";
+    case PHIEU_DECIDE_AGAIN: return "decided-already";
+    case PHIEU_DECIDE_HEAD_ONLY: return "head-only";
+    case PHIEU_DECIDE_SETTLED: return "settled";
+    default: return "ok";
+    }
+}
+
+static void kind_refused(review_response *res, int kind)
+{
+    switch (kind) {
+    case PHIEU_DECIDE_AGAIN:
+        review_error_lang(res, MHD_HTTP_CONFLICT, kind_code(kind),
+                          "Bạn đã quyết định trường hợp này rồi. Theo quy tắc hai người, một "
+                          "thành viên khác phải quyết định.",
+                          "You have decided this case already. Under the two-person rule "
+                          "another member must decide it.");
+        break;
+    case PHIEU_DECIDE_HEAD_ONLY:
+        review_error_lang(res, MHD_HTTP_CONFLICT, kind_code(kind),
+                          "Hai thành viên đã quyết định khác nhau: chỉ Trưởng ban quyết định "
+                          "được trường hợp này.",
+                          "Two members decided differently: only the head of the board can "
+                          "decide this case.");
+        break;
+    default:
+        review_error_lang(res, MHD_HTTP_CONFLICT, kind_code(kind),
+                          "Trường hợp này đã xong. Chỉ Trưởng ban có thể thay đổi, kèm xác "
+                          "nhận và ghi chú lý do.",
+                          "This case is settled. Only the head of the board can change it, "
+                          "with a confirmation and a note.");
+        break;
+    }
 }
 
 static void send_json(review_response *res, int status, json_t *j)
@@ -101,6 +161,12 @@ static void send_json(review_response *res, int status, json_t *j)
     char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     review_json_text(res, status, text);
+}
+
+/* What a person calls the form: its short display name, else its printed title. */
+static const char *form_name(const phieu_form *f)
+{
+    return !f ? NULL : f->name ? f->name : f->title;
 }
 
 static const char *role_name(int role)
@@ -240,14 +306,25 @@ void review_api_login(review_request *req, review_response *res)
         review_error(res, MHD_HTTP_BAD_REQUEST, "login", "give a user name and a password");
         return;
     }
-    int wait = review_auth_may_try(&srv->auth, user, req->client);
+    char stamp[64] = "";
+    phieu_error serr = {0};
+    pthread_mutex_lock(&srv->data->lock);
+    int src = phieu_session_user_unlock_stamp(srv->data->session, user, stamp, sizeof stamp, &serr);
+    pthread_mutex_unlock(&srv->data->lock);
+    int wait = review_auth_begin(&srv->auth, user, req->client, src == 0 ? stamp : NULL);
     if (wait > 0) {
         json_decref(j);
         snprintf(res->retry_after, sizeof res->retry_after, "%d", wait);
-        review_error(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked",
-                     "too many failed logins: this name is locked for %d more minute(s); "
-                     "the head of the board can restart the review server",
-                     (wait + 59) / 60);
+        char vi[300], en[300];
+        snprintf(vi, sizeof vi,
+                 "Đăng nhập sai quá nhiều lần: tên này bị khóa thêm %d phút. Trưởng ban có thể "
+                 "mở khóa bằng lệnh 'phieu user unlock'.",
+                 (wait + 59) / 60);
+        snprintf(en, sizeof en,
+                 "too many failed logins: this name is locked for %d more minute(s); the head "
+                 "of the board can lift it with 'phieu user unlock'",
+                 (wait + 59) / 60);
+        review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
         return;
     }
     /* Only the lookup needs the shared session; the argon2id work runs outside its lock so
@@ -281,11 +358,19 @@ void review_api_login(review_request *req, review_response *res)
         }
         if (locked) {
             snprintf(res->retry_after, sizeof res->retry_after, "%d", srv->auth.lock_seconds);
-            review_error(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked",
-                         "too many failed logins: this name is locked for %d minute(s)",
-                         (srv->auth.lock_seconds + 59) / 60);
+            char vi[300], en[300];
+            snprintf(vi, sizeof vi,
+                     "Đăng nhập sai quá nhiều lần: tên này bị khóa %d phút. Trưởng ban có thể "
+                     "mở khóa bằng lệnh 'phieu user unlock'.",
+                     (srv->auth.lock_seconds + 59) / 60);
+            snprintf(en, sizeof en,
+                     "too many failed logins: this name is locked for %d minute(s); the head "
+                     "of the board can lift it with 'phieu user unlock'",
+                     (srv->auth.lock_seconds + 59) / 60);
+            review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
         } else
-            review_error(res, MHD_HTTP_UNAUTHORIZED, "login", "wrong name or password");
+            review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Sai tên hoặc mật khẩu.",
+                              "wrong name or password");
         return;
     }
     review_login l;
@@ -318,8 +403,10 @@ static void api_me(review_request *req, review_response *res)
     const phieu_session_info *info = phieu_session_get_info(d->session);
     json_t *forms = json_array();
     for (int i = 0; i < info->n_forms; i++)
-        json_array_append_new(forms, json_pack("{s:s, s:s}", "id", info->forms[i]->id, "title",
-                                               info->forms[i]->title));
+        json_array_append_new(forms, json_pack("{s:s, s:s, s:s, s:s?}", "id", info->forms[i]->id,
+                                               "title", info->forms[i]->title, "name",
+                                               form_name(info->forms[i]), "council",
+                                               info->forms[i]->council));
     json_t *j =
         json_pack("{s:s, s:s, s:s, s:{s:s?, s:s?, s:s?, s:b, s:b, s:o}}", "user", req->login.user,
                   "role", req->login.role, "csrf", req->login.csrf, "session", "council",
@@ -386,6 +473,8 @@ static void api_queue(review_request *req, review_response *res)
                       f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
                       (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", awaits_me,
                       "resolution", e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL));
+        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "form_name",
+                            f ? json_string(form_name(f)) : json_null());
     }
     pthread_mutex_unlock(&d->lock);
     phieu_free(items);
@@ -511,9 +600,12 @@ static json_t *choices_for(const phieu_session_info *info, const phieu_exception
             int len = snprintf(choice, sizeof choice, "%s%s", PHIEU_CHOICE_FORM_PREFIX,
                                info->forms[i]->id);
             if (len > 0 && (size_t)len < sizeof choice)
-                json_array_append_new(c, json_pack("{s:s, s:s, s:s, s:s}", "choice", choice,
-                                                   "kind", "form", "form", info->forms[i]->id,
-                                                   "title", info->forms[i]->title));
+                json_array_append_new(c, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?}", "choice",
+                                                   choice, "kind", "form", "form",
+                                                   info->forms[i]->id, "title",
+                                                   info->forms[i]->title, "name",
+                                                   form_name(info->forms[i]), "council",
+                                                   info->forms[i]->council));
         }
     if (f && sh->status != PHIEU_PAGE_REJECTED)
         json_array_append_new(
@@ -655,13 +747,21 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
                                         r->reasons[i].text, "row", r->reasons[i].row));
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)e.id);
+    int kind = PHIEU_DECIDE_OK;
+    phieu_error kerr = {0};
+    if (phieu_session_decision_check(d->session, e.id, req->login.user, &kind, &kerr) != 0)
+        kind = PHIEU_DECIDE_SETTLED; /* the user is gone: nothing to decide */
     json_t *twin = json_null();
     char twin_id[PHIEU_SHEET_ID_MAX];
     phieu_sheet tw;
     phieu_error terr = {0};
-    if (twin_of(&e, twin_id) && phieu_session_sheet_get(d->session, twin_id, &tw, NULL, &terr) == 0)
-        twin = json_pack("{s:s, s:I, s:i, s:b}", "sheet", tw.id, "batch", (json_int_t)tw.batch,
-                         "position", tw.position, "has_image", !tw.unreadable);
+    phieu_reading *tr = phieu_calloc(1, sizeof *tr);
+    if (tr && twin_of(&e, twin_id) &&
+        phieu_session_sheet_get(d->session, twin_id, &tw, tr, &terr) == 0)
+        twin = json_pack("{s:s, s:I, s:i, s:b, s:b}", "sheet", tw.id, "batch",
+                         (json_int_t)tw.batch, "position", tw.position, "has_image",
+                         !tw.unreadable, "upside_down", tr->upside_down);
+    phieu_free(tr);
     json_t *j = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:I, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b, "
         "s:o, s:o, s:o, s:o, s:s?, s:b, s:o}",
@@ -673,6 +773,10 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         needs_user(&e, &req->login, mine), "has_image", !sh.unreadable, "choices",
         choices_for(info, &e, &sh), "rows", rows, "decisions", decisions, "reasons", reasons,
         "next", next[0] ? next : NULL, "upside_down", r->upside_down, "twin", twin);
+    json_object_set_new(j, "decide", json_string(kind_code(kind)));
+    json_object_set_new(j, "form_name", f ? json_string(form_name(f)) : json_null());
+    json_object_set_new(j, "form_council", f && f->council ? json_string(f->council) : json_null());
+    json_object_set_new(j, "note_max", json_integer(PHIEU_NOTE_CHARS));
     pthread_mutex_unlock(&d->lock);
     phieu_free(r);
     phieu_free(dec);
@@ -694,18 +798,48 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
                      "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
         return;
     }
-    if (note && strlen(note) > REVIEW_NOTE_MAX) {
-        json_decref(j);
-        review_error(res, MHD_HTTP_BAD_REQUEST, "note",
-                     "the note is too long: keep it under %d bytes", REVIEW_NOTE_MAX);
+    size_t note_chars = note ? utf8_chars(note) : 0;
+    if (note && (note_chars > PHIEU_NOTE_CHARS || strlen(note) >= PHIEU_NOTE_MAX)) {
+        json_decref(j); /* note is j's: not used after this */
+        char vi[160], en[160];
+        snprintf(vi, sizeof vi, "Ghi chú quá dài: tối đa %d ký tự (ghi chú này có %zu).",
+                 PHIEU_NOTE_CHARS, note_chars);
+        snprintf(en, sizeof en, "The note is too long: at most %d characters (this one has %zu).",
+                 PHIEU_NOTE_CHARS, note_chars);
+        review_error_lang(res, MHD_HTTP_BAD_REQUEST, "note", vi, en);
         return;
     }
+    /* An override is said out loud: the screen asked for a confirmation and a note. */
+    int confirmed = json_is_true(json_object_get(j, "override"));
+    int has_note = 0;
+    for (const char *p = note ? note : ""; *p && !has_note; p++)
+        has_note = *p != ' ' && *p != '\n' && *p != '\t' && *p != '\r';
     phieu_error err = {0};
     phieu_exception after;
     char next[24] = "";
+    int kind = PHIEU_DECIDE_OK;
     pthread_mutex_lock(&d->lock);
-    int rc = phieu_session_decide(d->session, id, req->login.user, choice, note ? note : "", &after,
-                                  &err);
+    int rc = phieu_session_decision_check(d->session, id, req->login.user, &kind, &err);
+    if (rc == 0 && kind >= PHIEU_DECIDE_AGAIN) {
+        pthread_mutex_unlock(&d->lock);
+        json_decref(j);
+        kind_refused(res, kind);
+        return;
+    }
+    if (rc == 0 && kind == PHIEU_DECIDE_OVERRIDE && (!confirmed || !has_note)) {
+        pthread_mutex_unlock(&d->lock);
+        json_decref(j);
+        review_error_lang(res, confirmed ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_CONFLICT,
+                          confirmed ? "override-note" : "override-confirm",
+                          "Thay đổi một trường hợp đã có quyết định là quyết định thay thế của "
+                          "Trưởng ban: cần xác nhận và ghi rõ lý do trong ô ghi chú.",
+                          "Changing a case already decided is the head's override: it needs a "
+                          "confirmation and a note that says why.");
+        return;
+    }
+    if (rc == 0)
+        rc = phieu_session_decide(d->session, id, req->login.user, choice, note ? note : "",
+                                  &after, &err);
     if (rc == 0)
         rc = next_for_user(d->session, &req->login, id, next, sizeof next, &err);
     pthread_mutex_unlock(&d->lock);
@@ -716,12 +850,40 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
     }
     /* The log line names who and which exception, never the choice: logs hold no
      * selections. */
-    review_log(req->srv, "decision by '%s' on exception %lld: now %s", req->login.user,
+    review_log(req->srv, "%s by '%s' on exception %lld: now %s",
+               kind == PHIEU_DECIDE_OVERRIDE ? "override" : "decision", req->login.user,
                (long long)id, state_name(after.state));
     send_json(res, MHD_HTTP_OK,
               json_pack("{s:s, s:s?, s:s?}", "state", state_name(after.state), "resolution",
                         after.state == PHIEU_EXC_RESOLVED ? after.resolution : NULL, "next",
                         next[0] ? next : NULL));
+}
+
+/* POST /api/exception/ID/undo: takes back this user's decision while no second member has
+ * decided (the screen's "hoàn tác"). */
+static void api_undo(review_request *req, review_response *res, int64_t id)
+{
+    review_data *d = req->srv->data;
+    phieu_error err = {0};
+    phieu_exception after;
+    pthread_mutex_lock(&d->lock);
+    int rc = phieu_session_decision_withdraw(d->session, id, req->login.user, &after, &err);
+    pthread_mutex_unlock(&d->lock);
+    if (rc == PHIEU_ESTATE) {
+        review_error_lang(res, MHD_HTTP_CONFLICT, "undo-too-late",
+                          "Không hoàn tác được: một thành viên khác đã quyết định trường hợp "
+                          "này, hoặc bạn chưa quyết định nó.",
+                          "Cannot undo: another member has decided this case since, or you "
+                          "have not decided it.");
+        return;
+    }
+    if (rc != 0) {
+        fail(res, &err);
+        return;
+    }
+    review_log(req->srv, "decision taken back by '%s' on exception %lld: now %s",
+               req->login.user, (long long)id, state_name(after.state));
+    send_json(res, MHD_HTTP_OK, json_pack("{s:s}", "state", state_name(after.state)));
 }
 
 /* ---- totals ----------------------------------------------------------------------------- */
@@ -769,10 +931,12 @@ static void api_totals(review_request *req, review_response *res)
         }
         json_array_append_new(
             forms, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:o, s:o}", "id",
-                             tf->form->id, "title", tf->form->title, "kind", tf->form->kind,
+                             tf->form->id, "title", form_name(tf->form), "kind", tf->form->kind,
                              "ballots", tf->ballots, "invalid", tf->invalid_ballots, "pending",
                              tf->pending_ballots, "base", tf->base, "base_estimated",
                              tf->base_estimated, "choices", choices, "persons", persons));
+        json_object_set_new(json_array_get(forms, json_array_size(forms) - 1), "council",
+                            tf->form->council ? json_string(tf->form->council) : json_null());
     }
     json_t *j = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "provisional", t->provisional,
                           "rules", t->rules ? t->rules->name : "", "sheets", p.sheets,
@@ -814,6 +978,8 @@ void review_api_route(review_request *req, review_response *res)
         if (slash && strcmp(slash, "/board-read") == 0) /* board_read.c */
             return review_board_read(req, res, id, &req->srv->data->lock,
                                      req->srv->data->session);
+        if (slash && strcmp(slash, "/undo") == 0 && post)
+            return api_undo(req, res, id);
     }
     review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such API call");
 }

@@ -37,6 +37,7 @@ typedef struct review_throttle {
     int failures;                  /* in a row */
     double locked_until;
     double last;
+    char unlock_stamp[64]; /* the session's last `phieu user unlock` of the name seen */
     int used;
 } review_throttle;
 
@@ -90,6 +91,10 @@ double review_now(void);
 /* Sets a JSON body {"error": code, "message": message}. */
 void review_error(review_response *res, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same with the message in Vietnamese (the screen's language) and in English:
+ * {"error": code, "message": vi, "message_en": en}. */
+void review_error_lang(review_response *res, int status, const char *code, const char *vi,
+                       const char *en);
 /* Takes ownership of text (malloc heap). */
 void review_json_text(review_response *res, int status, char *text);
 /* A request header or NULL. */
@@ -101,9 +106,13 @@ int review_auth_init(review_auth *a, const phieu_review_options *o);
 void review_auth_release(review_auth *a);
 /* Fills req->login from the cookie when it names a live login. */
 void review_auth_identify(review_auth *a, const char *cookie_header, review_login *out);
-/* Before checking a password: 0 to go ahead, or seconds to wait (locked) > 0. */
-int review_auth_may_try(review_auth *a, const char *user, const char *client);
-/* After a failed check: records it and returns the delay in ms to apply before answering. */
+/* Before checking a password: 0 to go ahead (the try is counted as failed in advance,
+ * atomically), or seconds to wait (locked) > 0. unlock_stamp: what the session holds of the
+ * name's last unlock (a change lifts the lock), or NULL. */
+int review_auth_begin(review_auth *a, const char *user, const char *client,
+                      const char *unlock_stamp);
+/* After a failed check: locks at the limit and returns the delay in ms to apply before
+ * answering. */
 int review_auth_failed(review_auth *a, const char *user, const char *client, int *now_locked);
 /* After a good password: clears the throttle and creates a login (copied to out). */
 int review_auth_succeeded(review_auth *a, const char *user, const char *client, const char *role,

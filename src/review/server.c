@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -147,6 +148,22 @@ void review_json_text(review_response *res, int status, char *text)
         res->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* What each error code means for a board member, in the screen's language. */
+static const struct {
+    const char *code, *vi;
+} error_words_vi[] = {
+    {"json", "Yêu cầu không đúng dạng; hãy tải lại trang rồi làm lại."},
+    {"login", "Hãy đăng nhập (nhập tên và mật khẩu)."},
+    {"busy", "Quá nhiều người đang đăng nhập; hãy nhờ một người đăng xuất."},
+    {"memory", "Máy đang thiếu bộ nhớ; hãy thử lại sau ít phút."},
+    {"choice", "Quyết định gửi lên không đúng dạng; hãy tải lại trang rồi làm lại."},
+    {"not-found", "Không tìm thấy: có thể trường hợp này không còn nữa; hãy về hàng chờ."},
+    {"method", "Cách gửi yêu cầu này không được dùng ở đây."},
+    {"host", "Màn hình duyệt phiếu chỉ mở được bằng địa chỉ của chính máy này."},
+    {"content-type", "Yêu cầu phải được gửi dạng JSON."},
+    {"too-large", "Yêu cầu quá lớn."},
+};
+
 void review_error(review_response *res, int status, const char *code, const char *fmt, ...)
 {
     char msg[400];
@@ -154,12 +171,26 @@ void review_error(review_response *res, int status, const char *code, const char
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    for (size_t i = 0; i < sizeof error_words_vi / sizeof error_words_vi[0]; i++)
+        if (strcmp(code, error_words_vi[i].code) == 0) {
+            review_error_lang(res, status, code, error_words_vi[i].vi, msg);
+            return;
+        }
     char *m = json_escape_dup(msg);
     size_t n = strlen(code) + (m ? strlen(m) : 0) + 40;
     char *text = phieu_malloc(n);
     if (text)
         snprintf(text, n, "{\"error\":\"%s\",\"message\":\"%s\"}", code, m ? m : "");
     phieu_free(m);
+    review_json_text(res, status, text);
+}
+
+void review_error_lang(review_response *res, int status, const char *code, const char *vi,
+                       const char *en)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s}", "error", code, "message", vi, "message_en", en);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
     review_json_text(res, status, text);
 }
 
@@ -201,6 +232,20 @@ static int host_header_ok(const review_request *req)
     return phieu_review_host_is_loopback(name);
 }
 
+/* A request that changes something must come from this screen: when the browser names
+ * the page it comes from (Origin), that page must be this server (its Host), beside the
+ * CSRF token. A client that sends no Origin (curl, the tests) still needs the token. */
+static int origin_ok(const review_request *req)
+{
+    const char *origin = review_header(req, "Origin");
+    if (!origin)
+        return 1;
+    const char *host = review_header(req, MHD_HTTP_HEADER_HOST);
+    if (!host || strncasecmp(origin, "http://", 7) != 0)
+        return 0;
+    return strcasecmp(origin + 7, host) == 0;
+}
+
 static int is_json_request(const review_request *req)
 {
     const char *ct = review_header(req, MHD_HTTP_HEADER_CONTENT_TYPE);
@@ -221,6 +266,12 @@ static void route(review_request *req, review_response *res)
                      "this server answers only to its loopback address");
         return;
     }
+    if (is_post && !origin_ok(req)) {
+        review_error_lang(res, MHD_HTTP_FORBIDDEN, "origin",
+                          "Yêu cầu này không đến từ màn hình duyệt phiếu nên bị từ chối.",
+                          "this request does not come from the review screen's own page");
+        return;
+    }
     if (strncmp(req->url, "/api/", 5) == 0) {
         if (is_post && !is_json_request(req)) {
             review_error(res, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "content-type",
@@ -236,12 +287,14 @@ static void route(review_request *req, review_response *res)
         }
         review_auth_identify(&s->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
         if (!req->login.used) {
-            review_error(res, MHD_HTTP_UNAUTHORIZED, "login", "log in first");
+            review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Hãy đăng nhập trước.",
+                              "log in first");
             return;
         }
         if (is_post && !review_auth_csrf_ok(&req->login, review_header(req, "X-CSRF-Token"))) {
-            review_error(res, MHD_HTTP_FORBIDDEN, "csrf",
-                         "missing or wrong X-CSRF-Token; reload the page and try again");
+            review_error_lang(res, MHD_HTTP_FORBIDDEN, "csrf",
+                              "Trang đã cũ: hãy tải lại trang rồi làm lại.",
+                              "missing or wrong X-CSRF-Token; reload the page and try again");
             return;
         }
         review_api_route(req, res);
@@ -486,13 +539,15 @@ int phieu_review_start(const phieu_review_options *o, phieu_review_server **out,
         return rc;
     }
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)o->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, sa,
+        flags, (uint16_t)o->port, NULL, NULL, on_request, s,
+        /* The logger comes first: libmicrohttpd logs what it finds wrong in the options
+         * after it, and complains when it is not the first. */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PHIEU_REVIEW_CONNECTION_MEMORY,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)REVIEW_MAX_CONNECTIONS,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)REVIEW_MAX_CONNECTIONS_PER_IP,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)REVIEW_CONNECTION_TIMEOUT,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         phieu_review_stop(&s);
         return phieu_error_set(err, PHIEU_EIO,

@@ -118,9 +118,8 @@ int phieu_session_exception_get(phieu_session *s, int64_t id, phieu_exception *o
 int phieu_session_user_add(phieu_session *s, const char *name, int role, const char *password,
                            const char *actor, phieu_error *err)
 {
-    if (!name || !name[0] || strlen(name) >= PHIEU_NAME_MAX)
-        return phieu_error_set(err, PHIEU_EINVAL, "a user needs a name (1 to %d bytes)",
-                               PHIEU_NAME_MAX - 1);
+    if (phieu_user_name_check(name, err) != 0)
+        return err->code;
     if (role != PHIEU_ROLE_HEAD && role != PHIEU_ROLE_SUPERVISOR)
         return phieu_error_set(err, PHIEU_EINVAL, "a user's role is head or supervisor");
     if (!password || strlen(password) < PASSWORD_MIN_LEN)
@@ -135,6 +134,15 @@ int phieu_session_user_add(phieu_session *s, const char *name, int role, const c
                                (size_t)crypto_pwhash_MEMLIMIT_INTERACTIVE >> 20);
     if (session_begin(s, err) != 0)
         return err->code;
+    char taken[PHIEU_NAME_MAX];
+    int found = session_user_find(s, name, taken, sizeof taken, err);
+    if (found == 0)
+        phieu_error_set(err, PHIEU_EEXIST,
+                        "user '%s' already exists (as '%s': names are compared without "
+                        "regard to case)",
+                        name, taken);
+    if (found != PHIEU_ENOTFOUND)
+        goto fail;
     sqlite3_stmt *st;
     if (session_prepare(s, "INSERT INTO users(name, role, pwhash) VALUES (?, ?, ?)", &st,
                         err) != 0)
@@ -163,14 +171,19 @@ fail:
     return err->code;
 }
 
+/* The user named `name`, compared case-insensitively. */
 static int user_lookup(phieu_session *s, const char *name, phieu_user *out, char *hash,
                        size_t hash_size, phieu_error *err)
 {
+    char canonical[PHIEU_NAME_MAX];
+    int found = session_user_find(s, name, canonical, sizeof canonical, err);
+    if (found != 0 && found != PHIEU_ENOTFOUND)
+        return found;
     sqlite3_stmt *st;
     if (session_prepare(s, "SELECT name, role, pwhash FROM users WHERE name = ?", &st, err) !=
         0)
         return err->code;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, found == 0 ? canonical : name, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -186,6 +199,12 @@ static int user_lookup(phieu_session *s, const char *name, phieu_user *out, char
     if (rc != SQLITE_ROW)
         return session_db_error(s, err, "cannot read the users");
     return 0;
+}
+
+int phieu_session_user_get(phieu_session *s, const char *name, phieu_user *out,
+                           phieu_error *err)
+{
+    return user_lookup(s, name ? name : "", out, NULL, 0, err);
 }
 
 /* What an unknown name's password is checked against, so that a wrong name costs the same
@@ -325,8 +344,8 @@ int phieu_session_decisions_list(phieu_session *s, int64_t exception_id,
  *  2. With it, each user's latest decision counts once; two different users agreeing
  *     resolve it; users disagreeing send it to the head; once it waits for the head (or
  *     after it was resolved), only a head's decision changes it, and that one is final. */
-static void resolve(int two_person, const phieu_decision *d, size_t n, int *state,
-                    char resolution[PHIEU_CHOICE_MAX])
+void session_resolve(int two_person, const phieu_decision *d, size_t n, int *state,
+                     char resolution[PHIEU_CHOICE_MAX])
 {
     *state = PHIEU_EXC_OPEN;
     resolution[0] = '\0';
@@ -378,8 +397,16 @@ int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err)
         return err->code;
     int state;
     char resolution[PHIEU_CHOICE_MAX];
-    resolve(s->info.two_person_rule, list, n, &state, resolution);
+    session_resolve(s->info.two_person_rule, list, n, &state, resolution);
     phieu_free(list);
+    /* A row of a page set aside (not counted, or whole ballot invalid) closes with it. */
+    int closed = 0;
+    if (session_row_closed_with_page(s, id, &closed, err) != 0)
+        return err->code;
+    if (closed) {
+        state = PHIEU_EXC_RESOLVED;
+        snprintf(resolution, sizeof resolution, "%s", PHIEU_RESOLUTION_WITH_PAGE);
+    }
     sqlite3_stmt *st;
     if (session_prepare(s, "UPDATE exceptions SET state = ?, resolution = ? WHERE id = ?", &st,
                         err) != 0)
@@ -391,7 +418,7 @@ int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err)
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return session_db_error(s, err, "cannot update the exception");
-    return 0;
+    return session_page_rows_refresh(s, id, err);
 }
 
 /* ---- "Count as form X" ------------------------------------------------------------- */
@@ -679,21 +706,41 @@ int session_decide(phieu_session *s, int64_t exception_id, const char *user, con
     if (s->info.two_person_rule && u.role == PHIEU_ROLE_HEAD &&
         session_board_third_person(s, &e, u.name, entry != NULL, err) != 0)
         goto fail;
-    if (s->info.two_person_rule && u.role != PHIEU_ROLE_HEAD) {
-        if (e.state == PHIEU_EXC_HEAD) {
-            phieu_error_set(err, PHIEU_ESTATE,
-                            "exception %lld: two supervisors disagreed; only the head of the "
-                            "board can decide it now",
-                            (long long)exception_id);
-            goto fail;
-        }
-        if (e.state == PHIEU_EXC_RESOLVED) {
-            phieu_error_set(err, PHIEU_ESTATE,
-                            "exception %lld is already resolved; only the head of the board "
-                            "can change it",
-                            (long long)exception_id);
-            goto fail;
-        }
+    /* The rules of decisions.c: never twice, a disagreement to a head who has not decided
+     * it, the head's change of a settled case an override with a note. */
+    phieu_decision *earlier = NULL;
+    size_t n_earlier = 0;
+    if (phieu_session_decisions_list(s, exception_id, &earlier, &n_earlier, err) != 0)
+        goto fail;
+    int kind = session_decision_kind(s->info.two_person_rule, earlier, n_earlier, u.name, u.role);
+    char replaced[512];
+    session_decisions_named(earlier, n_earlier, replaced, sizeof replaced);
+    phieu_free(earlier);
+    if (e.state == PHIEU_EXC_RESOLVED && strcmp(e.resolution, PHIEU_RESOLUTION_WITH_PAGE) == 0) {
+        phieu_error_set(err, PHIEU_ESTATE,
+                        "exception %lld: its page was set aside (not counted, or whole ballot "
+                        "invalid), so the row closed with it; decide the page instead",
+                        (long long)exception_id);
+        goto fail;
+    }
+    if (kind == PHIEU_DECIDE_AGAIN || kind == PHIEU_DECIDE_HEAD_ONLY ||
+        kind == PHIEU_DECIDE_SETTLED) {
+        phieu_error_set(err, PHIEU_ESTATE, "exception %lld: %s", (long long)exception_id,
+                        kind == PHIEU_DECIDE_AGAIN
+                            ? "you decided it already; another member must decide it"
+                        : kind == PHIEU_DECIDE_HEAD_ONLY
+                            ? "the decisions disagree; only the head of the board can decide "
+                              "it now"
+                            : "it is already resolved; only the head of the board can change "
+                              "it");
+        goto fail;
+    }
+    if (kind == PHIEU_DECIDE_OVERRIDE && !note[0]) {
+        phieu_error_set(err, PHIEU_EINVAL,
+                        "exception %lld: changing decisions already made (%s) is an override; "
+                        "give a note that says why",
+                        (long long)exception_id, replaced);
+        goto fail;
     }
     char now[32];
     session_now(now);
@@ -734,14 +781,19 @@ int session_decide(phieu_session *s, int64_t exception_id, const char *user, con
     }
     phieu_sha256_hex(b.data, b.len, hash);
     phieu_buf_release(&b);
-    char detail[600];
-    snprintf(detail, sizeof detail,
-             "exception %lld (%s, sheet %s, %s%d): decision %lld by %s (%s), now %s; decision "
-             "sha256 %s",
-             (long long)exception_id, e.reason, e.sheet_id, e.row ? "row " : "page ",
-             e.row ? e.row : 0, decision_id, u.name,
-             u.role == PHIEU_ROLE_HEAD ? "head" : "supervisor", state_name(e.state), hash);
-    if (session_log_append_txn(s, u.name, "decision", detail, err) != 0 ||
+    char detail[1200];
+    int used = snprintf(detail, sizeof detail,
+                        "exception %lld (%s, sheet %s, %s%d): decision %lld by %s (%s), now %s; "
+                        "decision sha256 %s",
+                        (long long)exception_id, e.reason, e.sheet_id, e.row ? "row " : "page ",
+                        e.row ? e.row : 0, decision_id, u.name,
+                        u.role == PHIEU_ROLE_HEAD ? "head" : "supervisor", state_name(e.state),
+                        hash);
+    if (kind == PHIEU_DECIDE_OVERRIDE && used > 0 && (size_t)used < sizeof detail)
+        snprintf(detail + used, sizeof detail - (size_t)used, "; overrides decisions %s",
+                 replaced);
+    if (session_log_append_txn(s, u.name, kind == PHIEU_DECIDE_OVERRIDE ? "override" : "decision",
+                               detail, err) != 0 ||
         (e.row == 0 && (board_form_apply(s, &e, u.name, board, board_form, err) != 0 ||
                         phieu_session_exception_get(s, exception_id, &e, err) != 0)) ||
         session_commit(s, err) != 0)

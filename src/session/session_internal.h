@@ -73,6 +73,25 @@ int session_board_entry_store(phieu_session *s, int64_t decision_id,
 int session_board_third_person(phieu_session *s, const phieu_exception *e, const char *user,
                                int reading, phieu_error *err);
 
+/* The state an exception's decisions (oldest first) put it in (exceptions.c). */
+void session_resolve(int two_person, const phieu_decision *d, size_t n, int *state,
+                     char resolution[PHIEU_CHOICE_MAX]);
+/* The phieu_decide_kind of `user` deciding after decisions d[0..n) (decisions.c). */
+int session_decision_kind(int two_person, const phieu_decision *d, size_t n, const char *user,
+                          int role);
+/* "#12 lan, #13 minh": the decisions d[0..n) by id and user, into out. */
+int session_decisions_named(const phieu_decision *d, size_t n, char *out, size_t size);
+/* The stored spelling of a user name compared case-insensitively; PHIEU_ENOTFOUND. */
+int session_user_find(phieu_session *s, const char *name, char *canonical, size_t size,
+                      phieu_error *err);
+
+/* *closed = 1 when exception id is a row whose sheet's page exception was resolved as
+ * "discard" or "invalid" (decisions.c). */
+int session_row_closed_with_page(phieu_session *s, int64_t id, int *closed, phieu_error *err);
+/* After a page exception changed: refreshes the row exceptions of its sheet, which close
+ * and reopen with it (nothing for a row exception). */
+int session_page_rows_refresh(phieu_session *s, int64_t id, phieu_error *err);
+
 /* Recomputes an exception's state and resolution from its decisions (in a transaction). */
 int session_exception_refresh(phieu_session *s, int64_t id, phieu_error *err);
 

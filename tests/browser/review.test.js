@@ -90,6 +90,21 @@ async function imagesLoaded(page) {
     const imgs = [...document.querySelectorAll('#page-image, #row-zoom')];
     return imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
   });
+  await caseReady(page);
+}
+
+/* The case in the address bar is on screen and takes decisions (its pictures loaded, shown
+ * long enough: keys pressed before that are ignored on purpose). */
+async function caseReady(page) {
+  await until(page, () => {
+    const p = document.querySelector('#decide-panel');
+    return p && p.dataset.ready === '1' && location.hash === '#/exception/' + p.dataset.id;
+  });
+}
+
+async function pressKey(page, key) {
+  await caseReady(page);
+  await page.locator('body').press(key);
 }
 
 /* Decides the open exception with the mouse or the keyboard; returns what was chosen. */
@@ -102,7 +117,7 @@ async function decide(page, how) {
     await button.click();
   } else {
     const key = await button.getAttribute('data-key');
-    await page.locator('body').press(key);
+    await pressKey(page, key);
   }
   await until(page, (u) => location.href !== u, before);
   return choice;
@@ -155,7 +170,7 @@ async function main() {
     await a.page.waitForSelector('#decide-panel');
     await imagesLoaded(a.page);
     let before = a.page.url();
-    await a.page.locator('body').press('1');
+    await pressKey(a.page, '1');
     await until(a.page, (u) => location.href !== u, before);
     /* The second scan of a sheet, shown beside the first: not counted (key D). */
     await a.page.waitForSelector('#twin-image');
@@ -163,7 +178,7 @@ async function main() {
     assert.match(await a.page.textContent('#reason-title'), /Có thể quét trùng/);
     await shot(a.page, 'rescan');
     before = a.page.url();
-    await a.page.locator('body').press('d');
+    await pressKey(a.page, 'd');
     await until(a.page, (u) => location.href !== u, before);
     /* The page of another form: whole ballot invalid (key K). */
     await a.page.waitForSelector('#decide-panel');
@@ -173,12 +188,12 @@ async function main() {
     assert.equal(await a.page.locator('#choices button').count(), 3, 'count as form, invalid or not counted');
     assert.match(await a.page.locator('#choices button').first().textContent(), /K\s*Cả phiếu không hợp lệ/);
     const countAs = a.page.locator('#choices button').last();
-    assert.match(await countAs.textContent(), /1\s*Tính theo mẫu district-rating/);
+    assert.match(await countAs.textContent(), /1\s*Tính theo mẫu Phiếu tín nhiệm HĐND huyện/);
     assert.match(await countAs.getAttribute('class'), /secondary/);
     assert.equal(await a.page.locator('#row-zoom').count(), 0);
     await shot(a.page, 'page-exception');
     before = a.page.url();
-    await a.page.locator('body').press('k');
+    await pressKey(a.page, 'k');
     await until(a.page, (u) => location.href !== u, before);
     await a.page.waitForSelector('#counts');
     assert.equal(await countOf(a.page, 'count-todo'), 0, 'nothing left for supervisor 1');
@@ -204,15 +219,15 @@ async function main() {
     await b.page.waitForSelector('#decide-panel');
     await imagesLoaded(b.page);
     before = b.page.url();
-    await b.page.locator('body').press('0'); /* not valid for this person: differs */
+    await pressKey(b.page, '0'); /* not valid for this person: differs */
     await until(b.page, (u) => location.href !== u, before);
     await b.page.waitForSelector('#twin-image');
     before = b.page.url();
-    await b.page.locator('body').press('D');
+    await pressKey(b.page, 'D');
     await until(b.page, (u) => location.href !== u, before);
     await b.page.waitForSelector('#decide-panel');
     before = b.page.url();
-    await b.page.locator('body').press('K');
+    await pressKey(b.page, 'K');
     await until(b.page, (u) => location.href !== u, before);
 
     /* Supervisor 1's totals change by themselves. */
@@ -248,7 +263,7 @@ async function main() {
     assert.equal(await a.page.locator('#decisions li').count(), 2);
     await shot(a.page, 'head-decides');
     before = a.page.url();
-    await a.page.locator('body').press('1');
+    await pressKey(a.page, '1');
     await until(a.page, (u) => location.href !== u, before);
     await a.page.waitForSelector('#counts');
     assert.equal(await countOf(a.page, 'count-decided'), 5);

@@ -46,8 +46,9 @@ assert j["page"] == {"width_mm": 210, "height_mm": 297}, j["page"]
 assert [c["key"] for c in j["choices"]] == ["high", "trust", "low"]
 assert [c["label"] for c in j["choices"]] == ["Tín nhiệm cao", "Tín nhiệm", "Tín nhiệm thấp"]
 assert len(j["fiducials"]) == 4
-names = [l.split(":", 1)[1].strip() for l in open(sys.argv[2], encoding="utf-8")
-         if l.strip().startswith("name:")]
+lines = open(sys.argv[2], encoding="utf-8").read().splitlines()
+first_row = next(i for i, l in enumerate(lines) if l.strip().startswith("row:"))
+names = [l.split(":", 1)[1].strip() for l in lines[first_row:] if l.strip().startswith("name:")]
 assert [r["name"] for r in j["rows"]] == names, "row names differ from the form file"
 for r in j["rows"]:
     assert [b["choice"] for b in r["boxes"]] == ["high", "trust", "low"]

@@ -34,6 +34,14 @@ echo "mat-khau-lan-1" | expect 0 "$PHIEU_BIN" user add "$db" lan --role supervis
 grep -q "user 'lan' added" "$work/stdout" || fail "no confirmation for user add"
 echo "mat-khau-minh-2" | expect 0 "$PHIEU_BIN" user add "$db" minh --role supervisor --password-stdin
 echo "mat-khau-truong-3" | expect 0 "$PHIEU_BIN" user add "$db" truong --role head
+# Names: letters (Vietnamese too), digits, . - _; "Lan" is "lan".
+echo "mat-khau-xyz-9" | expect 2 "$PHIEU_BIN" user add "$db" "lan<b>" --role supervisor
+grep -q "use only letters" "$work/stderr" || fail "a name with '<' is refused, saying why"
+echo "mat-khau-xyz-9" | expect 1 "$PHIEU_BIN" user add "$db" LAN --role supervisor
+grep -q "without regard to case" "$work/stderr" || fail "'LAN' beside 'lan' is refused"
+expect 0 "$PHIEU_BIN" user unlock "$db" Lan
+grep -q "user 'Lan' unlocked" "$work/stdout" || fail "user unlock says what it did"
+expect 1 "$PHIEU_BIN" user unlock "$db" nobody
 echo "short" | expect 2 "$PHIEU_BIN" user add "$db" ngan --role supervisor
 grep -q "at least 8" "$work/stderr" || fail "a short password is refused with the reason"
 echo "mat-khau-lan-9" | expect 1 "$PHIEU_BIN" user add "$db" lan --role supervisor
@@ -58,7 +66,10 @@ grep -q "waiting for a second supervisor" "$work/stdout" || fail "one decision w
 echo "mat-khau-minh-2" | expect 0 "$PHIEU_BIN" decide "$db" "$first" trust --user minh --password-stdin
 grep -q "resolved as trust" "$work/stdout" || fail "two agreeing decisions resolve it"
 echo "mat-khau-lan-1" | expect 4 "$PHIEU_BIN" decide "$db" "$first" high --user lan
-echo "mat-khau-truong-3" | expect 0 "$PHIEU_BIN" decide "$db" "$first" high --user truong
+echo "mat-khau-truong-3" | expect 2 "$PHIEU_BIN" decide "$db" "$first" high --user truong
+grep -q "override; give a note" "$work/stderr" || fail "the head's override needs a note"
+echo "mat-khau-truong-3" | expect 0 "$PHIEU_BIN" decide "$db" "$first" high --user truong \
+  --note "tờ giấy có dấu X rõ ở ô Tín nhiệm cao"
 grep -q "resolved as high" "$work/stdout" || fail "the head's later decision replaces the result"
 expect 0 "$PHIEU_BIN" decide -h
 expect 2 "$PHIEU_BIN" decide "$db" "$first" trust
@@ -120,4 +131,21 @@ wait "$server_pid" || status=$?
 server_pid=""
 [ "$status" = 0 ] || fail "phieu review exited $status after Ctrl-C"
 grep -q "login 'minh'" "$work/log" || fail "the log names the login"
+
+# The head's override is in the audit log as such, and in the minutes' technical appendix
+# with its note (a draft: other cases are still open).
+"$PHIEU_BIN" log "$db" >"$work/auditlog"
+grep -q "override.*overrides decisions #1 lan, #2 minh" "$work/auditlog" \
+  || fail "the audit log names the override and the decisions it replaced"
+expect 0 "$PHIEU_BIN" report "$db" --out "$work/report" --draft
+if ! command -v pdftotext >/dev/null; then
+  echo "review_cli: SKIPPED the minutes' appendix: pdftotext (poppler-utils) is not installed"
+  exit 77
+fi
+pdftotext "$work/report/minutes.pdf" "$work/minutes.txt"
+grep -q "Phụ lục kỹ thuật: các quyết định thay thế của Trưởng ban" "$work/minutes.txt" \
+  || fail "the minutes do not list the overrides"
+grep -q "truong thay thế các quyết định #1 lan, #2 minh" "$work/minutes.txt" \
+  || fail "the minutes do not name the override's earlier decisions"
+grep -q "tờ giấy có dấu X rõ" "$work/minutes.txt" || fail "the minutes lose the override's note"
 echo "review_cli: passed"

@@ -104,6 +104,8 @@ static void test_shipped_forms_parse(void **state)
     (void)state;
     phieu_form *d = load_shipped_form("district-rating");
     assert_string_equal(d->id, "district-rating");
+    assert_string_equal(d->name, "Phiếu tín nhiệm HĐND huyện"); /* before the rows */
+    assert_string_equal(d->rows[0].name, "Trần Văn Khải");
     assert_int_equal(d->kind, PHIEU_FORM_RATING);
     assert_int_equal(d->n_choices, 3);
     assert_string_equal(d->choices[0].key, "high");
@@ -208,8 +210,9 @@ static void test_error_missing_name_and_post(void **state)
                "post:");
     edit_fails("  name: Trần Thị Bình\n", "  name: Trần Thị Bình\n  name: Lê Văn Cường\n",
                "t.form:13:3: ", "row 2 already has a name (line 12)", "row:");
-    edit_fails("row:\n  name: Nguyễn", "name: Ai Đó\nrow:\n  name: Nguyễn", "t.form:8:1: ",
-               "'name:' outside a row", "row:");
+    /* Before the first row, 'name:' is the form's own short name: once. */
+    edit_fails("row:\n  name: Nguyễn", "name: Phiếu xã\nname: Phiếu khác\nrow:\n  name: Nguyễn",
+               "t.form:9:1: ", "duplicate form name", "before its rows");
     edit_fails("row:\n  name: Nguyễn", "post: Gì Đó\nrow:\n  name: Nguyễn", "t.form:8:1: ",
                "'post:' outside a row", "row:");
 }

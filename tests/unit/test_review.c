@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,8 +144,21 @@ static int faint_mark_for(const phieu_form *f, const phieu_layout *lay, const ph
  * larger pile) pages whose marks follow a fixed pseudo-random sequence, clear marks only.
  * The clear marks are drawn first, so that the faint ones are sized on the page as it
  * will be read. */
+static int draw_ballot_faint(const phieu_form *f, const phieu_layout *lay,
+                             const phieu_image *blank, size_t i, int extra_faint,
+                             phieu_image **out, phieu_error *err);
+
 static int draw_ballot(const phieu_form *f, const phieu_layout *lay, const phieu_image *blank,
                        size_t i, phieu_image **out, phieu_error *err)
+{
+    return draw_ballot_faint(f, lay, blank, i, 0, out, err);
+}
+
+/* As draw_ballot; extra_faint > 0: a ballot past the fixture's pages also gets one faint
+ * mark, in row ((i - N_PAGES) % rows) + 1 (a deck of cases for the keyboard test). */
+static int draw_ballot_faint(const phieu_form *f, const phieu_layout *lay,
+                             const phieu_image *blank, size_t i, int extra_faint,
+                             phieu_image **out, phieu_error *err)
 {
     phieu_image *im = NULL;
     if (phieu_image_clone(blank, &im, err) != 0)
@@ -159,6 +173,7 @@ static int draw_ballot(const phieu_form *f, const phieu_layout *lay, const phieu
         } else {
             seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5; /* xorshift32 */
             choices[r] = (int)(seed % 7) < 4 ? 0 : (int)(seed % 7) < 6 ? 1 : 2;
+            faint[r] = extra_faint && r == (int)((i - N_PAGES) % (size_t)f->n_rows);
         }
         if (!faint[r])
             draw_x(im, lay->boxes[r][choices[r]], 2.2, 0.6, 0);
@@ -205,9 +220,28 @@ static int rescan(const phieu_image *im, phieu_image **out, phieu_error *err)
     return 0;
 }
 
-/* `--make-ballots DIR N [rescan]`: N scanned ballots as PNG files for `phieu import`, and
- * with `rescan` a second scan of ballot 3 (ballot-03-again.png). */
-static int make_ballots(const char *dir, int n, int with_rescan, phieu_error *err)
+/* The page turned half a turn, as a sheet fed upside down. */
+static void turn_over(phieu_image *im)
+{
+    for (int y = 0; y < (im->height + 1) / 2; y++) {
+        uint8_t *a = im->pixels + (size_t)y * im->stride;
+        uint8_t *b = im->pixels + (size_t)(im->height - 1 - y) * im->stride;
+        for (int x = 0; x < im->width; x++) {
+            if (a == b && x >= im->width - 1 - x)
+                break;
+            uint8_t t = a[x];
+            a[x] = b[im->width - 1 - x];
+            b[im->width - 1 - x] = t;
+        }
+    }
+}
+
+/* `--make-ballots DIR N [rescan] [upside] [faint]`: N scanned ballots as PNG files for
+ * `phieu import`; with `rescan` a second scan of ballot 3 (ballot-03-again.png); with
+ * `upside` ballot 1 fed upside down; with `faint` one faint mark on every ballot past the
+ * third as well. */
+static int make_ballots(const char *dir, int n, int with_rescan, int upside, int faint,
+                        phieu_error *err)
 {
     phieu_form *f = NULL;
     phieu_layout lay;
@@ -219,7 +253,9 @@ static int make_ballots(const char *dir, int n, int with_rescan, phieu_error *er
         phieu_image *im = NULL;
         char path[4200];
         snprintf(path, sizeof path, "%s/ballot-%02d.png", dir, i + 1);
-        rc = draw_ballot(f, &lay, blank, (size_t)i, &im, err);
+        rc = draw_ballot_faint(f, &lay, blank, (size_t)i, faint, &im, err);
+        if (rc == 0 && i == 0 && upside)
+            turn_over(im);
         if (rc == 0)
             rc = phieu_image_save_png(im, path, err);
         if (rc == 0 && i == 2 && with_rescan) {
@@ -521,7 +557,19 @@ typedef struct world {
     char session[300];
     phieu_review_server *srv;
     int port;
+    pthread_mutex_t log_lock;
+    int failed_logins; /* "failed login" lines the server logged: passwords it checked */
+    char last_log[512];
 } world;
+
+static void world_log(void *ctx, const char *line)
+{
+    world *w = ctx;
+    pthread_mutex_lock(&w->log_lock);
+    w->failed_logins += strncmp(line, "failed login", 12) == 0;
+    snprintf(w->last_log, sizeof w->last_log, "%s", line);
+    pthread_mutex_unlock(&w->log_lock);
+}
 
 static int make_world(void **state, int lock_after)
 {
@@ -543,6 +591,9 @@ static int make_world(void **state, int lock_after)
     o.login_delay_max_ms = 1200;
     o.login_lock_after = lock_after;
     o.login_lock_seconds = 60;
+    pthread_mutex_init(&w->log_lock, NULL);
+    o.log = world_log;
+    o.log_ctx = w;
     if (phieu_review_start(&o, &w->srv, &err) != 0) {
         fprintf(stderr, "cannot start the server: %s\n", err.message);
         return -1;
@@ -570,6 +621,7 @@ static int teardown(void **state)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", w->dir);
     if (system(cmd) != 0)
         return -1;
+    pthread_mutex_destroy(&w->log_lock);
     free(w);
     return 0;
 }
@@ -1417,14 +1469,396 @@ static void test_bad_requests_keep_server_alive(void **state)
     expect_status(&c, "GET", "/api/me", NULL, 0, 200);
 }
 
+
+/* ---- no accidental decisions; the head's power -------------------------------------------- */
+
+/* POSTs a JSON body to /api/exception/ID/WHAT; returns the status, the answer in *answer. */
+static int post_exception(const client *c, const char *id, const char *what, const char *body,
+                          json_t **answer)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/exception/%s/%s", id, what);
+    http_res r;
+    assert_int_equal(http(c, "POST", path, body, 1, &r), 0);
+    int status = r.status;
+    if (answer)
+        *answer = json_incref(r.json);
+    http_free(&r);
+    return status;
+}
+
+static int log_actions(const char *session, const char *action, const char *needle)
+{
+    phieu_session *s = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_open(session, &s, &err), 0);
+    phieu_log_entry *log = NULL;
+    size_t n = 0;
+    assert_int_equal(phieu_session_log_list(s, &log, &n, &err), 0);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        found += strcmp(log[i].action, action) == 0 && (!needle || strstr(log[i].detail, needle));
+    assert_int_equal(phieu_session_log_verify(s, &err), 0);
+    phieu_session_log_free(log, n);
+    phieu_session_close(&s);
+    return found;
+}
+
+static void test_same_member_refused_then_undo(void **state)
+{
+    world *w = *state;
+    client an = {w->port, "", ""}, binh = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    assert_int_equal(login(&binh, "binh", "mat-khau-binh"), 200);
+    json_t *q = queue(&an);
+    const char *id = find_row(q, 2);
+    assert_int_equal(decide(&an, id, "trust", NULL), 200);
+    /* The same member again: 409 with the reason in Vietnamese; still one decision. */
+    json_t *a = NULL;
+    assert_int_equal(decide(&an, id, "trust", &a), 409);
+    assert_string_equal(json_string_value(json_object_get(a, "error")), "decided-already");
+    assert_non_null(strstr(json_string_value(json_object_get(a, "message")),
+                           "Bạn đã quyết định trường hợp này rồi"));
+    json_decref(a);
+    json_t *e = exception_json(&an, id);
+    assert_int_equal(json_array_size(json_object_get(e, "decisions")), 1);
+    assert_string_equal(json_string_value(json_object_get(e, "decide")), "decided-already");
+    json_decref(e);
+
+    /* Undo before a second member decided: the case is open again, and logged. */
+    assert_int_equal(post_exception(&an, id, "undo", "{}", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "open");
+    json_decref(a);
+    e = exception_json(&binh, id);
+    assert_string_equal(json_string_value(json_object_get(e, "state")), "open");
+    json_decref(e);
+    assert_int_equal(log_actions(w->session, "decision-withdrawn", "taken back by an"), 1);
+    /* Bình cannot undo what is not his. */
+    assert_int_equal(post_exception(&binh, id, "undo", "{}", NULL), 409);
+
+    /* Decided again, then Bình decides: too late to undo. */
+    assert_int_equal(decide(&an, id, "high", NULL), 200);
+    assert_int_equal(decide(&binh, id, "high", NULL), 200);
+    assert_int_equal(post_exception(&an, id, "undo", "{}", &a), 409);
+    assert_string_equal(json_string_value(json_object_get(a, "error")), "undo-too-late");
+    assert_non_null(strstr(json_string_value(json_object_get(a, "message")), "Không hoàn tác"));
+    json_decref(a);
+    e = exception_json(&an, id);
+    assert_string_equal(json_string_value(json_object_get(e, "resolution")), "high");
+    assert_int_equal(json_array_size(json_object_get(e, "decisions")), 2);
+    json_decref(e);
+    json_decref(q);
+}
+
+static void test_head_override_needs_confirmation_and_note(void **state)
+{
+    world *w = *state;
+    client an = {w->port, "", ""}, binh = {w->port, "", ""}, head = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    assert_int_equal(login(&binh, "binh", "mat-khau-binh"), 200);
+    assert_int_equal(login(&head, "truong", "mat-khau-truong"), 200);
+    json_t *q = queue(&an);
+    const char *id = find_row(q, 2), *other = find_row(q, 3);
+    assert_int_equal(decide(&an, id, "trust", NULL), 200);
+    assert_int_equal(decide(&binh, id, "trust", NULL), 200);
+
+    /* The head changes a settled case: refused without a confirmation, then without a
+     * note; the case stays as it was. */
+    json_t *e = exception_json(&head, id);
+    assert_string_equal(json_string_value(json_object_get(e, "decide")), "override");
+    json_decref(e);
+    json_t *a = NULL;
+    assert_int_equal(post_exception(&head, id, "decide", "{\"choice\":\"high\",\"note\":\"\"}", &a),
+                     409);
+    assert_string_equal(json_string_value(json_object_get(a, "error")), "override-confirm");
+    json_decref(a);
+    assert_int_equal(post_exception(&head, id, "decide",
+                                    "{\"choice\":\"high\",\"note\":\"  \",\"override\":true}", &a),
+                     400);
+    assert_string_equal(json_string_value(json_object_get(a, "error")), "override-note");
+    json_decref(a);
+    e = exception_json(&head, id);
+    assert_string_equal(json_string_value(json_object_get(e, "resolution")), "trust");
+    json_decref(e);
+    assert_int_equal(post_exception(&head, id, "decide",
+                                    "{\"choice\":\"high\",\"note\":\"tờ giấy: dấu X ở ô cao\","
+                                    "\"override\":true}",
+                                    &a),
+                     200);
+    assert_string_equal(json_string_value(json_object_get(a, "resolution")), "high");
+    json_decref(a);
+    /* Logged as an override naming the earlier decisions, never the choice. */
+    assert_int_equal(log_actions(w->session, "override", "overrides decisions #"), 1);
+    assert_int_equal(log_actions(w->session, "override", "high"), 0);
+
+    /* The head as second member, disagreeing: settling it again is an override too. */
+    assert_int_equal(decide(&an, other, "high", NULL), 200);
+    assert_int_equal(decide(&head, other, "invalid", &a), 200);
+    assert_string_equal(json_string_value(json_object_get(a, "state")), "head");
+    json_decref(a);
+    assert_int_equal(decide(&head, other, "invalid", &a), 409);
+    assert_string_equal(json_string_value(json_object_get(a, "error")), "override-confirm");
+    json_decref(a);
+    /* Bình, who has not decided it, is a supervisor: only the head settles it. */
+    assert_int_equal(decide(&binh, other, "invalid", &a), 409);
+    assert_string_equal(json_string_value(json_object_get(a, "error")), "head-only");
+    json_decref(a);
+    assert_int_equal(post_exception(&head, other, "decide",
+                                    "{\"choice\":\"invalid\",\"note\":\"hai dấu\","
+                                    "\"override\":true}",
+                                    NULL),
+                     200);
+
+    /* The session lists both overrides for the minutes, with their notes. */
+    phieu_session *s = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_override *o = NULL;
+    size_t n = 0;
+    assert_int_equal(phieu_session_overrides_list(s, &o, &n, &err), 0);
+    assert_int_equal((int)n, 2);
+    int seen_note = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(o[i].user, "truong");
+        seen_note += strcmp(o[i].note, "tờ giấy: dấu X ở ô cao") == 0;
+        assert_non_null(strstr(o[i].earlier, " an"));
+    }
+    assert_int_equal(seen_note, 1);
+    phieu_free(o);
+    phieu_session_close(&s);
+    json_decref(q);
+}
+
+static void test_note_counts_characters(void **state)
+{
+    world *w = *state;
+    client an = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    json_t *q = queue(&an);
+    const char *id = find_row(q, 2);
+    /* 390 Vietnamese characters ("ế" is 3 bytes): 1170 bytes, accepted. */
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_printf(&b, "{\"choice\":\"trust\",\"note\":\"");
+    for (int i = 0; i < 390; i++)
+        phieu_buf_printf(&b, "ế");
+    phieu_buf_printf(&b, "\"}");
+    phieu_buf_append(&b, "", 1);
+    assert_int_equal(post_exception(&an, id, "decide", b.data, NULL), 200);
+    phieu_buf_release(&b);
+    /* 401 characters: refused, saying so in characters. */
+    const char *other = find_row(q, 3);
+    phieu_buf_init(&b);
+    phieu_buf_printf(&b, "{\"choice\":\"high\",\"note\":\"");
+    for (int i = 0; i < 401; i++)
+        phieu_buf_printf(&b, "a");
+    phieu_buf_printf(&b, "\"}");
+    phieu_buf_append(&b, "", 1);
+    json_t *a = NULL;
+    assert_int_equal(post_exception(&an, other, "decide", b.data, &a), 400);
+    assert_non_null(strstr(json_string_value(json_object_get(a, "message")), "400 ký tự"));
+    json_decref(a);
+    phieu_buf_release(&b);
+    json_decref(q);
+}
+
+/* ---- login ------------------------------------------------------------------------------- */
+
+typedef struct login_try {
+    int port;
+    int status;
+} login_try;
+
+static void *wrong_login(void *arg)
+{
+    login_try *t = arg;
+    client anon = {t->port, "", ""};
+    http_res r;
+    if (http(&anon, "POST", "/api/login", "{\"user\":\"an\",\"password\":\"sai-mat-khau\"}", 0,
+             &r) == 0)
+        t->status = r.status;
+    http_free(&r);
+    return NULL;
+}
+
+static void test_concurrent_wrong_logins_limited(void **state)
+{
+    world *w = *state;
+    enum { TRIES = 12 };
+    pthread_t th[TRIES];
+    login_try tries[TRIES];
+    for (int i = 0; i < TRIES; i++) {
+        tries[i].port = w->port;
+        tries[i].status = 0;
+        assert_int_equal(pthread_create(&th[i], NULL, wrong_login, &tries[i]), 0);
+    }
+    int unauthorized = 0, locked = 0;
+    for (int i = 0; i < TRIES; i++) {
+        pthread_join(th[i], NULL);
+        unauthorized += tries[i].status == 401;
+        locked += tries[i].status == 429;
+    }
+    assert_int_equal(unauthorized + locked, TRIES);
+    /* Five passwords checked (the limit), no more; the rest refused unchecked. */
+    pthread_mutex_lock(&w->log_lock);
+    int checked = w->failed_logins;
+    pthread_mutex_unlock(&w->log_lock);
+    assert_int_equal(checked, 5);
+    assert_true(unauthorized <= 5);
+    assert_true(locked >= TRIES - 5);
+    client c = {w->port, "", ""};
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 429);
+}
+
+static void test_loopback_locks_per_account_and_unlock(void **state)
+{
+    world *w = *state; /* locks after 3 failures */
+    client c = {w->port, "", ""};
+    /* 15 failures from 127.0.0.1 over five names: beyond the address limit (12), yet on
+     * loopback, which every local user shares, only the names are locked. */
+    const char *names[5] = {"x1", "x2", "x3", "x4", "x5"};
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < 3; i++)
+            login(&c, names[k], "sai");
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
+    /* Bình's name is locked, whatever its case... */
+    client b = {w->port, "", ""};
+    for (int i = 0; i < 3; i++)
+        login(&b, i ? "binh" : "Binh", "sai");
+    assert_int_equal(login(&b, "BINH", "mat-khau-binh"), 429);
+    /* ... until `phieu user unlock` (here its library call) lifts it, server running. */
+    phieu_session *s = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    assert_int_equal(phieu_session_user_unlock(s, "Binh", "operator", &err), 0);
+    phieu_session_close(&s);
+    assert_int_equal(login(&b, "binh", "mat-khau-binh"), 200);
+    assert_int_equal(log_actions(w->session, "user-unlocked", "binh"), 1);
+}
+
+static void test_origin_checked(void **state)
+{
+    world *w = *state;
+    char req[512];
+    const char *body = "{\"user\":\"an\",\"password\":\"mat-khau-an\"}";
+    const char *origins[2] = {"http://evil.example", NULL};
+    for (int k = 0; k < 2; k++) {
+        char origin[128];
+        if (origins[k])
+            snprintf(origin, sizeof origin, "%s", origins[k]);
+        else
+            snprintf(origin, sizeof origin, "http://127.0.0.1:%d", w->port);
+        int len = snprintf(req, sizeof req,
+                           "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: %s\r\n"
+                           "Connection: close\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %zu\r\n\r\n%s",
+                           w->port, origin, strlen(body), body);
+        http_res r;
+        assert_int_equal(http_raw(w->port, req, (size_t)len, &r), 0);
+        assert_int_equal(r.status, origins[k] ? 403 : 200);
+        http_free(&r);
+    }
+}
+
+static void test_user_names(void **state)
+{
+    world *w = *state;
+    phieu_error err = {0};
+    assert_int_equal(phieu_user_name_check("Nguyễn.Thị_Lan-2", &err), 0);
+    assert_int_equal(phieu_user_name_check("lan<script>", &err), PHIEU_EINVAL);
+    assert_int_equal(phieu_user_name_check("lan an", &err), PHIEU_EINVAL);
+    assert_int_equal(phieu_user_name_check("", &err), PHIEU_EINVAL);
+    phieu_session *s = NULL;
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    /* "AN" is "an"; "Đức" is "đức". */
+    assert_int_equal(phieu_session_user_add(s, "AN", PHIEU_ROLE_SUPERVISOR, "mat-khau-AN", NULL,
+                                            &err),
+                     PHIEU_EEXIST);
+    assert_int_equal(phieu_session_user_add(s, "Đức", PHIEU_ROLE_SUPERVISOR, "mat-khau-duc", NULL,
+                                            &err),
+                     0);
+    assert_int_equal(phieu_session_user_add(s, "đức", PHIEU_ROLE_SUPERVISOR, "mat-khau-duc", NULL,
+                                            &err),
+                     PHIEU_EEXIST);
+    phieu_session_close(&s);
+    client c = {w->port, "", ""};
+    assert_int_equal(login(&c, "ĐỨC", "mat-khau-duc"), 200);
+}
+
+
+/* A rescan of ballot 1 (its faint row 2 too): set aside as a rescan, its row case closes
+ * with its page, and opens again when the head counts the page after all. */
+static void test_row_cases_close_with_their_page(void **state)
+{
+    world *w = *state;
+    phieu_error err = {0};
+    phieu_form *f = NULL;
+    phieu_layout lay;
+    phieu_image *blank = NULL, *im = NULL, *again = NULL;
+    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
+    assert_int_equal(draw_ballot(f, &lay, blank, 0, &im, &err), 0);
+    assert_int_equal(rescan(im, &again, &err), 0);
+    phieu_session *s = NULL;
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_batch batch;
+    assert_int_equal(phieu_session_batch_open(s, 1, &batch, &err), 0);
+    phieu_page_meta meta = {0};
+    meta.batch = batch.id;
+    phieu_page_result res;
+    assert_int_equal(phieu_session_add_page(s, again, &meta, &res, &err), 0);
+    phieu_exception *ex = NULL;
+    size_t n = 0;
+    assert_int_equal(phieu_session_exceptions_list(s, PHIEU_EXC_LIST_ALL, &ex, &n, &err), 0);
+    int64_t page = 0, row = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ex[i].sheet_id, res.sheet_id) == 0) {
+            if (ex[i].row == 0)
+                page = ex[i].id;
+            else
+                row = ex[i].id;
+        }
+    phieu_free(ex);
+    assert_true(page > 0 && row > 0);
+    phieu_session_progress p0, p1;
+    assert_int_equal(phieu_session_progress_get(s, &p0, &err), 0);
+
+    phieu_exception e;
+    assert_int_equal(phieu_session_decide(s, page, "an", "discard", "", &e, &err), 0);
+    assert_int_equal(phieu_session_decide(s, page, "binh", "discard", "", &e, &err), 0);
+    assert_int_equal(phieu_session_exception_get(s, row, &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
+    assert_string_equal(e.resolution, PHIEU_RESOLUTION_WITH_PAGE);
+    assert_int_equal(phieu_session_progress_get(s, &p1, &err), 0);
+    assert_int_equal(p1.exceptions_open, p0.exceptions_open - 2); /* the page and its row */
+    assert_int_equal(phieu_session_decide(s, row, "an", "trust", "", &e, &err), PHIEU_ESTATE);
+    assert_non_null(strstr(err.message, "set aside"));
+
+    /* The head counts the page after all: the row case is open again. */
+    assert_int_equal(phieu_session_decide(s, page, "truong", "accept", "not the same paper", &e,
+                                          &err),
+                     0);
+    assert_int_equal(phieu_session_exception_get(s, row, &e, &err), 0);
+    assert_int_equal(e.state, PHIEU_EXC_OPEN);
+    phieu_session_close(&s);
+    phieu_image_destroy(&im);
+    phieu_image_destroy(&again);
+    phieu_image_destroy(&blank);
+    phieu_form_destroy(&f);
+}
+
 int main(int argc, char **argv)
 {
     phieu_error err = {0};
     if (phieu_util_init(&err) != 0)
         return 1;
-    if ((argc == 4 || argc == 5) && strcmp(argv[1], "--make-ballots") == 0) {
-        int with_rescan = argc == 5 && strcmp(argv[4], "rescan") == 0;
-        if (make_ballots(argv[2], atoi(argv[3]), with_rescan, &err) != 0) {
+    if (argc >= 4 && argc <= 7 && strcmp(argv[1], "--make-ballots") == 0) {
+        int with_rescan = 0, upside = 0, faint = 0;
+        for (int i = 4; i < argc; i++) {
+            with_rescan |= strcmp(argv[i], "rescan") == 0;
+            upside |= strcmp(argv[i], "upside") == 0;
+            faint |= strcmp(argv[i], "faint") == 0;
+        }
+        if (make_ballots(argv[2], atoi(argv[3]), with_rescan, upside, faint, &err) != 0) {
             fprintf(stderr, "test_review: %s\n", err.message);
             return 1;
         }
@@ -1444,6 +1878,16 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_failed_logins_slowed_then_locked, setup_strict,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_keep_server_alive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_member_refused_then_undo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_head_override_needs_confirmation_and_note, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_note_counts_characters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_wrong_logins_limited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_loopback_locks_per_account_and_unlock, setup_strict,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_origin_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_user_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_row_cases_close_with_their_page, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

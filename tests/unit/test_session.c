@@ -516,9 +516,11 @@ static void test_two_person_rule(void **state)
     assert_int_equal(phieu_session_decide(f->s, ea, "lan", "low", "light X", &e, &err), 0);
     assert_int_equal(e.state, PHIEU_EXC_SECOND);
     assert_int_equal(row_value(f, ra.sheet_id, 1), PHIEU_ROW_PENDING);
-    /* The same person again does not make two. */
-    assert_int_equal(phieu_session_decide(f->s, ea, "lan", "low", NULL, &e, &err), 0);
+    /* The same person again does not make two: refused, whatever the case (or name). */
+    assert_int_equal(phieu_session_decide(f->s, ea, "Lan", "low", NULL, &e, &err), PHIEU_ESTATE);
+    assert_int_equal(phieu_session_exception_get(f->s, ea, &e, &err), 0);
     assert_int_equal(e.state, PHIEU_EXC_SECOND);
+    assert_int_equal(e.n_decisions, 1);
     assert_int_equal(phieu_session_decide(f->s, ea, "minh", "low", NULL, &e, &err), 0);
     assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
     assert_string_equal(e.resolution, "low");
@@ -568,7 +570,7 @@ static void test_two_person_rule(void **state)
             assert_null(strstr(log[i].detail, "low"));
             assert_null(strstr(log[i].detail, "invalid"));
         }
-    assert_int_equal(decisions, 6);
+    assert_int_equal(decisions, 5);
     phieu_session_log_free(log, n);
     phieu_image_destroy(&a);
     phieu_image_destroy(&b);
@@ -596,7 +598,17 @@ static void test_without_two_person_rule_latest_wins(void **state)
     assert_int_equal(phieu_session_decide(f->s, ea, "lan", "high", NULL, &e, &err), 0);
     assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
     assert_int_equal(row_value(f, ra.sheet_id, 1), 0);
-    assert_int_equal(phieu_session_decide(f->s, ea, "lan", "trust", NULL, &e, &err), 0);
+    /* Settled: the same member cannot decide again; the head overrides, with a note. */
+    assert_int_equal(phieu_session_decide(f->s, ea, "lan", "trust", NULL, &e, &err),
+                     PHIEU_ESTATE);
+    assert_int_equal(phieu_session_user_add(f->s, "truong", PHIEU_ROLE_HEAD, "password-head",
+                                            NULL, &err),
+                     0);
+    assert_int_equal(phieu_session_decide(f->s, ea, "truong", "trust", NULL, &e, &err),
+                     PHIEU_EINVAL);
+    assert_int_equal(phieu_session_decide(f->s, ea, "truong", "trust", "paper shows trust", &e,
+                                          &err),
+                     0);
     assert_int_equal(row_value(f, ra.sheet_id, 1), 1);
     phieu_image_destroy(&a);
 }
@@ -681,13 +693,14 @@ static void test_board_sets_form_of_rejected_page(void **state)
     assert_int_equal(exception_at(f, res.sheet_id, 1), 0);
 
     /* The head may take the form back while no row of it is decided... */
-    assert_int_equal(phieu_session_decide(f->s, page, "truong", "invalid", NULL, &e, &err), 0);
+    assert_int_equal(phieu_session_decide(f->s, page, "truong", "invalid", "not ours", &e, &err),
+                     0);
     assert_int_equal(phieu_session_sheet_board_reading(f->s, res.sheet_id, NULL, NULL, &err),
                      PHIEU_ENOTFOUND);
     assert_int_equal(exception_at(f, res.sheet_id, 2), 0);
     assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_INVALID);
-    assert_int_equal(phieu_session_decide(f->s, page, "truong", "form:test-rating", NULL, &e,
-                                          &err),
+    assert_int_equal(phieu_session_decide(f->s, page, "truong", "form:test-rating", "ours after all",
+                                          &e, &err),
                      0);
     assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_VALID);
     row2 = exception_at(f, res.sheet_id, 2);
@@ -699,7 +712,7 @@ static void test_board_sets_form_of_rejected_page(void **state)
     assert_int_equal(phieu_session_decide(f->s, row2, "minh", "low", NULL, &e, &err), 0);
     assert_int_equal(row_value(f, res.sheet_id, 1), 2);
     /* ... and once one is, the form stays. */
-    assert_int_equal(phieu_session_decide(f->s, page, "truong", "invalid", NULL, &e, &err),
+    assert_int_equal(phieu_session_decide(f->s, page, "truong", "invalid", "no", &e, &err),
                      PHIEU_ESTATE);
     assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_VALID);
 
@@ -1047,7 +1060,15 @@ static void test_board_reads_page(void **state)
                                                           &nb, &err),
                      PHIEU_ESTATE);
 
-    /* The same member reading twice is still one reader. */
+    /* The same member reading twice is refused (a member never decides a case twice; the
+     * review screen's undo takes a reading back): still one reader. */
+    assert_int_equal(phieu_session_read_by_board(f->s, page, "lan", &e1, NULL, &x, &err),
+                     PHIEU_ESTATE);
+    /* Taking it back (the screen's correction) removes the entry with its rows; reading
+     * again is then lan's one reading. */
+    assert_int_equal(phieu_session_decision_withdraw(f->s, page, "lan", &x, &err), 0);
+    assert_int_equal(phieu_session_board_entry_own(f->s, page, "lan", &e2, &err),
+                     PHIEU_ENOTFOUND);
     assert_int_equal(phieu_session_read_by_board(f->s, page, "lan", &e1, NULL, &x, &err), 0);
     assert_int_equal(x.state, PHIEU_EXC_SECOND);
     assert_int_equal(ballot_state(f, res.sheet_id), PHIEU_BALLOT_PENDING);

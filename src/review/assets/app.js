@@ -62,7 +62,7 @@ const TEXT = {
     invalid_ballot: 'Cả phiếu không hợp lệ',
     accept: 'Tính phiếu như máy đã đọc',
     discard: 'Không tính (không phải phiếu / tờ quét trùng)',
-    count_as_form: (id) => `Tính theo mẫu ${id}`,
+    count_as_form: (name) => `Tính theo mẫu ${name}`,
     note: 'Ghi chú (không bắt buộc)',
     keys_help: 'Phím tắt: số hoặc chữ trong khung để chọn; Esc để về hàng chờ.',
     two_person: 'Quy tắc hai người: cần hai thành viên quyết định giống nhau, mỗi người không thấy quyết định của người kia. Nếu khác nhau, Trưởng ban quyết định.',
@@ -78,7 +78,7 @@ const TEXT = {
     not_yours: 'Trường hợp này không chờ bạn quyết định.',
     change_head: 'Trưởng ban có thể thay đổi quyết định bằng một quyết định mới.',
     no_image: 'Không có ảnh: tệp quét không đọc được. Hãy tìm tờ giấy theo vị trí bên dưới.',
-    upside_down: 'Tờ phiếu được đưa vào ngược chiều (máy đã tự xoay khi đọc).',
+    upside_down: 'Tờ phiếu được đưa vào ngược chiều; ảnh đã được xoay lại cho đúng chiều.',
     where_paper: 'Vị trí tờ giấy',
     form: 'Mẫu phiếu',
     unknown_form: 'không xác định',
@@ -104,6 +104,28 @@ const TEXT = {
     err_login: 'Sai tên hoặc mật khẩu.',
     err_locked: 'Đăng nhập sai quá nhiều lần. Tạm khóa, hãy thử lại sau.',
     err_expired: 'Phiên đăng nhập đã hết hạn. Hãy đăng nhập lại.',
+    undo: 'Hoàn tác',
+    saved_short: (place) => `Đã ghi: ${place}.`,
+    saved_finished: 'Đã xong.',
+    with_page: 'Đóng cùng tờ phiếu (tờ đã được để riêng: không tính, hoặc cả phiếu không hợp lệ)',
+    undone: 'Đã hoàn tác; hãy quyết định lại.',
+    loading: 'Đang tải ảnh… các nút sẽ bấm được khi ảnh đã hiện ra.',
+    done_others: (n) => `Bạn đã xem xong; còn ${n} trường hợp chờ người khác.`,
+    done_all: 'Mọi trường hợp đã xong.',
+    not_again: 'Bạn đã quyết định trường hợp này. Theo quy tắc hai người, một thành viên khác phải quyết định.',
+    override_title: 'Trường hợp này đã có quyết định. Thay đổi nó là quyết định thay thế của Trưởng ban: cần xác nhận và ghi lý do.',
+    override_help: (label) => `Bạn sắp thay đổi thành “${label}”. Ghi rõ lý do vào ô ghi chú (bắt buộc), rồi bấm “Xác nhận thay đổi”.`,
+    override_confirm: 'Xác nhận thay đổi',
+    cancel: 'Hủy',
+    note_required: 'Ghi chú — lý do thay đổi (bắt buộc)',
+    note_needed: 'Hãy ghi lý do vào ô ghi chú trước khi xác nhận.',
+    this_scan: (b, p) => `Tờ đang xem: Lô ${b}, tờ thứ ${p}`,
+    zoom_in: 'Phóng to (+)',
+    zoom_out: 'Thu nhỏ (−)',
+    zoom_fit: 'Vừa khung',
+    contrast: 'Độ tương phản',
+    beside_box: 'không có dấu trong ô nào; có nét bút bên cạnh ô',
+    unknown_invalid: (n) => `${n} tờ không xác định được mẫu phiếu đã được quyết định là cả phiếu không hợp lệ (tính là phiếu thu về, không hợp lệ cho ai).`,
   },
   en: {
     title: 'Ballot review',
@@ -160,7 +182,7 @@ const TEXT = {
     invalid_ballot: 'Whole ballot invalid',
     accept: 'Count the page as read',
     discard: 'Do not count (not a ballot / scanned twice)',
-    count_as_form: (id) => `Count as form ${id}`,
+    count_as_form: (name) => `Count as form ${name}`,
     note: 'Note (optional)',
     keys_help: 'Shortcuts: the number or letter in the frame chooses; Esc goes back to the queue.',
     two_person: 'Two-person rule: two board members must decide the same way, neither seeing the other\'s decision. If they differ, the head decides.',
@@ -176,7 +198,7 @@ const TEXT = {
     not_yours: 'This case is not waiting for your decision.',
     change_head: 'The head can change the result with a new decision.',
     no_image: 'No image: the scanned file could not be read. Find the paper by its place below.',
-    upside_down: 'The sheet was fed upside down (the machine turned it when reading).',
+    upside_down: 'The sheet was fed upside down; the picture is turned upright.',
     where_paper: 'Where the paper is',
     form: 'Ballot form',
     unknown_form: 'not known',
@@ -202,6 +224,28 @@ const TEXT = {
     err_login: 'Wrong name or password.',
     err_locked: 'Too many failed logins. Locked for a while; try again later.',
     err_expired: 'Your login has expired. Please log in again.',
+    undo: 'Undo',
+    saved_short: (place) => `Recorded: ${place}.`,
+    saved_finished: 'Finished.',
+    with_page: 'Closed with its page (the page was set aside: not counted, or whole ballot invalid)',
+    undone: 'Undone; decide again.',
+    loading: 'Loading the pictures… the buttons work once they are shown.',
+    done_others: (n) => `You are done; ${n} case(s) wait for others.`,
+    done_all: 'Every case is finished.',
+    not_again: 'You have decided this case. Under the two-person rule another member must decide it.',
+    override_title: 'This case is decided. Changing it is the head\'s override: it needs a confirmation and a note.',
+    override_help: (label) => `You are about to change it to “${label}”. Write the reason in the note (required), then press “Confirm the change”.`,
+    override_confirm: 'Confirm the change',
+    cancel: 'Cancel',
+    note_required: 'Note — why it is changed (required)',
+    note_needed: 'Write the reason in the note before confirming.',
+    this_scan: (b, p) => `This scan: batch ${b}, sheet ${p}`,
+    zoom_in: 'Zoom in (+)',
+    zoom_out: 'Zoom out (−)',
+    zoom_fit: 'Fit',
+    contrast: 'Contrast',
+    beside_box: 'no box marked; pen ink beside a box',
+    unknown_invalid: (n) => `${n} page(s) of unknown form decided "whole ballot invalid" (collected, valid for nobody).`,
   },
 };
 
@@ -214,7 +258,7 @@ const REASONS = {
     'possible-duplicate': ['Có thể quét trùng', 'Vết mực giống hệt một tờ đã quét: có thể cùng một tờ giấy được quét hai lần.'],
     'double-feed': ['Có thể kéo hai tờ', 'Máy quét có thể đã kéo hai tờ cùng lúc: kiểm tra tờ giấy.'],
     'back-not-blank': ['Mặt sau có nội dung', 'Mặt sau của tờ phiếu không trắng.'],
-    'not-registered': ['Không nhận ra tờ phiếu', 'Máy không tìm thấy các ô vuông định vị ở góc: tờ bị gấp, rách, hoặc không phải phiếu.'],
+    'not-registered': ['Không nhận ra tờ phiếu', 'Máy không khớp được tờ này với mẫu phiếu (điều máy thấy được ghi ở dòng chi tiết bên dưới): tờ có thể bị gấp, rách, nhòe, hoặc không phải phiếu. Hãy xem tờ giấy.'],
     'wrong-form': ['Sai mẫu phiếu', 'Tờ này không phải mẫu phiếu của kỳ họp này.'],
     'code-unreadable': ['Không đọc được mã phiếu', 'Không đọc được mã mẫu phiếu in trên tờ. Nếu nhìn tờ giấy thấy rõ là phiếu của kỳ họp này, chọn “Tính theo mẫu …”.'],
     'form-set-by-board': ['Mẫu do Ban kiểm phiếu xác định', 'Tờ này được đọc lại theo mẫu phiếu mà Ban kiểm phiếu đã chọn.'],
@@ -230,7 +274,7 @@ const REASONS = {
     'possible-duplicate': ['Possibly scanned twice', 'The ink matches a sheet already scanned: the same paper may have been scanned twice.'],
     'double-feed': ['Possibly two sheets', 'The scanner may have pulled two sheets at once: check the paper.'],
     'back-not-blank': ['Back side not blank', 'The back of this sheet is not blank.'],
-    'not-registered': ['Page not recognised', 'The corner squares were not found: the sheet is folded, torn, or not a ballot.'],
+    'not-registered': ['Page not recognised', 'The machine could not match this sheet to a ballot form (what it found is in the details below): it may be folded, torn, smudged, or not a ballot. Look at the paper.'],
     'wrong-form': ['Wrong form', 'This sheet is not a ballot form of this session.'],
     'code-unreadable': ['Form code unreadable', 'The printed form code could not be read. If the paper is clearly a ballot of this session, choose “Count as form …”.'],
     'form-set-by-board': ['Form set by the board', 'This sheet was read again as the form the counting board chose.'],
@@ -254,6 +298,9 @@ const state = {
   keyHandler: null,
   current: null,
   busy: false,
+  ready: false,
+  queueTimer: null,
+  viewSheet: null,
 };
 
 function t(key, ...args) {
@@ -274,6 +321,16 @@ function reasonText(code, fallback) {
 function choiceLabel(key, printed) {
   if (state.lang === 'en' && CHOICE_EN[key]) return CHOICE_EN[key];
   return printed || key;
+}
+
+/* What a person calls a form: its display name, with its council when another form of
+ * the session has the same name (two councils' ballots of one kind). */
+function formLabel(id, name) {
+  if (!name) return t('unknown_form');
+  const forms = (state.me && state.me.session && state.me.session.forms) || [];
+  const self = forms.find((f) => f.id === id);
+  const twin = forms.some((f) => f.id !== id && f.name === name);
+  return twin && self && self.council ? name + ' — ' + self.council : name;
 }
 
 /* A DOM element: h('div', {class: 'x'}, child, 'text', ...). */
@@ -300,17 +357,19 @@ function show(...nodes) {
   window.scrollTo(0, 0);
 }
 
-function toast(text) {
+/* A message in the top bar, which never covers a button; with undoId, an "Undo" button
+ * for that case's decision. It stays until the next message. */
+function toast(text, undoId) {
   const el = document.getElementById('toast');
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { el.hidden = true; }, 3500);
+  const parts = [h('span', { id: 'toast-text', title: text }, text)];
+  if (undoId) parts.push(h('button', { type: 'button', class: 'plain', id: 'undo', onclick: () => undo(undoId) }, t('undo')));
+  el.replaceChildren(...parts);
 }
 
 class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.message) || ('HTTP ' + status));
+    /* The server words each error in Vietnamese (message) and in English (message_en). */
+    super((body && ((state.lang === 'en' && body.message_en) || body.message)) || ('HTTP ' + status));
     this.status = status;
     this.code = body && body.error;
   }
@@ -347,6 +406,8 @@ function setKeys(handler) {
 
 document.addEventListener('keydown', (ev) => {
   if (!state.keyHandler || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  /* A key held down repeats: only the first press counts. */
+  if (ev.repeat) { ev.preventDefault(); return; }
   const tag = (ev.target && ev.target.tagName) || '';
   if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT') {
     if (ev.key === 'Escape') ev.target.blur();
@@ -380,6 +441,7 @@ function renderBar() {
 
 function switchLang() {
   state.lang = state.lang === 'vi' ? 'en' : 'vi';
+  toast(''); /* a message stays in the language it was given in: drop it */
   localStorage.setItem('phieu-lang', state.lang);
   if (state.me) route(); else renderLogin();
 }
@@ -388,6 +450,7 @@ function switchLang() {
 
 function renderLogin(message) {
   stopTotals();
+  stopQueue();
   setKeys(null);
   renderBar();
   const err = h('p', { class: 'error', id: 'login-error', role: 'alert' }, message || '');
@@ -433,9 +496,28 @@ function stateBadge(item) {
   return h('span', { class: 'state ' + item.state }, t('s_' + item.state));
 }
 
-async function renderQueue() {
+/* How often the queue refreshes itself: a few seconds, as the totals. */
+const QUEUE_REFRESH_MS = 4000;
+
+function scheduleQueueRefresh() {
+  stopQueue();
+  state.queueTimer = setTimeout(() => {
+    state.queueTimer = null;
+    if (location.hash !== '' && location.hash !== '#/queue' && location.hash !== '#/') return;
+    /* Not while the reason list is in use: it would close under the pointer. */
+    if (document.activeElement && document.activeElement.id === 'reason-filter') scheduleQueueRefresh();
+    else renderQueue(true).catch(showError);
+  }, QUEUE_REFRESH_MS);
+}
+
+function stopQueue() {
+  if (state.queueTimer) clearTimeout(state.queueTimer);
+  state.queueTimer = null;
+}
+
+async function renderQueue(refresh) {
   stopTotals();
-  setKeys(null);
+  if (!refresh) setKeys(null);
   const q = await api('/api/queue' + (state.queueFilter ? '?reason=' + encodeURIComponent(state.queueFilter) : ''));
   const c = q.counts;
   const counts = h('div', { class: 'counts', id: 'counts' },
@@ -466,14 +548,14 @@ async function renderQueue() {
 
   let body;
   if (items.length === 0) {
-    body = h('div', { class: 'card empty' }, h('p', {}, c.todo === 0 && c.open >= 0 ? t('none_todo') : t('none')));
+    body = h('div', { class: 'card empty' }, h('p', {}, c.total === 0 ? t('none') : c.open === 0 ? t('done_all') : t('done_others', c.open)));
   } else {
     const rows = items.map((it) => {
       const tr = h('tr', { class: 'item' + (it.todo ? '' : ' done'), 'data-id': it.id, tabindex: 0 },
         h('td', { class: 'thumb' }, h('img', { src: '/img/' + it.sheet + '/thumb.png', alt: '', loading: 'lazy' })),
         h('td', {}, h('strong', {}, reasonTitle(it.reason, it.text)), ' — ',
           it.row ? t('row_of', it.row) + (it.person ? ': ' + it.person : '') : t('whole_page')),
-        h('td', {}, it.form_title || t('unknown_form')),
+        h('td', {}, formLabel(it.form, it.form_name || it.form_title)),
         h('td', { class: 'paper-place' }, t('paper', it.batch, it.position)),
         h('td', {}, stateBadge(it)));
       const open = () => { location.hash = '#/exception/' + it.id; };
@@ -485,11 +567,110 @@ async function renderQueue() {
       h('thead', {}, h('tr', {}, h('th', {}, t('col_page')), h('th', {}, t('col_reason')), h('th', {}, t('col_form')), h('th', {}, t('col_paper')), h('th', {}, t('col_state')))),
       h('tbody', {}, rows));
   }
-  show(h('h1', {}, t('queue')), counts, toolbar, body);
+  const doneLine = c.todo === 0 && c.total > 0
+    ? h('p', { class: 'banner ' + (c.open === 0 ? 'ok' : 'wait'), id: 'done-message' }, c.open === 0 ? t('done_all') : t('done_others', c.open))
+    : null;
+  if (refresh) {
+    const y = window.scrollY;
+    main().replaceChildren(h('h1', {}, t('queue')), counts, doneLine, toolbar, body);
+    window.scrollTo(0, y);
+  } else show(h('h1', {}, t('queue')), counts, doneLine, toolbar, body);
+  /* The queue follows the other members' decisions and the scanners by itself. */
+  scheduleQueueRefresh();
   setKeys((ev) => {
     if (ev.key === 'Enter' && first) { location.hash = '#/exception/' + first.id; return true; }
     return false;
   });
+}
+
+/* ---- the page viewer: zoom, pan, contrast ----------------------------------------------- */
+
+/* How far the page can be enlarged: at 8x a 1240-pixel page shows a pencil stroke's grain. */
+const ZOOM_MAX = 8;
+const ZOOM_STEP = 1.25;
+
+/* One zoom, pan and contrast shared by every page shown (a rescan beside its earlier scan is
+ * then always at the same scale). */
+const view = { zoom: 1, x: 0, y: 0, contrast: 1 };
+
+function resetView() { view.zoom = 1; view.x = 0; view.y = 0; view.contrast = 1; }
+
+function applyView() {
+  for (const st of document.querySelectorAll('.viewer .stage')) {
+    st.style.transform = 'translate(' + view.x + 'px,' + view.y + 'px) scale(' + view.zoom + ')';
+  }
+  /* Contrast: each channel raised to a power (gamma): white paper stays white, a faint
+   * pencil grey of 0.8 becomes 0.64 at 2, 0.41 at 4. */
+  for (const f of document.querySelectorAll('#ink-filter feComponentTransfer > *')) f.setAttribute('exponent', String(view.contrast));
+  for (const img of document.querySelectorAll('.viewer img')) {
+    img.style.filter = view.contrast === 1 ? '' : 'url(#ink-filter)';
+  }
+  const z = document.getElementById('zoom-level');
+  if (z) z.textContent = Math.round(view.zoom * 100) + '%';
+}
+
+/* Zooms by factor around the point (px, py) of a viewer (its own pixels). */
+function zoomAt(factor, px, py) {
+  const z = Math.max(1, Math.min(ZOOM_MAX, view.zoom * factor));
+  const k = z / view.zoom;
+  view.x = px - (px - view.x) * k;
+  view.y = py - (py - view.y) * k;
+  view.zoom = z;
+  if (z === 1) { view.x = 0; view.y = 0; }
+  applyView();
+}
+
+/* A viewer around a page (its image and outlines), turned upright when the sheet was fed
+ * upside down: wheel or pinch zooms, dragging pans. */
+function viewer(wrap, upsideDown) {
+  if (upsideDown) wrap.classList.add('upright');
+  const stage = h('div', { class: 'stage' }, wrap);
+  const v = h('div', { class: 'viewer' }, stage);
+  v.addEventListener('wheel', (ev) => {
+    ev.preventDefault();
+    const r = v.getBoundingClientRect();
+    zoomAt(ev.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP, ev.clientX - r.left, ev.clientY - r.top);
+  }, { passive: false });
+  /* One finger or the mouse drags; two fingers pinch. */
+  let drag = null;
+  const touches = new Map();
+  const spread = () => { const [p, q] = [...touches.values()]; return Math.hypot(p.x - q.x, p.y - q.y); };
+  v.addEventListener('pointerdown', (ev) => {
+    touches.set(ev.pointerId, { x: ev.clientX, y: ev.clientY });
+    drag = touches.size === 1 ? { x: ev.clientX - view.x, y: ev.clientY - view.y } : { pinch: spread() };
+    v.setPointerCapture(ev.pointerId);
+  });
+  v.addEventListener('pointermove', (ev) => {
+    if (!drag || !touches.has(ev.pointerId)) return;
+    touches.set(ev.pointerId, { x: ev.clientX, y: ev.clientY });
+    if (drag.pinch && touches.size === 2) {
+      const d = spread(), r = v.getBoundingClientRect();
+      const [p, q] = [...touches.values()];
+      if (drag.pinch > 0) zoomAt(d / drag.pinch, (p.x + q.x) / 2 - r.left, (p.y + q.y) / 2 - r.top);
+      drag.pinch = d;
+      return;
+    }
+    if (drag.pinch || view.zoom === 1) return;
+    view.x = ev.clientX - drag.x;
+    view.y = ev.clientY - drag.y;
+    applyView();
+  });
+  const lift = (ev) => { touches.delete(ev.pointerId); drag = null; };
+  v.addEventListener('pointerup', lift);
+  v.addEventListener('pointercancel', lift);
+  return v;
+}
+
+function viewControls() {
+  const contrast = h('input', { type: 'range', id: 'contrast', min: '1', max: '4', step: '0.25', value: String(view.contrast), 'aria-label': t('contrast') });
+  contrast.addEventListener('input', () => { view.contrast = Number(contrast.value); applyView(); });
+  const centre = () => { const v = document.querySelector('.viewer'); return v ? [v.clientWidth / 2, v.clientHeight / 2] : [0, 0]; };
+  return h('div', { class: 'view-controls' },
+    h('button', { type: 'button', class: 'secondary', id: 'zoom-out', title: t('zoom_out'), onclick: () => zoomAt(1 / ZOOM_STEP, ...centre()) }, '−'),
+    h('span', { id: 'zoom-level' }, '100%'),
+    h('button', { type: 'button', class: 'secondary', id: 'zoom-in', title: t('zoom_in'), onclick: () => zoomAt(ZOOM_STEP, ...centre()) }, '+'),
+    h('button', { type: 'button', class: 'secondary', id: 'zoom-fit', onclick: () => { view.zoom = 1; view.x = 0; view.y = 0; applyView(); } }, t('zoom_fit')),
+    h('label', { for: 'contrast' }, t('contrast')), contrast);
 }
 
 /* ---- one exception ---------------------------------------------------------------------- */
@@ -509,6 +690,7 @@ function scoreBox(b) {
 }
 
 function readingText(row, ex, choices) {
+  if (ex.reason === 'mark-beside-box' && ex.row === row.row) return t('beside_box');
   if (row.reading === 'review') return t('st_marginal');
   if (row.reading === 'blank') return state.lang === 'vi' ? 'không đánh ô nào' : 'no box marked';
   if (row.reading === 'overvote') return state.lang === 'vi' ? 'đánh nhiều ô' : 'several boxes marked';
@@ -521,7 +703,11 @@ function decisionLabel(ex, choice) {
   if (choice === 'accept') return t('accept');
   if (choice === 'discard') return t('discard');
   if (choice.startsWith('read:')) return bt('read_label'); /* board.js */
-  if (choice.startsWith('form:')) return t('count_as_form', choice.slice(5));
+  if (choice === 'with-page') return t('with_page');
+  if (choice.startsWith('form:')) {
+    const f = ex.choices.find((x) => x.choice === choice);
+    return t('count_as_form', f && f.name ? formLabel(f.form, f.name) : choice.slice(5));
+  }
   const c = ex.choices.find((x) => x.choice === choice);
   return c ? choiceLabel(c.choice, c.label) : choice;
 }
@@ -540,15 +726,24 @@ function keyFor(c, index) {
   }
 }
 
+/* A decision is taken only once the case has been on screen this long with its pictures
+ * loaded: a key held down or pressed twice must not decide the next case, which the
+ * person has not seen yet. 400 ms is about the time to notice that the picture changed. */
+const DECIDE_ARM_MS = 400;
+
 async function renderException(id) {
   stopTotals();
+  stopQueue();
   setKeys(null);
   const ex = await api('/api/exception/' + encodeURIComponent(id));
   state.current = ex;
+  state.ready = false;
+  if (state.viewSheet !== ex.sheet) { resetView(); state.viewSheet = ex.sheet; }
   const choiceRows = ex.choices.filter((c) => c.kind === 'choice');
   const formChoices = ex.choices.filter((c) => c.kind === 'form');
 
-  /* Left: the whole page, affected rows outlined. */
+  /* Left: the whole page, affected rows outlined; a possible rescan beside its earlier
+   * scan, at the same scale. */
   let pageView;
   if (ex.has_image) {
     const wrap = h('div', { class: 'page-wrap' }, h('img', { src: '/img/' + ex.sheet + '/page.png', alt: t('whole_page'), id: 'page-image' }));
@@ -561,78 +756,78 @@ async function renderException(id) {
       o.style.height = (r.rect.h * 100) + '%';
       wrap.appendChild(o);
     }
-    pageView = h('div', { class: 'page-view' }, wrap);
+    const pages = [h('figure', { class: 'page' },
+      ex.twin ? h('figcaption', {}, t('this_scan', ex.batch, ex.position)) : null,
+      viewer(wrap, ex.upside_down))];
     if (ex.twin && ex.twin.has_image) {
-      /* A possible rescan: the earlier scan below, to compare the ink. */
-      pageView.classList.add('tall');
-      pageView.appendChild(h('p', { class: 'twin-title' }, t('twin_title', ex.twin.batch, ex.twin.position)));
-      pageView.appendChild(h('div', { class: 'page-wrap' }, h('img', { src: '/img/' + ex.twin.sheet + '/page.png', alt: t('twin_title', ex.twin.batch, ex.twin.position), id: 'twin-image' })));
+      const twinWrap = h('div', { class: 'page-wrap' }, h('img', { src: '/img/' + ex.twin.sheet + '/page.png', alt: t('twin_title', ex.twin.batch, ex.twin.position), id: 'twin-image' }));
+      pages.push(h('figure', { class: 'page' }, h('figcaption', { class: 'twin-title' }, t('twin_title', ex.twin.batch, ex.twin.position)), viewer(twinWrap, ex.twin.upside_down)));
     }
+    pageView = h('div', { class: 'page-view' + (pages.length > 1 ? ' pair' : '') }, viewControls(), h('div', { class: 'pages' }, pages));
   } else {
     pageView = h('div', { class: 'page-view card' }, h('p', { class: 'error' }, t('no_image')));
   }
 
-  /* Right: what to decide. */
-  const facts = h('dl', { class: 'facts' },
-    h('dt', {}, t('where_paper')), h('dd', { class: 'paper-place', id: 'paper-place' }, t('paper', ex.batch, ex.position)),
-    h('dt', {}, t('form')), h('dd', {}, ex.form_title || t('unknown_form')));
-
+  /* Right: what to decide, the decision buttons high enough to be seen without scrolling;
+   * the details below them. */
   const parts = [
     h('h1', { id: 'reason-title' }, reasonTitle(ex.reason, ex.text), ' — ', ex.row ? t('row_of', ex.row) : t('whole_page')),
+  ];
+  const details = [
     h('p', {}, reasonText(ex.reason, ex.text)),
     ex.text ? h('p', { class: 'muted small', id: 'machine-text' }, t('machine_words') + ': ' + ex.text) : null,
-    facts,
+    h('dl', { class: 'facts' },
+      h('dt', {}, t('where_paper')), h('dd', { class: 'paper-place', id: 'paper-place' }, t('paper', ex.batch, ex.position)),
+      h('dt', {}, t('form')), h('dd', { id: 'form-name', title: ex.form_council || null }, formLabel(ex.form, ex.form_name))),
   ];
-  if (ex.upside_down) parts.push(h('p', { class: 'muted' }, t('upside_down')));
+  if (ex.upside_down) parts.push(h('p', { class: 'muted small', id: 'upside-down' }, t('upside_down')));
 
   if (ex.row > 0 && ex.rows.length) {
     const r = ex.rows[0];
-    parts.push(h('p', {}, h('span', { class: 'muted' }, t('the_person') + ': '),
+    parts.push(h('p', { class: 'who-line' }, h('span', { class: 'muted' }, t('the_person') + ': '),
       h('span', { class: 'person', id: 'person' }, (r.name || '') + (r.post ? ' — ' + r.post : ''))));
     if (ex.has_image && r.rect) {
-      parts.push(h('div', { class: 'zoom' }, h('img', { src: '/img/' + ex.sheet + '/row/' + ex.row + '.png', alt: t('row_of', ex.row), id: 'row-zoom' })));
+      const zoom = h('div', { class: 'zoom' + (ex.upside_down ? ' upright' : '') }, h('img', { src: '/img/' + ex.sheet + '/row/' + ex.row + '.png', alt: t('row_of', ex.row), id: 'row-zoom' }));
+      parts.push(zoom);
     }
-    parts.push(h('p', { class: 'muted' }, t('box_scores') + ':'));
-    const grid = h('div', { class: 'boxes', id: 'boxes' }, r.boxes.map(scoreBox));
+    const grid = h('div', { class: 'boxes', id: 'boxes', title: t('box_scores') }, r.boxes.map(scoreBox));
     grid.style.gridTemplateColumns = 'repeat(' + Math.max(1, r.boxes.length) + ', 1fr)';
     parts.push(grid);
-    parts.push(h('p', {}, h('span', { class: 'muted' }, t('machine_read') + ': '), h('strong', {}, readingText(r, ex, ex.choices))));
+    parts.push(h('p', { id: 'machine-read' }, h('span', { class: 'muted' }, t('machine_read') + ': '), h('strong', {}, readingText(r, ex, ex.choices))));
   } else if (ex.rows.length) {
     const table = h('table', { class: 'readings' },
       h('thead', {}, h('tr', {}, h('th', {}, t('t_no')), h('th', {}, t('t_name')), h('th', {}, t('machine_read')))),
       h('tbody', {}, ex.rows.map((r) => h('tr', {}, h('td', {}, r.row), h('td', {}, r.name || ''), h('td', {}, readingText(r, ex, ex.choices))))));
-    parts.push(h('details', {}, h('summary', {}, t('reading_all')), table));
+    details.push(h('details', {}, h('summary', {}, t('reading_all')), table));
   }
 
   /* State and the two-person rule. */
   if (ex.state === 'resolved') {
     parts.push(h('p', { class: 'banner ok', id: 'state-banner' }, t('resolved_as') + ' ' + decisionLabel(ex, ex.resolution)));
-    if (state.me.role === 'head') parts.push(h('p', { class: 'muted' }, t('change_head')));
   } else if (ex.state === 'head') {
     parts.push(h('p', { class: 'banner warn', id: 'state-banner' }, state.me.role === 'head' ? t('head_now') : t('waiting_head')));
   } else if (ex.state === 'second' && ex.mine) {
     parts.push(h('p', { class: 'banner wait', id: 'state-banner' }, t('waiting_second')));
   } else if (state.me.session.two_person_rule) {
-    parts.push(h('p', { class: 'muted' }, t('two_person')));
+    details.push(h('p', { class: 'muted small' }, t('two_person')));
   }
   if (ex.decisions.length) {
-    parts.push(h('p', { class: 'muted' }, t('decisions') + ':'));
-    parts.push(h('ul', { id: 'decisions' }, ex.decisions.map((d) =>
-      h('li', {}, d.user + (d.role === 'head' ? ' (' + t('role_head') + ')' : '') + ': ' + decisionLabel(ex, d.choice) + (d.note ? ' — “' + d.note + '”' : '')))));
+    details.unshift(h('p', { class: 'muted' }, t('decisions') + ':'),
+      h('ul', { id: 'decisions' }, ex.decisions.map((d) =>
+        h('li', {}, d.user + (d.role === 'head' ? ' (' + t('role_head') + ')' : '') + ': ' + decisionLabel(ex, d.choice) + (d.note ? ' — “' + d.note + '”' : '')))));
   }
 
-  /* The decision buttons. */
-  const canDecide = ex.todo || (state.me.role === 'head' && ex.state === 'resolved');
-  const note = h('textarea', { id: 'note', maxlength: 399 });
+  /* The decision buttons: disabled until the case is ready (pictures loaded, on screen
+   * DECIDE_ARM_MS); the head's change of a decided case asks for a confirmation and a note. */
+  const override = ex.decide === 'override';
+  const canDecide = ex.decide === 'ok' || override;
+  const note = h('textarea', { id: 'note', maxlength: ex.note_max || 400, rows: 2 });
+  const noteLabel = h('label', { for: 'note', class: 'muted', id: 'note-label' }, override ? t('note_required') : t('note'));
+  const confirmBox = h('div', { class: 'confirm', id: 'override-confirm', hidden: true });
   const buttons = ex.choices.map((c, i) => {
     const key = keyFor(c, choiceRows.indexOf(c) >= 0 ? choiceRows.indexOf(c)
       : formChoices.indexOf(c) >= 0 ? formChoices.indexOf(c) : i);
-    let label;
-    if (c.kind === 'choice') label = choiceLabel(c.choice, c.label);
-    else if (c.kind === 'form') label = t('count_as_form', c.form);
-    else if (c.kind === 'row-invalid') label = t('invalid_row');
-    else if (c.kind === 'ballot-invalid') label = t('invalid_ballot');
-    else label = t(c.kind);
+    const label = decisionLabel(ex, c.choice);
     /* A page whose code names another form is most likely another council's ballot: "count
      * as form X" is then the exception, so it is drawn plainer than "whole ballot invalid". */
     const plainForm = c.kind === 'form' && ex.reason === 'wrong-form';
@@ -640,51 +835,129 @@ async function renderException(id) {
     const b = h('button', {
       type: 'button',
       class: look + (ex.mine === c.choice ? ' chosen' : ''),
-      title: c.kind === 'form' && c.title ? c.title : null,
+      title: c.kind === 'form' && c.council ? c.council : null,
       'data-choice': c.choice,
       'data-key': key,
-      disabled: !canDecide,
+      disabled: true,
     }, h('kbd', {}, key), label);
-    b.addEventListener('click', () => decide(ex, c.choice, note.value));
-    return { key, button: b, choice: c.choice, last: plainForm };
+    const act = () => {
+      if (!state.ready || state.current !== ex) return;
+      if (override) askOverride(ex, c.choice, label, note, confirmBox);
+      else decide(ex, c.choice, note.value);
+    };
+    b.addEventListener('click', act);
+    return { key, button: b, choice: c.choice, last: plainForm, act };
   });
   buttons.sort((x, y) => Number(x.last) - Number(y.last));
   parts.push(h('h2', {}, ex.row ? t('decide_row') : t('decide_page')));
-  if (!canDecide && ex.state !== 'resolved') parts.push(h('p', { class: 'muted' }, t('not_yours')));
-  parts.push(h('div', { class: 'choices', id: 'choices' }, buttons.map((x) => x.button)));
+  /* Why not (unless the state banner above says it already). */
+  if (!canDecide && !(ex.decide === 'head-only' && ex.state === 'head')) parts.push(h('p', { class: 'muted', id: 'not-yours' }, refusalText(ex)));
+  else if (override) parts.push(h('p', { class: 'banner warn', id: 'override-note' }, t('override_title')));
+  const readyLine = h('p', { class: 'muted small', id: 'ready-line' }, canDecide ? t('loading') : '');
+  parts.push(h('div', { class: 'choices', id: 'choices' }, buttons.map((x) => x.button)), readyLine, confirmBox);
   parts.push(boardReadLink(ex)); /* board.js: the board reads a page the machine could not */
-  parts.push(h('label', { for: 'note', class: 'muted' }, t('note')), note);
-  parts.push(h('p', { class: 'muted keys' }, t('keys_help')));
+  parts.push(noteLabel, note);
   parts.push(h('div', { class: 'nav-row' },
     h('button', { type: 'button', class: 'secondary', id: 'back', onclick: () => { location.hash = '#/queue'; } }, t('back')),
+    h('span', { class: 'muted keys' }, t('keys_help')),
     ex.next ? h('button', { type: 'button', class: 'secondary', id: 'skip', onclick: () => { location.hash = '#/exception/' + ex.next; } }, t('next')) : null));
+  parts.push(h('div', { class: 'details' }, details));
 
-  show(h('div', { class: 'exception' }, pageView, h('div', { class: 'card', id: 'decide-panel' }, parts)));
+  show(h('div', { class: 'exception' }, pageView, h('div', { class: 'card', id: 'decide-panel', 'data-id': ex.id }, parts)));
+  applyView();
+  armDecisions(ex, buttons, canDecide, readyLine);
   setKeys((ev) => {
     if (ev.key === 'Escape') { location.hash = '#/queue'; return true; }
     if (ev.key.toUpperCase() === 'B' && boardReadable(ex)) { location.hash = '#/board-read/' + ex.id; return true; }
-    /* Keys decide only what waits for this user: a settled case changes by a click. */
-    if (!ex.todo) return false;
+    if (ev.key === '+' || ev.key === '=') { document.getElementById('zoom-in')?.click(); return true; }
+    if (ev.key === '-') { document.getElementById('zoom-out')?.click(); return true; }
+    /* Keys decide only what waits for this user, and only once it is ready: a settled
+     * case changes by a click, with a confirmation. */
+    if (!ex.todo || !canDecide || !state.ready) return false;
     const k = ev.key.length === 1 ? ev.key.toUpperCase() : ev.key;
     const hit = buttons.find((x) => x.key === k);
-    if (hit) { decide(ex, hit.choice, note.value); return true; }
+    if (hit) { hit.act(); return true; }
     return false;
   });
 }
 
-async function decide(ex, choice, note) {
-  if (state.busy) return;
+/* Enables the decision buttons once every picture of the case has loaded (or failed: the
+ * board then looks at the paper) and the case has been on screen DECIDE_ARM_MS. */
+function armDecisions(ex, buttons, canDecide, readyLine) {
+  const shown = performance.now();
+  const imgs = [...document.querySelectorAll('#page-image, #row-zoom, #twin-image')];
+  const loaded = Promise.all(imgs.map((img) => (img.complete ? Promise.resolve()
+    : new Promise((res) => { img.addEventListener('load', res, { once: true }); img.addEventListener('error', res, { once: true }); }))));
+  loaded.then(() => new Promise((res) => setTimeout(res, Math.max(0, DECIDE_ARM_MS - (performance.now() - shown)))))
+    .then(() => {
+      if (state.current !== ex) return;
+      state.ready = true;
+      readyLine.textContent = '';
+      for (const x of buttons) x.button.disabled = !canDecide;
+      document.getElementById('decide-panel')?.setAttribute('data-ready', '1');
+    });
+}
+
+function refusalText(ex) {
+  switch (ex.decide) {
+    case 'decided-already': return t('not_again');
+    case 'head-only': return t('waiting_head');
+    case 'settled': return ex.state === 'resolved' ? t('change_head') : t('not_yours');
+    default: return t('not_yours');
+  }
+}
+
+/* The head changes a decided case: the choice is named, a note is required, and a second
+ * click confirms. Shown under the buttons, never over them. */
+function askOverride(ex, choice, label, note, box) {
+  box.hidden = false;
+  const err = h('p', { class: 'error', id: 'override-error' });
+  const confirm = h('button', { type: 'button', id: 'override-yes' }, t('override_confirm'));
+  confirm.addEventListener('click', () => {
+    if (!note.value.trim()) { err.textContent = t('note_needed'); note.focus(); return; }
+    decide(ex, choice, note.value, true);
+  });
+  box.replaceChildren(
+    h('p', {}, t('override_help', label)),
+    h('div', { class: 'confirm-row' }, confirm,
+      h('button', { type: 'button', class: 'secondary', id: 'override-no', onclick: () => { box.hidden = true; box.replaceChildren(); } }, t('cancel'))),
+    err);
+  note.focus();
+}
+
+async function decide(ex, choice, note, override) {
+  if (state.busy || !state.ready || state.current !== ex) return;
   state.busy = true;
+  state.ready = false; /* one decision per case shown */
   document.querySelectorAll('#choices button').forEach((b) => { b.disabled = true; });
   try {
-    const r = await api('/api/exception/' + ex.id + '/decide', { choice, note: note || '' });
-    toast(r.state === 'resolved' ? t('saved_done') : r.state === 'second' ? t('saved_second') : r.state === 'head' ? t('saved_head') : t('saved'));
+    const body = { choice, note: note || '' };
+    if (override) body.override = true;
+    const r = await api('/api/exception/' + ex.id + '/decide', body);
+    /* Short, to fit the bar: where the decided paper is; undo stays offered until a
+     * second member decides (the server refuses it after that). */
+    const place = t('paper', ex.batch, ex.position) + (ex.row ? ', ' + t('row_of', ex.row) : '');
+    const words = r.state === 'head' ? t('saved_head') : r.state === 'resolved' ? t('saved_short', place) + ' ' + t('saved_finished') : t('saved_short', place);
+    toast(words, r.state === 'second' || (!state.me.session.two_person_rule && r.state !== 'head') ? ex.id : null);
     location.hash = r.next ? '#/exception/' + r.next : '#/queue';
   } catch (e) {
     toast(e.message);
-    document.querySelectorAll('#choices button').forEach((b) => { b.disabled = false; });
+    state.ready = true;
+    const canDecide = ex.decide === 'ok' || ex.decide === 'override';
+    document.querySelectorAll('#choices button').forEach((b) => { b.disabled = !canDecide; });
   } finally {
     state.busy = false;
+  }
+}
+
+async function undo(id) {
+  try {
+    await api('/api/exception/' + id + '/undo', {});
+    toast(t('undone'));
+    if (location.hash === '#/exception/' + id) route();
+    else location.hash = '#/exception/' + id;
+  } catch (e) {
+    toast(e.message);
   }
 }
 
@@ -721,9 +994,10 @@ async function loadTotals() {
     h('p', { class: 'muted', id: 'updated' }, t('updated') + ' ' + when),
   ];
   if (r.unknown_form_pending) parts.push(h('p', { class: 'banner warn' }, t('unknown_pages', r.unknown_form_pending)));
+  if (r.unknown_form_invalid) parts.push(h('p', { class: 'banner warn', id: 'unknown-invalid' }, t('unknown_invalid', r.unknown_form_invalid)));
   for (const f of r.forms) {
     parts.push(h('div', { class: 'card' },
-      h('h2', {}, f.title),
+      h('h2', {}, f.title, f.council ? h('span', { class: 'muted council' }, ' — ' + f.council) : null),
       h('dl', { class: 'facts' },
         h('dt', {}, t('ballots')), h('dd', {}, f.ballots),
         h('dt', {}, t('invalid_ballots')), h('dd', {}, f.invalid),
@@ -741,6 +1015,7 @@ const TOTALS_REFRESH_MS = 3000;
 
 async function renderTotals() {
   stopTotals();
+  stopQueue();
   setKeys(null);
   await loadTotals();
   state.totalsTimer = setInterval(() => { loadTotals().catch(showError); }, TOTALS_REFRESH_MS);

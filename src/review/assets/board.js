@@ -28,7 +28,7 @@ const BOARD_TEXT = {
     note: 'Ghi chú (không bắt buộc)',
     keys: 'Phím: 1, 2, 3 chọn mức; 0 không đánh dấu; X từ hai ô; ↑ ↓ chuyển dòng; Enter ghi; Esc về hàng chờ.',
     missing: (n) => `Còn ${n} dòng chưa chọn.`,
-    mine: 'Bạn đã đọc trang này (có thể sửa, phần nhập mới thay phần cũ).',
+    mine: 'Bạn đã đọc trang này. Lưu lại sẽ hoàn tác phần đã nhập rồi ghi phần mới (khi chưa có người thứ hai đọc).',
     waiting_second: 'Đang chờ một thành viên khác đọc độc lập.',
     head_now: 'Hai lần đọc khác nhau. Trưởng ban đọc tờ giấy và quyết định; các dòng khác nhau được tô màu.',
     waiting_head: 'Hai lần đọc khác nhau: chờ một Trưởng ban chưa đọc trang này.',
@@ -60,7 +60,7 @@ const BOARD_TEXT = {
     note: 'Note (optional)',
     keys: 'Keys: 1, 2, 3 a level; 0 no box marked; X two or more; ↑ ↓ move; Enter saves; Esc back to the queue.',
     missing: (n) => `${n} row(s) still to choose.`,
-    mine: 'You read this page (you may correct it: a new entry replaces yours).',
+    mine: 'You read this page. Saving again takes your entry back and records the new one (while nobody else has read it).',
     waiting_second: 'Waiting for another member to read it independently.',
     head_now: 'The two readings differ. The head reads the paper and decides; the rows that differ are highlighted.',
     waiting_head: 'The two readings differ: waiting for a head who has not read this page.',
@@ -216,6 +216,9 @@ async function renderBoardRead(id) {
     if (!f || missing() !== 0 || state.busy) return;
     state.busy = true;
     try {
+      /* A member decides a case once: a correction takes the earlier entry back first
+       * (refused once a second member has read the page). */
+      if (br.mine) await api('/api/exception/' + br.id + '/undo', {});
       const r = await api('/api/exception/' + br.id + '/board-read', { form: f.id, rows: view.rows.slice(0, f.rows.length), note: view.note || '' });
       toast(r.state === 'resolved' ? bt('saved_done') : r.state === 'head' ? bt('saved_head') : bt('saved_second'));
       location.hash = '#/queue';

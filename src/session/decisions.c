@@ -1,0 +1,488 @@
+/*
+ * decisions.c - the rules around a board member's decision that protect against accidents
+ * and against one person settling a case alone: who may decide a case now (never twice,
+ * the head's change of a settled case is an override), taking back one's own decision
+ * before a second member decides, the overrides for the minutes, user names (allowed
+ * characters, compared case-insensitively) and unlocking a name. Recording a decision and
+ * the two-person rule's states are in exceptions.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phieu/alloc.h"
+#include "session/session_internal.h"
+
+/* ---- Who may decide now --------------------------------------------------------------- */
+
+int session_decision_kind(int two_person, const phieu_decision *d, size_t n, const char *user,
+                          int role)
+{
+    int state;
+    char resolution[PHIEU_CHOICE_MAX];
+    session_resolve(two_person, d, n, &state, resolution);
+    int mine = 0;
+    for (size_t i = 0; i < n; i++)
+        mine |= strcmp(d[i].user, user) == 0;
+    switch (state) {
+    case PHIEU_EXC_OPEN:
+        return PHIEU_DECIDE_OK;
+    case PHIEU_EXC_SECOND:
+        return mine ? PHIEU_DECIDE_AGAIN : PHIEU_DECIDE_OK;
+    case PHIEU_EXC_HEAD:
+        if (role != PHIEU_ROLE_HEAD)
+            return PHIEU_DECIDE_HEAD_ONLY;
+        return mine ? PHIEU_DECIDE_OVERRIDE : PHIEU_DECIDE_OK;
+    default:
+        return role == PHIEU_ROLE_HEAD ? PHIEU_DECIDE_OVERRIDE : PHIEU_DECIDE_SETTLED;
+    }
+}
+
+int phieu_session_decision_check(phieu_session *s, int64_t exception_id, const char *user,
+                                 int *kind, phieu_error *err)
+{
+    *kind = PHIEU_DECIDE_OK;
+    phieu_user u;
+    phieu_exception e;
+    if (phieu_session_user_get(s, user, &u, err) != 0 ||
+        phieu_session_exception_get(s, exception_id, &e, err) != 0)
+        return err->code;
+    phieu_decision *d = NULL;
+    size_t n = 0;
+    if (phieu_session_decisions_list(s, exception_id, &d, &n, err) != 0)
+        return err->code;
+    *kind = session_decision_kind(s->info.two_person_rule, d, n, u.name, u.role);
+    phieu_free(d);
+    return 0;
+}
+
+/* The SHA-256 the log names a decision by (see phieu_session_decide). */
+static int decision_hash(const phieu_decision *d, char hash[PHIEU_SHA256_HEX], phieu_error *err)
+{
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_printf(&b, "%lld\n%lld\n%s\n%d\n%s\n%s\n%s", (long long)d->id,
+                     (long long)d->exception_id, d->user, d->role, d->choice, d->note, d->time);
+    if (b.failed) {
+        phieu_buf_release(&b);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory naming a decision");
+    }
+    phieu_sha256_hex(b.data, b.len, hash);
+    phieu_buf_release(&b);
+    return 0;
+}
+
+int session_decisions_named(const phieu_decision *d, size_t n, char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used < size; i++) {
+        int k = snprintf(out + used, size - used, "%s#%lld %s", i ? ", " : "", (long long)d[i].id,
+                         d[i].user);
+        if (k < 0)
+            break;
+        used += (size_t)k;
+    }
+    return 0;
+}
+
+/* ---- Taking back one's own decision -------------------------------------------------- */
+
+int phieu_session_decision_withdraw(phieu_session *s, int64_t exception_id, const char *user,
+                                    phieu_exception *after, phieu_error *err)
+{
+    if (session_begin(s, err) != 0)
+        return err->code;
+    phieu_user u;
+    phieu_exception e;
+    phieu_decision *d = NULL;
+    size_t n = 0;
+    if (phieu_session_user_get(s, user, &u, err) != 0 ||
+        phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
+        phieu_session_decisions_list(s, exception_id, &d, &n, err) != 0)
+        goto fail;
+    size_t last = n;
+    int others = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(d[i].user, u.name) == 0)
+            last = i;
+        else
+            others = 1;
+    }
+    if (last == n) {
+        phieu_error_set(err, PHIEU_ESTATE, "exception %lld: %s has no decision on it to take back",
+                        (long long)exception_id, u.name);
+        goto fail;
+    }
+    /* Once another member decided, the decision is part of what they agreed or disagreed
+     * with; a page counted as another form has read the page again: both stay. */
+    if (others || e.state == PHIEU_EXC_HEAD ||
+        (e.state == PHIEU_EXC_RESOLVED &&
+         strncmp(e.resolution, PHIEU_CHOICE_FORM_PREFIX, strlen(PHIEU_CHOICE_FORM_PREFIX)) == 0)) {
+        phieu_error_set(err, PHIEU_ESTATE,
+                        "exception %lld: another member has decided it since, so the decision "
+                        "can no longer be taken back",
+                        (long long)exception_id);
+        goto fail;
+    }
+    char hash[PHIEU_SHA256_HEX];
+    if (decision_hash(&d[last], hash, err) != 0)
+        goto fail;
+    /* A board reading keeps its rows beside the decision (board_read.c): they go with it. */
+    static const char *const removals[] = {"DELETE FROM board_entries WHERE decision_id = ?",
+                                           "DELETE FROM decisions WHERE id = ?"};
+    for (size_t k = 0; k < sizeof removals / sizeof removals[0]; k++) {
+        sqlite3_stmt *st;
+        if (session_prepare(s, removals[k], &st, err) != 0)
+            goto fail;
+        sqlite3_bind_int64(st, 1, d[last].id);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            session_db_error(s, err, "cannot take back the decision");
+            goto fail;
+        }
+    }
+    char detail[1024];
+    snprintf(detail, sizeof detail,
+             "exception %lld (%s, sheet %s): decision %lld taken back by %s before a second "
+             "member decided; decision sha256 %s",
+             (long long)exception_id, e.reason, e.sheet_id, (long long)d[last].id, u.name, hash);
+    if (session_exception_refresh(s, exception_id, err) != 0 ||
+        session_log_append_txn(s, u.name, "decision-withdrawn", detail, err) != 0 ||
+        phieu_session_exception_get(s, exception_id, &e, err) != 0 || session_commit(s, err) != 0)
+        goto fail;
+    phieu_free(d);
+    if (after)
+        *after = e;
+    return 0;
+fail:
+    session_rollback(s);
+    phieu_free(d);
+    return err->code;
+}
+
+/* ---- Rows closed with their page ---------------------------------------------------- */
+
+int session_row_closed_with_page(phieu_session *s, int64_t id, int *closed, phieu_error *err)
+{
+    *closed = 0;
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "SELECT count(*) FROM exceptions r JOIN exceptions p ON p.sheet_id ="
+                        " r.sheet_id AND p.row = 0 WHERE r.id = ? AND r.row > 0 AND p.state = ?"
+                        " AND p.resolution IN (?, ?)",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int(st, 2, PHIEU_EXC_RESOLVED);
+    sqlite3_bind_text(st, 3, PHIEU_CHOICE_DISCARD, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, PHIEU_CHOICE_INVALID, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *closed = sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read the exceptions");
+    return 0;
+}
+
+int session_page_rows_refresh(phieu_session *s, int64_t id, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "SELECT r.id FROM exceptions r JOIN exceptions p ON p.sheet_id ="
+                        " r.sheet_id WHERE p.id = ? AND p.row = 0 AND r.row > 0",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int64(st, 1, id);
+    int64_t rows[PHIEU_FORM_MAX_ROWS];
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < PHIEU_FORM_MAX_ROWS)
+        rows[n++] = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read the exceptions");
+    for (int i = 0; i < n; i++)
+        if (session_exception_refresh(s, rows[i], err) != 0)
+            return err->code;
+    return 0;
+}
+
+/* ---- Overrides, for the minutes ------------------------------------------------------ */
+
+static int override_cmp(const void *a, const void *b)
+{
+    const phieu_override *x = a, *y = b;
+    if (x->exception_id != y->exception_id)
+        return x->exception_id < y->exception_id ? -1 : 1;
+    return x->decision_id < y->decision_id ? -1 : x->decision_id > y->decision_id;
+}
+
+int phieu_session_overrides_list(phieu_session *s, phieu_override **items, size_t *n,
+                                 phieu_error *err)
+{
+    *items = NULL;
+    *n = 0;
+    phieu_exception *ex = NULL;
+    size_t n_ex = 0;
+    if (phieu_session_exceptions_list(s, PHIEU_EXC_LIST_ALL, &ex, &n_ex, err) != 0)
+        return err->code;
+    phieu_override *list = NULL;
+    size_t count = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n_ex && rc == 0; i++) {
+        if (ex[i].n_decisions < 2)
+            continue;
+        phieu_decision *d = NULL;
+        size_t nd = 0;
+        rc = phieu_session_decisions_list(s, ex[i].id, &d, &nd, err);
+        for (size_t k = 1; rc == 0 && k < nd; k++) {
+            if (session_decision_kind(s->info.two_person_rule, d, k, d[k].user, d[k].role) !=
+                PHIEU_DECIDE_OVERRIDE)
+                continue;
+            phieu_override *g = phieu_realloc(list, (count + 1) * sizeof *list);
+            if (!g) {
+                rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory listing overrides");
+                break;
+            }
+            list = g;
+            phieu_override *o = &list[count++];
+            memset(o, 0, sizeof *o);
+            o->exception_id = ex[i].id;
+            o->decision_id = d[k].id;
+            o->row = ex[i].row;
+            snprintf(o->reason, sizeof o->reason, "%s", ex[i].reason);
+            snprintf(o->user, sizeof o->user, "%s", d[k].user);
+            snprintf(o->time, sizeof o->time, "%s", d[k].time);
+            snprintf(o->note, sizeof o->note, "%s", d[k].note);
+            session_decisions_named(d, k, o->earlier, sizeof o->earlier);
+        }
+        phieu_free(d);
+    }
+    phieu_free(ex);
+    if (rc != 0) {
+        phieu_free(list);
+        return rc;
+    }
+    /* By exception id, which is random: the list keeps nothing of the order of scanning. */
+    if (count > 1)
+        qsort(list, count, sizeof *list, override_cmp);
+    *items = list;
+    *n = count;
+    return 0;
+}
+
+/* ---- User names ---------------------------------------------------------------------- */
+
+/* The next code point of UTF-8 text at *p (advanced), or -1 for a malformed sequence. */
+static long utf8_next(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    long c;
+    int extra;
+    if (s[0] < 0x80) {
+        *p = s + 1;
+        return s[0];
+    }
+    if ((s[0] & 0xe0) == 0xc0) {
+        c = s[0] & 0x1f;
+        extra = 1;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        c = s[0] & 0x0f;
+        extra = 2;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        c = s[0] & 0x07;
+        extra = 3;
+    } else
+        return -1;
+    for (int i = 1; i <= extra; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return -1;
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    static const long min[4] = {0, 0x80, 0x800, 0x10000};
+    if (c < min[extra] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return -1;
+    *p = s + 1 + extra;
+    return c;
+}
+
+/* Whether code point c is a letter of a Latin script (Vietnamese included) or one of the
+ * combining accents a decomposed Vietnamese letter carries. */
+static int latin_letter(long c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= 0xc0 && c <= 0x24f && c != 0xd7 && c != 0xf7) || /* Latin-1, Extended-A/B */
+           (c >= 0x300 && c <= 0x36f) ||                          /* combining accents */
+           (c >= 0x1e00 && c <= 0x1eff);                          /* Vietnamese tones */
+}
+
+/* The lower case of a Latin letter (the ranges above; others unchanged). */
+static long latin_lower(long c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c + 32;
+    if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+        return c + 32;
+    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177) || (c >= 0x1e00 && c <= 0x1eff))
+        return c | 1; /* pairs: upper even, lower odd */
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
+        return (c & 1) ? c + 1 : c; /* pairs: upper odd, lower even */
+    if (c == 0x1a0 || c == 0x1af)   /* Ơ, Ư */
+        return c + 1;
+    return c;
+}
+
+int phieu_user_name_check(const char *name, phieu_error *err)
+{
+    if (!name || !name[0] || strlen(name) >= PHIEU_USER_NAME_MAX)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "a user name has 1 to %d bytes; choose a shorter one",
+                               PHIEU_USER_NAME_MAX - 1);
+    const unsigned char *p = (const unsigned char *)name;
+    while (*p) {
+        long c = utf8_next(&p);
+        if (c < 0)
+            return phieu_error_set(err, PHIEU_EINVAL, "user name '%s' is not valid UTF-8 text",
+                                   name);
+        if (!latin_letter(c) && !(c >= '0' && c <= '9') && c != '.' && c != '-' && c != '_')
+            return phieu_error_set(err, PHIEU_EINVAL,
+                                   "user name '%s': use only letters (Vietnamese included), "
+                                   "digits, '.', '-' and '_'",
+                                   name);
+    }
+    return 0;
+}
+
+int phieu_user_name_fold(const char *name, char *out, size_t size)
+{
+    size_t used = 0;
+    const unsigned char *p = (const unsigned char *)name;
+    while (*p) {
+        const unsigned char *start = p;
+        long c = utf8_next(&p);
+        if (c < 0)
+            return -1;
+        c = latin_lower(c);
+        char enc[4];
+        size_t k;
+        if (c < 0x80) {
+            enc[0] = (char)c;
+            k = 1;
+        } else if (c < 0x800) {
+            enc[0] = (char)(0xc0 | (c >> 6));
+            enc[1] = (char)(0x80 | (c & 0x3f));
+            k = 2;
+        } else if (c < 0x10000) {
+            enc[0] = (char)(0xe0 | (c >> 12));
+            enc[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+            enc[2] = (char)(0x80 | (c & 0x3f));
+            k = 3;
+        } else {
+            k = (size_t)(p - start);
+            memcpy(enc, start, k);
+        }
+        if (used + k >= size)
+            return -1;
+        memcpy(out + used, enc, k);
+        used += k;
+    }
+    out[used] = '\0';
+    return 0;
+}
+
+int session_user_find(phieu_session *s, const char *name, char *canonical, size_t size,
+                      phieu_error *err)
+{
+    char want[PHIEU_NAME_MAX * 2];
+    if (phieu_user_name_fold(name, want, sizeof want) != 0)
+        return PHIEU_ENOTFOUND;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT name FROM users", &st, err) != 0)
+        return err->code;
+    int rc, found = 0;
+    while (!found && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *have = (const char *)sqlite3_column_text(st, 0);
+        char folded[PHIEU_NAME_MAX * 2];
+        if (have && phieu_user_name_fold(have, folded, sizeof folded) == 0 &&
+            strcmp(folded, want) == 0) {
+            snprintf(canonical, size, "%s", have);
+            found = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    if (found)
+        return 0;
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot read the users");
+    return PHIEU_ENOTFOUND;
+}
+
+/* ---- Unlocking a name ---------------------------------------------------------------- */
+
+/* The settings key that holds when a name was last unlocked. */
+static void unlock_key(const char *name, char *out, size_t size)
+{
+    char folded[PHIEU_NAME_MAX * 2];
+    if (phieu_user_name_fold(name, folded, sizeof folded) != 0)
+        snprintf(folded, sizeof folded, "%s", name);
+    snprintf(out, size, "user-unlocked:%s", folded);
+}
+
+int phieu_session_user_unlock(phieu_session *s, const char *name, const char *actor,
+                              phieu_error *err)
+{
+    phieu_user u;
+    if (phieu_session_user_get(s, name, &u, err) != 0)
+        return err->code;
+    if (session_begin(s, err) != 0)
+        return err->code;
+    char key[PHIEU_NAME_MAX * 2 + 32], now[32];
+    unlock_key(u.name, key, sizeof key);
+    session_now(now);
+    /* The time alone could repeat within a second: a random suffix makes each unlock new. */
+    char stamp[64], rnd[PHIEU_SHEET_ID_MAX];
+    session_random_id(rnd);
+    snprintf(stamp, sizeof stamp, "%s %s", now, rnd);
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", &st, err) !=
+        0)
+        goto fail;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, stamp, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        session_db_error(s, err, "cannot record the unlock");
+        goto fail;
+    }
+    char detail[PHIEU_NAME_MAX + 64];
+    snprintf(detail, sizeof detail, "user %s unlocked for the review screen", u.name);
+    if (session_log_append_txn(s, actor, "user-unlocked", detail, err) != 0 ||
+        session_commit(s, err) != 0)
+        goto fail;
+    return 0;
+fail:
+    session_rollback(s);
+    return err->code;
+}
+
+int phieu_session_user_unlock_stamp(phieu_session *s, const char *name, char *out, size_t size,
+                                    phieu_error *err)
+{
+    out[0] = '\0';
+    char key[PHIEU_NAME_MAX * 2 + 32];
+    unlock_key(name, key, sizeof key);
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT value FROM settings WHERE key = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot read the settings");
+    return 0;
+}
