@@ -1377,9 +1377,10 @@ static void test_failed_logins_slowed_then_locked(void **state)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(login(&c, "khong-co", "sai-2"), 401);
     double second = seconds_since(&t0);
+    /* Lower bounds only: a loaded machine makes answers slower, never faster. With the
+     * configured 300 ms, a second answer of 600 ms or more shows the delay doubled. */
     assert_true(first >= 0.3);
     assert_true(second >= 0.6);
-    assert_true(second > first + 0.2);
 
     /* The third failure in a row locks the name: even the right password is refused... */
     assert_int_equal(login(&c, "binh", "sai-1"), 401);
