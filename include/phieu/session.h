@@ -296,6 +296,11 @@ typedef enum {
 #define PHIEU_CHOICE_ACCEPT "accept"
 #define PHIEU_CHOICE_DISCARD "discard"
 #define PHIEU_CHOICE_FORM_PREFIX "form:"
+/* "invalid:<id>": whole ballot invalid, collected under form <id>. The decision on a front
+ * page whose form is not known (its code unreadable or foreign, an unreadable file) when
+ * the session has several forms: every sheet collected belongs to one form's count. With
+ * one form a plain "invalid" is that form's. */
+#define PHIEU_CHOICE_INVALID_FORM_PREFIX "invalid:"
 /* Page exception reasons a "form:<id>" decision may answer. */
 #define PHIEU_REASON_CODE_UNREADABLE "code-unreadable"
 #define PHIEU_REASON_WRONG_FORM "wrong-form"
@@ -455,9 +460,18 @@ typedef struct phieu_ballot_source {
  *     the board's choice once decided ("invalid" -> PHIEU_ROW_DECIDED_INVALID). Only that
  *     row waits; the page's other rows count as read.
  *  4. A row read as review with no exception, or decided with a word that is neither a
- *     choice of the form nor "invalid", is PHIEU_ROW_PENDING: the machine never guesses. */
+ *     choice of the form nor "invalid", is PHIEU_ROW_PENDING: the machine never guesses.
+ *  5. A page decided "invalid:<id>" is whole ballot invalid when form is form <id> (the
+ *     caller files it under phieu_ballot_collected_form), pending otherwise. */
 int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
                          phieu_ballot *out);
+
+/* The form a ballot of no known form was collected under, by the board's page decision
+ * `resolution`: the form "invalid:<id>" names, or the only form for a plain "invalid";
+ * -1 otherwise (not an invalid decision, or several forms and none named). The session
+ * and `phieu verify` file such a ballot under that form with this one rule. */
+int phieu_ballot_collected_form(const char *resolution, const phieu_form *const *forms,
+                                int n_forms);
 
 /* Every ballot (front sides not discarded), ordered by sheet id (not scan order). */
 int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err);

@@ -131,15 +131,22 @@ int phieu_report_blockers(const phieu_report_data *d, const phieu_tally *t, phie
             BLOCKER("form '%s': the board's counts (present, issued, collected) are not "
                     "entered: run 'phieu session counts'",
                     id);
-        else if (rf->checked && rf->difference != 0)
-            BLOCKER("form '%s': %d sheet(s) read but the board counted %d ballot(s) "
-                    "collected: find the %s sheets or correct the counts",
-                    id, rf->read, rf->collected, rf->difference < 0 ? "missing" : "extra");
+        else if (rf->difference < 0)
+            BLOCKER("form '%s' (%s): %d sheet(s) read but the board counted %d collected: "
+                    "find the %d missing sheet(s) and scan them, or correct the collected "
+                    "count with 'phieu session counts'",
+                    id, f->form->title, rf->read, rf->collected, -rf->difference);
+        else if (rf->difference > 0)
+            BLOCKER("form '%s' (%s): %d sheet(s) read but the board counted %d collected: "
+                    "find the %d extra sheet(s) (fed twice, or of another form: 'phieu "
+                    "exceptions'), or correct the collected count with 'phieu session counts'",
+                    id, f->form->title, rf->read, rf->collected, rf->difference);
     }
-    if (rec.total_checked && rec.total_difference != 0)
-        BLOCKER("%d sheet(s) read in all (%d of unknown form) but the board counted %d "
-                "collected: find the difference or correct the counts",
-                rec.read_total, rec.unknown_form, rec.collected_total);
+    if (rec.unknown_form > 0)
+        BLOCKER("%d sheet(s) decided invalid as a whole name no form, so they count in no "
+                "form: the head of the board decides each again as 'invalid:FORM' (the form "
+                "it was collected under)",
+                rec.unknown_form);
 #undef BLOCKER
     return n;
 }
@@ -202,7 +209,7 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
     b->state = sb->state;
     b->form_index = sb->form_index;
     b->n_rows = sb->n_rows;
-    for (int r = 0; r < sb->n_rows; r++) {
+    for (int r = 0; r < b->n_rows; r++) {
         phieu_report_row *row = &b->rows[r];
         row->value = sb->value[r];
         row->machine = PHIEU_ROW_REVIEW;

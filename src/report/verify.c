@@ -540,6 +540,10 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
     }
     /* A page whose form the board set counts by its reading as that form. */
     int counted_as = b->board_set ? b->board_form : b->read_form;
+    /* A page of no known form decided invalid counts for the form it was collected under. */
+    if (counted_as < 0 && b->page_decided)
+        counted_as = phieu_ballot_collected_form(
+            b->page_decision, (const phieu_form *const *)d->forms, d->n_forms);
     src->form_index = counted_as;
     src->has_reading = !b->unreadable;
     src->read_form = counted_as;
@@ -557,10 +561,12 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
                  d->forms[b->board_form]->id);
     int says_form = strncmp(b->page_decision, PHIEU_CHOICE_FORM_PREFIX,
                             strlen(PHIEU_CHOICE_FORM_PREFIX)) == 0;
+    int says_invalid_form = strncmp(b->page_decision, PHIEU_CHOICE_INVALID_FORM_PREFIX,
+                                    strlen(PHIEU_CHOICE_INVALID_FORM_PREFIX)) == 0;
     if (b->page_decided && strcmp(b->page_decision, PHIEU_CHOICE_INVALID) != 0 &&
-        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0 && !says_form)
+        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0 && !says_form && !says_invalid_form)
         problem(v, "ballot %s: the board's page decision '%s' is not one a ballot can carry "
-                   "(accept, invalid or form:<id>)",
+                   "(accept, invalid, invalid:<id> or form:<id>)",
                 b->id, b->page_decision);
     if (b->board_set && (!b->page_decided || strcmp(b->page_decision, board_choice) != 0))
         problem(v, "ballot %s: read again as form '%s', but the board's page decision is '%s', "

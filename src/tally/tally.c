@@ -225,16 +225,14 @@ void phieu_tally_reconcile(const phieu_tally *t, phieu_reconciliation *out)
     memset(out, 0, sizeof *out);
     out->n_forms = t->n_forms;
     out->unknown_form = t->unknown_form_invalid;
-    out->per_form = t->n_forms == 1 || t->unknown_form_invalid == 0;
     out->all_entered = 1;
     out->read_total = t->unknown_form_invalid;
-    int differs = 0;
+    int differs = t->unknown_form_invalid > 0;
     for (int i = 0; i < t->n_forms; i++) {
         const phieu_tally_form *tf = &t->forms[i];
         phieu_reconcile_form *rf = &out->forms[i];
         rf->entered = tf->counts.entered;
-        /* With one form every ballot of unknown form was collected for it. */
-        rf->read = tf->ballots + (t->n_forms == 1 ? t->unknown_form_invalid : 0);
+        rf->read = tf->ballots;
         out->read_total += tf->ballots;
         if (!rf->entered) {
             out->all_entered = 0;
@@ -243,14 +241,8 @@ void phieu_tally_reconcile(const phieu_tally *t, phieu_reconciliation *out)
         rf->collected = tf->counts.collected;
         rf->difference = rf->read - rf->collected;
         out->collected_total += rf->collected;
-        rf->checked = out->per_form;
-        if (rf->checked && rf->difference != 0)
-            differs = 1;
-    }
-    out->total_checked = !out->per_form && out->all_entered;
-    if (out->total_checked) {
-        out->total_difference = out->read_total - out->collected_total;
-        if (out->total_difference != 0)
+        rf->checked = 1;
+        if (rf->difference != 0)
             differs = 1;
     }
     out->reconciled = out->all_entered && !differs;

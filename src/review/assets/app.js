@@ -521,6 +521,7 @@ function decisionLabel(ex, choice) {
   if (choice === 'accept') return t('accept');
   if (choice === 'discard') return t('discard');
   if (choice.startsWith('form:')) return t('count_as_form', choice.slice(5));
+  if (choice.startsWith('invalid:')) return t('invalid_ballot') + ' — ' + choice.slice(8);
   const c = ex.choices.find((x) => x.choice === choice);
   return c ? choiceLabel(c.choice, c.label) : choice;
 }
@@ -533,7 +534,7 @@ function keyFor(c, index) {
     case 'form': return index < 9 ? String(index + 1) : '';
     case 'row-invalid': return '0';
     case 'accept': return 'A';
-    case 'ballot-invalid': return 'K';
+    case 'ballot-invalid': return c.form ? '' : 'K';
     case 'discard': return 'D';
     default: return '';
   }
@@ -630,7 +631,7 @@ async function renderException(id) {
     if (c.kind === 'choice') label = choiceLabel(c.choice, c.label);
     else if (c.kind === 'form') label = t('count_as_form', c.form);
     else if (c.kind === 'row-invalid') label = t('invalid_row');
-    else if (c.kind === 'ballot-invalid') label = t('invalid_ballot');
+    else if (c.kind === 'ballot-invalid') label = t('invalid_ballot') + (c.form ? ' — ' + (c.title || c.form) : '');
     else label = t(c.kind);
     /* A page whose code names another form is most likely another council's ballot: "count
      * as form X" is then the exception, so it is drawn plainer than "whole ballot invalid". */
