@@ -296,8 +296,10 @@ void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
         else
             phieu_buf_puts(b, ",\"counts\":null");
         phieu_buf_printf(b, ",\"base\":%d,\"base_estimated\":%s,\"ballots\":%d,"
-                            "\"invalid_ballots\":%d,\"pending_ballots\":%d,\"persons\":[",
+                            "\"valid_ballots\":%d,\"invalid_ballots\":%d,"
+                            "\"pending_ballots\":%d,\"persons\":[",
                          tf->base, tf->base_estimated ? "true" : "false", tf->ballots,
+                         tf->ballots - tf->invalid_ballots - tf->pending_ballots,
                          tf->invalid_ballots, tf->pending_ballots);
         for (int r = 0; r < tf->n_persons; r++) {
             const phieu_tally_person *p = &tf->persons[r];
@@ -367,22 +369,25 @@ void phieu_tally_text(const phieu_tally *t, const char *lang, phieu_buf *b)
         const phieu_tally_form *tf = &t->forms[i];
         const phieu_form *f = tf->form;
         phieu_buf_printf(b, "\n%s %s — %s\n", vi ? "Mẫu" : "Form", f->id, f->title);
+        int valid = tf->ballots - tf->invalid_ballots - tf->pending_ballots;
         if (tf->counts.entered)
             phieu_buf_printf(b,
-                             vi ? "Phát ra %d, thu về %d, hỏng/đổi %d, có mặt %d; đã đọc %d "
-                                  "phiếu (%d không hợp lệ, %d chờ)\n"
-                                : "Issued %d, collected %d, spoiled %d, present %d; %d "
-                                  "ballots read (%d invalid, %d pending)\n",
-                             tf->counts.issued, tf->counts.collected, tf->counts.spoiled,
-                             tf->counts.present, tf->ballots, tf->invalid_ballots,
-                             tf->pending_ballots);
+                             vi ? "Có mặt %d, phát ra %d, thu về %d, hỏng/đổi %d\n"
+                                : "Present %d, issued %d, collected %d, spoiled %d\n",
+                             tf->counts.present, tf->counts.issued, tf->counts.collected,
+                             tf->counts.spoiled);
         else
+            phieu_buf_puts(b, vi ? "Ban kiểm phiếu chưa nhập số phiếu\n"
+                                 : "The board has not entered its counts\n");
+        phieu_buf_printf(b,
+                         vi ? "Đã đọc %d phiếu = %d hợp lệ + %d không hợp lệ + %d chờ\n"
+                            : "%d ballots read = %d valid + %d invalid + %d pending\n",
+                         tf->ballots, valid, tf->invalid_ballots, tf->pending_ballots);
+        if (tf->counts.entered && tf->counts.collected != tf->ballots)
             phieu_buf_printf(b,
-                             vi ? "Ban kiểm phiếu chưa nhập số phiếu; đã đọc %d phiếu (%d "
-                                  "không hợp lệ, %d chờ)\n"
-                                : "The board has not entered its counts; %d ballots read (%d "
-                                  "invalid, %d pending)\n",
-                             tf->ballots, tf->invalid_ballots, tf->pending_ballots);
+                             vi ? "CHÊNH LỆCH: thu về %d nhưng đã đọc %d phiếu\n"
+                                : "DIFFERENCE: %d collected but %d ballots read\n",
+                             tf->counts.collected, tf->ballots);
         if (tf->base_estimated)
             phieu_buf_puts(b, vi ? "(tỷ lệ tạm tính trên số phiếu đã đọc)\n"
                                  : "(percentages taken of the ballots read until the board "
