@@ -448,7 +448,7 @@ static void test_final_report_verifies(void **state)
     int pages_with_fp = 0;
     for (const char *p = text; (p = strstr(p, fp_line)) != NULL; p++)
         pages_with_fp++;
-    assert_int_equal(pages_with_fp, sum.pages);
+    assert_int_equal(pages_with_fp, sum.pages + 1); /* every footer, and the appendix */
     char trang[32];
     snprintf(trang, sizeof trang, "Trang %d/%d", sum.pages, sum.pages);
     assert_non_null(strstr(text, trang));
@@ -788,13 +788,65 @@ static void test_published_result_38_88(void **state)
     assert_non_null(strstr(text, "38,88%"));
     assert_non_null(strstr(text, "60,71%")); /* 292 high of 481 */
     assert_non_null(strstr(text, "479"));   /* valid for row 1 */
-    assert_non_null(strstr(text, "Số phiếu thu về: 481"));
+    assert_non_null(strstr(text, "số phiếu thu vào: 481"));
     const char *first_name = d->forms[0]->rows[0].name;
     assert_non_null(strstr(text, first_name));
     char trang[32];
     snprintf(trang, sizeof trang, "Trang %d/%d", pages, pages);
     assert_non_null(strstr(text, trang));
+    /* The texts of an official biên bản: the council uppercase, the date in words, the
+     * counts in the law's words adding up (481 = 481 + 0), and everything technical (form
+     * id, reading thresholds) only in the appendix after the signatures. */
+    assert_non_null(strstr(text, "HỘI ĐỒNG NHÂN DÂN")); /* the column wraps the name */
+    assert_non_null(strstr(text, "BÌNH MINH"));
+    assert_non_null(strstr(text, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"));
+    assert_non_null(strstr(text, "Hội trường tỉnh, ngày 01 tháng 12 năm 2026"));
+    assert_non_null(strstr(text, "Số phiếu hợp lệ: 481; số phiếu không hợp lệ: 0."));
+    assert_non_null(strstr(text, "số đại biểu có mặt: 485"));
+    assert_null(strstr(text, "2026-12-01"));
+    const char *appendix = strstr(text, "PHỤ LỤC: THÔNG TIN KIỂM TRA");
+    const char *signed_by = strstr(text, "TM. BAN KIỂM PHIẾU");
+    assert_non_null(appendix);
+    assert_non_null(signed_by);
+    assert_true(signed_by < appendix);
+    const char *form_id = strstr(text, "province-rating");
+    assert_true(form_id > appendix);
+    const char *threshold = strstr(text, "Ngưỡng");
+    assert_true(threshold > appendix);
     phieu_free(text);
+
+    /* Reconciliation: the board counted 2 more than the sheets read; the final report is
+     * refused, naming the form, both numbers and what to do. */
+    phieu_buf list;
+    phieu_buf_init(&list);
+    d->counts[0].collected = 483;
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_report_tally(d, &t, &err), 0);
+    assert_int_equal(phieu_report_blockers(d, t, &list), 1);
+    assert_non_null(strstr(list.data, "481 sheet(s) read but the board counted 483 collected"));
+    assert_non_null(strstr(list.data, "find the 2 missing sheet(s) and scan them, or correct"));
+    assert_non_null(strstr(list.data, d->forms[0]->title));
+    phieu_buf_release(&list);
+    /* A sheet invalid of no known form counts in no form: refused even when the board's
+     * count matches all sheets. Named under the form, it reconciles. */
+    d->counts[0].collected = 481;
+    d->ballots[0].form_index = -1;
+    d->ballots[0].state = PHIEU_BALLOT_INVALID;
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_report_tally(d, &t, &err), 0);
+    phieu_buf_init(&list);
+    assert_int_equal(phieu_report_blockers(d, t, &list), 2);
+    assert_non_null(strstr(list.data, "1 sheet(s) decided invalid as a whole name no form"));
+    phieu_buf_release(&list);
+    d->ballots[0].form_index = 0;
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_report_tally(d, &t, &err), 0);
+    assert_int_equal(phieu_report_blockers(d, t, NULL), 0);
+    assert_int_equal(t->forms[0].invalid_ballots, 1);
+    assert_int_equal(t->forms[0].persons[0].invalid_ballot, 1);
+    d->ballots[0].state = PHIEU_BALLOT_VALID;
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_report_tally(d, &t, &err), 0);
     /* The CSV says the same. */
     phieu_buf csv;
     phieu_buf_init(&csv);

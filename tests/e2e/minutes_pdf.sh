@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# minutes_pdf.sh - a counting day run to signed minutes, read back as a person reads them:
+# the three shipped forms, sheets of another council decided invalid "under" a form, a
+# wrong collected count (final refused, the draft shows the difference on every page, then
+# corrected). The minutes are rendered with pdftoppm and read with pdftotext: the header
+# of an administrative document (Decree 30/2020/NĐ-CP), the date in words, the closing on
+# the page of the signatures, no form id and no reading threshold in the body (they are in
+# the appendix, the last page), and collected = valid + invalid on every form.
+# Ballots: the first 19 committed sample scans (samples/ballots).
+set -euo pipefail
+
+phieu=${PHIEU_BIN:?}
+src=${PHIEU_SOURCE_DIR:?}
+for tool in pdftoppm pdftotext jq; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
+done
+work=$(mktemp -d /tmp/phieu-e2e-minutes-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+forms=()
+for f in "$src"/forms/*.form; do forms+=(--form "$f"); done
+"$phieu" session new s.db --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 --place "An Thạnh" \
+    --delegates 40 "${forms[@]}" --two-person off >/dev/null
+"$phieu" session board s.db --head "Nguyễn Văn Trưởng" --secretary "Trần Thị Thư" \
+    --member "Lê Văn Một" --member "Phạm Thị Hai" >/dev/null
+echo "mat-khau-truong-ban" | "$phieu" user add s.db truong --role head --password-stdin >/dev/null
+"$phieu" import s.db "$src"/samples/ballots/p0000*.* "$src"/samples/ballots/p0001*.* \
+    >/dev/null 2>&1 || true
+
+decide() { # exception choice
+    echo "mat-khau-truong-ban" | "$phieu" decide s.db "$1" "$2" --user truong \
+        --password-stdin >/dev/null || fail "decide $1 $2"
+}
+first_form=$("$phieu" tally s.db --json | jq -r '.forms[0].form')
+foreign=0
+{ "$phieu" exceptions s.db || true; } |
+    awk '$1 ~ /^[0-9]+$/ && $2 == "open" {print $1, $4, $5, $6}' >exc.txt
+while read -r exc form row reason; do
+    if [ "$row" != page ]; then
+        case $form in confidence-vote) decide "$exc" distrust ;; *) decide "$exc" low ;; esac
+    elif [ "$reason" = wrong-form ]; then decide "$exc" "invalid:$first_form"; foreign=$((foreign + 1))
+    elif [ "$reason" = test-ballot ]; then decide "$exc" invalid
+    elif [ "$form" = "?" ]; then decide "$exc" discard
+    else decide "$exc" accept
+    fi
+done <exc.txt
+[ "$foreign" -ge 1 ] || fail "no sheet of another council among the samples"
+
+# The board's counts: every form as read, present differing per form, but the first form
+# counted one sheet too many.
+"$phieu" tally s.db --json >tally.json
+present=38
+while read -r id n; do
+    extra=0
+    [ "$id" = "$first_form" ] && extra=1
+    "$phieu" session counts s.db --form "$id" --present "$present" --issued $((n + extra)) \
+        --collected $((n + extra)) >/dev/null
+    present=$((present - 1))
+done < <(jq -r '.forms[] | "\(.form) \(.ballots)"' tally.json)
+n1=$(jq --arg f "$first_form" '.forms[] | select(.form == $f) | .ballots' tally.json)
+
+"$phieu" key new board.key >/dev/null
+rc=0
+"$phieu" report s.db --out final --key board.key >/dev/null 2>err.txt || rc=$?
+[ "$rc" -eq 4 ] || fail "a final report with one sheet missing was written (exit $rc)"
+grep -q "form '$first_form'.*: $n1 sheet(s) read but the board counted $((n1 + 1)) collected: find the 1 missing" err.txt ||
+    fail "the refusal does not name the form, both numbers and what to do: $(cat err.txt)"
+
+# The draft says the difference on every page.
+"$phieu" report s.db --out draft --key board.key --draft >/dev/null
+pages=$(pdfinfo draft/minutes.pdf 2>/dev/null | awk '/^Pages:/ {print $2}')
+[ -n "$pages" ] || pages=$(pdftotext draft/minutes.pdf - | tr -cd '\f' | wc -c)
+for ((p = 1; p <= pages; p++)); do
+    pdftotext -f "$p" -l "$p" draft/minutes.pdf - | tr '\n' ' ' |
+        grep -q "Chênh lệch: .*thu vào $((n1 + 1)), đã đọc $n1" ||
+        fail "draft page $p does not show the difference"
+done
+
+# Corrected, the final report is written and verifies.
+"$phieu" session counts s.db --form "$first_form" --present 38 --issued "$n1" --collected "$n1" >/dev/null
+"$phieu" report s.db --out final --key board.key >/dev/null || fail "the corrected report was refused"
+"$phieu" verify final --pubkey board.key.pub >out.txt || fail "verify: $(cat out.txt)"
+
+# Rendered: one PNG per page.
+pdftoppm -r 40 -png final/minutes.pdf page
+pages=$(ls page-*.png | wc -l)
+[ "$pages" -ge 3 ] || fail "the minutes render as $pages page(s)"
+for ((p = 1; p <= pages; p++)); do
+    pdftotext -layout -f "$p" -l "$p" final/minutes.pdf "p$p.txt"
+done
+# The header, as Decree 30 sets it out, and the date in words.
+pdftotext -f 1 -l 1 final/minutes.pdf - | tr -s ' \n' '  ' >flow1.txt
+for line in "HỘI ĐỒNG NHÂN DÂN HUYỆN AN THẠNH" "BAN KIỂM PHIẾU" \
+    "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" "Độc lập - Tự do - Hạnh phúc" "Số: " \
+    "An Thạnh, ngày 28 tháng 11 năm 2026" "BIÊN BẢN KIỂM PHIẾU" \
+    "Kết quả lấy phiếu tín nhiệm và bỏ phiếu tín nhiệm đối với người giữ" \
+    "Ban kiểm phiếu gồm các ông (bà) có tên sau:" "Ông (bà) Lê Văn Một – Ủy viên" \
+    "Kỳ họp thứ Mười Một, khóa XII"; do
+    grep -qF "$line" flow1.txt || fail "page 1 lacks '$line': $(head -20 p1.txt)"
+done
+grep -q "2026-11-28" p*.txt && fail "an ISO date in the minutes"
+# The closing lines on the page of the signatures.
+close_page=$(grep -l "Biên bản kết thúc vào hồi" p*.txt | head -n 1)
+[ -n "$close_page" ] || fail "no closing line"
+for line in "Khiếu nại, tố cáo" "Biên bản được lập thành" "TM. BAN KIỂM PHIẾU" "TRƯỞNG BAN" \
+    "THƯ KÝ" "(Ký, ghi rõ họ tên)" "Nguyễn Văn Trưởng" "Trần Thị Thư" "Phạm Thị Hai"; do
+    grep -qF "$line" "$close_page" || fail "'$line' is not on the page of the closing ($close_page)"
+done
+# The appendix is the last page; the body holds no form id and no reading threshold.
+grep -q "PHỤ LỤC: THÔNG TIN KIỂM TRA" "p$pages.txt" || fail "the last page is not the appendix"
+marked=$(jq -r '.thresholds.marked' final/results.json | sed 's/\./,/')
+for ((p = 1; p < pages; p++)); do
+    for id in $(jq -r '.forms[].id' final/results.json); do
+        grep -qF "$id" "p$p.txt" && fail "page $p names the form id '$id'"
+    done
+    grep -qE "Ngưỡng|≥|điểm ≥|$marked" "p$p.txt" && fail "page $p prints a reading threshold"
+done
+for id in $(jq -r '.forms[].id' final/results.json); do
+    grep -qF "$id" "p$pages.txt" || fail "the appendix does not name form '$id'"
+done
+grep -qF "phieu verify" "p$pages.txt" || fail "the appendix does not say how to verify"
+# Every form: collected = valid + invalid, as printed and as results.json says.
+cat p*.txt | tr -s ' \n' '  ' >all.txt
+grep -o "số phiếu thu vào: [0-9]*" all.txt | awk '{print $NF}' >collected.txt
+grep -o "Số phiếu hợp lệ: [0-9]*; số phiếu không hợp lệ: [0-9]*" all.txt |
+    awk '{gsub(";", ""); print $5 + $NF}' >sum.txt
+[ "$(wc -l <collected.txt)" -eq "$(jq '.forms | length' final/results.json)" ] ||
+    fail "not every form prints its counts: $(cat collected.txt)"
+cmp -s collected.txt sum.txt || fail "collected != valid + invalid: $(paste collected.txt sum.txt)"
+jq -r '.forms[] | .counts.collected' final/results.json >json-collected.txt
+cmp -s collected.txt json-collected.txt || fail "the minutes and results.json disagree"
+jq -e 'all(.forms[]; .counts.collected == .ballots.valid + .ballots.invalid)' \
+    final/results.json >/dev/null || fail "results.json: collected != valid + invalid"
+# The present count per form, not one for all.
+grep -o "số đại biểu có mặt: [0-9]*" all.txt | awk '{print $NF}' | tr '\n' ' ' >present.txt
+[ "$(cat present.txt)" = "38 37 36 " ] || fail "present per form: $(cat present.txt)"
+echo "minutes_pdf: ok ($pages pages)"
