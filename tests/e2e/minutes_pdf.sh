@@ -82,8 +82,20 @@ done
 
 # Corrected, the final report is written and verifies.
 "$phieu" session counts s.db --form "$first_form" --present 38 --issued "$n1" --collected "$n1" >/dev/null
+rc=0
+"$phieu" report s.db --out final >/dev/null 2>err.txt || rc=$?
+[ "$rc" -ne 0 ] && [ ! -e final ] || fail "an unsigned final report was written"
+grep -q "phieu key new" err.txt || fail "the refusal does not say how to make a key: $(cat err.txt)"
 "$phieu" report s.db --out final --key board.key >/dev/null || fail "the corrected report was refused"
 "$phieu" verify final --pubkey board.key.pub >out.txt || fail "verify: $(cat out.txt)"
+grep -q "^OK: " out.txt || fail "verify with the key said: $(cat out.txt)"
+# Without the board's key nobody vouches for the signer: no OK, a distinct exit status.
+rc=0
+"$phieu" verify final >out.txt || rc=$?
+[ "$rc" -eq 8 ] || fail "verify without --pubkey should exit 8, got $rc"
+grep -q "^OK" out.txt && fail "verify without --pubkey printed OK"
+grep -q "^NOT VERIFIED: signer unknown — compare the key $(tail -n 1 board.key.pub)" out.txt ||
+    fail "verify without --pubkey said: $(cat out.txt)"
 
 # Rendered: one PNG per page.
 pdftoppm -r 40 -png final/minutes.pdf page

@@ -401,6 +401,20 @@ static void test_final_report_verifies(void **state)
 {
     (void)state;
     assert_int_equal(decide_all(&small), 3);
+    /* Nothing blocks it any more, but an unsigned final report is still refused. */
+    {
+        phieu_report_data *d = NULL;
+        phieu_error err = {0};
+        assert_int_equal(phieu_report_data_from_session(small.s, &d, &err), 0);
+        phieu_report_options unsigned_final = {.key = NULL, .draft = 0};
+        char out[800];
+        snprintf(out, sizeof out, "%s/unsigned", small.dir);
+        assert_int_equal(phieu_report_write(d, out, &unsigned_final, NULL, &err), PHIEU_EINVAL);
+        assert_non_null(strstr(err.message, "phieu key new"));
+        struct stat st;
+        assert_int_not_equal(stat(out, &st), 0);
+        phieu_report_data_destroy(&d);
+    }
     phieu_key key = board_key();
     phieu_report_summary sum;
     report_into(&small, "final", &key, 0, final_dir, sizeof final_dir, &sum);
@@ -603,6 +617,32 @@ static void test_tamper_total(void **state)
     expect_problem(dir, "[1 Trần Văn Khải].levels[low].count", "results.json: SHA-256");
 }
 
+/* results.csv is recomputed too, figure by figure, not only hashed. */
+static void test_tamper_csv(void **state)
+{
+    (void)state;
+    char *dir = copy_export("t-csv");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    size_t len;
+    char *csv = slurp(path, &len);
+    char *line2 = strchr(csv, '\n') + 1;
+    char *low = strstr(line2, ",low,");
+    assert_non_null(low);
+    low += 5;
+    char *end;
+    long count = strtol(low, &end, 10);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fprintf(f, "%.*s%ld%s", (int)(low - csv), csv, count + 1, end);
+    fclose(f);
+    phieu_free(csv);
+    char needle[128];
+    snprintf(needle, sizeof needle, "column 18 (level3_count): the file says '%ld', the ballots "
+             "give '%ld'", count + 1, count);
+    expect_problem(dir, "results.csv:2: ", needle);
+}
+
 static void test_tamper_swap_images(void **state)
 {
     (void)state;
@@ -686,7 +726,8 @@ static void test_order_unrelated_to_scan(void **state)
     make_session(&fx, "order", "forms/confidence-vote.form", n, 0, 96);
     char out[800];
     phieu_report_summary sum;
-    report_into(&fx, "report", NULL, 0, out, sizeof out, &sum);
+    phieu_key key = board_key();
+    report_into(&fx, "report", &key, 0, out, sizeof out, &sum);
     char path[4096];
     snprintf(path, sizeof path, "%s/ballots.jsonl", out);
     size_t len;
@@ -722,8 +763,14 @@ static void test_order_unrelated_to_scan(void **state)
     phieu_free(text);
 
     char *problems;
-    int ok = verify_dir(out, NULL, &problems);
-    /* Unsigned: everything else checks, the missing signature is named. */
+    int ok = verify_dir(out, &key, &problems);
+    if (!ok)
+        fail_msg("the export does not verify:\n%s", problems);
+    free(problems);
+    /* The signature taken away: everything else checks, the missing signature is named. */
+    snprintf(path, sizeof path, "%s/manifest.sig", out);
+    assert_int_equal(unlink(path), 0);
+    ok = verify_dir(out, &key, &problems);
     assert_false(ok);
     assert_non_null(strstr(problems, "manifest.sig: missing"));
     assert_null(strstr(problems, "ballot "));
@@ -880,6 +927,7 @@ int main(void)
         cmocka_unit_test(test_tamper_added_record),
         cmocka_unit_test(test_tamper_dropped_record),
         cmocka_unit_test(test_tamper_total),
+        cmocka_unit_test(test_tamper_csv),
         cmocka_unit_test(test_tamper_swap_images),
         cmocka_unit_test(test_tamper_signature),
         cmocka_unit_test(test_order_unrelated_to_scan),
