@@ -297,7 +297,7 @@ static void test_error_too_long(void **state)
                "t.form:13:9: ", "post 'Phó Chủ tịch HĐND xã; Trưởng", "mm");
     edit_fails("title: PHIẾU LẤY PHIẾU TÍN NHIỆM",
                "title: PHIẾU LẤY PHIẾU TÍN NHIỆM CÁC CHỨC DANH DO HỘI ĐỒNG BẦU",
-               "t.form:6:8: ", "title", "1 line of 130 mm");
+               "t.form:6:8: ", "title", "1 line of 94 mm");
     edit_fails("council: HỘI ĐỒNG NHÂN DÂN XÃ THỬ",
                "council: HỘI ĐỒNG NHÂN DÂN XÃ THỬ HỘI ĐỒNG NHÂN DÂN XÃ THỬ HỘI ĐỒNG NHÂN DÂN",
                "t.form:4:10: ", "council", "2 lines");
