@@ -584,6 +584,8 @@ static void check_layout(const phieu_form *f)
             assert_true(fabs(b.x + b.w / 2.0 - cx) < 1e-6);
             assert_true(fabs(b.y + b.h / 2.0 - (row.y + row.h / 2.0)) < 1e-6);
             assert_true(b.x >= l.column_x[3 + c] && b.x + b.w <= l.column_x[4 + c]);
+            /* Inside its row, with paper between the box and the row's lines. */
+            assert_true(b.y > row.y + 0.5 && b.y + b.h < row.y + row.h - 0.5);
             if (r + 1 < l.n_rows)
                 assert_true(l.boxes[r + 1][c].y - (b.y + b.h) >= 1.5 - 1e-9);
         }
