@@ -31,6 +31,21 @@ echo "mat-khau-truong-ban" | "$phieu" user add s.db truong --role head --passwor
 "$phieu" import s.db "$src"/samples/ballots/p0000*.* "$src"/samples/ballots/p0001*.* \
     >/dev/null 2>&1 || true
 
+# The same paper fed twice (samples/rescan.c: the same ink, turned, moved, new noise): the
+# exception names where the first sheet's paper is, not an internal id.
+"${PHIEU_BUILD_DIR:?}/rescan" --seed 3 "$src/samples/ballots/p00008.png" rescan.png >/dev/null
+"$phieu" import s.db rescan.png >/dev/null 2>&1 || true
+{ "$phieu" exceptions s.db || true; } >exc-list.txt
+grep -q "possible-duplicate *possible duplicate of the sheet at batch 1, position 8:" exc-list.txt ||
+    fail "the possible duplicate does not name batch 1, position 8: $(grep duplicate exc-list.txt)"
+# Each exception's images for a board without a browser: the page, and a row's boxes.
+{ "$phieu" exceptions s.db --png png || true; } >/dev/null
+row_exc=$(awk '$1 ~ /^[0-9]+$/ && $5 ~ /^[0-9]+$/ {print $1 "-row-" $5; exit}' exc-list.txt)
+[ -n "$row_exc" ] || fail "no row exception among the samples"
+[ -s "png/$row_exc.png" ] || fail "no row crop png/$row_exc.png"
+[ "$(ls png/*-page.png | wc -l)" -eq "$(awk 'NF >= 6 && $1 ~ /^[0-9]+$/ && $6 != "unreadable-file"' exc-list.txt | wc -l)" ] ||
+    fail "not every exception has its page image: $(ls png)"
+
 decide() { # exception choice
     echo "mat-khau-truong-ban" | "$phieu" decide s.db "$1" "$2" --user truong \
         --password-stdin >/dev/null || fail "decide $1 $2"
@@ -44,6 +59,7 @@ while read -r exc form row reason; do
         case $form in confidence-vote) decide "$exc" distrust ;; *) decide "$exc" low ;; esac
     elif [ "$reason" = wrong-form ]; then decide "$exc" "invalid:$first_form"; foreign=$((foreign + 1))
     elif [ "$reason" = test-ballot ]; then decide "$exc" invalid
+    elif [ "$reason" = possible-duplicate ]; then decide "$exc" discard
     elif [ "$form" = "?" ]; then decide "$exc" discard
     else decide "$exc" accept
     fi
