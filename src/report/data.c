@@ -168,12 +168,21 @@ static int decision_note(phieu_session *s, const phieu_exception *e, char *note,
     int rc = phieu_session_decisions_list(s, e->id, &items, &n, err);
     if (rc != 0)
         return rc;
-    /* The latest decision with the resolved choice is the one that settled it. */
-    for (size_t i = n; i-- > 0;)
-        if (strcmp(items[i].choice, e->resolution) == 0) {
-            copy_text(note, size, items[i].note);
+    /* Every note given with the resolved choice, oldest first: with the two-person rule
+     * the first decider's note must not be lost to a second decision without one. The
+     * same note twice is kept once; no user name is kept (secrecy). */
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i].choice, e->resolution) != 0 || !items[i].note[0] ||
+            strstr(note, items[i].note))
+            continue;
+        int w = snprintf(note + len, size - len, "%s%s", len ? "; " : "", items[i].note);
+        if (w < 0 || (size_t)w >= size - len) {
+            note[len] = '\0'; /* a note that does not fit whole is left out, never cut */
             break;
         }
+        len += (size_t)w;
+    }
     phieu_free(items);
     return 0;
 }

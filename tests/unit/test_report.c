@@ -778,6 +778,44 @@ static void test_order_unrelated_to_scan(void **state)
     free_fixture(&fx);
 }
 
+/* ---- The board's notes ----------------------------------------------------------------- */
+
+/* A first decider's note survives a later decision of the same choice without one. */
+static void test_first_note_kept(void **state)
+{
+    (void)state;
+    fixture fx;
+    make_session(&fx, "notes", "forms/confidence-vote.form", 4, 2, 41);
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_user_add(fx.s, "lan", PHIEU_ROLE_SUPERVISOR,
+                                            "mat-khau-dai-du-manh", "test", &err),
+                     0);
+    phieu_exception *items = NULL;
+    size_t n = 0;
+    assert_int_equal(phieu_session_exceptions_list(fx.s, PHIEU_EXC_LIST_UNRESOLVED, &items, &n,
+                                                   &err),
+                     0);
+    assert_true(n >= 1);
+    const char *last = fx.form->choices[fx.form->n_choices - 1].key;
+    assert_int_equal(phieu_session_decide(fx.s, items[0].id, "lan", last,
+                                          "hai dấu, đại biểu gạch một ô", NULL, &err),
+                     0);
+    assert_int_equal(phieu_session_decide(fx.s, items[0].id, "truong", last, "", NULL, &err), 0);
+    int row = items[0].row;
+    phieu_free(items);
+    phieu_report_data *d = NULL;
+    assert_int_equal(phieu_report_data_from_session(fx.s, &d, &err), 0);
+    int found = 0;
+    for (size_t i = 0; i < d->n_ballots; i++)
+        for (int r = 0; r < d->ballots[i].n_rows; r++)
+            if (d->ballots[i].rows[r].decided && r + 1 == row &&
+                strcmp(d->ballots[i].rows[r].note, "hai dấu, đại biểu gạch một ô") == 0)
+                found++;
+    assert_int_equal(found, 1);
+    phieu_report_data_destroy(&d);
+    free_fixture(&fx);
+}
+
 /* ---- A published result: 187 low of 481 collected prints 38,88 % -------------------- */
 
 static void test_published_result_38_88(void **state)
@@ -928,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_tamper_dropped_record),
         cmocka_unit_test(test_tamper_total),
         cmocka_unit_test(test_tamper_csv),
+        cmocka_unit_test(test_first_note_kept),
         cmocka_unit_test(test_tamper_swap_images),
         cmocka_unit_test(test_tamper_signature),
         cmocka_unit_test(test_order_unrelated_to_scan),
