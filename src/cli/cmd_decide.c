@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "phieu/alloc.h"
 #include "cli/password.h"
 #include "phieu/session.h"
 
@@ -103,6 +104,17 @@ int cmd_decide(int argc, char **argv)
         fprintf(stderr, "phieu: %s\n", err.message);
         return PHIEU_EXIT_ERROR;
     }
+    /* Under the two-person rule a member's second decision replaces their first; it is
+     * never the second person's. Said plainly, so nobody thinks the case is settled. */
+    int decided_before = 0;
+    if (rc == 0 && phieu_session_get_info(s)->two_person_rule && u.role != PHIEU_ROLE_HEAD) {
+        phieu_decision *items = NULL;
+        size_t n = 0;
+        if (phieu_session_decisions_list(s, id, &items, &n, &err) == 0)
+            for (size_t i = 0; i < n; i++)
+                decided_before |= strcmp(items[i].user, u.name) == 0;
+        phieu_free(items);
+    }
     phieu_exception after;
     if (rc == 0)
         rc = phieu_session_decide(s, id, u.name, pos[2], note, &after, &err);
@@ -112,5 +124,10 @@ int cmd_decide(int argc, char **argv)
     printf("exception %lld: %s%s%s\n", id, state_words(after.state),
            after.state == PHIEU_EXC_RESOLVED ? " as " : "",
            after.state == PHIEU_EXC_RESOLVED ? after.resolution : "");
+    if (decided_before && after.state != PHIEU_EXC_RESOLVED)
+        printf("'%s' had already decided this exception: this decision replaces their own "
+               "first one and does NOT count as the second person's; another supervisor "
+               "must decide it too\n",
+               u.name);
     return PHIEU_EXIT_OK;
 }

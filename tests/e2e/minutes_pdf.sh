@@ -166,4 +166,22 @@ jq -e 'all(.forms[]; .counts.collected == .ballots.valid + .ballots.invalid)' \
 # The present count per form, not one for all.
 grep -o "số đại biểu có mặt: [0-9]*" all.txt | awk '{print $NF}' | tr '\n' ' ' >present.txt
 [ "$(cat present.txt)" = "38 37 36 " ] || fail "present per form: $(cat present.txt)"
+# The two-person rule: a member deciding twice is told the second decision did not count
+# as the second person's; another member's agreeing decision settles it.
+"$phieu" session new tp.db --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 --place "An Thạnh" \
+    --delegates 40 --form "$src/forms/district-rating.form" >/dev/null
+for u in lan minh; do
+    echo "mat-khau-$u-du-dai" | "$phieu" user add tp.db "$u" --role supervisor --password-stdin >/dev/null
+done
+"$phieu" import tp.db "$src/samples/ballots/p00008.png" >/dev/null 2>&1 || true
+exc=$({ "$phieu" exceptions tp.db || true; } | awk 'NF >= 6 && $5 ~ /^[0-9]+$/ {print $1; exit}')
+[ -n "$exc" ] || fail "no row exception on p00008"
+tp_decide() { echo "mat-khau-$1-du-dai" | "$phieu" decide tp.db "$exc" low --user "$1" --password-stdin; }
+tp_decide lan >/dev/null
+tp_decide lan >out.txt
+grep -q "does NOT count as the second person's" out.txt || fail "deciding twice: $(cat out.txt)"
+tp_decide minh >out.txt
+grep -q "resolved as low" out.txt || fail "a second member's decision: $(cat out.txt)"
+grep -q "does NOT count" out.txt && fail "the second member was told it did not count"
 echo "minutes_pdf: ok ($pages pages)"
