@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "phieu/alloc.h"
@@ -171,6 +173,28 @@ int phieu_session_image_path(const phieu_session *s, const char *sha256, int unr
     return 0;
 }
 
+/* Secrecy: an archived image's times must not give the scan order. Every image gets the
+ * session's date (00:00 UTC) as its access and modification time; a date that is not
+ * "YYYY-MM-DD" gives the epoch. (The inode change time cannot be set by a program.) */
+static void archive_set_times(const phieu_session *s, const char *path)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int y, mo, d;
+    char tail;
+    time_t t = 0;
+    if (s->info.date && sscanf(s->info.date, "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3) {
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        t = timegm(&tm);
+        if (t == (time_t)-1)
+            t = 0;
+    }
+    struct timespec times[2] = {{t, 0}, {t, 0}};
+    (void)utimensat(AT_FDCWD, path, times, 0); /* best effort: the image itself is safe */
+}
+
 /* Writes the archive file unless it is already there. A file of that name can only be
  * complete: phieu_write_file_durable renames a synced temporary file into place. */
 static int archive_store(phieu_session *s, const char *sha, int unreadable, const void *data,
@@ -180,10 +204,10 @@ static int archive_store(phieu_session *s, const char *sha, int unreadable, cons
     if (phieu_session_image_path(s, sha, unreadable, path, sizeof path, err) != 0)
         return err->code;
     struct stat st;
-    if (stat(path, &st) == 0 && (size_t)st.st_size == len)
-        return 0;
-    if (phieu_write_file_durable(path, data, len, err) != 0)
+    if (!(stat(path, &st) == 0 && (size_t)st.st_size == len) &&
+        phieu_write_file_durable(path, data, len, err) != 0)
         return phieu_error_prefix(err, "cannot archive the page image: ");
+    archive_set_times(s, path);
     return 0;
 }
 

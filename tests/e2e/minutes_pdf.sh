@@ -166,6 +166,11 @@ jq -e 'all(.forms[]; .counts.collected == .ballots.valid + .ballots.invalid)' \
 # The present count per form, not one for all.
 grep -o "số đại biểu có mặt: [0-9]*" all.txt | awk '{print $NF}' | tr '\n' ' ' >present.txt
 [ "$(cat present.txt)" = "38 37 36 " ] || fail "present per form: $(cat present.txt)"
+# The archived images keep no scan order in their file times: all carry the session date.
+want=$(date -u -d 2026-11-28 +%s)
+[ "$(stat -c %Y s.db.images/*.png | sort -u)" = "$want" ] ||
+    fail "archived images' times: $(stat -c %Y s.db.images/*.png | sort -u | head -3)"
+
 # The two-person rule: a member deciding twice is told the second decision did not count
 # as the second person's; another member's agreeing decision settles it.
 "$phieu" session new tp.db --council "Hội đồng nhân dân huyện An Thạnh" \
