@@ -29,7 +29,11 @@ for f in "$src"/forms/*.form; do forms+=(--form "$f"); done
     --member "Lê Văn Một" --member "Phạm Thị Hai" >/dev/null
 echo "mat-khau-truong-ban" | "$phieu" user add s.db truong --role head --password-stdin >/dev/null
 "$phieu" import s.db "$src"/samples/ballots/p0000*.* "$src"/samples/ballots/p0001*.* \
-    >/dev/null 2>&1 || true
+    >/dev/null 2>import.txt || true
+# The import summary counts an empty sheet as a blank (it also goes to the board).
+blanks=$({ "$phieu" exceptions s.db || true; } | awk 'NF >= 6 && $6 == "blank-page"' | wc -l)
+[ "$blanks" -ge 1 ] || fail "no blank page among the samples"
+grep -q " $blanks blank)" import.txt || fail "the import summary miscounts $blanks blank page(s): $(tail -n 2 import.txt)"
 
 # The same paper fed twice (samples/rescan.c: the same ink, turned, moved, new noise): the
 # exception names where the first sheet's paper is, not an internal id.
