@@ -58,6 +58,10 @@
  * supervisor's look; a missed rescan is still caught by the reconciliation (more read
  * than collected). A session setting ("duplicate"); default: */
 #define PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY 0.85
+/* The same test on the strokes at full resolution (phieu_omr_stroke_similarity), which
+ * tells a rescan of a one- or two-mark page from another hand where the grids cannot
+ * (bench/duplicates.sh with STROKES=1; docs/recognition.md, "Duplicates"). */
+#define PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY 0.95
 /* Row decisions that may differ between two scans of one sheet before the ink is compared
  * at all (a marginal mark can read differently each time). */
 #define PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF 2

@@ -193,4 +193,20 @@ grep -q "does NOT count as the second person's" out.txt || fail "deciding twice:
 tp_decide minh >out.txt
 grep -q "resolved as low" out.txt || fail "a second member's decision: $(cat out.txt)"
 grep -q "does NOT count" out.txt && fail "the second member was told it did not count"
+# A vote of confidence fed twice with one or two marks is held as a possible duplicate
+# (compared on its strokes at full resolution); five sheets by other hands with the same
+# two marks are all counted.
+"$phieu" session new cv.db --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Hai, khóa XII" --date 2026-11-28 --place "An Thạnh" \
+    --delegates 9 --form "$src/forms/confidence-vote.form" --two-person off >/dev/null
+b="$src/samples/ballots"
+"$phieu" import cv.db "$b/p00001.png" "$b/p00003.png" "$b/p00004.png" "$b/p00011.tif" \
+    "$b/p00013.png" "$b/p00018.tif" >/dev/null 2>import.txt ||
+    fail "six different sheets were not all counted: $(tail -n 2 import.txt)"
+grep -q "6 counted" import.txt || fail "six different sheets: $(tail -n 2 import.txt)"
+"${PHIEU_BUILD_DIR}/rescan" --seed 7 "$b/p00018.tif" rs-one.png >/dev/null   # one mark
+"${PHIEU_BUILD_DIR}/rescan" --seed 8 "$b/p00001.png" rs-two.png >/dev/null   # two marks
+"$phieu" import cv.db rs-one.png rs-two.png >/dev/null 2>import.txt || true
+grep -q "0 counted, 2 to review.* 2 possible rescans" import.txt ||
+    fail "rescans of one- and two-mark votes were not held: $(tail -n 2 import.txt)"
 echo "minutes_pdf: ok ($pages pages)"
