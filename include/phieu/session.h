@@ -54,9 +54,10 @@
  * on two 200-page decks (docs/recognition.md, "Duplicates"): a rescan (new rotation,
  * offset, scale, noise, blur, exposure) scored 0.89-1.00 against its page, save three
  * votes of confidence holding one mark in all (0.67-0.81: too little evidence, judged
- * conservatively); two hands marking the same pattern scored at most 0.80. A false alarm costs one
- * supervisor's look; a missed rescan is still caught by the reconciliation (more read
- * than collected). A session setting ("duplicate"); default: */
+ * conservatively; such pages are decided on their strokes, below); two hands marking the
+ * same pattern scored at most 0.80. A false alarm costs one supervisor's look; a missed
+ * rescan is still caught by the reconciliation (more read than collected). A session
+ * setting ("duplicate"); default: */
 #define PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY 0.85
 /* The same test on the strokes at full resolution (phieu_omr_stroke_similarity), which
  * tells a rescan of a one- or two-mark page from another hand where the grids cannot
