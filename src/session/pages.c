@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -320,7 +321,10 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
             }
             sim = phieu_omr_stroke_similarity(mine, theirs);
             phieu_omr_strokes_destroy(&theirs);
-            dup = sim >= PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY;
+            /* A session that asks for more than the default (its "duplicate" setting
+             * above it) asks it of the strokes too. */
+            dup = sim >= fmax(PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY,
+                              s->info.duplicate_similarity);
         }
         if (dup && sim > *similarity) {
             *similarity = sim;
