@@ -126,6 +126,14 @@ static void centred_rule(doc *m, double x, double width, double y, double len)
     cairo_stroke(m->cr);
 }
 
+/* "I", "II", ... for the forms' sections (at most PHIEU_SESSION_MAX_FORMS). */
+static const char *roman(int i)
+{
+    static const char *const r[] = {"I",   "II",   "III", "IV", "V",   "VI",  "VII", "VIII",
+                                    "IX",  "X",    "XI",  "XII", "XIII", "XIV", "XV", "XVI"};
+    return i >= 0 && i < (int)(sizeof r / sizeof r[0]) ? r[i] : "";
+}
+
 /* What every page carries: the draft's marks (with each form's difference), the page
  * number at the top centre from page 2, and at the foot the evidence fingerprint and
  * "Trang i/n" (a missing page shows). */
@@ -154,7 +162,10 @@ static void page_decorations(doc *m)
         phieu_tally_reconcile(m->t, &rec);
         for (int i = 0; i < rec.n_forms; i++)
             if (rec.forms[i].entered && rec.forms[i].difference != 0) {
-                snprintf(line, sizeof line, tx->draft_difference, m->t->forms[i].form->title,
+                char section[300];
+                snprintf(section, sizeof section, "%s%s%s", rec.n_forms > 1 ? roman(i) : "",
+                         rec.n_forms > 1 ? ". " : "", m->t->forms[i].form->title);
+                snprintf(line, sizeof line, tx->draft_difference, section,
                          rec.forms[i].collected, rec.forms[i].read);
                 phieu_buf_printf(&b, "\n%s", line);
             }
@@ -429,14 +440,6 @@ static void opening(doc *m)
     }
     snprintf(line, sizeof line, tx->after_board, d->rules->title_vi);
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 3 * MM);
-}
-
-/* "I", "II", ... for the forms' sections (at most PHIEU_SESSION_MAX_FORMS). */
-static const char *roman(int i)
-{
-    static const char *const r[] = {"I",   "II",   "III", "IV", "V",   "VI",  "VII", "VIII",
-                                    "IX",  "X",    "XI",  "XII", "XIII", "XIV", "XV", "XVI"};
-    return i >= 0 && i < (int)(sizeof r / sizeof r[0]) ? r[i] : "";
 }
 
 /* One form: its title as printed, the counts in the law's words (collected = valid +
