@@ -7,8 +7,8 @@
 # from its own seed: one gen_samples run steps every page's random stream from the same
 # state (page i+1 draws page i's numbers shifted by one), so a run's deck holds pairs of
 # pages with the very same strokes, which are rescans, not other hands. THRESHOLD overrides
-# the session's default. Prints detection and false-alarm rates; fails only when a tool
-# fails.
+# the session's default; STROKES=1 scores the strokes at full resolution instead of the
+# 8x8 ink grids. Prints detection and false-alarm rates; fails only when a tool fails.
 set -euo pipefail
 : "${PHIEU_SOURCE_DIR:?}" "${PHIEU_BUILD_DIR:?}"
 work=$(mktemp -d)
@@ -36,5 +36,6 @@ for f in "$deck"/*.png "$deck"/*.tif "$deck"/*.tiff; do
 done
 echo "rescanned $i pages"
 args=(--forms "$PHIEU_SOURCE_DIR/forms" --deck "$deck" --rescans "$work/rescans")
+[[ -n "${STROKES:-}" ]] && args+=(--strokes)
 [[ -n "${THRESHOLD:-}" ]] && args+=(--threshold "$THRESHOLD")
 "$PHIEU_BUILD_DIR/score_duplicates" "${args[@]}"

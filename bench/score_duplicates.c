@@ -7,7 +7,9 @@
  * alarm rates at the threshold and the score spread. Run by bench/duplicates.sh (not
  * named bench_* so that `make bench` does not run it without its folders); it does not
  * make the deck or the rescans, and fails only when it cannot read its input.
- *   usage: score_duplicates --forms DIR --deck DIR --rescans DIR [--threshold T]
+ * With --strokes it applies the session's whole rule: the grids, then for pages of little
+ * ink the strokes at full resolution (phieu_omr_stroke_similarity).
+ *   usage: score_duplicates --forms DIR --deck DIR --rescans DIR [--threshold T] [--strokes]
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -35,7 +37,37 @@ typedef struct page {
     int has_rescan;
     phieu_reading rescan;
     char rescan_pattern[PHIEU_FORM_MAX_ROWS + 1];
+    phieu_omr_strokes *strokes, *rescan_strokes; /* --strokes: full-resolution strokes */
 } page;
+
+/* The session's rule (src/session/pages.c, find_rescan): the 8x8 ink grids at or above
+ * the threshold; with --strokes also, for a page with less than two full boxes of
+ * evidence whose grids agree at >= 0.9, the strokes at full resolution at or above
+ * PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. *dup says whether the pair is held; the score
+ * returned is the one decided on (grid or strokes). */
+static int use_strokes, strokes_consulted;
+static double threshold = PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY;
+
+static double score_pair(const phieu_reading *ra, const phieu_omr_strokes *sa,
+                         const phieu_reading *rb, const phieu_omr_strokes *sb, int *dup)
+{
+    double g = phieu_omr_ink_similarity(ra, rb), evidence = 0;
+    double agree = phieu_omr_ink_agreement(ra, rb, &evidence);
+    *dup = g >= threshold;
+    if (use_strokes && !*dup && evidence < PHIEU_OMR_INK_MIN_EVIDENCE && agree >= 0.9) {
+        strokes_consulted++;
+        double st = phieu_omr_stroke_similarity(sa, sb);
+        *dup = st >= PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY;
+        return st;
+    }
+    return g;
+}
+
+static double score(const page *p, int p_rescan, const page *q, int *dup)
+{
+    return score_pair(p_rescan ? &p->rescan : &p->rd, p_rescan ? p->rescan_strokes : p->strokes,
+                      &q->rd, q->strokes, dup);
+}
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -111,7 +143,13 @@ static void spread(const char *what, double *v, long n)
 int main(int argc, char **argv)
 {
     const char *forms_dir = NULL, *deck = NULL, *rescans = NULL;
-    double threshold = PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--strokes") == 0) {
+            use_strokes = 1;
+            memmove(&argv[i], &argv[i + 1], sizeof *argv * (size_t)(argc - i));
+            argc--;
+            break;
+        }
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--forms") == 0)
             forms_dir = argv[i + 1];
@@ -205,6 +243,12 @@ int main(int argc, char **argv)
                 fprintf(stderr, "score_duplicates: %s: %s\n", path, err.message);
                 return 1;
             }
+            if (use_strokes && rd->form_index >= 0 &&
+                phieu_omr_strokes_create(&layouts[rd->form_index], img, rd,
+                                         k ? &p->rescan_strokes : &p->strokes, &err) != 0) {
+                fprintf(stderr, "score_duplicates: %s: %s\n", path, err.message);
+                return 1;
+            }
             phieu_image_destroy(&img);
             phieu_omr_decision_pattern(rd, k ? p->rescan_pattern : p->pattern);
             if (k)
@@ -216,8 +260,11 @@ int main(int argc, char **argv)
         n_rescans += p->usable && p->has_rescan;
         phieu_free(names[i]);
     }
-    printf("deck %s: %d pages, %d with a form and ink, %d of them rescanned; threshold %.3f\n",
-           deck, nn, n_usable, n_rescans, threshold);
+    printf("deck %s: %d pages, %d with a form and ink, %d of them rescanned; %s, threshold "
+           "%.3f\n",
+           deck, nn, n_usable, n_rescans,
+           use_strokes ? "8x8 ink grids, then strokes for pages of little ink" : "8x8 ink grids",
+           threshold);
     /* 1. Rescans: each must reach the threshold against its own page. */
     scores sc = {0};
     long detected = 0, not_compared = 0;
@@ -230,13 +277,14 @@ int main(int argc, char **argv)
         page *p = &pages[i];
         if (!p->usable || !p->has_rescan)
             continue;
-        double s = phieu_omr_ink_similarity(&p->rd, &p->rescan);
+        int dup;
+        double s = score_pair(&p->rd, p->strokes, &p->rescan, p->rescan_strokes, &dup);
         pairs++;
         int compared =
             phieu_omr_pattern_distance(p->pattern, p->rescan_pattern) <=
             PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
         not_compared += !compared;
-        detected += compared && s >= threshold;
+        detected += compared && dup;
         push(&sc, s);
         keep(w, &nw, s, i, i, 0);
     }
@@ -262,17 +310,17 @@ int main(int argc, char **argv)
                     continue;
                 if (set == 2 && !pages[i].has_rescan)
                     continue;
-                const phieu_reading *a = set == 2 ? &pages[i].rescan : &pages[i].rd;
                 const char *pa = set == 2 ? pages[i].rescan_pattern : pages[i].pattern;
                 int dist = phieu_omr_pattern_distance(pa, pages[j].pattern);
                 if (set == 0   ? dist != 0 || strcmp(pa, pages[j].pattern) != 0
                     : set == 1 ? dist == 0 || dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF
                                : dist > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
                     continue;
-                double s = phieu_omr_ink_similarity(a, &pages[j].rd);
+                int dup;
+                double s = score(&pages[i], set == 2, &pages[j], &dup);
                 pairs++;
                 push(&sc, s);
-                alarms += s >= threshold;
+                alarms += dup;
                 keep(w, &nw, s, i, j, 1);
             }
         }
@@ -288,8 +336,16 @@ int main(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double us = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3;
-    printf("time: %.2f us per pair (%ld pairs)\n", pairs ? us / pairs : 0, pairs);
+    printf("time: %.2f us per pair (%ld pairs)", pairs ? us / pairs : 0, pairs);
+    if (use_strokes)
+        printf("; strokes compared for %d pairs (threshold %.2f)", strokes_consulted,
+               PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY);
+    printf("\n");
     phieu_free(sc.v);
+    for (int i = 0; i < nn; i++) {
+        phieu_omr_strokes_destroy(&pages[i].strokes);
+        phieu_omr_strokes_destroy(&pages[i].rescan_strokes);
+    }
     phieu_free(pages);
     for (int i = 0; i < n_forms; i++)
         phieu_form_destroy(&forms[i]);

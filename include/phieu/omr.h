@@ -119,6 +119,26 @@ int phieu_omr_read_as(const phieu_omr_config *config, int form_index, const phie
  * of one paper sheet score close to 1; two sheets marked the same way by different hands
  * score clearly lower. */
 double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b);
+/* The same agreement before it is scaled down for little evidence, and the evidence (in
+ * full-weight boxes compared; below PHIEU_OMR_INK_MIN_EVIDENCE the grids alone cannot
+ * tell a rescan from another hand, and phieu_omr_stroke_similarity should decide). */
+#define PHIEU_OMR_INK_MIN_EVIDENCE 2.0
+double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, double *evidence);
+
+/* The strokes inside the boxes of one page at full resolution, for telling a rescan of
+ * one paper sheet from another hand marking the same boxes, which the 8 x 8 grids above
+ * cannot do for a page of one or two marks. Made from the page and its reading (whose
+ * transform places each box); holds only the boxes with ink. One heap block, freed with
+ * phieu_omr_strokes_destroy; the image and reading are not kept. */
+typedef struct phieu_omr_strokes phieu_omr_strokes;
+int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,
+                             const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err);
+void phieu_omr_strokes_destroy(phieu_omr_strokes **s);
+/* How alike the strokes of two pages of one form are, 0..1: per box with ink, the best
+ * normalised cross-correlation over a small shift; boxes weighed by their ink and averaged
+ * leaning to the worst. The same strokes scanned twice score near 1, two hands' ticks in
+ * the same box clearly lower. 0 for pages of different forms or without ink. */
+double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_strokes *b);
 
 /* The reading's row decisions as a string, one character a row: the choice's index
  * '0'..'9', 'o' overvote, 'r' review, 'b' blank. The cheap first test for a rescan. */

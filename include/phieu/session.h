@@ -54,10 +54,15 @@
  * on two 200-page decks (docs/recognition.md, "Duplicates"): a rescan (new rotation,
  * offset, scale, noise, blur, exposure) scored 0.89-1.00 against its page, save three
  * votes of confidence holding one mark in all (0.67-0.81: too little evidence, judged
- * conservatively); two hands marking the same pattern scored at most 0.80. A false alarm costs one
- * supervisor's look; a missed rescan is still caught by the reconciliation (more read
- * than collected). A session setting ("duplicate"); default: */
+ * conservatively; such pages are decided on their strokes, below); two hands marking the
+ * same pattern scored at most 0.80. A false alarm costs one supervisor's look; a missed
+ * rescan is still caught by the reconciliation (more read than collected). A session
+ * setting ("duplicate"); default: */
 #define PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY 0.85
+/* The same test on the strokes at full resolution (phieu_omr_stroke_similarity), which
+ * tells a rescan of a one- or two-mark page from another hand where the grids cannot
+ * (bench/duplicates.sh with STROKES=1; docs/recognition.md, "Duplicates"). */
+#define PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY 0.95
 /* Row decisions that may differ between two scans of one sheet before the ink is compared
  * at all (a marginal mark can read differently each time). */
 #define PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF 2
@@ -296,6 +301,11 @@ typedef enum {
 #define PHIEU_CHOICE_ACCEPT "accept"
 #define PHIEU_CHOICE_DISCARD "discard"
 #define PHIEU_CHOICE_FORM_PREFIX "form:"
+/* "invalid:<id>": whole ballot invalid, collected under form <id>. The decision on a front
+ * page whose form is not known (its code unreadable or foreign, an unreadable file) when
+ * the session has several forms: every sheet collected belongs to one form's count. With
+ * one form a plain "invalid" is that form's. */
+#define PHIEU_CHOICE_INVALID_FORM_PREFIX "invalid:"
 /* Page exception reasons a "form:<id>" decision may answer. */
 #define PHIEU_REASON_CODE_UNREADABLE "code-unreadable"
 #define PHIEU_REASON_WRONG_FORM "wrong-form"
@@ -583,9 +593,18 @@ typedef struct phieu_ballot_source {
  *  5. A page resolved as the board's reading ("read:...") is a valid ballot of that
  *     reading's form (src->by_board, form_index) whatever the machine read: every row
  *     holds the board's value (a choice, blank or overvote) and counts as decided, and
- *     out->by_board is 1. Without the reading in src it is pending. */
+ *     out->by_board is 1. Without the reading in src it is pending.
+ *  6. A page decided "invalid:<id>" is whole ballot invalid when form is form <id> (the
+ *     caller files it under phieu_ballot_collected_form), pending otherwise. */
 int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
                          phieu_ballot *out);
+
+/* The form a ballot of no known form was collected under, by the board's page decision
+ * `resolution`: the form "invalid:<id>" names, or the only form for a plain "invalid";
+ * -1 otherwise (not an invalid decision, or several forms and none named). The session
+ * and `phieu verify` file such a ballot under that form with this one rule. */
+int phieu_ballot_collected_form(const char *resolution, const phieu_form *const *forms,
+                                int n_forms);
 
 /* Every ballot (front sides not discarded), ordered by sheet id (not scan order). */
 int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err);

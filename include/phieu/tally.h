@@ -118,31 +118,29 @@ void phieu_tally_destroy(phieu_tally **t);
 /* Reconciliation: sheets read against the ballots the board counted as collected. The
  * one rule `phieu status`, `phieu report` and `verify` share:
  *  - a form's ballots read are its ballots in the session (counted, pending or invalid as
- *    a whole); pages the board discarded are not read;
- *  - a ballot of no known form decided invalid as a whole was collected under some form,
- *    but which one is not known: with one form it is that form's; with several, each form
- *    is compared alone only while there are none, else only the totals over all forms
- *    (every form's counts entered) are compared. */
+ *    a whole, including sheets of no known form the board decided invalid under that
+ *    form); pages the board discarded are not read;
+ *  - each form is compared alone: read must equal collected. Totals over all forms are
+ *    never enough (two foreign sheets must not make up for two missing ones);
+ *  - a whole ballot invalid that names no form (a decision made before "invalid:<id>"
+ *    existed, several forms) belongs to no form's count: it fails the reconciliation
+ *    until the head decides it again naming the form. */
 typedef struct phieu_reconcile_form {
     int entered;    /* the board entered its counts for this form */
-    int read;       /* ballots read (with one form: plus those of unknown form) */
+    int read;       /* ballots read */
     int collected;  /* as the board counted them, 0 when not entered */
     int difference; /* read - collected; 0 when not entered */
-    int checked;    /* 1: this form's difference is a finding (entered, per-form rule) */
+    int checked;    /* 1: this form's difference is a finding (counts entered) */
 } phieu_reconcile_form;
 
 typedef struct phieu_reconciliation {
     int n_forms;
     phieu_reconcile_form forms[PHIEU_SESSION_MAX_FORMS];
-    int unknown_form;     /* whole ballots invalid of no known form */
-    int per_form;         /* 1: each form compared alone; 0: only the totals */
+    int unknown_form;     /* whole ballots invalid that name no form */
     int all_entered;
     int read_total;       /* every form's ballots read plus unknown_form */
     int collected_total;  /* the board's collected counts, over every form */
-    int total_checked;    /* 1: the totals are a finding (several forms, unknown-form
-                             ballots, every count entered) */
-    int total_difference; /* read_total - collected_total when total_checked */
-    int reconciled;       /* 1: every count entered and no difference */
+    int reconciled;       /* 1: every count entered, no difference, no unknown_form */
 } phieu_reconciliation;
 
 void phieu_tally_reconcile(const phieu_tally *t, phieu_reconciliation *out);

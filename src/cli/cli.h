@@ -19,7 +19,9 @@ enum {
     PHIEU_EXIT_BLOCKED = 4,     /* refused on purpose: open exceptions, failed verification */
     PHIEU_EXIT_SCANNER = 5,     /* the scanner stopped (jam, cover open, ...); run scan again */
     PHIEU_EXIT_INTERRUPTED = 6, /* stopped by the operator (Ctrl-C); run the command again */
-    PHIEU_EXIT_NEEDS_REVIEW = 7 /* finished, but pages or rows await a supervisor */
+    PHIEU_EXIT_NEEDS_REVIEW = 7, /* finished, but pages or rows await a supervisor */
+    PHIEU_EXIT_UNVERIFIED = 8   /* verify: everything holds, but the signer is not known
+                                   (no --pubkey): not an OK */
 };
 
 typedef struct phieu_command {

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "phieu/alloc.h"
 #include "cli/password.h"
 #include "phieu/session.h"
 
@@ -23,7 +24,9 @@ static const char usage[] =
     "'invalid' (whole ballot invalid) or 'discard' (not a ballot, or a second scan); for a\n"
     "page rejected because its form code is unreadable or names no form of the session:\n"
     "'form:ID' (count it as form ID of the session: the page is read again as that form,\n"
-    "its unclear rows come to the board as usual).\n"
+    "its unclear rows come to the board as usual) or, when the session has several forms,\n"
+    "'invalid:ID' (whole ballot invalid, collected under form ID: it counts in that form's\n"
+    "invalid ballots).\n"
     "A page the machine could not count (not registered, form code unreadable, wrong form,\n"
     "unreadable file) can be read by the board from the paper: CHOICE is then\n"
     "'read:ROW=CHOICE,ROW=CHOICE,...' with every row of the form, each a choice of the form,\n"
@@ -107,6 +110,8 @@ int cmd_decide(int argc, char **argv)
         fprintf(stderr, "phieu: %s\n", err.message);
         return PHIEU_EXIT_ERROR;
     }
+    /* A member's second decision on a case is refused by the session ("you decided it
+     * already; another member must decide it"), so nobody thinks the case is settled. */
     phieu_exception after;
     int reading = strncmp(pos[2], PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
     phieu_board_entry entry;

@@ -1,21 +1,35 @@
 /*
- * cmd_exceptions.c - `phieu exceptions SESSION [--all]`: the exception queue, in the
- * order the operator finds the paper (batch, position). Deciding is `phieu decide` or
- * the review screen.
+ * cmd_exceptions.c - `phieu exceptions SESSION [--all] [--png DIR]`: the exception queue,
+ * in the order the operator finds the paper (batch, position), with the images a board
+ * without a browser needs (--png: the page and the row's boxes). Deciding is
+ * `phieu decide` or the review screen.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "phieu/alloc.h"
+#include "phieu/image.h"
 #include "phieu/session.h"
+#include "phieu/util.h"
 
 static const char usage[] =
-    "usage: phieu exceptions SESSION [--all]\n"
+    "usage: phieu exceptions SESSION [--all] [--png DIR]\n"
     "\n"
     "Lists the exceptions that await a decision (with --all, decided ones too): its number\n"
     "(for 'phieu decide'), its state, where the paper is (batch/position), the form, the\n"
-    "row (or 'page') and the reason. Exit status 7 when some are open.\n";
+    "row (or 'page') and the reason. A possible duplicate names the batch and position of\n"
+    "the sheet it looks like, so both papers can be taken out and compared.\n"
+    "\n"
+    "  --all       decided exceptions too\n"
+    "  --png DIR   write the images to look at: DIR/NUMBER-page.png (the page as scanned)\n"
+    "              and, for a row, DIR/NUMBER-row-N.png (that row's boxes, full size)\n"
+    "\n"
+    "Exit status 7 when some are open.\n";
+
+/* Margin above and below a row's band in its crop, in mm: shows a mark that strays out of
+ * the row (the review screen uses the same). */
+#define ROW_CROP_MARGIN_MM 2.0
 
 static const char *state_word(int state)
 {
@@ -27,18 +41,139 @@ static const char *state_word(int state)
     }
 }
 
+/* The pixel box of a page rectangle (mm) through a reading's transform. */
+static void map_rect(const double t[9], phieu_rect r, double box[4])
+{
+    box[0] = box[1] = 1e300;
+    box[2] = box[3] = -1e300;
+    double xs[2] = {r.x, r.x + r.w}, ys[2] = {r.y, r.y + r.h};
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 2; k++) {
+            double w = t[6] * xs[i] + t[7] * ys[k] + t[8];
+            w = w == 0 ? 1e-12 : w;
+            double px = (t[0] * xs[i] + t[1] * ys[k] + t[2]) / w;
+            double py = (t[3] * xs[i] + t[4] * ys[k] + t[5]) / w;
+            box[0] = px < box[0] ? px : box[0];
+            box[1] = py < box[1] ? py : box[1];
+            box[2] = px > box[2] ? px : box[2];
+            box[3] = py > box[3] ? py : box[3];
+        }
+}
+
+static int write_png(const phieu_image *img, const char *path, phieu_error *err)
+{
+    uint8_t *png = NULL;
+    size_t len = 0;
+    int rc = phieu_image_encode_png(img, &png, &len, err);
+    if (rc == 0)
+        rc = phieu_write_file_durable(path, png, len, err);
+    phieu_free(png);
+    return rc;
+}
+
+/* Writes DIR/NUMBER-page.png and, for a row exception whose page was placed, the row's
+ * boxes as DIR/NUMBER-row-N.png. Prints the files written. */
+static int write_images(phieu_session *s, const phieu_exception *e, const char *dir,
+                        phieu_error *err)
+{
+    phieu_sheet sh;
+    phieu_reading *r = phieu_calloc(1, sizeof *r);
+    if (!r)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+    phieu_image *img = NULL, *crop = NULL;
+    char path[4096], out[4096];
+    int rc = phieu_session_sheet_get(s, e->sheet_id, &sh, r, err);
+    if (rc == 0 && sh.unreadable) {
+        printf("  (exception %lld: the file could not be decoded; there is no image)\n",
+               (long long)e->id);
+        goto done;
+    }
+    if (rc == 0)
+        rc = phieu_session_image_path(s, sh.sha256, 0, path, sizeof path, err);
+    if (rc == 0) {
+        phieu_image_limits lim = phieu_image_default_limits();
+        rc = phieu_image_load(path, 0, &lim, &img, err);
+    }
+    if (rc == 0) {
+        snprintf(out, sizeof out, "%s/%lld-page.png", dir, (long long)e->id);
+        rc = write_png(img, out, err);
+        if (rc == 0)
+            printf("  wrote %s\n", out);
+    }
+    const phieu_session_info *info = phieu_session_get_info(s);
+    if (rc == 0 && e->row > 0 && r->form_index >= 0 && r->form_index < info->n_forms &&
+        r->transform[8] != 0) {
+        const phieu_layout *lay = &info->layouts[r->form_index];
+        if (e->row <= lay->n_rows) {
+            phieu_rect band = lay->rows[e->row - 1];
+            phieu_rect boxes = {lay->column_x[3], band.y - ROW_CROP_MARGIN_MM,
+                                lay->column_x[3 + lay->n_choices] - lay->column_x[3],
+                                band.h + 2 * ROW_CROP_MARGIN_MM};
+            double b[4];
+            map_rect(r->transform, boxes, b);
+            int x0 = b[0] < 0 ? 0 : (int)b[0], y0 = b[1] < 0 ? 0 : (int)b[1];
+            int x1 = b[2] >= img->width ? img->width - 1 : (int)b[2];
+            int y1 = b[3] >= img->height ? img->height - 1 : (int)b[3];
+            if (x1 > x0 && y1 > y0) {
+                rc = phieu_image_crop(img, x0, y0, x1 - x0 + 1, y1 - y0 + 1, &crop, err);
+                snprintf(out, sizeof out, "%s/%lld-row-%d.png", dir, (long long)e->id, e->row);
+                if (rc == 0)
+                    rc = write_png(crop, out, err);
+                if (rc == 0)
+                    printf("  wrote %s\n", out);
+            }
+        }
+    }
+done:
+    phieu_image_destroy(&img);
+    phieu_image_destroy(&crop);
+    phieu_free(r);
+    return rc;
+}
+
+/* The exception's words, with a possible duplicate's twin named by where its paper is
+ * (batch and position) instead of an internal sheet id. */
+static void details(phieu_session *s, const phieu_exception *e, char *out, size_t size)
+{
+    snprintf(out, size, "%s", e->text);
+    if (!e->duplicate_of[0])
+        return;
+    phieu_sheet twin;
+    phieu_error err = {0};
+    if (phieu_session_sheet_get(s, e->duplicate_of, &twin, NULL, &err) != 0)
+        return;
+    char where[96];
+    snprintf(where, sizeof where, "the sheet at batch %lld, position %d", (long long)twin.batch,
+             twin.position);
+    char id[PHIEU_SHEET_ID_MAX + 8];
+    snprintf(id, sizeof id, "sheet %s", e->duplicate_of);
+    char *at = strstr(out, id);
+    if (at) {
+        char tail[512];
+        snprintf(tail, sizeof tail, "%s", at + strlen(id));
+        snprintf(at, size - (size_t)(at - out), "%s%s", where, tail);
+    } else {
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, " (like %s)", where);
+    }
+}
+
 int cmd_exceptions(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    const char *path = NULL;
+    const char *path = NULL, *png_dir = NULL;
     int all = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--all") == 0)
             all = 1;
-        else if (argv[i][0] == '-')
+        else if (strcmp(argv[i], "--png") == 0) {
+            if (++i >= argc)
+                return cli_usage_error("exceptions", "--png needs a folder");
+            png_dir = argv[i];
+        } else if (argv[i][0] == '-')
             return cli_usage_error("exceptions", "unknown option '%s'", argv[i]);
         else if (!path)
             path = argv[i];
@@ -48,6 +183,8 @@ int cmd_exceptions(int argc, char **argv)
     if (!path)
         return cli_usage_error("exceptions", "give the session file");
     phieu_error err = {0};
+    if (png_dir && phieu_mkdir_p(png_dir, &err) != 0)
+        return cli_fail(&err);
     phieu_session *s = NULL;
     if (phieu_session_open(path, &s, &err) != 0)
         return cli_fail(&err);
@@ -72,9 +209,11 @@ int cmd_exceptions(int argc, char **argv)
             snprintf(row, sizeof row, "%d", e->row);
         else
             snprintf(row, sizeof row, "page");
+        char text[1024];
+        details(s, e, text, sizeof text);
         printf("%-9lld %-9s %-11s %-18s %-5s %-18s %s", (long long)e->id, state_word(e->state),
                where, e->form_index >= 0 ? info->forms[e->form_index]->id : "?", row, e->reason,
-               e->text);
+               text);
         if (e->state == PHIEU_EXC_RESOLVED)
             printf(" [decided: %s]",
                    strncmp(e->resolution, PHIEU_CHOICE_READ_PREFIX,
@@ -82,6 +221,11 @@ int cmd_exceptions(int argc, char **argv)
                        ? "the board's reading" /* the choice is a digest, meaningless here */
                        : e->resolution);
         printf("\n");
+        if (png_dir && write_images(s, e, png_dir, &err) != 0) {
+            phieu_free(list);
+            phieu_session_close(&s);
+            return cli_fail(&err);
+        }
         if (e->state != PHIEU_EXC_RESOLVED)
             open++;
     }

@@ -48,7 +48,7 @@ static const char print_usage[] =
     "  --format FMT         pdf (default), png or tiff; png and tiff hold one blank ballot\n"
     "  --copies N           PDF pages, one ballot each (default 1)\n"
     "  --dpi DPI            raster resolution, 150..600 (default 300)\n"
-    "  --test               test ballots: a 'PHIẾU THỬ / TEST BALLOT' band and the test flag\n"
+    "  --test               test ballots: a 'PHIẾU THỬ – KHÔNG CÓ GIÁ TRỊ' band and the test flag\n"
     "                       in the form code (an official session refuses them)\n"
     "\n"
     "Print the PDF at 100 % (no 'fit to page') on A4 paper.\n";

@@ -175,10 +175,11 @@ static void page_line(const progress *p, const char *origin, const phieu_page_re
                p->total, origin, r->sheet_id);
         return;
     }
-    const char *what = r->status == PHIEU_PAGE_COUNTED    ? "counted"
-                       : r->status == PHIEU_PAGE_REVIEW   ? "to review"
-                       : r->status == PHIEU_PAGE_REJECTED ? "rejected"
-                                                          : "blank";
+    const char *what = r->reading.status == PHIEU_PAGE_BLANK ? "blank"
+                       : r->status == PHIEU_PAGE_COUNTED    ? "counted"
+                       : r->status == PHIEU_PAGE_REVIEW     ? "to review"
+                       : r->status == PHIEU_PAGE_REJECTED   ? "rejected"
+                                                            : "blank";
     printf("page %d/%d %s: %s, form %s", p->done, p->total, origin, what,
            form_id ? form_id : "unknown");
     if (r->n_exceptions)
@@ -198,7 +199,9 @@ static void account(progress *p, const phieu_page_result *r)
     p->exceptions += r->n_exceptions;
     if (r->possible_duplicate_of[0])
         p->rescans++;
-    switch (r->status) {
+    /* A blank page is stored as rejected (a person looks at it), but it is a blank. */
+    int blank = r->status == PHIEU_PAGE_BLANK || r->reading.status == PHIEU_PAGE_BLANK;
+    switch (blank ? PHIEU_PAGE_BLANK : r->status) {
     case PHIEU_PAGE_COUNTED: p->counted++; break;
     case PHIEU_PAGE_REVIEW: p->review++; break;
     case PHIEU_PAGE_BLANK: p->blank++; break;

@@ -22,7 +22,8 @@ static const char report_usage[] =
     "  manifest.json   SHA-256 of every file; manifest.sig its Ed25519 signature\n"
     "\n"
     "  --out DIR       the folder to write\n"
-    "  --key KEYFILE   the board's secret key (from 'phieu key new') to sign with\n"
+    "  --key KEYFILE   the board's secret key (from 'phieu key new') to sign with;\n"
+    "                  required for a final report\n"
     "  --draft         write even while exceptions are open or the counts do not\n"
     "                  reconcile; every page then says 'BẢN NHÁP / DRAFT'\n"
     "\n"
@@ -59,6 +60,12 @@ int cmd_report(int argc, char **argv)
     }
     if (!session || !out)
         return cli_usage_error("report", "expected SESSION and --out DIR");
+    if (!draft && !keyfile) {
+        fprintf(stderr, "phieu report: a final report must be signed with the board's key: "
+                        "give --key KEYFILE (make the key once with 'phieu key new board.key'), "
+                        "or write a draft with --draft\n");
+        return PHIEU_EXIT_USAGE;
+    }
 
     phieu_error err = {0};
     phieu_key key;
@@ -100,7 +107,7 @@ int cmd_report(int argc, char **argv)
     if (sum.signed_)
         printf("  signed        manifest.sig\n");
     else
-        printf("  not signed    (give --key KEYFILE to sign)\n");
+        printf("  not signed    (a draft; give --key KEYFILE to sign)\n");
     if (draft && sum.blockers > 0)
         printf("  draft: %d thing(s) still block a final report\n", sum.blockers);
     printf("Check it with: phieu verify %s%s\n", out, keyfile ? " --pubkey KEYFILE.pub" : "");

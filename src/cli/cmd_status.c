@@ -59,22 +59,19 @@ int cmd_status(int argc, char **argv)
     for (int i = 0; i < info->n_forms; i++) {
         const phieu_form_progress *f = &pr.forms[i];
         const phieu_board_counts *c = &info->counts[i];
-        printf("\nform %s: %d ballots read: %d counted, %d pending, %d invalid as a whole\n",
-               info->forms[i]->id, f->sheets, f->counted, f->pending, f->invalid);
+        printf("\nform %s (%s): %d ballots read = %d valid + %d invalid as a whole + %d "
+               "pending\n",
+               info->forms[i]->id, info->forms[i]->title, f->sheets, f->counted, f->invalid,
+               f->pending);
         const phieu_reconcile_form *rf = &rec.forms[i];
         if (!rf->entered) {
             printf("  the board's counts are not entered: run 'phieu session counts %s --form "
                    "%s --present N --issued N --collected N'\n",
                    argv[1], info->forms[i]->id);
             work_remains = 1;
-        } else if (!rf->checked) {
-            printf("  %d read, %d collected (issued %d, spoiled %d): reconciled over all "
-                   "forms below, as %d ballot(s) of unknown form were collected under some "
-                   "form\n",
-                   rf->read, rf->collected, c->issued, c->spoiled, rec.unknown_form);
         } else if (rf->difference == 0) {
-            printf("  reconciled: %d read = %d collected (issued %d, spoiled %d)\n", rf->read,
-                   rf->collected, c->issued, c->spoiled);
+            printf("  reconciled: %d read = %d collected (present %d, issued %d, spoiled %d)\n",
+                   rf->read, rf->collected, c->present, c->issued, c->spoiled);
         } else if (rf->difference < 0) {
             printf("  %d collected but %d read: %d ballots are missing; scan or import "
                    "them, and check the feeder and the output tray\n",
@@ -92,23 +89,12 @@ int cmd_status(int argc, char **argv)
             work_remains = 1;
         }
     }
-    if (rec.total_checked) {
-        printf("\nall forms: %d read in all (%d of unknown form, invalid as a whole), %d "
-               "collected: ",
-               rec.read_total, rec.unknown_form, rec.collected_total);
-        if (rec.total_difference == 0) {
-            printf("reconciled\n");
-        } else if (rec.total_difference < 0) {
-            printf("%d ballots are missing; scan or import them, and check the feeder and "
-                   "the output tray\n",
-                   -rec.total_difference);
-            work_remains = 1;
-        } else {
-            printf("%d too many; look for ballots fed twice ('phieu exceptions %s'), decide "
-                   "them 'discard', or correct the counts\n",
-                   rec.total_difference, argv[1]);
-            work_remains = 1;
-        }
+    if (rec.unknown_form > 0) {
+        printf("\n%d ballot(s) decided invalid as a whole name no form, so they count in no "
+               "form's collected ballots: the head of the board decides each again as "
+               "'invalid:FORM' (the form it was collected under) with 'phieu decide'\n",
+               rec.unknown_form);
+        work_remains = 1;
     }
     if (pr.exceptions_open > 0)
         work_remains = 1;

@@ -18,7 +18,10 @@ static const char verify_usage[] =
     "  - the SHA-256 of every file and every ballot record against the manifest;\n"
     "  - every image re-read with the recorded forms and thresholds, the board's decisions\n"
     "    applied, every total recomputed and compared with results.json.\n"
-    "Prints OK, or one line per discrepancy (file, ballot, figure) and exits 4.\n";
+    "  - results.csv recomputed, figure by figure.\n"
+    "Prints OK, or one line per discrepancy (file, ballot, figure) and exits 4. Without\n"
+    "--pubkey nobody vouches for the signer: it prints NOT VERIFIED with the key found and\n"
+    "exits 8; compare that key with the one printed in the minutes' appendix.\n";
 
 int cmd_verify(int argc, char **argv)
 {
@@ -55,11 +58,23 @@ int cmd_verify(int argc, char **argv)
         return cli_fail(&err);
     }
     int code = PHIEU_EXIT_OK;
-    if (res.ok) {
+    if (res.ok && !pubkey) {
+        /* The folder agrees with itself, but anyone can sign a folder: without the board's
+         * key this is no verification. */
+        printf("NOT VERIFIED: signer unknown — compare the key %s with the one printed in the "
+               "minutes (PHỤ LỤC: THÔNG TIN KIỂM TRA), then run again with --pubkey "
+               "KEY.pub\n",
+               res.signer);
+        printf("  the folder itself is consistent: %zu ballot(s), %zu image(s) re-read, every "
+               "total matches%s\n",
+               res.ballots, res.images_reread, res.draft ? " (a DRAFT report)" : "");
+        printf("  fingerprint %s\n", res.fingerprint);
+        code = PHIEU_EXIT_UNVERIFIED;
+    } else if (res.ok) {
         printf("OK: %zu ballot(s), %zu image(s) re-read, every total matches%s\n", res.ballots,
                res.images_reread, res.draft ? " (a DRAFT report)" : "");
-        printf("  fingerprint %s\n  signed by   %s%s\n", res.fingerprint, res.signer,
-               pubkey ? " (the key given)" : " (compare with the key printed in the minutes)");
+        printf("  fingerprint %s\n  signed by   %s (the key given)\n", res.fingerprint,
+               res.signer);
         if (res.pending > 0)
             printf("  draft: %d ballot(s) or row(s) still pending\n", res.pending);
     } else {

@@ -24,7 +24,8 @@
  * Row text (name, post) uses phieu_layout.font_pt, chosen by row count (8..10 pt). */
 #define FORM_COUNCIL_PT 9.0     /* bold, up to 2 lines in header_left */
 #define FORM_SESSION_PT 9.0     /* 1 line under the council */
-#define FORM_TITLE_PT 13.0      /* bold, 1 line */
+#define FORM_TITLE_PT 12.0      /* bold, 1 line, in the 94 mm centred span (the width
+                                   estimate is wide: 12 pt estimated is ~13 pt printed) */
 #define FORM_INSTRUCTION_PT 8.0 /* italic, up to 2 lines */
 #define FORM_LABEL_PT 8.0       /* bold choice labels in the table's header row, 2 lines */
 #define FORM_CODE_TEXT_PT 6.0   /* the id and fingerprint prefix beside the code, 2 lines */

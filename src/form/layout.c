@@ -61,12 +61,14 @@ static const double confidence_cols[5] = {10.0, 50.0, 74.0, 26.0, 26.0};
 #define CODE_TEXT_GAP 3.0
 
 /* Header blocks. header_left: council (2 lines) and session; header_right: the national
- * motto; title, instruction and the test band sit right of the seal zone. */
+ * motto. Title and instruction are centred on the page (105 mm) in the widest span that
+ * stays right of the seal zone (58 mm): 58..152 mm. The test band runs from the seal zone
+ * to the table's right edge, across the ballot. */
 static const phieu_rect HEADER_LEFT = {18.0, 9.0, 80.0, 16.0};
 static const phieu_rect HEADER_RIGHT = {102.0, 9.0, 90.0, 12.0};
-static const phieu_rect TITLE = {62.0, 25.5, 130.0, 6.0};
-static const phieu_rect INSTRUCTION = {62.0, 32.0, 130.0, 7.0};
-static const phieu_rect TEST_BAND = {62.0, 39.5, 130.0, 4.5};
+static const phieu_rect TITLE = {58.0, 25.5, 94.0, 6.0};
+static const phieu_rect INSTRUCTION = {58.0, 32.0, 94.0, 7.0};
+static const phieu_rect TEST_BAND = {58.0, 39.5, 140.0, 4.5};
 
 /* Line height as a multiple of the font size: DejaVu Sans ascent + descent is 1.164 em;
  * 1.2 leaves room. */

@@ -34,7 +34,7 @@
 #define CELL_PAD_MM 1.2          /* text keeps this far from a cell's edges */
 #define MIN_TEXT_MM 1.2          /* about 3.4 pt: the smallest text we shrink to */
 #define TEST_BAND_GRAY 0.85      /* light enough never to look like ink in a box */
-#define TEST_TEXT_GRAY 0.45
+#define TEST_TEXT_GRAY 0.0       /* black, bold: a test ballot must be impossible to miss */
 #define PDF_CREATE_DATE "2023-07-01T00:00:00Z" /* fixed (NQ 96 in force) for same bytes */
 
 /* DPI range of the contract (render.h). */
@@ -241,7 +241,7 @@ static void draw_table_rules(canvas *c, const phieu_layout *L)
 static const char *const column_titles[3] = {"STT", "Họ và tên", "Chức vụ"};
 static const char *const motto_1 = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM";
 static const char *const motto_2 = "Độc lập - Tự do - Hạnh phúc";
-static const char *const test_text = "PHIẾU THỬ / TEST BALLOT";
+static const char *const test_text = "PHIẾU THỬ – KHÔNG CÓ GIÁ TRỊ";
 
 static phieu_rect sub_rect(phieu_rect r, double y0_frac, double y1_frac)
 {
@@ -348,11 +348,12 @@ static int draw_code(canvas *c, const phieu_form *form, const phieu_layout *L, i
     for (int i = 0; i < PHIEU_FORM_CODE_BITS; i++)
         if (bits[i])
             fill_rect(c, L->code_cells[i], 0.0);
-    /* Two lines beside the code: the form id, then the fingerprint prefix a person can
-     * compare with `phieu form check` (and TEST on test ballots). */
-    char text[PHIEU_FORM_LABEL_MAX + 64];
-    snprintf(text, sizeof text, "%s\n%.8s%s", form->id, form->fingerprint_hex,
-             test ? " TEST" : "");
+    /* Beside the code, what voters may read: a short neutral code, the fingerprint prefix
+     * a person can compare with `phieu form check` (no file id, nothing in English), and
+     * "THỬ" on test ballots. */
+    char text[64];
+    snprintf(text, sizeof text, "Mã %.4s-%.4s%s", form->fingerprint_hex,
+             form->fingerprint_hex + 4, test ? "\nTHỬ" : "");
     text_style st = {L->code_text.h * 0.38, 0, 0, ALIGN_LEFT, 2, 0.0};
     return draw_text(c, text, L->code_text, 0, &st);
 }
@@ -367,7 +368,7 @@ static int draw_ballot(canvas *c, const phieu_form *form, const phieu_layout *L,
     cairo_restore(c->cr);
     if (test) {
         fill_rect(c, L->test_band, TEST_BAND_GRAY);
-        text_style st = {L->test_band.h * 0.6, 1, 0, ALIGN_CENTER, 1, TEST_TEXT_GRAY};
+        text_style st = {L->test_band.h * 0.8, 1, 0, ALIGN_CENTER, 1, TEST_TEXT_GRAY};
         if (draw_text(c, test_text, L->test_band, 0.5, &st))
             return PHIEU_ENOMEM;
     }

@@ -134,15 +134,22 @@ int phieu_report_blockers(const phieu_report_data *d, const phieu_tally *t, phie
             BLOCKER("form '%s': the board's counts (present, issued, collected) are not "
                     "entered: run 'phieu session counts'",
                     id);
-        else if (rf->checked && rf->difference != 0)
-            BLOCKER("form '%s': %d sheet(s) read but the board counted %d ballot(s) "
-                    "collected: find the %s sheets or correct the counts",
-                    id, rf->read, rf->collected, rf->difference < 0 ? "missing" : "extra");
+        else if (rf->difference < 0)
+            BLOCKER("form '%s' (%s): %d sheet(s) read but the board counted %d collected: "
+                    "find the %d missing sheet(s) and scan them, or correct the collected "
+                    "count with 'phieu session counts'",
+                    id, f->form->title, rf->read, rf->collected, -rf->difference);
+        else if (rf->difference > 0)
+            BLOCKER("form '%s' (%s): %d sheet(s) read but the board counted %d collected: "
+                    "find the %d extra sheet(s) (fed twice, or of another form: 'phieu "
+                    "exceptions'), or correct the collected count with 'phieu session counts'",
+                    id, f->form->title, rf->read, rf->collected, rf->difference);
     }
-    if (rec.total_checked && rec.total_difference != 0)
-        BLOCKER("%d sheet(s) read in all (%d of unknown form) but the board counted %d "
-                "collected: find the difference or correct the counts",
-                rec.read_total, rec.unknown_form, rec.collected_total);
+    if (rec.unknown_form > 0)
+        BLOCKER("%d sheet(s) decided invalid as a whole name no form, so they count in no "
+                "form: the head of the board decides each again as 'invalid:FORM' (the form "
+                "it was collected under)",
+                rec.unknown_form);
 #undef BLOCKER
     return n;
 }
@@ -164,12 +171,21 @@ static int decision_note(phieu_session *s, const phieu_exception *e, char *note,
     int rc = phieu_session_decisions_list(s, e->id, &items, &n, err);
     if (rc != 0)
         return rc;
-    /* The latest decision with the resolved choice is the one that settled it. */
-    for (size_t i = n; i-- > 0;)
-        if (strcmp(items[i].choice, e->resolution) == 0) {
-            copy_text(note, size, items[i].note);
+    /* Every note given with the resolved choice, oldest first: with the two-person rule
+     * the first decider's note must not be lost to a second decision without one. The
+     * same note twice is kept once; no user name is kept (secrecy). */
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i].choice, e->resolution) != 0 || !items[i].note[0] ||
+            strstr(note, items[i].note))
+            continue;
+        int w = snprintf(note + len, size - len, "%s%s", len ? "; " : "", items[i].note);
+        if (w < 0 || (size_t)w >= size - len) {
+            note[len] = '\0'; /* a note that does not fit whole is left out, never cut */
             break;
         }
+        len += (size_t)w;
+    }
     phieu_free(items);
     return 0;
 }
@@ -205,7 +221,7 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
     b->state = sb->state;
     b->form_index = sb->form_index;
     b->n_rows = sb->n_rows;
-    for (int r = 0; r < sb->n_rows; r++) {
+    for (int r = 0; r < b->n_rows; r++) {
         phieu_report_row *row = &b->rows[r];
         row->value = sb->value[r];
         row->machine = PHIEU_ROW_REVIEW;

@@ -727,6 +727,12 @@ int phieu_report_write(const phieu_report_data *d, const char *out_dir,
                              sum->blockers, list.data ? list.data : "");
         goto done;
     }
+    if (!opt->draft && !opt->key) {
+        rc = phieu_error_set(err, PHIEU_EINVAL,
+                             "a final report must be signed with the board's key (make it "
+                             "once with 'phieu key new board.key', then give --key)");
+        goto done;
+    }
     if ((rc = dir_is_empty_or_absent(out_dir, err)) != 0)
         goto done;
     if ((rc = phieu_mkdir_p(out_dir, err)) != 0)

@@ -549,6 +549,10 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
     /* A page whose form the board set counts by its reading as that form; one the board
      * read counts as the form it read. */
     int counted_as = b->by_board ? b->form_index : b->board_set ? b->board_form : b->read_form;
+    /* A page of no known form decided invalid counts for the form it was collected under. */
+    if (counted_as < 0 && b->page_decided)
+        counted_as = phieu_ballot_collected_form(
+            b->page_decision, (const phieu_form *const *)d->forms, d->n_forms);
     src->form_index = counted_as;
     src->has_reading = !b->unreadable;
     src->read_form = counted_as;
@@ -567,10 +571,13 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
     int says_form = strncmp(b->page_decision, PHIEU_CHOICE_FORM_PREFIX,
                             strlen(PHIEU_CHOICE_FORM_PREFIX)) == 0;
     int says_read = b->page_decided && strcmp(b->page_decision, REPORT_DECISION_READ) == 0;
+    int says_invalid_form = strncmp(b->page_decision, PHIEU_CHOICE_INVALID_FORM_PREFIX,
+                                    strlen(PHIEU_CHOICE_INVALID_FORM_PREFIX)) == 0;
     if (b->page_decided && strcmp(b->page_decision, PHIEU_CHOICE_INVALID) != 0 &&
-        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0 && !says_form && !says_read)
+        strcmp(b->page_decision, PHIEU_CHOICE_ACCEPT) != 0 && !says_form && !says_read &&
+        !says_invalid_form)
         problem(v, "ballot %s: the board's page decision '%s' is not one a ballot can carry "
-                   "(accept, invalid, form:<id> or read)",
+                   "(accept, invalid, invalid:<id>, form:<id> or read)",
                 b->id, b->page_decision);
     if (says_read != b->by_board)
         problem(v, "ballot %s: %s", b->id,
@@ -730,6 +737,93 @@ static void diff(verifier *v, json_t *want, json_t *got, const char *path)
     }
 }
 
+/* The length of the CSV field at p (RFC 4180: a quoted field may hold commas). */
+static size_t csv_field_len(const char *p, const char *end)
+{
+    const char *q = p;
+    if (q < end && *q == '"') {
+        for (q++; q < end; q++)
+            if (*q == '"') {
+                if (q + 1 < end && q[1] == '"')
+                    q++;
+                else {
+                    q++;
+                    break;
+                }
+            }
+        return (size_t)(q - p);
+    }
+    while (q < end && *q != ',' && *q != '\r' && *q != '\n')
+        q++;
+    return (size_t)(q - p);
+}
+
+/* The length of the line at p, without its line break. */
+static size_t csv_line_len(const char *p, const char *end)
+{
+    const char *q = p;
+    while (q < end && *q != '\n' && *q != '\r') {
+        q += csv_field_len(q, end);
+        if (q < end && *q == ',')
+            q++;
+    }
+    return (size_t)(q - p);
+}
+
+static const char *csv_next_line(const char *p, const char *end)
+{
+    if (p < end && *p == '\r')
+        p++;
+    if (p < end && *p == '\n')
+        p++;
+    return p;
+}
+
+/* results.csv recomputed from the ballots and compared line by line, field by field:
+ * a changed figure is named by its line, its column's name and both values. */
+static void check_csv(verifier *v, const phieu_tally *t)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (read_in_dir(v, "results.csv", VERIFY_TEXT_MAX_BYTES, &data, &len) != 0)
+        return;
+    phieu_buf want;
+    phieu_buf_init(&want);
+    phieu_report_results_csv(v->d, t, &want);
+    const char *w = want.data ? want.data : "", *g = (const char *)data;
+    const char *w_end = w + want.len, *g_end = g + len;
+    const char *header = w, *header_end = w + csv_line_len(w, w_end);
+    for (int line = 1; (w < w_end || g < g_end) && line <= 1000000; line++) {
+        size_t wl = csv_line_len(w, w_end), gl = csv_line_len(g, g_end);
+        if (g >= g_end) {
+            problem(v, "results.csv:%d: missing; the ballots give '%.*s'", line, (int)wl, w);
+        } else if (w >= w_end) {
+            problem(v, "results.csv:%d: '%.*s' is extra; the ballots give no such line", line,
+                    (int)gl, g);
+        } else if (wl != gl || memcmp(w, g, wl) != 0) {
+            const char *wp = w, *gp = g, *hp = header;
+            const char *wle = w + wl, *gle = g + gl;
+            for (int col = 1;; col++) {
+                size_t wf = csv_field_len(wp, wle), gf = csv_field_len(gp, gle);
+                size_t hf = hp < header_end ? csv_field_len(hp, header_end) : 0;
+                if (wf != gf || memcmp(wp, gp, wf) != 0 || wp + wf >= wle || gp + gf >= gle) {
+                    problem(v, "results.csv:%d: column %d (%.*s): the file says '%.*s', the "
+                               "ballots give '%.*s'",
+                            line, col, (int)hf, hp, (int)gf, gp, (int)wf, wp);
+                    break;
+                }
+                wp += wf + 1;
+                gp += gf + 1;
+                hp = hp + hf < header_end ? hp + hf + 1 : header_end;
+            }
+        }
+        w = csv_next_line(w + wl, w_end);
+        g = csv_next_line(g + gl, g_end);
+    }
+    phieu_buf_release(&want);
+    phieu_free(data);
+}
+
 static void check_totals(verifier *v)
 {
     phieu_tally *t = NULL;
@@ -740,6 +834,7 @@ static void check_totals(verifier *v)
     }
     json_t *want = report_results_tree(v->d, t, v->res->draft);
     diff(v, want, v->results, "");
+    check_csv(v, t);
     if (!v->res->draft) {
         int blockers = phieu_report_blockers(v->d, t, NULL);
         if (blockers > 0)

@@ -610,8 +610,20 @@ static json_t *choices_for(const phieu_session_info *info, const phieu_exception
     if (f && sh->status != PHIEU_PAGE_REJECTED)
         json_array_append_new(
             c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_ACCEPT, "kind", "accept"));
-    json_array_append_new(
-        c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID, "kind", "ballot-invalid"));
+    if (f || info->n_forms == 1 || sh->side != PHIEU_SIDE_FRONT)
+        json_array_append_new(
+            c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_INVALID, "kind", "ballot-invalid"));
+    else /* no known form: invalid "under form X", so it counts in that form's collected */
+        for (int i = 0; i < info->n_forms; i++) {
+            char choice[PHIEU_CHOICE_MAX];
+            int len = snprintf(choice, sizeof choice, "%s%s", PHIEU_CHOICE_INVALID_FORM_PREFIX,
+                               info->forms[i]->id);
+            if (len > 0 && (size_t)len < sizeof choice)
+                json_array_append_new(c, json_pack("{s:s, s:s, s:s, s:s}", "choice", choice,
+                                                   "kind", "ballot-invalid", "form",
+                                                   info->forms[i]->id, "title",
+                                                   info->forms[i]->title));
+        }
     json_array_append_new(
         c, json_pack("{s:s, s:s}", "choice", PHIEU_CHOICE_DISCARD, "kind", "discard"));
     return c;
@@ -937,6 +949,15 @@ static void api_totals(review_request *req, review_response *res)
                              tf->base_estimated, "choices", choices, "persons", persons));
         json_object_set_new(json_array_get(forms, json_array_size(forms) - 1), "council",
                             tf->form->council ? json_string(tf->form->council) : json_null());
+        /* collected = valid + invalid; the board's own counts beside them (null: not entered) */
+        json_t *jf = json_array_get(forms, json_array_size(forms) - 1);
+        json_object_set_new(jf, "valid", json_integer(tf->ballots - tf->invalid_ballots -
+                                                      tf->pending_ballots));
+        json_object_set_new(jf, "collected", tf->counts.entered
+                                                 ? json_integer(tf->counts.collected)
+                                                 : json_null());
+        json_object_set_new(jf, "present", tf->counts.entered ? json_integer(tf->counts.present)
+                                                              : json_null());
     }
     json_t *j = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "provisional", t->provisional,
                           "rules", t->rules ? t->rules->name : "", "sheets", p.sheets,

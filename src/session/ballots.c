@@ -40,8 +40,16 @@ int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
         }
         return 1;
     }
+    size_t inv_prefix = strlen(PHIEU_CHOICE_INVALID_FORM_PREFIX);
+    int invalid_named = page_decided && strncmp(page->resolution,
+                                                PHIEU_CHOICE_INVALID_FORM_PREFIX, inv_prefix) == 0;
     int state = PHIEU_BALLOT_VALID;
-    if (page && (page->open || (strcmp(page->resolution, PHIEU_CHOICE_INVALID) != 0 &&
+    if (invalid_named)
+        /* note 5: invalid, collected under the form it names (the caller files it there) */
+        state = form && strcmp(page->resolution + inv_prefix, form->id) == 0
+                    ? PHIEU_BALLOT_INVALID
+                    : PHIEU_BALLOT_PENDING;
+    else if (page && (page->open || (strcmp(page->resolution, PHIEU_CHOICE_INVALID) != 0 &&
                                 strcmp(page->resolution, PHIEU_CHOICE_ACCEPT) != 0 &&
                                 !board_set)))
         state = PHIEU_BALLOT_PENDING; /* note 1 */
@@ -84,6 +92,20 @@ int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
         b->value[i] = value;
     }
     return 1;
+}
+
+int phieu_ballot_collected_form(const char *resolution, const phieu_form *const *forms,
+                                int n_forms)
+{
+    size_t prefix = strlen(PHIEU_CHOICE_INVALID_FORM_PREFIX);
+    if (strcmp(resolution, PHIEU_CHOICE_INVALID) == 0)
+        return n_forms == 1 ? 0 : -1;
+    if (strncmp(resolution, PHIEU_CHOICE_INVALID_FORM_PREFIX, prefix) != 0)
+        return -1;
+    for (int i = 0; i < n_forms; i++)
+        if (strcmp(forms[i]->id, resolution + prefix) == 0)
+            return i;
+    return -1;
 }
 
 /* Loads one sheet's exceptions into src (page and rows). */
@@ -132,7 +154,11 @@ static int make_ballot(phieu_session *s, const phieu_sheet *sh, const phieu_read
                 src->n_rows = row;
         }
     }
-    const phieu_form *f = sh->form_index >= 0 ? s->forms[sh->form_index] : NULL;
+    /* A sheet of no known form decided invalid counts for the form it was collected under. */
+    if (src->form_index < 0 && src->page.present && !src->page.open)
+        src->form_index = phieu_ballot_collected_form(
+            src->page.resolution, (const phieu_form *const *)s->forms, s->info.n_forms);
+    const phieu_form *f = src->form_index >= 0 ? s->forms[src->form_index] : NULL;
     return phieu_ballot_resolve(f, src, b);
 }
 

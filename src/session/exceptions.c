@@ -646,11 +646,38 @@ static int check_choice(phieu_session *s, const phieu_exception *e, const char *
     }
     if (strcmp(choice, PHIEU_CHOICE_DISCARD) == 0)
         return 0;
-    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0) {
+    size_t inv_prefix = strlen(PHIEU_CHOICE_INVALID_FORM_PREFIX);
+    int invalid_named = strncmp(choice, PHIEU_CHOICE_INVALID_FORM_PREFIX, inv_prefix) == 0;
+    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 || invalid_named) {
         if (sheet.side == PHIEU_SIDE_BACK)
             return phieu_error_set(err, PHIEU_EINVAL,
                                    "a back side is not a ballot; decide '%s' or '%s'",
                                    PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_DISCARD);
+        if (invalid_named && sheet.form_index >= 0)
+            return phieu_error_set(err, PHIEU_EINVAL,
+                                   "'%s': this page is already filed under form '%s'; "
+                                   "decide '%s'",
+                                   choice, s->forms[sheet.form_index]->id,
+                                   PHIEU_CHOICE_INVALID);
+        /* Every sheet collected counts in one form's invalid sheets: with several forms
+         * the board names the form the sheet was collected under. */
+        if (sheet.form_index < 0 &&
+            phieu_ballot_collected_form(choice, (const phieu_form *const *)s->forms,
+                                        s->info.n_forms) < 0) {
+            phieu_buf ids;
+            phieu_buf_init(&ids);
+            for (int i = 0; i < s->info.n_forms; i++)
+                phieu_buf_printf(&ids, "%s%s%s (%s)", i ? ", " : "",
+                                 PHIEU_CHOICE_INVALID_FORM_PREFIX, s->forms[i]->id,
+                                 s->forms[i]->title);
+            rc = phieu_error_set(err, PHIEU_EINVAL,
+                                 "'%s': the form of this page is not known; say under which "
+                                 "form it was collected, so that it counts in that form's "
+                                 "invalid ballots: %s",
+                                 choice, ids.data ? ids.data : "");
+            phieu_buf_release(&ids);
+            return rc;
+        }
         return 0;
     }
     if (strcmp(choice, PHIEU_CHOICE_ACCEPT) == 0) {
@@ -667,9 +694,10 @@ static int check_choice(phieu_session *s, const phieu_exception *e, const char *
     }
     return phieu_error_set(err, PHIEU_EINVAL,
                            "'%s' is not a decision for a page; use %s, %s or %s (or "
-                           "%s<id> for a page whose form code could not be read)",
+                           "%s<id> or %s<id> for a page whose form code could not be read)",
                            choice, PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_INVALID,
-                           PHIEU_CHOICE_DISCARD, PHIEU_CHOICE_FORM_PREFIX);
+                           PHIEU_CHOICE_DISCARD, PHIEU_CHOICE_FORM_PREFIX,
+                           PHIEU_CHOICE_INVALID_FORM_PREFIX);
 }
 
 int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *user,

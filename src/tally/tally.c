@@ -227,16 +227,14 @@ void phieu_tally_reconcile(const phieu_tally *t, phieu_reconciliation *out)
     memset(out, 0, sizeof *out);
     out->n_forms = t->n_forms;
     out->unknown_form = t->unknown_form_invalid;
-    out->per_form = t->n_forms == 1 || t->unknown_form_invalid == 0;
     out->all_entered = 1;
     out->read_total = t->unknown_form_invalid;
-    int differs = 0;
+    int differs = t->unknown_form_invalid > 0;
     for (int i = 0; i < t->n_forms; i++) {
         const phieu_tally_form *tf = &t->forms[i];
         phieu_reconcile_form *rf = &out->forms[i];
         rf->entered = tf->counts.entered;
-        /* With one form every ballot of unknown form was collected for it. */
-        rf->read = tf->ballots + (t->n_forms == 1 ? t->unknown_form_invalid : 0);
+        rf->read = tf->ballots;
         out->read_total += tf->ballots;
         if (!rf->entered) {
             out->all_entered = 0;
@@ -245,14 +243,8 @@ void phieu_tally_reconcile(const phieu_tally *t, phieu_reconciliation *out)
         rf->collected = tf->counts.collected;
         rf->difference = rf->read - rf->collected;
         out->collected_total += rf->collected;
-        rf->checked = out->per_form;
-        if (rf->checked && rf->difference != 0)
-            differs = 1;
-    }
-    out->total_checked = !out->per_form && out->all_entered;
-    if (out->total_checked) {
-        out->total_difference = out->read_total - out->collected_total;
-        if (out->total_difference != 0)
+        rf->checked = 1;
+        if (rf->difference != 0)
             differs = 1;
     }
     out->reconciled = out->all_entered && !differs;
@@ -306,9 +298,10 @@ void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
         else
             phieu_buf_puts(b, ",\"counts\":null");
         phieu_buf_printf(b, ",\"base\":%d,\"base_estimated\":%s,\"ballots\":%d,"
-                            "\"invalid_ballots\":%d,\"pending_ballots\":%d,"
-                            "\"board_read_ballots\":%d,\"persons\":[",
+                            "\"valid_ballots\":%d,\"invalid_ballots\":%d,"
+                            "\"pending_ballots\":%d,\"board_read_ballots\":%d,\"persons\":[",
                          tf->base, tf->base_estimated ? "true" : "false", tf->ballots,
+                         tf->ballots - tf->invalid_ballots - tf->pending_ballots,
                          tf->invalid_ballots, tf->pending_ballots, tf->board_read);
         for (int r = 0; r < tf->n_persons; r++) {
             const phieu_tally_person *p = &tf->persons[r];
@@ -378,22 +371,25 @@ void phieu_tally_text(const phieu_tally *t, const char *lang, phieu_buf *b)
         const phieu_tally_form *tf = &t->forms[i];
         const phieu_form *f = tf->form;
         phieu_buf_printf(b, "\n%s %s — %s\n", vi ? "Mẫu" : "Form", f->id, f->title);
+        int valid = tf->ballots - tf->invalid_ballots - tf->pending_ballots;
         if (tf->counts.entered)
             phieu_buf_printf(b,
-                             vi ? "Phát ra %d, thu về %d, hỏng/đổi %d, có mặt %d; đã đọc %d "
-                                  "phiếu (%d không hợp lệ, %d chờ)\n"
-                                : "Issued %d, collected %d, spoiled %d, present %d; %d "
-                                  "ballots read (%d invalid, %d pending)\n",
-                             tf->counts.issued, tf->counts.collected, tf->counts.spoiled,
-                             tf->counts.present, tf->ballots, tf->invalid_ballots,
-                             tf->pending_ballots);
+                             vi ? "Có mặt %d, phát ra %d, thu về %d, hỏng/đổi %d\n"
+                                : "Present %d, issued %d, collected %d, spoiled %d\n",
+                             tf->counts.present, tf->counts.issued, tf->counts.collected,
+                             tf->counts.spoiled);
         else
+            phieu_buf_puts(b, vi ? "Ban kiểm phiếu chưa nhập số phiếu\n"
+                                 : "The board has not entered its counts\n");
+        phieu_buf_printf(b,
+                         vi ? "Đã đọc %d phiếu = %d hợp lệ + %d không hợp lệ + %d chờ\n"
+                            : "%d ballots read = %d valid + %d invalid + %d pending\n",
+                         tf->ballots, valid, tf->invalid_ballots, tf->pending_ballots);
+        if (tf->counts.entered && tf->counts.collected != tf->ballots)
             phieu_buf_printf(b,
-                             vi ? "Ban kiểm phiếu chưa nhập số phiếu; đã đọc %d phiếu (%d "
-                                  "không hợp lệ, %d chờ)\n"
-                                : "The board has not entered its counts; %d ballots read (%d "
-                                  "invalid, %d pending)\n",
-                             tf->ballots, tf->invalid_ballots, tf->pending_ballots);
+                             vi ? "CHÊNH LỆCH: thu về %d nhưng đã đọc %d phiếu\n"
+                                : "DIFFERENCE: %d collected but %d ballots read\n",
+                             tf->counts.collected, tf->ballots);
         if (tf->base_estimated)
             phieu_buf_puts(b, vi ? "(tỷ lệ tạm tính trên số phiếu đã đọc)\n"
                                  : "(percentages taken of the ballots read until the board "

@@ -75,33 +75,60 @@ jq -c '[.forms[] | .persons[] | [.valid, .pending]]' draft/results.json >draft.t
 cmp -s live.txt draft.txt || fail "tally and draft differ: $(diff live.txt draft.txt | head)"
 
 # The board decides everything: rows "low", pages of a known form accepted, the ballot of
-# another council invalid as a whole (collected, of no known form), other pages of no
-# known form discarded (not ballots). The board counted that foreign ballot under the
-# first form: status and report reconcile over all forms, and the final report verifies.
+# another council invalid as a whole, other pages of no known form discarded (not
+# ballots). The session has several forms, so "invalid" on a page of no known form must
+# name the form it was collected under (issue 13): plain "invalid" is refused with the
+# choices; "invalid:<first form>" files it in that form's invalid ballots.
+first_form=$("$phieu" tally s.db --json | jq -r '.forms[0].form')
+foreign=0
 while read -r exc form row reason; do
     if [ "$row" != page ]; then decide "$exc" "$(level "$form" low)"
-    elif [ "$reason" = wrong-form ]; then decide "$exc" invalid
+    elif [ "$reason" = wrong-form ]; then
+        rc=0
+        echo "mat-khau-truong-ban" | "$phieu" decide s.db "$exc" invalid --user truong \
+            --password-stdin >/dev/null 2>err.txt || rc=$?
+        [ "$rc" -ne 0 ] || fail "plain 'invalid' on a page of no known form was accepted"
+        grep -q "invalid:$first_form" err.txt || fail "the refusal names no form: $(cat err.txt)"
+        decide "$exc" "invalid:$first_form"
+        foreign=$((foreign + 1))
     elif [ "$form" = "?" ]; then decide "$exc" discard
     else decide "$exc" accept
     fi
 done <exc.txt
+[ "$foreign" -ge 1 ] || fail "no wrong-form page among the samples"
 open_exceptions | grep -q . && fail "exceptions left open: $(open_exceptions)"
 "$phieu" tally s.db --json >tally.json
-foreign=$(jq '.unknown_form_invalid' tally.json)
-[ "$foreign" -ge 1 ] || fail "the wrong-form ballot is not invalid of unknown form: $foreign"
+[ "$(jq '.unknown_form_invalid' tally.json)" -eq 0 ] ||
+    fail "a sheet decided invalid under a form still counts as of unknown form"
+jq -e --arg f "$first_form" --argjson n "$foreign" \
+    '.forms[] | select(.form == $f) | .invalid_ballots >= $n' tally.json >/dev/null ||
+    fail "the foreign sheets are not among form $first_form's invalid ballots"
 jq -r '.forms[] | "\(.form) \(.ballots)"' tally.json >read.txt
-first=1
+# The board's counts add up over all forms but not form by form: refused, naming the form.
+read -r id1 n1 < <(sed -n 1p read.txt)
+read -r id2 n2 < <(sed -n 2p read.txt)
+"$phieu" session counts s.db --form "$id1" --present 40 --issued $((n1 - 1)) --collected $((n1 - 1)) >/dev/null
+"$phieu" session counts s.db --form "$id2" --present 39 --issued $((n2 + 1)) --collected $((n2 + 1)) >/dev/null
 while read -r id n; do
-    [ "$first" = 1 ] && n=$((n + foreign))
-    first=0
-    "$phieu" session counts s.db --form "$id" --present 40 --issued "$n" --collected "$n" >/dev/null
+    [ "$id" = "$id1" ] || [ "$id" = "$id2" ] ||
+        "$phieu" session counts s.db --form "$id" --present 40 --issued "$n" --collected "$n" >/dev/null
 done <read.txt
+rc=0
+"$phieu" report s.db --out refused --key board.key >/dev/null 2>err.txt || rc=$?
+[ "$rc" -eq 4 ] || fail "a final report with forms that do not reconcile was written (exit $rc)"
+grep -q "form '$id1'.*$n1 sheet(s) read but the board counted $((n1 - 1)) collected" err.txt ||
+    fail "the refusal does not name form $id1 and both numbers: $(cat err.txt)"
+grep -q "find the 1 missing sheet(s)" err.txt ||
+    fail "the refusal does not say what to do for form $id2: $(cat err.txt)"
+[ ! -e refused ] || fail "a refused report left a folder"
+"$phieu" session counts s.db --form "$id1" --present 40 --issued "$n1" --collected "$n1" >/dev/null
+"$phieu" session counts s.db --form "$id2" --present 39 --issued "$n2" --collected "$n2" >/dev/null
 rc=0
 "$phieu" status s.db >status.txt || rc=$?
 [ "$rc" -eq 0 ] || fail "status should find everything reconciled (exit 0), got $rc: $(cat status.txt)"
 grep -q "missing\|too many" status.txt && fail "status disagrees with the counts: $(cat status.txt)"
-grep -q "^all forms: .* collected: reconciled" status.txt ||
-    fail "status does not reconcile over all forms: $(cat status.txt)"
+[ "$(grep -c '  reconciled: ' status.txt)" -eq "$(wc -l <read.txt)" ] ||
+    fail "status does not reconcile every form: $(cat status.txt)"
 "$phieu" report s.db --out final --key board.key >/dev/null || fail "the final report was refused"
 "$phieu" verify final --pubkey board.key.pub >out.txt || fail "final report: $(cat out.txt)"
 grep -q "^OK: " out.txt || fail "verify said: $(cat out.txt)"

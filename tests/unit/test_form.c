@@ -300,7 +300,7 @@ static void test_error_too_long(void **state)
                "t.form:13:9: ", "post 'Phó Chủ tịch HĐND xã; Trưởng", "mm");
     edit_fails("title: PHIẾU LẤY PHIẾU TÍN NHIỆM",
                "title: PHIẾU LẤY PHIẾU TÍN NHIỆM CÁC CHỨC DANH DO HỘI ĐỒNG BẦU",
-               "t.form:6:8: ", "title", "1 line of 130 mm");
+               "t.form:6:8: ", "title", "1 line of 94 mm");
     edit_fails("council: HỘI ĐỒNG NHÂN DÂN XÃ THỬ",
                "council: HỘI ĐỒNG NHÂN DÂN XÃ THỬ HỘI ĐỒNG NHÂN DÂN XÃ THỬ HỘI ĐỒNG NHÂN DÂN",
                "t.form:4:10: ", "council", "2 lines");
@@ -587,6 +587,8 @@ static void check_layout(const phieu_form *f)
             assert_true(fabs(b.x + b.w / 2.0 - cx) < 1e-6);
             assert_true(fabs(b.y + b.h / 2.0 - (row.y + row.h / 2.0)) < 1e-6);
             assert_true(b.x >= l.column_x[3 + c] && b.x + b.w <= l.column_x[4 + c]);
+            /* Inside its row, with paper between the box and the row's lines. */
+            assert_true(b.y > row.y + 0.5 && b.y + b.h < row.y + row.h - 0.5);
             if (r + 1 < l.n_rows)
                 assert_true(l.boxes[r + 1][c].y - (b.y + b.h) >= 1.5 - 1e-9);
         }

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,6 +216,55 @@ static void test_test_ballot(void **state)
     phieu_form_destroy(&f);
 }
 
+/* The columns (mm) between which dark pixels lie in r: the ink's extent across. */
+static void ink_extent(const phieu_image *img, phieu_rect r, double dpi, double *x0, double *x1)
+{
+    double s = dpi / 25.4;
+    int a = img->width, b = -1;
+    for (int y = (int)(r.y * s); y < (int)((r.y + r.h) * s); y++)
+        for (int x = (int)(r.x * s); x < (int)((r.x + r.w) * s); x++)
+            if (img->pixels[(size_t)y * img->stride + x] < 128) {
+                a = x < a ? x : a;
+                b = x > b ? x : b;
+            }
+    assert_true(b >= a);
+    *x0 = a / s;
+    *x1 = (b + 1) / s;
+}
+
+/* What a person sees on the printed ballot: the title centred on the page, and on a test
+ * ballot "PHIẾU THỬ – KHÔNG CÓ GIÁ TRỊ" in black letters across it. */
+static void test_title_and_test_band(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_FORMS; i++) {
+        phieu_form *f = load_form(form_names[i]);
+        phieu_layout L;
+        phieu_error err = {0};
+        assert_int_equal(phieu_layout_compute(f, &L, &err), 0);
+        phieu_image *img = NULL;
+        phieu_render_options opt = {1, 1};
+        assert_int_equal(phieu_render_raster(f, &opt, 150, &img, &err), 0);
+        double x0, x1;
+        ink_extent(img, L.title, 150, &x0, &x1);
+        /* Centred on the A4 page (105 mm) within a pixel or two, and clear of the seal. */
+        assert_true(fabs((x0 + x1) / 2 - 105.0) < 1.0);
+        assert_true(x0 > L.seal.x + L.seal.w);
+        /* The band's letters are black, and span a good part of the page. */
+        int black = 0;
+        double s = 150 / 25.4;
+        for (int y = (int)(L.test_band.y * s); y < (int)((L.test_band.y + L.test_band.h) * s); y++)
+            for (int x = (int)(L.test_band.x * s); x < (int)((L.test_band.x + L.test_band.w) * s); x++)
+                black += img->pixels[(size_t)y * img->stride + x] < 60;
+        assert_true(black > 300);
+        ink_extent(img, (phieu_rect){L.test_band.x, L.test_band.y + 0.5, L.test_band.w,
+                                     L.test_band.h - 1}, 150, &x0, &x1);
+        assert_true(x1 - x0 > 50.0);
+        phieu_image_destroy(&img);
+        phieu_form_destroy(&f);
+    }
+}
+
 static void test_deterministic(void **state)
 {
     (void)state;
@@ -365,6 +415,11 @@ static void test_pdf_text_and_fonts(void **state)
         }
         assert_non_null(strstr(text, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"));
         assert_null(strstr(text, "PHIẾU THỬ"));
+        /* The code line voters see: a short neutral code, not the form's file id. */
+        char code[32];
+        snprintf(code, sizeof code, "Mã %.4s-%.4s", f->fingerprint_hex, f->fingerprint_hex + 4);
+        assert_non_null(strstr(text, code));
+        assert_null(strstr(text, f->id));
         free(text);
         char *fonts = run("pdffonts '%s'", path);
         assert_non_null(strstr(fonts, "DejaVuSans"));
@@ -387,7 +442,7 @@ static void test_pdf_copies_and_test_band(void **state)
     free(info);
     char *text = run("pdftotext -enc UTF-8 '%s' -", path);
     int bands = 0;
-    for (char *p = text; (p = strstr(p, "PHIẾU THỬ / TEST BALLOT")); p++)
+    for (char *p = text; (p = strstr(p, "PHIẾU THỬ – KHÔNG CÓ GIÁ TRỊ")); p++)
         bands++;
     assert_int_equal(bands, 3);
     free(text);
@@ -480,7 +535,7 @@ int main(void)
         cmocka_unit_test(test_raster_150),   cmocka_unit_test(test_raster_300),
         cmocka_unit_test(test_raster_600),   cmocka_unit_test(test_test_ballot),
         cmocka_unit_test(test_deterministic), cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_out_of_memory), cmocka_unit_test(test_title_and_test_band),
     };
     const struct CMUnitTest pdf[] = {
         cmocka_unit_test(test_pdf_text_and_fonts),

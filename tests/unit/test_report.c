@@ -401,6 +401,20 @@ static void test_final_report_verifies(void **state)
 {
     (void)state;
     assert_int_equal(decide_all(&small), 3);
+    /* Nothing blocks it any more, but an unsigned final report is still refused. */
+    {
+        phieu_report_data *d = NULL;
+        phieu_error err = {0};
+        assert_int_equal(phieu_report_data_from_session(small.s, &d, &err), 0);
+        phieu_report_options unsigned_final = {.key = NULL, .draft = 0};
+        char out[800];
+        snprintf(out, sizeof out, "%s/unsigned", small.dir);
+        assert_int_equal(phieu_report_write(d, out, &unsigned_final, NULL, &err), PHIEU_EINVAL);
+        assert_non_null(strstr(err.message, "phieu key new"));
+        struct stat st;
+        assert_int_not_equal(stat(out, &st), 0);
+        phieu_report_data_destroy(&d);
+    }
     phieu_key key = board_key();
     phieu_report_summary sum;
     report_into(&small, "final", &key, 0, final_dir, sizeof final_dir, &sum);
@@ -448,7 +462,7 @@ static void test_final_report_verifies(void **state)
     int pages_with_fp = 0;
     for (const char *p = text; (p = strstr(p, fp_line)) != NULL; p++)
         pages_with_fp++;
-    assert_int_equal(pages_with_fp, sum.pages);
+    assert_int_equal(pages_with_fp, sum.pages + 1); /* every footer, and the appendix */
     char trang[32];
     snprintf(trang, sizeof trang, "Trang %d/%d", sum.pages, sum.pages);
     assert_non_null(strstr(text, trang));
@@ -603,6 +617,32 @@ static void test_tamper_total(void **state)
     expect_problem(dir, "[1 Trần Văn Khải].levels[low].count", "results.json: SHA-256");
 }
 
+/* results.csv is recomputed too, figure by figure, not only hashed. */
+static void test_tamper_csv(void **state)
+{
+    (void)state;
+    char *dir = copy_export("t-csv");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    size_t len;
+    char *csv = slurp(path, &len);
+    char *line2 = strchr(csv, '\n') + 1;
+    char *low = strstr(line2, ",low,");
+    assert_non_null(low);
+    low += 5;
+    char *end;
+    long count = strtol(low, &end, 10);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fprintf(f, "%.*s%ld%s", (int)(low - csv), csv, count + 1, end);
+    fclose(f);
+    phieu_free(csv);
+    char needle[128];
+    snprintf(needle, sizeof needle, "column 18 (level3_count): the file says '%ld', the ballots "
+             "give '%ld'", count + 1, count);
+    expect_problem(dir, "results.csv:2: ", needle);
+}
+
 static void test_tamper_swap_images(void **state)
 {
     (void)state;
@@ -686,7 +726,8 @@ static void test_order_unrelated_to_scan(void **state)
     make_session(&fx, "order", "forms/confidence-vote.form", n, 0, 96);
     char out[800];
     phieu_report_summary sum;
-    report_into(&fx, "report", NULL, 0, out, sizeof out, &sum);
+    phieu_key key = board_key();
+    report_into(&fx, "report", &key, 0, out, sizeof out, &sum);
     char path[4096];
     snprintf(path, sizeof path, "%s/ballots.jsonl", out);
     size_t len;
@@ -722,12 +763,59 @@ static void test_order_unrelated_to_scan(void **state)
     phieu_free(text);
 
     char *problems;
-    int ok = verify_dir(out, NULL, &problems);
-    /* Unsigned: everything else checks, the missing signature is named. */
+    int ok = verify_dir(out, &key, &problems);
+    if (!ok)
+        fail_msg("the export does not verify:\n%s", problems);
+    free(problems);
+    /* The signature taken away: everything else checks, the missing signature is named. */
+    snprintf(path, sizeof path, "%s/manifest.sig", out);
+    assert_int_equal(unlink(path), 0);
+    ok = verify_dir(out, &key, &problems);
     assert_false(ok);
     assert_non_null(strstr(problems, "manifest.sig: missing"));
     assert_null(strstr(problems, "ballot "));
     free(problems);
+    free_fixture(&fx);
+}
+
+/* ---- The board's notes ----------------------------------------------------------------- */
+
+/* A first decider's note survives a later decision of the same choice without one. */
+static void test_first_note_kept(void **state)
+{
+    (void)state;
+    fixture fx;
+    make_session(&fx, "notes", "forms/confidence-vote.form", 4, 2, 41);
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_user_add(fx.s, "lan", PHIEU_ROLE_SUPERVISOR,
+                                            "mat-khau-dai-du-manh", "test", &err),
+                     0);
+    phieu_exception *items = NULL;
+    size_t n = 0;
+    assert_int_equal(phieu_session_exceptions_list(fx.s, PHIEU_EXC_LIST_UNRESOLVED, &items, &n,
+                                                   &err),
+                     0);
+    assert_true(n >= 1);
+    const char *last = fx.form->choices[fx.form->n_choices - 1].key;
+    assert_int_equal(phieu_session_decide(fx.s, items[0].id, "lan", last,
+                                          "hai dấu, đại biểu gạch một ô", NULL, &err),
+                     0);
+    /* The head's confirmation of a settled case is an override, which needs its own note. */
+    assert_int_equal(phieu_session_decide(fx.s, items[0].id, "truong", last, "Trưởng ban xác nhận",
+                                          NULL, &err),
+                     0);
+    int row = items[0].row;
+    phieu_free(items);
+    phieu_report_data *d = NULL;
+    assert_int_equal(phieu_report_data_from_session(fx.s, &d, &err), 0);
+    int found = 0;
+    for (size_t i = 0; i < d->n_ballots; i++)
+        for (int r = 0; r < d->ballots[i].n_rows; r++)
+            if (d->ballots[i].rows[r].decided && r + 1 == row &&
+                strstr(d->ballots[i].rows[r].note, "hai dấu, đại biểu gạch một ô") != NULL)
+                found++;
+    assert_int_equal(found, 1);
+    phieu_report_data_destroy(&d);
     free_fixture(&fx);
 }
 
@@ -788,13 +876,65 @@ static void test_published_result_38_88(void **state)
     assert_non_null(strstr(text, "38,88%"));
     assert_non_null(strstr(text, "60,71%")); /* 292 high of 481 */
     assert_non_null(strstr(text, "479"));   /* valid for row 1 */
-    assert_non_null(strstr(text, "Số phiếu thu về: 481"));
+    assert_non_null(strstr(text, "số phiếu thu vào: 481"));
     const char *first_name = d->forms[0]->rows[0].name;
     assert_non_null(strstr(text, first_name));
     char trang[32];
     snprintf(trang, sizeof trang, "Trang %d/%d", pages, pages);
     assert_non_null(strstr(text, trang));
+    /* The texts of an official biên bản: the council uppercase, the date in words, the
+     * counts in the law's words adding up (481 = 481 + 0), and everything technical (form
+     * id, reading thresholds) only in the appendix after the signatures. */
+    assert_non_null(strstr(text, "HỘI ĐỒNG NHÂN DÂN")); /* the column wraps the name */
+    assert_non_null(strstr(text, "BÌNH MINH"));
+    assert_non_null(strstr(text, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"));
+    assert_non_null(strstr(text, "Hội trường tỉnh, ngày 01 tháng 12 năm 2026"));
+    assert_non_null(strstr(text, "Số phiếu hợp lệ: 481; số phiếu không hợp lệ: 0."));
+    assert_non_null(strstr(text, "số đại biểu có mặt: 485"));
+    assert_null(strstr(text, "2026-12-01"));
+    const char *appendix = strstr(text, "PHỤ LỤC: THÔNG TIN KIỂM TRA");
+    const char *signed_by = strstr(text, "TM. BAN KIỂM PHIẾU");
+    assert_non_null(appendix);
+    assert_non_null(signed_by);
+    assert_true(signed_by < appendix);
+    const char *form_id = strstr(text, "province-rating");
+    assert_true(form_id > appendix);
+    const char *threshold = strstr(text, "Ngưỡng");
+    assert_true(threshold > appendix);
     phieu_free(text);
+
+    /* Reconciliation: the board counted 2 more than the sheets read; the final report is
+     * refused, naming the form, both numbers and what to do. */
+    phieu_buf list;
+    phieu_buf_init(&list);
+    d->counts[0].collected = 483;
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_report_tally(d, &t, &err), 0);
+    assert_int_equal(phieu_report_blockers(d, t, &list), 1);
+    assert_non_null(strstr(list.data, "481 sheet(s) read but the board counted 483 collected"));
+    assert_non_null(strstr(list.data, "find the 2 missing sheet(s) and scan them, or correct"));
+    assert_non_null(strstr(list.data, d->forms[0]->title));
+    phieu_buf_release(&list);
+    /* A sheet invalid of no known form counts in no form: refused even when the board's
+     * count matches all sheets. Named under the form, it reconciles. */
+    d->counts[0].collected = 481;
+    d->ballots[0].form_index = -1;
+    d->ballots[0].state = PHIEU_BALLOT_INVALID;
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_report_tally(d, &t, &err), 0);
+    phieu_buf_init(&list);
+    assert_int_equal(phieu_report_blockers(d, t, &list), 2);
+    assert_non_null(strstr(list.data, "1 sheet(s) decided invalid as a whole name no form"));
+    phieu_buf_release(&list);
+    d->ballots[0].form_index = 0;
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_report_tally(d, &t, &err), 0);
+    assert_int_equal(phieu_report_blockers(d, t, NULL), 0);
+    assert_int_equal(t->forms[0].invalid_ballots, 1);
+    assert_int_equal(t->forms[0].persons[0].invalid_ballot, 1);
+    d->ballots[0].state = PHIEU_BALLOT_VALID;
+    phieu_tally_destroy(&t);
+    assert_int_equal(phieu_report_tally(d, &t, &err), 0);
     /* The CSV says the same. */
     phieu_buf csv;
     phieu_buf_init(&csv);
@@ -828,6 +968,8 @@ int main(void)
         cmocka_unit_test(test_tamper_added_record),
         cmocka_unit_test(test_tamper_dropped_record),
         cmocka_unit_test(test_tamper_total),
+        cmocka_unit_test(test_tamper_csv),
+        cmocka_unit_test(test_first_note_kept),
         cmocka_unit_test(test_tamper_swap_images),
         cmocka_unit_test(test_tamper_signature),
         cmocka_unit_test(test_order_unrelated_to_scan),

@@ -4,7 +4,8 @@
  * whose ends and widths wander as a person's do), then scanned again (turned, moved,
  * scaled, new noise, another exposure) must score at or above the session's default
  * duplicate threshold; the same choices marked by another hand must score below it, and
- * so must blank pages and pages of other forms.
+ * so must blank pages and pages of other forms. phieu_omr_stroke_similarity, the strokes
+ * at full resolution, must do the same for pages of one or two marks.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -221,6 +222,62 @@ static void test_two_marks(void **state)
     reader_release(&r);
 }
 
+static double strokes_sim(const reader *r, const phieu_image *ia, const phieu_reading *ra,
+                          const phieu_image *ib, const phieu_reading *rb)
+{
+    phieu_omr_strokes *a = NULL, *b = NULL;
+    phieu_error err = {0};
+    int f = ra->form_index >= 0 ? ra->form_index : 0;
+    assert_int_equal(phieu_omr_strokes_create(&r->layouts[f], ia, ra, &a, &err), 0);
+    assert_int_equal(phieu_omr_strokes_create(&r->layouts[f], ib, rb, &b, &err), 0);
+    double s = phieu_omr_stroke_similarity(a, b);
+    phieu_omr_strokes_destroy(&a);
+    phieu_omr_strokes_destroy(&b);
+    return s;
+}
+
+/* One or two marks: the strokes at full resolution tell a rescan from another hand where
+ * the 8 x 8 grids cannot (issue 13: rescans of 2-row votes of confidence were counted). */
+static void test_strokes_few_marks(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "confidence-vote", NULL, 0);
+    for (int marks = 1; marks <= 2; marks++)
+        for (int kind = M_X; kind <= M_FILL; kind++)
+            for (uint64_t pair = 0; pair < 3; pair++) {
+                phieu_image *a = render_blank(r.forms[0], 200, 0);
+                phieu_image *b = render_blank(r.forms[0], 200, 0);
+                hand ha = {100 + 10 * pair + (uint64_t)kind}, hb = {200 + 10 * pair + (uint64_t)kind};
+                for (int i = 0; i < marks; i++) {
+                    mark(a, &r.layouts[0], i, i, (mark_kind)kind, &ha);
+                    mark(b, &r.layouts[0], i, i, (mark_kind)kind, &hb);
+                }
+                phieu_image *again = rescan(a, pair % 2 ? 180.6 : -0.9, 1.002 + 0.001 * pair,
+                                            -1.3 + pair, 2.4 - pair, 0.95 + 0.03 * pair,
+                                            2.5, 5 + pair);
+                phieu_reading ra = read_page(&r, a), rb = read_page(&r, b),
+                              rs = read_page(&r, again);
+                double same = strokes_sim(&r, a, &ra, again, &rs);
+                double other = strokes_sim(&r, a, &ra, b, &rb);
+                print_message("marks %d kind %d pair %d: rescan %.3f other %.3f (grid %.3f %.3f)\n",
+                              marks, kind, (int)pair, same, other,
+                              phieu_omr_ink_similarity(&ra, &rs),
+                              phieu_omr_ink_similarity(&ra, &rb));
+                assert_same_decisions(&ra, &rs);
+                assert_same_decisions(&ra, &rb);
+                /* The grids alone cannot tell these apart; the strokes can. */
+                assert_true(phieu_omr_ink_similarity(&ra, &rs) < THRESHOLD || marks == 2);
+                assert_true(same >= PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY);
+                assert_true(other < PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY);
+                assert_true(fabs(strokes_sim(&r, again, &rs, a, &ra) - same) < 1e-9);
+                phieu_image_destroy(&a);
+                phieu_image_destroy(&b);
+                phieu_image_destroy(&again);
+            }
+    reader_release(&r);
+}
+
 static void test_blank_and_specks(void **state)
 {
     (void)state;
@@ -299,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_rescan_matches),
         cmocka_unit_test(test_other_hand_same_pattern),
         cmocka_unit_test(test_two_marks),
+        cmocka_unit_test(test_strokes_few_marks),
         cmocka_unit_test(test_blank_and_specks),
         cmocka_unit_test(test_other_forms_and_nothing),
     };

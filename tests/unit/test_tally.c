@@ -208,9 +208,11 @@ static void test_compute_from_ballots(void **state)
     phieu_form_destroy(&form);
 }
 
-/* Two forms, one foreign ballot (another council's) decided invalid as a whole: the board
- * counted it under the first form. Compared per form, the first would show 1 missing;
- * the rule compares the totals only. Without the foreign ballot each form stands alone. */
+/* Two forms; one sheet of unknown form (another council's) the board decided invalid
+ * "under the first form" (the session files it there: form_index 0). Every form is
+ * compared alone: collected = valid + invalid and read = collected per form. Totals that
+ * agree never hide two forms that do not (issue 13: 16 collected for 14 sheets plus 2
+ * foreign ones "reconciled"). */
 static void test_reconcile_unknown_form(void **state)
 {
     (void)state;
@@ -221,60 +223,61 @@ static void test_reconcile_unknown_form(void **state)
     phieu_ballot ballots[5];
     memset(ballots, 0, sizeof ballots);
     for (int i = 0; i < 5; i++) {
-        ballots[i].form_index = i < 2 ? 0 : i < 4 ? 1 : -1;
+        ballots[i].form_index = i < 2 ? 0 : i < 4 ? 1 : 0;
         ballots[i].state = i < 4 ? PHIEU_BALLOT_VALID : PHIEU_BALLOT_INVALID;
-        ballots[i].n_rows = i < 4 ? 2 : 0;
+        ballots[i].n_rows = 2;
+        if (i == 4)
+            ballots[i].value[0] = ballots[i].value[1] = PHIEU_ROW_DECIDED_INVALID;
     }
     const phieu_form *forms[2] = {form, form};
-    phieu_board_counts counts[2] = {{1, 5, 3, 3, 0}, {1, 5, 2, 2, 0}};
+    phieu_board_counts counts[2] = {{1, 5, 3, 3, 0}, {1, 4, 2, 2, 0}};
     phieu_tally_input in = {phieu_rules_find("nq96"), 5, 2, forms, counts, ballots, 5};
     phieu_tally *t = NULL;
     assert_int_equal(phieu_tally_compute(&in, &t, &err), 0);
+    /* 3 collected = 2 valid + 1 invalid; the invalid sheet is not valid for anybody. */
+    assert_int_equal(t->forms[0].ballots, 3);
+    assert_int_equal(t->forms[0].invalid_ballots, 1);
+    assert_int_equal(t->forms[0].persons[0].invalid_ballot, 1);
+    assert_int_equal(t->unknown_form_invalid, 0);
     phieu_reconciliation rec;
     phieu_tally_reconcile(t, &rec);
-    assert_int_equal(rec.unknown_form, 1);
-    assert_int_equal(rec.per_form, 0);
-    assert_int_equal(rec.forms[0].read, 2);
-    assert_int_equal(rec.forms[0].collected, 3);
-    assert_int_equal(rec.forms[0].checked, 0);
-    assert_int_equal(rec.total_checked, 1);
-    assert_int_equal(rec.read_total, 5);
-    assert_int_equal(rec.collected_total, 5);
-    assert_int_equal(rec.total_difference, 0);
+    assert_int_equal(rec.unknown_form, 0);
+    assert_int_equal(rec.forms[0].read, 3);
+    assert_int_equal(rec.forms[0].checked, 1);
+    assert_int_equal(rec.forms[0].difference, 0);
+    assert_int_equal(rec.forms[1].difference, 0);
     assert_int_equal(rec.reconciled, 1);
     phieu_tally_destroy(&t);
 
-    /* The board counted one ballot more than there are sheets: 1 missing in all. */
+    /* The board's counts add up to the sheets read (5) but not form by form: refused. */
+    counts[0].collected = 2;
     counts[1].collected = 3;
     assert_int_equal(phieu_tally_compute(&in, &t, &err), 0);
     phieu_tally_reconcile(t, &rec);
-    assert_int_equal(rec.total_difference, -1);
+    assert_int_equal(rec.read_total, rec.collected_total);
+    assert_int_equal(rec.forms[0].difference, 1);
+    assert_int_equal(rec.forms[1].difference, -1);
     assert_int_equal(rec.reconciled, 0);
     phieu_tally_destroy(&t);
 
-    /* No foreign ballot: each form alone; the first has 2 read of 3 collected. */
-    in.n_ballots = 4;
+    /* An invalid sheet that names no form (an old decision) counts in no form: even with
+     * totals that agree, nothing reconciles until the board names the form. */
+    ballots[4].form_index = -1;
+    counts[0].collected = 3;
     counts[1].collected = 2;
     assert_int_equal(phieu_tally_compute(&in, &t, &err), 0);
     phieu_tally_reconcile(t, &rec);
-    assert_int_equal(rec.per_form, 1);
-    assert_int_equal(rec.forms[0].checked, 1);
+    assert_int_equal(rec.unknown_form, 1);
+    assert_int_equal(rec.forms[0].read, 2);
     assert_int_equal(rec.forms[0].difference, -1);
-    assert_int_equal(rec.forms[1].difference, 0);
-    assert_int_equal(rec.total_checked, 0);
+    assert_int_equal(rec.read_total, 5);
     assert_int_equal(rec.reconciled, 0);
+    counts[0].collected = 2;
     phieu_tally_destroy(&t);
-
-    /* One form: the foreign ballot was collected for it. */
-    in.n_forms = 1;
-    in.n_ballots = 5;
-    ballots[2].form_index = ballots[3].form_index = 0;
-    counts[0].collected = 5;
     assert_int_equal(phieu_tally_compute(&in, &t, &err), 0);
     phieu_tally_reconcile(t, &rec);
-    assert_int_equal(rec.forms[0].read, 5);
     assert_int_equal(rec.forms[0].difference, 0);
-    assert_int_equal(rec.reconciled, 1);
+    assert_int_equal(rec.reconciled, 0);
     phieu_tally_destroy(&t);
     phieu_form_destroy(&form);
 }

@@ -708,6 +708,10 @@ function decisionLabel(ex, choice) {
     const f = ex.choices.find((x) => x.choice === choice);
     return t('count_as_form', f && f.name ? formLabel(f.form, f.name) : choice.slice(5));
   }
+  if (choice.startsWith('invalid:')) {
+    const f = ex.choices.find((x) => x.choice === choice);
+    return t('invalid_ballot') + ' — ' + (f && (f.name || f.title) ? (f.name || f.title) : choice.slice(8));
+  }
   const c = ex.choices.find((x) => x.choice === choice);
   return c ? choiceLabel(c.choice, c.label) : choice;
 }
@@ -720,7 +724,7 @@ function keyFor(c, index) {
     case 'form': return index < 9 ? String(index + 1) : '';
     case 'row-invalid': return '0';
     case 'accept': return 'A';
-    case 'ballot-invalid': return 'K';
+    case 'ballot-invalid': return c.form ? '' : 'K';
     case 'discard': return 'D';
     default: return '';
   }
