@@ -237,12 +237,17 @@ async function main() {
     await b.page.waitForSelector('#counts');
     await until(a.page, () => /Mọi trường hợp đã xong/.test(document.querySelector('#done-message')?.textContent || ''));
 
-    /* The totals show the sheet of unknown form decided invalid. */
+    /* The totals count the sheet of unknown form decided invalid: with one form in the
+     * session it is that form's invalid sheet, and scanned = valid + invalid + pending. */
     await b.page.click('#nav-totals');
-    await b.page.waitForSelector('#unknown-invalid');
-    assert.match(await b.page.textContent('#unknown-invalid'), /^1 tờ không xác định được mẫu phiếu/);
+    await b.page.waitForSelector('.card .fact-invalid');
     const totals = (await call(b.page, '/api/totals')).body;
-    assert.equal(totals.unknown_form_invalid, 1);
+    assert.equal(totals.unknown_form_invalid, 0);
+    const tf = totals.forms[0];
+    assert.ok(tf.invalid >= 1, 'the unknown-form sheet decided invalid counts in the form');
+    assert.equal(tf.ballots, tf.valid + tf.invalid + tf.pending);
+    assert.equal(Number(await b.page.textContent('.card .fact-invalid')), tf.invalid);
+    assert.equal(Number(await b.page.textContent('.card .fact-valid')), tf.valid);
     assert.match(await b.page.textContent('table.totals'), /Lê Thị Thu Hà/);
     assert.match(await b.page.textContent('.card h2'), /Phiếu tín nhiệm HĐND huyện/);
     await shot(b.page, 'totals-unknown-invalid');
