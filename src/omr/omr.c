@@ -55,14 +55,18 @@
  * this and this share of the dominant one is more likely spill-over (a stroke's tail,
  * a smudge) than a second vote: the row goes to a person instead of an overvote.
  * Two marks of one voter score alike; an X scores 0.07 and more, the dominant marks
- * 0.15-0.97 (docs/recognition.md, "Thresholds"). */
+ * 0.15-0.97 (docs/recognition.md, "Thresholds"). The score share alone, without the
+ * floor, would also send a tick beside a filled box (a real overvote: score share down
+ * to 0.1, 5 % of ordinary overvotes under 0.32) to review. */
 #define ROW_WEAK_MAX_SCORE 0.06
 #define ROW_WEAK_MAX_SHARE 0.35
-/* ... or whose ink is under this share as dark as the dominant mark's: the residue of an
- * erasure beside the mark that replaced it (deck seed 2026 p06078 row 2: 0.138 beside
- * 0.438, read as an overvote). One hand's two marks differ in darkness by the pressure
- * alone, 0.5-1 of each other. */
-#define ROW_WEAK_DARKNESS_SHARE 0.4
+/* ... or, whatever its score, whose ink is under this share as dark as the strongest
+ * mark's: the residue of an erasure beside the mark that replaced it (issue 12: residues
+ * scoring 0.063-0.08 escaped the floor above and read as confident overvotes). Measured
+ * (docs/recognition.md, "Weak second marks"): the weaker of two ordinary marks is 0.63-1.3
+ * as dark as the stronger (166 overvotes, p5 0.81); an erasure's residue 0.17-0.63 (155,
+ * p95 0.54), the reader's darkness of a faint residue being lifted by the ink threshold. */
+#define ROW_WEAK_DARKNESS_SHARE 0.6
 /* A row with no box marked goes to review when pen ink lies beside one of its boxes over
  * this share of the box's height: a circled box, or a mark made next to it. A stroke from
  * outside that ends on a box rises little on its way (the generator's, at most 2 mm over
@@ -430,23 +434,32 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
     /* Two or more marked: a weak one beside a clearly dominant one goes to a person. */
     int weak = -1;
     if (marginal == 0 && marked >= 2) {
-        double top = 0, top_dark = 0;
+        int top = -1, darkest = -1, strong = -1;
         for (int c = 0; c < n; c++)
-            if (row->boxes[c].state == PHIEU_BOX_MARKED && row->boxes[c].score > top) {
-                top = row->boxes[c].score;
-                top_dark = row->boxes[c].darkness;
+            if (row->boxes[c].state == PHIEU_BOX_MARKED) {
+                if (top < 0 || row->boxes[c].score > row->boxes[top].score)
+                    top = c;
+                if (darkest < 0 || row->boxes[c].darkness > row->boxes[darkest].darkness)
+                    darkest = c;
             }
-        for (int c = 0; c < n && weak < 0; c++)
-            if (row->boxes[c].state == PHIEU_BOX_MARKED &&
-                row->boxes[c].score < ROW_WEAK_MAX_SCORE &&
-                (row->boxes[c].score < ROW_WEAK_MAX_SHARE * top ||
-                 row->boxes[c].darkness < ROW_WEAK_DARKNESS_SHARE * top_dark))
-                weak = c;
+        for (int c = 0; c < n && weak < 0; c++) {
+            const phieu_box_reading *b = &row->boxes[c];
+            if (b->state != PHIEU_BOX_MARKED)
+                continue;
+            if (b->darkness < ROW_WEAK_DARKNESS_SHARE * row->boxes[darkest].darkness)
+                weak = c, strong = darkest;
+            else if (b->score < ROW_WEAK_MAX_SCORE &&
+                     b->score < ROW_WEAK_MAX_SHARE * row->boxes[top].score)
+                weak = c, strong = top;
+        }
         if (weak >= 0)
-            add_reason(r, "marginal-mark", row->row,
-                       "row %d, box '%s': score %.4f is marked but weak beside a mark of %.4f "
-                       "in the same row (a stroke's tail or a smudge, or a second vote)",
-                       row->row, form->choices[weak].key, row->boxes[weak].score, top);
+            add_reason(r, "weak-second-mark", row->row,
+                       "row %d: box '%s' (score %.4f, darkness %.2f) is much lighter than box "
+                       "'%s' (score %.4f, darkness %.2f): an erased mark, a smudge or a second "
+                       "vote",
+                       row->row, form->choices[weak].key, row->boxes[weak].score,
+                       row->boxes[weak].darkness, form->choices[strong].key,
+                       row->boxes[strong].score, row->boxes[strong].darkness);
     }
     if (marginal > 0 || weak >= 0)
         row->decision = PHIEU_ROW_REVIEW;

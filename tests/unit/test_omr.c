@@ -365,6 +365,65 @@ static void test_deck_findings(void **state)
     reader_release(&r);
 }
 
+/* Two marks in a row: an overvote only when they are of comparable strength. A light X
+ * (an erasure's residue, a smudge) beside a clear one goes to a person whatever its score
+ * (issue 12: residues scoring 0.063-0.08 read as confident overvotes); two marks of one
+ * hand, one pressed lighter, or a tick beside a filled box, stay an overvote. */
+static void test_weak_second_mark(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    /* The second X's darkness as a share of the first's (gray 40 on paper 255). */
+    static const double share[] = {0.2, 0.3, 0.45, 0.8, 1.0};
+    const int n = (int)(sizeof share / sizeof share[0]);
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        phieu_image *img = render_blank(r.forms[0], dpi, 0);
+        for (int i = 0; i < n; i++) {
+            mark(img, L, i, 0, M_X);
+            const phieu_rect *b = &L->boxes[i][2];
+            int gray = (int)lround(255 - share[i] * (255 - 40));
+            /* A wide stroke: a rubbed-out X covers most of the box, scoring above 0.06. */
+            stroke(img, b->x + 0.9, b->y + 0.9, b->x + b->w - 0.9, b->y + b->h - 0.9, 1.0, gray);
+            stroke(img, b->x + b->w - 0.9, b->y + 0.9, b->x + 0.9, b->y + b->h - 0.9, 1.0, gray);
+        }
+        mark(img, L, n, 1, M_FILL); /* a real overvote of unequal marks */
+        mark(img, L, n, 2, M_TICK);
+        phieu_reading rd = read_page(&r, img);
+        for (int i = 0; i < n; i++) {
+            int want = share[i] < 0.5 ? PHIEU_ROW_REVIEW : PHIEU_ROW_OVERVOTE;
+            if (rd.rows[i].decision != want)
+                fail_msg("%d dpi, share %.2f: row decided %d, expected %d (darkness %.3f, %.3f; "
+                         "scores %.4f, %.4f)",
+                         dpi, share[i], rd.rows[i].decision, want, rd.rows[i].boxes[0].darkness,
+                         rd.rows[i].boxes[2].darkness, rd.rows[i].boxes[0].score,
+                         rd.rows[i].boxes[2].score);
+            assert_int_equal(rd.rows[i].boxes[2].state, PHIEU_BOX_MARKED);
+        }
+        assert_true(rd.rows[0].boxes[2].score > 0.06); /* the old floor would not see it */
+        assert_int_equal(rd.rows[n].decision, PHIEU_ROW_OVERVOTE);
+        /* The reasons: one per light row, naming both boxes and both figures. */
+        int seen = 0;
+        for (int k = 0; k < rd.n_reasons; k++) {
+            if (strcmp(rd.reasons[k].code, "weak-second-mark") != 0)
+                continue;
+            const phieu_row_reading *row = &rd.rows[rd.reasons[k].row - 1];
+            char fig[32];
+            assert_non_null(strstr(rd.reasons[k].text, "'high'"));
+            assert_non_null(strstr(rd.reasons[k].text, "'low'"));
+            snprintf(fig, sizeof fig, "%.4f", row->boxes[0].score);
+            assert_non_null(strstr(rd.reasons[k].text, fig));
+            snprintf(fig, sizeof fig, "%.4f", row->boxes[2].score);
+            assert_non_null(strstr(rd.reasons[k].text, fig));
+            seen++;
+        }
+        assert_int_equal(seen, 3);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 static void test_faint_mark_goes_to_review(void **state)
 {
     (void)state;
@@ -753,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_not_marks),
         cmocka_unit_test(test_dot_on_fold),
         cmocka_unit_test(test_deck_findings),
+        cmocka_unit_test(test_weak_second_mark),
         cmocka_unit_test(test_faint_mark_goes_to_review),
         cmocka_unit_test(test_mark_beside_box_goes_to_review),
         cmocka_unit_test(test_rotation_scale_offset),
