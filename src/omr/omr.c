@@ -471,6 +471,43 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
         row->decision = PHIEU_ROW_OVERVOTE;
 }
 
+/* A page registered from three corner marks is read only when the printed table confirms
+ * the transform where the fourth should be: the box outlines of the two rows nearest the
+ * missing corner are re-found (omr_score_box's local search, +-0.8 mm) within this
+ * distance of where the affine transform puts them. Three right fiducials put them within
+ * about 0.2 mm (the page's own stretch and the scan's); three that only look right (a
+ * stamp's blob taken for a corner mark) miss by more than the search. */
+#define CONFIRM_MAX_OFFSET_MM 0.6
+#define CONFIRM_ROWS 2
+
+static const char *const corner_names[4] = {"top-left", "top-right", "bottom-right",
+                                            "bottom-left"};
+
+/* How many of the boxes nearest the missing corner are found where the transform says
+ * (*checked: how many were looked at). */
+static int confirm_missing(const phieu_layout *L, const phieu_image *page,
+                           const omr_registration *reg, const phieu_thresholds *th,
+                           omr_scratch *s, int *checked)
+{
+    int corner = (reg->missing + 2 * reg->upside_down) % 4; /* on the printed page */
+    int top = corner == PHIEU_FID_TL || corner == PHIEU_FID_TR;
+    int ok = 0;
+    *checked = 0;
+    for (int i = 0; i < CONFIRM_ROWS && i < L->n_rows; i++) {
+        int r = top ? i : L->n_rows - 1 - i;
+        for (int c = 0; c < L->n_choices; c++) {
+            phieu_box_reading b;
+            omr_box_extra e;
+            omr_score_box(L, &L->boxes[r][c], page, reg, th, s, &b, &e);
+            (*checked)++;
+            if (!e.covered && fabs(e.found_dx_mm) <= CONFIRM_MAX_OFFSET_MM &&
+                fabs(e.found_dy_mm) <= CONFIRM_MAX_OFFSET_MM)
+                ok++;
+        }
+    }
+    return ok;
+}
+
 /* Reads the page; forced < 0 identifies the form by its code, forced >= 0 reads it as
  * config->forms[forced] whatever its code says (a board decision, see phieu_omr_read_as). */
 static int read_page(const phieu_omr_config *config, int forced, const phieu_image *page,
@@ -592,6 +629,26 @@ static int read_page(const phieu_omr_config *config, int forced, const phieu_ima
         omr_scratch_release(&s);
         return 0;
     }
+    if (reg.missing >= 0) {
+        int checked, ok = confirm_missing(L, page, &reg, th, &s, &checked);
+        int corner = (reg.missing + 2 * reg.upside_down) % 4;
+        static const char *const why[] = {
+            "", "the edge of the scan cut it off", "ink over or touching it spoils its square",
+            "it is not there (torn off, covered with paper or not printed)"};
+        if (ok < 2 || 2 * ok < checked) {
+            out->form_index = -1;
+            add_reason(out, "not-registered", 0,
+                       "found 3 of the 4 corner marks, but the %s one is missing (%s) and the "
+                       "table is not where they put it (%d of %d boxes); scan the sheet again",
+                       corner_names[corner], why[reg.missing_why], ok, checked);
+            omr_scratch_release(&s);
+            return 0;
+        }
+        add_reason(out, "three-corners", -1,
+                   "registered from 3 corner marks: the %s one is missing (%s); %d of %d box "
+                   "outlines near it confirm the place",
+                   corner_names[corner], why[reg.missing_why], ok, checked);
+    }
     const phieu_form *form = config->forms[idx];
     int n = L->n_choices;
     out->n_rows = L->n_rows;
@@ -663,10 +720,13 @@ void phieu_omr_reading_json(const phieu_reading *r, const phieu_form *form, phie
         phieu_buf_puts(out, "null");
     phieu_buf_printf(out, ",\"test_ballot\":%s,\"upside_down\":%s,\"reasons\":[",
                      r->test_ballot ? "true" : "false", r->upside_down ? "true" : "false");
-    for (int i = 0; i < r->n_reasons; i++) {
-        if (i)
+    for (int i = 0, first = 1; i < r->n_reasons; i++) {
+        if (r->reasons[i].row < 0) /* a note, not a reason (how the page was registered) */
+            continue;
+        if (!first)
             phieu_buf_puts(out, ",");
         json_string(out, r->reasons[i].code);
+        first = 0;
     }
     phieu_buf_puts(out, "],\"notes\":[");
     for (int i = 0; i < r->n_reasons; i++) {

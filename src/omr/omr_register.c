@@ -102,6 +102,25 @@ int omr_homography(const double src[4][2], const double dst[4][2], double h[9])
     return 0;
 }
 
+int omr_affine(const double src[3][2], const double dst[3][2], double h[9])
+{
+    double x0 = src[0][0], y0 = src[0][1];
+    double a1 = src[1][0] - x0, b1 = src[1][1] - y0, a2 = src[2][0] - x0, b2 = src[2][1] - y0;
+    double det = a1 * b2 - a2 * b1;
+    if (fabs(det) < 1e-9)
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        double d1 = dst[1][k] - dst[0][k], d2 = dst[2][k] - dst[0][k];
+        double p = (d1 * b2 - d2 * b1) / det, q = (a1 * d2 - a2 * d1) / det;
+        h[3 * k] = p;
+        h[3 * k + 1] = q;
+        h[3 * k + 2] = dst[0][k] - p * x0 - q * y0;
+    }
+    h[6] = h[7] = 0;
+    h[8] = 1;
+    return 0;
+}
+
 double omr_patch_mean(const phieu_image *page, double x, double y, int r)
 {
     int cx = (int)floor(x + 0.5), cy = (int)floor(y + 0.5);
@@ -344,10 +363,159 @@ static double combo_cost(const phieu_layout *L, const omr_fiducial *f[4], int o,
     return cost;
 }
 
+/* Cost of three fiducials at image corners other than `skip`, or a negative value when
+ * their geometry is not a page's: the three mutual distances agree in scale, each side
+ * is the printed size at that scale, and the triangle turns the same way as on the page
+ * (a mirror image is no page). */
+static double combo3_cost(const phieu_layout *L, const omr_fiducial *f[4], int skip, int o,
+                          double *scale)
+{
+    double P[3][2], Q[3][2];
+    int m = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k == skip)
+            continue;
+        const phieu_rect *r = &L->fiducials[(k + 2 * o) % 4];
+        P[m][0] = rect_cx(r);
+        P[m][1] = rect_cy(r);
+        Q[m][0] = f[k]->x;
+        Q[m][1] = f[k]->y;
+        m++;
+    }
+    double sc[3], lo = 1e300, hi = 0, sum = 0;
+    for (int a = 0; a < 3; a++) {
+        int b = (a + 1) % 3;
+        double dp = hypot(P[a][0] - P[b][0], P[a][1] - P[b][1]);
+        double dq = hypot(Q[a][0] - Q[b][0], Q[a][1] - Q[b][1]);
+        if (dp <= 0)
+            return -1;
+        sc[a] = dq / dp;
+        lo = fmin(lo, sc[a]);
+        hi = fmax(hi, sc[a]);
+        sum += sc[a];
+    }
+    if (lo <= 0 || hi / lo > FID_STRETCH_MAX)
+        return -1;
+    double cp = (P[1][0] - P[0][0]) * (P[2][1] - P[0][1]) - (P[1][1] - P[0][1]) * (P[2][0] - P[0][0]);
+    double cq = (Q[1][0] - Q[0][0]) * (Q[2][1] - Q[0][1]) - (Q[1][1] - Q[0][1]) * (Q[2][0] - Q[0][0]);
+    if (cp * cq <= 0)
+        return -1;
+    double mean = sum / 3;
+    double side_mm = (L->fiducials[0].w + L->fiducials[0].h) / 2;
+    double cost = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k == skip)
+            continue;
+        double rel = f[k]->side / (side_mm * mean);
+        if (rel < 1 - FID_SIDE_TOLERANCE || rel > 1 + FID_SIDE_TOLERANCE)
+            return -1;
+        cost += fabs(log(rel));
+    }
+    for (int i = 0; i < 3; i++)
+        cost += fabs(log(sc[i] / mean));
+    *scale = mean;
+    return cost;
+}
+
+/* Why the fiducial at image corner k, predicted at (x, y) pixels with side px, was not
+ * found: cut off by the image's edge, covered by ink, or not there. */
+static int missing_why(const phieu_image *page, double x, double y, double side, double paper,
+                       double black)
+{
+    double half = side / 2;
+    if (x - half < 0 || y - half < 0 || x + half > page->width || y + half > page->height)
+        return OMR_MISSING_CUT;
+    int r = (int)(side / 3);
+    double mean = omr_patch_mean(page, x - 0.5, y - 0.5, r < 1 ? 1 : r);
+    return mean < paper - 0.5 * (paper - black) ? OMR_MISSING_INKED : OMR_MISSING_ABSENT;
+}
+
+/* Three fiducials that agree, the fourth missing or spoilt: the cheapest combination over
+ * every corner left out, both orientations and the candidates; an affine transform from
+ * the three. Returns 1 when found. */
+static int register_three(const phieu_layout *L, const phieu_image *page,
+                          cand cands[4][FID_MAX_CANDIDATES], const int nc[4], double side_px,
+                          omr_registration *reg)
+{
+    double best = -1;
+    int bi[4] = {0, 0, 0, 0}, bo = 0, bskip = -1;
+    int idx[4];
+    for (int skip = 0; skip < 4; skip++)
+        for (int o = 0; o < 2; o++) {
+            int holed = o == 0 ? 2 : 0;
+            int lim[4];
+            for (int k = 0; k < 4; k++)
+                lim[k] = k == skip ? 1 : nc[k];
+            if (lim[0] * lim[1] * lim[2] * lim[3] == 0)
+                continue;
+            for (idx[0] = 0; idx[0] < lim[0]; idx[0]++)
+                for (idx[1] = 0; idx[1] < lim[1]; idx[1]++)
+                    for (idx[2] = 0; idx[2] < lim[2]; idx[2]++)
+                        for (idx[3] = 0; idx[3] < lim[3]; idx[3]++) {
+                            const omr_fiducial *f[4] = {NULL, NULL, NULL, NULL};
+                            int okh = 1, rank = 0;
+                            for (int k = 0; k < 4; k++) {
+                                if (k == skip)
+                                    continue;
+                                f[k] = &cands[k][idx[k]].f;
+                                if (f[k]->hole != (k == holed))
+                                    okh = 0;
+                                rank += idx[k];
+                            }
+                            if (!okh)
+                                continue;
+                            double scale;
+                            double c = combo3_cost(L, f, skip, o, &scale);
+                            if (c < 0)
+                                continue;
+                            c += 0.05 * rank;
+                            if (best < 0 || c < best) {
+                                best = c;
+                                bo = o;
+                                bskip = skip;
+                                memcpy(bi, idx, sizeof bi);
+                            }
+                        }
+        }
+    if (best < 0)
+        return 0;
+    double P[3][2], Q[3][2], black = 0, paper = 0;
+    int m = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k == bskip)
+            continue;
+        reg->fid[k] = cands[k][bi[k]].f;
+        const phieu_rect *r = &L->fiducials[(k + 2 * bo) % 4];
+        P[m][0] = rect_cx(r);
+        P[m][1] = rect_cy(r);
+        Q[m][0] = reg->fid[k].x;
+        Q[m][1] = reg->fid[k].y;
+        black += reg->fid[k].black;
+        paper += reg->fid[k].paper;
+        m++;
+    }
+    if (omr_affine(P, Q, reg->h) != 0)
+        return 0;
+    reg->black = black / 3;
+    const phieu_rect *mr = &L->fiducials[(bskip + 2 * bo) % 4];
+    omr_fiducial *mf = &reg->fid[bskip];
+    memset(mf, 0, sizeof *mf);
+    omr_apply(reg->h, rect_cx(mr), rect_cy(mr), &mf->x, &mf->y);
+    mf->side = side_px;
+    mf->black = reg->black;
+    mf->paper = paper / 3;
+    reg->missing = bskip;
+    reg->missing_why = missing_why(page, mf->x, mf->y, side_px, mf->paper, reg->black);
+    reg->upside_down = bo;
+    reg->ok = 1;
+    return 1;
+}
+
 void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s,
                   omr_registration *reg)
 {
     memset(reg, 0, sizeof *reg);
+    reg->missing = -1;
     double s_geom = page->width / L->page_w;
     double spx = s_geom;
     if (page->dpi_x > 0) {
@@ -381,7 +549,7 @@ void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s
         if (nc[k] > 0)
             reg->found++;
     }
-    if (reg->found < 4)
+    if (reg->found < 3)
         return;
     double best = -1;
     int bi[4] = {0, 0, 0, 0}, bo = 0;
@@ -414,8 +582,10 @@ void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s
                         }
                     }
     }
-    if (best < 0)
+    if (best < 0) {
+        register_three(L, page, cands, nc, side_px, reg);
         return;
+    }
     double P[4][2], Q[4][2];
     double black = 0;
     for (int k = 0; k < 4; k++) {

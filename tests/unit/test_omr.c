@@ -136,6 +136,15 @@ static phieu_image *warp(const phieu_image *src, double canvas_w, double canvas_
     return dst;
 }
 
+/* Paints the page rectangle (x0, y0)-(x1, y1) mm white. */
+static void white_out(phieu_image *img, double x0, double y0, double x1, double y1)
+{
+    double s = img->dpi_x / 25.4;
+    for (int y = (int)fmax(0, y0 * s); y < img->height && y < (int)(y1 * s); y++)
+        for (int x = (int)fmax(0, x0 * s); x < img->width && x < (int)(x1 * s); x++)
+            img->pixels[(size_t)y * img->stride + x] = 255;
+}
+
 static phieu_image *turn_180(const phieu_image *src)
 {
     phieu_image *dst = NULL;
@@ -645,18 +654,96 @@ static void test_blank_and_unregistered(void **state)
     phieu_reading rd = read_page(&r, white);
     assert_int_equal(rd.status, PHIEU_PAGE_BLANK);
     assert_int_equal(rd.form_index, -1);
-    /* A ballot whose bottom-right corner mark was cut off: content, not registered. */
+    /* A ballot whose two bottom corner marks were cut off: content, not registered. */
     phieu_image *img = render_blank(r.forms[0], 200, 0);
     const phieu_rect *br = &r.layouts[0].fiducials[PHIEU_FID_BR];
     double s = 200 / 25.4;
-    for (int y = (int)((br->y - 1) * s); y < img->height; y++)
-        for (int x = (int)((br->x - 1) * s); x < img->width; x++)
-            img->pixels[(size_t)y * img->stride + x] = 255;
+    white_out(img, 0, br->y - 1, 210, 297);
     rd = read_page(&r, img);
     assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
     assert_string_equal(rd.reasons[0].code, "not-registered");
+    assert_non_null(strstr(rd.reasons[0].text, "found 2 of the 4"));
     phieu_image_destroy(&img);
+    (void)s;
     phieu_image_destroy(&white);
+    reader_release(&r);
+}
+
+/* One corner mark missing, spoilt or cut off: three that agree register the page, the
+ * table near the fourth confirms it, and the note says which corner and why. Every corner,
+ * upright and upside down, at 200 and 300 dpi. */
+static void test_three_corners(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    static const char *const names[4] = {"top-left", "top-right", "bottom-right", "bottom-left"};
+    static const char *const why[3] = {"not there", "spoils its square", "cut it off"};
+    for (int dpi = 200; dpi <= 300; dpi += 100)
+        for (int corner = 0; corner < 4; corner++)
+            for (int turned = 0; turned <= 1; turned++)
+                for (int how = 0; how < 3; how++) {
+                    phieu_image *img = render_blank(r.forms[0], dpi, 0);
+                    mark_standard(img, L);
+                    const phieu_rect *f = &L->fiducials[corner];
+                    if (how == 0) /* whited out */
+                        white_out(img, f->x - 1, f->y - 1, f->x + f->w + 1, f->y + f->h + 1);
+                    else if (how == 1) /* a blot of ink over it, wider than the square */
+                        for (double y = f->y - 2; y < f->y + f->h + 3; y += 0.4)
+                            stroke(img, f->x - 1.5, y, f->x + f->w + 4, y + 0.3, 0.6, 70);
+                    phieu_image *page = img;
+                    if (how == 2) {
+                        /* The sheet fed 2.5 degrees askew and to one side: the frame's
+                         * edge cuts 5 mm off this corner mark, the other corner on that
+                         * side stays 7 mm inside (a frame cuts a straight strip). */
+                        int left = corner == PHIEU_FID_TL || corner == PHIEU_FID_BL;
+                        int upper = corner == PHIEU_FID_TL || corner == PHIEU_FID_TR;
+                        double deg = (left == upper) ? -2.5 : 2.5;
+                        double x = f->x + f->w / 2 - 105, y = f->y + f->h / 2 - 148.5;
+                        double co = cos(deg * PI / 180), si = sin(deg * PI / 180);
+                        double u = co * x - si * y, half = f->w / 2;
+                        double ox = left ? -5 + half - 105 - u : 210 + 5 - half - 105 - u;
+                        page = warp(img, 210, 297, deg, 1.0, ox, 0);
+                    }
+                    if (turned) {
+                        phieu_image *t = turn_180(page);
+                        if (page != img)
+                            phieu_image_destroy(&page);
+                        page = t;
+                    }
+                    char what[80];
+                    snprintf(what, sizeof what, "%d dpi, %s corner, %s, %s", dpi, names[corner],
+                             why[how], turned ? "upside down" : "upright");
+                    phieu_reading rd = read_page(&r, page);
+                    assert_standard(&rd, what);
+                    assert_int_equal(rd.upside_down, turned);
+                    int noted = 0;
+                    for (int k = 0; k < rd.n_reasons; k++)
+                        if (strcmp(rd.reasons[k].code, "three-corners") == 0) {
+                            assert_int_equal(rd.reasons[k].row, -1);
+                            if (!strstr(rd.reasons[k].text, names[corner]) ||
+                                !strstr(rd.reasons[k].text, why[how]))
+                                fail_msg("%s: note '%s'", what, rd.reasons[k].text);
+                            noted = 1;
+                        }
+                    if (!noted)
+                        fail_msg("%s: no three-corners note", what);
+                    if (page != img)
+                        phieu_image_destroy(&page);
+                    phieu_image_destroy(&img);
+                }
+    /* Three corner marks, but the table near the fourth is gone (the corner torn off with
+     * the rows beside it): nothing confirms the transform there, so no reading. */
+    phieu_image *img = render_blank(r.forms[0], 200, 0);
+    mark_standard(img, L);
+    const phieu_rect *tr = &L->fiducials[PHIEU_FID_TR];
+    white_out(img, 0, 0, tr->x - 1, L->boxes[1][0].y + L->boxes[1][0].h + 1.5);
+    phieu_reading rd = read_page(&r, img);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_string_equal(rd.reasons[0].code, "not-registered");
+    assert_non_null(strstr(rd.reasons[0].text, "top-left"));
+    phieu_image_destroy(&img);
     reader_release(&r);
 }
 
@@ -821,6 +908,7 @@ int main(void)
         cmocka_unit_test(test_read_as_board_form),
         cmocka_unit_test(test_test_ballots),
         cmocka_unit_test(test_blank_and_unregistered),
+        cmocka_unit_test(test_three_corners),
         cmocka_unit_test(test_deterministic_json),
         cmocka_unit_test(test_no_position_bias),
         cmocka_unit_test(test_ink_similarity),
