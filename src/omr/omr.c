@@ -633,8 +633,9 @@ static int read_page(const phieu_omr_config *config, int forced, const phieu_ima
         int checked, ok = confirm_missing(L, page, &reg, th, &s, &checked);
         int corner = (reg.missing + 2 * reg.upside_down) % 4;
         static const char *const why[] = {
-            "", "the edge of the scan cut it off", "ink over or touching it spoils its square",
-            "it is not there (torn off, covered with paper or not printed)"};
+            "", "the edge of the scan or of the sheet cut it off",
+            "ink over or touching it spoils its square",
+            "it is not there (cut or torn off, covered with paper, or not printed)"};
         if (ok < 2 || 2 * ok < checked) {
             out->form_index = -1;
             add_reason(out, "not-registered", 0,

@@ -205,6 +205,93 @@ static void refine(const phieu_image *page, int x0, int y0, int x1, int y1, doub
     f->side = sqrt(sw + (f->hole ? hole_px * hole_px : 0));
 }
 
+/* Keeps c among the nearest FID_MAX_CANDIDATES of out (*count of them), sorted by
+ * distance (ties keep scan order). */
+static void keep_nearest(cand *out, int *count, const cand *c)
+{
+    int pos = *count;
+    while (pos > 0 && out[pos - 1].dist > c->dist)
+        pos--;
+    if (pos >= FID_MAX_CANDIDATES)
+        return;
+    int last = *count < FID_MAX_CANDIDATES ? *count : FID_MAX_CANDIDATES - 1;
+    for (int k = last; k > pos; k--)
+        out[k] = out[k - 1];
+    out[pos] = *c;
+    if (*count < FID_MAX_CANDIDATES)
+        (*count)++;
+}
+
+/* Grid cell flags beside "dark" (1) and "visited" (2): the solid core of a blob. */
+#define CELL_CORE 4
+#define CELL_CORE_SEEN 8
+
+/* A dark blob of the coarse grid (bounding box bx0..bx1, by0..by1 in cells) that failed
+ * the shape tests may be the corner mark with something touching it: a seal's ring or
+ * lettering, a pen stroke, lighter or thinner than the 7 mm square. Its solid core (the
+ * cells whose 3 x 3 neighbourhood is all dark: an erosion, which takes lines up to two
+ * cells, 2.4 mm, wide away) is split into parts; a part that grown back by one cell (the
+ * dilation) is a square of the right size is refined at full resolution, looking only at
+ * the square's own place (1.3 sides across), so the touching ink does not move it. */
+static void core_candidates(const phieu_image *page, omr_scratch *s, int gw, int gh, int bx0,
+                            int by0, int bx1, int by1, int x0, int y0, int step, double a,
+                            double side_px, double paper, double dark, double hole_px, double ex,
+                            double ey, cand *out, int *count)
+{
+    uint8_t *g = s->grid;
+    for (int j = by0; j <= by1; j++)
+        for (int i = bx0; i <= bx1; i++) {
+            int core = g[j * gw + i] & 3;
+            for (int dj = -1; dj <= 1 && core; dj++)
+                for (int di = -1; di <= 1 && core; di++) {
+                    int x = i + di, y = j + dj;
+                    core = x >= 0 && y >= 0 && x < gw && y < gh && (g[y * gw + x] & 3);
+                }
+            if (core)
+                g[j * gw + i] |= CELL_CORE;
+        }
+    for (int j = by0; j <= by1; j++)
+        for (int i = bx0; i <= bx1; i++) {
+            if ((g[j * gw + i] & (CELL_CORE | CELL_CORE_SEEN)) != CELL_CORE)
+                continue;
+            int sp = 0, cx0 = i, cx1 = i, cy0 = j, cy1 = j;
+            s->stack[sp++] = j * gw + i;
+            g[j * gw + i] |= CELL_CORE_SEEN;
+            while (sp > 0) {
+                int c = s->stack[--sp], cx = c % gw, cy = c / gw;
+                cx0 = cx < cx0 ? cx : cx0, cx1 = cx > cx1 ? cx : cx1;
+                cy0 = cy < cy0 ? cy : cy0, cy1 = cy > cy1 ? cy : cy1;
+                for (int d = 0; d < 4; d++) {
+                    int nx = cx + (d == 0) - (d == 1), ny = cy + (d == 2) - (d == 3);
+                    if (nx < bx0 || ny < by0 || nx > bx1 || ny > by1)
+                        continue;
+                    int k = ny * gw + nx;
+                    if ((g[k] & (CELL_CORE | CELL_CORE_SEEN)) == CELL_CORE) {
+                        g[k] |= CELL_CORE_SEEN;
+                        s->stack[sp++] = k;
+                    }
+                }
+            }
+            double w = cx1 - cx0 + 3, h = cy1 - cy0 + 3; /* grown back by one cell */
+            if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a || w > FID_SIZE_MAX * a ||
+                h > FID_SIZE_MAX * a || w / h > FID_ASPECT_MAX || h / w > FID_ASPECT_MAX)
+                continue;
+            double px = x0 + ((cx0 + cx1) / 2.0 + 0.5) * step;
+            double py = y0 + ((cy0 + cy1) / 2.0 + 0.5) * step;
+            int r = (int)ceil(0.65 * side_px);
+            cand c;
+            refine(page, (int)px - r, (int)py - r, (int)px + r + 1, (int)py + r + 1, paper, dark,
+                   hole_px, &c.f);
+            if (c.f.side <= 0)
+                continue;
+            c.dist = hypot(c.f.x - ex, c.f.y - ey);
+            keep_nearest(out, count, &c);
+        }
+    for (int j = by0; j <= by1; j++)
+        for (int i = bx0; i <= bx1; i++)
+            g[j * gw + i] &= 3;
+}
+
 /* The candidates of one image corner, nearest to the expected position first. */
 static int search_corner(const phieu_image *page, double ex, double ey, double radius,
                          double side_px, double hole_px, omr_scratch *s, cand *out)
@@ -288,31 +375,21 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
                 }
         }
         double w = bx1 - bx0 + 1, h = by1 - by0 + 1;
-        if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a || w > FID_SIZE_MAX * a ||
-            h > FID_SIZE_MAX * a)
+        if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a)
             continue;
-        if (w / h > FID_ASPECT_MAX || h / w > FID_ASPECT_MAX)
+        if (w > FID_SIZE_MAX * a || h > FID_SIZE_MAX * a || w / h > FID_ASPECT_MAX ||
+            h / w > FID_ASPECT_MAX || cells / (w * h) < FID_FILL_MIN) {
+            core_candidates(page, s, gw, gh, bx0, by0, bx1, by1, x0, y0, step, a, side_px,
+                            paper, dark, hole_px, ex, ey, out, &count);
             continue;
-        if (cells / (w * h) < FID_FILL_MIN)
-            continue;
+        }
         cand c;
         refine(page, x0 + (bx0 - 1) * step, y0 + (by0 - 1) * step, x0 + (bx1 + 2) * step,
                y0 + (by1 + 2) * step, paper, dark, hole_px, &c.f);
         if (c.f.side <= 0)
             continue;
         c.dist = hypot(c.f.x - ex, c.f.y - ey);
-        /* Keep the nearest FID_MAX_CANDIDATES, sorted by distance (ties keep scan order). */
-        int pos = count;
-        while (pos > 0 && out[pos - 1].dist > c.dist)
-            pos--;
-        if (pos >= FID_MAX_CANDIDATES)
-            continue;
-        int last = count < FID_MAX_CANDIDATES ? count : FID_MAX_CANDIDATES - 1;
-        for (int k = last; k > pos; k--)
-            out[k] = out[k - 1];
-        out[pos] = c;
-        if (count < FID_MAX_CANDIDATES)
-            count++;
+        keep_nearest(out, &count, &c);
     }
     return count;
 }
@@ -417,17 +494,27 @@ static double combo3_cost(const phieu_layout *L, const omr_fiducial *f[4], int s
     return cost;
 }
 
-/* Why the fiducial at image corner k, predicted at (x, y) pixels with side px, was not
- * found: cut off by the image's edge, covered by ink, or not there. */
-static int missing_why(const phieu_image *page, double x, double y, double side, double paper,
-                       double black)
+/* Why the fiducial at image corner k (page fiducial pk), predicted at (x, y) pixels with
+ * side px, was not found: cut off by the image's edge or the sheet's, covered by ink, or
+ * not there. The paper between the mark and the page's corner (4 mm from both edges) tells
+ * a cut sheet: it is off the image, or the scanner's dark lid shows there. */
+static int missing_why(const phieu_layout *L, const phieu_image *page, const double h[9], int pk,
+                       double x, double y, double side, double paper, double black)
 {
-    double half = side / 2;
+    double half = side / 2, mid = paper - 0.5 * (paper - black);
     if (x - half < 0 || y - half < 0 || x + half > page->width || y + half > page->height)
         return OMR_MISSING_CUT;
-    int r = (int)(side / 3);
-    double mean = omr_patch_mean(page, x - 0.5, y - 0.5, r < 1 ? 1 : r);
-    return mean < paper - 0.5 * (paper - black) ? OMR_MISSING_INKED : OMR_MISSING_ABSENT;
+    double mx = pk == PHIEU_FID_TL || pk == PHIEU_FID_BL ? 4 : L->page_w - 4;
+    double my = pk == PHIEU_FID_TL || pk == PHIEU_FID_TR ? 4 : L->page_h - 4;
+    double u, v;
+    omr_apply(h, mx, my, &u, &v);
+    int r = (int)(side / 6);
+    if (u < 0 || v < 0 || u >= page->width || v >= page->height ||
+        omr_patch_mean(page, u - 0.5, v - 0.5, r < 1 ? 1 : r) < mid)
+        return OMR_MISSING_CUT;
+    r = (int)(side / 3);
+    return omr_patch_mean(page, x - 0.5, y - 0.5, r < 1 ? 1 : r) < mid ? OMR_MISSING_INKED
+                                                                        : OMR_MISSING_ABSENT;
 }
 
 /* Three fiducials that agree, the fourth missing or spoilt: the cheapest combination over
@@ -505,7 +592,8 @@ static int register_three(const phieu_layout *L, const phieu_image *page,
     mf->black = reg->black;
     mf->paper = paper / 3;
     reg->missing = bskip;
-    reg->missing_why = missing_why(page, mf->x, mf->y, side_px, mf->paper, reg->black);
+    reg->missing_why = missing_why(L, page, reg->h, (bskip + 2 * bo) % 4, mf->x, mf->y, side_px,
+                                   mf->paper, reg->black);
     reg->upside_down = bo;
     reg->ok = 1;
     return 1;

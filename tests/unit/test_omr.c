@@ -747,6 +747,130 @@ static void test_three_corners(void **state)
     reader_release(&r);
 }
 
+/* The council's seal as a stamp leaves it: a ring 1.1 mm wide of radius R, a thin inner
+ * ring, lettering dashes between them, a filled star in the middle; gray `ink`, centred
+ * at (cx, cy) mm. */
+static void draw_seal(phieu_image *img, double cx, double cy, double R, int ink)
+{
+    for (int k = 0; k < 72; k++) {
+        double a0 = 2 * PI * k / 72, a1 = 2 * PI * (k + 1) / 72;
+        stroke(img, cx + R * cos(a0), cy + R * sin(a0), cx + R * cos(a1), cy + R * sin(a1), 1.1,
+               ink);
+        stroke(img, cx + (R - 3.2) * cos(a0), cy + (R - 3.2) * sin(a0),
+               cx + (R - 3.2) * cos(a1), cy + (R - 3.2) * sin(a1), 0.4, ink);
+        stroke(img, cx + (R - 2.6) * cos(a0), cy + (R - 2.6) * sin(a0),
+               cx + (R - 1.4) * cos(a0 + 0.03), cy + (R - 1.4) * sin(a0 + 0.03), 0.45, ink);
+    }
+    for (double rr = 0; rr < R * 0.3; rr += 0.3) /* the star, as a filled disc */
+        for (int k = 0; k < 5; k++) {
+            double a = -PI / 2 + 2 * PI * k / 5;
+            stroke(img, cx, cy, cx + rr * cos(a), cy + rr * sin(a), 1.6, ink);
+        }
+}
+
+/* The seal stamped over or touching the top-left corner mark, in a gray scan (red ink is
+ * mid-gray), a 1-bit scan (black) and a colour scan (red, dropped out when loaded): the
+ * corner mark is still found as the square it is (no three-corner note), and the page
+ * reads. Also: the zone the layout keeps for the seal is clear of every box. */
+static void test_seal_over_corner(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    const phieu_rect *f = &L->fiducials[PHIEU_FID_TL];
+    double fx = f->x + f->w / 2, fy = f->y + f->h / 2, R = 16;
+    /* Seal centres: the ring across the mark, touching its right side, over its corner,
+     * and the mark under the star. */
+    const double at[4][2] = {{fx + R, fy + 2}, {fx + 3.5 + 0.55 + R, fy + 6},
+                             {fx + 3.5 + R * 0.7, fy + 3.5 + R * 0.7}, {fx + 1, fy + 1}};
+    for (int mode = 0; mode < 3; mode++) /* gray, 1-bit, RGB */
+        for (int k = 0; k < 4; k++)
+            for (int turned = 0; turned <= 1; turned++) {
+                phieu_image *img = render_blank(r.forms[0], 200, 0);
+                mark_standard(img, L);
+                phieu_image *page = NULL;
+                char what[80];
+                snprintf(what, sizeof what, "%s, seal %d, %s",
+                         mode == 0 ? "gray" : mode == 1 ? "1-bit" : "colour", k,
+                         turned ? "upside down" : "upright");
+                if (mode < 2) {
+                    draw_seal(img, at[k][0], at[k][1], R, mode == 0 ? 120 : 0);
+                    if (mode == 1)
+                        for (int y = 0; y < img->height; y++)
+                            for (int x = 0; x < img->width; x++) {
+                                uint8_t *p = &img->pixels[(size_t)y * img->stride + x];
+                                *p = *p < 128 ? 0 : 255;
+                            }
+                    page = img;
+                    img = NULL;
+                } else {
+                    /* Red stamp ink multiplied over the page, saved as an RGB PNG. */
+                    phieu_image *seal = NULL;
+                    phieu_error err = {0};
+                    assert_int_equal(phieu_image_create(img->width, img->height, &seal, &err), 0);
+                    seal->dpi_x = seal->dpi_y = img->dpi_x;
+                    draw_seal(seal, at[k][0], at[k][1], R, 0);
+                    size_t np = (size_t)img->width * img->height;
+                    uint8_t *rgb = malloc(np * 3);
+                    assert_non_null(rgb);
+                    static const double ink[3] = {0.82, 0.12, 0.12};
+                    for (int y = 0; y < img->height; y++)
+                        for (int x = 0; x < img->width; x++) {
+                            double cov = (255 - seal->pixels[(size_t)y * seal->stride + x]) / 255.0;
+                            double g = img->pixels[(size_t)y * img->stride + x];
+                            for (int c = 0; c < 3; c++)
+                                rgb[((size_t)y * img->width + x) * 3 + c] =
+                                    (uint8_t)lround(g * (1 - 0.85 * cov * (1 - ink[c])));
+                        }
+                    char path[] = "/tmp/phieu-seal-XXXXXX";
+                    int fd = mkstemp(path);
+                    assert_true(fd >= 0);
+                    close(fd);
+                    assert_int_equal(phieu_rgb_save_png(rgb, img->width, img->height, path, &err),
+                                     0);
+                    assert_int_equal(phieu_image_load(path, 0, NULL, &page, &err), 0);
+                    page->dpi_x = page->dpi_y = img->dpi_x;
+                    unlink(path);
+                    free(rgb);
+                    phieu_image_destroy(&seal);
+                }
+                if (turned) {
+                    phieu_image *t = turn_180(page);
+                    phieu_image_destroy(&page);
+                    page = t;
+                }
+                phieu_reading rd = read_page(&r, page);
+                assert_standard(&rd, what);
+                for (int i = 0; i < rd.n_reasons; i++)
+                    if (strcmp(rd.reasons[i].code, "three-corners") == 0)
+                        fail_msg("%s: the corner mark under the seal was not found: %s", what,
+                                 rd.reasons[i].text);
+                phieu_image_destroy(&page);
+                phieu_image_destroy(&img);
+            }
+    /* The seal's zone is clear of every box of every shipped form, by 2 mm or more. */
+    static const char *const ids[] = {"district-rating", "province-rating", "confidence-vote"};
+    for (int i = 0; i < 3; i++) {
+        phieu_form *form = load_shipped_form(ids[i]);
+        phieu_layout lay;
+        phieu_error err = {0};
+        assert_int_equal(phieu_layout_compute(form, &lay, &err), 0);
+        const phieu_rect *z = &lay.seal;
+        for (int row = 0; row < lay.n_rows; row++)
+            for (int c = 0; c < lay.n_choices; c++) {
+                const phieu_rect *b = &lay.boxes[row][c];
+                int apart = b->x > z->x + z->w + 2 || b->x + b->w < z->x - 2 ||
+                            b->y > z->y + z->h + 2 || b->y + b->h < z->y - 2;
+                if (!apart)
+                    fail_msg("%s: box %d/%d within 2 mm of the seal's zone", ids[i], row + 1,
+                             c + 1);
+            }
+        phieu_form_destroy(&form);
+    }
+    reader_release(&r);
+}
+
 static void test_deterministic_json(void **state)
 {
     (void)state;
@@ -909,6 +1033,7 @@ int main(void)
         cmocka_unit_test(test_test_ballots),
         cmocka_unit_test(test_blank_and_unregistered),
         cmocka_unit_test(test_three_corners),
+        cmocka_unit_test(test_seal_over_corner),
         cmocka_unit_test(test_deterministic_json),
         cmocka_unit_test(test_no_position_bias),
         cmocka_unit_test(test_ink_similarity),
