@@ -1,6 +1,8 @@
 /*
- * omr_register.c - registration of a page: the four corner fiducials, which way up the
- * page is, the projective transform page mm -> pixels, and the form code bits.
+ * omr_register.c - registration of a page: the four corner fiducials (or three that agree,
+ * with an affine transform, when one is cut off or spoilt; omr.c confirms the fourth
+ * against the table), which way up the page is, the transform page mm -> pixels, and the
+ * form code bits.
  * It looks only at the four corner windows and the code cells (no whole-page pass).
  * Box scoring is in omr_score.c; what the bits mean is in src/form/.
  */
@@ -379,8 +381,8 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
             continue;
         if (w > FID_SIZE_MAX * a || h > FID_SIZE_MAX * a || w / h > FID_ASPECT_MAX ||
             h / w > FID_ASPECT_MAX || cells / (w * h) < FID_FILL_MIN) {
-            core_candidates(page, s, gw, gh, bx0, by0, bx1, by1, x0, y0, step, a, side_px,
-                            paper, dark, hole_px, ex, ey, out, &count);
+            core_candidates(page, s, gw, gh, bx0, by0, bx1, by1, x0, y0, step, a, side_px, paper,
+                            dark, hole_px, ex, ey, out, &count);
             continue;
         }
         cand c;
@@ -473,8 +475,10 @@ static double combo3_cost(const phieu_layout *L, const omr_fiducial *f[4], int s
     }
     if (lo <= 0 || hi / lo > FID_STRETCH_MAX)
         return -1;
-    double cp = (P[1][0] - P[0][0]) * (P[2][1] - P[0][1]) - (P[1][1] - P[0][1]) * (P[2][0] - P[0][0]);
-    double cq = (Q[1][0] - Q[0][0]) * (Q[2][1] - Q[0][1]) - (Q[1][1] - Q[0][1]) * (Q[2][0] - Q[0][0]);
+    double cp =
+        (P[1][0] - P[0][0]) * (P[2][1] - P[0][1]) - (P[1][1] - P[0][1]) * (P[2][0] - P[0][0]);
+    double cq =
+        (Q[1][0] - Q[0][0]) * (Q[2][1] - Q[0][1]) - (Q[1][1] - Q[0][1]) * (Q[2][0] - Q[0][0]);
     if (cp * cq <= 0)
         return -1;
     double mean = sum / 3;
@@ -514,7 +518,7 @@ static int missing_why(const phieu_layout *L, const phieu_image *page, const dou
         return OMR_MISSING_CUT;
     r = (int)(side / 3);
     return omr_patch_mean(page, x - 0.5, y - 0.5, r < 1 ? 1 : r) < mid ? OMR_MISSING_INKED
-                                                                        : OMR_MISSING_ABSENT;
+                                                                       : OMR_MISSING_ABSENT;
 }
 
 /* Three fiducials that agree, the fourth missing or spoilt: the cheapest combination over
