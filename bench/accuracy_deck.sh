@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Accuracy over a large generated deck: misreads, review rate and hard rows, by the rules
-# of tests/e2e/read_samples.sh. Uses deck/ when `make deck N=10000` has made it; otherwise
-# makes a deck of DECK_N pages (default 300) in a temporary folder, so that `make bench`
-# always prints a figure. Prints the figures; fails only on a misread.
+# Accuracy over a large generated deck: misreads, ballots lost as not-registered, review
+# rate and hard rows, by the rules of tests/e2e/read_samples.sh. Uses deck/ when
+# `make deck N=10000` has made it; otherwise makes a deck of DECK_N pages (default 300) in a temporary folder, so that `make bench`
+# always prints a figure. Prints the figures; fails on a misread or a lost ballot.
 set -euo pipefail
 : "${PHIEU_BIN:?}" "${PHIEU_SOURCE_DIR:?}" "${PHIEU_BUILD_DIR:?}"
 deck="$PHIEU_SOURCE_DIR/deck"

@@ -74,6 +74,8 @@ static const pen faint_pen = {"pencil-faint", 0.42, 0.42, 0.44, 0.35, 0.50, 0.35
 #define FAINT_ABOVE_CLIP 0.04
 /* The mean opacity of the pencil grain (uniform between GRAIN_LO and 1, grain_pattern). */
 #define GRAIN_MEAN ((1.0 + 0.35) / 2)
+/* An erasure's residue is at most this share as dark as the clear mark beside it. */
+#define ERASURE_MAX_SHARE 0.4
 
 typedef enum { KIND_BALLOT, KIND_BACK, KIND_OTHER_FORM, KIND_DUPLEX } page_kind;
 typedef enum { OUT_GRAY_PNG, OUT_GRAY_TIFF, OUT_RGB_PNG, OUT_BW_TIFF } out_mode;
@@ -95,6 +97,8 @@ typedef struct scan_params {
     int dark_background;
     double paper[3];    /* paper colour (tinted paper for some templates) */
     out_mode mode;
+    int cut_corner;     /* printed corner (PHIEU_FID_*) the scanner's frame cuts, or -1 */
+    double cut_mm;      /* how far into that corner mark, from its outer side: 2-8 mm */
 } scan_params;
 
 typedef struct page_plan {
@@ -104,6 +108,8 @@ typedef struct page_plan {
     int all_blank;     /* nobody marked anything */
     int n_hard;        /* rows with a hard case */
     int seal;
+    int seal_free;     /* stamped anywhere in the top-left 60 x 60 mm, not in its zone */
+    double seal_x, seal_y; /* ... centred here (mm) */
     int fold;          /* draw a crease through a row */
     int stray_near_fiducial;
     int bleed;         /* back side: the front shows through */
@@ -437,8 +443,9 @@ static void draw_circle(mark_ctx *m, phieu_rect b, double room_up, double room_d
     stroke_path(m->cr, m->p, r, m->px_per_mm, pts, n, m->width, m->pressure);
 }
 
-/* A pencil X rubbed out: most of it goes, a residue stays; the printed outline stays. */
-static void draw_erasure(mark_ctx *m, phieu_rect b)
+/* A pencil X rubbed out: most of it goes, a residue stays; the printed outline stays.
+ * clear is the mean darkness (share of black) of the mark the voter made instead. */
+static void draw_erasure(mark_ctx *m, phieu_rect b, double clear)
 {
     const pen *keep = m->p;
     double kw = m->width, kp = m->pressure;
@@ -451,7 +458,16 @@ static void draw_erasure(mark_ctx *m, phieu_rect b)
     cairo_save(cr);
     cairo_rectangle(cr, b.x + lw, b.y + lw, b.w - 2 * lw, b.h - 2 * lw);
     cairo_clip(cr);
-    double left = rng_range(m->r, 0.12, 0.25); /* residue: share of the ink left */
+    /* The residue: its darkness (share of black) is 0.08-0.3, a pencil X rubbed until
+     * faint but still covering most of the box (issue 12: 0.1-0.25 seen on real decks). */
+    double dark = rng_range(m->r, 0.08, 0.3);
+    /* ... and under ERASURE_MAX_SHARE of the mark beside it: that is what makes it a
+     * residue beside a clear mark; as dark as the mark, nobody could tell which one was
+     * rubbed out (a light pencil mark reads about 0.19-0.3). */
+    dark = fmin(dark, ERASURE_MAX_SHARE * clear);
+    /* The eraser's smear lies over the residue and darkens it by its own opacity. */
+    double smear = fmin(rng_range(m->r, 0.03, 0.06), dark / 2);
+    double left = fmin(1.0, (dark - smear) / (m->pressure * (1 - m->p->r) * GRAIN_MEAN));
     cairo_set_source_rgba(cr, 1, 1, 1, 1 - left);
     cairo_paint(cr);
     /* The smear the eraser leaves. */
@@ -463,7 +479,7 @@ static void draw_erasure(mark_ctx *m, phieu_rect b)
     cairo_arc(cr, 0, 0, 1, 0, 2 * M_PI);
     cairo_restore(cr);
     cairo_fill(cr);
-    ink_end(cr, m->r, m->px_per_mm, rng_range(m->r, 0.03, 0.06), 0);
+    ink_end(cr, m->r, m->px_per_mm, smear, 0);
     cairo_restore(cr);
     m->p = keep;
     m->width = kw;
@@ -518,6 +534,7 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
         if (hard != HARD_NONE)
             n_marks = 1;
         int first = -1;
+        double clear = 0; /* the darkness of the row's mark, for an erasure beside it */
         for (int k = 0; k < n_marks; k++) {
             int c = pick_choice(r, f);
             while (marked[c])
@@ -538,6 +555,7 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
                 continue;
             mark_type type = rng_chance(r, 0.85) ? style : (mark_type)rng_int(r, MARK_TYPES);
             m.pressure = rng_range(r, p->p_min, p->p_max);
+            clear = m.pressure * (1 - p->r) * (p->grain ? GRAIN_MEAN : 1);
             if (hard == HARD_FAINT) {
                 mark_ctx fm = m;
                 fm.p = &faint_pen;
@@ -617,7 +635,7 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
         }
         if (hard == HARD_ERASURE) {
             int c = (first + 1 + rng_int(r, f->n_choices - 1)) % f->n_choices;
-            draw_erasure(&m, L->boxes[row][c]);
+            draw_erasure(&m, L->boxes[row][c], clear);
             note(t, "%s%s:%s", f->choices[c].key, "erased");
         } else if (hard == HARD_COVERED) {
             int c = rng_int(r, f->n_choices);
@@ -685,6 +703,18 @@ static void raster_free(raster *r)
     r->px = NULL;
 }
 
+/* Whether page point (x, y) mm is in the strip the frame cuts off: along the side of the
+ * cut corner, over the 60 mm nearest that corner, reaching cut_mm into the corner mark
+ * (the marks' outer sides are 8 mm from the page's edges). A sheet fed askew against the
+ * side of a tight frame loses such a strip. */
+static int in_cut(const scan_params *sp, double x, double y)
+{
+    int left = sp->cut_corner == 0 || sp->cut_corner == 3, top = sp->cut_corner < 2;
+    if (top ? y > 60 : y < PAGE_H_MM - 60)
+        return 0;
+    return left ? x < 8 + sp->cut_mm : x > PAGE_W_MM - 8 - sp->cut_mm;
+}
+
 /* Maps the marked page through the scanner: rotation, scale, offset, 180-degree feed,
  * paper colour, uneven light, noise, white point. Bilinear sampling. */
 static int scan_page(cairo_surface_t *page, const scan_params *sp, rng *r, raster *out)
@@ -745,7 +775,9 @@ static int scan_page(cairo_surface_t *page, const scan_params *sp, rng *r, raste
                 px = PAGE_W_MM - px, py = PAGE_H_MM - py;
             double fx = px * ppm - 0.5, fy = py * ppm - 0.5;
             double v[3];
-            if (fx < -1 || fy < -1 || fx >= pw || fy >= ph) {
+            if (sp->cut_corner >= 0 && in_cut(sp, px, py)) {
+                v[0] = v[1] = v[2] = bg;
+            } else if (fx < -1 || fy < -1 || fx >= pw || fy >= ph) {
                 v[0] = v[1] = v[2] = bg;
             } else {
                 int x0 = (int)floor(fx), y0 = (int)floor(fy);
@@ -1052,6 +1084,18 @@ static void random_plan(rng *r, const gen *g, page_plan *plan)
     random_scan(r, &plan->scan, g->committed);
 }
 
+/* Issue 12's cases. A seal stamped anywhere in the top-left 60 x 60 mm (its centre 8-52 mm
+ * from both edges, so it often lies over or touches the corner mark): 15 % of sealed
+ * pages. A corner mark cut 2-8 mm by the scanner's frame: 3 % of pages. */
+static void extra_cases(rng *r, page_plan *plan)
+{
+    plan->seal_free = plan->seal && rng_chance(r, 0.15);
+    plan->seal_x = rng_range(r, 8, 52);
+    plan->seal_y = rng_range(r, 8, 52);
+    plan->scan.cut_corner = rng_chance(r, 0.03) ? rng_int(r, 4) : -1;
+    plan->scan.cut_mm = rng_range(r, 2, 8);
+}
+
 /* The committed set shows every case at least once in its first pages; the rest is drawn
  * at random like a deck. */
 static void committed_override(int index, const gen *g, page_plan *p)
@@ -1083,9 +1127,27 @@ static void committed_override(int index, const gen *g, page_plan *p)
     case 21: p->kind = KIND_DUPLEX; p->test = 0; s->dpi = 200; s->mode = OUT_GRAY_TIFF; break;
     case 22: s->dark_background = 1; break;
     case 23: s->mode = OUT_BW_TIFF; s->dpi = 200; s->upside_down = 1; s->jpeg_quality = 0; break;
+    case 24: /* the seal over the top-left corner mark: gray, 1-bit, colour */
+        p->kind = KIND_BALLOT, p->test = 0, p->seal = p->seal_free = 1;
+        p->seal_x = 12, p->seal_y = 14, s->mode = OUT_GRAY_PNG;
+        break;
+    case 25:
+        p->kind = KIND_BALLOT, p->test = 0, p->seal = p->seal_free = 1;
+        p->seal_x = 20, p->seal_y = 10, s->mode = OUT_BW_TIFF, s->jpeg_quality = 0;
+        break;
+    case 26:
+        p->kind = KIND_BALLOT, p->test = 0, p->seal = p->seal_free = 1;
+        p->seal_x = 10, p->seal_y = 22, s->mode = OUT_RGB_PNG, s->dpi = 200;
+        break;
+    case 27: /* a corner mark cut by the frame, upright and upside down */
+        p->kind = KIND_BALLOT, p->test = 0, s->cut_corner = 1, s->cut_mm = 6;
+        break;
+    case 28:
+        p->kind = KIND_BALLOT, p->test = 0, s->cut_corner = 3, s->cut_mm = 8, s->upside_down = 1;
+        break;
     default: return;
     }
-    if (index < 24)
+    if (index < 29)
         p->form = index % g->n_forms;
     /* Whole-page noise, RGB and big rotations cost the most bytes: show them on the
      * two-row vote. */
@@ -1126,10 +1188,15 @@ static void json_truth(gen *g, const char *file, int page, const char *form, con
         fprintf(t, "null");
     fprintf(t, ", \"expect_status\": \"%s\", \"test\": %s, \"dpi\": %d, \"mode\": \"%s\", "
                "\"rotation_deg\": %.2f, \"scale\": %.4f, \"offset_mm\": [%.1f, %.1f], "
-               "\"upside_down\": %s, \"jpeg_quality\": %d%s, \"rows\": [",
+               "\"upside_down\": %s, \"jpeg_quality\": %d, \"seal\": %s, \"cut_corner_mm\": ",
             status, plan->test ? "true" : "false", sp->dpi, out_names[sp->mode], sp->rot_deg,
             sp->scale, sp->off_x, sp->off_y, sp->upside_down ? "true" : "false",
-            sp->jpeg_quality, extra);
+            sp->jpeg_quality, !plan->seal ? "null" : plan->seal_free ? "\"top-left\"" : "\"zone\"");
+    if (sp->cut_corner >= 0)
+        fprintf(t, "{\"corner\": %d, \"mm\": %.1f}", sp->cut_corner, sp->cut_mm);
+    else
+        fprintf(t, "null");
+    fprintf(t, "%s, \"rows\": [", extra);
     for (int i = 0; i < n_rows; i++) {
         fprintf(t, "%s{\"row\": %d, \"truth\": \"%s\", \"hard\": ", i ? ", " : "", i + 1,
                 rows[i].truth);
@@ -1163,8 +1230,15 @@ static int make_side(gen *g, rng *r, const page_plan *plan, int back, raster *ra
     phieu_layout L;
     rc = phieu_layout_compute(g->forms[plan->form], &L, err);
     if (rc == 0) {
-        if (plan->seal)
+        if (plan->seal && plan->seal_free) {
+            /* Stamped by hand "at the top left", anywhere: over the council's name, the
+             * corner mark or the margin; a zone of the seal's size centred there. */
+            double half = fmin(L.seal.w, L.seal.h) / 2;
+            phieu_rect z = {plan->seal_x - half, plan->seal_y - half, 2 * half, 2 * half};
+            draw_seal(cr, r, ppm, z);
+        } else if (plan->seal) {
             draw_seal(cr, r, ppm, L.seal);
+        }
         mark_ballot(cr, r, ppm, g->forms[plan->form], &L, plan, truth);
     }
     if (back) {
@@ -1222,7 +1296,11 @@ static int make_page(gen *g, int index, phieu_error *err)
     rng r = {rng_u64(&seeder)};
     rng_u64(&r);
     page_plan plan;
+    /* The cases added for issue 12 draw from a stream of their own, so that the pages
+     * without them stay what they were. */
+    rng r12 = {rng_u64(&seeder)};
     random_plan(&r, g, &plan);
+    extra_cases(&r12, &plan);
     if (g->committed)
         committed_override(index, g, &plan);
     const scan_params *sp = &plan.scan;

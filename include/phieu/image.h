@@ -4,8 +4,8 @@
  * Contract:
  *  - A phieu_image is 8-bit gray, 0 = black, 255 = white, rows top to bottom, `stride`
  *    bytes apart (stride >= width). Every loader converts to this: 1-bit (TIFF
- *    min-is-white or min-is-black, PNG), 8/16-bit gray, RGB/RGBA (luma), palette, alpha
- *    composited on white.
+ *    min-is-white or min-is-black, PNG), 8/16-bit gray, RGB/RGBA (luma with red
+ *    dropout, phieu_image_gray_of_rgb), palette, alpha composited on white.
  *  - Images are created by phieu_image_create or a loader and freed with
  *    phieu_image_destroy(&img), which NULLs the caller's pointer. Functions never modify
  *    an image they take as const.
@@ -91,6 +91,15 @@ int phieu_image_save_tiff(const phieu_image *img, const char *path, phieu_error 
 /* PNG into memory (caller frees *data with phieu_free); for the review server. */
 int phieu_image_encode_png(const phieu_image *img, uint8_t **data, size_t *len,
                            phieu_error *err);
+
+/* The gray a colour pixel is read as (every loader and the scanner source use it): luma
+ * (BT.601), except red and magenta ink (red at least PHIEU_IMAGE_DROPOUT_MIN levels above
+ * green, and not below blue) which is read as its red channel: the council's red seal
+ * drops out to near paper white, as in a scanner's red dropout, while black print, black,
+ * blue and purple pen keep their darkness (their red channel is dark too). A mark in red
+ * pen drops out with the seal in a colour scan. */
+#define PHIEU_IMAGE_DROPOUT_MIN 60
+uint8_t phieu_image_gray_of_rgb(unsigned r, unsigned g, unsigned b);
 
 /* An RGB picture (3 bytes a pixel, rows packed) as PNG; for debug overlays. */
 int phieu_rgb_save_png(const uint8_t *rgb, int width, int height, const char *path,

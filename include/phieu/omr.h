@@ -65,7 +65,8 @@ typedef enum {
 typedef struct phieu_reason {
     char code[32];  /* stable: "marginal-mark", "not-registered", "wrong-form", ... */
     char text[200]; /* words for a person, English */
-    int row;        /* the row it concerns (1-based), or 0 for the page */
+    int row;        /* the row it concerns (1-based), 0 for the page, or -1 for a note that
+                     * asks nothing of anyone ("three-corners": how the page was registered) */
 } phieu_reason;
 
 typedef struct phieu_box_reading {

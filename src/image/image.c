@@ -5,7 +5,8 @@
  * png_write.c and tiff_write.c.
  *
  * Functions: phieu_image_default_limits, phieu_image_create, phieu_image_destroy,
- * phieu_image_clone, phieu_image_crop, phieu_image_scale_to_fit, phieu_image_sniff.
+ * phieu_image_clone, phieu_image_crop, phieu_image_scale_to_fit, phieu_image_sniff,
+ * phieu_image_gray_of_rgb.
  */
 #include <errno.h>
 #include <math.h>
@@ -15,6 +16,11 @@
 
 #include "image/image_private.h"
 #include "phieu/alloc.h"
+
+uint8_t phieu_image_gray_of_rgb(unsigned r, unsigned g, unsigned b)
+{
+    return phieu_image_rgb_gray(r, g, b);
+}
 
 phieu_image_limits phieu_image_default_limits(void)
 {

@@ -78,6 +78,15 @@ static inline uint8_t phieu_image_luma(unsigned r, unsigned g, unsigned b)
     return (uint8_t)((299u * r + 587u * g + 114u * b + 500u) / 1000u);
 }
 
+/* The gray a colour pixel is read as: luma, but red and magenta ink as its red channel
+ * (phieu_image_gray_of_rgb in image.h says why). */
+static inline uint8_t phieu_image_rgb_gray(unsigned r, unsigned g, unsigned b)
+{
+    if (r >= g + PHIEU_IMAGE_DROPOUT_MIN && r >= b)
+        return (uint8_t)r;
+    return phieu_image_luma(r, g, b);
+}
+
 /* A gray value with straight (unassociated) alpha composited on white paper. */
 static inline uint8_t phieu_image_on_white(unsigned v, unsigned a)
 {

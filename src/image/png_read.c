@@ -78,11 +78,11 @@ static void convert_row(const uint8_t *in, int channels, int width, uint8_t *out
         break;
     case 3:
         for (int x = 0; x < width; x++, in += 3)
-            out[x] = phieu_image_luma(in[0], in[1], in[2]);
+            out[x] = phieu_image_rgb_gray(in[0], in[1], in[2]);
         break;
     default:
         for (int x = 0; x < width; x++, in += 4)
-            out[x] = phieu_image_on_white(phieu_image_luma(in[0], in[1], in[2]), in[3]);
+            out[x] = phieu_image_on_white(phieu_image_rgb_gray(in[0], in[1], in[2]), in[3]);
         break;
     }
 }

@@ -235,7 +235,7 @@ static void convert_row(const conv *c, const uint8_t *in, int n, uint8_t *out)
     case CONV_RGB:
         for (int x = 0; x < n; x++) {
             int i = x * c->spp;
-            uint8_t g = phieu_image_luma(sample(in, c->bps, i), sample(in, c->bps, i + 1),
+            uint8_t g = phieu_image_rgb_gray(sample(in, c->bps, i), sample(in, c->bps, i + 1),
                                          sample(in, c->bps, i + 2));
             out[x] =
                 c->alpha == ALPHA_NONE ? g : with_alpha(g, sample(in, c->bps, i + 3), c->alpha);
@@ -311,7 +311,7 @@ static int conv_setup(TIFF *tif, conv *c)
             if (rm[i] >= 256 || gm[i] >= 256 || bm[i] >= 256)
                 shift = 8;
         for (int i = 0; i < n; i++)
-            c->levels[i] = phieu_image_luma(rm[i] >> shift, gm[i] >> shift, bm[i] >> shift);
+            c->levels[i] = phieu_image_rgb_gray(rm[i] >> shift, gm[i] >> shift, bm[i] >> shift);
         c->kind = bps == 8 ? CONV_GRAY8 : CONV_GRAY_LOW;
         if (bps == 1)
             conv_set_bits1(c);
@@ -457,7 +457,7 @@ static int read_rgba(phieu_image_reader *r, TIFF *tif, phieu_image *img, phieu_e
             uint8_t *out = img->pixels + (size_t)(y0 + y) * (size_t)img->stride;
             for (int x = 0; x < img->width; x++) {
                 uint32_t p = in[x];
-                uint8_t g = phieu_image_luma(TIFFGetR(p), TIFFGetG(p), TIFFGetB(p));
+                uint8_t g = phieu_image_rgb_gray(TIFFGetR(p), TIFFGetG(p), TIFFGetB(p));
                 out[x] = phieu_image_on_white_premul(g, TIFFGetA(p));
             }
         }

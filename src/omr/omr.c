@@ -55,14 +55,18 @@
  * this and this share of the dominant one is more likely spill-over (a stroke's tail,
  * a smudge) than a second vote: the row goes to a person instead of an overvote.
  * Two marks of one voter score alike; an X scores 0.07 and more, the dominant marks
- * 0.15-0.97 (docs/recognition.md, "Thresholds"). */
+ * 0.15-0.97 (docs/recognition.md, "Thresholds"). The score share alone, without the
+ * floor, would also send a tick beside a filled box (a real overvote: score share down
+ * to 0.1, 5 % of ordinary overvotes under 0.32) to review. */
 #define ROW_WEAK_MAX_SCORE 0.06
 #define ROW_WEAK_MAX_SHARE 0.35
-/* ... or whose ink is under this share as dark as the dominant mark's: the residue of an
- * erasure beside the mark that replaced it (deck seed 2026 p06078 row 2: 0.138 beside
- * 0.438, read as an overvote). One hand's two marks differ in darkness by the pressure
- * alone, 0.5-1 of each other. */
-#define ROW_WEAK_DARKNESS_SHARE 0.4
+/* ... or, whatever its score, whose ink is under this share as dark as the strongest
+ * mark's: the residue of an erasure beside the mark that replaced it (issue 12: residues
+ * scoring 0.063-0.08 escaped the floor above and read as confident overvotes). Measured
+ * (docs/recognition.md, "Weak second marks"): the weaker of two ordinary marks is 0.63-1.3
+ * as dark as the stronger (166 overvotes, p5 0.81); an erasure's residue 0.17-0.63 (155,
+ * p95 0.54), the reader's darkness of a faint residue being lifted by the ink threshold. */
+#define ROW_WEAK_DARKNESS_SHARE 0.6
 /* A row with no box marked goes to review when pen ink lies beside one of its boxes over
  * this share of the box's height: a circled box, or a mark made next to it. A stroke from
  * outside that ends on a box rises little on its way (the generator's, at most 2 mm over
@@ -430,23 +434,32 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
     /* Two or more marked: a weak one beside a clearly dominant one goes to a person. */
     int weak = -1;
     if (marginal == 0 && marked >= 2) {
-        double top = 0, top_dark = 0;
+        int top = -1, darkest = -1, strong = -1;
         for (int c = 0; c < n; c++)
-            if (row->boxes[c].state == PHIEU_BOX_MARKED && row->boxes[c].score > top) {
-                top = row->boxes[c].score;
-                top_dark = row->boxes[c].darkness;
+            if (row->boxes[c].state == PHIEU_BOX_MARKED) {
+                if (top < 0 || row->boxes[c].score > row->boxes[top].score)
+                    top = c;
+                if (darkest < 0 || row->boxes[c].darkness > row->boxes[darkest].darkness)
+                    darkest = c;
             }
-        for (int c = 0; c < n && weak < 0; c++)
-            if (row->boxes[c].state == PHIEU_BOX_MARKED &&
-                row->boxes[c].score < ROW_WEAK_MAX_SCORE &&
-                (row->boxes[c].score < ROW_WEAK_MAX_SHARE * top ||
-                 row->boxes[c].darkness < ROW_WEAK_DARKNESS_SHARE * top_dark))
-                weak = c;
+        for (int c = 0; c < n && weak < 0; c++) {
+            const phieu_box_reading *b = &row->boxes[c];
+            if (b->state != PHIEU_BOX_MARKED)
+                continue;
+            if (b->darkness < ROW_WEAK_DARKNESS_SHARE * row->boxes[darkest].darkness)
+                weak = c, strong = darkest;
+            else if (b->score < ROW_WEAK_MAX_SCORE &&
+                     b->score < ROW_WEAK_MAX_SHARE * row->boxes[top].score)
+                weak = c, strong = top;
+        }
         if (weak >= 0)
-            add_reason(r, "marginal-mark", row->row,
-                       "row %d, box '%s': score %.4f is marked but weak beside a mark of %.4f "
-                       "in the same row (a stroke's tail or a smudge, or a second vote)",
-                       row->row, form->choices[weak].key, row->boxes[weak].score, top);
+            add_reason(r, "weak-second-mark", row->row,
+                       "row %d: box '%s' (score %.4f, darkness %.2f) is much lighter than box "
+                       "'%s' (score %.4f, darkness %.2f): an erased mark, a smudge or a second "
+                       "vote",
+                       row->row, form->choices[weak].key, row->boxes[weak].score,
+                       row->boxes[weak].darkness, form->choices[strong].key,
+                       row->boxes[strong].score, row->boxes[strong].darkness);
     }
     if (marginal > 0 || weak >= 0)
         row->decision = PHIEU_ROW_REVIEW;
@@ -456,6 +469,43 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
         row->decision = PHIEU_ROW_BLANK;
     else
         row->decision = PHIEU_ROW_OVERVOTE;
+}
+
+/* A page registered from three corner marks is read only when the printed table confirms
+ * the transform where the fourth should be: the box outlines of the two rows nearest the
+ * missing corner are re-found (omr_score_box's local search, +-0.8 mm) within this
+ * distance of where the affine transform puts them. Three right fiducials put them within
+ * about 0.2 mm (the page's own stretch and the scan's); three that only look right (a
+ * stamp's blob taken for a corner mark) miss by more than the search. */
+#define CONFIRM_MAX_OFFSET_MM 0.6
+#define CONFIRM_ROWS 2
+
+static const char *const corner_names[4] = {"top-left", "top-right", "bottom-right",
+                                            "bottom-left"};
+
+/* How many of the boxes nearest the missing corner are found where the transform says
+ * (*checked: how many were looked at). */
+static int confirm_missing(const phieu_layout *L, const phieu_image *page,
+                           const omr_registration *reg, const phieu_thresholds *th,
+                           omr_scratch *s, int *checked)
+{
+    int corner = (reg->missing + 2 * reg->upside_down) % 4; /* on the printed page */
+    int top = corner == PHIEU_FID_TL || corner == PHIEU_FID_TR;
+    int ok = 0;
+    *checked = 0;
+    for (int i = 0; i < CONFIRM_ROWS && i < L->n_rows; i++) {
+        int r = top ? i : L->n_rows - 1 - i;
+        for (int c = 0; c < L->n_choices; c++) {
+            phieu_box_reading b;
+            omr_box_extra e;
+            omr_score_box(L, &L->boxes[r][c], page, reg, th, s, &b, &e);
+            (*checked)++;
+            if (!e.covered && fabs(e.found_dx_mm) <= CONFIRM_MAX_OFFSET_MM &&
+                fabs(e.found_dy_mm) <= CONFIRM_MAX_OFFSET_MM)
+                ok++;
+        }
+    }
+    return ok;
 }
 
 /* Reads the page; forced < 0 identifies the form by its code, forced >= 0 reads it as
@@ -579,6 +629,27 @@ static int read_page(const phieu_omr_config *config, int forced, const phieu_ima
         omr_scratch_release(&s);
         return 0;
     }
+    if (reg.missing >= 0) {
+        int checked, ok = confirm_missing(L, page, &reg, th, &s, &checked);
+        int corner = (reg.missing + 2 * reg.upside_down) % 4;
+        static const char *const why[] = {
+            "", "the edge of the scan or of the sheet cut it off",
+            "ink over or touching it spoils its square",
+            "it is not there (cut or torn off, covered with paper, or not printed)"};
+        if (ok < 2 || 2 * ok < checked) {
+            out->form_index = -1;
+            add_reason(out, "not-registered", 0,
+                       "found 3 of the 4 corner marks, but the %s one is missing (%s) and the "
+                       "table is not where they put it (%d of %d boxes); scan the sheet again",
+                       corner_names[corner], why[reg.missing_why], ok, checked);
+            omr_scratch_release(&s);
+            return 0;
+        }
+        add_reason(out, "three-corners", -1,
+                   "registered from 3 corner marks: the %s one is missing (%s); %d of %d box "
+                   "outlines near it confirm the place",
+                   corner_names[corner], why[reg.missing_why], ok, checked);
+    }
     const phieu_form *form = config->forms[idx];
     int n = L->n_choices;
     out->n_rows = L->n_rows;
@@ -650,10 +721,13 @@ void phieu_omr_reading_json(const phieu_reading *r, const phieu_form *form, phie
         phieu_buf_puts(out, "null");
     phieu_buf_printf(out, ",\"test_ballot\":%s,\"upside_down\":%s,\"reasons\":[",
                      r->test_ballot ? "true" : "false", r->upside_down ? "true" : "false");
-    for (int i = 0; i < r->n_reasons; i++) {
-        if (i)
+    for (int i = 0, first = 1; i < r->n_reasons; i++) {
+        if (r->reasons[i].row < 0) /* a note, not a reason (how the page was registered) */
+            continue;
+        if (!first)
             phieu_buf_puts(out, ",");
         json_string(out, r->reasons[i].code);
+        first = 0;
     }
     phieu_buf_puts(out, "],\"notes\":[");
     for (int i = 0; i < r->n_reasons; i++) {

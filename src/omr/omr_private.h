@@ -17,13 +17,23 @@ typedef struct omr_fiducial {
     int hole;         /* 1 when its centre is white (the bottom-right fiducial) */
 } omr_fiducial;
 
+/* Why a corner's fiducial was not used, when the page was registered from three. */
+typedef enum {
+    OMR_MISSING_NONE = 0,
+    OMR_MISSING_CUT,     /* its place is (partly) outside the image: the frame cut it off */
+    OMR_MISSING_INKED,   /* its place is dark but not a clean square: a seal or a stroke */
+    OMR_MISSING_ABSENT,  /* its place is light: torn off, whited out or not printed */
+} omr_missing_why;
+
 typedef struct omr_registration {
     int found;            /* number of image corners where a fiducial was found */
-    int ok;               /* 1 when the four fiducials were found and agree */
+    int ok;               /* 1 when the fiducials were found and agree */
     int upside_down;
-    omr_fiducial fid[4];  /* by image corner */
+    omr_fiducial fid[4];  /* by image corner; fid[missing] is the predicted place */
     double h[9];          /* page mm -> image pixels */
     double black;         /* black reference for scoring (mean of the fiducials) */
+    int missing;          /* image corner registered without its fiducial, or -1 */
+    int missing_why;      /* omr_missing_why */
 } omr_registration;
 
 /* Scratch memory for one read, allocated once per call and sized from the layout. */
@@ -40,7 +50,9 @@ typedef struct omr_scratch {
 int omr_scratch_init(omr_scratch *s, const phieu_layout *layout, const phieu_image *page);
 void omr_scratch_release(omr_scratch *s);
 
-/* Finds the four fiducials of `layout` on the page; fills reg (reg->ok tells success). */
+/* Finds the four fiducials of `layout` on the page; fills reg (reg->ok tells success).
+ * When no four agree, three that agree register the page by an affine transform and
+ * reg->missing names the fourth; the caller must confirm it (omr_confirm_missing). */
 void omr_register(const phieu_layout *layout, const phieu_image *page, omr_scratch *s,
                   omr_registration *reg);
 
@@ -56,6 +68,9 @@ double omr_patch_mean(const phieu_image *page, double x, double y, int r);
 /* Reads the 64 code bits through the transform; 0, or -1 when the contrast is too low. */
 int omr_read_code(const phieu_layout *layout, const phieu_image *page, const double h[9],
                   uint8_t bits[PHIEU_FORM_CODE_BITS]);
+
+/* Solves the affine transform mapping src[i] to dst[i] (3 points); 0 or -1 (collinear). */
+int omr_affine(const double src[3][2], const double dst[3][2], double h[9]);
 
 /* Per-box facts the row logic needs beyond phieu_box_reading. */
 typedef struct omr_box_extra {

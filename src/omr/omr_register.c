@@ -1,6 +1,8 @@
 /*
- * omr_register.c - registration of a page: the four corner fiducials, which way up the
- * page is, the projective transform page mm -> pixels, and the form code bits.
+ * omr_register.c - registration of a page: the four corner fiducials (or three that agree,
+ * with an affine transform, when one is cut off or spoilt; omr.c confirms the fourth
+ * against the table), which way up the page is, the transform page mm -> pixels, and the
+ * form code bits.
  * It looks only at the four corner windows and the code cells (no whole-page pass).
  * Box scoring is in omr_score.c; what the bits mean is in src/form/.
  */
@@ -102,6 +104,25 @@ int omr_homography(const double src[4][2], const double dst[4][2], double h[9])
     return 0;
 }
 
+int omr_affine(const double src[3][2], const double dst[3][2], double h[9])
+{
+    double x0 = src[0][0], y0 = src[0][1];
+    double a1 = src[1][0] - x0, b1 = src[1][1] - y0, a2 = src[2][0] - x0, b2 = src[2][1] - y0;
+    double det = a1 * b2 - a2 * b1;
+    if (fabs(det) < 1e-9)
+        return -1;
+    for (int k = 0; k < 2; k++) {
+        double d1 = dst[1][k] - dst[0][k], d2 = dst[2][k] - dst[0][k];
+        double p = (d1 * b2 - d2 * b1) / det, q = (a1 * d2 - a2 * d1) / det;
+        h[3 * k] = p;
+        h[3 * k + 1] = q;
+        h[3 * k + 2] = dst[0][k] - p * x0 - q * y0;
+    }
+    h[6] = h[7] = 0;
+    h[8] = 1;
+    return 0;
+}
+
 double omr_patch_mean(const phieu_image *page, double x, double y, int r)
 {
     int cx = (int)floor(x + 0.5), cy = (int)floor(y + 0.5);
@@ -184,6 +205,93 @@ static void refine(const phieu_image *page, int x0, int y0, int x1, int y1, doub
     double centre = omr_patch_mean(page, f->x - 0.5, f->y - 0.5, r);
     f->hole = centre > (paper + f->black) / 2;
     f->side = sqrt(sw + (f->hole ? hole_px * hole_px : 0));
+}
+
+/* Keeps c among the nearest FID_MAX_CANDIDATES of out (*count of them), sorted by
+ * distance (ties keep scan order). */
+static void keep_nearest(cand *out, int *count, const cand *c)
+{
+    int pos = *count;
+    while (pos > 0 && out[pos - 1].dist > c->dist)
+        pos--;
+    if (pos >= FID_MAX_CANDIDATES)
+        return;
+    int last = *count < FID_MAX_CANDIDATES ? *count : FID_MAX_CANDIDATES - 1;
+    for (int k = last; k > pos; k--)
+        out[k] = out[k - 1];
+    out[pos] = *c;
+    if (*count < FID_MAX_CANDIDATES)
+        (*count)++;
+}
+
+/* Grid cell flags beside "dark" (1) and "visited" (2): the solid core of a blob. */
+#define CELL_CORE 4
+#define CELL_CORE_SEEN 8
+
+/* A dark blob of the coarse grid (bounding box bx0..bx1, by0..by1 in cells) that failed
+ * the shape tests may be the corner mark with something touching it: a seal's ring or
+ * lettering, a pen stroke, lighter or thinner than the 7 mm square. Its solid core (the
+ * cells whose 3 x 3 neighbourhood is all dark: an erosion, which takes lines up to two
+ * cells, 2.4 mm, wide away) is split into parts; a part that grown back by one cell (the
+ * dilation) is a square of the right size is refined at full resolution, looking only at
+ * the square's own place (1.3 sides across), so the touching ink does not move it. */
+static void core_candidates(const phieu_image *page, omr_scratch *s, int gw, int gh, int bx0,
+                            int by0, int bx1, int by1, int x0, int y0, int step, double a,
+                            double side_px, double paper, double dark, double hole_px, double ex,
+                            double ey, cand *out, int *count)
+{
+    uint8_t *g = s->grid;
+    for (int j = by0; j <= by1; j++)
+        for (int i = bx0; i <= bx1; i++) {
+            int core = g[j * gw + i] & 3;
+            for (int dj = -1; dj <= 1 && core; dj++)
+                for (int di = -1; di <= 1 && core; di++) {
+                    int x = i + di, y = j + dj;
+                    core = x >= 0 && y >= 0 && x < gw && y < gh && (g[y * gw + x] & 3);
+                }
+            if (core)
+                g[j * gw + i] |= CELL_CORE;
+        }
+    for (int j = by0; j <= by1; j++)
+        for (int i = bx0; i <= bx1; i++) {
+            if ((g[j * gw + i] & (CELL_CORE | CELL_CORE_SEEN)) != CELL_CORE)
+                continue;
+            int sp = 0, cx0 = i, cx1 = i, cy0 = j, cy1 = j;
+            s->stack[sp++] = j * gw + i;
+            g[j * gw + i] |= CELL_CORE_SEEN;
+            while (sp > 0) {
+                int c = s->stack[--sp], cx = c % gw, cy = c / gw;
+                cx0 = cx < cx0 ? cx : cx0, cx1 = cx > cx1 ? cx : cx1;
+                cy0 = cy < cy0 ? cy : cy0, cy1 = cy > cy1 ? cy : cy1;
+                for (int d = 0; d < 4; d++) {
+                    int nx = cx + (d == 0) - (d == 1), ny = cy + (d == 2) - (d == 3);
+                    if (nx < bx0 || ny < by0 || nx > bx1 || ny > by1)
+                        continue;
+                    int k = ny * gw + nx;
+                    if ((g[k] & (CELL_CORE | CELL_CORE_SEEN)) == CELL_CORE) {
+                        g[k] |= CELL_CORE_SEEN;
+                        s->stack[sp++] = k;
+                    }
+                }
+            }
+            double w = cx1 - cx0 + 3, h = cy1 - cy0 + 3; /* grown back by one cell */
+            if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a || w > FID_SIZE_MAX * a ||
+                h > FID_SIZE_MAX * a || w / h > FID_ASPECT_MAX || h / w > FID_ASPECT_MAX)
+                continue;
+            double px = x0 + ((cx0 + cx1) / 2.0 + 0.5) * step;
+            double py = y0 + ((cy0 + cy1) / 2.0 + 0.5) * step;
+            int r = (int)ceil(0.65 * side_px);
+            cand c;
+            refine(page, (int)px - r, (int)py - r, (int)px + r + 1, (int)py + r + 1, paper, dark,
+                   hole_px, &c.f);
+            if (c.f.side <= 0)
+                continue;
+            c.dist = hypot(c.f.x - ex, c.f.y - ey);
+            keep_nearest(out, count, &c);
+        }
+    for (int j = by0; j <= by1; j++)
+        for (int i = bx0; i <= bx1; i++)
+            g[j * gw + i] &= 3;
 }
 
 /* The candidates of one image corner, nearest to the expected position first. */
@@ -269,31 +377,21 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
                 }
         }
         double w = bx1 - bx0 + 1, h = by1 - by0 + 1;
-        if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a || w > FID_SIZE_MAX * a ||
-            h > FID_SIZE_MAX * a)
+        if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a)
             continue;
-        if (w / h > FID_ASPECT_MAX || h / w > FID_ASPECT_MAX)
+        if (w > FID_SIZE_MAX * a || h > FID_SIZE_MAX * a || w / h > FID_ASPECT_MAX ||
+            h / w > FID_ASPECT_MAX || cells / (w * h) < FID_FILL_MIN) {
+            core_candidates(page, s, gw, gh, bx0, by0, bx1, by1, x0, y0, step, a, side_px, paper,
+                            dark, hole_px, ex, ey, out, &count);
             continue;
-        if (cells / (w * h) < FID_FILL_MIN)
-            continue;
+        }
         cand c;
         refine(page, x0 + (bx0 - 1) * step, y0 + (by0 - 1) * step, x0 + (bx1 + 2) * step,
                y0 + (by1 + 2) * step, paper, dark, hole_px, &c.f);
         if (c.f.side <= 0)
             continue;
         c.dist = hypot(c.f.x - ex, c.f.y - ey);
-        /* Keep the nearest FID_MAX_CANDIDATES, sorted by distance (ties keep scan order). */
-        int pos = count;
-        while (pos > 0 && out[pos - 1].dist > c.dist)
-            pos--;
-        if (pos >= FID_MAX_CANDIDATES)
-            continue;
-        int last = count < FID_MAX_CANDIDATES ? count : FID_MAX_CANDIDATES - 1;
-        for (int k = last; k > pos; k--)
-            out[k] = out[k - 1];
-        out[pos] = c;
-        if (count < FID_MAX_CANDIDATES)
-            count++;
+        keep_nearest(out, &count, &c);
     }
     return count;
 }
@@ -344,10 +442,172 @@ static double combo_cost(const phieu_layout *L, const omr_fiducial *f[4], int o,
     return cost;
 }
 
+/* Cost of three fiducials at image corners other than `skip`, or a negative value when
+ * their geometry is not a page's: the three mutual distances agree in scale, each side
+ * is the printed size at that scale, and the triangle turns the same way as on the page
+ * (a mirror image is no page). */
+static double combo3_cost(const phieu_layout *L, const omr_fiducial *f[4], int skip, int o,
+                          double *scale)
+{
+    double P[3][2], Q[3][2];
+    int m = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k == skip)
+            continue;
+        const phieu_rect *r = &L->fiducials[(k + 2 * o) % 4];
+        P[m][0] = rect_cx(r);
+        P[m][1] = rect_cy(r);
+        Q[m][0] = f[k]->x;
+        Q[m][1] = f[k]->y;
+        m++;
+    }
+    double sc[3], lo = 1e300, hi = 0, sum = 0;
+    for (int a = 0; a < 3; a++) {
+        int b = (a + 1) % 3;
+        double dp = hypot(P[a][0] - P[b][0], P[a][1] - P[b][1]);
+        double dq = hypot(Q[a][0] - Q[b][0], Q[a][1] - Q[b][1]);
+        if (dp <= 0)
+            return -1;
+        sc[a] = dq / dp;
+        lo = fmin(lo, sc[a]);
+        hi = fmax(hi, sc[a]);
+        sum += sc[a];
+    }
+    if (lo <= 0 || hi / lo > FID_STRETCH_MAX)
+        return -1;
+    double cp =
+        (P[1][0] - P[0][0]) * (P[2][1] - P[0][1]) - (P[1][1] - P[0][1]) * (P[2][0] - P[0][0]);
+    double cq =
+        (Q[1][0] - Q[0][0]) * (Q[2][1] - Q[0][1]) - (Q[1][1] - Q[0][1]) * (Q[2][0] - Q[0][0]);
+    if (cp * cq <= 0)
+        return -1;
+    double mean = sum / 3;
+    double side_mm = (L->fiducials[0].w + L->fiducials[0].h) / 2;
+    double cost = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k == skip)
+            continue;
+        double rel = f[k]->side / (side_mm * mean);
+        if (rel < 1 - FID_SIDE_TOLERANCE || rel > 1 + FID_SIDE_TOLERANCE)
+            return -1;
+        cost += fabs(log(rel));
+    }
+    for (int i = 0; i < 3; i++)
+        cost += fabs(log(sc[i] / mean));
+    *scale = mean;
+    return cost;
+}
+
+/* Why the fiducial at image corner k (page fiducial pk), predicted at (x, y) pixels with
+ * side px, was not found: cut off by the image's edge or the sheet's, covered by ink, or
+ * not there. The paper between the mark and the page's corner (4 mm from both edges) tells
+ * a cut sheet: it is off the image, or the scanner's dark lid shows there. */
+static int missing_why(const phieu_layout *L, const phieu_image *page, const double h[9], int pk,
+                       double x, double y, double side, double paper, double black)
+{
+    double half = side / 2, mid = paper - 0.5 * (paper - black);
+    if (x - half < 0 || y - half < 0 || x + half > page->width || y + half > page->height)
+        return OMR_MISSING_CUT;
+    double mx = pk == PHIEU_FID_TL || pk == PHIEU_FID_BL ? 4 : L->page_w - 4;
+    double my = pk == PHIEU_FID_TL || pk == PHIEU_FID_TR ? 4 : L->page_h - 4;
+    double u, v;
+    omr_apply(h, mx, my, &u, &v);
+    int r = (int)(side / 6);
+    if (u < 0 || v < 0 || u >= page->width || v >= page->height ||
+        omr_patch_mean(page, u - 0.5, v - 0.5, r < 1 ? 1 : r) < mid)
+        return OMR_MISSING_CUT;
+    r = (int)(side / 3);
+    return omr_patch_mean(page, x - 0.5, y - 0.5, r < 1 ? 1 : r) < mid ? OMR_MISSING_INKED
+                                                                       : OMR_MISSING_ABSENT;
+}
+
+/* Three fiducials that agree, the fourth missing or spoilt: the cheapest combination over
+ * every corner left out, both orientations and the candidates; an affine transform from
+ * the three. Returns 1 when found. */
+static int register_three(const phieu_layout *L, const phieu_image *page,
+                          cand cands[4][FID_MAX_CANDIDATES], const int nc[4], double side_px,
+                          omr_registration *reg)
+{
+    double best = -1;
+    int bi[4] = {0, 0, 0, 0}, bo = 0, bskip = -1;
+    int idx[4];
+    for (int skip = 0; skip < 4; skip++)
+        for (int o = 0; o < 2; o++) {
+            int holed = o == 0 ? 2 : 0;
+            int lim[4];
+            for (int k = 0; k < 4; k++)
+                lim[k] = k == skip ? 1 : nc[k];
+            if (lim[0] * lim[1] * lim[2] * lim[3] == 0)
+                continue;
+            for (idx[0] = 0; idx[0] < lim[0]; idx[0]++)
+                for (idx[1] = 0; idx[1] < lim[1]; idx[1]++)
+                    for (idx[2] = 0; idx[2] < lim[2]; idx[2]++)
+                        for (idx[3] = 0; idx[3] < lim[3]; idx[3]++) {
+                            const omr_fiducial *f[4] = {NULL, NULL, NULL, NULL};
+                            int okh = 1, rank = 0;
+                            for (int k = 0; k < 4; k++) {
+                                if (k == skip)
+                                    continue;
+                                f[k] = &cands[k][idx[k]].f;
+                                if (f[k]->hole != (k == holed))
+                                    okh = 0;
+                                rank += idx[k];
+                            }
+                            if (!okh)
+                                continue;
+                            double scale;
+                            double c = combo3_cost(L, f, skip, o, &scale);
+                            if (c < 0)
+                                continue;
+                            c += 0.05 * rank;
+                            if (best < 0 || c < best) {
+                                best = c;
+                                bo = o;
+                                bskip = skip;
+                                memcpy(bi, idx, sizeof bi);
+                            }
+                        }
+        }
+    if (best < 0)
+        return 0;
+    double P[3][2], Q[3][2], black = 0, paper = 0;
+    int m = 0;
+    for (int k = 0; k < 4; k++) {
+        if (k == bskip)
+            continue;
+        reg->fid[k] = cands[k][bi[k]].f;
+        const phieu_rect *r = &L->fiducials[(k + 2 * bo) % 4];
+        P[m][0] = rect_cx(r);
+        P[m][1] = rect_cy(r);
+        Q[m][0] = reg->fid[k].x;
+        Q[m][1] = reg->fid[k].y;
+        black += reg->fid[k].black;
+        paper += reg->fid[k].paper;
+        m++;
+    }
+    if (omr_affine(P, Q, reg->h) != 0)
+        return 0;
+    reg->black = black / 3;
+    const phieu_rect *mr = &L->fiducials[(bskip + 2 * bo) % 4];
+    omr_fiducial *mf = &reg->fid[bskip];
+    memset(mf, 0, sizeof *mf);
+    omr_apply(reg->h, rect_cx(mr), rect_cy(mr), &mf->x, &mf->y);
+    mf->side = side_px;
+    mf->black = reg->black;
+    mf->paper = paper / 3;
+    reg->missing = bskip;
+    reg->missing_why = missing_why(L, page, reg->h, (bskip + 2 * bo) % 4, mf->x, mf->y, side_px,
+                                   mf->paper, reg->black);
+    reg->upside_down = bo;
+    reg->ok = 1;
+    return 1;
+}
+
 void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s,
                   omr_registration *reg)
 {
     memset(reg, 0, sizeof *reg);
+    reg->missing = -1;
     double s_geom = page->width / L->page_w;
     double spx = s_geom;
     if (page->dpi_x > 0) {
@@ -381,7 +641,7 @@ void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s
         if (nc[k] > 0)
             reg->found++;
     }
-    if (reg->found < 4)
+    if (reg->found < 3)
         return;
     double best = -1;
     int bi[4] = {0, 0, 0, 0}, bo = 0;
@@ -414,8 +674,10 @@ void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s
                         }
                     }
     }
-    if (best < 0)
+    if (best < 0) {
+        register_three(L, page, cands, nc, side_px, reg);
         return;
+    }
     double P[4][2], Q[4][2];
     double black = 0;
     for (int k = 0; k < 4; k++) {

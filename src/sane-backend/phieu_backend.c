@@ -69,6 +69,8 @@ typedef struct config {
     int busy;                /* sane_open answers DEVICE_BUSY */
     int empty;               /* the feeder is empty whatever the folder holds */
     int pad;                 /* extra bytes at the end of every line */
+    int crop;                /* deliver the sheet alone (automatic size detection), not the
+                              * scanner's full width with the sheet centred in it */
     int delay_ms;            /* time the feeder takes per page (a slow scanner) */
     double dpi;              /* resolution of files that carry none */
     fault faults[MAX_FAULTS];
@@ -193,6 +195,8 @@ static void config_line(config *c, char *line)
         c->busy = yes(arg);
     else if (strcmp(key, "empty") == 0)
         c->empty = yes(arg);
+    else if (strcmp(key, "crop") == 0)
+        c->crop = yes(arg);
     else if (strcmp(key, "pad") == 0)
         c->pad = atoi(arg) > 0 && atoi(arg) < 4096 ? atoi(arg) : 0;
     else if (strcmp(key, "delay") == 0)
@@ -897,18 +901,20 @@ PUBLIC SANE_Status sane_phieu_control_option(SANE_Handle handle, SANE_Int option
     return SANE_STATUS_GOOD;
 }
 
-/* The scan window in device pixels at the current resolution. */
-static void window_px(const scanner *h, int *x0, int *y0, int *x1, int *y1)
+/* The scan window in device pixels at the current resolution. A window reaching the
+ * scanner's right edge (br-x at its maximum) ends at full_w, the frame's full width: a
+ * sheet wider than MAX_WIDTH_MM (a generated scan whose bed was widened for an offset
+ * page) is never cut. The page-width option does not narrow the frame: a sheet-fed
+ * scanner delivers its whole width (216 mm) with the sheet in it; before, the A4 page
+ * width cut the samples' offset corner marks off (issue 12). */
+static void window_px(const scanner *h, int full_w, int *x0, int *y0, int *x1, int *y1)
 {
     double res = h->val[OPT_RESOLUTION];
     double tlx = SANE_UNFIX(h->val[OPT_TL_X]), tly = SANE_UNFIX(h->val[OPT_TL_Y]);
     double brx = SANE_UNFIX(h->val[OPT_BR_X]), bry = SANE_UNFIX(h->val[OPT_BR_Y]);
-    double pw = SANE_UNFIX(h->val[OPT_PAGE_WIDTH]);
-    if (brx > pw)
-        brx = pw;
     *x0 = (int)lround(tlx * res / 25.4);
     *y0 = (int)lround(tly * res / 25.4);
-    *x1 = (int)lround(brx * res / 25.4);
+    *x1 = brx >= MAX_WIDTH_MM - 0.01 ? full_w : (int)lround(brx * res / 25.4);
     *y1 = (int)lround(bry * res / 25.4);
 }
 
@@ -939,7 +945,7 @@ PUBLIC SANE_Status sane_phieu_get_parameters(SANE_Handle handle, SANE_Parameters
     }
     /* An estimate before sane_start: the window clipped to the nominal page. */
     int x0, y0, x1, y1;
-    window_px(h, &x0, &y0, &x1, &y1);
+    window_px(h, (int)lround(MAX_WIDTH_MM * h->val[OPT_RESOLUTION] / 25.4), &x0, &y0, &x1, &y1);
     double ph = SANE_UNFIX(h->val[OPT_PAGE_HEIGHT]) * h->val[OPT_RESOLUTION] / 25.4;
     if (y1 > (int)ph)
         y1 = (int)ph;
@@ -953,16 +959,22 @@ static uint8_t luma(const uint8_t *p)
 }
 
 /* Renders the sheet image into the frame: scaled to the resolution (box filter down,
- * nearest up), cropped to the window, converted to the mode and depth. */
+ * nearest up), centred in the scanner's width (MAX_WIDTH_MM, or the sheet's when wider;
+ * white beside it, the lid) unless `crop yes`, cropped to the window, converted to the
+ * mode and depth. */
 static SANE_Status render_frame(scanner *h, const raster *src)
 {
     double res = h->val[OPT_RESOLUTION];
-    int x0, y0, x1, y1;
-    window_px(h, &x0, &y0, &x1, &y1);
     int page_w = (int)lround(src->w * res / src->dpi_x);
     int page_h = (int)lround(src->h * res / src->dpi_y);
-    if (x1 > page_w)
-        x1 = page_w;
+    int full_w = page_w;
+    if (!B.cfg.crop && lround(MAX_WIDTH_MM * res / 25.4) > page_w)
+        full_w = (int)lround(MAX_WIDTH_MM * res / 25.4);
+    int off = (full_w - page_w) / 2; /* frame column of the sheet's first column */
+    int x0, y0, x1, y1;
+    window_px(h, full_w, &x0, &y0, &x1, &y1);
+    if (x1 > full_w)
+        x1 = full_w;
     if (y1 > page_h)
         y1 = page_h;
     int w = x1 - x0, lines = y1 - y0;
@@ -984,12 +996,18 @@ static SANE_Status render_frame(scanner *h, const raster *src)
     int color = h->params.format == SANE_FRAME_RGB;
     int depth = h->params.depth;
     if (kx == 1.0 && ky == 1.0 && src->channels == 1 && !color && depth == 8) {
-        /* The file is at the requested resolution: the window's rows as they are. */
+        /* The file is at the requested resolution: the window's rows as they are, white
+         * beside the sheet. */
+        int a = x0 - off < 0 ? off - x0 : 0;                 /* first column of sheet */
+        int b = x1 - off > src->w ? src->w + off - x0 : w;   /* past its last one */
         for (int y = 0; y < lines; y++) {
             uint8_t *out = h->frame + (size_t)y * bpl;
             if (y0 + y >= src->h)
                 break;
-            memcpy(out, src->px + (size_t)(y0 + y) * src->w + x0, (size_t)w);
+            memset(out, 255, (size_t)w);
+            if (b > a)
+                memcpy(out + a, src->px + (size_t)(y0 + y) * src->w + (x0 + a - off),
+                       (size_t)(b - a));
         }
         free(sx);
         free(row);
@@ -998,7 +1016,12 @@ static SANE_Status render_frame(scanner *h, const raster *src)
         return SANE_STATUS_GOOD;
     }
     for (int x = 0; x < w; x++) {
-        int a = (int)floor((x0 + x) * kx), b = (int)floor((x0 + x + 1) * kx);
+        int fx = x0 + x - off; /* the sheet's column at the resolution */
+        if (fx < 0 || fx >= page_w) {
+            sx[2 * x] = sx[2 * x + 1] = -1; /* beside the sheet: the lid, white */
+            continue;
+        }
+        int a = (int)floor(fx * kx), b = (int)floor((fx + 1) * kx);
         if (b <= a)
             b = a + 1;
         sx[2 * x] = a < src->w ? a : src->w - 1;
@@ -1019,6 +1042,10 @@ static SANE_Status render_frame(scanner *h, const raster *src)
             uint8_t *out = h->frame + (size_t)y * bpl;
             for (int x = 0; x < w; x++) {
                 unsigned sum = 0, n = 0;
+                if (sx[2 * x] < 0) {
+                    out[x] = 255;
+                    continue;
+                }
                 for (int yy = ya; yy < yb; yy++) {
                     const uint8_t *p = src->px + (size_t)yy * src->w;
                     for (int xx = sx[2 * x]; xx < sx[2 * x + 1]; xx++, n++)
@@ -1030,6 +1057,10 @@ static SANE_Status render_frame(scanner *h, const raster *src)
         }
         for (int x = 0; x < w; x++) {
             unsigned sum[3] = {0, 0, 0}, n = 0;
+            if (sx[2 * x] < 0) {
+                memset(row + 3 * x, 255, 3);
+                continue;
+            }
             for (int yy = ya; yy < yb; yy++) {
                 const uint8_t *p = src->px + ((size_t)yy * src->w + sx[2 * x]) * src->channels;
                 for (int xx = sx[2 * x]; xx < sx[2 * x + 1]; xx++, p += src->channels, n++)

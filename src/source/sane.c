@@ -557,8 +557,8 @@ static uint8_t sample8(const uint8_t *row, int x, int depth, int channel, int ch
 
 static uint8_t luma(unsigned r, unsigned g, unsigned b)
 {
-    /* ITU-R BT.601 weights, as the image module converts RGB files. */
-    return (uint8_t)((299 * r + 587 * g + 114 * b + 500) / 1000);
+    /* As the image module converts RGB files: luma, red seal ink dropped out. */
+    return phieu_image_gray_of_rgb(r, g, b);
 }
 
 static int frames_to_image(const sane_state *st, frame *fr, int n, int lines,

@@ -59,7 +59,7 @@ for line in open(sys.argv[2]):
     r = json.loads(line)
     got[(os.path.basename(r["file"]), r["page"])] = r
 
-misreads, problems = [], []
+misreads, problems, lost = [], [], []
 ordinary_rows = ordinary_review = hard_rows = hard_ok = pages = 0
 for t in truth:
     key = (t["file"], t["page"])
@@ -85,6 +85,10 @@ for t in truth:
     if r["form"] != t["form"] and status in ("counted", "review"):
         misreads.append("%s: read as form %s, is %s" % (where, r["form"], t["form"]))
         continue
+    # A ballot of the session rejected as not-registered is lost to the count (issue 12):
+    # every generated ballot has at least three corner marks whole on the image.
+    if status == "rejected" and "not-registered" in r["reasons"]:
+        lost.append("%s: not-registered (%s)" % (where, "; ".join(n["text"] for n in r["notes"])))
     rows = {x["row"]: x for x in r.get("rows", [])}
     for tr in t["rows"]:
         truth_d = tr["truth"]
@@ -122,13 +126,15 @@ for t in truth:
 
 rate = 100.0 * ordinary_review / ordinary_rows if ordinary_rows else 0.0
 print("read_samples: %d pages, %d ordinary rows (%d to review, %.2f %%), %d hard rows "
-      "(%d review or right), %d misreads" % (pages, ordinary_rows, ordinary_review, rate,
-                                              hard_rows, hard_ok, len(misreads)))
+      "(%d review or right), %d misreads, %d ballots not-registered"
+      % (pages, ordinary_rows, ordinary_review, rate, hard_rows, hard_ok, len(misreads), len(lost)))
 for m in misreads:
     print("MISREAD " + m)
+for m in lost:
+    print("LOST    " + m)
 for p in problems[:40]:
     print("note    " + p)
-failed = bool(misreads) or hard_ok != hard_rows or rate > 1.0
+failed = bool(misreads) or bool(lost) or hard_ok != hard_rows or rate > 1.0
 if hard_ok != hard_rows:
     print("FAIL: %d hard rows neither in review nor right" % (hard_rows - hard_ok))
 if rate > 1.0:

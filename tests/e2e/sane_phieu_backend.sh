@@ -29,7 +29,9 @@ pages() {
 pages "$work/five" 5
 pages "$work/six" 6
 mkdir -p "$work/none"
-conf() { printf '%s\n' "dpi 100" "$@" > "$cfg/phieu.conf"; }
+# `crop yes`: the frame is the sheet alone (automatic size detection), so that a page's
+# bytes are its sheet's; the full-width frame is tested on its own below.
+conf() { printf '%s\n' "dpi 100" "crop yes" "$@" > "$cfg/phieu.conf"; }
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # scan [ARGS]: one scan-test process at 100 dpi; output in $out, exit status in $rc.
@@ -90,6 +92,21 @@ scan --source adf --depth 16 --pages 1
 expect "16-bit" "$(field depth)/$(field announced)/$(levels)" "16/112000/10"
 scan --source adf --mode lineart --pages 2
 expect "lineart" "$(field depth)/$(field announced)/$(levels)" "1/7000/0 0"
+
+# Without `crop`, the frame is the scanner's whole width, 216 mm (850 pixels at 100 dpi),
+# with the sheet centred in it and white beside it, as a sheet-fed scanner delivers it
+# whatever page-width says (an A4 frame cut the samples' offset corner marks off, issue 12);
+# a sheet wider than that comes whole. Level 10 over 200 of 850 columns, 255 elsewhere: 197.
+printf '%s\n' "dpi 100" "folder $work/five" > "$cfg/phieu.conf"
+scan --source adf --pages 1
+expect "full width" "$(field size)/$(levels)" "850x280/197"
+scan --source adf --pages 1 --resolution 200
+expect "full width at 200 dpi" "$(field size)/$(levels)" "1701x560/197"
+mkdir -p "$work/wide"
+{ printf 'P5\n900 280\n255\n'; head -c 252000 /dev/zero | tr '\0' '\050'; } > "$work/wide/w.pgm"
+printf '%s\n' "dpi 100" "folder $work/wide" > "$cfg/phieu.conf"
+scan --source adf --pages 1
+expect "wider sheet whole" "$(field size)/$(levels)" "900x280/40"
 
 # Faults at several pages: the faulted page is never delivered; with --continue the sheet
 # is fed again (the operator put it back on top) and the batch completes without loss.

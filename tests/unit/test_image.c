@@ -37,8 +37,11 @@ static const char *tmp_path(const char *name)
 
 /* ---- expected values, computed the way the header's contract states ---- */
 
+/* Luma, except red and magenta ink, read as its red channel (the seal's dropout). */
 static uint8_t luma(unsigned r, unsigned g, unsigned b)
 {
+    if (r >= g + 60 && r >= b)
+        return (uint8_t)r;
     return (uint8_t)((299 * r + 587 * g + 114 * b + 500) / 1000);
 }
 
@@ -934,6 +937,45 @@ static void test_rgb_save_png(void **state)
     phieu_image_destroy(&img);
 }
 
+/* Colour scans: the council's red seal drops out to paper, every ink that counts keeps
+ * its darkness (issue 12). What a person sees: the seal gone, the pen marks and print
+ * there, as dark as in a gray scan. */
+static void test_red_dropout(void **state)
+{
+    (void)state;
+    static const struct {
+        uint8_t rgb[3];
+        int min, max; /* the gray it must read as */
+        const char *what;
+    } px[] = {
+        {{209, 31, 31}, 200, 215, "red seal ink"},
+        {{230, 120, 120}, 225, 235, "light red seal ink (60 % opacity)"},
+        {{204, 26, 153}, 195, 210, "magenta stamp ink"},
+        {{20, 20, 25}, 15, 25, "black print"},
+        {{25, 46, 140}, 35, 60, "blue ballpoint"},
+        {{110, 30, 150}, 55, 75, "purple pen"},
+        {{20, 4, 4}, 5, 15, "red seal over black print"},
+        {{245, 209, 245}, 215, 230, "pink paper"},
+        {{240, 240, 238}, 235, 245, "paper"},
+    };
+    int n = (int)(sizeof px / sizeof px[0]);
+    uint8_t rgb[3 * 16];
+    for (int i = 0; i < n; i++)
+        memcpy(rgb + 3 * i, px[i].rgb, 3);
+    phieu_error err = {0};
+    const char *path = tmp_path("dropout.png");
+    assert_int_equal(phieu_rgb_save_png(rgb, n, 1, path, &err), 0);
+    phieu_image *img = NULL;
+    assert_int_equal(phieu_image_load(path, 0, NULL, &img, &err), 0);
+    for (int i = 0; i < n; i++) {
+        int got = img->pixels[i];
+        if (got < px[i].min || got > px[i].max)
+            fail_msg("%s reads %d, expected %d-%d", px[i].what, got, px[i].min, px[i].max);
+        assert_int_equal(phieu_image_gray_of_rgb(px[i].rgb[0], px[i].rgb[1], px[i].rgb[2]), got);
+    }
+    phieu_image_destroy(&img);
+}
+
 static void test_writers_report_a_full_disk(void **state)
 {
     (void)state;
@@ -1463,6 +1505,7 @@ int main(void)
         cmocka_unit_test(test_create_clone_crop),
         cmocka_unit_test(test_scale_to_fit_averages_boxes),
         cmocka_unit_test(test_sniff),
+        cmocka_unit_test(test_red_dropout),
         cmocka_unit_test(test_limits_pixels_and_bytes),
         cmocka_unit_test(test_huge_claimed_tiff_refused),
         cmocka_unit_test(test_zero_sized_tiff_refused),

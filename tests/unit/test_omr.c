@@ -136,6 +136,15 @@ static phieu_image *warp(const phieu_image *src, double canvas_w, double canvas_
     return dst;
 }
 
+/* Paints the page rectangle (x0, y0)-(x1, y1) mm white. */
+static void white_out(phieu_image *img, double x0, double y0, double x1, double y1)
+{
+    double s = img->dpi_x / 25.4;
+    for (int y = (int)fmax(0, y0 * s); y < img->height && y < (int)(y1 * s); y++)
+        for (int x = (int)fmax(0, x0 * s); x < img->width && x < (int)(x1 * s); x++)
+            img->pixels[(size_t)y * img->stride + x] = 255;
+}
+
 static phieu_image *turn_180(const phieu_image *src)
 {
     phieu_image *dst = NULL;
@@ -365,6 +374,65 @@ static void test_deck_findings(void **state)
     reader_release(&r);
 }
 
+/* Two marks in a row: an overvote only when they are of comparable strength. A light X
+ * (an erasure's residue, a smudge) beside a clear one goes to a person whatever its score
+ * (issue 12: residues scoring 0.063-0.08 read as confident overvotes); two marks of one
+ * hand, one pressed lighter, or a tick beside a filled box, stay an overvote. */
+static void test_weak_second_mark(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    /* The second X's darkness as a share of the first's (gray 40 on paper 255). */
+    static const double share[] = {0.2, 0.3, 0.45, 0.8, 1.0};
+    const int n = (int)(sizeof share / sizeof share[0]);
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        phieu_image *img = render_blank(r.forms[0], dpi, 0);
+        for (int i = 0; i < n; i++) {
+            mark(img, L, i, 0, M_X);
+            const phieu_rect *b = &L->boxes[i][2];
+            int gray = (int)lround(255 - share[i] * (255 - 40));
+            /* A wide stroke: a rubbed-out X covers most of the box, scoring above 0.06. */
+            stroke(img, b->x + 0.9, b->y + 0.9, b->x + b->w - 0.9, b->y + b->h - 0.9, 1.0, gray);
+            stroke(img, b->x + b->w - 0.9, b->y + 0.9, b->x + 0.9, b->y + b->h - 0.9, 1.0, gray);
+        }
+        mark(img, L, n, 1, M_FILL); /* a real overvote of unequal marks */
+        mark(img, L, n, 2, M_TICK);
+        phieu_reading rd = read_page(&r, img);
+        for (int i = 0; i < n; i++) {
+            int want = share[i] < 0.5 ? PHIEU_ROW_REVIEW : PHIEU_ROW_OVERVOTE;
+            if (rd.rows[i].decision != want)
+                fail_msg("%d dpi, share %.2f: row decided %d, expected %d (darkness %.3f, %.3f; "
+                         "scores %.4f, %.4f)",
+                         dpi, share[i], rd.rows[i].decision, want, rd.rows[i].boxes[0].darkness,
+                         rd.rows[i].boxes[2].darkness, rd.rows[i].boxes[0].score,
+                         rd.rows[i].boxes[2].score);
+            assert_int_equal(rd.rows[i].boxes[2].state, PHIEU_BOX_MARKED);
+        }
+        assert_true(rd.rows[0].boxes[2].score > 0.06); /* the old floor would not see it */
+        assert_int_equal(rd.rows[n].decision, PHIEU_ROW_OVERVOTE);
+        /* The reasons: one per light row, naming both boxes and both figures. */
+        int seen = 0;
+        for (int k = 0; k < rd.n_reasons; k++) {
+            if (strcmp(rd.reasons[k].code, "weak-second-mark") != 0)
+                continue;
+            const phieu_row_reading *row = &rd.rows[rd.reasons[k].row - 1];
+            char fig[32];
+            assert_non_null(strstr(rd.reasons[k].text, "'high'"));
+            assert_non_null(strstr(rd.reasons[k].text, "'low'"));
+            snprintf(fig, sizeof fig, "%.4f", row->boxes[0].score);
+            assert_non_null(strstr(rd.reasons[k].text, fig));
+            snprintf(fig, sizeof fig, "%.4f", row->boxes[2].score);
+            assert_non_null(strstr(rd.reasons[k].text, fig));
+            seen++;
+        }
+        assert_int_equal(seen, 3);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 static void test_faint_mark_goes_to_review(void **state)
 {
     (void)state;
@@ -586,18 +654,220 @@ static void test_blank_and_unregistered(void **state)
     phieu_reading rd = read_page(&r, white);
     assert_int_equal(rd.status, PHIEU_PAGE_BLANK);
     assert_int_equal(rd.form_index, -1);
-    /* A ballot whose bottom-right corner mark was cut off: content, not registered. */
+    /* A ballot whose two bottom corner marks were cut off: content, not registered. */
     phieu_image *img = render_blank(r.forms[0], 200, 0);
     const phieu_rect *br = &r.layouts[0].fiducials[PHIEU_FID_BR];
     double s = 200 / 25.4;
-    for (int y = (int)((br->y - 1) * s); y < img->height; y++)
-        for (int x = (int)((br->x - 1) * s); x < img->width; x++)
-            img->pixels[(size_t)y * img->stride + x] = 255;
+    white_out(img, 0, br->y - 1, 210, 297);
     rd = read_page(&r, img);
     assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
     assert_string_equal(rd.reasons[0].code, "not-registered");
+    assert_non_null(strstr(rd.reasons[0].text, "found 2 of the 4"));
     phieu_image_destroy(&img);
+    (void)s;
     phieu_image_destroy(&white);
+    reader_release(&r);
+}
+
+/* One corner mark missing, spoilt or cut off: three that agree register the page, the
+ * table near the fourth confirms it, and the note says which corner and why. Every corner,
+ * upright and upside down, at 200 and 300 dpi. */
+static void test_three_corners(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    static const char *const names[4] = {"top-left", "top-right", "bottom-right", "bottom-left"};
+    static const char *const why[3] = {"not there", "spoils its square", "cut it off"};
+    for (int dpi = 200; dpi <= 300; dpi += 100)
+        for (int corner = 0; corner < 4; corner++)
+            for (int turned = 0; turned <= 1; turned++)
+                for (int how = 0; how < 3; how++) {
+                    phieu_image *img = render_blank(r.forms[0], dpi, 0);
+                    mark_standard(img, L);
+                    const phieu_rect *f = &L->fiducials[corner];
+                    if (how == 0) /* whited out */
+                        white_out(img, f->x - 1, f->y - 1, f->x + f->w + 1, f->y + f->h + 1);
+                    else if (how == 1) /* a blot of ink over it, wider than the square */
+                        for (double y = f->y - 2; y < f->y + f->h + 3; y += 0.4)
+                            stroke(img, f->x - 1.5, y, f->x + f->w + 4, y + 0.3, 0.6, 70);
+                    phieu_image *page = img;
+                    if (how == 2) {
+                        /* The sheet fed 2.5 degrees askew and to one side: the frame's
+                         * edge cuts 5 mm off this corner mark, the other corner on that
+                         * side stays 7 mm inside (a frame cuts a straight strip). */
+                        int left = corner == PHIEU_FID_TL || corner == PHIEU_FID_BL;
+                        int upper = corner == PHIEU_FID_TL || corner == PHIEU_FID_TR;
+                        double deg = (left == upper) ? -2.5 : 2.5;
+                        double x = f->x + f->w / 2 - 105, y = f->y + f->h / 2 - 148.5;
+                        double co = cos(deg * PI / 180), si = sin(deg * PI / 180);
+                        double u = co * x - si * y, half = f->w / 2;
+                        double ox = left ? -5 + half - 105 - u : 210 + 5 - half - 105 - u;
+                        page = warp(img, 210, 297, deg, 1.0, ox, 0);
+                    }
+                    if (turned) {
+                        phieu_image *t = turn_180(page);
+                        if (page != img)
+                            phieu_image_destroy(&page);
+                        page = t;
+                    }
+                    char what[80];
+                    snprintf(what, sizeof what, "%d dpi, %s corner, %s, %s", dpi, names[corner],
+                             why[how], turned ? "upside down" : "upright");
+                    phieu_reading rd = read_page(&r, page);
+                    assert_standard(&rd, what);
+                    assert_int_equal(rd.upside_down, turned);
+                    int noted = 0;
+                    for (int k = 0; k < rd.n_reasons; k++)
+                        if (strcmp(rd.reasons[k].code, "three-corners") == 0) {
+                            assert_int_equal(rd.reasons[k].row, -1);
+                            if (!strstr(rd.reasons[k].text, names[corner]) ||
+                                !strstr(rd.reasons[k].text, why[how]))
+                                fail_msg("%s: note '%s'", what, rd.reasons[k].text);
+                            noted = 1;
+                        }
+                    if (!noted)
+                        fail_msg("%s: no three-corners note", what);
+                    if (page != img)
+                        phieu_image_destroy(&page);
+                    phieu_image_destroy(&img);
+                }
+    /* Three corner marks, but the table near the fourth is gone (the corner torn off with
+     * the rows beside it): nothing confirms the transform there, so no reading. */
+    phieu_image *img = render_blank(r.forms[0], 200, 0);
+    mark_standard(img, L);
+    const phieu_rect *tr = &L->fiducials[PHIEU_FID_TR];
+    white_out(img, 0, 0, tr->x - 1, L->boxes[1][0].y + L->boxes[1][0].h + 1.5);
+    phieu_reading rd = read_page(&r, img);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_string_equal(rd.reasons[0].code, "not-registered");
+    assert_non_null(strstr(rd.reasons[0].text, "top-left"));
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
+/* The council's seal as a stamp leaves it: a ring 1.1 mm wide of radius R, a thin inner
+ * ring, lettering dashes between them, a filled star in the middle; gray `ink`, centred
+ * at (cx, cy) mm. */
+static void draw_seal(phieu_image *img, double cx, double cy, double R, int ink)
+{
+    for (int k = 0; k < 72; k++) {
+        double a0 = 2 * PI * k / 72, a1 = 2 * PI * (k + 1) / 72;
+        stroke(img, cx + R * cos(a0), cy + R * sin(a0), cx + R * cos(a1), cy + R * sin(a1), 1.1,
+               ink);
+        stroke(img, cx + (R - 3.2) * cos(a0), cy + (R - 3.2) * sin(a0),
+               cx + (R - 3.2) * cos(a1), cy + (R - 3.2) * sin(a1), 0.4, ink);
+        stroke(img, cx + (R - 2.6) * cos(a0), cy + (R - 2.6) * sin(a0),
+               cx + (R - 1.4) * cos(a0 + 0.03), cy + (R - 1.4) * sin(a0 + 0.03), 0.45, ink);
+    }
+    for (double rr = 0; rr < R * 0.3; rr += 0.3) /* the star, as a filled disc */
+        for (int k = 0; k < 5; k++) {
+            double a = -PI / 2 + 2 * PI * k / 5;
+            stroke(img, cx, cy, cx + rr * cos(a), cy + rr * sin(a), 1.6, ink);
+        }
+}
+
+/* The seal stamped over or touching the top-left corner mark, in a gray scan (red ink is
+ * mid-gray), a 1-bit scan (black) and a colour scan (red, dropped out when loaded): the
+ * corner mark is still found as the square it is (no three-corner note), and the page
+ * reads. Also: the zone the layout keeps for the seal is clear of every box. */
+static void test_seal_over_corner(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    const phieu_rect *f = &L->fiducials[PHIEU_FID_TL];
+    double fx = f->x + f->w / 2, fy = f->y + f->h / 2, R = 16;
+    /* Seal centres: the ring across the mark, touching its right side, over its corner,
+     * and the mark under the star. */
+    const double at[4][2] = {{fx + R, fy + 2}, {fx + 3.5 + 0.55 + R, fy + 6},
+                             {fx + 3.5 + R * 0.7, fy + 3.5 + R * 0.7}, {fx + 1, fy + 1}};
+    for (int mode = 0; mode < 3; mode++) /* gray, 1-bit, RGB */
+        for (int k = 0; k < 4; k++)
+            for (int turned = 0; turned <= 1; turned++) {
+                phieu_image *img = render_blank(r.forms[0], 200, 0);
+                mark_standard(img, L);
+                phieu_image *page = NULL;
+                char what[80];
+                snprintf(what, sizeof what, "%s, seal %d, %s",
+                         mode == 0 ? "gray" : mode == 1 ? "1-bit" : "colour", k,
+                         turned ? "upside down" : "upright");
+                if (mode < 2) {
+                    draw_seal(img, at[k][0], at[k][1], R, mode == 0 ? 120 : 0);
+                    if (mode == 1)
+                        for (int y = 0; y < img->height; y++)
+                            for (int x = 0; x < img->width; x++) {
+                                uint8_t *p = &img->pixels[(size_t)y * img->stride + x];
+                                *p = *p < 128 ? 0 : 255;
+                            }
+                    page = img;
+                    img = NULL;
+                } else {
+                    /* Red stamp ink multiplied over the page, saved as an RGB PNG. */
+                    phieu_image *seal = NULL;
+                    phieu_error err = {0};
+                    assert_int_equal(phieu_image_create(img->width, img->height, &seal, &err), 0);
+                    seal->dpi_x = seal->dpi_y = img->dpi_x;
+                    draw_seal(seal, at[k][0], at[k][1], R, 0);
+                    size_t np = (size_t)img->width * img->height;
+                    uint8_t *rgb = malloc(np * 3);
+                    assert_non_null(rgb);
+                    static const double ink[3] = {0.82, 0.12, 0.12};
+                    for (int y = 0; y < img->height; y++)
+                        for (int x = 0; x < img->width; x++) {
+                            double cov = (255 - seal->pixels[(size_t)y * seal->stride + x]) / 255.0;
+                            double g = img->pixels[(size_t)y * img->stride + x];
+                            for (int c = 0; c < 3; c++)
+                                rgb[((size_t)y * img->width + x) * 3 + c] =
+                                    (uint8_t)lround(g * (1 - 0.85 * cov * (1 - ink[c])));
+                        }
+                    char path[] = "/tmp/phieu-seal-XXXXXX";
+                    int fd = mkstemp(path);
+                    assert_true(fd >= 0);
+                    close(fd);
+                    assert_int_equal(phieu_rgb_save_png(rgb, img->width, img->height, path, &err),
+                                     0);
+                    assert_int_equal(phieu_image_load(path, 0, NULL, &page, &err), 0);
+                    page->dpi_x = page->dpi_y = img->dpi_x;
+                    unlink(path);
+                    free(rgb);
+                    phieu_image_destroy(&seal);
+                }
+                if (turned) {
+                    phieu_image *t = turn_180(page);
+                    phieu_image_destroy(&page);
+                    page = t;
+                }
+                phieu_reading rd = read_page(&r, page);
+                assert_standard(&rd, what);
+                for (int i = 0; i < rd.n_reasons; i++)
+                    if (strcmp(rd.reasons[i].code, "three-corners") == 0)
+                        fail_msg("%s: the corner mark under the seal was not found: %s", what,
+                                 rd.reasons[i].text);
+                phieu_image_destroy(&page);
+                phieu_image_destroy(&img);
+            }
+    /* The seal's zone is clear of every box of every shipped form, by 2 mm or more. */
+    static const char *const ids[] = {"district-rating", "province-rating", "confidence-vote"};
+    for (int i = 0; i < 3; i++) {
+        phieu_form *form = load_shipped_form(ids[i]);
+        phieu_layout lay;
+        phieu_error err = {0};
+        assert_int_equal(phieu_layout_compute(form, &lay, &err), 0);
+        const phieu_rect *z = &lay.seal;
+        for (int row = 0; row < lay.n_rows; row++)
+            for (int c = 0; c < lay.n_choices; c++) {
+                const phieu_rect *b = &lay.boxes[row][c];
+                int apart = b->x > z->x + z->w + 2 || b->x + b->w < z->x - 2 ||
+                            b->y > z->y + z->h + 2 || b->y + b->h < z->y - 2;
+                if (!apart)
+                    fail_msg("%s: box %d/%d within 2 mm of the seal's zone", ids[i], row + 1,
+                             c + 1);
+            }
+        phieu_form_destroy(&form);
+    }
     reader_release(&r);
 }
 
@@ -753,6 +1023,7 @@ int main(void)
         cmocka_unit_test(test_not_marks),
         cmocka_unit_test(test_dot_on_fold),
         cmocka_unit_test(test_deck_findings),
+        cmocka_unit_test(test_weak_second_mark),
         cmocka_unit_test(test_faint_mark_goes_to_review),
         cmocka_unit_test(test_mark_beside_box_goes_to_review),
         cmocka_unit_test(test_rotation_scale_offset),
@@ -761,6 +1032,8 @@ int main(void)
         cmocka_unit_test(test_read_as_board_form),
         cmocka_unit_test(test_test_ballots),
         cmocka_unit_test(test_blank_and_unregistered),
+        cmocka_unit_test(test_three_corners),
+        cmocka_unit_test(test_seal_over_corner),
         cmocka_unit_test(test_deterministic_json),
         cmocka_unit_test(test_no_position_bias),
         cmocka_unit_test(test_ink_similarity),

@@ -258,6 +258,7 @@ const REASONS = {
   vi: {
     'marginal-mark': ['Dấu mờ', 'Có dấu mờ hoặc nhỏ trong một ô: không chắc người bỏ phiếu có đánh hay không.'],
     'mark-beside-box': ['Dấu bên cạnh ô', 'Không ô nào được đánh, nhưng có nét bút bên cạnh một ô (khoanh tròn ô, hoặc đánh dấu ngay cạnh ô): Ban xem ý người bỏ phiếu.'],
+    'weak-second-mark': ['Dấu thứ hai rất nhạt', 'Hai ô có dấu, nhưng một dấu nhạt hơn hẳn dấu kia (có thể là dấu đã tẩy, vết bẩn, hoặc chọn hai ô): Ban xem lá phiếu.'],
     'overvote-confirm': ['Đánh nhiều ô', 'Dòng này có nhiều hơn một ô được đánh. Xác nhận là không hợp lệ hay chọn ô đúng.'],
     'possible-duplicate': ['Có thể quét trùng', 'Vết mực giống hệt một tờ đã quét: có thể cùng một tờ giấy được quét hai lần.'],
     'double-feed': ['Có thể kéo hai tờ', 'Máy quét có thể đã kéo hai tờ cùng lúc: kiểm tra tờ giấy.'],
@@ -274,6 +275,7 @@ const REASONS = {
   en: {
     'marginal-mark': ['Faint mark', 'A faint or small mark in a box: unclear whether the voter marked it.'],
     'mark-beside-box': ['Mark beside a box', 'No box is marked, but there is pen ink beside one (the box circled, or a mark made next to it): the board reads what the voter meant.'],
+    'weak-second-mark': ['Weak second mark', 'Two boxes are marked, but one mark is much lighter than the other (an erased mark, a smudge, or two choices): the board reads the ballot.'],
     'overvote-confirm': ['Several boxes marked', 'More than one box is marked in this row. Confirm it is not valid, or choose the right box.'],
     'possible-duplicate': ['Possibly scanned twice', 'The ink matches a sheet already scanned: the same paper may have been scanned twice.'],
     'double-feed': ['Possibly two sheets', 'The scanner may have pulled two sheets at once: check the paper.'],
