@@ -98,7 +98,8 @@ grep -q "resolved as the board's reading" out.txt || fail "the broken file's rea
 [ "$(jq -s '[.[] | select(.counted_by == "board") | .board.decision] | unique | .[0]' final/ballots.jsonl)" = '"read"' ] ||
   fail "the records' page decision is not 'read'"
 if grep -q "read:" final/ballots.jsonl; then fail "a session digest leaked into the export"; fi
-pdftotext final/minutes.pdf - | tr '\n' ' ' | grep -q "có 3 phiếu máy không đọc được, do Ban kiểm phiếu đọc trực tiếp" ||
+pdftotext final/minutes.pdf minutes.txt
+tr '\n' ' ' <minutes.txt | grep -q "có 3 phiếu máy không đọc được, do Ban kiểm phiếu đọc trực tiếp" ||
   fail "the minutes do not say the board read 3 ballots"
 "$phieu" verify final --pubkey board.key.pub >verify.txt || fail "verify: $(cat verify.txt)"
 [ "$(jq -c '[.forms[0].persons[0].levels[].count]' final/results.json)" = "[2,1,1]" ] || fail "results.json person 1"
