@@ -241,6 +241,28 @@ int phieu_session_image_path(const phieu_session *s, const char *sha256, int unr
 /* Removes temporary files a killed writer left in the archive; returns how many. */
 int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err);
 
+/* add_page and add_unreadable in two halves, for the intake module (intake.h): _prepare
+ * (encode, hash, read; pure, thread-safe, touches no session) on the intake's workers, then
+ * _commit (duplicate check, durable archive write, the one transaction) on the session's
+ * thread, in the order the pages were fed. Saving still precedes committing. */
+typedef struct phieu_prepared_page {
+    phieu_page_result result; /* sha256 and reading from _prepare; the rest from _commit */
+    uint8_t *bytes;           /* what the archive will hold (owned; _release frees it) */
+    size_t len;
+    int unreadable;           /* an undecodable file, archived as "<sha256>.bin" */
+    char what[PHIEU_ERROR_MESSAGE_MAX]; /* the decoder's words for an unreadable file */
+} phieu_prepared_page;
+/* config: phieu_session_omr_config of the session the page is for. */
+int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
+                               phieu_prepared_page *out, phieu_error *err);
+/* Takes over `bytes` (phieu_malloc'd), also on error. */
+int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,
+                                     phieu_prepared_page *out, phieu_error *err);
+/* Same outcomes as phieu_session_add_page; the result is in pp->result. */
+int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
+                              phieu_prepared_page *pp, phieu_error *err);
+void phieu_session_prepared_release(phieu_prepared_page *pp);
+
 /* ---- Sheets ------------------------------------------------------------------------- */
 
 typedef struct phieu_sheet {

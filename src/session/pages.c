@@ -159,25 +159,31 @@ fail:
 
 /* ---- Archive ------------------------------------------------------------------------ */
 
-int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
-                             char *out, size_t out_size, phieu_error *err)
+static int archive_path(const char *archive, const char *sha256, int unreadable, char *out,
+                        size_t out_size, phieu_error *err)
 {
     size_t n = strlen(sha256);
     if (n != PHIEU_SHA256_HEX - 1 || strspn(sha256, "0123456789abcdef") != n)
         return phieu_error_set(err, PHIEU_EINVAL, "'%s' is not an image hash", sha256);
-    int w = snprintf(out, out_size, "%s/%s.%s", s->archive, sha256, unreadable ? "bin" : "png");
+    int w = snprintf(out, out_size, "%s/%s.%s", archive, sha256, unreadable ? "bin" : "png");
     if (w < 0 || (size_t)w >= out_size)
-        return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", s->archive);
+        return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", archive);
     return 0;
+}
+
+int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
+                             char *out, size_t out_size, phieu_error *err)
+{
+    return archive_path(s->archive, sha256, unreadable, out, out_size, err);
 }
 
 /* Writes the archive file unless it is already there. A file of that name can only be
  * complete: phieu_write_file_durable renames a synced temporary file into place. */
-static int archive_store(phieu_session *s, const char *sha, int unreadable, const void *data,
-                         size_t len, phieu_error *err)
+static int archive_store(const char *archive, const char *sha, int unreadable,
+                         const void *data, size_t len, phieu_error *err)
 {
     char path[4200];
-    if (phieu_session_image_path(s, sha, unreadable, path, sizeof path, err) != 0)
+    if (archive_path(archive, sha, unreadable, path, sizeof path, err) != 0)
         return err->code;
     struct stat st;
     if (stat(path, &st) == 0 && (size_t)st.st_size == len)
@@ -694,7 +700,7 @@ int phieu_session_add_page(phieu_session *s, const phieu_image *page,
         return 0;
     }
     /* Save first, then read. */
-    int rc = archive_store(s, out->sha256, 0, png, png_len, err);
+    int rc = archive_store(s->archive, out->sha256, 0, png, png_len, err);
     phieu_free(png);
     if (rc != 0)
         return rc;
@@ -723,11 +729,76 @@ int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t 
         out->outcome = PHIEU_ADD_DUPLICATE;
         return 0;
     }
-    if (archive_store(s, out->sha256, 1, bytes ? (const void *)bytes : "", len, err) != 0)
+    if (archive_store(s->archive, out->sha256, 1, bytes ? (const void *)bytes : "", len, err) != 0)
         return err->code;
     out->reading.status = PHIEU_PAGE_REJECTED;
     out->reading.form_index = -1;
     page_commit pc = {out->sha256, 1, meta, NULL, what};
+    return commit_page(s, &pc, out, err);
+}
+
+/* ---- The same in two halves, for the intake's worker threads ------------------------ */
+
+void phieu_session_prepared_release(phieu_prepared_page *pp)
+{
+    if (!pp)
+        return;
+    phieu_free(pp->bytes);
+    pp->bytes = NULL;
+    pp->len = 0;
+}
+
+int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
+                               phieu_prepared_page *out, phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->result.form_index = -1;
+    if (!config || !page)
+        return phieu_error_set(err, PHIEU_EINVAL, "no page given");
+    if (phieu_image_encode_png(page, &out->bytes, &out->len, err) != 0)
+        return err->code;
+    phieu_sha256_hex(out->bytes, out->len, out->result.sha256);
+    if (phieu_omr_read(config, page, &out->result.reading, err) != 0) {
+        phieu_session_prepared_release(out);
+        return err->code;
+    }
+    return 0;
+}
+
+int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,
+                                     phieu_prepared_page *out, phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->result.form_index = -1;
+    if (!bytes && len > 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "no file content given");
+    out->bytes = bytes;
+    out->len = len;
+    out->unreadable = 1;
+    snprintf(out->what, sizeof out->what, "%s", what ? what : "the file cannot be read");
+    phieu_sha256_hex(bytes ? (const void *)bytes : "", len, out->result.sha256);
+    out->result.reading.status = PHIEU_PAGE_REJECTED;
+    out->result.reading.form_index = -1;
+    return 0;
+}
+
+int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
+                              phieu_prepared_page *pp, phieu_error *err)
+{
+    phieu_page_result *out = &pp->result;
+    if (check_meta(s, meta, err) != 0)
+        return err->code;
+    if (sheet_by_hash(s, out->sha256, out->sheet_id, err) != 0)
+        return err->code;
+    if (out->sheet_id[0]) {
+        out->outcome = PHIEU_ADD_DUPLICATE;
+        return 0;
+    }
+    if (archive_store(s->archive, out->sha256, pp->unreadable,
+                      pp->bytes ? (const void *)pp->bytes : "", pp->len, err) != 0)
+        return err->code;
+    page_commit pc = {out->sha256, pp->unreadable, meta,
+                      pp->unreadable ? NULL : &out->reading, pp->unreadable ? pp->what : NULL};
     return commit_page(s, &pc, out, err);
 }
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "phieu/alloc.h"
@@ -143,7 +144,10 @@ static const char *what_to_do(int errnum)
 int phieu_write_file_durable(const char *path, const void *data, size_t len, phieu_error *err)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+    /* The process id first (archive cleaning keeps the files of live processes), then the
+     * thread's: the intake's workers may write the same page at once. */
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%ld", path, (long)getpid(),
+                 (long)syscall(SYS_gettid)) >= (int)sizeof tmp)
         return phieu_error_set(err, PHIEU_EINVAL, "path too long: '%s'", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
