@@ -5,7 +5,9 @@
  *
  * Contract:
  *  - A session is the file SESSION.db and the archive folder SESSION.db.images/ beside it
- *    (content-addressed "<sha256>.png"). Copying the two is a complete backup.
+ *    (content-addressed "<sha256>.png"). Copying the two is a complete backup. An archived
+ *    PNG is phieu's own encoding of the page, or an imported PNG file as received when it
+ *    carries nothing but the image (phieu_session_page_prepare).
  *  - Self-contained: the session keeps its own copy of each form text (re-parsed on open),
  *    the thresholds in force (stored by name), the rule set and the test flag.
  *  - Save first, then read: phieu_session_add_page writes the image durably before it
@@ -252,8 +254,12 @@ typedef struct phieu_prepared_page {
     int unreadable;           /* an undecodable file, archived as "<sha256>.bin" */
     char what[PHIEU_ERROR_MESSAGE_MAX]; /* the decoder's words for an unreadable file */
 } phieu_prepared_page;
-/* config: phieu_session_omr_config of the session the page is for. */
+/* config: phieu_session_omr_config of the session the page is for. received: NULL, or the
+ * bytes of the file `page` was decoded from (taken over, also on error). A PNG file that
+ * holds nothing but the image is archived as received (its bytes are the evidence, and its
+ * hash names it); any other page is encoded as in add_page. */
 int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
+                               uint8_t *received, size_t received_len,
                                phieu_prepared_page *out, phieu_error *err);
 /* Takes over `bytes` (phieu_malloc'd), also on error. */
 int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,

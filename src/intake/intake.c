@@ -150,7 +150,12 @@ static int prepare(const phieu_intake *in, slot *sl)
         return phieu_session_unreadable_prepare(bytes, item->len, item->what, &sl->pp, &sl->err);
     }
     double_feed_check(in, sl);
-    int rc = phieu_session_page_prepare(&in->config, item->image, &sl->pp, &sl->err);
+    /* A single-page file may be archived as received; the session decides (pages.c). */
+    uint8_t *received = item->bytes;
+    size_t received_len = item->len;
+    item->bytes = NULL;
+    int rc = phieu_session_page_prepare(&in->config, item->image, received, received_len, &sl->pp,
+                                        &sl->err);
     phieu_source_item_release(item); /* the image is the biggest thing in flight */
     return rc;
 }

@@ -748,15 +748,56 @@ void phieu_session_prepared_release(phieu_prepared_page *pp)
     pp->len = 0;
 }
 
+/* A PNG file that carries the image and nothing else: IHDR first, IEND last, and between
+ * them only the chunks that say how to show the pixels. Text, time, Exif, ICC profiles and
+ * private chunks could say when or in what order a page was scanned, so a file with any of
+ * them is re-encoded rather than archived as received (the contract: secrecy). */
+static int png_image_only(const uint8_t *b, size_t len)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const char *const allowed[] = {"IHDR", "PLTE", "IDAT", "IEND", "pHYs",
+                                          "sBIT", "gAMA", "cHRM", "sRGB", "tRNS", "bKGD"};
+    if (len < 8 || memcmp(b, sig, 8) != 0)
+        return 0;
+    size_t i = 8;
+    int first = 1;
+    while (len - i >= 12) {
+        uint32_t n = (uint32_t)b[i] << 24 | (uint32_t)b[i + 1] << 16 | (uint32_t)b[i + 2] << 8 |
+                     b[i + 3];
+        const char *type = (const char *)b + i + 4;
+        if (n > len - i - 12 || (first && memcmp(type, "IHDR", 4) != 0))
+            return 0;
+        int ok = 0;
+        for (size_t k = 0; k < sizeof allowed / sizeof allowed[0] && !ok; k++)
+            ok = memcmp(type, allowed[k], 4) == 0;
+        if (!ok)
+            return 0;
+        i += 12 + (size_t)n;
+        first = 0;
+        if (memcmp(type, "IEND", 4) == 0)
+            return i == len;
+    }
+    return 0;
+}
+
 int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
-                               phieu_prepared_page *out, phieu_error *err)
+                               uint8_t *received, size_t received_len, phieu_prepared_page *out,
+                               phieu_error *err)
 {
     memset(out, 0, sizeof *out);
     out->result.form_index = -1;
-    if (!config || !page)
+    if (!config || !page) {
+        phieu_free(received);
         return phieu_error_set(err, PHIEU_EINVAL, "no page given");
-    if (phieu_image_encode_png(page, &out->bytes, &out->len, err) != 0)
-        return err->code;
+    }
+    if (received && png_image_only(received, received_len)) {
+        out->bytes = received;
+        out->len = received_len;
+    } else {
+        phieu_free(received);
+        if (phieu_image_encode_png(page, &out->bytes, &out->len, err) != 0)
+            return err->code;
+    }
     phieu_sha256_hex(out->bytes, out->len, out->result.sha256);
     if (phieu_omr_read(config, page, &out->result.reading, err) != 0) {
         phieu_session_prepared_release(out);

@@ -348,12 +348,128 @@ static void a_stop_stops_before_the_next_page(void **state)
     phieu_session_close(&s);
 }
 
+static uint32_t crc32_of(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xffffffffu;
+}
+
+static int contains(const uint8_t *p, size_t n, const char *what)
+{
+    size_t k = strlen(what);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(p + i, what, k) == 0)
+            return 1;
+    return 0;
+}
+
+/* Writes `png` with one more chunk after its IHDR: `chunk` is its type and data. */
+static void write_with_chunk(const uint8_t *png, size_t len, const char *chunk, size_t n,
+                             const char *path)
+{
+    uint8_t c[128];
+    assert_true(n + 8 <= sizeof c);
+    size_t body = n - 4;
+    c[0] = 0, c[1] = 0, c[2] = 0, c[3] = (uint8_t)body;
+    memcpy(c + 4, chunk, n);
+    uint32_t crc = crc32_of(c + 4, n);
+    c[4 + n] = (uint8_t)(crc >> 24), c[5 + n] = (uint8_t)(crc >> 16);
+    c[6 + n] = (uint8_t)(crc >> 8), c[7 + n] = (uint8_t)crc;
+    size_t ihdr_end = 8 + 12 + 13;
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(png, 1, ihdr_end, fp), ihdr_end);
+    assert_int_equal(fwrite(c, 1, n + 8, fp), n + 8);
+    assert_int_equal(fwrite(png + ihdr_end, 1, len - ihdr_end, fp), len - ihdr_end);
+    fclose(fp);
+}
+
+static uint8_t *read_all(const char *path, size_t *len)
+{
+    uint8_t *bytes = NULL;
+    phieu_error err = {0};
+    if (phieu_read_file(path, 1 << 26, &bytes, len, &err) != 0)
+        fail_msg("%s", err.message);
+    return bytes;
+}
+
+/* A PNG with only image chunks is archived byte for byte; one that carries a scan time
+ * (a tEXt chunk) is re-encoded without it. phieu's own encoding of the pixels drops any
+ * extra chunk, so a gAMA chunk (allowed) tells the two paths apart. */
+static void archive_keeps_a_plain_png_as_received(void **state)
+{
+    fixture *f = *state;
+    static const int marks[2][4] = {{2, 1, 0, 1}, {0, 2, 2, 1}};
+    char in[128], tmp[256], plain[256], texted[256];
+    snprintf(in, sizeof in, "%s/in", f->dir);
+    assert_int_equal(mkdir(in, 0755), 0);
+    snprintf(plain, sizeof plain, "%s/in/a-plain.png", f->dir);
+    snprintf(texted, sizeof texted, "%s/in/b-texted.png", f->dir);
+    static const char gama[] = "gAMA\x00\x00\xb1\x8f";
+    static const char text[] = "tEXtCreation Time\0002026-11-28 09:14:03";
+    for (int i = 0; i < 2; i++) {
+        save_ballot(f, "t.png", marks[i], 11 + (unsigned)i, 3);
+        snprintf(tmp, sizeof tmp, "%s/t.png", f->dir);
+        size_t len = 0;
+        uint8_t *png = read_all(tmp, &len);
+        if (i == 0)
+            write_with_chunk(png, len, gama, sizeof gama - 1, plain);
+        else
+            write_with_chunk(png, len, text, sizeof text - 1, texted);
+        phieu_free(png);
+    }
+    event_log *ev = calloc(1, sizeof *ev);
+    phieu_session *s = import_with(f, "kept.db", 2, ev);
+    char rows[4096];
+    query_text(s, "SELECT sha256 FROM sheets ORDER BY position", rows, sizeof rows);
+    char sha[2][PHIEU_SHA256_HEX];
+    if (sscanf(rows, "%64s\n%64s", sha[0], sha[1]) != 2)
+        fail_msg("sheets: %s; events: %s", rows, ev->text);
+    const char *db = phieu_session_get_info(s)->path;
+    char archived[512];
+    size_t len = 0, kept_len = 0;
+    /* The plain file: the archive holds its very bytes, named by their hash. */
+    uint8_t *bytes = read_all(plain, &len);
+    char want[PHIEU_SHA256_HEX];
+    phieu_sha256_hex(bytes, len, want);
+    assert_string_equal(sha[0], want);
+    snprintf(archived, sizeof archived, "%s.images/%s.png", db, sha[0]);
+    uint8_t *kept = read_all(archived, &kept_len);
+    assert_int_equal(kept_len, len);
+    assert_memory_equal(kept, bytes, len);
+    phieu_free(kept);
+    phieu_free(bytes);
+    /* The file with a scan time: re-encoded, the time is not in the archive. */
+    bytes = read_all(texted, &len);
+    assert_true(contains(bytes, len, "2026-11-28"));
+    phieu_sha256_hex(bytes, len, want);
+    assert_string_not_equal(sha[1], want);
+    snprintf(archived, sizeof archived, "%s.images/%s.png", db, sha[1]);
+    kept = read_all(archived, &kept_len);
+    assert_false(contains(kept, kept_len, "2026-11-28"));
+    assert_false(contains(kept, kept_len, "tEXt"));
+    phieu_free(kept);
+    phieu_free(bytes);
+    /* Both were read as ballots of the form. */
+    assert_non_null(strstr(ev->text, "a-plain.png"));
+    assert_int_equal(ev->n, 2);
+    assert_null(strstr(ev->text, "form=-"));
+    free(ev);
+    phieu_session_close(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(same_session_for_any_jobs, setup, teardown),
         cmocka_unit_test_setup_teardown(duplex_pairs_backs_with_fronts, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stop_stops_before_the_next_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(archive_keeps_a_plain_png_as_received, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
