@@ -1,5 +1,5 @@
 /*
- * util.c - SHA-256 through libsodium, durable file writes, and the text buffer.
+ * util.c - SHA-256 through libcrypto or libsodium, durable file writes, and the text buffer.
  * Content-addressed archiving and export manifests are built on these; the archive's own
  * naming rules live in src/session/, the manifest's in src/report/.
  */
@@ -9,6 +9,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sodium.h>
+#ifdef PHIEU_HAVE_LIBCRYPTO
+#include <openssl/evp.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,8 +38,17 @@ void phieu_hex(const uint8_t *bytes, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
+/* Where libcrypto is there, its SHA-256 hashes the pages: it uses the CPU's SHA
+ * instructions, 7 times libsodium's portable code on the development machine (354 against
+ * 50 MB/s on 2 MB buffers, both cores busy), and hashing was 15 % of an import's CPU
+ * (docs/intake.md). The digest is the same either way. */
 void phieu_sha256(const void *data, size_t len, uint8_t out[PHIEU_SHA256_BYTES])
 {
+#ifdef PHIEU_HAVE_LIBCRYPTO
+    unsigned int n = 0;
+    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == PHIEU_SHA256_BYTES)
+        return;
+#endif
     crypto_hash_sha256(out, data, len);
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,25 @@ static void archive_keeps_a_plain_png_as_received(void **state)
     phieu_session_close(&s);
 }
 
+/* The archive's names are SHA-256 whichever library computes it (util.c): the standard's
+ * test vector, and a page-sized buffer against libsodium's own. */
+static void page_hashes_are_sha256(void **state)
+{
+    (void)state;
+    char hex[PHIEU_SHA256_HEX];
+    phieu_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    size_t n = 3u << 20;
+    uint8_t *b = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        b[i] = (uint8_t)(i * 2654435761u >> 13);
+    uint8_t ours[PHIEU_SHA256_BYTES], sodium[crypto_hash_sha256_BYTES];
+    phieu_sha256(b, n, ours);
+    crypto_hash_sha256(sodium, b, n);
+    assert_memory_equal(ours, sodium, sizeof ours);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -470,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(duplex_pairs_backs_with_fronts, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stop_stops_before_the_next_page, setup, teardown),
         cmocka_unit_test_setup_teardown(archive_keeps_a_plain_png_as_received, setup, teardown),
+        cmocka_unit_test(page_hashes_are_sha256),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
