@@ -102,9 +102,12 @@ typedef struct phieu_source_item {
 int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err);
 /* Decodes item->bytes into item->image when it has no image yet; a file that is not an
  * image becomes unreadable = 1 and 0 is returned. Only no memory is an error. Thread-safe
- * (touches only the item). limits NULL: the defaults. */
+ * (touches only the item). limits NULL: the defaults. spare (may be NULL) holds an image
+ * the caller is done with, or NULL: its memory is reused for the page (a fresh buffer of
+ * tens of MB costs the kernel's zero-filling, image.h); *spare is NULL afterwards unless
+ * the decoding failed, when it is the spare given back. */
 int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
-                             phieu_error *err);
+                             phieu_image **spare, phieu_error *err);
 /* Frees the item's image and bytes; the item can be reused. */
 void phieu_source_item_release(phieu_source_item *item);
 /* Pages the source will give, known before reading (image files: one per file, one per

@@ -139,10 +139,10 @@ static void double_feed_check(const phieu_intake *in, slot *sl)
 }
 
 /* Everything about a page that needs no session: off the commit path. */
-static int prepare(const phieu_intake *in, slot *sl)
+static int prepare(const phieu_intake *in, slot *sl, phieu_image **spare)
 {
     phieu_source_item *item = &sl->item;
-    if (phieu_source_item_decode(item, NULL, &sl->err) < 0)
+    if (phieu_source_item_decode(item, NULL, spare, &sl->err) < 0)
         return sl->err.code;
     if (item->unreadable) {
         uint8_t *bytes = item->bytes;
@@ -156,13 +156,18 @@ static int prepare(const phieu_intake *in, slot *sl)
     item->bytes = NULL;
     int rc = phieu_session_page_prepare(&in->config, item->image, received, received_len, &sl->pp,
                                         &sl->err);
-    phieu_source_item_release(item); /* the image is the biggest thing in flight */
+    /* The image is the biggest thing in flight: its memory decodes this worker's next page. */
+    phieu_image_destroy(spare);
+    *spare = item->image;
+    item->image = NULL;
+    phieu_source_item_release(item);
     return rc;
 }
 
 static void *worker(void *arg)
 {
     phieu_intake *in = arg;
+    phieu_image *spare = NULL; /* the last page's memory, for the next */
     pthread_mutex_lock(&in->lock);
     for (;;) {
         while (in->taken == in->produced && !in->closed)
@@ -173,12 +178,13 @@ static void *worker(void *arg)
         sl->state = SLOT_WORKING;
         int skip = in->failed;
         pthread_mutex_unlock(&in->lock);
-        sl->rc = skip ? PHIEU_ECANCELLED : prepare(in, sl);
+        sl->rc = skip ? PHIEU_ECANCELLED : prepare(in, sl, &spare);
         pthread_mutex_lock(&in->lock);
         sl->state = SLOT_DONE;
         pthread_cond_broadcast(&in->changed);
     }
     pthread_mutex_unlock(&in->lock);
+    phieu_image_destroy(&spare);
     return NULL;
 }
 

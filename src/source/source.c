@@ -51,20 +51,31 @@ int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err
 }
 
 int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
-                             phieu_error *err)
+                             phieu_image **spare, phieu_error *err)
 {
     if (item->image || item->unreadable || !item->bytes)
         return 0;
     phieu_image_limits lim = limits ? *limits : phieu_image_default_limits();
     phieu_image_reader *r = NULL;
     phieu_error why = {0};
+    phieu_image *img = spare ? *spare : NULL;
+    if (spare)
+        *spare = NULL;
     int rc = phieu_image_reader_open_memory(item->bytes, item->len, item->path, &lim, &r, &why);
     if (rc == 0) {
-        rc = phieu_image_reader_next(r, &item->image, &why);
+        rc = phieu_image_reader_next_reusing(r, &img, &why);
         if (rc == 0)
             rc = phieu_error_set(&why, PHIEU_EFORMAT, "'%s' holds no image", item->path);
     }
     phieu_image_reader_close(&r);
+    if (rc < 0) { /* img is the spare given, or NULL */
+        if (spare)
+            *spare = img;
+        else
+            phieu_image_destroy(&img);
+    } else {
+        item->image = img;
+    }
     if (rc == PHIEU_ENOMEM) {
         *err = why;
         return rc;
