@@ -264,6 +264,11 @@ int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image
 /* Takes over `bytes` (phieu_malloc'd), also on error. */
 int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,
                                      phieu_prepared_page *out, phieu_error *err);
+/* Thread-safe: writes the archive file durably (write, fsync, rename), unless it is there
+ * already, so that _commit finds it there. archive_dir: the session info's archive_dir. A
+ * crash between the two leaves a file no sheet names, as between add_page's two steps. */
+int phieu_session_prepared_store(const char *archive_dir, const phieu_prepared_page *pp,
+                                 phieu_error *err);
 /* Same outcomes as phieu_session_add_page; the result is in pp->result. */
 int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
                               phieu_prepared_page *pp, phieu_error *err);

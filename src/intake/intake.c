@@ -44,6 +44,7 @@ struct phieu_intake {
     phieu_session *s;
     phieu_intake_options o;
     phieu_omr_config config;
+    const char *archive_dir; /* the session's, read-only */
     phieu_intake_state st;
     double page_h_mm;
     int jobs;
@@ -80,6 +81,7 @@ int phieu_intake_create(phieu_session *s, const phieu_intake_options *options, p
     in->jobs = options->jobs > 0 ? options->jobs : phieu_intake_default_jobs();
     phieu_session_omr_config(s, &in->config);
     const phieu_session_info *si = phieu_session_get_info(s);
+    in->archive_dir = si->archive_dir;
     in->page_h_mm = si->n_forms > 0 && si->layouts[0].page_h > 0 ? si->layouts[0].page_h
                                                                  : PHIEU_SOURCE_A4_LENGTH_MM;
     int rc =
@@ -138,29 +140,34 @@ static void double_feed_check(const phieu_intake *in, slot *sl)
     sl->double_feed = 1;
 }
 
-/* Everything about a page that needs no session: off the commit path. */
+/* Everything about a page that needs no session, archive write included: off the commit
+ * path, so that the archive's fsyncs overlap the other pages' work. */
 static int prepare(const phieu_intake *in, slot *sl, phieu_image **spare)
 {
     phieu_source_item *item = &sl->item;
     if (phieu_source_item_decode(item, NULL, spare, &sl->err) < 0)
         return sl->err.code;
+    int rc;
     if (item->unreadable) {
         uint8_t *bytes = item->bytes;
         item->bytes = NULL;
-        return phieu_session_unreadable_prepare(bytes, item->len, item->what, &sl->pp, &sl->err);
-    }
-    double_feed_check(in, sl);
-    /* A single-page file may be archived as received; the session decides (pages.c). */
-    uint8_t *received = item->bytes;
-    size_t received_len = item->len;
-    item->bytes = NULL;
-    int rc = phieu_session_page_prepare(&in->config, item->image, received, received_len, &sl->pp,
+        rc = phieu_session_unreadable_prepare(bytes, item->len, item->what, &sl->pp, &sl->err);
+    } else {
+        double_feed_check(in, sl);
+        /* A single-page file may be archived as received; the session decides (pages.c). */
+        uint8_t *received = item->bytes;
+        size_t received_len = item->len;
+        item->bytes = NULL;
+        rc = phieu_session_page_prepare(&in->config, item->image, received, received_len, &sl->pp,
                                         &sl->err);
-    /* The image is the biggest thing in flight: its memory decodes this worker's next page. */
-    phieu_image_destroy(spare);
-    *spare = item->image;
-    item->image = NULL;
-    phieu_source_item_release(item);
+        /* The image is the biggest thing in flight: its memory decodes the next page. */
+        phieu_image_destroy(spare);
+        *spare = item->image;
+        item->image = NULL;
+        phieu_source_item_release(item);
+    }
+    if (rc == 0)
+        rc = phieu_session_prepared_store(in->archive_dir, &sl->pp, &sl->err);
     return rc;
 }
 

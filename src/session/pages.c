@@ -823,6 +823,13 @@ int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *wha
     return 0;
 }
 
+int phieu_session_prepared_store(const char *archive_dir, const phieu_prepared_page *pp,
+                                 phieu_error *err)
+{
+    return archive_store(archive_dir, pp->result.sha256, pp->unreadable,
+                         pp->bytes ? (const void *)pp->bytes : "", pp->len, err);
+}
+
 int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
                               phieu_prepared_page *pp, phieu_error *err)
 {
