@@ -374,6 +374,7 @@ static int feed(phieu_intake *in, phieu_source *src, phieu_error *err)
         if (wait_room(in, held + 1) < 0)
             return 0;
         slot *sl = &in->slots[(in->produced + held) % in->n_slots];
+        memset(sl, 0, sizeof *sl); /* free: nothing of the page it last held may stay */
         int rc = phieu_source_take(src, &sl->item, err);
         if (rc == 1 && in->o.duplex && sl->item.info.side == PHIEU_SOURCE_FRONT) {
             if (held) { /* a front without its back cannot happen; drop it safely */

@@ -464,6 +464,58 @@ static void archive_keeps_a_plain_png_as_received(void **state)
     phieu_session_close(&s);
 }
 
+/* A page much longer than the ballot goes to review as a double feed; the pages after it,
+ * which reuse its slot, do not. */
+static void only_the_long_page_is_a_double_feed(void **state)
+{
+    fixture *f = *state;
+    static const int marks[4] = {0, 1, 2, 0};
+    phieu_error err = {0};
+    phieu_image *longer = NULL;
+    int h = f->blank->height * 3 / 2;
+    assert_int_equal(phieu_image_create(f->blank->width, h, &longer, &err), 0);
+    for (int y = 0; y < f->blank->height; y++)
+        memcpy(longer->pixels + (size_t)y * longer->stride,
+               f->blank->pixels + (size_t)y * f->blank->stride, (size_t)f->blank->width);
+    longer->dpi_x = longer->dpi_y = FIXTURE_DPI;
+    char in[128], path[256];
+    snprintf(in, sizeof in, "%s/in", f->dir);
+    assert_int_equal(mkdir(in, 0755), 0);
+    snprintf(path, sizeof path, "%s/in/a-long.png", f->dir);
+    assert_int_equal(phieu_image_save_png(longer, path, &err), 0);
+    phieu_image_destroy(&longer);
+    for (int i = 0; i < 5; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "in/b%d.png", i);
+        save_ballot(f, name, marks, 40 + (unsigned)i, 1 + (unsigned)i);
+    }
+    phieu_session *s = new_session(f, "feed.db");
+    const char *paths[] = {in};
+    phieu_source *src = NULL;
+    assert_int_equal(phieu_source_open_files(paths, 1, 0, NULL, &src, &err), 0);
+    event_log *ev = calloc(1, sizeof *ev);
+    phieu_intake_options o = {0};
+    o.jobs = 1; /* three slots: the long page's slot is used again by the fourth page */
+    o.double_feed_rule = 1;
+    o.on_event = on_event;
+    o.user = ev;
+    phieu_intake *intake = NULL;
+    assert_int_equal(phieu_intake_create(s, &o, &intake, &err), 0);
+    assert_int_equal(phieu_intake_run(intake, src, &err), 0);
+    assert_int_equal(phieu_intake_get_state(intake)->counts.double_feeds, 1);
+    assert_int_equal(phieu_intake_get_state(intake)->counts.pages, 6);
+    char rows[4096];
+    query_text(s,
+               "SELECT s.position FROM exceptions e JOIN sheets s ON s.id = e.sheet_id"
+               " WHERE e.reason = 'double-feed' OR e.text LIKE '%double feed%'",
+               rows, sizeof rows);
+    assert_string_equal(rows, "1\n");
+    phieu_intake_destroy(&intake);
+    phieu_source_destroy(&src);
+    phieu_session_close(&s);
+    free(ev);
+}
+
 /* The archive's names are SHA-256 whichever library computes it (util.c): the standard's
  * test vector, and a page-sized buffer against libsodium's own. */
 static void page_hashes_are_sha256(void **state)
@@ -490,6 +542,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(duplex_pairs_backs_with_fronts, setup, teardown),
         cmocka_unit_test_setup_teardown(a_stop_stops_before_the_next_page, setup, teardown),
         cmocka_unit_test_setup_teardown(archive_keeps_a_plain_png_as_received, setup, teardown),
+        cmocka_unit_test_setup_teardown(only_the_long_page_is_a_double_feed, setup, teardown),
         cmocka_unit_test(page_hashes_are_sha256),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
