@@ -252,6 +252,7 @@ typedef struct phieu_prepared_page {
     uint8_t *bytes;           /* what the archive will hold (owned; _release frees it) */
     size_t len;
     int unreadable;           /* an undecodable file, archived as "<sha256>.bin" */
+    int stored;               /* _store wrote it: bytes may be freed before _commit */
     char what[PHIEU_ERROR_MESSAGE_MAX]; /* the decoder's words for an unreadable file */
 } phieu_prepared_page;
 /* config: phieu_session_omr_config of the session the page is for. received: NULL, or the
@@ -267,7 +268,7 @@ int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *wha
 /* Thread-safe: writes the archive file durably (write, fsync, rename), unless it is there
  * already, so that _commit finds it there. archive_dir: the session info's archive_dir. A
  * crash between the two leaves a file no sheet names, as between add_page's two steps. */
-int phieu_session_prepared_store(const char *archive_dir, const phieu_prepared_page *pp,
+int phieu_session_prepared_store(const char *archive_dir, phieu_prepared_page *pp,
                                  phieu_error *err);
 /* Same outcomes as phieu_session_add_page; the result is in pp->result. */
 int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,

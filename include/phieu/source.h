@@ -88,6 +88,7 @@ typedef struct phieu_source_item {
     uint8_t *bytes;      /* NULL, or the whole file (phieu_malloc'd): a single-page file not
                             decoded yet, or a file that cannot be decoded */
     size_t len;
+    uint64_t max_bytes;  /* > 0: a single-page file not read yet: _decode reads `path` */
     int unreadable;      /* 1: the file cannot be decoded; `what` says why, `bytes` holds it */
     char what[PHIEU_ERROR_MESSAGE_MAX];
     char path[4096];     /* the file; "" for a scanner */
@@ -100,8 +101,10 @@ typedef struct phieu_source_item {
  * Returns 1 and an item (release it), 0 at the end, or a negative code: PHIEU_EDEVICE from
  * a scanner (as next()), a file that cannot be read at all, or no memory. */
 int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err);
-/* Decodes item->bytes into item->image when it has no image yet; a file that is not an
- * image becomes unreadable = 1 and 0 is returned. Only no memory is an error. Thread-safe
+/* Decodes item->bytes into item->image when it has no image yet (reading the file first
+ * when the source left that to the caller: max_bytes > 0); a file that is not an image
+ * becomes unreadable = 1 and 0 is returned. Only no memory, or a file that cannot be read
+ * at all (PHIEU_EIO, naming it), is an error. Thread-safe
  * (touches only the item). limits NULL: the defaults. spare (may be NULL) holds an image
  * the caller is done with, or NULL: its memory is reused for the page (a fresh buffer of
  * tens of MB costs the kernel's zero-filling, image.h); *spare is NULL afterwards unless

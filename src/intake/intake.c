@@ -168,6 +168,10 @@ static int prepare(const phieu_intake *in, slot *sl, phieu_image **spare)
     }
     if (rc == 0)
         rc = phieu_session_prepared_store(in->archive_dir, &sl->pp, &sl->err);
+    if (rc == 0) { /* on disk now: the commit needs only the hash and the reading */
+        phieu_free(sl->pp.bytes);
+        sl->pp.bytes = NULL;
+    }
     return rc;
 }
 

@@ -823,11 +823,13 @@ int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *wha
     return 0;
 }
 
-int phieu_session_prepared_store(const char *archive_dir, const phieu_prepared_page *pp,
+int phieu_session_prepared_store(const char *archive_dir, phieu_prepared_page *pp,
                                  phieu_error *err)
 {
-    return archive_store(archive_dir, pp->result.sha256, pp->unreadable,
-                         pp->bytes ? (const void *)pp->bytes : "", pp->len, err);
+    int rc = archive_store(archive_dir, pp->result.sha256, pp->unreadable,
+                           pp->bytes ? (const void *)pp->bytes : "", pp->len, err);
+    pp->stored = rc == 0;
+    return rc;
 }
 
 int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
@@ -842,8 +844,9 @@ int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
         out->outcome = PHIEU_ADD_DUPLICATE;
         return 0;
     }
-    if (archive_store(s->archive, out->sha256, pp->unreadable,
-                      pp->bytes ? (const void *)pp->bytes : "", pp->len, err) != 0)
+    if (!pp->stored && archive_store(s->archive, out->sha256, pp->unreadable,
+                                     pp->bytes ? (const void *)pp->bytes : "", pp->len,
+                                     err) != 0)
         return err->code;
     page_commit pc = {out->sha256, pp->unreadable, meta,
                       pp->unreadable ? NULL : &out->reading, pp->unreadable ? pp->what : NULL};

@@ -207,9 +207,11 @@ static int files_take(phieu_source *s, phieu_source_item *item, phieu_error *err
             f->page_in_file = 0;
             snprintf(item->path, sizeof item->path, "%s", f->paths[f->current]);
             if (f->page_counts[f->current] <= 1) {
+                /* Read and decoded by the caller's workers: only their files are in memory. */
                 item->page_in_file = 1;
+                item->max_bytes = f->limits.max_bytes;
                 take_info(f, item);
-                return take_bytes(f, item, err) < 0 ? err->code : 1;
+                return 1;
             }
             phieu_error why = {0};
             int rc = phieu_image_reader_open(item->path, &f->limits, &f->reader, &why);

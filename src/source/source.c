@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "phieu/alloc.h"
+#include "phieu/util.h"
 #include "source/source_private.h"
 
 int phieu_source_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
@@ -53,6 +54,12 @@ int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err
 int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
                              phieu_image **spare, phieu_error *err)
 {
+    if (!item->image && !item->unreadable && !item->bytes && item->max_bytes > 0) {
+        int rc = phieu_read_file(item->path, item->max_bytes, &item->bytes, &item->len, err);
+        item->max_bytes = 0;
+        if (rc < 0)
+            return phieu_error_prefix(err, "'%s': ", item->path);
+    }
     if (item->image || item->unreadable || !item->bytes)
         return 0;
     phieu_image_limits lim = limits ? *limits : phieu_image_default_limits();
