@@ -5,7 +5,9 @@
  *
  * Contract:
  *  - A session is the file SESSION.db and the archive folder SESSION.db.images/ beside it
- *    (content-addressed "<sha256>.png"). Copying the two is a complete backup.
+ *    (content-addressed "<sha256>.png"). Copying the two is a complete backup. An archived
+ *    PNG is phieu's own encoding of the page, or an imported PNG file as received when it
+ *    carries nothing but the image (phieu_session_page_prepare).
  *  - Self-contained: the session keeps its own copy of each form text (re-parsed on open),
  *    the thresholds in force (stored by name), the rule set and the test flag.
  *  - Save first, then read: phieu_session_add_page writes the image durably before it
@@ -245,6 +247,39 @@ int phieu_session_image_path(const phieu_session *s, const char *sha256, int unr
                              char *out, size_t out_size, phieu_error *err);
 /* Removes temporary files a killed writer left in the archive; returns how many. */
 int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err);
+
+/* add_page and add_unreadable in two halves, for the intake module (intake.h): _prepare
+ * (encode, hash, read; pure, thread-safe, touches no session) on the intake's workers, then
+ * _commit (duplicate check, durable archive write, the one transaction) on the session's
+ * thread, in the order the pages were fed. Saving still precedes committing. */
+typedef struct phieu_prepared_page {
+    phieu_page_result result; /* sha256 and reading from _prepare; the rest from _commit */
+    uint8_t *bytes;           /* what the archive will hold (owned; _release frees it) */
+    size_t len;
+    int unreadable;           /* an undecodable file, archived as "<sha256>.bin" */
+    int stored;               /* _store wrote it: bytes may be freed before _commit */
+    char what[PHIEU_ERROR_MESSAGE_MAX]; /* the decoder's words for an unreadable file */
+    phieu_omr_strokes *strokes; /* a page of little ink: its strokes, for the rescan check */
+} phieu_prepared_page;
+/* config: phieu_session_omr_config of the session the page is for. received: NULL, or the
+ * bytes of the file `page` was decoded from (taken over, also on error). A PNG file that
+ * holds nothing but the image is archived as received (its bytes are the evidence, and its
+ * hash names it); any other page is encoded as in add_page. */
+int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
+                               uint8_t *received, size_t received_len,
+                               phieu_prepared_page *out, phieu_error *err);
+/* Takes over `bytes` (phieu_malloc'd), also on error. */
+int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,
+                                     phieu_prepared_page *out, phieu_error *err);
+/* Thread-safe: writes the archive file durably (write, fsync, rename), unless it is there
+ * already, so that _commit finds it there. archive_dir: the session info's archive_dir. A
+ * crash between the two leaves a file no sheet names, as between add_page's two steps. */
+int phieu_session_prepared_store(const char *archive_dir, phieu_prepared_page *pp,
+                                 phieu_error *err);
+/* Same outcomes as phieu_session_add_page; the result is in pp->result. */
+int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
+                              phieu_prepared_page *pp, phieu_error *err);
+void phieu_session_prepared_release(phieu_prepared_page *pp);
 
 /* ---- Sheets ------------------------------------------------------------------------- */
 

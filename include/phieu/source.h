@@ -78,11 +78,51 @@ phieu_source_fault phieu_source_last_fault(const phieu_source *s);
 void phieu_source_cancel(phieu_source *s);
 void phieu_source_destroy(phieu_source **s);
 
+/* ---- Pages for several threads (the intake module) ---------------------------------- */
+
+/* A page as phieu_source_take hands it over: decoded (scanner frames, the pages of a
+ * multi-page file), or the bytes of a single-page file as received, to be decoded by
+ * phieu_source_item_decode on another thread. */
+typedef struct phieu_source_item {
+    phieu_image *image;  /* the decoded page, or NULL */
+    uint8_t *bytes;      /* NULL, or the whole file (phieu_malloc'd): a single-page file not
+                            decoded yet, or a file that cannot be decoded */
+    size_t len;
+    uint64_t max_bytes;  /* > 0: a single-page file not read yet: _decode reads `path` */
+    int unreadable;      /* 1: the file cannot be decoded; `what` says why, `bytes` holds it */
+    char what[PHIEU_ERROR_MESSAGE_MAX];
+    char path[4096];     /* the file; "" for a scanner */
+    int page_in_file;    /* from 1 */
+    phieu_page_info info; /* filled once the page is decoded */
+} phieu_source_item;
+
+/* Like phieu_source_next, but leaves the decoding of single-page files to the caller and
+ * turns a file that cannot be decoded into an item with unreadable = 1 (not an error).
+ * Returns 1 and an item (release it), 0 at the end, or a negative code: PHIEU_EDEVICE from
+ * a scanner (as next()), a file that cannot be read at all, or no memory. */
+int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err);
+/* Decodes item->bytes into item->image when it has no image yet (reading the file first
+ * when the source left that to the caller: max_bytes > 0); a file that is not an image
+ * becomes unreadable = 1 and 0 is returned. Only no memory, or a file that cannot be read
+ * at all (PHIEU_EIO, naming it), is an error. Thread-safe
+ * (touches only the item). limits NULL: the defaults. spare (may be NULL) holds an image
+ * the caller is done with, or NULL: its memory is reused for the page (a fresh buffer of
+ * tens of MB costs the kernel's zero-filling, image.h); *spare is NULL afterwards unless
+ * the decoding failed, when it is the spare given back. */
+int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
+                             phieu_image **spare, phieu_error *err);
+/* Frees the item's image and bytes; the item can be reused. */
+void phieu_source_item_release(phieu_source_item *item);
+/* Pages the source will give, known before reading (image files: one per file, one per
+ * directory of a TIFF); 0 when unknown (a scanner). */
+int phieu_source_pages_expected(const phieu_source *s);
+
 /* ---- Image files -------------------------------------------------------------------- */
 
 /* Every page of each file in order (a multi-page TIFF gives several). A path that is a
- * folder stands for its image files (.png .tif .tiff .pgm ...) in name order. duplex: the
- * pages alternate front, back. limits NULL: the defaults. */
+ * folder stands for its image files (.png .tif .tiff) in name order; hidden files are
+ * skipped. A path that does not exist is PHIEU_ENOTFOUND. This is the only lister of image
+ * files in phieu. duplex: the pages alternate front, back. limits NULL: the defaults. */
 int phieu_source_open_files(const char *const *paths, size_t n_paths, int duplex,
                             const phieu_image_limits *limits, phieu_source **out,
                             phieu_error *err);

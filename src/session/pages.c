@@ -162,15 +162,15 @@ fail:
 
 /* ---- Archive ------------------------------------------------------------------------ */
 
-int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
-                             char *out, size_t out_size, phieu_error *err)
+static int archive_path(const char *archive, const char *sha256, int unreadable, char *out,
+                        size_t out_size, phieu_error *err)
 {
     size_t n = strlen(sha256);
     if (n != PHIEU_SHA256_HEX - 1 || strspn(sha256, "0123456789abcdef") != n)
         return phieu_error_set(err, PHIEU_EINVAL, "'%s' is not an image hash", sha256);
-    int w = snprintf(out, out_size, "%s/%s.%s", s->archive, sha256, unreadable ? "bin" : "png");
+    int w = snprintf(out, out_size, "%s/%s.%s", archive, sha256, unreadable ? "bin" : "png");
     if (w < 0 || (size_t)w >= out_size)
-        return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", s->archive);
+        return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", archive);
     return 0;
 }
 
@@ -196,19 +196,34 @@ static void archive_set_times(const phieu_session *s, const char *path)
     (void)utimensat(AT_FDCWD, path, times, 0); /* best effort: the image itself is safe */
 }
 
-/* Writes the archive file unless it is already there. A file of that name can only be
- * complete: phieu_write_file_durable renames a synced temporary file into place. */
-static int archive_store(phieu_session *s, const char *sha, int unreadable, const void *data,
-                         size_t len, phieu_error *err)
+/* archive_set_times for the image of sha256 (at commit, on the session's thread: the
+ * workers that store images do not have the session). */
+static void archive_touch(const phieu_session *s, const char *sha256, int unreadable)
 {
     char path[4200];
-    if (phieu_session_image_path(s, sha, unreadable, path, sizeof path, err) != 0)
+    phieu_error ignored = {0};
+    if (archive_path(s->archive, sha256, unreadable, path, sizeof path, &ignored) == 0)
+        archive_set_times(s, path);
+}
+
+int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
+                             char *out, size_t out_size, phieu_error *err)
+{
+    return archive_path(s->archive, sha256, unreadable, out, out_size, err);
+}
+
+/* Writes the archive file unless it is already there. A file of that name can only be
+ * complete: phieu_write_file_durable renames a synced temporary file into place. */
+static int archive_store(const char *archive, const char *sha, int unreadable,
+                         const void *data, size_t len, phieu_error *err)
+{
+    char path[4200];
+    if (archive_path(archive, sha, unreadable, path, sizeof path, err) != 0)
         return err->code;
     struct stat st;
     if (!(stat(path, &st) == 0 && (size_t)st.st_size == len) &&
         phieu_write_file_durable(path, data, len, err) != 0)
         return phieu_error_prefix(err, "cannot archive the page image: ");
-    archive_set_times(s, path);
     return 0;
 }
 
@@ -268,8 +283,8 @@ static int sheet_strokes(phieu_session *s, const char *sha, const phieu_reading 
  * at full resolution at or above PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. page may be NULL
  * (no stroke comparison). */
 static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_image *page,
-                       const char *pattern, char found[PHIEU_SHEET_ID_MAX], double *similarity,
-                       phieu_error *err)
+                       const phieu_omr_strokes *given, const char *pattern,
+                       char found[PHIEU_SHEET_ID_MAX], double *similarity, phieu_error *err)
 {
     found[0] = '\0';
     *similarity = 0;
@@ -304,12 +319,12 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
         double sim = phieu_omr_ink_similarity(r, other), evidence = 0;
         double agree = phieu_omr_ink_agreement(r, other, &evidence);
         int dup = sim >= s->info.duplicate_similarity;
-        if (!dup && page && evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
+        if (!dup && (page || given) && evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
             agree >= RESCAN_STROKE_PREFILTER) {
             phieu_omr_strokes *theirs = NULL;
-            int rc2 = mine ? 0
-                           : phieu_omr_strokes_create(&s->info.layouts[r->form_index], page, r,
-                                                      &mine, err);
+            int rc2 = given || mine ? 0
+                                    : phieu_omr_strokes_create(&s->info.layouts[r->form_index],
+                                                               page, r, &mine, err);
             if (rc2 == 0)
                 rc2 = sheet_strokes(s, (const char *)sqlite3_column_text(st, 3), other, &theirs,
                                     err);
@@ -319,7 +334,7 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
                 phieu_omr_strokes_destroy(&mine);
                 return err->code;
             }
-            sim = phieu_omr_stroke_similarity(mine, theirs);
+            sim = phieu_omr_stroke_similarity(given ? given : mine, theirs);
             phieu_omr_strokes_destroy(&theirs);
             /* A session that asks for more than the default (its "duplicate" setting
              * above it) asks it of the strokes too. */
@@ -527,6 +542,7 @@ typedef struct page_commit {
     const phieu_reading *reading; /* NULL for an unreadable file */
     const char *what;             /* words for an unreadable file */
     const phieu_image *page;      /* the page itself (strokes of a rescan), NULL if none */
+    const phieu_omr_strokes *strokes; /* or its strokes, made beforehand; NULL if none */
 } page_commit;
 
 /* Everything about one page in one transaction. */
@@ -534,6 +550,7 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
                        phieu_error *err)
 {
     const phieu_page_meta *meta = pc->meta;
+    archive_touch(s, pc->sha, pc->unreadable);
     page_exceptions *pe = phieu_calloc(1, sizeof *pe);
     if (!pe)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a page");
@@ -613,7 +630,7 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
         if (status != PHIEU_PAGE_REJECTED && form_index >= 0) {
             char twin[PHIEU_SHEET_ID_MAX];
             double sim;
-            if (find_rescan(s, pc->reading, pc->page, pattern, twin, &sim, err) != 0)
+            if (find_rescan(s, pc->reading, pc->page, pc->strokes, pattern, twin, &sim, err) != 0)
                 goto fail;
             if (twin[0]) {
                 char text[200];
@@ -773,7 +790,7 @@ int phieu_session_add_page(phieu_session *s, const phieu_image *page,
         return 0;
     }
     /* Save first, then read. */
-    int rc = archive_store(s, out->sha256, 0, png, png_len, err);
+    int rc = archive_store(s->archive, out->sha256, 0, png, png_len, err);
     phieu_free(png);
     if (rc != 0)
         return rc;
@@ -781,7 +798,7 @@ int phieu_session_add_page(phieu_session *s, const phieu_image *page,
     phieu_session_omr_config(s, &config);
     if (phieu_omr_read(&config, page, &out->reading, err) != 0)
         return err->code;
-    page_commit pc = {out->sha256, 0, meta, &out->reading, NULL, page};
+    page_commit pc = {out->sha256, 0, meta, &out->reading, NULL, page, NULL};
     return commit_page(s, &pc, out, err);
 }
 
@@ -802,11 +819,141 @@ int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t 
         out->outcome = PHIEU_ADD_DUPLICATE;
         return 0;
     }
-    if (archive_store(s, out->sha256, 1, bytes ? (const void *)bytes : "", len, err) != 0)
+    if (archive_store(s->archive, out->sha256, 1, bytes ? (const void *)bytes : "", len, err) != 0)
         return err->code;
     out->reading.status = PHIEU_PAGE_REJECTED;
     out->reading.form_index = -1;
-    page_commit pc = {out->sha256, 1, meta, NULL, what, NULL};
+    page_commit pc = {out->sha256, 1, meta, NULL, what, NULL, NULL};
+    return commit_page(s, &pc, out, err);
+}
+
+/* ---- The same in two halves, for the intake's worker threads ------------------------ */
+
+void phieu_session_prepared_release(phieu_prepared_page *pp)
+{
+    if (!pp)
+        return;
+    phieu_free(pp->bytes);
+    pp->bytes = NULL;
+    pp->len = 0;
+    phieu_omr_strokes_destroy(&pp->strokes);
+}
+
+/* A PNG file that carries the image and nothing else: IHDR first, IEND last, and between
+ * them only the chunks that say how to show the pixels. Text, time, Exif, ICC profiles and
+ * private chunks could say when or in what order a page was scanned, so a file with any of
+ * them is re-encoded rather than archived as received (the contract: secrecy). */
+static int png_image_only(const uint8_t *b, size_t len)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const char *const allowed[] = {"IHDR", "PLTE", "IDAT", "IEND", "pHYs",
+                                          "sBIT", "gAMA", "cHRM", "sRGB", "tRNS", "bKGD"};
+    if (len < 8 || memcmp(b, sig, 8) != 0)
+        return 0;
+    size_t i = 8;
+    int first = 1;
+    while (len - i >= 12) {
+        uint32_t n = (uint32_t)b[i] << 24 | (uint32_t)b[i + 1] << 16 | (uint32_t)b[i + 2] << 8 |
+                     b[i + 3];
+        const char *type = (const char *)b + i + 4;
+        if (n > len - i - 12 || (first && memcmp(type, "IHDR", 4) != 0))
+            return 0;
+        int ok = 0;
+        for (size_t k = 0; k < sizeof allowed / sizeof allowed[0] && !ok; k++)
+            ok = memcmp(type, allowed[k], 4) == 0;
+        if (!ok)
+            return 0;
+        i += 12 + (size_t)n;
+        first = 0;
+        if (memcmp(type, "IEND", 4) == 0)
+            return i == len;
+    }
+    return 0;
+}
+
+int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
+                               uint8_t *received, size_t received_len, phieu_prepared_page *out,
+                               phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->result.form_index = -1;
+    if (!config || !page) {
+        phieu_free(received);
+        return phieu_error_set(err, PHIEU_EINVAL, "no page given");
+    }
+    if (received && png_image_only(received, received_len)) {
+        out->bytes = received;
+        out->len = received_len;
+    } else {
+        phieu_free(received);
+        if (phieu_image_encode_png(page, &out->bytes, &out->len, err) != 0)
+            return err->code;
+    }
+    phieu_sha256_hex(out->bytes, out->len, out->result.sha256);
+    if (phieu_omr_read(config, page, &out->result.reading, err) != 0) {
+        phieu_session_prepared_release(out);
+        return err->code;
+    }
+    /* A page of one or two marks may need its strokes to be told from another hand's
+     * (find_rescan); the commit no longer has the page, so they are made here. */
+    const phieu_reading *r = &out->result.reading;
+    double evidence = 0;
+    if (r->form_index >= 0 && r->form_index < config->n_forms) {
+        phieu_omr_ink_agreement(r, r, &evidence);
+        if (evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
+            phieu_omr_strokes_create(&config->layouts[r->form_index], page, r, &out->strokes,
+                                     err) != 0) {
+            phieu_session_prepared_release(out);
+            return err->code;
+        }
+    }
+    return 0;
+}
+
+int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,
+                                     phieu_prepared_page *out, phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->result.form_index = -1;
+    if (!bytes && len > 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "no file content given");
+    out->bytes = bytes;
+    out->len = len;
+    out->unreadable = 1;
+    snprintf(out->what, sizeof out->what, "%s", what ? what : "the file cannot be read");
+    phieu_sha256_hex(bytes ? (const void *)bytes : "", len, out->result.sha256);
+    out->result.reading.status = PHIEU_PAGE_REJECTED;
+    out->result.reading.form_index = -1;
+    return 0;
+}
+
+int phieu_session_prepared_store(const char *archive_dir, phieu_prepared_page *pp,
+                                 phieu_error *err)
+{
+    int rc = archive_store(archive_dir, pp->result.sha256, pp->unreadable,
+                           pp->bytes ? (const void *)pp->bytes : "", pp->len, err);
+    pp->stored = rc == 0;
+    return rc;
+}
+
+int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
+                              phieu_prepared_page *pp, phieu_error *err)
+{
+    phieu_page_result *out = &pp->result;
+    if (check_meta(s, meta, err) != 0)
+        return err->code;
+    if (sheet_by_hash(s, out->sha256, out->sheet_id, err) != 0)
+        return err->code;
+    if (out->sheet_id[0]) {
+        out->outcome = PHIEU_ADD_DUPLICATE;
+        return 0;
+    }
+    if (!pp->stored && archive_store(s->archive, out->sha256, pp->unreadable,
+                                     pp->bytes ? (const void *)pp->bytes : "", pp->len,
+                                     err) != 0)
+        return err->code;
+    page_commit pc = {out->sha256, pp->unreadable, meta, pp->unreadable ? NULL : &out->reading,
+                      pp->unreadable ? pp->what : NULL, NULL, pp->strokes};
     return commit_page(s, &pc, out, err);
 }
 

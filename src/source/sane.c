@@ -766,7 +766,8 @@ static void sane_destroy(phieu_source *s)
     s->impl = NULL;
 }
 
-static const phieu_source_ops sane_ops = {sane_next, sane_src_cancel, sane_destroy};
+static const phieu_source_ops sane_ops = {sane_next, sane_src_cancel, sane_destroy, NULL,
+                                          NULL};
 
 /* Opens `name` (after sane_init); fills err with a bilingual message on failure. */
 static int open_device(const char *name, SANE_Handle *h, phieu_source_fault *fault,

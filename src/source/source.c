@@ -4,8 +4,10 @@
  * Nothing here prints: the CLI shows the messages and asks the operator what to do.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "phieu/alloc.h"
+#include "phieu/util.h"
 #include "source/source_private.h"
 
 int phieu_source_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
@@ -36,6 +38,84 @@ void phieu_source_destroy(phieu_source **s)
     (*s)->ops->destroy(*s);
     phieu_free(*s);
     *s = NULL;
+}
+
+int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err)
+{
+    if (!s || !item)
+        return phieu_error_set(err, PHIEU_EINVAL, "phieu_source_take: missing argument");
+    memset(item, 0, sizeof *item);
+    s->fault = PHIEU_FAULT_NONE;
+    if (s->ops->take)
+        return s->ops->take(s, item, err);
+    return s->ops->next(s, &item->image, &item->info, err);
+}
+
+int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
+                             phieu_image **spare, phieu_error *err)
+{
+    if (!item->image && !item->unreadable && !item->bytes && item->max_bytes > 0) {
+        int rc = phieu_read_file(item->path, item->max_bytes, &item->bytes, &item->len, err);
+        item->max_bytes = 0;
+        if (rc < 0)
+            return phieu_error_prefix(err, "'%s': ", item->path);
+    }
+    if (item->image || item->unreadable || !item->bytes)
+        return 0;
+    phieu_image_limits lim = limits ? *limits : phieu_image_default_limits();
+    phieu_image_reader *r = NULL;
+    phieu_error why = {0};
+    phieu_image *img = spare ? *spare : NULL;
+    if (spare)
+        *spare = NULL;
+    int rc = phieu_image_reader_open_memory(item->bytes, item->len, item->path, &lim, &r, &why);
+    if (rc == 0) {
+        rc = phieu_image_reader_next_reusing(r, &img, &why);
+        if (rc == 0)
+            rc = phieu_error_set(&why, PHIEU_EFORMAT, "'%s' holds no image", item->path);
+    }
+    phieu_image_reader_close(&r);
+    if (rc < 0) { /* img is the spare given, or NULL */
+        if (spare)
+            *spare = img;
+        else
+            phieu_image_destroy(&img);
+    } else {
+        item->image = img;
+    }
+    if (rc == PHIEU_ENOMEM) {
+        *err = why;
+        return rc;
+    }
+    if (rc < 0) {
+        item->unreadable = 1;
+        snprintf(item->what, sizeof item->what, "%s", why.message);
+        return 0;
+    }
+    phieu_image *page = item->image;
+    phieu_page_info *info = &item->info;
+    info->bytes_announced = info->bytes_received = (uint64_t)page->width * (uint64_t)page->height;
+    info->dpi = page->dpi_y;
+    info->length_mm = info->dpi > 0 ? page->height / info->dpi * 25.4 : 0;
+    info->sane_format = -1;
+    info->depth = 8;
+    info->frames = 1;
+    return 0;
+}
+
+void phieu_source_item_release(phieu_source_item *item)
+{
+    if (!item)
+        return;
+    phieu_image_destroy(&item->image);
+    phieu_free(item->bytes);
+    item->bytes = NULL;
+    item->len = 0;
+}
+
+int phieu_source_pages_expected(const phieu_source *s)
+{
+    return s && s->ops->pages_expected ? s->ops->pages_expected(s) : 0;
 }
 
 int phieu_source_fault_error(phieu_error *err, phieu_source_fault fault, const char *device,

@@ -11,6 +11,9 @@ typedef struct phieu_source_ops {
     int (*next)(phieu_source *s, phieu_image **page, phieu_page_info *info, phieu_error *err);
     void (*cancel)(phieu_source *s);
     void (*destroy)(phieu_source *s);
+    /* NULL: take() wraps next() */
+    int (*take)(phieu_source *s, phieu_source_item *item, phieu_error *err);
+    int (*pages_expected)(const phieu_source *s); /* NULL: unknown */
 } phieu_source_ops;
 
 struct phieu_source {

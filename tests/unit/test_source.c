@@ -164,11 +164,9 @@ static void missing_folder_is_an_error(void **state)
     const char *paths[] = {missing};
     phieu_source *s = NULL;
     phieu_error err = {0};
-    /* A path that does not exist is taken as a file and fails when read. */
-    assert_int_equal(phieu_source_open_files(paths, 1, 0, NULL, &s, &err), 0);
-    phieu_image *img = NULL;
-    phieu_page_info info;
-    assert_true(phieu_source_next(s, &img, &info, &err) < 0);
+    /* A path that does not exist is refused when the files are listed, naming it. */
+    assert_int_equal(phieu_source_open_files(paths, 1, 0, NULL, &s, &err), PHIEU_ENOTFOUND);
+    assert_null(s);
     assert_non_null(strstr(err.message, "nope"));
     phieu_source_destroy(&s);
 }
