@@ -12,65 +12,11 @@
  */
 'use strict';
 
-const { chromium } = require('playwright-core');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
+const { URL, SHOTS, until, shooter, openBrowser, login } = require('./support.js');
 
-const URL = process.env.REVIEW_URL;
-const SHOTS = process.env.SHOTS_DIR;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-/* Generous: two cores shared by a whole build. */
-const TIMEOUT_MS = 30000;
-
-/* Waits until fn (run in the page) returns something true; polled from here because the
- * page's Content-Security-Policy forbids the eval page.waitForFunction needs. */
-async function until(page, fn, arg) {
-  const end = Date.now() + TIMEOUT_MS;
-  for (;;) {
-    if (await page.evaluate(fn, arg)) return;
-    if (Date.now() > end) throw new Error('timed out waiting for ' + fn.toString().slice(0, 160));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-let step = 0;
-async function shot(page, name) {
-  step += 1;
-  const file = path.join(SHOTS, String(step).padStart(2, '0') + '-' + name + '.png');
-  await page.screenshot({ path: file, fullPage: true });
-  console.log('screenshot ' + file);
-}
-
-async function openBrowser(name) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phieu-chromium-' + name + '-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: ARGS,
-    viewport: { width: 1400, height: 1000 }, locale: 'vi-VN',
-  });
-  context.setDefaultTimeout(TIMEOUT_MS);
-  const page = context.pages()[0] || await context.newPage();
-  const outside = [];
-  page.on('request', (req) => {
-    if (!req.url().startsWith(URL) && !req.url().startsWith('data:')) outside.push(req.url());
-  });
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !/401|Unauthorized/.test(m.text())) errors.push(m.text()); });
-  return { context, page, dir, outside, errors };
-}
-
-async function login(page, user, password) {
-  await page.goto(URL);
-  await page.waitForSelector('#login-form');
-  await page.fill('#login-user', user);
-  await page.fill('#login-password', password);
-  await page.click('#login-button');
-  await page.waitForSelector('#counts');
-}
+const shot = shooter('', true);
 
 /* The value entered in each row of the reading table ('' when none). */
 async function rowValues(page) {

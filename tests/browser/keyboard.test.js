@@ -11,47 +11,19 @@
  */
 'use strict';
 
-const { chromium } = require('playwright-core');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
+const { URL, SHOTS, until, openBrowser, login } = require('./support.js');
 
-const URL = process.env.REVIEW_URL;
-const SHOTS = process.env.SHOTS_DIR;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const CASES = Number(process.env.CASES || 0);
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const TIMEOUT_MS = 30000;
-
-async function until(page, fn, arg) {
-  const end = Date.now() + TIMEOUT_MS;
-  for (;;) {
-    if (await page.evaluate(fn, arg)) return;
-    if (Date.now() > end) throw new Error('timed out waiting for ' + fn.toString().slice(0, 160));
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function main() {
   assert.ok(URL && SHOTS && CASES > 0, 'REVIEW_URL, SHOTS_DIR and CASES must be set');
   fs.mkdirSync(SHOTS, { recursive: true });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phieu-chromium-k-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1366, height: 768 }, locale: 'vi-VN',
-  });
-  context.setDefaultTimeout(TIMEOUT_MS);
-  const page = context.pages()[0] || await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const { context, page, dir, errors } = await openBrowser('k', { width: 1366, height: 768, consoleErrors: false });
   try {
-    await page.goto(URL);
-    await page.waitForSelector('#login-form');
-    await page.fill('#login-user', process.env.USER1);
-    await page.fill('#login-password', process.env.PASS1);
-    await page.click('#login-button');
-    await page.waitForSelector('#counts');
+    await login(page, process.env.USER1, process.env.PASS1);
     assert.equal(Number(await page.textContent('#count-todo b')), CASES);
     await page.keyboard.press('Enter'); /* start reviewing */
 

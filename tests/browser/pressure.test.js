@@ -15,56 +15,14 @@
  */
 'use strict';
 
-const { chromium } = require('playwright-core');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
+const support = require('./support.js');
 
-const URL = process.env.REVIEW_URL;
-const SHOTS = process.env.SHOTS_DIR;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const TIMEOUT_MS = 30000;
-
-async function until(page, fn, arg) {
-  const end = Date.now() + TIMEOUT_MS;
-  for (;;) {
-    if (await page.evaluate(fn, arg)) return;
-    if (Date.now() > end) throw new Error('timed out waiting for ' + fn.toString().slice(0, 160));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-let step = 0;
-async function shot(page, name) {
-  step += 1;
-  const file = path.join(SHOTS, 'pressure-' + String(step).padStart(2, '0') + '-' + name + '.png');
-  await page.screenshot({ path: file });
-  console.log('screenshot ' + file);
-}
-
-async function openBrowser(name, width, height) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phieu-chromium-' + name + '-'));
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width, height }, locale: 'vi-VN',
-  });
-  context.setDefaultTimeout(TIMEOUT_MS);
-  const page = context.pages()[0] || await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, dir, errors };
-}
-
-async function login(page, user, password) {
-  await page.goto(URL);
-  await page.waitForSelector('#login-form');
-  await page.fill('#login-user', user);
-  await page.fill('#login-password', password);
-  await page.click('#login-button');
-  await page.waitForSelector('#counts');
-}
+const { URL, SHOTS, until, login } = support;
+const shot = support.shooter('pressure-', false);
+/* The page's own errors only: refused requests (409, 429) are what this test provokes. */
+const openBrowser = (name, width, height) => support.openBrowser(name, { width, height, consoleErrors: false });
 
 /* The case in the address bar is on screen and takes decisions. */
 async function caseReady(page) {
