@@ -35,7 +35,8 @@ static json_t *layout_object(const phieu_form *form, const phieu_layout *l)
     json_t *root = json_object();
     json_object_set_new(root, "form", json_string(form->id));
     json_object_set_new(root, "fingerprint", json_string(form->fingerprint_hex));
-    json_object_set_new(root, "kind", json_string(form->kind == PHIEU_FORM_CONFIDENCE ? "confidence" : "rating"));
+    const char *kind = form->kind == PHIEU_FORM_CONFIDENCE ? "confidence" : "rating";
+    json_object_set_new(root, "kind", json_string(kind));
     json_t *page = json_object();
     json_object_set_new(page, "width_mm", mm(l->page_w));
     json_object_set_new(page, "height_mm", mm(l->page_h));
