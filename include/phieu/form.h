@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "phieu/error.h"
+#include "phieu/util.h"
 
 #define PHIEU_FORM_MAX_ROWS 30   /* more does not fit one A4 page with 6 mm boxes */
 #define PHIEU_FORM_MAX_CHOICES 3 /* rating: high, trust, low */
@@ -121,6 +122,12 @@ typedef struct phieu_layout {
 } phieu_layout;
 
 int phieu_layout_compute(const phieu_form *form, phieu_layout *out, phieu_error *err);
+
+/* Appends the layout as the JSON object `phieu form layout --json` prints (docs/forms.md):
+ * indented by one space, millimetres rounded to 1/1000 mm, no final newline. PHIEU_ENOMEM
+ * when memory runs out (out may then hold part of it: release it). */
+int phieu_layout_json(const phieu_form *form, const phieu_layout *l, phieu_buf *out,
+                      phieu_error *err);
 
 /* ---- Form code --------------------------------------------------------------------- */
 

@@ -53,4 +53,10 @@ void phieu_buf_append(phieu_buf *b, const void *data, size_t len);
 void phieu_buf_puts(phieu_buf *b, const char *s);
 void phieu_buf_printf(phieu_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends s as a JSON string, quotes included: '"' and '\\' take a backslash, bytes below
+ * 0x20 become \u00XX, every other byte (UTF-8 included) is copied as it is. NULL is
+ * written as "". The one escaper of the program: every JSON phieu writes without jansson
+ * goes through it. */
+void phieu_buf_json_string(phieu_buf *b, const char *s);
+
 #endif

@@ -51,16 +51,15 @@ typedef struct read_opts {
 
 static void put_json_string(FILE *out, const char *s)
 {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_json_string(&b, s);
+    /* Out of memory: still a JSON string, so the line stays parseable. */
+    if (b.failed)
+        fputs("\"\"", out);
+    else
+        fwrite(b.data, 1, b.len, out);
+    phieu_buf_release(&b);
 }
 
 static void put_thresholds_json(FILE *out, const phieu_thresholds *th)

@@ -698,25 +698,11 @@ int phieu_omr_read_as(const phieu_omr_config *config, int form_index, const phie
 
 /* ---- JSON ------------------------------------------------------------------------- */
 
-static void json_string(phieu_buf *out, const char *s)
-{
-    phieu_buf_puts(out, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            phieu_buf_printf(out, "\\%c", *p);
-        else if (*p < 0x20)
-            phieu_buf_printf(out, "\\u%04x", *p);
-        else
-            phieu_buf_append(out, p, 1);
-    }
-    phieu_buf_puts(out, "\"");
-}
-
 void phieu_omr_reading_json(const phieu_reading *r, const phieu_form *form, phieu_buf *out)
 {
     phieu_buf_printf(out, "{\"status\":\"%s\",\"form\":", phieu_page_status_name(r->status));
     if (form && r->form_index >= 0)
-        json_string(out, form->id);
+        phieu_buf_json_string(out, form->id);
     else
         phieu_buf_puts(out, "null");
     phieu_buf_printf(out, ",\"test_ballot\":%s,\"upside_down\":%s,\"reasons\":[",
@@ -726,15 +712,15 @@ void phieu_omr_reading_json(const phieu_reading *r, const phieu_form *form, phie
             continue;
         if (!first)
             phieu_buf_puts(out, ",");
-        json_string(out, r->reasons[i].code);
+        phieu_buf_json_string(out, r->reasons[i].code);
         first = 0;
     }
     phieu_buf_puts(out, "],\"notes\":[");
     for (int i = 0; i < r->n_reasons; i++) {
         phieu_buf_printf(out, "%s{\"code\":", i ? "," : "");
-        json_string(out, r->reasons[i].code);
+        phieu_buf_json_string(out, r->reasons[i].code);
         phieu_buf_printf(out, ",\"row\":%d,\"text\":", r->reasons[i].row);
-        json_string(out, r->reasons[i].text);
+        phieu_buf_json_string(out, r->reasons[i].text);
         phieu_buf_puts(out, "}");
     }
     phieu_buf_puts(out, "],\"rows\":[");
@@ -742,12 +728,12 @@ void phieu_omr_reading_json(const phieu_reading *r, const phieu_form *form, phie
     for (int i = 0; i < r->n_rows && form; i++) {
         const phieu_row_reading *row = &r->rows[i];
         phieu_buf_printf(out, "%s{\"row\":%d,\"decision\":", i ? "," : "", row->row);
-        json_string(out, phieu_row_decision_name(form, row->decision));
+        phieu_buf_json_string(out, phieu_row_decision_name(form, row->decision));
         phieu_buf_puts(out, ",\"boxes\":[");
         for (int c = 0; c < n; c++) {
             const phieu_box_reading *b = &row->boxes[c];
             phieu_buf_printf(out, "%s{\"choice\":", c ? "," : "");
-            json_string(out, form->choices[c].key);
+            phieu_buf_json_string(out, form->choices[c].key);
             phieu_buf_printf(out,
                              ",\"score\":%.4f,\"coverage\":%.4f,\"darkness\":%.4f,"
                              "\"state\":\"%s\"}",

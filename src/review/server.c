@@ -120,23 +120,6 @@ double review_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static char *json_escape_dup(const char *s)
-{
-    phieu_buf b;
-    phieu_buf_init(&b);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            phieu_buf_printf(&b, "\\%c", c);
-        else if (c < 0x20)
-            phieu_buf_printf(&b, "\\u%04x", c);
-        else
-            phieu_buf_append(&b, s, 1);
-    }
-    phieu_buf_append(&b, "", 0);
-    return b.failed ? (phieu_buf_release(&b), NULL) : b.data;
-}
-
 void review_json_text(review_response *res, int status, char *text)
 {
     free(res->data);
@@ -176,13 +159,14 @@ void review_error(review_response *res, int status, const char *code, const char
             review_error_lang(res, status, code, error_words_vi[i].vi, msg);
             return;
         }
-    char *m = json_escape_dup(msg);
-    size_t n = strlen(code) + (m ? strlen(m) : 0) + 40;
-    char *text = phieu_malloc(n);
-    if (text)
-        snprintf(text, n, "{\"error\":\"%s\",\"message\":\"%s\"}", code, m ? m : "");
-    phieu_free(m);
-    review_json_text(res, status, text);
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_printf(&b, "{\"error\":\"%s\",\"message\":", code);
+    phieu_buf_json_string(&b, msg);
+    phieu_buf_puts(&b, "}");
+    if (b.failed)
+        phieu_buf_release(&b);
+    review_json_text(res, status, b.data);
 }
 
 void review_error_lang(review_response *res, int status, const char *code, const char *vi,

@@ -260,24 +260,10 @@ void phieu_tally_destroy(phieu_tally **t)
 
 /* ---- Output ------------------------------------------------------------------------- */
 
-static void json_string(phieu_buf *b, const char *s)
-{
-    phieu_buf_puts(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            phieu_buf_printf(b, "\\%c", *p);
-        else if (*p < 0x20)
-            phieu_buf_printf(b, "\\u%04x", *p);
-        else
-            phieu_buf_append(b, p, 1);
-    }
-    phieu_buf_puts(b, "\"");
-}
-
 void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
 {
     phieu_buf_puts(b, "{\"rules\":");
-    json_string(b, t->rules->name);
+    phieu_buf_json_string(b, t->rules->name);
     phieu_buf_printf(b, ",\"base\":\"%s\",\"delegates\":%d,\"provisional\":%s,"
                         "\"unknown_form_pending\":%d,\"unknown_form_invalid\":%d,\"forms\":[",
                      t->rules->base == PHIEU_BASE_DELEGATES ? "delegates" : "collected",
@@ -287,9 +273,9 @@ void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
         const phieu_tally_form *tf = &t->forms[i];
         const phieu_form *f = tf->form;
         phieu_buf_puts(b, i ? ",{\"form\":" : "{\"form\":");
-        json_string(b, f->id);
+        phieu_buf_json_string(b, f->id);
         phieu_buf_puts(b, ",\"kind\":");
-        json_string(b, f->kind == PHIEU_FORM_CONFIDENCE ? "confidence" : "rating");
+        phieu_buf_json_string(b, f->kind == PHIEU_FORM_CONFIDENCE ? "confidence" : "rating");
         if (tf->counts.entered)
             phieu_buf_printf(b, ",\"counts\":{\"present\":%d,\"issued\":%d,\"collected\":%d,"
                                 "\"spoiled\":%d}",
@@ -306,9 +292,9 @@ void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
         for (int r = 0; r < tf->n_persons; r++) {
             const phieu_tally_person *p = &tf->persons[r];
             phieu_buf_printf(b, "%s{\"number\":%d,\"name\":", r ? "," : "", p->number);
-            json_string(b, p->name);
+            phieu_buf_json_string(b, p->name);
             phieu_buf_puts(b, ",\"post\":");
-            json_string(b, p->post);
+            phieu_buf_json_string(b, p->post);
             phieu_buf_printf(b, ",\"valid\":%d,\"not_valid\":%d,\"blank\":%d,\"overvote\":%d,"
                                 "\"invalid_ballot\":%d,\"decided_invalid\":%d,\"pending\":%d,"
                                 "\"levels\":[",
@@ -318,20 +304,20 @@ void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
                 char pct[PHIEU_PERCENT_TEXT_MAX];
                 phieu_percent_text(p->percent[c], pct);
                 phieu_buf_printf(b, "%s{\"key\":", c ? "," : "");
-                json_string(b, f->choices[c].key);
+                phieu_buf_json_string(b, f->choices[c].key);
                 phieu_buf_puts(b, ",\"label\":");
-                json_string(b, f->choices[c].label);
+                phieu_buf_json_string(b, f->choices[c].label);
                 phieu_buf_printf(b, ",\"count\":%d,\"percent_hundredths\":%d,\"percent\":",
                                  p->count[c], p->percent[c]);
-                json_string(b, pct);
+                phieu_buf_json_string(b, pct);
                 phieu_buf_puts(b, "}");
             }
             phieu_buf_puts(b, "],\"band\":");
-            json_string(b, phieu_band_name(p->band));
+            phieu_buf_json_string(b, phieu_band_name(p->band));
             phieu_buf_puts(b, ",\"band_vi\":");
-            json_string(b, phieu_band_text(p->band, "vi"));
+            phieu_buf_json_string(b, phieu_band_text(p->band, "vi"));
             phieu_buf_puts(b, ",\"band_en\":");
-            json_string(b, phieu_band_text(p->band, "en"));
+            phieu_buf_json_string(b, phieu_band_text(p->band, "en"));
             phieu_buf_puts(b, "}");
         }
         phieu_buf_puts(b, "]}");

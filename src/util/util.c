@@ -281,3 +281,17 @@ void phieu_buf_printf(phieu_buf *b, const char *fmt, ...)
     phieu_buf_append(b, big, (size_t)n);
     phieu_free(big);
 }
+
+void phieu_buf_json_string(phieu_buf *b, const char *s)
+{
+    phieu_buf_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\')
+            phieu_buf_printf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            phieu_buf_printf(b, "\\u%04x", *p);
+        else
+            phieu_buf_append(b, p, 1);
+    }
+    phieu_buf_append(b, "\"", 1);
+}

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <ft2build.h>
+#include <jansson.h>
 #include FT_FREETYPE_H
 
 #include "form/form_internal.h"
@@ -714,6 +715,50 @@ static void test_layout_deterministic(void **state)
     phieu_form_destroy(&b);
 }
 
+/* The layout JSON holds the layout's own figures, to 1/1000 mm, and the form's texts; a
+ * buffer that cannot grow gives PHIEU_ENOMEM, not a cut-off document. */
+static void test_layout_json(void **state)
+{
+    (void)state;
+    phieu_form *f = load_shipped_form("district-rating");
+    phieu_layout l;
+    assert_int_equal(phieu_layout_compute(f, &l, NULL), 0);
+    phieu_buf b;
+    phieu_buf_init(&b);
+    assert_int_equal(phieu_layout_json(f, &l, &b, NULL), 0);
+    json_error_t jerr;
+    json_t *doc = json_loads(b.data, 0, &jerr);
+    assert_non_null(doc);
+    assert_string_equal(json_string_value(json_object_get(doc, "form")), "district-rating");
+    assert_string_equal(json_string_value(json_object_get(doc, "fingerprint")),
+                        f->fingerprint_hex);
+    assert_string_equal(json_string_value(json_object_get(doc, "kind")), "rating");
+    json_t *page = json_object_get(doc, "page");
+    assert_int_equal(json_integer_value(json_object_get(page, "width_mm")), 210);
+    assert_int_equal(json_integer_value(json_object_get(page, "height_mm")), 297);
+    json_t *rows = json_object_get(doc, "rows");
+    assert_int_equal(json_array_size(rows), (size_t)f->n_rows);
+    json_t *last = json_array_get(rows, json_array_size(rows) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "name")),
+                        f->rows[f->n_rows - 1].name);
+    json_t *box = json_array_get(json_object_get(last, "boxes"), 2);
+    assert_string_equal(json_string_value(json_object_get(box, "choice")), "low");
+    assert_true(fabs(json_number_value(json_object_get(box, "y_mm")) -
+                     l.boxes[f->n_rows - 1][2].y) <= 0.0005);
+    json_decref(doc);
+    phieu_buf_release(&b);
+
+    phieu_buf_init(&b);
+    phieu_error err = {0};
+    phieu_alloc_fail_after(0);
+    int rc = phieu_layout_json(f, &l, &b, &err);
+    phieu_alloc_fail_after(-1);
+    assert_int_equal(rc, PHIEU_ENOMEM);
+    assert_non_null(strstr(err.message, "district-rating"));
+    phieu_buf_release(&b);
+    phieu_form_destroy(&f);
+}
+
 /* ---- form code ---------------------------------------------------------------------- */
 
 static void test_code_round_trip(void **state)
@@ -802,6 +847,7 @@ int main(void)
         cmocka_unit_test(test_layout_refuses_impossible_forms),
         cmocka_unit_test(test_layout_few_rows_capped),
         cmocka_unit_test(test_layout_deterministic),
+        cmocka_unit_test(test_layout_json),
         cmocka_unit_test(test_code_round_trip),
         cmocka_unit_test(test_code_crc_known_value),
     };

@@ -1,0 +1,87 @@
+/*
+ * test_util.c - phieu_buf_json_string, the program's one JSON string escaper: the bytes it
+ * writes for each kind of character (checked by hand against RFC 8259), that jansson reads
+ * back exactly the string given, and that running out of memory marks the buffer failed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "phieu/alloc.h"
+#include "phieu/util.h"
+
+static void expect_json(const char *in, const char *want)
+{
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_json_string(&b, in);
+    assert_false(b.failed);
+    assert_string_equal(b.data, want);
+    assert_int_equal(b.len, strlen(want));
+    phieu_buf_release(&b);
+}
+
+/* Each rule of the escaper, one byte class at a time. */
+static void test_escapes(void **state)
+{
+    (void)state;
+    expect_json("", "\"\"");
+    expect_json(NULL, "\"\"");
+    expect_json("abc 123", "\"abc 123\"");
+    expect_json("say \"hi\"", "\"say \\\"hi\\\"\"");
+    expect_json("C:\\scans", "\"C:\\\\scans\"");
+    expect_json("a\nb\tc\rd", "\"a\\u000ab\\u0009c\\u000dd\"");
+    expect_json("\x01\x1f", "\"\\u0001\\u001f\"");
+    /* 0x7f and the slash need no escape; UTF-8 passes as it is. */
+    expect_json("/\x7f", "\"/\x7f\"");
+    expect_json("Nguyễn Thị Hà", "\"Nguyễn Thị Hà\"");
+}
+
+/* Appending after other text keeps that text, and jansson reads back what went in. */
+static void test_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = {"Trần Văn \"Khải\"", "tab\there", "back\\slash\n", "Ủy viên"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        phieu_buf b;
+        phieu_buf_init(&b);
+        phieu_buf_puts(&b, "{\"name\":");
+        phieu_buf_json_string(&b, names[i]);
+        phieu_buf_puts(&b, "}");
+        assert_false(b.failed);
+        json_error_t jerr;
+        json_t *doc = json_loads(b.data, 0, &jerr);
+        assert_non_null(doc);
+        assert_string_equal(json_string_value(json_object_get(doc, "name")), names[i]);
+        json_decref(doc);
+        phieu_buf_release(&b);
+    }
+}
+
+/* Out of memory: the buffer says so, and nothing half-written is presented as done. */
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_alloc_fail_after(0);
+    phieu_buf_json_string(&b, "x");
+    phieu_alloc_fail_after(-1);
+    assert_true(b.failed);
+    phieu_buf_release(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
