@@ -134,7 +134,7 @@ void review_api_login(review_request *req, review_response *res);
 void review_api_route(review_request *req, review_response *res);
 void review_image_route(review_request *req, review_response *res);
 
-/* ---- images.c: the cache of scaled pages and crops ---- */
+/* ---- cache.c: the cache of scaled pages and crops ---- */
 int review_cache_create(size_t max_bytes, review_cache **out);
 void review_cache_destroy(review_cache **c);
 /* A copy of a cached PNG (caller frees), or 0 when absent. */
