@@ -521,6 +521,52 @@ static int missing_why(const phieu_layout *L, const phieu_image *page, const dou
                                                                        : OMR_MISSING_ABSENT;
 }
 
+/* The cheapest choice of one candidate per image corner (none at corner `skip`, or all
+ * four when skip is -1) over both orientations: its cost, or a negative value when no
+ * combination is a page; the candidates in bi, the orientation in *bo. Combinations are
+ * visited in rank order and the first of equal costs is kept, so the choice is the same on
+ * every machine. */
+static double cheapest_combination(const phieu_layout *L, cand cands[4][FID_MAX_CANDIDATES],
+                                   const int nc[4], int skip, int bi[4], int *bo)
+{
+    int lim[4];
+    for (int k = 0; k < 4; k++)
+        lim[k] = k == skip ? 1 : nc[k];
+    int total = lim[0] * lim[1] * lim[2] * lim[3];
+    double best = -1;
+    for (int o = 0; o < 2; o++) {
+        int holed = o == 0 ? 2 : 0; /* the image corner whose fiducial has the hole */
+        for (int n = 0; n < total; n++) {
+            int idx[4], rest = n, okh = 1, rank = 0;
+            for (int k = 3; k >= 0; k--) { /* corner 3 varies fastest */
+                idx[k] = rest % lim[k];
+                rest /= lim[k];
+            }
+            const omr_fiducial *f[4] = {NULL, NULL, NULL, NULL};
+            for (int k = 0; k < 4; k++) {
+                if (k == skip)
+                    continue;
+                f[k] = &cands[k][idx[k]].f;
+                okh &= f[k]->hole == (k == holed);
+                rank += idx[k];
+            }
+            if (!okh)
+                continue;
+            double scale;
+            double c = skip < 0 ? combo_cost(L, f, o, &scale) : combo3_cost(L, f, skip, o, &scale);
+            if (c < 0)
+                continue;
+            c += 0.05 * rank;
+            if (best < 0 || c < best) {
+                best = c;
+                *bo = o;
+                memcpy(bi, idx, sizeof idx);
+            }
+        }
+    }
+    return best;
+}
+
 /* Three fiducials that agree, the fourth missing or spoilt: the cheapest combination over
  * every corner left out, both orientations and the candidates; an affine transform from
  * the three. Returns 1 when found. */
@@ -530,44 +576,16 @@ static int register_three(const phieu_layout *L, const phieu_image *page,
 {
     double best = -1;
     int bi[4] = {0, 0, 0, 0}, bo = 0, bskip = -1;
-    int idx[4];
-    for (int skip = 0; skip < 4; skip++)
-        for (int o = 0; o < 2; o++) {
-            int holed = o == 0 ? 2 : 0;
-            int lim[4];
-            for (int k = 0; k < 4; k++)
-                lim[k] = k == skip ? 1 : nc[k];
-            if (lim[0] * lim[1] * lim[2] * lim[3] == 0)
-                continue;
-            for (idx[0] = 0; idx[0] < lim[0]; idx[0]++)
-                for (idx[1] = 0; idx[1] < lim[1]; idx[1]++)
-                    for (idx[2] = 0; idx[2] < lim[2]; idx[2]++)
-                        for (idx[3] = 0; idx[3] < lim[3]; idx[3]++) {
-                            const omr_fiducial *f[4] = {NULL, NULL, NULL, NULL};
-                            int okh = 1, rank = 0;
-                            for (int k = 0; k < 4; k++) {
-                                if (k == skip)
-                                    continue;
-                                f[k] = &cands[k][idx[k]].f;
-                                if (f[k]->hole != (k == holed))
-                                    okh = 0;
-                                rank += idx[k];
-                            }
-                            if (!okh)
-                                continue;
-                            double scale;
-                            double c = combo3_cost(L, f, skip, o, &scale);
-                            if (c < 0)
-                                continue;
-                            c += 0.05 * rank;
-                            if (best < 0 || c < best) {
-                                best = c;
-                                bo = o;
-                                bskip = skip;
-                                memcpy(bi, idx, sizeof bi);
-                            }
-                        }
+    for (int skip = 0; skip < 4; skip++) {
+        int i[4] = {0, 0, 0, 0}, o = 0;
+        double c = cheapest_combination(L, cands, nc, skip, i, &o);
+        if (c >= 0 && (best < 0 || c < best)) {
+            best = c;
+            bo = o;
+            bskip = skip;
+            memcpy(bi, i, sizeof bi);
         }
+    }
     if (best < 0)
         return 0;
     double P[3][2], Q[3][2], black = 0, paper = 0;
@@ -643,37 +661,8 @@ void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s
     }
     if (reg->found < 3)
         return;
-    double best = -1;
     int bi[4] = {0, 0, 0, 0}, bo = 0;
-    int idx[4];
-    for (int o = 0; o < 2; o++) {
-        int holed = o == 0 ? 2 : 0; /* the image corner whose fiducial has the hole */
-        for (idx[0] = 0; idx[0] < nc[0]; idx[0]++)
-            for (idx[1] = 0; idx[1] < nc[1]; idx[1]++)
-                for (idx[2] = 0; idx[2] < nc[2]; idx[2]++)
-                    for (idx[3] = 0; idx[3] < nc[3]; idx[3]++) {
-                        const omr_fiducial *f[4];
-                        int okh = 1, rank = 0;
-                        for (int k = 0; k < 4; k++) {
-                            f[k] = &cands[k][idx[k]].f;
-                            if (f[k]->hole != (k == holed))
-                                okh = 0;
-                            rank += idx[k];
-                        }
-                        if (!okh)
-                            continue;
-                        double scale;
-                        double c = combo_cost(L, f, o, &scale);
-                        if (c < 0)
-                            continue;
-                        c += 0.05 * rank;
-                        if (best < 0 || c < best) {
-                            best = c;
-                            bo = o;
-                            memcpy(bi, idx, sizeof bi);
-                        }
-                    }
-    }
+    double best = cheapest_combination(L, cands, nc, -1, bi, &bo);
     if (best < 0) {
         register_three(L, page, cands, nc, side_px, reg);
         return;
