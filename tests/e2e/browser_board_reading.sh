@@ -23,9 +23,10 @@ if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
 fi
 
 work=$(mktemp -d /tmp/phieu-browser-board-XXXXXX)
-server_pid=""
+# shellcheck source=../browser/review_server.sh
+. "$browser_dir/review_server.sh"
 cleanup() {
-  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  kill_review
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,19 +48,11 @@ exc() { { "$PHIEU_BIN" exceptions "$db" || true; } | awk -v pos="1/$1" '$3 == po
 exc_b=$(exc 2); exc_c=$(exc 3)
 [ -n "$exc_b" ] && [ -n "$exc_c" ] || { echo "no page exceptions for the cut pages" >&2; exit 1; }
 
-"$PHIEU_BIN" review "$db" --listen 127.0.0.1:0 >"$work/out" 2>"$work/log" &
-server_pid=$!
-url=""
-for _ in $(seq 1 100); do
-  url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$work/out" || true)
-  [ -n "$url" ] && break
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "phieu review did not start:" >&2; cat "$work/log" >&2; exit 1; }
+start_review "$db" day
 
 shots="$PHIEU_BUILD_DIR/board-reading-screenshots"
 rm -rf "$shots"
-REVIEW_URL="${url%/}" SHOTS_DIR="$shots" CHROMIUM="$CHROMIUM" EXC_B="$exc_b" EXC_C="$exc_c" \
+REVIEW_URL="$review_url" SHOTS_DIR="$shots" CHROMIUM="$CHROMIUM" EXC_B="$exc_b" EXC_C="$exc_c" \
   USER1=lan PASS1=mat-khau-lan-1 USER2=minh PASS2=mat-khau-minh-1 \
   HEAD=truong HEAD_PASS=mat-khau-truong-1 \
   NODE_PATH="$browser_dir/node_modules" node "$browser_dir/board_reading.test.js"
@@ -70,11 +63,9 @@ REVIEW_URL="${url%/}" SHOTS_DIR="$shots" CHROMIUM="$CHROMIUM" EXC_B="$exc_b" EXC
 got=$(jq -c '.forms[0] | [.ballots, .board_read_ballots, .pending_ballots, [.persons[0].levels[].count], .persons[3].blank, [.persons[3].levels[].count]]' "$work/tally.json")
 [ "$got" = '[3,2,0,[2,0,1],1,[0,1,1]]' ] || { echo "tally after the board's readings: $got" >&2; exit 1; }
 # The server's log names the readings, never a row's choice.
-grep -q "board reading by 'lan'" "$work/log" || { echo "no board reading in the server log" >&2; exit 1; }
-if grep -Eq 'high|trust|low|blank|Tín nhiệm' "$work/log"; then
-  echo "the server log holds a selection:" >&2; cat "$work/log" >&2; exit 1
+grep -q "board reading by 'lan'" "$work/day.log" || { echo "no board reading in the server log" >&2; exit 1; }
+if grep -Eq 'high|trust|low|blank|Tín nhiệm' "$work/day.log"; then
+  echo "the server log holds a selection:" >&2; cat "$work/day.log" >&2; exit 1
 fi
-kill -INT "$server_pid"
-wait "$server_pid"
-server_pid=""
+stop_review
 echo "browser_board_reading: passed; screenshots in $shots"
