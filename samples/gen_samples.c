@@ -81,8 +81,15 @@ typedef enum { KIND_BALLOT, KIND_BACK, KIND_OTHER_FORM, KIND_DUPLEX } page_kind;
 typedef enum { OUT_GRAY_PNG, OUT_GRAY_TIFF, OUT_RGB_PNG, OUT_BW_TIFF } out_mode;
 static const char *const out_names[] = {"gray", "gray", "rgb", "1-bit"};
 
-typedef enum { HARD_NONE, HARD_FAINT, HARD_ERASURE, HARD_COVERED, HARD_CIRCLED, HARD_KINDS } hard_kind;
-static const char *const hard_names[HARD_KINDS] = {NULL, "faint", "erasure", "covered", "circled"};
+/* HARD_RED_PEN is not drawn per row: a whole ballot marked in red pen and scanned in
+ * colour, where the red dropout that removes the seal removes the marks too. It sits past
+ * HARD_KINDS so that the rows' draws stay what they were. */
+typedef enum {
+    HARD_NONE, HARD_FAINT, HARD_ERASURE, HARD_COVERED, HARD_CIRCLED, HARD_KINDS,
+    HARD_RED_PEN = HARD_KINDS
+} hard_kind;
+static const char *const hard_names[HARD_KINDS + 1] = {NULL,      "faint",   "erasure",
+                                                       "covered", "circled", "red-pen"};
 
 typedef struct scan_params {
     int dpi;
@@ -109,6 +116,7 @@ typedef struct page_plan {
     int n_hard;        /* rows with a hard case */
     int seal;
     int seal_free;     /* stamped anywhere in the top-left 60 x 60 mm, not in its zone */
+    int red_pen;       /* the voter marked in red pen (the seal's colour) */
     double seal_x, seal_y; /* ... centred here (mm) */
     int fold;          /* draw a crease through a row */
     int stray_near_fiducial;
@@ -513,6 +521,17 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
      * has nothing left to read although the truth says it is marked. */
     if (bilevel)
         p = &pens[rng_chance(r, 0.5) ? 0 : 2];
+    /* A red ballpoint: in gray and 1-bit scans as dark as blue (luma about 0.3); in a colour
+     * scan the red dropout takes it out with the seal, and the reader must not call such a
+     * row blank (review, or right). */
+    pen red;
+    int red_dropped = 0;
+    if (plan->red_pen && !bilevel) {
+        red = pens[0];
+        red.name = "ballpoint-red", red.r = 0.80, red.g = 0.10, red.b = 0.12;
+        p = &red;
+        red_dropped = plan->scan.mode == OUT_RGB_PNG;
+    }
     mark_type style = (mark_type)rng_int(r, MARK_TYPES);
     /* X and tick are what most people do. */
     if (rng_chance(r, 0.5))
@@ -544,6 +563,8 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
                 first = c;
         }
         t->hard = hard;
+        if (red_dropped && n_marks > 0 && hard == HARD_NONE)
+            t->hard = HARD_RED_PEN;
         if (n_marks == 0)
             snprintf(t->truth, sizeof t->truth, "blank");
         else if (n_marks >= 2)
@@ -1108,6 +1129,7 @@ static void extra_cases(rng *r, page_plan *plan)
     plan->seal_y = rng_range(r, 8, 52);
     plan->scan.cut_corner = rng_chance(r, 0.03) ? rng_int(r, 4) : -1;
     plan->scan.cut_mm = rng_range(r, 2, 8);
+    plan->red_pen = rng_chance(r, 0.02);
 }
 
 /* The committed set shows every case at least once in its first pages; the rest is drawn
@@ -1315,8 +1337,10 @@ static int make_page(gen *g, int index, phieu_error *err)
     rng r12 = {rng_u64(&seeder)};
     random_plan(&r, g, &plan);
     extra_cases(&r12, &plan);
-    if (g->committed)
+    if (g->committed) {
         committed_override(index, g, &plan);
+        plan.red_pen = 0; /* the bundled set stays as it was made before red pens */
+    }
     const scan_params *sp = &plan.scan;
     const char *ext = sp->mode == OUT_GRAY_TIFF || sp->mode == OUT_BW_TIFF || plan.kind == KIND_DUPLEX
                           ? "tif"
