@@ -117,6 +117,7 @@ typedef struct page_plan {
     int seal;
     int seal_free;     /* stamped anywhere in the top-left 60 x 60 mm, not in its zone */
     int red_pen;       /* the voter marked in red pen (the seal's colour) */
+    int low_dpi;       /* scanned at 150 dpi */
     double seal_x, seal_y; /* ... centred here (mm) */
     int fold;          /* draw a crease through a row */
     int stray_near_fiducial;
@@ -130,6 +131,10 @@ typedef struct row_truth {
     char notes[160];                /* marks and distractors, for people */
 } row_truth;
 
+/* Resolutions the generator scans at (blank pages are cached per form and resolution):
+ * 200, 300 and 600 dpi, and 150 for a scanner set to its lowest. */
+#define N_DPIS 4
+
 typedef struct gen {
     const char *out_dir;
     uint64_t seed;
@@ -137,14 +142,14 @@ typedef struct gen {
     int n_forms;
     phieu_form *forms[MAX_FORMS];
     phieu_form *edited[MAX_FORMS]; /* the same form with one name changed: "another form" */
-    phieu_image *blank_cache[MAX_FORMS * 2][3]; /* [form*2+edited][dpi index], test cached apart */
-    phieu_image *test_cache[MAX_FORMS][3];
+    phieu_image *blank_cache[MAX_FORMS * 2][N_DPIS]; /* [form*2+edited][dpi index], test apart */
+    phieu_image *test_cache[MAX_FORMS][N_DPIS];
     FILE *truth;
 } gen;
 
 static int dpi_index(int dpi)
 {
-    return dpi == 200 ? 0 : dpi == 300 ? 1 : 2;
+    return dpi == 200 ? 0 : dpi == 300 ? 1 : dpi == 600 ? 2 : 3;
 }
 
 /* ---- Marks ------------------------------------------------------------------------------ */
@@ -1130,6 +1135,9 @@ static void extra_cases(rng *r, page_plan *plan)
     plan->scan.cut_corner = rng_chance(r, 0.03) ? rng_int(r, 4) : -1;
     plan->scan.cut_mm = rng_range(r, 2, 8);
     plan->red_pen = rng_chance(r, 0.02);
+    /* A fast office scanner set to its lowest resolution: 150 dpi, where a 0.3 mm
+     * ballpoint line is under two pixels wide. */
+    plan->low_dpi = rng_chance(r, 0.04);
 }
 
 /* The committed set shows every case at least once in its first pages; the rest is drawn
@@ -1339,7 +1347,13 @@ static int make_page(gen *g, int index, phieu_error *err)
     extra_cases(&r12, &plan);
     if (g->committed) {
         committed_override(index, g, &plan);
-        plan.red_pen = 0; /* the bundled set stays as it was made before red pens */
+        plan.red_pen = 0; /* the bundled set stays as it was made before these two */
+    } else if (plan.low_dpi) {
+        plan.scan.dpi = 150;
+        /* Black and white at 150 dpi thresholds the sensor's sharp signal too (random_scan):
+         * after a pass of blur a 0.3 mm line, under two pixels, would not survive it. */
+        if (plan.scan.mode == OUT_BW_TIFF)
+            plan.scan.blur_passes = 0;
     }
     const scan_params *sp = &plan.scan;
     const char *ext = sp->mode == OUT_GRAY_TIFF || sp->mode == OUT_BW_TIFF || plan.kind == KIND_DUPLEX
@@ -1594,7 +1608,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         rc = merge_truth_parts(tpath, jobs, &err);
     for (int i = 0; i < g.n_forms; i++) {
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < N_DPIS; k++) {
             phieu_image_destroy(&g.blank_cache[i * 2][k]);
             phieu_image_destroy(&g.blank_cache[i * 2 + 1][k]);
             phieu_image_destroy(&g.test_cache[i][k]);
