@@ -88,20 +88,20 @@ static void bench_commit(const char *top, const char *dir)
         printf("read+commit: skipped (no %s)\n", ballots);
         return;
     }
-    const char *names[] = {"district-rating.form", "province-rating.form",
-                           "confidence-vote.form"};
-    phieu_form *forms[3];
+    /* samples/ballots/ is the district council's: its session holds its two forms. */
+    const char *names[] = {"district-rating.form", "confidence-vote.form"};
+    phieu_form *forms[2];
     int n_forms = 0;
     phieu_error err = {0};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
         char path[4400];
         snprintf(path, sizeof path, "%s/%s", forms_dir, names[i]);
         if (phieu_form_load(path, &forms[n_forms], &err) == 0)
             n_forms++;
     }
     phieu_session_params p = {0};
-    p.council = "bench";
-    p.session_name = "bench";
+    p.council = "Hội đồng nhân dân huyện An Thạnh";
+    p.session_name = "Kỳ họp thứ Mười Một, khóa XII";
     p.date = "2026-11-28";
     p.place = "bench";
     p.delegates = 100;

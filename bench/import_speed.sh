@@ -8,18 +8,25 @@ phieu=${PHIEU_BIN:?}
 src=${PHIEU_SOURCE_DIR:?}
 build=${PHIEU_BUILD_DIR:?}
 pages=${IMPORT_PAGES:-500}
-deck="$build/bench-deck-$pages"
 cores=$(nproc)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
+# One session holds one council's forms: the deck is the district council's two forms
+# (a session of every shipped form would be refused since issue 13). Its folder is named
+# by the forms' text, so a changed form makes a new deck instead of one of stale codes.
+mkdir -p "$work/forms"
+cp "$src/forms/district-rating.form" "$src/forms/confidence-vote.form" "$work/forms/"
+tag=$(cat "$work"/forms/*.form | sha256sum | cut -c1-8)
+deck="$build/bench-deck-$pages-$tag"
 if [ ! -s "$deck/truth.jsonl" ]; then
   echo "making a deck of $pages pages in $deck (once)..."
   rm -rf "$deck"
-  nice "$build/gen_samples" --count "$pages" --out "$deck" --seed 2026 --jobs "$cores" >/dev/null
+  nice "$build/gen_samples" --count "$pages" --out "$deck" --seed 2026 --jobs "$cores" \
+    --forms "$work/forms" >/dev/null
 fi
 forms=()
-for f in "$src"/forms/*.form; do forms+=(--form "$f"); done
+for f in "$work"/forms/*.form; do forms+=(--form "$f"); done
 mapfile -t images < <(find "$deck" -maxdepth 1 \( -name '*.png' -o -name '*.tif' -o -name '*.tiff' \) | sort)
 
 # run NAME CMD...: wall, user, sys seconds and peak KB of one run into $work/NAME.
@@ -34,7 +41,8 @@ run() {
   tail -n 1 "$work/$name" > "$work/$name.t"
 }
 session() {
-  "$phieu" session new "$1" --council "HĐND" --session-name "Bench" --date 2026-11-28 \
+  "$phieu" session new "$1" --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 \
     --place "H" --delegates 60 "${forms[@]}" >/dev/null
 }
 

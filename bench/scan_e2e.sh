@@ -10,9 +10,11 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/sane.d/dll.d"
 echo phieu > "$tmp/sane.d/dll.conf"
 echo "folder $PHIEU_SOURCE_DIR/samples/ballots" > "$tmp/sane.d/phieu.conf"
-forms=()
-for f in "$PHIEU_SOURCE_DIR"/forms/*.form; do forms+=(--form "$f"); done
-"$PHIEU_BIN" session new "$tmp/s.db" --council bench --session-name bench --date 2026-11-28 \
+# samples/ballots/ is the district council's: its session, its two forms.
+forms=(--form "$PHIEU_SOURCE_DIR/forms/district-rating.form"
+       --form "$PHIEU_SOURCE_DIR/forms/confidence-vote.form")
+"$PHIEU_BIN" session new "$tmp/s.db" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 \
   --place bench --delegates 100 "${forms[@]}" >/dev/null
 export SANE_CONFIG_DIR="$tmp/sane.d" LD_LIBRARY_PATH="$PHIEU_SANE_LIB_DIR"
 start=$(date +%s.%N)

@@ -7,6 +7,7 @@
  * documents the options and the truth.jsonl format.
  *
  *   gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]
+ *               [--jobs J] [--split ID=DIR]
  */
 #include <cairo.h>
 #include <dirent.h>
@@ -1514,14 +1515,74 @@ static int merge_truth_parts(const char *tpath, int jobs, phieu_error *err)
     return rc;
 }
 
+/* Moves the pages of one form to a folder of their own, with their truth lines in its own
+ * truth.jsonl (--split ID=DIR): a session holds the forms of one council and session, so
+ * the ballots of another council's form are a set apart. A page goes when it is a ballot
+ * of form ID as it is ("printed_form" is ID); every line of a file goes where the file
+ * goes (a two-sided TIFF's blank back with its front). A ballot of an edited form ("ID
+ * (edited: ...)") stays: it is a sheet of no form of any session, rejected wherever it is
+ * fed, the case the board's "another form" decision is for; a lone blank back stays too.
+ * The lines of truth.jsonl are in page order, and stay so on both sides. */
+static int split_form(const char *tpath, const char *out_dir, const char *id, const char *dir,
+                      phieu_error *err)
+{
+    int rc = phieu_mkdir_p(dir, err);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (rc == 0)
+        rc = phieu_read_file(tpath, (size_t)1 << 30, &data, &len, err);
+    if (rc)
+        return rc;
+    char want[128], moved[64] = "";
+    snprintf(want, sizeof want, "\"printed_form\": \"%s", id);
+    char spath[4200];
+    snprintf(spath, sizeof spath, "%s/truth.jsonl", dir);
+    phieu_buf keep;
+    phieu_buf_init(&keep);
+    FILE *f = fopen(spath, "w");
+    if (!f)
+        rc = phieu_error_set(err, PHIEU_EIO, "cannot create '%s': %s", spath, strerror(errno));
+    for (char *line = (char *)data, *nl; rc == 0 && (nl = strchr(line, '\n')); line = nl + 1) {
+        *nl = '\0';
+        char file[64] = "";
+        sscanf(line, "{\"file\": \"%63[^\"]\"", file);
+        const char *at = strstr(line, want);
+        int mine = at && at[strlen(want)] == '"';
+        if (mine && file[0]) {
+            char from[4200], to[4200];
+            snprintf(from, sizeof from, "%s/%s", out_dir, file);
+            snprintf(to, sizeof to, "%s/%s", dir, file);
+            if (rename(from, to) != 0)
+                rc = phieu_error_set(err, PHIEU_EIO, "cannot move '%s' to '%s': %s", from, to,
+                                     strerror(errno));
+            snprintf(moved, sizeof moved, "%s", file);
+        }
+        if (mine || (moved[0] && strcmp(file, moved) == 0))
+            fprintf(f, "%s\n", line);
+        else
+            phieu_buf_printf(&keep, "%s\n", line);
+    }
+    if (f && fclose(f) != 0 && rc == 0)
+        rc = phieu_error_set(err, PHIEU_EIO, "cannot write '%s'", spath);
+    if (rc == 0 && keep.failed)
+        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory splitting the truth file");
+    if (rc == 0)
+        rc = phieu_write_file_durable(tpath, keep.data ? keep.data : "", keep.len, err);
+    phieu_buf_release(&keep);
+    phieu_free(data);
+    return rc;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]\n"
-               "                   [--jobs J]\n"
+               "                   [--jobs J] [--split ID=DIR]\n"
                "Makes N scanned ballots with ground truth (DIR/truth.jsonl) from the forms in\n"
                "DIR (default: forms). --set committed makes the set kept in samples/ballots/\n"
                "(every case in its first pages; count %d and seed %u unless given).\n"
-               "--jobs J makes the pages in J processes (page i is the same whatever J is).\n",
+               "--jobs J makes the pages in J processes (page i is the same whatever J is).\n"
+               "--split ID=DIR moves the pages printed from form ID (of another council or\n"
+               "session than the others) to DIR, with their truth in DIR/truth.jsonl.\n",
             COMMITTED_COUNT, COMMITTED_SEED);
 }
 
@@ -1532,6 +1593,7 @@ int main(int argc, char **argv)
     g.seed = DEFAULT_SEED;
     int count = -1, seed_given = 0, jobs = 1;
     const char *forms_dir = "forms";
+    const char *split = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -1547,6 +1609,8 @@ int main(int argc, char **argv)
             jobs = atoi(v), i++;
         } else if (strcmp(a, "--forms") == 0 && v) {
             forms_dir = v, i++;
+        } else if (strcmp(a, "--split") == 0 && v && strchr(v, '=') && v[0] != '=') {
+            split = v, i++;
         } else if (strcmp(a, "--set") == 0 && v && strcmp(v, "committed") == 0) {
             g.committed = 1, i++;
         } else {
@@ -1607,6 +1671,11 @@ int main(int argc, char **argv)
     }
     if (rc == 0)
         rc = merge_truth_parts(tpath, jobs, &err);
+    if (rc == 0 && split) {
+        char id[64];
+        snprintf(id, sizeof id, "%.*s", (int)(strchr(split, '=') - split), split);
+        rc = split_form(tpath, g.out_dir, id, strchr(split, '=') + 1, &err);
+    }
     for (int i = 0; i < g.n_forms; i++) {
         for (int k = 0; k < N_DPIS; k++) {
             phieu_image_destroy(&g.blank_cache[i * 2][k]);

@@ -23,7 +23,12 @@
 #include "phieu/error.h"
 #include "phieu/util.h"
 
-#define PHIEU_FORM_MAX_ROWS 30   /* more does not fit one A4 page with 6 mm boxes */
+#define PHIEU_FORM_MAX_ROWS 30   /* more does not fit one A4 page with 5 mm boxes */
+/* The layout keeps every box inside its row with at least this much paper between the box
+ * and the row's lines (and at least PHIEU_FORM_BOX_MIN_MM of box): room for the printed
+ * row line, which stays 1 mm plus half its width clear of any box. */
+#define PHIEU_FORM_BOX_ROW_MARGIN_MM 1.25
+#define PHIEU_FORM_BOX_MIN_MM 5.0
 #define PHIEU_FORM_MAX_CHOICES 3 /* rating: high, trust, low */
 #define PHIEU_FORM_KEY_MAX 16
 #define PHIEU_FORM_LABEL_MAX 64  /* bytes of UTF-8 */

@@ -97,7 +97,10 @@ typedef struct phieu_session_params {
     const char *actor;        /* who did it, for the log ("" or NULL: "operator") */
 } phieu_session_params;
 
-/* Creates SESSION.db and SESSION.db.images/. PHIEU_EEXIST if the file exists. */
+/* Creates SESSION.db and SESSION.db.images/. PHIEU_EEXIST if the file exists. PHIEU_EINVAL,
+ * naming both texts, when a form's printed council or session is not the session's
+ * (compared by phieu_text_same: case, spacing and precomposed or decomposed letters do not
+ * matter; abbreviations do). Forms are given only here: a session never takes more later. */
 int phieu_session_create(const char *path, const phieu_session_params *params,
                          phieu_session **out, phieu_error *err);
 /* Opens an existing session (migrating an older schema, refusing a newer one). */

@@ -59,4 +59,23 @@ void phieu_buf_printf(phieu_buf *b, const char *fmt, ...) __attribute__((format(
  * goes through it. */
 void phieu_buf_json_string(phieu_buf *b, const char *s);
 
+/* ---- Text as a person reads it (src/util/text.c) ---- */
+
+/* The code point at *p, advancing *p past it; -1 (and *p unchanged) on invalid UTF-8
+ * (overlong forms, surrogates and values past U+10FFFF included). */
+long phieu_utf8_next(const unsigned char **p);
+/* The lower case of a Latin letter, Vietnamese included (A-Z, Latin-1, Latin Extended-A,
+ * Ơ, Ư and U+1E00..U+1EFF); any other code point unchanged. */
+long phieu_latin_lower(long c);
+/* The form two names are compared by when a person typed one and another printed the
+ * other: lower case (Vietnamese letters included), Vietnamese vowels decomposed (Unicode
+ * NFD) with their marks in canonical order, so that precomposed and decomposed typing
+ * agree, runs of white space (space, tab, line ends, no-break space) as one space and none
+ * at either end. "HỘI ĐỒNG  NHÂN DÂN" and "Hội đồng nhân dân" fold alike. Abbreviations
+ * are not expanded ("HĐND" stays "hđnd"). *out is a new string (phieu_free). PHIEU_EINVAL
+ * when s is not UTF-8, PHIEU_ENOMEM. */
+int phieu_text_fold(const char *s, char **out, phieu_error *err);
+/* *same = 1 when a and b fold alike (phieu_text_fold), else 0. */
+int phieu_text_same(const char *a, const char *b, int *same, phieu_error *err);
+
 #endif

@@ -36,12 +36,15 @@
 /* Row pitch in tenths of mm: at most 12 mm (few rows look like a form, not a poster),
  * and (TABLE_BOTTOM_MAX - TABLE_TOP - TABLE_HEADER_H) / n otherwise: 7.5 mm at 30 rows. */
 #define ROW_PITCH_MAX_T 120
-/* Boxes: 7 mm when the pitch allows, never below 6 mm (easy to mark with a pen), and at
- * least 1.5 mm of paper between the boxes of adjacent rows so a mark that strays over a
- * box edge does not reach the next row's box. */
+/* Boxes: 7 mm when the pitch allows, 5 mm at 30 rows, with BOX_ROW_GAP of paper between
+ * the boxes of adjacent rows: PHIEU_FORM_BOX_ROW_MARGIN_MM (1.25 mm) on each side of a
+ * row line, more than the renderer keeps its rules from a box (1 mm plus half the rule),
+ * so every row line is drawn whole and every box sits visibly inside its row. With 6 mm
+ * boxes and 1.5 mm between them (before issue 13) the row lines broke around each box of
+ * a 30-row ballot and the boxes seemed to cross them. A 5 mm box still takes a pen's X
+ * (the generated marks are 55-110 % of the box; tests/e2e/read_samples.sh). */
 #define BOX_MAX 7.0
-#define BOX_MIN 6.0
-#define BOX_ROW_GAP 1.5
+#define BOX_ROW_GAP (2.0 * PHIEU_FORM_BOX_ROW_MARGIN_MM)
 #define BOX_LINE 0.35 /* outline width: a 1 pt pen line, dark at 150 dpi */
 
 /* Column widths (mm). Rating: STT | name | post | 3 x 20; confidence: 2 x 26. Each sums

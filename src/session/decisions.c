@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "phieu/alloc.h"
+#include "phieu/util.h"
 #include "session/session_internal.h"
 
 /* ---- Who may decide now --------------------------------------------------------------- */
@@ -275,39 +276,6 @@ int phieu_session_overrides_list(phieu_session *s, phieu_override **items, size_
 
 /* ---- User names ---------------------------------------------------------------------- */
 
-/* The next code point of UTF-8 text at *p (advanced), or -1 for a malformed sequence. */
-static long utf8_next(const unsigned char **p)
-{
-    const unsigned char *s = *p;
-    long c;
-    int extra;
-    if (s[0] < 0x80) {
-        *p = s + 1;
-        return s[0];
-    }
-    if ((s[0] & 0xe0) == 0xc0) {
-        c = s[0] & 0x1f;
-        extra = 1;
-    } else if ((s[0] & 0xf0) == 0xe0) {
-        c = s[0] & 0x0f;
-        extra = 2;
-    } else if ((s[0] & 0xf8) == 0xf0) {
-        c = s[0] & 0x07;
-        extra = 3;
-    } else
-        return -1;
-    for (int i = 1; i <= extra; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return -1;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    static const long min[4] = {0, 0x80, 0x800, 0x10000};
-    if (c < min[extra] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return -1;
-    *p = s + 1 + extra;
-    return c;
-}
-
 /* Whether code point c is a letter of a Latin script (Vietnamese included) or one of the
  * combining accents a decomposed Vietnamese letter carries. */
 static int latin_letter(long c)
@@ -318,22 +286,6 @@ static int latin_letter(long c)
            (c >= 0x1e00 && c <= 0x1eff);                          /* Vietnamese tones */
 }
 
-/* The lower case of a Latin letter (the ranges above; others unchanged). */
-static long latin_lower(long c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c + 32;
-    if (c >= 0xc0 && c <= 0xde && c != 0xd7)
-        return c + 32;
-    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177) || (c >= 0x1e00 && c <= 0x1eff))
-        return c | 1; /* pairs: upper even, lower odd */
-    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-        return (c & 1) ? c + 1 : c; /* pairs: upper odd, lower even */
-    if (c == 0x1a0 || c == 0x1af)   /* Ơ, Ư */
-        return c + 1;
-    return c;
-}
-
 int phieu_user_name_check(const char *name, phieu_error *err)
 {
     if (!name || !name[0] || strlen(name) >= PHIEU_USER_NAME_MAX)
@@ -342,7 +294,7 @@ int phieu_user_name_check(const char *name, phieu_error *err)
                                PHIEU_USER_NAME_MAX - 1);
     const unsigned char *p = (const unsigned char *)name;
     while (*p) {
-        long c = utf8_next(&p);
+        long c = phieu_utf8_next(&p);
         if (c < 0)
             return phieu_error_set(err, PHIEU_EINVAL, "user name '%s' is not valid UTF-8 text",
                                    name);
@@ -361,10 +313,10 @@ int phieu_user_name_fold(const char *name, char *out, size_t size)
     const unsigned char *p = (const unsigned char *)name;
     while (*p) {
         const unsigned char *start = p;
-        long c = utf8_next(&p);
+        long c = phieu_utf8_next(&p);
         if (c < 0)
             return -1;
-        c = latin_lower(c);
+        c = phieu_latin_lower(c);
         char enc[4];
         size_t k;
         if (c < 0x80) {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "phieu/alloc.h"
+#include "phieu/util.h"
 #include "session/session_internal.h"
 
 /* SQLite's application_id for phieu session files: "phie" in ASCII, so that `file`
@@ -576,6 +577,34 @@ fail:
     return err->code;
 }
 
+/* Whether every form was printed for this council and session (docs/session.md): a ballot
+ * of another council or session shows under the wrong heading in the minutes. Compared as
+ * a person reads them (phieu_text_same): the form prints upper case, the board types
+ * ordinary case. */
+static int check_form_headings(const phieu_session_params *p, phieu_error *err)
+{
+    for (int i = 0; i < p->n_forms; i++) {
+        const phieu_form *f = p->forms[i];
+        int council = 0, session = 0;
+        if (phieu_text_same(f->council, p->council, &council, err) != 0 ||
+            phieu_text_same(f->session, p->session_name, &session, err) != 0)
+            return err->code;
+        if (!council)
+            return phieu_error_set(err, PHIEU_EINVAL,
+                                   "form '%s' is printed for council '%s', but this session "
+                                   "is of '%s'; give the form file of this council's "
+                                   "ballots, or correct the session's council (--council)",
+                                   f->id, f->council, p->council);
+        if (!session)
+            return phieu_error_set(err, PHIEU_EINVAL,
+                                   "form '%s' is printed for session '%s', but this session "
+                                   "is '%s'; give the form file of this session's ballots, "
+                                   "or correct the session's name (--session-name)",
+                                   f->id, f->session, p->session_name);
+    }
+    return 0;
+}
+
 int phieu_session_create(const char *path, const phieu_session_params *p, phieu_session **out,
                          phieu_error *err)
 {
@@ -600,6 +629,8 @@ int phieu_session_create(const char *path, const phieu_session_params *p, phieu_
     for (int i = 0; i < p->n_forms; i++)
         if (!p->forms[i] || !p->forms[i]->source)
             return phieu_error_set(err, PHIEU_EINVAL, "form %d has no source text", i + 1);
+    if (check_form_headings(p, err) != 0)
+        return err->code;
     if (phieu_util_init(err) != 0)
         return err->code;
     struct stat sb;

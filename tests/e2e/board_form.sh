@@ -84,7 +84,7 @@ write_png(sys.argv[3], w, h, gray)
 EOF
 
 "$phieu" session new s.db --council "Hội đồng nhân dân huyện An Thạnh" \
-    --session-name "Kỳ họp thứ 7" --date 2026-11-28 --place "Hội trường" --delegates 40 \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 --place "Hội trường" --delegates 40 \
     --form "$form" >/dev/null
 for u in lan minh; do
     echo "mat-khau-$u-123" | "$phieu" user add s.db "$u" --role supervisor --password-stdin >/dev/null

@@ -46,9 +46,10 @@ fi
 pages=$(ls "$work/pages" | wc -l)
 
 new_session() {
-  local args=()
-  for f in "$src"/forms/*.form; do args+=(--form "$f"); done
-  "$phieu" session new "$1" --council "HĐND xã Thử" --session-name "Kỳ họp thứ Nhất" \
+  # The district council's forms: the province form's pages are another council's.
+  local args=(--form "$src/forms/district-rating.form" --form "$src/forms/confidence-vote.form")
+  "$phieu" session new "$1" --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" \
     --date 2026-11-28 --place "Hội trường" --delegates 30 "${args[@]}" >/dev/null
 }
 

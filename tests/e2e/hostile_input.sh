@@ -20,7 +20,8 @@ forms=(--form "$src/forms/district-rating.form" --form "$src/forms/confidence-vo
 # A session with three hand-marked ballots counted.
 (cd "$build" && ./test_review --make-ballots "$work/marked" 3 >/dev/null)
 db="$work/s.db"
-"$phieu" session new "$db" --council "HĐND xã Thử" --session-name "Kỳ họp thứ Nhất" \
+"$phieu" session new "$db" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" \
   --date 2026-11-28 --place "Hội trường" --delegates 30 "${forms[@]}" >/dev/null
 rc=0
 "$phieu" import "$db" "$work/marked" >/dev/null 2>&1 || rc=$?

@@ -22,14 +22,43 @@ render "$form" --format png --dpi 170 --test -o "$work/in/c-test.png"
 echo "garbage" > "$work/in/d.png"
 
 db="$work/s.db"
-"$phieu" session new "$db" --council "HĐND huyện An Thạnh" --session-name "Kỳ họp thứ 11" \
+"$phieu" session new "$db" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" \
   --date 2026-11-28 --place "Hội trường" --delegates 30 --form "$form" \
   --threshold marked=0.05 > "$work/new.out"
 grep -q "official session" "$work/new.out" || fail "session new said: $(cat "$work/new.out")"
 [ -d "$db.images" ] || fail "no archive folder"
-rc=0; "$phieu" session new "$db" --council x --session-name x --date x --place x \
-  --delegates 3 --form "$form" 2>/dev/null || rc=$?
+rc=0; "$phieu" session new "$db" --council "HỘI ĐỒNG NHÂN DÂN HUYỆN AN THẠNH" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" --date x --place x \
+  --delegates 3 --form "$form" 2>"$work/exists.err" || rc=$?
 [ "$rc" -ne 0 ] || fail "session new overwrote an existing session"
+grep -q "already exists" "$work/exists.err" || fail "session new said: $(cat "$work/exists.err")"
+
+# A form of another council, or of another session of this council, is refused (issue
+# 13): the message names both texts and what to do, and no session file is left. Case
+# and spacing do not matter: the form prints upper case, the board types ordinary case.
+refused() { # what, then session new's options
+  local what=$1 rc=0
+  shift
+  "$phieu" session new "$work/x.db" --date 2026-11-28 --place "Hội trường" --delegates 30 \
+    "$@" >/dev/null 2>"$work/x.err" || rc=$?
+  [ "$rc" -ne 0 ] || fail "$what: a session was made"
+  [ ! -e "$work/x.db" ] || fail "$what: a session file was left"
+}
+refused "province form" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" --form "$form" \
+  --form "$src/forms/province-rating.form"
+grep -q "form 'province-rating' is printed for council 'HỘI ĐỒNG NHÂN DÂN TỈNH SƠN ĐÔNG', but this session is of 'Hội đồng nhân dân huyện An Thạnh'" "$work/x.err" ||
+  fail "the refusal does not name both councils: $(cat "$work/x.err")"
+grep -q "give the form file of this council's ballots, or correct the session's council" "$work/x.err" ||
+  fail "the refusal does not say what to do: $(cat "$work/x.err")"
+refused "other session" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Hai, khóa XII" --form "$form"
+grep -q "printed for session 'Kỳ họp thứ Mười Một, khóa XII', but this session is 'Kỳ họp thứ Mười Hai, khóa XII'" "$work/x.err" ||
+  fail "the refusal does not name both sessions: $(cat "$work/x.err")"
+"$phieu" session new "$work/y.db" --council "  hội đồng nhân dân   HUYỆN an thạnh" \
+  --session-name "KỲ HỌP THỨ MƯỜI MỘT, KHÓA XII" --date 2026-11-28 --place "Hội trường" \
+  --delegates 30 --form "$form" >/dev/null || fail "case and spacing made the council another"
 
 "$phieu" session board "$db" --head "Nguyễn Văn Trưởng" --secretary "Trần Thị Thư" \
   --member "Lê Văn Một" >/dev/null

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Import of the committed sample ballots gives the tally their ground truth gives:
-# samples/ballots/truth.jsonl says what is marked in every row. For every person of every
+# samples/ballots/truth.jsonl says what is marked in every row. Each set is counted in its
+# council's session: samples/ballots/ in the district council's (its two forms),
+# samples/province/ in the province council's (the 30-row form). For every person of every
 # form, each level's count, blank and overvote rows may fall short of the truth only by
 # rows still pending (sent to a supervisor), never exceed it, and equal it exactly where
 # nothing is pending. Ballots per form are the truth's ballots of that form.
@@ -8,11 +10,20 @@ set -euo pipefail
 : "${PHIEU_BIN:?}" "${PHIEU_SOURCE_DIR:?}"
 work=$(mktemp -d /tmp/phieu-import-samples-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-samples="$PHIEU_SOURCE_DIR/samples/ballots"
+src=$PHIEU_SOURCE_DIR
+# check_set SET COUNCIL SESSION FORM...: the checks below on samples/SET in a new session.
+check_set() {
+samples="$src/samples/$1"
+council=$2
+session=$3
+shift 3
 forms=()
-for f in "$PHIEU_SOURCE_DIR"/forms/*.form; do forms+=(--form "$f"); done
-"$PHIEU_BIN" session new "$work/s.db" --council "HĐND huyện An Thạnh" --session-name "Kỳ họp" \
-  --date 2026-11-28 --place "Hội trường" --delegates 60 "${forms[@]}" >/dev/null
+for f in "$@"; do forms+=(--form "$src/forms/$f.form"); done
+new_session() {
+  "$PHIEU_BIN" session new "$1" --council "$council" --session-name "$session" \
+    --date 2026-11-28 --place "Hội trường" --delegates 60 "${forms[@]}" >/dev/null
+}
+new_session "$work/s.db"
 rc=0
 "$PHIEU_BIN" import "$work/s.db" "$samples" >"$work/import.out" 2>&1 || rc=$?
 # 7: finished, some pages or rows await a supervisor (the samples hold hard cases).
@@ -71,14 +82,13 @@ lib=${PHIEU_SANE_LIB_DIR:?PHIEU_SANE_LIB_DIR not set}
 mkdir -p "$work/sane.d"
 echo phieu >"$work/sane.d/dll.conf"
 echo "folder $samples" >"$work/sane.d/phieu.conf"
-"$PHIEU_BIN" session new "$work/scan.db" --council "HĐND huyện An Thạnh" --session-name "Kỳ họp" \
-  --date 2026-11-28 --place "Hội trường" --delegates 60 "${forms[@]}" >/dev/null
+new_session "$work/scan.db"
 rc=0
 SANE_CONFIG_DIR="$work/sane.d" LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   timeout 300 "$PHIEU_BIN" scan "$work/scan.db" --device phieu:0 --source adf --resolution 300 \
   >"$work/scan.out" 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 7 ] || { cat "$work/scan.out"; echo "FAIL: scan exit $rc"; exit 1; }
-grep -q "55 sheets recorded" "$work/scan.out" || { cat "$work/scan.out"; echo "FAIL: not all sheets scanned"; exit 1; }
+grep -q "$(wc -l <"$samples/truth.jsonl") sheets recorded" "$work/scan.out" || { cat "$work/scan.out"; echo "FAIL: not all sheets scanned"; exit 1; }
 "$PHIEU_BIN" exceptions "$work/scan.db" --all >"$work/exc-scan.txt" || true
 for f in exc-import exc-scan; do
   if grep -q "not-registered" "$work/$f.txt"; then
@@ -92,4 +102,10 @@ done
 n_import=$(grep -cE "wrong-form|test-ballot|blank-page" "$work/exc-import.txt" || true)
 n_scan=$(grep -cE "wrong-form|test-ballot|blank-page" "$work/exc-scan.txt" || true)
 [ "$n_import" -eq "$n_scan" ] || { echo "FAIL: $n_import rejected pages imported, $n_scan scanned"; exit 1; }
-echo "import_samples: no sample ballot not-registered (files and scanner); $n_scan pages rejected as their truth says"
+echo "import_samples: $1: no sample ballot not-registered (files and scanner); $n_scan pages rejected as their truth says"
+rm -rf "$work/s.db"* "$work/scan.db"*
+}
+check_set ballots "Hội đồng nhân dân huyện An Thạnh" "Kỳ họp thứ Mười Một, khóa XII" \
+  district-rating confidence-vote
+check_set province "Hội đồng nhân dân tỉnh Sơn Đông" "Kỳ họp thứ Mười Lăm, khóa X" \
+  province-rating

@@ -30,8 +30,11 @@ rc=0
 "$phieu" read --json "${forms[@]}" "$src"/samples/ballots/*.png "$src"/samples/ballots/*.tif \
     no-such.png "$odd" >read.jsonl 2>/dev/null || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 3 ] || [ "$rc" -eq 7 ] || fail "read --json exit $rc"
-"$phieu" session new s.db --council "HĐND huyện An Thạnh" --session-name "Kỳ họp" \
-    --date 2026-11-28 --place "Hội trường" --delegates 60 "${forms[@]}" >/dev/null
+# The district council's session: its two forms (the province form is another council's).
+"$phieu" session new s.db --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 --place "Hội trường" \
+    --delegates 60 --form "$src/forms/district-rating.form" \
+    --form "$src/forms/confidence-vote.form" >/dev/null
 rc=0
 "$phieu" import s.db "$src/samples/ballots" >import.out 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 7 ] || { cat import.out; fail "import exit $rc"; }

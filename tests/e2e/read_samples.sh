@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
 # read_samples.sh - accuracy of `phieu read` over the committed sample ballots
-# (samples/ballots/, truth in truth.jsonl): zero misreads, hard rows in review or right,
-# at most 1 % of ordinary rows sent to review. SAMPLES_DIR=DIR reads another deck
+# (samples/ballots/, the district council's, and samples/province/, the 30-row province
+# form's; truth in each folder's truth.jsonl): zero misreads, hard rows in review or
+# right, at most 1 % of ordinary rows sent to review. SAMPLES_DIR=DIR reads another deck
 # (`make deck`) with the same rules; the summary is printed either way.
 set -euo pipefail
 
 : "${PHIEU_BIN:?PHIEU_BIN must name the phieu program}"
 : "${PHIEU_SOURCE_DIR:?PHIEU_SOURCE_DIR must name the source tree}"
-dir="${SAMPLES_DIR:-$PHIEU_SOURCE_DIR/samples/ballots}"
+if [[ -n "${SAMPLES_DIR:-}" ]]; then
+    dirs=("$SAMPLES_DIR")
+else
+    dirs=("$PHIEU_SOURCE_DIR/samples/ballots" "$PHIEU_SOURCE_DIR/samples/province")
+fi
+status=0
+for dir in "${dirs[@]}"; do
 if [[ ! -f "$dir/truth.jsonl" ]]; then
     echo "read_samples: no truth.jsonl in '$dir'; generate the set with gen_samples" >&2
     exit 1
 fi
+echo "read_samples: $dir"
 
 out="$(mktemp)"
 trap 'rm -f "$out"' EXIT
@@ -50,7 +58,7 @@ for key in ("file", "page", "status", "form", "reasons", "rows"):
 EOF
 grep -q "no-such-file.png" "$cli_err"
 
-python3 - "$dir/truth.jsonl" "$out" <<'EOF'
+if python3 - "$dir/truth.jsonl" "$out" <<'EOF'
 import json, os, sys
 
 truth = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -141,3 +149,6 @@ if rate > 1.0:
     print("FAIL: review rate on ordinary rows %.2f %% is above 1 %%" % rate)
 sys.exit(1 if failed else 0)
 EOF
+then :; else status=1; fi
+done
+exit $status

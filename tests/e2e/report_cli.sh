@@ -48,7 +48,7 @@ mark b170.png 170 0 0
 mark b170.png 170 0 1
 
 "$phieu" session new s.db --council "Hội đồng nhân dân huyện An Thạnh" \
-    --session-name "Kỳ họp thứ Mười Hai, khóa XII" --date 2026-11-28 --place "Hội trường" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 --place "Hội trường" \
     --delegates 8 --form "$form" --two-person off --confirm-overvotes >/dev/null
 "$phieu" session counts s.db --present 7 --issued 6 --collected 6 >/dev/null
 "$phieu" session board s.db --head "Nguyễn Văn Trưởng" --secretary "Trần Thị Thư" \

@@ -13,8 +13,9 @@ work=$(mktemp -d /tmp/phieu-rescan-XXXXXX)
 trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-forms=()
-for f in "$src"/forms/*.form; do forms+=(--form "$f"); done
+# The district council's forms; generated pages of the province form (another council)
+# are set apart by gen_samples --split and not used.
+forms=(--form "$src/forms/district-rating.form" --form "$src/forms/confidence-vote.form")
 
 # Two ballots the reader reads alike (form and every row's decision) from two hands: one
 # gen_samples run per seed, since within one run a page can share the random strokes of
@@ -25,8 +26,9 @@ declare -A seen
 first="" second="" rich=""
 for seed in $(seq 7001 7080); do
   out="$work/gen$seed"
-  "$build/gen_samples" --count 1 --seed "$seed" --out "$out" --forms "$src/forms" >/dev/null 2>&1
-  page=$(ls "$out"/p00001.*)
+  "$build/gen_samples" --count 1 --seed "$seed" --out "$out" --forms "$src/forms" \
+    --split province-rating="$out/province" >/dev/null 2>&1
+  page=$(ls "$out"/p00001.* 2>/dev/null) || continue
   [[ "$page" == *.png ]] || continue
   # `phieu read` exits 7 for a page that needs a person: such a page is skipped.
   key=$({ "$phieu" read --json "${forms[@]}" "$page" || true; } |
@@ -44,7 +46,8 @@ done
 "$build/rescan" --seed 3 "$rich" "$work/rescan.png" >/dev/null
 
 db="$work/s.db"
-"$phieu" session new "$db" --council "HĐND huyện An Thạnh" --session-name "Kỳ họp thứ 11" \
+"$phieu" session new "$db" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" \
   --date 2026-11-28 --place "Hội trường" --delegates 30 "${forms[@]}" >/dev/null
 
 "$phieu" import "$db" "$rich" > "$work/1.out" 2>&1 || fail "first import: $(cat "$work/1.out")"

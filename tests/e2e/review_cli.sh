@@ -25,7 +25,7 @@ expect() {
 db="$work/day.db"
 "$PHIEU_BUILD_DIR/test_review" --make-ballots "$work/scans" 3
 "$PHIEU_BIN" session new "$db" --council "Hội đồng nhân dân huyện An Thạnh" \
-  --session-name "Kỳ họp thứ Mười Một" --date 2026-11-28 --place "Hội trường" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 --place "Hội trường" \
   --delegates 30 --form "$PHIEU_SOURCE_DIR/forms/district-rating.form" >/dev/null
 expect 7 "$PHIEU_BIN" import "$db" "$work/scans"
 

@@ -14,13 +14,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 N=6
 
-# The ballots: the first N committed samples, or N freshly generated ones.
+# The ballots: the first N committed samples of the district council, or N freshly
+# generated ones (the province form's pages set apart: they are another council's).
 mkdir -p "$work/ballots"
 if ls "$src"/samples/ballots/*.png >/dev/null 2>&1; then
   ls "$src"/samples/ballots/*.{png,tif} 2>/dev/null | sort | head -n "$N" | xargs -I{} cp {} "$work/ballots/"
 else
-  "$build/gen_samples" --count "$N" --out "$work/gen" --forms "$src/forms" >/dev/null
-  cp "$work"/gen/p*.* "$work/ballots/"
+  "$build/gen_samples" --count "$((N * 2))" --out "$work/gen" --forms "$src/forms" \
+    --split province-rating="$work/gen-province" >/dev/null
+  ls "$work"/gen/p*.* | head -n "$N" | xargs -I{} cp {} "$work/ballots/"
 fi
 [ "$(ls "$work/ballots" | wc -l)" -eq "$N" ] || { echo "FAIL: no ballot images" >&2; exit 1; }
 
@@ -32,10 +34,10 @@ unset PHIEU_SANE_FOLDER PHIEU_SANE_TRAY PHIEU_SANE_DUPLEX PHIEU_SANE_FAULTS LD_P
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect() { [ "$2" = "$3" ] || fail "$1: expected '$3', got '$2'"; }
-forms=()
-for f in "$src"/forms/*.form; do forms+=(--form "$f"); done
+forms=(--form "$src/forms/district-rating.form" --form "$src/forms/confidence-vote.form")
 new_session() {
-  "$phieu" session new "$1" --council "HĐND kiểm thử" --session-name "Kỳ họp thử" \
+  "$phieu" session new "$1" --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" \
     --date 2026-11-28 --place "Hội trường" --delegates 40 --two-person off "${forms[@]}" >/dev/null
 }
 # What a session holds: its archived front/back images and their statuses, and the tally.

@@ -45,7 +45,8 @@ mkdir -p "$work/pages"
 "$phieu" form print "$form" --format png --dpi 150 -o "$work/pages/a.png" >/dev/null
 "$phieu" form print "$form" --format png --dpi 150 --test -o "$work/pages/b.png" >/dev/null
 "$phieu" form print "$src/forms/confidence-vote.form" --format png --dpi 150 -o "$work/pages/c.png" >/dev/null
-ok 0 "$phieu" session new "$work/s.db" --council "HĐND xã Thử" --session-name "Kỳ họp thứ Nhất" \
+ok 0 "$phieu" session new "$work/s.db" --council "Hội đồng nhân dân huyện An Thạnh" \
+  --session-name "Kỳ họp thứ Mười Một, khóa XII" \
   --date 2026-11-28 --place "Hội trường" --delegates 30 --form "$form" \
   --form "$src/forms/confidence-vote.form"
 

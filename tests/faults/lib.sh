@@ -38,9 +38,10 @@ render() { "$phieu" form print "$@" >/dev/null; }
 new_session() {
   local db=$1
   shift
-  local args=()
-  for f in "$src"/forms/*.form; do args+=(--form "$f"); done
-  "$phieu" session new "$db" --council "HĐND xã Thử" --session-name "Kỳ họp thứ Nhất" \
+  # The district council's forms (the province form is another council's).
+  local args=(--form "$src/forms/district-rating.form" --form "$src/forms/confidence-vote.form")
+  "$phieu" session new "$db" --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" \
     --date 2026-11-28 --place "Hội trường" --delegates 30 "${args[@]}" "$@" >/dev/null
 }
 

@@ -325,14 +325,17 @@ static void test_deck_findings(void **state)
     const phieu_layout *L = &r.layouts[0];
     phieu_image *img = render_blank(r.forms[0], 200, 0);
     const phieu_rect *b;
+    /* The marks were measured in the deck's 6 mm boxes; k scales a position in such a box
+     * to this layout's (5 mm since issue 13). */
+    const double k = L->boxes[0][0].w / 6.0;
     /* Row 1: a thin tick broken into dashes, as a 1-bit scan leaves it (p06349): a vote. */
     b = &L->boxes[0][0];
     for (double t = 0; t < 1.0; t += 0.2) /* dashes 0.45 mm apart, each under 0.4 mm */
-        stroke(img, b->x + 1.2 + t * 1.6, b->y + 3.2 + t * 1.6, b->x + 1.2 + t * 1.6,
-               b->y + 3.2 + t * 1.6, 0.15, 0);
+        stroke(img, b->x + k * (1.2 + t * 1.6), b->y + k * (3.2 + t * 1.6),
+               b->x + k * (1.2 + t * 1.6), b->y + k * (3.2 + t * 1.6), 0.15, 0);
     for (double t = 0; t < 1.0; t += 0.1)
-        stroke(img, b->x + 2.9 + t * 2.6, b->y + 4.8 - t * 3.8, b->x + 2.9 + t * 2.6,
-               b->y + 4.8 - t * 3.8, 0.15, 0);
+        stroke(img, b->x + k * (2.9 + t * 2.6), b->y + k * (4.8 - t * 3.8),
+               b->x + k * (2.9 + t * 2.6), b->y + k * (4.8 - t * 3.8), 0.15, 0);
     /* Row 2: a hesitation dot, and 3 mm from it a little noise blob (p03971): blank. */
     mark(img, L, 1, 1, M_DOT);
     b = &L->boxes[1][1];
@@ -351,8 +354,8 @@ static void test_deck_findings(void **state)
     stroke(img, b->x + 1.0, b->y + 1.0, b->x + b->w - 1.0, b->y + b->h - 1.0, 0.2, 205);
     stroke(img, b->x + b->w - 1.0, b->y + 1.0, b->x + 1.0, b->y + b->h - 1.0, 0.2, 205);
     b = &L->boxes[3][2]; /* a small tick with a fine pen: it scores under three residues */
-    stroke(img, b->x + 1.8, b->y + 3.4, b->x + 2.6, b->y + 4.4, 0.3, 40);
-    stroke(img, b->x + 2.6, b->y + 4.4, b->x + 4.2, b->y + 1.8, 0.3, 40);
+    stroke(img, b->x + k * 1.8, b->y + k * 3.4, b->x + k * 2.6, b->y + k * 4.4, 0.3, 40);
+    stroke(img, b->x + k * 2.6, b->y + k * 4.4, b->x + k * 4.2, b->y + k * 1.8, 0.3, 40);
     /* Row 5: a faint X with a dark fleck where its strokes cross (p00035): review. */
     b = &L->boxes[4][2];
     stroke(img, b->x + 1.2, b->y + 1.2, b->x + b->w - 1.2, b->y + b->h - 1.2, 0.4, 243);
@@ -361,8 +364,8 @@ static void test_deck_findings(void **state)
     /* Row 6: a small faint tick, a thin pencil line under the ink threshold (p02193): it
      * covers under 5 % of the box, but it is a stroke across it: review. */
     b = &L->boxes[5][1];
-    stroke(img, b->x + 2.0, b->y + 3.0, b->x + 2.7, b->y + 3.7, 0.16, 241);
-    stroke(img, b->x + 2.7, b->y + 3.7, b->x + 4.5, b->y + 1.3, 0.16, 241);
+    stroke(img, b->x + k * 2.0, b->y + k * 3.0, b->x + k * 2.7, b->y + k * 3.7, 0.16, 241);
+    stroke(img, b->x + k * 2.7, b->y + k * 3.7, b->x + k * 4.5, b->y + k * 1.3, 0.16, 241);
     phieu_reading rd = read_page(&r, img);
     assert_int_equal(rd.rows[0].decision, 0);
     assert_int_equal(rd.rows[1].decision, PHIEU_ROW_BLANK);

@@ -157,9 +157,46 @@ static void test_create_open_roundtrip(void **state)
     assert_int_equal(phieu_session_set_counts(f->s, 0, &bad, NULL, &err), PHIEU_EINVAL);
     phieu_session *other = NULL;
     const phieu_form *forms[1] = {f->form};
-    phieu_session_params p = {"c", "s", "d", "p", 30, NULL, 0, -1, 0, forms, 1, NULL, 0, NULL};
+    phieu_session_params p = {"Hội đồng nhân dân xã Thử", "Kỳ họp thứ Nhất", "d", "p", 30,
+                              NULL, 0, -1, 0, forms, 1, NULL, 0, NULL};
     assert_int_equal(phieu_session_create(f->path, &p, &other, &err), PHIEU_EEXIST);
     assert_null(other);
+}
+
+/* A form printed for another council or another session is refused, naming both texts and
+ * what to do, and no session file is left behind; the same names in another case, spacing
+ * or typing (decomposed letters) are the same council. */
+static void test_refuses_form_of_other_council_or_session(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    char path[160];
+    snprintf(path, sizeof path, "%s/other.db", f->dir);
+    const phieu_form *forms[1] = {f->form};
+    phieu_session *s = NULL;
+    phieu_session_params p = {"Hội đồng nhân dân xã Thủ", "Kỳ họp thứ Nhất", "2026-11-28",
+                              "Hội trường", 30, NULL, 0, -1, 0, forms, 1, NULL, 0, NULL};
+    assert_int_equal(phieu_session_create(path, &p, &s, &err), PHIEU_EINVAL);
+    assert_null(s);
+    assert_non_null(strstr(err.message, "'HỘI ĐỒNG NHÂN DÂN XÃ THỬ'"));
+    assert_non_null(strstr(err.message, "'Hội đồng nhân dân xã Thủ'"));
+    assert_non_null(strstr(err.message, "--council"));
+    struct stat st;
+    assert_int_equal(stat(path, &st), -1);
+
+    p.council = "HỘI ĐỒNG NHÂN DÂN XÃ THỬ";
+    p.session_name = "Kỳ họp thứ Hai";
+    assert_int_equal(phieu_session_create(path, &p, &s, &err), PHIEU_EINVAL);
+    assert_non_null(strstr(err.message, "'Kỳ họp thứ Nhất'"));
+    assert_non_null(strstr(err.message, "'Kỳ họp thứ Hai'"));
+    assert_non_null(strstr(err.message, "--session-name"));
+    assert_int_equal(stat(path, &st), -1);
+
+    /* "Thử" with its hook typed as a combining mark, odd spacing and case. */
+    p.council = " hội  đồng nhân dân XÃ thu\xcc\x9b\xcc\x89 ";
+    p.session_name = "KỲ HỌP THỨ NHẤT";
+    assert_int_equal(phieu_session_create(path, &p, &s, &err), 0);
+    phieu_session_close(&s);
 }
 
 static void test_refuses_newer_and_foreign_files(void **state)
@@ -1230,6 +1267,8 @@ int main(int argc, char **argv)
         return make_board_pages(argv[2]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_open_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_form_of_other_council_or_session, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_and_foreign_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_counted_and_duplicate_image, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rescan_and_same_pattern, setup, teardown),

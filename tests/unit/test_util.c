@@ -1,7 +1,8 @@
 /*
  * test_util.c - phieu_buf_json_string, the program's one JSON string escaper: the bytes it
  * writes for each kind of character (checked by hand against RFC 8259), that jansson reads
- * back exactly the string given, and that running out of memory marks the buffer failed.
+ * back exactly the string given, and that running out of memory marks the buffer failed;
+ * phieu_text_same, by which a session's council is compared with a form's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,12 +77,49 @@ static void test_out_of_memory(void **state)
     phieu_buf_release(&b);
 }
 
+static int same(const char *a, const char *b)
+{
+    phieu_error err = {0};
+    int same = -1;
+    assert_int_equal(phieu_text_same(a, b, &same, &err), 0);
+    return same;
+}
+
+/* A council typed by the board matches the one printed on the form whatever the case,
+ * the spacing and the way the letters were typed (precomposed or base + marks, marks in
+ * either order); another name, or an abbreviation, does not. */
+static void test_text_same(void **state)
+{
+    (void)state;
+    assert_true(same("HỘI ĐỒNG NHÂN DÂN HUYỆN AN THẠNH", "Hội đồng nhân dân huyện An Thạnh"));
+    assert_true(same("Kỳ họp thứ Mười Một, khóa XII", "  KỲ HỌP   THỨ\tMƯỜI MỘT, KHÓA XII "));
+    /* "Thạnh" and "Một" typed decomposed; "ậ" as a + dot below + circumflex and as
+     * a + circumflex + dot below. */
+    assert_true(same("AN THẠNH", "an tha\xcc\xa3nh"));
+    assert_true(same("Mười Một", "Mu\xcc\x9bo\xcc\x9b\xcc\x80i Mo\xcc\x82\xcc\xa3t"));
+    assert_true(same("Mo\xcc\xa3\xcc\x82t", "Mo\xcc\x82\xcc\xa3t"));
+    assert_true(same("ĐÔNG", "đông"));
+    assert_false(same("HỘI ĐỒNG NHÂN DÂN HUYỆN AN THẠNH", "HĐND huyện An Thạnh"));
+    assert_false(same("HỘI ĐỒNG NHÂN DÂN TỈNH SƠN ĐÔNG", "Hội đồng nhân dân huyện An Thạnh"));
+    assert_false(same("Kỳ họp thứ Mười Một", "Kỳ họp thứ Mười Hai"));
+    assert_false(same("Thạnh", "Thanh"));  /* a tone is part of the name */
+    assert_false(same("Mười", "Muoi"));
+    char *f = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_text_fold(" A\xc3", &f, &err), PHIEU_EINVAL);
+    assert_null(f);
+    assert_int_equal(phieu_text_fold("  Ư  Ơ ", &f, &err), 0);
+    assert_string_equal(f, "u\xcc\x9b o\xcc\x9b");
+    phieu_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_text_same),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
