@@ -31,6 +31,7 @@
 #include "phieu/error.h"
 #include "phieu/form.h"
 #include "phieu/omr.h"
+#include "phieu/decisions.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
 #include "phieu/util.h"

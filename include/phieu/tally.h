@@ -20,6 +20,7 @@
 
 #include "phieu/error.h"
 #include "phieu/form.h"
+#include "phieu/decisions.h"
 #include "phieu/session.h"
 #include "phieu/util.h"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "phieu/audit.h"
 #include "phieu/report.h"
 #include "phieu/session.h"
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "phieu/decisions.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
 

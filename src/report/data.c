@@ -3,6 +3,9 @@
  * shuffled under fresh random ids, tallied, and checked for what blocks a final report.
  * Writing files is export.c's job, the minutes minutes.c's, reading an export verify.c's.
  */
+#include "phieu/audit.h"
+#include "phieu/decisions.h"
+#include "phieu/pages.h"
 #include "phieu/report.h"
 
 #include <sodium.h>

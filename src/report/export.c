@@ -4,6 +4,7 @@
  * manifest.sig. Also the record formats both ways (ballot lines are parsed back by verify).
  * The PDF layout is in minutes.c; checking an export is verify.c's job.
  */
+#include "phieu/decisions.h"
 #include "phieu/report.h"
 
 #include <dirent.h>

@@ -6,6 +6,7 @@
  * compared with results.json. Every discrepancy is listed; none stops the check.
  * Writing an export is export.c's job; the formats are in docs/report.md.
  */
+#include "phieu/decisions.h"
 #include "phieu/report.h"
 
 #include <dirent.h>

@@ -14,8 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/image.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
 #include "review/board_read.h"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/tally.h"
 
 /* NQ 96/2023/QH15 art. 19(3): percentages of the ballots collected; art. 13: more than

@@ -19,7 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
+#include "phieu/pages.h"
 #include "phieu/render.h"
 #include "phieu/report.h"
 #include "phieu/session.h"

@@ -31,10 +31,14 @@
 
 #include <cmocka.h>
 
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
+#include "phieu/audit.h"
+#include "phieu/decisions.h"
 #include "phieu/form.h"
 #include "phieu/image.h"
 #include "phieu/omr.h"
+#include "phieu/pages.h"
 #include "phieu/render.h"
 #include "phieu/review.h"
 #include "phieu/session.h"

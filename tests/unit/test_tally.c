@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/tally.h"
 
 static void pct(long long count, long long base, const char *want)
