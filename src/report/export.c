@@ -717,15 +717,25 @@ int phieu_report_write(const phieu_report_data *d, const char *out_dir,
     int rc = phieu_report_tally(d, &t, err);
     if (rc != 0)
         return rc;
-    phieu_buf list;
-    phieu_buf_init(&list);
-    sum->blockers = phieu_report_blockers(d, t, &list);
+    /* The message names the first blocker and how many more: the whole list
+     * (phieu_tally_blockers_list) can be longer than an error message holds, and a list cut
+     * short would hide what blocks. */
+    phieu_blocker blockers[PHIEU_TALLY_MAX_BLOCKERS];
+    sum->blockers = phieu_tally_blockers(t, d->exceptions_open, blockers);
     sum->ballots = d->n_ballots;
     if (sum->blockers > 0 && !opt->draft) {
+        phieu_buf first;
+        phieu_buf_init(&first);
+        phieu_tally_blocker_text(t, &blockers[0], &first);
         rc = phieu_error_set(err, PHIEU_ESTATE,
-                             "the report cannot be certified yet; %d thing(s) block it:\n%s"
-                             "resolve them, or write a draft with --draft",
-                             sum->blockers, list.data ? list.data : "");
+                             "the report cannot be certified yet: %s%s%.0d%s; resolve %s, or "
+                             "write a draft with --draft",
+                             first.data ? first.data : "", sum->blockers > 1 ? "; and " : "",
+                             sum->blockers - 1,
+                             sum->blockers > 1 ? " more thing(s) ('phieu status' lists them)"
+                                               : "",
+                             sum->blockers > 1 ? "them" : "it");
+        phieu_buf_release(&first);
         goto done;
     }
     if (!opt->draft && !opt->key) {
@@ -746,7 +756,6 @@ int phieu_report_write(const phieu_report_data *d, const char *out_dir,
                            out_dir);
     }
 done:
-    phieu_buf_release(&list);
     phieu_tally_destroy(&t);
     return rc;
 }

@@ -962,11 +962,25 @@ static void api_totals(review_request *req, review_response *res)
         json_object_set_new(jf, "present", tf->counts.entered ? json_integer(tf->counts.present)
                                                               : json_null());
     }
+    /* What still blocks a final report: the rule `phieu status` and `phieu report` apply,
+     * in figures, for the screen to word in the board's language. */
+    phieu_blocker bl[PHIEU_TALLY_MAX_BLOCKERS];
+    int n_bl = phieu_tally_blockers(t, p.exceptions_open, bl);
+    json_t *blockers = json_array();
+    for (int i = 0; i < n_bl; i++)
+        json_array_append_new(
+            blockers, json_pack("{s:s, s:o, s:i, s:i, s:i}", "kind", phieu_blocker_name(bl[i].kind),
+                                "form",
+                                bl[i].form >= 0 ? json_string(t->forms[bl[i].form].form->id)
+                                                : json_null(),
+                                "count", bl[i].count, "read", bl[i].read, "collected",
+                                bl[i].collected));
     json_t *j = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "provisional", t->provisional,
                           "rules", t->rules ? t->rules->name : "", "sheets", p.sheets,
                           "exceptions_open", p.exceptions_open, "exceptions_total",
                           p.exceptions_total, "unknown_form_pending", t->unknown_form_pending,
                           "unknown_form_invalid", t->unknown_form_invalid, "forms", forms);
+    json_object_set_new(j, "blockers", blockers);
     phieu_tally_destroy(&t);
     send_json(res, MHD_HTTP_OK, j);
 }

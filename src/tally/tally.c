@@ -152,8 +152,12 @@ int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_er
             int v = r < b->n_rows ? b->value[r] : PHIEU_ROW_PENDING;
             if (b->state == PHIEU_BALLOT_INVALID)
                 p->invalid_ballot++;
-            else if (b->state == PHIEU_BALLOT_PENDING || v == PHIEU_ROW_PENDING)
+            else if (b->state == PHIEU_BALLOT_PENDING)
                 p->pending++;
+            else if (v == PHIEU_ROW_PENDING) {
+                p->pending++;
+                t->pending_rows++;
+            }
             else if (v >= 0 && v < tf->form->n_choices)
                 p->count[v]++;
             else if (v == PHIEU_ROW_BLANK)
@@ -162,8 +166,10 @@ int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_er
                 p->overvote++;
             else if (v == PHIEU_ROW_DECIDED_INVALID)
                 p->decided_invalid++;
-            else
+            else {
                 p->pending++;
+                t->pending_rows++;
+            }
         }
     }
     int provisional = t->unknown_form_pending > 0;
@@ -249,6 +255,119 @@ void phieu_tally_reconcile(const phieu_tally *t, phieu_reconciliation *out)
             differs = 1;
     }
     out->reconciled = out->all_entered && !differs;
+}
+
+/* ---- Readiness ---------------------------------------------------------------------- */
+
+int phieu_tally_blockers(const phieu_tally *t, int exceptions_open,
+                         phieu_blocker out[PHIEU_TALLY_MAX_BLOCKERS])
+{
+    int n = 0;
+#define BLOCK(k, f, c, r, col)                                                               \
+    do {                                                                                     \
+        if (out)                                                                             \
+            out[n] = (phieu_blocker){.kind = (k), .form = (f), .count = (c), .read = (r),    \
+                                     .collected = (col)};                                    \
+        n++;                                                                                 \
+    } while (0)
+    if (exceptions_open > 0)
+        BLOCK(PHIEU_BLOCK_EXCEPTIONS_OPEN, -1, exceptions_open, 0, 0);
+    if (t->pending_rows > 0)
+        BLOCK(PHIEU_BLOCK_PENDING_ROWS, -1, t->pending_rows, 0, 0);
+    if (t->unknown_form_pending > 0)
+        BLOCK(PHIEU_BLOCK_UNKNOWN_FORM, -1, t->unknown_form_pending, 0, 0);
+    phieu_reconciliation rec;
+    phieu_tally_reconcile(t, &rec);
+    for (int i = 0; i < t->n_forms; i++) {
+        const phieu_reconcile_form *rf = &rec.forms[i];
+        if (t->forms[i].pending_ballots > 0)
+            BLOCK(PHIEU_BLOCK_PENDING_BALLOTS, i, t->forms[i].pending_ballots, 0, 0);
+        if (!rf->entered)
+            BLOCK(PHIEU_BLOCK_COUNTS_MISSING, i, 0, 0, 0);
+        else if (rf->difference < 0)
+            BLOCK(PHIEU_BLOCK_SHEETS_MISSING, i, -rf->difference, rf->read, rf->collected);
+        else if (rf->difference > 0)
+            BLOCK(PHIEU_BLOCK_SHEETS_EXTRA, i, rf->difference, rf->read, rf->collected);
+    }
+    if (rec.unknown_form > 0)
+        BLOCK(PHIEU_BLOCK_INVALID_NO_FORM, -1, rec.unknown_form, 0, 0);
+#undef BLOCK
+    return n;
+}
+
+const char *phieu_blocker_name(int kind)
+{
+    switch (kind) {
+    case PHIEU_BLOCK_EXCEPTIONS_OPEN: return "exceptions-open";
+    case PHIEU_BLOCK_PENDING_ROWS: return "pending-rows";
+    case PHIEU_BLOCK_UNKNOWN_FORM: return "unknown-form";
+    case PHIEU_BLOCK_PENDING_BALLOTS: return "pending-ballots";
+    case PHIEU_BLOCK_COUNTS_MISSING: return "counts-missing";
+    case PHIEU_BLOCK_SHEETS_MISSING: return "sheets-missing";
+    case PHIEU_BLOCK_SHEETS_EXTRA: return "sheets-extra";
+    case PHIEU_BLOCK_INVALID_NO_FORM: return "invalid-no-form";
+    default: return "unknown";
+    }
+}
+
+void phieu_tally_blocker_text(const phieu_tally *t, const phieu_blocker *b, phieu_buf *out)
+{
+    const phieu_form *f = b->form >= 0 && b->form < t->n_forms ? t->forms[b->form].form : NULL;
+    const char *id = f ? f->id : "?", *title = f ? f->title : "?";
+    switch (b->kind) {
+    case PHIEU_BLOCK_EXCEPTIONS_OPEN:
+        phieu_buf_printf(out, "%d exception(s) still open: resolve them with 'phieu review' "
+                              "or 'phieu decide'",
+                         b->count);
+        break;
+    case PHIEU_BLOCK_PENDING_ROWS:
+        phieu_buf_printf(out, "%d row(s) of counted ballots still await the board's decision",
+                         b->count);
+        break;
+    case PHIEU_BLOCK_UNKNOWN_FORM:
+        phieu_buf_printf(out, "%d page(s) whose form is not known await the board's decision",
+                         b->count);
+        break;
+    case PHIEU_BLOCK_PENDING_BALLOTS:
+        phieu_buf_printf(out, "form '%s': %d ballot(s) still pending", id, b->count);
+        break;
+    case PHIEU_BLOCK_COUNTS_MISSING:
+        phieu_buf_printf(out, "form '%s': the board's counts (present, issued, collected) are "
+                              "not entered: run 'phieu session counts'",
+                         id);
+        break;
+    case PHIEU_BLOCK_SHEETS_MISSING:
+        phieu_buf_printf(out, "form '%s' (%s): %d sheet(s) read but the board counted %d "
+                              "collected: find the %d missing sheet(s) and scan them, or "
+                              "correct the collected count with 'phieu session counts'",
+                         id, title, b->read, b->collected, b->count);
+        break;
+    case PHIEU_BLOCK_SHEETS_EXTRA:
+        phieu_buf_printf(out, "form '%s' (%s): %d sheet(s) read but the board counted %d "
+                              "collected: find the %d extra sheet(s) (fed twice, or of another "
+                              "form: 'phieu exceptions'), or correct the collected count with "
+                              "'phieu session counts'",
+                         id, title, b->read, b->collected, b->count);
+        break;
+    case PHIEU_BLOCK_INVALID_NO_FORM:
+        phieu_buf_printf(out, "%d sheet(s) decided invalid as a whole name no form, so they "
+                              "count in no form: the head of the board decides each again as "
+                              "'invalid:FORM' (the form it was collected under)",
+                         b->count);
+        break;
+    }
+}
+
+int phieu_tally_blockers_list(const phieu_tally *t, int exceptions_open, phieu_buf *list)
+{
+    phieu_blocker b[PHIEU_TALLY_MAX_BLOCKERS];
+    int n = phieu_tally_blockers(t, exceptions_open, b);
+    for (int i = 0; list && i < n; i++) {
+        phieu_buf_puts(list, "  - ");
+        phieu_tally_blocker_text(t, &b[i], list);
+        phieu_buf_puts(list, "\n");
+    }
+    return n;
 }
 
 void phieu_tally_destroy(phieu_tally **t)

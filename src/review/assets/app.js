@@ -128,6 +128,16 @@ const TEXT = {
     contrast: 'Độ tương phản',
     beside_box: 'không có dấu trong ô nào; có nét bút bên cạnh ô',
     unknown_invalid: (n) => `${n} tờ không xác định được mẫu phiếu đã được quyết định là cả phiếu không hợp lệ (tính là phiếu thu về, không hợp lệ cho ai).`,
+    blockers_title: 'Còn phải làm trước khi lập biên bản chính thức:',
+    ready_final: 'Sẵn sàng lập biên bản chính thức: mọi mẫu phiếu đã khớp số, không còn gì chờ quyết định.',
+    'block_exceptions-open': (b) => `${b.count} trường hợp chưa quyết định xong.`,
+    'block_pending-rows': (b) => `${b.count} dòng của các phiếu đã tính còn chờ Ban kiểm phiếu quyết định.`,
+    'block_unknown-form': (b) => `${b.count} tờ chưa xác định được mẫu phiếu.`,
+    'block_pending-ballots': (b) => `Mẫu ${b.form}: ${b.count} phiếu còn chờ quyết định.`,
+    'block_counts-missing': (b) => `Mẫu ${b.form}: chưa nhập số đại biểu có mặt, số phiếu phát ra, số phiếu thu về.`,
+    'block_sheets-missing': (b) => `Mẫu ${b.form}: đã đọc ${b.read} tờ nhưng Ban kiểm phiếu đếm ${b.collected} phiếu thu về: còn thiếu ${b.count} tờ.`,
+    'block_sheets-extra': (b) => `Mẫu ${b.form}: đã đọc ${b.read} tờ nhưng Ban kiểm phiếu đếm ${b.collected} phiếu thu về: thừa ${b.count} tờ.`,
+    'block_invalid-no-form': (b) => `${b.count} tờ không hợp lệ chưa ghi thuộc mẫu phiếu nào: Trưởng ban quyết định lại là 'invalid:MẪU'.`,
   },
   en: {
     title: 'Ballot review',
@@ -250,6 +260,16 @@ const TEXT = {
     contrast: 'Contrast',
     beside_box: 'no box marked; pen ink beside a box',
     unknown_invalid: (n) => `${n} page(s) of unknown form decided "whole ballot invalid" (collected, valid for nobody).`,
+    blockers_title: 'Still to do before the final report:',
+    ready_final: 'Ready for the final report: every form reconciles and nothing is pending.',
+    'block_exceptions-open': (b) => `${b.count} exception(s) still open.`,
+    'block_pending-rows': (b) => `${b.count} row(s) of counted ballots still await the board's decision.`,
+    'block_unknown-form': (b) => `${b.count} page(s) whose form is not known await the board's decision.`,
+    'block_pending-ballots': (b) => `Form ${b.form}: ${b.count} ballot(s) still pending.`,
+    'block_counts-missing': (b) => `Form ${b.form}: the board's counts (present, issued, collected) are not entered.`,
+    'block_sheets-missing': (b) => `Form ${b.form}: ${b.read} sheet(s) read but the board counted ${b.collected} collected: ${b.count} missing.`,
+    'block_sheets-extra': (b) => `Form ${b.form}: ${b.read} sheet(s) read but the board counted ${b.collected} collected: ${b.count} too many.`,
+    'block_invalid-no-form': (b) => `${b.count} sheet(s) decided invalid as a whole name no form: the head decides each again as 'invalid:FORM'.`,
   },
 };
 
@@ -1005,6 +1025,12 @@ async function loadTotals() {
   ];
   if (r.unknown_form_pending) parts.push(h('p', { class: 'banner warn' }, t('unknown_pages', r.unknown_form_pending)));
   if (r.unknown_form_invalid) parts.push(h('p', { class: 'banner warn', id: 'unknown-invalid' }, t('unknown_invalid', r.unknown_form_invalid)));
+  /* What blocks the final report: the server applies the rule of `phieu status`. */
+  const blockers = r.blockers || [];
+  parts.push(blockers.length
+    ? h('div', { id: 'blockers' }, h('p', {}, t('blockers_title')),
+      h('ul', {}, blockers.map((b) => h('li', { 'data-kind': b.kind }, t('block_' + b.kind, b) || b.kind))))
+    : h('p', { class: 'banner ok', id: 'blockers' }, t('ready_final')));
   for (const f of r.forms) {
     parts.push(h('div', { class: 'card' },
       h('h2', {}, f.title, f.council ? h('span', { class: 'muted council' }, ' — ' + f.council) : null),
