@@ -191,8 +191,16 @@ void phieu_tally_blocker_text(const phieu_tally *t, const phieu_blocker *b, phie
  * NULL); returns how many. */
 int phieu_tally_blockers_list(const phieu_tally *t, int exceptions_open, phieu_buf *list);
 
-/* The result as one JSON object (documented in docs/session.md). */
-void phieu_tally_json(const phieu_tally *t, phieu_buf *out);
+/* The tally as JSON (jansson), the one serialiser of its figures (src/tally/tally_json.c).
+ * Each returns a new reference (json_decref), NULL when out of memory. */
+struct json_t;
+/* The `phieu tally --json` object (docs/session.md), which the review screen's totals
+ * serve too: rules, base, delegates, provisional, unknown_form_pending/_invalid, forms. */
+struct json_t *phieu_tally_json(const phieu_tally *t);
+/* The tally's part of a report's results.json (docs/results-schema.md): an object with
+ * "unknown_form", "provisional" and "forms", in that order, for the report to add to its
+ * own fields. */
+struct json_t *phieu_tally_results_json(const phieu_tally *t);
 /* The result as a text table for the terminal, lang "vi" or "en". */
 void phieu_tally_text(const phieu_tally *t, const char *lang, phieu_buf *out);
 

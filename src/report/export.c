@@ -339,69 +339,14 @@ json_t *report_results_tree(const phieu_report_data *d, const phieu_tally *t, in
                         json_pack("{s:i, s:i, s:i}", "total", d->exceptions_total, "decided",
                                   d->exceptions_resolved, "open", d->exceptions_open));
     json_object_set_new(j, "ballots_exported", json_integer((json_int_t)d->n_ballots));
-    json_object_set_new(j, "unknown_form",
-                        json_pack("{s:i, s:i}", "pending", t->unknown_form_pending, "invalid",
-                                  t->unknown_form_invalid));
-    json_object_set_new(j, "provisional", json_boolean(t->provisional));
-    json_t *forms = json_array();
-    for (int i = 0; i < t->n_forms; i++) {
-        const phieu_tally_form *f = &t->forms[i];
-        const phieu_form *form = f->form;
-        char file[128];
-        snprintf(file, sizeof file, "forms/%s.form", form->id);
-        json_t *jf = json_object();
-        json_object_set_new(jf, "id", json_string(form->id));
-        json_object_set_new(jf, "kind", json_string(form->kind == PHIEU_FORM_RATING
-                                                        ? "rating"
-                                                        : "confidence"));
-        json_object_set_new(jf, "title", json_string(form->title));
-        json_object_set_new(jf, "file", json_string(file));
-        json_object_set_new(jf, "fingerprint", json_string(form->fingerprint_hex));
-        json_object_set_new(jf, "counts",
-                            json_pack("{s:b, s:i, s:i, s:i, s:i}", "entered",
-                                      f->counts.entered, "present", f->counts.present, "issued",
-                                      f->counts.issued, "collected", f->counts.collected,
-                                      "spoiled", f->counts.spoiled));
-        json_object_set_new(jf, "ballots",
-                            json_pack("{s:i, s:i, s:i, s:i}", "read", f->ballots, "valid",
-                                      f->ballots - f->invalid_ballots - f->pending_ballots,
-                                      "invalid", f->invalid_ballots, "pending",
-                                      f->pending_ballots));
-        json_object_set_new(jf, "percent_base", json_integer(f->base));
-        json_object_set_new(jf, "percent_base_estimated", json_boolean(f->base_estimated));
-        json_t *persons = json_array();
-        for (int p = 0; p < f->n_persons; p++) {
-            const phieu_tally_person *tp = &f->persons[p];
-            json_t *levels = json_array();
-            for (int c = 0; c < form->n_choices; c++) {
-                char pct[PHIEU_PERCENT_TEXT_MAX];
-                phieu_percent_text(tp->percent[c], pct);
-                json_array_append_new(
-                    levels, json_pack("{s:s, s:s, s:i, s:i, s:s}", "key", form->choices[c].key,
-                                      "label", form->choices[c].label, "count", tp->count[c],
-                                      "percent_hundredths", tp->percent[c], "percent", pct));
-            }
-            json_t *jp = json_object();
-            json_object_set_new(jp, "stt", json_integer(tp->number));
-            json_object_set_new(jp, "name", json_string(tp->name));
-            json_object_set_new(jp, "post", json_string(tp->post));
-            json_object_set_new(jp, "valid", json_integer(tp->valid));
-            json_object_set_new(jp, "not_valid", json_integer(tp->not_valid));
-            json_object_set_new(jp, "not_valid_detail",
-                                json_pack("{s:i, s:i, s:i, s:i}", "blank", tp->blank,
-                                          "overvote", tp->overvote, "invalid_ballot",
-                                          tp->invalid_ballot, "decided_invalid",
-                                          tp->decided_invalid));
-            json_object_set_new(jp, "pending", json_integer(tp->pending));
-            json_object_set_new(jp, "levels", levels);
-            json_object_set_new(jp, "band", json_string(phieu_band_name(tp->band)));
-            json_object_set_new(jp, "band_text", json_string(phieu_band_text(tp->band, "vi")));
-            json_array_append_new(persons, jp);
-        }
-        json_object_set_new(jf, "persons", persons);
-        json_array_append_new(forms, jf);
+    /* The figures are the tally's to name (unknown_form, provisional, forms). */
+    json_t *figures = phieu_tally_results_json(t);
+    if (!figures || json_object_update(j, figures) != 0) {
+        json_decref(figures);
+        json_decref(j);
+        return NULL;
     }
-    json_object_set_new(j, "forms", forms);
+    json_decref(figures);
     json_object_set_new(j, "audit_log_head", json_string(d->log_head));
     return j;
 }

@@ -834,7 +834,10 @@ static void check_totals(verifier *v)
         return;
     }
     json_t *want = report_results_tree(v->d, t, v->res->draft);
-    diff(v, want, v->results, "");
+    if (want)
+        diff(v, want, v->results, "");
+    else
+        problem(v, "out of memory recomputing results.json");
     check_csv(v, t);
     if (!v->res->draft) {
         int blockers = phieu_tally_blockers(t, v->d->exceptions_open, NULL);

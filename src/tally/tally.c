@@ -1,9 +1,9 @@
 /*
  * tally.c - results by the law's rules: the rule sets as data, percentages in integer
  * hundredths rounded half up, the threshold bands, and the totals per form and person
- * computed from ballots (readings with decisions applied, see session.h). Output as JSON
- * and as a text table. Nothing here reads images or the database beyond the session's
- * ballot list.
+ * computed from ballots (readings with decisions applied, see decisions.h), what blocks a
+ * final report, and the text table. The JSON of the tally is tally_json.c's. Nothing here
+ * reads images or the database beyond the session's ballot list.
  */
 #include <stdio.h>
 #include <string.h>
@@ -379,71 +379,6 @@ void phieu_tally_destroy(phieu_tally **t)
 }
 
 /* ---- Output ------------------------------------------------------------------------- */
-
-void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
-{
-    phieu_buf_puts(b, "{\"rules\":");
-    phieu_buf_json_string(b, t->rules->name);
-    phieu_buf_printf(b, ",\"base\":\"%s\",\"delegates\":%d,\"provisional\":%s,"
-                        "\"unknown_form_pending\":%d,\"unknown_form_invalid\":%d,\"forms\":[",
-                     t->rules->base == PHIEU_BASE_DELEGATES ? "delegates" : "collected",
-                     t->delegates, t->provisional ? "true" : "false", t->unknown_form_pending,
-                     t->unknown_form_invalid);
-    for (int i = 0; i < t->n_forms; i++) {
-        const phieu_tally_form *tf = &t->forms[i];
-        const phieu_form *f = tf->form;
-        phieu_buf_puts(b, i ? ",{\"form\":" : "{\"form\":");
-        phieu_buf_json_string(b, f->id);
-        phieu_buf_puts(b, ",\"kind\":");
-        phieu_buf_json_string(b, f->kind == PHIEU_FORM_CONFIDENCE ? "confidence" : "rating");
-        if (tf->counts.entered)
-            phieu_buf_printf(b, ",\"counts\":{\"present\":%d,\"issued\":%d,\"collected\":%d,"
-                                "\"spoiled\":%d}",
-                             tf->counts.present, tf->counts.issued, tf->counts.collected,
-                             tf->counts.spoiled);
-        else
-            phieu_buf_puts(b, ",\"counts\":null");
-        phieu_buf_printf(b, ",\"base\":%d,\"base_estimated\":%s,\"ballots\":%d,"
-                            "\"valid_ballots\":%d,\"invalid_ballots\":%d,"
-                            "\"pending_ballots\":%d,\"board_read_ballots\":%d,\"persons\":[",
-                         tf->base, tf->base_estimated ? "true" : "false", tf->ballots,
-                         tf->ballots - tf->invalid_ballots - tf->pending_ballots,
-                         tf->invalid_ballots, tf->pending_ballots, tf->board_read);
-        for (int r = 0; r < tf->n_persons; r++) {
-            const phieu_tally_person *p = &tf->persons[r];
-            phieu_buf_printf(b, "%s{\"number\":%d,\"name\":", r ? "," : "", p->number);
-            phieu_buf_json_string(b, p->name);
-            phieu_buf_puts(b, ",\"post\":");
-            phieu_buf_json_string(b, p->post);
-            phieu_buf_printf(b, ",\"valid\":%d,\"not_valid\":%d,\"blank\":%d,\"overvote\":%d,"
-                                "\"invalid_ballot\":%d,\"decided_invalid\":%d,\"pending\":%d,"
-                                "\"levels\":[",
-                             p->valid, p->not_valid, p->blank, p->overvote, p->invalid_ballot,
-                             p->decided_invalid, p->pending);
-            for (int c = 0; c < f->n_choices; c++) {
-                char pct[PHIEU_PERCENT_TEXT_MAX];
-                phieu_percent_text(p->percent[c], pct);
-                phieu_buf_printf(b, "%s{\"key\":", c ? "," : "");
-                phieu_buf_json_string(b, f->choices[c].key);
-                phieu_buf_puts(b, ",\"label\":");
-                phieu_buf_json_string(b, f->choices[c].label);
-                phieu_buf_printf(b, ",\"count\":%d,\"percent_hundredths\":%d,\"percent\":",
-                                 p->count[c], p->percent[c]);
-                phieu_buf_json_string(b, pct);
-                phieu_buf_puts(b, "}");
-            }
-            phieu_buf_puts(b, "],\"band\":");
-            phieu_buf_json_string(b, phieu_band_name(p->band));
-            phieu_buf_puts(b, ",\"band_vi\":");
-            phieu_buf_json_string(b, phieu_band_text(p->band, "vi"));
-            phieu_buf_puts(b, ",\"band_en\":");
-            phieu_buf_json_string(b, phieu_band_text(p->band, "en"));
-            phieu_buf_puts(b, "}");
-        }
-        phieu_buf_puts(b, "]}");
-    }
-    phieu_buf_puts(b, "]}\n");
-}
 
 /* Appends s padded with spaces to `width` characters (UTF-8 code points, not bytes, so
  * Vietnamese names line up); a longer s is written whole. */

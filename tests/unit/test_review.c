@@ -897,7 +897,7 @@ static int total_count(const client *c, int row, int choice, int *pending)
         json_object_get(json_array_get(json_object_get(r.json, "forms"), 0), "persons"),
         (size_t)row - 1);
     int n = (int)json_integer_value(json_object_get(
-        json_array_get(json_object_get(person, "counts"), (size_t)choice), "count"));
+        json_array_get(json_object_get(person, "levels"), (size_t)choice), "count"));
     if (pending)
         *pending = (int)json_integer_value(json_object_get(person, "pending"));
     http_free(&r);
@@ -1107,7 +1107,7 @@ static void test_rejected_page(void **state)
     assert_int_equal(json_integer_value(json_object_get(r.json, "unknown_form_invalid")), 0);
     assert_int_equal(json_integer_value(json_object_get(r.json, "unknown_form_pending")), 0);
     assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(json_object_get(r.json, "forms"), 0), "invalid")),
+                         json_array_get(json_object_get(r.json, "forms"), 0), "invalid_ballots")),
                      1);
     http_free(&r);
     json_decref(q);

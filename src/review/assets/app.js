@@ -998,20 +998,23 @@ function stopTotals() {
   state.totalsTimer = null;
 }
 
+/* f is a form of the tally's document (phieu_tally_json, as `phieu tally --json`). */
 function totalsTable(f) {
+  /* Every person has the form's levels, in the form's order. */
+  const choices = f.persons.length ? f.persons[0].levels : [];
   const head = h('tr', {},
     h('th', {}, t('t_no')), h('th', {}, t('t_name')), h('th', {}, t('t_post')),
-    f.choices.map((c) => h('th', { class: 'num' }, choiceLabel(c.key, c.label))),
+    choices.map((c) => h('th', { class: 'num' }, choiceLabel(c.key, c.label))),
     h('th', { class: 'num' }, t('t_valid')), h('th', { class: 'num' }, t('t_notvalid')),
     h('th', { class: 'num' }, t('t_pending')), h('th', {}, t('t_band')));
   const rows = f.persons.map((p) => h('tr', { class: p.pending ? 'pending' : '', 'data-person': p.number },
     h('td', {}, p.number), h('td', { class: 'name' }, p.name || ''), h('td', {}, p.post || ''),
-    p.counts.map((c, i) => h('td', { class: 'num', 'data-choice': f.choices[i].key, 'data-count': c.count },
+    p.levels.map((c) => h('td', { class: 'num', 'data-choice': c.key, 'data-count': c.count },
       String(c.count), h('span', { class: 'pct' }, c.percent))),
     h('td', { class: 'num' }, p.valid), h('td', { class: 'num' }, p.not_valid),
     h('td', { class: 'num' }, p.pending || ''),
     h('td', { class: 'band' }, state.lang === 'vi' ? p.band_vi : p.band_en)));
-  return h('table', { class: 'totals', 'data-form': f.id }, h('thead', {}, head), h('tbody', {}, rows));
+  return h('table', { class: 'totals', 'data-form': f.form }, h('thead', {}, head), h('tbody', {}, rows));
 }
 
 async function loadTotals() {
@@ -1037,11 +1040,11 @@ async function loadTotals() {
       h('dl', { class: 'facts' },
         /* Every sheet scanned is valid, invalid or pending; beside it the board's count. */
         h('dt', {}, t('ballots')), h('dd', { class: 'fact-ballots' }, f.ballots),
-        h('dt', {}, t('valid_ballots')), h('dd', { class: 'fact-valid' }, f.valid),
-        h('dt', {}, t('invalid_ballots')), h('dd', { class: 'fact-invalid' }, f.invalid),
-        f.collected !== null && f.collected !== undefined
-          ? [h('dt', {}, t('collected_ballots')), h('dd', { class: 'fact-collected' }, f.collected)] : null,
-        f.pending ? [h('dt', {}, t('pending_ballots')), h('dd', {}, f.pending)] : null,
+        h('dt', {}, t('valid_ballots')), h('dd', { class: 'fact-valid' }, f.valid_ballots),
+        h('dt', {}, t('invalid_ballots')), h('dd', { class: 'fact-invalid' }, f.invalid_ballots),
+        f.counts
+          ? [h('dt', {}, t('collected_ballots')), h('dd', { class: 'fact-collected' }, f.counts.collected)] : null,
+        f.pending_ballots ? [h('dt', {}, t('pending_ballots')), h('dd', {}, f.pending_ballots)] : null,
         h('dt', {}, t('base')), h('dd', {}, String(f.base), f.base_estimated ? ' ' + t('base_est') : '')),
       totalsTable(f)));
   }
