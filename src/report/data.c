@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "phieu/alloc.h"
-#include "report/report_private.h"
+#include "report/report_internal.h"
 
 static char *dup_or_empty(const char *s)
 {

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 
 #include "phieu/alloc.h"
-#include "report/report_private.h"
+#include "report/report_internal.h"
 
 /* Box scores are exported as integers in ten-thousandths: exact in JSON, and fine enough
  * that a reader of the file sees what the thresholds (two decimals) were compared with. */

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "phieu/alloc.h"
-#include "report/report_private.h"
+#include "report/report_internal.h"
 
 /* manifest.json, results.json and ballots.jsonl of the largest council (45 persons, a few
  * thousand ballots) are a few megabytes; 256 MiB refuses only what cannot be an export. */
