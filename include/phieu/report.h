@@ -65,8 +65,6 @@ int phieu_key_sign(const phieu_key *key, const void *data, size_t len,
 /* 1 when sig is public_key's signature over data, else 0. */
 int phieu_key_check(const uint8_t public_key[PHIEU_KEY_PUBLIC_BYTES], const void *data,
                     size_t len, const uint8_t sig[PHIEU_KEY_SIGNATURE_BYTES]);
-/* Hex (either case) of exactly 2*out_len digits into bytes; 0, or -1 when malformed. */
-int phieu_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len);
 
 /* ---- What an export holds ---------------------------------------------------------- */
 

@@ -119,9 +119,9 @@ static void check_signatures(verifier *v, const phieu_key *trusted, const uint8_
     if (fields != 7 || strcmp(header, REPORT_SIG_HEADER) != 0 ||
         strcmp(k1, "public-key") != 0 || strcmp(k2, "manifest.json") != 0 ||
         strcmp(k3, "minutes.pdf") != 0 ||
-        phieu_hex_decode(pub, strlen(pub), pk, sizeof pk) != 0 ||
-        phieu_hex_decode(sig1, strlen(sig1), s1, sizeof s1) != 0 ||
-        phieu_hex_decode(sig2, strlen(sig2), s2, sizeof s2) != 0) {
+        phieu_hex_decode(pub, strlen(pub), pk, sizeof pk, NULL) != 0 ||
+        phieu_hex_decode(sig1, strlen(sig1), s1, sizeof s1, NULL) != 0 ||
+        phieu_hex_decode(sig2, strlen(sig2), s2, sizeof s2, NULL) != 0) {
         problem(v, "manifest.sig: not a phieu signature file (see docs/report.md for its four "
                    "lines)");
         return;
