@@ -66,9 +66,10 @@ fuzz:
 soak: build
 	@scripts/soak $(BUILD)
 
-# A larger deck of generated ballots with ground truth: make deck N=10000
+# A larger deck of generated ballots with ground truth: make deck N=10000 [SEED=n]
+# (a new seed is a deck the reader was never tuned on).
 deck: build
-	$(BUILD)/gen_samples --count $(N) --out deck --jobs $(JOBS)
+	$(BUILD)/gen_samples --count $(N) --out deck --jobs $(JOBS) $(if $(SEED),--seed $(SEED))
 
 # The Debian package, built without the tests: build-deb/packages/phieu_VERSION_ARCH.deb
 deb: deps

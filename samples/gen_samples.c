@@ -81,8 +81,15 @@ typedef enum { KIND_BALLOT, KIND_BACK, KIND_OTHER_FORM, KIND_DUPLEX } page_kind;
 typedef enum { OUT_GRAY_PNG, OUT_GRAY_TIFF, OUT_RGB_PNG, OUT_BW_TIFF } out_mode;
 static const char *const out_names[] = {"gray", "gray", "rgb", "1-bit"};
 
-typedef enum { HARD_NONE, HARD_FAINT, HARD_ERASURE, HARD_COVERED, HARD_CIRCLED, HARD_KINDS } hard_kind;
-static const char *const hard_names[HARD_KINDS] = {NULL, "faint", "erasure", "covered", "circled"};
+/* HARD_RED_PEN is not drawn per row: a whole ballot marked in red pen and scanned in
+ * colour, where the red dropout that removes the seal removes the marks too. It sits past
+ * HARD_KINDS so that the rows' draws stay what they were. */
+typedef enum {
+    HARD_NONE, HARD_FAINT, HARD_ERASURE, HARD_COVERED, HARD_CIRCLED, HARD_KINDS,
+    HARD_RED_PEN = HARD_KINDS
+} hard_kind;
+static const char *const hard_names[HARD_KINDS + 1] = {NULL,      "faint",   "erasure",
+                                                       "covered", "circled", "red-pen"};
 
 typedef struct scan_params {
     int dpi;
@@ -109,6 +116,7 @@ typedef struct page_plan {
     int n_hard;        /* rows with a hard case */
     int seal;
     int seal_free;     /* stamped anywhere in the top-left 60 x 60 mm, not in its zone */
+    int red_pen;       /* the voter marked in red pen (the seal's colour) */
     double seal_x, seal_y; /* ... centred here (mm) */
     int fold;          /* draw a crease through a row */
     int stray_near_fiducial;
@@ -513,6 +521,17 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
      * has nothing left to read although the truth says it is marked. */
     if (bilevel)
         p = &pens[rng_chance(r, 0.5) ? 0 : 2];
+    /* A red ballpoint: in gray and 1-bit scans as dark as blue (luma about 0.3); in a colour
+     * scan the red dropout takes it out with the seal, and the reader must not call such a
+     * row blank (review, or right). */
+    pen red;
+    int red_dropped = 0;
+    if (plan->red_pen && !bilevel) {
+        red = pens[0];
+        red.name = "ballpoint-red", red.r = 0.80, red.g = 0.10, red.b = 0.12;
+        p = &red;
+        red_dropped = plan->scan.mode == OUT_RGB_PNG;
+    }
     mark_type style = (mark_type)rng_int(r, MARK_TYPES);
     /* X and tick are what most people do. */
     if (rng_chance(r, 0.5))
@@ -544,6 +563,8 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
                 first = c;
         }
         t->hard = hard;
+        if (red_dropped && n_marks > 0 && hard == HARD_NONE)
+            t->hard = HARD_RED_PEN;
         if (n_marks == 0)
             snprintf(t->truth, sizeof t->truth, "blank");
         else if (n_marks >= 2)
@@ -763,41 +784,55 @@ static int scan_page(cairo_surface_t *page, const scan_params *sp, rng *r, raste
     /* ... and its black point likewise clips the darkest ink to 0 when it clips paper. */
     double black = sp->clip_white ? fmin(0.08, 3.5 * sp->noise / 255) : 0.0;
     double gain = 255 / (white - black);
+    /* Scan mm -> page pixels is affine: each output pixel steps the source point by a fixed
+     * (dx, dy), so the inner loop adds instead of dividing (the generator's cost is here). */
+    double inv = 1 / (ppm * sp->scale), flip = sp->upside_down ? -1 : 1;
+    double step_x = flip * c * inv * ppm, step_y = flip * -s * inv * ppm;
+    double k_ch[3] = {sp->paper[0] / 255.0, sp->paper[1] / 255.0, sp->paper[2] / 255.0};
+    uint32_t bg_pix = (uint32_t)(bg * 255) * 0x010101u;
     for (int oy = 0; oy < out->h; oy++) {
         uint8_t *dst = out->px + (size_t)oy * out->w * out->ch;
         double qy = miny + (oy + 0.5) / ppm - cy - sp->off_y;
-        for (int ox = 0; ox < out->w; ox++) {
-            double qx = minx + (ox + 0.5) / ppm - cx - sp->off_x;
-            /* Inverse rotation and scale: scan mm -> page mm. */
-            double px = cx + (c * qx + s * qy) / sp->scale;
-            double py = cy + (-s * qx + c * qy) / sp->scale;
-            if (sp->upside_down)
-                px = PAGE_W_MM - px, py = PAGE_H_MM - py;
-            double fx = px * ppm - 0.5, fy = py * ppm - 0.5;
+        double qx0 = minx + 0.5 / ppm - cx - sp->off_x;
+        /* Inverse rotation and scale of the row's first pixel: scan mm -> page mm. */
+        double px = cx + (c * qx0 + s * qy) / sp->scale;
+        double py = cy + (-s * qx0 + c * qy) / sp->scale;
+        if (sp->upside_down)
+            px = PAGE_W_MM - px, py = PAGE_H_MM - py;
+        double fx = px * ppm - 0.5, fy = py * ppm - 0.5;
+        double light_row = sp->light_axis ? (double)oy / out->h : 0;
+        for (int ox = 0; ox < out->w; ox++, fx += step_x, fy += step_y) {
             double v[3];
-            if (sp->cut_corner >= 0 && in_cut(sp, px, py)) {
+            if (sp->cut_corner >= 0 && in_cut(sp, (fx + 0.5) / ppm, (fy + 0.5) / ppm)) {
                 v[0] = v[1] = v[2] = bg;
             } else if (fx < -1 || fy < -1 || fx >= pw || fy >= ph) {
                 v[0] = v[1] = v[2] = bg;
             } else {
                 int x0 = (int)floor(fx), y0 = (int)floor(fy);
                 double ax = fx - x0, ay = fy - y0;
-                for (int k = 0; k < 3; k++)
-                    v[k] = 0;
-                for (int j = 0; j < 4; j++) {
-                    int xx = x0 + (j & 1), yy = y0 + (j >> 1);
-                    double wgt = (j & 1 ? ax : 1 - ax) * (j >> 1 ? ay : 1 - ay);
-                    uint32_t pix;
-                    if (xx < 0 || yy < 0 || xx >= pw || yy >= ph)
-                        pix = (uint32_t)(bg * 255) * 0x010101u;
-                    else
-                        pix = ((const uint32_t *)(const void *)(pd + (size_t)yy * stride))[xx];
-                    v[0] += wgt * ((pix >> 16) & 255) / 255.0 * sp->paper[0];
-                    v[1] += wgt * ((pix >> 8) & 255) / 255.0 * sp->paper[1];
-                    v[2] += wgt * (pix & 255) / 255.0 * sp->paper[2];
+                uint32_t pix[4];
+                if (x0 >= 0 && y0 >= 0 && x0 + 1 < pw && y0 + 1 < ph) {
+                    const uint32_t *r0 = (const uint32_t *)(const void *)(pd + (size_t)y0 * stride);
+                    const uint32_t *r1 = (const uint32_t *)(const void *)(pd + (size_t)(y0 + 1) * stride);
+                    pix[0] = r0[x0], pix[1] = r0[x0 + 1], pix[2] = r1[x0], pix[3] = r1[x0 + 1];
+                } else {
+                    for (int j = 0; j < 4; j++) {
+                        int xx = x0 + (j & 1), yy = y0 + (j >> 1);
+                        pix[j] = xx < 0 || yy < 0 || xx >= pw || yy >= ph
+                                     ? bg_pix
+                                     : ((const uint32_t *)(const void *)(pd + (size_t)yy * stride))[xx];
+                    }
                 }
+                double w4[4] = {(1 - ax) * (1 - ay), ax * (1 - ay), (1 - ax) * ay, ax * ay};
+                double a0 = 0, a1 = 0, a2 = 0;
+                for (int j = 0; j < 4; j++) {
+                    a0 += w4[j] * ((pix[j] >> 16) & 255);
+                    a1 += w4[j] * ((pix[j] >> 8) & 255);
+                    a2 += w4[j] * (pix[j] & 255);
+                }
+                v[0] = a0 * k_ch[0], v[1] = a1 * k_ch[1], v[2] = a2 * k_ch[2];
             }
-            double t = sp->light_axis ? (double)oy / out->h : (double)ox / out->w;
+            double t = sp->light_axis ? light_row : (double)ox / out->w;
             double light = 1 - sp->light_amp * t * t;
             if (nbits == 0)
                 bits = rng_u64(r), nbits = 4;
@@ -1094,6 +1129,7 @@ static void extra_cases(rng *r, page_plan *plan)
     plan->seal_y = rng_range(r, 8, 52);
     plan->scan.cut_corner = rng_chance(r, 0.03) ? rng_int(r, 4) : -1;
     plan->scan.cut_mm = rng_range(r, 2, 8);
+    plan->red_pen = rng_chance(r, 0.02);
 }
 
 /* The committed set shows every case at least once in its first pages; the rest is drawn
@@ -1301,8 +1337,10 @@ static int make_page(gen *g, int index, phieu_error *err)
     rng r12 = {rng_u64(&seeder)};
     random_plan(&r, g, &plan);
     extra_cases(&r12, &plan);
-    if (g->committed)
+    if (g->committed) {
         committed_override(index, g, &plan);
+        plan.red_pen = 0; /* the bundled set stays as it was made before red pens */
+    }
     const scan_params *sp = &plan.scan;
     const char *ext = sp->mode == OUT_GRAY_TIFF || sp->mode == OUT_BW_TIFF || plan.kind == KIND_DUPLEX
                           ? "tif"

@@ -119,6 +119,19 @@ int phieu_source_pages_expected(const phieu_source *s);
 
 /* ---- Image files -------------------------------------------------------------------- */
 
+/* The one lister of image files (list.c; the SANE backend compiles it in too).
+ * A folder's image files as "dir/name" paths in name (byte) order, hidden files skipped:
+ * .png .tif .tiff in any case, and with_pnm the PNM family too (which the backend feeds).
+ * Free with phieu_source_list_free. PHIEU_EIO naming the folder when it cannot be read. */
+int phieu_source_list_folder(const char *dir, int with_pnm, char ***paths, size_t *n,
+                             phieu_error *err);
+void phieu_source_list_free(char ***paths, size_t n);
+/* Whether a file name is listed as an image (by its extension; a hidden file never is). */
+int phieu_source_is_image_name(const char *name, int with_pnm);
+/* Pages of one file: a TIFF's directories (by its first bytes, not its name), else 1 (a
+ * PNG, or a file that is no image: it is fed and found unreadable then, never dropped). */
+int phieu_source_file_pages(const char *path);
+
 /* Every page of each file in order (a multi-page TIFF gives several). A path that is a
  * folder stands for its image files (.png .tif .tiff) in name order; hidden files are
  * skipped. A path that does not exist is PHIEU_ENOTFOUND. This is the only lister of image

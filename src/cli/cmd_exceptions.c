@@ -133,6 +133,35 @@ done:
     return rc;
 }
 
+/* The form column: the form the machine found; for a page it could not place, the form
+ * the board named when it decided (its reading, "form:<id>" or "invalid:<id>"), so that a
+ * settled page never shows as of no form; "?" while nobody has said. */
+static const char *form_label(phieu_session *s, const phieu_session_info *info,
+                              const phieu_exception *e, char *out, size_t size)
+{
+    if (e->form_index >= 0)
+        return info->forms[e->form_index]->id;
+    if (e->state != PHIEU_EXC_RESOLVED)
+        return "?";
+    const char *r = e->resolution;
+    if (strncmp(r, PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) == 0) {
+        phieu_board_entry entry;
+        phieu_error err = {0};
+        if (phieu_session_sheet_board_entry(s, e->sheet_id, &entry, &err) == 0 &&
+            entry.form_index >= 0 && entry.form_index < info->n_forms) {
+            snprintf(out, size, "%s", info->forms[entry.form_index]->id);
+            return out;
+        }
+        return "?";
+    }
+    const char *colon = strchr(r, ':');
+    if (colon && (strncmp(r, "form:", 5) == 0 || strncmp(r, "invalid:", 8) == 0)) {
+        snprintf(out, size, "%s", colon + 1);
+        return out;
+    }
+    return "?";
+}
+
 /* The exception's words, with a possible duplicate's twin named by where its paper is
  * (batch and position) instead of an internal sheet id. */
 static void details(phieu_session *s, const phieu_exception *e, char *out, size_t size)
@@ -211,10 +240,10 @@ int cmd_exceptions(int argc, char **argv)
             snprintf(row, sizeof row, "%d", e->row);
         else
             snprintf(row, sizeof row, "page");
-        char text[1024];
+        char text[1024], form[PHIEU_FORM_ID_MAX + 16];
         details(s, e, text, sizeof text);
         printf("%-9lld %-9s %-11s %-18s %-5s %-18s %s", (long long)e->id, state_word(e->state),
-               where, e->form_index >= 0 ? info->forms[e->form_index]->id : "?", row, e->reason,
+               where, form_label(s, info, e, form, sizeof form), row, e->reason,
                text);
         if (e->state == PHIEU_EXC_RESOLVED)
             printf(" [decided: %s]",

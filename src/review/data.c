@@ -261,7 +261,9 @@ static int my_decision(phieu_session *s, int64_t id, const char *user, char *out
 }
 
 /* Whether this user can decide the exception now: open; waiting for a second person who
- * is not this user; waiting for the head and the user is the head. */
+ * is not this user; waiting for the head and the user is the head, unless the head is one
+ * of the board's readers of the page (a reader never breaks the tie on their own reading;
+ * phieu_session_decide refuses it, so the queue must not offer it). */
 static int needs_user(const phieu_exception *e, const review_login *l, const char *mine)
 {
     switch (e->state) {
@@ -270,7 +272,8 @@ static int needs_user(const phieu_exception *e, const review_login *l, const cha
     case PHIEU_EXC_SECOND:
         return mine[0] == '\0';
     case PHIEU_EXC_HEAD:
-        return strcmp(l->role, "head") == 0;
+        return strcmp(l->role, "head") == 0 &&
+               strncmp(mine, PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) != 0;
     default:
         return 0;
     }

@@ -7,7 +7,6 @@
  * dll backend into any frontend. Configuration and fault syntax: docs/scanning.md.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -22,6 +21,8 @@
 #include <sane/sane.h>
 #include <sane/saneopts.h>
 #include <tiffio.h>
+
+#include "phieu/source.h"
 
 #define PUBLIC __attribute__((visibility("default")))
 
@@ -276,23 +277,6 @@ static void config_read_env(config *c)
 
 /* ---- image files ------------------------------------------------------------------ */
 
-static int has_image_ext(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    if (!dot)
-        return 0;
-    static const char *ext[] = {".png", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".pnm"};
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (strcasecmp(dot, ext[i]) == 0)
-            return 1;
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void free_files(scanner *h)
 {
     for (int i = 0; i < h->n_files; i++)
@@ -301,32 +285,6 @@ static void free_files(scanner *h)
     free(h->files);
     h->files = NULL;
     h->n_files = 0;
-}
-
-static void tiff_quiet(const char *m, const char *fmt, va_list ap)
-{
-    (void)m;
-    (void)fmt;
-    (void)ap;
-}
-
-/* Pages in a TIFF file (1 for any other file, and for a TIFF that cannot be opened: the
- * page then fails to load when fed, as a damaged file would). */
-static int file_pages(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    if (!dot || (strcasecmp(dot, ".tif") != 0 && strcasecmp(dot, ".tiff") != 0))
-        return 1;
-    TIFFSetWarningHandler(tiff_quiet);
-    TIFFSetErrorHandler(tiff_quiet);
-    TIFF *t = TIFFOpen(path, "r");
-    if (!t)
-        return 1;
-    int n = 1;
-    while (n < MAX_TIFF_PAGES && TIFFReadDirectory(t))
-        n++;
-    TIFFClose(t);
-    return n;
 }
 
 /* The tray's note of how many pages of a multi-page TIFF have left the feeder, for a file
@@ -354,40 +312,22 @@ static int pages_fed(const char *path)
     return n;
 }
 
-/* Lists the folder's image files in name order, a multi-page TIFF as one side per page
- * (less the pages the tray's note says have left); 0, or -1 when the folder is
- * unreadable. */
+/* Lists the folder's image files in name order (phieu's one lister, list.c), a multi-page
+ * TIFF as one side per page (less the pages the tray's note says have left); 0, or -1
+ * when the folder is unreadable. */
 static int list_files(scanner *h, const char *folder)
 {
-    DIR *d = opendir(folder);
-    if (!d)
-        return -1;
     char **names = NULL;
-    int n_names = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL && n_names < MAX_FILES) {
-        if (e->d_name[0] == '.' || !has_image_ext(e->d_name))
-            continue;
-        if (n_names == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **grown = realloc(names, (size_t)cap * sizeof *grown);
-            if (!grown)
-                break;
-            names = grown;
-        }
-        size_t len = strlen(folder) + strlen(e->d_name) + 2;
-        char *p = malloc(len);
-        if (!p)
-            break;
-        snprintf(p, len, "%s/%s", folder, e->d_name);
-        names[n_names++] = p;
-    }
-    closedir(d);
-    if (n_names > 0)
-        qsort(names, (size_t)n_names, sizeof *names, cmp_str);
-    int kept = 0;
-    for (int i = 0; i < n_names; i++) {
-        int pages = file_pages(names[i]);
+    size_t n_names = 0;
+    phieu_error err = {0};
+    if (phieu_source_list_folder(folder, 1, &names, &n_names, &err) != 0)
+        return -1;
+    if (n_names > MAX_FILES)
+        n_names = MAX_FILES; /* the rest stay in the folder, as in an overfull tray */
+    for (size_t i = 0; i < n_names; i++) {
+        int pages = phieu_source_file_pages(names[i]);
+        if (pages > MAX_TIFF_PAGES)
+            pages = MAX_TIFF_PAGES;
         int first = pages_fed(names[i]);
         if (first >= pages)
             first = 0; /* a stale note: the file was put back whole */
@@ -398,11 +338,9 @@ static int list_files(scanner *h, const char *folder)
         h->files = grown;
         for (int k = first; k < pages; k++)
             h->files[h->n_files++] = (side_file){names[i], k, k == pages - 1, k == first};
-        kept = i + 1;
+        names[i] = NULL; /* owned by the side list now (owns_path on its first side) */
     }
-    for (int i = kept; i < n_names; i++)
-        free(names[i]);
-    free(names);
+    phieu_source_list_free(&names, n_names);
     return 0;
 }
 
@@ -465,6 +403,13 @@ static int load_png(const char *path, raster *r)
         fclose(f);
     }
     return 0;
+}
+
+static void tiff_quiet(const char *m, const char *fmt, va_list ap)
+{
+    (void)m;
+    (void)fmt;
+    (void)ap;
 }
 
 static int load_tiff(const char *path, int page, raster *r)

@@ -1,18 +1,15 @@
 /*
  * files.c - the image-file page source: every page of each file (or of each image file
  * of a folder, in name order), decoded by the image module's readers. Duplex input
- * alternates front and back. It is the only lister of image files: it counts the pages
- * of every file when opened (TIFF directories), and hands single-page files over undecoded
+ * alternates front and back. Folders are listed and pages counted by list.c, the only
+ * lister of image files, when the source opens; single-page files are handed over undecoded
  * through phieu_source_take so that the intake decodes them on its workers. It never
  * touches SANE (sane.c) and never prints.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <tiffio.h>
 
 #include "phieu/alloc.h"
 #include "phieu/util.h"
@@ -30,23 +27,6 @@ typedef struct files_state {
     int page_in_file; /* pages already read from it */
     int pages;        /* pages delivered */
 } files_state;
-
-static int is_image_name(const char *name)
-{
-    const char *dot = strrchr(name, '.');
-    static const char *ext[] = {".png", ".tif", ".tiff"};
-    if (!dot || name[0] == '.')
-        return 0;
-    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-        if (strcasecmp(dot, ext[i]) == 0)
-            return 1;
-    return 0;
-}
-
-static int cmp_path(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 static int add_path(files_state *f, size_t *cap, const char *path, phieu_error *err)
 {
@@ -66,28 +46,12 @@ static int add_path(files_state *f, size_t *cap, const char *path, phieu_error *
 
 static int add_folder(files_state *f, size_t *cap, const char *dir, phieu_error *err)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return phieu_error_set(err, PHIEU_EIO, "cannot open folder '%s': check the path", dir);
-    size_t first = f->n;
-    struct dirent *e;
-    int rc = 0;
-    while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (!is_image_name(e->d_name))
-            continue;
-        size_t len = strlen(dir) + strlen(e->d_name) + 2;
-        char *p = phieu_malloc(len);
-        if (!p) {
-            rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory listing '%s'", dir);
-            break;
-        }
-        snprintf(p, len, "%s/%s", dir, e->d_name);
-        rc = add_path(f, cap, p, err);
-        phieu_free(p);
-    }
-    closedir(d);
-    if (rc == 0 && f->n > first)
-        qsort(f->paths + first, f->n - first, sizeof *f->paths, cmp_path);
+    char **listed = NULL;
+    size_t n = 0;
+    int rc = phieu_source_list_folder(dir, 0, &listed, &n, err);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = add_path(f, cap, listed[i], err);
+    phieu_source_list_free(&listed, n);
     return rc;
 }
 
@@ -145,28 +109,6 @@ static int files_next(phieu_source *s, phieu_image **page, phieu_page_info *info
                  f->page_in_file);
         return 1;
     }
-}
-
-/* Pages of one file: its TIFF directories, else 1 (a PNG, or a file that is not an image
- * and will be recorded as unreadable). */
-static int count_pages(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return 1;
-    uint8_t head[8] = {0};
-    size_t got = fread(head, 1, sizeof head, fp);
-    fclose(fp);
-    if (phieu_image_sniff(head, got) != PHIEU_IMAGE_TIFF)
-        return 1;
-    TIFFSetWarningHandler(NULL);
-    TIFFSetErrorHandler(NULL);
-    TIFF *t = TIFFOpen(path, "r");
-    if (!t)
-        return 1;
-    int n = TIFFNumberOfDirectories(t);
-    TIFFClose(t);
-    return n > 0 ? n : 1;
 }
 
 static int files_pages_expected(const phieu_source *s)
@@ -306,7 +248,7 @@ int phieu_source_open_files(const char *const *paths, size_t n_paths, int duplex
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory opening image files");
     }
     for (size_t i = 0; i < f->n; i++) {
-        f->page_counts[i] = count_pages(f->paths[i]);
+        f->page_counts[i] = phieu_source_file_pages(f->paths[i]);
         f->total_pages += f->page_counts[i];
     }
     *out = s;

@@ -74,7 +74,11 @@ grep -q "resolved as the board's reading" out.txt || fail "the head's reading di
 decide "$d" read:1=trust,2=trust,3=trust,4=trust lan || fail "lan's reading of d: $(cat err.txt)"
 decide "$d" read:1=trust,2=trust,3=trust,4=trust minh || fail "minh's reading of d: $(cat err.txt)"
 grep -q "resolved as the board's reading" out.txt || fail "the broken file's reading did not resolve"
-{ "$phieu" exceptions s.db --all || true; } | grep -q "decided: the board's reading" || fail "'exceptions --all' does not say the board read it"
+{ "$phieu" exceptions s.db --all || true; } >all.txt
+grep -q "decided: the board's reading" all.txt || fail "'exceptions --all' does not say the board read it"
+# A page the machine could not place shows the form the board read it as, not "?".
+awk -v id="$d" '$1 == id {print $4}' all.txt | grep -qx "test-rating" ||
+  fail "the board-read page does not name its form: $(grep "^$d " all.txt)"
 
 # The tally: person 1 high twice (a, b), trust (d) and low (c); person 4 low (a), trust (c,
 # d), blank (b).

@@ -1113,6 +1113,75 @@ static void test_rejected_page(void **state)
     json_decref(q);
 }
 
+/* POSTs a board reading of every row of the district form (16 rows): `first` in row 1,
+ * "trust" in the others; returns the HTTP status. */
+static int board_read(const client *c, const char *id, const char *first)
+{
+    char path[128], body[512];
+    snprintf(path, sizeof path, "/api/exception/%s/board-read", id);
+    int n = snprintf(body, sizeof body, "{\"form\":\"district-rating\",\"rows\":[\"%s\"", first);
+    for (int r = 2; r <= 16; r++)
+        n += snprintf(body + n, sizeof body - (size_t)n, ",\"trust\"");
+    snprintf(body + n, sizeof body - (size_t)n, "]}");
+    http_res r;
+    assert_int_equal(http(c, "POST", path, body, 1, &r), 0);
+    int status = r.status;
+    http_free(&r);
+    return status;
+}
+
+/* A head who read a page with the board cannot break the tie on it (the session refuses),
+ * so the queue must not offer it to them as theirs to decide: "todo" is false for that
+ * head, and true again once the readers' disagreement is the head's alone to settle. */
+static void test_reader_head_not_offered_tie(void **state)
+{
+    world *w = *state;
+    phieu_error err = {0};
+    phieu_form *f = NULL;
+    phieu_layout lay;
+    phieu_image *blank = NULL, *im = NULL;
+    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
+    assert_int_equal(draw_ballot(f, &lay, blank, 0, &im, &err), 0);
+    fill(im, lay.code_start.x - 1, lay.code_start.y - 1, lay.code_end.x + lay.code_end.w + 1,
+         lay.code_start.y + lay.code_start.h + 1, 255);
+    phieu_session *s = NULL;
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_batch batch;
+    assert_int_equal(phieu_session_batch_open(s, 1, &batch, &err), 0);
+    phieu_page_meta meta = {0};
+    meta.batch = batch.id;
+    phieu_page_result res;
+    assert_int_equal(phieu_session_add_page(s, im, &meta, &res, &err), 0);
+    assert_int_equal(res.status, PHIEU_PAGE_REJECTED);
+    phieu_session_close(&s);
+    phieu_image_destroy(&im);
+    phieu_image_destroy(&blank);
+    phieu_form_destroy(&f);
+
+    client an = {w->port, "", ""}, truong = {w->port, "", ""};
+    assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
+    assert_int_equal(login(&truong, "truong", "mat-khau-truong"), 200);
+    json_t *q = queue(&an);
+    char id[24] = "";
+    json_t *items = json_object_get(q, "items");
+    for (size_t i = 0; i < json_array_size(items); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(items, i), "sheet")),
+                   res.sheet_id) == 0)
+            snprintf(id, sizeof id, "%s", item_id(q, i));
+    json_decref(q);
+    assert_true(id[0]);
+
+    /* The head reads "high" in row 1, a supervisor "low": the readings differ. */
+    assert_int_equal(board_read(&truong, id, "high"), 200);
+    assert_int_equal(board_read(&an, id, "low"), 200);
+    json_t *e = exception_json(&truong, id);
+    assert_string_equal(json_string_value(json_object_get(e, "state")), "head");
+    assert_false(json_is_true(json_object_get(e, "todo")));
+    json_decref(e);
+    /* The head's own tie-break is refused by the session, as the queue said. */
+    assert_int_equal(board_read(&truong, id, "low"), 409);
+}
+
 /* A ballot of the session's form whose code strip is covered (white paper over it) reaches
  * the board as code-unreadable; the screen offers "count as form" for each form; two
  * supervisors choose it; the page is read again as that form: its clear rows count, its
@@ -1898,6 +1967,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_disagreement_goes_to_head, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_count_as_form, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reader_head_not_offered_tie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_totals_follow_board_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_logins_slowed_then_locked, setup_strict,

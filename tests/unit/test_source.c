@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <tiffio.h>
 #include <unistd.h>
 
 #include "phieu/alloc.h"
@@ -103,6 +105,66 @@ static void folder_in_name_order(void **state)
     }
     phieu_source_destroy(&s);
     assert_null(s);
+}
+
+/* The one lister: image names in byte order, hidden files and other names skipped, the
+ * PNM family only when asked (the rehearsal scanner feeds it); page counts by content. */
+static void lister_names_and_pages(void **state)
+{
+    (void)state;
+    char sub[600], path[700];
+    snprintf(sub, sizeof sub, "%s/lister", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    const char *names[] = {"b.TIF", "a.png", ".hidden.png", "c.pnm", "notes.txt", "Z.tiff"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", sub, names[i]);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("not an image", f);
+        fclose(f);
+    }
+    char **list = NULL;
+    size_t n = 0;
+    phieu_error err = {0};
+    assert_int_equal(phieu_source_list_folder(sub, 0, &list, &n, &err), 0);
+    assert_int_equal(n, 3);
+    const char *want[] = {"Z.tiff", "a.png", "b.TIF"};
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s", sub, want[i]);
+        assert_string_equal(list[i], path);
+        /* A file that only looks like an image by name is one page (found unreadable when
+         * fed), never dropped. */
+        assert_int_equal(phieu_source_file_pages(list[i]), 1);
+    }
+    phieu_source_list_free(&list, n);
+    assert_null(list);
+    assert_int_equal(phieu_source_list_folder(sub, 1, &list, &n, &err), 0);
+    assert_int_equal(n, 4);
+    snprintf(path, sizeof path, "%s/c.pnm", sub);
+    assert_string_equal(list[3], path);
+    phieu_source_list_free(&list, n);
+
+    /* A three-page TIFF counts its directories. */
+    snprintf(path, sizeof path, "%s/three.tif", sub);
+    TIFF *t = TIFFOpen(path, "w");
+    assert_non_null(t);
+    for (int page = 0; page < 3; page++) {
+        uint8_t px[4] = {255, 255, 255, 255};
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, 4);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, 1);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, 1);
+        assert_int_equal(TIFFWriteScanline(t, px, 0, 0), 1);
+        assert_int_equal(TIFFWriteDirectory(t), 1);
+    }
+    TIFFClose(t);
+    assert_int_equal(phieu_source_file_pages(path), 3);
+
+    snprintf(path, sizeof path, "%s/missing", sub);
+    assert_int_equal(phieu_source_list_folder(path, 0, &list, &n, &err), PHIEU_EIO);
+    assert_non_null(strstr(err.message, "missing"));
 }
 
 static void duplex_pairs_sides(void **state)
@@ -248,6 +310,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(folder_in_name_order),
+        cmocka_unit_test(lister_names_and_pages),
         cmocka_unit_test(duplex_pairs_sides),
         cmocka_unit_test(files_in_given_order_and_damage),
         cmocka_unit_test(missing_folder_is_an_error),
