@@ -108,7 +108,7 @@ typedef struct phieu_decision {
     int64_t id;             /* increasing: later decisions have larger ids */
     int64_t exception_id;
     char user[PHIEU_NAME_MAX];
-    int role;
+    int role;               /* PHIEU_ROLE_* (accounts.h) */
     char choice[PHIEU_CHOICE_MAX];
     char note[PHIEU_NOTE_MAX];
     char time[32];          /* UTC, ISO 8601 */
