@@ -672,14 +672,18 @@ int phieu_report_write(const phieu_report_data *d, const char *out_dir,
         phieu_buf first;
         phieu_buf_init(&first);
         phieu_tally_blocker_text(t, &blockers[0], &first);
-        rc = phieu_error_set(err, PHIEU_ESTATE,
-                             "the report cannot be certified yet: %s%s%.0d%s; resolve %s, or "
-                             "write a draft with --draft",
-                             first.data ? first.data : "", sum->blockers > 1 ? "; and " : "",
-                             sum->blockers - 1,
-                             sum->blockers > 1 ? " more thing(s) ('phieu status' lists them)"
-                                               : "",
-                             sum->blockers > 1 ? "them" : "it");
+        const char *what = first.data ? first.data : "";
+        if (sum->blockers == 1)
+            rc = phieu_error_set(err, PHIEU_ESTATE,
+                                 "the report cannot be certified yet: %s; resolve it, or "
+                                 "write a draft with --draft",
+                                 what);
+        else
+            rc = phieu_error_set(err, PHIEU_ESTATE,
+                                 "the report cannot be certified yet: %s; and %d more "
+                                 "thing(s) ('phieu status' lists them all); resolve them, or "
+                                 "write a draft with --draft",
+                                 what, sum->blockers - 1);
         phieu_buf_release(&first);
         goto done;
     }
