@@ -15,6 +15,7 @@
 
 #include "phieu/alloc.h"
 #include "phieu/form.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/source.h"
 #include "phieu/util.h"

@@ -33,7 +33,7 @@
 #define PHIEU_FORM_KEY_MAX 16
 #define PHIEU_FORM_LABEL_MAX 64  /* bytes of UTF-8 */
 /* Longest form id the parser accepts: it is printed beside the form code and must fit
- * a board decision "form:<id>" (PHIEU_CHOICE_MAX in session.h). */
+ * a board decision "form:<id>" (PHIEU_CHOICE_MAX in decisions.h). */
 #define PHIEU_FORM_ID_MAX 24
 
 typedef enum {

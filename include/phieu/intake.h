@@ -33,6 +33,7 @@
 #include <signal.h>
 
 #include "phieu/error.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/source.h"
 

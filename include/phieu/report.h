@@ -31,6 +31,7 @@
 #include "phieu/error.h"
 #include "phieu/form.h"
 #include "phieu/omr.h"
+#include "phieu/decisions.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
 #include "phieu/util.h"
@@ -64,8 +65,6 @@ int phieu_key_sign(const phieu_key *key, const void *data, size_t len,
 /* 1 when sig is public_key's signature over data, else 0. */
 int phieu_key_check(const uint8_t public_key[PHIEU_KEY_PUBLIC_BYTES], const void *data,
                     size_t len, const uint8_t sig[PHIEU_KEY_SIGNATURE_BYTES]);
-/* Hex (either case) of exactly 2*out_len digits into bytes; 0, or -1 when malformed. */
-int phieu_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len);
 
 /* ---- What an export holds ---------------------------------------------------------- */
 
@@ -147,16 +146,12 @@ void phieu_report_shuffle(phieu_report_data *d);
  * the tally of the data. */
 int phieu_report_tally(const phieu_report_data *d, phieu_tally **out, phieu_error *err);
 
-/* What blocks a final report: open exceptions, pending ballots, counts not entered,
- * reconciliation failures (ballots read per form against ballots collected). Appends one
- * line per blocker to `list` (may be NULL) and returns how many there are. */
-int phieu_report_blockers(const phieu_report_data *d, const phieu_tally *t, phieu_buf *list);
-
 /* ---- Writing an export --------------------------------------------------------------- */
 
 typedef struct phieu_report_options {
     const phieu_key *key; /* the board's secret key; NULL: no manifest.sig */
-    int draft;            /* "BẢN NHÁP / DRAFT" on every page; blockers do not stop it */
+    int draft;            /* "BẢN NHÁP / DRAFT" on every page; blockers (phieu_tally_blockers)
+                             do not stop it */
 } phieu_report_options;
 
 typedef struct phieu_report_summary {
@@ -168,7 +163,8 @@ typedef struct phieu_report_summary {
 } phieu_report_summary;
 
 /* Writes the export into out_dir (created; must be empty or absent). Without draft, any
- * blocker refuses with PHIEU_ESTATE and the list in err. */
+ * blocker (phieu_tally_blockers) refuses with PHIEU_ESTATE, the count in err and in
+ * summary->blockers; phieu_tally_blockers_list words them. */
 int phieu_report_write(const phieu_report_data *d, const char *out_dir,
                        const phieu_report_options *opt, phieu_report_summary *summary,
                        phieu_error *err);

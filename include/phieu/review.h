@@ -11,7 +11,7 @@
  *    X-CSRF-Token header (HTTP 403 otherwise). Only the login page's HTML, script and style
  *    are served without a login: they hold no data of the session.
  *  - Images are addressed by sheet id (a decimal number), never by path.
- *  - Decisions go through the session API (phieu/session.h): audit-logged, two-person
+ *  - Decisions go through the session API (phieu/decisions.h): audit-logged, two-person
  *    rule, head resolves disagreements. The server holds no counting logic of its own.
  *  - Malformed or oversized requests get a 4xx answer; the server keeps running.
  *  - The library never prints: `log` (if set) receives one line per notable event (start,

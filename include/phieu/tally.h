@@ -20,6 +20,7 @@
 
 #include "phieu/error.h"
 #include "phieu/form.h"
+#include "phieu/decisions.h"
 #include "phieu/session.h"
 #include "phieu/util.h"
 
@@ -107,6 +108,7 @@ typedef struct phieu_tally {
     phieu_tally_form forms[PHIEU_SESSION_MAX_FORMS];
     int unknown_form_pending; /* pages whose form is not known yet */
     int unknown_form_invalid; /* pages decided whole-ballot invalid without a form */
+    int pending_rows;         /* rows of valid ballots that await a decision */
     int provisional;          /* 1 while anything is pending */
 } phieu_tally;
 
@@ -145,8 +147,60 @@ typedef struct phieu_reconciliation {
 
 void phieu_tally_reconcile(const phieu_tally *t, phieu_reconciliation *out);
 
-/* The result as one JSON object (documented in docs/session.md). */
-void phieu_tally_json(const phieu_tally *t, phieu_buf *out);
+/* Readiness: what still stands between the count and a final report. The one rule that
+ * `phieu status` (its exit status and its list), `phieu report` (which refuses a final
+ * report while anything is listed), `phieu verify` and the review screen's totals share:
+ *  - an exception not resolved; a row of a counted ballot that awaits a decision; a page
+ *    whose form is not known;
+ *  - per form: ballots pending; the board's counts not entered; ballots read that differ
+ *    from ballots collected (phieu_tally_reconcile);
+ *  - whole ballots invalid that name no form. */
+typedef enum {
+    PHIEU_BLOCK_EXCEPTIONS_OPEN = 0, /* count: exceptions not resolved */
+    PHIEU_BLOCK_PENDING_ROWS = 1,    /* count: rows of counted ballots awaiting a decision */
+    PHIEU_BLOCK_UNKNOWN_FORM = 2,    /* count: pages whose form is not known yet */
+    PHIEU_BLOCK_PENDING_BALLOTS = 3, /* form, count: ballots pending */
+    PHIEU_BLOCK_COUNTS_MISSING = 4,  /* form: the board's counts are not entered */
+    PHIEU_BLOCK_SHEETS_MISSING = 5,  /* form, read < collected */
+    PHIEU_BLOCK_SHEETS_EXTRA = 6,    /* form, read > collected */
+    PHIEU_BLOCK_INVALID_NO_FORM = 7, /* count: whole ballots invalid that name no form */
+} phieu_blocker_kind;
+
+typedef struct phieu_blocker {
+    int kind;      /* phieu_blocker_kind */
+    int form;      /* index into t->forms, -1 for the session as a whole */
+    int count;
+    int read;      /* SHEETS_MISSING, SHEETS_EXTRA: ballots read and collected */
+    int collected;
+} phieu_blocker;
+
+/* At most three for the session, two per form, one for ballots of no form. */
+#define PHIEU_TALLY_MAX_BLOCKERS (4 + 2 * PHIEU_SESSION_MAX_FORMS)
+
+/* Fills out[] (may be NULL) with what blocks a final report, the session's first, then
+ * form by form; returns how many (0: ready). exceptions_open: the session's (or the
+ * export's) exceptions not resolved. */
+int phieu_tally_blockers(const phieu_tally *t, int exceptions_open,
+                         phieu_blocker out[PHIEU_TALLY_MAX_BLOCKERS]);
+/* A stable name for JSON: "exceptions-open", "pending-rows", "unknown-form",
+ * "pending-ballots", "counts-missing", "sheets-missing", "sheets-extra", "invalid-no-form". */
+const char *phieu_blocker_name(int kind);
+/* One blocker in words for the board: what is wrong and what to do about it. */
+void phieu_tally_blocker_text(const phieu_tally *t, const phieu_blocker *b, phieu_buf *out);
+/* phieu_tally_blockers as a list, one "  - <text>" line each, appended to list (may be
+ * NULL); returns how many. */
+int phieu_tally_blockers_list(const phieu_tally *t, int exceptions_open, phieu_buf *list);
+
+/* The tally as JSON (jansson), the one serialiser of its figures (src/tally/tally_json.c).
+ * Each returns a new reference (json_decref), NULL when out of memory. */
+struct json_t;
+/* The `phieu tally --json` object (docs/session.md), which the review screen's totals
+ * serve too: rules, base, delegates, provisional, unknown_form_pending/_invalid, forms. */
+struct json_t *phieu_tally_json(const phieu_tally *t);
+/* The tally's part of a report's results.json (docs/results-schema.md): an object with
+ * "unknown_form", "provisional" and "forms", in that order, for the report to add to its
+ * own fields. */
+struct json_t *phieu_tally_results_json(const phieu_tally *t);
 /* The result as a text table for the terminal, lang "vi" or "en". */
 void phieu_tally_text(const phieu_tally *t, const char *lang, phieu_buf *out);
 

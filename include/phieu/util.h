@@ -22,6 +22,10 @@ int phieu_util_init(phieu_error *err);
 void phieu_sha256(const void *data, size_t len, uint8_t out[PHIEU_SHA256_BYTES]);
 void phieu_sha256_hex(const void *data, size_t len, char out[PHIEU_SHA256_HEX]);
 void phieu_hex(const uint8_t *bytes, size_t len, char *out /* 2*len+1 */);
+/* The inverse of phieu_hex: exactly 2*out_len hex digits (either case) into out. 0, or
+ * PHIEU_EFORMAT saying what is wrong (err may be NULL); out is then partly written. */
+int phieu_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len,
+                     phieu_error *err);
 
 /* SHA-256 of a whole file, streamed. */
 int phieu_sha256_file(const char *path, char out[PHIEU_SHA256_HEX], phieu_error *err);

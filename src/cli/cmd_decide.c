@@ -10,8 +10,10 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
 #include "cli/password.h"
+#include "phieu/decisions.h"
 #include "phieu/session.h"
 
 static const char usage[] =

@@ -9,7 +9,9 @@
 
 #include "cli/cli.h"
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/image.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/util.h"
 

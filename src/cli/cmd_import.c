@@ -15,7 +15,9 @@
 
 #include "cli/cli.h"
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/intake.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/source.h"
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "phieu/audit.h"
 #include "phieu/session.h"
 
 static const char usage[] =

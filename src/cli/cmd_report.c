@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "phieu/audit.h"
 #include "phieu/report.h"
 #include "phieu/session.h"
 
@@ -30,6 +31,24 @@ static const char report_usage[] =
     "Without --draft the report is refused (exit 4) while exceptions are open, ballots or\n"
     "rows are pending, the board's counts are missing, or the sheets read differ from the\n"
     "ballots collected; the message lists each. Check the result with 'phieu verify DIR'.\n";
+
+/* What blocks a final report, one line each, as `phieu status` lists them. */
+static void print_blockers(const phieu_report_data *d)
+{
+    phieu_error err = {0};
+    phieu_tally *t = NULL;
+    if (phieu_report_tally(d, &t, &err) != 0) {
+        cli_fail(&err);
+        return;
+    }
+    phieu_buf list;
+    phieu_buf_init(&list);
+    phieu_tally_blockers_list(t, d->exceptions_open, &list);
+    phieu_tally_destroy(&t);
+    if (list.data)
+        fputs(list.data, stderr);
+    phieu_buf_release(&list);
+}
 
 int cmd_report(int argc, char **argv)
 {
@@ -93,6 +112,8 @@ int cmd_report(int argc, char **argv)
     phieu_report_summary sum;
     if (phieu_report_write(d, out, &opt, &sum, &err) != 0) {
         code = cli_fail(&err);
+        if (err.code == PHIEU_ESTATE && sum.blockers > 0)
+            print_blockers(d);
         goto done;
     }
     char detail[256];

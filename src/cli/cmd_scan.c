@@ -15,6 +15,7 @@
 #include "cli/cli.h"
 #include "phieu/alloc.h"
 #include "phieu/intake.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/source.h"
 

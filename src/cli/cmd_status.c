@@ -1,13 +1,14 @@
 /*
- * cmd_status.c - `phieu status SESSION`: pages, sheets, counted, pending exceptions, and
- * the reconciliation of sheets read against the ballots the board collected (the tally's
- * phieu_tally_reconcile, the same rule as the report's), with what to do when they differ.
- * Figures come from the session and tally modules.
+ * cmd_status.c - `phieu status SESSION`: pages, sheets, counted, pending exceptions, the
+ * reconciliation of sheets read against the ballots the board collected, and what still
+ * blocks a final report with what to do about it. Figures come from the session and tally
+ * modules; what blocks is the tally's phieu_tally_blockers, the rule `phieu report` applies.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "phieu/decisions.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
 
@@ -16,8 +17,9 @@ static const char usage[] =
     "\n"
     "Shows the progress of the count: pages archived, ballots read, counted and pending,\n"
     "open exceptions, and per form the ballots read against the ballots collected (as\n"
-    "entered with 'phieu session counts'), with what to do when they differ.\n"
-    "Exit status: 0 everything reconciles and nothing is pending, 7 work remains.\n";
+    "entered with 'phieu session counts'), then what still blocks a final report ('phieu\n"
+    "report' refuses one for the same reasons) and what to do about each.\n"
+    "Exit status: 0 ready for the final report, 7 work remains.\n";
 
 int cmd_status(int argc, char **argv)
 {
@@ -43,19 +45,15 @@ int cmd_status(int argc, char **argv)
     }
     phieu_reconciliation rec;
     phieu_tally_reconcile(t, &rec);
-    phieu_tally_destroy(&t);
     const phieu_session_info *info = phieu_session_get_info(s);
-    int work_remains = 0;
     printf("%s session: %s, %s (%s, %s)\n", info->test ? "Test" : "Official", info->council,
            info->session_name, info->date, info->place);
     printf("pages archived: %d (%d ballot sides, %d back sides); set aside as not ballots: "
            "%d\n",
            pr.pages, pr.sheets, pr.backs, pr.discarded);
     printf("exceptions: %d open of %d\n", pr.exceptions_open, pr.exceptions_total);
-    if (pr.unknown_form > 0) {
+    if (pr.unknown_form > 0)
         printf("pages whose form is not known yet: %d\n", pr.unknown_form);
-        work_remains = 1;
-    }
     for (int i = 0; i < info->n_forms; i++) {
         const phieu_form_progress *f = &pr.forms[i];
         const phieu_board_counts *c = &info->counts[i];
@@ -64,40 +62,28 @@ int cmd_status(int argc, char **argv)
                info->forms[i]->id, info->forms[i]->title, f->sheets, f->counted, f->invalid,
                f->pending);
         const phieu_reconcile_form *rf = &rec.forms[i];
-        if (!rf->entered) {
+        if (!rf->entered)
             printf("  the board's counts are not entered: run 'phieu session counts %s --form "
                    "%s --present N --issued N --collected N'\n",
                    argv[1], info->forms[i]->id);
-            work_remains = 1;
-        } else if (rf->difference == 0) {
-            printf("  reconciled: %d read = %d collected (present %d, issued %d, spoiled %d)\n",
-                   rf->read, rf->collected, c->present, c->issued, c->spoiled);
-        } else if (rf->difference < 0) {
-            printf("  %d collected but %d read: %d ballots are missing; scan or import "
-                   "them, and check the feeder and the output tray\n",
-                   rf->collected, rf->read, -rf->difference);
-            work_remains = 1;
-        } else {
-            printf("  %d read but only %d collected: %d too many; look for ballots fed twice "
-                   "('phieu exceptions %s'), decide them 'discard', or correct the count\n",
-                   rf->read, rf->collected, rf->difference, argv[1]);
-            work_remains = 1;
-        }
-        if (f->pending > 0) {
-            printf("  %d ballots wait for a decision: 'phieu review %s' or 'phieu decide'\n",
-                   f->pending, argv[1]);
-            work_remains = 1;
-        }
+        else
+            printf("  %s: %d read %s %d collected (present %d, issued %d, spoiled %d)\n",
+                   rf->difference == 0 ? "reconciled" : "not reconciled", rf->read,
+                   rf->difference == 0 ? "=" : "against", rf->collected, c->present, c->issued,
+                   c->spoiled);
     }
-    if (rec.unknown_form > 0) {
-        printf("\n%d ballot(s) decided invalid as a whole name no form, so they count in no "
-               "form's collected ballots: the head of the board decides each again as "
-               "'invalid:FORM' (the form it was collected under) with 'phieu decide'\n",
-               rec.unknown_form);
-        work_remains = 1;
-    }
-    if (pr.exceptions_open > 0)
-        work_remains = 1;
+    phieu_buf list;
+    phieu_buf_init(&list);
+    int blockers = phieu_tally_blockers_list(t, pr.exceptions_open, &list);
+    phieu_tally_destroy(&t);
+    if (blockers > 0)
+        printf("\nstill to do before the final report ('phieu report' refuses it until "
+               "then):\n%s",
+               list.data ? list.data : "");
+    else
+        printf("\nready for the final report: every form reconciles and nothing is pending\n");
+    phieu_buf_release(&list);
+    int work_remains = blockers > 0;
     phieu_session_close(&s);
     return work_remains ? PHIEU_EXIT_NEEDS_REVIEW : PHIEU_EXIT_OK;
 }

@@ -2,7 +2,9 @@
  * cmd_tally.c - `phieu tally SESSION [--json] [--lang vi|en]`: the live totals under the
  * session's rule set, counted and pending apart. The arithmetic is the tally module's.
  */
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -53,9 +55,17 @@ int cmd_tally(int argc, char **argv)
     }
     phieu_buf out;
     phieu_buf_init(&out);
-    if (json)
-        phieu_tally_json(t, &out);
-    else
+    if (json) {
+        json_t *j = phieu_tally_json(t);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (text) {
+            phieu_buf_puts(&out, text);
+            phieu_buf_puts(&out, "\n");
+        } else
+            out.failed = 1;
+        free(text);
+    } else
         phieu_tally_text(t, lang, &out);
     phieu_tally_destroy(&t);
     phieu_session_close(&s);

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/password.h"
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
 #include "phieu/session.h"
 

@@ -3,6 +3,9 @@
  * shuffled under fresh random ids, tallied, and checked for what blocks a final report.
  * Writing files is export.c's job, the minutes minutes.c's, reading an export verify.c's.
  */
+#include "phieu/audit.h"
+#include "phieu/decisions.h"
+#include "phieu/pages.h"
 #include "phieu/report.h"
 
 #include <sodium.h>
@@ -10,7 +13,7 @@
 #include <string.h>
 
 #include "phieu/alloc.h"
-#include "report/report_private.h"
+#include "report/report_internal.h"
 
 static char *dup_or_empty(const char *s)
 {
@@ -95,63 +98,6 @@ int phieu_report_tally(const phieu_report_data *d, phieu_tally **out, phieu_erro
     int rc = phieu_tally_compute(&in, out, err);
     phieu_free(ballots);
     return rc;
-}
-
-int phieu_report_blockers(const phieu_report_data *d, const phieu_tally *t, phieu_buf *list)
-{
-    int n = 0;
-#define BLOCKER(...)                                                                         \
-    do {                                                                                     \
-        n++;                                                                                 \
-        if (list) {                                                                          \
-            phieu_buf_printf(list, "  - " __VA_ARGS__);                                      \
-            phieu_buf_puts(list, "\n");                                                      \
-        }                                                                                    \
-    } while (0)
-    if (d->exceptions_open > 0)
-        BLOCKER("%d exception(s) still open: resolve them with 'phieu review' or "
-                "'phieu decide'",
-                d->exceptions_open);
-    int pending_rows = 0;
-    for (size_t i = 0; i < d->n_ballots; i++)
-        for (int r = 0; d->ballots[i].state == PHIEU_BALLOT_VALID && r < d->ballots[i].n_rows;
-             r++)
-            pending_rows += d->ballots[i].rows[r].value == PHIEU_ROW_PENDING;
-    if (pending_rows > 0)
-        BLOCKER("%d row(s) of counted ballots still await the board's decision", pending_rows);
-    if (t->unknown_form_pending > 0)
-        BLOCKER("%d page(s) whose form is not known await the board's decision",
-                t->unknown_form_pending);
-    phieu_reconciliation rec;
-    phieu_tally_reconcile(t, &rec);
-    for (int i = 0; i < t->n_forms; i++) {
-        const phieu_tally_form *f = &t->forms[i];
-        const phieu_reconcile_form *rf = &rec.forms[i];
-        const char *id = f->form->id;
-        if (f->pending_ballots > 0)
-            BLOCKER("form '%s': %d ballot(s) still pending", id, f->pending_ballots);
-        if (!rf->entered)
-            BLOCKER("form '%s': the board's counts (present, issued, collected) are not "
-                    "entered: run 'phieu session counts'",
-                    id);
-        else if (rf->difference < 0)
-            BLOCKER("form '%s' (%s): %d sheet(s) read but the board counted %d collected: "
-                    "find the %d missing sheet(s) and scan them, or correct the collected "
-                    "count with 'phieu session counts'",
-                    id, f->form->title, rf->read, rf->collected, -rf->difference);
-        else if (rf->difference > 0)
-            BLOCKER("form '%s' (%s): %d sheet(s) read but the board counted %d collected: "
-                    "find the %d extra sheet(s) (fed twice, or of another form: 'phieu "
-                    "exceptions'), or correct the collected count with 'phieu session counts'",
-                    id, f->form->title, rf->read, rf->collected, rf->difference);
-    }
-    if (rec.unknown_form > 0)
-        BLOCKER("%d sheet(s) decided invalid as a whole name no form, so they count in no "
-                "form: the head of the board decides each again as 'invalid:FORM' (the form "
-                "it was collected under)",
-                rec.unknown_form);
-#undef BLOCKER
-    return n;
 }
 
 /* ---- From a session ------------------------------------------------------------------ */

@@ -4,6 +4,7 @@
  * manifest.sig. Also the record formats both ways (ballot lines are parsed back by verify).
  * The PDF layout is in minutes.c; checking an export is verify.c's job.
  */
+#include "phieu/decisions.h"
 #include "phieu/report.h"
 
 #include <dirent.h>
@@ -15,7 +16,7 @@
 #include <sys/stat.h>
 
 #include "phieu/alloc.h"
-#include "report/report_private.h"
+#include "report/report_internal.h"
 
 /* Box scores are exported as integers in ten-thousandths: exact in JSON, and fine enough
  * that a reader of the file sees what the thresholds (two decimals) were compared with. */
@@ -338,69 +339,14 @@ json_t *report_results_tree(const phieu_report_data *d, const phieu_tally *t, in
                         json_pack("{s:i, s:i, s:i}", "total", d->exceptions_total, "decided",
                                   d->exceptions_resolved, "open", d->exceptions_open));
     json_object_set_new(j, "ballots_exported", json_integer((json_int_t)d->n_ballots));
-    json_object_set_new(j, "unknown_form",
-                        json_pack("{s:i, s:i}", "pending", t->unknown_form_pending, "invalid",
-                                  t->unknown_form_invalid));
-    json_object_set_new(j, "provisional", json_boolean(t->provisional));
-    json_t *forms = json_array();
-    for (int i = 0; i < t->n_forms; i++) {
-        const phieu_tally_form *f = &t->forms[i];
-        const phieu_form *form = f->form;
-        char file[128];
-        snprintf(file, sizeof file, "forms/%s.form", form->id);
-        json_t *jf = json_object();
-        json_object_set_new(jf, "id", json_string(form->id));
-        json_object_set_new(jf, "kind", json_string(form->kind == PHIEU_FORM_RATING
-                                                        ? "rating"
-                                                        : "confidence"));
-        json_object_set_new(jf, "title", json_string(form->title));
-        json_object_set_new(jf, "file", json_string(file));
-        json_object_set_new(jf, "fingerprint", json_string(form->fingerprint_hex));
-        json_object_set_new(jf, "counts",
-                            json_pack("{s:b, s:i, s:i, s:i, s:i}", "entered",
-                                      f->counts.entered, "present", f->counts.present, "issued",
-                                      f->counts.issued, "collected", f->counts.collected,
-                                      "spoiled", f->counts.spoiled));
-        json_object_set_new(jf, "ballots",
-                            json_pack("{s:i, s:i, s:i, s:i}", "read", f->ballots, "valid",
-                                      f->ballots - f->invalid_ballots - f->pending_ballots,
-                                      "invalid", f->invalid_ballots, "pending",
-                                      f->pending_ballots));
-        json_object_set_new(jf, "percent_base", json_integer(f->base));
-        json_object_set_new(jf, "percent_base_estimated", json_boolean(f->base_estimated));
-        json_t *persons = json_array();
-        for (int p = 0; p < f->n_persons; p++) {
-            const phieu_tally_person *tp = &f->persons[p];
-            json_t *levels = json_array();
-            for (int c = 0; c < form->n_choices; c++) {
-                char pct[PHIEU_PERCENT_TEXT_MAX];
-                phieu_percent_text(tp->percent[c], pct);
-                json_array_append_new(
-                    levels, json_pack("{s:s, s:s, s:i, s:i, s:s}", "key", form->choices[c].key,
-                                      "label", form->choices[c].label, "count", tp->count[c],
-                                      "percent_hundredths", tp->percent[c], "percent", pct));
-            }
-            json_t *jp = json_object();
-            json_object_set_new(jp, "stt", json_integer(tp->number));
-            json_object_set_new(jp, "name", json_string(tp->name));
-            json_object_set_new(jp, "post", json_string(tp->post));
-            json_object_set_new(jp, "valid", json_integer(tp->valid));
-            json_object_set_new(jp, "not_valid", json_integer(tp->not_valid));
-            json_object_set_new(jp, "not_valid_detail",
-                                json_pack("{s:i, s:i, s:i, s:i}", "blank", tp->blank,
-                                          "overvote", tp->overvote, "invalid_ballot",
-                                          tp->invalid_ballot, "decided_invalid",
-                                          tp->decided_invalid));
-            json_object_set_new(jp, "pending", json_integer(tp->pending));
-            json_object_set_new(jp, "levels", levels);
-            json_object_set_new(jp, "band", json_string(phieu_band_name(tp->band)));
-            json_object_set_new(jp, "band_text", json_string(phieu_band_text(tp->band, "vi")));
-            json_array_append_new(persons, jp);
-        }
-        json_object_set_new(jf, "persons", persons);
-        json_array_append_new(forms, jf);
+    /* The figures are the tally's to name (unknown_form, provisional, forms). */
+    json_t *figures = phieu_tally_results_json(t);
+    if (!figures || json_object_update(j, figures) != 0) {
+        json_decref(figures);
+        json_decref(j);
+        return NULL;
     }
-    json_object_set_new(j, "forms", forms);
+    json_decref(figures);
     json_object_set_new(j, "audit_log_head", json_string(d->log_head));
     return j;
 }
@@ -716,15 +662,29 @@ int phieu_report_write(const phieu_report_data *d, const char *out_dir,
     int rc = phieu_report_tally(d, &t, err);
     if (rc != 0)
         return rc;
-    phieu_buf list;
-    phieu_buf_init(&list);
-    sum->blockers = phieu_report_blockers(d, t, &list);
+    /* The message names the first blocker and how many more: the whole list
+     * (phieu_tally_blockers_list) can be longer than an error message holds, and a list cut
+     * short would hide what blocks. */
+    phieu_blocker blockers[PHIEU_TALLY_MAX_BLOCKERS];
+    sum->blockers = phieu_tally_blockers(t, d->exceptions_open, blockers);
     sum->ballots = d->n_ballots;
     if (sum->blockers > 0 && !opt->draft) {
-        rc = phieu_error_set(err, PHIEU_ESTATE,
-                             "the report cannot be certified yet; %d thing(s) block it:\n%s"
-                             "resolve them, or write a draft with --draft",
-                             sum->blockers, list.data ? list.data : "");
+        phieu_buf first;
+        phieu_buf_init(&first);
+        phieu_tally_blocker_text(t, &blockers[0], &first);
+        const char *what = first.data ? first.data : "";
+        if (sum->blockers == 1)
+            rc = phieu_error_set(err, PHIEU_ESTATE,
+                                 "the report cannot be certified yet: %s; resolve it, or "
+                                 "write a draft with --draft",
+                                 what);
+        else
+            rc = phieu_error_set(err, PHIEU_ESTATE,
+                                 "the report cannot be certified yet: %s; and %d more "
+                                 "thing(s) ('phieu status' lists them all); resolve them, or "
+                                 "write a draft with --draft",
+                                 what, sum->blockers - 1);
+        phieu_buf_release(&first);
         goto done;
     }
     if (!opt->draft && !opt->key) {
@@ -745,7 +705,6 @@ int phieu_report_write(const phieu_report_data *d, const char *out_dir,
                            out_dir);
     }
 done:
-    phieu_buf_release(&list);
     phieu_tally_destroy(&t);
     return rc;
 }

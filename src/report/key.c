@@ -102,31 +102,6 @@ int phieu_key_generate(const char *path, phieu_key *out, phieu_error *err)
     return rc;
 }
 
-static int hex_value(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int phieu_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_len)
-{
-    if (hex_len != 2 * out_len)
-        return -1;
-    for (size_t i = 0; i < out_len; i++) {
-        int hi = hex_value((unsigned char)hex[2 * i]);
-        int lo = hex_value((unsigned char)hex[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
 int phieu_key_parse(const char *text, size_t len, const char *name, phieu_key *out,
                     phieu_error *err)
 {
@@ -154,7 +129,8 @@ int phieu_key_parse(const char *text, size_t len, const char *name, phieu_key *o
                                "or '%s')",
                                name, SECRET_HEADER, PUBLIC_HEADER);
     if (secret) {
-        if (phieu_hex_decode(hex, hex_len, out->secret_key, PHIEU_KEY_SECRET_BYTES) != 0) {
+        if (phieu_hex_decode(hex, hex_len, out->secret_key, PHIEU_KEY_SECRET_BYTES, NULL) !=
+            0) {
             sodium_memzero(out, sizeof *out);
             return phieu_error_set(err, PHIEU_EFORMAT,
                                    "'%s': the secret key must be %d hex digits on line 2",
@@ -184,7 +160,8 @@ int phieu_key_parse(const char *text, size_t len, const char *name, phieu_key *o
                                    name);
         }
         out->has_secret = 1;
-    } else if (phieu_hex_decode(hex, hex_len, out->public_key, PHIEU_KEY_PUBLIC_BYTES) != 0) {
+    } else if (phieu_hex_decode(hex, hex_len, out->public_key, PHIEU_KEY_PUBLIC_BYTES, NULL) !=
+               0) {
         return phieu_error_set(err, PHIEU_EFORMAT,
                                "'%s': the public key must be %d hex digits on line 2", name,
                                2 * PHIEU_KEY_PUBLIC_BYTES);

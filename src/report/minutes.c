@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "phieu/alloc.h"
-#include "report/report_private.h"
+#include "report/report_internal.h"
 
 /* A4 in PostScript points (ISO 216: 210 x 297 mm; 72 points per inch, 25.4 mm per inch). */
 #define MM (72.0 / 25.4)

@@ -5,7 +5,7 @@
  * closing, the signatures and the technical appendix. minutes.c only lays them out, so a
  * province's own wording is changed here and nowhere else (docs/report.md, "Wording").
  */
-#include "report/report_private.h"
+#include "report/report_internal.h"
 
 static const minutes_texts texts_vi = {
     .nation = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",

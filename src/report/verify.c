@@ -6,6 +6,7 @@
  * compared with results.json. Every discrepancy is listed; none stops the check.
  * Writing an export is export.c's job; the formats are in docs/report.md.
  */
+#include "phieu/decisions.h"
 #include "phieu/report.h"
 
 #include <dirent.h>
@@ -16,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "phieu/alloc.h"
-#include "report/report_private.h"
+#include "report/report_internal.h"
 
 /* manifest.json, results.json and ballots.jsonl of the largest council (45 persons, a few
  * thousand ballots) are a few megabytes; 256 MiB refuses only what cannot be an export. */
@@ -118,9 +119,9 @@ static void check_signatures(verifier *v, const phieu_key *trusted, const uint8_
     if (fields != 7 || strcmp(header, REPORT_SIG_HEADER) != 0 ||
         strcmp(k1, "public-key") != 0 || strcmp(k2, "manifest.json") != 0 ||
         strcmp(k3, "minutes.pdf") != 0 ||
-        phieu_hex_decode(pub, strlen(pub), pk, sizeof pk) != 0 ||
-        phieu_hex_decode(sig1, strlen(sig1), s1, sizeof s1) != 0 ||
-        phieu_hex_decode(sig2, strlen(sig2), s2, sizeof s2) != 0) {
+        phieu_hex_decode(pub, strlen(pub), pk, sizeof pk, NULL) != 0 ||
+        phieu_hex_decode(sig1, strlen(sig1), s1, sizeof s1, NULL) != 0 ||
+        phieu_hex_decode(sig2, strlen(sig2), s2, sizeof s2, NULL) != 0) {
         problem(v, "manifest.sig: not a phieu signature file (see docs/report.md for its four "
                    "lines)");
         return;
@@ -833,10 +834,13 @@ static void check_totals(verifier *v)
         return;
     }
     json_t *want = report_results_tree(v->d, t, v->res->draft);
-    diff(v, want, v->results, "");
+    if (want)
+        diff(v, want, v->results, "");
+    else
+        problem(v, "out of memory recomputing results.json");
     check_csv(v, t);
     if (!v->res->draft) {
-        int blockers = phieu_report_blockers(v->d, t, NULL);
+        int blockers = phieu_tally_blockers(t, v->d->exceptions_open, NULL);
         if (blockers > 0)
             problem(v, "results.json: a final report, but %d thing(s) should have blocked it "
                        "(pending ballots or rows, reconciliation)",

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "phieu/accounts.h"
 #include "phieu/session.h"
 #include "review/review_internal.h"
 

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
+#include "phieu/pages.h"
 
 /* Readers shown to the head: two disagreed, and a later entry by one of them replaces
  * their own; a few more leave room for a head's earlier entry on a resolved page. */

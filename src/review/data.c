@@ -14,8 +14,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/image.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
 #include "review/board_read.h"
@@ -919,54 +922,33 @@ static void api_totals(review_request *req, review_response *res)
         fail(res, &err);
         return;
     }
-    json_t *forms = json_array();
+    /* The tally's own document (phieu_tally_json, as `phieu tally --json`), and beside it
+     * what the screen shows more: each form's title and council, the session's progress. */
+    json_t *j = phieu_tally_json(t);
+    json_t *forms = json_object_get(j, "forms");
     for (int i = 0; i < t->n_forms; i++) {
-        const phieu_tally_form *tf = &t->forms[i];
-        json_t *choices = json_array();
-        for (int c = 0; c < tf->form->n_choices; c++)
-            json_array_append_new(choices, json_pack("{s:s, s:s}", "key", tf->form->choices[c].key,
-                                                     "label", tf->form->choices[c].label));
-        json_t *persons = json_array();
-        for (int k = 0; k < tf->n_persons; k++) {
-            const phieu_tally_person *tp = &tf->persons[k];
-            json_t *counts = json_array();
-            for (int c = 0; c < tf->form->n_choices; c++) {
-                char pct[PHIEU_PERCENT_TEXT_MAX];
-                phieu_percent_text(tp->percent[c], pct);
-                json_array_append_new(
-                    counts, json_pack("{s:i, s:s}", "count", tp->count[c], "percent", pct));
-            }
-            json_array_append_new(
-                persons, json_pack("{s:i, s:s?, s:s?, s:i, s:i, s:i, s:o, s:s, s:s, s:s}", "number",
-                                   tp->number, "name", tp->name, "post", tp->post, "valid",
-                                   tp->valid, "not_valid", tp->not_valid, "pending", tp->pending,
-                                   "counts", counts, "band", phieu_band_name(tp->band), "band_vi",
-                                   phieu_band_text(tp->band, "vi"), "band_en",
-                                   phieu_band_text(tp->band, "en")));
-        }
-        json_array_append_new(
-            forms, json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:b, s:o, s:o}", "id",
-                             tf->form->id, "title", form_name(tf->form), "kind", tf->form->kind,
-                             "ballots", tf->ballots, "invalid", tf->invalid_ballots, "pending",
-                             tf->pending_ballots, "base", tf->base, "base_estimated",
-                             tf->base_estimated, "choices", choices, "persons", persons));
-        json_object_set_new(json_array_get(forms, json_array_size(forms) - 1), "council",
-                            tf->form->council ? json_string(tf->form->council) : json_null());
-        /* collected = valid + invalid; the board's own counts beside them (null: not entered) */
-        json_t *jf = json_array_get(forms, json_array_size(forms) - 1);
-        json_object_set_new(jf, "valid", json_integer(tf->ballots - tf->invalid_ballots -
-                                                      tf->pending_ballots));
-        json_object_set_new(jf, "collected", tf->counts.entered
-                                                 ? json_integer(tf->counts.collected)
-                                                 : json_null());
-        json_object_set_new(jf, "present", tf->counts.entered ? json_integer(tf->counts.present)
-                                                              : json_null());
+        const phieu_form *f = t->forms[i].form;
+        json_t *jf = json_array_get(forms, (size_t)i);
+        json_object_set_new(jf, "title", json_string(form_name(f)));
+        json_object_set_new(jf, "council", f->council ? json_string(f->council) : json_null());
     }
-    json_t *j = json_pack("{s:b, s:s, s:i, s:i, s:i, s:i, s:i, s:o}", "provisional", t->provisional,
-                          "rules", t->rules ? t->rules->name : "", "sheets", p.sheets,
-                          "exceptions_open", p.exceptions_open, "exceptions_total",
-                          p.exceptions_total, "unknown_form_pending", t->unknown_form_pending,
-                          "unknown_form_invalid", t->unknown_form_invalid, "forms", forms);
+    /* What still blocks a final report: the rule `phieu status` and `phieu report` apply,
+     * in figures, for the screen to word in the board's language. */
+    phieu_blocker bl[PHIEU_TALLY_MAX_BLOCKERS];
+    int n_bl = phieu_tally_blockers(t, p.exceptions_open, bl);
+    json_t *blockers = json_array();
+    for (int i = 0; i < n_bl; i++)
+        json_array_append_new(
+            blockers, json_pack("{s:s, s:o, s:i, s:i, s:i}", "kind", phieu_blocker_name(bl[i].kind),
+                                "form",
+                                bl[i].form >= 0 ? json_string(t->forms[bl[i].form].form->id)
+                                                : json_null(),
+                                "count", bl[i].count, "read", bl[i].read, "collected",
+                                bl[i].collected));
+    json_object_set_new(j, "sheets", json_integer(p.sheets));
+    json_object_set_new(j, "exceptions_open", json_integer(p.exceptions_open));
+    json_object_set_new(j, "exceptions_total", json_integer(p.exceptions_total));
+    json_object_set_new(j, "blockers", blockers);
     phieu_tally_destroy(&t);
     send_json(res, MHD_HTTP_OK, j);
 }

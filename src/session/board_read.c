@@ -198,8 +198,8 @@ static int entry_choice(phieu_session *s, const phieu_board_entry *e, char out[P
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         const char *hex = (const char *)sqlite3_column_text(st, 0);
-        if (sodium_hex2bin(key, sizeof key, hex, strlen(hex), NULL, &key_len, NULL) != 0)
-            key_len = 0;
+        if (hex && phieu_hex_decode(hex, strlen(hex), key, sizeof key, NULL) == 0)
+            key_len = sizeof key;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -8,6 +8,10 @@
 
 #include <sqlite3.h>
 
+#include "phieu/accounts.h"
+#include "phieu/audit.h"
+#include "phieu/decisions.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 
 struct phieu_session {

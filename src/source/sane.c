@@ -15,7 +15,7 @@
 #include <sane/saneopts.h>
 
 #include "phieu/alloc.h"
-#include "source/source_private.h"
+#include "source/source_internal.h"
 
 /* Bytes asked of sane_read at a time: 64 KiB, the buffer size scanimage uses (32 KiB) and
  * the test backend's largest read limit (65536) both fit. */
@@ -28,7 +28,8 @@
 
 /* Source names, compared whole and case-insensitively (never by substring: "ADF Duplex"
  * contains "ADF", and paperwork #673 / pyinsane #5 picked the wrong source that way).
- * Names from sane-notes.md §4: fujitsu, canon_dr, kodak, test, pixma, Brother, epson. */
+ * The names the fujitsu, canon_dr, kodak, test, pixma, Brother and epson backends use
+ * (docs/scanning.md, "SANE facts"). */
 static const char *const adf_names[] = {
     "ADF", "ADF Front", "Automatic Document Feeder", "Document Feeder", "ADF Simplex",
     "Feeder", "Automatic Document Feeder(left aligned)",
@@ -825,7 +826,8 @@ int phieu_source_open_sane(const phieu_sane_options *opts, phieu_source **out,
         snprintf(st->device, sizeof st->device, "%s", name);
     }
     snprintf(st->backend, sizeof st->backend, "%.*s", (int)strcspn(st->device, ":"), st->device);
-    /* pnm repeats its page unless cancelled (sane-notes.md §3A); others follow scanimage. */
+    /* pnm gives one page per sane_start and EOF after it unless cancelled between pages
+     * (docs/scanning.md, "SANE facts"); others are driven as scanimage drives them. */
     st->cancel_between = opts->cancel_between_pages >= 0 ? opts->cancel_between_pages
                                                           : strcmp(st->backend, "pnm") == 0;
     int rc = open_device(st->device, &st->h, &src->fault, err);

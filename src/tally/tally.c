@@ -1,14 +1,15 @@
 /*
  * tally.c - results by the law's rules: the rule sets as data, percentages in integer
  * hundredths rounded half up, the threshold bands, and the totals per form and person
- * computed from ballots (readings with decisions applied, see session.h). Output as JSON
- * and as a text table. Nothing here reads images or the database beyond the session's
- * ballot list.
+ * computed from ballots (readings with decisions applied, see decisions.h), what blocks a
+ * final report, and the text table. The JSON of the tally is tally_json.c's. Nothing here
+ * reads images or the database beyond the session's ballot list.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/tally.h"
 
 /* NQ 96/2023/QH15 art. 19(3): percentages of the ballots collected; art. 13: more than
@@ -151,8 +152,12 @@ int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_er
             int v = r < b->n_rows ? b->value[r] : PHIEU_ROW_PENDING;
             if (b->state == PHIEU_BALLOT_INVALID)
                 p->invalid_ballot++;
-            else if (b->state == PHIEU_BALLOT_PENDING || v == PHIEU_ROW_PENDING)
+            else if (b->state == PHIEU_BALLOT_PENDING)
                 p->pending++;
+            else if (v == PHIEU_ROW_PENDING) {
+                p->pending++;
+                t->pending_rows++;
+            }
             else if (v >= 0 && v < tf->form->n_choices)
                 p->count[v]++;
             else if (v == PHIEU_ROW_BLANK)
@@ -161,8 +166,10 @@ int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_er
                 p->overvote++;
             else if (v == PHIEU_ROW_DECIDED_INVALID)
                 p->decided_invalid++;
-            else
+            else {
                 p->pending++;
+                t->pending_rows++;
+            }
         }
     }
     int provisional = t->unknown_form_pending > 0;
@@ -250,6 +257,119 @@ void phieu_tally_reconcile(const phieu_tally *t, phieu_reconciliation *out)
     out->reconciled = out->all_entered && !differs;
 }
 
+/* ---- Readiness ---------------------------------------------------------------------- */
+
+int phieu_tally_blockers(const phieu_tally *t, int exceptions_open,
+                         phieu_blocker out[PHIEU_TALLY_MAX_BLOCKERS])
+{
+    int n = 0;
+#define BLOCK(k, f, c, r, col)                                                               \
+    do {                                                                                     \
+        if (out)                                                                             \
+            out[n] = (phieu_blocker){.kind = (k), .form = (f), .count = (c), .read = (r),    \
+                                     .collected = (col)};                                    \
+        n++;                                                                                 \
+    } while (0)
+    if (exceptions_open > 0)
+        BLOCK(PHIEU_BLOCK_EXCEPTIONS_OPEN, -1, exceptions_open, 0, 0);
+    if (t->pending_rows > 0)
+        BLOCK(PHIEU_BLOCK_PENDING_ROWS, -1, t->pending_rows, 0, 0);
+    if (t->unknown_form_pending > 0)
+        BLOCK(PHIEU_BLOCK_UNKNOWN_FORM, -1, t->unknown_form_pending, 0, 0);
+    phieu_reconciliation rec;
+    phieu_tally_reconcile(t, &rec);
+    for (int i = 0; i < t->n_forms; i++) {
+        const phieu_reconcile_form *rf = &rec.forms[i];
+        if (t->forms[i].pending_ballots > 0)
+            BLOCK(PHIEU_BLOCK_PENDING_BALLOTS, i, t->forms[i].pending_ballots, 0, 0);
+        if (!rf->entered)
+            BLOCK(PHIEU_BLOCK_COUNTS_MISSING, i, 0, 0, 0);
+        else if (rf->difference < 0)
+            BLOCK(PHIEU_BLOCK_SHEETS_MISSING, i, -rf->difference, rf->read, rf->collected);
+        else if (rf->difference > 0)
+            BLOCK(PHIEU_BLOCK_SHEETS_EXTRA, i, rf->difference, rf->read, rf->collected);
+    }
+    if (rec.unknown_form > 0)
+        BLOCK(PHIEU_BLOCK_INVALID_NO_FORM, -1, rec.unknown_form, 0, 0);
+#undef BLOCK
+    return n;
+}
+
+const char *phieu_blocker_name(int kind)
+{
+    switch (kind) {
+    case PHIEU_BLOCK_EXCEPTIONS_OPEN: return "exceptions-open";
+    case PHIEU_BLOCK_PENDING_ROWS: return "pending-rows";
+    case PHIEU_BLOCK_UNKNOWN_FORM: return "unknown-form";
+    case PHIEU_BLOCK_PENDING_BALLOTS: return "pending-ballots";
+    case PHIEU_BLOCK_COUNTS_MISSING: return "counts-missing";
+    case PHIEU_BLOCK_SHEETS_MISSING: return "sheets-missing";
+    case PHIEU_BLOCK_SHEETS_EXTRA: return "sheets-extra";
+    case PHIEU_BLOCK_INVALID_NO_FORM: return "invalid-no-form";
+    default: return "unknown";
+    }
+}
+
+void phieu_tally_blocker_text(const phieu_tally *t, const phieu_blocker *b, phieu_buf *out)
+{
+    const phieu_form *f = b->form >= 0 && b->form < t->n_forms ? t->forms[b->form].form : NULL;
+    const char *id = f ? f->id : "?", *title = f ? f->title : "?";
+    switch (b->kind) {
+    case PHIEU_BLOCK_EXCEPTIONS_OPEN:
+        phieu_buf_printf(out, "%d exception(s) still open: resolve them with 'phieu review' "
+                              "or 'phieu decide'",
+                         b->count);
+        break;
+    case PHIEU_BLOCK_PENDING_ROWS:
+        phieu_buf_printf(out, "%d row(s) of counted ballots still await the board's decision",
+                         b->count);
+        break;
+    case PHIEU_BLOCK_UNKNOWN_FORM:
+        phieu_buf_printf(out, "%d page(s) whose form is not known await the board's decision",
+                         b->count);
+        break;
+    case PHIEU_BLOCK_PENDING_BALLOTS:
+        phieu_buf_printf(out, "form '%s': %d ballot(s) still pending", id, b->count);
+        break;
+    case PHIEU_BLOCK_COUNTS_MISSING:
+        phieu_buf_printf(out, "form '%s': the board's counts (present, issued, collected) are "
+                              "not entered: run 'phieu session counts'",
+                         id);
+        break;
+    case PHIEU_BLOCK_SHEETS_MISSING:
+        phieu_buf_printf(out, "form '%s' (%s): %d sheet(s) read but the board counted %d "
+                              "collected: find the %d missing sheet(s) and scan them, or "
+                              "correct the collected count with 'phieu session counts'",
+                         id, title, b->read, b->collected, b->count);
+        break;
+    case PHIEU_BLOCK_SHEETS_EXTRA:
+        phieu_buf_printf(out, "form '%s' (%s): %d sheet(s) read but the board counted %d "
+                              "collected: find the %d extra sheet(s) (fed twice, or of another "
+                              "form: 'phieu exceptions'), or correct the collected count with "
+                              "'phieu session counts'",
+                         id, title, b->read, b->collected, b->count);
+        break;
+    case PHIEU_BLOCK_INVALID_NO_FORM:
+        phieu_buf_printf(out, "%d sheet(s) decided invalid as a whole name no form, so they "
+                              "count in no form: the head of the board decides each again as "
+                              "'invalid:FORM' (the form it was collected under)",
+                         b->count);
+        break;
+    }
+}
+
+int phieu_tally_blockers_list(const phieu_tally *t, int exceptions_open, phieu_buf *list)
+{
+    phieu_blocker b[PHIEU_TALLY_MAX_BLOCKERS];
+    int n = phieu_tally_blockers(t, exceptions_open, b);
+    for (int i = 0; list && i < n; i++) {
+        phieu_buf_puts(list, "  - ");
+        phieu_tally_blocker_text(t, &b[i], list);
+        phieu_buf_puts(list, "\n");
+    }
+    return n;
+}
+
 void phieu_tally_destroy(phieu_tally **t)
 {
     if (!t || !*t)
@@ -259,71 +379,6 @@ void phieu_tally_destroy(phieu_tally **t)
 }
 
 /* ---- Output ------------------------------------------------------------------------- */
-
-void phieu_tally_json(const phieu_tally *t, phieu_buf *b)
-{
-    phieu_buf_puts(b, "{\"rules\":");
-    phieu_buf_json_string(b, t->rules->name);
-    phieu_buf_printf(b, ",\"base\":\"%s\",\"delegates\":%d,\"provisional\":%s,"
-                        "\"unknown_form_pending\":%d,\"unknown_form_invalid\":%d,\"forms\":[",
-                     t->rules->base == PHIEU_BASE_DELEGATES ? "delegates" : "collected",
-                     t->delegates, t->provisional ? "true" : "false", t->unknown_form_pending,
-                     t->unknown_form_invalid);
-    for (int i = 0; i < t->n_forms; i++) {
-        const phieu_tally_form *tf = &t->forms[i];
-        const phieu_form *f = tf->form;
-        phieu_buf_puts(b, i ? ",{\"form\":" : "{\"form\":");
-        phieu_buf_json_string(b, f->id);
-        phieu_buf_puts(b, ",\"kind\":");
-        phieu_buf_json_string(b, f->kind == PHIEU_FORM_CONFIDENCE ? "confidence" : "rating");
-        if (tf->counts.entered)
-            phieu_buf_printf(b, ",\"counts\":{\"present\":%d,\"issued\":%d,\"collected\":%d,"
-                                "\"spoiled\":%d}",
-                             tf->counts.present, tf->counts.issued, tf->counts.collected,
-                             tf->counts.spoiled);
-        else
-            phieu_buf_puts(b, ",\"counts\":null");
-        phieu_buf_printf(b, ",\"base\":%d,\"base_estimated\":%s,\"ballots\":%d,"
-                            "\"valid_ballots\":%d,\"invalid_ballots\":%d,"
-                            "\"pending_ballots\":%d,\"board_read_ballots\":%d,\"persons\":[",
-                         tf->base, tf->base_estimated ? "true" : "false", tf->ballots,
-                         tf->ballots - tf->invalid_ballots - tf->pending_ballots,
-                         tf->invalid_ballots, tf->pending_ballots, tf->board_read);
-        for (int r = 0; r < tf->n_persons; r++) {
-            const phieu_tally_person *p = &tf->persons[r];
-            phieu_buf_printf(b, "%s{\"number\":%d,\"name\":", r ? "," : "", p->number);
-            phieu_buf_json_string(b, p->name);
-            phieu_buf_puts(b, ",\"post\":");
-            phieu_buf_json_string(b, p->post);
-            phieu_buf_printf(b, ",\"valid\":%d,\"not_valid\":%d,\"blank\":%d,\"overvote\":%d,"
-                                "\"invalid_ballot\":%d,\"decided_invalid\":%d,\"pending\":%d,"
-                                "\"levels\":[",
-                             p->valid, p->not_valid, p->blank, p->overvote, p->invalid_ballot,
-                             p->decided_invalid, p->pending);
-            for (int c = 0; c < f->n_choices; c++) {
-                char pct[PHIEU_PERCENT_TEXT_MAX];
-                phieu_percent_text(p->percent[c], pct);
-                phieu_buf_printf(b, "%s{\"key\":", c ? "," : "");
-                phieu_buf_json_string(b, f->choices[c].key);
-                phieu_buf_puts(b, ",\"label\":");
-                phieu_buf_json_string(b, f->choices[c].label);
-                phieu_buf_printf(b, ",\"count\":%d,\"percent_hundredths\":%d,\"percent\":",
-                                 p->count[c], p->percent[c]);
-                phieu_buf_json_string(b, pct);
-                phieu_buf_puts(b, "}");
-            }
-            phieu_buf_puts(b, "],\"band\":");
-            phieu_buf_json_string(b, phieu_band_name(p->band));
-            phieu_buf_puts(b, ",\"band_vi\":");
-            phieu_buf_json_string(b, phieu_band_text(p->band, "vi"));
-            phieu_buf_puts(b, ",\"band_en\":");
-            phieu_buf_json_string(b, phieu_band_text(p->band, "en"));
-            phieu_buf_puts(b, "}");
-        }
-        phieu_buf_puts(b, "]}");
-    }
-    phieu_buf_puts(b, "]}\n");
-}
 
 /* Appends s padded with spaces to `width` characters (UTF-8 code points, not bytes, so
  * Vietnamese names line up); a longer s is written whole. */

@@ -202,10 +202,10 @@ async function main() {
     const totals = (await call(b.page, '/api/totals')).body;
     assert.equal(totals.unknown_form_invalid, 0);
     const tf = totals.forms[0];
-    assert.ok(tf.invalid >= 1, 'the unknown-form sheet decided invalid counts in the form');
-    assert.equal(tf.ballots, tf.valid + tf.invalid + tf.pending);
-    assert.equal(Number(await b.page.textContent('.card .fact-invalid')), tf.invalid);
-    assert.equal(Number(await b.page.textContent('.card .fact-valid')), tf.valid);
+    assert.ok(tf.invalid_ballots >= 1, 'the unknown-form sheet decided invalid counts in the form');
+    assert.equal(tf.ballots, tf.valid_ballots + tf.invalid_ballots + tf.pending_ballots);
+    assert.equal(Number(await b.page.textContent('.card .fact-invalid')), tf.invalid_ballots);
+    assert.equal(Number(await b.page.textContent('.card .fact-valid')), tf.valid_ballots);
     assert.match(await b.page.textContent('table.totals'), /Lê Thị Thu Hà/);
     assert.match(await b.page.textContent('.card h2'), /Phiếu tín nhiệm HĐND huyện/);
     await shot(b.page, 'totals-unknown-invalid');

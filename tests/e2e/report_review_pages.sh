@@ -56,8 +56,25 @@ open_exceptions >exc.txt
 grep -q ' page ' exc.txt && awk '$3 != "page"' exc.txt | grep -q . ||
     fail "the draft needs open row and page exceptions left: $(cat exc.txt)"
 
+# `phieu status` and a final `phieu report` apply one readiness rule: they list the same
+# things that block the final report, and status exits 0 exactly when the report is written.
+agree() { # what the session is waiting for
+    local rc_s=0 rc_r=0
+    "$phieu" status s.db >agree-status.txt || rc_s=$?
+    "$phieu" report s.db --out agree-report --key board.key >/dev/null 2>agree-report.txt ||
+        rc_r=$?
+    [ "$rc_s" -eq 7 ] || fail "$1: status should find work remaining (exit 7), got $rc_s"
+    [ "$rc_r" -eq 4 ] || fail "$1: the final report should be refused (exit 4), got $rc_r"
+    [ ! -e agree-report ] || fail "$1: a refused report left a folder"
+    grep '^  - ' agree-status.txt >agree-s.txt || fail "$1: status lists nothing to do"
+    grep '^  - ' agree-report.txt >agree-r.txt || fail "$1: the refusal lists nothing"
+    cmp -s agree-s.txt agree-r.txt ||
+        fail "$1: status and report disagree on what blocks: $(diff agree-s.txt agree-r.txt)"
+}
+
 # The draft: the session's figures and verify's recomputation agree.
 "$phieu" key new board.key >/dev/null
+agree "open exceptions, counts not entered"
 "$phieu" report s.db --out draft --key board.key --draft >/dev/null
 "$phieu" verify draft --pubkey board.key.pub >out.txt || fail "the draft does not verify: $(cat out.txt)"
 grep -q "^OK: 16 ballot(s)" out.txt || fail "verify said: $(cat out.txt)"
@@ -120,6 +137,7 @@ grep -q "form '$id1'.*$n1 sheet(s) read but the board counted $((n1 - 1)) collec
 grep -q "find the 1 missing sheet(s)" err.txt ||
     fail "the refusal does not say what to do for form $id2: $(cat err.txt)"
 [ ! -e refused ] || fail "a refused report left a folder"
+agree "forms that do not reconcile"
 "$phieu" session counts s.db --form "$id1" --present 40 --issued "$n1" --collected "$n1" >/dev/null
 "$phieu" session counts s.db --form "$id2" --present 39 --issued "$n2" --collected "$n2" >/dev/null
 rc=0

@@ -5,7 +5,7 @@
 # SANE_INFO_INEXACT. Each scan is its own process under `timeout` (the test backend keeps
 # state per process and can hang in sane_cancel), with a private SANE_CONFIG_DIR: the
 # host's /etc/sane.d never leaks in. Faults are injected with phieu's backend instead
-# (sane_faults.sh), because of that hang (docs/scanning.md).
+# (sane_phieu_backend.sh, sane_scan.sh), because of that hang (docs/scanning.md).
 set -euo pipefail
 phieu=${PHIEU_BIN:?PHIEU_BIN not set}
 work=$(mktemp -d)
@@ -19,14 +19,14 @@ cp /etc/sane.d/test.conf "$cfg/"
 export SANE_CONFIG_DIR="$cfg"
 unset LD_PRELOAD
 # Under AddressSanitizer: the test backend's reader thread leaks its 64 KiB buffer
-# (sane-notes.md P2), and libsane dlcloses the backend at sane_exit, so the report shows
+# (docs/scanning.md, "SANE facts"), and libsane dlcloses the backend at sane_exit, so the report shows
 # only "<unknown module>" and no suppression can name it. Leak checking stays on for our
 # own backend and `phieu scan` (sane_phieu_backend.sh, sane_scan.sh).
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # scan ARGS...: one scan-test process; its output in $out. The test backend can hang in
-# its own sane_cancel when its reader thread is cancelled inside malloc (sane-notes P1:
+# its own sane_cancel when its reader thread is cancelled inside malloc (docs/scanning.md:
 # libsane's sanei_thread, not phieu; once in a CI run under load). A scan that times out
 # is run once more; a second hang, or any other failure, fails the test.
 scan() {
@@ -49,7 +49,8 @@ expect "devices" "$(cut -f1 <<<"$list" | tr '\n' ' ')" "test:0 test:1 "
 opts=$(timeout 30 "$phieu" devices -v --device test:0)
 grep -Eq '^ +resolution +fixed ' <<<"$opts" || fail "resolution is not listed as FIXED: $opts"
 
-# Gray 8 at 100 dpi: 80 x 100 mm is 314 x 393 pixels (sane-notes.md §2); solid black.
+# Gray 8 at 100 dpi: 80 x 100 mm, the test backend's default, is 314 x 393 pixels; solid
+# black.
 # The FIXED resolution option got 100 dpi, not 100/65536 (the int written into a FIXED).
 scan --resolution 100 --pages 1
 expect "resolution read back" "$(awk '/^device/{print $4}' <<<"$out")" 100

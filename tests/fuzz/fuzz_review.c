@@ -24,7 +24,10 @@
 #include <unistd.h>
 
 #include "../unit/session_fixture.h"
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
+#include "phieu/pages.h"
 #include "phieu/render.h"
 #include "phieu/review.h"
 #include "phieu/session.h"

@@ -21,8 +21,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
+#include "phieu/audit.h"
+#include "phieu/decisions.h"
 #include "phieu/omr.h"
+#include "phieu/pages.h"
 #include "phieu/render.h"
 #include "phieu/report.h"
 #include "phieu/session.h"

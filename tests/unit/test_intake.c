@@ -18,6 +18,7 @@
 
 #include "phieu/alloc.h"
 #include "phieu/intake.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/source.h"
 #include "phieu/util.h"

@@ -31,10 +31,14 @@
 
 #include <cmocka.h>
 
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
+#include "phieu/audit.h"
+#include "phieu/decisions.h"
 #include "phieu/form.h"
 #include "phieu/image.h"
 #include "phieu/omr.h"
+#include "phieu/pages.h"
 #include "phieu/render.h"
 #include "phieu/review.h"
 #include "phieu/session.h"
@@ -893,7 +897,7 @@ static int total_count(const client *c, int row, int choice, int *pending)
         json_object_get(json_array_get(json_object_get(r.json, "forms"), 0), "persons"),
         (size_t)row - 1);
     int n = (int)json_integer_value(json_object_get(
-        json_array_get(json_object_get(person, "counts"), (size_t)choice), "count"));
+        json_array_get(json_object_get(person, "levels"), (size_t)choice), "count"));
     if (pending)
         *pending = (int)json_integer_value(json_object_get(person, "pending"));
     http_free(&r);
@@ -1103,7 +1107,7 @@ static void test_rejected_page(void **state)
     assert_int_equal(json_integer_value(json_object_get(r.json, "unknown_form_invalid")), 0);
     assert_int_equal(json_integer_value(json_object_get(r.json, "unknown_form_pending")), 0);
     assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(json_object_get(r.json, "forms"), 0), "invalid")),
+                         json_array_get(json_object_get(r.json, "forms"), 0), "invalid_ballots")),
                      1);
     http_free(&r);
     json_decref(q);
@@ -1282,6 +1286,18 @@ static void test_count_as_form(void **state)
     assert_int_equal(total_count(&an, 2, 1, NULL), trust2 + 1);
 }
 
+/* 1 when /api/totals lists a blocker of this kind (phieu_blocker_name). */
+static int has_blocker(json_t *totals, const char *kind)
+{
+    json_t *list = json_object_get(totals, "blockers");
+    assert_true(json_is_array(list));
+    for (size_t i = 0; i < json_array_size(list); i++)
+        if (strcmp(json_string_value(json_object_get(json_array_get(list, i), "kind")), kind) ==
+            0)
+            return 1;
+    return 0;
+}
+
 static void test_totals_follow_board_counts(void **state)
 {
     world *w = *state;
@@ -1291,6 +1307,8 @@ static void test_totals_follow_board_counts(void **state)
     assert_int_equal(http(&c, "GET", "/api/totals", NULL, 0, &r), 0);
     json_t *form = json_array_get(json_object_get(r.json, "forms"), 0);
     assert_true(json_is_true(json_object_get(form, "base_estimated")));
+    /* What blocks the final report is the rule of `phieu status`: counts not entered. */
+    assert_true(has_blocker(r.json, "counts-missing"));
     http_free(&r);
     /* The board enters its counts at another station while the screen runs. */
     phieu_session *s = NULL;
@@ -1303,6 +1321,7 @@ static void test_totals_follow_board_counts(void **state)
     form = json_array_get(json_object_get(r.json, "forms"), 0);
     assert_false(json_is_true(json_object_get(form, "base_estimated")));
     assert_int_equal(json_integer_value(json_object_get(form, "base")), 29);
+    assert_false(has_blocker(r.json, "counts-missing"));
     http_free(&r);
 }
 

@@ -15,7 +15,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "phieu/accounts.h"
 #include "phieu/alloc.h"
+#include "phieu/audit.h"
+#include "phieu/decisions.h"
+#include "phieu/pages.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
 #include "phieu/tally.h"

@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/tally.h"
 
 static void pct(long long count, long long base, const char *want)
@@ -169,12 +171,46 @@ static void test_compute_from_ballots(void **state)
     phieu_tally_text(t, "vi", &text);
     assert_non_null(strstr(text.data, "38,88%"));
     assert_non_null(strstr(text.data, "Nguyễn Văn A"));
-    phieu_buf json;
-    phieu_buf_init(&json);
-    phieu_tally_json(t, &json);
-    assert_non_null(strstr(json.data, "\"percent_hundredths\":3888"));
     phieu_buf_release(&text);
-    phieu_buf_release(&json);
+    /* The one serialiser: the same figures under the names of each document. */
+    json_t *j = phieu_tally_json(t);
+    json_t *jp = json_array_get(
+        json_object_get(json_array_get(json_object_get(j, "forms"), 0), "persons"), 0);
+    json_t *level = json_array_get(json_object_get(jp, "levels"), 2);
+    assert_int_equal(json_integer_value(json_object_get(level, "percent_hundredths")), 3888);
+    assert_string_equal(json_string_value(json_object_get(level, "percent")), "38,88%");
+    assert_int_equal(json_integer_value(json_object_get(jp, "number")), p->number);
+    json_t *r = phieu_tally_results_json(t);
+    const char *order[] = {"unknown_form", "provisional", "forms"};
+    void *it = json_object_iter(r);
+    for (int k = 0; k < 3; k++, it = json_object_iter_next(r, it))
+        assert_string_equal(json_object_iter_key(it), order[k]);
+    assert_null(it);
+    json_t *rp = json_array_get(
+        json_object_get(json_array_get(json_object_get(r, "forms"), 0), "persons"), 0);
+    assert_int_equal(json_integer_value(json_object_get(rp, "stt")), p->number);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(rp, "not_valid_detail"), "blank")),
+        p->blank);
+    assert_true(json_equal(json_object_get(rp, "levels"), json_object_get(jp, "levels")));
+    json_decref(j);
+    json_decref(r);
+
+    /* What blocks a final report: the open exceptions first, then the tally's own. */
+    phieu_blocker bl[PHIEU_TALLY_MAX_BLOCKERS];
+    int nb = phieu_tally_blockers(t, 5, bl);
+    assert_true(nb >= 2);
+    assert_int_equal(bl[0].kind, PHIEU_BLOCK_EXCEPTIONS_OPEN);
+    assert_int_equal(bl[0].count, 5);
+    assert_int_equal(phieu_tally_blockers(t, 0, NULL), nb - 1);
+    assert_true(t->pending_rows > 0);
+    assert_int_equal(bl[1].kind, PHIEU_BLOCK_PENDING_ROWS);
+    assert_int_equal(bl[1].count, t->pending_rows);
+    phieu_buf list;
+    phieu_buf_init(&list);
+    assert_int_equal(phieu_tally_blockers_list(t, 5, &list), nb);
+    assert_non_null(strstr(list.data, "  - 5 exception(s) still open"));
+    phieu_buf_release(&list);
     phieu_tally_destroy(&t);
     assert_null(t);
 

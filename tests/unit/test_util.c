@@ -2,7 +2,8 @@
  * test_util.c - phieu_buf_json_string, the program's one JSON string escaper: the bytes it
  * writes for each kind of character (checked by hand against RFC 8259), that jansson reads
  * back exactly the string given, and that running out of memory marks the buffer failed;
- * phieu_text_same, by which a session's council is compared with a form's.
+ * phieu_text_same, by which a session's council is compared with a form's;
+ * phieu_hex_decode: the inverse of phieu_hex, and PHIEU_EFORMAT for what is not hex.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -111,6 +112,34 @@ static void test_text_same(void **state)
     assert_int_equal(phieu_text_fold("  Ư  Ơ ", &f, &err), 0);
     assert_string_equal(f, "u\xcc\x9b o\xcc\x9b");
     phieu_free(f);
+
+/* Decoding gives back what phieu_hex wrote, either case; a wrong length or a character
+ * that is not a hex digit is PHIEU_EFORMAT with the place named. */
+static void test_hex_decode(void **state)
+{
+    (void)state;
+    const uint8_t bytes[4] = {0x00, 0x9f, 0xa0, 0xff};
+    char hex[9];
+    phieu_hex(bytes, sizeof bytes, hex);
+    assert_string_equal(hex, "009fa0ff");
+    uint8_t back[4] = {0};
+    phieu_error err = {0};
+    assert_int_equal(phieu_hex_decode(hex, 8, back, sizeof back, &err), 0);
+    assert_memory_equal(back, bytes, sizeof bytes);
+    memset(back, 0, sizeof back);
+    assert_int_equal(phieu_hex_decode("009FA0FF", 8, back, sizeof back, NULL), 0);
+    assert_memory_equal(back, bytes, sizeof bytes);
+
+    assert_int_equal(phieu_hex_decode("009fa0f", 7, back, sizeof back, &err), PHIEU_EFORMAT);
+    assert_int_equal(err.code, PHIEU_EFORMAT);
+    assert_string_equal(err.message, "expected 8 hex digits, found 7");
+    assert_int_equal(phieu_hex_decode("009fa0ff00", 10, back, sizeof back, &err),
+                     PHIEU_EFORMAT);
+    assert_int_equal(phieu_hex_decode("009g a0ff", 8, back, sizeof back, &err), PHIEU_EFORMAT);
+    assert_string_equal(err.message, "not a hex digit at position 4");
+    assert_int_equal(phieu_hex_decode("0x9fa0ff", 8, back, sizeof back, &err), PHIEU_EFORMAT);
+    assert_string_equal(err.message, "not a hex digit at position 2");
+    assert_int_equal(phieu_hex_decode("", 0, back, 0, &err), 0);
 }
 
 int main(void)
@@ -120,6 +149,7 @@ int main(void)
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_text_same),
+        cmocka_unit_test(test_hex_decode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,6 +128,16 @@ const TEXT = {
     contrast: 'Độ tương phản',
     beside_box: 'không có dấu trong ô nào; có nét bút bên cạnh ô',
     unknown_invalid: (n) => `${n} tờ không xác định được mẫu phiếu đã được quyết định là cả phiếu không hợp lệ (tính là phiếu thu về, không hợp lệ cho ai).`,
+    blockers_title: 'Còn phải làm trước khi lập biên bản chính thức:',
+    ready_final: 'Sẵn sàng lập biên bản chính thức: mọi mẫu phiếu đã khớp số, không còn gì chờ quyết định.',
+    'block_exceptions-open': (b) => `${b.count} trường hợp chưa quyết định xong.`,
+    'block_pending-rows': (b) => `${b.count} dòng của các phiếu đã tính còn chờ Ban kiểm phiếu quyết định.`,
+    'block_unknown-form': (b) => `${b.count} tờ chưa xác định được mẫu phiếu.`,
+    'block_pending-ballots': (b) => `Mẫu ${b.form}: ${b.count} phiếu còn chờ quyết định.`,
+    'block_counts-missing': (b) => `Mẫu ${b.form}: chưa nhập số đại biểu có mặt, số phiếu phát ra, số phiếu thu về.`,
+    'block_sheets-missing': (b) => `Mẫu ${b.form}: đã đọc ${b.read} tờ nhưng Ban kiểm phiếu đếm ${b.collected} phiếu thu về: còn thiếu ${b.count} tờ.`,
+    'block_sheets-extra': (b) => `Mẫu ${b.form}: đã đọc ${b.read} tờ nhưng Ban kiểm phiếu đếm ${b.collected} phiếu thu về: thừa ${b.count} tờ.`,
+    'block_invalid-no-form': (b) => `${b.count} tờ không hợp lệ chưa ghi thuộc mẫu phiếu nào: Trưởng ban quyết định lại là 'invalid:MẪU'.`,
   },
   en: {
     title: 'Ballot review',
@@ -250,6 +260,16 @@ const TEXT = {
     contrast: 'Contrast',
     beside_box: 'no box marked; pen ink beside a box',
     unknown_invalid: (n) => `${n} page(s) of unknown form decided "whole ballot invalid" (collected, valid for nobody).`,
+    blockers_title: 'Still to do before the final report:',
+    ready_final: 'Ready for the final report: every form reconciles and nothing is pending.',
+    'block_exceptions-open': (b) => `${b.count} exception(s) still open.`,
+    'block_pending-rows': (b) => `${b.count} row(s) of counted ballots still await the board's decision.`,
+    'block_unknown-form': (b) => `${b.count} page(s) whose form is not known await the board's decision.`,
+    'block_pending-ballots': (b) => `Form ${b.form}: ${b.count} ballot(s) still pending.`,
+    'block_counts-missing': (b) => `Form ${b.form}: the board's counts (present, issued, collected) are not entered.`,
+    'block_sheets-missing': (b) => `Form ${b.form}: ${b.read} sheet(s) read but the board counted ${b.collected} collected: ${b.count} missing.`,
+    'block_sheets-extra': (b) => `Form ${b.form}: ${b.read} sheet(s) read but the board counted ${b.collected} collected: ${b.count} too many.`,
+    'block_invalid-no-form': (b) => `${b.count} sheet(s) decided invalid as a whole name no form: the head decides each again as 'invalid:FORM'.`,
   },
 };
 
@@ -978,20 +998,23 @@ function stopTotals() {
   state.totalsTimer = null;
 }
 
+/* f is a form of the tally's document (phieu_tally_json, as `phieu tally --json`). */
 function totalsTable(f) {
+  /* Every person has the form's levels, in the form's order. */
+  const choices = f.persons.length ? f.persons[0].levels : [];
   const head = h('tr', {},
     h('th', {}, t('t_no')), h('th', {}, t('t_name')), h('th', {}, t('t_post')),
-    f.choices.map((c) => h('th', { class: 'num' }, choiceLabel(c.key, c.label))),
+    choices.map((c) => h('th', { class: 'num' }, choiceLabel(c.key, c.label))),
     h('th', { class: 'num' }, t('t_valid')), h('th', { class: 'num' }, t('t_notvalid')),
     h('th', { class: 'num' }, t('t_pending')), h('th', {}, t('t_band')));
   const rows = f.persons.map((p) => h('tr', { class: p.pending ? 'pending' : '', 'data-person': p.number },
     h('td', {}, p.number), h('td', { class: 'name' }, p.name || ''), h('td', {}, p.post || ''),
-    p.counts.map((c, i) => h('td', { class: 'num', 'data-choice': f.choices[i].key, 'data-count': c.count },
+    p.levels.map((c) => h('td', { class: 'num', 'data-choice': c.key, 'data-count': c.count },
       String(c.count), h('span', { class: 'pct' }, c.percent))),
     h('td', { class: 'num' }, p.valid), h('td', { class: 'num' }, p.not_valid),
     h('td', { class: 'num' }, p.pending || ''),
     h('td', { class: 'band' }, state.lang === 'vi' ? p.band_vi : p.band_en)));
-  return h('table', { class: 'totals', 'data-form': f.id }, h('thead', {}, head), h('tbody', {}, rows));
+  return h('table', { class: 'totals', 'data-form': f.form }, h('thead', {}, head), h('tbody', {}, rows));
 }
 
 async function loadTotals() {
@@ -1005,17 +1028,23 @@ async function loadTotals() {
   ];
   if (r.unknown_form_pending) parts.push(h('p', { class: 'banner warn' }, t('unknown_pages', r.unknown_form_pending)));
   if (r.unknown_form_invalid) parts.push(h('p', { class: 'banner warn', id: 'unknown-invalid' }, t('unknown_invalid', r.unknown_form_invalid)));
+  /* What blocks the final report: the server applies the rule of `phieu status`. */
+  const blockers = r.blockers || [];
+  parts.push(blockers.length
+    ? h('div', { id: 'blockers' }, h('p', {}, t('blockers_title')),
+      h('ul', {}, blockers.map((b) => h('li', { 'data-kind': b.kind }, t('block_' + b.kind, b) || b.kind))))
+    : h('p', { class: 'banner ok', id: 'blockers' }, t('ready_final')));
   for (const f of r.forms) {
     parts.push(h('div', { class: 'card' },
       h('h2', {}, f.title, f.council ? h('span', { class: 'muted council' }, ' — ' + f.council) : null),
       h('dl', { class: 'facts' },
         /* Every sheet scanned is valid, invalid or pending; beside it the board's count. */
         h('dt', {}, t('ballots')), h('dd', { class: 'fact-ballots' }, f.ballots),
-        h('dt', {}, t('valid_ballots')), h('dd', { class: 'fact-valid' }, f.valid),
-        h('dt', {}, t('invalid_ballots')), h('dd', { class: 'fact-invalid' }, f.invalid),
-        f.collected !== null && f.collected !== undefined
-          ? [h('dt', {}, t('collected_ballots')), h('dd', { class: 'fact-collected' }, f.collected)] : null,
-        f.pending ? [h('dt', {}, t('pending_ballots')), h('dd', {}, f.pending)] : null,
+        h('dt', {}, t('valid_ballots')), h('dd', { class: 'fact-valid' }, f.valid_ballots),
+        h('dt', {}, t('invalid_ballots')), h('dd', { class: 'fact-invalid' }, f.invalid_ballots),
+        f.counts
+          ? [h('dt', {}, t('collected_ballots')), h('dd', { class: 'fact-collected' }, f.counts.collected)] : null,
+        f.pending_ballots ? [h('dt', {}, t('pending_ballots')), h('dd', {}, f.pending_ballots)] : null,
         h('dt', {}, t('base')), h('dd', {}, String(f.base), f.base_estimated ? ' ' + t('base_est') : '')),
       totalsTable(f)));
   }

@@ -1,10 +1,10 @@
 /*
- * report_private.h - what the files of src/report/ share and nobody else needs: the
+ * report_internal.h - what the files of src/report/ share and nobody else needs: the
  * value names of ballot records, the results tree (export.c builds it, verify.c compares
  * it), the signature file's header line.
  */
-#ifndef PHIEU_REPORT_PRIVATE_H
-#define PHIEU_REPORT_PRIVATE_H
+#ifndef PHIEU_REPORT_INTERNAL_H
+#define PHIEU_REPORT_INTERNAL_H
 
 #include <jansson.h>
 
