@@ -112,6 +112,7 @@ static void test_text_same(void **state)
     assert_int_equal(phieu_text_fold("  Ư  Ơ ", &f, &err), 0);
     assert_string_equal(f, "u\xcc\x9b o\xcc\x9b");
     phieu_free(f);
+}
 
 /* Decoding gives back what phieu_hex wrote, either case; a wrong length or a character
  * that is not a hex digit is PHIEU_EFORMAT with the place named. */
