@@ -170,6 +170,52 @@ static double ring_band(const uint8_t *win, int nw, int left_end, int right_star
     return nl > 0 ? sl / nl : 0;
 }
 
+/* One connected piece of the interior's ink mask. */
+typedef struct ink_blob {
+    long cnt;               /* its samples */
+    double sum, wsum;       /* their darkness, and their weight in the score */
+    int x0, y0, x1, y1;     /* its extent, interior samples */
+    int depth;              /* its deepest sample's distance from the interior's edge */
+    int touches;            /* 1 when it reaches the edge */
+} ink_blob;
+
+/* Floods the blob of s->mask that holds sample `start`, over samples up to `link` apart
+ * (1: touching), and marks them in s->labels. */
+static void flood_blob(omr_scratch *s, int iw, int ih, long start, int link, ink_blob *b)
+{
+    int sp = 0;
+    *b = (ink_blob){.x0 = iw, .y0 = ih, .x1 = -1, .y1 = -1};
+    s->stack[sp++] = (int)start;
+    s->labels[start] = 1;
+    while (sp > 0) {
+        int k = s->stack[--sp], i = k % iw, j = k / iw;
+        double st = s->mask[k] / 255.0;
+        b->cnt++;
+        b->sum += st;
+        b->wsum += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
+        b->x0 = i < b->x0 ? i : b->x0;
+        b->x1 = i > b->x1 ? i : b->x1;
+        b->y0 = j < b->y0 ? j : b->y0;
+        b->y1 = j > b->y1 ? j : b->y1;
+        int d = i;
+        d = iw - 1 - i < d ? iw - 1 - i : d;
+        d = j < d ? j : d;
+        d = ih - 1 - j < d ? ih - 1 - j : d;
+        b->touches |= d == 0;
+        b->depth = d > b->depth ? d : b->depth;
+        for (int yy = j - link; yy <= j + link; yy++)
+            for (int xx = i - link; xx <= i + link; xx++) {
+                if (xx < 0 || yy < 0 || xx >= iw || yy >= ih)
+                    continue;
+                int q = yy * iw + xx;
+                if (s->mask[q] && !s->labels[q]) {
+                    s->labels[q] = 1;
+                    s->stack[sp++] = q;
+                }
+            }
+    }
+}
+
 /* Where the faint look is: the window, its ring columns, and the interior's place in it;
  * a band across the interior that goes on into the ring on both sides is a crease's
  * shadow, not a faint mark (a hand's X or tick stays inside the box). */
@@ -193,54 +239,28 @@ static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const fai
     for (long start = 0; start < n; start++) {
         if (!s->mask[start] || s->labels[start])
             continue;
-        int sp = 0, bx0 = iw, by0 = ih, bx1 = -1, by1 = -1, depth = 0, touches = 0;
-        long cnt = 0;
-        s->stack[sp++] = (int)start;
-        s->labels[start] = 1;
-        while (sp > 0) {
-            int k = s->stack[--sp], i = k % iw, j = k / iw;
-            cnt++;
-            bx0 = i < bx0 ? i : bx0;
-            bx1 = i > bx1 ? i : bx1;
-            by0 = j < by0 ? j : by0;
-            by1 = j > by1 ? j : by1;
-            int d = i;
-            d = iw - 1 - i < d ? iw - 1 - i : d;
-            d = j < d ? j : d;
-            d = ih - 1 - j < d ? ih - 1 - j : d;
-            touches |= d == 0;
-            depth = d > depth ? d : depth;
-            for (int yy = j - 1; yy <= j + 1; yy++)
-                for (int xx = i - 1; xx <= i + 1; xx++) {
-                    if (xx < 0 || yy < 0 || xx >= iw || yy >= ih)
-                        continue;
-                    int q = yy * iw + xx;
-                    if (s->mask[q] && !s->labels[q]) {
-                        s->labels[q] = 1;
-                        s->stack[sp++] = q;
-                    }
-                }
-        }
-        if ((bx1 - bx0 + 1 < speck && by1 - by0 + 1 < speck) || (touches && depth < depth_min))
+        ink_blob o;
+        flood_blob(s, iw, ih, start, 1, &o);
+        int bw = o.x1 - o.x0 + 1, bh = o.y1 - o.y0 + 1;
+        if ((bw < speck && bh < speck) || (o.touches && o.depth < depth_min))
             continue;
-        if (bx1 - bx0 + 1 >= BOX_LINE_SPAN * iw && (by1 - by0 + 1) * g <= BOX_LINE_TALL_MM) {
+        if (bw >= BOX_LINE_SPAN * iw && bh * g <= BOX_LINE_TALL_MM) {
             double right, left = ring_band(fc->win, fc->nw, fc->left_end, fc->right_start,
-                                           fc->iy0 + by0, fc->iy0 + by1, fc->paper,
+                                           fc->iy0 + o.y0, fc->iy0 + o.y1, fc->paper,
                                            fc->contrast, &right);
             if (left >= BOX_FOLD_RING_SHARE * fc->t_low && right >= BOX_FOLD_RING_SHARE * fc->t_low)
                 continue;
         }
-        kept += cnt;
+        kept += o.cnt;
         /* A stroke across the box, not along its edges: JPEG ringing runs beside the
          * outline in long, thin, straight lines. */
-        int bw = bx1 - bx0 + 1, bh = by1 - by0 + 1;
         int span = bw > bh ? bw : bh;
         if ((bw < bh ? bw : bh) * g >= BOX_FAINT_STROKE_ACROSS_MM && span > *longest)
             *longest = span;
-        ux0 = bx0 < ux0 ? bx0 : ux0;
-        ux1 = bx1 > ux1 ? bx1 : ux1;
-        uy0 = by0 < uy0 ? by0 : uy0;
-        uy1 = by1 > uy1 ? by1 : uy1;
+        ux0 = o.x0 < ux0 ? o.x0 : ux0;
+        ux1 = o.x1 > ux1 ? o.x1 : ux1;
+        uy0 = o.y0 < uy0 ? o.y0 : uy0;
+        uy1 = o.y1 > uy1 ? o.y1 : uy1;
     }
     *extent = kept > 0 ? (ux1 - ux0 > uy1 - uy0 ? ux1 - ux0 : uy1 - uy0) + 1 : 0;
     return n > 0 ? (double)kept / n : 0;
@@ -515,52 +535,6 @@ static int ink_mask(const phieu_layout *L, const phieu_thresholds *th, omr_scrat
     }
     ink_cells(cell_sum, iw, ih, out);
     return 0;
-}
-
-/* One connected piece of the interior's ink mask. */
-typedef struct ink_blob {
-    long cnt;               /* its samples */
-    double sum, wsum;       /* their darkness, and their weight in the score */
-    int x0, y0, x1, y1;     /* its extent, interior samples */
-    int depth;              /* its deepest sample's distance from the interior's edge */
-    int touches;            /* 1 when it reaches the edge */
-} ink_blob;
-
-/* Floods the blob of s->mask that holds sample `start`, over samples up to `link` apart
- * (1: touching), and marks them in s->labels. */
-static void flood_blob(omr_scratch *s, int iw, int ih, long start, int link, ink_blob *b)
-{
-    int sp = 0;
-    *b = (ink_blob){.x0 = iw, .y0 = ih, .x1 = -1, .y1 = -1};
-    s->stack[sp++] = (int)start;
-    s->labels[start] = 1;
-    while (sp > 0) {
-        int k = s->stack[--sp], i = k % iw, j = k / iw;
-        double st = s->mask[k] / 255.0;
-        b->cnt++;
-        b->sum += st;
-        b->wsum += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
-        b->x0 = i < b->x0 ? i : b->x0;
-        b->x1 = i > b->x1 ? i : b->x1;
-        b->y0 = j < b->y0 ? j : b->y0;
-        b->y1 = j > b->y1 ? j : b->y1;
-        int d = i;
-        d = iw - 1 - i < d ? iw - 1 - i : d;
-        d = j < d ? j : d;
-        d = ih - 1 - j < d ? ih - 1 - j : d;
-        b->touches |= d == 0;
-        b->depth = d > b->depth ? d : b->depth;
-        for (int yy = j - link; yy <= j + link; yy++)
-            for (int xx = i - link; xx <= i + link; xx++) {
-                if (xx < 0 || yy < 0 || xx >= iw || yy >= ih)
-                    continue;
-                int q = yy * iw + xx;
-                if (s->mask[q] && !s->labels[q]) {
-                    s->labels[q] = 1;
-                    s->stack[sp++] = q;
-                }
-            }
-    }
 }
 
 /* The blobs of a box's ink that count, what they add up to, and the thin line among them. */
