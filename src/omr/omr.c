@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "omr/omr_private.h"
+#include "omr/omr_internal.h"
 #include "phieu/alloc.h"
 
 /* Defaults, measured on the generated samples (docs/recognition.md, "Thresholds"):

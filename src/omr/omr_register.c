@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "omr/omr_private.h"
+#include "omr/omr_internal.h"
 #include "phieu/alloc.h"
 
 /* Search window around each expected fiducial centre, in mm either way. The contract asks

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "omr/omr_private.h"
+#include "omr/omr_internal.h"
 #include "phieu/alloc.h"
 
 /* Sampling step in the box frame: one sample per pixel, but not finer than 0.15 mm (a
