@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "image/image_private.h"
+#include "image/image_internal.h"
 #include "phieu/alloc.h"
 
 uint8_t phieu_image_gray_of_rgb(unsigned r, unsigned g, unsigned b)

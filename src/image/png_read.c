@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "image/image_private.h"
+#include "image/image_internal.h"
 #include "phieu/alloc.h"
 
 /* PNG allows sides up to 2^31 - 1; libpng's default user limit (1,000,000) would refuse a

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "image/image_private.h"
+#include "image/image_internal.h"
 #include "phieu/alloc.h"
 
 /* zlib's own default level. With the run-length strategy below the level hardly matters. */

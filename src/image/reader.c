@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "image/image_private.h"
+#include "image/image_internal.h"
 #include "phieu/alloc.h"
 
 /* What a file that is neither TIFF nor PNG looks like, from its first bytes. */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <tiffio.h>
 
-#include "image/image_private.h"
+#include "image/image_internal.h"
 #include "phieu/alloc.h"
 
 /* The largest single allocation libtiff may make for one page: a whole 16-bit RGBA page

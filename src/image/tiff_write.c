@@ -9,7 +9,7 @@
 #include <string.h>
 #include <tiffio.h>
 
-#include "image/image_private.h"
+#include "image/image_internal.h"
 #include "phieu/alloc.h"
 
 /* libtiff cannot choose zlib's run-length strategy (see png_write.c), so speed comes from

@@ -16,7 +16,7 @@
 
 #include "phieu/alloc.h"
 #include "phieu/util.h"
-#include "source/source_private.h"
+#include "source/source_internal.h"
 
 typedef struct files_state {
     char **paths;

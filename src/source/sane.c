@@ -15,7 +15,7 @@
 #include <sane/saneopts.h>
 
 #include "phieu/alloc.h"
-#include "source/source_private.h"
+#include "source/source_internal.h"
 
 /* Bytes asked of sane_read at a time: 64 KiB, the buffer size scanimage uses (32 KiB) and
  * the test backend's largest read limit (65536) both fit. */

@@ -8,7 +8,7 @@
 
 #include "phieu/alloc.h"
 #include "phieu/util.h"
-#include "source/source_private.h"
+#include "source/source_internal.h"
 
 int phieu_source_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
                       phieu_error *err)

@@ -18,7 +18,7 @@
 #include "phieu/alloc.h"
 #include "phieu/image.h"
 #include "phieu/source.h"
-#include "source/source_private.h"
+#include "source/source_internal.h"
 
 static char dir[256];
 

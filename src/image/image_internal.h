@@ -1,10 +1,10 @@
 /*
- * image_private.h - what the files of src/image share and nobody else sees: the reader
+ * image_internal.h - what the files of src/image share and nobody else sees: the reader
  * struct, the per-format page decoders, the gray conversions and the plain file write.
  * The public contract is include/phieu/image.h.
  */
-#ifndef PHIEU_IMAGE_PRIVATE_H
-#define PHIEU_IMAGE_PRIVATE_H
+#ifndef PHIEU_IMAGE_INTERNAL_H
+#define PHIEU_IMAGE_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>

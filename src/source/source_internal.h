@@ -1,9 +1,9 @@
 /*
- * source_private.h - what the two page sources (files.c, sane.c) share: the source object
+ * source_internal.h - what the two page sources (files.c, sane.c) share: the source object
  * with its operations, and the bilingual fault messages (messages.c). Not installed.
  */
-#ifndef PHIEU_SOURCE_PRIVATE_H
-#define PHIEU_SOURCE_PRIVATE_H
+#ifndef PHIEU_SOURCE_INTERNAL_H
+#define PHIEU_SOURCE_INTERNAL_H
 
 #include "phieu/source.h"
 
