@@ -397,6 +397,72 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
     }
 }
 
+/* The reason a marginal box sends its row to review, in words a supervisor can check on
+ * the paper: a faint mark, a covered outline, faint ink, or a score between thresholds. */
+static void marginal_reason(const phieu_form *form, const phieu_row_reading *row, int c,
+                            const omr_box_extra *e, const phieu_thresholds *th, phieu_reading *r)
+{
+    const phieu_box_reading *b = &row->boxes[c];
+    if (e->faint)
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': a faint mark (lighter than the ink threshold) "
+                   "covers part of the box",
+                   row->row, form->choices[c].key);
+    else if (e->covered)
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': part of its printed outline is missing (the box "
+                   "may be covered or whited out)",
+                   row->row, form->choices[c].key);
+    else if (b->score >= th->value[PHIEU_TH_MARKED])
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': score %.4f, but its ink is faint (mean darkness "
+                   "%.2f of black)",
+                   row->row, form->choices[c].key, b->score, b->darkness);
+    else
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': score %.4f is between marginal %.4f and marked "
+                   "%.4f (a faint or unclear mark)",
+                   row->row, form->choices[c].key, b->score, th->value[PHIEU_TH_MARGINAL],
+                   th->value[PHIEU_TH_MARKED]);
+}
+
+/* In a row with two or more marked boxes, a weak one beside a clearly dominant one (spill
+ * over, a smudge, an erasure's residue) goes to a person rather than making an overvote:
+ * the weak box with the reason written, or -1. */
+static int weak_second(const phieu_form *form, const phieu_row_reading *row, int n,
+                       phieu_reading *r)
+{
+    int top = -1, darkest = -1, strong = -1, weak = -1;
+    for (int c = 0; c < n; c++)
+        if (row->boxes[c].state == PHIEU_BOX_MARKED) {
+            if (top < 0 || row->boxes[c].score > row->boxes[top].score)
+                top = c;
+            if (darkest < 0 || row->boxes[c].darkness > row->boxes[darkest].darkness)
+                darkest = c;
+        }
+    for (int c = 0; c < n && weak < 0; c++) {
+        const phieu_box_reading *b = &row->boxes[c];
+        if (b->state != PHIEU_BOX_MARKED)
+            continue;
+        if (b->darkness < ROW_WEAK_DARKNESS_SHARE * row->boxes[darkest].darkness)
+            weak = c, strong = darkest;
+        else if (b->score < ROW_WEAK_MAX_SCORE &&
+                 b->score < ROW_WEAK_MAX_SHARE * row->boxes[top].score)
+            weak = c, strong = top;
+    }
+    if (weak >= 0)
+        add_reason(r, "weak-second-mark", row->row,
+                   "row %d: box '%s' (score %.4f, darkness %.2f) is much lighter than box "
+                   "'%s' (score %.4f, darkness %.2f): an erased mark, a smudge or a second "
+                   "vote",
+                   row->row, form->choices[weak].key, row->boxes[weak].score,
+                   row->boxes[weak].darkness, form->choices[strong].key,
+                   row->boxes[strong].score, row->boxes[strong].darkness);
+    return weak;
+}
+
+/* The row's decision from its boxes' states: one choice, blank, overvote, or review when
+ * any box is marginal or a second mark is weak. */
 static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr_box_extra *ex,
                        int n, const phieu_thresholds *th, phieu_reading *r)
 {
@@ -407,60 +473,10 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
             which = c;
         } else if (row->boxes[c].state == PHIEU_BOX_MARGINAL) {
             marginal++;
-            if (ex[c].faint)
-                add_reason(r, "marginal-mark", row->row,
-                           "row %d, box '%s': a faint mark (lighter than the ink threshold) "
-                           "covers part of the box",
-                           row->row, form->choices[c].key);
-            else if (ex[c].covered)
-                add_reason(r, "marginal-mark", row->row,
-                           "row %d, box '%s': part of its printed outline is missing (the box "
-                           "may be covered or whited out)",
-                           row->row, form->choices[c].key);
-            else if (row->boxes[c].score >= th->value[PHIEU_TH_MARKED])
-                add_reason(r, "marginal-mark", row->row,
-                           "row %d, box '%s': score %.4f, but its ink is faint (mean darkness "
-                           "%.2f of black)",
-                           row->row, form->choices[c].key, row->boxes[c].score,
-                           row->boxes[c].darkness);
-            else
-                add_reason(r, "marginal-mark", row->row,
-                       "row %d, box '%s': score %.4f is between marginal %.4f and marked "
-                       "%.4f (a faint or unclear mark)",
-                       row->row, form->choices[c].key, row->boxes[c].score,
-                       th->value[PHIEU_TH_MARGINAL], th->value[PHIEU_TH_MARKED]);
+            marginal_reason(form, row, c, &ex[c], th, r);
         }
     }
-    /* Two or more marked: a weak one beside a clearly dominant one goes to a person. */
-    int weak = -1;
-    if (marginal == 0 && marked >= 2) {
-        int top = -1, darkest = -1, strong = -1;
-        for (int c = 0; c < n; c++)
-            if (row->boxes[c].state == PHIEU_BOX_MARKED) {
-                if (top < 0 || row->boxes[c].score > row->boxes[top].score)
-                    top = c;
-                if (darkest < 0 || row->boxes[c].darkness > row->boxes[darkest].darkness)
-                    darkest = c;
-            }
-        for (int c = 0; c < n && weak < 0; c++) {
-            const phieu_box_reading *b = &row->boxes[c];
-            if (b->state != PHIEU_BOX_MARKED)
-                continue;
-            if (b->darkness < ROW_WEAK_DARKNESS_SHARE * row->boxes[darkest].darkness)
-                weak = c, strong = darkest;
-            else if (b->score < ROW_WEAK_MAX_SCORE &&
-                     b->score < ROW_WEAK_MAX_SHARE * row->boxes[top].score)
-                weak = c, strong = top;
-        }
-        if (weak >= 0)
-            add_reason(r, "weak-second-mark", row->row,
-                       "row %d: box '%s' (score %.4f, darkness %.2f) is much lighter than box "
-                       "'%s' (score %.4f, darkness %.2f): an erased mark, a smudge or a second "
-                       "vote",
-                       row->row, form->choices[weak].key, row->boxes[weak].score,
-                       row->boxes[weak].darkness, form->choices[strong].key,
-                       row->boxes[strong].score, row->boxes[strong].darkness);
-    }
+    int weak = marginal == 0 && marked >= 2 ? weak_second(form, row, n, r) : -1;
     if (marginal > 0 || weak >= 0)
         row->decision = PHIEU_ROW_REVIEW;
     else if (marked == 1)
