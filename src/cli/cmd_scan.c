@@ -99,24 +99,22 @@ static int ask_continue(void)
 static int parse_args(int argc, char **argv, phieu_sane_options *o, const char **session,
                       phieu_intake_options *io, const char **set, size_t *n_set)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-') {
-            if (*session)
-                return cli_usage_error("scan", "one session only ('%s' is extra)", a);
-            *session = a;
-            continue;
-        }
-        if (!strcmp(a, "--new-batch")) {
+    enum { OPT_NEW_BATCH = CLI_OWN, OPT_SHEETS };
+    static const cli_option options[] = {
+        {"new-batch", 0, OPT_NEW_BATCH, NULL},
+        {"sheets", 0, OPT_SHEETS, "the number of sheets placed"},
+        CLI_COMMON(CLI_DEVICE), CLI_COMMON(CLI_SOURCE), CLI_COMMON(CLI_MODE),
+        CLI_COMMON(CLI_RESOLUTION), CLI_COMMON(CLI_JOBS), CLI_COMMON(CLI_SET), {0}};
+    int id;
+    cli_args a;
+    cli_args_init(&a, "scan", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        const char *v = a.value;
+        if (id == OPT_NEW_BATCH) {
             io->new_batch = 1;
-            continue;
-        }
-        if (i + 1 >= argc)
-            return cli_usage_error("scan", "'%s' is not an option or needs a value", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--device")) {
+        } else if (id == CLI_DEVICE) {
             o->device = v;
-        } else if (!strcmp(a, "--source")) {
+        } else if (id == CLI_SOURCE) {
             if (!strcmp(v, "adf"))
                 o->source = PHIEU_SANE_SOURCE_ADF;
             else if (!strcmp(v, "duplex"))
@@ -125,7 +123,7 @@ static int parse_args(int argc, char **argv, phieu_sane_options *o, const char *
                 o->source = PHIEU_SANE_SOURCE_FLATBED;
             else
                 return cli_usage_error("scan", "--source takes adf, duplex or flatbed");
-        } else if (!strcmp(a, "--mode")) {
+        } else if (id == CLI_MODE) {
             if (!strcmp(v, "gray"))
                 o->mode = PHIEU_SANE_MODE_GRAY;
             else if (!strcmp(v, "color"))
@@ -134,29 +132,32 @@ static int parse_args(int argc, char **argv, phieu_sane_options *o, const char *
                 o->mode = PHIEU_SANE_MODE_LINEART;
             else
                 return cli_usage_error("scan", "--mode takes gray, color or lineart");
-        } else if (!strcmp(a, "--resolution")) {
+        } else if (id == CLI_RESOLUTION) {
             o->resolution = atoi(v);
             if (o->resolution < 50 || o->resolution > 1200)
                 return cli_usage_error("scan", "--resolution takes 50..1200 dpi");
-        } else if (!strcmp(a, "--sheets")) {
+        } else if (id == OPT_SHEETS) {
             io->placed = atoi(v);
             if (io->placed <= 0)
                 return cli_usage_error("scan", "--sheets takes the number of sheets placed");
-        } else if (!strcmp(a, "--jobs")) {
+        } else if (id == CLI_JOBS) {
             io->jobs = atoi(v);
             if (io->jobs < 1 || io->jobs > PHIEU_INTAKE_MAX_JOBS)
                 return cli_usage_error("scan", "--jobs takes a number of workers, 1 to %d",
                                        PHIEU_INTAKE_MAX_JOBS);
-        } else if (!strcmp(a, "--set")) {
+        } else if (id == CLI_SET) {
             if (*n_set == MAX_SET)
                 return cli_usage_error("scan", "at most %d --set options", MAX_SET);
             set[(*n_set)++] = v;
-        } else {
-            return cli_usage_error("scan", "unknown option '%s'", a);
         }
     }
-    if (!*session)
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("scan", "one session only ('%s' is extra)", a.rest[1]);
+    if (a.n_rest < 1)
         return cli_usage_error("scan", "which session? (phieu scan SESSION)");
+    *session = a.rest[0];
     return 0;
 }
 
