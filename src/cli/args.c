@@ -5,6 +5,7 @@
  * (src/cli/cmd_*.c); the words around the errors are in main.c (cli_usage_error).
  */
 #include <getopt.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -100,5 +101,6 @@ int cli_args_next(cli_args *a)
     }
     const cli_option *o = find(a, c);
     a->value = optarg;
+    snprintf(a->option, sizeof a->option, "--%s", o ? o->name : "");
     return o ? o->id : c;
 }

@@ -80,6 +80,7 @@ typedef struct cli_args {
     int argc;
     char **argv;         /* argv[0] is the command's own word; reordered as parsed */
     const char *value;   /* the value of the option just returned, or NULL */
+    char option[40];     /* ... and its long name, "--present", for messages */
     char **rest;         /* after the last option: the operands, in their order */
     int n_rest;
     /* private */
