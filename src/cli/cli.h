@@ -6,6 +6,7 @@
 #ifndef PHIEU_CLI_H
 #define PHIEU_CLI_H
 
+#include <getopt.h>
 #include <stdio.h>
 
 #include "phieu/error.h"
@@ -39,6 +40,63 @@ int cli_usage_error(const char *command, const char *fmt, ...)
 int cli_exit_code(int phieu_code);
 /* True when argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
+
+/* ---- options (args.c) ----------------------------------------------------------------
+ * Every command parses its options with getopt_long through cli_args, from a table of
+ * cli_option ending in {0}. An entry with only an id (CLI_COMMON(CLI_JSON)) is one of the
+ * options several commands share, spelled once in args.c. Options may come before or after
+ * the operands; `--` ends them. -h and --help are looked for before (cli_wants_help). */
+
+/* The shared options' ids; a command's own start at CLI_OWN. */
+enum {
+    CLI_JSON = 256,
+    CLI_FORM,
+    CLI_TEST,
+    CLI_THRESHOLD,
+    CLI_JOBS,
+    CLI_USER,
+    CLI_PASSWORD_STDIN,
+    CLI_DEVICE,
+    CLI_SOURCE,
+    CLI_MODE,
+    CLI_RESOLUTION,
+    CLI_SET,
+    CLI_OWN = 512
+};
+
+typedef struct cli_option {
+    const char *name;  /* the long name, without "--"; NULL: a shared option, by id */
+    char short_name;   /* a one-letter alias (-o), or 0 */
+    int id;            /* what cli_args_next returns for it; 0 ends a table */
+    const char *value; /* what its value is ("a folder"), for "--out needs a folder";
+                          NULL: the option takes no value */
+} cli_option;
+
+#define CLI_COMMON(id) {NULL, 0, (id), NULL}
+#define CLI_MAX_OPTIONS 40
+
+typedef struct cli_args {
+    const char *command; /* for messages: "phieu <command>: ..." */
+    int argc;
+    char **argv;         /* argv[0] is the command's own word; reordered as parsed */
+    const char *value;   /* the value of the option just returned, or NULL */
+    char option[40];     /* ... and its long name, "--present", for messages */
+    char **rest;         /* after the last option: the operands, in their order */
+    int n_rest;
+    /* private */
+    int started, n;
+    const cli_option *opts[CLI_MAX_OPTIONS];
+    struct option table[CLI_MAX_OPTIONS + 1];
+    char shorts[24];
+} cli_args;
+
+/* Sets up a parse of argv against options; 0, or EXIT_USAGE for a bad table. */
+int cli_args_init(cli_args *a, const char *command, int argc, char **argv,
+                  const cli_option *options);
+/* The next option's id (its value in a->value); 0 when none is left (the operands are
+ * then a->rest); -1 after printing the usage error (an unknown option, a missing value,
+ * a value given to a flag): the command returns PHIEU_EXIT_USAGE. */
+int cli_args_next(cli_args *a);
 
 /* The commands, one file each (src/cli/cmd_<name>.c). */
 #define PHIEU_COMMANDS(X)                                                                    \

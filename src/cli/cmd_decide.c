@@ -64,27 +64,28 @@ int cmd_decide(int argc, char **argv)
         fputs(usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    const char *pos[3] = {NULL, NULL, NULL}, *user = NULL, *note = "";
-    int n_pos = 0, from_stdin = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--user") == 0 || strcmp(argv[i], "--note") == 0) {
-            if (i + 1 >= argc)
-                return cli_usage_error("decide", "%s needs a value", argv[i]);
-            if (argv[i][2] == 'u')
-                user = argv[++i];
-            else
-                note = argv[++i];
-        } else if (strcmp(argv[i], "--password-stdin") == 0)
+    enum { OPT_NOTE = CLI_OWN };
+    static const cli_option options[] = {CLI_COMMON(CLI_USER), CLI_COMMON(CLI_PASSWORD_STDIN),
+                                         {"note", 0, OPT_NOTE, "a note"}, {0}};
+    const char *user = NULL, *note = "";
+    int from_stdin = 0, opt;
+    cli_args a;
+    cli_args_init(&a, "decide", argc, argv, options);
+    while ((opt = cli_args_next(&a)) > 0) {
+        if (opt == CLI_USER)
+            user = a.value;
+        else if (opt == OPT_NOTE)
+            note = a.value;
+        else if (opt == CLI_PASSWORD_STDIN)
             from_stdin = 1;
-        else if (argv[i][0] == '-' && argv[i][1] != '\0')
-            return cli_usage_error("decide", "unknown option '%s'", argv[i]);
-        else if (n_pos < 3)
-            pos[n_pos++] = argv[i];
-        else
-            return cli_usage_error("decide", "unexpected argument '%s'", argv[i]);
     }
-    if (n_pos != 3)
+    if (opt < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 3)
+        return cli_usage_error("decide", "unexpected argument '%s'", a.rest[3]);
+    if (a.n_rest != 3)
         return cli_usage_error("decide", "give SESSION EXCEPTION CHOICE");
+    char **pos = a.rest;
     if (!user)
         return cli_usage_error("decide", "say who decides with --user NAME");
     char *end;

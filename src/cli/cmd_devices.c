@@ -184,45 +184,59 @@ int cmd_devices(int argc, char **argv)
     size_t n_set = 0;
     int verbose = 0, test = 0, max_pages = 0, keep_going = 0, region_w = 0, region_h = 0;
     const char *device = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+    enum { OPT_VERBOSE = CLI_OWN, OPT_CONTINUE, OPT_FULL_AREA, OPT_SCAN_TEST, OPT_DEPTH,
+           OPT_PAGES, OPT_REGION };
+    static const cli_option options[] = {
+        {"verbose", 'v', OPT_VERBOSE, NULL},
+        {"continue", 0, OPT_CONTINUE, NULL},
+        {"full-area", 0, OPT_FULL_AREA, NULL},
+        {"scan-test", 0, OPT_SCAN_TEST, "a scanner name"},
+        {"depth", 0, OPT_DEPTH, "a bit depth"},
+        {"pages", 0, OPT_PAGES, "a number of pages"},
+        {"region", 0, OPT_REGION, "WxH"},
+        CLI_COMMON(CLI_DEVICE), CLI_COMMON(CLI_SOURCE), CLI_COMMON(CLI_MODE),
+        CLI_COMMON(CLI_RESOLUTION), CLI_COMMON(CLI_SET), {0}};
+    int id;
+    cli_args a;
+    cli_args_init(&a, "devices", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        const char *v = a.value;
+        if (id == OPT_VERBOSE) {
             verbose = 1;
-        } else if (!strcmp(a, "--continue")) {
+        } else if (id == OPT_CONTINUE) {
             keep_going = 1;
-        } else if (!strcmp(a, "--full-area")) {
+        } else if (id == OPT_FULL_AREA) {
             o.full_area = 1;
-        } else if (!v) {
-            return cli_usage_error("devices", "'%s' is not an option or needs a value", a);
-        } else if (!strcmp(a, "--device")) {
-            device = argv[++i];
-        } else if (!strcmp(a, "--scan-test")) {
-            device = argv[++i];
+        } else if (id == CLI_DEVICE) {
+            device = v;
+        } else if (id == OPT_SCAN_TEST) {
+            device = v;
             test = 1;
-        } else if (!strcmp(a, "--source")) {
-            if (parse_source(argv[++i], &o.source) < 0)
+        } else if (id == CLI_SOURCE) {
+            if (parse_source(v, &o.source) < 0)
                 return cli_usage_error("devices", "--source takes adf, duplex or flatbed");
-        } else if (!strcmp(a, "--mode")) {
-            if (parse_mode(argv[++i], &o.mode) < 0)
+        } else if (id == CLI_MODE) {
+            if (parse_mode(v, &o.mode) < 0)
                 return cli_usage_error("devices", "--mode takes gray, color or lineart");
-        } else if (!strcmp(a, "--resolution")) {
-            o.resolution = atoi(argv[++i]);
-        } else if (!strcmp(a, "--depth")) {
-            o.depth = atoi(argv[++i]);
-        } else if (!strcmp(a, "--pages")) {
-            max_pages = atoi(argv[++i]);
-        } else if (!strcmp(a, "--region")) {
-            if (sscanf(argv[++i], "%dx%d", &region_w, &region_h) != 2)
+        } else if (id == CLI_RESOLUTION) {
+            o.resolution = atoi(v);
+        } else if (id == OPT_DEPTH) {
+            o.depth = atoi(v);
+        } else if (id == OPT_PAGES) {
+            max_pages = atoi(v);
+        } else if (id == OPT_REGION) {
+            if (sscanf(v, "%dx%d", &region_w, &region_h) != 2)
                 return cli_usage_error("devices", "--region takes WxH, e.g. 300x200");
-        } else if (!strcmp(a, "--set")) {
+        } else if (id == CLI_SET) {
             if (n_set == MAX_SET)
                 return cli_usage_error("devices", "at most %d --set options", MAX_SET);
-            set[n_set++] = argv[++i];
-        } else {
-            return cli_usage_error("devices", "unknown option '%s'", a);
+            set[n_set++] = v;
         }
     }
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 0)
+        return cli_usage_error("devices", "unexpected argument '%s'", a.rest[0]);
     if (test) {
         o.device = device;
         o.extra = set;

@@ -195,24 +195,26 @@ int cmd_exceptions(int argc, char **argv)
         fputs(usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    const char *path = NULL, *png_dir = NULL;
-    int all = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--all") == 0)
+    enum { OPT_ALL = CLI_OWN, OPT_PNG };
+    static const cli_option options[] = {
+        {"all", 0, OPT_ALL, NULL}, {"png", 0, OPT_PNG, "a folder"}, {0}};
+    const char *png_dir = NULL;
+    int all = 0, id;
+    cli_args a;
+    cli_args_init(&a, "exceptions", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        if (id == OPT_ALL)
             all = 1;
-        else if (strcmp(argv[i], "--png") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("exceptions", "--png needs a folder");
-            png_dir = argv[i];
-        } else if (argv[i][0] == '-')
-            return cli_usage_error("exceptions", "unknown option '%s'", argv[i]);
-        else if (!path)
-            path = argv[i];
-        else
-            return cli_usage_error("exceptions", "unexpected argument '%s'", argv[i]);
+        else if (id == OPT_PNG)
+            png_dir = a.value;
     }
-    if (!path)
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("exceptions", "unexpected argument '%s'", a.rest[1]);
+    if (a.n_rest < 1)
         return cli_usage_error("exceptions", "give the session file");
+    const char *path = a.rest[0];
     phieu_error err = {0};
     if (png_dir && phieu_mkdir_p(png_dir, &err) != 0)
         return cli_fail(&err);

@@ -128,21 +128,20 @@ static int form_layout(int argc, char **argv)
         fputs(layout_usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    const char *path = NULL;
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
-            json = 1;
-        else if (argv[i][0] == '-')
-            return cli_usage_error("form layout", "unknown option '%s'", argv[i]);
-        else if (!path)
-            path = argv[i];
-        else
-            return cli_usage_error("form layout", "expected one FORM file, got '%s' too",
-                                   argv[i]);
-    }
-    if (!path)
+    static const cli_option options[] = {CLI_COMMON(CLI_JSON), {0}};
+    int json = 0, id;
+    cli_args a;
+    cli_args_init(&a, "form layout", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0)
+        json |= id == CLI_JSON;
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("form layout", "expected one FORM file, got '%s' too",
+                               a.rest[1]);
+    if (a.n_rest < 1)
         return cli_usage_error("form layout", "expected a FORM file");
+    const char *path = a.rest[0];
     phieu_form *form = NULL;
     int rc = load(path, &form);
     if (rc)
@@ -208,63 +207,83 @@ static long parse_number(const char *s, long lo, long hi)
     return v;
 }
 
-static int form_print(int argc, char **argv)
+/* What `form print` was asked for. */
+typedef struct print_args {
+    const char *path, *out, *format;
+    long copies, dpi;
+    int test;
+} print_args;
+
+/* The options of `form print` into p, checked against each other. 0, or the exit code
+ * with the message printed. */
+static int parse_print_args(int argc, char **argv, print_args *p)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(print_usage, stdout);
-        return PHIEU_EXIT_OK;
-    }
-    const char *path = NULL, *out = NULL, *format = "pdf";
-    long copies = 1, dpi = DPI_DEFAULT;
-    int test = 0, dpi_given = 0, copies_given = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (strcmp(a, "--test") == 0) {
-            test = 1;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (!has_value)
-                return cli_usage_error("form print", "'%s' needs a file name", a);
-            out = argv[++i];
-        } else if (strcmp(a, "--format") == 0) {
-            if (!has_value)
-                return cli_usage_error("form print", "'--format' needs pdf, png or tiff");
-            format = argv[++i];
-            if (strcmp(format, "pdf") != 0 && strcmp(format, "png") != 0 &&
-                strcmp(format, "tiff") != 0)
+    enum { OPT_OUTPUT = CLI_OWN, OPT_FORMAT, OPT_COPIES, OPT_DPI };
+    static const cli_option options[] = {CLI_COMMON(CLI_TEST),
+                                         {"output", 'o', OPT_OUTPUT, "a file name"},
+                                         {"format", 0, OPT_FORMAT, "pdf, png or tiff"},
+                                         {"copies", 0, OPT_COPIES, "a number of copies"},
+                                         {"dpi", 0, OPT_DPI, "a resolution in dpi"},
+                                         {0}};
+    *p = (print_args){.format = "pdf", .copies = 1, .dpi = DPI_DEFAULT};
+    int dpi_given = 0, copies_given = 0, id;
+    cli_args a;
+    cli_args_init(&a, "form print", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        const char *v = a.value;
+        if (id == CLI_TEST) {
+            p->test = 1;
+        } else if (id == OPT_OUTPUT) {
+            p->out = v;
+        } else if (id == OPT_FORMAT) {
+            p->format = v;
+            if (strcmp(v, "pdf") != 0 && strcmp(v, "png") != 0 && strcmp(v, "tiff") != 0)
                 return cli_usage_error("form print", "unknown format '%s'; use pdf, png or tiff",
-                                       format);
-        } else if (strcmp(a, "--copies") == 0) {
-            if (!has_value || (copies = parse_number(argv[i + 1], 1, COPIES_MAX)) < 0)
+                                       v);
+        } else if (id == OPT_COPIES) {
+            if ((p->copies = parse_number(v, 1, COPIES_MAX)) < 0)
                 return cli_usage_error("form print", "'--copies' needs a number from 1 to %d",
                                        COPIES_MAX);
-            i++;
             copies_given = 1;
-        } else if (strcmp(a, "--dpi") == 0) {
-            if (!has_value || (dpi = parse_number(argv[i + 1], DPI_MIN, DPI_MAX)) < 0)
+        } else if (id == OPT_DPI) {
+            if ((p->dpi = parse_number(v, DPI_MIN, DPI_MAX)) < 0)
                 return cli_usage_error("form print", "'--dpi' needs a number from %d to %d",
                                        DPI_MIN, DPI_MAX);
-            i++;
             dpi_given = 1;
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("form print", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-        } else {
-            return cli_usage_error("form print", "expected one FORM file, got '%s' too", a);
         }
     }
-    if (!path)
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("form print", "expected one FORM file, got '%s' too", a.rest[1]);
+    if (a.n_rest < 1)
         return cli_usage_error("form print", "expected a FORM file");
-    if (!out)
+    p->path = a.rest[0];
+    if (!p->out)
         return cli_usage_error("form print", "say where to write the ballots with -o FILE");
-    int pdf = strcmp(format, "pdf") == 0;
+    int pdf = strcmp(p->format, "pdf") == 0;
     if (pdf && dpi_given)
         return cli_usage_error("form print", "'--dpi' is for --format png or tiff; a PDF is "
                                              "resolution-independent");
     if (!pdf && copies_given)
         return cli_usage_error("form print", "'--copies' is for PDF output; a raster holds "
                                              "one ballot");
+    return 0;
+}
+
+static int form_print(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(print_usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    print_args p;
+    int prc = parse_print_args(argc, argv, &p);
+    if (prc != 0)
+        return prc;
+    const char *path = p.path, *out = p.out, *format = p.format;
+    long copies = p.copies, dpi = p.dpi;
+    int test = p.test, pdf = strcmp(format, "pdf") == 0;
 
     phieu_form *form = NULL;
     int rc = load(path, &form);

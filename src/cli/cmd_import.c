@@ -114,21 +114,25 @@ static void on_event(const phieu_intake_event *ev, void *user)
         page_line(ev);
 }
 
-/* Splits argv into the paths and --jobs. */
+/* Splits argv (after the session, argv[1]) into the paths and --jobs. */
 static int parse_args(int argc, char **argv, const char **paths, size_t *n_paths, int *jobs)
 {
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--jobs") != 0) {
-            paths[(*n_paths)++] = argv[i];
-            continue;
-        }
+    static const cli_option options[] = {CLI_COMMON(CLI_JOBS), {0}};
+    cli_args a;
+    int id;
+    cli_args_init(&a, "import", argc - 1, argv + 1, options);
+    while ((id = cli_args_next(&a)) > 0) {
         char *end = NULL;
-        long n = i + 1 < argc ? strtol(argv[++i], &end, 10) : 0;
+        long n = strtol(a.value, &end, 10);
         if (!end || *end || n < 1 || n > PHIEU_INTAKE_MAX_JOBS)
             return cli_usage_error("import", "--jobs takes a number of workers, 1 to %d",
                                    PHIEU_INTAKE_MAX_JOBS);
         *jobs = (int)n;
     }
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    for (int i = 0; i < a.n_rest; i++)
+        paths[(*n_paths)++] = a.rest[i];
     if (*n_paths == 0)
         return cli_usage_error("import", "give the session and at least one file or folder");
     return 0;

@@ -23,20 +23,20 @@ int cmd_log(int argc, char **argv)
         fputs(usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    const char *path = NULL;
-    int verify = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--verify") == 0)
-            verify = 1;
-        else if (argv[i][0] == '-')
-            return cli_usage_error("log", "unknown option '%s'", argv[i]);
-        else if (!path)
-            path = argv[i];
-        else
-            return cli_usage_error("log", "unexpected argument '%s'", argv[i]);
-    }
-    if (!path)
+    enum { OPT_VERIFY = CLI_OWN };
+    static const cli_option options[] = {{"verify", 0, OPT_VERIFY, NULL}, {0}};
+    int verify = 0, id;
+    cli_args a;
+    cli_args_init(&a, "log", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0)
+        verify |= id == OPT_VERIFY;
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("log", "unexpected argument '%s'", a.rest[1]);
+    if (a.n_rest < 1)
         return cli_usage_error("log", "give the session file");
+    const char *path = a.rest[0];
     phieu_error err = {0};
     phieu_session *s = NULL;
     if (phieu_session_open(path, &s, &err) != 0)

@@ -173,6 +173,69 @@ static int read_file_pages(const read_opts *o, const phieu_omr_config *cfg, cons
     return worst;
 }
 
+/* One --form: loaded and laid out into o. 0, or the exit code with the message printed. */
+static int add_form(read_opts *o, const char *path)
+{
+    phieu_error err = {0};
+    if (o->n_forms >= READ_MAX_FORMS)
+        return cli_usage_error("read", "at most %d forms", READ_MAX_FORMS);
+    if (phieu_form_load(path, &o->forms[o->n_forms], &err) != 0 ||
+        phieu_layout_compute(o->forms[o->n_forms], &o->layouts[o->n_forms], &err) != 0)
+        return cli_fail(&err);
+    o->n_forms++;
+    return 0;
+}
+
+/* One --threshold NAME=VALUE into o->th. 0, or the exit code with the message printed. */
+static int set_threshold(read_opts *o, const char *v)
+{
+    phieu_error err = {0};
+    const char *eq = strchr(v, '=');
+    char name[32];
+    char *end = NULL;
+    double value = eq ? strtod(eq + 1, &end) : 0;
+    if (!eq || (size_t)(eq - v) >= sizeof name || end == eq + 1 || *end)
+        return cli_usage_error("read", "--threshold takes NAME=VALUE, not '%s'", v);
+    memcpy(name, v, (size_t)(eq - v));
+    name[eq - v] = '\0';
+    if (phieu_thresholds_set(&o->th, name, value, &err) != 0)
+        return cli_usage_error("read", "%s", err.message);
+    return 0;
+}
+
+/* The options into o (the forms loaded); the images are then a->rest. 0, or the exit
+ * code with the message printed. */
+static int parse_args(int argc, char **argv, read_opts *o, cli_args *a)
+{
+    enum { OPT_DEBUG_DIR = CLI_OWN };
+    static const cli_option options[] = {
+        CLI_COMMON(CLI_FORM), CLI_COMMON(CLI_JSON),      CLI_COMMON(CLI_TEST),
+        CLI_COMMON(CLI_THRESHOLD), {"debug-dir", 0, OPT_DEBUG_DIR, "a folder"}, {0}};
+    int id = 0, rc = 0;
+    cli_args_init(a, "read", argc, argv, options);
+    while (rc == 0 && (id = cli_args_next(a)) > 0) {
+        if (id == CLI_JSON)
+            o->json = 1;
+        else if (id == CLI_TEST)
+            o->test = 1;
+        else if (id == OPT_DEBUG_DIR)
+            o->debug_dir = a->value;
+        else if (id == CLI_FORM)
+            rc = add_form(o, a->value);
+        else if (id == CLI_THRESHOLD)
+            rc = set_threshold(o, a->value);
+    }
+    if (rc != 0)
+        return rc;
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (o->n_forms == 0)
+        return cli_usage_error("read", "no form given; add --form FORM");
+    if (a->n_rest == 0)
+        return cli_usage_error("read", "no image given");
+    return 0;
+}
+
 int cmd_read(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -183,74 +246,12 @@ int cmd_read(int argc, char **argv)
     memset(&o, 0, sizeof o);
     phieu_thresholds_default(&o.th);
     phieu_error err = {0};
-    int rc = PHIEU_EXIT_OK, n_images = 0, only_images = 0;
-    char **images = phieu_calloc((size_t)argc, sizeof *images);
-    if (!images) {
-        phieu_error_set(&err, PHIEU_ENOMEM, "out of memory");
-        return cli_fail(&err);
-    }
-    for (int i = 1; i < argc; i++) {
-        if (only_images || argv[i][0] != '-' || !argv[i][1]) {
-            images[n_images++] = argv[i];
-            continue;
-        }
-        const char *a = argv[i];
-        if (strcmp(a, "--json") == 0) {
-            o.json = 1;
-        } else if (strcmp(a, "--test") == 0) {
-            o.test = 1;
-        } else if (strcmp(a, "--form") == 0 || strcmp(a, "--debug-dir") == 0 ||
-                   strcmp(a, "--threshold") == 0) {
-            if (i + 1 >= argc) {
-                rc = cli_usage_error("read", "%s needs a value", a);
-                goto done;
-            }
-            const char *v = argv[++i];
-            if (strcmp(a, "--debug-dir") == 0) {
-                o.debug_dir = v;
-            } else if (strcmp(a, "--form") == 0) {
-                if (o.n_forms >= READ_MAX_FORMS) {
-                    rc = cli_usage_error("read", "at most %d forms", READ_MAX_FORMS);
-                    goto done;
-                }
-                if (phieu_form_load(v, &o.forms[o.n_forms], &err) != 0 ||
-                    phieu_layout_compute(o.forms[o.n_forms], &o.layouts[o.n_forms], &err) !=
-                        0) {
-                    rc = cli_fail(&err);
-                    goto done;
-                }
-                o.n_forms++;
-            } else {
-                const char *eq = strchr(v, '=');
-                char name[32];
-                char *end = NULL;
-                double value = eq ? strtod(eq + 1, &end) : 0;
-                if (!eq || (size_t)(eq - v) >= sizeof name || end == eq + 1 || *end) {
-                    rc = cli_usage_error("read", "--threshold takes NAME=VALUE, not '%s'", v);
-                    goto done;
-                }
-                memcpy(name, v, (size_t)(eq - v));
-                name[eq - v] = '\0';
-                if (phieu_thresholds_set(&o.th, name, value, &err) != 0) {
-                    rc = cli_usage_error("read", "%s", err.message);
-                    goto done;
-                }
-            }
-        } else if (strcmp(a, "--") == 0) {
-            only_images = 1;
-        } else {
-            rc = cli_usage_error("read", "unknown option '%s'", a);
-            goto done;
-        }
-    }
-    if (o.n_forms == 0) {
-        rc = cli_usage_error("read", "no form given; add --form FORM");
+    cli_args a;
+    int rc = parse_args(argc, argv, &o, &a);
+    if (rc != 0)
         goto done;
-    }
-    if (n_images == 0) {
-        rc = cli_usage_error("read", "no image given");
-        goto done;
-    }
+    char **images = a.rest;
+    int n_images = a.n_rest;
     if (o.debug_dir && phieu_mkdir_p(o.debug_dir, &err) != 0) {
         rc = cli_fail(&err);
         goto done;
@@ -277,7 +278,6 @@ int cmd_read(int argc, char **argv)
     fflush(stdout);
     rc = worst == 2 ? PHIEU_EXIT_INPUT : worst == 1 ? PHIEU_EXIT_NEEDS_REVIEW : PHIEU_EXIT_OK;
 done:
-    phieu_free(images);
     for (int i = 0; i < o.n_forms; i++)
         phieu_form_destroy(&o.forms[i]);
     return rc;

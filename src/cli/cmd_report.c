@@ -56,27 +56,28 @@ int cmd_report(int argc, char **argv)
         fputs(report_usage, stdout);
         return PHIEU_EXIT_OK;
     }
+    enum { OPT_OUT = CLI_OWN, OPT_KEY, OPT_DRAFT };
+    static const cli_option options[] = {{"out", 'o', OPT_OUT, "a folder"},
+                                         {"key", 0, OPT_KEY, "a key file"},
+                                         {"draft", 0, OPT_DRAFT, NULL},
+                                         {0}};
     const char *session = NULL, *out = NULL, *keyfile = NULL;
-    int draft = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "-o") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("report", "--out needs a folder");
-            out = argv[i];
-        } else if (strcmp(argv[i], "--key") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("report", "--key needs a key file");
-            keyfile = argv[i];
-        } else if (strcmp(argv[i], "--draft") == 0) {
+    int draft = 0, id;
+    cli_args a;
+    cli_args_init(&a, "report", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        if (id == OPT_OUT)
+            out = a.value;
+        else if (id == OPT_KEY)
+            keyfile = a.value;
+        else if (id == OPT_DRAFT)
             draft = 1;
-        } else if (argv[i][0] == '-') {
-            return cli_usage_error("report", "unknown option '%s'", argv[i]);
-        } else if (!session) {
-            session = argv[i];
-        } else {
-            return cli_usage_error("report", "one session only ('%s' is extra)", argv[i]);
-        }
     }
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("report", "one session only ('%s' is extra)", a.rest[1]);
+    session = a.n_rest ? a.rest[0] : NULL;
     if (!session || !out)
         return cli_usage_error("report", "expected SESSION and --out DIR");
     if (!draft && !keyfile) {

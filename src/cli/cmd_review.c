@@ -47,25 +47,28 @@ int cmd_review(int argc, char **argv)
     phieu_review_options_default(&o);
     char host[128];
     snprintf(host, sizeof host, "%s", PHIEU_REVIEW_DEFAULT_HOST);
-    const char *session = NULL;
+    enum { OPT_LISTEN = CLI_OWN, OPT_ALLOW_REMOTE };
+    static const cli_option options[] = {{"listen", 0, OPT_LISTEN, "HOST:PORT"},
+                                         {"allow-remote", 0, OPT_ALLOW_REMOTE, NULL},
+                                         {0}};
     phieu_error err = {0};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--listen") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("review", "--listen needs HOST:PORT");
-            if (phieu_review_parse_listen(argv[i], host, sizeof host, &o.port, &err) != 0)
-                return cli_usage_error("review", "%s", err.message);
-        } else if (strcmp(argv[i], "--allow-remote") == 0)
+    int id;
+    cli_args a;
+    cli_args_init(&a, "review", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        if (id == OPT_LISTEN &&
+            phieu_review_parse_listen(a.value, host, sizeof host, &o.port, &err) != 0)
+            return cli_usage_error("review", "%s", err.message);
+        if (id == OPT_ALLOW_REMOTE)
             o.allow_remote = 1;
-        else if (argv[i][0] == '-')
-            return cli_usage_error("review", "unknown option '%s'", argv[i]);
-        else if (!session)
-            session = argv[i];
-        else
-            return cli_usage_error("review", "one session at a time ('%s')", argv[i]);
     }
-    if (!session)
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("review", "one session at a time ('%s')", a.rest[1]);
+    if (a.n_rest < 1)
         return cli_usage_error("review", "name the session file");
+    const char *session = a.rest[0];
     o.session_path = session;
     o.host = host;
     o.log = log_line;

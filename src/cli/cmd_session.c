@@ -54,55 +54,64 @@ static int session_new(int argc, char **argv)
     int n_forms = 0;
     const char *thresholds[16];
     int n_thresholds = 0;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = 1;
-        if (strcmp(a, "--test") == 0) {
+    enum { OPT_CONFIRM_OVERVOTES = CLI_OWN, OPT_COUNCIL, OPT_SESSION_NAME, OPT_DATE, OPT_PLACE,
+           OPT_RULES, OPT_DELEGATES, OPT_TWO_PERSON };
+    static const cli_option options[] = {
+        CLI_COMMON(CLI_TEST),
+        {"confirm-overvotes", 0, OPT_CONFIRM_OVERVOTES, NULL},
+        {"council", 0, OPT_COUNCIL, "the council's name"},
+        {"session-name", 0, OPT_SESSION_NAME, "the session's name"},
+        {"date", 0, OPT_DATE, "a date"},
+        {"place", 0, OPT_PLACE, "a place"},
+        {"rules", 0, OPT_RULES, "nq96 or nq85"},
+        {"delegates", 0, OPT_DELEGATES, "a number of delegates"},
+        CLI_COMMON(CLI_FORM),
+        CLI_COMMON(CLI_THRESHOLD),
+        {"two-person", 0, OPT_TWO_PERSON, "on or off"},
+        {0}};
+    cli_args args;
+    int id;
+    cli_args_init(&args, "session", argc - 1, argv + 1, options);
+    while ((id = cli_args_next(&args)) > 0) {
+        const char *v = args.value;
+        if (id == CLI_TEST) {
             p.test = 1;
-            takes = 0;
-        } else if (strcmp(a, "--confirm-overvotes") == 0) {
+        } else if (id == OPT_CONFIRM_OVERVOTES) {
             p.confirm_overvotes = 1;
-            takes = 0;
-        } else if (a[0] == '-' && !v) {
-            return cli_usage_error("session", "%s needs a value", a);
-        } else if (strcmp(a, "--council") == 0) {
+        } else if (id == OPT_COUNCIL) {
             p.council = v;
-        } else if (strcmp(a, "--session-name") == 0) {
+        } else if (id == OPT_SESSION_NAME) {
             p.session_name = v;
-        } else if (strcmp(a, "--date") == 0) {
+        } else if (id == OPT_DATE) {
             p.date = v;
-        } else if (strcmp(a, "--place") == 0) {
+        } else if (id == OPT_PLACE) {
             p.place = v;
-        } else if (strcmp(a, "--rules") == 0) {
+        } else if (id == OPT_RULES) {
             p.rules = v;
-        } else if (strcmp(a, "--delegates") == 0) {
-            if (parse_int("session", a, v, &p.delegates) != 0)
+        } else if (id == OPT_DELEGATES) {
+            if (parse_int("session", "--delegates", v, &p.delegates) != 0)
                 return PHIEU_EXIT_USAGE;
-        } else if (strcmp(a, "--form") == 0) {
+        } else if (id == CLI_FORM) {
             if (n_forms == PHIEU_SESSION_MAX_FORMS)
                 return cli_usage_error("session", "at most %d forms", PHIEU_SESSION_MAX_FORMS);
             form_paths[n_forms++] = v;
-        } else if (strcmp(a, "--threshold") == 0) {
+        } else if (id == CLI_THRESHOLD) {
             if (n_thresholds == 16)
                 return cli_usage_error("session", "too many --threshold options");
             thresholds[n_thresholds++] = v;
-        } else if (strcmp(a, "--two-person") == 0) {
+        } else if (id == OPT_TWO_PERSON) {
             if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
                 return cli_usage_error("session", "--two-person is on or off, not '%s'", v);
             p.two_person_rule = strcmp(v, "on") == 0;
-        } else if (a[0] == '-') {
-            return cli_usage_error("session", "unknown option '%s'", a);
-        } else if (!path) {
-            path = a;
-            takes = 0;
-        } else {
-            return cli_usage_error("session", "unexpected argument '%s'", a);
         }
-        i += takes;
     }
-    if (!path)
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (args.n_rest > 1)
+        return cli_usage_error("session", "unexpected argument '%s'", args.rest[1]);
+    if (args.n_rest < 1)
         return cli_usage_error("session", "give the new session's file name");
+    path = args.rest[0];
     if (n_forms == 0)
         return cli_usage_error("session", "give at least one --form FORM");
     if (!p.council || !p.session_name || !p.date || !p.place || p.delegates < 0)
@@ -164,31 +173,34 @@ static int session_counts(int argc, char **argv)
 {
     const char *path = NULL, *form = NULL;
     phieu_board_counts c = {1, -1, -1, -1, 0};
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-') {
-            if (path)
-                return cli_usage_error("session", "unexpected argument '%s'", a);
-            path = a;
-            continue;
-        }
-        if (i + 1 >= argc)
-            return cli_usage_error("session", "%s needs a value", a);
-        const char *v = argv[++i];
-        int *target = strcmp(a, "--present") == 0     ? &c.present
-                      : strcmp(a, "--issued") == 0    ? &c.issued
-                      : strcmp(a, "--collected") == 0 ? &c.collected
-                      : strcmp(a, "--spoiled") == 0   ? &c.spoiled
-                                                      : NULL;
-        if (strcmp(a, "--form") == 0)
-            form = v;
-        else if (!target)
-            return cli_usage_error("session", "unknown option '%s'", a);
-        else if (parse_int("session", a, v, target) != 0)
+    enum { OPT_PRESENT = CLI_OWN, OPT_ISSUED, OPT_COLLECTED, OPT_SPOILED };
+    static const cli_option options[] = {{"present", 0, OPT_PRESENT, "a number"},
+                                         {"issued", 0, OPT_ISSUED, "a number"},
+                                         {"collected", 0, OPT_COLLECTED, "a number"},
+                                         {"spoiled", 0, OPT_SPOILED, "a number"},
+                                         CLI_COMMON(CLI_FORM),
+                                         {0}};
+    cli_args args;
+    int id;
+    cli_args_init(&args, "session", argc - 1, argv + 1, options);
+    while ((id = cli_args_next(&args)) > 0) {
+        int *target = id == OPT_PRESENT     ? &c.present
+                      : id == OPT_ISSUED    ? &c.issued
+                      : id == OPT_COLLECTED ? &c.collected
+                      : id == OPT_SPOILED   ? &c.spoiled
+                                            : NULL;
+        if (id == CLI_FORM)
+            form = args.value;
+        else if (target && parse_int("session", args.option, args.value, target) != 0)
             return PHIEU_EXIT_USAGE;
     }
-    if (!path)
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (args.n_rest > 1)
+        return cli_usage_error("session", "unexpected argument '%s'", args.rest[1]);
+    if (args.n_rest < 1)
         return cli_usage_error("session", "give the session file");
+    path = args.rest[0];
     if (c.present < 0 || c.issued < 0 || c.collected < 0)
         return cli_usage_error("session", "--present, --issued and --collected are needed");
     phieu_error err = {0};
@@ -217,32 +229,31 @@ static int session_board(int argc, char **argv)
     if (!members)
         return PHIEU_EXIT_ERROR;
     int n = 0, rc = PHIEU_EXIT_OK;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-') {
-            if (path) {
-                rc = cli_usage_error("session", "unexpected argument '%s'", a);
-                goto done;
-            }
-            path = a;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            rc = cli_usage_error("session", "%s needs a value", a);
-            goto done;
-        }
-        const char *v = argv[++i];
-        if (strcmp(a, "--head") == 0)
-            head = v;
-        else if (strcmp(a, "--secretary") == 0)
-            secretary = v;
-        else if (strcmp(a, "--member") == 0)
-            members[n++] = v;
-        else {
-            rc = cli_usage_error("session", "unknown option '%s'", a);
-            goto done;
-        }
+    enum { OPT_HEAD = CLI_OWN, OPT_SECRETARY, OPT_MEMBER };
+    static const cli_option options[] = {{"head", 0, OPT_HEAD, "a name"},
+                                         {"secretary", 0, OPT_SECRETARY, "a name"},
+                                         {"member", 0, OPT_MEMBER, "a name"},
+                                         {0}};
+    cli_args args;
+    int id;
+    cli_args_init(&args, "session", argc - 1, argv + 1, options);
+    while ((id = cli_args_next(&args)) > 0) {
+        if (id == OPT_HEAD)
+            head = args.value;
+        else if (id == OPT_SECRETARY)
+            secretary = args.value;
+        else if (id == OPT_MEMBER)
+            members[n++] = args.value;
     }
+    if (id < 0) {
+        rc = PHIEU_EXIT_USAGE;
+        goto done;
+    }
+    if (args.n_rest > 1) {
+        rc = cli_usage_error("session", "unexpected argument '%s'", args.rest[1]);
+        goto done;
+    }
+    path = args.n_rest ? args.rest[0] : NULL;
     if (!path || !head || !secretary) {
         rc = cli_usage_error("session", "give the session, --head and --secretary");
         goto done;

@@ -25,22 +25,26 @@ int cmd_tally(int argc, char **argv)
         fputs(usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    const char *path = NULL, *lang = "vi";
-    int json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0)
+    enum { OPT_LANG = CLI_OWN };
+    static const cli_option options[] = {
+        CLI_COMMON(CLI_JSON), {"lang", 0, OPT_LANG, "vi or en"}, {0}};
+    const char *lang = "vi";
+    int json = 0, id;
+    cli_args a;
+    cli_args_init(&a, "tally", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        if (id == CLI_JSON)
             json = 1;
-        else if (strcmp(argv[i], "--lang") == 0 && i + 1 < argc)
-            lang = argv[++i];
-        else if (argv[i][0] == '-')
-            return cli_usage_error("tally", "unknown option '%s'", argv[i]);
-        else if (!path)
-            path = argv[i];
-        else
-            return cli_usage_error("tally", "unexpected argument '%s'", argv[i]);
+        else if (id == OPT_LANG)
+            lang = a.value;
     }
-    if (!path)
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("tally", "unexpected argument '%s'", a.rest[1]);
+    if (a.n_rest < 1)
         return cli_usage_error("tally", "give the session file");
+    const char *path = a.rest[0];
     if (strcmp(lang, "vi") != 0 && strcmp(lang, "en") != 0)
         return cli_usage_error("tally", "--lang is vi or en");
     phieu_error err = {0};

@@ -38,26 +38,26 @@ static const char usage[] =
 
 static int user_add(int argc, char **argv)
 {
-    const char *session = NULL, *name = NULL, *role = NULL;
-    int from_stdin = 0;
-    for (int i = 2; i < argc; i++) {
-        if (strcmp(argv[i], "--role") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("user", "--role needs head or supervisor");
-            role = argv[i];
-        } else if (strcmp(argv[i], "--password-stdin") == 0)
+    enum { OPT_ROLE = CLI_OWN };
+    static const cli_option options[] = {
+        {"role", 0, OPT_ROLE, "head or supervisor"}, CLI_COMMON(CLI_PASSWORD_STDIN), {0}};
+    const char *role = NULL;
+    int from_stdin = 0, id;
+    cli_args a;
+    cli_args_init(&a, "user", argc - 1, argv + 1, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        if (id == OPT_ROLE)
+            role = a.value;
+        else if (id == CLI_PASSWORD_STDIN)
             from_stdin = 1;
-        else if (argv[i][0] == '-')
-            return cli_usage_error("user", "unknown option '%s'", argv[i]);
-        else if (!session)
-            session = argv[i];
-        else if (!name)
-            name = argv[i];
-        else
-            return cli_usage_error("user", "unexpected argument '%s'", argv[i]);
     }
-    if (!session || !name)
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 2)
+        return cli_usage_error("user", "unexpected argument '%s'", a.rest[2]);
+    if (a.n_rest < 2)
         return cli_usage_error("user", "give the session file and the user's name");
+    const char *session = a.rest[0], *name = a.rest[1];
     if (!role)
         return cli_usage_error("user", "give --role head or --role supervisor");
     int r;

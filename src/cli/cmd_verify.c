@@ -29,22 +29,22 @@ int cmd_verify(int argc, char **argv)
         fputs(verify_usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    const char *dir = NULL, *pubkey = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--pubkey") == 0) {
-            if (++i >= argc)
-                return cli_usage_error("verify", "--pubkey needs a key file");
-            pubkey = argv[i];
-        } else if (argv[i][0] == '-') {
-            return cli_usage_error("verify", "unknown option '%s'", argv[i]);
-        } else if (!dir) {
-            dir = argv[i];
-        } else {
-            return cli_usage_error("verify", "one folder only ('%s' is extra)", argv[i]);
-        }
-    }
-    if (!dir)
+    enum { OPT_PUBKEY = CLI_OWN };
+    static const cli_option options[] = {{"pubkey", 0, OPT_PUBKEY, "a key file"}, {0}};
+    const char *pubkey = NULL;
+    int id;
+    cli_args a;
+    cli_args_init(&a, "verify", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0)
+        if (id == OPT_PUBKEY)
+            pubkey = a.value;
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 1)
+        return cli_usage_error("verify", "one folder only ('%s' is extra)", a.rest[1]);
+    if (a.n_rest < 1)
         return cli_usage_error("verify", "expected the report folder");
+    const char *dir = a.rest[0];
     phieu_error err = {0};
     phieu_key key;
     memset(&key, 0, sizeof key);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "omr/omr_private.h"
+#include "omr/omr_internal.h"
 #include "phieu/alloc.h"
 
 /* Defaults, measured on the generated samples (docs/recognition.md, "Thresholds"):
@@ -397,6 +397,72 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
     }
 }
 
+/* The reason a marginal box sends its row to review, in words a supervisor can check on
+ * the paper: a faint mark, a covered outline, faint ink, or a score between thresholds. */
+static void marginal_reason(const phieu_form *form, const phieu_row_reading *row, int c,
+                            const omr_box_extra *e, const phieu_thresholds *th, phieu_reading *r)
+{
+    const phieu_box_reading *b = &row->boxes[c];
+    if (e->faint)
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': a faint mark (lighter than the ink threshold) "
+                   "covers part of the box",
+                   row->row, form->choices[c].key);
+    else if (e->covered)
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': part of its printed outline is missing (the box "
+                   "may be covered or whited out)",
+                   row->row, form->choices[c].key);
+    else if (b->score >= th->value[PHIEU_TH_MARKED])
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': score %.4f, but its ink is faint (mean darkness "
+                   "%.2f of black)",
+                   row->row, form->choices[c].key, b->score, b->darkness);
+    else
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': score %.4f is between marginal %.4f and marked "
+                   "%.4f (a faint or unclear mark)",
+                   row->row, form->choices[c].key, b->score, th->value[PHIEU_TH_MARGINAL],
+                   th->value[PHIEU_TH_MARKED]);
+}
+
+/* In a row with two or more marked boxes, a weak one beside a clearly dominant one (spill
+ * over, a smudge, an erasure's residue) goes to a person rather than making an overvote:
+ * the weak box with the reason written, or -1. */
+static int weak_second(const phieu_form *form, const phieu_row_reading *row, int n,
+                       phieu_reading *r)
+{
+    int top = -1, darkest = -1, strong = -1, weak = -1;
+    for (int c = 0; c < n; c++)
+        if (row->boxes[c].state == PHIEU_BOX_MARKED) {
+            if (top < 0 || row->boxes[c].score > row->boxes[top].score)
+                top = c;
+            if (darkest < 0 || row->boxes[c].darkness > row->boxes[darkest].darkness)
+                darkest = c;
+        }
+    for (int c = 0; c < n && weak < 0; c++) {
+        const phieu_box_reading *b = &row->boxes[c];
+        if (b->state != PHIEU_BOX_MARKED)
+            continue;
+        if (b->darkness < ROW_WEAK_DARKNESS_SHARE * row->boxes[darkest].darkness)
+            weak = c, strong = darkest;
+        else if (b->score < ROW_WEAK_MAX_SCORE &&
+                 b->score < ROW_WEAK_MAX_SHARE * row->boxes[top].score)
+            weak = c, strong = top;
+    }
+    if (weak >= 0)
+        add_reason(r, "weak-second-mark", row->row,
+                   "row %d: box '%s' (score %.4f, darkness %.2f) is much lighter than box "
+                   "'%s' (score %.4f, darkness %.2f): an erased mark, a smudge or a second "
+                   "vote",
+                   row->row, form->choices[weak].key, row->boxes[weak].score,
+                   row->boxes[weak].darkness, form->choices[strong].key,
+                   row->boxes[strong].score, row->boxes[strong].darkness);
+    return weak;
+}
+
+/* The row's decision from its boxes' states: one choice, blank, overvote, or review when
+ * any box is marginal or a second mark is weak. */
 static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr_box_extra *ex,
                        int n, const phieu_thresholds *th, phieu_reading *r)
 {
@@ -407,60 +473,10 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
             which = c;
         } else if (row->boxes[c].state == PHIEU_BOX_MARGINAL) {
             marginal++;
-            if (ex[c].faint)
-                add_reason(r, "marginal-mark", row->row,
-                           "row %d, box '%s': a faint mark (lighter than the ink threshold) "
-                           "covers part of the box",
-                           row->row, form->choices[c].key);
-            else if (ex[c].covered)
-                add_reason(r, "marginal-mark", row->row,
-                           "row %d, box '%s': part of its printed outline is missing (the box "
-                           "may be covered or whited out)",
-                           row->row, form->choices[c].key);
-            else if (row->boxes[c].score >= th->value[PHIEU_TH_MARKED])
-                add_reason(r, "marginal-mark", row->row,
-                           "row %d, box '%s': score %.4f, but its ink is faint (mean darkness "
-                           "%.2f of black)",
-                           row->row, form->choices[c].key, row->boxes[c].score,
-                           row->boxes[c].darkness);
-            else
-                add_reason(r, "marginal-mark", row->row,
-                       "row %d, box '%s': score %.4f is between marginal %.4f and marked "
-                       "%.4f (a faint or unclear mark)",
-                       row->row, form->choices[c].key, row->boxes[c].score,
-                       th->value[PHIEU_TH_MARGINAL], th->value[PHIEU_TH_MARKED]);
+            marginal_reason(form, row, c, &ex[c], th, r);
         }
     }
-    /* Two or more marked: a weak one beside a clearly dominant one goes to a person. */
-    int weak = -1;
-    if (marginal == 0 && marked >= 2) {
-        int top = -1, darkest = -1, strong = -1;
-        for (int c = 0; c < n; c++)
-            if (row->boxes[c].state == PHIEU_BOX_MARKED) {
-                if (top < 0 || row->boxes[c].score > row->boxes[top].score)
-                    top = c;
-                if (darkest < 0 || row->boxes[c].darkness > row->boxes[darkest].darkness)
-                    darkest = c;
-            }
-        for (int c = 0; c < n && weak < 0; c++) {
-            const phieu_box_reading *b = &row->boxes[c];
-            if (b->state != PHIEU_BOX_MARKED)
-                continue;
-            if (b->darkness < ROW_WEAK_DARKNESS_SHARE * row->boxes[darkest].darkness)
-                weak = c, strong = darkest;
-            else if (b->score < ROW_WEAK_MAX_SCORE &&
-                     b->score < ROW_WEAK_MAX_SHARE * row->boxes[top].score)
-                weak = c, strong = top;
-        }
-        if (weak >= 0)
-            add_reason(r, "weak-second-mark", row->row,
-                       "row %d: box '%s' (score %.4f, darkness %.2f) is much lighter than box "
-                       "'%s' (score %.4f, darkness %.2f): an erased mark, a smudge or a second "
-                       "vote",
-                       row->row, form->choices[weak].key, row->boxes[weak].score,
-                       row->boxes[weak].darkness, form->choices[strong].key,
-                       row->boxes[strong].score, row->boxes[strong].darkness);
-    }
+    int weak = marginal == 0 && marked >= 2 ? weak_second(form, row, n, r) : -1;
     if (marginal > 0 || weak >= 0)
         row->decision = PHIEU_ROW_REVIEW;
     else if (marked == 1)
@@ -508,10 +524,10 @@ static int confirm_missing(const phieu_layout *L, const phieu_image *page,
     return ok;
 }
 
-/* Reads the page; forced < 0 identifies the form by its code, forced >= 0 reads it as
- * config->forms[forced] whatever its code says (a board decision, see phieu_omr_read_as). */
-static int read_page(const phieu_omr_config *config, int forced, const phieu_image *page,
-                     phieu_reading *out, phieu_error *err)
+/* 0 when config and page can be read, else the error (the caller's mistake, not the
+ * page's). */
+static int check_config(const phieu_omr_config *config, const phieu_image *page,
+                        const phieu_reading *out, phieu_error *err)
 {
     if (!config || !page || !out || !page->pixels || page->width <= 0 || page->height <= 0)
         return phieu_error_set(err, PHIEU_EINVAL, "omr: no page or no configuration given");
@@ -522,71 +538,81 @@ static int read_page(const phieu_omr_config *config, int forced, const phieu_ima
         if (!config->forms[i])
             return phieu_error_set(err, PHIEU_EINVAL, "omr: form %d of %d is missing", i + 1,
                                    config->n_forms);
-    memset(out, 0, sizeof *out);
-    out->form_index = -1;
-    out->status = PHIEU_PAGE_REJECTED;
-    const phieu_thresholds *th = &config->thresholds;
-    const phieu_layout *L = &config->layouts[forced >= 0 ? forced : 0];
-    omr_scratch s;
-    /* Scratch for the largest box of any form. */
+    return 0;
+}
+
+/* Scratch for the largest box of any form: the page may be any of them. */
+static int scratch_for_forms(const phieu_omr_config *config, const phieu_image *page,
+                             omr_scratch *s)
+{
     int big = 0;
     for (int i = 1; i < config->n_forms; i++)
         if (config->layouts[i].boxes[0][0].w * config->layouts[i].boxes[0][0].h >
             config->layouts[big].boxes[0][0].w * config->layouts[big].boxes[0][0].h)
             big = i;
-    if (omr_scratch_init(&s, &config->layouts[big], page) != 0)
-        return phieu_error_set(err, PHIEU_ENOMEM, "omr: out of memory reading a page");
-    omr_registration reg;
-    omr_register(L, page, &s, &reg);
-    if (!reg.ok) {
-        if (reg.found == 0 && page_is_blank(page, L->page_w)) {
-            out->status = PHIEU_PAGE_BLANK;
-            add_reason(out, "blank-page", 0, "the page has no print and no marks (a blank "
-                                             "back side or an empty sheet)");
-        } else {
-            add_reason(out, "not-registered", 0,
-                       "found %d of the 4 corner marks with the right shape; the page may "
-                       "be another document, badly skewed, cut off, or its corner marks "
-                       "damaged",
-                       reg.found);
-        }
-        omr_scratch_release(&s);
-        return 0;
+    return omr_scratch_init(s, &config->layouts[big], page);
+}
+
+/* Why a page that could not be registered is not read: blank, or not (recognisably) one
+ * of our ballots. */
+static void not_registered(const phieu_image *page, const phieu_layout *L,
+                           const omr_registration *reg, phieu_reading *out)
+{
+    if (reg->found == 0 && page_is_blank(page, L->page_w)) {
+        out->status = PHIEU_PAGE_BLANK;
+        add_reason(out, "blank-page", 0, "the page has no print and no marks (a blank "
+                                         "back side or an empty sheet)");
+        return;
     }
+    add_reason(out, "not-registered", 0,
+               "found %d of the 4 corner marks with the right shape; the page may "
+               "be another document, badly skewed, cut off, or its corner marks "
+               "damaged",
+               reg->found);
+}
+
+static void set_transform(phieu_reading *out, const omr_registration *reg)
+{
+    memcpy(out->transform, reg->h, sizeof out->transform);
+    out->upside_down = reg->upside_down;
+}
+
+/* The page's form: config->forms[forced] when forced >= 0 (the board has said which form
+ * it is), else the one its code names. Returns its index, or -1 with the reason in out.
+ * *L and *reg are those of the first form, against which the page was registered; they
+ * become the form's, and the page is registered again when the form's corner marks lie
+ * elsewhere. */
+static int identify_form(const phieu_omr_config *config, int forced, const phieu_image *page,
+                         omr_scratch *s, const phieu_layout **L, omr_registration *reg,
+                         phieu_reading *out)
+{
     uint8_t bits[PHIEU_FORM_CODE_BITS];
     phieu_form_code code;
     phieu_error derr = {0};
-    int code_ok = omr_read_code(L, page, reg.h, bits) == 0 &&
+    int code_ok = omr_read_code(*L, page, reg->h, bits) == 0 &&
                   phieu_form_code_decode(bits, &code, &derr) == 0;
+    set_transform(out, reg);
     if (forced >= 0) {
-        /* The board has said which form this is: the code only keeps its test flag (a test
-         * ballot is never counted in an official session, whatever the board says). */
-        memcpy(out->transform, reg.h, sizeof out->transform);
-        out->upside_down = reg.upside_down;
+        /* The code only keeps its test flag: a test ballot is never counted in an
+         * official session, whatever the board says. */
         out->test_ballot = code_ok ? (code.flags & PHIEU_FORM_CODE_FLAG_TEST) != 0
                                    : config->test_session != 0;
-        out->form_index = forced;
         add_reason(out, "form-set-by-board", 0,
                    "read as form '%s' by decision of the counting board",
                    config->forms[forced]->id);
-    } else if (!code_ok) {
-        memcpy(out->transform, reg.h, sizeof out->transform);
-        out->upside_down = reg.upside_down;
+        return forced;
+    }
+    if (!code_ok) {
         add_reason(out, "code-unreadable", 0,
                    "the form code at the bottom of the page cannot be read (damaged, covered or "
                    "not a phieu ballot)");
-        omr_scratch_release(&s);
-        return 0;
+        return -1;
     }
-    int idx = forced;
+    out->test_ballot = (code.flags & PHIEU_FORM_CODE_FLAG_TEST) != 0;
+    int idx = -1;
     for (int i = 0; i < config->n_forms && idx < 0; i++)
         if (phieu_form_code_matches(&code, config->forms[i]))
             idx = i;
-    if (forced < 0) {
-        memcpy(out->transform, reg.h, sizeof out->transform);
-        out->upside_down = reg.upside_down;
-        out->test_ballot = (code.flags & PHIEU_FORM_CODE_FLAG_TEST) != 0;
-    }
     if (idx < 0) {
         char hex[11];
         phieu_hex(code.fingerprint_prefix, 5, hex);
@@ -594,63 +620,96 @@ static int read_page(const phieu_omr_config *config, int forced, const phieu_ima
                    "the form code names form %s..., which is not among the forms given "
                    "(a ballot of another election or council)",
                    hex);
-        omr_scratch_release(&s);
-        return 0;
+        return -1;
     }
-    if (forced < 0 && idx != 0 && !same_furniture(L, &config->layouts[idx])) {
-        L = &config->layouts[idx];
+    if (idx != 0 && !same_furniture(*L, &config->layouts[idx])) {
         omr_registration again;
-        omr_register(L, page, &s, &again);
+        omr_register(&config->layouts[idx], page, s, &again);
         if (!again.ok) {
             add_reason(out, "not-registered", 0,
                        "the corner marks do not match the layout of form '%s'",
                        config->forms[idx]->id);
-            omr_scratch_release(&s);
-            return 0;
+            return -1;
         }
-        reg = again;
-        memcpy(out->transform, reg.h, sizeof out->transform);
-        out->upside_down = reg.upside_down;
-    } else {
-        L = &config->layouts[idx];
+        *reg = again;
+        set_transform(out, reg);
     }
-    out->form_index = idx;
+    *L = &config->layouts[idx];
+    return idx;
+}
+
+/* A test ballot never counts in an official session, nor an official ballot in a test
+ * session: 0, or -1 with the reason in out. */
+static int check_test_flag(const phieu_omr_config *config, phieu_reading *out)
+{
     if (out->test_ballot && !config->test_session) {
         add_reason(out, "test-ballot", 0,
                    "this is a test ballot (PHIẾU THỬ); it is never counted in an official "
                    "session");
-        omr_scratch_release(&s);
-        return 0;
+        return -1;
     }
     if (!out->test_ballot && config->test_session) {
         add_reason(out, "official-ballot-in-test-session", 0,
                    "this is an official ballot in a test session; keep official ballots "
                    "out of tests");
-        omr_scratch_release(&s);
-        return 0;
+        return -1;
     }
-    if (reg.missing >= 0) {
-        int checked, ok = confirm_missing(L, page, &reg, th, &s, &checked);
-        int corner = (reg.missing + 2 * reg.upside_down) % 4;
-        static const char *const why[] = {
-            "", "the edge of the scan or of the sheet cut it off",
-            "ink over or touching it spoils its square",
-            "it is not there (cut or torn off, covered with paper, or not printed)"};
-        if (ok < 2 || 2 * ok < checked) {
-            out->form_index = -1;
-            add_reason(out, "not-registered", 0,
-                       "found 3 of the 4 corner marks, but the %s one is missing (%s) and the "
-                       "table is not where they put it (%d of %d boxes); scan the sheet again",
-                       corner_names[corner], why[reg.missing_why], ok, checked);
-            omr_scratch_release(&s);
-            return 0;
-        }
-        add_reason(out, "three-corners", -1,
-                   "registered from 3 corner marks: the %s one is missing (%s); %d of %d box "
-                   "outlines near it confirm the place",
-                   corner_names[corner], why[reg.missing_why], ok, checked);
+    return 0;
+}
+
+/* A page registered from three corner marks is read only when the table confirms the
+ * transform near the fourth (confirm_missing): 0 with a note saying so, or -1 with the
+ * reason, the page then being no form's. */
+static int confirm_three_corners(const phieu_layout *L, const phieu_image *page,
+                                 const omr_registration *reg, const phieu_thresholds *th,
+                                 omr_scratch *s, phieu_reading *out)
+{
+    static const char *const why[] = {
+        "", "the edge of the scan or of the sheet cut it off",
+        "ink over or touching it spoils its square",
+        "it is not there (cut or torn off, covered with paper, or not printed)"};
+    int checked, ok = confirm_missing(L, page, reg, th, s, &checked);
+    int corner = (reg->missing + 2 * reg->upside_down) % 4;
+    if (ok < 2 || 2 * ok < checked) {
+        out->form_index = -1;
+        add_reason(out, "not-registered", 0,
+                   "found 3 of the 4 corner marks, but the %s one is missing (%s) and the "
+                   "table is not where they put it (%d of %d boxes); scan the sheet again",
+                   corner_names[corner], why[reg->missing_why], ok, checked);
+        return -1;
     }
-    const phieu_form *form = config->forms[idx];
+    add_reason(out, "three-corners", -1,
+               "registered from 3 corner marks: the %s one is missing (%s); %d of %d box "
+               "outlines near it confirm the place",
+               corner_names[corner], why[reg->missing_why], ok, checked);
+    return 0;
+}
+
+/* A blank row goes to review when pen ink runs beside one of its boxes (a box circled, or
+ * a mark made next to it): the voter meant something the boxes do not show. */
+static void check_beside(const phieu_form *form, const phieu_layout *L, int r,
+                         const phieu_image *page, const omr_registration *reg,
+                         const omr_box_extra *ex, phieu_row_reading *row, phieu_reading *out)
+{
+    for (int c = 0; c < L->n_choices; c++) {
+        double share = omr_beside_box(page, reg, &L->boxes[r][c], &ex[c]);
+        if (share < ROW_BESIDE_MIN_SHARE)
+            continue;
+        row->decision = PHIEU_ROW_REVIEW;
+        add_reason(out, "mark-beside-box", row->row,
+                   "row %d: no box is marked, but pen ink runs beside box '%s' over "
+                   "%.0f%% of its height (the box circled, or a mark made next to it)",
+                   row->row, form->choices[c].key, 100 * share);
+        return;
+    }
+}
+
+/* Every row of a registered page of a known form: its boxes scored, a fold taken out, the
+ * row decided; the page goes to review when any row does. */
+static void read_rows(const phieu_form *form, const phieu_layout *L, const phieu_image *page,
+                      const omr_registration *reg, const phieu_thresholds *th, omr_scratch *s,
+                      phieu_reading *out)
+{
     int n = L->n_choices;
     out->n_rows = L->n_rows;
     out->status = PHIEU_PAGE_COUNTED;
@@ -659,24 +718,56 @@ static int read_page(const phieu_omr_config *config, int forced, const phieu_ima
         omr_box_extra ex[PHIEU_FORM_MAX_CHOICES];
         row->row = r + 1;
         for (int c = 0; c < n; c++)
-            omr_score_box(L, &L->boxes[r][c], page, &reg, th, &s, &row->boxes[c], &ex[c]);
-        remove_fold(L, r, page, &reg, row, ex, n, th);
+            omr_score_box(L, &L->boxes[r][c], page, reg, th, s, &row->boxes[c], &ex[c]);
+        remove_fold(L, r, page, reg, row, ex, n, th);
         decide_row(form, row, ex, n, th, out);
         if (row->decision == PHIEU_ROW_BLANK)
-            for (int c = 0; c < n; c++) {
-                double share = omr_beside_box(page, &reg, &L->boxes[r][c], &ex[c]);
-                if (share < ROW_BESIDE_MIN_SHARE)
-                    continue;
-                row->decision = PHIEU_ROW_REVIEW;
-                add_reason(out, "mark-beside-box", row->row,
-                           "row %d: no box is marked, but pen ink runs beside box '%s' over "
-                           "%.0f%% of its height (the box circled, or a mark made next to it)",
-                           row->row, form->choices[c].key, 100 * share);
-                break;
-            }
+            check_beside(form, L, r, page, reg, ex, row, out);
         if (row->decision == PHIEU_ROW_REVIEW)
             out->status = PHIEU_PAGE_REVIEW;
     }
+}
+
+/* The reading, with the scratch set up: register, identify the form, check the test flag
+ * and a missing corner, then the rows. A page stopped on the way keeps the status set
+ * before (rejected, or blank) and the reason why. */
+static void read_registered(const phieu_omr_config *config, int forced, const phieu_image *page,
+                            omr_scratch *s, phieu_reading *out)
+{
+    const phieu_layout *L = &config->layouts[forced >= 0 ? forced : 0];
+    omr_registration reg;
+    omr_register(L, page, s, &reg);
+    if (!reg.ok) {
+        not_registered(page, L, &reg, out);
+        return;
+    }
+    int idx = identify_form(config, forced, page, s, &L, &reg, out);
+    if (idx < 0)
+        return;
+    out->form_index = idx;
+    if (check_test_flag(config, out) != 0)
+        return;
+    if (reg.missing >= 0 &&
+        confirm_three_corners(L, page, &reg, &config->thresholds, s, out) != 0)
+        return;
+    read_rows(config->forms[idx], L, page, &reg, &config->thresholds, s, out);
+}
+
+/* Reads the page; forced < 0 identifies the form by its code, forced >= 0 reads it as
+ * config->forms[forced] whatever its code says (a board decision, see phieu_omr_read_as). */
+static int read_page(const phieu_omr_config *config, int forced, const phieu_image *page,
+                     phieu_reading *out, phieu_error *err)
+{
+    int rc = check_config(config, page, out, err);
+    if (rc != 0)
+        return rc;
+    memset(out, 0, sizeof *out);
+    out->form_index = -1;
+    out->status = PHIEU_PAGE_REJECTED;
+    omr_scratch s;
+    if (scratch_for_forms(config, page, &s) != 0)
+        return phieu_error_set(err, PHIEU_ENOMEM, "omr: out of memory reading a page");
+    read_registered(config, forced, page, &s, out);
     omr_scratch_release(&s);
     return 0;
 }

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "omr/omr_private.h"
+#include "omr/omr_internal.h"
 #include "phieu/alloc.h"
 
 typedef struct canvas {

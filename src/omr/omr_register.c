@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "omr/omr_private.h"
+#include "omr/omr_internal.h"
 #include "phieu/alloc.h"
 
 /* Search window around each expected fiducial centre, in mm either way. The contract asks
@@ -294,23 +294,29 @@ static void core_candidates(const phieu_image *page, omr_scratch *s, int gw, int
             g[j * gw + i] &= 3;
 }
 
-/* The candidates of one image corner, nearest to the expected position first. */
-static int search_corner(const phieu_image *page, double ex, double ey, double radius,
-                         double side_px, double hole_px, omr_scratch *s, cand *out)
+/* The coarse grid of one corner's search window (in s->grid): cell (i, j) is the mean of
+ * the pixel at (x0 + i * step, y0 + j * step), its right and its lower neighbours (so that
+ * one noisy pixel does not make a cell), then 1 when darker than halfway from paper to the
+ * darkest ink. */
+typedef struct corner_grid {
+    int x0, y0, step, gw, gh;
+    double paper, dark; /* the window's paper white and darkest ink, gray levels */
+} corner_grid;
+
+/* Fills s->grid and gr for the window of `radius` around (ex, ey); -1 when the window
+ * holds no contrast to find a mark by. */
+static int make_grid(const phieu_image *page, double ex, double ey, double radius,
+                     double side_px, omr_scratch *s, corner_grid *gr)
 {
     int step = (int)floor(side_px / FID_COARSE_PER_SIDE);
     if (step < 1)
         step = 1;
     int x0 = (int)floor(ex - radius), y0 = (int)floor(ey - radius);
     int x1 = (int)ceil(ex + radius), y1 = (int)ceil(ey + radius);
-    if (x0 < 0)
-        x0 = 0;
-    if (y0 < 0)
-        y0 = 0;
-    if (x1 > page->width)
-        x1 = page->width;
-    if (y1 > page->height)
-        y1 = page->height;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > page->width ? page->width : x1;
+    y1 = y1 > page->height ? page->height : y1;
     int gw, gh;
     for (;;) {
         gw = (x1 - x0) / step;
@@ -319,8 +325,9 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
             break;
         step++;
     }
+    *gr = (corner_grid){x0, y0, step, gw, gh, 0, 0};
     if (gw < 3 || gh < 3)
-        return 0;
+        return -1;
     long hist[256] = {0};
     int two = step >= 2;
     for (int j = 0; j < gh; j++) {
@@ -336,46 +343,69 @@ static int search_corner(const phieu_image *page, double ex, double ey, double r
         }
     }
     long n = (long)gw * gh;
-    double paper = omr_hist_percentile(hist, n, FID_PAPER_PERCENTILE);
-    double dark = omr_hist_percentile(hist, n, 0.001);
-    if (paper - dark < FID_MIN_CONTRAST)
-        return 0;
-    double t = paper - 0.5 * (paper - dark);
+    gr->paper = omr_hist_percentile(hist, n, FID_PAPER_PERCENTILE);
+    gr->dark = omr_hist_percentile(hist, n, 0.001);
+    if (gr->paper - gr->dark < FID_MIN_CONTRAST)
+        return -1;
+    double t = gr->paper - 0.5 * (gr->paper - gr->dark);
     /* Binary: 1 dark, 0 light; components marked 2 once visited. */
     for (long i = 0; i < n; i++)
         s->grid[i] = s->grid[i] < t;
+    return 0;
+}
+
+/* Floods the dark component of the grid that holds cell `start` (8-connected), marking
+ * its cells 2; its cell count, and its extent in bb (x0, y0, x1, y1). */
+static int flood_cells(omr_scratch *s, int gw, int gh, long start, int bb[4])
+{
+    int sp = 0, cells = 0;
+    bb[0] = gw, bb[1] = gh, bb[2] = -1, bb[3] = -1;
+    s->stack[sp++] = (int)start;
+    s->grid[start] = 2;
+    while (sp > 0) {
+        int c = s->stack[--sp];
+        int cx = c % gw, cy = c / gw;
+        cells++;
+        bb[0] = cx < bb[0] ? cx : bb[0];
+        bb[2] = cx > bb[2] ? cx : bb[2];
+        bb[1] = cy < bb[1] ? cy : bb[1];
+        bb[3] = cy > bb[3] ? cy : bb[3];
+        for (int dy = -1; dy <= 1; dy++)
+            for (int dx = -1; dx <= 1; dx++) {
+                int nx = cx + dx, ny = cy + dy;
+                if (nx < 0 || ny < 0 || nx >= gw || ny >= gh)
+                    continue;
+                int k = ny * gw + nx;
+                if (s->grid[k] == 1 && sp < s->grid_cap) {
+                    s->grid[k] = 2;
+                    s->stack[sp++] = k;
+                }
+            }
+    }
+    return cells;
+}
+
+/* The candidates of one image corner, nearest to the expected position first: every dark
+ * component of the coarse grid of a corner mark's size and shape, refined at full
+ * resolution; one of another shape may hide a mark under the ink touching it
+ * (core_candidates). */
+static int search_corner(const phieu_image *page, double ex, double ey, double radius,
+                         double side_px, double hole_px, omr_scratch *s, cand *out)
+{
+    corner_grid gr;
+    if (make_grid(page, ex, ey, radius, side_px, s, &gr) != 0)
+        return 0;
+    int x0 = gr.x0, y0 = gr.y0, step = gr.step, gw = gr.gw, gh = gr.gh;
+    double paper = gr.paper, dark = gr.dark;
+    long n = (long)gw * gh;
     double a = side_px / step;
     int count = 0;
     for (long start = 0; start < n; start++) {
         if (s->grid[start] != 1)
             continue;
-        int sp = 0, cells = 0, bx0 = gw, by0 = gh, bx1 = -1, by1 = -1;
-        s->stack[sp++] = (int)start;
-        s->grid[start] = 2;
-        while (sp > 0) {
-            int c = s->stack[--sp];
-            int cx = c % gw, cy = c / gw;
-            cells++;
-            if (cx < bx0)
-                bx0 = cx;
-            if (cx > bx1)
-                bx1 = cx;
-            if (cy < by0)
-                by0 = cy;
-            if (cy > by1)
-                by1 = cy;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    int nx = cx + dx, ny = cy + dy;
-                    if (nx < 0 || ny < 0 || nx >= gw || ny >= gh)
-                        continue;
-                    int k = ny * gw + nx;
-                    if (s->grid[k] == 1 && sp < s->grid_cap) {
-                        s->grid[k] = 2;
-                        s->stack[sp++] = k;
-                    }
-                }
-        }
+        int bb[4];
+        int cells = flood_cells(s, gw, gh, start, bb);
+        int bx0 = bb[0], by0 = bb[1], bx1 = bb[2], by1 = bb[3];
         double w = bx1 - bx0 + 1, h = by1 - by0 + 1;
         if (w < FID_SIZE_MIN * a || h < FID_SIZE_MIN * a)
             continue;

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "omr/omr_private.h"
+#include "omr/omr_internal.h"
 #include "phieu/alloc.h"
 
 /* Sampling step in the box frame: one sample per pixel, but not finer than 0.15 mm (a
@@ -170,6 +170,52 @@ static double ring_band(const uint8_t *win, int nw, int left_end, int right_star
     return nl > 0 ? sl / nl : 0;
 }
 
+/* One connected piece of the interior's ink mask. */
+typedef struct ink_blob {
+    long cnt;               /* its samples */
+    double sum, wsum;       /* their darkness, and their weight in the score */
+    int x0, y0, x1, y1;     /* its extent, interior samples */
+    int depth;              /* its deepest sample's distance from the interior's edge */
+    int touches;            /* 1 when it reaches the edge */
+} ink_blob;
+
+/* Floods the blob of s->mask that holds sample `start`, over samples up to `link` apart
+ * (1: touching), and marks them in s->labels. */
+static void flood_blob(omr_scratch *s, int iw, int ih, long start, int link, ink_blob *b)
+{
+    int sp = 0;
+    *b = (ink_blob){.x0 = iw, .y0 = ih, .x1 = -1, .y1 = -1};
+    s->stack[sp++] = (int)start;
+    s->labels[start] = 1;
+    while (sp > 0) {
+        int k = s->stack[--sp], i = k % iw, j = k / iw;
+        double st = s->mask[k] / 255.0;
+        b->cnt++;
+        b->sum += st;
+        b->wsum += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
+        b->x0 = i < b->x0 ? i : b->x0;
+        b->x1 = i > b->x1 ? i : b->x1;
+        b->y0 = j < b->y0 ? j : b->y0;
+        b->y1 = j > b->y1 ? j : b->y1;
+        int d = i;
+        d = iw - 1 - i < d ? iw - 1 - i : d;
+        d = j < d ? j : d;
+        d = ih - 1 - j < d ? ih - 1 - j : d;
+        b->touches |= d == 0;
+        b->depth = d > b->depth ? d : b->depth;
+        for (int yy = j - link; yy <= j + link; yy++)
+            for (int xx = i - link; xx <= i + link; xx++) {
+                if (xx < 0 || yy < 0 || xx >= iw || yy >= ih)
+                    continue;
+                int q = yy * iw + xx;
+                if (s->mask[q] && !s->labels[q]) {
+                    s->labels[q] = 1;
+                    s->stack[sp++] = q;
+                }
+            }
+    }
+}
+
 /* Where the faint look is: the window, its ring columns, and the interior's place in it;
  * a band across the interior that goes on into the ring on both sides is a crease's
  * shadow, not a faint mark (a hand's X or tick stays inside the box). */
@@ -193,54 +239,28 @@ static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const fai
     for (long start = 0; start < n; start++) {
         if (!s->mask[start] || s->labels[start])
             continue;
-        int sp = 0, bx0 = iw, by0 = ih, bx1 = -1, by1 = -1, depth = 0, touches = 0;
-        long cnt = 0;
-        s->stack[sp++] = (int)start;
-        s->labels[start] = 1;
-        while (sp > 0) {
-            int k = s->stack[--sp], i = k % iw, j = k / iw;
-            cnt++;
-            bx0 = i < bx0 ? i : bx0;
-            bx1 = i > bx1 ? i : bx1;
-            by0 = j < by0 ? j : by0;
-            by1 = j > by1 ? j : by1;
-            int d = i;
-            d = iw - 1 - i < d ? iw - 1 - i : d;
-            d = j < d ? j : d;
-            d = ih - 1 - j < d ? ih - 1 - j : d;
-            touches |= d == 0;
-            depth = d > depth ? d : depth;
-            for (int yy = j - 1; yy <= j + 1; yy++)
-                for (int xx = i - 1; xx <= i + 1; xx++) {
-                    if (xx < 0 || yy < 0 || xx >= iw || yy >= ih)
-                        continue;
-                    int q = yy * iw + xx;
-                    if (s->mask[q] && !s->labels[q]) {
-                        s->labels[q] = 1;
-                        s->stack[sp++] = q;
-                    }
-                }
-        }
-        if ((bx1 - bx0 + 1 < speck && by1 - by0 + 1 < speck) || (touches && depth < depth_min))
+        ink_blob o;
+        flood_blob(s, iw, ih, start, 1, &o);
+        int bw = o.x1 - o.x0 + 1, bh = o.y1 - o.y0 + 1;
+        if ((bw < speck && bh < speck) || (o.touches && o.depth < depth_min))
             continue;
-        if (bx1 - bx0 + 1 >= BOX_LINE_SPAN * iw && (by1 - by0 + 1) * g <= BOX_LINE_TALL_MM) {
+        if (bw >= BOX_LINE_SPAN * iw && bh * g <= BOX_LINE_TALL_MM) {
             double right, left = ring_band(fc->win, fc->nw, fc->left_end, fc->right_start,
-                                           fc->iy0 + by0, fc->iy0 + by1, fc->paper,
+                                           fc->iy0 + o.y0, fc->iy0 + o.y1, fc->paper,
                                            fc->contrast, &right);
             if (left >= BOX_FOLD_RING_SHARE * fc->t_low && right >= BOX_FOLD_RING_SHARE * fc->t_low)
                 continue;
         }
-        kept += cnt;
+        kept += o.cnt;
         /* A stroke across the box, not along its edges: JPEG ringing runs beside the
          * outline in long, thin, straight lines. */
-        int bw = bx1 - bx0 + 1, bh = by1 - by0 + 1;
         int span = bw > bh ? bw : bh;
         if ((bw < bh ? bw : bh) * g >= BOX_FAINT_STROKE_ACROSS_MM && span > *longest)
             *longest = span;
-        ux0 = bx0 < ux0 ? bx0 : ux0;
-        ux1 = bx1 > ux1 ? bx1 : ux1;
-        uy0 = by0 < uy0 ? by0 : uy0;
-        uy1 = by1 > uy1 ? by1 : uy1;
+        ux0 = o.x0 < ux0 ? o.x0 : ux0;
+        ux1 = o.x1 > ux1 ? o.x1 : ux1;
+        uy0 = o.y0 < uy0 ? o.y0 : uy0;
+        uy1 = o.y1 > uy1 ? o.y1 : uy1;
     }
     *extent = kept > 0 ? (ux1 - ux0 > uy1 - uy0 ? ux1 - ux0 : uy1 - uy0) + 1 : 0;
     return n > 0 ? (double)kept / n : 0;
@@ -318,47 +338,80 @@ static void band_dot(const omr_scratch *s, int iw, int ih, double g, int j0, int
     extra->fold_dot = ext * g < BOX_DOT_MM;
 }
 
-void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_image *page,
-                   const omr_registration *reg, const phieu_thresholds *th, omr_scratch *s,
-                   phieu_box_reading *out, omr_box_extra *extra)
+/* One box being scored: where its window lies on the page and in what step it is
+ * sampled, and what the phases have measured so far. The phases run in order, each
+ * filling its part: box_frame, sample_window, paper_white, find_outline, ink_mask. */
+typedef struct box_ctx {
+    const phieu_rect *box;
+    double cx, cy;           /* the box's centre on the page, mm */
+    double ox, oy;           /* ... in image pixels */
+    double ax, ay, bx, by;   /* pixels per mm along the page's x, and along its y */
+    double g;                /* sampling step, mm */
+    double M;                /* the window's margin around the box, mm */
+    int nw, nh;              /* the window, in samples */
+    int L0, R0, T0, B0;      /* where the outline is expected in the window */
+    int lw, S;               /* the outline's width and the search either way, samples */
+    double paper, sigma;     /* local paper white and its noise, gray levels */
+    double contrast;         /* paper to black, at least BOX_MIN_CONTRAST */
+    int dark_t;              /* gray below which a sample is print */
+    int Lb, Rb, Tb, Bb;      /* where the outline was found */
+    int ix0, iy0, iw, ih;    /* the interior, inside the outline and its blur */
+} box_ctx;
+
+/* 1. The box's frame: the transform's local axes at its centre give the pixel size, and
+ * the sampling step follows from it (never finer than BOX_MIN_STEP_MM, coarser still when
+ * the window would not fit the scratch, sized for the largest box at the page's scale). */
+static void box_frame(const phieu_layout *L, const phieu_rect *box, const omr_registration *reg,
+                      long win_cap, box_ctx *b)
 {
-    memset(out, 0, sizeof *out);
-    memset(extra, 0, sizeof *extra);
-    double cx = box->x + box->w / 2, cy = box->y + box->h / 2;
-    double ox, oy, ux, uy, vx, vy;
-    omr_apply(reg->h, cx, cy, &ox, &oy);
-    omr_apply(reg->h, cx + 1, cy, &ux, &uy);
-    omr_apply(reg->h, cx, cy + 1, &vx, &vy);
-    double ax = ux - ox, ay = uy - oy; /* pixels per mm along the page's x */
-    double bx = vx - ox, by = vy - oy; /* ... and its y */
-    double spx = sqrt(fabs(ax * by - ay * bx));
+    b->box = box;
+    b->cx = box->x + box->w / 2, b->cy = box->y + box->h / 2;
+    double ux, uy, vx, vy;
+    omr_apply(reg->h, b->cx, b->cy, &b->ox, &b->oy);
+    omr_apply(reg->h, b->cx + 1, b->cy, &ux, &uy);
+    omr_apply(reg->h, b->cx, b->cy + 1, &vx, &vy);
+    b->ax = ux - b->ox, b->ay = uy - b->oy;
+    b->bx = vx - b->ox, b->by = vy - b->oy;
+    double spx = sqrt(fabs(b->ax * b->by - b->ay * b->bx));
     double g = spx > 0 ? 1.0 / spx : BOX_MIN_STEP_MM;
     if (g < BOX_MIN_STEP_MM)
         g = BOX_MIN_STEP_MM;
     double M = BOX_SEARCH_MM + BOX_RING_MM;
     int nw = (int)ceil((box->w + 2 * M) / g), nh = (int)ceil((box->h + 2 * M) / g);
-    while ((long)nw * nh > s->win_cap) {
+    while ((long)nw * nh > win_cap) {
         g *= 1.25;
         nw = (int)ceil((box->w + 2 * M) / g);
         nh = (int)ceil((box->h + 2 * M) / g);
     }
-    /* 1. Sample the window in the box frame (nearest pixel; off the page is white). */
-    for (int j = 0; j < nh; j++) {
-        double my = box->y - M + (j + 0.5) * g - cy;
-        double mx0 = box->x - M + 0.5 * g - cx;
-        double px = ox + bx * my + ax * mx0, py = oy + by * my + ay * mx0;
-        double sx = ax * g, sy = ay * g;
-        double ex = px + sx * (nw - 1), ey = py + sy * (nw - 1);
-        uint8_t *row = s->win + (size_t)j * nw;
+    b->g = g, b->M = M, b->nw = nw, b->nh = nh;
+    b->L0 = (int)lround(M / g), b->R0 = (int)lround((M + box->w) / g);
+    b->T0 = b->L0, b->B0 = (int)lround((M + box->h) / g);
+    b->lw = (int)lround(L->box_line_mm / g);
+    if (b->lw < 1)
+        b->lw = 1;
+    b->S = (int)lround(BOX_SEARCH_MM / g);
+}
+
+/* 2. The window in the box's frame (nearest pixel; off the page is white), so that the
+ * phases after it see an upright box whatever the page's rotation. */
+static void sample_window(const phieu_image *page, const box_ctx *b, uint8_t *win)
+{
+    double g = b->g, sx = b->ax * g, sy = b->ay * g;
+    for (int j = 0; j < b->nh; j++) {
+        double my = b->box->y - b->M + (j + 0.5) * g - b->cy;
+        double mx0 = b->box->x - b->M + 0.5 * g - b->cx;
+        double px = b->ox + b->bx * my + b->ax * mx0, py = b->oy + b->by * my + b->ay * mx0;
+        double ex = px + sx * (b->nw - 1), ey = py + sy * (b->nw - 1);
+        uint8_t *row = win + (size_t)j * b->nw;
         if (fmin(px, ex) >= 0 && fmin(py, ey) >= 0 && fmax(px, ex) < page->width - 1 &&
             fmax(py, ey) < page->height - 1) {
             /* The whole row is on the page: step in 16.16 fixed point. */
             int32_t fx = (int32_t)lround(px * 65536), fy = (int32_t)lround(py * 65536);
             int32_t dfx = (int32_t)lround(sx * 65536), dfy = (int32_t)lround(sy * 65536);
-            for (int i = 0; i < nw; i++, fx += dfx, fy += dfy)
+            for (int i = 0; i < b->nw; i++, fx += dfx, fy += dfy)
                 row[i] = page->pixels[(size_t)(fy >> 16) * page->stride + (fx >> 16)];
         } else {
-            for (int i = 0; i < nw; i++, px += sx, py += sy) {
+            for (int i = 0; i < b->nw; i++, px += sx, py += sy) {
                 int xi = (int)floor(px), yi = (int)floor(py);
                 uint8_t v = 255;
                 if (xi >= 0 && yi >= 0 && xi < page->width && yi < page->height)
@@ -367,81 +420,108 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
             }
         }
     }
-    double black = reg->black;
-    int L0 = (int)lround(M / g), R0 = (int)lround((M + box->w) / g);
-    int T0 = L0, B0 = (int)lround((M + box->h) / g);
-    int lw = (int)lround(L->box_line_mm / g);
-    if (lw < 1)
-        lw = 1;
-    int S = (int)lround(BOX_SEARCH_MM / g);
-    /* 2. Paper white: the ring outside the search zone, which the outline never enters
-     * (every other sample of every other row is plenty for a percentile). */
+}
+
+/* 3. Paper white: the ring outside the search zone, which the outline never enters
+ * (every other sample of every other row is plenty for a percentile). Ink is measured
+ * against it, so a gray or shadowed stretch of paper does not read as ink. */
+static void paper_white(const uint8_t *win, double black, box_ctx *b)
+{
     long rh[256] = {0}, rn = 0;
-    for (int j = 0; j < nh; j += 2) {
-        const uint8_t *row = s->win + (size_t)j * nw;
-        int band = j < T0 - S || j >= B0 + S;
-        int stop = band ? nw : L0 - S;
+    int nw = b->nw;
+    for (int j = 0; j < b->nh; j += 2) {
+        const uint8_t *row = win + (size_t)j * nw;
+        int band = j < b->T0 - b->S || j >= b->B0 + b->S;
+        int stop = band ? nw : b->L0 - b->S;
         for (int i = 0; i < stop; i += 2, rn++)
             rh[row[i]]++;
         if (!band)
-            for (int i = R0 + S; i < nw; i += 2, rn++)
+            for (int i = b->R0 + b->S; i < nw; i += 2, rn++)
                 rh[row[i]]++;
     }
-    double paper = rn > 0 ? omr_hist_percentile(rh, rn, BOX_PAPER_PERCENTILE) : 255;
+    b->paper = rn > 0 ? omr_hist_percentile(rh, rn, BOX_PAPER_PERCENTILE) : 255;
     /* Paper noise: the 50th to 90th percentile of a normal spread is 1.28 sigma. */
-    double sigma = rn > 0 ? (paper - omr_hist_percentile(rh, rn, 0.5)) / 1.2816 : 0;
-    double contrast = paper - black < BOX_MIN_CONTRAST ? BOX_MIN_CONTRAST : paper - black;
-    int dark_t = (int)(paper - 0.4 * contrast);
-    /* 3. Re-find the outline: darkness projected on columns and rows of the box. */
+    b->sigma = rn > 0 ? (b->paper - omr_hist_percentile(rh, rn, 0.5)) / 1.2816 : 0;
+    b->contrast = b->paper - black < BOX_MIN_CONTRAST ? BOX_MIN_CONTRAST : b->paper - black;
+    b->dark_t = (int)(b->paper - 0.4 * b->contrast);
+}
+
+/* 4. The printed outline, re-found by projecting its darkness on the window's columns and
+ * rows: the global transform leaves up to BOX_SEARCH_MM of misregistration, which would
+ * count the outline as ink. Then whether it is printed all round: where a side is missing,
+ * something white covers the box (a scrap of paper, correction fluid) and a person must
+ * look. */
+static void find_outline(const uint8_t *win, box_ctx *b, omr_box_extra *extra)
+{
     int prof_c[1024], prof_r[1024];
+    int nw = b->nw, nh = b->nh, S = b->S, lw = b->lw;
     int pc = nw < 1024 ? nw : 1024, pr = nh < 1024 ? nh : 1024;
     memset(prof_c, 0, sizeof(int) * (size_t)pc);
-    int ry0 = T0 + S + lw, ry1 = B0 - S - lw, rx0 = L0 + S + lw, rx1 = R0 - S - lw;
+    int ry0 = b->T0 + S + lw, ry1 = b->B0 - S - lw, rx0 = b->L0 + S + lw, rx1 = b->R0 - S - lw;
     if (rx1 > pc)
         rx1 = pc;
     for (int j = ry0 < 0 ? 0 : ry0; j < ry1 && j < pr; j++) {
-        const uint8_t *row = s->win + (size_t)j * nw;
+        const uint8_t *row = win + (size_t)j * nw;
         for (int i = 0; i < pc; i++)
-            prof_c[i] += row[i] < dark_t;
+            prof_c[i] += row[i] < b->dark_t;
     }
     for (int j = 0; j < pr; j++) {
-        const uint8_t *row = s->win + (size_t)j * nw;
+        const uint8_t *row = win + (size_t)j * nw;
         int n = 0;
         for (int i = rx0 < 0 ? 0 : rx0; i < rx1; i++)
-            n += row[i] < dark_t;
+            n += row[i] < b->dark_t;
         prof_r[j] = n;
     }
     int fx, fy;
-    int dx = best_offset(prof_c, pc, L0, R0, lw, S, ry1 - ry0, &fx);
-    int dy = best_offset(prof_r, pr, T0, B0, lw, S, rx1 - rx0, &fy);
-    int Lb = L0 + dx, Rb = R0 + dx, Tb = T0 + dy, Bb = B0 + dy;
-    extra->found_dx_mm = dx * g;
-    extra->found_dy_mm = dy * g;
-    /* The printed outline must be there all round: where a side is missing, something
-     * white covers the box (a scrap of paper, correction fluid) and a person must look. */
-    extra->outline = outline_presence(s->win, nw, nh, Lb, Rb, Tb, Bb, lw, dark_t);
+    int dx = best_offset(prof_c, pc, b->L0, b->R0, lw, S, ry1 - ry0, &fx);
+    int dy = best_offset(prof_r, pr, b->T0, b->B0, lw, S, rx1 - rx0, &fy);
+    b->Lb = b->L0 + dx, b->Rb = b->R0 + dx, b->Tb = b->T0 + dy, b->Bb = b->B0 + dy;
+    extra->found_dx_mm = dx * b->g;
+    extra->found_dy_mm = dy * b->g;
+    extra->outline = outline_presence(win, nw, nh, b->Lb, b->Rb, b->Tb, b->Bb, lw, b->dark_t);
     extra->covered = extra->outline < BOX_OUTLINE_PRESENT;
-    /* 4. The interior and its ink. */
-    int inset = (int)lround((L->box_line_mm + BOX_INSET_MARGIN_MM) / g);
-    int ix0 = Lb + inset, ix1 = Rb - inset, iy0 = Tb + inset, iy1 = Bb - inset;
-    if (ix0 < 0)
-        ix0 = 0;
-    if (iy0 < 0)
-        iy0 = 0;
-    if (ix1 > nw)
-        ix1 = nw;
-    if (iy1 > nh)
-        iy1 = nh;
+}
+
+/* The mean ink of each of the interior's 8 x 8 cells, 0..255: where in the box the ink
+ * lies, for the review screen and the overlay. */
+static void ink_cells(const double cell_sum[PHIEU_OMR_INK_CELLS], int iw, int ih,
+                      phieu_box_reading *out)
+{
+    int cols[8] = {0}, rows[8] = {0};
+    for (int i = 0; i < iw; i++)
+        cols[i * 8 / iw]++;
+    for (int j = 0; j < ih; j++)
+        rows[j * 8 / ih]++;
+    for (int c = 0; c < PHIEU_OMR_INK_CELLS; c++) {
+        double area = (double)cols[c % 8] * rows[c / 8];
+        double v = area > 0 ? cell_sum[c] / area * 255.0 : 0;
+        out->ink[c] = (uint8_t)(v > 255 ? 255 : lround(v));
+    }
+}
+
+/* 5. The interior, inset past the outline and its blur, and its ink: s->mask holds each
+ * sample's darkness (share of paper-to-black, 1..255) where it reaches the ink threshold,
+ * else 0. Returns -1 when the interior is too small to hold anything. */
+static int ink_mask(const phieu_layout *L, const phieu_thresholds *th, omr_scratch *s,
+                    box_ctx *b, phieu_box_reading *out)
+{
+    int inset = (int)lround((L->box_line_mm + BOX_INSET_MARGIN_MM) / b->g);
+    int ix0 = b->Lb + inset, ix1 = b->Rb - inset, iy0 = b->Tb + inset, iy1 = b->Bb - inset;
+    ix0 = ix0 < 0 ? 0 : ix0;
+    iy0 = iy0 < 0 ? 0 : iy0;
+    ix1 = ix1 > b->nw ? b->nw : ix1;
+    iy1 = iy1 > b->nh ? b->nh : iy1;
     int iw = ix1 - ix0, ih = iy1 - iy0;
+    b->ix0 = ix0, b->iy0 = iy0, b->iw = iw, b->ih = ih;
     if (iw < 2 || ih < 2)
-        return;
+        return -1;
     double ink_t = th->value[PHIEU_TH_INK];
     double cell_sum[PHIEU_OMR_INK_CELLS] = {0};
     for (int j = 0; j < ih; j++) {
-        const uint8_t *row = s->win + (size_t)(iy0 + j) * nw + ix0;
+        const uint8_t *row = s->win + (size_t)(iy0 + j) * b->nw + ix0;
         uint8_t *m = s->mask + (size_t)j * iw;
         for (int i = 0; i < iw; i++) {
-            double st = (paper - row[i]) / contrast;
+            double st = (b->paper - row[i]) / b->contrast;
             if (st > 1)
                 st = 1;
             if (st >= ink_t && st > 0) {
@@ -453,192 +533,194 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
             }
         }
     }
-    int cols[8] = {0}, rows[8] = {0};
-    for (int i = 0; i < iw; i++)
-        cols[i * 8 / iw]++;
-    for (int j = 0; j < ih; j++)
-        rows[j * 8 / ih]++;
-    for (int c = 0; c < PHIEU_OMR_INK_CELLS; c++) {
-        double area = (double)cols[c % 8] * rows[c / 8];
-        double v = area > 0 ? cell_sum[c] / area * 255.0 : 0;
-        out->ink[c] = (uint8_t)(v > 255 ? 255 : lround(v));
-    }
-    /* 5. Connected blobs: drop specks and edge grazes, note thin full-width lines. */
+    ink_cells(cell_sum, iw, ih, out);
+    return 0;
+}
+
+/* The blobs of a box's ink that count, what they add up to, and the thin line among them. */
+typedef struct blob_set {
+    int box[BOX_MAX_BLOBS][4]; /* extents of the first BOX_MAX_BLOBS kept blobs */
+    double w[BOX_MAX_BLOBS];   /* ... and their weights */
+    int n, over;               /* how many are remembered; 1 when more were kept */
+    int line;                  /* the thin line's blob among them, or -1 */
+    int line_y0, line_y1;      /* the thin line's rows, when extra->thin_line */
+    long kept_n;               /* samples, darkness and weight of all kept blobs */
+    double kept_sum, kept_w;
+    int ux0, uy0, ux1, uy1;    /* the extent of the kept ink */
+} blob_set;
+
+/* 6. Connected blobs: specks are dropped, strokes that only graze the edge from outside
+ * are set aside as edge_score (a mark drawn off the box), and the widest thin line across
+ * the whole interior is noted (a fold candidate, judged per row in omr.c). Strokes are
+ * linked across gaps of BOX_LINK_MM so a skipping pen is one stroke, not specks. */
+static void ink_blobs(omr_scratch *s, const box_ctx *b, omr_box_extra *extra, blob_set *bs)
+{
+    int iw = b->iw, ih = b->ih;
+    double g = b->g;
     long n = (long)iw * ih;
     for (long k = 0; k < n; k++)
         s->labels[k] = 0;
-    double kept_sum = 0, kept_w = 0;
-    long kept_n = 0;
-    int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1, line_y0 = 0, line_y1 = -1;
+    *bs = (blob_set){.line = -1, .line_y1 = -1, .ux0 = iw, .uy0 = ih, .ux1 = -1, .uy1 = -1};
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
     int link = (int)lround(BOX_LINK_MM / g);
     if (link < 1)
         link = 1;
-    int blob_box[BOX_MAX_BLOBS][4], nblobs = 0, line_blob = -1, blobs_over = 0;
-    double blob_w[BOX_MAX_BLOBS];
     for (long start = 0; start < n; start++) {
         if (!s->mask[start] || s->labels[start])
             continue;
-        int sp = 0;
-        s->stack[sp++] = (int)start;
-        s->labels[start] = 1;
-        long cnt = 0;
-        double sum = 0, wsum = 0;
-        int bx0 = iw, by0 = ih, bx1 = -1, by1 = -1, depth = 0, touches = 0;
-        while (sp > 0) {
-            int k = s->stack[--sp];
-            int i = k % iw, j = k / iw;
-            cnt++;
-            double st = s->mask[k] / 255.0;
-            sum += st;
-            wsum += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
-            if (i < bx0)
-                bx0 = i;
-            if (i > bx1)
-                bx1 = i;
-            if (j < by0)
-                by0 = j;
-            if (j > by1)
-                by1 = j;
-            int d = i;
-            if (iw - 1 - i < d)
-                d = iw - 1 - i;
-            if (j < d)
-                d = j;
-            if (ih - 1 - j < d)
-                d = ih - 1 - j;
-            if (d == 0)
-                touches = 1;
-            if (d > depth)
-                depth = d;
-            for (int yy = j - link; yy <= j + link; yy++)
-                for (int xx = i - link; xx <= i + link; xx++) {
-                    if (xx < 0 || yy < 0 || xx >= iw || yy >= ih)
-                        continue;
-                    int q = yy * iw + xx;
-                    if (s->mask[q] && !s->labels[q]) {
-                        s->labels[q] = 1;
-                        s->stack[sp++] = q;
-                    }
-                }
-        }
-        int ew = bx1 - bx0 + 1, eh = by1 - by0 + 1;
+        ink_blob o;
+        flood_blob(s, iw, ih, start, link, &o);
+        int ew = o.x1 - o.x0 + 1, eh = o.y1 - o.y0 + 1;
         if (ew < speck && eh < speck)
             continue;
-        if (touches && depth < depth_min) {
-            extra->edge_score += wsum / n;
+        if (o.touches && o.depth < depth_min) {
+            extra->edge_score += o.wsum / n;
             continue;
         }
-        if (ew >= BOX_LINE_SPAN * iw && (double)cnt / ew * g <= BOX_LINE_THICK_MM &&
-            eh * g <= BOX_LINE_TALL_MM && wsum / n > extra->line_score) {
+        if (ew >= BOX_LINE_SPAN * iw && (double)o.cnt / ew * g <= BOX_LINE_THICK_MM &&
+            eh * g <= BOX_LINE_TALL_MM && o.wsum / n > extra->line_score) {
             extra->thin_line = 1;
-            extra->line_y_mm = box->y - M + ((iy0 + (by0 + by1) / 2.0) + 0.5) * g;
-            extra->line_score = wsum / n;
-            line_y0 = by0;
-            line_y1 = by1;
-            line_blob = nblobs < BOX_MAX_BLOBS ? nblobs : -1;
+            extra->line_y_mm = b->box->y - b->M + ((b->iy0 + (o.y0 + o.y1) / 2.0) + 0.5) * g;
+            extra->line_score = o.wsum / n;
+            bs->line_y0 = o.y0;
+            bs->line_y1 = o.y1;
+            bs->line = bs->n < BOX_MAX_BLOBS ? bs->n : -1;
         }
-        if (nblobs < BOX_MAX_BLOBS) {
-            blob_box[nblobs][0] = bx0;
-            blob_box[nblobs][1] = by0;
-            blob_box[nblobs][2] = bx1;
-            blob_box[nblobs][3] = by1;
-            blob_w[nblobs] = wsum;
-            nblobs++;
+        if (bs->n < BOX_MAX_BLOBS) {
+            int *bb = bs->box[bs->n];
+            bb[0] = o.x0, bb[1] = o.y0, bb[2] = o.x1, bb[3] = o.y1;
+            bs->w[bs->n++] = o.wsum;
         } else {
-            blobs_over = 1;
+            bs->over = 1;
         }
-        kept_sum += sum;
-        kept_w += wsum;
-        kept_n += cnt;
-        if (bx0 < ux0)
-            ux0 = bx0;
-        if (by0 < uy0)
-            uy0 = by0;
-        if (bx1 > ux1)
-            ux1 = bx1;
-        if (by1 > uy1)
-            uy1 = by1;
+        bs->kept_sum += o.sum;
+        bs->kept_w += o.wsum;
+        bs->kept_n += o.cnt;
+        bs->ux0 = o.x0 < bs->ux0 ? o.x0 : bs->ux0;
+        bs->uy0 = o.y0 < bs->uy0 ? o.y0 : bs->uy0;
+        bs->ux1 = o.x1 > bs->ux1 ? o.x1 : bs->ux1;
+        bs->uy1 = o.y1 > bs->uy1 ? o.y1 : bs->uy1;
     }
-    /* A fold's band: all the ink at the line's height, not only the line's own blob.
-     * A crease's soft shadow sits near the ink threshold, so noise breaks it into many
-     * small blobs beside the core; taking the fold out must take them too. */
-    if (extra->thin_line) {
-        int m0 = (int)lround(BOX_BAND_MARGIN_MM / g);
-        int j0 = line_y0 - m0 < 0 ? 0 : line_y0 - m0, j1 = line_y1 + m0 >= ih ? ih - 1 : line_y1 + m0;
-        double bsum = 0, bw = 0;
-        long bn = 0;
-        for (int j = j0; j <= j1; j++)
-            for (int i = 0; i < iw; i++) {
-                double st = s->mask[(size_t)j * iw + i] / 255.0;
-                if (st <= 0)
-                    continue;
-                bn++;
-                bsum += st;
-                bw += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
-            }
-        extra->line_score = bw / n;
-        extra->line_cov = (double)bn / n;
-        extra->line_dark = bsum;
-        extra->line_n = bn;
-        extra->line_ink_mm = bsum * g / iw;
-        if (!blobs_over && line_blob >= 0)
-            band_dot(s, iw, ih, g, j0, j1, (const int(*)[4])blob_box, nblobs, line_blob, extra);
-    }
-    out->coverage = (float)((double)kept_n / n);
-    out->darkness = kept_n > 0 ? (float)(kept_sum / kept_n) : 0.0f;
-    out->score = (float)(kept_w / n);
-    extra->dark_sum = kept_sum;
-    extra->paper = paper;
-    extra->contrast = contrast;
-    extra->ink_n = kept_n;
-    if (kept_n > 0) {
-        /* The dot's extent leaves out traces too light to matter, so that a noise blob
-         * across the box does not turn a hesitation dot into a vote. */
-        if (!blobs_over) {
-            ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1;
-            for (int b = 0; b < nblobs; b++) {
-                if (blob_w[b] < BOX_TRACE_SHARE * kept_w)
-                    continue;
-                ux0 = blob_box[b][0] < ux0 ? blob_box[b][0] : ux0;
-                uy0 = blob_box[b][1] < uy0 ? blob_box[b][1] : uy0;
-                ux1 = blob_box[b][2] > ux1 ? blob_box[b][2] : ux1;
-                uy1 = blob_box[b][3] > uy1 ? blob_box[b][3] : uy1;
-            }
+}
+
+/* 7. A fold's band: all the ink at the thin line's height, not only the line's own blob.
+ * A crease's soft shadow sits near the ink threshold, so noise breaks it into many small
+ * blobs beside the core; taking the fold out (omr.c) must take them too. */
+static void fold_band(const omr_scratch *s, const box_ctx *b, const blob_set *bs,
+                      omr_box_extra *extra)
+{
+    int iw = b->iw, ih = b->ih;
+    double g = b->g;
+    long n = (long)iw * ih;
+    int m0 = (int)lround(BOX_BAND_MARGIN_MM / g);
+    int j0 = bs->line_y0 - m0 < 0 ? 0 : bs->line_y0 - m0;
+    int j1 = bs->line_y1 + m0 >= ih ? ih - 1 : bs->line_y1 + m0;
+    double bsum = 0, bw = 0;
+    long bn = 0;
+    for (int j = j0; j <= j1; j++)
+        for (int i = 0; i < iw; i++) {
+            double st = s->mask[(size_t)j * iw + i] / 255.0;
+            if (st <= 0)
+                continue;
+            bn++;
+            bsum += st;
+            bw += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
         }
-        int ext = ux1 - ux0 + 1 > uy1 - uy0 + 1 ? ux1 - ux0 + 1 : uy1 - uy0 + 1;
-        extra->dot_only = ext * g < BOX_DOT_MM;
+    extra->line_score = bw / n;
+    extra->line_cov = (double)bn / n;
+    extra->line_dark = bsum;
+    extra->line_n = bn;
+    extra->line_ink_mm = bsum * g / iw;
+    if (!bs->over && bs->line >= 0)
+        band_dot(s, iw, ih, g, j0, j1, (const int(*)[4])bs->box, bs->n, bs->line, extra);
+}
+
+/* 8. Whether all the ink lies within one dot (a hesitation dot, not a vote). Its extent
+ * leaves out traces too light to matter, so that a noise blob across the box does not
+ * turn a hesitation dot into a vote; bs's extent becomes the dot's, for the faint look. */
+static void dot_extent(blob_set *bs, int iw, int ih, double g, omr_box_extra *extra)
+{
+    if (bs->kept_n <= 0)
+        return;
+    if (!bs->over) {
+        bs->ux0 = iw, bs->uy0 = ih, bs->ux1 = -1, bs->uy1 = -1;
+        for (int k = 0; k < bs->n; k++) {
+            const int *bb = bs->box[k];
+            if (bs->w[k] < BOX_TRACE_SHARE * bs->kept_w)
+                continue;
+            bs->ux0 = bb[0] < bs->ux0 ? bb[0] : bs->ux0;
+            bs->uy0 = bb[1] < bs->uy0 ? bb[1] : bs->uy0;
+            bs->ux1 = bb[2] > bs->ux1 ? bb[2] : bs->ux1;
+            bs->uy1 = bb[3] > bs->uy1 ? bb[3] : bs->uy1;
+        }
     }
+    int ew = bs->ux1 - bs->ux0 + 1, eh = bs->uy1 - bs->uy0 + 1;
+    extra->dot_only = (ew > eh ? ew : eh) * g < BOX_DOT_MM;
+}
+
+/* 9. Faint marks: on quiet paper, look again at ink far lighter than the threshold.
+ * Enough of it, in blobs larger than a dot, makes an otherwise empty box marginal. A dot
+ * does not hide a faint mark elsewhere in the box: the dot is often the darkest part of
+ * the faint mark itself, or a fleck on it. The dot and its soft edge are left out of this
+ * look, so that a hesitation dot alone stays empty. */
+static void faint_look(omr_scratch *s, const box_ctx *b, const blob_set *bs,
+                       const phieu_thresholds *th, phieu_box_reading *out, omr_box_extra *extra)
+{
+    int iw = b->iw, ih = b->ih;
+    double g = b->g, paper = b->paper, contrast = b->contrast;
+    double t_low = fmax(BOX_FAINT_INK_MIN, BOX_FAINT_NOISE_K * b->sigma / contrast);
+    if (out->state != PHIEU_BOX_EMPTY || t_low >= th->value[PHIEU_TH_INK])
+        return;
+    int hx0 = iw, hx1 = -1, hy0 = ih, hy1 = -1;
+    if (extra->dot_only) {
+        int halo = (int)lround(BOX_DOT_HALO_MM / g);
+        hx0 = bs->ux0 - halo, hx1 = bs->ux1 + halo, hy0 = bs->uy0 - halo, hy1 = bs->uy1 + halo;
+    }
+    for (int j = 0; j < ih; j++) {
+        const uint8_t *row = s->win + (size_t)(b->iy0 + j) * b->nw + b->ix0;
+        uint8_t *m = s->mask + (size_t)j * iw;
+        for (int i = 0; i < iw; i++)
+            m[i] = (paper - row[i]) / contrast >= t_low &&
+                   !(i >= hx0 && i <= hx1 && j >= hy0 && j <= hy1);
+    }
+    int ext = 0, longest = 0;
+    faint_ctx fc = {s->win, b->nw, b->L0 - b->S, b->R0 + b->S, b->iy0, paper, contrast, t_low};
+    double cov = faint_coverage(s, iw, ih, g, &fc, &ext, &longest);
+    if ((cov >= BOX_FAINT_COVERAGE && ext * g >= BOX_DOT_MM) ||
+        (cov >= BOX_FAINT_STROKE_COVERAGE && longest * g >= BOX_FAINT_STROKE_MM)) {
+        extra->faint = 1;
+        out->state = PHIEU_BOX_MARGINAL;
+    }
+}
+
+void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_image *page,
+                   const omr_registration *reg, const phieu_thresholds *th, omr_scratch *s,
+                   phieu_box_reading *out, omr_box_extra *extra)
+{
+    memset(out, 0, sizeof *out);
+    memset(extra, 0, sizeof *extra);
+    box_ctx b;
+    box_frame(L, box, reg, s->win_cap, &b);
+    sample_window(page, &b, s->win);
+    paper_white(s->win, reg->black, &b);
+    find_outline(s->win, &b, extra);
+    if (ink_mask(L, th, s, &b, out) != 0)
+        return;
+    blob_set bs;
+    ink_blobs(s, &b, extra, &bs);
+    if (extra->thin_line)
+        fold_band(s, &b, &bs, extra);
+    long n = (long)b.iw * b.ih;
+    out->coverage = (float)((double)bs.kept_n / n);
+    out->darkness = bs.kept_n > 0 ? (float)(bs.kept_sum / bs.kept_n) : 0.0f;
+    out->score = (float)(bs.kept_w / n);
+    extra->dark_sum = bs.kept_sum;
+    extra->paper = b.paper;
+    extra->contrast = b.contrast;
+    extra->ink_n = bs.kept_n;
+    dot_extent(&bs, b.iw, b.ih, b.g, extra);
     omr_classify(out, extra, th);
-    /* 6. Faint marks: on quiet paper, look again at ink far lighter than the threshold.
-     * Enough of it, in blobs larger than a dot, makes an otherwise empty box marginal. */
-    double t_low = fmax(BOX_FAINT_INK_MIN, BOX_FAINT_NOISE_K * sigma / contrast);
-    /* A dot does not hide a faint mark elsewhere in the box: the dot is often the darkest
-     * part of the faint mark itself, or a fleck on it (deck seed 2026 p00035, p08715:
-     * faint X and tick read blank). The dot and its soft edge are left out of this look,
-     * so that a hesitation dot alone stays empty. */
-    if (out->state == PHIEU_BOX_EMPTY && t_low < ink_t) {
-        int hx0 = iw, hx1 = -1, hy0 = ih, hy1 = -1;
-        if (extra->dot_only) {
-            int halo = (int)lround(BOX_DOT_HALO_MM / g);
-            hx0 = ux0 - halo, hx1 = ux1 + halo, hy0 = uy0 - halo, hy1 = uy1 + halo;
-        }
-        for (int j = 0; j < ih; j++) {
-            const uint8_t *row = s->win + (size_t)(iy0 + j) * nw + ix0;
-            uint8_t *m = s->mask + (size_t)j * iw;
-            for (int i = 0; i < iw; i++)
-                m[i] = (paper - row[i]) / contrast >= t_low &&
-                       !(i >= hx0 && i <= hx1 && j >= hy0 && j <= hy1);
-        }
-        int ext = 0, longest = 0;
-        faint_ctx fc = {s->win, nw, L0 - S, R0 + S, iy0, paper, contrast, t_low};
-        double cov = faint_coverage(s, iw, ih, g, &fc, &ext, &longest);
-        if ((cov >= BOX_FAINT_COVERAGE && ext * g >= BOX_DOT_MM) ||
-            (cov >= BOX_FAINT_STROKE_COVERAGE && longest * g >= BOX_FAINT_STROKE_MM)) {
-            extra->faint = 1;
-            out->state = PHIEU_BOX_MARGINAL;
-        }
-    }
+    faint_look(s, &b, &bs, th, out, extra);
 }
 
 /* Beside a box: the strip of paper from BESIDE_GAP_MM to BESIDE_REACH_MM out from the

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "omr/omr_private.h"
+#include "omr/omr_internal.h"
 #include "phieu/alloc.h"
 
 /* A box takes part when either page holds at least this much ink in it: the sum of its 64

@@ -480,26 +480,14 @@ static int compare_paths(const void *a, const void *b)
     return strcmp(pa, pb);
 }
 
-static int write_all(const phieu_report_data *d, const phieu_tally *t, const char *dir,
-                     const phieu_report_options *opt, phieu_report_summary *sum,
-                     phieu_error *err)
+/* forms/ID.form: each form's own text, as the session holds it, so that verify reads the
+ * images against exactly these forms. Each is listed in files and described in forms. */
+static int write_forms(const phieu_report_data *d, const char *dir, json_t *files,
+                       json_t *forms, phieu_error *err)
 {
-    char path[4096];
-    int rc;
-    snprintf(path, sizeof path, "%s/forms", dir);
-    if ((rc = phieu_mkdir_p(path, err)) != 0)
-        return rc;
-    snprintf(path, sizeof path, "%s/images", dir);
-    if ((rc = phieu_mkdir_p(path, err)) != 0)
-        return rc;
-
-    json_t *files = json_array();
-    json_t *records = json_array();
-    json_t *forms = json_array();
-    json_t *manifest = NULL;
     phieu_buf b;
     phieu_buf_init(&b);
-
+    int rc = 0;
     for (int i = 0; i < d->n_forms && rc == 0; i++) {
         char name[128];
         snprintf(name, sizeof name, "forms/%s.form", d->forms[i]->id);
@@ -512,8 +500,19 @@ static int write_all(const phieu_report_data *d, const phieu_tally *t, const cha
                                                "file", name, "fingerprint",
                                                d->forms[i]->fingerprint_hex));
     }
-    /* ballots.jsonl, and each record's hash so verify can name the one that changed. */
     phieu_buf_release(&b);
+    return rc;
+}
+
+/* ballots.jsonl and every ballot's image, with each record's hash in records so verify
+ * can name the one that changed. */
+static int write_ballots(const phieu_report_data *d, const char *dir, json_t *files,
+                         json_t *records, phieu_error *err)
+{
+    char path[4096];
+    phieu_buf b;
+    phieu_buf_init(&b);
+    int rc = 0;
     for (size_t i = 0; i < d->n_ballots && rc == 0; i++) {
         const phieu_report_ballot *bl = &d->ballots[i];
         size_t start = b.len;
@@ -540,11 +539,18 @@ static int write_all(const phieu_report_data *d, const phieu_tally *t, const cha
         rc = write_buf(dir, "ballots.jsonl", &b, err);
     if (rc == 0)
         rc = manifest_add(files, dir, "ballots.jsonl", err);
-
     phieu_buf_release(&b);
+    return rc;
+}
+
+/* results.json and results.csv. */
+static int write_results(const phieu_report_data *d, const phieu_tally *t, const char *dir,
+                         const phieu_report_options *opt, json_t *files, phieu_error *err)
+{
+    phieu_buf b;
+    phieu_buf_init(&b);
     phieu_report_results_json(d, t, opt->draft, &b);
-    if (rc == 0)
-        rc = write_buf(dir, "results.json", &b, err);
+    int rc = write_buf(dir, "results.json", &b, err);
     if (rc == 0)
         rc = manifest_add(files, dir, "results.json", err);
     phieu_buf_release(&b);
@@ -553,15 +559,18 @@ static int write_all(const phieu_report_data *d, const phieu_tally *t, const cha
         rc = write_buf(dir, "results.csv", &b, err);
     if (rc == 0)
         rc = manifest_add(files, dir, "results.csv", err);
-    if (rc != 0)
-        goto done;
+    phieu_buf_release(&b);
+    return rc;
+}
 
+/* The manifest lists files by path, so that it does not depend on the order they were
+ * written in. */
+static int sort_files(json_t *files, phieu_error *err)
+{
     size_t n_files = json_array_size(files);
     json_t **sorted = phieu_malloc((n_files ? n_files : 1) * sizeof *sorted);
-    if (!sorted) {
-        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
-        goto done;
-    }
+    if (!sorted)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
     for (size_t i = 0; i < n_files; i++)
         sorted[i] = json_incref(json_array_get(files, i));
     qsort(sorted, n_files, sizeof *sorted, compare_paths);
@@ -569,8 +578,13 @@ static int write_all(const phieu_report_data *d, const phieu_tally *t, const cha
     for (size_t i = 0; i < n_files; i++)
         json_array_append_new(files, sorted[i]);
     phieu_free(sorted);
+    return 0;
+}
 
-    manifest = json_object();
+static json_t *manifest_json(const phieu_report_data *d, const phieu_report_options *opt,
+                             json_t *forms, json_t *files, json_t *records)
+{
+    json_t *manifest = json_object();
     json_object_set_new(manifest, "format", json_string("phieu-manifest/1"));
     json_object_set_new(manifest, "program", json_string("phieu " PHIEU_VERSION));
     json_object_set_new(manifest, "covers",
@@ -584,7 +598,71 @@ static int write_all(const phieu_report_data *d, const phieu_tally *t, const cha
     json_object_set_new(manifest, "forms", json_incref(forms));
     json_object_set_new(manifest, "files", json_incref(files));
     json_object_set_new(manifest, "ballots", json_incref(records));
+    return manifest;
+}
+
+/* manifest.sig: the board's signatures over manifest.json (signed already, in
+ * manifest_sig) and over minutes.pdf, which carries the manifest's hash. */
+static int write_signatures(const phieu_key *key, const char *dir, const char *minutes,
+                            const uint8_t manifest_sig[PHIEU_KEY_SIGNATURE_BYTES],
+                            phieu_error *err)
+{
+    uint8_t *pdf = NULL;
+    size_t pdf_len = 0;
+    int rc;
+    if ((rc = phieu_read_file(minutes, (size_t)1 << 30, &pdf, &pdf_len, err)) != 0)
+        return rc;
+    uint8_t pdf_sig[PHIEU_KEY_SIGNATURE_BYTES];
+    rc = phieu_key_sign(key, pdf, pdf_len, pdf_sig, err);
+    phieu_free(pdf);
+    if (rc != 0)
+        return rc;
+    char pub_hex[PHIEU_KEY_PUBLIC_HEX];
+    phieu_key_public_hex(key, pub_hex);
+    char sig1[2 * PHIEU_KEY_SIGNATURE_BYTES + 1], sig2[2 * PHIEU_KEY_SIGNATURE_BYTES + 1];
+    phieu_hex(manifest_sig, PHIEU_KEY_SIGNATURE_BYTES, sig1);
+    phieu_hex(pdf_sig, sizeof pdf_sig, sig2);
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_printf(&b, "%s\npublic-key %s\nmanifest.json %s\nminutes.pdf %s\n",
+                     REPORT_SIG_HEADER, pub_hex, sig1, sig2);
+    rc = write_buf(dir, "manifest.sig", &b, err);
     phieu_buf_release(&b);
+    return rc;
+}
+
+/* Everything of a report into the empty folder dir, in this order: forms, ballots and
+ * images, results, the manifest over them, the minutes carrying the manifest's hash, and
+ * the signatures over both. */
+static int write_all(const phieu_report_data *d, const phieu_tally *t, const char *dir,
+                     const phieu_report_options *opt, phieu_report_summary *sum,
+                     phieu_error *err)
+{
+    char path[4096];
+    int rc;
+    snprintf(path, sizeof path, "%s/forms", dir);
+    if ((rc = phieu_mkdir_p(path, err)) != 0)
+        return rc;
+    snprintf(path, sizeof path, "%s/images", dir);
+    if ((rc = phieu_mkdir_p(path, err)) != 0)
+        return rc;
+
+    json_t *files = json_array();
+    json_t *records = json_array();
+    json_t *forms = json_array();
+    json_t *manifest = NULL;
+    phieu_buf b;
+    phieu_buf_init(&b);
+    rc = write_forms(d, dir, files, forms, err);
+    if (rc == 0)
+        rc = write_ballots(d, dir, files, records, err);
+    if (rc == 0)
+        rc = write_results(d, t, dir, opt, files, err);
+    if (rc == 0)
+        rc = sort_files(files, err);
+    if (rc != 0)
+        goto done;
+    manifest = manifest_json(d, opt, forms, files, records);
     append_json(&b, manifest, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
     phieu_buf_puts(&b, "\n");
     if ((rc = write_buf(dir, "manifest.json", &b, err)) != 0)
@@ -602,23 +680,7 @@ static int write_all(const phieu_report_data *d, const phieu_tally *t, const cha
                                   opt->draft, path, &sum->pages, err);
     if (rc != 0 || !opt->key)
         goto done;
-
-    uint8_t *pdf = NULL;
-    size_t pdf_len = 0;
-    if ((rc = phieu_read_file(path, (size_t)1 << 30, &pdf, &pdf_len, err)) != 0)
-        goto done;
-    uint8_t pdf_sig[PHIEU_KEY_SIGNATURE_BYTES];
-    rc = phieu_key_sign(opt->key, pdf, pdf_len, pdf_sig, err);
-    phieu_free(pdf);
-    if (rc != 0)
-        goto done;
-    char sig1[2 * PHIEU_KEY_SIGNATURE_BYTES + 1], sig2[2 * PHIEU_KEY_SIGNATURE_BYTES + 1];
-    phieu_hex(manifest_sig, sizeof manifest_sig, sig1);
-    phieu_hex(pdf_sig, sizeof pdf_sig, sig2);
-    phieu_buf_release(&b);
-    phieu_buf_printf(&b, "%s\npublic-key %s\nmanifest.json %s\nminutes.pdf %s\n",
-                     REPORT_SIG_HEADER, pub_hex, sig1, sig2);
-    rc = write_buf(dir, "manifest.sig", &b, err);
+    rc = write_signatures(opt->key, dir, path, manifest_sig, err);
     sum->signed_ = rc == 0;
 done:
     phieu_buf_release(&b);

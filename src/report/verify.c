@@ -536,17 +536,11 @@ static const char *state_word(int state)
                                            : "pending";
 }
 
-/* The record's reading (corrected from the image), its exceptions and the board's
- * decisions, through the session's own rule (phieu_ballot_resolve): state, form and every
- * row's value must be what the record says. */
-static void apply_decisions(verifier *v, phieu_report_ballot *b)
+/* The ballot source the session's rule takes (phieu_ballot_resolve), from the record: its
+ * reading and its page exception. Returns the form the page counts as (-1: none). */
+static int ballot_source(const phieu_report_data *d, const phieu_report_ballot *b,
+                         phieu_ballot_source *src)
 {
-    phieu_report_data *d = v->d;
-    phieu_ballot_source *src = phieu_calloc(1, sizeof *src);
-    if (!src) {
-        problem(v, "ballot %s: out of memory applying the decisions", b->id);
-        return;
-    }
     /* A page whose form the board set counts by its reading as that form; one the board
      * read counts as the form it read. */
     int counted_as = b->by_board ? b->form_index : b->board_set ? b->board_form : b->read_form;
@@ -565,6 +559,16 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
     src->page.open = !b->page_decided;
     snprintf(src->page.reason, sizeof src->page.reason, "%s", b->page_reason);
     snprintf(src->page.resolution, sizeof src->page.resolution, "%s", b->page_decision);
+    return counted_as;
+}
+
+/* The board's page decision must be one a ballot can carry and agree with the record
+ * (read by the board, form set by the board); a page the reader cannot count must have
+ * come to the board. A page the board read is given to the rule as its reading. */
+static void check_page_decision(verifier *v, const phieu_report_ballot *b,
+                                phieu_ballot_source *src)
+{
+    phieu_report_data *d = v->d;
     char board_choice[PHIEU_CHOICE_MAX + 64] = "";
     if (b->board_set)
         snprintf(board_choice, sizeof board_choice, "%s%s", PHIEU_CHOICE_FORM_PREFIX,
@@ -612,9 +616,15 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
         problem(v, "ballot %s: the page reads as '%s' but its record names no exception (a "
                    "page the reader cannot count always goes to the board)",
                 b->id, b->unreadable ? "unreadable" : phieu_page_status_name(b->page_status));
-    const phieu_form *read_form = counted_as >= 0 ? d->forms[counted_as] : NULL;
+}
+
+/* Each row's exception for the rule; a board's decision on a row must be a choice of the
+ * form or 'invalid'. */
+static void row_exceptions(verifier *v, const phieu_report_ballot *b, const phieu_form *read_form,
+                           phieu_ballot_source *src)
+{
     for (int r = 0; r < b->n_rows && r < PHIEU_FORM_MAX_ROWS; r++) {
-        phieu_report_row *row = &b->rows[r];
+        const phieu_report_row *row = &b->rows[r];
         phieu_ballot_exception *e = &src->row[r];
         e->present = row->decided || row->open;
         e->open = !row->decided;
@@ -630,6 +640,67 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
                        "'%s' nor 'invalid'",
                     b->id, r + 1, row->decision, read_form->id);
     }
+}
+
+/* What the rule makes of the ballot (want) against what the record says: state, form and
+ * every row's value. A difference is a problem, and the record is corrected so that the
+ * totals are recomputed from what the rule says. */
+static void compare_resolved(verifier *v, phieu_report_ballot *b, const phieu_ballot *want,
+                             const phieu_form *form)
+{
+    phieu_report_data *d = v->d;
+    if (want->state != b->state) {
+        problem(v, "ballot %s: state should be '%s' (read '%s', board '%s'), the record says "
+                   "'%s'",
+                b->id, state_word(want->state),
+                b->unreadable ? "unreadable" : phieu_page_status_name(b->page_status),
+                b->page_decided ? b->page_decision
+                : b->page_open  ? "open"
+                                : "no exception",
+                state_word(b->state));
+        b->state = want->state;
+    }
+    if (want->form_index != b->form_index) {
+        problem(v, "ballot %s: counted for form '%s' but reads as form '%s'", b->id,
+                b->form_index >= 0 ? d->forms[b->form_index]->id : "none",
+                want->form_index >= 0 ? d->forms[want->form_index]->id : "none");
+        b->form_index = want->form_index;
+    }
+    if (b->state == PHIEU_BALLOT_PENDING)
+        v->res->pending++;
+    for (int r = 0; r < b->n_rows && r < want->n_rows; r++) {
+        phieu_report_row *row = &b->rows[r];
+        if (want->value[r] != row->value) {
+            problem(v, "ballot %s row %d: value should be '%s' (read '%s'%s%s%s), the record "
+                       "says '%s'",
+                    b->id, r + 1, report_value_name(form, want->value[r]),
+                    report_value_name(form, row->machine), row->decided ? ", board " : "",
+                    row->decided ? row->decision : "", row->open ? ", awaiting the board" : "",
+                    report_value_name(form, row->value));
+            row->value = want->value[r];
+        }
+        if (row->value == PHIEU_ROW_PENDING && b->state == PHIEU_BALLOT_VALID)
+            v->res->pending++;
+    }
+    if (want->n_rows != b->n_rows)
+        problem(v, "ballot %s: the record has %d rows, its form '%s' %d", b->id, b->n_rows,
+                form ? form->id : "none", want->n_rows);
+}
+
+/* The record's reading (corrected from the image), its exceptions and the board's
+ * decisions, through the session's own rule (phieu_ballot_resolve): state, form and every
+ * row's value must be what the record says. */
+static void apply_decisions(verifier *v, phieu_report_ballot *b)
+{
+    phieu_ballot_source *src = phieu_calloc(1, sizeof *src);
+    if (!src) {
+        problem(v, "ballot %s: out of memory applying the decisions", b->id);
+        return;
+    }
+    int counted_as = ballot_source(v->d, b, src);
+    check_page_decision(v, b, src);
+    const phieu_form *read_form = counted_as >= 0 ? v->d->forms[counted_as] : NULL;
+    row_exceptions(v, b, read_form, src);
     phieu_ballot want;
     memset(&want, 0, sizeof want);
     if (!phieu_ballot_resolve(read_form, src, &want)) {
@@ -641,43 +712,7 @@ static void apply_decisions(verifier *v, phieu_report_ballot *b)
         want.n_rows = 0;
     }
     phieu_free(src);
-    if (want.state != b->state) {
-        problem(v, "ballot %s: state should be '%s' (read '%s', board '%s'), the record says "
-                   "'%s'",
-                b->id, state_word(want.state),
-                b->unreadable ? "unreadable" : phieu_page_status_name(b->page_status),
-                b->page_decided ? b->page_decision
-                : b->page_open  ? "open"
-                                : "no exception",
-                state_word(b->state));
-        b->state = want.state;
-    }
-    if (want.form_index != b->form_index) {
-        problem(v, "ballot %s: counted for form '%s' but reads as form '%s'", b->id,
-                b->form_index >= 0 ? d->forms[b->form_index]->id : "none",
-                want.form_index >= 0 ? d->forms[want.form_index]->id : "none");
-        b->form_index = want.form_index;
-    }
-    const phieu_form *form = read_form;
-    if (b->state == PHIEU_BALLOT_PENDING)
-        v->res->pending++;
-    for (int r = 0; r < b->n_rows && r < want.n_rows; r++) {
-        phieu_report_row *row = &b->rows[r];
-        if (want.value[r] != row->value) {
-            problem(v, "ballot %s row %d: value should be '%s' (read '%s'%s%s%s), the record "
-                       "says '%s'",
-                    b->id, r + 1, report_value_name(form, want.value[r]),
-                    report_value_name(form, row->machine), row->decided ? ", board " : "",
-                    row->decided ? row->decision : "", row->open ? ", awaiting the board" : "",
-                    report_value_name(form, row->value));
-            row->value = want.value[r];
-        }
-        if (row->value == PHIEU_ROW_PENDING && b->state == PHIEU_BALLOT_VALID)
-            v->res->pending++;
-    }
-    if (want.n_rows != b->n_rows)
-        problem(v, "ballot %s: the record has %d rows, its form '%s' %d", b->id, b->n_rows,
-                form ? form->id : "none", want.n_rows);
+    compare_resolved(v, b, &want, read_form);
 }
 
 /* ---- Comparing the totals ------------------------------------------------------------ */

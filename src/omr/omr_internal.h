@@ -1,10 +1,10 @@
 /*
- * omr_private.h - what the files of the omr module share and nobody else sees:
+ * omr_internal.h - what the files of the omr module share and nobody else sees:
  * registration (omr_register.c), box scoring (omr_score.c), and the reading itself
  * (omr.c). The public contract is include/phieu/omr.h.
  */
-#ifndef PHIEU_OMR_PRIVATE_H
-#define PHIEU_OMR_PRIVATE_H
+#ifndef PHIEU_OMR_INTERNAL_H
+#define PHIEU_OMR_INTERNAL_H
 
 #include "phieu/omr.h"
 
