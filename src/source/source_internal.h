@@ -1,6 +1,6 @@
 /*
  * source_internal.h - what the two page sources (files.c, sane.c) share: the source object
- * with its operations, and the bilingual fault messages (messages.c). Not installed.
+ * with its operations, and the bilingual fault messages (source.c). Not installed.
  */
 #ifndef PHIEU_SOURCE_INTERNAL_H
 #define PHIEU_SOURCE_INTERNAL_H
