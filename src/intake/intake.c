@@ -140,32 +140,67 @@ static void double_feed_check(const phieu_intake *in, slot *sl)
     sl->double_feed = 1;
 }
 
-/* Everything about a page that needs no session, archive write included: off the commit
- * path, so that the archive's fsyncs overlap the other pages' work. */
-static int prepare(const phieu_intake *in, slot *sl, phieu_image **spare)
+/* The image is the biggest thing in flight: once read (and encoded if it must be), its
+ * memory decodes the worker's next page. */
+static void recycle(phieu_source_item *item, phieu_image **spare)
+{
+    phieu_image_destroy(spare);
+    *spare = item->image;
+    item->image = NULL;
+    phieu_source_item_release(item);
+}
+
+/* A single-page file: copied into the archive while it is hashed, decoded from that copy
+ * (mapped, given back as it decodes), read; the copy stays as the archive file unless the
+ * page must be re-encoded. The file is never held whole in memory. */
+static int prepare_file(const phieu_intake *in, slot *sl, phieu_image **spare)
+{
+    phieu_source_item *item = &sl->item;
+    if (phieu_session_page_receive(in->archive_dir, item->path, item->max_bytes, &sl->pp,
+                                   &sl->err) < 0 ||
+        phieu_source_item_decode_copy(item, sl->pp.received, NULL, spare, &sl->err) < 0)
+        return sl->err.code;
+    int rc = 0;
+    if (item->unreadable) {
+        phieu_session_received_unreadable(&sl->pp, item->what);
+    } else {
+        double_feed_check(in, sl);
+        rc = phieu_session_received_prepare(&in->config, item->image, &sl->pp, &sl->err);
+        recycle(item, spare);
+    }
+    return rc;
+}
+
+/* A page decoded already (a scanner frame, a page of a multi-page file) or the bytes of a
+ * file that cannot be decoded: encoded (or kept as the unreadable bytes) and read. */
+static int prepare_decoded(const phieu_intake *in, slot *sl, phieu_image **spare)
 {
     phieu_source_item *item = &sl->item;
     if (phieu_source_item_decode(item, NULL, spare, &sl->err) < 0)
         return sl->err.code;
-    int rc;
     if (item->unreadable) {
         uint8_t *bytes = item->bytes;
         item->bytes = NULL;
-        rc = phieu_session_unreadable_prepare(bytes, item->len, item->what, &sl->pp, &sl->err);
-    } else {
-        double_feed_check(in, sl);
-        /* A single-page file may be archived as received; the session decides (pages.c). */
-        uint8_t *received = item->bytes;
-        size_t received_len = item->len;
-        item->bytes = NULL;
-        rc = phieu_session_page_prepare(&in->config, item->image, received, received_len, &sl->pp,
-                                        &sl->err);
-        /* The image is the biggest thing in flight: its memory decodes the next page. */
-        phieu_image_destroy(spare);
-        *spare = item->image;
-        item->image = NULL;
-        phieu_source_item_release(item);
+        return phieu_session_unreadable_prepare(bytes, item->len, item->what, &sl->pp,
+                                                &sl->err);
     }
+    double_feed_check(in, sl);
+    uint8_t *received = item->bytes; /* NULL unless the source read the file whole */
+    size_t received_len = item->len;
+    item->bytes = NULL;
+    int rc = phieu_session_page_prepare(&in->config, item->image, received, received_len,
+                                        &sl->pp, &sl->err);
+    recycle(item, spare);
+    return rc;
+}
+
+/* Everything about a page that needs no session, archive write included: off the commit
+ * path, so that the archive's fsyncs overlap the other pages' work. */
+static int prepare(const phieu_intake *in, slot *sl, phieu_image **spare)
+{
+    const phieu_source_item *item = &sl->item;
+    int file = item->max_bytes > 0 && !item->image && !item->bytes && !item->unreadable;
+    int rc = file ? prepare_file(in, sl, spare) : prepare_decoded(in, sl, spare);
     if (rc == 0)
         rc = phieu_session_prepared_store(in->archive_dir, &sl->pp, &sl->err);
     if (rc == 0) { /* on disk now: the commit needs only the hash and the reading */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,15 +163,37 @@ fail:
 
 /* ---- Archive ------------------------------------------------------------------------ */
 
-static int archive_path(const char *archive, const char *sha256, int unreadable, char *out,
+/* What an archive file holds, by its name's ending. */
+enum { ARCHIVE_PNG = 0, ARCHIVE_BIN = 1, ARCHIVE_TIF = 2 };
+
+static int archive_path(const char *archive, const char *sha256, int kind, char *out,
                         size_t out_size, phieu_error *err)
 {
+    static const char *const ending[] = {"png", "bin", "tif"};
     size_t n = strlen(sha256);
     if (n != PHIEU_SHA256_HEX - 1 || strspn(sha256, "0123456789abcdef") != n)
         return phieu_error_set(err, PHIEU_EINVAL, "'%s' is not an image hash", sha256);
-    int w = snprintf(out, out_size, "%s/%s.%s", archive, sha256, unreadable ? "bin" : "png");
+    int w = snprintf(out, out_size, "%s/%s.%s", archive, sha256, ending[kind]);
     if (w < 0 || (size_t)w >= out_size)
         return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", archive);
+    return 0;
+}
+
+/* The archived file of an image: ".bin" for an unreadable file; else ".png" unless only a
+ * TIFF kept as received (".tif") is there. */
+static int archive_resolve(const char *archive, const char *sha256, int unreadable, char *out,
+                           size_t out_size, phieu_error *err)
+{
+    if (unreadable)
+        return archive_path(archive, sha256, ARCHIVE_BIN, out, out_size, err);
+    if (archive_path(archive, sha256, ARCHIVE_PNG, out, out_size, err) != 0)
+        return err->code;
+    char tif[4200];
+    struct stat st;
+    if (access(out, F_OK) != 0 &&
+        archive_path(archive, sha256, ARCHIVE_TIF, tif, sizeof tif, err) == 0 &&
+        stat(tif, &st) == 0)
+        snprintf(out, out_size, "%s", tif);
     return 0;
 }
 
@@ -202,27 +225,45 @@ static void archive_touch(const phieu_session *s, const char *sha256, int unread
 {
     char path[4200];
     phieu_error ignored = {0};
-    if (archive_path(s->archive, sha256, unreadable, path, sizeof path, &ignored) == 0)
+    if (archive_resolve(s->archive, sha256, unreadable, path, sizeof path, &ignored) == 0)
         archive_set_times(s, path);
 }
 
 int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
                              char *out, size_t out_size, phieu_error *err)
 {
-    return archive_path(s->archive, sha256, unreadable, out, out_size, err);
+    return archive_resolve(s->archive, sha256, unreadable, out, out_size, err);
 }
 
 /* Writes the archive file unless it is already there. A file of that name can only be
  * complete: phieu_write_file_durable renames a synced temporary file into place. */
-static int archive_store(const char *archive, const char *sha, int unreadable,
-                         const void *data, size_t len, phieu_error *err)
+static int archive_store(const char *archive, const char *sha, int kind, const void *data,
+                         size_t len, phieu_error *err)
 {
     char path[4200];
-    if (archive_path(archive, sha, unreadable, path, sizeof path, err) != 0)
+    if (archive_path(archive, sha, kind, path, sizeof path, err) != 0)
         return err->code;
     struct stat st;
     if (!(stat(path, &st) == 0 && (size_t)st.st_size == len) &&
         phieu_write_file_durable(path, data, len, err) != 0)
+        return phieu_error_prefix(err, "cannot archive the page image: ");
+    return 0;
+}
+
+/* Renames a received copy (complete and synced) into place as the archive file, unless
+ * that is there already (another station, or an earlier run, stored the same bytes). */
+static int archive_adopt(const char *archive, const char *sha, int kind, const char *copy,
+                         phieu_error *err)
+{
+    char path[4200];
+    if (archive_path(archive, sha, kind, path, sizeof path, err) != 0)
+        return err->code;
+    struct stat st, mine;
+    if (stat(path, &st) == 0 && stat(copy, &mine) == 0 && st.st_size == mine.st_size) {
+        unlink(copy);
+        return 0;
+    }
+    if (phieu_rename_durable(copy, path, err) != 0)
         return phieu_error_prefix(err, "cannot archive the page image: ");
     return 0;
 }
@@ -790,7 +831,7 @@ int phieu_session_add_page(phieu_session *s, const phieu_image *page,
         return 0;
     }
     /* Save first, then read. */
-    int rc = archive_store(s->archive, out->sha256, 0, png, png_len, err);
+    int rc = archive_store(s->archive, out->sha256, ARCHIVE_PNG, png, png_len, err);
     phieu_free(png);
     if (rc != 0)
         return rc;
@@ -819,7 +860,8 @@ int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t 
         out->outcome = PHIEU_ADD_DUPLICATE;
         return 0;
     }
-    if (archive_store(s->archive, out->sha256, 1, bytes ? (const void *)bytes : "", len, err) != 0)
+    if (archive_store(s->archive, out->sha256, ARCHIVE_BIN, bytes ? (const void *)bytes : "", len,
+                      err) != 0)
         return err->code;
     out->reading.status = PHIEU_PAGE_REJECTED;
     out->reading.form_index = -1;
@@ -829,6 +871,16 @@ int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t 
 
 /* ---- The same in two halves, for the intake's worker threads ------------------------ */
 
+/* Drops a received copy that was not adopted (the page was re-encoded, or failed). */
+static void prepared_release_copy(phieu_prepared_page *pp)
+{
+    if (pp->received) {
+        unlink(pp->received);
+        phieu_free(pp->received);
+        pp->received = NULL;
+    }
+}
+
 void phieu_session_prepared_release(phieu_prepared_page *pp)
 {
     if (!pp)
@@ -837,36 +889,137 @@ void phieu_session_prepared_release(phieu_prepared_page *pp)
     pp->bytes = NULL;
     pp->len = 0;
     phieu_omr_strokes_destroy(&pp->strokes);
+    prepared_release_copy(pp); /* not adopted: the copy is no one's */
+}
+
+/* Chunks that say how to show a PNG's pixels; anything else (text, time, Exif, ICC
+ * profiles, private chunks) could say when or in what order a page was scanned, so a file
+ * with any of them is re-encoded rather than archived as received (the contract: secrecy). */
+static int png_chunk_allowed(const uint8_t type[4])
+{
+    static const char *const allowed[] = {"IHDR", "PLTE", "IDAT", "IEND", "pHYs",
+                                          "sBIT", "gAMA", "cHRM", "sRGB", "tRNS", "bKGD"};
+    for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++)
+        if (memcmp(type, allowed[k], 4) == 0)
+            return 1;
+    return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* A PNG file that carries the image and nothing else: IHDR first, IEND last, and between
- * them only the chunks that say how to show the pixels. Text, time, Exif, ICC profiles and
- * private chunks could say when or in what order a page was scanned, so a file with any of
- * them is re-encoded rather than archived as received (the contract: secrecy). */
+ * them only png_chunk_allowed. Reads the chunk headers only (pread), not the pixels. */
+static int png_file_image_only(int fd, uint64_t len)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint8_t head[8];
+    if (len < 8 || pread(fd, head, 8, 0) != 8 || memcmp(head, sig, 8) != 0)
+        return 0;
+    uint64_t i = 8;
+    for (int first = 1; len - i >= 12; first = 0) {
+        if (pread(fd, head, 8, (off_t)i) != 8)
+            return 0;
+        uint32_t n = be32(head);
+        if (n > len - i - 12 || (first && memcmp(head + 4, "IHDR", 4) != 0) ||
+            !png_chunk_allowed(head + 4))
+            return 0;
+        i += 12 + (uint64_t)n;
+        if (memcmp(head + 4, "IEND", 4) == 0)
+            return i == len;
+    }
+    return 0;
+}
+
+/* png_file_image_only for a file in memory. */
 static int png_image_only(const uint8_t *b, size_t len)
 {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    static const char *const allowed[] = {"IHDR", "PLTE", "IDAT", "IEND", "pHYs",
-                                          "sBIT", "gAMA", "cHRM", "sRGB", "tRNS", "bKGD"};
     if (len < 8 || memcmp(b, sig, 8) != 0)
         return 0;
     size_t i = 8;
-    int first = 1;
-    while (len - i >= 12) {
-        uint32_t n = (uint32_t)b[i] << 24 | (uint32_t)b[i + 1] << 16 | (uint32_t)b[i + 2] << 8 |
-                     b[i + 3];
-        const char *type = (const char *)b + i + 4;
-        if (n > len - i - 12 || (first && memcmp(type, "IHDR", 4) != 0))
-            return 0;
-        int ok = 0;
-        for (size_t k = 0; k < sizeof allowed / sizeof allowed[0] && !ok; k++)
-            ok = memcmp(type, allowed[k], 4) == 0;
-        if (!ok)
+    for (int first = 1; len - i >= 12; first = 0) {
+        uint32_t n = be32(b + i);
+        const uint8_t *type = b + i + 4;
+        if (n > len - i - 12 || (first && memcmp(type, "IHDR", 4) != 0) ||
+            !png_chunk_allowed(type))
             return 0;
         i += 12 + (size_t)n;
-        first = 0;
         if (memcmp(type, "IEND", 4) == 0)
             return i == len;
+    }
+    return 0;
+}
+
+/* TIFF tags that describe the pixels and where they are; anything else (DateTime,
+ * Software, ImageDescription, PageNumber, Exif, XMP, ICC, private tags) could carry a scan
+ * time or a sequence number, so such a file is re-encoded (secrecy, as for PNG). */
+static int tiff_tag_allowed(unsigned tag)
+{
+    static const unsigned short allowed[] = {
+        254, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 282, 283,
+        284, 292, 293, 296, 317, 320, 322, 323, 324, 325, 338, 339};
+    for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++)
+        if (allowed[k] == tag)
+            return 1;
+    return 0;
+}
+
+static uint64_t tiff_uint(const uint8_t *p, int bytes, int little)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < bytes; k++)
+        v |= (uint64_t)p[little ? k : bytes - 1 - k] << (8 * k);
+    return v;
+}
+
+/* A TIFF file (classic or BigTIFF) of one directory whose tags are all tiff_tag_allowed.
+ * Reads the directory only (pread). */
+static int tiff_file_image_only(int fd)
+{
+    uint8_t h[16];
+    if (pread(fd, h, 16, 0) < 8 || !(h[0] == h[1] && (h[0] == 'I' || h[0] == 'M')))
+        return 0;
+    int le = h[0] == 'I', big = tiff_uint(h + 2, 2, le) == 43;
+    if (!big && tiff_uint(h + 2, 2, le) != 42)
+        return 0;
+    int osz = big ? 8 : 4, csz = big ? 8 : 2, esz = big ? 20 : 12;
+    uint64_t ifd = tiff_uint(h + (big ? 8 : 4), osz, le);
+    uint8_t c[8];
+    if (pread(fd, c, (size_t)csz, (off_t)ifd) != csz)
+        return 0;
+    uint64_t n = tiff_uint(c, csz, le);
+    if (n == 0 || n > 4096)
+        return 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t e[2];
+        if (pread(fd, e, 2, (off_t)(ifd + (uint64_t)csz + i * (uint64_t)esz)) != 2 ||
+            !tiff_tag_allowed((unsigned)tiff_uint(e, 2, le)))
+            return 0;
+    }
+    uint8_t next[8];
+    if (pread(fd, next, (size_t)osz, (off_t)(ifd + (uint64_t)csz + n * (uint64_t)esz)) != osz)
+        return 0;
+    return tiff_uint(next, osz, le) == 0;
+}
+
+/* Reads the page and, for a page of little ink, makes its strokes (find_rescan compares
+ * them; the commit no longer has the page). */
+static int prepared_read(const phieu_omr_config *config, const phieu_image *page,
+                         phieu_prepared_page *out, phieu_error *err)
+{
+    if (phieu_omr_read(config, page, &out->result.reading, err) != 0)
+        return err->code;
+    const phieu_reading *r = &out->result.reading;
+    double evidence = 0;
+    if (r->form_index >= 0 && r->form_index < config->n_forms) {
+        phieu_omr_ink_agreement(r, r, &evidence);
+        if (evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
+            phieu_omr_strokes_create(&config->layouts[r->form_index], page, r, &out->strokes,
+                                     err) != 0)
+            return err->code;
     }
     return 0;
 }
@@ -890,24 +1043,69 @@ int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image
             return err->code;
     }
     phieu_sha256_hex(out->bytes, out->len, out->result.sha256);
-    if (phieu_omr_read(config, page, &out->result.reading, err) != 0) {
+    if (prepared_read(config, page, out, err) != 0) {
         phieu_session_prepared_release(out);
         return err->code;
     }
-    /* A page of one or two marks may need its strokes to be told from another hand's
-     * (find_rescan); the commit no longer has the page, so they are made here. */
-    const phieu_reading *r = &out->result.reading;
-    double evidence = 0;
-    if (r->form_index >= 0 && r->form_index < config->n_forms) {
-        phieu_omr_ink_agreement(r, r, &evidence);
-        if (evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
-            phieu_omr_strokes_create(&config->layouts[r->form_index], page, r, &out->strokes,
-                                     err) != 0) {
-            phieu_session_prepared_release(out);
-            return err->code;
-        }
-    }
     return 0;
+}
+
+int phieu_session_page_receive(const char *archive_dir, const char *path, uint64_t max_bytes,
+                               phieu_prepared_page *out, phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->result.form_index = -1;
+    char copy[4200];
+    /* ".tmp.<pid>" as phieu_write_file_durable's: archive cleaning keeps a live process's
+     * copies and removes a killed one's. The thread's id: workers receive at once. */
+    if (snprintf(copy, sizeof copy, "%s/received.tmp.%ld.%ld", archive_dir, (long)getpid(),
+                 (long)syscall(SYS_gettid)) >= (int)sizeof copy)
+        return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", archive_dir);
+    uint64_t len = 0;
+    if (phieu_copy_file_hashed(path, copy, max_bytes, out->result.sha256, &len, err) != 0)
+        return phieu_error_prefix(err, "'%s': ", path);
+    out->received = phieu_strdup(copy);
+    if (!out->received) {
+        unlink(copy);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory archiving '%s'", path);
+    }
+    out->len = (size_t)len;
+    return 0;
+}
+
+/* Whether the received copy can be the archive file: a PNG or TIFF holding nothing but the
+ * image. Sets pp->tiff for a TIFF. */
+static int received_keep(phieu_prepared_page *pp)
+{
+    int fd = open(pp->received, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int keep = png_file_image_only(fd, pp->len);
+    if (!keep && tiff_file_image_only(fd))
+        keep = pp->tiff = 1;
+    close(fd);
+    return keep;
+}
+
+int phieu_session_received_prepare(const phieu_omr_config *config, const phieu_image *page,
+                                   phieu_prepared_page *pp, phieu_error *err)
+{
+    if (!config || !page || !pp->received)
+        return phieu_error_set(err, PHIEU_EINVAL, "no received page given");
+    if (!received_keep(pp)) { /* the copy goes at _store; the encoding is archived */
+        if (phieu_image_encode_png(page, &pp->bytes, &pp->len, err) != 0)
+            return err->code;
+        phieu_sha256_hex(pp->bytes, pp->len, pp->result.sha256);
+    }
+    return prepared_read(config, page, pp, err);
+}
+
+void phieu_session_received_unreadable(phieu_prepared_page *pp, const char *what)
+{
+    pp->unreadable = 1;
+    snprintf(pp->what, sizeof pp->what, "%s", what ? what : "the file cannot be read");
+    pp->result.reading.status = PHIEU_PAGE_REJECTED;
+    pp->result.reading.form_index = -1;
 }
 
 int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,
@@ -930,8 +1128,17 @@ int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *wha
 int phieu_session_prepared_store(const char *archive_dir, phieu_prepared_page *pp,
                                  phieu_error *err)
 {
-    int rc = archive_store(archive_dir, pp->result.sha256, pp->unreadable,
+    int kind = pp->unreadable ? ARCHIVE_BIN : pp->tiff ? ARCHIVE_TIF : ARCHIVE_PNG;
+    int rc;
+    if (pp->received && !pp->bytes) { /* the copy is the evidence */
+        rc = archive_adopt(archive_dir, pp->result.sha256, kind, pp->received, err);
+        phieu_free(pp->received); /* renamed or removed either way */
+        pp->received = NULL;
+    } else {
+        rc = archive_store(archive_dir, pp->result.sha256, kind,
                            pp->bytes ? (const void *)pp->bytes : "", pp->len, err);
+        prepared_release_copy(pp);
+    }
     pp->stored = rc == 0;
     return rc;
 }
@@ -948,9 +1155,7 @@ int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
         out->outcome = PHIEU_ADD_DUPLICATE;
         return 0;
     }
-    if (!pp->stored && archive_store(s->archive, out->sha256, pp->unreadable,
-                                     pp->bytes ? (const void *)pp->bytes : "", pp->len,
-                                     err) != 0)
+    if (!pp->stored && phieu_session_prepared_store(s->archive, pp, err) != 0)
         return err->code;
     page_commit pc = {out->sha256, pp->unreadable, meta, pp->unreadable ? NULL : &out->reading,
                       pp->unreadable ? pp->what : NULL, NULL, pp->strokes};
