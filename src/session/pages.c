@@ -586,119 +586,106 @@ typedef struct page_commit {
     const phieu_omr_strokes *strokes; /* or its strokes, made beforehand; NULL if none */
 } page_commit;
 
-/* Everything about one page in one transaction. */
-static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_result *out,
+/* The batch the page goes to (it must be open) and the page's position in it: the one
+ * given, else the next; a back takes its front's. In the transaction. */
+static int page_position(phieu_session *s, const phieu_page_meta *meta, phieu_batch *batch,
+                         int *position, phieu_error *err)
+{
+    if (batch_read(s, meta->batch, batch, err) != 0)
+        return err->code;
+    if (batch->closed)
+        return phieu_error_set(err, PHIEU_ESTATE, "batch %lld is closed; open a new batch",
+                               (long long)meta->batch);
+    *position = meta->position > 0 ? meta->position : batch->next_position;
+    if (meta->side != PHIEU_SIDE_BACK)
+        return 0;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT position FROM sheets WHERE id = ? AND side = 0", &st, err) !=
+        0)
+        return err->code;
+    sqlite3_bind_text(st, 1, meta->back_of, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && meta->position <= 0)
+        *position = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return phieu_error_set(err, PHIEU_ENOTFOUND,
+                               "the front '%s' of this back side is not in the session",
+                               meta->back_of);
+    return 0;
+}
+
+/* A possible second scan of a sheet already read (same form, same ink): to review, with
+ * the earlier sheet named. */
+static int rescan_check(phieu_session *s, const page_commit *pc, const char *pattern,
+                        int *status, page_exceptions *pe, phieu_page_result *out,
+                        phieu_error *err)
+{
+    char twin[PHIEU_SHEET_ID_MAX];
+    double sim;
+    if (find_rescan(s, pc->reading, pc->page, pc->strokes, pattern, twin, &sim, err) != 0)
+        return err->code;
+    if (!twin[0])
+        return 0;
+    char text[200];
+    snprintf(text, sizeof text,
+             "possible duplicate of sheet %s: the same ink (similarity %.2f); the same paper "
+             "may have been fed twice",
+             twin, sim);
+    add_reason(pe, 0, "possible-duplicate", text);
+    new_exception *pd = exception_for(pe, 0);
+    if (pd)
+        snprintf(pd->duplicate_of, sizeof pd->duplicate_of, "%s", twin);
+    snprintf(out->possible_duplicate_of, sizeof out->possible_duplicate_of, "%s", twin);
+    *status = PHIEU_PAGE_REVIEW;
+    return 0;
+}
+
+/* The session's own checks on a front: the reader's reasons, a blank page, a rescan, the
+ * overvotes the session asks a person to confirm. */
+static int front_checks(phieu_session *s, const page_commit *pc, const char *pattern,
+                        int form_index, int *status, page_exceptions *pe,
+                        phieu_page_result *out, phieu_error *err)
+{
+    const phieu_reading *r = pc->reading;
+    reading_exceptions(r, pe);
+    if (*status == PHIEU_PAGE_BLANK) {
+        add_reason(pe, 0, "blank-page", "an empty page: a blank sheet or a ballot fed face down");
+        *status = PHIEU_PAGE_REJECTED;
+    }
+    if (*status != PHIEU_PAGE_REJECTED && form_index >= 0 &&
+        rescan_check(s, pc, pattern, status, pe, out, err) != 0)
+        return err->code;
+    if (*status == PHIEU_PAGE_REJECTED || !s->info.confirm_overvotes)
+        return 0;
+    for (int i = 0; i < r->n_rows; i++)
+        if (r->rows[i].decision == PHIEU_ROW_OVERVOTE) {
+            char text[120];
+            snprintf(text, sizeof text, "row %d: two or more boxes marked; confirm the overvote",
+                     r->rows[i].row);
+            add_reason(pe, r->rows[i].row, "overvote-confirm", text);
+            *status = PHIEU_PAGE_REVIEW;
+        }
+    return 0;
+}
+
+/* Every check on a page, by its kind (unreadable file, back, front), then the double feed;
+ * a counted page with any exception goes to review. */
+static int page_checks(phieu_session *s, const page_commit *pc, const char *pattern,
+                       int form_index, int *status, page_exceptions *pe, phieu_page_result *out,
                        phieu_error *err)
 {
     const phieu_page_meta *meta = pc->meta;
-    archive_touch(s, pc->sha, pc->unreadable);
-    page_exceptions *pe = phieu_calloc(1, sizeof *pe);
-    if (!pe)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a page");
-    char pattern[PHIEU_FORM_MAX_ROWS + 1] = "";
-    uint8_t *blob = NULL;
-    size_t blob_len = 0;
-    int status = PHIEU_PAGE_REJECTED, form_index = -1;
-    if (pc->reading) {
-        status = pc->reading->status;
-        form_index = pc->reading->form_index;
-        if (form_index < -1 || form_index >= s->info.n_forms)
-            form_index = -1;
-        phieu_omr_decision_pattern(pc->reading, pattern);
-        if (session_reading_encode(pc->reading, &blob, &blob_len, err) != 0) {
-            phieu_free(pe);
-            return err->code;
-        }
-    }
-
-    if (session_begin(s, err) != 0)
-        goto fail;
-    /* Another station may have committed the same image since we looked. */
-    char dup[PHIEU_SHEET_ID_MAX];
-    if (sheet_by_hash(s, pc->sha, dup, err) != 0)
-        goto fail;
-    if (dup[0]) {
-        session_rollback(s);
-        out->outcome = PHIEU_ADD_DUPLICATE;
-        snprintf(out->sheet_id, sizeof out->sheet_id, "%s", dup);
-        phieu_free(blob);
-        phieu_free(pe);
-        return 0;
-    }
-    phieu_batch batch;
-    if (batch_read(s, meta->batch, &batch, err) != 0)
-        goto fail;
-    if (batch.closed) {
-        phieu_error_set(err, PHIEU_ESTATE, "batch %lld is closed; open a new batch",
-                        (long long)meta->batch);
-        goto fail;
-    }
-    int position = meta->position > 0 ? meta->position : batch.next_position;
-    if (meta->side == PHIEU_SIDE_BACK) {
-        sqlite3_stmt *st;
-        if (session_prepare(s, "SELECT position FROM sheets WHERE id = ? AND side = 0", &st,
-                            err) != 0)
-            goto fail;
-        sqlite3_bind_text(st, 1, meta->back_of, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW && meta->position <= 0)
-            position = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_ROW) {
-            phieu_error_set(err, PHIEU_ENOTFOUND,
-                            "the front '%s' of this back side is not in the session",
-                            meta->back_of);
-            goto fail;
-        }
-    }
-
-    /* The session's own checks. */
     if (!pc->reading) {
         add_reason(pe, 0, "unreadable-file", pc->what ? pc->what : "the file cannot be read");
     } else if (meta->side == PHIEU_SIDE_BACK) {
-        if (status != PHIEU_PAGE_BLANK) {
+        if (*status != PHIEU_PAGE_BLANK) {
             add_reason(pe, 0, "back-not-blank",
                        "the back of a sheet is not blank: look at both sides of the paper");
-            status = PHIEU_PAGE_REVIEW;
+            *status = PHIEU_PAGE_REVIEW;
         }
-    } else {
-        reading_exceptions(pc->reading, pe);
-        if (status == PHIEU_PAGE_BLANK) {
-            add_reason(pe, 0, "blank-page",
-                       "an empty page: a blank sheet or a ballot fed face down");
-            status = PHIEU_PAGE_REJECTED;
-        }
-        if (status != PHIEU_PAGE_REJECTED && form_index >= 0) {
-            char twin[PHIEU_SHEET_ID_MAX];
-            double sim;
-            if (find_rescan(s, pc->reading, pc->page, pc->strokes, pattern, twin, &sim, err) != 0)
-                goto fail;
-            if (twin[0]) {
-                char text[200];
-                snprintf(text, sizeof text,
-                         "possible duplicate of sheet %s: the same ink (similarity %.2f); "
-                         "the same paper may have been fed twice",
-                         twin, sim);
-                add_reason(pe, 0, "possible-duplicate", text);
-                new_exception *pd = exception_for(pe, 0);
-                if (pd)
-                    snprintf(pd->duplicate_of, sizeof pd->duplicate_of, "%s", twin);
-                snprintf(out->possible_duplicate_of, sizeof out->possible_duplicate_of, "%s",
-                         twin);
-                status = PHIEU_PAGE_REVIEW;
-            }
-        }
-        if (status != PHIEU_PAGE_REJECTED && s->info.confirm_overvotes) {
-            for (int i = 0; i < pc->reading->n_rows; i++)
-                if (pc->reading->rows[i].decision == PHIEU_ROW_OVERVOTE) {
-                    char text[120];
-                    snprintf(text, sizeof text,
-                             "row %d: two or more boxes marked; confirm the overvote",
-                             pc->reading->rows[i].row);
-                    add_reason(pe, pc->reading->rows[i].row, "overvote-confirm", text);
-                    status = PHIEU_PAGE_REVIEW;
-                }
-        }
+    } else if (front_checks(s, pc, pattern, form_index, status, pe, out, err) != 0) {
+        return err->code;
     }
     if (meta->double_feed) {
         char text[300];
@@ -706,21 +693,25 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
                  meta->double_feed_why ? ": " : "",
                  meta->double_feed_why ? meta->double_feed_why : "");
         add_reason(pe, 0, "double-feed", text);
-        if (status != PHIEU_PAGE_REJECTED)
-            status = PHIEU_PAGE_REVIEW;
+        if (*status != PHIEU_PAGE_REJECTED)
+            *status = PHIEU_PAGE_REVIEW;
     }
-    if (status == PHIEU_PAGE_COUNTED && pe->n > 0)
-        status = PHIEU_PAGE_REVIEW;
+    if (*status == PHIEU_PAGE_COUNTED && pe->n > 0)
+        *status = PHIEU_PAGE_REVIEW;
+    return 0;
+}
 
-    char id[PHIEU_SHEET_ID_MAX];
-    if (new_sheet_id(s, id, err) != 0)
-        goto fail;
+/* The sheet's row. A position taken in the batch is PHIEU_EEXIST. */
+static int insert_sheet(phieu_session *s, const page_commit *pc, const char *id, int position,
+                        int form_index, int status, const char *pattern, phieu_error *err)
+{
+    const phieu_page_meta *meta = pc->meta;
     sqlite3_stmt *st;
     if (session_prepare(s,
                         "INSERT INTO sheets(id, sha256, unreadable, batch, position, side,"
                         " back_of, form_idx, status, pattern) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         &st, err) != 0)
-        goto fail;
+        return err->code;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pc->sha, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, pc->unreadable);
@@ -739,51 +730,106 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
     sqlite3_bind_text(st, 10, pattern, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
-            phieu_error_set(err, PHIEU_EEXIST,
-                            "batch %lld already holds a page at position %d; give another "
-                            "position",
-                            (long long)meta->batch, position);
-        else
-            session_db_error(s, err, "cannot record the page");
-        goto fail;
-    }
-    if (blob) {
-        if (session_prepare(s, "INSERT INTO readings(sheet_id, blob) VALUES (?, ?)", &st,
-                            err) != 0)
-            goto fail;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-            session_db_error(s, err, "cannot record the reading");
-            goto fail;
-        }
-    }
+    if (rc == SQLITE_DONE)
+        return 0;
+    if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
+        return phieu_error_set(err, PHIEU_EEXIST,
+                               "batch %lld already holds a page at position %d; give another "
+                               "position",
+                               (long long)meta->batch, position);
+    return session_db_error(s, err, "cannot record the page");
+}
+
+static int insert_reading(phieu_session *s, const char *id, const uint8_t *blob,
+                          size_t blob_len, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO readings(sheet_id, blob) VALUES (?, ?)", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the reading");
+}
+
+static int advance_position(phieu_session *s, int64_t batch, int next, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "UPDATE batches SET next_position = ? WHERE id = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int(st, 1, next);
+    sqlite3_bind_int64(st, 2, batch);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the page");
+}
+
+/* The sheet, its reading, its exceptions, and the batch's next position. */
+static int insert_page(phieu_session *s, const page_commit *pc, const char *id, int position,
+                       const phieu_batch *batch, int form_index, int status,
+                       const char *pattern, const uint8_t *blob, size_t blob_len,
+                       const page_exceptions *pe, phieu_error *err)
+{
+    if (insert_sheet(s, pc, id, position, form_index, status, pattern, err) != 0)
+        return err->code;
+    if (blob && insert_reading(s, id, blob, blob_len, err) != 0)
+        return err->code;
     if (insert_exceptions(s, id, pe, err) != 0)
-        goto fail;
-    if (position >= batch.next_position) {
-        if (session_prepare(s, "UPDATE batches SET next_position = ? WHERE id = ?", &st,
-                            err) != 0)
-            goto fail;
-        sqlite3_bind_int(st, 1, position + 1);
-        sqlite3_bind_int64(st, 2, meta->batch);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-            session_db_error(s, err, "cannot record the page");
-            goto fail;
+        return err->code;
+    if (position >= batch->next_position &&
+        advance_position(s, pc->meta->batch, position + 1, err) != 0)
+        return err->code;
+    return 0;
+}
+
+/* Everything about one page in one transaction: the duplicate check (another station may
+ * have committed the same image since the caller looked), the position, the session's
+ * checks, the rows. */
+static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_result *out,
+                       phieu_error *err)
+{
+    archive_touch(s, pc->sha, pc->unreadable);
+    page_exceptions *pe = phieu_calloc(1, sizeof *pe);
+    if (!pe)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a page");
+    char pattern[PHIEU_FORM_MAX_ROWS + 1] = "", dup[PHIEU_SHEET_ID_MAX], id[PHIEU_SHEET_ID_MAX];
+    uint8_t *blob = NULL;
+    size_t blob_len = 0;
+    int status = PHIEU_PAGE_REJECTED, form_index = -1, position = 0;
+    phieu_batch batch;
+    if (pc->reading) {
+        status = pc->reading->status;
+        form_index = pc->reading->form_index;
+        if (form_index < -1 || form_index >= s->info.n_forms)
+            form_index = -1;
+        phieu_omr_decision_pattern(pc->reading, pattern);
+        if (session_reading_encode(pc->reading, &blob, &blob_len, err) != 0) {
+            phieu_free(pe);
+            return err->code;
         }
     }
-    if (session_commit(s, err) != 0)
+    if (session_begin(s, err) != 0 || sheet_by_hash(s, pc->sha, dup, err) != 0)
+        goto fail;
+    if (dup[0]) {
+        session_rollback(s);
+        out->outcome = PHIEU_ADD_DUPLICATE;
+        snprintf(out->sheet_id, sizeof out->sheet_id, "%s", dup);
+        goto done;
+    }
+    if (page_position(s, pc->meta, &batch, &position, err) != 0 ||
+        page_checks(s, pc, pattern, form_index, &status, pe, out, err) != 0 ||
+        new_sheet_id(s, id, err) != 0 ||
+        insert_page(s, pc, id, position, &batch, form_index, status, pattern, blob, blob_len,
+                    pe, err) != 0 ||
+        session_commit(s, err) != 0)
         goto fail;
     out->outcome = PHIEU_ADD_NEW;
     snprintf(out->sheet_id, sizeof out->sheet_id, "%s", id);
     out->status = status;
     out->form_index = form_index;
     out->n_exceptions = pe->n;
+done:
     phieu_free(blob);
     phieu_free(pe);
     return 0;
