@@ -16,9 +16,16 @@
 #include "phieu/alloc.h"
 #include "phieu/intake.h"
 
-/* Slots beyond the workers: one page being taken from the source while every worker is
- * busy, and one prepared page waiting for the commit thread. */
+/* Pages in flight beyond the workers: one page being taken from the source while every
+ * worker is busy, and one queued for the next free worker. A page in flight may hold a
+ * decoded image (tens of MB at 600 dpi). */
 #define INTAKE_EXTRA_SLOTS 2
+/* Pages done (read, archived, their image freed: a slot of 15 KB and, for a page of little
+ * ink, its strokes) that wait for an earlier page to commit, per worker. Pages are committed
+ * in feed order, and a 600 dpi page takes up to nine times a 200 dpi one: while one worker
+ * decodes it, the others go on with the pages behind it instead of waiting for it (with
+ * only N + 2 slots, a second worker stood idle behind every large page). */
+#define INTAKE_BACKLOG_PER_JOB 8
 
 enum { SLOT_FREE = 0, SLOT_QUEUED, SLOT_WORKING, SLOT_DONE };
 
@@ -53,6 +60,8 @@ struct phieu_intake {
     pthread_cond_t changed;
     slot *slots;
     long n_slots, produced, taken, committed;
+    long in_flight_max; /* jobs + INTAKE_EXTRA_SLOTS */
+    long waiting;       /* pages done, not committed yet (they are not in flight) */
     int closed, failed;
     phieu_error fail_err;
     held_front front; /* the commit thread's */
@@ -227,6 +236,7 @@ static void *worker(void *arg)
         sl->rc = skip ? PHIEU_ECANCELLED : prepare(in, sl, &spare);
         pthread_mutex_lock(&in->lock);
         sl->state = SLOT_DONE;
+        in->waiting++;
         pthread_cond_broadcast(&in->changed);
     }
     pthread_mutex_unlock(&in->lock);
@@ -370,6 +380,7 @@ static void *committer(void *arg)
         }
         sl->state = SLOT_FREE;
         in->committed++;
+        in->waiting--;
         pthread_cond_broadcast(&in->changed);
     }
     pthread_mutex_unlock(&in->lock);
@@ -378,11 +389,19 @@ static void *committer(void *arg)
 
 /* ---- The caller's thread: take pages from the source ------------------------------- */
 
-/* Waits until `k` more pages fit in the ring; 0, or -1 once a commit failed. */
+/* Whether k more pages may be taken: the ring has room, and at most in_flight_max pages
+ * would be in flight (taken and not done yet). With the lock held. */
+static int has_room(const phieu_intake *in, long k)
+{
+    long uncommitted = in->produced + k - in->committed;
+    return uncommitted <= in->n_slots && uncommitted - in->waiting <= in->in_flight_max;
+}
+
+/* Waits until `k` more pages may be taken; 0, or -1 once a commit failed. */
 static int wait_room(phieu_intake *in, long k)
 {
     pthread_mutex_lock(&in->lock);
-    while (in->produced + k - in->committed > in->n_slots && !in->failed)
+    while (!has_room(in, k) && !in->failed)
         pthread_cond_wait(&in->changed, &in->lock);
     int failed = in->failed;
     pthread_mutex_unlock(&in->lock);
@@ -474,7 +493,8 @@ int phieu_intake_run(phieu_intake *in, phieu_source *src, phieu_error *err)
         return phieu_error_set(err, PHIEU_EINVAL, "phieu_intake_run: missing argument");
     in->st.counts.pages_expected = phieu_source_pages_expected(src);
     in->st.dropped_front = 0;
-    in->n_slots = in->jobs + INTAKE_EXTRA_SLOTS;
+    in->in_flight_max = in->jobs + INTAKE_EXTRA_SLOTS;
+    in->n_slots = in->in_flight_max + (long)in->jobs * INTAKE_BACKLOG_PER_JOB;
     in->slots = phieu_calloc((size_t)in->n_slots, sizeof *in->slots);
     pthread_t *threads = phieu_calloc((size_t)in->jobs + 1, sizeof *threads);
     if (!in->slots || !threads) {
@@ -482,7 +502,7 @@ int phieu_intake_run(phieu_intake *in, phieu_source *src, phieu_error *err)
         phieu_free(threads);
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory starting the intake");
     }
-    in->produced = in->taken = in->committed = 0;
+    in->produced = in->taken = in->committed = in->waiting = 0;
     in->closed = in->failed = 0;
     memset(&in->front, 0, sizeof in->front);
     pthread_mutex_init(&in->lock, NULL);
