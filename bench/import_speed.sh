@@ -59,10 +59,22 @@ best() {
 }
 
 echo "deck: $n files in $deck; $cores cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The machine's own ceiling: `phieu read` on each half of the deck, two processes at once
+# (nothing shared but the machine), against one process on the whole deck.
+printf '%s\n' "${images[@]:0:$(((n + 1) / 2))}" >"$work/half1"
+printf '%s\n' "${images[@]:$(((n + 1) / 2))}" >"$work/half2"
+cat >"$work/halves.sh" <<HALVES
+mapfile -t a <"$work/half1"
+mapfile -t b <"$work/half2"
+"$phieu" read ${forms[*]} "\${a[@]}" >/dev/null & pid=\$!
+"$phieu" read ${forms[*]} "\${b[@]}" >/dev/null
+wait \$pid
+HALVES
 for ((i = 1; i <= repeat; i++)); do
   import_run import1 1
   import_run importn "$cores"
   once read "$phieu" read "${forms[@]}" "${images[@]}"
+  once halves bash "$work/halves.sh"
 done
 omr=""
 if [ -n "${OMRCHECKER:-}" ]; then
@@ -76,13 +88,15 @@ echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); best of $repeat runs each:"
 read -r w1 u1 s1 m1 < <(best import1)
 read -r wn un sn mn < <(best importn)
 read -r wr ur sr mr < <(best read)
+read -r wh uh sh mh < <(best halves)
 awk -v n="$n" -v c="$cores" -v w1="$w1" -v u1="$u1" -v s1="$s1" -v m1="$m1" \
     -v wn="$wn" -v un="$un" -v sn="$sn" -v mn="$mn" -v wr="$wr" -v ur="$ur" -v sr="$sr" \
-    -v mr="$mr" -v omr="$omr" '
+    -v mr="$mr" -v wh="$wh" -v omr="$omr" '
 BEGIN {
   printf "import --jobs 1:  %6.1f pages/s wall, %6.1f s CPU, peak %d MB\n", n / w1, u1 + s1, m1 / 1024
   printf "import --jobs %d:  %6.1f pages/s wall, %6.1f s CPU, peak %d MB\n", c, n / wn, un + sn, mn / 1024
   printf "read:             %6.1f pages/s wall, %6.1f s CPU, peak %d MB\n", n / wr, ur + sr, mr / 1024
+  printf "two read processes on halves of the deck / one on all of it: %.2f (what the machine gives two at once)\n", wr / wh
   printf "import --jobs %d / --jobs 1 (pages per second): %.2f (bar >= 1.8 on 2 idle cores)\n", c, w1 / wn
   printf "import --jobs %d: %.0f %% of %d cores busy (CPU / wall / cores)\n", c, 100 * (un + sn) / wn / c, c
   printf "import --jobs 1 CPU / read CPU: %.2f (bar <= 1.3)\n", (u1 + s1) / (ur + sr)
