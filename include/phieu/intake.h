@@ -9,7 +9,10 @@
  *  - Order: pages are committed in the order the source gives them, whatever the number of
  *    workers, so the session, its audit log and every export are the same for any `jobs`
  *    (sheet and exception ids are random by design, session.h).
- *  - Memory: at most jobs + 2 pages are in flight between the source and the session.
+ *  - Memory: at most jobs + 2 pages are in flight (taken from the source and not yet read
+ *    and archived; such a page may hold a decoded image). Pages done wait for their turn to
+ *    commit holding only their reading, up to 8 per worker, so that a worker need not
+ *    wait behind a large page another is decoding. A single-page file is never held whole.
  *  - Duplex (options.duplex): the source alternates front and back; a sheet is recorded
  *    front first, then its back; the back of a front already in the session is not stored.
  *    A front whose back never comes (a fault) is dropped with it and fed again.

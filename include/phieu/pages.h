@@ -74,7 +74,7 @@ typedef enum {
 typedef struct phieu_page_result {
     int outcome;                           /* phieu_add_outcome */
     char sheet_id[PHIEU_SHEET_ID_MAX];     /* the new sheet, or the one it duplicates */
-    char sha256[PHIEU_SHA256_HEX];         /* of the archived PNG */
+    char sha256[PHIEU_SHA256_HEX];         /* of the archived file */
     char possible_duplicate_of[PHIEU_SHEET_ID_MAX]; /* "" unless the ink matched a sheet */
     int status;            /* phieu_page_status after the session's own checks */
     int form_index;        /* -1 unknown */
@@ -104,7 +104,8 @@ int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t 
                                  const char *what, const phieu_page_meta *meta,
                                  phieu_page_result *out, phieu_error *err);
 
-/* The archive path of an image ("<dir>/<sha256>.png" or ".bin") into out. */
+/* The archive path of an image into out: "<dir>/<sha256>.bin" for an unreadable file,
+ * else ".png", or ".tif" for a TIFF archived as received (the name that exists). */
 int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
                              char *out, size_t out_size, phieu_error *err);
 /* Removes temporary files a killed writer left in the archive; returns how many. */
@@ -122,6 +123,8 @@ typedef struct phieu_prepared_page {
     int stored;               /* _store wrote it: bytes may be freed before _commit */
     char what[PHIEU_ERROR_MESSAGE_MAX]; /* the decoder's words for an unreadable file */
     phieu_omr_strokes *strokes; /* a page of little ink: its strokes, for the rescan check */
+    char *received; /* _receive: the file's copy under a temporary name in the archive */
+    int tiff;       /* the archive file is a TIFF as received ("<sha256>.tif") */
 } phieu_prepared_page;
 /* config: phieu_session_omr_config of the session the page is for. received: NULL, or the
  * bytes of the file `page` was decoded from (taken over, also on error). A PNG file that
@@ -130,6 +133,18 @@ typedef struct phieu_prepared_page {
 int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
                                uint8_t *received, size_t received_len,
                                phieu_prepared_page *out, phieu_error *err);
+/* The streaming path for a single-page image file, on the intake's workers: _receive
+ * copies `path` into the archive under a temporary name while hashing it (the file is never
+ * held whole; PHIEU_ELIMIT over max_bytes, PHIEU_EIO if it cannot be read); the caller
+ * decodes the page from out->received and hands it to _received_prepare (reads it; the
+ * copy becomes the archive file when it holds nothing but the image, PNG or TIFF, else the
+ * page is encoded as PNG and the copy dropped), or calls _received_unreadable when it does
+ * not decode (the copy becomes "<sha256>.bin"). _store renames the copy into place. */
+int phieu_session_page_receive(const char *archive_dir, const char *path, uint64_t max_bytes,
+                               phieu_prepared_page *out, phieu_error *err);
+int phieu_session_received_prepare(const phieu_omr_config *config, const phieu_image *page,
+                                   phieu_prepared_page *pp, phieu_error *err);
+void phieu_session_received_unreadable(phieu_prepared_page *pp, const char *what);
 /* Takes over `bytes` (phieu_malloc'd), also on error. */
 int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,
                                      phieu_prepared_page *out, phieu_error *err);

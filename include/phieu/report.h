@@ -91,6 +91,7 @@ typedef struct phieu_report_ballot {
     char id[PHIEU_REPORT_ID_HEX];   /* random, fresh for every export */
     char sha256[PHIEU_SHA256_HEX];  /* of the archived image file */
     int unreadable;                 /* the image is raw bytes (".bin"): no reading */
+    int image_tiff;                 /* the image is a TIFF kept as received (".tif") */
     int page_status;                /* the reader's page status (phieu_page_status) */
     int read_form;                  /* the form the reader identified, -1 none */
     int state;                      /* phieu_ballot_state after the board's decisions */

@@ -111,6 +111,14 @@ int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err
  * the decoding failed, when it is the spare given back. */
 int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
                              phieu_image **spare, phieu_error *err);
+/* Like _decode, for a single-page file not read yet (max_bytes > 0) of which the caller
+ * made a copy (the archive's, phieu_session_page_receive): decodes `copy` through the image
+ * module's mapped reader, which gives the file's memory back as it decodes, so the file is
+ * never held whole. A copy that does not decode makes the item unreadable (0 returned;
+ * `what` says why, naming item->path; bytes stays NULL: the copy is the evidence). */
+int phieu_source_item_decode_copy(phieu_source_item *item, const char *copy,
+                                  const phieu_image_limits *limits, phieu_image **spare,
+                                  phieu_error *err);
 /* Frees the item's image and bytes; the item can be reused. */
 void phieu_source_item_release(phieu_source_item *item);
 /* Pages the source will give, known before reading (image files: one per file, one per

@@ -30,6 +30,18 @@ int phieu_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_l
 /* SHA-256 of a whole file, streamed. */
 int phieu_sha256_file(const char *path, char out[PHIEU_SHA256_HEX], phieu_error *err);
 
+/* Copies the regular file src to dst (created or truncated, mode 0644) in chunks, hashing
+ * the bytes as they pass (SHA-256, hex into sha_hex), then fsyncs dst. The file is never
+ * held whole in memory: a 76 MB scan costs one chunk. Refuses a file larger than max_bytes
+ * (PHIEU_ELIMIT) and a source that cannot be read (PHIEU_EIO, naming src); on any error
+ * dst is removed. *len (may be NULL) gets the bytes copied. */
+int phieu_copy_file_hashed(const char *src, const char *dst, uint64_t max_bytes,
+                           char sha_hex[PHIEU_SHA256_HEX], uint64_t *len, phieu_error *err);
+
+/* Renames a complete, synced file into place and fsyncs the folder: after success the
+ * name survives a crash. On failure `from` is removed. */
+int phieu_rename_durable(const char *from, const char *to, phieu_error *err);
+
 /* Reads a whole file into a new NUL-terminated buffer (caller frees with phieu_free).
  * Refuses files larger than max_bytes with PHIEU_ELIMIT. */
 int phieu_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,

@@ -368,6 +368,11 @@ static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_im
         for (uint32_t y = 0; y < rows; y++)
             convert_row(c, buf + rowsize * y, img->width,
                         img->pixels + (size_t)(y0 + y) * (size_t)img->stride);
+        /* The mapped file up to this strip is not needed again (strips are written in
+         * order; should anything look back, the pages are read again from the file): a
+         * 20 MB file no longer stays resident beside its 35 MB page. */
+        phieu_image_reader_consumed(r, (size_t)(TIFFGetStrileOffset(tif, s) +
+                                                TIFFGetStrileByteCount(tif, s)));
     }
     phieu_free(buf);
     return rc;

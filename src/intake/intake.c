@@ -16,9 +16,16 @@
 #include "phieu/alloc.h"
 #include "phieu/intake.h"
 
-/* Slots beyond the workers: one page being taken from the source while every worker is
- * busy, and one prepared page waiting for the commit thread. */
+/* Pages in flight beyond the workers: one page being taken from the source while every
+ * worker is busy, and one queued for the next free worker. A page in flight may hold a
+ * decoded image (tens of MB at 600 dpi). */
 #define INTAKE_EXTRA_SLOTS 2
+/* Pages done (read, archived, their image freed: a slot of 15 KB and, for a page of little
+ * ink, its strokes) that wait for an earlier page to commit, per worker. Pages are committed
+ * in feed order, and a 600 dpi page takes up to nine times a 200 dpi one: while one worker
+ * decodes it, the others go on with the pages behind it instead of waiting for it (with
+ * only N + 2 slots, a second worker stood idle behind every large page). */
+#define INTAKE_BACKLOG_PER_JOB 8
 
 enum { SLOT_FREE = 0, SLOT_QUEUED, SLOT_WORKING, SLOT_DONE };
 
@@ -53,6 +60,8 @@ struct phieu_intake {
     pthread_cond_t changed;
     slot *slots;
     long n_slots, produced, taken, committed;
+    long in_flight_max; /* jobs + INTAKE_EXTRA_SLOTS */
+    long waiting;       /* pages done, not committed yet (they are not in flight) */
     int closed, failed;
     phieu_error fail_err;
     held_front front; /* the commit thread's */
@@ -140,32 +149,67 @@ static void double_feed_check(const phieu_intake *in, slot *sl)
     sl->double_feed = 1;
 }
 
-/* Everything about a page that needs no session, archive write included: off the commit
- * path, so that the archive's fsyncs overlap the other pages' work. */
-static int prepare(const phieu_intake *in, slot *sl, phieu_image **spare)
+/* The image is the biggest thing in flight: once read (and encoded if it must be), its
+ * memory decodes the worker's next page. */
+static void recycle(phieu_source_item *item, phieu_image **spare)
+{
+    phieu_image_destroy(spare);
+    *spare = item->image;
+    item->image = NULL;
+    phieu_source_item_release(item);
+}
+
+/* A single-page file: copied into the archive while it is hashed, decoded from that copy
+ * (mapped, given back as it decodes), read; the copy stays as the archive file unless the
+ * page must be re-encoded. The file is never held whole in memory. */
+static int prepare_file(const phieu_intake *in, slot *sl, phieu_image **spare)
+{
+    phieu_source_item *item = &sl->item;
+    if (phieu_session_page_receive(in->archive_dir, item->path, item->max_bytes, &sl->pp,
+                                   &sl->err) < 0 ||
+        phieu_source_item_decode_copy(item, sl->pp.received, NULL, spare, &sl->err) < 0)
+        return sl->err.code;
+    int rc = 0;
+    if (item->unreadable) {
+        phieu_session_received_unreadable(&sl->pp, item->what);
+    } else {
+        double_feed_check(in, sl);
+        rc = phieu_session_received_prepare(&in->config, item->image, &sl->pp, &sl->err);
+        recycle(item, spare);
+    }
+    return rc;
+}
+
+/* A page decoded already (a scanner frame, a page of a multi-page file) or the bytes of a
+ * file that cannot be decoded: encoded (or kept as the unreadable bytes) and read. */
+static int prepare_decoded(const phieu_intake *in, slot *sl, phieu_image **spare)
 {
     phieu_source_item *item = &sl->item;
     if (phieu_source_item_decode(item, NULL, spare, &sl->err) < 0)
         return sl->err.code;
-    int rc;
     if (item->unreadable) {
         uint8_t *bytes = item->bytes;
         item->bytes = NULL;
-        rc = phieu_session_unreadable_prepare(bytes, item->len, item->what, &sl->pp, &sl->err);
-    } else {
-        double_feed_check(in, sl);
-        /* A single-page file may be archived as received; the session decides (pages.c). */
-        uint8_t *received = item->bytes;
-        size_t received_len = item->len;
-        item->bytes = NULL;
-        rc = phieu_session_page_prepare(&in->config, item->image, received, received_len, &sl->pp,
-                                        &sl->err);
-        /* The image is the biggest thing in flight: its memory decodes the next page. */
-        phieu_image_destroy(spare);
-        *spare = item->image;
-        item->image = NULL;
-        phieu_source_item_release(item);
+        return phieu_session_unreadable_prepare(bytes, item->len, item->what, &sl->pp,
+                                                &sl->err);
     }
+    double_feed_check(in, sl);
+    uint8_t *received = item->bytes; /* NULL unless the source read the file whole */
+    size_t received_len = item->len;
+    item->bytes = NULL;
+    int rc = phieu_session_page_prepare(&in->config, item->image, received, received_len,
+                                        &sl->pp, &sl->err);
+    recycle(item, spare);
+    return rc;
+}
+
+/* Everything about a page that needs no session, archive write included: off the commit
+ * path, so that the archive's fsyncs overlap the other pages' work. */
+static int prepare(const phieu_intake *in, slot *sl, phieu_image **spare)
+{
+    const phieu_source_item *item = &sl->item;
+    int file = item->max_bytes > 0 && !item->image && !item->bytes && !item->unreadable;
+    int rc = file ? prepare_file(in, sl, spare) : prepare_decoded(in, sl, spare);
     if (rc == 0)
         rc = phieu_session_prepared_store(in->archive_dir, &sl->pp, &sl->err);
     if (rc == 0) { /* on disk now: the commit needs only the hash and the reading */
@@ -192,6 +236,7 @@ static void *worker(void *arg)
         sl->rc = skip ? PHIEU_ECANCELLED : prepare(in, sl, &spare);
         pthread_mutex_lock(&in->lock);
         sl->state = SLOT_DONE;
+        in->waiting++;
         pthread_cond_broadcast(&in->changed);
     }
     pthread_mutex_unlock(&in->lock);
@@ -335,6 +380,7 @@ static void *committer(void *arg)
         }
         sl->state = SLOT_FREE;
         in->committed++;
+        in->waiting--;
         pthread_cond_broadcast(&in->changed);
     }
     pthread_mutex_unlock(&in->lock);
@@ -343,11 +389,19 @@ static void *committer(void *arg)
 
 /* ---- The caller's thread: take pages from the source ------------------------------- */
 
-/* Waits until `k` more pages fit in the ring; 0, or -1 once a commit failed. */
+/* Whether k more pages may be taken: the ring has room, and at most in_flight_max pages
+ * would be in flight (taken and not done yet). With the lock held. */
+static int has_room(const phieu_intake *in, long k)
+{
+    long uncommitted = in->produced + k - in->committed;
+    return uncommitted <= in->n_slots && uncommitted - in->waiting <= in->in_flight_max;
+}
+
+/* Waits until `k` more pages may be taken; 0, or -1 once a commit failed. */
 static int wait_room(phieu_intake *in, long k)
 {
     pthread_mutex_lock(&in->lock);
-    while (in->produced + k - in->committed > in->n_slots && !in->failed)
+    while (!has_room(in, k) && !in->failed)
         pthread_cond_wait(&in->changed, &in->lock);
     int failed = in->failed;
     pthread_mutex_unlock(&in->lock);
@@ -439,7 +493,8 @@ int phieu_intake_run(phieu_intake *in, phieu_source *src, phieu_error *err)
         return phieu_error_set(err, PHIEU_EINVAL, "phieu_intake_run: missing argument");
     in->st.counts.pages_expected = phieu_source_pages_expected(src);
     in->st.dropped_front = 0;
-    in->n_slots = in->jobs + INTAKE_EXTRA_SLOTS;
+    in->in_flight_max = in->jobs + INTAKE_EXTRA_SLOTS;
+    in->n_slots = in->in_flight_max + (long)in->jobs * INTAKE_BACKLOG_PER_JOB;
     in->slots = phieu_calloc((size_t)in->n_slots, sizeof *in->slots);
     pthread_t *threads = phieu_calloc((size_t)in->jobs + 1, sizeof *threads);
     if (!in->slots || !threads) {
@@ -447,7 +502,7 @@ int phieu_intake_run(phieu_intake *in, phieu_source *src, phieu_error *err)
         phieu_free(threads);
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory starting the intake");
     }
-    in->produced = in->taken = in->committed = 0;
+    in->produced = in->taken = in->committed = in->waiting = 0;
     in->closed = in->failed = 0;
     memset(&in->front, 0, sizeof in->front);
     pthread_mutex_init(&in->lock, NULL);

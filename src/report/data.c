@@ -185,6 +185,8 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
     b->image_path = phieu_strdup(path);
     if (!b->image_path)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+    size_t path_len = strlen(path);
+    b->image_tiff = path_len > 4 && strcmp(path + path_len - 4, ".tif") == 0;
     for (size_t i = 0; i < n_exc; i++) {
         const phieu_exception *e = &exc[i];
         if (strcmp(e->sheet_id, sb->sheet_id) != 0)

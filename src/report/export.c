@@ -83,7 +83,8 @@ static json_t *str_or_null(const char *s)
 
 void report_image_name(const phieu_report_ballot *b, char *out, size_t size)
 {
-    snprintf(out, size, "images/%s.%s", b->sha256, b->unreadable ? "bin" : "png");
+    snprintf(out, size, "images/%s.%s", b->sha256,
+             b->unreadable ? "bin" : b->image_tiff ? "tif" : "png");
 }
 
 static void append_json(phieu_buf *out, json_t *j, size_t flags)
@@ -196,6 +197,10 @@ int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size
     }
     memcpy(b->id, id, PHIEU_REPORT_ID_HEX);
     memcpy(b->sha256, sha, PHIEU_SHA256_HEX);
+    /* The image's name says what it holds; verify finds it by that name. */
+    const char *image = json_string_value(json_object_get(j, "image"));
+    size_t image_len = image ? strlen(image) : 0;
+    b->image_tiff = image_len > 4 && strcmp(image + image_len - 4, ".tif") == 0;
     const char *counted_by = json_string_value(json_object_get(j, "counted_by"));
     b->by_board = counted_by && strcmp(counted_by, "board") == 0;
     if (json_object_get(j, "counted_by") && !b->by_board) {

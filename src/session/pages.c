@@ -14,6 +14,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,15 +163,37 @@ fail:
 
 /* ---- Archive ------------------------------------------------------------------------ */
 
-static int archive_path(const char *archive, const char *sha256, int unreadable, char *out,
+/* What an archive file holds, by its name's ending. */
+enum { ARCHIVE_PNG = 0, ARCHIVE_BIN = 1, ARCHIVE_TIF = 2 };
+
+static int archive_path(const char *archive, const char *sha256, int kind, char *out,
                         size_t out_size, phieu_error *err)
 {
+    static const char *const ending[] = {"png", "bin", "tif"};
     size_t n = strlen(sha256);
     if (n != PHIEU_SHA256_HEX - 1 || strspn(sha256, "0123456789abcdef") != n)
         return phieu_error_set(err, PHIEU_EINVAL, "'%s' is not an image hash", sha256);
-    int w = snprintf(out, out_size, "%s/%s.%s", archive, sha256, unreadable ? "bin" : "png");
+    int w = snprintf(out, out_size, "%s/%s.%s", archive, sha256, ending[kind]);
     if (w < 0 || (size_t)w >= out_size)
         return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", archive);
+    return 0;
+}
+
+/* The archived file of an image: ".bin" for an unreadable file; else ".png" unless only a
+ * TIFF kept as received (".tif") is there. */
+static int archive_resolve(const char *archive, const char *sha256, int unreadable, char *out,
+                           size_t out_size, phieu_error *err)
+{
+    if (unreadable)
+        return archive_path(archive, sha256, ARCHIVE_BIN, out, out_size, err);
+    if (archive_path(archive, sha256, ARCHIVE_PNG, out, out_size, err) != 0)
+        return err->code;
+    char tif[4200];
+    struct stat st;
+    if (access(out, F_OK) != 0 &&
+        archive_path(archive, sha256, ARCHIVE_TIF, tif, sizeof tif, err) == 0 &&
+        stat(tif, &st) == 0)
+        snprintf(out, out_size, "%s", tif);
     return 0;
 }
 
@@ -202,27 +225,45 @@ static void archive_touch(const phieu_session *s, const char *sha256, int unread
 {
     char path[4200];
     phieu_error ignored = {0};
-    if (archive_path(s->archive, sha256, unreadable, path, sizeof path, &ignored) == 0)
+    if (archive_resolve(s->archive, sha256, unreadable, path, sizeof path, &ignored) == 0)
         archive_set_times(s, path);
 }
 
 int phieu_session_image_path(const phieu_session *s, const char *sha256, int unreadable,
                              char *out, size_t out_size, phieu_error *err)
 {
-    return archive_path(s->archive, sha256, unreadable, out, out_size, err);
+    return archive_resolve(s->archive, sha256, unreadable, out, out_size, err);
 }
 
 /* Writes the archive file unless it is already there. A file of that name can only be
  * complete: phieu_write_file_durable renames a synced temporary file into place. */
-static int archive_store(const char *archive, const char *sha, int unreadable,
-                         const void *data, size_t len, phieu_error *err)
+static int archive_store(const char *archive, const char *sha, int kind, const void *data,
+                         size_t len, phieu_error *err)
 {
     char path[4200];
-    if (archive_path(archive, sha, unreadable, path, sizeof path, err) != 0)
+    if (archive_path(archive, sha, kind, path, sizeof path, err) != 0)
         return err->code;
     struct stat st;
     if (!(stat(path, &st) == 0 && (size_t)st.st_size == len) &&
         phieu_write_file_durable(path, data, len, err) != 0)
+        return phieu_error_prefix(err, "cannot archive the page image: ");
+    return 0;
+}
+
+/* Renames a received copy (complete and synced) into place as the archive file, unless
+ * that is there already (another station, or an earlier run, stored the same bytes). */
+static int archive_adopt(const char *archive, const char *sha, int kind, const char *copy,
+                         phieu_error *err)
+{
+    char path[4200];
+    if (archive_path(archive, sha, kind, path, sizeof path, err) != 0)
+        return err->code;
+    struct stat st, mine;
+    if (stat(path, &st) == 0 && stat(copy, &mine) == 0 && st.st_size == mine.st_size) {
+        unlink(copy);
+        return 0;
+    }
+    if (phieu_rename_durable(copy, path, err) != 0)
         return phieu_error_prefix(err, "cannot archive the page image: ");
     return 0;
 }
@@ -545,119 +586,106 @@ typedef struct page_commit {
     const phieu_omr_strokes *strokes; /* or its strokes, made beforehand; NULL if none */
 } page_commit;
 
-/* Everything about one page in one transaction. */
-static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_result *out,
+/* The batch the page goes to (it must be open) and the page's position in it: the one
+ * given, else the next; a back takes its front's. In the transaction. */
+static int page_position(phieu_session *s, const phieu_page_meta *meta, phieu_batch *batch,
+                         int *position, phieu_error *err)
+{
+    if (batch_read(s, meta->batch, batch, err) != 0)
+        return err->code;
+    if (batch->closed)
+        return phieu_error_set(err, PHIEU_ESTATE, "batch %lld is closed; open a new batch",
+                               (long long)meta->batch);
+    *position = meta->position > 0 ? meta->position : batch->next_position;
+    if (meta->side != PHIEU_SIDE_BACK)
+        return 0;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT position FROM sheets WHERE id = ? AND side = 0", &st, err) !=
+        0)
+        return err->code;
+    sqlite3_bind_text(st, 1, meta->back_of, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && meta->position <= 0)
+        *position = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return phieu_error_set(err, PHIEU_ENOTFOUND,
+                               "the front '%s' of this back side is not in the session",
+                               meta->back_of);
+    return 0;
+}
+
+/* A possible second scan of a sheet already read (same form, same ink): to review, with
+ * the earlier sheet named. */
+static int rescan_check(phieu_session *s, const page_commit *pc, const char *pattern,
+                        int *status, page_exceptions *pe, phieu_page_result *out,
+                        phieu_error *err)
+{
+    char twin[PHIEU_SHEET_ID_MAX];
+    double sim;
+    if (find_rescan(s, pc->reading, pc->page, pc->strokes, pattern, twin, &sim, err) != 0)
+        return err->code;
+    if (!twin[0])
+        return 0;
+    char text[200];
+    snprintf(text, sizeof text,
+             "possible duplicate of sheet %s: the same ink (similarity %.2f); the same paper "
+             "may have been fed twice",
+             twin, sim);
+    add_reason(pe, 0, "possible-duplicate", text);
+    new_exception *pd = exception_for(pe, 0);
+    if (pd)
+        snprintf(pd->duplicate_of, sizeof pd->duplicate_of, "%s", twin);
+    snprintf(out->possible_duplicate_of, sizeof out->possible_duplicate_of, "%s", twin);
+    *status = PHIEU_PAGE_REVIEW;
+    return 0;
+}
+
+/* The session's own checks on a front: the reader's reasons, a blank page, a rescan, the
+ * overvotes the session asks a person to confirm. */
+static int front_checks(phieu_session *s, const page_commit *pc, const char *pattern,
+                        int form_index, int *status, page_exceptions *pe,
+                        phieu_page_result *out, phieu_error *err)
+{
+    const phieu_reading *r = pc->reading;
+    reading_exceptions(r, pe);
+    if (*status == PHIEU_PAGE_BLANK) {
+        add_reason(pe, 0, "blank-page", "an empty page: a blank sheet or a ballot fed face down");
+        *status = PHIEU_PAGE_REJECTED;
+    }
+    if (*status != PHIEU_PAGE_REJECTED && form_index >= 0 &&
+        rescan_check(s, pc, pattern, status, pe, out, err) != 0)
+        return err->code;
+    if (*status == PHIEU_PAGE_REJECTED || !s->info.confirm_overvotes)
+        return 0;
+    for (int i = 0; i < r->n_rows; i++)
+        if (r->rows[i].decision == PHIEU_ROW_OVERVOTE) {
+            char text[120];
+            snprintf(text, sizeof text, "row %d: two or more boxes marked; confirm the overvote",
+                     r->rows[i].row);
+            add_reason(pe, r->rows[i].row, "overvote-confirm", text);
+            *status = PHIEU_PAGE_REVIEW;
+        }
+    return 0;
+}
+
+/* Every check on a page, by its kind (unreadable file, back, front), then the double feed;
+ * a counted page with any exception goes to review. */
+static int page_checks(phieu_session *s, const page_commit *pc, const char *pattern,
+                       int form_index, int *status, page_exceptions *pe, phieu_page_result *out,
                        phieu_error *err)
 {
     const phieu_page_meta *meta = pc->meta;
-    archive_touch(s, pc->sha, pc->unreadable);
-    page_exceptions *pe = phieu_calloc(1, sizeof *pe);
-    if (!pe)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a page");
-    char pattern[PHIEU_FORM_MAX_ROWS + 1] = "";
-    uint8_t *blob = NULL;
-    size_t blob_len = 0;
-    int status = PHIEU_PAGE_REJECTED, form_index = -1;
-    if (pc->reading) {
-        status = pc->reading->status;
-        form_index = pc->reading->form_index;
-        if (form_index < -1 || form_index >= s->info.n_forms)
-            form_index = -1;
-        phieu_omr_decision_pattern(pc->reading, pattern);
-        if (session_reading_encode(pc->reading, &blob, &blob_len, err) != 0) {
-            phieu_free(pe);
-            return err->code;
-        }
-    }
-
-    if (session_begin(s, err) != 0)
-        goto fail;
-    /* Another station may have committed the same image since we looked. */
-    char dup[PHIEU_SHEET_ID_MAX];
-    if (sheet_by_hash(s, pc->sha, dup, err) != 0)
-        goto fail;
-    if (dup[0]) {
-        session_rollback(s);
-        out->outcome = PHIEU_ADD_DUPLICATE;
-        snprintf(out->sheet_id, sizeof out->sheet_id, "%s", dup);
-        phieu_free(blob);
-        phieu_free(pe);
-        return 0;
-    }
-    phieu_batch batch;
-    if (batch_read(s, meta->batch, &batch, err) != 0)
-        goto fail;
-    if (batch.closed) {
-        phieu_error_set(err, PHIEU_ESTATE, "batch %lld is closed; open a new batch",
-                        (long long)meta->batch);
-        goto fail;
-    }
-    int position = meta->position > 0 ? meta->position : batch.next_position;
-    if (meta->side == PHIEU_SIDE_BACK) {
-        sqlite3_stmt *st;
-        if (session_prepare(s, "SELECT position FROM sheets WHERE id = ? AND side = 0", &st,
-                            err) != 0)
-            goto fail;
-        sqlite3_bind_text(st, 1, meta->back_of, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW && meta->position <= 0)
-            position = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_ROW) {
-            phieu_error_set(err, PHIEU_ENOTFOUND,
-                            "the front '%s' of this back side is not in the session",
-                            meta->back_of);
-            goto fail;
-        }
-    }
-
-    /* The session's own checks. */
     if (!pc->reading) {
         add_reason(pe, 0, "unreadable-file", pc->what ? pc->what : "the file cannot be read");
     } else if (meta->side == PHIEU_SIDE_BACK) {
-        if (status != PHIEU_PAGE_BLANK) {
+        if (*status != PHIEU_PAGE_BLANK) {
             add_reason(pe, 0, "back-not-blank",
                        "the back of a sheet is not blank: look at both sides of the paper");
-            status = PHIEU_PAGE_REVIEW;
+            *status = PHIEU_PAGE_REVIEW;
         }
-    } else {
-        reading_exceptions(pc->reading, pe);
-        if (status == PHIEU_PAGE_BLANK) {
-            add_reason(pe, 0, "blank-page",
-                       "an empty page: a blank sheet or a ballot fed face down");
-            status = PHIEU_PAGE_REJECTED;
-        }
-        if (status != PHIEU_PAGE_REJECTED && form_index >= 0) {
-            char twin[PHIEU_SHEET_ID_MAX];
-            double sim;
-            if (find_rescan(s, pc->reading, pc->page, pc->strokes, pattern, twin, &sim, err) != 0)
-                goto fail;
-            if (twin[0]) {
-                char text[200];
-                snprintf(text, sizeof text,
-                         "possible duplicate of sheet %s: the same ink (similarity %.2f); "
-                         "the same paper may have been fed twice",
-                         twin, sim);
-                add_reason(pe, 0, "possible-duplicate", text);
-                new_exception *pd = exception_for(pe, 0);
-                if (pd)
-                    snprintf(pd->duplicate_of, sizeof pd->duplicate_of, "%s", twin);
-                snprintf(out->possible_duplicate_of, sizeof out->possible_duplicate_of, "%s",
-                         twin);
-                status = PHIEU_PAGE_REVIEW;
-            }
-        }
-        if (status != PHIEU_PAGE_REJECTED && s->info.confirm_overvotes) {
-            for (int i = 0; i < pc->reading->n_rows; i++)
-                if (pc->reading->rows[i].decision == PHIEU_ROW_OVERVOTE) {
-                    char text[120];
-                    snprintf(text, sizeof text,
-                             "row %d: two or more boxes marked; confirm the overvote",
-                             pc->reading->rows[i].row);
-                    add_reason(pe, pc->reading->rows[i].row, "overvote-confirm", text);
-                    status = PHIEU_PAGE_REVIEW;
-                }
-        }
+    } else if (front_checks(s, pc, pattern, form_index, status, pe, out, err) != 0) {
+        return err->code;
     }
     if (meta->double_feed) {
         char text[300];
@@ -665,21 +693,25 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
                  meta->double_feed_why ? ": " : "",
                  meta->double_feed_why ? meta->double_feed_why : "");
         add_reason(pe, 0, "double-feed", text);
-        if (status != PHIEU_PAGE_REJECTED)
-            status = PHIEU_PAGE_REVIEW;
+        if (*status != PHIEU_PAGE_REJECTED)
+            *status = PHIEU_PAGE_REVIEW;
     }
-    if (status == PHIEU_PAGE_COUNTED && pe->n > 0)
-        status = PHIEU_PAGE_REVIEW;
+    if (*status == PHIEU_PAGE_COUNTED && pe->n > 0)
+        *status = PHIEU_PAGE_REVIEW;
+    return 0;
+}
 
-    char id[PHIEU_SHEET_ID_MAX];
-    if (new_sheet_id(s, id, err) != 0)
-        goto fail;
+/* The sheet's row. A position taken in the batch is PHIEU_EEXIST. */
+static int insert_sheet(phieu_session *s, const page_commit *pc, const char *id, int position,
+                        int form_index, int status, const char *pattern, phieu_error *err)
+{
+    const phieu_page_meta *meta = pc->meta;
     sqlite3_stmt *st;
     if (session_prepare(s,
                         "INSERT INTO sheets(id, sha256, unreadable, batch, position, side,"
                         " back_of, form_idx, status, pattern) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         &st, err) != 0)
-        goto fail;
+        return err->code;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, pc->sha, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, pc->unreadable);
@@ -698,51 +730,106 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
     sqlite3_bind_text(st, 10, pattern, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
-            phieu_error_set(err, PHIEU_EEXIST,
-                            "batch %lld already holds a page at position %d; give another "
-                            "position",
-                            (long long)meta->batch, position);
-        else
-            session_db_error(s, err, "cannot record the page");
-        goto fail;
-    }
-    if (blob) {
-        if (session_prepare(s, "INSERT INTO readings(sheet_id, blob) VALUES (?, ?)", &st,
-                            err) != 0)
-            goto fail;
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-            session_db_error(s, err, "cannot record the reading");
-            goto fail;
-        }
-    }
+    if (rc == SQLITE_DONE)
+        return 0;
+    if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
+        return phieu_error_set(err, PHIEU_EEXIST,
+                               "batch %lld already holds a page at position %d; give another "
+                               "position",
+                               (long long)meta->batch, position);
+    return session_db_error(s, err, "cannot record the page");
+}
+
+static int insert_reading(phieu_session *s, const char *id, const uint8_t *blob,
+                          size_t blob_len, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO readings(sheet_id, blob) VALUES (?, ?)", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the reading");
+}
+
+static int advance_position(phieu_session *s, int64_t batch, int next, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "UPDATE batches SET next_position = ? WHERE id = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int(st, 1, next);
+    sqlite3_bind_int64(st, 2, batch);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the page");
+}
+
+/* The sheet, its reading, its exceptions, and the batch's next position. */
+static int insert_page(phieu_session *s, const page_commit *pc, const char *id, int position,
+                       const phieu_batch *batch, int form_index, int status,
+                       const char *pattern, const uint8_t *blob, size_t blob_len,
+                       const page_exceptions *pe, phieu_error *err)
+{
+    if (insert_sheet(s, pc, id, position, form_index, status, pattern, err) != 0)
+        return err->code;
+    if (blob && insert_reading(s, id, blob, blob_len, err) != 0)
+        return err->code;
     if (insert_exceptions(s, id, pe, err) != 0)
-        goto fail;
-    if (position >= batch.next_position) {
-        if (session_prepare(s, "UPDATE batches SET next_position = ? WHERE id = ?", &st,
-                            err) != 0)
-            goto fail;
-        sqlite3_bind_int(st, 1, position + 1);
-        sqlite3_bind_int64(st, 2, meta->batch);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-            session_db_error(s, err, "cannot record the page");
-            goto fail;
+        return err->code;
+    if (position >= batch->next_position &&
+        advance_position(s, pc->meta->batch, position + 1, err) != 0)
+        return err->code;
+    return 0;
+}
+
+/* Everything about one page in one transaction: the duplicate check (another station may
+ * have committed the same image since the caller looked), the position, the session's
+ * checks, the rows. */
+static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_result *out,
+                       phieu_error *err)
+{
+    archive_touch(s, pc->sha, pc->unreadable);
+    page_exceptions *pe = phieu_calloc(1, sizeof *pe);
+    if (!pe)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a page");
+    char pattern[PHIEU_FORM_MAX_ROWS + 1] = "", dup[PHIEU_SHEET_ID_MAX], id[PHIEU_SHEET_ID_MAX];
+    uint8_t *blob = NULL;
+    size_t blob_len = 0;
+    int status = PHIEU_PAGE_REJECTED, form_index = -1, position = 0;
+    phieu_batch batch;
+    if (pc->reading) {
+        status = pc->reading->status;
+        form_index = pc->reading->form_index;
+        if (form_index < -1 || form_index >= s->info.n_forms)
+            form_index = -1;
+        phieu_omr_decision_pattern(pc->reading, pattern);
+        if (session_reading_encode(pc->reading, &blob, &blob_len, err) != 0) {
+            phieu_free(pe);
+            return err->code;
         }
     }
-    if (session_commit(s, err) != 0)
+    if (session_begin(s, err) != 0 || sheet_by_hash(s, pc->sha, dup, err) != 0)
+        goto fail;
+    if (dup[0]) {
+        session_rollback(s);
+        out->outcome = PHIEU_ADD_DUPLICATE;
+        snprintf(out->sheet_id, sizeof out->sheet_id, "%s", dup);
+        goto done;
+    }
+    if (page_position(s, pc->meta, &batch, &position, err) != 0 ||
+        page_checks(s, pc, pattern, form_index, &status, pe, out, err) != 0 ||
+        new_sheet_id(s, id, err) != 0 ||
+        insert_page(s, pc, id, position, &batch, form_index, status, pattern, blob, blob_len,
+                    pe, err) != 0 ||
+        session_commit(s, err) != 0)
         goto fail;
     out->outcome = PHIEU_ADD_NEW;
     snprintf(out->sheet_id, sizeof out->sheet_id, "%s", id);
     out->status = status;
     out->form_index = form_index;
     out->n_exceptions = pe->n;
+done:
     phieu_free(blob);
     phieu_free(pe);
     return 0;
@@ -790,7 +877,7 @@ int phieu_session_add_page(phieu_session *s, const phieu_image *page,
         return 0;
     }
     /* Save first, then read. */
-    int rc = archive_store(s->archive, out->sha256, 0, png, png_len, err);
+    int rc = archive_store(s->archive, out->sha256, ARCHIVE_PNG, png, png_len, err);
     phieu_free(png);
     if (rc != 0)
         return rc;
@@ -819,7 +906,8 @@ int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t 
         out->outcome = PHIEU_ADD_DUPLICATE;
         return 0;
     }
-    if (archive_store(s->archive, out->sha256, 1, bytes ? (const void *)bytes : "", len, err) != 0)
+    if (archive_store(s->archive, out->sha256, ARCHIVE_BIN, bytes ? (const void *)bytes : "", len,
+                      err) != 0)
         return err->code;
     out->reading.status = PHIEU_PAGE_REJECTED;
     out->reading.form_index = -1;
@@ -829,6 +917,16 @@ int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t 
 
 /* ---- The same in two halves, for the intake's worker threads ------------------------ */
 
+/* Drops a received copy that was not adopted (the page was re-encoded, or failed). */
+static void prepared_release_copy(phieu_prepared_page *pp)
+{
+    if (pp->received) {
+        unlink(pp->received);
+        phieu_free(pp->received);
+        pp->received = NULL;
+    }
+}
+
 void phieu_session_prepared_release(phieu_prepared_page *pp)
 {
     if (!pp)
@@ -837,36 +935,137 @@ void phieu_session_prepared_release(phieu_prepared_page *pp)
     pp->bytes = NULL;
     pp->len = 0;
     phieu_omr_strokes_destroy(&pp->strokes);
+    prepared_release_copy(pp); /* not adopted: the copy is no one's */
+}
+
+/* Chunks that say how to show a PNG's pixels; anything else (text, time, Exif, ICC
+ * profiles, private chunks) could say when or in what order a page was scanned, so a file
+ * with any of them is re-encoded rather than archived as received (the contract: secrecy). */
+static int png_chunk_allowed(const uint8_t type[4])
+{
+    static const char *const allowed[] = {"IHDR", "PLTE", "IDAT", "IEND", "pHYs",
+                                          "sBIT", "gAMA", "cHRM", "sRGB", "tRNS", "bKGD"};
+    for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++)
+        if (memcmp(type, allowed[k], 4) == 0)
+            return 1;
+    return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* A PNG file that carries the image and nothing else: IHDR first, IEND last, and between
- * them only the chunks that say how to show the pixels. Text, time, Exif, ICC profiles and
- * private chunks could say when or in what order a page was scanned, so a file with any of
- * them is re-encoded rather than archived as received (the contract: secrecy). */
+ * them only png_chunk_allowed. Reads the chunk headers only (pread), not the pixels. */
+static int png_file_image_only(int fd, uint64_t len)
+{
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    uint8_t head[8];
+    if (len < 8 || pread(fd, head, 8, 0) != 8 || memcmp(head, sig, 8) != 0)
+        return 0;
+    uint64_t i = 8;
+    for (int first = 1; len - i >= 12; first = 0) {
+        if (pread(fd, head, 8, (off_t)i) != 8)
+            return 0;
+        uint32_t n = be32(head);
+        if (n > len - i - 12 || (first && memcmp(head + 4, "IHDR", 4) != 0) ||
+            !png_chunk_allowed(head + 4))
+            return 0;
+        i += 12 + (uint64_t)n;
+        if (memcmp(head + 4, "IEND", 4) == 0)
+            return i == len;
+    }
+    return 0;
+}
+
+/* png_file_image_only for a file in memory. */
 static int png_image_only(const uint8_t *b, size_t len)
 {
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    static const char *const allowed[] = {"IHDR", "PLTE", "IDAT", "IEND", "pHYs",
-                                          "sBIT", "gAMA", "cHRM", "sRGB", "tRNS", "bKGD"};
     if (len < 8 || memcmp(b, sig, 8) != 0)
         return 0;
     size_t i = 8;
-    int first = 1;
-    while (len - i >= 12) {
-        uint32_t n = (uint32_t)b[i] << 24 | (uint32_t)b[i + 1] << 16 | (uint32_t)b[i + 2] << 8 |
-                     b[i + 3];
-        const char *type = (const char *)b + i + 4;
-        if (n > len - i - 12 || (first && memcmp(type, "IHDR", 4) != 0))
-            return 0;
-        int ok = 0;
-        for (size_t k = 0; k < sizeof allowed / sizeof allowed[0] && !ok; k++)
-            ok = memcmp(type, allowed[k], 4) == 0;
-        if (!ok)
+    for (int first = 1; len - i >= 12; first = 0) {
+        uint32_t n = be32(b + i);
+        const uint8_t *type = b + i + 4;
+        if (n > len - i - 12 || (first && memcmp(type, "IHDR", 4) != 0) ||
+            !png_chunk_allowed(type))
             return 0;
         i += 12 + (size_t)n;
-        first = 0;
         if (memcmp(type, "IEND", 4) == 0)
             return i == len;
+    }
+    return 0;
+}
+
+/* TIFF tags that describe the pixels and where they are; anything else (DateTime,
+ * Software, ImageDescription, PageNumber, Exif, XMP, ICC, private tags) could carry a scan
+ * time or a sequence number, so such a file is re-encoded (secrecy, as for PNG). */
+static int tiff_tag_allowed(unsigned tag)
+{
+    static const unsigned short allowed[] = {
+        254, 256, 257, 258, 259, 262, 266, 273, 274, 277, 278, 279, 282, 283,
+        284, 292, 293, 296, 317, 320, 322, 323, 324, 325, 338, 339};
+    for (size_t k = 0; k < sizeof allowed / sizeof allowed[0]; k++)
+        if (allowed[k] == tag)
+            return 1;
+    return 0;
+}
+
+static uint64_t tiff_uint(const uint8_t *p, int bytes, int little)
+{
+    uint64_t v = 0;
+    for (int k = 0; k < bytes; k++)
+        v |= (uint64_t)p[little ? k : bytes - 1 - k] << (8 * k);
+    return v;
+}
+
+/* A TIFF file (classic or BigTIFF) of one directory whose tags are all tiff_tag_allowed.
+ * Reads the directory only (pread). */
+static int tiff_file_image_only(int fd)
+{
+    uint8_t h[16];
+    if (pread(fd, h, 16, 0) < 8 || !(h[0] == h[1] && (h[0] == 'I' || h[0] == 'M')))
+        return 0;
+    int le = h[0] == 'I', big = tiff_uint(h + 2, 2, le) == 43;
+    if (!big && tiff_uint(h + 2, 2, le) != 42)
+        return 0;
+    int osz = big ? 8 : 4, csz = big ? 8 : 2, esz = big ? 20 : 12;
+    uint64_t ifd = tiff_uint(h + (big ? 8 : 4), osz, le);
+    uint8_t c[8];
+    if (pread(fd, c, (size_t)csz, (off_t)ifd) != csz)
+        return 0;
+    uint64_t n = tiff_uint(c, csz, le);
+    if (n == 0 || n > 4096)
+        return 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t e[2];
+        if (pread(fd, e, 2, (off_t)(ifd + (uint64_t)csz + i * (uint64_t)esz)) != 2 ||
+            !tiff_tag_allowed((unsigned)tiff_uint(e, 2, le)))
+            return 0;
+    }
+    uint8_t next[8];
+    if (pread(fd, next, (size_t)osz, (off_t)(ifd + (uint64_t)csz + n * (uint64_t)esz)) != osz)
+        return 0;
+    return tiff_uint(next, osz, le) == 0;
+}
+
+/* Reads the page and, for a page of little ink, makes its strokes (find_rescan compares
+ * them; the commit no longer has the page). */
+static int prepared_read(const phieu_omr_config *config, const phieu_image *page,
+                         phieu_prepared_page *out, phieu_error *err)
+{
+    if (phieu_omr_read(config, page, &out->result.reading, err) != 0)
+        return err->code;
+    const phieu_reading *r = &out->result.reading;
+    double evidence = 0;
+    if (r->form_index >= 0 && r->form_index < config->n_forms) {
+        phieu_omr_ink_agreement(r, r, &evidence);
+        if (evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
+            phieu_omr_strokes_create(&config->layouts[r->form_index], page, r, &out->strokes,
+                                     err) != 0)
+            return err->code;
     }
     return 0;
 }
@@ -890,24 +1089,69 @@ int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image
             return err->code;
     }
     phieu_sha256_hex(out->bytes, out->len, out->result.sha256);
-    if (phieu_omr_read(config, page, &out->result.reading, err) != 0) {
+    if (prepared_read(config, page, out, err) != 0) {
         phieu_session_prepared_release(out);
         return err->code;
     }
-    /* A page of one or two marks may need its strokes to be told from another hand's
-     * (find_rescan); the commit no longer has the page, so they are made here. */
-    const phieu_reading *r = &out->result.reading;
-    double evidence = 0;
-    if (r->form_index >= 0 && r->form_index < config->n_forms) {
-        phieu_omr_ink_agreement(r, r, &evidence);
-        if (evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
-            phieu_omr_strokes_create(&config->layouts[r->form_index], page, r, &out->strokes,
-                                     err) != 0) {
-            phieu_session_prepared_release(out);
-            return err->code;
-        }
-    }
     return 0;
+}
+
+int phieu_session_page_receive(const char *archive_dir, const char *path, uint64_t max_bytes,
+                               phieu_prepared_page *out, phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->result.form_index = -1;
+    char copy[4200];
+    /* ".tmp.<pid>" as phieu_write_file_durable's: archive cleaning keeps a live process's
+     * copies and removes a killed one's. The thread's id: workers receive at once. */
+    if (snprintf(copy, sizeof copy, "%s/received.tmp.%ld.%ld", archive_dir, (long)getpid(),
+                 (long)syscall(SYS_gettid)) >= (int)sizeof copy)
+        return phieu_error_set(err, PHIEU_EINVAL, "archive path too long in '%s'", archive_dir);
+    uint64_t len = 0;
+    if (phieu_copy_file_hashed(path, copy, max_bytes, out->result.sha256, &len, err) != 0)
+        return phieu_error_prefix(err, "'%s': ", path);
+    out->received = phieu_strdup(copy);
+    if (!out->received) {
+        unlink(copy);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory archiving '%s'", path);
+    }
+    out->len = (size_t)len;
+    return 0;
+}
+
+/* Whether the received copy can be the archive file: a PNG or TIFF holding nothing but the
+ * image. Sets pp->tiff for a TIFF. */
+static int received_keep(phieu_prepared_page *pp)
+{
+    int fd = open(pp->received, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int keep = png_file_image_only(fd, pp->len);
+    if (!keep && tiff_file_image_only(fd))
+        keep = pp->tiff = 1;
+    close(fd);
+    return keep;
+}
+
+int phieu_session_received_prepare(const phieu_omr_config *config, const phieu_image *page,
+                                   phieu_prepared_page *pp, phieu_error *err)
+{
+    if (!config || !page || !pp->received)
+        return phieu_error_set(err, PHIEU_EINVAL, "no received page given");
+    if (!received_keep(pp)) { /* the copy goes at _store; the encoding is archived */
+        if (phieu_image_encode_png(page, &pp->bytes, &pp->len, err) != 0)
+            return err->code;
+        phieu_sha256_hex(pp->bytes, pp->len, pp->result.sha256);
+    }
+    return prepared_read(config, page, pp, err);
+}
+
+void phieu_session_received_unreadable(phieu_prepared_page *pp, const char *what)
+{
+    pp->unreadable = 1;
+    snprintf(pp->what, sizeof pp->what, "%s", what ? what : "the file cannot be read");
+    pp->result.reading.status = PHIEU_PAGE_REJECTED;
+    pp->result.reading.form_index = -1;
 }
 
 int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *what,
@@ -930,8 +1174,17 @@ int phieu_session_unreadable_prepare(uint8_t *bytes, size_t len, const char *wha
 int phieu_session_prepared_store(const char *archive_dir, phieu_prepared_page *pp,
                                  phieu_error *err)
 {
-    int rc = archive_store(archive_dir, pp->result.sha256, pp->unreadable,
+    int kind = pp->unreadable ? ARCHIVE_BIN : pp->tiff ? ARCHIVE_TIF : ARCHIVE_PNG;
+    int rc;
+    if (pp->received && !pp->bytes) { /* the copy is the evidence */
+        rc = archive_adopt(archive_dir, pp->result.sha256, kind, pp->received, err);
+        phieu_free(pp->received); /* renamed or removed either way */
+        pp->received = NULL;
+    } else {
+        rc = archive_store(archive_dir, pp->result.sha256, kind,
                            pp->bytes ? (const void *)pp->bytes : "", pp->len, err);
+        prepared_release_copy(pp);
+    }
     pp->stored = rc == 0;
     return rc;
 }
@@ -948,9 +1201,7 @@ int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
         out->outcome = PHIEU_ADD_DUPLICATE;
         return 0;
     }
-    if (!pp->stored && archive_store(s->archive, out->sha256, pp->unreadable,
-                                     pp->bytes ? (const void *)pp->bytes : "", pp->len,
-                                     err) != 0)
+    if (!pp->stored && phieu_session_prepared_store(s->archive, pp, err) != 0)
         return err->code;
     page_commit pc = {out->sha256, pp->unreadable, meta, pp->unreadable ? NULL : &out->reading,
                       pp->unreadable ? pp->what : NULL, NULL, pp->strokes};

@@ -51,6 +51,48 @@ int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err
     return s->ops->next(s, &item->image, &item->info, err);
 }
 
+/* Decodes the first page of an opened reader (rc: of its opening) into item->image,
+ * reusing *spare; a page that does not decode makes the item unreadable (0 returned). */
+static int decode_reader(phieu_source_item *item, phieu_image_reader *r, int rc,
+                         phieu_error *why, phieu_image **spare, phieu_error *err)
+{
+    phieu_image *img = spare ? *spare : NULL;
+    if (spare)
+        *spare = NULL;
+    if (rc == 0) {
+        rc = phieu_image_reader_next_reusing(r, &img, why);
+        if (rc == 0)
+            rc = phieu_error_set(why, PHIEU_EFORMAT, "'%s' holds no image", item->path);
+    }
+    phieu_image_reader_close(&r);
+    if (rc < 0) { /* img is the spare given, or NULL */
+        if (spare)
+            *spare = img;
+        else
+            phieu_image_destroy(&img);
+    } else {
+        item->image = img;
+    }
+    if (rc == PHIEU_ENOMEM) {
+        *err = *why;
+        return rc;
+    }
+    if (rc < 0) {
+        item->unreadable = 1;
+        snprintf(item->what, sizeof item->what, "%s", why->message);
+        return 0;
+    }
+    phieu_image *page = item->image;
+    phieu_page_info *info = &item->info;
+    info->bytes_announced = info->bytes_received = (uint64_t)page->width * (uint64_t)page->height;
+    info->dpi = page->dpi_y;
+    info->length_mm = info->dpi > 0 ? page->height / info->dpi * 25.4 : 0;
+    info->sane_format = -1;
+    info->depth = 8;
+    info->frames = 1;
+    return 0;
+}
+
 int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
                              phieu_image **spare, phieu_error *err)
 {
@@ -65,42 +107,37 @@ int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *
     phieu_image_limits lim = limits ? *limits : phieu_image_default_limits();
     phieu_image_reader *r = NULL;
     phieu_error why = {0};
-    phieu_image *img = spare ? *spare : NULL;
-    if (spare)
-        *spare = NULL;
     int rc = phieu_image_reader_open_memory(item->bytes, item->len, item->path, &lim, &r, &why);
-    if (rc == 0) {
-        rc = phieu_image_reader_next_reusing(r, &img, &why);
-        if (rc == 0)
-            rc = phieu_error_set(&why, PHIEU_EFORMAT, "'%s' holds no image", item->path);
-    }
-    phieu_image_reader_close(&r);
-    if (rc < 0) { /* img is the spare given, or NULL */
-        if (spare)
-            *spare = img;
-        else
-            phieu_image_destroy(&img);
-    } else {
-        item->image = img;
-    }
-    if (rc == PHIEU_ENOMEM) {
-        *err = why;
-        return rc;
-    }
-    if (rc < 0) {
-        item->unreadable = 1;
-        snprintf(item->what, sizeof item->what, "%s", why.message);
-        return 0;
-    }
-    phieu_image *page = item->image;
-    phieu_page_info *info = &item->info;
-    info->bytes_announced = info->bytes_received = (uint64_t)page->width * (uint64_t)page->height;
-    info->dpi = page->dpi_y;
-    info->length_mm = info->dpi > 0 ? page->height / info->dpi * 25.4 : 0;
-    info->sane_format = -1;
-    info->depth = 8;
-    info->frames = 1;
-    return 0;
+    return decode_reader(item, r, rc, &why, spare, err);
+}
+
+/* The decoders name the file they read, here the archive's copy, which means nothing to
+ * the operator: the message names the file given instead. */
+static void rename_in_message(char *msg, size_t size, const char *copy, const char *path)
+{
+    char *at = strstr(msg, copy);
+    if (!at)
+        return;
+    char tail[PHIEU_ERROR_MESSAGE_MAX];
+    snprintf(tail, sizeof tail, "%s", at + strlen(copy));
+    snprintf(at, size - (size_t)(at - msg), "%s%s", path, tail);
+}
+
+int phieu_source_item_decode_copy(phieu_source_item *item, const char *copy,
+                                  const phieu_image_limits *limits, phieu_image **spare,
+                                  phieu_error *err)
+{
+    if (item->image || item->unreadable || item->bytes)
+        return phieu_error_set(err, PHIEU_EINVAL, "'%s' is decoded already", item->path);
+    item->max_bytes = 0;
+    phieu_image_limits lim = limits ? *limits : phieu_image_default_limits();
+    phieu_image_reader *r = NULL;
+    phieu_error why = {0};
+    int rc = phieu_image_reader_open(copy, &lim, &r, &why);
+    rc = decode_reader(item, r, rc, &why, spare, err);
+    if (item->unreadable)
+        rename_in_message(item->what, sizeof item->what, copy, item->path);
+    return rc;
 }
 
 void phieu_source_item_release(phieu_source_item *item)

@@ -83,25 +83,177 @@ void phieu_sha256_hex(const void *data, size_t len, char out[PHIEU_SHA256_HEX])
     phieu_hex(digest, sizeof digest, out);
 }
 
+/* A streamed SHA-256: libcrypto's (the CPU's SHA instructions, see phieu_sha256) while it
+ * works, libsodium's once it failed (no memory for its context); the digest is the same. */
+typedef struct hasher {
+    EVP_MD_CTX *evp;
+    crypto_hash_sha256_state sodium;
+} hasher;
+
+static void hasher_init(hasher *h)
+{
+    h->evp = EVP_MD_CTX_new();
+    if (h->evp && EVP_DigestInit_ex(h->evp, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(h->evp);
+        h->evp = NULL;
+    }
+    if (!h->evp)
+        crypto_hash_sha256_init(&h->sodium);
+}
+
+static void hasher_update(hasher *h, const void *data, size_t len)
+{
+    if (h->evp)
+        (void)EVP_DigestUpdate(h->evp, data, len); /* cannot fail for SHA-256 in memory */
+    else
+        crypto_hash_sha256_update(&h->sodium, data, len);
+}
+
+/* The digest as hex; frees the context (also when only initialised). */
+static void hasher_final(hasher *h, char out[PHIEU_SHA256_HEX])
+{
+    uint8_t digest[PHIEU_SHA256_BYTES];
+    unsigned int n = 0;
+    if (h->evp) {
+        (void)EVP_DigestFinal_ex(h->evp, digest, &n);
+        EVP_MD_CTX_free(h->evp);
+        h->evp = NULL;
+    } else {
+        crypto_hash_sha256_final(&h->sodium, digest);
+    }
+    phieu_hex(digest, sizeof digest, out);
+}
+
+/* Copy and hash in chunks of this size: large enough that the system calls cost nothing
+ * beside the hash, small enough to stay in the L2 cache between read, hash and write. */
+#define COPY_CHUNK (256 * 1024)
+
 int phieu_sha256_file(const char *path, char out[PHIEU_SHA256_HEX], phieu_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return phieu_error_set(err, PHIEU_EIO, "cannot open '%s': %s", path, strerror(errno));
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
+    hasher h;
+    hasher_init(&h);
     unsigned char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        crypto_hash_sha256_update(&st, chunk, n);
+        hasher_update(&h, chunk, n);
     int failed = ferror(f);
     fclose(f);
+    hasher_final(&h, out);
     if (failed)
         return phieu_error_set(err, PHIEU_EIO, "cannot read '%s'", path);
-    uint8_t digest[PHIEU_SHA256_BYTES];
-    crypto_hash_sha256_final(&st, digest);
-    phieu_hex(digest, sizeof digest, out);
     return 0;
+}
+
+/* What the user can do about a failed write, by its cause. */
+static const char *what_to_do(int errnum);
+
+/* Writes all of buf to fd; 0, or the errno of the failure. */
+static int write_all(int fd, const uint8_t *p, size_t left)
+{
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? errno : ENOSPC;
+        p += n;
+        left -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Copies in to out through buf, hashing; 0, or a PHIEU_E code with err set. */
+static int copy_hashing(int in, int out, const char *src, const char *dst, uint64_t max_bytes,
+                        uint8_t *buf, hasher *h, uint64_t *total, phieu_error *err)
+{
+    *total = 0;
+    for (;;) {
+        ssize_t n = read(in, buf, COPY_CHUNK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return phieu_error_set(err, PHIEU_EIO, "cannot read '%s': %s", src,
+                                   strerror(errno));
+        if (n == 0)
+            return 0;
+        *total += (uint64_t)n;
+        if (*total > max_bytes) /* the file grew after fstat */
+            return phieu_error_set(err, PHIEU_ELIMIT,
+                                   "'%s' is more than the limit of %llu bytes", src,
+                                   (unsigned long long)max_bytes);
+        hasher_update(h, buf, (size_t)n);
+        int e = write_all(out, buf, (size_t)n);
+        if (e != 0)
+            return phieu_error_set(err, PHIEU_EIO, "cannot write '%s': %s; %s", dst,
+                                   strerror(e), what_to_do(e));
+    }
+}
+
+/* Opens src for copying: a regular file within max_bytes; -1 with err set otherwise. */
+static int open_source(const char *src, uint64_t max_bytes, phieu_error *err)
+{
+    int in = open(src, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        phieu_error_set(err, PHIEU_EIO, "cannot open '%s': %s", src, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(in);
+        phieu_error_set(err, PHIEU_EIO, "cannot read '%s': not a regular file", src);
+        return -1;
+    }
+    if ((uint64_t)st.st_size > max_bytes) {
+        close(in);
+        phieu_error_set(err, PHIEU_ELIMIT, "'%s' is %lld bytes, more than the limit of %llu bytes",
+                        src, (long long)st.st_size, (unsigned long long)max_bytes);
+        return -1;
+    }
+    (void)posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return in;
+}
+
+int phieu_copy_file_hashed(const char *src, const char *dst, uint64_t max_bytes,
+                           char sha_hex[PHIEU_SHA256_HEX], uint64_t *len, phieu_error *err)
+{
+    int in = open_source(src, max_bytes, err);
+    if (in < 0)
+        return err->code;
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    uint8_t *buf = phieu_malloc(COPY_CHUNK);
+    if (out < 0 || !buf) {
+        int rc = out < 0 ? phieu_error_set(err, PHIEU_EIO, "cannot create '%s': %s; %s", dst,
+                                           strerror(errno), what_to_do(errno))
+                         : phieu_error_set(err, PHIEU_ENOMEM, "out of memory copying '%s'", src);
+        if (out >= 0) {
+            close(out);
+            unlink(dst);
+        }
+        close(in);
+        phieu_free(buf);
+        return rc;
+    }
+    hasher h;
+    hasher_init(&h);
+    uint64_t total = 0;
+    int rc = copy_hashing(in, out, src, dst, max_bytes, buf, &h, &total, err);
+    hasher_final(&h, sha_hex);
+    phieu_free(buf);
+    close(in);
+    if (rc == 0 && fsync(out) != 0)
+        rc = phieu_error_set(err, PHIEU_EIO, "cannot sync '%s': %s; %s", dst, strerror(errno),
+                             what_to_do(errno));
+    if (close(out) != 0 && rc == 0)
+        rc = phieu_error_set(err, PHIEU_EIO, "cannot close '%s': %s; %s", dst, strerror(errno),
+                             what_to_do(errno));
+    if (rc != 0)
+        unlink(dst);
+    else if (len)
+        *len = total;
+    return rc;
 }
 
 int phieu_read_file(const char *path, size_t max_bytes, uint8_t **data, size_t *len,
@@ -322,4 +474,15 @@ void phieu_buf_json_string(phieu_buf *b, const char *s)
             phieu_buf_append(b, p, 1);
     }
     phieu_buf_append(b, "\"", 1);
+}
+
+int phieu_rename_durable(const char *from, const char *to, phieu_error *err)
+{
+    if (rename(from, to) != 0) {
+        int saved = errno;
+        unlink(from);
+        return phieu_error_set(err, PHIEU_EIO, "cannot rename '%s' to '%s': %s; %s", from, to,
+                               strerror(saved), what_to_do(saved));
+    }
+    return fsync_dir_of(to, err);
 }

@@ -68,10 +68,12 @@ check_consistent() {
   local db=$1
   [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check of $db"
   [ -z "$(sqlite3 "$db" 'PRAGMA foreign_key_check')" ] || fail "foreign keys of $db"
-  # Every sheet's image is in the archive.
-  sqlite3 "$db" "SELECT sha256 || CASE unreadable WHEN 1 THEN '.bin' ELSE '.png' END
+  # Every sheet's image is in the archive: a PNG, a TIFF kept as received, or the bytes
+  # of an unreadable file.
+  sqlite3 "$db" "SELECT sha256 || CASE unreadable WHEN 1 THEN '.bin' ELSE '' END
                  FROM sheets" | while read -r name; do
-    [ -f "$db.images/$name" ] || fail "sheet image $name missing from the archive"
+    [ -f "$db.images/$name" ] || [ -f "$db.images/$name.png" ] || [ -f "$db.images/$name.tif" ] ||
+      fail "sheet image $name missing from the archive"
   done
 }
 

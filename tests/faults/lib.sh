@@ -57,9 +57,11 @@ check_consistent() {
   local db=$1
   [ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check of $db"
   [ -z "$(sqlite3 "$db" 'PRAGMA foreign_key_check')" ] || fail "foreign keys of $db"
-  sqlite3 "$db" "SELECT sha256 || CASE unreadable WHEN 1 THEN '.bin' ELSE '.png' END
+  # A PNG, a TIFF kept as received, or the bytes of an unreadable file.
+  sqlite3 "$db" "SELECT sha256 || CASE unreadable WHEN 1 THEN '.bin' ELSE '' END
                  FROM sheets" | while read -r name; do
-    [ -f "$db.images/$name" ] || fail "sheet image $name missing from the archive of $db"
+    [ -f "$db.images/$name" ] || [ -f "$db.images/$name.png" ] || [ -f "$db.images/$name.tif" ] ||
+      fail "sheet image $name missing from the archive of $db"
   done
   if ls "$db.images" | grep -q '\.tmp'; then fail "temporary files left in $db.images"; fi
   "$phieu" log "$db" --verify >/dev/null 2>&1 || fail "the audit log of $db does not verify"

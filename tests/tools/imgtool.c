@@ -14,6 +14,9 @@
  *                                        and grain), no ballot
  *   imgtool line IMG X0 Y0 X1 Y1 WIDTH   a black pen line drawn into IMG (8-bit PNG)
  *   imgtool multipage OUT IN...          page 1 of each IN as one page of a TIFF
+ *   imgtool colour IN OUT [dated]        page 1 of IN in RGB with a red seal ring at the
+ *                                        top left, as a PNG (OUT *.png) or Deflate TIFF
+ *                                        (OUT *.tif; "dated": with a DateTime tag)
  *
  * Exit 0 on success, 2 on wrong use, 1 on any failure (with a message on stderr).
  */
@@ -29,7 +32,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: imgtool size|depth|scale|crop|noise|line|multipage ... "
+    fprintf(stderr, "usage: imgtool size|depth|scale|crop|noise|line|multipage|colour ... "
                     "(see the comment at the top of tests/tools/imgtool.c)\n");
     return 2;
 }
@@ -317,6 +320,94 @@ static int cmd_multipage(int argc, char **argv)
     return rc;
 }
 
+/* Row y of img as RGB, with the red ring (a seal: 4 mm wide band at 20 mm from the top
+ * left, at the image's dpi or 200) drawn over it. */
+static void colour_row(const phieu_image *img, int y, uint8_t *rgb)
+{
+    double dpmm = (img->dpi_x > 0 ? img->dpi_x : 200) / 25.4;
+    double cx = 35 * dpmm, cy = 35 * dpmm, r = 17 * dpmm;
+    for (int x = 0; x < img->width; x++) {
+        uint8_t g = img->pixels[(size_t)y * (size_t)img->stride + (size_t)x];
+        double d = hypot(x - cx, y - cy);
+        int seal = fabs(d - r) < 2 * dpmm;
+        rgb[3 * x] = seal ? 200 : g;
+        rgb[3 * x + 1] = seal ? (uint8_t)(g * 0.25) : g;
+        rgb[3 * x + 2] = seal ? (uint8_t)(g * 0.3) : g;
+    }
+}
+
+static int write_colour_png(const phieu_image *img, const char *path, uint8_t *rgb)
+{
+    FILE *f = fopen(path, "wb");
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    if (!f || !info || setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
+                 PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (int y = 0; y < img->height; y++) {
+        colour_row(img, y, rgb);
+        png_write_row(png, rgb);
+    }
+    png_write_end(png, info);
+    png_destroy_write_struct(&png, &info);
+    return fclose(f) == 0 ? 0 : 1;
+}
+
+static int write_colour_tiff(const phieu_image *img, const char *path, int dated, uint8_t *rgb)
+{
+    TIFF *tif = TIFFOpen(path, "w");
+    if (!tif)
+        return 1;
+    TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, (uint32_t)img->width);
+    TIFFSetField(tif, TIFFTAG_IMAGELENGTH, (uint32_t)img->height);
+    TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, 8);
+    TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, 3);
+    TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_RGB);
+    TIFFSetField(tif, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+    TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+    TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, 64u);
+    if (img->dpi_x > 0) {
+        TIFFSetField(tif, TIFFTAG_XRESOLUTION, (float)img->dpi_x);
+        TIFFSetField(tif, TIFFTAG_YRESOLUTION, (float)img->dpi_y);
+        TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
+    }
+    if (dated) /* what a scanner's driver writes: the time of the scan */
+        TIFFSetField(tif, TIFFTAG_DATETIME, "2026:11:28 09:41:07");
+    int rc = 0;
+    for (int y = 0; y < img->height && rc == 0; y++) {
+        colour_row(img, y, rgb);
+        rc = TIFFWriteScanline(tif, rgb, (uint32_t)y, 0) == 1 ? 0 : 1;
+    }
+    rc = rc == 0 && TIFFWriteDirectory(tif) ? 0 : 1;
+    TIFFClose(tif);
+    return rc;
+}
+
+static int cmd_colour(int argc, char **argv)
+{
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "dated") != 0))
+        return usage();
+    phieu_image *img = load(argv[0]);
+    uint8_t *rgb = img ? malloc((size_t)img->width * 3) : NULL;
+    int rc = 1;
+    if (rgb)
+        rc = ends_with(argv[1], ".png") ? write_colour_png(img, argv[1], rgb)
+                                        : write_colour_tiff(img, argv[1], argc == 3, rgb);
+    if (rc != 0)
+        fprintf(stderr, "imgtool: cannot write '%s'\n", argv[1]);
+    free(rgb);
+    phieu_image_destroy(&img);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -327,6 +418,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"size", cmd_size},   {"depth", cmd_depth}, {"scale", cmd_scale},         {"crop", cmd_crop},
         {"noise", cmd_noise}, {"line", cmd_line},   {"multipage", cmd_multipage},
+        {"colour", cmd_colour},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
