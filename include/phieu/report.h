@@ -118,6 +118,9 @@ typedef struct phieu_report_ballot {
 
 typedef struct phieu_report_data {
     char *council, *session_name, *date, *place;
+    /* When the count began and the minutes were closed, "HH:MM" as the board entered them
+     * (phieu_session_set_times), "" when not: the minutes then keep a blank to fill. */
+    char opened[PHIEU_SESSION_TIME_MAX], closed[PHIEU_SESSION_TIME_MAX];
     int delegates;
     int test;
     const phieu_rule_set *rules;

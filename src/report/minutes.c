@@ -413,6 +413,19 @@ static void header(doc *m)
     m->y += 5 * MM;
 }
 
+/* The hour and minute of an "HH:MM" the board entered, as the minutes write them ("9",
+ * "05": "vào hồi 9 giờ 05 phút"), or `blank` twice when it entered none. */
+static void time_parts(const char *hhmm, const char *blank, char hour[16], char minute[16])
+{
+    if (strlen(hhmm) == 5 && hhmm[2] == ':') {
+        snprintf(hour, 16, "%d", (hhmm[0] - '0') * 10 + (hhmm[1] - '0'));
+        snprintf(minute, 16, "%.2s", hhmm + 3);
+    } else {
+        snprintf(hour, 16, "%s", blank);
+        snprintf(minute, 16, "%s", blank);
+    }
+}
+
 static void opening(doc *m)
 {
     const phieu_report_data *d = m->d;
@@ -423,8 +436,10 @@ static void opening(doc *m)
         snprintf(month, sizeof month, "%s", tx->blank);
         snprintf(year, sizeof year, "%s", tx->blank);
     }
-    /* The time the count began is the board's to write: a blank to fill. */
-    snprintf(line, sizeof line, tx->opening, tx->blank, tx->blank, day, month, year, d->place,
+    /* The time the count began as the board entered it, else a blank to fill by hand. */
+    char hour[16], minute[16];
+    time_parts(d->opened, tx->blank, hour, minute);
+    snprintf(line, sizeof line, tx->opening, hour, minute, day, month, year, d->place,
              d->session_name, d->council);
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
     int n = 1;
@@ -538,7 +553,10 @@ static double closing(doc *m, int draw)
 {
     const phieu_report_data *d = m->d;
     const minutes_texts *tx = m->tx;
-    const char *lines[3] = {tx->complaints, tx->copies, tx->closed};
+    char hour[16], minute[16], closed[512];
+    time_parts(d->closed, tx->closed_blank, hour, minute);
+    snprintf(closed, sizeof closed, tx->closed, hour, minute);
+    const char *lines[3] = {tx->complaints, tx->copies, closed};
     double y = m->y;
     for (int i = 0; i < 3; i++) {
         double h = draw ? draw_text(m, MARGIN_LEFT + 10 * MM, y, CONTENT_W - 10 * MM, lines[i],

@@ -52,7 +52,8 @@ static const minutes_texts texts_vi = {
                   "...............",
     .copies = "Biên bản được lập thành ........ bản, có giá trị như nhau, kèm theo Phụ lục "
               "thông tin kiểm tra.",
-    .closed = "Biên bản kết thúc vào hồi ........ giờ ........ phút cùng ngày.",
+    .closed = "Biên bản kết thúc vào hồi %s giờ %s phút cùng ngày.",
+    .closed_blank = "........",
     .sign_for = "TM. BAN KIỂM PHIẾU",
     .sign_head = "TRƯỞNG BAN",
     .sign_secretary = "THƯ KÝ",

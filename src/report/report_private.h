@@ -56,7 +56,9 @@ typedef struct minutes_texts {
     const char *person_band;     /* name, post, count, low words, percent, base words */
     const char *base_collected, *base_delegates;
     const char *exceptions;      /* decided exceptions */
-    const char *complaints, *copies, *closed;
+    const char *complaints, *copies;
+    const char *closed;          /* hour, minute the minutes were closed */
+    const char *closed_blank;    /* the blank for each when not entered */
     const char *sign_for, *sign_head, *sign_secretary, *sign_member, *sign_hint;
     const char *draft_mark, *draft_line;
     const char *draft_difference; /* form title, collected, read */
