@@ -896,7 +896,9 @@ static int parse_time(const char *what, const char *in, char out[PHIEU_SESSION_T
                                "the %s time '%s' is not a time of day; write it as hours and "
                                "minutes, e.g. 14:30",
                                what, in);
-    snprintf(out, PHIEU_SESSION_TIME_MAX, "%02d:%02d", h, m);
+    /* Digit by digit: h and m are checked above, and no format can overflow. */
+    out[0] = (char)('0' + h / 10), out[1] = (char)('0' + h % 10), out[2] = ':';
+    out[3] = (char)('0' + m / 10), out[4] = (char)('0' + m % 10), out[5] = '\0';
     return 0;
 }
 
