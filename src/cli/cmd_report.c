@@ -1,5 +1,6 @@
 /*
- * cmd_report.c - `phieu report SESSION --out DIR [--key KEYFILE] [--draft]`: the certified
+ * cmd_report.c - `phieu report SESSION --out DIR [--key KEYFILE] [--draft] [--wording FILE]`:
+ * the certified
  * totals (minutes, exports, manifest, signature). Refuses while something blocks a final
  * report, and lists what. Arguments and output only; the work is src/report/.
  */
@@ -11,7 +12,7 @@
 #include "phieu/session.h"
 
 static const char report_usage[] =
-    "usage: phieu report SESSION --out DIR [--key KEYFILE] [--draft]\n"
+    "usage: phieu report SESSION --out DIR [--key KEYFILE] [--draft] [--wording FILE]\n"
     "\n"
     "Writes the certified results of SESSION into DIR (a new or empty folder):\n"
     "  minutes.pdf     the biên bản kiểm phiếu, A4, to print and sign\n"
@@ -26,6 +27,8 @@ static const char report_usage[] =
     "                  required for a final report\n"
     "  --draft         write even while exceptions are open or the counts do not\n"
     "                  reconcile; every page then says 'BẢN NHÁP / DRAFT'\n"
+    "  --wording FILE  word the minutes with FILE, a province's own copy of\n"
+    "                  forms/minutes/vi.minutes (the wording built in)\n"
     "\n"
     "Without --draft the report is refused (exit 4) while exceptions are open, ballots or\n"
     "rows are pending, the board's counts are missing, or the sheets read differ from the\n"
@@ -37,7 +40,7 @@ int cmd_report(int argc, char **argv)
         fputs(report_usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    const char *session = NULL, *out = NULL, *keyfile = NULL;
+    const char *session = NULL, *out = NULL, *keyfile = NULL, *wording_file = NULL;
     int draft = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 || strcmp(argv[i], "-o") == 0) {
@@ -48,6 +51,10 @@ int cmd_report(int argc, char **argv)
             if (++i >= argc)
                 return cli_usage_error("report", "--key needs a key file");
             keyfile = argv[i];
+        } else if (strcmp(argv[i], "--wording") == 0) {
+            if (++i >= argc)
+                return cli_usage_error("report", "--wording needs a wording file");
+            wording_file = argv[i];
         } else if (strcmp(argv[i], "--draft") == 0) {
             draft = 1;
         } else if (argv[i][0] == '-') {
@@ -68,13 +75,19 @@ int cmd_report(int argc, char **argv)
     }
 
     phieu_error err = {0};
+    phieu_wording *wording = NULL;
+    if (wording_file && phieu_wording_load(wording_file, &wording, &err) != 0)
+        return cli_fail(&err);
     phieu_key key;
     memset(&key, 0, sizeof key);
     if (keyfile) {
-        if (phieu_key_load(keyfile, &key, &err) != 0)
+        if (phieu_key_load(keyfile, &key, &err) != 0) {
+            phieu_wording_destroy(&wording);
             return cli_fail(&err);
+        }
         if (!key.has_secret) {
             phieu_key_wipe(&key);
+            phieu_wording_destroy(&wording);
             fprintf(stderr, "phieu: '%s' is a public key; sign with the secret key file "
                             "(without .pub)\n",
                     keyfile);
@@ -89,6 +102,7 @@ int cmd_report(int argc, char **argv)
         code = cli_fail(&err);
         goto done;
     }
+    d->wording = wording;
     phieu_report_options opt = {.key = keyfile ? &key : NULL, .draft = draft};
     phieu_report_summary sum;
     if (phieu_report_write(d, out, &opt, &sum, &err) != 0) {
@@ -114,6 +128,7 @@ int cmd_report(int argc, char **argv)
 done:
     phieu_key_wipe(&key);
     phieu_report_data_destroy(&d);
+    phieu_wording_destroy(&wording);
     phieu_session_close(&s);
     return code;
 }

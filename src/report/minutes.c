@@ -4,7 +4,8 @@
  * two-column header, title and subject, opening and board, per form the counts, the
  * table and each consequence as a sentence, the closing kept on the page of the
  * signatures, then a last page "PHỤ LỤC: THÔNG TIN KIỂM TRA" with everything technical.
- * Every word comes from minutes_text.c; every figure from the tally. Page numbers at the
+ * Every word comes from a wording (wording.c, forms/minutes/vi.minutes); every figure from
+ * the tally. Page numbers at the
  * top centre from page 2; the evidence fingerprint and "Trang i/n" in small type at the
  * foot of every page. The document is laid out twice: once to count the pages.
  */
@@ -50,7 +51,8 @@ typedef struct doc {
     cairo_t *cr;
     const phieu_report_data *d;
     const phieu_tally *t;
-    const minutes_texts *tx;
+    const phieu_wording *w;
+    const minutes_texts *tx; /* &w->tx */
     const char *fingerprint;
     const char *public_key_hex;
     int draft;
@@ -398,9 +400,8 @@ static void header(doc *m)
         *(d->forms[i]->kind == PHIEU_FORM_RATING ? &rating : &confidence) += 1;
     snprintf(line, sizeof line,
              rating && confidence ? tx->subject_mixed
-                                  : minutes_kind_texts_get(rating ? PHIEU_FORM_RATING
-                                                                  : PHIEU_FORM_CONFIDENCE)
-                                        ->subject,
+             : rating             ? m->w->rating.subject
+                                  : m->w->confidence.subject,
              d->council);
     para(m, line, BODY_PT, ST_BOLD, PANGO_ALIGN_CENTER, 1 * MM);
     if (m->draft) {
@@ -464,7 +465,8 @@ static void form_section(doc *m, int i)
     const phieu_report_data *d = m->d;
     const minutes_texts *tx = m->tx;
     const phieu_tally_form *f = &m->t->forms[i];
-    const minutes_kind_texts *kt = minutes_kind_texts_get(f->form->kind);
+    const minutes_kind_texts *kt =
+        f->form->kind == PHIEU_FORM_CONFIDENCE ? &m->w->confidence : &m->w->rating;
     phieu_reconciliation rec;
     phieu_tally_reconcile(m->t, &rec);
     char line[2048], a[32], b[32];
@@ -528,7 +530,7 @@ static void form_section(doc *m, int i)
                                                                 : tx->base_delegates);
         if (n > 0 && (size_t)n < sizeof line)
             snprintf(line + n, sizeof line - (size_t)n, " %s",
-                     minutes_band_sentence(tp->band));
+                     m->w->bands[tp->band]);
         para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
         any = 1;
     }
@@ -666,7 +668,7 @@ static void appendix(doc *m)
     decimal_comma(d->thresholds.value[PHIEU_TH_MARKED], marked, sizeof marked);
     decimal_comma(d->thresholds.value[PHIEU_TH_MARGINAL], marginal, sizeof marginal);
     decimal_comma(d->thresholds.value[PHIEU_TH_INK], ink, sizeof ink);
-    snprintf(line, sizeof line, tx->thresholds, marked, marginal, marked, ink);
+    snprintf(line, sizeof line, tx->thresholds, marked, marginal, ink);
     para(m, line, APPENDIX_PT, 0, PANGO_ALIGN_LEFT, 2 * MM);
     snprintf(line, sizeof line, tx->exceptions_detail, d->exceptions_total,
              d->exceptions_resolved, d->exceptions_open);
@@ -734,13 +736,15 @@ static int iso_date(const char *date, char *out, size_t size)
     return 1;
 }
 
-int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
-                             const char *fingerprint, const char *public_key_hex, int draft,
-                             const char *path, int *pages, phieu_error *err)
+static int minutes_pdf(const phieu_report_data *d, const phieu_wording *w,
+                       const phieu_tally *t, const char *fingerprint,
+                       const char *public_key_hex, int draft, const char *path, int *pages,
+                       phieu_error *err)
 {
     doc m = {.d = d,
              .t = t,
-             .tx = minutes_texts_get(),
+             .w = w,
+             .tx = &w->tx,
              .fingerprint = fingerprint,
              .public_key_hex = public_key_hex,
              .draft = draft};
@@ -798,4 +802,17 @@ int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
     if (pages)
         *pages = n;
     return 0;
+}
+
+int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
+                             const char *fingerprint, const char *public_key_hex, int draft,
+                             const char *path, int *pages, phieu_error *err)
+{
+    phieu_wording *own = NULL;
+    if (!d->wording && phieu_wording_load(NULL, &own, err) != 0)
+        return err->code;
+    int rc = minutes_pdf(d, d->wording ? d->wording : own, t, fingerprint, public_key_hex,
+                         draft, path, pages, err);
+    phieu_wording_destroy(&own);
+    return rc;
 }

@@ -145,6 +145,24 @@ grep -q "^OK" out.txt && fail "verify without --pubkey printed OK"
 grep -q "^NOT VERIFIED: signer unknown — compare the key $(tail -n 1 board.key.pub)" out.txt ||
     fail "verify without --pubkey said: $(cat out.txt)"
 
+# A province's own wording (a copy of forms/minutes/vi.minutes, one text changed) words
+# the minutes without a change to the program; a broken copy is refused with its line.
+sed 's/^complaints = .*/complaints = Ý kiến, khiếu nại của đại biểu: không có./' \
+    "$src/forms/minutes/vi.minutes" >own.minutes
+"$phieu" report s.db --out own --key board.key --draft --wording own.minutes >/dev/null ||
+    fail "report --wording own.minutes was refused"
+pdftotext own/minutes.pdf - | tr -s ' \n' '  ' >own.txt
+grep -qF "Ý kiến, khiếu nại của đại biểu: không có." own.txt ||
+    fail "the minutes do not use the wording file"
+grep -qF "Khiếu nại, tố cáo" own.txt && fail "the built-in complaints line is still printed"
+sed 's/^title = .*/title = {council}/' "$src/forms/minutes/vi.minutes" >bad.minutes
+rc=0
+"$phieu" report s.db --out bad --key board.key --draft --wording bad.minutes >/dev/null \
+    2>err.txt || rc=$?
+[ "$rc" -ne 0 ] && [ ! -e bad ] || fail "a broken wording file was used (exit $rc)"
+grep -q "bad.minutes:[0-9]*: 'title' cannot use '{council}'" err.txt ||
+    fail "the refusal of a broken wording file said: $(cat err.txt)"
+
 # Rendered: one PNG per page.
 pdftoppm -r 40 -png final/minutes.pdf page
 pages=$(ls page-*.png | wc -l)
