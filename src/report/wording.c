@@ -100,6 +100,8 @@ static int arg_index(const char *args, const char *name, size_t len, char conv[8
 static int translate(const key_spec *k, const char *text, const char *file, int line,
                      phieu_buf *out, phieu_error *err)
 {
+    if (out->failed)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s'", file);
     int has_args = k->args[0] != '\0', used[MAX_ARGS + 1] = {0};
     for (const char *p = text; *p; p++) {
         if (p[0] == '\\' && p[1] == 'n') {
@@ -214,6 +216,9 @@ static int parse(const char *data, size_t len, const char *file, found *seen, ph
         seen[current].line = line;
         phieu_buf_append(&seen[current].text, v, (size_t)(s + n - v));
     }
+    for (size_t i = 0; i < N_SPECS; i++)
+        if (seen[i].text.failed)
+            return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s'", file);
     for (size_t i = 0; i < N_SPECS; i++)
         if (!seen[i].line)
             return phieu_error_set(err, PHIEU_EFORMAT,
