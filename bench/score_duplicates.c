@@ -69,6 +69,16 @@ static double score(const page *p, int p_rescan, const page *q, int *dup)
                       &q->rd, q->strokes, dup);
 }
 
+/* The marks a page's pattern shows: one per row with a choice or under review, two per
+ * overvoted row. */
+static int pattern_marks(const char *p)
+{
+    int n = 0;
+    for (; *p; p++)
+        n += *p == 'o' ? 2 : *p != 'b';
+    return n;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -268,6 +278,8 @@ int main(int argc, char **argv)
     /* 1. Rescans: each must reach the threshold against its own page. */
     scores sc = {0};
     long detected = 0, not_compared = 0;
+    /* By the marks on the page: 1, 2, 3 or more (the hardest are the fewest). */
+    long by_marks[3] = {0}, by_marks_detected[3] = {0};
     worst w[SHOW_WORST];
     int nw = 0;
     long pairs = 0;
@@ -285,6 +297,10 @@ int main(int argc, char **argv)
             PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
         not_compared += !compared;
         detected += compared && dup;
+        int k = pattern_marks(p->pattern);
+        k = k < 1 ? 0 : k > 3 ? 2 : k - 1;
+        by_marks[k]++;
+        by_marks_detected[k] += compared && dup;
         push(&sc, s);
         keep(w, &nw, s, i, i, 0);
     }
@@ -294,6 +310,11 @@ int main(int argc, char **argv)
         printf(", %ld not compared (decisions differ in more than %d rows)", not_compared,
                PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF);
     printf("\n");
+    for (int k = 0; k < 3; k++)
+        if (by_marks[k])
+            printf("  pages of %s: %ld of %ld rescans detected (%.1f %%)\n",
+                   k == 0 ? "one mark" : k == 1 ? "two marks" : "three marks or more",
+                   by_marks_detected[k], by_marks[k], 100.0 * by_marks_detected[k] / by_marks[k]);
     spread("rescan scores", sc.v, sc.n);
     for (int k = 0; k < nw; k++)
         printf("    lowest: %s %.3f\n", pages[w[k].a].name, w[k].score);

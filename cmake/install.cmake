@@ -19,6 +19,10 @@ if(TARGET sane-phieu)
 endif()
 file(GLOB PHIEU_FORMS ${CMAKE_SOURCE_DIR}/forms/*.form)
 install(FILES ${PHIEU_FORMS} DESTINATION ${CMAKE_INSTALL_DOCDIR}/forms)
+# The minutes' wording (built into the program) beside them: the file a province copies to
+# word its own minutes (phieu report --wording FILE).
+install(FILES ${CMAKE_SOURCE_DIR}/forms/minutes/vi.minutes
+  DESTINATION ${CMAKE_INSTALL_DOCDIR}/forms/minutes)
 file(GLOB PHIEU_DOCS ${CMAKE_SOURCE_DIR}/docs/*.md)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${PHIEU_DOCS} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

@@ -7,7 +7,7 @@
  * documents the options and the truth.jsonl format.
  *
  *   gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]
- *               [--jobs J] [--split ID=DIR]
+ *               [--jobs J] [--split ID=DIR] [--few-marks]
  */
 #include <cairo.h>
 #include <dirent.h>
@@ -114,6 +114,7 @@ typedef struct page_plan {
     int form;          /* index into the loaded forms */
     int test;
     int all_blank;     /* nobody marked anything */
+    int marked_rows;   /* --few-marks: only the first 1 or 2 rows marked; 0: every row */
     int n_hard;        /* rows with a hard case */
     int seal;
     int seal_free;     /* stamped anywhere in the top-left 60 x 60 mm, not in its zone */
@@ -140,6 +141,7 @@ typedef struct gen {
     const char *out_dir;
     uint64_t seed;
     int committed;
+    int few_marks; /* --few-marks: pages of one or two marks, for the rescan bench */
     int n_forms;
     phieu_form *forms[MAX_FORMS];
     phieu_form *edited[MAX_FORMS]; /* the same form with one name changed: "another form" */
@@ -554,6 +556,8 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
         double u = rng_unit(r);
         int n_marks = plan->all_blank ? 0 : u < 0.06 ? 0 : u < 0.10 ? 2 : 1;
         hard_kind hard = plan->all_blank ? HARD_NONE : (hard_kind)hard_row[row];
+        if (plan->marked_rows && row >= plan->marked_rows)
+            n_marks = 0, hard = HARD_NONE;
         if (bilevel && hard == HARD_FAINT)
             hard = HARD_COVERED; /* a faint mark does not survive 1 bit */
         if (hard != HARD_NONE)
@@ -1345,6 +1349,9 @@ static int make_page(gen *g, int index, phieu_error *err)
      * without them stay what they were. */
     rng r12 = {rng_u64(&seeder)};
     random_plan(&r, g, &plan);
+    /* Odd pages one marked row, even pages two: the pages a rescan is hardest to tell on
+     * (bench/duplicates.sh). Drawn from nothing, so the marks of those rows do not change. */
+    plan.marked_rows = g->few_marks ? 1 + index % 2 : 0;
     extra_cases(&r12, &plan);
     if (g->committed) {
         committed_override(index, g, &plan);
@@ -1576,13 +1583,14 @@ static int split_form(const char *tpath, const char *out_dir, const char *id, co
 static void usage(FILE *f)
 {
     fprintf(f, "usage: gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]\n"
-               "                   [--jobs J] [--split ID=DIR]\n"
+               "                   [--jobs J] [--split ID=DIR] [--few-marks]\n"
                "Makes N scanned ballots with ground truth (DIR/truth.jsonl) from the forms in\n"
                "DIR (default: forms). --set committed makes the set kept in samples/ballots/\n"
                "(every case in its first pages; count %d and seed %u unless given).\n"
                "--jobs J makes the pages in J processes (page i is the same whatever J is).\n"
                "--split ID=DIR moves the pages printed from form ID (of another council or\n"
-               "session than the others) to DIR, with their truth in DIR/truth.jsonl.\n",
+               "session than the others) to DIR, with their truth in DIR/truth.jsonl.\n"
+               "--few-marks marks only the first row (odd pages) or two rows (even pages).\n",
             COMMITTED_COUNT, COMMITTED_SEED);
 }
 
@@ -1609,6 +1617,8 @@ int main(int argc, char **argv)
             jobs = atoi(v), i++;
         } else if (strcmp(a, "--forms") == 0 && v) {
             forms_dir = v, i++;
+        } else if (strcmp(a, "--few-marks") == 0) {
+            g.few_marks = 1;
         } else if (strcmp(a, "--split") == 0 && v && strchr(v, '=') && v[0] != '=') {
             split = v, i++;
         } else if (strcmp(a, "--set") == 0 && v && strcmp(v, "committed") == 0) {

@@ -116,8 +116,25 @@ typedef struct phieu_report_ballot {
     char *image_path;               /* where to copy the image from (owned), may be NULL */
 } phieu_report_ballot;
 
+/* The words of the minutes (docs/report.md, "Wording"): every text that is not a figure or
+ * a name, read from a wording file such as forms/minutes/vi.minutes, the program's own,
+ * which is built in. Opaque; immutable once read, so several reports may share one. */
+typedef struct phieu_wording phieu_wording;
+
+/* Reads the wording file at path; NULL: the built-in wording. PHIEU_EIO when the file
+ * cannot be read, PHIEU_EFORMAT naming the file, the line and what to do when a key is
+ * missing, unknown or repeated, or a text uses a {name} its key does not have. */
+int phieu_wording_load(const char *path, phieu_wording **out, phieu_error *err);
+/* The same from text in memory; `file` names it in messages. */
+int phieu_wording_parse(const char *data, size_t len, const char *file, phieu_wording **out,
+                        phieu_error *err);
+void phieu_wording_destroy(phieu_wording **w);
+
 typedef struct phieu_report_data {
     char *council, *session_name, *date, *place;
+    /* When the count began and the minutes were closed, "HH:MM" as the board entered them
+     * (phieu_session_set_times), "" when not: the minutes then keep a blank to fill. */
+    char opened[PHIEU_SESSION_TIME_MAX], closed[PHIEU_SESSION_TIME_MAX];
     int delegates;
     int test;
     const phieu_rule_set *rules;
@@ -134,6 +151,8 @@ typedef struct phieu_report_data {
     phieu_report_ballot *ballots;    /* sorted by id */
     size_t n_overrides;              /* the head's overrides, for the minutes' appendix */
     phieu_override *overrides;       /* phieu_session_overrides_list; owned */
+    /* How the minutes are worded; not owned, not exported. NULL: the built-in wording. */
+    const phieu_wording *wording;
 } phieu_report_data;
 
 /* Builds the data from a session: ballots, their readings, the board's decisions, fresh

@@ -156,6 +156,18 @@ int phieu_session_set_counts(phieu_session *s, int form_index, const phieu_board
 int phieu_session_set_board(phieu_session *s, const char *head, const char *secretary,
                             const char *const *members, int n_members, const char *actor,
                             phieu_error *err);
+/* The times of the count as the board enters them, each "HH:MM" (a day's hours and
+ * minutes): opened, when the count began (the minutes' opening "Hôm nay, vào hồi 14 giờ 30
+ * phút, ngày ..."), and closed, when the minutes were closed ("Biên bản kết thúc vào hồi
+ * ..."). What the board types may be H:MM, HH:MM or 14h30; "" clears a time (the minutes
+ * then keep a blank to fill by hand); NULL leaves it as it is. PHIEU_EINVAL, saying how to
+ * write it, for anything else. Logged "times". */
+#define PHIEU_SESSION_TIME_MAX 6
+int phieu_session_set_times(phieu_session *s, const char *opened, const char *closed,
+                            const char *actor, phieu_error *err);
+/* The times entered, "HH:MM" or "" when not entered. */
+int phieu_session_times_get(phieu_session *s, char opened[PHIEU_SESSION_TIME_MAX],
+                            char closed[PHIEU_SESSION_TIME_MAX], phieu_error *err);
 /* A threshold by name: "marked", "marginal", "ink" (omr.h) or "duplicate". Refused once a
  * page has been read with the old values (PHIEU_ESTATE): readings must stay reproducible. */
 int phieu_session_set_threshold(phieu_session *s, const char *name, double value,

@@ -1,5 +1,6 @@
 /*
- * cmd_report.c - `phieu report SESSION --out DIR [--key KEYFILE] [--draft]`: the certified
+ * cmd_report.c - `phieu report SESSION --out DIR [--key KEYFILE] [--draft] [--wording FILE]`:
+ * the certified
  * totals (minutes, exports, manifest, signature). Refuses while something blocks a final
  * report, and lists what. Arguments and output only; the work is src/report/.
  */
@@ -12,7 +13,7 @@
 #include "phieu/session.h"
 
 static const char report_usage[] =
-    "usage: phieu report SESSION --out DIR [--key KEYFILE] [--draft]\n"
+    "usage: phieu report SESSION --out DIR [--key KEYFILE] [--draft] [--wording FILE]\n"
     "\n"
     "Writes the certified results of SESSION into DIR (a new or empty folder):\n"
     "  minutes.pdf     the biên bản kiểm phiếu, A4, to print and sign\n"
@@ -27,6 +28,8 @@ static const char report_usage[] =
     "                  required for a final report\n"
     "  --draft         write even while exceptions are open or the counts do not\n"
     "                  reconcile; every page then says 'BẢN NHÁP / DRAFT'\n"
+    "  --wording FILE  word the minutes with FILE, a province's own copy of\n"
+    "                  forms/minutes/vi.minutes (the wording built in)\n"
     "\n"
     "Without --draft the report is refused (exit 4) while exceptions are open, ballots or\n"
     "rows are pending, the board's counts are missing, or the sheets read differ from the\n"
@@ -56,12 +59,13 @@ int cmd_report(int argc, char **argv)
         fputs(report_usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    enum { OPT_OUT = CLI_OWN, OPT_KEY, OPT_DRAFT };
+    enum { OPT_OUT = CLI_OWN, OPT_KEY, OPT_DRAFT, OPT_WORDING };
     static const cli_option options[] = {{"out", 'o', OPT_OUT, "a folder"},
                                          {"key", 0, OPT_KEY, "a key file"},
                                          {"draft", 0, OPT_DRAFT, NULL},
+                                         {"wording", 0, OPT_WORDING, "a wording file"},
                                          {0}};
-    const char *session = NULL, *out = NULL, *keyfile = NULL;
+    const char *session = NULL, *out = NULL, *keyfile = NULL, *wording_file = NULL;
     int draft = 0, id;
     cli_args a;
     cli_args_init(&a, "report", argc, argv, options);
@@ -70,6 +74,8 @@ int cmd_report(int argc, char **argv)
             out = a.value;
         else if (id == OPT_KEY)
             keyfile = a.value;
+        else if (id == OPT_WORDING)
+            wording_file = a.value;
         else if (id == OPT_DRAFT)
             draft = 1;
     }
@@ -88,13 +94,19 @@ int cmd_report(int argc, char **argv)
     }
 
     phieu_error err = {0};
+    phieu_wording *wording = NULL;
+    if (wording_file && phieu_wording_load(wording_file, &wording, &err) != 0)
+        return cli_fail(&err);
     phieu_key key;
     memset(&key, 0, sizeof key);
     if (keyfile) {
-        if (phieu_key_load(keyfile, &key, &err) != 0)
+        if (phieu_key_load(keyfile, &key, &err) != 0) {
+            phieu_wording_destroy(&wording);
             return cli_fail(&err);
+        }
         if (!key.has_secret) {
             phieu_key_wipe(&key);
+            phieu_wording_destroy(&wording);
             fprintf(stderr, "phieu: '%s' is a public key; sign with the secret key file "
                             "(without .pub)\n",
                     keyfile);
@@ -109,6 +121,7 @@ int cmd_report(int argc, char **argv)
         code = cli_fail(&err);
         goto done;
     }
+    d->wording = wording;
     phieu_report_options opt = {.key = keyfile ? &key : NULL, .draft = draft};
     phieu_report_summary sum;
     if (phieu_report_write(d, out, &opt, &sum, &err) != 0) {
@@ -136,6 +149,7 @@ int cmd_report(int argc, char **argv)
 done:
     phieu_key_wipe(&key);
     phieu_report_data_destroy(&d);
+    phieu_wording_destroy(&wording);
     phieu_session_close(&s);
     return code;
 }

@@ -1,6 +1,6 @@
 /*
- * cmd_session.c - `phieu session new|counts|board`: create a counting session, enter the
- * board's counts, name the board. The session module does the work; this file parses
+ * cmd_session.c - `phieu session new|counts|board|times`: create a counting session, enter
+ * the board's counts, name the board, enter the times of the count. The session module does the work; this file parses
  * arguments and prints.
  */
 #include <stdio.h>
@@ -19,6 +19,7 @@ static const char usage[] =
     "       phieu session counts SESSION [--form ID] --present N --issued N --collected N\n"
     "                         [--spoiled N]\n"
     "       phieu session board SESSION --head NAME --secretary NAME [--member NAME...]\n"
+    "       phieu session times SESSION [--opened HH:MM] [--closed HH:MM]\n"
     "\n"
     "new      creates SESSION.db and its image archive SESSION.db.images/. The session keeps\n"
     "         its own copy of each form, the thresholds and the rule set.\n"
@@ -32,7 +33,10 @@ static const char usage[] =
     "         --confirm-overvotes  every overvoted row also goes to a supervisor\n"
     "counts   the counting board's own counts (for one form with --form, else every form):\n"
     "         delegates present, ballots issued, collected and spoiled (exchanged)\n"
-    "board    the counting board, printed and signed in the minutes\n";
+    "board    the counting board, printed and signed in the minutes\n"
+    "times    when the count began (--opened) and when the minutes were closed (--closed),\n"
+    "         printed in the minutes (\"vào hồi 14 giờ 30 phút\"); without them the minutes\n"
+    "         keep a blank to fill by hand. \"\" clears a time.\n";
 
 static int parse_int(const char *cmd, const char *opt, const char *v, int *out)
 {
@@ -275,6 +279,46 @@ done:
     return rc;
 }
 
+static int session_times(int argc, char **argv)
+{
+    const char *path = NULL, *opened = NULL, *closed = NULL;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-') {
+            if (path)
+                return cli_usage_error("session", "unexpected argument '%s'", a);
+            path = a;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return cli_usage_error("session", "%s needs a value", a);
+        const char *v = argv[++i];
+        if (strcmp(a, "--opened") == 0)
+            opened = v;
+        else if (strcmp(a, "--closed") == 0)
+            closed = v;
+        else
+            return cli_usage_error("session", "unknown option '%s'", a);
+    }
+    if (!path || (!opened && !closed))
+        return cli_usage_error("session", "give the session and --opened HH:MM, --closed HH:MM "
+                                          "or both");
+    phieu_error err = {0};
+    phieu_session *s = NULL;
+    if (phieu_session_open(path, &s, &err) != 0)
+        return cli_fail(&err);
+    char o[PHIEU_SESSION_TIME_MAX], c[PHIEU_SESSION_TIME_MAX];
+    int rc = PHIEU_EXIT_OK;
+    if (phieu_session_set_times(s, opened, closed, getenv("USER"), &err) != 0 ||
+        phieu_session_times_get(s, o, c, &err) != 0)
+        rc = cli_fail(&err);
+    else
+        printf("times recorded: opened %s, minutes closed %s\n", o[0] ? o : "(blank to fill)",
+               c[0] ? c : "(blank to fill)");
+    phieu_session_close(&s);
+    return rc;
+}
+
 int cmd_session(int argc, char **argv)
 {
     if (argc < 2 || cli_wants_help(argc, argv)) {
@@ -287,5 +331,7 @@ int cmd_session(int argc, char **argv)
         return session_counts(argc, argv);
     if (strcmp(argv[1], "board") == 0)
         return session_board(argc, argv);
-    return cli_usage_error("session", "'%s' is not new, counts or board", argv[1]);
+    if (strcmp(argv[1], "times") == 0)
+        return session_times(argc, argv);
+    return cli_usage_error("session", "'%s' is not new, counts, board or times", argv[1]);
 }

@@ -253,6 +253,8 @@ int phieu_report_data_from_session(phieu_session *s, phieu_report_data **out,
         rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
         goto fail;
     }
+    if ((rc = phieu_session_times_get(s, d->opened, d->closed, err)) != 0)
+        goto fail;
     if (!d->rules) {
         rc = phieu_error_set(err, PHIEU_EFORMAT, "the session names an unknown rule set '%s'",
                              info->rules ? info->rules : "");

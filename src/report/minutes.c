@@ -4,7 +4,8 @@
  * two-column header, title and subject, opening and board, per form the counts, the
  * table and each consequence as a sentence, the closing kept on the page of the
  * signatures, then a last page "PHỤ LỤC: THÔNG TIN KIỂM TRA" with everything technical.
- * Every word comes from minutes_text.c; every figure from the tally. Page numbers at the
+ * Every word comes from a wording (wording.c, forms/minutes/vi.minutes); every figure from
+ * the tally. Page numbers at the
  * top centre from page 2; the evidence fingerprint and "Trang i/n" in small type at the
  * foot of every page. The document is laid out twice: once to count the pages.
  */
@@ -50,7 +51,8 @@ typedef struct doc {
     cairo_t *cr;
     const phieu_report_data *d;
     const phieu_tally *t;
-    const minutes_texts *tx;
+    const phieu_wording *w;
+    const minutes_texts *tx; /* &w->tx */
     const char *fingerprint;
     const char *public_key_hex;
     int draft;
@@ -398,9 +400,8 @@ static void header(doc *m)
         *(d->forms[i]->kind == PHIEU_FORM_RATING ? &rating : &confidence) += 1;
     snprintf(line, sizeof line,
              rating && confidence ? tx->subject_mixed
-                                  : minutes_kind_texts_get(rating ? PHIEU_FORM_RATING
-                                                                  : PHIEU_FORM_CONFIDENCE)
-                                        ->subject,
+             : rating             ? m->w->rating.subject
+                                  : m->w->confidence.subject,
              d->council);
     para(m, line, BODY_PT, ST_BOLD, PANGO_ALIGN_CENTER, 1 * MM);
     if (m->draft) {
@@ -413,6 +414,19 @@ static void header(doc *m)
     m->y += 5 * MM;
 }
 
+/* The hour and minute of an "HH:MM" the board entered, as the minutes write them ("9",
+ * "05": "vào hồi 9 giờ 05 phút"), or `blank` twice when it entered none. */
+static void time_parts(const char *hhmm, const char *blank, char hour[16], char minute[16])
+{
+    if (strlen(hhmm) == 5 && hhmm[2] == ':') {
+        snprintf(hour, 16, "%d", (hhmm[0] - '0') * 10 + (hhmm[1] - '0'));
+        snprintf(minute, 16, "%.2s", hhmm + 3);
+    } else {
+        snprintf(hour, 16, "%s", blank);
+        snprintf(minute, 16, "%s", blank);
+    }
+}
+
 static void opening(doc *m)
 {
     const phieu_report_data *d = m->d;
@@ -423,8 +437,10 @@ static void opening(doc *m)
         snprintf(month, sizeof month, "%s", tx->blank);
         snprintf(year, sizeof year, "%s", tx->blank);
     }
-    /* The time the count began is the board's to write: a blank to fill. */
-    snprintf(line, sizeof line, tx->opening, tx->blank, tx->blank, day, month, year, d->place,
+    /* The time the count began as the board entered it, else a blank to fill by hand. */
+    char hour[16], minute[16];
+    time_parts(d->opened, tx->blank, hour, minute);
+    snprintf(line, sizeof line, tx->opening, hour, minute, day, month, year, d->place,
              d->session_name, d->council);
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
     int n = 1;
@@ -449,7 +465,8 @@ static void form_section(doc *m, int i)
     const phieu_report_data *d = m->d;
     const minutes_texts *tx = m->tx;
     const phieu_tally_form *f = &m->t->forms[i];
-    const minutes_kind_texts *kt = minutes_kind_texts_get(f->form->kind);
+    const minutes_kind_texts *kt =
+        f->form->kind == PHIEU_FORM_CONFIDENCE ? &m->w->confidence : &m->w->rating;
     phieu_reconciliation rec;
     phieu_tally_reconcile(m->t, &rec);
     char line[2048], a[32], b[32];
@@ -513,7 +530,7 @@ static void form_section(doc *m, int i)
                                                                 : tx->base_delegates);
         if (n > 0 && (size_t)n < sizeof line)
             snprintf(line + n, sizeof line - (size_t)n, " %s",
-                     minutes_band_sentence(tp->band));
+                     m->w->bands[tp->band]);
         para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
         any = 1;
     }
@@ -538,7 +555,10 @@ static double closing(doc *m, int draw)
 {
     const phieu_report_data *d = m->d;
     const minutes_texts *tx = m->tx;
-    const char *lines[3] = {tx->complaints, tx->copies, tx->closed};
+    char hour[16], minute[16], closed[512];
+    time_parts(d->closed, tx->closed_blank, hour, minute);
+    snprintf(closed, sizeof closed, tx->closed, hour, minute);
+    const char *lines[3] = {tx->complaints, tx->copies, closed};
     double y = m->y;
     for (int i = 0; i < 3; i++) {
         double h = draw ? draw_text(m, MARGIN_LEFT + 10 * MM, y, CONTENT_W - 10 * MM, lines[i],
@@ -648,7 +668,7 @@ static void appendix(doc *m)
     decimal_comma(d->thresholds.value[PHIEU_TH_MARKED], marked, sizeof marked);
     decimal_comma(d->thresholds.value[PHIEU_TH_MARGINAL], marginal, sizeof marginal);
     decimal_comma(d->thresholds.value[PHIEU_TH_INK], ink, sizeof ink);
-    snprintf(line, sizeof line, tx->thresholds, marked, marginal, marked, ink);
+    snprintf(line, sizeof line, tx->thresholds, marked, marginal, ink);
     para(m, line, APPENDIX_PT, 0, PANGO_ALIGN_LEFT, 2 * MM);
     snprintf(line, sizeof line, tx->exceptions_detail, d->exceptions_total,
              d->exceptions_resolved, d->exceptions_open);
@@ -716,13 +736,15 @@ static int iso_date(const char *date, char *out, size_t size)
     return 1;
 }
 
-int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
-                             const char *fingerprint, const char *public_key_hex, int draft,
-                             const char *path, int *pages, phieu_error *err)
+static int minutes_pdf(const phieu_report_data *d, const phieu_wording *w,
+                       const phieu_tally *t, const char *fingerprint,
+                       const char *public_key_hex, int draft, const char *path, int *pages,
+                       phieu_error *err)
 {
     doc m = {.d = d,
              .t = t,
-             .tx = minutes_texts_get(),
+             .w = w,
+             .tx = &w->tx,
              .fingerprint = fingerprint,
              .public_key_hex = public_key_hex,
              .draft = draft};
@@ -780,4 +802,17 @@ int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
     if (pages)
         *pages = n;
     return 0;
+}
+
+int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
+                             const char *fingerprint, const char *public_key_hex, int draft,
+                             const char *path, int *pages, phieu_error *err)
+{
+    phieu_wording *own = NULL;
+    if (!d->wording && phieu_wording_load(NULL, &own, err) != 0)
+        return err->code;
+    int rc = minutes_pdf(d, d->wording ? d->wording : own, t, fingerprint, public_key_hex,
+                         draft, path, pages, err);
+    phieu_wording_destroy(&own);
+    return rc;
 }

@@ -26,9 +26,11 @@ int report_value_parse(const phieu_form *form, const char *name, int *value);
 void report_image_name(const phieu_report_ballot *b, char *out, size_t size);
 json_t *report_results_tree(const phieu_report_data *d, const phieu_tally *t, int draft);
 
-/* ---- The words of the minutes (minutes_text.c; minutes.c lays them out) -------------- */
+/* ---- The words of the minutes (wording.c reads them; minutes.c lays them out) -------- */
 
-/* Fixed texts; a "%s"/"%d" in one is filled by minutes.c in the order its comment gives. */
+/* Fixed texts, from a wording file (forms/minutes/vi.minutes). A text with arguments is a
+ * printf format of positional conversions ("%2$s"), which minutes.c fills with the
+ * arguments its comment gives, in that order (wording.c's key table says the same). */
 typedef struct minutes_texts {
     const char *nation, *motto;  /* quốc hiệu and tiêu ngữ */
     const char *issuer;          /* under the council, bold: "BAN KIỂM PHIẾU" */
@@ -56,7 +58,9 @@ typedef struct minutes_texts {
     const char *person_band;     /* name, post, count, low words, percent, base words */
     const char *base_collected, *base_delegates;
     const char *exceptions;      /* decided exceptions */
-    const char *complaints, *copies, *closed;
+    const char *complaints, *copies;
+    const char *closed;          /* hour, minute the minutes were closed */
+    const char *closed_blank;    /* the blank for each when not entered */
     const char *sign_for, *sign_head, *sign_secretary, *sign_member, *sign_hint;
     const char *draft_mark, *draft_line;
     const char *draft_difference; /* form title, collected, read */
@@ -65,7 +69,7 @@ typedef struct minutes_texts {
     const char *fingerprint, *public_key, *unsigned_;
     const char *rules;           /* rule set title, base words */
     const char *form_line;       /* title, id, fingerprint */
-    const char *thresholds;      /* marked, marginal, marked, ink */
+    const char *thresholds;      /* marked, marginal, ink */
     const char *exceptions_detail; /* total, decided, open */
     const char *overrides_title;
     const char *override_line;   /* n, case, reason, where, user, earlier, time, note */
@@ -83,9 +87,13 @@ typedef struct minutes_kind_texts {
     const char *none;      /* the sentence when nobody reaches a band */
 } minutes_kind_texts;
 
-const minutes_texts *minutes_texts_get(void);
-const minutes_kind_texts *minutes_kind_texts_get(phieu_form_kind kind);
-/* The consequence of a band as a full sentence; "" for PHIEU_BAND_NONE. */
-const char *minutes_band_sentence(int band);
+/* A wording: the texts, one template per ballot kind and the consequence of each band as a
+ * full sentence (bands[PHIEU_BAND_NONE] is ""). Every text points into storage. */
+struct phieu_wording {
+    minutes_texts tx;
+    minutes_kind_texts rating, confidence;
+    const char *bands[PHIEU_BAND_VOTE_OF_CONFIDENCE + 1];
+    char *storage;
+};
 
 #endif

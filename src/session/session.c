@@ -873,6 +873,79 @@ fail:
     return err->code;
 }
 
+/* ---- The times of the count (entered by the board, printed in the minutes) ---------- */
+
+/* "HH:MM" of a day from what the board typed: H:MM or HH:MM, the separator ':' or 'h'
+ * ("14h30", as Vietnamese often writes it); "" stays "" (not entered). */
+static int parse_time(const char *what, const char *in, char out[PHIEU_SESSION_TIME_MAX],
+                      phieu_error *err)
+{
+    if (!in[0]) {
+        out[0] = '\0';
+        return 0;
+    }
+    const char *p = in;
+    int h = 0, m = 0, digits = 0;
+    for (; *p >= '0' && *p <= '9' && digits < 2; p++, digits++)
+        h = h * 10 + (*p - '0');
+    int ok = digits >= 1 && (*p == ':' || *p == 'h');
+    for (digits = 0, p += ok; ok && *p >= '0' && *p <= '9' && digits < 2; p++, digits++)
+        m = m * 10 + (*p - '0');
+    if (!ok || digits != 2 || *p || h > 23 || m > 59)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "the %s time '%s' is not a time of day; write it as hours and "
+                               "minutes, e.g. 14:30",
+                               what, in);
+    /* Digit by digit: h and m are checked above, and no format can overflow. */
+    out[0] = (char)('0' + h / 10), out[1] = (char)('0' + h % 10), out[2] = ':';
+    out[3] = (char)('0' + m / 10), out[4] = (char)('0' + m % 10), out[5] = '\0';
+    return 0;
+}
+
+int phieu_session_set_times(phieu_session *s, const char *opened, const char *closed,
+                            const char *actor, phieu_error *err)
+{
+    char o[PHIEU_SESSION_TIME_MAX], c[PHIEU_SESSION_TIME_MAX];
+    if ((opened && parse_time("opening", opened, o, err) != 0) ||
+        (closed && parse_time("closing", closed, c, err) != 0))
+        return err->code;
+    if (!opened && !closed)
+        return 0;
+    if (session_begin(s, err) != 0)
+        return err->code;
+    char detail[64];
+    snprintf(detail, sizeof detail, "%s%s%s%s%s", opened ? "opened " : "",
+             opened ? (o[0] ? o : "-") : "", opened && closed ? "; " : "",
+             closed ? "closed " : "", closed ? (c[0] ? c : "-") : "");
+    if ((opened && put_setting(s, "opened", o, err) != 0) ||
+        (closed && put_setting(s, "closed", c, err) != 0) ||
+        session_log_append_txn(s, actor, "times", detail, err) != 0 ||
+        session_commit(s, err) != 0) {
+        session_rollback(s);
+        return err->code;
+    }
+    return 0;
+}
+
+int phieu_session_times_get(phieu_session *s, char opened[PHIEU_SESSION_TIME_MAX],
+                            char closed[PHIEU_SESSION_TIME_MAX], phieu_error *err)
+{
+    opened[0] = closed[0] = '\0';
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT key, value FROM settings WHERE key IN ('opened', 'closed')",
+                        &st, err) != 0)
+        return err->code;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *key = (const char *)sqlite3_column_text(st, 0);
+        const char *value = (const char *)sqlite3_column_text(st, 1);
+        snprintf(strcmp(key, "opened") == 0 ? opened : closed, PHIEU_SESSION_TIME_MAX, "%s",
+                 value ? value : "");
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot read the session's times");
+}
+
 int phieu_session_set_threshold(phieu_session *s, const char *name, double value,
                                 const char *actor, phieu_error *err)
 {

@@ -108,6 +108,26 @@ for ((p = 1; p <= pages; p++)); do
         fail "draft page $p does not show the difference"
 done
 
+# The times of the count: not entered, the draft keeps blanks for the board to fill by
+# hand; a time that is not one is refused, saying how to write it; entered, the final
+# minutes print them.
+pdftotext draft/minutes.pdf - | tr -s ' \n' '  ' >draft-flow.txt
+grep -qF "Hôm nay, vào hồi ...... giờ ...... phút, ngày 28 tháng 11 năm 2026" draft-flow.txt ||
+    fail "the draft's opening has no blank for the time: $(grep -o 'Hôm nay.\{60\}' draft-flow.txt)"
+grep -qF "Biên bản kết thúc vào hồi ........ giờ ........ phút cùng ngày." draft-flow.txt ||
+    fail "the draft's closing has no blank for the time"
+rc=0
+"$phieu" session times s.db --opened 25:10 >/dev/null 2>err.txt || rc=$?
+[ "$rc" -eq 2 ] || fail "an opening time of 25:10 was accepted (exit $rc)"
+grep -q "'25:10' is not a time of day; write it as hours and minutes, e.g. 14:30" err.txt ||
+    fail "the refusal of 25:10 said: $(cat err.txt)"
+"$phieu" session times s.db --opened 14:30 --closed 16h05 >out.txt ||
+    fail "session times: $(cat out.txt)"
+grep -q "times recorded: opened 14:30, minutes closed 16:05" out.txt ||
+    fail "session times said: $(cat out.txt)"
+"$phieu" log s.db | grep -q "times.*opened 14:30; closed 16:05" ||
+    fail "the times are not in the audit log"
+
 # Corrected, the final report is written and verifies.
 "$phieu" session counts s.db --form "$first_form" --present 38 --issued "$n1" --collected "$n1" >/dev/null
 rc=0
@@ -124,6 +144,24 @@ rc=0
 grep -q "^OK" out.txt && fail "verify without --pubkey printed OK"
 grep -q "^NOT VERIFIED: signer unknown — compare the key $(tail -n 1 board.key.pub)" out.txt ||
     fail "verify without --pubkey said: $(cat out.txt)"
+
+# A province's own wording (a copy of forms/minutes/vi.minutes, one text changed) words
+# the minutes without a change to the program; a broken copy is refused with its line.
+sed 's/^complaints = .*/complaints = Ý kiến, khiếu nại của đại biểu: không có./' \
+    "$src/forms/minutes/vi.minutes" >own.minutes
+"$phieu" report s.db --out own --key board.key --draft --wording own.minutes >/dev/null ||
+    fail "report --wording own.minutes was refused"
+pdftotext own/minutes.pdf - | tr -s ' \n' '  ' >own.txt
+grep -qF "Ý kiến, khiếu nại của đại biểu: không có." own.txt ||
+    fail "the minutes do not use the wording file"
+grep -qF "Khiếu nại, tố cáo" own.txt && fail "the built-in complaints line is still printed"
+sed 's/^title = .*/title = {council}/' "$src/forms/minutes/vi.minutes" >bad.minutes
+rc=0
+"$phieu" report s.db --out bad --key board.key --draft --wording bad.minutes >/dev/null \
+    2>err.txt || rc=$?
+[ "$rc" -ne 0 ] && [ ! -e bad ] || fail "a broken wording file was used (exit $rc)"
+grep -q "bad.minutes:[0-9]*: 'title' cannot use '{council}'" err.txt ||
+    fail "the refusal of a broken wording file said: $(cat err.txt)"
 
 # Rendered: one PNG per page.
 pdftoppm -r 40 -png final/minutes.pdf page
@@ -143,9 +181,13 @@ for line in "HỘI ĐỒNG NHÂN DÂN HUYỆN AN THẠNH" "BAN KIỂM PHIẾU" \
     grep -qF "$line" flow1.txt || fail "page 1 lacks '$line': $(head -20 p1.txt)"
 done
 grep -q "2026-11-28" p*.txt && fail "an ISO date in the minutes"
+grep -qF "Hôm nay, vào hồi 14 giờ 30 phút, ngày 28 tháng 11 năm 2026" flow1.txt ||
+    fail "the opening does not print the time entered: $(grep -o 'Hôm nay.\{60\}' flow1.txt)"
 # The closing lines on the page of the signatures.
 close_page=$(grep -l "Biên bản kết thúc vào hồi" p*.txt | head -n 1)
 [ -n "$close_page" ] || fail "no closing line"
+tr -s ' \n' '  ' <"$close_page" | grep -qF "Biên bản kết thúc vào hồi 16 giờ 05 phút cùng ngày." ||
+    fail "the closing does not print the time entered"
 for line in "Khiếu nại, tố cáo" "Biên bản được lập thành" "TM. BAN KIỂM PHIẾU" "TRƯỞNG BAN" \
     "THƯ KÝ" "(Ký, ghi rõ họ tên)" "Nguyễn Văn Trưởng" "Trần Thị Thư" "Phạm Thị Hai"; do
     grep -qF "$line" "$close_page" || fail "'$line' is not on the page of the closing ($close_page)"

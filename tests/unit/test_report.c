@@ -822,6 +822,69 @@ static void test_first_note_kept(void **state)
     free_fixture(&fx);
 }
 
+/* ---- The wording of the minutes: data, not code ------------------------------------- */
+
+/* text with the first line that starts with `start` replaced by `line` (a new string). */
+static char *replace_line(const char *text, const char *start, const char *line)
+{
+    const char *at = strstr(text, start);
+    assert_non_null(at);
+    const char *end = strchr(at, '\n');
+    assert_non_null(end);
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_append(&b, text, (size_t)(at - text));
+    phieu_buf_puts(&b, line);
+    phieu_buf_puts(&b, end);
+    return b.data;
+}
+
+/* A wording file refused says which file and line, and what is wrong; the built-in
+ * file reads. */
+static void expect_wording_error(const char *text, const char *want)
+{
+    phieu_wording *w = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_wording_parse(text, strlen(text), "p.minutes", &w, &err),
+                     PHIEU_EFORMAT);
+    assert_null(w);
+    if (!strstr(err.message, want))
+        fail_msg("expected '%s' in: %s", want, err.message);
+}
+
+static void test_wording_errors(void **state)
+{
+    (void)state;
+    char *base = slurp(source_path("forms/minutes/vi.minutes"), NULL);
+    phieu_wording *w = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_wording_parse(base, strlen(base), "vi.minutes", &w, &err), 0);
+    phieu_wording_destroy(&w);
+    assert_null(w);
+    char *t = replace_line(base, "complaints = ", "complaints_x = Khiếu nại:");
+    expect_wording_error(t, "p.minutes:");
+    expect_wording_error(t, "unknown key 'complaints_x' in [minutes]");
+    phieu_free(t);
+    t = replace_line(base, "complaints = ", "# complaints removed");
+    expect_wording_error(t, "p.minutes: [minutes] has no 'complaints'; copy it from "
+                            "forms/minutes/vi.minutes");
+    phieu_free(t);
+    t = replace_line(base, "date_line = ", "date_line = {place}, ngày {day} {hour}");
+    expect_wording_error(t, "'date_line' cannot use '{hour}'; its names are: place:s day:s");
+    phieu_free(t);
+    t = replace_line(base, "valid = ", "valid = Số phiếu hợp lệ: {valid}.");
+    expect_wording_error(t, "'valid' must say {invalid}");
+    phieu_free(t);
+    t = replace_line(base, "title = ", "title = A\ntitle = B");
+    expect_wording_error(t, "'title' is already given on line");
+    phieu_free(t);
+    expect_wording_error("  continued\n", "p.minutes:1: an indented line continues a text");
+    expect_wording_error("[minutes]\nnation\n", "p.minutes:2: expected 'key = text'");
+    assert_int_equal(phieu_wording_load("/nonexistent/vi.minutes", &w, &err), PHIEU_EIO);
+    assert_non_null(strstr(err.message, "/nonexistent/vi.minutes"));
+    phieu_free(base);
+}
+
 /* ---- A published result: 187 low of 481 collected prints 38,88 % -------------------- */
 
 static void test_published_result_38_88(void **state)
@@ -906,6 +969,40 @@ static void test_published_result_38_88(void **state)
     assert_true(threshold > appendix);
     phieu_free(text);
 
+    /* A province's own wording, in a file: a changed text, placeholders in another order
+     * and repeated, a sentence of the rating template. The minutes say it; no code. */
+    char *base = slurp(source_path("forms/minutes/vi.minutes"), NULL);
+    char *t1 = replace_line(base, "complaints = ",
+                            "complaints = Ý kiến của đại biểu: không có (0 %).");
+    char *t2 = replace_line(t1, "date_line = ",
+                            "date_line = Ngày {day}/{month}/{year} ({day}, 100 %), tại {place}");
+    char *t3 = replace_line(t2, "none = ", "none = Không ai quá nửa số phiếu tín nhiệm thấp.");
+    snprintf(cmd, sizeof cmd, "%s/own.minutes", tmp_root);
+    spit(cmd, t3, strlen(t3));
+    phieu_wording *own = NULL;
+    assert_int_equal(phieu_wording_load(cmd, &own, &err), 0);
+    d->wording = own;
+    assert_int_equal(phieu_report_minutes_pdf(d, t, "0123456789abcdef0123456789abcdef"
+                                                    "0123456789abcdef0123456789abcdef",
+                                              NULL, 0, path, &pages, &err),
+                     0);
+    d->wording = NULL;
+    phieu_wording_destroy(&own);
+    snprintf(cmd, sizeof cmd, "pdftotext %s %s.txt", path, path);
+    run(cmd);
+    snprintf(cmd, sizeof cmd, "%s.txt", path);
+    text = slurp(cmd, NULL);
+    assert_non_null(strstr(text, "Ý kiến của đại biểu: không có (0 %)."));
+    assert_null(strstr(text, "Khiếu nại, tố cáo"));
+    assert_non_null(strstr(text, "Ngày 01/12/2026 (01, 100 %), tại Hội trường tỉnh"));
+    assert_non_null(strstr(text, "Không ai quá nửa số phiếu tín nhiệm thấp."));
+    assert_non_null(strstr(text, "38,88%")); /* the figures stay */
+    phieu_free(text);
+    phieu_free(t3);
+    phieu_free(t2);
+    phieu_free(t1);
+    phieu_free(base);
+
     /* Reconciliation: the board counted 2 more than the sheets read; the final report is
      * refused, naming the form, both numbers and what to do. */
     phieu_buf list;
@@ -977,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_tamper_signature),
         cmocka_unit_test(test_order_unrelated_to_scan),
         cmocka_unit_test(test_published_result_38_88),
+        cmocka_unit_test(test_wording_errors),
     };
     return cmocka_run_group_tests(tests, NULL, teardown_all);
 }

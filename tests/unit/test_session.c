@@ -203,6 +203,33 @@ static void test_refuses_form_of_other_council_or_session(void **state)
     phieu_session_close(&s);
 }
 
+/* The times of the count: not entered, empty; H:MM, HH:MM and 14h30 kept as HH:MM; a time
+ * that is not one of a day refused with how to write it, the stored times unchanged; NULL
+ * leaves a time, "" clears it. */
+static void test_times_of_the_count(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    char o[PHIEU_SESSION_TIME_MAX], c[PHIEU_SESSION_TIME_MAX];
+    assert_int_equal(phieu_session_times_get(f->s, o, c, &err), 0);
+    assert_string_equal(o, "");
+    assert_string_equal(c, "");
+    assert_int_equal(phieu_session_set_times(f->s, "9:05", "16h45", "tester", &err), 0);
+    assert_int_equal(phieu_session_times_get(f->s, o, c, &err), 0);
+    assert_string_equal(o, "09:05");
+    assert_string_equal(c, "16:45");
+    const char *bad[] = {"24:00", "12:60", "12", "12:5", "1230", "12:30:00", "a:30", ":30"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(phieu_session_set_times(f->s, bad[i], NULL, "tester", &err),
+                         PHIEU_EINVAL);
+        assert_non_null(strstr(err.message, "e.g. 14:30"));
+    }
+    assert_int_equal(phieu_session_set_times(f->s, NULL, "", "tester", &err), 0);
+    assert_int_equal(phieu_session_times_get(f->s, o, c, &err), 0);
+    assert_string_equal(o, "09:05");
+    assert_string_equal(c, "");
+}
+
 static void test_refuses_newer_and_foreign_files(void **state)
 {
     fixture *f = *state;
@@ -1273,6 +1300,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_create_open_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_form_of_other_council_or_session, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_times_of_the_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuses_newer_and_foreign_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_counted_and_duplicate_image, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rescan_and_same_pattern, setup, teardown),
