@@ -282,24 +282,24 @@ done:
 static int session_times(int argc, char **argv)
 {
     const char *path = NULL, *opened = NULL, *closed = NULL;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (a[0] != '-') {
-            if (path)
-                return cli_usage_error("session", "unexpected argument '%s'", a);
-            path = a;
-            continue;
-        }
-        if (i + 1 >= argc)
-            return cli_usage_error("session", "%s needs a value", a);
-        const char *v = argv[++i];
-        if (strcmp(a, "--opened") == 0)
-            opened = v;
-        else if (strcmp(a, "--closed") == 0)
-            closed = v;
-        else
-            return cli_usage_error("session", "unknown option '%s'", a);
+    enum { OPT_OPENED = CLI_OWN, OPT_CLOSED };
+    static const cli_option options[] = {{"opened", 0, OPT_OPENED, "a time (HH:MM)"},
+                                         {"closed", 0, OPT_CLOSED, "a time (HH:MM)"},
+                                         {0}};
+    cli_args args;
+    int id;
+    cli_args_init(&args, "session", argc - 1, argv + 1, options);
+    while ((id = cli_args_next(&args)) > 0) {
+        if (id == OPT_OPENED)
+            opened = args.value;
+        else if (id == OPT_CLOSED)
+            closed = args.value;
     }
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (args.n_rest > 1)
+        return cli_usage_error("session", "unexpected argument '%s'", args.rest[1]);
+    path = args.n_rest ? args.rest[0] : NULL;
     if (!path || (!opened && !closed))
         return cli_usage_error("session", "give the session and --opened HH:MM, --closed HH:MM "
                                           "or both");
