@@ -31,7 +31,8 @@ render "$form" --format tiff --dpi 190 -o pages/e-gray.tif
 hash() { sha256sum "$1" | cut -c1-64; }
 
 new_session() {
-  "$phieu" session new "$1" --council "HĐND xã Thử" --session-name "Kỳ họp thứ Nhất" \
+  "$phieu" session new "$1" --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" \
     --date 2026-11-28 --place "Hội trường" --delegates 10 --form "$form" >/dev/null
 }
 import_ok() {
