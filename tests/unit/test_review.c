@@ -1113,6 +1113,32 @@ static void test_rejected_page(void **state)
     json_decref(q);
 }
 
+/* Adds page 1's marks again with the code strip covered (white paper over it), beside the
+ * running server as a scanning station would: the machine rejects it as code-unreadable. */
+static void add_code_covered_page(const world *w, phieu_page_result *res)
+{
+    phieu_error err = {0};
+    phieu_form *f = NULL;
+    phieu_layout lay;
+    phieu_image *blank = NULL, *im = NULL;
+    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
+    assert_int_equal(draw_ballot(f, &lay, blank, 0, &im, &err), 0);
+    fill(im, lay.code_start.x - 1, lay.code_start.y - 1, lay.code_end.x + lay.code_end.w + 1,
+         lay.code_start.y + lay.code_start.h + 1, 255);
+    phieu_session *s = NULL;
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_batch batch;
+    assert_int_equal(phieu_session_batch_open(s, 1, &batch, &err), 0);
+    phieu_page_meta meta = {0};
+    meta.batch = batch.id;
+    assert_int_equal(phieu_session_add_page(s, im, &meta, res, &err), 0);
+    assert_int_equal(res->status, PHIEU_PAGE_REJECTED);
+    phieu_session_close(&s);
+    phieu_image_destroy(&im);
+    phieu_image_destroy(&blank);
+    phieu_form_destroy(&f);
+}
+
 /* POSTs a board reading of every row of the district form (16 rows): `first` in row 1,
  * "trust" in the others; returns the HTTP status. */
 static int board_read(const client *c, const char *id, const char *first)
@@ -1136,27 +1162,8 @@ static int board_read(const client *c, const char *id, const char *first)
 static void test_reader_head_not_offered_tie(void **state)
 {
     world *w = *state;
-    phieu_error err = {0};
-    phieu_form *f = NULL;
-    phieu_layout lay;
-    phieu_image *blank = NULL, *im = NULL;
-    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
-    assert_int_equal(draw_ballot(f, &lay, blank, 0, &im, &err), 0);
-    fill(im, lay.code_start.x - 1, lay.code_start.y - 1, lay.code_end.x + lay.code_end.w + 1,
-         lay.code_start.y + lay.code_start.h + 1, 255);
-    phieu_session *s = NULL;
-    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
-    phieu_batch batch;
-    assert_int_equal(phieu_session_batch_open(s, 1, &batch, &err), 0);
-    phieu_page_meta meta = {0};
-    meta.batch = batch.id;
     phieu_page_result res;
-    assert_int_equal(phieu_session_add_page(s, im, &meta, &res, &err), 0);
-    assert_int_equal(res.status, PHIEU_PAGE_REJECTED);
-    phieu_session_close(&s);
-    phieu_image_destroy(&im);
-    phieu_image_destroy(&blank);
-    phieu_form_destroy(&f);
+    add_code_covered_page(w, &res);
 
     client an = {w->port, "", ""}, truong = {w->port, "", ""};
     assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
@@ -1189,29 +1196,8 @@ static void test_reader_head_not_offered_tie(void **state)
 static void test_count_as_form(void **state)
 {
     world *w = *state;
-    phieu_error err = {0};
-    /* Page 1's marks again (faint "trust" in row 2), added beside the running server as a
-     * scanning station would. */
-    phieu_form *f = NULL;
-    phieu_layout lay;
-    phieu_image *blank = NULL, *im = NULL;
-    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
-    assert_int_equal(draw_ballot(f, &lay, blank, 0, &im, &err), 0);
-    fill(im, lay.code_start.x - 1, lay.code_start.y - 1, lay.code_end.x + lay.code_end.w + 1,
-         lay.code_start.y + lay.code_start.h + 1, 255);
-    phieu_session *s = NULL;
-    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
-    phieu_batch batch;
-    assert_int_equal(phieu_session_batch_open(s, 1, &batch, &err), 0);
-    phieu_page_meta meta = {0};
-    meta.batch = batch.id;
     phieu_page_result res;
-    assert_int_equal(phieu_session_add_page(s, im, &meta, &res, &err), 0);
-    assert_int_equal(res.status, PHIEU_PAGE_REJECTED);
-    phieu_session_close(&s);
-    phieu_image_destroy(&im);
-    phieu_image_destroy(&blank);
-    phieu_form_destroy(&f);
+    add_code_covered_page(w, &res);
 
     client an = {w->port, "", ""}, binh = {w->port, "", ""};
     assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
