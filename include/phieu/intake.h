@@ -8,7 +8,7 @@
  *    phieu_intake_finish closes it and checks the sheet count against the sheets placed.
  *  - Order: pages are committed in the order the source gives them, whatever the number of
  *    workers, so the session, its audit log and every export are the same for any `jobs`
- *    (sheet and exception ids are random by design, session.h).
+ *    (sheet and exception ids are random by design, pages.h and decisions.h).
  *  - Memory: at most jobs + 2 pages are in flight (taken from the source and not yet read
  *    and archived; such a page may hold a decoded image). Pages done wait for their turn to
  *    commit holding only their reading, up to 8 per worker, so that a worker need not
@@ -87,7 +87,7 @@ typedef struct phieu_intake_options {
     int double_feed_rule; /* apply the page-length rule (scanners) */
     int placed;           /* sheets the operator placed, 0 unknown (a new batch only) */
     int new_batch;        /* 1: always open a new batch; 0: continue the last open one */
-    const char *actor;    /* who closes the batch, for the log (session.h: NULL default) */
+    const char *actor;    /* who closes the batch, for the log (pages.h: NULL default) */
     const volatile sig_atomic_t *stop; /* set (by a signal handler): stop feeding, commit
                                           the pages in flight, run() returns ECANCELLED */
     phieu_intake_event_fn on_event;    /* may be NULL */

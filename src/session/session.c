@@ -2,7 +2,8 @@
  * session.c - creating, opening and closing a session file: the schema and its
  * migrations, the settings (forms, thresholds, rule set, board and counts), the SQL
  * helpers shared by the other files of src/session/. Pages live in pages.c, exceptions
- * and decisions in exceptions.c, ballots and progress in ballots.c, the log in log.c.
+ * in exceptions.c, decisions in decisions.c, board readings in board_read.c, users and
+ * passwords in accounts.c, ballots and progress in ballots.c, the log in log.c.
  */
 #include <errno.h>
 #include <sodium.h>
