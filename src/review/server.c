@@ -218,7 +218,8 @@ static int host_header_ok(const review_request *req)
 
 /* A request that changes something must come from this screen: when the browser names
  * the page it comes from (Origin), that page must be this server (its Host), beside the
- * CSRF token. A client that sends no Origin (curl, the tests) still needs the token. */
+ * CSRF token. A client that sends no Origin (a command-line HTTP client, the tests) still
+ * needs the token. */
 static int origin_ok(const review_request *req)
 {
     const char *origin = review_header(req, "Origin");

@@ -1158,7 +1158,7 @@ static int board_read(const client *c, const char *id, const char *first)
 
 /* A head who read a page with the board cannot break the tie on it (the session refuses),
  * so the queue must not offer it to them as theirs to decide: "todo" is false for that
- * head, and true again once the readers' disagreement is the head's alone to settle. */
+ * head, and the tie-break they try is refused (409). */
 static void test_reader_head_not_offered_tie(void **state)
 {
     world *w = *state;
