@@ -104,6 +104,18 @@ uint8_t phieu_image_gray_of_rgb(unsigned r, unsigned g, unsigned b);
 /* An RGB picture (3 bytes a pixel, rows packed) as PNG; for debug overlays. */
 int phieu_rgb_save_png(const uint8_t *rgb, int width, int height, const char *path,
                        phieu_error *err);
+/* An RGB picture (3 bytes a pixel, rows packed) as PNG in memory (caller frees *data with
+ * phieu_free), pHYs set when dpi > 0; deterministic, as every PNG phieu writes. A colour
+ * scan is archived so: decoding the PNG gives the page's gray as phieu_image_of_rgb. */
+int phieu_rgb_encode_png(const uint8_t *rgb, int width, int height, double dpi, uint8_t **data,
+                         size_t *len, phieu_error *err);
+/* The gray page of an RGB picture (3 bytes a pixel, rows packed, phieu_malloc'd), made in
+ * its own memory: takes *rgb (NULL afterwards, on error too), converts each pixel with
+ * phieu_image_gray_of_rgb into the first width x height bytes and gives the rest back, so
+ * the RGB and the gray never exist side by side. The result is the gray a PNG or TIFF of
+ * the same pixels decodes to. */
+int phieu_image_of_rgb(uint8_t **rgb, int width, int height, double dpi, phieu_image **out,
+                       phieu_error *err);
 
 /* A new image scaled by the box filter so that it fits in max_w x max_h (aspect kept). */
 int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu_image **out,

@@ -6,7 +6,7 @@
  *
  * Functions: phieu_image_default_limits, phieu_image_create, phieu_image_destroy,
  * phieu_image_clone, phieu_image_crop, phieu_image_scale_to_fit, phieu_image_sniff,
- * phieu_image_gray_of_rgb.
+ * phieu_image_gray_of_rgb, phieu_image_of_rgb.
  */
 #include <errno.h>
 #include <math.h>
@@ -20,6 +20,35 @@
 uint8_t phieu_image_gray_of_rgb(unsigned r, unsigned g, unsigned b)
 {
     return phieu_image_rgb_gray(r, g, b);
+}
+
+int phieu_image_of_rgb(uint8_t **rgb, int width, int height, double dpi, phieu_image **out,
+                       phieu_error *err)
+{
+    *out = NULL;
+    uint8_t *px = rgb ? *rgb : NULL;
+    if (rgb)
+        *rgb = NULL;
+    if (!px || width <= 0 || height <= 0 || (uint64_t)width * (uint64_t)height > SIZE_MAX / 3) {
+        phieu_free(px);
+        return phieu_error_set(err, PHIEU_EINVAL, "no colour page given");
+    }
+    phieu_image *img = phieu_calloc(1, sizeof *img);
+    if (!img) {
+        phieu_free(px);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory for a %dx%d page", width, height);
+    }
+    size_t n = (size_t)width * (size_t)height;
+    for (size_t i = 0; i < n; i++) /* pixel i is written at i, read from 3i >= i */
+        px[i] = phieu_image_rgb_gray(px[3 * i], px[3 * i + 1], px[3 * i + 2]);
+    uint8_t *shrunk = phieu_realloc(px, n); /* large blocks shrink in place (mremap) */
+    img->pixels = shrunk ? shrunk : px;
+    img->capacity = shrunk ? n : 3 * n;
+    img->width = img->stride = width;
+    img->height = height;
+    img->dpi_x = img->dpi_y = dpi;
+    *out = img;
+    return 0;
 }
 
 phieu_image_limits phieu_image_default_limits(void)

@@ -1,5 +1,6 @@
 /*
- * png_write.c - PNG output (libpng): 8-bit gray pages and RGB debug pictures, to memory
+ * png_write.c - PNG output (libpng): 8-bit gray pages and RGB pictures (debug overlays,
+ * colour scans for the archive), to memory
  * or to a file, with pHYs when the dpi is known. The bytes are deterministic: fixed zlib
  * level and filter, no time or text chunks, so the same pixels always give the same file
  * (the session archive hashes them). Files are written plainly; durable writes are the
@@ -189,4 +190,13 @@ int phieu_rgb_save_png(const uint8_t *rgb, int width, int height, const char *pa
         rc = phieu_image_write_bytes(path, data, len, err);
     phieu_free(data);
     return rc;
+}
+
+int phieu_rgb_encode_png(const uint8_t *rgb, int width, int height, double dpi, uint8_t **data,
+                         size_t *len, phieu_error *err)
+{
+    if (width <= 0 || (size_t)width > SIZE_MAX / 3)
+        return phieu_error_set(err, PHIEU_EINVAL, "cannot encode an empty picture");
+    return phieu_image_png_encode(rgb, width, height, (size_t)width * 3, 3, dpi, dpi,
+                                  "(colour page)", data, len, err);
 }

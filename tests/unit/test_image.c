@@ -976,6 +976,69 @@ static void test_red_dropout(void **state)
     phieu_image_destroy(&img);
 }
 
+/* A colour scan archived as RGB PNG (issue 12): the PNG keeps every channel, and the gray
+ * made in the RGB's own memory is exactly what decoding that PNG gives, so the page reads
+ * the same at scan time and from the archive. Out of memory leaves nothing behind. */
+static void test_colour_page_archive_and_gray_agree(void **state)
+{
+    (void)state;
+    enum { W = 37, H = 11 };
+    uint8_t *rgb = phieu_malloc(3 * W * H);
+    assert_non_null(rgb);
+    for (int i = 0; i < W * H; i++) {
+        int seal = i % 5 == 0; /* red seal ink among print and paper */
+        rgb[3 * i] = seal ? 209 : (uint8_t)(i * 7);
+        rgb[3 * i + 1] = seal ? 31 : (uint8_t)(i * 13);
+        rgb[3 * i + 2] = seal ? 31 : (uint8_t)(255 - i);
+    }
+    phieu_error err = {0};
+    uint8_t *png = NULL;
+    size_t len = 0;
+    assert_int_equal(phieu_rgb_encode_png(rgb, W, H, 300, &png, &len, &err), 0);
+    uint8_t want[W * H];
+    for (int i = 0; i < W * H; i++)
+        want[i] = phieu_image_gray_of_rgb(rgb[3 * i], rgb[3 * i + 1], rgb[3 * i + 2]);
+    uint8_t *kept = rgb;
+    phieu_image *gray = NULL;
+    assert_int_equal(phieu_image_of_rgb(&kept, W, H, 300, &gray, &err), 0);
+    assert_null(kept);
+    assert_int_equal(gray->width, W);
+    assert_int_equal(gray->height, H);
+    assert_true(gray->dpi_x == 300 && gray->dpi_y == 300);
+    assert_memory_equal(gray->pixels, want, sizeof want);
+    /* The archive file: RGB (colour type 2 in IHDR), decoding to the same gray and dpi. */
+    assert_true(len > 26);
+    assert_int_equal(png[25], 2);
+    phieu_image_reader *r = NULL;
+    phieu_image *back = NULL;
+    assert_int_equal(phieu_image_reader_open_memory(png, len, "colour", NULL, &r, &err), 0);
+    assert_int_equal(phieu_image_reader_next(r, &back, &err), 1);
+    phieu_image_reader_close(&r);
+    assert_int_equal(back->width, W);
+    assert_true(back->dpi_x == 300);
+    for (int y = 0; y < H; y++)
+        assert_memory_equal(back->pixels + (size_t)y * back->stride, want + y * W, W);
+    phieu_image_destroy(&back);
+    phieu_image_destroy(&gray);
+    phieu_free(png);
+    /* Out of memory: a clean error, the RGB taken and freed (the leak checkers see it). */
+    for (long n = 0; n < 10; n++) {
+        uint8_t *px = phieu_calloc(3 * W * H, 1);
+        assert_non_null(px);
+        phieu_alloc_fail_after(n);
+        int rc = phieu_image_of_rgb(&px, W, H, 0, &gray, &err);
+        phieu_alloc_fail_after(-1);
+        assert_null(px);
+        if (rc == 0) {
+            assert_int_equal(gray->pixels[0], 0);
+            phieu_image_destroy(&gray);
+            break;
+        }
+        assert_int_equal(rc, PHIEU_ENOMEM);
+        assert_null(gray);
+    }
+}
+
 static void test_writers_report_a_full_disk(void **state)
 {
     (void)state;
@@ -1506,6 +1569,7 @@ int main(void)
         cmocka_unit_test(test_scale_to_fit_averages_boxes),
         cmocka_unit_test(test_sniff),
         cmocka_unit_test(test_red_dropout),
+        cmocka_unit_test(test_colour_page_archive_and_gray_agree),
         cmocka_unit_test(test_limits_pixels_and_bytes),
         cmocka_unit_test(test_huge_claimed_tiff_refused),
         cmocka_unit_test(test_zero_sized_tiff_refused),
