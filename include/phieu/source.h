@@ -80,11 +80,15 @@ void phieu_source_destroy(phieu_source **s);
 
 /* ---- Pages for several threads (the intake module) ---------------------------------- */
 
-/* A page as phieu_source_take hands it over: decoded (scanner frames, the pages of a
- * multi-page file), or the bytes of a single-page file as received, to be decoded by
- * phieu_source_item_decode on another thread. */
+/* A page as phieu_source_take hands it over: decoded (gray scanner frames, the pages of a
+ * multi-page file), the RGB pixels of a colour scan, or the bytes of a single-page file as
+ * received, to be decoded by phieu_source_item_decode on another thread. */
 typedef struct phieu_source_item {
     phieu_image *image;  /* the decoded page, or NULL */
+    uint8_t *rgb;        /* NULL, or a colour scan (RGB or three-pass frames) as 8-bit RGB,
+                            3 bytes a pixel, rows packed, rgb_width x rgb_height at info.dpi
+                            (phieu_malloc'd); _decode makes it `bytes` and `image` */
+    int rgb_width, rgb_height;
     uint8_t *bytes;      /* NULL, or the whole file (phieu_malloc'd): a single-page file not
                             decoded yet, or a file that cannot be decoded */
     size_t len;
@@ -103,8 +107,11 @@ typedef struct phieu_source_item {
 int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err);
 /* Decodes item->bytes into item->image when it has no image yet (reading the file first
  * when the source left that to the caller: max_bytes > 0); a file that is not an image
- * becomes unreadable = 1 and 0 is returned. Only no memory, or a file that cannot be read
- * at all (PHIEU_EIO, naming it), is an error. Thread-safe
+ * becomes unreadable = 1 and 0 is returned. A colour scan (item->rgb) becomes what a PNG
+ * file of it read whole would be: `bytes` its RGB PNG (the archive's evidence of the red
+ * seal), `image` its gray with the seal dropped out (phieu_image_of_rgb, made in the RGB's
+ * memory; rgb is NULL afterwards, and the spare is freed). Only no memory, or a file that
+ * cannot be read at all (PHIEU_EIO, naming it), is an error. Thread-safe
  * (touches only the item). limits NULL: the defaults. spare (may be NULL) holds an image
  * the caller is done with, or NULL: its memory is reused for the page (a fresh buffer of
  * tens of MB costs the kernel's zero-filling, image.h); *spare is NULL afterwards unless
@@ -119,7 +126,7 @@ int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *
 int phieu_source_item_decode_copy(phieu_source_item *item, const char *copy,
                                   const phieu_image_limits *limits, phieu_image **spare,
                                   phieu_error *err);
-/* Frees the item's image and bytes; the item can be reused. */
+/* Frees the item's image, RGB pixels and bytes; the item can be reused. */
 void phieu_source_item_release(phieu_source_item *item);
 /* Pages the source will give, known before reading (image files: one per file, one per
  * directory of a TIFF); 0 when unknown (a scanner). */

@@ -1,7 +1,8 @@
 /*
  * sane.c - the SANE page source and device listing: opens a scanner through libsane, sets
  * its options by their well-known names, and turns each page (gray, RGB or three-pass;
- * depth 1, 8 or 16; padded lines; unknown height) into a phieu_image, checking the bytes
+ * depth 1, 8 or 16; padded lines; unknown height) into a phieu_image, or for the intake a
+ * colour page into 8-bit RGB (its archive file keeps the colour), checking the bytes
  * received against those announced. Faults become bilingual PHIEU_EDEVICE messages
  * (source.c). It does not store pages (session) or talk to the operator (cli).
  */
@@ -586,52 +587,72 @@ static uint8_t sample8(const uint8_t *row, int x, int depth, int channel, int ch
     return (uint8_t)((v * 255u + 32767u) / 65535u);
 }
 
-static uint8_t luma(unsigned r, unsigned g, unsigned b)
+/* A gray or 1-bit frame as the gray page. */
+static int frame_to_gray(const sane_state *st, const frame *f, int lines, phieu_image **out,
+                         phieu_error *err)
 {
-    /* As the image module converts RGB files: luma, red seal ink dropped out. */
-    return phieu_image_gray_of_rgb(r, g, b);
-}
-
-static int frames_to_image(const sane_state *st, frame *fr, int n, int lines,
-                           phieu_image **out, phieu_error *err)
-{
-    int w = fr[0].p.pixels_per_line;
+    int w = f->p.pixels_per_line;
     int rc = phieu_image_create(w, lines, out, err);
     if (rc < 0)
         return rc;
     phieu_image *img = *out;
     img->dpi_x = img->dpi_y = st->resolution;
+    for (int y = 0; y < lines; y++) {
+        const uint8_t *row = f->data + (size_t)y * f->p.bytes_per_line;
+        uint8_t *o = img->pixels + (size_t)y * img->stride;
+        if (f->p.depth == 8)
+            memcpy(o, row, (size_t)w);
+        else
+            for (int x = 0; x < w; x++)
+                o[x] = sample8(row, x, f->p.depth, 0, 1);
+    }
+    return 0;
+}
+
+/* Colour frames (one RGB frame, or the RED, GREEN and BLUE of three-pass) as 8-bit RGB,
+ * rows packed. An RGB frame is packed in its own buffer, which it then hands over (each
+ * sample is written at or before where it was read: 8 or 16 bits, padded lines), so the
+ * scanner's thread never holds a colour page twice; three planes are interleaved into a
+ * new one. */
+static int frames_to_rgb(const sane_state *st, frame *fr, int n, int lines, uint8_t **out,
+                         phieu_error *err)
+{
+    int w = fr[0].p.pixels_per_line;
+    size_t row_bytes = (size_t)w * 3;
+    uint8_t *rgb;
     if (n == 1) {
-        const frame *f = &fr[0];
-        int ch = f->p.format == SANE_FRAME_RGB ? 3 : 1;
+        frame *f = &fr[0];
+        rgb = f->data;
         for (int y = 0; y < lines; y++) {
             const uint8_t *row = f->data + (size_t)y * f->p.bytes_per_line;
-            uint8_t *o = img->pixels + (size_t)y * img->stride;
-            if (ch == 1 && f->p.depth == 8)
-                memcpy(o, row, (size_t)w);
-            else if (ch == 1)
-                for (int x = 0; x < w; x++)
-                    o[x] = sample8(row, x, f->p.depth, 0, 1);
+            uint8_t *o = rgb + (size_t)y * row_bytes;
+            if (f->p.depth == 8)
+                memmove(o, row, row_bytes);
             else
-                for (int x = 0; x < w; x++)
-                    o[x] = luma(sample8(row, x, f->p.depth, 0, 3),
-                                sample8(row, x, f->p.depth, 1, 3),
-                                sample8(row, x, f->p.depth, 2, 3));
+                for (int x = 0; x < w * 3; x++)
+                    o[x] = sample8(row, x, 16, 0, 1);
         }
+        f->data = NULL;
+        uint8_t *shrunk = phieu_realloc(rgb, row_bytes * (size_t)lines);
+        *out = shrunk ? shrunk : rgb;
         return 0;
     }
+    rgb = phieu_malloc(row_bytes * (size_t)lines);
+    if (!rgb)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory for a %d x %d colour page "
+                               "from '%s'", w, lines, st->device);
     const frame *plane[3] = {NULL, NULL, NULL};
     for (int k = 0; k < n; k++)
         plane[fr[k].p.format - SANE_FRAME_RED] = &fr[k];
     for (int y = 0; y < lines; y++) {
-        uint8_t *o = img->pixels + (size_t)y * img->stride;
-        const uint8_t *r = plane[0]->data + (size_t)y * plane[0]->p.bytes_per_line;
-        const uint8_t *g = plane[1]->data + (size_t)y * plane[1]->p.bytes_per_line;
-        const uint8_t *b = plane[2]->data + (size_t)y * plane[2]->p.bytes_per_line;
-        for (int x = 0; x < w; x++)
-            o[x] = luma(sample8(r, x, plane[0]->p.depth, 0, 1), sample8(g, x, plane[1]->p.depth, 0, 1),
-                        sample8(b, x, plane[2]->p.depth, 0, 1));
+        uint8_t *o = rgb + (size_t)y * row_bytes;
+        for (int c = 0; c < 3; c++) {
+            const uint8_t *row = plane[c]->data + (size_t)y * plane[c]->p.bytes_per_line;
+            for (int x = 0; x < w; x++)
+                o[3 * x + c] = sample8(row, x, plane[c]->p.depth, 0, 1);
+        }
     }
+    *out = rgb;
     return 0;
 }
 
@@ -654,8 +675,11 @@ static int page_fault(phieu_source *s, sane_state *st, phieu_source_fault fault,
                                     detail);
 }
 
-static int sane_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
-                     phieu_error *err)
+/* One page: a gray page in *page, or, when `item` is given and the page is in colour, its
+ * 8-bit RGB pixels in item->rgb (the gray is made on another thread,
+ * phieu_source_item_decode). */
+static int sane_page(phieu_source *s, phieu_image **page, phieu_source_item *item,
+                     phieu_page_info *info, phieu_error *err)
 {
     sane_state *st = s->impl;
     frame fr[MAX_FRAMES];
@@ -664,6 +688,8 @@ static int sane_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
     uint64_t announced = 0, received = 0;
     int hand = 0;
     char detail[160];
+    uint8_t *colour = NULL; /* a colour page's RGB */
+    int lines = 0;
 
     SANE_Status status = sane_start(st->h);
     if (status == SANE_STATUS_NO_DOCS) {
@@ -742,7 +768,18 @@ static int sane_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
             goto out;
         }
     }
-    rc = frames_to_image(st, fr, n, fr[0].p.lines, page, err);
+    lines = fr[0].p.lines;
+    if (n == 1 && fr[0].p.format == SANE_FRAME_GRAY)
+        rc = frame_to_gray(st, &fr[0], lines, page, err);
+    else if ((rc = frames_to_rgb(st, fr, n, lines, &colour, err)) == 0 && item) {
+        item->rgb = colour;
+        item->rgb_width = fr[0].p.pixels_per_line;
+        item->rgb_height = lines;
+        colour = NULL;
+    } else if (rc == 0) {
+        rc = phieu_image_of_rgb(&colour, fr[0].p.pixels_per_line, lines, st->resolution, page,
+                                err);
+    }
     end_page(st, 0);
     if (rc < 0)
         goto out;
@@ -754,7 +791,7 @@ static int sane_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
     info->bytes_announced = announced;
     info->bytes_received = received;
     info->dpi = st->resolution;
-    info->length_mm = st->resolution > 0 ? (*page)->height * 25.4 / st->resolution : 0;
+    info->length_mm = st->resolution > 0 ? lines * 25.4 / st->resolution : 0;
     info->sane_format = fr[0].p.format;
     info->depth = fr[0].p.depth;
     info->frames = n;
@@ -770,7 +807,21 @@ static int sane_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
 out:
     for (int k = 0; k < MAX_FRAMES; k++)
         phieu_free(fr[k].data);
+    phieu_free(colour);
     return rc;
+}
+
+static int sane_next(phieu_source *s, phieu_image **page, phieu_page_info *info,
+                     phieu_error *err)
+{
+    return sane_page(s, page, NULL, info, err);
+}
+
+/* For the intake: a colour page travels as RGB, so that its archive file keeps the colour
+ * (the red seal is evidence); the workers encode it and make its gray. */
+static int sane_take(phieu_source *s, phieu_source_item *item, phieu_error *err)
+{
+    return sane_page(s, &item->image, item, &item->info, err);
 }
 
 static void sane_src_cancel(phieu_source *s)
@@ -797,7 +848,7 @@ static void sane_destroy(phieu_source *s)
     s->impl = NULL;
 }
 
-static const phieu_source_ops sane_ops = {sane_next, sane_src_cancel, sane_destroy, NULL,
+static const phieu_source_ops sane_ops = {sane_next, sane_src_cancel, sane_destroy, sane_take,
                                           NULL};
 
 /* Opens `name` (after sane_init); fills err with a bilingual message on failure. */

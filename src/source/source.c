@@ -93,9 +93,24 @@ static int decode_reader(phieu_source_item *item, phieu_image_reader *r, int rc,
     return 0;
 }
 
+/* A colour scan: its RGB PNG (to archive), then its gray in the RGB's own memory. */
+static int decode_rgb(phieu_source_item *item, phieu_image **spare, phieu_error *err)
+{
+    if (spare) /* the gray is made in the RGB's memory */
+        phieu_image_destroy(spare);
+    int rc = phieu_rgb_encode_png(item->rgb, item->rgb_width, item->rgb_height, item->info.dpi,
+                                  &item->bytes, &item->len, err);
+    if (rc == 0)
+        rc = phieu_image_of_rgb(&item->rgb, item->rgb_width, item->rgb_height, item->info.dpi,
+                                &item->image, err);
+    return rc;
+}
+
 int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
                              phieu_image **spare, phieu_error *err)
 {
+    if (item->rgb && !item->image)
+        return decode_rgb(item, spare, err);
     if (!item->image && !item->unreadable && !item->bytes && item->max_bytes > 0) {
         int rc = phieu_read_file(item->path, item->max_bytes, &item->bytes, &item->len, err);
         item->max_bytes = 0;
@@ -145,6 +160,8 @@ void phieu_source_item_release(phieu_source_item *item)
     if (!item)
         return;
     phieu_image_destroy(&item->image);
+    phieu_free(item->rgb);
+    item->rgb = NULL;
     phieu_free(item->bytes);
     item->bytes = NULL;
     item->len = 0;
