@@ -351,6 +351,9 @@ static int write_colour_png(const phieu_image *img, const char *path, uint8_t *r
     png_set_IHDR(png, info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
                  PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
+    if (img->dpi_x > 0) /* as a scan is: the SANE backend scales by it */
+        png_set_pHYs(png, info, (png_uint_32)lround(img->dpi_x / 0.0254),
+                     (png_uint_32)lround(img->dpi_y / 0.0254), PNG_RESOLUTION_METER);
     png_write_info(png, info);
     for (int y = 0; y < img->height; y++) {
         colour_row(img, y, rgb);
