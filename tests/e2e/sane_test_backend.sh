@@ -2,12 +2,13 @@
 # SANE's own `test` backend through the real libsane and phieu's source module
 # (`phieu devices --scan-test`): gray/colour, depth 1/8/16, three-pass, padded lines
 # (ppl-loss), hand-scanner (lines = -1), the 10-pages-then-empty feeder, FIXED options and
-# SANE_INFO_INEXACT. Each scan is its own process under `timeout` (the test backend keeps
-# state per process and can hang in sane_cancel), with a private SANE_CONFIG_DIR: the
-# host's /etc/sane.d never leaks in. Faults are injected with phieu's backend instead
+# SANE_INFO_INEXACT; and `phieu scan` of colour pages, archived as RGB. Each scan is its own
+# process under `timeout` (the test backend keeps state per process and can hang in
+# sane_cancel), with a private SANE_CONFIG_DIR: the host's /etc/sane.d never leaks in. Faults are injected with phieu's backend instead
 # (sane_phieu_backend.sh, sane_scan.sh), because of that hang (docs/scanning.md).
 set -euo pipefail
 phieu=${PHIEU_BIN:?PHIEU_BIN not set}
+src=${PHIEU_SOURCE_DIR:?PHIEU_SOURCE_DIR not set}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 [ -f /etc/sane.d/test.conf ] || { echo "SKIPPED: /etc/sane.d/test.conf missing (libsane-common; scripts/install-deps test)"; exit 77; }
@@ -125,6 +126,74 @@ if err=$(timeout 30 "$phieu" devices --scan-test test:0 --source duplex 2>&1); t
   fail "duplex accepted on the test backend"
 fi
 grep -q "cannot scan both sides" <<<"$err" || fail "duplex refusal: $err"
+
+# `phieu scan` keeps a colour page in colour (issue 12): the intake gets the RGB, its worker
+# archives it as an RGB PNG. One pass and three-pass (any order) give the same archive file,
+# at 8 and at 16 bits, and padded lines give the first columns of the unpadded page. The
+# feeder's 10 pages are the same picture: one sheet, 9 duplicates (exit 7: a test picture is
+# no ballot). A scan that hangs in the test backend is run once more (above).
+new_session() {
+  rm -f "$1" && rm -rf "$1.images"
+  "$phieu" session new "$1" --council "Hội đồng nhân dân huyện An Thạnh" \
+    --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 --place "Hội trường" \
+    --delegates 40 --two-person off --form "$src/forms/district-rating.form" >/dev/null
+}
+# scan_session NAME ARGS...: a colour scan into $work/NAME.db; its one sheet's archive file
+# in $archived.
+scan_session() {
+  local db="$work/$1.db" rc=0 try
+  shift
+  for try in 1 2; do
+    new_session "$db"
+    rc=0
+    timeout 60 "$phieu" scan "$db" --device test:0 --mode color --resolution 50 \
+      --set "test-picture=Color pattern" "$@" </dev/null >"$work/scan.out" 2>&1 || rc=$?
+    [ "$rc" -eq 124 ] || break
+    echo "note: phieu scan $* hung in the test backend (try $try)" >&2
+  done
+  [ "$rc" -eq 7 ] || fail "phieu scan $* exited $rc: $(cat "$work/scan.out")"
+  grep -q "1 sheets recorded, 9 already in the session" "$work/scan.out" ||
+    fail "phieu scan $*: $(cat "$work/scan.out")"
+  archived=$(ls "$db.images"/*.png)
+}
+# rows FILE COLUMNS: "rgb" and the MD5 of each row's first COLUMNS pixels, of a PNG phieu
+# wrote (no row filter, src/image/png_write.c); the PNG's colour type when it is not RGB.
+rows() {
+  python3 - "$1" "$2" <<'PY'
+import hashlib, struct, sys, zlib
+data, cols = open(sys.argv[1], "rb").read(), int(sys.argv[2])
+i, idat = 8, []
+while i < len(data):
+    n, kind = struct.unpack(">I4s", data[i:i + 8])
+    if kind == b"IHDR":
+        w, h, depth, ctype = struct.unpack(">IIBB", data[i + 8:i + 18])
+    elif kind == b"IDAT":
+        idat.append(data[i + 8:i + 8 + n])
+    i += 12 + n
+if ctype != 2 or depth != 8:
+    print("type%d/%d" % (ctype, depth))
+    sys.exit(0)
+raw, stride, md5 = zlib.decompress(b"".join(idat)), 1 + 3 * w, hashlib.md5()
+for y in range(h):
+    assert raw[y * stride] == 0, "a filtered row"
+    md5.update(raw[y * stride + 1:y * stride + 1 + 3 * cols])
+print("rgb", w, md5.hexdigest())
+PY
+}
+scan_session one
+one=$archived
+expect "colour archive" "$(rows "$one" 1 | cut -d' ' -f1)" rgb
+scan_session three --set three-pass=yes --set three-pass-order=GBR
+expect "three-pass archive = one pass" "$(basename "$archived")" "$(basename "$one")"
+scan_session one16 --set depth=16
+one16=$archived
+scan_session three16 --set depth=16 --set three-pass=yes
+expect "16-bit three-pass archive = one pass" "$(basename "$archived")" "$(basename "$one16")"
+scan_session padded --set ppl-loss=7
+padded=$(rows "$archived" 1)
+cols=$(cut -d' ' -f2 <<<"$padded")
+[ "$cols" -lt "$(rows "$one" 1 | cut -d' ' -f2)" ] || fail "padded page is not narrower: $padded"
+expect "padded archive = crop" "$(rows "$archived" "$cols")" "$(rows "$one" "$cols" | sed "s/ [0-9]* / $cols /")"
 
 # SANE_INFO_INEXACT: with a resolution step of 25 dpi, 110 is rounded and read back.
 cfg2="$work/sane-quant.d"
