@@ -1,8 +1,9 @@
 /*
  * test_source.c - the file page source (pages in name order from a folder, several files,
  * duplex sides and sheet numbers, a damaged file in the middle, out of memory) and the
- * operator's fault messages (English and Vietnamese, the sheet named). The SANE source is
- * tested through libsane by tests/e2e/sane_*.sh, one process per scan.
+ * operator's fault messages (English and Vietnamese, the sheet named), and a colour scan's
+ * item decoded into its RGB archive PNG and its gray. The SANE source is tested through
+ * libsane by tests/e2e/sane_*.sh, one process per scan.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -271,6 +272,68 @@ static void out_of_memory_is_clean(void **state)
     assert_true(failures_seen > 0);
 }
 
+/* A colour scanner page handed over as RGB (issue 12): decoding it on the worker gives
+ * the archive's RGB PNG in `bytes` and the reader's gray (red seal dropped out) in `image`,
+ * the gray the PNG itself decodes to; the RGB and the worker's spare are gone. Out of
+ * memory is a clean error that release() cleans up. */
+static void colour_item_decodes_to_rgb_png_and_gray(void **state)
+{
+    (void)state;
+    enum { W = 23, H = 9 };
+    static const uint8_t seal[3] = {209, 31, 31}, pen[3] = {25, 46, 140};
+    for (long fail_after = -1; fail_after < 64; fail_after++) {
+        phieu_source_item item;
+        memset(&item, 0, sizeof item);
+        item.rgb = phieu_malloc(3 * W * H);
+        assert_non_null(item.rgb);
+        for (int i = 0; i < W * H; i++)
+            memcpy(item.rgb + 3 * i, i % 3 ? seal : pen, 3);
+        item.rgb_width = W;
+        item.rgb_height = H;
+        item.info.dpi = 200;
+        phieu_error err = {0};
+        phieu_image *spare = NULL;
+        assert_int_equal(phieu_image_create(50, 50, &spare, &err), 0);
+        phieu_alloc_fail_after(fail_after);
+        int rc = phieu_source_item_decode(&item, NULL, &spare, &err);
+        phieu_alloc_fail_after(-1);
+        assert_null(spare);
+        if (rc < 0) {
+            assert_int_equal(rc, PHIEU_ENOMEM);
+            phieu_source_item_release(&item);
+            assert_null(item.rgb);
+            continue;
+        }
+        assert_null(item.rgb);
+        assert_false(item.unreadable);
+        assert_non_null(item.image);
+        assert_int_equal(item.image->width, W);
+        assert_true(item.image->dpi_x == 200);
+        uint8_t g_seal = phieu_image_gray_of_rgb(seal[0], seal[1], seal[2]);
+        uint8_t g_pen = phieu_image_gray_of_rgb(pen[0], pen[1], pen[2]);
+        assert_true(g_seal > 200 && g_pen < 60); /* the seal drops out, the pen stays */
+        assert_true(item.len > 26 && item.bytes[25] == 2); /* IHDR colour type: RGB */
+        phieu_image *back = NULL;
+        phieu_image_reader *r = NULL;
+        assert_int_equal(phieu_image_reader_open_memory(item.bytes, item.len, "x", NULL, &r, &err),
+                         0);
+        assert_int_equal(phieu_image_reader_next(r, &back, &err), 1);
+        phieu_image_reader_close(&r);
+        for (int i = 0; i < W * H; i++) {
+            uint8_t want = i % 3 ? g_seal : g_pen;
+            assert_int_equal(item.image->pixels[(i / W) * item.image->stride + i % W], want);
+            assert_int_equal(back->pixels[(i / W) * back->stride + i % W], want);
+        }
+        assert_true(back->dpi_x == 200);
+        phieu_image_destroy(&back);
+        phieu_source_item_release(&item);
+        assert_null(item.image);
+        assert_null(item.bytes);
+        if (fail_after >= 0)
+            break; /* every allocation from here on succeeds */
+    }
+}
+
 static void fault_messages_name_the_sheet(void **state)
 {
     (void)state;
@@ -315,6 +378,7 @@ int main(void)
         cmocka_unit_test(files_in_given_order_and_damage),
         cmocka_unit_test(missing_folder_is_an_error),
         cmocka_unit_test(out_of_memory_is_clean),
+        cmocka_unit_test(colour_item_decodes_to_rgb_png_and_gray),
         cmocka_unit_test(fault_messages_name_the_sheet),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
