@@ -656,6 +656,24 @@ static int frames_to_rgb(const sane_state *st, frame *fr, int n, int lines, uint
     return 0;
 }
 
+/* The page of whole frames: gray in *page; or colour as RGB in item->rgb when an item is
+ * given (the intake's, whose worker makes the gray), else its gray in *page. */
+static int frames_to_page(const sane_state *st, frame *fr, int n, phieu_image **page,
+                          phieu_source_item *item, phieu_error *err)
+{
+    int w = fr[0].p.pixels_per_line, lines = fr[0].p.lines;
+    if (n == 1 && fr[0].p.format == SANE_FRAME_GRAY)
+        return frame_to_gray(st, &fr[0], lines, page, err);
+    uint8_t *rgb = NULL;
+    int rc = frames_to_rgb(st, fr, n, lines, &rgb, err);
+    if (rc < 0 || !item)
+        return rc < 0 ? rc : phieu_image_of_rgb(&rgb, w, lines, st->resolution, page, err);
+    item->rgb = rgb;
+    item->rgb_width = w;
+    item->rgb_height = lines;
+    return 0;
+}
+
 static void end_page(sane_state *st, int always)
 {
     if (st->in_page && (always || st->cancel_between))
@@ -688,8 +706,6 @@ static int sane_page(phieu_source *s, phieu_image **page, phieu_source_item *ite
     uint64_t announced = 0, received = 0;
     int hand = 0;
     char detail[160];
-    uint8_t *colour = NULL; /* a colour page's RGB */
-    int lines = 0;
 
     SANE_Status status = sane_start(st->h);
     if (status == SANE_STATUS_NO_DOCS) {
@@ -768,18 +784,7 @@ static int sane_page(phieu_source *s, phieu_image **page, phieu_source_item *ite
             goto out;
         }
     }
-    lines = fr[0].p.lines;
-    if (n == 1 && fr[0].p.format == SANE_FRAME_GRAY)
-        rc = frame_to_gray(st, &fr[0], lines, page, err);
-    else if ((rc = frames_to_rgb(st, fr, n, lines, &colour, err)) == 0 && item) {
-        item->rgb = colour;
-        item->rgb_width = fr[0].p.pixels_per_line;
-        item->rgb_height = lines;
-        colour = NULL;
-    } else if (rc == 0) {
-        rc = phieu_image_of_rgb(&colour, fr[0].p.pixels_per_line, lines, st->resolution, page,
-                                err);
-    }
+    rc = frames_to_page(st, fr, n, page, item, err);
     end_page(st, 0);
     if (rc < 0)
         goto out;
@@ -791,7 +796,7 @@ static int sane_page(phieu_source *s, phieu_image **page, phieu_source_item *ite
     info->bytes_announced = announced;
     info->bytes_received = received;
     info->dpi = st->resolution;
-    info->length_mm = st->resolution > 0 ? lines * 25.4 / st->resolution : 0;
+    info->length_mm = st->resolution > 0 ? fr[0].p.lines * 25.4 / st->resolution : 0;
     info->sane_format = fr[0].p.format;
     info->depth = fr[0].p.depth;
     info->frames = n;
@@ -807,7 +812,6 @@ static int sane_page(phieu_source *s, phieu_image **page, phieu_source_item *ite
 out:
     for (int k = 0; k < MAX_FRAMES; k++)
         phieu_free(fr[k].data);
-    phieu_free(colour);
     return rc;
 }
 
