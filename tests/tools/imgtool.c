@@ -17,6 +17,11 @@
  *   imgtool colour IN OUT [dated]        page 1 of IN in RGB with a red seal ring at the
  *                                        top left, as a PNG (OUT *.png) or Deflate TIFF
  *                                        (OUT *.tif; "dated": with a DateTime tag)
+ *   imgtool rgb PNG [COLUMNS]            "rgb WIDTH HEIGHT RED SHA256" for an 8-bit RGB
+ *                                        PNG: RED pixels red as seal ink is (red >= 150
+ *                                        and at least 60 above green, not below blue),
+ *                                        the hash of each row's first COLUMNS pixels (all
+ *                                        by default); "not-rgb" for any other PNG
  *
  * Exit 0 on success, 2 on wrong use, 1 on any failure (with a message on stderr).
  */
@@ -29,10 +34,11 @@
 #include <tiffio.h>
 
 #include "phieu/image.h"
+#include "phieu/util.h"
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: imgtool size|depth|scale|crop|noise|line|multipage|colour ... "
+    fprintf(stderr, "usage: imgtool size|depth|scale|crop|noise|line|multipage|colour|rgb ... "
                     "(see the comment at the top of tests/tools/imgtool.c)\n");
     return 2;
 }
@@ -411,6 +417,48 @@ static int cmd_colour(int argc, char **argv)
     return rc;
 }
 
+/* The pixels of a PNG as it is, not as phieu reads it (gray): what the archive keeps. */
+static int cmd_rgb(int argc, char **argv)
+{
+    if (argc < 1 || argc > 2)
+        return usage();
+    png_image im;
+    memset(&im, 0, sizeof im);
+    im.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_file(&im, argv[0])) {
+        fprintf(stderr, "imgtool: %s: %s\n", argv[0], im.message);
+        return 1;
+    }
+    if (im.format != PNG_FORMAT_RGB) { /* gray, alpha, palette or 16-bit */
+        png_image_free(&im);
+        printf("not-rgb\n");
+        return 0;
+    }
+    size_t w = im.width, h = im.height;
+    size_t cols = argc == 2 ? (size_t)strtoul(argv[1], NULL, 10) : w;
+    uint8_t *px = malloc(w * h * 3), *rows = malloc(cols * h * 3);
+    if (!px || !rows || cols > w || !png_image_finish_read(&im, NULL, px, 0, NULL)) {
+        png_image_free(&im);
+        free(px);
+        free(rows);
+        fprintf(stderr, "imgtool: %s: cannot read its pixels\n", argv[0]);
+        return 1;
+    }
+    size_t red = 0;
+    for (size_t i = 0; i < w * h; i++) {
+        unsigned r = px[3 * i], g = px[3 * i + 1], b = px[3 * i + 2];
+        red += r >= 150 && r >= g + 60 && r >= b;
+    }
+    for (size_t y = 0; y < h; y++)
+        memcpy(rows + y * cols * 3, px + y * w * 3, cols * 3);
+    char hex[PHIEU_SHA256_HEX];
+    phieu_sha256_hex(rows, cols * h * 3, hex);
+    printf("rgb %zu %zu %zu %s\n", w, h, red, hex);
+    free(px);
+    free(rows);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -421,7 +469,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"size", cmd_size},   {"depth", cmd_depth}, {"scale", cmd_scale},         {"crop", cmd_crop},
         {"noise", cmd_noise}, {"line", cmd_line},   {"multipage", cmd_multipage},
-        {"colour", cmd_colour},
+        {"colour", cmd_colour}, {"rgb", cmd_rgb},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
