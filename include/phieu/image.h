@@ -79,6 +79,11 @@ int phieu_image_reader_next(phieu_image_reader *r, phieu_image **page, phieu_err
  * tenth of `phieu read`'s time). */
 int phieu_image_reader_next_reusing(phieu_image_reader *r, phieu_image **page,
                                     phieu_error *err);
+/* Passes over the next page without decoding its pixels (a TIFF directory is read, the one
+ * PNG page only counted): 1 when there was one, 0 at the end, or a negative code (the
+ * reader is then at its end). A caller that hands pages to other threads finds them
+ * with this and has each decoded there (phieu_image_load or a reader of its own). */
+int phieu_image_reader_skip(phieu_image_reader *r, phieu_error *err);
 void phieu_image_reader_close(phieu_image_reader **r);
 
 /* Convenience: page `page_index` (0-based) of a file. */

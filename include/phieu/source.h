@@ -80,9 +80,10 @@ void phieu_source_destroy(phieu_source **s);
 
 /* ---- Pages for several threads (the intake module) ---------------------------------- */
 
-/* A page as phieu_source_take hands it over: decoded (gray scanner frames, the pages of a
- * multi-page file), the RGB pixels of a colour scan, or the bytes of a single-page file as
- * received, to be decoded by phieu_source_item_decode on another thread. */
+/* A page as phieu_source_take hands it over: decoded (gray scanner frames), the RGB pixels
+ * of a colour scan, a single-page file not read yet, or a page of a multi-page file named
+ * by its file and number, each to be decoded by phieu_source_item_decode on another
+ * thread. */
 typedef struct phieu_source_item {
     phieu_image *image;  /* the decoded page, or NULL */
     uint8_t *rgb;        /* NULL, or a colour scan (RGB or three-pass frames) as 8-bit RGB,
@@ -93,6 +94,9 @@ typedef struct phieu_source_item {
                             decoded yet, or a file that cannot be decoded */
     size_t len;
     uint64_t max_bytes;  /* > 0: a single-page file not read yet: _decode reads `path` */
+    int page_pending;    /* 1: page page_in_file of the multi-page file `path`, found but not
+                            decoded yet: _decode decodes it within `limits` */
+    phieu_image_limits limits; /* of a pending page */
     int unreadable;      /* 1: the file cannot be decoded; `what` says why, `bytes` holds it */
     char what[PHIEU_ERROR_MESSAGE_MAX];
     char path[4096];     /* the file; "" for a scanner */
@@ -106,8 +110,11 @@ typedef struct phieu_source_item {
  * a scanner (as next()), a file that cannot be read at all, or no memory. */
 int phieu_source_take(phieu_source *s, phieu_source_item *item, phieu_error *err);
 /* Decodes item->bytes into item->image when it has no image yet (reading the file first
- * when the source left that to the caller: max_bytes > 0); a file that is not an image
- * becomes unreadable = 1 and 0 is returned. A colour scan (item->rgb) becomes what a PNG
+ * when the source left that to the caller: max_bytes > 0), or a pending page of a
+ * multi-page file from its file (mapped, its directories before it passed over); a file
+ * that is not an image, or a page of a multi-page file that does not decode, becomes
+ * unreadable = 1 (the latter with the whole file in `bytes`, the evidence) and 0 is
+ * returned. A colour scan (item->rgb) becomes what a PNG
  * file of it read whole would be: `bytes` its RGB PNG (the archive's evidence of the red
  * seal), `image` its gray with the seal dropped out (phieu_image_of_rgb, made in the RGB's
  * memory; rgb is NULL afterwards, and the spare is freed). Only no memory, or a file that

@@ -5,7 +5,8 @@
  * Decoding itself is in tiff_read.c and png_read.c.
  *
  * Functions: phieu_image_reader_open, phieu_image_reader_open_memory,
- * phieu_image_reader_next, phieu_image_reader_close, phieu_image_load.
+ * phieu_image_reader_next, phieu_image_reader_next_reusing, phieu_image_reader_skip,
+ * phieu_image_reader_close, phieu_image_load.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -253,10 +254,10 @@ void phieu_image_reader_close(phieu_image_reader **rp)
     *rp = NULL;
 }
 
-/* Passes over the next page without decoding it (a TIFF directory, or the one PNG page):
- * 1 when there was one, 0 at the end, or an error (then the reader is at its end). */
-static int reader_skip(phieu_image_reader *r, phieu_error *err)
+int phieu_image_reader_skip(phieu_image_reader *r, phieu_error *err)
 {
+    if (!r)
+        return phieu_error_set(err, PHIEU_EINVAL, "no image reader");
     if (r->at_end)
         return 0;
     int rc = 1;
@@ -287,7 +288,7 @@ int phieu_image_load(const char *path, int page_index, const phieu_image_limits 
     if (rc != 0)
         return rc;
     for (int i = 0; i < page_index && rc >= 0; i++) {
-        rc = reader_skip(r, err);
+        rc = phieu_image_reader_skip(r, err);
         if (rc == 0)
             rc = phieu_error_set(err, PHIEU_ENOTFOUND, "'%s' has no page %d (it has %d)", path,
                                  page_index + 1, i);

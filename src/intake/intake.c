@@ -180,11 +180,11 @@ static int prepare_file(const phieu_intake *in, slot *sl, phieu_image **spare)
     return rc;
 }
 
-/* A page decoded already (a scanner frame, a page of a multi-page file) or the bytes of a
- * file that cannot be decoded: encoded (or kept as the unreadable bytes) and read. A colour
- * scan comes as RGB: _decode encodes it here, on the worker, as the RGB PNG that is archived
- * as received (the seal's colour is evidence), and makes the gray that is read in the RGB's
- * memory. */
+/* A page decoded already (a gray scanner frame), a page of a multi-page file (decoded here
+ * from its file) or the bytes of a file that cannot be decoded: encoded (or kept as the
+ * unreadable bytes) and read. A colour scan comes as RGB: _decode encodes it here, on the
+ * worker, as the RGB PNG that is archived as received (the seal's colour is evidence), and
+ * makes the gray that is read in the RGB's memory. */
 static int prepare_decoded(const phieu_intake *in, slot *sl, phieu_image **spare)
 {
     phieu_source_item *item = &sl->item;

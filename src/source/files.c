@@ -2,9 +2,10 @@
  * files.c - the image-file page source: every page of each file (or of each image file
  * of a folder, in name order), decoded by the image module's readers. Duplex input
  * alternates front and back. Folders are listed and pages counted by list.c, the only
- * lister of image files, when the source opens; single-page files are handed over undecoded
- * through phieu_source_take so that the intake decodes them on its workers. It never
- * touches SANE (sane.c) and never prints.
+ * lister of image files, when the source opens; through phieu_source_take no page is
+ * decoded here: a single-page file is handed over unread, a page of a multi-page file as its
+ * file and number (its directory read), and the intake decodes them on its workers. It
+ * never touches SANE (sane.c) and never prints.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +172,9 @@ static int files_take(phieu_source *s, phieu_source_item *item, phieu_error *err
         }
         snprintf(item->path, sizeof item->path, "%s", f->paths[f->current]);
         phieu_error why = {0};
-        int rc = phieu_image_reader_next(f->reader, &item->image, &why);
+        /* The page's directory is read here, so that a damaged one ends the file in feed
+         * order; its pixels are decoded by the caller's workers (phieu_source_item_decode). */
+        int rc = phieu_image_reader_skip(f->reader, &why);
         if (rc == 0) {
             phieu_image_reader_close(&f->reader);
             continue;
@@ -189,13 +192,8 @@ static int files_take(phieu_source *s, phieu_source_item *item, phieu_error *err
             snprintf(item->what, sizeof item->what, "%s", why.message);
             return take_bytes(f, item, err) < 0 ? err->code : 1;
         }
-        phieu_image *page = item->image;
-        item->info.bytes_announced = item->info.bytes_received =
-            (uint64_t)page->width * (uint64_t)page->height;
-        item->info.dpi = page->dpi_y;
-        item->info.length_mm = item->info.dpi > 0 ? page->height / item->info.dpi * 25.4 : 0;
-        item->info.depth = 8;
-        item->info.frames = 1;
+        item->page_pending = 1;
+        item->limits = f->limits;
         return 1;
     }
 }

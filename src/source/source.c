@@ -106,11 +106,38 @@ static int decode_rgb(phieu_source_item *item, phieu_image **spare, phieu_error 
     return rc;
 }
 
+/* A pending page of a multi-page file: the file mapped, the pages before passed over
+ * (their directories only), the page decoded into *spare's memory. A page that does not
+ * decode makes the item unreadable with the whole file as its bytes, as the source does
+ * for a file that fails on the feeding thread. */
+static int decode_pending_page(phieu_source_item *item, phieu_image **spare, phieu_error *err)
+{
+    item->page_pending = 0;
+    phieu_image_reader *r = NULL;
+    phieu_error why = {0};
+    int rc = phieu_image_reader_open(item->path, &item->limits, &r, &why);
+    for (int k = 1; rc >= 0 && k < item->page_in_file; k++) {
+        rc = phieu_image_reader_skip(r, &why);
+        if (rc == 0)
+            rc = phieu_error_set(&why, PHIEU_EFORMAT, "'%s' has no page %d any more",
+                                 item->path, item->page_in_file);
+    }
+    if (rc > 0)
+        rc = 0;
+    rc = decode_reader(item, r, rc, &why, spare, err);
+    if (rc < 0 || !item->unreadable)
+        return rc;
+    rc = phieu_read_file(item->path, item->limits.max_bytes, &item->bytes, &item->len, err);
+    return rc < 0 ? phieu_error_prefix(err, "'%s': ", item->path) : 0;
+}
+
 int phieu_source_item_decode(phieu_source_item *item, const phieu_image_limits *limits,
                              phieu_image **spare, phieu_error *err)
 {
     if (item->rgb && !item->image)
         return decode_rgb(item, spare, err);
+    if (item->page_pending && !item->image && !item->unreadable && !item->bytes)
+        return decode_pending_page(item, spare, err);
     if (!item->image && !item->unreadable && !item->bytes && item->max_bytes > 0) {
         int rc = phieu_read_file(item->path, item->max_bytes, &item->bytes, &item->len, err);
         item->max_bytes = 0;

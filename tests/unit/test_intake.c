@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <tiffio.h>
 #include <unistd.h>
 
 #include "phieu/alloc.h"
@@ -106,6 +107,54 @@ static void save_ballot(fixture *f, const char *name, const int choices[4], unsi
     phieu_image_destroy(&img);
 }
 
+/* Saves ballots marked by hand as the pages of one TIFF dir/name (8-bit, Deflate, one strip
+ * a page); page `damaged` (from 1; 0: none) gets a strip that does not inflate. */
+static void save_multipage(fixture *f, const char *name, const int marks[][4], int pages,
+                           unsigned seed, int damaged)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", f->dir, name);
+    TIFF *t = TIFFOpen(path, "w");
+    assert_non_null(t);
+    for (int p = 0; p < pages; p++) {
+        phieu_image *img = NULL;
+        phieu_error err = {0};
+        assert_int_equal(phieu_image_clone(f->blank, &img, &err), 0);
+        for (int r = 0; r < 4; r++)
+            if (marks[p][r] >= 0)
+                fixture_mark(img, &f->layout, r, marks[p][r], seed + (unsigned)p, 1.0, 20);
+        TIFFSetField(t, TIFFTAG_IMAGEWIDTH, (uint32_t)img->width);
+        TIFFSetField(t, TIFFTAG_IMAGELENGTH, (uint32_t)img->height);
+        TIFFSetField(t, TIFFTAG_BITSPERSAMPLE, 8);
+        TIFFSetField(t, TIFFTAG_SAMPLESPERPIXEL, 1);
+        TIFFSetField(t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+        TIFFSetField(t, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
+        TIFFSetField(t, TIFFTAG_ROWSPERSTRIP, (uint32_t)img->height);
+        TIFFSetField(t, TIFFTAG_XRESOLUTION, (float)FIXTURE_DPI);
+        TIFFSetField(t, TIFFTAG_YRESOLUTION, (float)FIXTURE_DPI);
+        TIFFSetField(t, TIFFTAG_RESOLUTIONUNIT, RESUNIT_INCH);
+        for (int y = 0; y < img->height; y++)
+            assert_int_equal(
+                TIFFWriteScanline(t, img->pixels + (size_t)y * (size_t)img->stride, (uint32_t)y, 0),
+                1);
+        assert_int_equal(TIFFWriteDirectory(t), 1);
+        phieu_image_destroy(&img);
+    }
+    TIFFClose(t);
+    if (damaged < 1)
+        return;
+    t = TIFFOpen(path, "r");
+    assert_non_null(t);
+    assert_int_equal(TIFFSetDirectory(t, (tdir_t)(damaged - 1)), 1);
+    uint64_t at = TIFFGetStrileOffset(t, 0);
+    TIFFClose(t);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+    assert_int_equal(fwrite("not a zlib stream", 1, 17, fp), 17);
+    fclose(fp);
+}
+
 static void copy_file(const char *from, const char *to)
 {
     uint8_t *data = NULL;
@@ -141,6 +190,17 @@ static void on_event(const phieu_intake_event *ev, void *user)
     l->backs += ev->back != NULL;
     if (l->n < 16)
         l->sheets[l->n++] = ev->sheet;
+}
+
+/* Whether the event line that starts with `start` holds `what`. */
+static int line_has(const char *text, const char *start, const char *what)
+{
+    const char *line = strstr(text, start);
+    if (!line)
+        return 0;
+    const char *end = strchr(line, '\n');
+    const char *at = strstr(line, what);
+    return at && (!end || at < end);
 }
 
 /* Rows of one query as text, one line per row, columns separated by '|'. */
@@ -228,15 +288,20 @@ static void same_session_for_any_jobs(void **state)
     FILE *fp = fopen(path, "w");
     fputs("not a picture", fp);
     fclose(fp);
+    /* A multi-page TIFF, its pages decoded on the workers: its second page does not
+     * decode (the file is the unreadable page), its third is read all the same. */
+    static const int pages[3][4] = {{2, 1, 0, 2}, {0, 2, 2, 1}, {1, 2, 0, 0}};
+    save_multipage(f, "in/m-multi.tif", pages, 3, 200, 2);
 
     event_log *e1 = calloc(1, sizeof *e1);
     phieu_session *s1 = import_with(f, "one.db", 1, e1);
     /* A person would check: nine pages, the copy skipped, the rescan and the junk file to
-     * review, in name order. */
+     * review, in name order; then the TIFF's three pages, the second unreadable. */
     assert_non_null(strstr(e1->text, "9 junk.png"));
-    assert_non_null(strstr(e1->text, "b1-copy.png"));
-    assert_non_null(strstr(e1->text, "out=1"));
-    assert_non_null(strstr(e1->text, "unread=1"));
+    assert_true(line_has(e1->text, "10 m-multi.tif", "unread=0"));
+    assert_true(line_has(e1->text, "11 m-multi.tif", "unread=1"));
+    assert_true(line_has(e1->text, "12 m-multi.tif", "unread=0"));
+    assert_false(line_has(e1->text, "12 m-multi.tif", "form=-"));
     char *a = malloc(1 << 20), *b = malloc(1 << 20);
     static const int other_jobs[] = {2, 3};
     for (size_t j = 0; j < sizeof other_jobs / sizeof other_jobs[0]; j++) {
