@@ -18,6 +18,12 @@
 #define TIFF_BYTES_PER_PIXEL_MAX 8
 #define TIFF_TABLE_SLACK ((uint64_t)1 << 20)
 
+/* A strip larger than this is decoded a row at a time into a one-row buffer instead of
+ * whole: a 600 dpi 1-bit page stored as one Group 4 strip (as scanners and gen_samples
+ * write it) needed a 4.5 MB buffer beside its 35 MB page; an 8-bit page in one strip would
+ * need a second copy of the page. Strips of 64 rows (300 KB at 600 dpi) stay whole. */
+#define STRIP_BUFFER_MAX ((uint64_t)1 << 20)
+
 /* Rows decoded at a time by the TIFFRGBAImage fallback (bounds its buffer). */
 #define RGBA_BAND_ROWS 64
 
@@ -333,6 +339,39 @@ static int conv_setup(TIFF *tif, conv *c)
 
 /* ---- page decoding ---- */
 
+/* The strip path of read_strips for strips larger than STRIP_BUFFER_MAX: libtiff decodes
+ * one row at a time (every codec but JPEG decodes rows; JPEG keeps whole strips), into a
+ * buffer of one row. The same pixels as a whole strip, without the strip's buffer. */
+static int read_rows(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_image *img,
+                     uint64_t rowsize, phieu_error *err)
+{
+    uint8_t *buf = phieu_malloc((size_t)rowsize);
+    if (!buf)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
+                               r->pages_done + 1);
+    int rc = 0;
+    uint32_t strip = 0;
+    for (uint32_t y = 0; y < (uint32_t)img->height; y++) {
+        if (TIFFReadScanline(tif, buf, y, 0) < 0) {
+            char what[96];
+            snprintf(what, sizeof what,
+                     "row %u of %d cannot be decoded; the file is damaged or truncated", y + 1,
+                     img->height);
+            rc = format_error(r, err, what);
+            break;
+        }
+        convert_row(c, buf, img->width, img->pixels + (size_t)y * (size_t)img->stride);
+        uint32_t now = TIFFComputeStrip(tif, y, 0);
+        if (now != strip) { /* the strips before are done with, as in read_strips */
+            phieu_image_reader_consumed(r, (size_t)(TIFFGetStrileOffset(tif, strip) +
+                                                    TIFFGetStrileByteCount(tif, strip)));
+            strip = now;
+        }
+    }
+    phieu_free(buf);
+    return rc;
+}
+
 static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_image *img,
                        phieu_error *err)
 {
@@ -345,6 +384,10 @@ static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_im
     if (rowsize != want)
         return format_error(r, err, "its rows are not the size the header implies");
     uint64_t bufsize = rowsize * rps;
+    uint16_t comp = COMPRESSION_NONE;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
+    if (bufsize > STRIP_BUFFER_MAX && comp != COMPRESSION_JPEG && comp != COMPRESSION_OJPEG)
+        return read_rows(r, tif, c, img, rowsize, err);
     uint8_t *buf = phieu_malloc((size_t)bufsize);
     if (!buf)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
