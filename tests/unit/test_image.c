@@ -343,6 +343,65 @@ static void test_tiff_gray8_compressions_strips_and_tiles(void **state)
     check_one("gray8-onestrip.tif", whole, 0);
 }
 
+/* A strip above 1 MB decoded is read a row at a time (tiff_read.c, STRIP_BUFFER_MAX): the
+ * same pixels as strips read whole, for the codecs scanners write one strip with; a page of
+ * 3 strips, the first two large, gives back the strips before as it goes. A damaged large
+ * strip is an error naming the row, never a crash. */
+static void test_tiff_large_strips_row_by_row(void **state)
+{
+    (void)state;
+    const uint16_t comps[] = {COMPRESSION_NONE, COMPRESSION_ADOBE_DEFLATE, COMPRESSION_LZW};
+    for (size_t i = 0; i < sizeof comps / sizeof comps[0]; i++) {
+        tspec s = tspec_default();
+        s.w = 1100; /* 1100 x 1000 8-bit in one strip: 1.1 MB */
+        s.h = 1000;
+        s.rps = 1000;
+        s.compression = comps[i];
+        char name[64];
+        snprintf(name, sizeof name, "gray8-large-strip-%u.tif", comps[i]);
+        check_one(name, s, 0);
+        s.rps = 400; /* 3 strips, 440 + 440 + 220 KB: whole strips, the other path */
+        snprintf(name, sizeof name, "gray8-3-strips-%u.tif", comps[i]);
+        check_one(name, s, 0);
+    }
+    tspec s = tspec_default();
+    s.w = 2000; /* 16-bit, 2 strips of 1.6 MB and 0.8 MB */
+    s.h = 600;
+    s.rps = 400;
+    s.bps = 16;
+    s.compression = COMPRESSION_ADOBE_DEFLATE;
+    check_one("gray16-large-strips.tif", s, 0);
+    s = tspec_default();
+    s.w = 4000; /* 1-bit Group 4 in one strip, 4000 x 2200: 1.1 MB decoded */
+    s.h = 2200;
+    s.rps = 2200;
+    s.bps = 1;
+    s.photometric = PHOTOMETRIC_MINISWHITE;
+    s.compression = COMPRESSION_CCITTFAX4;
+    check_one("bw-g4-large-strip.tif", s, 0);
+
+    tspec d = tspec_default();
+    d.w = 1100;
+    d.h = 1000;
+    d.rps = 1000;
+    d.compression = COMPRESSION_ADOBE_DEFLATE;
+    const char *path = write_tiff("gray8-large-strip-damaged.tif", &d, 1);
+    TIFF *t = TIFFOpen(path, "r");
+    assert_non_null(t);
+    uint64_t at = TIFFGetStrileOffset(t, 0);
+    TIFFClose(t);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, (long)at, SEEK_SET), 0);
+    assert_int_equal(fwrite("not a zlib stream", 1, 17, fp), 17);
+    fclose(fp);
+    phieu_image *img = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_image_load(path, 0, NULL, &img, &err), PHIEU_EFORMAT);
+    assert_null(img);
+    assert_non_null(strstr(err.message, "row 1 of 1000 cannot be decoded"));
+}
+
 static void test_tiff_gray8_jpeg_within_tolerance(void **state)
 {
     (void)state;
@@ -1549,6 +1608,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiff_gray8_compressions_strips_and_tiles),
+        cmocka_unit_test(test_tiff_large_strips_row_by_row),
         cmocka_unit_test(test_tiff_gray8_jpeg_within_tolerance),
         cmocka_unit_test(test_tiff_1bit_fax_and_plain_both_photometrics),
         cmocka_unit_test(test_tiff_4bit_and_16bit_gray),
