@@ -129,8 +129,10 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
 /* The strokes inside the boxes of one page at full resolution, for telling a rescan of
  * one paper sheet from another hand marking the same boxes, which the 8 x 8 grids above
  * cannot do for a page of one or two marks. Made from the page and its reading (whose
- * transform places each box); holds only the boxes with ink. One heap block, freed with
- * phieu_omr_strokes_destroy; the image and reading are not kept. */
+ * transform places each box); holds only the boxes with ink, and, around each box of a row
+ * that counts no choice (blank or under review), the paper beside the box where it holds
+ * ink (a box circled, a mark made next to it: no ink inside for the grids to compare). One
+ * heap block, freed with phieu_omr_strokes_destroy; the image and reading are not kept. */
 typedef struct phieu_omr_strokes phieu_omr_strokes;
 int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,
                              const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err);
@@ -140,6 +142,11 @@ void phieu_omr_strokes_destroy(phieu_omr_strokes **s);
  * leaning to the worst. The same strokes scanned twice score near 1, two hands' ticks in
  * the same box clearly lower. 0 for pages of different forms or without ink. */
 double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_strokes *b);
+/* 1 when both readings send the same rows, at least one, to review for pen ink beside a
+ * box (reason "mark-beside-box": a box circled). Such pages may have no ink inside any box
+ * (the grids score 0), so this, not the grids' agreement, says when their strokes are
+ * worth comparing. */
+int phieu_omr_beside_match(const phieu_reading *a, const phieu_reading *b);
 
 /* The reading's row decisions as a string, one character a row: the choice's index
  * '0'..'9', 'o' overvote, 'r' review, 'b' blank. The cheap first test for a rescan. */
