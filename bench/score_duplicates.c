@@ -41,8 +41,8 @@ typedef struct page {
 } page;
 
 /* The session's rule (src/session/pages.c, find_rescan): the 8x8 ink grids at or above
- * the threshold; with --strokes also, for a page with less than two full boxes of
- * evidence whose grids agree at >= 0.9 (or whose rows with ink beside a box are the same,
+ * the threshold; with --strokes also, for a page with less than
+ * PHIEU_OMR_INK_MIN_EVIDENCE full boxes of evidence whose grids agree at >= 0.9 (or whose rows with ink beside a box are the same,
  * phieu_omr_beside_match), the strokes at full resolution at or above
  * PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. *dup says whether the pair is held; the score
  * returned is the one decided on (grid or strokes). */

@@ -121,9 +121,10 @@ int phieu_omr_read_as(const phieu_omr_config *config, int form_index, const phie
  * score clearly lower. */
 double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b);
 /* The same agreement before it is scaled down for little evidence, and the evidence (in
- * full-weight boxes compared; below PHIEU_OMR_INK_MIN_EVIDENCE the grids alone cannot
- * tell a rescan from another hand, and phieu_omr_stroke_similarity should decide). */
-#define PHIEU_OMR_INK_MIN_EVIDENCE 2.0
+ * full-weight boxes compared; below PHIEU_OMR_INK_MIN_EVIDENCE, three ordinary marks, the
+ * grids alone cannot tell a rescan from another hand, and phieu_omr_stroke_similarity
+ * should decide). */
+#define PHIEU_OMR_INK_MIN_EVIDENCE 3.0
 double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, double *evidence);
 
 /* The strokes inside the boxes of one page at full resolution, for telling a rescan of

@@ -197,7 +197,10 @@ static void test_other_hand_same_pattern(void **state)
     reader_release(&r);
 }
 
-/* The vote of confidence has two rows: two marks are all the evidence there is. */
+/* The vote of confidence has two rows: two marks are all the evidence there is, and the
+ * grids alone do not decide (bench seed 5001: two hands filling the same two boxes scored
+ * 0.95-0.97 on them); the rescan's grids still agree well enough (>= 0.9) for the session
+ * to compare its strokes, which hold it (test_strokes_few_marks). */
 static void test_two_marks(void **state)
 {
     (void)state;
@@ -214,7 +217,10 @@ static void test_two_marks(void **state)
         phieu_reading ra = read_page(&r, a), rb = read_page(&r, b), rs = read_page(&r, again);
         assert_same_decisions(&ra, &rb);
         assert_same_decisions(&ra, &rs);
-        assert_true(phieu_omr_ink_similarity(&ra, &rs) >= THRESHOLD);
+        double evidence = 0;
+        assert_true(phieu_omr_ink_agreement(&ra, &rs, &evidence) >= 0.9);
+        assert_true(evidence < PHIEU_OMR_INK_MIN_EVIDENCE);
+        assert_true(phieu_omr_ink_similarity(&ra, &rs) < THRESHOLD);
         assert_true(phieu_omr_ink_similarity(&ra, &rb) < THRESHOLD);
         phieu_image_destroy(&a);
         phieu_image_destroy(&b);
