@@ -1,3 +1,5 @@
+#include <stdio.h>
+#include <stdlib.h>
 /*
  * omr_similarity.c - how alike the ink inside the boxes of two readings of one form is:
  * the session's test for the same paper sheet fed twice (a rescan). It compares the 8x8
@@ -127,6 +129,12 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
 /* A box's window with no more variance than this (gray levels squared, per sample) holds
  * no stroke: paper and sensor noise only. */
 #define STROKE_MIN_VARIANCE 4.0
+/* A box's strokes are kept from this much grid ink (a sixteenth of SIM_MIN_BOX_INK), far
+ * below what takes part, so that a small mark that takes part on one scan is still there
+ * to compare on the other: hesitation dots at 150 dpi held 170-190 on a rescan and under a
+ * quarter of SIM_MIN_BOX_INK on the first scan, and the rescan scored 0.001 (bench seed
+ * 7001 p00233). */
+#define STROKE_KEEP_INK (SIM_MIN_BOX_INK / 16)
 
 /* Around a box (a circle drawn round it, a mark made beside it, with no ink inside): the
  * window reaches this far left and right of the box's outer edge, like the reader's own
@@ -305,15 +313,13 @@ static double ring_screen(const phieu_image *page, const double t[9], const ring
     return ink * RING_SCREEN_STEP * RING_SCREEN_STEP;
 }
 
-/* Rows that count no choice (blank, or under review: a circled box reads so) have their
- * boxes' surroundings compared where ink lies there; a box with ink inside has its
- * surroundings compared always: where a tick or an X ends beyond the outline tells two
- * hands apart when the box's centre does not (two generated ticks in one box scored 0.976
- * on the centre alone, 0.002 with the ends; bench seed 5001 p00187 and p00219). */
-static int ring_row(const phieu_reading *r, int i)
-{
-    return r->rows[i].decision == PHIEU_ROW_BLANK || r->rows[i].decision == PHIEU_ROW_REVIEW;
-}
+/* The surroundings of every box are compared where ink lies there (a circled box), and
+ * those of a box with ink inside always: where a tick or an X ends beyond the outline
+ * tells two hands apart when the box's centre does not (two generated ticks in one box
+ * scored 0.976 on the centre alone, 0.002 with the ends; bench seed 5001 p00187 and
+ * p00219). Which boxes does not depend on the row's decision, which may differ between
+ * two scans (a dot read as a mark on one: bench seed 7001 p00187 lost a circle's
+ * surroundings on one page only and scored 0.002). */
 
 int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,
                              const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
@@ -330,8 +336,8 @@ int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page
     int usable = r->form_index >= 0 && r->transform[8] != 0;
     int n_choices =
         layout->n_choices < PHIEU_FORM_MAX_CHOICES ? layout->n_choices : PHIEU_FORM_MAX_CHOICES;
-    /* Which surroundings are kept: those of a box with ink, and in a row without a choice
-     * those where a first look finds ink. */
+    /* Which surroundings are kept: those of a box with ink, and those where a first look
+     * finds ink. */
     size_t most = (size_t)side * (size_t)side, ring_total = 0;
     int kept[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES];
     for (int i = 0; usable && i < r->n_rows; i++)
@@ -346,11 +352,8 @@ int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page
     int n = 0;
     for (int i = 0; usable && i < r->n_rows; i++)
         for (int c = 0; c < n_choices; c++) {
-            n += grid_ink(r->rows[i].boxes[c].ink) >= SIM_MIN_BOX_INK / 4;
-            kept[i][c] = 0;
-            int inked = grid_ink(r->rows[i].boxes[c].ink) >= SIM_MIN_BOX_INK / 4;
-            if (!ring_row(r, i) && !inked)
-                continue;
+            n += grid_ink(r->rows[i].boxes[c].ink) >= STROKE_KEEP_INK;
+            int inked = grid_ink(r->rows[i].boxes[c].ink) >= STROKE_KEEP_INK;
             ring_geom g = ring_window(layout, i, c);
             kept[i][c] = inked || ring_screen(page, r->transform, &g) >= RING_MIN_INK / 4;
             if (kept[i][c])
@@ -372,7 +375,7 @@ int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page
     for (int i = 0; usable && i < r->n_rows; i++)
         for (int c = 0; c < n_choices; c++) {
             double ink = grid_ink(r->rows[i].boxes[c].ink);
-            if (ink >= SIM_MIN_BOX_INK / 4) {
+            if (ink >= STROKE_KEEP_INK) {
                 stroke_box *b = &s->boxes[s->n_boxes];
                 b->row = i, b->choice = c, b->ink = ink, b->w = b->h = side;
                 b->v = next;
@@ -466,6 +469,8 @@ static void add_window(const stroke_box *la, int ia, const stroke_box *lb, int i
         agree = fmax(0, fmax(x, y));
     }
     double w = fmin(1, ink / full);
+    if (getenv("SIMDBG"))
+        fprintf(stderr, "win r%d c%d full %.0f ia %d ib %d ink %.0f/%.0f agree %.3f\n", ia >= 0 ? la[ia].row : lb[ib].row, ia >= 0 ? la[ia].choice : lb[ib].choice, full, ia, ib, ia >= 0 ? la[ia].ink : -1, ib >= 0 ? lb[ib].ink : -1, agree);
     *sum += w * pow(fmax(agree, SIM_MIN_AGREEMENT), SIM_MEAN_POWER);
     *weight += w;
 }
