@@ -131,8 +131,8 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
  * one paper sheet from another hand marking the same boxes, which the 8 x 8 grids above
  * cannot do for a page of one or two marks. Made from the page and its reading (whose
  * transform places each box); holds only the boxes with ink, and the paper around each
- * box with ink (where a mark ends beyond the outline) and around each box of a row that
- * counts no choice where ink lies there (a box circled: no ink inside for the grids). One
+ * box with ink (where a mark ends beyond the outline) and around any box where ink lies
+ * there (a box circled: no ink inside for the grids). One
  * heap block, freed with phieu_omr_strokes_destroy; the image and reading are not kept. */
 typedef struct phieu_omr_strokes phieu_omr_strokes;
 int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,

@@ -1,12 +1,10 @@
-#include <stdio.h>
-#include <stdlib.h>
 /*
  * omr_similarity.c - how alike the ink inside the boxes of two readings of one form is:
  * the session's test for the same paper sheet fed twice (a rescan). It compares the 8x8
  * ink grids of each box that holds ink on either page, cell by cell at the same place, and
  * weighs the boxes by how much they hold; for pages of little ink, the strokes at full
- * resolution in the boxes and in the paper around the boxes of rows without a choice
- * (a circled box). It reads nothing but the two readings (and, for the strokes, the page),
+ * resolution in the boxes and in the paper around them (where a mark ends, a circled
+ * box). It reads nothing but the two readings (and, for the strokes, the page),
  * decides nothing about marks, and keeps no state. Measurements: docs/recognition.md,
  * "Duplicates".
  */
@@ -131,9 +129,9 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
 #define STROKE_MIN_VARIANCE 4.0
 /* A box's strokes are kept from this much grid ink (a sixteenth of SIM_MIN_BOX_INK), far
  * below what takes part, so that a small mark that takes part on one scan is still there
- * to compare on the other: hesitation dots at 150 dpi held 170-190 on a rescan and under a
- * quarter of SIM_MIN_BOX_INK on the first scan, and the rescan scored 0.001 (bench seed
- * 7001 p00233). */
+ * to compare on the other (a box missing from one page only scores 0 and sinks the page).
+ * Not enough for bench seed 7001 p00233 (150 dpi): three hesitation dots held 170-190 on
+ * the rescan and nothing on the first scan's grids, which then agree at 0.001. */
 #define STROKE_KEEP_INK (SIM_MIN_BOX_INK / 16)
 
 /* Around a box (a circle drawn round it, a mark made beside it, with no ink inside): the
@@ -469,8 +467,6 @@ static void add_window(const stroke_box *la, int ia, const stroke_box *lb, int i
         agree = fmax(0, fmax(x, y));
     }
     double w = fmin(1, ink / full);
-    if (getenv("SIMDBG"))
-        fprintf(stderr, "win r%d c%d full %.0f ia %d ib %d ink %.0f/%.0f agree %.3f\n", ia >= 0 ? la[ia].row : lb[ib].row, ia >= 0 ? la[ia].choice : lb[ib].choice, full, ia, ib, ia >= 0 ? la[ia].ink : -1, ib >= 0 ? lb[ib].ink : -1, agree);
     *sum += w * pow(fmax(agree, SIM_MIN_AGREEMENT), SIM_MEAN_POWER);
     *weight += w;
 }
