@@ -9,28 +9,35 @@
 # different sheets of the form with the same row decisions, other hands making the same
 # choices (must not be: the bar is 0 false alarms). DECK=folder scores one deck of any
 # forms instead; FORMS="a b" limits the forms; THRESHOLD overrides the session's grid
-# threshold. Prints the figures (docs/recognition.md records them); fails only when a
-# tool fails.
+# threshold; WORK=folder keeps the decks and rescans there (to look at the pages missed).
+# Prints the figures (docs/recognition.md records them); fails only when a tool fails.
 set -euo pipefail
 : "${PHIEU_SOURCE_DIR:?}" "${PHIEU_BUILD_DIR:?}"
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+if [[ -n "${WORK:-}" ]]; then
+  work=$WORK
+  mkdir -p "$work"
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 n=${DECK_N:-300}
 jobs=$(nproc)
 
 # score DECK FORMS_DIR: rescans every page of DECK and scores them.
 score() {
   local deck=$1 forms=$2 i=0 f stem
-  rm -rf "$work/rescans"
-  mkdir -p "$work/rescans"
+  local rescans
+  rescans=$work/rescans-$(basename "$deck")
+  rm -rf "$rescans"
+  mkdir -p "$rescans"
   for f in "$deck"/*.png "$deck"/*.tif "$deck"/*.tiff; do
     [[ -f "$f" ]] || continue
     i=$((i + 1))
     stem=$(basename "${f%.*}")
-    "$PHIEU_BUILD_DIR/rescan" --seed "$i" "$f" "$work/rescans/$stem.png" > /dev/null
+    "$PHIEU_BUILD_DIR/rescan" --seed "$i" "$f" "$rescans/$stem.png" > /dev/null
   done
   echo "rescanned $i pages"
-  local args=(--forms "$forms" --deck "$deck" --rescans "$work/rescans" --strokes)
+  local args=(--forms "$forms" --deck "$deck" --rescans "$rescans" --strokes)
   [[ -n "${THRESHOLD:-}" ]] && args+=(--threshold "$THRESHOLD")
   "$PHIEU_BUILD_DIR/score_duplicates" "${args[@]}"
 }

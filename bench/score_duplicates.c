@@ -41,8 +41,9 @@ typedef struct page {
 } page;
 
 /* The session's rule (src/session/pages.c, find_rescan): the 8x8 ink grids at or above
- * the threshold; with --strokes also, for a page with less than two full boxes of
- * evidence whose grids agree at >= 0.9, the strokes at full resolution at or above
+ * the threshold; with --strokes also, for a page with less than
+ * PHIEU_OMR_INK_MIN_EVIDENCE full boxes of evidence whose grids agree at >= 0.9 (or whose rows with ink beside a box are the same,
+ * phieu_omr_beside_match), the strokes at full resolution at or above
  * PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. *dup says whether the pair is held; the score
  * returned is the one decided on (grid or strokes). */
 static int use_strokes, strokes_consulted;
@@ -54,7 +55,8 @@ static double score_pair(const phieu_reading *ra, const phieu_omr_strokes *sa,
     double g = phieu_omr_ink_similarity(ra, rb), evidence = 0;
     double agree = phieu_omr_ink_agreement(ra, rb, &evidence);
     *dup = g >= threshold;
-    if (use_strokes && !*dup && evidence < PHIEU_OMR_INK_MIN_EVIDENCE && agree >= 0.9) {
+    if (use_strokes && !*dup && evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
+        (agree >= 0.9 || phieu_omr_beside_match(ra, rb))) {
         strokes_consulted++;
         double st = phieu_omr_stroke_similarity(sa, sb);
         *dup = st >= PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY;

@@ -121,16 +121,19 @@ int phieu_omr_read_as(const phieu_omr_config *config, int form_index, const phie
  * score clearly lower. */
 double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b);
 /* The same agreement before it is scaled down for little evidence, and the evidence (in
- * full-weight boxes compared; below PHIEU_OMR_INK_MIN_EVIDENCE the grids alone cannot
- * tell a rescan from another hand, and phieu_omr_stroke_similarity should decide). */
-#define PHIEU_OMR_INK_MIN_EVIDENCE 2.0
+ * full-weight boxes compared; below PHIEU_OMR_INK_MIN_EVIDENCE, three ordinary marks, the
+ * grids alone cannot tell a rescan from another hand, and phieu_omr_stroke_similarity
+ * should decide). */
+#define PHIEU_OMR_INK_MIN_EVIDENCE 3.0
 double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, double *evidence);
 
 /* The strokes inside the boxes of one page at full resolution, for telling a rescan of
  * one paper sheet from another hand marking the same boxes, which the 8 x 8 grids above
  * cannot do for a page of one or two marks. Made from the page and its reading (whose
- * transform places each box); holds only the boxes with ink. One heap block, freed with
- * phieu_omr_strokes_destroy; the image and reading are not kept. */
+ * transform places each box); holds only the boxes with ink, and the paper around each
+ * box with ink (where a mark ends beyond the outline) and around any box where ink lies
+ * there (a box circled: no ink inside for the grids). One
+ * heap block, freed with phieu_omr_strokes_destroy; the image and reading are not kept. */
 typedef struct phieu_omr_strokes phieu_omr_strokes;
 int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,
                              const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err);
@@ -140,6 +143,11 @@ void phieu_omr_strokes_destroy(phieu_omr_strokes **s);
  * leaning to the worst. The same strokes scanned twice score near 1, two hands' ticks in
  * the same box clearly lower. 0 for pages of different forms or without ink. */
 double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_strokes *b);
+/* 1 when both readings send the same rows, at least one, to review for pen ink beside a
+ * box (reason "mark-beside-box": a box circled). Such pages may have no ink inside any box
+ * (the grids score 0), so this, not the grids' agreement, says when their strokes are
+ * worth comparing. */
+int phieu_omr_beside_match(const phieu_reading *a, const phieu_reading *b);
 
 /* The reading's row decisions as a string, one character a row: the choice's index
  * '0'..'9', 'o' overvote, 'r' review, 'b' blank. The cheap first test for a rescan. */

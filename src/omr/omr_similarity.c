@@ -2,8 +2,11 @@
  * omr_similarity.c - how alike the ink inside the boxes of two readings of one form is:
  * the session's test for the same paper sheet fed twice (a rescan). It compares the 8x8
  * ink grids of each box that holds ink on either page, cell by cell at the same place, and
- * weighs the boxes by how much they hold. It reads nothing but the two readings, decides
- * nothing about marks, and keeps no state. Measurements: docs/recognition.md, "Duplicates".
+ * weighs the boxes by how much they hold; for pages of little ink, the strokes at full
+ * resolution in the boxes and in the paper around them (where a mark ends, a circled
+ * box). It reads nothing but the two readings (and, for the strokes, the page),
+ * decides nothing about marks, and keeps no state. Measurements: docs/recognition.md,
+ * "Duplicates".
  */
 #include <math.h>
 #include <string.h>
@@ -34,10 +37,11 @@
 /* An agreement below this counts as this, to keep the power mean finite. */
 #define SIM_MIN_AGREEMENT 1e-3
 /* The evidence a page needs, in full-weight boxes compared, before its score may reach 1:
- * with less ink than two ordinary marks the score is scaled down. One mark is not enough:
- * two hands' X in the same box of a one-mark vote of confidence scored 0.89 on an 8 x 8
- * grid, above the duplicate threshold. A rescan of a one-mark page is therefore left to
- * the reconciliation against ballots collected (one sheet too many). */
+ * with less ink than three ordinary marks the score is scaled down, and the session
+ * decides on the strokes at full resolution instead. One mark is not enough: two hands' X
+ * in the same box of a one-mark vote of confidence scored 0.89 on an 8 x 8 grid, above the
+ * duplicate threshold. Nor are two: two hands filling the same two boxes of a vote of
+ * confidence scored 0.95-0.97 (bench seed 5001, 300 pages: 6 false alarms at 2). */
 #define SIM_MIN_EVIDENCE PHIEU_OMR_INK_MIN_EVIDENCE
 
 /* 1 - |x - y|^2 / (|x|^2 + |y|^2) of two grids at the same place, taken both for the ink
@@ -123,20 +127,55 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
 /* A box's window with no more variance than this (gray levels squared, per sample) holds
  * no stroke: paper and sensor noise only. */
 #define STROKE_MIN_VARIANCE 4.0
+/* A box's strokes are kept from this much grid ink (a sixteenth of SIM_MIN_BOX_INK), far
+ * below what takes part, so that a small mark that takes part on one scan is still there
+ * to compare on the other (a box missing from one page only scores 0 and sinks the page).
+ * Not enough for bench seed 7001 p00233 (150 dpi): three hesitation dots held 170-190 on
+ * the rescan and nothing on the first scan's grids, which then agree at 0.001. */
+#define STROKE_KEEP_INK (SIM_MIN_BOX_INK / 16)
+
+/* Around a box (a circle drawn round it, a mark made beside it, with no ink inside): the
+ * window reaches this far left and right of the box's outer edge, like the reader's own
+ * look beside a box (BESIDE_REACH_MM in omr_score.c: a circle drawn by hand passes 1.3-2.9
+ * mm beside a 7 mm box, and the choice columns are 20 mm wide, so the column lines stay
+ * 3 mm clear) ... */
+#define RING_REACH_X_MM 3.5
+/* ... and this far above and below it, less RING_CLEAR_MM from the row's printed edges
+ * (a circle crosses 0.1-1.6 mm above and below the box, in the gap between rows). */
+#define RING_REACH_Y_MM 2.0
+#define RING_CLEAR_MM 0.8
+/* The box itself and this much paper round its outer edge are left out (set to the
+ * window's mean, which adds nothing to a correlation): the printed outline, the same on
+ * every ballot, plus the shift searched plus 0.3 mm of registration slack and blur (the
+ * reader's BESIDE_GAP_MM; at 0.9 mm the 0.3-0.7 mm end of a tick beyond the outline was
+ * left out, and two hands' ticks stayed alike). */
+#define RING_MASK_MM 0.6
+/* A sample is ink when it is this much (gray levels, after the 3 x 3 mean) darker than the
+ * window's median, the paper: about 0.2 of a scanner's paper-to-black, the reader's
+ * BESIDE_INK, which no sensor noise reaches. */
+#define RING_INK_LEVEL 45.0
+/* A window counts in full from this many ink samples (3 mm^2, a 7 mm line of a 0.45 mm
+ * pen; a circle's two sides alone hold about 6 mm^2) and takes part from RING_MIN_INK
+ * (0.5 mm^2: specks and dust below it say nothing about a hand). */
+#define RING_FULL_INK 300.0
+#define RING_MIN_INK 50.0
 
 typedef struct stroke_box {
     int row, choice;
-    double ink;   /* the reading's 8x8 ink sum, the box's weight */
-    float *v;     /* side x side samples of ink (255 - gray) */
+    int w, h;   /* samples across and down, including the shift margin */
+    double ink; /* weight: the reading's 8x8 ink sum (a box), ink samples (around one) */
+    float *v;   /* w x h samples of ink (255 - gray) */
 } stroke_box;
 
 struct phieu_omr_strokes {
     int form_index;
     int n_rows;
     int side;     /* samples across a box's window including the shift margin */
-    int n_boxes;
+    int n_boxes, n_rings;
     stroke_box boxes[PHIEU_FORM_MAX_ROWS * PHIEU_FORM_MAX_CHOICES];
+    stroke_box rings[PHIEU_FORM_MAX_ROWS * PHIEU_FORM_MAX_CHOICES];
     int index[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES]; /* into boxes, -1 none */
+    int ring[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES];  /* into rings, -1 none */
     float data[];
 };
 
@@ -159,6 +198,127 @@ static double sample_mm(const phieu_image *img, const double t[9], double x, dou
     return acc;
 }
 
+/* w x h samples of ink (255 - gray) every STROKE_STEP_MM from page point (x0, y0) mm
+ * through transform t into v, then a 3 x 3 mean (0.3 mm: sensor noise and resampling
+ * differ between two scans; a stroke is wider than that); tmp is scratch of w x h. */
+static void sample_window(const phieu_image *page, const double t[9], double x0, double y0, int w,
+                          int h, float *v, float *tmp)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            v[y * w + x] = (float)(255.0 - sample_mm(page, t, x0 + (x + 0.5) * STROKE_STEP_MM,
+                                                     y0 + (y + 0.5) * STROKE_STEP_MM));
+    memcpy(tmp, v, sizeof(float) * (size_t)w * (size_t)h);
+    for (int y = 1; y + 1 < h; y++)
+        for (int x = 1; x + 1 < w; x++) {
+            float acc = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++)
+                    acc += tmp[(y + dy) * w + x + dx];
+            v[y * w + x] = acc / 9.0f;
+        }
+}
+
+/* The window around box (r, c): its origin in page mm, its size in samples (shift margin
+ * included) and the box grown by RING_MASK_MM, in samples from the origin. */
+typedef struct ring_geom {
+    double x0, y0;
+    int w, h;
+    int mx0, my0, mx1, my1; /* masked: mx0 <= x < mx1, my0 <= y < my1 */
+} ring_geom;
+
+static ring_geom ring_window(const phieu_layout *L, int r, int c)
+{
+    const phieu_rect *b = &L->boxes[r][c], *row = &L->rows[r];
+    double left = b->x - L->column_x[3 + c], right = L->column_x[4 + c] - (b->x + b->w);
+    double rx = fmin(RING_REACH_X_MM, fmin(left, right) - RING_CLEAR_MM);
+    double up = b->y - row->y, down = row->y + row->h - (b->y + b->h);
+    double ry = fmin(RING_REACH_Y_MM, fmin(up, down) - RING_CLEAR_MM);
+    rx = fmax(rx, RING_MASK_MM), ry = fmax(ry, RING_MASK_MM);
+    ring_geom g;
+    g.x0 = b->x - rx - STROKE_SHIFT * STROKE_STEP_MM;
+    g.y0 = b->y - ry - STROKE_SHIFT * STROKE_STEP_MM;
+    g.w = (int)((b->w + 2 * rx) / STROKE_STEP_MM) + 2 * STROKE_SHIFT;
+    g.h = (int)((b->h + 2 * ry) / STROKE_STEP_MM) + 2 * STROKE_SHIFT;
+    g.mx0 = (int)floor((b->x - RING_MASK_MM - g.x0) / STROKE_STEP_MM);
+    g.my0 = (int)floor((b->y - RING_MASK_MM - g.y0) / STROKE_STEP_MM);
+    g.mx1 = (int)ceil((b->x + b->w + RING_MASK_MM - g.x0) / STROKE_STEP_MM);
+    g.my1 = (int)ceil((b->y + b->h + RING_MASK_MM - g.y0) / STROKE_STEP_MM);
+    return g;
+}
+
+/* The ink around a box, in samples of its window (shift margin left out) at least
+ * RING_INK_LEVEL darker than the paper (the median); the box and its outline (the mask)
+ * are set to the mean of the rest, so that they add nothing to a correlation. */
+static double ring_ink(const ring_geom *g, float *v)
+{
+    int hist[256] = {0}, n = 0;
+    double sum = 0;
+    for (int y = STROKE_SHIFT; y < g->h - STROKE_SHIFT; y++)
+        for (int x = STROKE_SHIFT; x < g->w - STROKE_SHIFT; x++) {
+            if (x >= g->mx0 && x < g->mx1 && y >= g->my0 && y < g->my1)
+                continue;
+            float u = v[y * g->w + x];
+            hist[u <= 0 ? 0 : u >= 255 ? 255 : (int)u]++;
+            sum += u, n++;
+        }
+    if (n == 0)
+        return 0;
+    int median = 0;
+    for (int k = 0, seen = 0; k < 256; k++)
+        if ((seen += hist[k]) * 2 >= n) {
+            median = k;
+            break;
+        }
+    double ink = 0;
+    for (int k = 0; k < 256; k++)
+        ink += k >= median + RING_INK_LEVEL ? hist[k] : 0;
+    float mean = (float)(sum / n);
+    for (int y = g->my0 < 0 ? 0 : g->my0; y < g->my1 && y < g->h; y++)
+        for (int x = g->mx0 < 0 ? 0 : g->mx0; x < g->mx1 && x < g->w; x++)
+            v[y * g->w + x] = mean;
+    return ink;
+}
+
+/* A first look for ink around a box, cheap because it runs on every box of the rows
+ * without a choice of every page of little ink (27 boxes on a district rating of one
+ * mark): every RING_SCREEN_STEP-th sample of the window, not smoothed, counted as
+ * ring_ink counts them and scaled up. A pen line (0.3 mm or more) is not missed between
+ * samples 0.3 mm apart; the full count is made only where this finds some. */
+#define RING_SCREEN_STEP 3
+
+static double ring_screen(const phieu_image *page, const double t[9], const ring_geom *g)
+{
+    int hist[256] = {0}, n = 0;
+    for (int y = STROKE_SHIFT; y < g->h - STROKE_SHIFT; y += RING_SCREEN_STEP)
+        for (int x = STROKE_SHIFT; x < g->w - STROKE_SHIFT; x += RING_SCREEN_STEP) {
+            if (x >= g->mx0 && x < g->mx1 && y >= g->my0 && y < g->my1)
+                continue;
+            double u = 255.0 - sample_mm(page, t, g->x0 + (x + 0.5) * STROKE_STEP_MM,
+                                         g->y0 + (y + 0.5) * STROKE_STEP_MM);
+            hist[u <= 0 ? 0 : u >= 255 ? 255 : (int)u]++;
+            n++;
+        }
+    int median = 0;
+    for (int k = 0, seen = 0; k < 256 && n > 0; k++)
+        if ((seen += hist[k]) * 2 >= n) {
+            median = k;
+            break;
+        }
+    double ink = 0;
+    for (int k = median + (int)RING_INK_LEVEL; k < 256; k++)
+        ink += hist[k];
+    return ink * RING_SCREEN_STEP * RING_SCREEN_STEP;
+}
+
+/* The surroundings of every box are compared where ink lies there (a circled box), and
+ * those of a box with ink inside always: where a tick or an X ends beyond the outline
+ * tells two hands apart when the box's centre does not (two generated ticks in one box
+ * scored 0.976 on the centre alone, 0.002 with the ends; bench seed 5001 p00187 and
+ * p00219). Which boxes does not depend on the row's decision, which may differ between
+ * two scans (a dot read as a mark on one: bench seed 7001 p00187 lost a circle's
+ * surroundings on one page only and scored 0.002). */
+
 int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,
                              const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
 {
@@ -171,53 +331,72 @@ int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page
     if (core < 4)
         core = 4;
     int side = core + 2 * STROKE_SHIFT;
-    int n = 0;
     int usable = r->form_index >= 0 && r->transform[8] != 0;
+    int n_choices =
+        layout->n_choices < PHIEU_FORM_MAX_CHOICES ? layout->n_choices : PHIEU_FORM_MAX_CHOICES;
+    /* Which surroundings are kept: those of a box with ink, and those where a first look
+     * finds ink. */
+    size_t most = (size_t)side * (size_t)side, ring_total = 0;
+    int kept[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES];
     for (int i = 0; usable && i < r->n_rows; i++)
-        for (int c = 0; c < layout->n_choices && c < PHIEU_FORM_MAX_CHOICES; c++)
-            n += grid_ink(r->rows[i].boxes[c].ink) >= SIM_MIN_BOX_INK / 4;
-    phieu_omr_strokes *s =
-        phieu_malloc(sizeof *s + sizeof(float) * (size_t)n * (size_t)side * (size_t)side);
-    if (!s)
+        for (int c = 0; c < n_choices; c++) {
+            ring_geom g = ring_window(layout, i, c);
+            if ((size_t)g.w * (size_t)g.h > most)
+                most = (size_t)g.w * (size_t)g.h;
+        }
+    float *scratch = phieu_malloc(sizeof(float) * most);
+    if (!scratch)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory comparing strokes");
+    int n = 0;
+    for (int i = 0; usable && i < r->n_rows; i++)
+        for (int c = 0; c < n_choices; c++) {
+            n += grid_ink(r->rows[i].boxes[c].ink) >= STROKE_KEEP_INK;
+            int inked = grid_ink(r->rows[i].boxes[c].ink) >= STROKE_KEEP_INK;
+            ring_geom g = ring_window(layout, i, c);
+            kept[i][c] = inked || ring_screen(page, r->transform, &g) >= RING_MIN_INK / 4;
+            if (kept[i][c])
+                ring_total += (size_t)g.w * (size_t)g.h;
+        }
+    phieu_omr_strokes *s = phieu_malloc(
+        sizeof *s + sizeof(float) * ((size_t)n * (size_t)side * (size_t)side + ring_total));
+    if (!s) {
+        phieu_free(scratch);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory comparing strokes");
+    }
     s->form_index = usable ? r->form_index : -1;
     s->n_rows = r->n_rows;
     s->side = side;
-    s->n_boxes = 0;
+    s->n_boxes = s->n_rings = 0;
     memset(s->index, -1, sizeof s->index);
+    memset(s->ring, -1, sizeof s->ring);
+    float *next = s->data;
     for (int i = 0; usable && i < r->n_rows; i++)
-        for (int c = 0; c < layout->n_choices && c < PHIEU_FORM_MAX_CHOICES; c++) {
+        for (int c = 0; c < n_choices; c++) {
             double ink = grid_ink(r->rows[i].boxes[c].ink);
-            if (ink < SIM_MIN_BOX_INK / 4)
-                continue;
-            stroke_box *b = &s->boxes[s->n_boxes];
-            b->row = i, b->choice = c, b->ink = ink;
-            b->v = s->data + (size_t)s->n_boxes * (size_t)side * (size_t)side;
-            const phieu_rect *bx = &layout->boxes[i][c];
-            double x0 = bx->x + STROKE_INSET_MM - STROKE_SHIFT * STROKE_STEP_MM;
-            double y0 = bx->y + STROKE_INSET_MM - STROKE_SHIFT * STROKE_STEP_MM;
-            for (int y = 0; y < side; y++)
-                for (int x = 0; x < side; x++)
-                    b->v[y * side + x] = (float)(255.0 - sample_mm(page, r->transform,
-                                                                   x0 + (x + 0.5) * STROKE_STEP_MM,
-                                                                   y0 + (y + 0.5) * STROKE_STEP_MM));
-            /* A 3 x 3 mean (0.3 mm): sensor noise and resampling differ between two
-             * scans; a stroke is wider than that. */
-            float *tmp = phieu_malloc(sizeof(float) * (size_t)side * (size_t)side);
-            if (tmp) {
-                memcpy(tmp, b->v, sizeof(float) * (size_t)side * (size_t)side);
-                for (int y = 1; y + 1 < side; y++)
-                    for (int x = 1; x + 1 < side; x++) {
-                        float acc = 0;
-                        for (int dy = -1; dy <= 1; dy++)
-                            for (int dx = -1; dx <= 1; dx++)
-                                acc += tmp[(y + dy) * side + x + dx];
-                        b->v[y * side + x] = acc / 9.0f;
-                    }
-                phieu_free(tmp);
+            if (ink >= STROKE_KEEP_INK) {
+                stroke_box *b = &s->boxes[s->n_boxes];
+                b->row = i, b->choice = c, b->ink = ink, b->w = b->h = side;
+                b->v = next;
+                next += (size_t)side * (size_t)side;
+                const phieu_rect *bx = &layout->boxes[i][c];
+                sample_window(page, r->transform,
+                              bx->x + STROKE_INSET_MM - STROKE_SHIFT * STROKE_STEP_MM,
+                              bx->y + STROKE_INSET_MM - STROKE_SHIFT * STROKE_STEP_MM, side, side,
+                              b->v, scratch);
+                s->index[i][c] = s->n_boxes++;
             }
-            s->index[i][c] = s->n_boxes++;
+            if (kept[i][c]) {
+                ring_geom g = ring_window(layout, i, c);
+                stroke_box *b = &s->rings[s->n_rings];
+                b->row = i, b->choice = c, b->w = g.w, b->h = g.h;
+                b->v = next;
+                next += (size_t)g.w * (size_t)g.h;
+                sample_window(page, r->transform, g.x0, g.y0, g.w, g.h, b->v, scratch);
+                b->ink = ring_ink(&g, b->v);
+                s->ring[i][c] = s->n_rings++;
+            }
         }
+    phieu_free(scratch);
     *out = s;
     return 0;
 }
@@ -231,14 +410,17 @@ void phieu_omr_strokes_destroy(phieu_omr_strokes **s)
 }
 
 /* The best normalised cross-correlation of a's centre window with b's window shifted by
- * up to STROKE_SHIFT samples each way; -2 when a's window holds no stroke. */
-static double best_ncc(const float *a, const float *b, int side)
+ * up to STROKE_SHIFT samples each way (both w x h samples, the shift margin included);
+ * -2 when a's window holds no stroke. */
+static double best_ncc(const float *a, const float *b, int w, int h)
 {
-    int core = side - 2 * STROKE_SHIFT, n = core * core;
+    int cw = w - 2 * STROKE_SHIFT, ch = h - 2 * STROKE_SHIFT, n = cw * ch;
+    if (cw <= 0 || ch <= 0)
+        return -2;
     double sa = 0, saa = 0;
-    for (int y = 0; y < core; y++)
-        for (int x = 0; x < core; x++) {
-            double v = a[(y + STROKE_SHIFT) * side + x + STROKE_SHIFT];
+    for (int y = 0; y < ch; y++)
+        for (int x = 0; x < cw; x++) {
+            double v = a[(y + STROKE_SHIFT) * w + x + STROKE_SHIFT];
             sa += v, saa += v * v;
         }
     double va = saa - sa * sa / n;
@@ -248,12 +430,12 @@ static double best_ncc(const float *a, const float *b, int side)
     for (int dy = -STROKE_SHIFT; dy <= STROKE_SHIFT; dy++)
         for (int dx = -STROKE_SHIFT; dx <= STROKE_SHIFT; dx++) {
             double sb = 0, sbb = 0, sab = 0;
-            for (int y = 0; y < core; y++) {
-                const float *ra = a + (y + STROKE_SHIFT) * side + STROKE_SHIFT;
-                const float *rb = b + (y + STROKE_SHIFT + dy) * side + STROKE_SHIFT + dx;
-                for (int x = 0; x < core; x++) {
-                    double u = ra[x], w = rb[x];
-                    sb += w, sbb += w * w, sab += u * w;
+            for (int y = 0; y < ch; y++) {
+                const float *ra = a + (y + STROKE_SHIFT) * w + STROKE_SHIFT;
+                const float *rb = b + (y + STROKE_SHIFT + dy) * w + STROKE_SHIFT + dx;
+                for (int x = 0; x < cw; x++) {
+                    double u = ra[x], v = rb[x];
+                    sb += v, sbb += v * v, sab += u * v;
                 }
             }
             double vb = sbb - sb * sb / n;
@@ -266,6 +448,29 @@ static double best_ncc(const float *a, const float *b, int side)
     return best;
 }
 
+/* Adds to *sum and *weight the agreement of one window (box or surroundings) of the two
+ * pages, ia and ib indices into a's and b's list (-1: not kept, too little ink there),
+ * weighed by the larger ink over `full`; nothing when neither holds `least`. */
+static void add_window(const stroke_box *la, int ia, const stroke_box *lb, int ib, double least,
+                       double full, double *sum, double *weight)
+{
+    double ink = fmax(ia >= 0 ? la[ia].ink : 0, ib >= 0 ? lb[ib].ink : 0);
+    if (ink < least)
+        return;
+    double agree = 0;
+    if (ia >= 0 && ib >= 0 && la[ia].w == lb[ib].w && la[ia].h == lb[ib].h) {
+        /* Both ways round, so that which page came first does not matter. */
+        double x = best_ncc(la[ia].v, lb[ib].v, la[ia].w, la[ia].h);
+        double y = best_ncc(lb[ib].v, la[ia].v, la[ia].w, la[ia].h);
+        if (x == -2 && y == -2)
+            return; /* noise on both: nothing to compare */
+        agree = fmax(0, fmax(x, y));
+    }
+    double w = fmin(1, ink / full);
+    *sum += w * pow(fmax(agree, SIM_MIN_AGREEMENT), SIM_MEAN_POWER);
+    *weight += w;
+}
+
 double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_strokes *b)
 {
     if (!a || !b || a->form_index < 0 || a->form_index != b->form_index ||
@@ -274,27 +479,38 @@ double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_s
     double sum = 0, weight = 0;
     for (int r = 0; r < a->n_rows; r++)
         for (int c = 0; c < PHIEU_FORM_MAX_CHOICES; c++) {
-            int ia = a->index[r][c], ib = b->index[r][c];
-            double ink = fmax(ia >= 0 ? a->boxes[ia].ink : 0, ib >= 0 ? b->boxes[ib].ink : 0);
-            if (ink < SIM_MIN_BOX_INK)
-                continue;
-            double agree = 0;
-            if (ia >= 0 && ib >= 0) {
-                /* Both ways round, so that which page came first does not matter. */
-                double x = best_ncc(a->boxes[ia].v, b->boxes[ib].v, a->side);
-                double y = best_ncc(b->boxes[ib].v, a->boxes[ia].v, a->side);
-                agree = fmax(0, fmax(x, y));
-                if (x == -2 && y == -2)
-                    continue; /* noise on both: nothing to compare */
-            }
-            double w = fmin(1, ink / SIM_FULL_BOX_INK);
-            sum += w * pow(fmax(agree, SIM_MIN_AGREEMENT), SIM_MEAN_POWER);
-            weight += w;
+            add_window(a->boxes, a->index[r][c], b->boxes, b->index[r][c], SIM_MIN_BOX_INK,
+                       SIM_FULL_BOX_INK, &sum, &weight);
+            add_window(a->rings, a->ring[r][c], b->rings, b->ring[r][c], RING_MIN_INK,
+                       RING_FULL_INK, &sum, &weight);
         }
     if (weight <= 0)
         return 0;
     double s = pow(sum / weight, 1 / SIM_MEAN_POWER);
     return s < 0 ? 0 : s > 1 ? 1 : s;
+}
+
+int phieu_omr_beside_match(const phieu_reading *a, const phieu_reading *b)
+{
+    if (!a || !b || a->form_index < 0 || a->form_index != b->form_index || a->n_rows != b->n_rows ||
+        a->n_rows <= 0 || a->n_rows > PHIEU_FORM_MAX_ROWS)
+        return 0;
+    char rows[2][PHIEU_FORM_MAX_ROWS + 1];
+    memset(rows, 0, sizeof rows);
+    const phieu_reading *r[2] = {a, b};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < r[k]->n_reasons && i < PHIEU_OMR_MAX_REASONS; i++) {
+            const phieu_reason *why = &r[k]->reasons[i];
+            if (strcmp(why->code, "mark-beside-box") == 0 && why->row >= 1 && why->row <= a->n_rows)
+                rows[k][why->row] = 1;
+        }
+    int any = 0;
+    for (int i = 1; i <= a->n_rows; i++) {
+        if (rows[0][i] != rows[1][i])
+            return 0;
+        any |= rows[0][i];
+    }
+    return any;
 }
 
 void phieu_omr_decision_pattern(const phieu_reading *r, char out[PHIEU_FORM_MAX_ROWS + 1])

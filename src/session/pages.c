@@ -300,7 +300,9 @@ int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err
 /* A page with too little ink for the 8x8 grids (one or two marks) whose grids still agree
  * this well with an earlier sheet's is compared again on its strokes at full resolution.
  * Rescans of such pages agree at 0.98-1.00 on their grids, two hands at up to 0.8 on the
- * generated samples (test_similarity): most pairs of other hands never cost an image load. */
+ * generated samples (test_similarity): most pairs of other hands never cost an image load.
+ * So is a page whose only ink may lie around a box (a box circled), when the earlier sheet
+ * has ink beside a box in the same rows (phieu_omr_beside_match). */
 #define RESCAN_STROKE_PREFILTER 0.9
 
 /* The strokes of an earlier sheet, from its archived image. */
@@ -361,7 +363,7 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
         double agree = phieu_omr_ink_agreement(r, other, &evidence);
         int dup = sim >= s->info.duplicate_similarity;
         if (!dup && (page || given) && evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
-            agree >= RESCAN_STROKE_PREFILTER) {
+            (agree >= RESCAN_STROKE_PREFILTER || phieu_omr_beside_match(r, other))) {
             phieu_omr_strokes *theirs = NULL;
             int rc2 = given || mine ? 0
                                     : phieu_omr_strokes_create(&s->info.layouts[r->form_index],
