@@ -67,8 +67,9 @@
  * as dark as the stronger (166 overvotes, p5 0.81); an erasure's residue 0.17-0.63 (155,
  * p95 0.54), the reader's darkness of a faint residue being lifted by the ink threshold. */
 #define ROW_WEAK_DARKNESS_SHARE 0.6
-/* A row with no box marked goes to review when pen ink lies beside one of its boxes over
- * this share of the box's height: a circled box, or a mark made next to it. A stroke from
+/* A row with no box marked goes to review when pen ink lies beside one of its boxes, or a
+ * light line on both sides of it, over this share of the box's height: a circled box, or a
+ * mark made next to it. A stroke from
  * outside that ends on a box rises little on its way (the generator's, at most 2 mm over
  * the 5 mm looked at; none of the 10,000-page deck's sent a row to review). */
 #define ROW_BESIDE_MIN_SHARE 0.5
@@ -408,6 +409,12 @@ static void marginal_reason(const phieu_form *form, const phieu_row_reading *row
                    "row %d, box '%s': a faint mark (lighter than the ink threshold) "
                    "covers part of the box",
                    row->row, form->choices[c].key);
+    else if (omr_edge_mark(b, e, th))
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': ink runs along the inside of its outline (a mark's "
+                   "worth, score %.4f, left out as a stroke grazing the edge); the mark may "
+                   "be drawn on the edge",
+                   row->row, form->choices[c].key, e->edge_score);
     else if (e->covered)
         add_reason(r, "marginal-mark", row->row,
                    "row %d, box '%s': part of its printed outline is missing (the box "
@@ -685,22 +692,31 @@ static int confirm_three_corners(const phieu_layout *L, const phieu_image *page,
     return 0;
 }
 
-/* A blank row goes to review when pen ink runs beside one of its boxes (a box circled, or
- * a mark made next to it): the voter meant something the boxes do not show. */
+/* A blank row goes to review when ink runs beside one of its boxes (a box circled, or a
+ * mark made next to it): the voter meant something the boxes do not show. */
 static void check_beside(const phieu_form *form, const phieu_layout *L, int r,
                          const phieu_image *page, const omr_registration *reg,
                          const omr_box_extra *ex, phieu_row_reading *row, phieu_reading *out)
 {
     for (int c = 0; c < L->n_choices; c++) {
-        double share = omr_beside_box(page, reg, &L->boxes[r][c], &ex[c]);
-        if (share < ROW_BESIDE_MIN_SHARE)
-            continue;
-        row->decision = PHIEU_ROW_REVIEW;
-        add_reason(out, "mark-beside-box", row->row,
-                   "row %d: no box is marked, but pen ink runs beside box '%s' over "
-                   "%.0f%% of its height (the box circled, or a mark made next to it)",
-                   row->row, form->choices[c].key, 100 * share);
-        return;
+        omr_beside b = omr_beside_box(page, reg, &L->boxes[r][c], &ex[c]);
+        if (b.pen >= ROW_BESIDE_MIN_SHARE) {
+            row->decision = PHIEU_ROW_REVIEW;
+            add_reason(out, "mark-beside-box", row->row,
+                       "row %d: no box is marked, but pen ink runs beside box '%s' over "
+                       "%.0f%% of its height (the box circled, or a mark made next to it)",
+                       row->row, form->choices[c].key, 100 * b.pen);
+            return;
+        }
+        if (b.ring >= ROW_BESIDE_MIN_SHARE) {
+            row->decision = PHIEU_ROW_REVIEW;
+            add_reason(out, "mark-beside-box", row->row,
+                       "row %d: no box is marked, but a light line runs on both sides of "
+                       "box '%s' over %.0f%% of its height (the box circled, perhaps in "
+                       "light pencil)",
+                       row->row, form->choices[c].key, 100 * b.ring);
+            return;
+        }
     }
 }
 
