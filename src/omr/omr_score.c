@@ -737,7 +737,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
 #define BESIDE_INK 0.2
 /* A light pencil line: four times that noise. A circle drawn so lightly sat at 0.06-0.2 of
  * black beside the box (deck 1207, p00944 and p05849, read blank before); asked of both
- * sides at once, it flagged none of the deck's blank rows (docs/recognition.md). */
+ * sides at once, it flagged none of 925 blank rows of that deck (docs/recognition.md). */
 #define BESIDE_LIGHT_INK 0.08
 
 /* The share of the strip's lines [from, to] x [y0, y1] (mm) holding ink of at least
@@ -796,8 +796,8 @@ void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thre
     }
     /* Much ink hugging the edge: a mark drawn on the box's edge, its stroke taken for a
      * graze. Also when what is left inside is a dot: a small tick along the outline (deck
-     * 1207: three ticks read blank so, edge 0.040-0.069; the deck's 723 dots alone at most
-     * 0.003). */
+     * 1207: three ticks read blank so, edge 0.040-0.069; the 723 dots of an 850-page sample
+     * of that deck, at most 0.003). */
     if (omr_edge_mark(b, e, th))
         b->state = PHIEU_BOX_MARGINAL;
     else if (e->dot_only)
