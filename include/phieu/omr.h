@@ -64,7 +64,7 @@ typedef enum {
 
 typedef struct phieu_reason {
     char code[32];  /* stable: "marginal-mark", "not-registered", "wrong-form", ... */
-    char text[200]; /* words for a person, English */
+    char text[320]; /* words for a person, English */
     int row;        /* the row it concerns (1-based), 0 for the page, or -1 for a note that
                      * asks nothing of anyone ("three-corners": how the page was registered) */
 } phieu_reason;

@@ -67,8 +67,9 @@
  * as dark as the stronger (166 overvotes, p5 0.81); an erasure's residue 0.17-0.63 (155,
  * p95 0.54), the reader's darkness of a faint residue being lifted by the ink threshold. */
 #define ROW_WEAK_DARKNESS_SHARE 0.6
-/* A row with no box marked goes to review when pen ink lies beside one of its boxes over
- * this share of the box's height: a circled box, or a mark made next to it. A stroke from
+/* A row with no box marked goes to review when pen ink lies beside one of its boxes, or a
+ * light line on both sides of it, over this share of the box's height: a circled box, or a
+ * mark made next to it. A stroke from
  * outside that ends on a box rises little on its way (the generator's, at most 2 mm over
  * the 5 mm looked at; none of the 10,000-page deck's sent a row to review). */
 #define ROW_BESIDE_MIN_SHARE 0.5
@@ -408,6 +409,12 @@ static void marginal_reason(const phieu_form *form, const phieu_row_reading *row
                    "row %d, box '%s': a faint mark (lighter than the ink threshold) "
                    "covers part of the box",
                    row->row, form->choices[c].key);
+    else if (omr_edge_mark(b, e, th))
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': ink runs along the inside of its outline (a mark's "
+                   "worth, score %.4f, left out as a stroke grazing the edge); the mark may "
+                   "be drawn on the edge",
+                   row->row, form->choices[c].key, e->edge_score);
     else if (e->covered)
         add_reason(r, "marginal-mark", row->row,
                    "row %d, box '%s': part of its printed outline is missing (the box "
@@ -520,6 +527,101 @@ static int confirm_missing(const phieu_layout *L, const phieu_image *page,
                 fabs(e.found_dy_mm) <= CONFIRM_MAX_OFFSET_MM)
                 ok++;
         }
+    }
+    return ok;
+}
+
+/* The table's frame near the missing corner: at CONFIRM_FRAME_POINTS points along each of
+ * its two sides there, from CONFIRM_FRAME_FROM_MM out of the corner every
+ * CONFIRM_FRAME_STEP_MM, a profile of +-CONFIRM_FRAME_REACH_MM across the side holds
+ * ink where the transform puts the frame's line (within CONFIRM_MAX_OFFSET_MM). A point
+ * whose profile holds no ink a third as dark as the corner marks (under a seal, a cut, a
+ * tear) says nothing; a point where an inner rule crosses the profile is not used. */
+#define CONFIRM_FRAME_POINTS 5
+#define CONFIRM_FRAME_FROM_MM 3.0
+#define CONFIRM_FRAME_STEP_MM 4.0
+#define CONFIRM_FRAME_REACH_MM 1.5
+#define CONFIRM_FRAME_MIN_DARK 0.35
+#define CONFIRM_FRAME_RULE_CLEAR_MM 1.0
+
+/* Whether position p (mm) lies within CONFIRM_FRAME_RULE_CLEAR_MM of any of n rules. */
+static int near_rule(double p, const double *rules, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (fabs(p - rules[k]) < CONFIRM_FRAME_RULE_CLEAR_MM)
+            return 1;
+    return 0;
+}
+
+/* One point of the frame: the line expected at `at` (y for a horizontal side, x for a
+ * vertical one) seen from `along`. 1 when ink a third as dark as the corner marks lies
+ * within CONFIRM_MAX_OFFSET_MM of it, 0 when such ink lies only farther off (text of the
+ * header can), -1 when the profile holds none. */
+static int frame_point(const phieu_image *page, const omr_registration *reg, int horizontal,
+                       double at, double along)
+{
+    double g[128], paper = 0;
+    int n = 0;
+    for (double d = -CONFIRM_FRAME_REACH_MM; d <= CONFIRM_FRAME_REACH_MM + 1e-9 && n < 128;
+         d += 0.05, n++) {
+        double u, v, sum = 0;
+        int cnt = 0;
+        for (int k = -1; k <= 1; k++) { /* three samples 0.2 mm apart along the line */
+            double x = horizontal ? along + 0.2 * k : at + d;
+            double y = horizontal ? at + d : along + 0.2 * k;
+            omr_apply(reg->h, x, y, &u, &v);
+            int px = (int)floor(u), py = (int)floor(v);
+            if (px < 0 || py < 0 || px >= page->width || py >= page->height)
+                continue;
+            sum += page->pixels[(size_t)py * page->stride + px];
+            cnt++;
+        }
+        if (cnt == 0)
+            return -1;
+        g[n] = sum / cnt;
+        paper = g[n] > paper ? g[n] : paper;
+    }
+    if (paper - reg->black <= 0)
+        return -1;
+    double nearest = -1;
+    for (int i = 0; i < n; i++) {
+        double d = fabs(-CONFIRM_FRAME_REACH_MM + 0.05 * i);
+        if (paper - g[i] >= CONFIRM_FRAME_MIN_DARK * (paper - reg->black) &&
+            (nearest < 0 || d < nearest))
+            nearest = d;
+    }
+    if (nearest < 0)
+        return -1;
+    return nearest <= CONFIRM_MAX_OFFSET_MM;
+}
+
+/* How many frame points near the printed corner `corner` are seen (*seen) and in place. */
+static int confirm_frame(const phieu_layout *L, const phieu_image *page,
+                         const omr_registration *reg, int corner, int *seen)
+{
+    const phieu_rect *t = &L->table;
+    double half = 0.2; /* half the frame's width: its outer edge is the table's */
+    int top = corner == PHIEU_FID_TL || corner == PHIEU_FID_TR;
+    int left = corner == PHIEU_FID_TL || corner == PHIEU_FID_BL;
+    double hy = top ? t->y + half : t->y + t->h - half;
+    double vx = left ? t->x + half : t->x + t->w - half;
+    double row_rules[PHIEU_FORM_MAX_ROWS + 1];
+    int n_row_rules = 0;
+    row_rules[n_row_rules++] = t->y + L->header_row_h;
+    for (int r = 0; r < L->n_rows; r++)
+        row_rules[n_row_rules++] = L->rows[r].y;
+    int ok = 0;
+    *seen = 0;
+    for (int k = 0; k < CONFIRM_FRAME_POINTS; k++) {
+        double d = CONFIRM_FRAME_FROM_MM + k * CONFIRM_FRAME_STEP_MM;
+        double x = left ? t->x + d : t->x + t->w - d;
+        double y = top ? t->y + d : t->y + t->h - d;
+        int found;
+        if (!near_rule(x, L->column_x, L->n_columns + 1) &&
+            (found = frame_point(page, reg, 1, hy, x)) >= 0)
+            (*seen)++, ok += found;
+        if (!near_rule(y, row_rules, n_row_rules) && (found = frame_point(page, reg, 0, vx, y)) >= 0)
+            (*seen)++, ok += found;
     }
     return ok;
 }
@@ -658,8 +760,8 @@ static int check_test_flag(const phieu_omr_config *config, phieu_reading *out)
 }
 
 /* A page registered from three corner marks is read only when the table confirms the
- * transform near the fourth (confirm_missing): 0 with a note saying so, or -1 with the
- * reason, the page then being no form's. */
+ * transform near the fourth (confirm_missing: its boxes; confirm_frame: its frame, when
+ * seen): 0 with a note saying so, or -1 with the reason, the page then being no form's. */
 static int confirm_three_corners(const phieu_layout *L, const phieu_image *page,
                                  const omr_registration *reg, const phieu_thresholds *th,
                                  omr_scratch *s, phieu_reading *out)
@@ -670,37 +772,51 @@ static int confirm_three_corners(const phieu_layout *L, const phieu_image *page,
         "it is not there (cut or torn off, covered with paper, or not printed)"};
     int checked, ok = confirm_missing(L, page, reg, th, s, &checked);
     int corner = (reg->missing + 2 * reg->upside_down) % 4;
-    if (ok < 2 || 2 * ok < checked) {
+    int seen, in_place = confirm_frame(L, page, reg, corner, &seen);
+    /* The frame vetoes only when enough of it is seen and most of that is elsewhere: a
+     * seal or a cut may hide it, which says nothing. */
+    int frame_disagrees = seen >= 3 && 2 * in_place < seen;
+    if (ok < 2 || 2 * ok < checked || frame_disagrees) {
         out->form_index = -1;
         add_reason(out, "not-registered", 0,
                    "found 3 of the 4 corner marks, but the %s one is missing (%s) and the "
-                   "table is not where they put it (%d of %d boxes); scan the sheet again",
-                   corner_names[corner], why[reg->missing_why], ok, checked);
+                   "table is not where they put it (%d of %d boxes, %d of %d points of the "
+                   "table's frame); scan the sheet again",
+                   corner_names[corner], why[reg->missing_why], ok, checked, in_place, seen);
         return -1;
     }
     add_reason(out, "three-corners", -1,
                "registered from 3 corner marks: the %s one is missing (%s); %d of %d box "
-               "outlines near it confirm the place",
-               corner_names[corner], why[reg->missing_why], ok, checked);
+               "outlines and %d of %d points of the table's frame near it confirm the place",
+               corner_names[corner], why[reg->missing_why], ok, checked, in_place, seen);
     return 0;
 }
 
-/* A blank row goes to review when pen ink runs beside one of its boxes (a box circled, or
- * a mark made next to it): the voter meant something the boxes do not show. */
+/* A blank row goes to review when ink runs beside one of its boxes (a box circled, or a
+ * mark made next to it): the voter meant something the boxes do not show. */
 static void check_beside(const phieu_form *form, const phieu_layout *L, int r,
                          const phieu_image *page, const omr_registration *reg,
                          const omr_box_extra *ex, phieu_row_reading *row, phieu_reading *out)
 {
     for (int c = 0; c < L->n_choices; c++) {
-        double share = omr_beside_box(page, reg, &L->boxes[r][c], &ex[c]);
-        if (share < ROW_BESIDE_MIN_SHARE)
-            continue;
-        row->decision = PHIEU_ROW_REVIEW;
-        add_reason(out, "mark-beside-box", row->row,
-                   "row %d: no box is marked, but pen ink runs beside box '%s' over "
-                   "%.0f%% of its height (the box circled, or a mark made next to it)",
-                   row->row, form->choices[c].key, 100 * share);
-        return;
+        omr_beside b = omr_beside_box(page, reg, &L->boxes[r][c], &ex[c]);
+        if (b.pen >= ROW_BESIDE_MIN_SHARE) {
+            row->decision = PHIEU_ROW_REVIEW;
+            add_reason(out, "mark-beside-box", row->row,
+                       "row %d: no box is marked, but pen ink runs beside box '%s' over "
+                       "%.0f%% of its height (the box circled, or a mark made next to it)",
+                       row->row, form->choices[c].key, 100 * b.pen);
+            return;
+        }
+        if (b.ring >= ROW_BESIDE_MIN_SHARE) {
+            row->decision = PHIEU_ROW_REVIEW;
+            add_reason(out, "mark-beside-box", row->row,
+                       "row %d: no box is marked, but a light line runs on both sides of "
+                       "box '%s' over %.0f%% of its height (the box circled, perhaps in "
+                       "light pencil)",
+                       row->row, form->choices[c].key, 100 * b.ring);
+            return;
+        }
     }
 }
 

@@ -100,12 +100,22 @@ void omr_score_box(const phieu_layout *layout, const phieu_rect *box, const phie
                    const omr_registration *reg, const phieu_thresholds *th, omr_scratch *s,
                    phieu_box_reading *out, omr_box_extra *extra);
 
-/* How much of the box's height has pen ink beside it, in the paper of its cell left or
- * right of the printed outline: the larger share of the two sides, 0..1. A box circled
- * rather than marked, or a mark made next to its box, leaves ink over most of the height
- * on one side; a stroke from outside, a fold or a speck crosses only a little of it. */
-double omr_beside_box(const phieu_image *page, const omr_registration *reg, const phieu_rect *box,
-                      const omr_box_extra *e);
+/* How much of the box's height has ink beside it, in the paper of its cell left and
+ * right of the printed outline, 0..1 each. A mark made next to its box leaves pen ink over
+ * most of the height on one side; a box circled leaves a line on both sides, often a light
+ * pencil one. A stroke from outside, a fold or a speck crosses only a little of a side, and
+ * a fold never both. */
+typedef struct omr_beside {
+    double pen;  /* pen ink: the larger share of the two sides */
+    double ring; /* ink as light as a pencil's: the smaller share of the two sides */
+} omr_beside;
+
+omr_beside omr_beside_box(const phieu_image *page, const omr_registration *reg,
+                          const phieu_rect *box, const omr_box_extra *e);
+
+/* Whether a mark's worth of ink hugs the box's edge (left out of the score as a graze)
+ * while what is left inside is too little or a dot: a mark drawn on the edge, to review. */
+int omr_edge_mark(const phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th);
 
 /* The box's state from its score: marked, marginal or empty; all ink within one small dot
  * is empty (a hesitation dot is not a vote); a partly covered box is marginal. */

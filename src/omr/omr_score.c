@@ -735,39 +735,56 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
 /* Pen ink, not paper: a share of paper-to-black that no scanner noise reaches (sigma 4
  * on a contrast of 200 is 0.02) and any pen or dark pencil line does. */
 #define BESIDE_INK 0.2
+/* A light pencil line: four times that noise. A circle drawn so lightly sat at 0.06-0.2 of
+ * black beside the box (deck 1207, p00944 and p05849, read blank before); asked of both
+ * sides at once, it flagged none of 925 blank rows of that deck (docs/recognition.md). */
+#define BESIDE_LIGHT_INK 0.08
 
-double omr_beside_box(const phieu_image *page, const omr_registration *reg, const phieu_rect *box,
-                      const omr_box_extra *e)
+/* The share of the strip's lines [from, to] x [y0, y1] (mm) holding ink of at least
+ * `pen` (out[0]) and of at least BESIDE_LIGHT_INK (out[1]) of black. */
+static void beside_strip(const phieu_image *page, const omr_registration *reg,
+                         const omr_box_extra *e, double from, double to, double y0, double y1,
+                         double out[2])
 {
+    int lines = 0, pen = 0, light = 0;
+    for (double y = y0; y <= y1; y += BESIDE_STEP_MM, lines++) {
+        double darkest = 0;
+        for (double x = from; x <= to && darkest < BESIDE_INK; x += BESIDE_STEP_MM) {
+            double u, v;
+            omr_apply(reg->h, x, y, &u, &v);
+            int px = (int)floor(u), py = (int)floor(v);
+            if (px < 0 || py < 0 || px >= page->width || py >= page->height)
+                continue;
+            double dark = (e->paper - page->pixels[(size_t)py * page->stride + px]) / e->contrast;
+            darkest = dark > darkest ? dark : darkest;
+        }
+        pen += darkest >= BESIDE_INK;
+        light += darkest >= BESIDE_LIGHT_INK;
+    }
+    out[0] = lines > 0 ? (double)pen / lines : 0;
+    out[1] = lines > 0 ? (double)light / lines : 0;
+}
+
+omr_beside omr_beside_box(const phieu_image *page, const omr_registration *reg,
+                          const phieu_rect *box, const omr_box_extra *e)
+{
+    omr_beside r = {0, 0};
     if (e->contrast <= 0)
-        return 0;
+        return r;
     double x0 = box->x + e->found_dx_mm, x1 = x0 + box->w;
     double y0 = box->y + e->found_dy_mm + BESIDE_END_MM, y1 = y0 + box->h - 2 * BESIDE_END_MM;
-    double worst = 0;
-    for (int side = 0; side < 2; side++) {
-        double from = side == 0 ? x0 - BESIDE_REACH_MM : x1 + BESIDE_GAP_MM;
-        double to = side == 0 ? x0 - BESIDE_GAP_MM : x1 + BESIDE_REACH_MM;
-        int lines = 0, inked = 0;
-        for (double y = y0; y <= y1; y += BESIDE_STEP_MM, lines++) {
-            for (double x = from; x <= to; x += BESIDE_STEP_MM) {
-                double u, v;
-                omr_apply(reg->h, x, y, &u, &v);
-                int px = (int)floor(u), py = (int)floor(v);
-                if (px < 0 || py < 0 || px >= page->width || py >= page->height)
-                    continue;
-                double dark =
-                    (e->paper - page->pixels[(size_t)py * page->stride + px]) / e->contrast;
-                if (dark >= BESIDE_INK) {
-                    inked++;
-                    break;
-                }
-            }
-        }
-        double share = lines > 0 ? (double)inked / lines : 0;
-        if (share > worst)
-            worst = share;
-    }
-    return worst;
+    double left[2], right[2];
+    beside_strip(page, reg, e, x0 - BESIDE_REACH_MM, x0 - BESIDE_GAP_MM, y0, y1, left);
+    beside_strip(page, reg, e, x1 + BESIDE_GAP_MM, x1 + BESIDE_REACH_MM, y0, y1, right);
+    r.pen = fmax(left[0], right[0]);
+    r.ring = fmin(left[1], right[1]);
+    return r;
+}
+
+int omr_edge_mark(const phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th)
+{
+    return e->edge_score >= th->value[PHIEU_TH_MARKED] &&
+           (e->dot_only || b->score < th->value[PHIEU_TH_MARGINAL]);
 }
 
 void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th)
@@ -777,10 +794,14 @@ void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thre
         b->state = PHIEU_BOX_MARGINAL;
         return;
     }
-    if (e->dot_only)
+    /* Much ink hugging the edge: a mark drawn on the box's edge, its stroke taken for a
+     * graze. Also when what is left inside is a dot: a small tick along the outline (deck
+     * 1207: three ticks read blank so, edge 0.040-0.069; the 723 dots of an 850-page sample
+     * of that deck, at most 0.003). */
+    if (omr_edge_mark(b, e, th))
+        b->state = PHIEU_BOX_MARGINAL;
+    else if (e->dot_only)
         b->state = PHIEU_BOX_EMPTY;
-    else if (sc < th->value[PHIEU_TH_MARGINAL] && e->edge_score >= th->value[PHIEU_TH_MARKED])
-        b->state = PHIEU_BOX_MARGINAL; /* much ink hugging the edge: a mark drawn off-box */
     else if (sc >= th->value[PHIEU_TH_MARKED])
         b->state = b->darkness < BOX_FAINT_DARKNESS ? PHIEU_BOX_MARGINAL : PHIEU_BOX_MARKED;
     else if (sc >= th->value[PHIEU_TH_MARGINAL])

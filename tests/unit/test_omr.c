@@ -38,7 +38,10 @@ typedef enum {
     M_GRAZE,
     M_FAINT,
     M_CIRCLE,
-    M_BESIDE
+    M_BESIDE,
+    M_LIGHT_CIRCLE,
+    M_CREASE_BESIDE,
+    M_EDGE_TICK
 } mark_kind;
 
 /* A mark of `kind` in box (r, c) of the layout, with ballpoint ink (gray 40). */
@@ -83,6 +86,21 @@ static void mark(phieu_image *img, const phieu_layout *L, int r, int c, mark_kin
             stroke(img, cx + (w / 2 + 1.3) * cos(a0), cy + (h / 2 + 0.5) * sin(a0),
                    cx + (w / 2 + 1.3) * cos(a1), cy + (h / 2 + 0.5) * sin(a1), 0.5, 40);
         }
+        break;
+    case M_LIGHT_CIRCLE: /* circled in light pencil: 0.35 mm at a tenth of black */
+        for (int k = 0; k < 36; k++) {
+            double a0 = 2 * PI * k / 36, a1 = 2 * PI * (k + 1) / 36;
+            stroke(img, cx + (w / 2 + 1.5) * cos(a0), cy + (h / 2 + 0.8) * sin(a0),
+                   cx + (w / 2 + 1.5) * cos(a1), cy + (h / 2 + 0.8) * sin(a1), 0.35, 228);
+        }
+        break;
+    case M_CREASE_BESIDE: /* a crease down the cell 1.5 mm left of the box, as light */
+        stroke(img, x0 - 1.5, y0 - 2.0, x0 - 1.4, y0 + h + 2.0, 0.35, 228);
+        break;
+    case M_EDGE_TICK: /* a small tick pressed into the bottom-left corner, its long arm
+                         along the bottom edge: little but a dot reaches into the box */
+        stroke(img, x0 + 0.5, y0 + h - 2.2, x0 + 1.1, y0 + h - 0.55, 0.45, 40);
+        stroke(img, x0 + 1.1, y0 + h - 0.55, x0 + w - 0.5, y0 + h - 0.7, 0.45, 40);
         break;
     case M_BESIDE: /* an X made next to the box, 1 mm right of it */
         stroke(img, x0 + w + 1.0, y0 + 1.0, x0 + w + 5.0, y0 + h - 1.0, 0.5, 40);
@@ -498,6 +516,44 @@ static void test_mark_beside_box_goes_to_review(void **state)
     reader_release(&r);
 }
 
+/* A box circled in light pencil is seen on both sides of the box and goes to review; a
+ * crease as light on one side only does not. A small tick along the box's edge, of which
+ * the part inside is no bigger than a dot, is not taken for a graze and a dot: review. */
+static void test_light_circle_and_edge_tick_go_to_review(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    for (int turned = 0; turned <= 1; turned++) {
+        phieu_image *img = render_blank(r.forms[0], 200, 0);
+        mark(img, L, 0, 1, M_LIGHT_CIRCLE);
+        mark(img, L, 1, 0, M_CREASE_BESIDE);
+        mark(img, L, 2, 2, M_EDGE_TICK);
+        mark(img, L, 3, 0, M_DOT);
+        if (turned) {
+            phieu_image *t = turn_180(img);
+            phieu_image_destroy(&img);
+            img = t;
+        }
+        phieu_reading rd = read_page(&r, img);
+        assert_int_equal(rd.status, PHIEU_PAGE_REVIEW);
+        assert_int_equal(rd.rows[0].decision, PHIEU_ROW_REVIEW);
+        assert_int_equal(rd.rows[1].decision, PHIEU_ROW_BLANK);
+        assert_int_equal(rd.rows[2].decision, PHIEU_ROW_REVIEW);
+        assert_int_equal(rd.rows[3].decision, PHIEU_ROW_BLANK);
+        assert_int_equal(rd.n_reasons, 2);
+        assert_string_equal(rd.reasons[0].code, "mark-beside-box");
+        assert_non_null(strstr(rd.reasons[0].text, "light line"));
+        assert_non_null(strstr(rd.reasons[0].text, "'trust'"));
+        assert_string_equal(rd.reasons[1].code, "marginal-mark");
+        assert_int_equal(rd.reasons[1].row, 3);
+        assert_non_null(strstr(rd.reasons[1].text, "along the inside of its outline"));
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 static void test_rotation_scale_offset(void **state)
 {
     (void)state;
@@ -728,6 +784,13 @@ static void test_three_corners(void **state)
                             if (!strstr(rd.reasons[k].text, names[corner]) ||
                                 !strstr(rd.reasons[k].text, why[how]))
                                 fail_msg("%s: note '%s'", what, rd.reasons[k].text);
+                            /* The table's frame near the corner was seen, all of it in
+                             * place ("N of N points of the table's frame"). */
+                            int in_place = -1, seen = -1;
+                            const char *fr = strstr(rd.reasons[k].text, "outlines and ");
+                            if (!fr || sscanf(fr, "outlines and %d of %d points", &in_place,
+                                              &seen) != 2 || seen < 3 || in_place != seen)
+                                fail_msg("%s: frame in note '%s'", what, rd.reasons[k].text);
                             noted = 1;
                         }
                     if (!noted)
@@ -746,6 +809,23 @@ static void test_three_corners(void **state)
     assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
     assert_string_equal(rd.reasons[0].code, "not-registered");
     assert_non_null(strstr(rd.reasons[0].text, "top-left"));
+    phieu_image_destroy(&img);
+    /* Three corner marks and the boxes where they say, but the table's frame near the
+     * missing one printed 1.2 mm off (another print of the form, or paper pasted over):
+     * the local evidence disagrees, so no reading. */
+    img = render_blank(r.forms[0], 200, 0);
+    mark_standard(img, L);
+    const phieu_rect *tl = &L->fiducials[PHIEU_FID_TL], *t = &L->table;
+    white_out(img, tl->x - 1, tl->y - 1, tl->x + tl->w + 1, tl->y + tl->h + 1);
+    white_out(img, t->x - 0.3, t->y - 0.3, t->x + 25, t->y + 0.7);
+    white_out(img, t->x - 0.3, t->y - 0.3, t->x + 0.7, t->y + 25);
+    stroke(img, t->x - 1.2, t->y - 1.0, t->x + 25, t->y - 1.0, 0.4, 0);
+    stroke(img, t->x - 1.0, t->y - 1.2, t->x - 1.0, t->y + 25, 0.4, 0);
+    rd = read_page(&r, img);
+    assert_int_equal(rd.status, PHIEU_PAGE_REJECTED);
+    assert_string_equal(rd.reasons[0].code, "not-registered");
+    if (!strstr(rd.reasons[0].text, "points of the table's frame"))
+        fail_msg("frame off: %s", rd.reasons[0].text);
     phieu_image_destroy(&img);
     reader_release(&r);
 }
@@ -1029,6 +1109,7 @@ int main(void)
         cmocka_unit_test(test_weak_second_mark),
         cmocka_unit_test(test_faint_mark_goes_to_review),
         cmocka_unit_test(test_mark_beside_box_goes_to_review),
+        cmocka_unit_test(test_light_circle_and_edge_tick_go_to_review),
         cmocka_unit_test(test_rotation_scale_offset),
         cmocka_unit_test(test_resolutions_and_upside_down),
         cmocka_unit_test(test_wrong_form_and_several_forms),
