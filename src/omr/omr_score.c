@@ -70,6 +70,10 @@
  * tick or cross anyone draws spans half the box, 3 mm; a 0.8 mm dot with its soft edge
  * spans 1.2 mm at a low ink threshold). */
 #define BOX_DOT_MM 1.5
+/* ... plus the scanner's blur, which widens a dot by about a pixel of the scan on each
+ * side: at 150 dpi 0.34 mm, where a 0.6 mm dot measured 1.52 mm and read as a vote
+ * (duplicates deck seed 7001, p00187 rows 5 and 28); 0.08 mm at 600 dpi. */
+#define BOX_DOT_BLUR_PX 2
 /* Around a dot, this much of its soft edge is left out of the look for faint marks. */
 #define BOX_DOT_HALO_MM 0.5
 /* A band across the whole interior (a fold or crease candidate: a thin core and a soft
@@ -347,6 +351,7 @@ typedef struct box_ctx {
     double ox, oy;           /* ... in image pixels */
     double ax, ay, bx, by;   /* pixels per mm along the page's x, and along its y */
     double g;                /* sampling step, mm */
+    double px_mm;            /* a pixel of the scan, mm */
     double M;                /* the window's margin around the box, mm */
     int nw, nh;              /* the window, in samples */
     int L0, R0, T0, B0;      /* where the outline is expected in the window */
@@ -374,6 +379,7 @@ static void box_frame(const phieu_layout *L, const phieu_rect *box, const omr_re
     b->bx = vx - b->ox, b->by = vy - b->oy;
     double spx = sqrt(fabs(b->ax * b->by - b->ay * b->bx));
     double g = spx > 0 ? 1.0 / spx : BOX_MIN_STEP_MM;
+    b->px_mm = g;
     if (g < BOX_MIN_STEP_MM)
         g = BOX_MIN_STEP_MM;
     double M = BOX_SEARCH_MM + BOX_RING_MM;
@@ -638,12 +644,12 @@ static void fold_band(const omr_scratch *s, const box_ctx *b, const blob_set *bs
 /* 8. Whether all the ink lies within one dot (a hesitation dot, not a vote). Its extent
  * leaves out traces too light to matter, so that a noise blob across the box does not
  * turn a hesitation dot into a vote; bs's extent becomes the dot's, for the faint look. */
-static void dot_extent(blob_set *bs, int iw, int ih, double g, omr_box_extra *extra)
+static void dot_extent(blob_set *bs, const box_ctx *b, omr_box_extra *extra)
 {
     if (bs->kept_n <= 0)
         return;
     if (!bs->over) {
-        bs->ux0 = iw, bs->uy0 = ih, bs->ux1 = -1, bs->uy1 = -1;
+        bs->ux0 = b->iw, bs->uy0 = b->ih, bs->ux1 = -1, bs->uy1 = -1;
         for (int k = 0; k < bs->n; k++) {
             const int *bb = bs->box[k];
             if (bs->w[k] < BOX_TRACE_SHARE * bs->kept_w)
@@ -655,7 +661,7 @@ static void dot_extent(blob_set *bs, int iw, int ih, double g, omr_box_extra *ex
         }
     }
     int ew = bs->ux1 - bs->ux0 + 1, eh = bs->uy1 - bs->uy0 + 1;
-    extra->dot_only = (ew > eh ? ew : eh) * g < BOX_DOT_MM;
+    extra->dot_only = (ew > eh ? ew : eh) * b->g < BOX_DOT_MM + BOX_DOT_BLUR_PX * b->px_mm;
 }
 
 /* 9. Faint marks: on quiet paper, look again at ink far lighter than the threshold.
@@ -718,7 +724,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     extra->paper = b.paper;
     extra->contrast = b.contrast;
     extra->ink_n = bs.kept_n;
-    dot_extent(&bs, b.iw, b.ih, b.g, extra);
+    dot_extent(&bs, &b, extra);
     omr_classify(out, extra, th);
     faint_look(s, &b, &bs, th, out, extra);
 }

@@ -284,6 +284,55 @@ static void test_not_marks(void **state)
     reader_release(&r);
 }
 
+/* The scanner's blur: each pixel the mean of the 3 x 3 around it. */
+static void blur3(phieu_image *img)
+{
+    size_t n = (size_t)img->stride * img->height;
+    uint8_t *src = malloc(n);
+    assert_non_null(src);
+    memcpy(src, img->pixels, n);
+    for (int y = 1; y + 1 < img->height; y++)
+        for (int x = 1; x + 1 < img->width; x++) {
+            int sum = 0;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++)
+                    sum += src[(size_t)(y + dy) * img->stride + x + dx];
+            img->pixels[(size_t)y * img->stride + x] = (uint8_t)((sum + 4) / 9);
+        }
+    free(src);
+}
+
+/* At 150 dpi the scanner's blur (here twice a 3 x 3 mean) widens a 0.8 mm hesitation dot
+ * by a pixel or more on each side, past the 1.5 mm a dot may span: it must still read as a dot (duplicates deck seed 7001
+ * p00187 read two such dots as votes), while a small tick at that resolution still
+ * counts. */
+static void test_dot_at_low_resolution(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "district-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    for (int dpi = 150; dpi <= 300; dpi += 50) {
+        phieu_image *img = render_blank(r.forms[0], dpi, 0);
+        for (int row = 0; row < 3; row++) {
+            const phieu_rect *b = &L->boxes[row][row];
+            double cx = b->x + b->w * (0.35 + 0.1 * row), cy = b->y + b->h * 0.45;
+            stroke(img, cx, cy, cx + 0.05, cy + 0.05, 0.8, 40);
+        }
+        mark(img, L, 3, 1, M_TICK);
+        blur3(img);
+        blur3(img);
+        phieu_reading rd = read_page(&r, img);
+        for (int row = 0; row < 3; row++)
+            if (rd.rows[row].decision != PHIEU_ROW_BLANK)
+                fail_msg("%d dpi: the dot in row %d read as %d (score %.4f)", dpi, row + 1,
+                         rd.rows[row].decision, rd.rows[row].boxes[row].score);
+        assert_int_equal(rd.rows[3].decision, 1);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 /* A hesitation dot stays a dot when a fold crosses its box: the fold's band takes part of
  * the dot with it, and what the fold leaves behind must not add up to a vote (seed 12
  * p00378 row 7 read a dot above a crease as a choice). */
@@ -1110,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_faint_mark_goes_to_review),
         cmocka_unit_test(test_mark_beside_box_goes_to_review),
         cmocka_unit_test(test_light_circle_and_edge_tick_go_to_review),
+        cmocka_unit_test(test_dot_at_low_resolution),
         cmocka_unit_test(test_rotation_scale_offset),
         cmocka_unit_test(test_resolutions_and_upside_down),
         cmocka_unit_test(test_wrong_form_and_several_forms),
