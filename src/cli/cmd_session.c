@@ -59,37 +59,31 @@ typedef struct new_args {
     int n_thresholds;
 } new_args;
 
+/* The options of `session new` (see usage). */
+enum { OPT_CONFIRM_OVERVOTES = CLI_OWN, OPT_COUNCIL, OPT_SESSION_NAME, OPT_DATE, OPT_PLACE,
+       OPT_RULES, OPT_DELEGATES, OPT_TWO_PERSON };
+static const cli_option new_options[] = {
+    CLI_COMMON(CLI_TEST),
+    {"confirm-overvotes", 0, OPT_CONFIRM_OVERVOTES, NULL},
+    {"council", 0, OPT_COUNCIL, "the council's name"},
+    {"session-name", 0, OPT_SESSION_NAME, "the session's name"},
+    {"date", 0, OPT_DATE, "a date"},
+    {"place", 0, OPT_PLACE, "a place"},
+    {"rules", 0, OPT_RULES, "nq96 or nq85"},
+    {"delegates", 0, OPT_DELEGATES, "a number of delegates"},
+    CLI_COMMON(CLI_FORM),
+    CLI_COMMON(CLI_THRESHOLD),
+    {"two-person", 0, OPT_TWO_PERSON, "on or off"},
+    {0}};
+
 /* Reads `session new`'s options into `a`; PHIEU_EXIT_OK, or the usage error's exit code
  * (the message printed). */
 static int parse_new_args(int argc, char **argv, new_args *a)
 {
     phieu_session_params *p = &a->p;
-    enum {
-        OPT_CONFIRM_OVERVOTES = CLI_OWN,
-        OPT_COUNCIL,
-        OPT_SESSION_NAME,
-        OPT_DATE,
-        OPT_PLACE,
-        OPT_RULES,
-        OPT_DELEGATES,
-        OPT_TWO_PERSON
-    };
-    static const cli_option options[] = {
-        CLI_COMMON(CLI_TEST),
-        {"confirm-overvotes", 0, OPT_CONFIRM_OVERVOTES, NULL},
-        {"council", 0, OPT_COUNCIL, "the council's name"},
-        {"session-name", 0, OPT_SESSION_NAME, "the session's name"},
-        {"date", 0, OPT_DATE, "a date"},
-        {"place", 0, OPT_PLACE, "a place"},
-        {"rules", 0, OPT_RULES, "nq96 or nq85"},
-        {"delegates", 0, OPT_DELEGATES, "a number of delegates"},
-        CLI_COMMON(CLI_FORM),
-        CLI_COMMON(CLI_THRESHOLD),
-        {"two-person", 0, OPT_TWO_PERSON, "on or off"},
-        {0}};
     cli_args args;
     int id;
-    cli_args_init(&args, "session", argc - 1, argv + 1, options);
+    cli_args_init(&args, "session", argc - 1, argv + 1, new_options);
     while ((id = cli_args_next(&args)) > 0) {
         const char *v = args.value;
         if (id == CLI_TEST) {
