@@ -695,6 +695,73 @@ static int next_for_user(phieu_session *s, const review_login *l, int64_t after,
     return rc;
 }
 
+/* The rows the board sees with exception e: its row, or for a page exception the whole
+ * reading, so the board sees what would count (f: the exception's form, or NULL). */
+static json_t *exception_rows_json(const phieu_session_info *info, const phieu_exception *e,
+                                   const phieu_form *f, const phieu_reading *r, int img_w,
+                                   int img_h)
+{
+    json_t *rows = json_array();
+    if (f && r->form_index >= 0) {
+        if (e->row > 0)
+            json_array_append_new(
+                rows, row_json(info, r, f, &info->layouts[e->form_index], e->row, img_w, img_h));
+        else
+            for (int i = 1; i <= f->n_rows; i++)
+                json_array_append_new(
+                    rows, row_json(info, r, f, &info->layouts[e->form_index], i, img_w, img_h));
+    }
+    return rows;
+}
+
+/* The decisions made on e that login l may see (its own always); its own choice into mine
+ * (PHIEU_CHOICE_MAX bytes, "" when it has not decided). */
+static json_t *decisions_json(const phieu_session_info *info, const phieu_exception *e,
+                              const review_login *l, const phieu_decision *dec, size_t n_dec,
+                              char *mine)
+{
+    json_t *decisions = json_array();
+    int see = may_see_decisions(info, e, l);
+    for (size_t i = 0; i < n_dec; i++) {
+        if (strcmp(dec[i].user, l->user) == 0)
+            snprintf(mine, PHIEU_CHOICE_MAX, "%s", dec[i].choice);
+        if (see || strcmp(dec[i].user, l->user) == 0)
+            json_array_append_new(decisions,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "user", dec[i].user,
+                                            "role", role_name(dec[i].role), "choice", dec[i].choice,
+                                            "note", dec[i].note, "time", dec[i].time));
+    }
+    return decisions;
+}
+
+/* The reader's reasons for the page: code, text and row. */
+static json_t *reasons_json(const phieu_reading *r)
+{
+    json_t *reasons = json_array();
+    for (int i = 0; i < r->n_reasons; i++)
+        json_array_append_new(reasons,
+                              json_pack("{s:s, s:s, s:i}", "code", r->reasons[i].code, "text",
+                                        r->reasons[i].text, "row", r->reasons[i].row));
+    return reasons;
+}
+
+/* The other sheet a possible rescan or double feed names, or null when there is none or it
+ * cannot be read. */
+static json_t *twin_json(phieu_session *s, const phieu_exception *e)
+{
+    json_t *twin = json_null();
+    char twin_id[PHIEU_SHEET_ID_MAX];
+    phieu_sheet tw;
+    phieu_error terr = {0};
+    phieu_reading *tr = phieu_calloc(1, sizeof *tr);
+    if (tr && twin_of(e, twin_id) && phieu_session_sheet_get(s, twin_id, &tw, tr, &terr) == 0)
+        twin = json_pack("{s:s, s:I, s:i, s:b, s:b}", "sheet", tw.id, "batch", (json_int_t)tw.batch,
+                         "position", tw.position, "has_image", !tw.unreadable, "upside_down",
+                         tr->upside_down);
+    phieu_free(tr);
+    return twin;
+}
+
 static void api_exception(review_request *req, review_response *res, int64_t id)
 {
     review_data *d = req->srv->data;
@@ -736,50 +803,17 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         image_size(req->srv, d->session, &sh, &img_w, &img_h);
     const phieu_form *f =
         e.form_index >= 0 && e.form_index < info->n_forms ? info->forms[e.form_index] : NULL;
-    json_t *rows = json_array();
-    if (f && r->form_index >= 0) {
-        if (e.row > 0)
-            json_array_append_new(
-                rows, row_json(info, r, f, &info->layouts[e.form_index], e.row, img_w, img_h));
-        else /* a page exception: the whole reading, so the board sees what would count */
-            for (int i = 1; i <= f->n_rows; i++)
-                json_array_append_new(
-                    rows, row_json(info, r, f, &info->layouts[e.form_index], i, img_w, img_h));
-    }
+    json_t *rows = exception_rows_json(info, &e, f, r, img_w, img_h);
     char mine[PHIEU_CHOICE_MAX] = "";
-    json_t *decisions = json_array();
-    int see = may_see_decisions(info, &e, &req->login);
-    for (size_t i = 0; i < n_dec; i++) {
-        if (strcmp(dec[i].user, req->login.user) == 0)
-            snprintf(mine, sizeof mine, "%s", dec[i].choice);
-        if (see || strcmp(dec[i].user, req->login.user) == 0)
-            json_array_append_new(decisions,
-                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "user", dec[i].user,
-                                            "role", role_name(dec[i].role), "choice", dec[i].choice,
-                                            "note", dec[i].note, "time", dec[i].time));
-    }
-    json_t *reasons = json_array();
-    for (int i = 0; i < r->n_reasons; i++)
-        json_array_append_new(reasons,
-                              json_pack("{s:s, s:s, s:i}", "code", r->reasons[i].code, "text",
-                                        r->reasons[i].text, "row", r->reasons[i].row));
+    json_t *decisions = decisions_json(info, &e, &req->login, dec, n_dec, mine);
+    json_t *reasons = reasons_json(r);
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)e.id);
     int kind = PHIEU_DECIDE_OK;
     phieu_error kerr = {0};
     if (phieu_session_decision_check(d->session, e.id, req->login.user, &kind, &kerr) != 0)
         kind = PHIEU_DECIDE_SETTLED; /* the user is gone: nothing to decide */
-    json_t *twin = json_null();
-    char twin_id[PHIEU_SHEET_ID_MAX];
-    phieu_sheet tw;
-    phieu_error terr = {0};
-    phieu_reading *tr = phieu_calloc(1, sizeof *tr);
-    if (tr && twin_of(&e, twin_id) &&
-        phieu_session_sheet_get(d->session, twin_id, &tw, tr, &terr) == 0)
-        twin = json_pack("{s:s, s:I, s:i, s:b, s:b}", "sheet", tw.id, "batch",
-                         (json_int_t)tw.batch, "position", tw.position, "has_image",
-                         !tw.unreadable, "upside_down", tr->upside_down);
-    phieu_free(tr);
+    json_t *twin = twin_json(d->session, &e);
     json_t *j = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:I, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b, "
         "s:o, s:o, s:o, s:o, s:s?, s:b, s:o}",
@@ -1019,45 +1053,129 @@ static void send_png(review_response *res, uint8_t *data, size_t len)
     res->cacheable = 1;
 }
 
-/* /img/SHEET/page.png, /img/SHEET/thumb.png, /img/SHEET/row/N.png */
-void review_image_route(review_request *req, review_response *res)
+/* What an image address asks for: a sheet, and its page, thumbnail or the zoom of a row. */
+typedef struct image_ask {
+    char sheet[PHIEU_SHEET_ID_MAX];
+    int kind; /* 0 page, 1 thumb, 2 row */
+    int row;  /* 1.., for a row's zoom */
+} image_ask;
+
+/* Reads /img/SHEET/page.png, /img/SHEET/thumb.png or /img/SHEET/row/N.png into `a`; -1
+ * with a 404 in `res` when the address is none of them. */
+static int parse_image_url(const char *url, image_ask *a, review_response *res)
 {
-    review_data *d = req->srv->data;
-    const char *p = req->url + 5;
+    const char *p = url + 5;
     const char *slash = strchr(p, '/');
     if (!slash || !valid_sheet_id(p, (size_t)(slash - p))) {
         review_error(res, MHD_HTTP_NOT_FOUND, "not-found",
                      "images are named /img/SHEET-ID/page.png (a 16-digit sheet id)");
-        return;
+        return -1;
     }
-    char sheet[PHIEU_SHEET_ID_MAX];
-    memcpy(sheet, p, PHIEU_SHEET_ID_LEN);
-    sheet[PHIEU_SHEET_ID_LEN] = '\0';
+    memcpy(a->sheet, p, PHIEU_SHEET_ID_LEN);
+    a->sheet[PHIEU_SHEET_ID_LEN] = '\0';
     const char *what = slash + 1;
-    int row = 0, kind; /* 0 page, 1 thumb, 2 row */
+    a->row = 0;
     if (strcmp(what, "page.png") == 0)
-        kind = 0;
+        a->kind = 0;
     else if (strcmp(what, "thumb.png") == 0)
-        kind = 1;
+        a->kind = 1;
     else if (strncmp(what, "row/", 4) == 0) {
         const char *dot = strchr(what + 4, '.');
         int64_t v =
             dot && strcmp(dot, ".png") == 0 ? parse_id(what + 4, (size_t)(dot - what - 4)) : 0;
         if (v < 1 || v > PHIEU_FORM_MAX_ROWS) {
             review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such row");
-            return;
+            return -1;
         }
-        row = (int)v;
-        kind = 2;
+        a->row = (int)v;
+        a->kind = 2;
     } else {
         review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such image");
-        return;
+        return -1;
     }
+    return 0;
+}
+
+/* The zoom of row `row` (placed by the layout `lay` and the page's transform): the choice
+ * boxes of the row, edge to edge of their columns, so the screen shows the marks large,
+ * each box above its score. */
+static int row_zoom(const phieu_image *img, const phieu_reading *r, const phieu_layout *lay,
+                    int row, phieu_image **out, phieu_error *err)
+{
+    phieu_rect band = lay->rows[row - 1];
+    phieu_rect boxes = {lay->column_x[3], band.y - REVIEW_ROW_MARGIN_MM,
+                        lay->column_x[3 + lay->n_choices] - lay->column_x[3],
+                        band.h + 2 * REVIEW_ROW_MARGIN_MM};
+    double box[4];
+    map_rect(r->transform, boxes, 0, box);
+    phieu_image *crop = NULL;
+    int rc = phieu_image_crop(img, (int)box[0], (int)box[1], (int)(box[2] - box[0] + 1),
+                              (int)(box[3] - box[1] + 1), &crop, err);
+    if (rc == 0)
+        rc = phieu_image_scale_to_fit(crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, out, err);
+    phieu_image_destroy(&crop);
+    return rc;
+}
+
+/* Makes the PNG `a` asks for from the sheet's archived image (r: room for its reading).
+ * Notes the image's size in the cache on the way, for the screen's box positions. */
+static int image_png(review_request *req, const image_ask *a, phieu_reading *r, uint8_t **png,
+                     size_t *len, phieu_error *err)
+{
+    review_data *d = req->srv->data;
+    phieu_sheet sh;
+    phieu_image *img = NULL, *out = NULL;
+    phieu_layout lay;
+    memset(&lay, 0, sizeof lay);
+    pthread_mutex_lock(&d->lock);
+    char path[4096];
+    int rc = phieu_session_sheet_get(d->session, a->sheet, &sh, r, err);
+    if (rc == 0)
+        rc = sheet_image_path(d->session, &sh, path, sizeof path, err);
+    const phieu_session_info *info = phieu_session_get_info(d->session);
+    int have_layout = rc == 0 && has_transform(r) && r->form_index < info->n_forms;
+    if (have_layout)
+        lay = info->layouts[r->form_index];
+    pthread_mutex_unlock(&d->lock);
+    /* Decoding, scaling and encoding happen outside the session's lock. */
+    if (rc == 0)
+        rc = load_image(path, &img, err);
+    if (rc == 0) {
+        char skey[64];
+        int size[2] = {img->width, img->height};
+        snprintf(skey, sizeof skey, "%s/size", a->sheet);
+        review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
+    }
+    if (rc == 0 && a->kind == 0)
+        rc = phieu_image_scale_to_fit(img, REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H, &out, err);
+    else if (rc == 0 && a->kind == 1)
+        rc = phieu_image_scale_to_fit(img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, err);
+    else if (rc == 0 && a->kind == 2) {
+        if (!have_layout || a->row > lay.n_rows)
+            rc = phieu_error_set(err, PHIEU_ENOTFOUND,
+                                 "sheet '%s' has no row %d that could be placed", a->sheet, a->row);
+        else
+            rc = row_zoom(img, r, &lay, a->row, &out, err);
+    }
+    if (rc == 0)
+        rc = phieu_image_encode_png(out, png, len, err);
+    phieu_image_destroy(&img);
+    phieu_image_destroy(&out);
+    return rc;
+}
+
+/* /img/SHEET/page.png, /img/SHEET/thumb.png, /img/SHEET/row/N.png */
+void review_image_route(review_request *req, review_response *res)
+{
+    review_data *d = req->srv->data;
+    image_ask a;
+    if (parse_image_url(req->url, &a, res) != 0)
+        return;
     char key[64];
-    snprintf(key, sizeof key, "%s/%d/%d", sheet, kind, row);
+    snprintf(key, sizeof key, "%s/%d/%d", a.sheet, a.kind, a.row);
     phieu_error err = {0};
     pthread_mutex_lock(&d->lock);
-    int has = sheet_has_exception(d->session, sheet, &err);
+    int has = sheet_has_exception(d->session, a.sheet, &err);
     pthread_mutex_unlock(&d->lock);
     if (has <= 0) {
         if (has < 0)
@@ -1072,62 +1190,12 @@ void review_image_route(review_request *req, review_response *res)
         send_png(res, png, len);
         return;
     }
-    phieu_sheet sh;
     phieu_reading *r = phieu_calloc(1, sizeof *r);
     if (!r) {
         review_error(res, MHD_HTTP_SERVICE_UNAVAILABLE, "memory", "out of memory");
         return;
     }
-    phieu_image *img = NULL, *out = NULL, *crop = NULL;
-    phieu_layout lay;
-    memset(&lay, 0, sizeof lay);
-    pthread_mutex_lock(&d->lock);
-    char path[4096];
-    int rc = phieu_session_sheet_get(d->session, sheet, &sh, r, &err);
-    if (rc == 0)
-        rc = sheet_image_path(d->session, &sh, path, sizeof path, &err);
-    const phieu_session_info *info = phieu_session_get_info(d->session);
-    int have_layout = rc == 0 && has_transform(r) && r->form_index < info->n_forms;
-    if (have_layout)
-        lay = info->layouts[r->form_index];
-    pthread_mutex_unlock(&d->lock);
-    /* Decoding, scaling and encoding happen outside the session's lock. */
-    if (rc == 0)
-        rc = load_image(path, &img, &err);
-    if (rc == 0) {
-        char skey[64];
-        int size[2] = {img->width, img->height};
-        snprintf(skey, sizeof skey, "%s/size", sheet);
-        review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
-    }
-    if (rc == 0 && kind == 0)
-        rc = phieu_image_scale_to_fit(img, REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H, &out, &err);
-    else if (rc == 0 && kind == 1)
-        rc = phieu_image_scale_to_fit(img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, &err);
-    else if (rc == 0 && kind == 2) {
-        if (!have_layout || row > lay.n_rows)
-            rc = phieu_error_set(&err, PHIEU_ENOTFOUND,
-                                 "sheet '%s' has no row %d that could be placed", sheet, row);
-        else {
-            /* The choice boxes of the row, edge to edge of their columns: the zoom shows
-             * the marks large, each box above its score on the screen. */
-            phieu_rect band = lay.rows[row - 1];
-            phieu_rect boxes = {lay.column_x[3], band.y - REVIEW_ROW_MARGIN_MM,
-                                lay.column_x[3 + lay.n_choices] - lay.column_x[3],
-                                band.h + 2 * REVIEW_ROW_MARGIN_MM};
-            double box[4];
-            map_rect(r->transform, boxes, 0, box);
-            rc = phieu_image_crop(img, (int)box[0], (int)box[1], (int)(box[2] - box[0] + 1),
-                                  (int)(box[3] - box[1] + 1), &crop, &err);
-            if (rc == 0)
-                rc = phieu_image_scale_to_fit(crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, &out, &err);
-        }
-    }
-    if (rc == 0)
-        rc = phieu_image_encode_png(out, &png, &len, &err);
-    phieu_image_destroy(&img);
-    phieu_image_destroy(&crop);
-    phieu_image_destroy(&out);
+    int rc = image_png(req, &a, r, &png, &len, &err);
     phieu_free(r);
     if (rc != 0) {
         fail(res, &err);
