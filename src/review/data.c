@@ -298,6 +298,50 @@ static void sleep_ms(int ms)
         ;
 }
 
+/* Refuses a login to a locked name: 429 with Retry-After `seconds`, in both languages;
+ * `more`: the name was locked before this try ("locked for N more minutes"). */
+static void locked_reply(review_response *res, int seconds, int more)
+{
+    snprintf(res->retry_after, sizeof res->retry_after, "%d", seconds);
+    char vi[300], en[300];
+    snprintf(vi, sizeof vi,
+             "Đăng nhập sai quá nhiều lần: tên này bị khóa %s%d phút. Trưởng ban có thể "
+             "mở khóa bằng lệnh 'phieu user unlock'.",
+             more ? "thêm " : "", (seconds + 59) / 60);
+    snprintf(en, sizeof en,
+             "too many failed logins: this name is locked for %d %sminute(s); the head "
+             "of the board can lift it with 'phieu user unlock'",
+             (seconds + 59) / 60, more ? "more " : "");
+    review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
+}
+
+/* A login that failed with rc: counted against the name and the client, logged, slowed
+ * down, and answered (wrong name or password, locked now, or the session's error). */
+static void login_failed(review_request *req, review_response *res, const char *user, int rc,
+                         const phieu_error *err)
+{
+    phieu_review_server *srv = req->srv;
+    int locked = 0;
+    int delay = review_auth_failed(&srv->auth, user, req->client, &locked);
+    /* The name as typed goes to the log with control characters masked, so that a
+     * name cannot forge log lines. */
+    char shown[REVIEW_NAME_MAX];
+    size_t k = 0;
+    for (; user[k] && k < sizeof shown - 1; k++)
+        shown[k] = (unsigned char)user[k] < 0x20 || user[k] == 0x7f ? '?' : user[k];
+    shown[k] = '\0';
+    review_log(srv, "failed login for '%s' from %s%s", shown, req->client,
+               locked ? "; locked" : "");
+    sleep_ms(delay);
+    if (rc != PHIEU_ENOTFOUND && rc != PHIEU_EINVAL)
+        fail(res, err);
+    else if (locked)
+        locked_reply(res, srv->auth.lock_seconds, 0);
+    else
+        review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Sai tên hoặc mật khẩu.",
+                          "wrong name or password");
+}
+
 void review_api_login(review_request *req, review_response *res)
 {
     phieu_review_server *srv = req->srv;
@@ -320,17 +364,7 @@ void review_api_login(review_request *req, review_response *res)
     int wait = review_auth_begin(&srv->auth, user, req->client, src == 0 ? stamp : NULL);
     if (wait > 0) {
         json_decref(j);
-        snprintf(res->retry_after, sizeof res->retry_after, "%d", wait);
-        char vi[300], en[300];
-        snprintf(vi, sizeof vi,
-                 "Đăng nhập sai quá nhiều lần: tên này bị khóa thêm %d phút. Trưởng ban có thể "
-                 "mở khóa bằng lệnh 'phieu user unlock'.",
-                 (wait + 59) / 60);
-        snprintf(en, sizeof en,
-                 "too many failed logins: this name is locked for %d more minute(s); the head "
-                 "of the board can lift it with 'phieu user unlock'",
-                 (wait + 59) / 60);
-        review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
+        locked_reply(res, wait, 1);
         return;
     }
     /* Only the lookup needs the shared session; the argon2id work runs outside its lock so
@@ -345,38 +379,8 @@ void review_api_login(review_request *req, review_response *res)
     phieu_user u = cred.user;
     sodium_memzero(&cred, sizeof cred);
     if (rc != 0) {
-        int locked = 0;
-        int delay = review_auth_failed(&srv->auth, user, req->client, &locked);
-        /* The name as typed goes to the log with control characters masked, so that a
-         * name cannot forge log lines. */
-        char shown[REVIEW_NAME_MAX];
-        size_t k = 0;
-        for (; user[k] && k < sizeof shown - 1; k++)
-            shown[k] = (unsigned char)user[k] < 0x20 || user[k] == 0x7f ? '?' : user[k];
-        shown[k] = '\0';
-        review_log(srv, "failed login for '%s' from %s%s", shown, req->client,
-                   locked ? "; locked" : "");
+        login_failed(req, res, user, rc, &err);
         json_decref(j);
-        sleep_ms(delay);
-        if (rc != PHIEU_ENOTFOUND && rc != PHIEU_EINVAL) {
-            fail(res, &err);
-            return;
-        }
-        if (locked) {
-            snprintf(res->retry_after, sizeof res->retry_after, "%d", srv->auth.lock_seconds);
-            char vi[300], en[300];
-            snprintf(vi, sizeof vi,
-                     "Đăng nhập sai quá nhiều lần: tên này bị khóa %d phút. Trưởng ban có thể "
-                     "mở khóa bằng lệnh 'phieu user unlock'.",
-                     (srv->auth.lock_seconds + 59) / 60);
-            snprintf(en, sizeof en,
-                     "too many failed logins: this name is locked for %d minute(s); the head "
-                     "of the board can lift it with 'phieu user unlock'",
-                     (srv->auth.lock_seconds + 59) / 60);
-            review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
-        } else
-            review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Sai tên hoặc mật khẩu.",
-                              "wrong name or password");
         return;
     }
     review_login l;
