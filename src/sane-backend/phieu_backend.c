@@ -580,20 +580,11 @@ static int stack_rasters(raster *a, raster *b, raster *out)
 
 /* ---- options ---------------------------------------------------------------------- */
 
-static void init_options(scanner *h)
+/* The scan mode group: mode, depth, resolution and source, with their defaults (gray,
+ * 8 bits, 300 dpi, the feeder's front). */
+static void init_mode_options(scanner *h)
 {
     SANE_Option_Descriptor *o = h->opt;
-    memset(o, 0, sizeof h->opt);
-    for (int i = 0; i < NUM_OPTIONS; i++) {
-        o[i].size = sizeof(SANE_Word);
-        o[i].cap = SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT;
-    }
-    o[OPT_NUM] = (SANE_Option_Descriptor){SANE_NAME_NUM_OPTIONS, SANE_TITLE_NUM_OPTIONS,
-                                          SANE_DESC_NUM_OPTIONS, SANE_TYPE_INT, SANE_UNIT_NONE,
-                                          sizeof(SANE_Word), SANE_CAP_SOFT_DETECT,
-                                          SANE_CONSTRAINT_NONE, {NULL}};
-    h->val[OPT_NUM] = NUM_OPTIONS;
-
     o[OPT_MODE_GROUP].name = "";
     o[OPT_MODE_GROUP].title = SANE_I18N("Scan Mode");
     o[OPT_MODE_GROUP].type = SANE_TYPE_GROUP;
@@ -635,7 +626,12 @@ static void init_options(scanner *h)
     o[OPT_SOURCE].constraint_type = SANE_CONSTRAINT_STRING_LIST;
     o[OPT_SOURCE].constraint.string_list = source_list;
     snprintf(h->source, sizeof h->source, "%s", "ADF Front");
+}
 
+/* The geometry group: the scan window and the page's size, in mm. */
+static void init_geometry_options(scanner *h)
+{
+    SANE_Option_Descriptor *o = h->opt;
     o[OPT_GEOMETRY_GROUP].name = "";
     o[OPT_GEOMETRY_GROUP].title = SANE_I18N("Geometry");
     o[OPT_GEOMETRY_GROUP].type = SANE_TYPE_GROUP;
@@ -670,6 +666,23 @@ static void init_options(scanner *h)
         d->constraint.range = geo[i].range;
         h->val[geo[i].index] = SANE_FIX(geo[i].value);
     }
+}
+
+static void init_options(scanner *h)
+{
+    SANE_Option_Descriptor *o = h->opt;
+    memset(o, 0, sizeof h->opt);
+    for (int i = 0; i < NUM_OPTIONS; i++) {
+        o[i].size = sizeof(SANE_Word);
+        o[i].cap = SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT;
+    }
+    o[OPT_NUM] = (SANE_Option_Descriptor){SANE_NAME_NUM_OPTIONS, SANE_TITLE_NUM_OPTIONS,
+                                          SANE_DESC_NUM_OPTIONS, SANE_TYPE_INT, SANE_UNIT_NONE,
+                                          sizeof(SANE_Word), SANE_CAP_SOFT_DETECT,
+                                          SANE_CONSTRAINT_NONE, {NULL}};
+    h->val[OPT_NUM] = NUM_OPTIONS;
+    init_mode_options(h);
+    init_geometry_options(h);
 }
 
 static void update_caps(scanner *h)
