@@ -437,6 +437,59 @@ static int board_form_apply(phieu_session *s, const phieu_exception *e, const ch
     return session_log_append_txn(s, actor, "form-set-by-board", detail, err);
 }
 
+/* Whether `choice` decides a row exception: a choice of the sheet's form, or invalid. */
+static int check_row_choice(phieu_session *s, const phieu_exception *e, const phieu_sheet *sheet,
+                            const char *choice, phieu_error *err)
+{
+    const phieu_form *f = sheet->form_index >= 0 ? s->forms[sheet->form_index] : NULL;
+    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 || (f && phieu_form_choice_index(f, choice) >= 0))
+        return 0;
+    phieu_buf keys;
+    phieu_buf_init(&keys);
+    for (int i = 0; f && i < f->n_choices; i++)
+        phieu_buf_printf(&keys, "%s, ", f->choices[i].key);
+    int rc =
+        phieu_error_set(err, PHIEU_EINVAL, "'%s' is not a decision for row %d; use one of: %s%s",
+                        choice, e->row, keys.data ? keys.data : "", PHIEU_CHOICE_INVALID);
+    phieu_buf_release(&keys);
+    return rc;
+}
+
+/* Whether a page can be decided invalid as a whole ("invalid", or "invalid:<form>" for a
+ * page of unknown form, naming the form it was collected under). */
+static int check_invalid_choice(phieu_session *s, const phieu_sheet *sheet, const char *choice,
+                                int invalid_named, phieu_error *err)
+{
+    if (sheet->side == PHIEU_SIDE_BACK)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "a back side is not a ballot; decide '%s' or '%s'",
+                               PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_DISCARD);
+    if (invalid_named && sheet->form_index >= 0)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "'%s': this page is already filed under form '%s'; "
+                               "decide '%s'",
+                               choice, s->forms[sheet->form_index]->id, PHIEU_CHOICE_INVALID);
+    /* Every sheet collected counts in one form's invalid sheets: with several forms
+     * the board names the form the sheet was collected under. */
+    if (sheet->form_index < 0 &&
+        phieu_ballot_collected_form(choice, (const phieu_form *const *)s->forms, s->info.n_forms) <
+            0) {
+        phieu_buf ids;
+        phieu_buf_init(&ids);
+        for (int i = 0; i < s->info.n_forms; i++)
+            phieu_buf_printf(&ids, "%s%s%s (%s)", i ? ", " : "", PHIEU_CHOICE_INVALID_FORM_PREFIX,
+                             s->forms[i]->id, s->forms[i]->title);
+        int rc = phieu_error_set(err, PHIEU_EINVAL,
+                                 "'%s': the form of this page is not known; say under which "
+                                 "form it was collected, so that it counts in that form's "
+                                 "invalid ballots: %s",
+                                 choice, ids.data ? ids.data : "");
+        phieu_buf_release(&ids);
+        return rc;
+    }
+    return 0;
+}
+
 /* Whether `choice` is a decision this exception can take. A "form:<id>" choice is read
  * into *board (*board_form its form). */
 static int check_choice(phieu_session *s, const phieu_exception *e, const char *choice,
@@ -461,57 +514,14 @@ static int check_choice(phieu_session *s, const phieu_exception *e, const char *
         return rc;
     if (choice_form(s, choice) != -1)
         return check_form_choice(s, e, &sheet, choice, board, board_form, err);
-    if (e->row > 0) {
-        const phieu_form *f = sheet.form_index >= 0 ? s->forms[sheet.form_index] : NULL;
-        if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 ||
-            (f && phieu_form_choice_index(f, choice) >= 0))
-            return 0;
-        phieu_buf keys;
-        phieu_buf_init(&keys);
-        for (int i = 0; f && i < f->n_choices; i++)
-            phieu_buf_printf(&keys, "%s, ", f->choices[i].key);
-        rc = phieu_error_set(err, PHIEU_EINVAL,
-                             "'%s' is not a decision for row %d; use one of: %s%s", choice,
-                             e->row, keys.data ? keys.data : "", PHIEU_CHOICE_INVALID);
-        phieu_buf_release(&keys);
-        return rc;
-    }
+    if (e->row > 0)
+        return check_row_choice(s, e, &sheet, choice, err);
     if (strcmp(choice, PHIEU_CHOICE_DISCARD) == 0)
         return 0;
     size_t inv_prefix = strlen(PHIEU_CHOICE_INVALID_FORM_PREFIX);
     int invalid_named = strncmp(choice, PHIEU_CHOICE_INVALID_FORM_PREFIX, inv_prefix) == 0;
-    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 || invalid_named) {
-        if (sheet.side == PHIEU_SIDE_BACK)
-            return phieu_error_set(err, PHIEU_EINVAL,
-                                   "a back side is not a ballot; decide '%s' or '%s'",
-                                   PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_DISCARD);
-        if (invalid_named && sheet.form_index >= 0)
-            return phieu_error_set(err, PHIEU_EINVAL,
-                                   "'%s': this page is already filed under form '%s'; "
-                                   "decide '%s'",
-                                   choice, s->forms[sheet.form_index]->id,
-                                   PHIEU_CHOICE_INVALID);
-        /* Every sheet collected counts in one form's invalid sheets: with several forms
-         * the board names the form the sheet was collected under. */
-        if (sheet.form_index < 0 &&
-            phieu_ballot_collected_form(choice, (const phieu_form *const *)s->forms,
-                                        s->info.n_forms) < 0) {
-            phieu_buf ids;
-            phieu_buf_init(&ids);
-            for (int i = 0; i < s->info.n_forms; i++)
-                phieu_buf_printf(&ids, "%s%s%s (%s)", i ? ", " : "",
-                                 PHIEU_CHOICE_INVALID_FORM_PREFIX, s->forms[i]->id,
-                                 s->forms[i]->title);
-            rc = phieu_error_set(err, PHIEU_EINVAL,
-                                 "'%s': the form of this page is not known; say under which "
-                                 "form it was collected, so that it counts in that form's "
-                                 "invalid ballots: %s",
-                                 choice, ids.data ? ids.data : "");
-            phieu_buf_release(&ids);
-            return rc;
-        }
-        return 0;
-    }
+    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 || invalid_named)
+        return check_invalid_choice(s, &sheet, choice, invalid_named, err);
     if (strcmp(choice, PHIEU_CHOICE_ACCEPT) == 0) {
         if (sheet.side == PHIEU_SIDE_BACK)
             return 0;
