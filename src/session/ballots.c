@@ -209,6 +209,36 @@ static int load_board_entry(phieu_session *s, const char *sheet_id, phieu_ballot
     return 0;
 }
 
+/* The sheet of the current row of phieu_session_ballots' query (its id, hash and form)
+ * into sh; returns the form the board set, or -1. */
+static int sheet_columns(phieu_session *s, sqlite3_stmt *sheets, phieu_sheet *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    snprintf(sh->id, sizeof sh->id, "%s", (const char *)sqlite3_column_text(sheets, 0));
+    snprintf(sh->sha256, sizeof sh->sha256, "%s", (const char *)sqlite3_column_text(sheets, 1));
+    sh->form_index = sqlite3_column_int(sheets, 7);
+    if (sh->form_index >= s->info.n_forms)
+        sh->form_index = -1;
+    /* A sheet whose form the board set counts by its reading as that form. */
+    int board_form =
+        sqlite3_column_type(sheets, 11) != SQLITE_NULL ? sqlite3_column_int(sheets, 10) : -1;
+    if (board_form >= s->info.n_forms)
+        board_form = -1;
+    return board_form;
+}
+
+/* Doubles the room of the ballot list (256 at first). */
+static int grow(phieu_ballot **list, size_t *cap, phieu_error *err)
+{
+    size_t ncap = *cap ? *cap * 2 : 256;
+    phieu_ballot *g = phieu_realloc(*list, ncap * sizeof **list);
+    if (!g)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory building ballots");
+    *list = g;
+    *cap = ncap;
+    return 0;
+}
+
 int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err)
 {
     *items = NULL;
@@ -235,19 +265,7 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
     int rc;
     while ((rc = sqlite3_step(sheets)) == SQLITE_ROW) {
         phieu_sheet sh;
-        memset(&sh, 0, sizeof sh);
-        snprintf(sh.id, sizeof sh.id, "%s", (const char *)sqlite3_column_text(sheets, 0));
-        snprintf(sh.sha256, sizeof sh.sha256, "%s",
-                 (const char *)sqlite3_column_text(sheets, 1));
-        sh.form_index = sqlite3_column_int(sheets, 7);
-        if (sh.form_index >= s->info.n_forms)
-            sh.form_index = -1;
-        /* A sheet whose form the board set counts by its reading as that form. */
-        int board_form = sqlite3_column_type(sheets, 11) != SQLITE_NULL
-                             ? sqlite3_column_int(sheets, 10)
-                             : -1;
-        if (board_form >= s->info.n_forms)
-            board_form = -1;
+        int board_form = sheet_columns(s, sheets, &sh);
         int col = board_form >= 0 ? 11 : 9;
         int has_reading = sqlite3_column_type(sheets, col) != SQLITE_NULL;
         if (has_reading &&
@@ -258,16 +276,8 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
         if (load_exceptions(s, excs, sh.id, src, err) != 0 ||
             load_board_entry(s, sh.id, src, &sh, err) != 0)
             goto fail;
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 256;
-            phieu_ballot *g = phieu_realloc(list, ncap * sizeof *list);
-            if (!g) {
-                phieu_error_set(err, PHIEU_ENOMEM, "out of memory building ballots");
-                goto fail;
-            }
-            list = g;
-            cap = ncap;
-        }
+        if (count == cap && grow(&list, &cap, err) != 0)
+            goto fail;
         if (make_ballot(s, &sh, has_reading ? r : NULL, board_form, src, &list[count]))
             count++;
     }
