@@ -507,23 +507,10 @@ static int check_bytes(parser *p, const char *line, size_t n, int lineno)
     return 0;
 }
 
-static int finish(parser *p)
+/* The form's choices: its kind's, with the labels the form gives them instead. */
+static int apply_choice_labels(parser *p)
 {
     phieu_form *f = p->form;
-    pos top = {1, 1};
-    char q[QUOTE_MAX + 4];
-    if (!p->any_line)
-        return fail(p, top,
-                    "the form is empty; write the keys id, kind, council, session, title, "
-                    "instruction and one 'row:' block per person (see docs/forms.md)");
-    for (int k = 0; k < K_HEADER_COUNT; k++)
-        if (!p->have[k])
-            return fail(p, top, "missing required key '%s'; add a line like '%s'",
-                        header_keys[k], header_examples[k]);
-    if (f->n_rows == 0)
-        return fail(p, top,
-                    "the form has no rows; add one block per person: 'row:', 'name: ...', "
-                    "'post: ...'");
     int n;
     const phieu_choice *defaults = kind_choices(f->kind, &n);
     f->n_choices = n;
@@ -538,8 +525,15 @@ static int finish(parser *p)
                         f->kind == PHIEU_FORM_RATING ? "high, trust, low" : "trust, distrust");
         memcpy(f->choices[c].label, p->over_label[i], strlen(p->over_label[i]) + 1);
     }
+    return 0;
+}
 
-    /* Will every text fit its place on the page? */
+/* Whether every text fits its place on the page: each one's width estimated in its font
+ * against the room the layout gives it. */
+static int check_text_fits(parser *p)
+{
+    phieu_form *f = p->form;
+    char q[QUOTE_MAX + 4];
     form_metrics m;
     form_metrics_compute(f->kind, f->n_rows, &m);
     struct {
@@ -585,6 +579,26 @@ static int finish(parser *p)
                             : "");
     }
     return 0;
+}
+
+static int finish(parser *p)
+{
+    phieu_form *f = p->form;
+    pos top = {1, 1};
+    if (!p->any_line)
+        return fail(p, top,
+                    "the form is empty; write the keys id, kind, council, session, title, "
+                    "instruction and one 'row:' block per person (see docs/forms.md)");
+    for (int k = 0; k < K_HEADER_COUNT; k++)
+        if (!p->have[k])
+            return fail(p, top, "missing required key '%s'; add a line like '%s'",
+                        header_keys[k], header_examples[k]);
+    if (f->n_rows == 0)
+        return fail(p, top,
+                    "the form has no rows; add one block per person: 'row:', 'name: ...', "
+                    "'post: ...'");
+    int rc = apply_choice_labels(p);
+    return rc != 0 ? rc : check_text_fits(p);
 }
 
 static void release_parser(parser *p)
