@@ -458,30 +458,21 @@ static void opening(doc *m)
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 3 * MM);
 }
 
-/* One form: its title as printed, the counts in the law's words (collected = valid +
- * invalid), the table, and each consequence as a sentence. */
-static void form_section(doc *m, int i)
+/* One form's counts in the law's words: delegates present, ballots issued and
+ * collected, valid and invalid, spoiled, pending, read by the board, and a difference
+ * between collected and read. */
+static void form_counts(doc *m, int i, const phieu_tally_form *f)
 {
-    const phieu_report_data *d = m->d;
     const minutes_texts *tx = m->tx;
-    const phieu_tally_form *f = &m->t->forms[i];
-    const minutes_kind_texts *kt =
-        f->form->kind == PHIEU_FORM_CONFIDENCE ? &m->w->confidence : &m->w->rating;
     phieu_reconciliation rec;
     phieu_tally_reconcile(m->t, &rec);
     char line[2048], a[32], b[32];
-    need(m, 45 * MM);
-    if (m->t->n_forms > 1)
-        snprintf(line, sizeof line, "%s. %s", roman(i), f->form->title);
-    else
-        snprintf(line, sizeof line, "%s", f->form->title);
-    para(m, line, BODY_PT, ST_BOLD, PANGO_ALIGN_LEFT, 1 * MM);
     const phieu_board_counts *c = &f->counts;
     if (c->entered)
         snprintf(a, sizeof a, "%d", c->present);
     else
         snprintf(a, sizeof a, "%s", tx->blank);
-    snprintf(line, sizeof line, tx->delegates, d->delegates, a);
+    snprintf(line, sizeof line, tx->delegates, m->d->delegates, a);
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 0);
     if (c->entered) {
         snprintf(a, sizeof a, "%d", c->issued);
@@ -511,11 +502,16 @@ static void form_section(doc *m, int i)
         snprintf(line, sizeof line, tx->difference, rec.forms[i].collected, rec.forms[i].read);
         para_x(m, line, BODY_PT, ST_BOLD, PANGO_ALIGN_LEFT, 10 * MM, 0);
     }
-    snprintf(line, sizeof line, tx->results_intro,
-             d->rules->base == PHIEU_BASE_COLLECTED ? tx->base_collected : tx->base_delegates);
-    para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 2 * MM);
-    form_table(m, f);
+}
 
+/* Each person's consequence under the law as a sentence, or the form's "none". */
+static void form_consequences(doc *m, const phieu_tally_form *f)
+{
+    const phieu_report_data *d = m->d;
+    const minutes_texts *tx = m->tx;
+    const minutes_kind_texts *kt =
+        f->form->kind == PHIEU_FORM_CONFIDENCE ? &m->w->confidence : &m->w->rating;
+    char line[2048];
     para_x(m, tx->consequences_intro, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
     int any = 0;
     for (int p = 0; p < f->n_persons; p++) {
@@ -536,6 +532,28 @@ static void form_section(doc *m, int i)
     }
     if (!any)
         para_x(m, kt->none, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
+}
+
+/* One form: its title as printed, the counts in the law's words (collected = valid +
+ * invalid), the table, and each consequence as a sentence. */
+static void form_section(doc *m, int i)
+{
+    const phieu_report_data *d = m->d;
+    const minutes_texts *tx = m->tx;
+    const phieu_tally_form *f = &m->t->forms[i];
+    char line[2048];
+    need(m, 45 * MM);
+    if (m->t->n_forms > 1)
+        snprintf(line, sizeof line, "%s. %s", roman(i), f->form->title);
+    else
+        snprintf(line, sizeof line, "%s", f->form->title);
+    para(m, line, BODY_PT, ST_BOLD, PANGO_ALIGN_LEFT, 1 * MM);
+    form_counts(m, i, f);
+    snprintf(line, sizeof line, tx->results_intro,
+             d->rules->base == PHIEU_BASE_COLLECTED ? tx->base_collected : tx->base_delegates);
+    para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 2 * MM);
+    form_table(m, f);
+    form_consequences(m, f);
     m->y += 4 * MM;
 }
 
