@@ -347,6 +347,19 @@ static void decimal_comma(double v, char *out, size_t size)
         out[--len] = '\0';
 }
 
+/* The size (HEADER_PT at most) at which `text`, bold, fits `width` on one line. */
+static double one_line_pt(doc *m, const char *text, double width)
+{
+    PangoLayout *l = make_layout(m, text, HEADER_PT, ST_BOLD, -1, PANGO_ALIGN_LEFT);
+    pango_layout_set_width(l, -1);
+    int nw, nh;
+    pango_layout_get_size(l, &nw, &nh);
+    g_object_unref(l);
+    if ((double)nw / PANGO_SCALE > width)
+        return HEADER_PT * width / ((double)nw / PANGO_SCALE);
+    return HEADER_PT;
+}
+
 static void header(doc *m)
 {
     const phieu_report_data *d = m->d;
@@ -365,14 +378,7 @@ static void header(doc *m)
     double left_h = y + 2 - m->y;
     double yr = m->y;
     /* Quốc hiệu on one line: with a wider fallback face than Times, a smaller size. */
-    double nation_pt = HEADER_PT;
-    PangoLayout *l = make_layout(m, tx->nation, HEADER_PT, ST_BOLD, -1, PANGO_ALIGN_LEFT);
-    pango_layout_set_width(l, -1);
-    int nw, nh;
-    pango_layout_get_size(l, &nw, &nh);
-    g_object_unref(l);
-    if ((double)nw / PANGO_SCALE > right_w - 2)
-        nation_pt = HEADER_PT * (right_w - 2) / ((double)nw / PANGO_SCALE);
+    double nation_pt = one_line_pt(m, tx->nation, right_w - 2);
     yr += draw_text(m, right_x, yr, right_w, tx->nation, nation_pt, ST_BOLD, PANGO_ALIGN_CENTER);
     double motto_w = 0;
     yr += draw_text_w(m, right_x, yr, right_w, tx->motto, BODY_PT, ST_BOLD, PANGO_ALIGN_CENTER,
@@ -566,6 +572,35 @@ static void count_facts(doc *m)
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
 }
 
+/* The other members' signatures, two a line, from y down (drawn when draw, else only
+ * measured); returns the y below them. */
+static double member_signatures(doc *m, double y, int draw)
+{
+    const phieu_report_data *d = m->d;
+    const minutes_texts *tx = m->tx;
+    double col = CONTENT_W / 2;
+    for (int i = 0; i < d->n_members; i += 2) {
+        double block = 0;
+        for (int c = 0; c < 2 && i + c < d->n_members; c++) {
+            double x = MARGIN_LEFT + c * col, yy = y;
+            yy += draw ? draw_text(m, x, yy, col, tx->sign_member, BODY_PT, ST_BOLD,
+                                   PANGO_ALIGN_CENTER)
+                       : text_height(m, tx->sign_member, BODY_PT, ST_BOLD, col);
+            yy += draw ? draw_text(m, x, yy, col, tx->sign_hint, BODY_PT, ST_ITALIC,
+                                   PANGO_ALIGN_CENTER)
+                       : text_height(m, tx->sign_hint, BODY_PT, ST_ITALIC, col);
+            yy += 20 * MM;
+            yy += draw ? draw_text(m, x, yy, col, d->board_members[i + c], BODY_PT, ST_BOLD,
+                                   PANGO_ALIGN_CENTER)
+                       : text_height(m, d->board_members[i + c], BODY_PT, ST_BOLD, col);
+            if (yy - y > block)
+                block = yy - y;
+        }
+        y += block + 6 * MM;
+    }
+    return y;
+}
+
 /* The closing and the signatures, drawn at m->y when draw, else only measured; returns
  * the height. Decree 30: "TM. BAN KIỂM PHIẾU / TRƯỞNG BAN" on the right, the secretary on
  * the left, then the members, each with "(Ký, ghi rõ họ tên)" and the printed name. */
@@ -611,25 +646,7 @@ static double closing(doc *m, int draw)
             block = yy - y;
     }
     y += block + 6 * MM;
-    for (int i = 0; i < d->n_members; i += 2) {
-        block = 0;
-        for (int c = 0; c < 2 && i + c < d->n_members; c++) {
-            double x = MARGIN_LEFT + c * col, yy = y;
-            yy += draw ? draw_text(m, x, yy, col, tx->sign_member, BODY_PT, ST_BOLD,
-                                   PANGO_ALIGN_CENTER)
-                       : text_height(m, tx->sign_member, BODY_PT, ST_BOLD, col);
-            yy += draw ? draw_text(m, x, yy, col, tx->sign_hint, BODY_PT, ST_ITALIC,
-                                   PANGO_ALIGN_CENTER)
-                       : text_height(m, tx->sign_hint, BODY_PT, ST_ITALIC, col);
-            yy += 20 * MM;
-            yy += draw ? draw_text(m, x, yy, col, d->board_members[i + c], BODY_PT, ST_BOLD,
-                                   PANGO_ALIGN_CENTER)
-                       : text_height(m, d->board_members[i + c], BODY_PT, ST_BOLD, col);
-            if (yy - y > block)
-                block = yy - y;
-        }
-        y += block + 6 * MM;
-    }
+    y = member_signatures(m, y, draw);
     return y - m->y;
 }
 
