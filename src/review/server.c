@@ -237,9 +237,54 @@ static int is_json_request(const review_request *req)
     return ct && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/* An /api/ request: JSON bodies only; login open to all, everything else for a logged-in
+ * member, each POST with the login's CSRF token. */
+static void route_api(review_request *req, review_response *res, int is_post)
+{
+    if (is_post && !is_json_request(req)) {
+        review_error(res, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "content-type",
+                     "send the request body as application/json");
+        return;
+    }
+    if (strcmp(req->url, "/api/login") == 0) {
+        if (!is_post)
+            review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "log in with POST");
+        else
+            review_api_login(req, res);
+        return;
+    }
+    review_auth_identify(&req->srv->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
+    if (!req->login.used) {
+        review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Hãy đăng nhập trước.",
+                          "log in first");
+        return;
+    }
+    if (is_post && !review_auth_csrf_ok(&req->login, review_header(req, "X-CSRF-Token"))) {
+        review_error_lang(res, MHD_HTTP_FORBIDDEN, "csrf",
+                          "Trang đã cũ: hãy tải lại trang rồi làm lại.",
+                          "missing or wrong X-CSRF-Token; reload the page and try again");
+        return;
+    }
+    review_api_route(req, res);
+}
+
+/* An /img/ request: read-only, for a logged-in member. */
+static void route_image(review_request *req, review_response *res, int is_get)
+{
+    review_auth_identify(&req->srv->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
+    if (!req->login.used) {
+        review_error(res, MHD_HTTP_UNAUTHORIZED, "login", "log in first");
+        return;
+    }
+    if (!is_get) {
+        review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "images are read-only");
+        return;
+    }
+    review_image_route(req, res);
+}
+
 static void route(review_request *req, review_response *res)
 {
-    phieu_review_server *s = req->srv;
     int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     int is_post = strcmp(req->method, "POST") == 0;
     if (!is_get && !is_post) {
@@ -258,44 +303,11 @@ static void route(review_request *req, review_response *res)
         return;
     }
     if (strncmp(req->url, "/api/", 5) == 0) {
-        if (is_post && !is_json_request(req)) {
-            review_error(res, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "content-type",
-                         "send the request body as application/json");
-            return;
-        }
-        if (strcmp(req->url, "/api/login") == 0) {
-            if (!is_post)
-                review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "log in with POST");
-            else
-                review_api_login(req, res);
-            return;
-        }
-        review_auth_identify(&s->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
-        if (!req->login.used) {
-            review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Hãy đăng nhập trước.",
-                              "log in first");
-            return;
-        }
-        if (is_post && !review_auth_csrf_ok(&req->login, review_header(req, "X-CSRF-Token"))) {
-            review_error_lang(res, MHD_HTTP_FORBIDDEN, "csrf",
-                              "Trang đã cũ: hãy tải lại trang rồi làm lại.",
-                              "missing or wrong X-CSRF-Token; reload the page and try again");
-            return;
-        }
-        review_api_route(req, res);
+        route_api(req, res, is_post);
         return;
     }
     if (strncmp(req->url, "/img/", 5) == 0) {
-        review_auth_identify(&s->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
-        if (!req->login.used) {
-            review_error(res, MHD_HTTP_UNAUTHORIZED, "login", "log in first");
-            return;
-        }
-        if (!is_get) {
-            review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "images are read-only");
-            return;
-        }
-        review_image_route(req, res);
+        route_image(req, res, is_get);
         return;
     }
     const uint8_t *data;
