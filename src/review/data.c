@@ -839,6 +839,42 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
     send_json(res, MHD_HTTP_OK, j);
 }
 
+/* Refuses a note longer than the screen allows (PHIEU_NOTE_CHARS characters); 1 when
+ * refused (the answer in res). */
+static int note_refused(review_response *res, const char *note)
+{
+    size_t note_chars = note ? utf8_chars(note) : 0;
+    if (!note || (note_chars <= PHIEU_NOTE_CHARS && strlen(note) < PHIEU_NOTE_MAX))
+        return 0;
+    char vi[160], en[160];
+    snprintf(vi, sizeof vi, "Ghi chú quá dài: tối đa %d ký tự (ghi chú này có %zu).",
+             PHIEU_NOTE_CHARS, note_chars);
+    snprintf(en, sizeof en, "The note is too long: at most %d characters (this one has %zu).",
+             PHIEU_NOTE_CHARS, note_chars);
+    review_error_lang(res, MHD_HTTP_BAD_REQUEST, "note", vi, en);
+    return 1;
+}
+
+/* Whether the note holds anything but spaces. */
+static int has_text(const char *note)
+{
+    int has = 0;
+    for (const char *p = note ? note : ""; *p && !has; p++)
+        has = *p != ' ' && *p != '\n' && *p != '\t' && *p != '\r';
+    return has;
+}
+
+/* Refuses the head's override that was not confirmed (409) or says not why (400). */
+static void override_refused(review_response *res, int confirmed)
+{
+    review_error_lang(res, confirmed ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_CONFLICT,
+                      confirmed ? "override-note" : "override-confirm",
+                      "Thay đổi một trường hợp đã có quyết định là quyết định thay thế của "
+                      "Trưởng ban: cần xác nhận và ghi rõ lý do trong ô ghi chú.",
+                      "Changing a case already decided is the head's override: it needs a "
+                      "confirmation and a note that says why.");
+}
+
 static void api_decide(review_request *req, review_response *res, int64_t id)
 {
     review_data *d = req->srv->data;
@@ -854,22 +890,13 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
                      "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
         return;
     }
-    size_t note_chars = note ? utf8_chars(note) : 0;
-    if (note && (note_chars > PHIEU_NOTE_CHARS || strlen(note) >= PHIEU_NOTE_MAX)) {
+    if (note_refused(res, note)) {
         json_decref(j); /* note is j's: not used after this */
-        char vi[160], en[160];
-        snprintf(vi, sizeof vi, "Ghi chú quá dài: tối đa %d ký tự (ghi chú này có %zu).",
-                 PHIEU_NOTE_CHARS, note_chars);
-        snprintf(en, sizeof en, "The note is too long: at most %d characters (this one has %zu).",
-                 PHIEU_NOTE_CHARS, note_chars);
-        review_error_lang(res, MHD_HTTP_BAD_REQUEST, "note", vi, en);
         return;
     }
     /* An override is said out loud: the screen asked for a confirmation and a note. */
     int confirmed = json_is_true(json_object_get(j, "override"));
-    int has_note = 0;
-    for (const char *p = note ? note : ""; *p && !has_note; p++)
-        has_note = *p != ' ' && *p != '\n' && *p != '\t' && *p != '\r';
+    int has_note = has_text(note);
     phieu_error err = {0};
     phieu_exception after;
     char next[24] = "";
@@ -885,12 +912,7 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
     if (rc == 0 && kind == PHIEU_DECIDE_OVERRIDE && (!confirmed || !has_note)) {
         pthread_mutex_unlock(&d->lock);
         json_decref(j);
-        review_error_lang(res, confirmed ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_CONFLICT,
-                          confirmed ? "override-note" : "override-confirm",
-                          "Thay đổi một trường hợp đã có quyết định là quyết định thay thế của "
-                          "Trưởng ban: cần xác nhận và ghi rõ lý do trong ô ghi chú.",
-                          "Changing a case already decided is the head's override: it needs a "
-                          "confirmation and a note that says why.");
+        override_refused(res, confirmed);
         return;
     }
     if (rc == 0)
