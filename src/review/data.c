@@ -428,6 +428,29 @@ static void api_me(review_request *req, review_response *res)
 
 /* ---- queue ------------------------------------------------------------------------------ */
 
+/* One item of the queue: the exception, where its paper is, its form and person, this
+ * member's own choice (mine) and whether it awaits them. */
+static json_t *queue_item_json(const phieu_session_info *info, const phieu_exception *e,
+                               const char *mine, int awaits_me)
+{
+    const phieu_form *f =
+        e->form_index >= 0 && e->form_index < info->n_forms ? info->forms[e->form_index] : NULL;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)e->id);
+    const char *person =
+        f && e->row >= 1 && e->row <= f->n_rows ? f->rows[e->row - 1].name : NULL;
+    json_t *item =
+        json_pack("{s:s, s:s, s:i, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, "
+                  "s:b, s:s?}",
+                  "id", id, "sheet", e->sheet_id, "row", e->row, "person", person, "reason",
+                  e->reason, "text", e->text, "state", state_name(e->state), "form",
+                  f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
+                  (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", awaits_me,
+                  "resolution", e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL);
+    json_object_set_new(item, "form_name", f ? json_string(form_name(f)) : json_null());
+    return item;
+}
+
 static void api_queue(review_request *req, review_response *res)
 {
     review_data *d = req->srv->data;
@@ -468,23 +491,7 @@ static void api_queue(review_request *req, review_response *res)
         }
         if (filter && strcmp(filter, e->reason) != 0)
             continue;
-        const phieu_form *f =
-            e->form_index >= 0 && e->form_index < info->n_forms ? info->forms[e->form_index] : NULL;
-        char id[24];
-        snprintf(id, sizeof id, "%lld", (long long)e->id);
-        const char *person =
-            f && e->row >= 1 && e->row <= f->n_rows ? f->rows[e->row - 1].name : NULL;
-        json_array_append_new(
-            list,
-            json_pack("{s:s, s:s, s:i, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, "
-                      "s:b, s:s?}",
-                      "id", id, "sheet", e->sheet_id, "row", e->row, "person", person, "reason",
-                      e->reason, "text", e->text, "state", state_name(e->state), "form",
-                      f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
-                      (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", awaits_me,
-                      "resolution", e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL));
-        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "form_name",
-                            f ? json_string(form_name(f)) : json_null());
+        json_array_append_new(list, queue_item_json(info, e, mine, awaits_me));
     }
     pthread_mutex_unlock(&d->lock);
     phieu_free(items);
