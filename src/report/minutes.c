@@ -771,58 +771,65 @@ static int iso_date(const char *date, char *out, size_t size)
     return 1;
 }
 
-static int minutes_pdf(const phieu_report_data *d, const phieu_wording *w,
-                       const phieu_tally *t, const char *fingerprint,
-                       const char *public_key_hex, int draft, const char *path, int *pages,
-                       phieu_error *err)
+/* Pass 1 of the minutes: lays them out on a surface that keeps nothing, to count the
+ * pages ("Trang i/n" needs n). */
+static int count_pages(doc *m, int *n, phieu_error *err)
 {
-    doc m = {.d = d,
-             .t = t,
-             .w = w,
-             .tx = &w->tx,
-             .fingerprint = fingerprint,
-             .public_key_hex = public_key_hex,
-             .draft = draft};
-    /* Pass 1: count the pages. */
     cairo_surface_t *surf = cairo_pdf_surface_create_for_stream(discard, NULL, PAGE_W, PAGE_H);
-    m.cr = cairo_create(surf);
-    lay_out(&m);
-    int n = m.page;
-    cairo_destroy(m.cr);
+    m->cr = cairo_create(surf);
+    lay_out(m);
+    *n = m->page;
+    cairo_destroy(m->cr);
     cairo_surface_finish(surf);
     cairo_status_t st = cairo_surface_status(surf);
     cairo_surface_destroy(surf);
     if (st != CAIRO_STATUS_SUCCESS)
         return phieu_error_set(err, PHIEU_ENOMEM, "cannot lay out the minutes: %s",
                                cairo_status_to_string(st));
+    return 0;
+}
 
+/* The PDF's metadata: title, creator, the session's date, and in the keywords the
+ * evidence fingerprint and the signing key, which verify finds there. */
+static void set_metadata(cairo_surface_t *surf, const doc *m)
+{
+    char keywords[256], date[32];
+    int kw = snprintf(keywords, sizeof keywords, "%s%s", REPORT_PDF_FINGERPRINT_PREFIX,
+                      m->fingerprint);
+    if (m->public_key_hex)
+        snprintf(keywords + kw, sizeof keywords - (size_t)kw, " %s%s", REPORT_PDF_KEY_PREFIX,
+                 m->public_key_hex);
+    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_TITLE, "Biên bản kiểm phiếu");
+    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_KEYWORDS, keywords);
+    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATOR, "phieu " PHIEU_VERSION);
+    if (iso_date(m->d->date, date, sizeof date)) {
+        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATE_DATE, date);
+        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_MOD_DATE, date);
+    }
+}
+
+/* Writes the minutes m describes to `path` in two passes (count, then draw) and syncs
+ * the file; the number of pages into *pages. */
+static int minutes_pdf(doc *m, const char *path, int *pages, phieu_error *err)
+{
+    int n;
+    if (count_pages(m, &n, err) != 0)
+        return err->code;
     /* Pass 2: the real thing, "Trang i/n". */
     pdf_file pf = {fopen(path, "wb"), 0};
     if (!pf.f)
         return phieu_error_set(err, PHIEU_EIO, "cannot write the minutes '%s': %s", path,
                                strerror(errno));
-    surf = cairo_pdf_surface_create_for_stream(pdf_write, &pf, PAGE_W, PAGE_H);
+    cairo_surface_t *surf = cairo_pdf_surface_create_for_stream(pdf_write, &pf, PAGE_W, PAGE_H);
     /* PDF 1.4: no object streams, so the metadata stays readable to verify's byte search. */
     cairo_pdf_surface_restrict_to_version(surf, CAIRO_PDF_VERSION_1_4);
-    char keywords[256], date[32];
-    int kw = snprintf(keywords, sizeof keywords, "%s%s", REPORT_PDF_FINGERPRINT_PREFIX,
-                      fingerprint);
-    if (public_key_hex)
-        snprintf(keywords + kw, sizeof keywords - (size_t)kw, " %s%s", REPORT_PDF_KEY_PREFIX,
-                 public_key_hex);
-    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_TITLE, "Biên bản kiểm phiếu");
-    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_KEYWORDS, keywords);
-    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATOR, "phieu " PHIEU_VERSION);
-    if (iso_date(d->date, date, sizeof date)) {
-        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATE_DATE, date);
-        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_MOD_DATE, date);
-    }
-    m.cr = cairo_create(surf);
-    m.n_pages = n;
-    lay_out(&m);
-    cairo_destroy(m.cr);
+    set_metadata(surf, m);
+    m->cr = cairo_create(surf);
+    m->n_pages = n;
+    lay_out(m);
+    cairo_destroy(m->cr);
     cairo_surface_finish(surf);
-    st = cairo_surface_status(surf);
+    cairo_status_t st = cairo_surface_status(surf);
     cairo_surface_destroy(surf);
     if (!pf.errno_seen && (fflush(pf.f) != 0 || fsync(fileno(pf.f)) != 0))
         pf.errno_seen = errno ? errno : EIO;
@@ -846,8 +853,15 @@ int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
     phieu_wording *own = NULL;
     if (!d->wording && phieu_wording_load(NULL, &own, err) != 0)
         return err->code;
-    int rc = minutes_pdf(d, d->wording ? d->wording : own, t, fingerprint, public_key_hex,
-                         draft, path, pages, err);
+    const phieu_wording *w = d->wording ? d->wording : own;
+    doc m = {.d = d,
+             .t = t,
+             .w = w,
+             .tx = &w->tx,
+             .fingerprint = fingerprint,
+             .public_key_hex = public_key_hex,
+             .draft = draft};
+    int rc = minutes_pdf(&m, path, pages, err);
     phieu_wording_destroy(&own);
     return rc;
 }
