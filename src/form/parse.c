@@ -608,6 +608,49 @@ static void release_parser(parser *p)
     phieu_buf_release(&p->post);
 }
 
+/* Parses the text line by line (after a byte-order mark some editors write), skipping
+ * blank lines and comments. */
+static int parse_lines(parser *p, const char *text, size_t len)
+{
+    size_t i = 0;
+    int lineno = 0, rc = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (rc == 0 && i < len) {
+        lineno++;
+        const char *line = text + i;
+        const char *nl = memchr(line, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - line) : len - i;
+        i += n + (nl ? 1 : 0);
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        rc = check_bytes(p, line, n, lineno);
+        if (rc)
+            break;
+        size_t s = 0;
+        while (s < n && is_space(line[s]))
+            s++;
+        if (s == n || line[s] == '#')
+            continue;
+        p->any_line = 1;
+        rc = parse_line(p, line, n, lineno);
+    }
+    return rc;
+}
+
+/* The form's fingerprint: the SHA-256 of its canonical text. */
+static int fingerprint(phieu_form *f, phieu_error *err)
+{
+    char *canon = NULL;
+    int rc = phieu_form_canonical(f, &canon, err);
+    if (rc == 0) {
+        phieu_sha256(canon, strlen(canon), f->fingerprint);
+        phieu_hex(f->fingerprint, sizeof f->fingerprint, f->fingerprint_hex);
+        phieu_free(canon);
+    }
+    return rc;
+}
+
 int phieu_form_parse(const char *text, size_t len, const char *filename, phieu_form **out,
                      phieu_error *err)
 {
@@ -635,43 +678,13 @@ int phieu_form_parse(const char *text, size_t len, const char *filename, phieu_f
         memcpy(p.form->source, text, len);
     p.form->source[len] = '\0';
 
-    size_t i = 0;
-    int lineno = 0;
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-        i = 3; /* a byte-order mark some editors write */
-    while (rc == 0 && i < len) {
-        lineno++;
-        const char *line = text + i;
-        const char *nl = memchr(line, '\n', len - i);
-        size_t n = nl ? (size_t)(nl - line) : len - i;
-        i += n + (nl ? 1 : 0);
-        if (n > 0 && line[n - 1] == '\r')
-            n--;
-        rc = check_bytes(&p, line, n, lineno);
-        if (rc)
-            break;
-        size_t s = 0;
-        while (s < n && is_space(line[s]))
-            s++;
-        if (s == n || line[s] == '#')
-            continue;
-        p.any_line = 1;
-        rc = parse_line(&p, line, n, lineno);
-    }
+    rc = parse_lines(&p, text, len);
     if (rc == 0)
         rc = close_row(&p);
     if (rc == 0)
         rc = finish(&p);
-    if (rc == 0) {
-        char *canon = NULL;
-        rc = phieu_form_canonical(p.form, &canon, err);
-        if (rc == 0) {
-            phieu_sha256(canon, strlen(canon), p.form->fingerprint);
-            phieu_hex(p.form->fingerprint, sizeof p.form->fingerprint,
-                      p.form->fingerprint_hex);
-            phieu_free(canon);
-        }
-    }
+    if (rc == 0)
+        rc = fingerprint(p.form, err);
     release_parser(&p);
     if (rc) {
         phieu_form_destroy(&p.form);
