@@ -773,6 +773,44 @@ static json_t *twin_json(phieu_session *s, const phieu_exception *e)
     return twin;
 }
 
+/* Exception id, its sheet and the page's reading (as the form the board set, when it
+ * set one) into e, sh and r. */
+static int exception_reading(phieu_session *s, int64_t id, phieu_exception *e, phieu_sheet *sh,
+                             phieu_reading *r, phieu_error *err)
+{
+    int rc = phieu_session_exception_get(s, id, e, err);
+    if (rc == 0)
+        rc = phieu_session_sheet_get(s, e->sheet_id, sh, r, err);
+    if (rc == 0) {
+        /* A page whose form the board set shows its reading as that form. */
+        rc = phieu_session_sheet_board_reading(s, e->sheet_id, NULL, r, err);
+        if (rc == PHIEU_ENOTFOUND) /* r still holds the machine's reading */
+            rc = 0;
+    }
+    return rc;
+}
+
+/* What `user` may do with exception id (PHIEU_DECIDE_…); settled when the user is gone:
+ * nothing to decide. */
+static int decide_kind(phieu_session *s, int64_t id, const char *user)
+{
+    int kind = PHIEU_DECIDE_OK;
+    phieu_error kerr = {0};
+    if (phieu_session_decision_check(s, id, user, &kind, &kerr) != 0)
+        kind = PHIEU_DECIDE_SETTLED;
+    return kind;
+}
+
+/* The exception's fields beside the packed ones: what deciding means for this user, the
+ * form's printed name and council, the note's limit. */
+static void exception_extras(json_t *j, int kind, const phieu_form *f)
+{
+    json_object_set_new(j, "decide", json_string(kind_code(kind)));
+    json_object_set_new(j, "form_name", f ? json_string(form_name(f)) : json_null());
+    json_object_set_new(j, "form_council", f && f->council ? json_string(f->council) : json_null());
+    json_object_set_new(j, "note_max", json_integer(PHIEU_NOTE_CHARS));
+}
+
 static void api_exception(review_request *req, review_response *res, int64_t id)
 {
     review_data *d = req->srv->data;
@@ -788,15 +826,7 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
     }
     pthread_mutex_lock(&d->lock);
     const phieu_session_info *info = phieu_session_get_info(d->session);
-    int rc = phieu_session_exception_get(d->session, id, &e, &err);
-    if (rc == 0)
-        rc = phieu_session_sheet_get(d->session, e.sheet_id, &sh, r, &err);
-    if (rc == 0) {
-        /* A page whose form the board set shows its reading as that form. */
-        rc = phieu_session_sheet_board_reading(d->session, e.sheet_id, NULL, r, &err);
-        if (rc == PHIEU_ENOTFOUND) /* r still holds the machine's reading */
-            rc = 0;
-    }
+    int rc = exception_reading(d->session, id, &e, &sh, r, &err);
     if (rc == 0)
         rc = phieu_session_decisions_list(d->session, id, &dec, &n_dec, &err);
     char next[24] = "";
@@ -820,10 +850,7 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
     json_t *reasons = reasons_json(r);
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)e.id);
-    int kind = PHIEU_DECIDE_OK;
-    phieu_error kerr = {0};
-    if (phieu_session_decision_check(d->session, e.id, req->login.user, &kind, &kerr) != 0)
-        kind = PHIEU_DECIDE_SETTLED; /* the user is gone: nothing to decide */
+    int kind = decide_kind(d->session, e.id, req->login.user);
     json_t *twin = twin_json(d->session, &e);
     json_t *j = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:I, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b, "
@@ -836,10 +863,7 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         needs_user(&e, &req->login, mine), "has_image", !sh.unreadable, "choices",
         choices_for(info, &e, &sh), "rows", rows, "decisions", decisions, "reasons", reasons,
         "next", next[0] ? next : NULL, "upside_down", r->upside_down, "twin", twin);
-    json_object_set_new(j, "decide", json_string(kind_code(kind)));
-    json_object_set_new(j, "form_name", f ? json_string(form_name(f)) : json_null());
-    json_object_set_new(j, "form_council", f && f->council ? json_string(f->council) : json_null());
-    json_object_set_new(j, "note_max", json_integer(PHIEU_NOTE_CHARS));
+    exception_extras(j, kind, f);
     pthread_mutex_unlock(&d->lock);
     phieu_free(r);
     phieu_free(dec);
