@@ -403,6 +403,29 @@ static int on_choice(parser *p, const char *key, size_t key_len, char *value, po
     return 0;
 }
 
+/* Refuses an unknown key: one that is known but for its case is told to be lower
+ * case. */
+static int unknown_key(parser *p, const char *key, size_t klen, pos kpos)
+{
+    char q[QUOTE_MAX + 4], kbuf[QUOTE_MAX + 1], lower[QUOTE_MAX + 1];
+    size_t m = klen < QUOTE_MAX ? klen : QUOTE_MAX;
+    memcpy(kbuf, key, m);
+    kbuf[m] = '\0';
+    for (size_t i = 0; i <= m; i++)
+        lower[i] = (kbuf[i] >= 'A' && kbuf[i] <= 'Z') ? (char)(kbuf[i] + 32) : kbuf[i];
+    int known = strcmp(lower, "row") == 0 || strcmp(lower, "name") == 0 ||
+                strcmp(lower, "post") == 0 || strncmp(lower, "choice", 6) == 0;
+    for (int h = 0; h < K_HEADER_COUNT; h++)
+        known |= strcmp(lower, header_keys[h]) == 0;
+    if (known && strcmp(lower, kbuf) != 0)
+        return fail(p, kpos, "unknown key '%s'; keys are lower case: write '%s:'",
+                    quote(kbuf, q), lower);
+    return fail(p, kpos,
+                "unknown key '%s'; the keys are id, kind, council, session, title, "
+                "instruction, choice <key>, row, name and post (see docs/forms.md)",
+                quote(kbuf, q));
+}
+
 /* One line that is not blank and not a comment. `line` is the whole line (checked UTF-8,
  * no control characters), `n` its length. */
 static int parse_line(parser *p, const char *line, size_t n, int lineno)
@@ -448,24 +471,7 @@ static int parse_line(parser *p, const char *line, size_t n, int lineno)
         if (k < K_HEADER_COUNT) {
             rc = on_header(p, k, value, vpos, kpos);
         } else {
-            char q[QUOTE_MAX + 4], kbuf[QUOTE_MAX + 1], lower[QUOTE_MAX + 1];
-            size_t m = klen < QUOTE_MAX ? klen : QUOTE_MAX;
-            memcpy(kbuf, key, m);
-            kbuf[m] = '\0';
-            for (size_t i = 0; i <= m; i++)
-                lower[i] = (kbuf[i] >= 'A' && kbuf[i] <= 'Z') ? (char)(kbuf[i] + 32) : kbuf[i];
-            int known = strcmp(lower, "row") == 0 || strcmp(lower, "name") == 0 ||
-                        strcmp(lower, "post") == 0 || strncmp(lower, "choice", 6) == 0;
-            for (int h = 0; h < K_HEADER_COUNT; h++)
-                known |= strcmp(lower, header_keys[h]) == 0;
-            if (known && strcmp(lower, kbuf) != 0)
-                rc = fail(p, kpos, "unknown key '%s'; keys are lower case: write '%s:'",
-                          quote(kbuf, q), lower);
-            else
-                rc = fail(p, kpos,
-                          "unknown key '%s'; the keys are id, kind, council, session, title, "
-                          "instruction, choice <key>, row, name and post (see docs/forms.md)",
-                          quote(kbuf, q));
+            rc = unknown_key(p, key, klen, kpos);
         }
     }
     phieu_free(value);
