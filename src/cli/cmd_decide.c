@@ -58,26 +58,32 @@ static const char *state_words(int state)
     }
 }
 
-int cmd_decide(int argc, char **argv)
+/* The options of `decide` (see usage). */
+enum { OPT_NOTE = CLI_OWN };
+static const cli_option options[] = {CLI_COMMON(CLI_USER), CLI_COMMON(CLI_PASSWORD_STDIN),
+                                     {"note", 0, OPT_NOTE, "a note"}, {0}};
+
+/* What `decide` was given. */
+typedef struct decide_args {
+    const char *session, *choice, *user, *note;
+    long long id; /* the exception */
+    int from_stdin;
+} decide_args;
+
+/* Reads decide's options and SESSION EXCEPTION CHOICE into `da`; PHIEU_EXIT_OK or the
+ * usage error's exit code (the message printed). */
+static int parse_decide_args(int argc, char **argv, decide_args *da)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(usage, stdout);
-        return PHIEU_EXIT_OK;
-    }
-    enum { OPT_NOTE = CLI_OWN };
-    static const cli_option options[] = {CLI_COMMON(CLI_USER), CLI_COMMON(CLI_PASSWORD_STDIN),
-                                         {"note", 0, OPT_NOTE, "a note"}, {0}};
-    const char *user = NULL, *note = "";
-    int from_stdin = 0, opt;
+    int opt;
     cli_args a;
     cli_args_init(&a, "decide", argc, argv, options);
     while ((opt = cli_args_next(&a)) > 0) {
         if (opt == CLI_USER)
-            user = a.value;
+            da->user = a.value;
         else if (opt == OPT_NOTE)
-            note = a.value;
+            da->note = a.value;
         else if (opt == CLI_PASSWORD_STDIN)
-            from_stdin = 1;
+            da->from_stdin = 1;
     }
     if (opt < 0)
         return PHIEU_EXIT_USAGE;
@@ -86,26 +92,54 @@ int cmd_decide(int argc, char **argv)
     if (a.n_rest != 3)
         return cli_usage_error("decide", "give SESSION EXCEPTION CHOICE");
     char **pos = a.rest;
-    if (!user)
+    if (!da->user)
         return cli_usage_error("decide", "say who decides with --user NAME");
     char *end;
-    long long id = strtoll(pos[1], &end, 10);
-    if (*end || id <= 0)
+    da->id = strtoll(pos[1], &end, 10);
+    if (*end || da->id <= 0)
         return cli_usage_error("decide", "'%s' is not an exception number", pos[1]);
+    da->session = pos[0];
+    da->choice = pos[2];
+    return PHIEU_EXIT_OK;
+}
 
+/* Where the exception stands after the decision. A board reading's resolution is a keyed
+ * digest: it says nothing to a person. */
+static void print_outcome(long long id, const phieu_exception *after)
+{
+    int by_board = after->state == PHIEU_EXC_RESOLVED &&
+                   strncmp(after->resolution, PHIEU_CHOICE_READ_PREFIX,
+                           strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
+    printf("exception %lld: %s%s%s\n", id, state_words(after->state),
+           after->state == PHIEU_EXC_RESOLVED ? " as " : "",
+           by_board ? "the board's reading"
+           : after->state == PHIEU_EXC_RESOLVED ? after->resolution
+                                                : "");
+}
+
+int cmd_decide(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    decide_args da = {.note = ""};
+    int code = parse_decide_args(argc, argv, &da);
+    if (code != PHIEU_EXIT_OK)
+        return code;
     phieu_error err = {0};
     phieu_session *s = NULL;
-    if (phieu_session_open(pos[0], &s, &err) != 0)
+    if (phieu_session_open(da.session, &s, &err) != 0)
         return cli_fail(&err);
     char password[CLI_PASSWORD_MAX + 2];
     char prompt[PHIEU_NAME_MAX + 64];
-    snprintf(prompt, sizeof prompt, "Mật khẩu của / Password of '%s': ", user);
-    if (cli_read_password(prompt, 0, from_stdin, password, sizeof password) != 0) {
+    snprintf(prompt, sizeof prompt, "Mật khẩu của / Password of '%s': ", da.user);
+    if (cli_read_password(prompt, 0, da.from_stdin, password, sizeof password) != 0) {
         phieu_session_close(&s);
         return PHIEU_EXIT_USAGE;
     }
     phieu_user u;
-    int rc = phieu_session_user_verify(s, user, password, &u, &err);
+    int rc = phieu_session_user_verify(s, da.user, password, &u, &err);
     sodium_memzero(password, sizeof password);
     if (rc == PHIEU_ENOTFOUND || rc == PHIEU_EINVAL) {
         /* a refused login, not a usage error: exit 1 as for any failure */
@@ -116,25 +150,18 @@ int cmd_decide(int argc, char **argv)
     /* A member's second decision on a case is refused by the session ("you decided it
      * already; another member must decide it"), so nobody thinks the case is settled. */
     phieu_exception after;
-    int reading = strncmp(pos[2], PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
+    int reading =
+        strncmp(da.choice, PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
     phieu_board_entry entry;
     if (rc == 0 && reading)
-        rc = phieu_session_board_entry_parse(s, id, pos[2], &entry, &err);
+        rc = phieu_session_board_entry_parse(s, da.id, da.choice, &entry, &err);
     if (rc == 0 && reading)
-        rc = phieu_session_read_by_board(s, id, u.name, &entry, note, &after, &err);
+        rc = phieu_session_read_by_board(s, da.id, u.name, &entry, da.note, &after, &err);
     else if (rc == 0)
-        rc = phieu_session_decide(s, id, u.name, pos[2], note, &after, &err);
+        rc = phieu_session_decide(s, da.id, u.name, da.choice, da.note, &after, &err);
     phieu_session_close(&s);
     if (rc != 0)
         return cli_fail(&err);
-    /* A board reading's resolution is a keyed digest: it says nothing to a person. */
-    int by_board = after.state == PHIEU_EXC_RESOLVED &&
-                   strncmp(after.resolution, PHIEU_CHOICE_READ_PREFIX,
-                           strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
-    printf("exception %lld: %s%s%s\n", id, state_words(after.state),
-           after.state == PHIEU_EXC_RESOLVED ? " as " : "",
-           by_board ? "the board's reading"
-           : after.state == PHIEU_EXC_RESOLVED ? after.resolution
-                                               : "");
+    print_outcome(da.id, &after);
     return PHIEU_EXIT_OK;
 }

@@ -130,8 +130,21 @@ static const char *fault_name(phieu_source_fault f)
     return (unsigned)f < sizeof names / sizeof names[0] ? names[f] : "other";
 }
 
-static int scan_test(phieu_sane_options *o, int max_pages, int keep_going, int rw, int rh)
+/* What `devices` was asked: the scanner's options for --scan-test and how to run it. */
+typedef struct devices_args {
+    phieu_sane_options o;
+    const char *set[MAX_SET]; /* --set NAME=VALUE, passed to the backend */
+    size_t n_set;
+    const char *device;
+    int verbose, test, max_pages, keep_going, region_w, region_h;
+} devices_args;
+
+/* `devices --scan-test`: scans up to --pages pages (all with 0), printing each page's
+ * facts and each fault; with --continue, goes on after a device fault. */
+static int scan_test(devices_args *da)
 {
+    phieu_sane_options *o = &da->o;
+    int max_pages = da->max_pages, keep_going = da->keep_going;
     phieu_error err = {0};
     phieu_source *src = NULL;
     int rc = phieu_source_open_sane(o, &src, &err);
@@ -163,12 +176,74 @@ static int scan_test(phieu_sane_options *o, int max_pages, int keep_going, int r
         }
         faults = 0;
         pages++;
-        print_page(img, &info, rw, rh);
+        print_page(img, &info, da->region_w, da->region_h);
         phieu_image_destroy(&img);
     }
     printf("pages %d\n", pages);
     phieu_source_destroy(&src);
     return status;
+}
+
+/* The options of `devices` (see usage). */
+enum { OPT_VERBOSE = CLI_OWN, OPT_CONTINUE, OPT_FULL_AREA, OPT_SCAN_TEST, OPT_DEPTH,
+       OPT_PAGES, OPT_REGION };
+static const cli_option options[] = {
+    {"verbose", 'v', OPT_VERBOSE, NULL},
+    {"continue", 0, OPT_CONTINUE, NULL},
+    {"full-area", 0, OPT_FULL_AREA, NULL},
+    {"scan-test", 0, OPT_SCAN_TEST, "a scanner name"},
+    {"depth", 0, OPT_DEPTH, "a bit depth"},
+    {"pages", 0, OPT_PAGES, "a number of pages"},
+    {"region", 0, OPT_REGION, "WxH"},
+    CLI_COMMON(CLI_DEVICE), CLI_COMMON(CLI_SOURCE), CLI_COMMON(CLI_MODE),
+    CLI_COMMON(CLI_RESOLUTION), CLI_COMMON(CLI_SET), {0}};
+
+/* Reads `devices`' options into `da`; PHIEU_EXIT_OK or the usage error's exit code (the
+ * message printed). */
+static int parse_devices_args(int argc, char **argv, devices_args *da)
+{
+    int id;
+    cli_args a;
+    cli_args_init(&a, "devices", argc, argv, options);
+    while ((id = cli_args_next(&a)) > 0) {
+        const char *v = a.value;
+        if (id == OPT_VERBOSE) {
+            da->verbose = 1;
+        } else if (id == OPT_CONTINUE) {
+            da->keep_going = 1;
+        } else if (id == OPT_FULL_AREA) {
+            da->o.full_area = 1;
+        } else if (id == CLI_DEVICE) {
+            da->device = v;
+        } else if (id == OPT_SCAN_TEST) {
+            da->device = v;
+            da->test = 1;
+        } else if (id == CLI_SOURCE) {
+            if (parse_source(v, &da->o.source) < 0)
+                return cli_usage_error("devices", "--source takes adf, duplex or flatbed");
+        } else if (id == CLI_MODE) {
+            if (parse_mode(v, &da->o.mode) < 0)
+                return cli_usage_error("devices", "--mode takes gray, color or lineart");
+        } else if (id == CLI_RESOLUTION) {
+            da->o.resolution = atoi(v);
+        } else if (id == OPT_DEPTH) {
+            da->o.depth = atoi(v);
+        } else if (id == OPT_PAGES) {
+            da->max_pages = atoi(v);
+        } else if (id == OPT_REGION) {
+            if (sscanf(v, "%dx%d", &da->region_w, &da->region_h) != 2)
+                return cli_usage_error("devices", "--region takes WxH, e.g. 300x200");
+        } else if (id == CLI_SET) {
+            if (da->n_set == MAX_SET)
+                return cli_usage_error("devices", "at most %d --set options", MAX_SET);
+            da->set[da->n_set++] = v;
+        }
+    }
+    if (id < 0)
+        return PHIEU_EXIT_USAGE;
+    if (a.n_rest > 0)
+        return cli_usage_error("devices", "unexpected argument '%s'", a.rest[0]);
+    return PHIEU_EXIT_OK;
 }
 
 int cmd_devices(int argc, char **argv)
@@ -177,78 +252,24 @@ int cmd_devices(int argc, char **argv)
         fputs(usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    phieu_sane_options o;
-    memset(&o, 0, sizeof o);
-    o.cancel_between_pages = -1;
-    const char *set[MAX_SET];
-    size_t n_set = 0;
-    int verbose = 0, test = 0, max_pages = 0, keep_going = 0, region_w = 0, region_h = 0;
-    const char *device = NULL;
-    enum { OPT_VERBOSE = CLI_OWN, OPT_CONTINUE, OPT_FULL_AREA, OPT_SCAN_TEST, OPT_DEPTH,
-           OPT_PAGES, OPT_REGION };
-    static const cli_option options[] = {
-        {"verbose", 'v', OPT_VERBOSE, NULL},
-        {"continue", 0, OPT_CONTINUE, NULL},
-        {"full-area", 0, OPT_FULL_AREA, NULL},
-        {"scan-test", 0, OPT_SCAN_TEST, "a scanner name"},
-        {"depth", 0, OPT_DEPTH, "a bit depth"},
-        {"pages", 0, OPT_PAGES, "a number of pages"},
-        {"region", 0, OPT_REGION, "WxH"},
-        CLI_COMMON(CLI_DEVICE), CLI_COMMON(CLI_SOURCE), CLI_COMMON(CLI_MODE),
-        CLI_COMMON(CLI_RESOLUTION), CLI_COMMON(CLI_SET), {0}};
-    int id;
-    cli_args a;
-    cli_args_init(&a, "devices", argc, argv, options);
-    while ((id = cli_args_next(&a)) > 0) {
-        const char *v = a.value;
-        if (id == OPT_VERBOSE) {
-            verbose = 1;
-        } else if (id == OPT_CONTINUE) {
-            keep_going = 1;
-        } else if (id == OPT_FULL_AREA) {
-            o.full_area = 1;
-        } else if (id == CLI_DEVICE) {
-            device = v;
-        } else if (id == OPT_SCAN_TEST) {
-            device = v;
-            test = 1;
-        } else if (id == CLI_SOURCE) {
-            if (parse_source(v, &o.source) < 0)
-                return cli_usage_error("devices", "--source takes adf, duplex or flatbed");
-        } else if (id == CLI_MODE) {
-            if (parse_mode(v, &o.mode) < 0)
-                return cli_usage_error("devices", "--mode takes gray, color or lineart");
-        } else if (id == CLI_RESOLUTION) {
-            o.resolution = atoi(v);
-        } else if (id == OPT_DEPTH) {
-            o.depth = atoi(v);
-        } else if (id == OPT_PAGES) {
-            max_pages = atoi(v);
-        } else if (id == OPT_REGION) {
-            if (sscanf(v, "%dx%d", &region_w, &region_h) != 2)
-                return cli_usage_error("devices", "--region takes WxH, e.g. 300x200");
-        } else if (id == CLI_SET) {
-            if (n_set == MAX_SET)
-                return cli_usage_error("devices", "at most %d --set options", MAX_SET);
-            set[n_set++] = v;
-        }
-    }
-    if (id < 0)
-        return PHIEU_EXIT_USAGE;
-    if (a.n_rest > 0)
-        return cli_usage_error("devices", "unexpected argument '%s'", a.rest[0]);
-    if (test) {
-        o.device = device;
-        o.extra = set;
-        o.n_extra = n_set;
-        return scan_test(&o, max_pages, keep_going, region_w, region_h);
+    devices_args da;
+    memset(&da, 0, sizeof da);
+    da.o.cancel_between_pages = -1;
+    int code = parse_devices_args(argc, argv, &da);
+    if (code != PHIEU_EXIT_OK)
+        return code;
+    if (da.test) {
+        da.o.device = da.device;
+        da.o.extra = da.set;
+        da.o.n_extra = da.n_set;
+        return scan_test(&da);
     }
     phieu_error err = {0};
     phieu_sane_device_info *list = NULL;
     size_t n = 0;
-    if (phieu_sane_list(device, verbose, &list, &n, &err) < 0)
+    if (phieu_sane_list(da.device, da.verbose, &list, &n, &err) < 0)
         return cli_fail(&err);
-    print_devices(list, n, verbose);
+    print_devices(list, n, da.verbose);
     phieu_sane_devices_free(&list, n);
     return PHIEU_EXIT_OK;
 }

@@ -189,15 +189,41 @@ static void details(phieu_session *s, const phieu_exception *e, char *out, size_
     }
 }
 
+/* One line of the list: number, state, where its paper is, form, row, reason, details,
+ * and the decision if there is one. */
+static void print_exception(phieu_session *s, const phieu_session_info *info,
+                            const phieu_exception *e)
+{
+    char where[32], row[8];
+    snprintf(where, sizeof where, "%lld/%d", (long long)e->batch, e->position);
+    if (e->row)
+        snprintf(row, sizeof row, "%d", e->row);
+    else
+        snprintf(row, sizeof row, "page");
+    char text[1024], form[PHIEU_FORM_ID_MAX + 16];
+    details(s, e, text, sizeof text);
+    printf("%-9lld %-9s %-11s %-18s %-5s %-18s %s", (long long)e->id, state_word(e->state),
+           where, form_label(s, info, e, form, sizeof form), row, e->reason, text);
+    if (e->state == PHIEU_EXC_RESOLVED)
+        printf(" [decided: %s]",
+               strncmp(e->resolution, PHIEU_CHOICE_READ_PREFIX,
+                       strlen(PHIEU_CHOICE_READ_PREFIX)) == 0
+                   ? "the board's reading" /* the choice is a digest, meaningless here */
+                   : e->resolution);
+    printf("\n");
+}
+
+/* The options of `exceptions` (see usage). */
+enum { OPT_ALL = CLI_OWN, OPT_PNG };
+static const cli_option options[] = {
+    {"all", 0, OPT_ALL, NULL}, {"png", 0, OPT_PNG, "a folder"}, {0}};
+
 int cmd_exceptions(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
         fputs(usage, stdout);
         return PHIEU_EXIT_OK;
     }
-    enum { OPT_ALL = CLI_OWN, OPT_PNG };
-    static const cli_option options[] = {
-        {"all", 0, OPT_ALL, NULL}, {"png", 0, OPT_PNG, "a folder"}, {0}};
     const char *png_dir = NULL;
     int all = 0, id;
     cli_args a;
@@ -236,24 +262,7 @@ int cmd_exceptions(int argc, char **argv)
                "form", "row", "reason", "details");
     for (size_t i = 0; i < n; i++) {
         const phieu_exception *e = &list[i];
-        char where[32], row[8];
-        snprintf(where, sizeof where, "%lld/%d", (long long)e->batch, e->position);
-        if (e->row)
-            snprintf(row, sizeof row, "%d", e->row);
-        else
-            snprintf(row, sizeof row, "page");
-        char text[1024], form[PHIEU_FORM_ID_MAX + 16];
-        details(s, e, text, sizeof text);
-        printf("%-9lld %-9s %-11s %-18s %-5s %-18s %s", (long long)e->id, state_word(e->state),
-               where, form_label(s, info, e, form, sizeof form), row, e->reason,
-               text);
-        if (e->state == PHIEU_EXC_RESOLVED)
-            printf(" [decided: %s]",
-                   strncmp(e->resolution, PHIEU_CHOICE_READ_PREFIX,
-                           strlen(PHIEU_CHOICE_READ_PREFIX)) == 0
-                       ? "the board's reading" /* the choice is a digest, meaningless here */
-                       : e->resolution);
-        printf("\n");
+        print_exception(s, info, e);
         if (png_dir && write_images(s, e, png_dir, &err) != 0) {
             phieu_free(list);
             phieu_session_close(&s);

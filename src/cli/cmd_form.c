@@ -122,6 +122,39 @@ static void print_rect(const char *what, phieu_rect r)
     printf("  %-14s x %7.2f  y %7.2f  w %6.2f  h %6.2f\n", what, r.x, r.y, r.w, r.h);
 }
 
+/* The layout as text: every place in mm from the top-left corner, each row's boxes. */
+static void print_layout(const phieu_form *form, const phieu_layout *l)
+{
+    printf("%s (%s), A4 %.0f x %.0f mm, mm from the top-left corner:\n", form->id,
+           kind_name(form->kind), l->page_w, l->page_h);
+    static const char *const corner[4] = {"fiducial TL", "fiducial TR", "fiducial BR",
+                                          "fiducial BL"};
+    for (int i = 0; i < 4; i++)
+        print_rect(corner[i], l->fiducials[i]);
+    print_rect("  BR hole", l->fiducial_hole);
+    print_rect("seal", l->seal);
+    print_rect("header left", l->header_left);
+    print_rect("header right", l->header_right);
+    print_rect("title", l->title);
+    print_rect("instruction", l->instruction);
+    print_rect("test band", l->test_band);
+    print_rect("table", l->table);
+    print_rect("code start", l->code_start);
+    print_rect("code end", l->code_end);
+    print_rect("code text", l->code_text);
+    printf("  rows: %d, pitch %.2f mm, boxes %.2f mm, text %.0f pt\n", l->n_rows,
+           l->rows[0].h, l->boxes[0][0].w, l->font_pt);
+    for (int r = 0; r < l->n_rows; r++) {
+        printf("  %2d ", form->rows[r].number);
+        print_padded(form->rows[r].name, 24);
+        for (int c = 0; c < l->n_choices; c++)
+            printf("  %s (%.2f, %.2f)", form->choices[c].key, l->boxes[r][c].x,
+                   l->boxes[r][c].y);
+        printf("\n");
+    }
+    printf("  fingerprint %s\n", form->fingerprint_hex);
+}
+
 static int form_layout(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -162,34 +195,7 @@ static int form_layout(int argc, char **argv)
         printf("%s\n", text.data);
         phieu_buf_release(&text);
     } else {
-        printf("%s (%s), A4 %.0f x %.0f mm, mm from the top-left corner:\n", form->id,
-               kind_name(form->kind), l.page_w, l.page_h);
-        static const char *const corner[4] = {"fiducial TL", "fiducial TR", "fiducial BR",
-                                              "fiducial BL"};
-        for (int i = 0; i < 4; i++)
-            print_rect(corner[i], l.fiducials[i]);
-        print_rect("  BR hole", l.fiducial_hole);
-        print_rect("seal", l.seal);
-        print_rect("header left", l.header_left);
-        print_rect("header right", l.header_right);
-        print_rect("title", l.title);
-        print_rect("instruction", l.instruction);
-        print_rect("test band", l.test_band);
-        print_rect("table", l.table);
-        print_rect("code start", l.code_start);
-        print_rect("code end", l.code_end);
-        print_rect("code text", l.code_text);
-        printf("  rows: %d, pitch %.2f mm, boxes %.2f mm, text %.0f pt\n", l.n_rows,
-               l.rows[0].h, l.boxes[0][0].w, l.font_pt);
-        for (int r = 0; r < l.n_rows; r++) {
-            printf("  %2d ", form->rows[r].number);
-            print_padded(form->rows[r].name, 24);
-            for (int c = 0; c < l.n_choices; c++)
-                printf("  %s (%.2f, %.2f)", form->choices[c].key, l.boxes[r][c].x,
-                       l.boxes[r][c].y);
-            printf("\n");
-        }
-        printf("  fingerprint %s\n", form->fingerprint_hex);
+        print_layout(form, &l);
     }
     phieu_form_destroy(&form);
     return PHIEU_EXIT_OK;

@@ -53,78 +53,115 @@ static void print_blockers(const phieu_report_data *d)
     phieu_buf_release(&list);
 }
 
-int cmd_report(int argc, char **argv)
+/* What `phieu report` was asked for. */
+typedef struct report_args {
+    const char *session, *out, *keyfile, *wording_file;
+    int draft;
+} report_args;
+
+/* Reads report's options into `ra`; PHIEU_EXIT_OK or the usage error's exit code (the
+ * message printed). */
+static int parse_report_args(int argc, char **argv, report_args *ra)
 {
-    if (cli_wants_help(argc, argv)) {
-        fputs(report_usage, stdout);
-        return PHIEU_EXIT_OK;
-    }
     enum { OPT_OUT = CLI_OWN, OPT_KEY, OPT_DRAFT, OPT_WORDING };
     static const cli_option options[] = {{"out", 'o', OPT_OUT, "a folder"},
                                          {"key", 0, OPT_KEY, "a key file"},
                                          {"draft", 0, OPT_DRAFT, NULL},
                                          {"wording", 0, OPT_WORDING, "a wording file"},
                                          {0}};
-    const char *session = NULL, *out = NULL, *keyfile = NULL, *wording_file = NULL;
-    int draft = 0, id;
+    int id;
     cli_args a;
     cli_args_init(&a, "report", argc, argv, options);
     while ((id = cli_args_next(&a)) > 0) {
         if (id == OPT_OUT)
-            out = a.value;
+            ra->out = a.value;
         else if (id == OPT_KEY)
-            keyfile = a.value;
+            ra->keyfile = a.value;
         else if (id == OPT_WORDING)
-            wording_file = a.value;
+            ra->wording_file = a.value;
         else if (id == OPT_DRAFT)
-            draft = 1;
+            ra->draft = 1;
     }
     if (id < 0)
         return PHIEU_EXIT_USAGE;
     if (a.n_rest > 1)
         return cli_usage_error("report", "one session only ('%s' is extra)", a.rest[1]);
-    session = a.n_rest ? a.rest[0] : NULL;
-    if (!session || !out)
+    ra->session = a.n_rest ? a.rest[0] : NULL;
+    if (!ra->session || !ra->out)
         return cli_usage_error("report", "expected SESSION and --out DIR");
-    if (!draft && !keyfile) {
+    if (!ra->draft && !ra->keyfile) {
         fprintf(stderr, "phieu report: a final report must be signed with the board's key: "
                         "give --key KEYFILE (make the key once with 'phieu key new board.key'), "
                         "or write a draft with --draft\n");
         return PHIEU_EXIT_USAGE;
     }
+    return PHIEU_EXIT_OK;
+}
 
+/* Loads the board's secret key from `keyfile` into `key`; PHIEU_EXIT_OK, or the exit code
+ * of the error printed (a public key is refused). */
+static int load_signing_key(const char *keyfile, phieu_key *key)
+{
+    phieu_error err = {0};
+    if (phieu_key_load(keyfile, key, &err) != 0)
+        return cli_fail(&err);
+    if (!key->has_secret) {
+        phieu_key_wipe(key);
+        fprintf(stderr, "phieu: '%s' is a public key; sign with the secret key file "
+                        "(without .pub)\n",
+                keyfile);
+        return PHIEU_EXIT_USAGE;
+    }
+    return PHIEU_EXIT_OK;
+}
+
+/* What was written, and how to check it. */
+static void print_summary(const report_args *ra, const phieu_report_summary *sum)
+{
+    printf("%s report written to %s\n", ra->draft ? "Draft" : "Final", ra->out);
+    printf("  minutes.pdf   %d page(s)\n  ballots       %zu\n  fingerprint   %s\n",
+           sum->pages, sum->ballots, sum->fingerprint);
+    if (sum->signed_)
+        printf("  signed        manifest.sig\n");
+    else
+        printf("  not signed    (a draft; give --key KEYFILE to sign)\n");
+    if (ra->draft && sum->blockers > 0)
+        printf("  draft: %d thing(s) still block a final report\n", sum->blockers);
+    printf("Check it with: phieu verify %s%s\n", ra->out,
+           ra->keyfile ? " --pubkey KEYFILE.pub" : "");
+}
+
+int cmd_report(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) {
+        fputs(report_usage, stdout);
+        return PHIEU_EXIT_OK;
+    }
+    report_args ra = {0};
+    int code = parse_report_args(argc, argv, &ra);
+    if (code != PHIEU_EXIT_OK)
+        return code;
     phieu_error err = {0};
     phieu_wording *wording = NULL;
-    if (wording_file && phieu_wording_load(wording_file, &wording, &err) != 0)
+    if (ra.wording_file && phieu_wording_load(ra.wording_file, &wording, &err) != 0)
         return cli_fail(&err);
     phieu_key key;
     memset(&key, 0, sizeof key);
-    if (keyfile) {
-        if (phieu_key_load(keyfile, &key, &err) != 0) {
-            phieu_wording_destroy(&wording);
-            return cli_fail(&err);
-        }
-        if (!key.has_secret) {
-            phieu_key_wipe(&key);
-            phieu_wording_destroy(&wording);
-            fprintf(stderr, "phieu: '%s' is a public key; sign with the secret key file "
-                            "(without .pub)\n",
-                    keyfile);
-            return PHIEU_EXIT_USAGE;
-        }
+    if (ra.keyfile && (code = load_signing_key(ra.keyfile, &key)) != PHIEU_EXIT_OK) {
+        phieu_wording_destroy(&wording);
+        return code;
     }
     phieu_session *s = NULL;
     phieu_report_data *d = NULL;
-    int code = PHIEU_EXIT_OK;
-    if (phieu_session_open(session, &s, &err) != 0 ||
+    if (phieu_session_open(ra.session, &s, &err) != 0 ||
         phieu_report_data_from_session(s, &d, &err) != 0) {
         code = cli_fail(&err);
         goto done;
     }
     d->wording = wording;
-    phieu_report_options opt = {.key = keyfile ? &key : NULL, .draft = draft};
+    phieu_report_options opt = {.key = ra.keyfile ? &key : NULL, .draft = ra.draft};
     phieu_report_summary sum;
-    if (phieu_report_write(d, out, &opt, &sum, &err) != 0) {
+    if (phieu_report_write(d, ra.out, &opt, &sum, &err) != 0) {
         code = cli_fail(&err);
         if (err.code == PHIEU_ESTATE && sum.blockers > 0)
             print_blockers(d);
@@ -132,20 +169,11 @@ int cmd_report(int argc, char **argv)
     }
     char detail[256];
     snprintf(detail, sizeof detail, "%s report, manifest %s, %zu ballots",
-             draft ? "draft" : "final", sum.fingerprint, sum.ballots);
+             ra.draft ? "draft" : "final", sum.fingerprint, sum.ballots);
     if (phieu_session_log_append(s, NULL, "report-issued", detail, &err) != 0)
         fprintf(stderr, "phieu: warning: the report was written but not logged: %s\n",
                 err.message);
-    printf("%s report written to %s\n", draft ? "Draft" : "Final", out);
-    printf("  minutes.pdf   %d page(s)\n  ballots       %zu\n  fingerprint   %s\n",
-           sum.pages, sum.ballots, sum.fingerprint);
-    if (sum.signed_)
-        printf("  signed        manifest.sig\n");
-    else
-        printf("  not signed    (a draft; give --key KEYFILE to sign)\n");
-    if (draft && sum.blockers > 0)
-        printf("  draft: %d thing(s) still block a final report\n", sum.blockers);
-    printf("Check it with: phieu verify %s%s\n", out, keyfile ? " --pubkey KEYFILE.pub" : "");
+    print_summary(&ra, &sum);
 done:
     phieu_key_wipe(&key);
     phieu_report_data_destroy(&d);

@@ -37,6 +37,37 @@ static void log_line(void *ctx, const char *line)
     fprintf(stderr, "%s %s\n", when, line);
 }
 
+/* The options of `review` (see usage). */
+enum { OPT_LISTEN = CLI_OWN, OPT_ALLOW_REMOTE };
+static const cli_option options[] = {{"listen", 0, OPT_LISTEN, "HOST:PORT"},
+                                     {"allow-remote", 0, OPT_ALLOW_REMOTE, NULL},
+                                     {0}};
+
+/* Says, when listening beyond this computer, who can reach the screen and how. */
+static void warn_remote(const char *host)
+{
+    fprintf(stderr,
+            "phieu review: WARNING: listening on %s: any computer that can reach this one "
+            "can open the login page, and the connection is not encrypted. Use it only "
+            "on the counting room's own network; every supervisor needs a strong "
+            "password.\n",
+            host);
+}
+
+/* The address to open in a browser (an IPv6 host in brackets; "every address" as the
+ * words to replace), and how to stop. */
+static void print_address(const char *host, int port)
+{
+    const char *shown =
+        strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? "THIS-COMPUTER'S-ADDRESS" : host;
+    int v6 = strchr(shown, ':') != NULL;
+    printf("Mở màn hình duyệt phiếu trong trình duyệt / Open the review screen in a browser:\n"
+           "  http://%s%s%s:%d/\n"
+           "Dừng: Ctrl-C / Stop: Ctrl-C\n",
+           v6 ? "[" : "", shown, v6 ? "]" : "", port);
+    fflush(stdout);
+}
+
 int cmd_review(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -47,10 +78,6 @@ int cmd_review(int argc, char **argv)
     phieu_review_options_default(&o);
     char host[128];
     snprintf(host, sizeof host, "%s", PHIEU_REVIEW_DEFAULT_HOST);
-    enum { OPT_LISTEN = CLI_OWN, OPT_ALLOW_REMOTE };
-    static const cli_option options[] = {{"listen", 0, OPT_LISTEN, "HOST:PORT"},
-                                         {"allow-remote", 0, OPT_ALLOW_REMOTE, NULL},
-                                         {0}};
     phieu_error err = {0};
     int id;
     cli_args a;
@@ -91,21 +118,8 @@ int cmd_review(int argc, char **argv)
     if (phieu_review_start(&o, &srv, &err) != 0)
         return cli_fail(&err);
     if (!loopback)
-        fprintf(stderr,
-                "phieu review: WARNING: listening on %s: any computer that can reach this one "
-                "can open the login page, and the connection is not encrypted. Use it only "
-                "on the counting room's own network; every supervisor needs a strong "
-                "password.\n",
-                host);
-    int port = phieu_review_port(srv);
-    const char *shown =
-        strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? "THIS-COMPUTER'S-ADDRESS" : host;
-    int v6 = strchr(shown, ':') != NULL;
-    printf("Mở màn hình duyệt phiếu trong trình duyệt / Open the review screen in a browser:\n"
-           "  http://%s%s%s:%d/\n"
-           "Dừng: Ctrl-C / Stop: Ctrl-C\n",
-           v6 ? "[" : "", shown, v6 ? "]" : "", port);
-    fflush(stdout);
+        warn_remote(host);
+    print_address(host, phieu_review_port(srv));
     int sig = 0;
     sigwait(&stop, &sig);
     fprintf(stderr, "phieu review: stopping\n");

@@ -48,65 +48,73 @@ static int parse_int(const char *cmd, const char *opt, const char *v, int *out)
     return 0;
 }
 
-static int session_new(int argc, char **argv)
-{
-    const char *path = NULL;
-    phieu_session_params p = {0};
-    p.two_person_rule = -1;
-    p.delegates = -1;
+/* What `session new` was given: the session's parameters, and the forms and thresholds
+ * still to load and check. */
+typedef struct new_args {
+    const char *path;
+    phieu_session_params p;
     const char *form_paths[PHIEU_SESSION_MAX_FORMS];
-    int n_forms = 0;
+    int n_forms;
     const char *thresholds[16];
-    int n_thresholds = 0;
-    enum { OPT_CONFIRM_OVERVOTES = CLI_OWN, OPT_COUNCIL, OPT_SESSION_NAME, OPT_DATE, OPT_PLACE,
-           OPT_RULES, OPT_DELEGATES, OPT_TWO_PERSON };
-    static const cli_option options[] = {
-        CLI_COMMON(CLI_TEST),
-        {"confirm-overvotes", 0, OPT_CONFIRM_OVERVOTES, NULL},
-        {"council", 0, OPT_COUNCIL, "the council's name"},
-        {"session-name", 0, OPT_SESSION_NAME, "the session's name"},
-        {"date", 0, OPT_DATE, "a date"},
-        {"place", 0, OPT_PLACE, "a place"},
-        {"rules", 0, OPT_RULES, "nq96 or nq85"},
-        {"delegates", 0, OPT_DELEGATES, "a number of delegates"},
-        CLI_COMMON(CLI_FORM),
-        CLI_COMMON(CLI_THRESHOLD),
-        {"two-person", 0, OPT_TWO_PERSON, "on or off"},
-        {0}};
+    int n_thresholds;
+} new_args;
+
+/* The options of `session new` (see usage). */
+enum { OPT_CONFIRM_OVERVOTES = CLI_OWN, OPT_COUNCIL, OPT_SESSION_NAME, OPT_DATE, OPT_PLACE,
+       OPT_RULES, OPT_DELEGATES, OPT_TWO_PERSON };
+static const cli_option new_options[] = {
+    CLI_COMMON(CLI_TEST),
+    {"confirm-overvotes", 0, OPT_CONFIRM_OVERVOTES, NULL},
+    {"council", 0, OPT_COUNCIL, "the council's name"},
+    {"session-name", 0, OPT_SESSION_NAME, "the session's name"},
+    {"date", 0, OPT_DATE, "a date"},
+    {"place", 0, OPT_PLACE, "a place"},
+    {"rules", 0, OPT_RULES, "nq96 or nq85"},
+    {"delegates", 0, OPT_DELEGATES, "a number of delegates"},
+    CLI_COMMON(CLI_FORM),
+    CLI_COMMON(CLI_THRESHOLD),
+    {"two-person", 0, OPT_TWO_PERSON, "on or off"},
+    {0}};
+
+/* Reads `session new`'s options into `a`; PHIEU_EXIT_OK, or the usage error's exit code
+ * (the message printed). */
+static int parse_new_args(int argc, char **argv, new_args *a)
+{
+    phieu_session_params *p = &a->p;
     cli_args args;
     int id;
-    cli_args_init(&args, "session", argc - 1, argv + 1, options);
+    cli_args_init(&args, "session", argc - 1, argv + 1, new_options);
     while ((id = cli_args_next(&args)) > 0) {
         const char *v = args.value;
         if (id == CLI_TEST) {
-            p.test = 1;
+            p->test = 1;
         } else if (id == OPT_CONFIRM_OVERVOTES) {
-            p.confirm_overvotes = 1;
+            p->confirm_overvotes = 1;
         } else if (id == OPT_COUNCIL) {
-            p.council = v;
+            p->council = v;
         } else if (id == OPT_SESSION_NAME) {
-            p.session_name = v;
+            p->session_name = v;
         } else if (id == OPT_DATE) {
-            p.date = v;
+            p->date = v;
         } else if (id == OPT_PLACE) {
-            p.place = v;
+            p->place = v;
         } else if (id == OPT_RULES) {
-            p.rules = v;
+            p->rules = v;
         } else if (id == OPT_DELEGATES) {
-            if (parse_int("session", "--delegates", v, &p.delegates) != 0)
+            if (parse_int("session", "--delegates", v, &p->delegates) != 0)
                 return PHIEU_EXIT_USAGE;
         } else if (id == CLI_FORM) {
-            if (n_forms == PHIEU_SESSION_MAX_FORMS)
+            if (a->n_forms == PHIEU_SESSION_MAX_FORMS)
                 return cli_usage_error("session", "at most %d forms", PHIEU_SESSION_MAX_FORMS);
-            form_paths[n_forms++] = v;
+            a->form_paths[a->n_forms++] = v;
         } else if (id == CLI_THRESHOLD) {
-            if (n_thresholds == 16)
+            if (a->n_thresholds == 16)
                 return cli_usage_error("session", "too many --threshold options");
-            thresholds[n_thresholds++] = v;
+            a->thresholds[a->n_thresholds++] = v;
         } else if (id == OPT_TWO_PERSON) {
             if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
                 return cli_usage_error("session", "--two-person is on or off, not '%s'", v);
-            p.two_person_rule = strcmp(v, "on") == 0;
+            p->two_person_rule = strcmp(v, "on") == 0;
         }
     }
     if (id < 0)
@@ -115,23 +123,22 @@ static int session_new(int argc, char **argv)
         return cli_usage_error("session", "unexpected argument '%s'", args.rest[1]);
     if (args.n_rest < 1)
         return cli_usage_error("session", "give the new session's file name");
-    path = args.rest[0];
-    if (n_forms == 0)
-        return cli_usage_error("session", "give at least one --form FORM");
-    if (!p.council || !p.session_name || !p.date || !p.place || p.delegates < 0)
-        return cli_usage_error("session", "--council, --session-name, --date, --place and "
-                                          "--delegates are all needed (they go in the minutes)");
-    phieu_error err = {0};
-    phieu_thresholds th;
-    phieu_thresholds_default(&th);
-    for (int i = 0; i < n_thresholds; i++) {
+    a->path = args.rest[0];
+    return PHIEU_EXIT_OK;
+}
+
+/* Applies the --threshold NAME=VALUE options to `th` (and "duplicate" to the session's
+ * parameters); PHIEU_EXIT_OK or the exit code of the error printed. */
+static int apply_thresholds(new_args *a, phieu_thresholds *th, phieu_error *err)
+{
+    for (int i = 0; i < a->n_thresholds; i++) {
+        const char *t = a->thresholds[i];
         char name[64];
-        const char *eq = strchr(thresholds[i], '=');
-        if (!eq || eq == thresholds[i] || (size_t)(eq - thresholds[i]) >= sizeof name)
-            return cli_usage_error("session", "--threshold is NAME=VALUE, not '%s'",
-                                   thresholds[i]);
-        memcpy(name, thresholds[i], (size_t)(eq - thresholds[i]));
-        name[eq - thresholds[i]] = '\0';
+        const char *eq = strchr(t, '=');
+        if (!eq || eq == t || (size_t)(eq - t) >= sizeof name)
+            return cli_usage_error("session", "--threshold is NAME=VALUE, not '%s'", t);
+        memcpy(name, t, (size_t)(eq - t));
+        name[eq - t] = '\0';
         char *end;
         double value = strtod(eq + 1, &end);
         if (*end || end == eq + 1)
@@ -139,38 +146,66 @@ static int session_new(int argc, char **argv)
         if (strcmp(name, "duplicate") == 0) {
             if (!(value > 0 && value <= 1))
                 return cli_usage_error("session", "duplicate must be in (0, 1]");
-            p.duplicate_similarity = value;
-        } else if (phieu_thresholds_set(&th, name, value, &err) != 0) {
-            return cli_fail(&err);
+            a->p.duplicate_similarity = value;
+        } else if (phieu_thresholds_set(th, name, value, err) != 0) {
+            return cli_fail(err);
         }
     }
-    p.thresholds = &th;
+    return PHIEU_EXIT_OK;
+}
+
+/* Loads the forms, creates the session and says what was made. */
+static int create_session(new_args *a, phieu_error *err)
+{
+    phieu_session_params *p = &a->p;
     phieu_form *forms[PHIEU_SESSION_MAX_FORMS] = {0};
     int rc = PHIEU_EXIT_OK;
-    for (int i = 0; i < n_forms; i++)
-        if (phieu_form_load(form_paths[i], &forms[i], &err) != 0) {
-            rc = cli_fail(&err);
+    for (int i = 0; i < a->n_forms; i++)
+        if (phieu_form_load(a->form_paths[i], &forms[i], err) != 0) {
+            rc = cli_fail(err);
             goto done;
         }
-    p.forms = (const phieu_form *const *)forms;
-    p.n_forms = n_forms;
-    p.actor = getenv("USER");
+    p->forms = (const phieu_form *const *)forms;
+    p->n_forms = a->n_forms;
+    p->actor = getenv("USER");
     phieu_session *s = NULL;
-    if (phieu_session_create(path, &p, &s, &err) != 0) {
-        rc = cli_fail(&err);
+    if (phieu_session_create(a->path, p, &s, err) != 0) {
+        rc = cli_fail(err);
         goto done;
     }
     const phieu_session_info *info = phieu_session_get_info(s);
     printf("created %s session '%s' with %d form%s (rules %s, two-person rule %s)\n",
-           info->test ? "test" : "official", path, info->n_forms, info->n_forms > 1 ? "s" : "",
+           info->test ? "test" : "official", a->path, info->n_forms, info->n_forms > 1 ? "s" : "",
            info->rules, info->two_person_rule ? "on" : "off");
     printf("images are archived in '%s'\n", info->archive_dir);
-    printf("next: 'phieu session board %s ...' and 'phieu session counts %s ...'\n", path, path);
+    printf("next: 'phieu session board %s ...' and 'phieu session counts %s ...'\n", a->path,
+           a->path);
     phieu_session_close(&s);
 done:
-    for (int i = 0; i < n_forms; i++)
+    for (int i = 0; i < a->n_forms; i++)
         phieu_form_destroy(&forms[i]);
     return rc;
+}
+
+static int session_new(int argc, char **argv)
+{
+    new_args a = {.p = {.two_person_rule = -1, .delegates = -1}};
+    int rc = parse_new_args(argc, argv, &a);
+    if (rc != PHIEU_EXIT_OK)
+        return rc;
+    if (a.n_forms == 0)
+        return cli_usage_error("session", "give at least one --form FORM");
+    if (!a.p.council || !a.p.session_name || !a.p.date || !a.p.place || a.p.delegates < 0)
+        return cli_usage_error("session", "--council, --session-name, --date, --place and "
+                                          "--delegates are all needed (they go in the minutes)");
+    phieu_error err = {0};
+    phieu_thresholds th;
+    phieu_thresholds_default(&th);
+    rc = apply_thresholds(&a, &th, &err);
+    if (rc != PHIEU_EXIT_OK)
+        return rc;
+    a.p.thresholds = &th;
+    return create_session(&a, &err);
 }
 
 static int session_counts(int argc, char **argv)

@@ -21,6 +21,27 @@ static const char usage[] =
     "report' refuses one for the same reasons) and what to do about each.\n"
     "Exit status: 0 ready for the final report, 7 work remains.\n";
 
+/* Form i's ballots read, and whether they reconcile with the board's counts (or how to
+ * enter them). */
+static void print_form(const char *session, const phieu_session_info *info, int i,
+                       const phieu_form_progress *f, const phieu_reconcile_form *rf)
+{
+    const phieu_board_counts *c = &info->counts[i];
+    printf("\nform %s (%s): %d ballots read = %d valid + %d invalid as a whole + %d "
+           "pending\n",
+           info->forms[i]->id, info->forms[i]->title, f->sheets, f->counted, f->invalid,
+           f->pending);
+    if (!rf->entered)
+        printf("  the board's counts are not entered: run 'phieu session counts %s --form "
+               "%s --present N --issued N --collected N'\n",
+               session, info->forms[i]->id);
+    else
+        printf("  %s: %d read %s %d collected (present %d, issued %d, spoiled %d)\n",
+               rf->difference == 0 ? "reconciled" : "not reconciled", rf->read,
+               rf->difference == 0 ? "=" : "against", rf->collected, c->present, c->issued,
+               c->spoiled);
+}
+
 int cmd_status(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -54,24 +75,8 @@ int cmd_status(int argc, char **argv)
     printf("exceptions: %d open of %d\n", pr.exceptions_open, pr.exceptions_total);
     if (pr.unknown_form > 0)
         printf("pages whose form is not known yet: %d\n", pr.unknown_form);
-    for (int i = 0; i < info->n_forms; i++) {
-        const phieu_form_progress *f = &pr.forms[i];
-        const phieu_board_counts *c = &info->counts[i];
-        printf("\nform %s (%s): %d ballots read = %d valid + %d invalid as a whole + %d "
-               "pending\n",
-               info->forms[i]->id, info->forms[i]->title, f->sheets, f->counted, f->invalid,
-               f->pending);
-        const phieu_reconcile_form *rf = &rec.forms[i];
-        if (!rf->entered)
-            printf("  the board's counts are not entered: run 'phieu session counts %s --form "
-                   "%s --present N --issued N --collected N'\n",
-                   argv[1], info->forms[i]->id);
-        else
-            printf("  %s: %d read %s %d collected (present %d, issued %d, spoiled %d)\n",
-                   rf->difference == 0 ? "reconciled" : "not reconciled", rf->read,
-                   rf->difference == 0 ? "=" : "against", rf->collected, c->present, c->issued,
-                   c->spoiled);
-    }
+    for (int i = 0; i < info->n_forms; i++)
+        print_form(argv[1], info, i, &pr.forms[i], &rec.forms[i]);
     phieu_buf list;
     phieu_buf_init(&list);
     int blockers = phieu_tally_blockers_list(t, pr.exceptions_open, &list);

@@ -19,6 +19,21 @@ static const char usage[] =
     "  --json       machine-readable (documented in docs/session.md)\n"
     "  --lang LANG  vi (default) or en for the text table\n";
 
+/* The tally as one line of JSON (`tally --json`) into out; out->failed when out of
+ * memory. */
+static void tally_json_text(const phieu_tally *t, phieu_buf *out)
+{
+    json_t *j = phieu_tally_json(t);
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (text) {
+        phieu_buf_puts(out, text);
+        phieu_buf_puts(out, "\n");
+    } else
+        out->failed = 1;
+    free(text);
+}
+
 int cmd_tally(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -59,17 +74,9 @@ int cmd_tally(int argc, char **argv)
     }
     phieu_buf out;
     phieu_buf_init(&out);
-    if (json) {
-        json_t *j = phieu_tally_json(t);
-        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        if (text) {
-            phieu_buf_puts(&out, text);
-            phieu_buf_puts(&out, "\n");
-        } else
-            out.failed = 1;
-        free(text);
-    } else
+    if (json)
+        tally_json_text(t, &out);
+    else
         phieu_tally_text(t, lang, &out);
     phieu_tally_destroy(&t);
     phieu_session_close(&s);

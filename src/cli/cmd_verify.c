@@ -23,6 +23,39 @@ static const char verify_usage[] =
     "--pubkey nobody vouches for the signer: it prints NOT VERIFIED with the key found and\n"
     "exits 8; compare that key with the one printed in the minutes' appendix.\n";
 
+/* What verify found: OK, consistent but NOT VERIFIED without the board's key, or each
+ * discrepancy; returns the exit code. */
+static int print_result(const phieu_verify_result *res, const char *dir, int trusted)
+{
+    int code = PHIEU_EXIT_OK;
+    if (res->ok && !trusted) {
+        /* The folder agrees with itself, but anyone can sign a folder: without the board's
+         * key this is no verification. */
+        printf("NOT VERIFIED: signer unknown — compare the key %s with the one printed in the "
+               "minutes (PHỤ LỤC: THÔNG TIN KIỂM TRA), then run again with --pubkey "
+               "KEY.pub\n",
+               res->signer);
+        printf("  the folder itself is consistent: %zu ballot(s), %zu image(s) re-read, every "
+               "total matches%s\n",
+               res->ballots, res->images_reread, res->draft ? " (a DRAFT report)" : "");
+        printf("  fingerprint %s\n", res->fingerprint);
+        code = PHIEU_EXIT_UNVERIFIED;
+    } else if (res->ok) {
+        printf("OK: %zu ballot(s), %zu image(s) re-read, every total matches%s\n", res->ballots,
+               res->images_reread, res->draft ? " (a DRAFT report)" : "");
+        printf("  fingerprint %s\n  signed by   %s (the key given)\n", res->fingerprint,
+               res->signer);
+        if (res->pending > 0)
+            printf("  draft: %d ballot(s) or row(s) still pending\n", res->pending);
+    } else {
+        fputs(res->problems.data ? res->problems.data : "", stdout);
+        printf("FAILED: %d discrepanc%s in %s\n", res->n_problems,
+               res->n_problems == 1 ? "y" : "ies", dir);
+        code = PHIEU_EXIT_BLOCKED;
+    }
+    return code;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -57,32 +90,7 @@ int cmd_verify(int argc, char **argv)
         phieu_verify_result_release(&res);
         return cli_fail(&err);
     }
-    int code = PHIEU_EXIT_OK;
-    if (res.ok && !pubkey) {
-        /* The folder agrees with itself, but anyone can sign a folder: without the board's
-         * key this is no verification. */
-        printf("NOT VERIFIED: signer unknown — compare the key %s with the one printed in the "
-               "minutes (PHỤ LỤC: THÔNG TIN KIỂM TRA), then run again with --pubkey "
-               "KEY.pub\n",
-               res.signer);
-        printf("  the folder itself is consistent: %zu ballot(s), %zu image(s) re-read, every "
-               "total matches%s\n",
-               res.ballots, res.images_reread, res.draft ? " (a DRAFT report)" : "");
-        printf("  fingerprint %s\n", res.fingerprint);
-        code = PHIEU_EXIT_UNVERIFIED;
-    } else if (res.ok) {
-        printf("OK: %zu ballot(s), %zu image(s) re-read, every total matches%s\n", res.ballots,
-               res.images_reread, res.draft ? " (a DRAFT report)" : "");
-        printf("  fingerprint %s\n  signed by   %s (the key given)\n", res.fingerprint,
-               res.signer);
-        if (res.pending > 0)
-            printf("  draft: %d ballot(s) or row(s) still pending\n", res.pending);
-    } else {
-        fputs(res.problems.data ? res.problems.data : "", stdout);
-        printf("FAILED: %d discrepanc%s in %s\n", res.n_problems,
-               res.n_problems == 1 ? "y" : "ies", dir);
-        code = PHIEU_EXIT_BLOCKED;
-    }
+    int code = print_result(&res, dir, pubkey != NULL);
     phieu_verify_result_release(&res);
     return code;
 }

@@ -179,6 +179,47 @@ static phieu_rect rect(double x, double y, double w, double h)
     return r;
 }
 
+/* The form code, centred vertically on the bottom fiducials: start bar, cells, end bar,
+ * and the printed text up to the right fiducial (right, bottom: its corner). */
+static void layout_code(phieu_layout *out, double right, double bottom)
+{
+    double code_y = bottom + (FID_SIZE - CODE_H) / 2.0;
+    out->code_start = rect(CODE_X, code_y, CODE_BAR_W, CODE_H);
+    double x = CODE_X + CODE_BAR_W + CODE_GAP;
+    for (int i = 0; i < PHIEU_FORM_CODE_BITS; i++)
+        out->code_cells[i] = rect(x + i * CODE_CELL_W, code_y, CODE_CELL_W, CODE_H);
+    x += PHIEU_FORM_CODE_BITS * CODE_CELL_W + CODE_GAP;
+    out->code_end = rect(x, code_y, CODE_BAR_W, CODE_H);
+    x += CODE_BAR_W + CODE_TEXT_GAP;
+    out->code_text = rect(x, code_y, right - CODE_TEXT_GAP - x, CODE_H);
+}
+
+/* The table: its columns, rows and each row's boxes, centred in their cells. */
+static void layout_table(const phieu_form *form, const form_metrics *m, phieu_layout *out)
+{
+    out->n_columns = 3 + form->n_choices;
+    out->column_x[0] = TABLE_X;
+    for (int c = 0; c < out->n_columns; c++)
+        out->column_x[c + 1] = out->column_x[c] + m->col_w[c];
+    out->header_row_h = TABLE_HEADER_H;
+    out->n_rows = form->n_rows;
+    out->n_choices = form->n_choices;
+    out->box_line_mm = BOX_LINE;
+    out->font_pt = m->font_pt;
+    double y0 = TABLE_TOP + TABLE_HEADER_H;
+    for (int r = 0; r < form->n_rows; r++) {
+        double ry = y0 + r * m->row_pitch;
+        out->rows[r] = rect(TABLE_X, ry, TABLE_W, m->row_pitch);
+        for (int c = 0; c < form->n_choices; c++) {
+            double cx = out->column_x[3 + c];
+            double cw = out->column_x[4 + c] - cx;
+            out->boxes[r][c] = rect(cx + (cw - m->box) / 2.0, ry + (m->row_pitch - m->box) / 2.0,
+                                    m->box, m->box);
+        }
+    }
+    out->table = rect(TABLE_X, TABLE_TOP, TABLE_W, TABLE_HEADER_H + form->n_rows * m->row_pitch);
+}
+
 int phieu_layout_compute(const phieu_form *form, phieu_layout *out, phieu_error *err)
 {
     if (!form || !out)
@@ -212,38 +253,7 @@ int phieu_layout_compute(const phieu_form *form, phieu_layout *out, phieu_error 
     out->instruction = INSTRUCTION;
     out->test_band = TEST_BAND;
 
-    /* Form code, centred vertically on the bottom fiducials. */
-    double code_y = bottom + (FID_SIZE - CODE_H) / 2.0;
-    out->code_start = rect(CODE_X, code_y, CODE_BAR_W, CODE_H);
-    double x = CODE_X + CODE_BAR_W + CODE_GAP;
-    for (int i = 0; i < PHIEU_FORM_CODE_BITS; i++)
-        out->code_cells[i] = rect(x + i * CODE_CELL_W, code_y, CODE_CELL_W, CODE_H);
-    x += PHIEU_FORM_CODE_BITS * CODE_CELL_W + CODE_GAP;
-    out->code_end = rect(x, code_y, CODE_BAR_W, CODE_H);
-    x += CODE_BAR_W + CODE_TEXT_GAP;
-    out->code_text = rect(x, code_y, right - CODE_TEXT_GAP - x, CODE_H);
-
-    /* The table. */
-    out->n_columns = 3 + form->n_choices;
-    out->column_x[0] = TABLE_X;
-    for (int c = 0; c < out->n_columns; c++)
-        out->column_x[c + 1] = out->column_x[c] + m.col_w[c];
-    out->header_row_h = TABLE_HEADER_H;
-    out->n_rows = form->n_rows;
-    out->n_choices = form->n_choices;
-    out->box_line_mm = BOX_LINE;
-    out->font_pt = m.font_pt;
-    double y0 = TABLE_TOP + TABLE_HEADER_H;
-    for (int r = 0; r < form->n_rows; r++) {
-        double ry = y0 + r * m.row_pitch;
-        out->rows[r] = rect(TABLE_X, ry, TABLE_W, m.row_pitch);
-        for (int c = 0; c < form->n_choices; c++) {
-            double cx = out->column_x[3 + c];
-            double cw = out->column_x[4 + c] - cx;
-            out->boxes[r][c] = rect(cx + (cw - m.box) / 2.0, ry + (m.row_pitch - m.box) / 2.0,
-                                    m.box, m.box);
-        }
-    }
-    out->table = rect(TABLE_X, TABLE_TOP, TABLE_W, TABLE_HEADER_H + form->n_rows * m.row_pitch);
+    layout_code(out, right, bottom);
+    layout_table(form, &m, out);
     return 0;
 }

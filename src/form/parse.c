@@ -403,6 +403,29 @@ static int on_choice(parser *p, const char *key, size_t key_len, char *value, po
     return 0;
 }
 
+/* Refuses an unknown key: one that is known but for its case is told to be lower
+ * case. */
+static int unknown_key(parser *p, const char *key, size_t klen, pos kpos)
+{
+    char q[QUOTE_MAX + 4], kbuf[QUOTE_MAX + 1], lower[QUOTE_MAX + 1];
+    size_t m = klen < QUOTE_MAX ? klen : QUOTE_MAX;
+    memcpy(kbuf, key, m);
+    kbuf[m] = '\0';
+    for (size_t i = 0; i <= m; i++)
+        lower[i] = (kbuf[i] >= 'A' && kbuf[i] <= 'Z') ? (char)(kbuf[i] + 32) : kbuf[i];
+    int known = strcmp(lower, "row") == 0 || strcmp(lower, "name") == 0 ||
+                strcmp(lower, "post") == 0 || strncmp(lower, "choice", 6) == 0;
+    for (int h = 0; h < K_HEADER_COUNT; h++)
+        known |= strcmp(lower, header_keys[h]) == 0;
+    if (known && strcmp(lower, kbuf) != 0)
+        return fail(p, kpos, "unknown key '%s'; keys are lower case: write '%s:'",
+                    quote(kbuf, q), lower);
+    return fail(p, kpos,
+                "unknown key '%s'; the keys are id, kind, council, session, title, "
+                "instruction, choice <key>, row, name and post (see docs/forms.md)",
+                quote(kbuf, q));
+}
+
 /* One line that is not blank and not a comment. `line` is the whole line (checked UTF-8,
  * no control characters), `n` its length. */
 static int parse_line(parser *p, const char *line, size_t n, int lineno)
@@ -448,24 +471,7 @@ static int parse_line(parser *p, const char *line, size_t n, int lineno)
         if (k < K_HEADER_COUNT) {
             rc = on_header(p, k, value, vpos, kpos);
         } else {
-            char q[QUOTE_MAX + 4], kbuf[QUOTE_MAX + 1], lower[QUOTE_MAX + 1];
-            size_t m = klen < QUOTE_MAX ? klen : QUOTE_MAX;
-            memcpy(kbuf, key, m);
-            kbuf[m] = '\0';
-            for (size_t i = 0; i <= m; i++)
-                lower[i] = (kbuf[i] >= 'A' && kbuf[i] <= 'Z') ? (char)(kbuf[i] + 32) : kbuf[i];
-            int known = strcmp(lower, "row") == 0 || strcmp(lower, "name") == 0 ||
-                        strcmp(lower, "post") == 0 || strncmp(lower, "choice", 6) == 0;
-            for (int h = 0; h < K_HEADER_COUNT; h++)
-                known |= strcmp(lower, header_keys[h]) == 0;
-            if (known && strcmp(lower, kbuf) != 0)
-                rc = fail(p, kpos, "unknown key '%s'; keys are lower case: write '%s:'",
-                          quote(kbuf, q), lower);
-            else
-                rc = fail(p, kpos,
-                          "unknown key '%s'; the keys are id, kind, council, session, title, "
-                          "instruction, choice <key>, row, name and post (see docs/forms.md)",
-                          quote(kbuf, q));
+            rc = unknown_key(p, key, klen, kpos);
         }
     }
     phieu_free(value);
@@ -507,23 +513,10 @@ static int check_bytes(parser *p, const char *line, size_t n, int lineno)
     return 0;
 }
 
-static int finish(parser *p)
+/* The form's choices: its kind's, with the labels the form gives them instead. */
+static int apply_choice_labels(parser *p)
 {
     phieu_form *f = p->form;
-    pos top = {1, 1};
-    char q[QUOTE_MAX + 4];
-    if (!p->any_line)
-        return fail(p, top,
-                    "the form is empty; write the keys id, kind, council, session, title, "
-                    "instruction and one 'row:' block per person (see docs/forms.md)");
-    for (int k = 0; k < K_HEADER_COUNT; k++)
-        if (!p->have[k])
-            return fail(p, top, "missing required key '%s'; add a line like '%s'",
-                        header_keys[k], header_examples[k]);
-    if (f->n_rows == 0)
-        return fail(p, top,
-                    "the form has no rows; add one block per person: 'row:', 'name: ...', "
-                    "'post: ...'");
     int n;
     const phieu_choice *defaults = kind_choices(f->kind, &n);
     f->n_choices = n;
@@ -538,8 +531,15 @@ static int finish(parser *p)
                         f->kind == PHIEU_FORM_RATING ? "high, trust, low" : "trust, distrust");
         memcpy(f->choices[c].label, p->over_label[i], strlen(p->over_label[i]) + 1);
     }
+    return 0;
+}
 
-    /* Will every text fit its place on the page? */
+/* Whether every text fits its place on the page: each one's width estimated in its font
+ * against the room the layout gives it. */
+static int check_text_fits(parser *p)
+{
+    phieu_form *f = p->form;
+    char q[QUOTE_MAX + 4];
     form_metrics m;
     form_metrics_compute(f->kind, f->n_rows, &m);
     struct {
@@ -587,11 +587,74 @@ static int finish(parser *p)
     return 0;
 }
 
+static int finish(parser *p)
+{
+    phieu_form *f = p->form;
+    pos top = {1, 1};
+    if (!p->any_line)
+        return fail(p, top,
+                    "the form is empty; write the keys id, kind, council, session, title, "
+                    "instruction and one 'row:' block per person (see docs/forms.md)");
+    for (int k = 0; k < K_HEADER_COUNT; k++)
+        if (!p->have[k])
+            return fail(p, top, "missing required key '%s'; add a line like '%s'",
+                        header_keys[k], header_examples[k]);
+    if (f->n_rows == 0)
+        return fail(p, top,
+                    "the form has no rows; add one block per person: 'row:', 'name: ...', "
+                    "'post: ...'");
+    int rc = apply_choice_labels(p);
+    return rc != 0 ? rc : check_text_fits(p);
+}
+
 static void release_parser(parser *p)
 {
     for (int i = 0; i < p->n_over; i++)
         phieu_free(p->over_label[i]);
     phieu_buf_release(&p->post);
+}
+
+/* Parses the text line by line (after a byte-order mark some editors write), skipping
+ * blank lines and comments. */
+static int parse_lines(parser *p, const char *text, size_t len)
+{
+    size_t i = 0;
+    int lineno = 0, rc = 0;
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (rc == 0 && i < len) {
+        lineno++;
+        const char *line = text + i;
+        const char *nl = memchr(line, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - line) : len - i;
+        i += n + (nl ? 1 : 0);
+        if (n > 0 && line[n - 1] == '\r')
+            n--;
+        rc = check_bytes(p, line, n, lineno);
+        if (rc)
+            break;
+        size_t s = 0;
+        while (s < n && is_space(line[s]))
+            s++;
+        if (s == n || line[s] == '#')
+            continue;
+        p->any_line = 1;
+        rc = parse_line(p, line, n, lineno);
+    }
+    return rc;
+}
+
+/* The form's fingerprint: the SHA-256 of its canonical text. */
+static int fingerprint(phieu_form *f, phieu_error *err)
+{
+    char *canon = NULL;
+    int rc = phieu_form_canonical(f, &canon, err);
+    if (rc == 0) {
+        phieu_sha256(canon, strlen(canon), f->fingerprint);
+        phieu_hex(f->fingerprint, sizeof f->fingerprint, f->fingerprint_hex);
+        phieu_free(canon);
+    }
+    return rc;
 }
 
 int phieu_form_parse(const char *text, size_t len, const char *filename, phieu_form **out,
@@ -621,43 +684,13 @@ int phieu_form_parse(const char *text, size_t len, const char *filename, phieu_f
         memcpy(p.form->source, text, len);
     p.form->source[len] = '\0';
 
-    size_t i = 0;
-    int lineno = 0;
-    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
-        i = 3; /* a byte-order mark some editors write */
-    while (rc == 0 && i < len) {
-        lineno++;
-        const char *line = text + i;
-        const char *nl = memchr(line, '\n', len - i);
-        size_t n = nl ? (size_t)(nl - line) : len - i;
-        i += n + (nl ? 1 : 0);
-        if (n > 0 && line[n - 1] == '\r')
-            n--;
-        rc = check_bytes(&p, line, n, lineno);
-        if (rc)
-            break;
-        size_t s = 0;
-        while (s < n && is_space(line[s]))
-            s++;
-        if (s == n || line[s] == '#')
-            continue;
-        p.any_line = 1;
-        rc = parse_line(&p, line, n, lineno);
-    }
+    rc = parse_lines(&p, text, len);
     if (rc == 0)
         rc = close_row(&p);
     if (rc == 0)
         rc = finish(&p);
-    if (rc == 0) {
-        char *canon = NULL;
-        rc = phieu_form_canonical(p.form, &canon, err);
-        if (rc == 0) {
-            phieu_sha256(canon, strlen(canon), p.form->fingerprint);
-            phieu_hex(p.form->fingerprint, sizeof p.form->fingerprint,
-                      p.form->fingerprint_hex);
-            phieu_free(canon);
-        }
-    }
+    if (rc == 0)
+        rc = fingerprint(p.form, err);
     release_parser(&p);
     if (rc) {
         phieu_form_destroy(&p.form);

@@ -136,22 +136,24 @@ static int decision_note(phieu_session *s, const phieu_exception *e, char *note,
     return 0;
 }
 
-static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exception *exc,
-                       size_t n_exc, phieu_report_ballot *b, phieu_error *err)
+/* The ballot's page as read: its hash, the reader's status and form, the board's form
+ * and its reading if the board set one, and each row's value, machine reading and
+ * scores. The sheet into *sheet. */
+static int fill_reading(phieu_session *s, const phieu_ballot *sb, phieu_report_ballot *b,
+                        phieu_sheet *sheet, phieu_error *err)
 {
-    phieu_sheet sheet;
     phieu_reading *reading = phieu_malloc(sizeof *reading);
     if (!reading)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading the ballots");
-    int rc = phieu_session_sheet_get(s, sb->sheet_id, &sheet, reading, err);
+    int rc = phieu_session_sheet_get(s, sb->sheet_id, sheet, reading, err);
     if (rc != 0) {
         phieu_free(reading);
         return rc;
     }
     memcpy(b->sha256, sb->sha256, sizeof b->sha256);
-    b->unreadable = sheet.unreadable;
-    b->page_status = sheet.unreadable ? PHIEU_PAGE_REJECTED : reading->status;
-    b->read_form = sheet.unreadable ? -1 : reading->form_index;
+    b->unreadable = sheet->unreadable;
+    b->page_status = sheet->unreadable ? PHIEU_PAGE_REJECTED : reading->status;
+    b->read_form = sheet->unreadable ? -1 : reading->form_index;
     /* A page whose form the board set counts by its reading as that form. */
     int board_form = -1;
     rc = phieu_session_sheet_board_reading(s, sb->sheet_id, &board_form, reading, err);
@@ -163,7 +165,6 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
         phieu_free(reading);
         return rc;
     }
-    rc = 0;
     b->state = sb->state;
     b->form_index = sb->form_index;
     b->n_rows = sb->n_rows;
@@ -171,28 +172,27 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
         phieu_report_row *row = &b->rows[r];
         row->value = sb->value[r];
         row->machine = PHIEU_ROW_REVIEW;
-        if (!sheet.unreadable && r < reading->n_rows) {
+        if (!sheet->unreadable && r < reading->n_rows) {
             row->machine = reading->rows[r].decision;
             for (int c = 0; c < PHIEU_FORM_MAX_CHOICES; c++)
                 row->score[c] = reading->rows[r].boxes[c].score;
         }
     }
     phieu_free(reading);
-    char path[4096];
-    rc = phieu_session_image_path(s, sb->sha256, sheet.unreadable, path, sizeof path, err);
-    if (rc != 0)
-        return rc;
-    b->image_path = phieu_strdup(path);
-    if (!b->image_path)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
-    size_t path_len = strlen(path);
-    b->image_tiff = path_len > 4 && strcmp(path + path_len - 4, ".tif") == 0;
+    return 0;
+}
+
+/* The ballot's exceptions: an open one named (so verify applies the same rule), a
+ * resolved one with the board's decision and its note. */
+static int fill_exceptions(phieu_session *s, const char *sheet_id, const phieu_exception *exc,
+                           size_t n_exc, phieu_report_ballot *b, phieu_error *err)
+{
     for (size_t i = 0; i < n_exc; i++) {
         const phieu_exception *e = &exc[i];
-        if (strcmp(e->sheet_id, sb->sheet_id) != 0)
+        int rc = 0;
+        if (strcmp(e->sheet_id, sheet_id) != 0)
             continue;
         if (e->state != PHIEU_EXC_RESOLVED) {
-            /* Open: the record names the exception so verify applies the same rule. */
             if (e->row == 0) {
                 b->page_open = 1;
                 copy_text(b->page_reason, sizeof b->page_reason, e->reason);
@@ -218,6 +218,28 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
         if (rc != 0)
             return rc;
     }
+    return 0;
+}
+
+static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exception *exc,
+                       size_t n_exc, phieu_report_ballot *b, phieu_error *err)
+{
+    phieu_sheet sheet;
+    int rc = fill_reading(s, sb, b, &sheet, err);
+    if (rc != 0)
+        return rc;
+    char path[4096];
+    rc = phieu_session_image_path(s, sb->sha256, sheet.unreadable, path, sizeof path, err);
+    if (rc != 0)
+        return rc;
+    b->image_path = phieu_strdup(path);
+    if (!b->image_path)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+    size_t path_len = strlen(path);
+    b->image_tiff = path_len > 4 && strcmp(path + path_len - 4, ".tif") == 0;
+    rc = fill_exceptions(s, sb->sheet_id, exc, n_exc, b, err);
+    if (rc != 0)
+        return rc;
     if (sb->by_board) {
         /* The decision's digest means nothing outside the session: the record says "read"
          * and carries the rows the board read. */
@@ -229,15 +251,11 @@ static int fill_ballot(phieu_session *s, const phieu_ballot *sb, const phieu_exc
     return 0;
 }
 
-int phieu_report_data_from_session(phieu_session *s, phieu_report_data **out,
-                                   phieu_error *err)
+/* The session's own entries: council, session, date, place, board, rules, thresholds, the
+ * count's times, the forms (parsed again from their source) and the log's head. */
+static int fill_session(phieu_session *s, phieu_report_data *d, phieu_error *err)
 {
-    *out = NULL;
     const phieu_session_info *info = phieu_session_get_info(s);
-    phieu_report_data *d = phieu_calloc(1, sizeof *d);
-    if (!d)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
-    int rc = 0;
     d->council = dup_or_empty(info->council);
     d->session_name = dup_or_empty(info->session_name);
     d->date = dup_or_empty(info->date);
@@ -249,49 +267,44 @@ int phieu_report_data_from_session(phieu_session *s, phieu_report_data **out,
     d->rules = phieu_rules_find(info->rules);
     d->thresholds = info->thresholds;
     if (!d->council || !d->session_name || !d->date || !d->place || !d->board_head ||
-        !d->board_secretary) {
-        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if ((rc = phieu_session_times_get(s, d->opened, d->closed, err)) != 0)
-        goto fail;
-    if (!d->rules) {
-        rc = phieu_error_set(err, PHIEU_EFORMAT, "the session names an unknown rule set '%s'",
-                             info->rules ? info->rules : "");
-        goto fail;
-    }
+        !d->board_secretary)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+    int rc = phieu_session_times_get(s, d->opened, d->closed, err);
+    if (rc != 0)
+        return rc;
+    if (!d->rules)
+        return phieu_error_set(err, PHIEU_EFORMAT, "the session names an unknown rule set '%s'",
+                               info->rules ? info->rules : "");
     if (info->board.n_members > 0) {
         d->board_members = phieu_calloc((size_t)info->board.n_members, sizeof(char *));
-        if (!d->board_members) {
-            rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
-            goto fail;
-        }
+        if (!d->board_members)
+            return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
         for (int i = 0; i < info->board.n_members; i++) {
             d->board_members[i] = dup_or_empty(info->board.members[i]);
             d->n_members++;
-            if (!d->board_members[i]) {
-                rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
-                goto fail;
-            }
+            if (!d->board_members[i])
+                return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
         }
     }
     for (int i = 0; i < info->n_forms && i < PHIEU_SESSION_MAX_FORMS; i++) {
         const phieu_form *f = info->forms[i];
         rc = phieu_form_parse(f->source, strlen(f->source), f->id, &d->forms[i], err);
         if (rc != 0)
-            goto fail;
+            return rc;
         d->n_forms++;
         d->counts[i] = info->counts[i];
     }
-    rc = phieu_session_log_head(s, d->log_head, err);
-    if (rc != 0)
-        goto fail;
+    return phieu_session_log_head(s, d->log_head, err);
+}
 
+/* The exceptions' counts and every ballot's record. */
+static int fill_ballots(phieu_session *s, phieu_report_data *d, phieu_error *err)
+{
     phieu_exception *exc = NULL;
     size_t n_exc = 0;
-    rc = phieu_session_exceptions_list(s, PHIEU_EXC_LIST_ALL, &exc, &n_exc, err);
+    int rc = phieu_session_exceptions_list(s, PHIEU_EXC_LIST_ALL, &exc, &n_exc, err);
     if (rc != 0)
-        goto fail;
+        return rc;
     for (size_t i = 0; i < n_exc; i++) {
         d->exceptions_total++;
         if (exc[i].state == PHIEU_EXC_RESOLVED)
@@ -304,14 +317,13 @@ int phieu_report_data_from_session(phieu_session *s, phieu_report_data **out,
     rc = phieu_session_ballots(s, &ballots, &n, err);
     if (rc != 0) {
         phieu_free(exc);
-        goto fail;
+        return rc;
     }
     d->ballots = phieu_calloc(n ? n : 1, sizeof *d->ballots);
     if (!d->ballots) {
         phieu_free(exc);
         phieu_free(ballots);
-        rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory for %zu ballots", n);
-        goto fail;
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory for %zu ballots", n);
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = fill_ballot(s, &ballots[i], exc, n_exc, &d->ballots[i], err);
@@ -319,14 +331,26 @@ int phieu_report_data_from_session(phieu_session *s, phieu_report_data **out,
     }
     phieu_free(exc);
     phieu_free(ballots);
+    return rc;
+}
+
+int phieu_report_data_from_session(phieu_session *s, phieu_report_data **out,
+                                   phieu_error *err)
+{
+    *out = NULL;
+    phieu_report_data *d = phieu_calloc(1, sizeof *d);
+    if (!d)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+    int rc = fill_session(s, d, err);
+    if (rc == 0)
+        rc = fill_ballots(s, d, err);
     if (rc == 0) /* the head's overrides, listed in the minutes' appendix */
         rc = phieu_session_overrides_list(s, &d->overrides, &d->n_overrides, err);
-    if (rc != 0)
-        goto fail;
+    if (rc != 0) {
+        phieu_report_data_destroy(&d);
+        return rc;
+    }
     phieu_report_shuffle(d);
     *out = d;
     return 0;
-fail:
-    phieu_report_data_destroy(&d);
-    return rc;
 }

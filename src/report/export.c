@@ -168,80 +168,37 @@ static void copy_json_text(char *dst, size_t size, json_t *v)
     snprintf(dst, size, "%s", json_is_string(v) ? json_string_value(v) : "");
 }
 
-int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size_t len,
-                              const char *where, phieu_report_ballot *b, phieu_error *err)
+/* The page status named `name`, or -1 when it names none. */
+static int page_status_parse(const char *name)
 {
-    memset(b, 0, sizeof *b);
-    json_error_t jerr;
-    json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!j || !json_is_object(j)) {
-        json_decref(j);
-        return phieu_error_set(err, PHIEU_EFORMAT, "%s: not a JSON ballot record (%s)", where,
-                               j ? "not an object" : jerr.text);
-    }
-    int rc = 0;
-    const char *id = json_string_value(json_object_get(j, "id"));
-    const char *sha = json_string_value(json_object_get(j, "sha256"));
-    const char *state = json_string_value(json_object_get(j, "state"));
-    json_t *read = json_object_get(j, "read");
-    const char *status = json_string_value(json_object_get(read, "status"));
-    json_t *rows = json_object_get(j, "rows");
-    if (!id || strlen(id) != PHIEU_REPORT_ID_HEX - 1 || !sha ||
-        strlen(sha) != PHIEU_SHA256_HEX - 1 || !state || !status || !json_is_array(rows) ||
-        json_array_size(rows) > PHIEU_FORM_MAX_ROWS) {
-        rc = phieu_error_set(err, PHIEU_EFORMAT,
-                             "%s: a ballot record needs id (32 hex digits), sha256, state, "
-                             "read.status and at most %d rows",
-                             where, PHIEU_FORM_MAX_ROWS);
-        goto done;
-    }
-    memcpy(b->id, id, PHIEU_REPORT_ID_HEX);
-    memcpy(b->sha256, sha, PHIEU_SHA256_HEX);
-    /* The image's name says what it holds; verify finds it by that name. */
-    const char *image = json_string_value(json_object_get(j, "image"));
-    size_t image_len = image ? strlen(image) : 0;
-    b->image_tiff = image_len > 4 && strcmp(image + image_len - 4, ".tif") == 0;
-    const char *counted_by = json_string_value(json_object_get(j, "counted_by"));
-    b->by_board = counted_by && strcmp(counted_by, "board") == 0;
-    if (json_object_get(j, "counted_by") && !b->by_board) {
-        rc = phieu_error_set(err, PHIEU_EFORMAT,
-                             "%s: ballot %s: 'counted_by' is \"board\" or absent", where, id);
-        goto done;
-    }
-    b->state = strcmp(state, "valid") == 0     ? PHIEU_BALLOT_VALID
-               : strcmp(state, "invalid") == 0 ? PHIEU_BALLOT_INVALID
-                                               : PHIEU_BALLOT_PENDING;
-    b->unreadable = strcmp(status, "unreadable") == 0;
-    b->page_status = PHIEU_PAGE_REJECTED;
-    for (int s = PHIEU_PAGE_COUNTED; s <= PHIEU_PAGE_BLANK; s++)
-        if (strcmp(status, phieu_page_status_name(s)) == 0)
-            b->page_status = s;
-    json_t *jform = json_object_get(j, "form");
-    b->form_index = form_by_id(d, json_string_value(jform));
-    b->read_form = form_by_id(d, json_string_value(json_object_get(read, "form")));
-    if ((json_is_string(jform) && b->form_index < 0)) {
-        rc = phieu_error_set(err, PHIEU_EFORMAT, "%s: ballot %s names form '%s', which is "
-                             "not among the export's forms", where, id,
-                             json_string_value(jform));
-        goto done;
-    }
+    int found = -1;
+    for (int s = PHIEU_PAGE_COUNTED; name && s <= PHIEU_PAGE_BLANK; s++)
+        if (strcmp(name, phieu_page_status_name(s)) == 0)
+            found = s;
+    return found;
+}
+
+/* The record's "read_as": the reading as the form the board set, when it has one. */
+static int parse_read_as(const phieu_report_data *d, json_t *j, const char *where,
+                         phieu_report_ballot *b, phieu_error *err)
+{
     json_t *read_as = json_object_get(j, "read_as");
-    if (read_as) {
-        const char *as_status = json_string_value(json_object_get(read_as, "status"));
-        b->board_set = 1;
-        b->board_form = form_by_id(d, json_string_value(json_object_get(read_as, "form")));
-        b->board_status = -1;
-        for (int s = PHIEU_PAGE_COUNTED; as_status && s <= PHIEU_PAGE_BLANK; s++)
-            if (strcmp(as_status, phieu_page_status_name(s)) == 0)
-                b->board_status = s;
-        if (!json_is_object(read_as) || b->board_form < 0 || b->board_status < 0) {
-            rc = phieu_error_set(err, PHIEU_EFORMAT,
-                                 "%s: ballot %s: 'read_as' (the reading as the form the board "
-                                 "set) needs a form of the export and a page status",
-                                 where, id);
-            goto done;
-        }
-    }
+    if (!read_as)
+        return 0;
+    b->board_set = 1;
+    b->board_form = form_by_id(d, json_string_value(json_object_get(read_as, "form")));
+    b->board_status = page_status_parse(json_string_value(json_object_get(read_as, "status")));
+    if (!json_is_object(read_as) || b->board_form < 0 || b->board_status < 0)
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "%s: ballot %s: 'read_as' (the reading as the form the board "
+                               "set) needs a form of the export and a page status",
+                               where, b->id);
+    return 0;
+}
+
+/* The board's decision on the page ("board"), or the exception still open ("review"). */
+static void parse_page_board(json_t *j, phieu_report_ballot *b)
+{
     json_t *board = json_object_get(j, "board");
     if (json_is_object(board)) {
         b->page_decided = 1;
@@ -254,54 +211,120 @@ int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size
         copy_json_text(b->page_reason, sizeof b->page_reason,
                        json_object_get(json_object_get(j, "review"), "reason"));
     }
-    const phieu_form *form = b->form_index >= 0 ? d->forms[b->form_index]
-                             : b->board_set      ? d->forms[b->board_form]
-                             : b->read_form >= 0 ? d->forms[b->read_form]
-                                                 : NULL;
-    b->n_rows = (int)json_array_size(rows);
-    for (int r = 0; r < b->n_rows; r++) {
-        json_t *jr = json_array_get(rows, (size_t)r);
-        phieu_report_row *row = &b->rows[r];
-        const char *machine = json_string_value(json_object_get(jr, "read"));
-        const char *value = json_string_value(json_object_get(jr, "value"));
-        json_t *scores = json_object_get(jr, "scores");
-        if (!machine || !value || report_value_parse(form, machine, &row->machine) != 0 ||
-            report_value_parse(form, value, &row->value) != 0 || !json_is_array(scores) ||
-            json_array_size(scores) > PHIEU_FORM_MAX_CHOICES) {
-            rc = phieu_error_set(err, PHIEU_EFORMAT,
-                                 "%s: ballot %s row %d: 'read' and 'value' must be a choice "
-                                 "of the form or blank/overvote/review/invalid/pending, "
-                                 "'scores' an array of at most %d integers",
-                                 where, id, r + 1, PHIEU_FORM_MAX_CHOICES);
-            goto done;
-        }
-        for (size_t c = 0; c < json_array_size(scores); c++)
-            row->score[c] =
-                (float)json_integer_value(json_array_get(scores, c)) / (float)SCORE_SCALE;
-        const char *board_read = json_string_value(json_object_get(jr, "board_read"));
-        if (b->by_board && (!board_read ||
-                            report_value_parse(form, board_read, &row->board_read) != 0 ||
-                            (row->board_read < 0 && row->board_read != PHIEU_ROW_BLANK &&
-                             row->board_read != PHIEU_ROW_OVERVOTE))) {
-            rc = phieu_error_set(err, PHIEU_EFORMAT,
-                                 "%s: ballot %s row %d: a ballot counted by the board needs "
-                                 "'board_read', a choice of the form, blank or overvote",
-                                 where, id, r + 1);
-            goto done;
-        }
-        json_t *rb = json_object_get(jr, "board");
-        if (json_is_object(rb)) {
-            row->decided = 1;
-            copy_json_text(row->decision, sizeof row->decision, json_object_get(rb, "decision"));
-            copy_json_text(row->reason, sizeof row->reason, json_object_get(rb, "reason"));
-            copy_json_text(row->note, sizeof row->note, json_object_get(rb, "note"));
-        } else if (json_is_object(json_object_get(jr, "review"))) {
-            row->open = 1;
-            copy_json_text(row->reason, sizeof row->reason,
-                           json_object_get(json_object_get(jr, "review"), "reason"));
-        }
+}
+
+/* Row r of a ballot record: the machine's reading, the value, the scores, the board's
+ * reading when the board counted the ballot, and the board's decision or open exception. */
+static int parse_row(const phieu_form *form, json_t *jr, const char *where,
+                     const phieu_report_ballot *b, int r, phieu_report_row *row, phieu_error *err)
+{
+    const char *machine = json_string_value(json_object_get(jr, "read"));
+    const char *value = json_string_value(json_object_get(jr, "value"));
+    json_t *scores = json_object_get(jr, "scores");
+    if (!machine || !value || report_value_parse(form, machine, &row->machine) != 0 ||
+        report_value_parse(form, value, &row->value) != 0 || !json_is_array(scores) ||
+        json_array_size(scores) > PHIEU_FORM_MAX_CHOICES)
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "%s: ballot %s row %d: 'read' and 'value' must be a choice "
+                               "of the form or blank/overvote/review/invalid/pending, "
+                               "'scores' an array of at most %d integers",
+                               where, b->id, r + 1, PHIEU_FORM_MAX_CHOICES);
+    for (size_t c = 0; c < json_array_size(scores); c++)
+        row->score[c] = (float)json_integer_value(json_array_get(scores, c)) / (float)SCORE_SCALE;
+    const char *board_read = json_string_value(json_object_get(jr, "board_read"));
+    if (b->by_board &&
+        (!board_read || report_value_parse(form, board_read, &row->board_read) != 0 ||
+         (row->board_read < 0 && row->board_read != PHIEU_ROW_BLANK &&
+          row->board_read != PHIEU_ROW_OVERVOTE)))
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "%s: ballot %s row %d: a ballot counted by the board needs "
+                               "'board_read', a choice of the form, blank or overvote",
+                               where, b->id, r + 1);
+    json_t *rb = json_object_get(jr, "board");
+    if (json_is_object(rb)) {
+        row->decided = 1;
+        copy_json_text(row->decision, sizeof row->decision, json_object_get(rb, "decision"));
+        copy_json_text(row->reason, sizeof row->reason, json_object_get(rb, "reason"));
+        copy_json_text(row->note, sizeof row->note, json_object_get(rb, "note"));
+    } else if (json_is_object(json_object_get(jr, "review"))) {
+        row->open = 1;
+        copy_json_text(row->reason, sizeof row->reason,
+                       json_object_get(json_object_get(jr, "review"), "reason"));
     }
-done:
+    return 0;
+}
+
+/* The record's identity and page: id, sha256, image kind, who counted it, its state, the
+ * machine's page status and the forms it names. */
+static int parse_ballot_page(const phieu_report_data *d, json_t *j, const char *where,
+                             phieu_report_ballot *b, phieu_error *err)
+{
+    const char *id = json_string_value(json_object_get(j, "id"));
+    const char *sha = json_string_value(json_object_get(j, "sha256"));
+    const char *state = json_string_value(json_object_get(j, "state"));
+    json_t *read = json_object_get(j, "read");
+    const char *status = json_string_value(json_object_get(read, "status"));
+    json_t *rows = json_object_get(j, "rows");
+    if (!id || strlen(id) != PHIEU_REPORT_ID_HEX - 1 || !sha ||
+        strlen(sha) != PHIEU_SHA256_HEX - 1 || !state || !status || !json_is_array(rows) ||
+        json_array_size(rows) > PHIEU_FORM_MAX_ROWS)
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "%s: a ballot record needs id (32 hex digits), sha256, state, "
+                               "read.status and at most %d rows",
+                               where, PHIEU_FORM_MAX_ROWS);
+    memcpy(b->id, id, PHIEU_REPORT_ID_HEX);
+    memcpy(b->sha256, sha, PHIEU_SHA256_HEX);
+    /* The image's name says what it holds; verify finds it by that name. */
+    const char *image = json_string_value(json_object_get(j, "image"));
+    size_t image_len = image ? strlen(image) : 0;
+    b->image_tiff = image_len > 4 && strcmp(image + image_len - 4, ".tif") == 0;
+    const char *counted_by = json_string_value(json_object_get(j, "counted_by"));
+    b->by_board = counted_by && strcmp(counted_by, "board") == 0;
+    if (json_object_get(j, "counted_by") && !b->by_board)
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "%s: ballot %s: 'counted_by' is \"board\" or absent", where, id);
+    b->state = strcmp(state, "valid") == 0     ? PHIEU_BALLOT_VALID
+               : strcmp(state, "invalid") == 0 ? PHIEU_BALLOT_INVALID
+                                               : PHIEU_BALLOT_PENDING;
+    b->unreadable = strcmp(status, "unreadable") == 0;
+    int page_status = page_status_parse(status);
+    b->page_status = page_status >= 0 ? page_status : PHIEU_PAGE_REJECTED;
+    json_t *jform = json_object_get(j, "form");
+    b->form_index = form_by_id(d, json_string_value(jform));
+    b->read_form = form_by_id(d, json_string_value(json_object_get(read, "form")));
+    if ((json_is_string(jform) && b->form_index < 0))
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "%s: ballot %s names form '%s', which is "
+                               "not among the export's forms",
+                               where, id, json_string_value(jform));
+    return 0;
+}
+
+int phieu_report_ballot_parse(const phieu_report_data *d, const char *line, size_t len,
+                              const char *where, phieu_report_ballot *b, phieu_error *err)
+{
+    memset(b, 0, sizeof *b);
+    json_error_t jerr;
+    json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!j || !json_is_object(j)) {
+        json_decref(j);
+        return phieu_error_set(err, PHIEU_EFORMAT, "%s: not a JSON ballot record (%s)", where,
+                               j ? "not an object" : jerr.text);
+    }
+    int rc = parse_ballot_page(d, j, where, b, err);
+    if (rc == 0)
+        rc = parse_read_as(d, j, where, b, err);
+    if (rc == 0) {
+        parse_page_board(j, b);
+        const phieu_form *form = b->form_index >= 0  ? d->forms[b->form_index]
+                                 : b->board_set      ? d->forms[b->board_form]
+                                 : b->read_form >= 0 ? d->forms[b->read_form]
+                                                     : NULL;
+        json_t *rows = json_object_get(j, "rows");
+        b->n_rows = (int)json_array_size(rows);
+        for (int r = 0; rc == 0 && r < b->n_rows; r++)
+            rc = parse_row(form, json_array_get(rows, (size_t)r), where, b, r, &b->rows[r], err);
+    }
     json_decref(j);
     return rc;
 }

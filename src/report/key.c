@@ -102,6 +102,45 @@ int phieu_key_generate(const char *path, phieu_key *out, phieu_error *err)
     return rc;
 }
 
+/* The secret key on line 2 (hex), checked against the public key it holds: a damaged
+ * file is caught here, not by a signature nobody can check. */
+static int parse_secret(const char *hex, size_t hex_len, const char *name, phieu_key *out,
+                        phieu_error *err)
+{
+    if (phieu_hex_decode(hex, hex_len, out->secret_key, PHIEU_KEY_SECRET_BYTES, NULL) !=
+        0) {
+        sodium_memzero(out, sizeof *out);
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "'%s': the secret key must be %d hex digits on line 2",
+                               name, 2 * PHIEU_KEY_SECRET_BYTES);
+    }
+    /* An Ed25519 secret key in libsodium is seed || public key: derive and compare,
+     * so a damaged file is caught here and not by a signature nobody can check. */
+    crypto_sign_ed25519_sk_to_pk(out->public_key, out->secret_key);
+    if (sodium_memcmp(out->public_key, out->secret_key + 32, 32) != 0) {
+        sodium_memzero(out, sizeof *out);
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "'%s': the secret key is damaged (its two halves do not "
+                               "match); use the board's backup copy",
+                               name);
+    }
+    uint8_t seed[32], pk[32], sk[64];
+    crypto_sign_ed25519_sk_to_seed(seed, out->secret_key);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    int same = sodium_memcmp(pk, out->public_key, 32) == 0;
+    sodium_memzero(seed, sizeof seed);
+    sodium_memzero(sk, sizeof sk);
+    if (!same) {
+        sodium_memzero(out, sizeof *out);
+        return phieu_error_set(err, PHIEU_EFORMAT,
+                               "'%s': the secret key is damaged (its public half does not "
+                               "belong to it); use the board's backup copy",
+                               name);
+    }
+    out->has_secret = 1;
+    return 0;
+}
+
 int phieu_key_parse(const char *text, size_t len, const char *name, phieu_key *out,
                     phieu_error *err)
 {
@@ -128,44 +167,12 @@ int phieu_key_parse(const char *text, size_t len, const char *name, phieu_key *o
                                "'%s' is not a phieu key file (its first line should be '%s' "
                                "or '%s')",
                                name, SECRET_HEADER, PUBLIC_HEADER);
-    if (secret) {
-        if (phieu_hex_decode(hex, hex_len, out->secret_key, PHIEU_KEY_SECRET_BYTES, NULL) !=
-            0) {
-            sodium_memzero(out, sizeof *out);
-            return phieu_error_set(err, PHIEU_EFORMAT,
-                                   "'%s': the secret key must be %d hex digits on line 2",
-                                   name, 2 * PHIEU_KEY_SECRET_BYTES);
-        }
-        /* An Ed25519 secret key in libsodium is seed || public key: derive and compare,
-         * so a damaged file is caught here and not by a signature nobody can check. */
-        crypto_sign_ed25519_sk_to_pk(out->public_key, out->secret_key);
-        if (sodium_memcmp(out->public_key, out->secret_key + 32, 32) != 0) {
-            sodium_memzero(out, sizeof *out);
-            return phieu_error_set(err, PHIEU_EFORMAT,
-                                   "'%s': the secret key is damaged (its two halves do not "
-                                   "match); use the board's backup copy",
-                                   name);
-        }
-        uint8_t seed[32], pk[32], sk[64];
-        crypto_sign_ed25519_sk_to_seed(seed, out->secret_key);
-        crypto_sign_seed_keypair(pk, sk, seed);
-        int same = sodium_memcmp(pk, out->public_key, 32) == 0;
-        sodium_memzero(seed, sizeof seed);
-        sodium_memzero(sk, sizeof sk);
-        if (!same) {
-            sodium_memzero(out, sizeof *out);
-            return phieu_error_set(err, PHIEU_EFORMAT,
-                                   "'%s': the secret key is damaged (its public half does not "
-                                   "belong to it); use the board's backup copy",
-                                   name);
-        }
-        out->has_secret = 1;
-    } else if (phieu_hex_decode(hex, hex_len, out->public_key, PHIEU_KEY_PUBLIC_BYTES, NULL) !=
-               0) {
+    if (secret)
+        return parse_secret(hex, hex_len, name, out, err);
+    if (phieu_hex_decode(hex, hex_len, out->public_key, PHIEU_KEY_PUBLIC_BYTES, NULL) != 0)
         return phieu_error_set(err, PHIEU_EFORMAT,
                                "'%s': the public key must be %d hex digits on line 2", name,
                                2 * PHIEU_KEY_PUBLIC_BYTES);
-    }
     return 0;
 }
 

@@ -347,6 +347,19 @@ static void decimal_comma(double v, char *out, size_t size)
         out[--len] = '\0';
 }
 
+/* The size (HEADER_PT at most) at which `text`, bold, fits `width` on one line. */
+static double one_line_pt(doc *m, const char *text, double width)
+{
+    PangoLayout *l = make_layout(m, text, HEADER_PT, ST_BOLD, -1, PANGO_ALIGN_LEFT);
+    pango_layout_set_width(l, -1);
+    int nw, nh;
+    pango_layout_get_size(l, &nw, &nh);
+    g_object_unref(l);
+    if ((double)nw / PANGO_SCALE > width)
+        return HEADER_PT * width / ((double)nw / PANGO_SCALE);
+    return HEADER_PT;
+}
+
 static void header(doc *m)
 {
     const phieu_report_data *d = m->d;
@@ -365,14 +378,7 @@ static void header(doc *m)
     double left_h = y + 2 - m->y;
     double yr = m->y;
     /* Quốc hiệu on one line: with a wider fallback face than Times, a smaller size. */
-    double nation_pt = HEADER_PT;
-    PangoLayout *l = make_layout(m, tx->nation, HEADER_PT, ST_BOLD, -1, PANGO_ALIGN_LEFT);
-    pango_layout_set_width(l, -1);
-    int nw, nh;
-    pango_layout_get_size(l, &nw, &nh);
-    g_object_unref(l);
-    if ((double)nw / PANGO_SCALE > right_w - 2)
-        nation_pt = HEADER_PT * (right_w - 2) / ((double)nw / PANGO_SCALE);
+    double nation_pt = one_line_pt(m, tx->nation, right_w - 2);
     yr += draw_text(m, right_x, yr, right_w, tx->nation, nation_pt, ST_BOLD, PANGO_ALIGN_CENTER);
     double motto_w = 0;
     yr += draw_text_w(m, right_x, yr, right_w, tx->motto, BODY_PT, ST_BOLD, PANGO_ALIGN_CENTER,
@@ -458,30 +464,21 @@ static void opening(doc *m)
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 3 * MM);
 }
 
-/* One form: its title as printed, the counts in the law's words (collected = valid +
- * invalid), the table, and each consequence as a sentence. */
-static void form_section(doc *m, int i)
+/* One form's counts in the law's words: delegates present, ballots issued and
+ * collected, valid and invalid, spoiled, pending, read by the board, and a difference
+ * between collected and read. */
+static void form_counts(doc *m, int i, const phieu_tally_form *f)
 {
-    const phieu_report_data *d = m->d;
     const minutes_texts *tx = m->tx;
-    const phieu_tally_form *f = &m->t->forms[i];
-    const minutes_kind_texts *kt =
-        f->form->kind == PHIEU_FORM_CONFIDENCE ? &m->w->confidence : &m->w->rating;
     phieu_reconciliation rec;
     phieu_tally_reconcile(m->t, &rec);
     char line[2048], a[32], b[32];
-    need(m, 45 * MM);
-    if (m->t->n_forms > 1)
-        snprintf(line, sizeof line, "%s. %s", roman(i), f->form->title);
-    else
-        snprintf(line, sizeof line, "%s", f->form->title);
-    para(m, line, BODY_PT, ST_BOLD, PANGO_ALIGN_LEFT, 1 * MM);
     const phieu_board_counts *c = &f->counts;
     if (c->entered)
         snprintf(a, sizeof a, "%d", c->present);
     else
         snprintf(a, sizeof a, "%s", tx->blank);
-    snprintf(line, sizeof line, tx->delegates, d->delegates, a);
+    snprintf(line, sizeof line, tx->delegates, m->d->delegates, a);
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 0);
     if (c->entered) {
         snprintf(a, sizeof a, "%d", c->issued);
@@ -511,11 +508,16 @@ static void form_section(doc *m, int i)
         snprintf(line, sizeof line, tx->difference, rec.forms[i].collected, rec.forms[i].read);
         para_x(m, line, BODY_PT, ST_BOLD, PANGO_ALIGN_LEFT, 10 * MM, 0);
     }
-    snprintf(line, sizeof line, tx->results_intro,
-             d->rules->base == PHIEU_BASE_COLLECTED ? tx->base_collected : tx->base_delegates);
-    para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 2 * MM);
-    form_table(m, f);
+}
 
+/* Each person's consequence under the law as a sentence, or the form's "none". */
+static void form_consequences(doc *m, const phieu_tally_form *f)
+{
+    const phieu_report_data *d = m->d;
+    const minutes_texts *tx = m->tx;
+    const minutes_kind_texts *kt =
+        f->form->kind == PHIEU_FORM_CONFIDENCE ? &m->w->confidence : &m->w->rating;
+    char line[2048];
     para_x(m, tx->consequences_intro, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
     int any = 0;
     for (int p = 0; p < f->n_persons; p++) {
@@ -536,6 +538,28 @@ static void form_section(doc *m, int i)
     }
     if (!any)
         para_x(m, kt->none, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
+}
+
+/* One form: its title as printed, the counts in the law's words (collected = valid +
+ * invalid), the table, and each consequence as a sentence. */
+static void form_section(doc *m, int i)
+{
+    const phieu_report_data *d = m->d;
+    const minutes_texts *tx = m->tx;
+    const phieu_tally_form *f = &m->t->forms[i];
+    char line[2048];
+    need(m, 45 * MM);
+    if (m->t->n_forms > 1)
+        snprintf(line, sizeof line, "%s. %s", roman(i), f->form->title);
+    else
+        snprintf(line, sizeof line, "%s", f->form->title);
+    para(m, line, BODY_PT, ST_BOLD, PANGO_ALIGN_LEFT, 1 * MM);
+    form_counts(m, i, f);
+    snprintf(line, sizeof line, tx->results_intro,
+             d->rules->base == PHIEU_BASE_COLLECTED ? tx->base_collected : tx->base_delegates);
+    para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 2 * MM);
+    form_table(m, f);
+    form_consequences(m, f);
     m->y += 4 * MM;
 }
 
@@ -546,6 +570,35 @@ static void count_facts(doc *m)
     char line[600];
     snprintf(line, sizeof line, m->tx->exceptions, m->d->exceptions_resolved);
     para_x(m, line, BODY_PT, 0, PANGO_ALIGN_LEFT, 10 * MM, 1 * MM);
+}
+
+/* The other members' signatures, two a line, from y down (drawn when draw, else only
+ * measured); returns the y below them. */
+static double member_signatures(doc *m, double y, int draw)
+{
+    const phieu_report_data *d = m->d;
+    const minutes_texts *tx = m->tx;
+    double col = CONTENT_W / 2;
+    for (int i = 0; i < d->n_members; i += 2) {
+        double block = 0;
+        for (int c = 0; c < 2 && i + c < d->n_members; c++) {
+            double x = MARGIN_LEFT + c * col, yy = y;
+            yy += draw ? draw_text(m, x, yy, col, tx->sign_member, BODY_PT, ST_BOLD,
+                                   PANGO_ALIGN_CENTER)
+                       : text_height(m, tx->sign_member, BODY_PT, ST_BOLD, col);
+            yy += draw ? draw_text(m, x, yy, col, tx->sign_hint, BODY_PT, ST_ITALIC,
+                                   PANGO_ALIGN_CENTER)
+                       : text_height(m, tx->sign_hint, BODY_PT, ST_ITALIC, col);
+            yy += 20 * MM;
+            yy += draw ? draw_text(m, x, yy, col, d->board_members[i + c], BODY_PT, ST_BOLD,
+                                   PANGO_ALIGN_CENTER)
+                       : text_height(m, d->board_members[i + c], BODY_PT, ST_BOLD, col);
+            if (yy - y > block)
+                block = yy - y;
+        }
+        y += block + 6 * MM;
+    }
+    return y;
 }
 
 /* The closing and the signatures, drawn at m->y when draw, else only measured; returns
@@ -593,25 +646,7 @@ static double closing(doc *m, int draw)
             block = yy - y;
     }
     y += block + 6 * MM;
-    for (int i = 0; i < d->n_members; i += 2) {
-        block = 0;
-        for (int c = 0; c < 2 && i + c < d->n_members; c++) {
-            double x = MARGIN_LEFT + c * col, yy = y;
-            yy += draw ? draw_text(m, x, yy, col, tx->sign_member, BODY_PT, ST_BOLD,
-                                   PANGO_ALIGN_CENTER)
-                       : text_height(m, tx->sign_member, BODY_PT, ST_BOLD, col);
-            yy += draw ? draw_text(m, x, yy, col, tx->sign_hint, BODY_PT, ST_ITALIC,
-                                   PANGO_ALIGN_CENTER)
-                       : text_height(m, tx->sign_hint, BODY_PT, ST_ITALIC, col);
-            yy += 20 * MM;
-            yy += draw ? draw_text(m, x, yy, col, d->board_members[i + c], BODY_PT, ST_BOLD,
-                                   PANGO_ALIGN_CENTER)
-                       : text_height(m, d->board_members[i + c], BODY_PT, ST_BOLD, col);
-            if (yy - y > block)
-                block = yy - y;
-        }
-        y += block + 6 * MM;
-    }
+    y = member_signatures(m, y, draw);
     return y - m->y;
 }
 
@@ -736,58 +771,65 @@ static int iso_date(const char *date, char *out, size_t size)
     return 1;
 }
 
-static int minutes_pdf(const phieu_report_data *d, const phieu_wording *w,
-                       const phieu_tally *t, const char *fingerprint,
-                       const char *public_key_hex, int draft, const char *path, int *pages,
-                       phieu_error *err)
+/* Pass 1 of the minutes: lays them out on a surface that keeps nothing, to count the
+ * pages ("Trang i/n" needs n). */
+static int count_pages(doc *m, int *n, phieu_error *err)
 {
-    doc m = {.d = d,
-             .t = t,
-             .w = w,
-             .tx = &w->tx,
-             .fingerprint = fingerprint,
-             .public_key_hex = public_key_hex,
-             .draft = draft};
-    /* Pass 1: count the pages. */
     cairo_surface_t *surf = cairo_pdf_surface_create_for_stream(discard, NULL, PAGE_W, PAGE_H);
-    m.cr = cairo_create(surf);
-    lay_out(&m);
-    int n = m.page;
-    cairo_destroy(m.cr);
+    m->cr = cairo_create(surf);
+    lay_out(m);
+    *n = m->page;
+    cairo_destroy(m->cr);
     cairo_surface_finish(surf);
     cairo_status_t st = cairo_surface_status(surf);
     cairo_surface_destroy(surf);
     if (st != CAIRO_STATUS_SUCCESS)
         return phieu_error_set(err, PHIEU_ENOMEM, "cannot lay out the minutes: %s",
                                cairo_status_to_string(st));
+    return 0;
+}
 
+/* The PDF's metadata: title, creator, the session's date, and in the keywords the
+ * evidence fingerprint and the signing key, which verify finds there. */
+static void set_metadata(cairo_surface_t *surf, const doc *m)
+{
+    char keywords[256], date[32];
+    int kw = snprintf(keywords, sizeof keywords, "%s%s", REPORT_PDF_FINGERPRINT_PREFIX,
+                      m->fingerprint);
+    if (m->public_key_hex)
+        snprintf(keywords + kw, sizeof keywords - (size_t)kw, " %s%s", REPORT_PDF_KEY_PREFIX,
+                 m->public_key_hex);
+    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_TITLE, "Biên bản kiểm phiếu");
+    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_KEYWORDS, keywords);
+    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATOR, "phieu " PHIEU_VERSION);
+    if (iso_date(m->d->date, date, sizeof date)) {
+        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATE_DATE, date);
+        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_MOD_DATE, date);
+    }
+}
+
+/* Writes the minutes m describes to `path` in two passes (count, then draw) and syncs
+ * the file; the number of pages into *pages. */
+static int minutes_pdf(doc *m, const char *path, int *pages, phieu_error *err)
+{
+    int n;
+    if (count_pages(m, &n, err) != 0)
+        return err->code;
     /* Pass 2: the real thing, "Trang i/n". */
     pdf_file pf = {fopen(path, "wb"), 0};
     if (!pf.f)
         return phieu_error_set(err, PHIEU_EIO, "cannot write the minutes '%s': %s", path,
                                strerror(errno));
-    surf = cairo_pdf_surface_create_for_stream(pdf_write, &pf, PAGE_W, PAGE_H);
+    cairo_surface_t *surf = cairo_pdf_surface_create_for_stream(pdf_write, &pf, PAGE_W, PAGE_H);
     /* PDF 1.4: no object streams, so the metadata stays readable to verify's byte search. */
     cairo_pdf_surface_restrict_to_version(surf, CAIRO_PDF_VERSION_1_4);
-    char keywords[256], date[32];
-    int kw = snprintf(keywords, sizeof keywords, "%s%s", REPORT_PDF_FINGERPRINT_PREFIX,
-                      fingerprint);
-    if (public_key_hex)
-        snprintf(keywords + kw, sizeof keywords - (size_t)kw, " %s%s", REPORT_PDF_KEY_PREFIX,
-                 public_key_hex);
-    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_TITLE, "Biên bản kiểm phiếu");
-    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_KEYWORDS, keywords);
-    cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATOR, "phieu " PHIEU_VERSION);
-    if (iso_date(d->date, date, sizeof date)) {
-        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_CREATE_DATE, date);
-        cairo_pdf_surface_set_metadata(surf, CAIRO_PDF_METADATA_MOD_DATE, date);
-    }
-    m.cr = cairo_create(surf);
-    m.n_pages = n;
-    lay_out(&m);
-    cairo_destroy(m.cr);
+    set_metadata(surf, m);
+    m->cr = cairo_create(surf);
+    m->n_pages = n;
+    lay_out(m);
+    cairo_destroy(m->cr);
     cairo_surface_finish(surf);
-    st = cairo_surface_status(surf);
+    cairo_status_t st = cairo_surface_status(surf);
     cairo_surface_destroy(surf);
     if (!pf.errno_seen && (fflush(pf.f) != 0 || fsync(fileno(pf.f)) != 0))
         pf.errno_seen = errno ? errno : EIO;
@@ -811,8 +853,15 @@ int phieu_report_minutes_pdf(const phieu_report_data *d, const phieu_tally *t,
     phieu_wording *own = NULL;
     if (!d->wording && phieu_wording_load(NULL, &own, err) != 0)
         return err->code;
-    int rc = minutes_pdf(d, d->wording ? d->wording : own, t, fingerprint, public_key_hex,
-                         draft, path, pages, err);
+    const phieu_wording *w = d->wording ? d->wording : own;
+    doc m = {.d = d,
+             .t = t,
+             .w = w,
+             .tx = &w->tx,
+             .fingerprint = fingerprint,
+             .public_key_hex = public_key_hex,
+             .draft = draft};
+    int rc = minutes_pdf(&m, path, pages, err);
     phieu_wording_destroy(&own);
     return rc;
 }

@@ -260,10 +260,11 @@ static char *jstr(json_t *obj, const char *key)
     return phieu_strdup(s ? s : "");
 }
 
-static int load_forms_and_settings(verifier *v)
+/* The manifest's rule set, test flag and thresholds. */
+static int load_settings(verifier *v)
 {
     phieu_report_data *d = v->d;
-    json_t *m = v->manifest, *r = v->results;
+    json_t *m = v->manifest;
     d->rules = phieu_rules_find(json_string_value(json_object_get(m, "rule_set")));
     if (!d->rules) {
         problem(v, "manifest.json: unknown rule set '%s'",
@@ -282,7 +283,15 @@ static int load_forms_and_settings(verifier *v)
         }
         d->thresholds.value[i] = json_number_value(val);
     }
-    json_t *forms = json_object_get(m, "forms");
+    return 0;
+}
+
+/* The export's forms, as the manifest lists them, each checked against its fingerprint
+ * and laid out. */
+static int load_forms(verifier *v)
+{
+    phieu_report_data *d = v->d;
+    json_t *forms = json_object_get(v->manifest, "forms");
     size_t i;
     json_t *f;
     json_array_foreach(forms, i, f)
@@ -318,7 +327,36 @@ static int load_forms_and_settings(verifier *v)
         problem(v, "manifest.json: lists no forms");
         return -1;
     }
-    /* The board's own entries (not recomputable) come from results.json. */
+    return 0;
+}
+
+/* The board's own counts of each form, from results.json. */
+static void load_counts(verifier *v)
+{
+    phieu_report_data *d = v->d;
+    size_t i;
+    json_t *f;
+    json_array_foreach(json_object_get(v->results, "forms"), i, f)
+    {
+        const char *id = json_string_value(json_object_get(f, "id"));
+        for (int k = 0; id && k < d->n_forms; k++)
+            if (strcmp(d->forms[k]->id, id) == 0) {
+                json_t *c = json_object_get(f, "counts");
+                d->counts[k].entered = json_is_true(json_object_get(c, "entered"));
+                d->counts[k].present = (int)json_integer_value(json_object_get(c, "present"));
+                d->counts[k].issued = (int)json_integer_value(json_object_get(c, "issued"));
+                d->counts[k].collected = (int)json_integer_value(json_object_get(c, "collected"));
+                d->counts[k].spoiled = (int)json_integer_value(json_object_get(c, "spoiled"));
+            }
+    }
+}
+
+/* The board's own entries (not recomputable) from results.json: the session, the board,
+ * the exception counts, the log's head and the board's counts. */
+static int load_board_entries(verifier *v)
+{
+    phieu_report_data *d = v->d;
+    json_t *r = v->results;
     d->council = jstr(r, "council");
     d->session_name = jstr(r, "session");
     d->date = jstr(r, "date");
@@ -332,6 +370,8 @@ static int load_forms_and_settings(verifier *v)
         d->board_members = phieu_calloc(json_array_size(members), sizeof(char *));
         if (!d->board_members)
             return -1;
+        size_t i;
+        json_t *f;
         json_array_foreach(members, i, f) d->board_members[d->n_members++] =
             phieu_strdup(json_string_value(f) ? json_string_value(f) : "");
     }
@@ -343,34 +383,26 @@ static int load_forms_and_settings(verifier *v)
              json_string_value(json_object_get(r, "audit_log_head"))
                  ? json_string_value(json_object_get(r, "audit_log_head"))
                  : "");
-    json_t *rforms = json_object_get(r, "forms");
-    json_array_foreach(rforms, i, f)
-    {
-        const char *id = json_string_value(json_object_get(f, "id"));
-        for (int k = 0; id && k < d->n_forms; k++)
-            if (strcmp(d->forms[k]->id, id) == 0) {
-                json_t *c = json_object_get(f, "counts");
-                d->counts[k].entered = json_is_true(json_object_get(c, "entered"));
-                d->counts[k].present = (int)json_integer_value(json_object_get(c, "present"));
-                d->counts[k].issued = (int)json_integer_value(json_object_get(c, "issued"));
-                d->counts[k].collected =
-                    (int)json_integer_value(json_object_get(c, "collected"));
-                d->counts[k].spoiled = (int)json_integer_value(json_object_get(c, "spoiled"));
-            }
-    }
+    load_counts(v);
     if (!d->council || !d->session_name || !d->date || !d->place || !d->board_head ||
         !d->board_secretary)
         return -1;
     return 0;
 }
 
+static int load_forms_and_settings(verifier *v)
+{
+    if (load_settings(v) != 0 || load_forms(v) != 0)
+        return -1;
+    return load_board_entries(v);
+}
+
 /* ---- Ballots ---------------------------------------------------------------------------- */
 
-static void check_ballot_records(verifier *v, const uint8_t *text, size_t len)
+/* The ballots the signed manifest lists: id -> sha256 of the record. */
+static json_t *manifest_ballots(verifier *v)
 {
-    phieu_report_data *d = v->d;
-    json_t *listed = json_object(); /* id -> sha256 from the manifest */
-    json_t *seen = json_object();
+    json_t *listed = json_object();
     size_t i;
     json_t *e;
     json_array_foreach(json_object_get(v->manifest, "ballots"), i, e)
@@ -380,6 +412,28 @@ static void check_ballot_records(verifier *v, const uint8_t *text, size_t len)
         if (id && sha)
             json_object_set_new(listed, id, json_string(sha));
     }
+    return listed;
+}
+
+/* Every ballot the manifest lists was seen in ballots.jsonl. */
+static void check_none_dropped(verifier *v, json_t *listed, json_t *seen)
+{
+    const char *id;
+    json_t *e;
+    json_object_foreach(listed, id, e)
+    {
+        if (!json_object_get(seen, id))
+            problem(v, "ballots.jsonl: ballot %s is in the manifest but missing from the file "
+                       "(a record was dropped)",
+                    id);
+    }
+}
+
+static void check_ballot_records(verifier *v, const uint8_t *text, size_t len)
+{
+    phieu_report_data *d = v->d;
+    json_t *listed = manifest_ballots(v);
+    json_t *seen = json_object();
     size_t n_lines = 0;
     for (size_t k = 0; k < len; k++)
         n_lines += text[k] == '\n';
@@ -424,17 +478,63 @@ static void check_ballot_records(verifier *v, const uint8_t *text, size_t len)
         }
         start = end + 1;
     }
-    const char *id;
-    json_object_foreach(listed, id, e)
-    {
-        if (!json_object_get(seen, id))
-            problem(v, "ballots.jsonl: ballot %s is in the manifest but missing from the file "
-                       "(a record was dropped)",
-                    id);
-    }
+    check_none_dropped(v, listed, seen);
 done:
     json_decref(listed);
     json_decref(seen);
+}
+
+/* Compares the page as re-read (rd, and as: the reading as the board's form, or NULL)
+ * with ballot b's record; returns the reading whose rows count (freeing the other). */
+static phieu_reading *compare_page(verifier *v, const phieu_report_ballot *b, const char *name,
+                                   phieu_reading *rd, phieu_reading *as)
+{
+    phieu_report_data *d = v->d;
+    if (rd->status != b->page_status)
+        problem(v, "ballot %s: %s reads as a '%s' page, the record says '%s'", b->id, name,
+                phieu_page_status_name(rd->status), phieu_page_status_name(b->page_status));
+    if (rd->form_index != b->read_form)
+        problem(v, "ballot %s: %s reads as form '%s', the record says '%s'", b->id, name,
+                rd->form_index >= 0 ? d->forms[rd->form_index]->id : "none",
+                b->read_form >= 0 ? d->forms[b->read_form]->id : "none");
+    if (!as)
+        return rd;
+    if (as->status != b->board_status)
+        problem(v, "ballot %s: %s read as form '%s' is a '%s' page, the record says '%s'",
+                b->id, name, d->forms[b->board_form]->id, phieu_page_status_name(as->status),
+                phieu_page_status_name(b->board_status));
+    phieu_free(rd);
+    return as; /* the rows are those of the reading as the board's form */
+}
+
+/* Compares the rows re-read with ballot b's: each row's reading (the image is the
+ * evidence: the record takes it) and each box's score, to 1/10000. */
+static void compare_rows(verifier *v, phieu_report_ballot *b, const char *name,
+                         const phieu_reading *rd)
+{
+    phieu_report_data *d = v->d;
+    const phieu_form *form = rd->form_index >= 0 ? d->forms[rd->form_index] : NULL;
+    if (rd->status != PHIEU_PAGE_REJECTED && rd->status != PHIEU_PAGE_BLANK &&
+        rd->n_rows != b->n_rows)
+        problem(v, "ballot %s: %s has %d rows, the record %d", b->id, name, rd->n_rows,
+                b->n_rows);
+    for (int r = 0; r < b->n_rows && r < rd->n_rows; r++) {
+        phieu_report_row *row = &b->rows[r];
+        const phieu_row_reading *rr = &rd->rows[r];
+        if (rr->decision != row->machine) {
+            problem(v, "ballot %s row %d: %s reads '%s', the record says '%s'", b->id, r + 1,
+                    name, report_value_name(form, rr->decision),
+                    report_value_name(form, row->machine));
+            row->machine = rr->decision; /* the image is the evidence */
+        }
+        for (int c = 0; form && c < form->n_choices; c++) {
+            int got = report_score_units(rr->boxes[c].score);
+            int want = report_score_units(row->score[c]);
+            if (got != want)
+                problem(v, "ballot %s row %d box '%s': %s scores %d/10000, the record %d/10000",
+                        b->id, r + 1, form->choices[c].key, name, got, want);
+        }
+    }
 }
 
 static void reread_ballot(verifier *v, const phieu_omr_config *cfg, phieu_report_ballot *b)
@@ -489,43 +589,8 @@ static void reread_ballot(verifier *v, const phieu_omr_config *cfg, phieu_report
     }
     phieu_image_destroy(&img);
     v->res->images_reread++;
-    if (rd->status != b->page_status)
-        problem(v, "ballot %s: %s reads as a '%s' page, the record says '%s'", b->id, name,
-                phieu_page_status_name(rd->status), phieu_page_status_name(b->page_status));
-    if (rd->form_index != b->read_form)
-        problem(v, "ballot %s: %s reads as form '%s', the record says '%s'", b->id, name,
-                rd->form_index >= 0 ? d->forms[rd->form_index]->id : "none",
-                b->read_form >= 0 ? d->forms[b->read_form]->id : "none");
-    if (as) {
-        if (as->status != b->board_status)
-            problem(v, "ballot %s: %s read as form '%s' is a '%s' page, the record says '%s'",
-                    b->id, name, d->forms[b->board_form]->id,
-                    phieu_page_status_name(as->status), phieu_page_status_name(b->board_status));
-        phieu_free(rd);
-        rd = as; /* the rows below are those of the reading as the board's form */
-    }
-    const phieu_form *form = rd->form_index >= 0 ? d->forms[rd->form_index] : NULL;
-    if (rd->status != PHIEU_PAGE_REJECTED && rd->status != PHIEU_PAGE_BLANK &&
-        rd->n_rows != b->n_rows)
-        problem(v, "ballot %s: %s has %d rows, the record %d", b->id, name, rd->n_rows,
-                b->n_rows);
-    for (int r = 0; r < b->n_rows && r < rd->n_rows; r++) {
-        phieu_report_row *row = &b->rows[r];
-        const phieu_row_reading *rr = &rd->rows[r];
-        if (rr->decision != row->machine) {
-            problem(v, "ballot %s row %d: %s reads '%s', the record says '%s'", b->id, r + 1,
-                    name, report_value_name(form, rr->decision),
-                    report_value_name(form, row->machine));
-            row->machine = rr->decision; /* the image is the evidence */
-        }
-        for (int c = 0; form && c < form->n_choices; c++) {
-            int got = report_score_units(rr->boxes[c].score);
-            int want = report_score_units(row->score[c]);
-            if (got != want)
-                problem(v, "ballot %s row %d box '%s': %s scores %d/10000, the record %d/10000",
-                        b->id, r + 1, form->choices[c].key, name, got, want);
-        }
-    }
+    rd = compare_page(v, b, name, rd, as);
+    compare_rows(v, b, name, rd);
     phieu_free(rd);
 }
 
@@ -885,6 +950,45 @@ static void check_totals(verifier *v)
     phieu_tally_destroy(&t);
 }
 
+/* Re-reads every ballot's image and applies its decisions; an image used by two records
+ * or by none is a problem. */
+static void reread_ballots(verifier *v)
+{
+    const phieu_form *forms[PHIEU_SESSION_MAX_FORMS];
+    for (int i = 0; i < v->d->n_forms; i++)
+        forms[i] = v->d->forms[i];
+    phieu_omr_config cfg = {.forms = forms,
+                            .layouts = v->layouts,
+                            .n_forms = v->d->n_forms,
+                            .thresholds = v->d->thresholds,
+                            .test_session = v->d->test};
+    json_t *images_used = json_object();
+    for (size_t i = 0; i < v->d->n_ballots; i++) {
+        phieu_report_ballot *b = &v->d->ballots[i];
+        if (json_object_get(images_used, b->sha256))
+            problem(v, "ballot %s: its image %s is also used by ballot %s (one page counted "
+                        "twice)",
+                    b->id, b->sha256,
+                    json_string_value(json_object_get(images_used, b->sha256)));
+        json_object_set_new(images_used, b->sha256, json_string(b->id));
+        reread_ballot(v, &cfg, b);
+        apply_decisions(v, b);
+    }
+    const char *name;
+    json_t *val;
+    json_object_foreach(v->actual, name, val)
+    {
+        if (strncmp(name, "images/", 7) == 0 && strlen(name) >= 71) {
+            char sha[PHIEU_SHA256_HEX];
+            snprintf(sha, sizeof sha, "%.64s", name + 7);
+            if (!json_object_get(images_used, sha))
+                problem(v, "%s: no ballot record uses this image (a record was dropped?)",
+                        name);
+        }
+    }
+    json_decref(images_used);
+}
+
 /* ---- The whole check --------------------------------------------------------------------- */
 
 int phieu_verify(const char *dir, const phieu_key *trusted, phieu_verify_result *res,
@@ -931,39 +1035,7 @@ int phieu_verify(const char *dir, const phieu_key *trusted, phieu_verify_result 
     check_ballot_records(&v, ballots, ballots_len);
     res->ballots = v.d->n_ballots;
 
-    const phieu_form *forms[PHIEU_SESSION_MAX_FORMS];
-    for (int i = 0; i < v.d->n_forms; i++)
-        forms[i] = v.d->forms[i];
-    phieu_omr_config cfg = {.forms = forms,
-                            .layouts = v.layouts,
-                            .n_forms = v.d->n_forms,
-                            .thresholds = v.d->thresholds,
-                            .test_session = v.d->test};
-    json_t *images_used = json_object();
-    for (size_t i = 0; i < v.d->n_ballots; i++) {
-        phieu_report_ballot *b = &v.d->ballots[i];
-        if (json_object_get(images_used, b->sha256))
-            problem(&v, "ballot %s: its image %s is also used by ballot %s (one page counted "
-                        "twice)",
-                    b->id, b->sha256,
-                    json_string_value(json_object_get(images_used, b->sha256)));
-        json_object_set_new(images_used, b->sha256, json_string(b->id));
-        reread_ballot(&v, &cfg, b);
-        apply_decisions(&v, b);
-    }
-    const char *name;
-    json_t *val;
-    json_object_foreach(v.actual, name, val)
-    {
-        if (strncmp(name, "images/", 7) == 0 && strlen(name) >= 71) {
-            char sha[PHIEU_SHA256_HEX];
-            snprintf(sha, sizeof sha, "%.64s", name + 7);
-            if (!json_object_get(images_used, sha))
-                problem(&v, "%s: no ballot record uses this image (a record was dropped?)",
-                        name);
-        }
-    }
-    json_decref(images_used);
+    reread_ballots(&v);
     if (res->pending > 0 && !res->draft)
         problem(&v, "ballots.jsonl: %d ballot(s) or row(s) pending in a report that is not a "
                     "draft",

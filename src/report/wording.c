@@ -153,6 +153,31 @@ typedef struct found {
     phieu_buf text;
 } found;
 
+/* The spec of key `key` (len bytes) in [section], or -1. */
+static int find_key(const char *section, const char *key, size_t len)
+{
+    int match = -1;
+    for (size_t i = 0; i < N_SPECS; i++)
+        if (strcmp(specs[i].section, section) == 0 && strlen(specs[i].key) == len &&
+            strncmp(specs[i].key, key, len) == 0)
+            match = (int)i;
+    return match;
+}
+
+/* Every key was given, and read whole. */
+static int check_all_found(const found *seen, const char *file, phieu_error *err)
+{
+    for (size_t i = 0; i < N_SPECS; i++)
+        if (seen[i].text.failed)
+            return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s'", file);
+    for (size_t i = 0; i < N_SPECS; i++)
+        if (!seen[i].line)
+            return phieu_error_set(err, PHIEU_EFORMAT,
+                                   "%s: [%s] has no '%s'; copy it from forms/minutes/vi.minutes",
+                                   file, specs[i].section, specs[i].key);
+    return 0;
+}
+
 static int parse(const char *data, size_t len, const char *file, found *seen, phieu_error *err)
 {
     char section[32] = "";
@@ -198,12 +223,7 @@ static int parse(const char *data, size_t len, const char *file, found *seen, ph
         const char *v = eq + 1;
         while (v < s + n && (*v == ' ' || *v == '\t'))
             v++;
-        current = -1;
-        for (size_t i = 0; i < N_SPECS; i++)
-            if (strcmp(specs[i].section, section) == 0 &&
-                strlen(specs[i].key) == (size_t)(kend - s) &&
-                strncmp(specs[i].key, s, (size_t)(kend - s)) == 0)
-                current = (int)i;
+        current = find_key(section, s, (size_t)(kend - s));
         if (current < 0)
             return phieu_error_set(err, PHIEU_EFORMAT,
                                    "%s:%d: unknown key '%.*s' in [%s]; the keys are those of "
@@ -216,15 +236,7 @@ static int parse(const char *data, size_t len, const char *file, found *seen, ph
         seen[current].line = line;
         phieu_buf_append(&seen[current].text, v, (size_t)(s + n - v));
     }
-    for (size_t i = 0; i < N_SPECS; i++)
-        if (seen[i].text.failed)
-            return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s'", file);
-    for (size_t i = 0; i < N_SPECS; i++)
-        if (!seen[i].line)
-            return phieu_error_set(err, PHIEU_EFORMAT,
-                                   "%s: [%s] has no '%s'; copy it from forms/minutes/vi.minutes",
-                                   file, specs[i].section, specs[i].key);
-    return 0;
+    return check_all_found(seen, file, err);
 }
 
 int phieu_wording_parse(const char *data, size_t len, const char *file, phieu_wording **out,

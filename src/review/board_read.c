@@ -78,18 +78,9 @@ static int rescan_likely(const char *reason)
     return 0;
 }
 
-static void board_get(review_request *req, review_response *res, int64_t id, phieu_session *s)
+/* The session's forms as the reading screen lays them out: id, title, choices, rows. */
+static json_t *forms_json(const phieu_session_info *info)
 {
-    phieu_error err = {0};
-    phieu_exception e;
-    phieu_sheet sh;
-    if (phieu_session_exception_get(s, id, &e, &err) != 0 ||
-        phieu_session_sheet_get(s, e.sheet_id, &sh, NULL, &err) != 0) {
-        review_error(res, http_status(err.code), phieu_error_code_name(err.code), "%s",
-                     err.message);
-        return;
-    }
-    const phieu_session_info *info = phieu_session_get_info(s);
     json_t *forms = json_array();
     for (int i = 0; i < info->n_forms; i++) {
         const phieu_form *f = info->forms[i];
@@ -103,6 +94,22 @@ static void board_get(review_request *req, review_response *res, int64_t id, phi
         json_array_append_new(forms, json_pack("{s:s, s:s, s:o, s:o}", "id", f->id, "title",
                                                f->title, "choices", choices, "rows", rows));
     }
+    return forms;
+}
+
+static void board_get(review_request *req, review_response *res, int64_t id, phieu_session *s)
+{
+    phieu_error err = {0};
+    phieu_exception e;
+    phieu_sheet sh;
+    if (phieu_session_exception_get(s, id, &e, &err) != 0 ||
+        phieu_session_sheet_get(s, e.sheet_id, &sh, NULL, &err) != 0) {
+        review_error(res, http_status(err.code), phieu_error_code_name(err.code), "%s",
+                     err.message);
+        return;
+    }
+    const phieu_session_info *info = phieu_session_get_info(s);
+    json_t *forms = forms_json(info);
     const char *form = sh.form_index >= 0   ? info->forms[sh.form_index]->id
                        : info->n_forms == 1 ? info->forms[0]->id
                                             : NULL;

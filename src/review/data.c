@@ -298,6 +298,50 @@ static void sleep_ms(int ms)
         ;
 }
 
+/* Refuses a login to a locked name: 429 with Retry-After `seconds`, in both languages;
+ * `more`: the name was locked before this try ("locked for N more minutes"). */
+static void locked_reply(review_response *res, int seconds, int more)
+{
+    snprintf(res->retry_after, sizeof res->retry_after, "%d", seconds);
+    char vi[300], en[300];
+    snprintf(vi, sizeof vi,
+             "Đăng nhập sai quá nhiều lần: tên này bị khóa %s%d phút. Trưởng ban có thể "
+             "mở khóa bằng lệnh 'phieu user unlock'.",
+             more ? "thêm " : "", (seconds + 59) / 60);
+    snprintf(en, sizeof en,
+             "too many failed logins: this name is locked for %d %sminute(s); the head "
+             "of the board can lift it with 'phieu user unlock'",
+             (seconds + 59) / 60, more ? "more " : "");
+    review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
+}
+
+/* A login that failed with rc: counted against the name and the client, logged, slowed
+ * down, and answered (wrong name or password, locked now, or the session's error). */
+static void login_failed(review_request *req, review_response *res, const char *user, int rc,
+                         const phieu_error *err)
+{
+    phieu_review_server *srv = req->srv;
+    int locked = 0;
+    int delay = review_auth_failed(&srv->auth, user, req->client, &locked);
+    /* The name as typed goes to the log with control characters masked, so that a
+     * name cannot forge log lines. */
+    char shown[REVIEW_NAME_MAX];
+    size_t k = 0;
+    for (; user[k] && k < sizeof shown - 1; k++)
+        shown[k] = (unsigned char)user[k] < 0x20 || user[k] == 0x7f ? '?' : user[k];
+    shown[k] = '\0';
+    review_log(srv, "failed login for '%s' from %s%s", shown, req->client,
+               locked ? "; locked" : "");
+    sleep_ms(delay);
+    if (rc != PHIEU_ENOTFOUND && rc != PHIEU_EINVAL)
+        fail(res, err);
+    else if (locked)
+        locked_reply(res, srv->auth.lock_seconds, 0);
+    else
+        review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Sai tên hoặc mật khẩu.",
+                          "wrong name or password");
+}
+
 void review_api_login(review_request *req, review_response *res)
 {
     phieu_review_server *srv = req->srv;
@@ -320,17 +364,7 @@ void review_api_login(review_request *req, review_response *res)
     int wait = review_auth_begin(&srv->auth, user, req->client, src == 0 ? stamp : NULL);
     if (wait > 0) {
         json_decref(j);
-        snprintf(res->retry_after, sizeof res->retry_after, "%d", wait);
-        char vi[300], en[300];
-        snprintf(vi, sizeof vi,
-                 "Đăng nhập sai quá nhiều lần: tên này bị khóa thêm %d phút. Trưởng ban có thể "
-                 "mở khóa bằng lệnh 'phieu user unlock'.",
-                 (wait + 59) / 60);
-        snprintf(en, sizeof en,
-                 "too many failed logins: this name is locked for %d more minute(s); the head "
-                 "of the board can lift it with 'phieu user unlock'",
-                 (wait + 59) / 60);
-        review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
+        locked_reply(res, wait, 1);
         return;
     }
     /* Only the lookup needs the shared session; the argon2id work runs outside its lock so
@@ -345,38 +379,8 @@ void review_api_login(review_request *req, review_response *res)
     phieu_user u = cred.user;
     sodium_memzero(&cred, sizeof cred);
     if (rc != 0) {
-        int locked = 0;
-        int delay = review_auth_failed(&srv->auth, user, req->client, &locked);
-        /* The name as typed goes to the log with control characters masked, so that a
-         * name cannot forge log lines. */
-        char shown[REVIEW_NAME_MAX];
-        size_t k = 0;
-        for (; user[k] && k < sizeof shown - 1; k++)
-            shown[k] = (unsigned char)user[k] < 0x20 || user[k] == 0x7f ? '?' : user[k];
-        shown[k] = '\0';
-        review_log(srv, "failed login for '%s' from %s%s", shown, req->client,
-                   locked ? "; locked" : "");
+        login_failed(req, res, user, rc, &err);
         json_decref(j);
-        sleep_ms(delay);
-        if (rc != PHIEU_ENOTFOUND && rc != PHIEU_EINVAL) {
-            fail(res, &err);
-            return;
-        }
-        if (locked) {
-            snprintf(res->retry_after, sizeof res->retry_after, "%d", srv->auth.lock_seconds);
-            char vi[300], en[300];
-            snprintf(vi, sizeof vi,
-                     "Đăng nhập sai quá nhiều lần: tên này bị khóa %d phút. Trưởng ban có thể "
-                     "mở khóa bằng lệnh 'phieu user unlock'.",
-                     (srv->auth.lock_seconds + 59) / 60);
-            snprintf(en, sizeof en,
-                     "too many failed logins: this name is locked for %d minute(s); the head "
-                     "of the board can lift it with 'phieu user unlock'",
-                     (srv->auth.lock_seconds + 59) / 60);
-            review_error_lang(res, MHD_HTTP_TOO_MANY_REQUESTS, "locked", vi, en);
-        } else
-            review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Sai tên hoặc mật khẩu.",
-                              "wrong name or password");
         return;
     }
     review_login l;
@@ -424,6 +428,29 @@ static void api_me(review_request *req, review_response *res)
 
 /* ---- queue ------------------------------------------------------------------------------ */
 
+/* One item of the queue: the exception, where its paper is, its form and person, this
+ * member's own choice (mine) and whether it awaits them. */
+static json_t *queue_item_json(const phieu_session_info *info, const phieu_exception *e,
+                               const char *mine, int awaits_me)
+{
+    const phieu_form *f =
+        e->form_index >= 0 && e->form_index < info->n_forms ? info->forms[e->form_index] : NULL;
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)e->id);
+    const char *person =
+        f && e->row >= 1 && e->row <= f->n_rows ? f->rows[e->row - 1].name : NULL;
+    json_t *item =
+        json_pack("{s:s, s:s, s:i, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, "
+                  "s:b, s:s?}",
+                  "id", id, "sheet", e->sheet_id, "row", e->row, "person", person, "reason",
+                  e->reason, "text", e->text, "state", state_name(e->state), "form",
+                  f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
+                  (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", awaits_me,
+                  "resolution", e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL);
+    json_object_set_new(item, "form_name", f ? json_string(form_name(f)) : json_null());
+    return item;
+}
+
 static void api_queue(review_request *req, review_response *res)
 {
     review_data *d = req->srv->data;
@@ -464,23 +491,7 @@ static void api_queue(review_request *req, review_response *res)
         }
         if (filter && strcmp(filter, e->reason) != 0)
             continue;
-        const phieu_form *f =
-            e->form_index >= 0 && e->form_index < info->n_forms ? info->forms[e->form_index] : NULL;
-        char id[24];
-        snprintf(id, sizeof id, "%lld", (long long)e->id);
-        const char *person =
-            f && e->row >= 1 && e->row <= f->n_rows ? f->rows[e->row - 1].name : NULL;
-        json_array_append_new(
-            list,
-            json_pack("{s:s, s:s, s:i, s:s?, s:s, s:s, s:s, s:s?, s:s?, s:I, s:i, s:s, "
-                      "s:b, s:s?}",
-                      "id", id, "sheet", e->sheet_id, "row", e->row, "person", person, "reason",
-                      e->reason, "text", e->text, "state", state_name(e->state), "form",
-                      f ? f->id : NULL, "form_title", f ? f->title : NULL, "batch",
-                      (json_int_t)e->batch, "position", e->position, "mine", mine, "todo", awaits_me,
-                      "resolution", e->state == PHIEU_EXC_RESOLVED ? e->resolution : NULL));
-        json_object_set_new(json_array_get(list, json_array_size(list) - 1), "form_name",
-                            f ? json_string(form_name(f)) : json_null());
+        json_array_append_new(list, queue_item_json(info, e, mine, awaits_me));
     }
     pthread_mutex_unlock(&d->lock);
     phieu_free(items);
@@ -695,6 +706,111 @@ static int next_for_user(phieu_session *s, const review_login *l, int64_t after,
     return rc;
 }
 
+/* The rows the board sees with exception e: its row, or for a page exception the whole
+ * reading, so the board sees what would count (f: the exception's form, or NULL). */
+static json_t *exception_rows_json(const phieu_session_info *info, const phieu_exception *e,
+                                   const phieu_form *f, const phieu_reading *r, int img_w,
+                                   int img_h)
+{
+    json_t *rows = json_array();
+    if (f && r->form_index >= 0) {
+        if (e->row > 0)
+            json_array_append_new(
+                rows, row_json(info, r, f, &info->layouts[e->form_index], e->row, img_w, img_h));
+        else
+            for (int i = 1; i <= f->n_rows; i++)
+                json_array_append_new(
+                    rows, row_json(info, r, f, &info->layouts[e->form_index], i, img_w, img_h));
+    }
+    return rows;
+}
+
+/* The decisions made on e that login l may see (its own always); its own choice into mine
+ * (PHIEU_CHOICE_MAX bytes, "" when it has not decided). */
+static json_t *decisions_json(const phieu_session_info *info, const phieu_exception *e,
+                              const review_login *l, const phieu_decision *dec, size_t n_dec,
+                              char *mine)
+{
+    json_t *decisions = json_array();
+    int see = may_see_decisions(info, e, l);
+    for (size_t i = 0; i < n_dec; i++) {
+        if (strcmp(dec[i].user, l->user) == 0)
+            snprintf(mine, PHIEU_CHOICE_MAX, "%s", dec[i].choice);
+        if (see || strcmp(dec[i].user, l->user) == 0)
+            json_array_append_new(decisions,
+                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "user", dec[i].user,
+                                            "role", role_name(dec[i].role), "choice", dec[i].choice,
+                                            "note", dec[i].note, "time", dec[i].time));
+    }
+    return decisions;
+}
+
+/* The reader's reasons for the page: code, text and row. */
+static json_t *reasons_json(const phieu_reading *r)
+{
+    json_t *reasons = json_array();
+    for (int i = 0; i < r->n_reasons; i++)
+        json_array_append_new(reasons,
+                              json_pack("{s:s, s:s, s:i}", "code", r->reasons[i].code, "text",
+                                        r->reasons[i].text, "row", r->reasons[i].row));
+    return reasons;
+}
+
+/* The other sheet a possible rescan or double feed names, or null when there is none or it
+ * cannot be read. */
+static json_t *twin_json(phieu_session *s, const phieu_exception *e)
+{
+    json_t *twin = json_null();
+    char twin_id[PHIEU_SHEET_ID_MAX];
+    phieu_sheet tw;
+    phieu_error terr = {0};
+    phieu_reading *tr = phieu_calloc(1, sizeof *tr);
+    if (tr && twin_of(e, twin_id) && phieu_session_sheet_get(s, twin_id, &tw, tr, &terr) == 0)
+        twin = json_pack("{s:s, s:I, s:i, s:b, s:b}", "sheet", tw.id, "batch", (json_int_t)tw.batch,
+                         "position", tw.position, "has_image", !tw.unreadable, "upside_down",
+                         tr->upside_down);
+    phieu_free(tr);
+    return twin;
+}
+
+/* Exception id, its sheet and the page's reading (as the form the board set, when it
+ * set one) into e, sh and r. */
+static int exception_reading(phieu_session *s, int64_t id, phieu_exception *e, phieu_sheet *sh,
+                             phieu_reading *r, phieu_error *err)
+{
+    int rc = phieu_session_exception_get(s, id, e, err);
+    if (rc == 0)
+        rc = phieu_session_sheet_get(s, e->sheet_id, sh, r, err);
+    if (rc == 0) {
+        /* A page whose form the board set shows its reading as that form. */
+        rc = phieu_session_sheet_board_reading(s, e->sheet_id, NULL, r, err);
+        if (rc == PHIEU_ENOTFOUND) /* r still holds the machine's reading */
+            rc = 0;
+    }
+    return rc;
+}
+
+/* What `user` may do with exception id (PHIEU_DECIDE_…); settled when the user is gone:
+ * nothing to decide. */
+static int decide_kind(phieu_session *s, int64_t id, const char *user)
+{
+    int kind = PHIEU_DECIDE_OK;
+    phieu_error kerr = {0};
+    if (phieu_session_decision_check(s, id, user, &kind, &kerr) != 0)
+        kind = PHIEU_DECIDE_SETTLED;
+    return kind;
+}
+
+/* The exception's fields beside the packed ones: what deciding means for this user, the
+ * form's printed name and council, the note's limit. */
+static void exception_extras(json_t *j, int kind, const phieu_form *f)
+{
+    json_object_set_new(j, "decide", json_string(kind_code(kind)));
+    json_object_set_new(j, "form_name", f ? json_string(form_name(f)) : json_null());
+    json_object_set_new(j, "form_council", f && f->council ? json_string(f->council) : json_null());
+    json_object_set_new(j, "note_max", json_integer(PHIEU_NOTE_CHARS));
+}
+
 static void api_exception(review_request *req, review_response *res, int64_t id)
 {
     review_data *d = req->srv->data;
@@ -710,15 +826,7 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
     }
     pthread_mutex_lock(&d->lock);
     const phieu_session_info *info = phieu_session_get_info(d->session);
-    int rc = phieu_session_exception_get(d->session, id, &e, &err);
-    if (rc == 0)
-        rc = phieu_session_sheet_get(d->session, e.sheet_id, &sh, r, &err);
-    if (rc == 0) {
-        /* A page whose form the board set shows its reading as that form. */
-        rc = phieu_session_sheet_board_reading(d->session, e.sheet_id, NULL, r, &err);
-        if (rc == PHIEU_ENOTFOUND) /* r still holds the machine's reading */
-            rc = 0;
-    }
+    int rc = exception_reading(d->session, id, &e, &sh, r, &err);
     if (rc == 0)
         rc = phieu_session_decisions_list(d->session, id, &dec, &n_dec, &err);
     char next[24] = "";
@@ -736,50 +844,14 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         image_size(req->srv, d->session, &sh, &img_w, &img_h);
     const phieu_form *f =
         e.form_index >= 0 && e.form_index < info->n_forms ? info->forms[e.form_index] : NULL;
-    json_t *rows = json_array();
-    if (f && r->form_index >= 0) {
-        if (e.row > 0)
-            json_array_append_new(
-                rows, row_json(info, r, f, &info->layouts[e.form_index], e.row, img_w, img_h));
-        else /* a page exception: the whole reading, so the board sees what would count */
-            for (int i = 1; i <= f->n_rows; i++)
-                json_array_append_new(
-                    rows, row_json(info, r, f, &info->layouts[e.form_index], i, img_w, img_h));
-    }
+    json_t *rows = exception_rows_json(info, &e, f, r, img_w, img_h);
     char mine[PHIEU_CHOICE_MAX] = "";
-    json_t *decisions = json_array();
-    int see = may_see_decisions(info, &e, &req->login);
-    for (size_t i = 0; i < n_dec; i++) {
-        if (strcmp(dec[i].user, req->login.user) == 0)
-            snprintf(mine, sizeof mine, "%s", dec[i].choice);
-        if (see || strcmp(dec[i].user, req->login.user) == 0)
-            json_array_append_new(decisions,
-                                  json_pack("{s:s, s:s, s:s, s:s, s:s}", "user", dec[i].user,
-                                            "role", role_name(dec[i].role), "choice", dec[i].choice,
-                                            "note", dec[i].note, "time", dec[i].time));
-    }
-    json_t *reasons = json_array();
-    for (int i = 0; i < r->n_reasons; i++)
-        json_array_append_new(reasons,
-                              json_pack("{s:s, s:s, s:i}", "code", r->reasons[i].code, "text",
-                                        r->reasons[i].text, "row", r->reasons[i].row));
+    json_t *decisions = decisions_json(info, &e, &req->login, dec, n_dec, mine);
+    json_t *reasons = reasons_json(r);
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)e.id);
-    int kind = PHIEU_DECIDE_OK;
-    phieu_error kerr = {0};
-    if (phieu_session_decision_check(d->session, e.id, req->login.user, &kind, &kerr) != 0)
-        kind = PHIEU_DECIDE_SETTLED; /* the user is gone: nothing to decide */
-    json_t *twin = json_null();
-    char twin_id[PHIEU_SHEET_ID_MAX];
-    phieu_sheet tw;
-    phieu_error terr = {0};
-    phieu_reading *tr = phieu_calloc(1, sizeof *tr);
-    if (tr && twin_of(&e, twin_id) &&
-        phieu_session_sheet_get(d->session, twin_id, &tw, tr, &terr) == 0)
-        twin = json_pack("{s:s, s:I, s:i, s:b, s:b}", "sheet", tw.id, "batch",
-                         (json_int_t)tw.batch, "position", tw.position, "has_image",
-                         !tw.unreadable, "upside_down", tr->upside_down);
-    phieu_free(tr);
+    int kind = decide_kind(d->session, e.id, req->login.user);
+    json_t *twin = twin_json(d->session, &e);
     json_t *j = json_pack(
         "{s:s, s:s, s:i, s:s, s:s, s:s, s:s?, s:I, s:i, s:s, s:s?, s:s?, s:s?, s:b, s:b, "
         "s:o, s:o, s:o, s:o, s:s?, s:b, s:o}",
@@ -791,14 +863,47 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         needs_user(&e, &req->login, mine), "has_image", !sh.unreadable, "choices",
         choices_for(info, &e, &sh), "rows", rows, "decisions", decisions, "reasons", reasons,
         "next", next[0] ? next : NULL, "upside_down", r->upside_down, "twin", twin);
-    json_object_set_new(j, "decide", json_string(kind_code(kind)));
-    json_object_set_new(j, "form_name", f ? json_string(form_name(f)) : json_null());
-    json_object_set_new(j, "form_council", f && f->council ? json_string(f->council) : json_null());
-    json_object_set_new(j, "note_max", json_integer(PHIEU_NOTE_CHARS));
+    exception_extras(j, kind, f);
     pthread_mutex_unlock(&d->lock);
     phieu_free(r);
     phieu_free(dec);
     send_json(res, MHD_HTTP_OK, j);
+}
+
+/* Refuses a note longer than the screen allows (PHIEU_NOTE_CHARS characters); 1 when
+ * refused (the answer in res). */
+static int note_refused(review_response *res, const char *note)
+{
+    size_t note_chars = note ? utf8_chars(note) : 0;
+    if (!note || (note_chars <= PHIEU_NOTE_CHARS && strlen(note) < PHIEU_NOTE_MAX))
+        return 0;
+    char vi[160], en[160];
+    snprintf(vi, sizeof vi, "Ghi chú quá dài: tối đa %d ký tự (ghi chú này có %zu).",
+             PHIEU_NOTE_CHARS, note_chars);
+    snprintf(en, sizeof en, "The note is too long: at most %d characters (this one has %zu).",
+             PHIEU_NOTE_CHARS, note_chars);
+    review_error_lang(res, MHD_HTTP_BAD_REQUEST, "note", vi, en);
+    return 1;
+}
+
+/* Whether the note holds anything but spaces. */
+static int has_text(const char *note)
+{
+    int has = 0;
+    for (const char *p = note ? note : ""; *p && !has; p++)
+        has = *p != ' ' && *p != '\n' && *p != '\t' && *p != '\r';
+    return has;
+}
+
+/* Refuses the head's override that was not confirmed (409) or says not why (400). */
+static void override_refused(review_response *res, int confirmed)
+{
+    review_error_lang(res, confirmed ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_CONFLICT,
+                      confirmed ? "override-note" : "override-confirm",
+                      "Thay đổi một trường hợp đã có quyết định là quyết định thay thế của "
+                      "Trưởng ban: cần xác nhận và ghi rõ lý do trong ô ghi chú.",
+                      "Changing a case already decided is the head's override: it needs a "
+                      "confirmation and a note that says why.");
 }
 
 static void api_decide(review_request *req, review_response *res, int64_t id)
@@ -816,22 +921,13 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
                      "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
         return;
     }
-    size_t note_chars = note ? utf8_chars(note) : 0;
-    if (note && (note_chars > PHIEU_NOTE_CHARS || strlen(note) >= PHIEU_NOTE_MAX)) {
+    if (note_refused(res, note)) {
         json_decref(j); /* note is j's: not used after this */
-        char vi[160], en[160];
-        snprintf(vi, sizeof vi, "Ghi chú quá dài: tối đa %d ký tự (ghi chú này có %zu).",
-                 PHIEU_NOTE_CHARS, note_chars);
-        snprintf(en, sizeof en, "The note is too long: at most %d characters (this one has %zu).",
-                 PHIEU_NOTE_CHARS, note_chars);
-        review_error_lang(res, MHD_HTTP_BAD_REQUEST, "note", vi, en);
         return;
     }
     /* An override is said out loud: the screen asked for a confirmation and a note. */
     int confirmed = json_is_true(json_object_get(j, "override"));
-    int has_note = 0;
-    for (const char *p = note ? note : ""; *p && !has_note; p++)
-        has_note = *p != ' ' && *p != '\n' && *p != '\t' && *p != '\r';
+    int has_note = has_text(note);
     phieu_error err = {0};
     phieu_exception after;
     char next[24] = "";
@@ -847,12 +943,7 @@ static void api_decide(review_request *req, review_response *res, int64_t id)
     if (rc == 0 && kind == PHIEU_DECIDE_OVERRIDE && (!confirmed || !has_note)) {
         pthread_mutex_unlock(&d->lock);
         json_decref(j);
-        review_error_lang(res, confirmed ? MHD_HTTP_BAD_REQUEST : MHD_HTTP_CONFLICT,
-                          confirmed ? "override-note" : "override-confirm",
-                          "Thay đổi một trường hợp đã có quyết định là quyết định thay thế của "
-                          "Trưởng ban: cần xác nhận và ghi rõ lý do trong ô ghi chú.",
-                          "Changing a case already decided is the head's override: it needs a "
-                          "confirmation and a note that says why.");
+        override_refused(res, confirmed);
         return;
     }
     if (rc == 0)
@@ -1019,45 +1110,129 @@ static void send_png(review_response *res, uint8_t *data, size_t len)
     res->cacheable = 1;
 }
 
-/* /img/SHEET/page.png, /img/SHEET/thumb.png, /img/SHEET/row/N.png */
-void review_image_route(review_request *req, review_response *res)
+/* What an image address asks for: a sheet, and its page, thumbnail or the zoom of a row. */
+typedef struct image_ask {
+    char sheet[PHIEU_SHEET_ID_MAX];
+    int kind; /* 0 page, 1 thumb, 2 row */
+    int row;  /* 1.., for a row's zoom */
+} image_ask;
+
+/* Reads /img/SHEET/page.png, /img/SHEET/thumb.png or /img/SHEET/row/N.png into `a`; -1
+ * with a 404 in `res` when the address is none of them. */
+static int parse_image_url(const char *url, image_ask *a, review_response *res)
 {
-    review_data *d = req->srv->data;
-    const char *p = req->url + 5;
+    const char *p = url + 5;
     const char *slash = strchr(p, '/');
     if (!slash || !valid_sheet_id(p, (size_t)(slash - p))) {
         review_error(res, MHD_HTTP_NOT_FOUND, "not-found",
                      "images are named /img/SHEET-ID/page.png (a 16-digit sheet id)");
-        return;
+        return -1;
     }
-    char sheet[PHIEU_SHEET_ID_MAX];
-    memcpy(sheet, p, PHIEU_SHEET_ID_LEN);
-    sheet[PHIEU_SHEET_ID_LEN] = '\0';
+    memcpy(a->sheet, p, PHIEU_SHEET_ID_LEN);
+    a->sheet[PHIEU_SHEET_ID_LEN] = '\0';
     const char *what = slash + 1;
-    int row = 0, kind; /* 0 page, 1 thumb, 2 row */
+    a->row = 0;
     if (strcmp(what, "page.png") == 0)
-        kind = 0;
+        a->kind = 0;
     else if (strcmp(what, "thumb.png") == 0)
-        kind = 1;
+        a->kind = 1;
     else if (strncmp(what, "row/", 4) == 0) {
         const char *dot = strchr(what + 4, '.');
         int64_t v =
             dot && strcmp(dot, ".png") == 0 ? parse_id(what + 4, (size_t)(dot - what - 4)) : 0;
         if (v < 1 || v > PHIEU_FORM_MAX_ROWS) {
             review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such row");
-            return;
+            return -1;
         }
-        row = (int)v;
-        kind = 2;
+        a->row = (int)v;
+        a->kind = 2;
     } else {
         review_error(res, MHD_HTTP_NOT_FOUND, "not-found", "no such image");
-        return;
+        return -1;
     }
+    return 0;
+}
+
+/* The zoom of row `row` (placed by the layout `lay` and the page's transform): the choice
+ * boxes of the row, edge to edge of their columns, so the screen shows the marks large,
+ * each box above its score. */
+static int row_zoom(const phieu_image *img, const phieu_reading *r, const phieu_layout *lay,
+                    int row, phieu_image **out, phieu_error *err)
+{
+    phieu_rect band = lay->rows[row - 1];
+    phieu_rect boxes = {lay->column_x[3], band.y - REVIEW_ROW_MARGIN_MM,
+                        lay->column_x[3 + lay->n_choices] - lay->column_x[3],
+                        band.h + 2 * REVIEW_ROW_MARGIN_MM};
+    double box[4];
+    map_rect(r->transform, boxes, 0, box);
+    phieu_image *crop = NULL;
+    int rc = phieu_image_crop(img, (int)box[0], (int)box[1], (int)(box[2] - box[0] + 1),
+                              (int)(box[3] - box[1] + 1), &crop, err);
+    if (rc == 0)
+        rc = phieu_image_scale_to_fit(crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, out, err);
+    phieu_image_destroy(&crop);
+    return rc;
+}
+
+/* Makes the PNG `a` asks for from the sheet's archived image (r: room for its reading).
+ * Notes the image's size in the cache on the way, for the screen's box positions. */
+static int image_png(review_request *req, const image_ask *a, phieu_reading *r, uint8_t **png,
+                     size_t *len, phieu_error *err)
+{
+    review_data *d = req->srv->data;
+    phieu_sheet sh;
+    phieu_image *img = NULL, *out = NULL;
+    phieu_layout lay;
+    memset(&lay, 0, sizeof lay);
+    pthread_mutex_lock(&d->lock);
+    char path[4096];
+    int rc = phieu_session_sheet_get(d->session, a->sheet, &sh, r, err);
+    if (rc == 0)
+        rc = sheet_image_path(d->session, &sh, path, sizeof path, err);
+    const phieu_session_info *info = phieu_session_get_info(d->session);
+    int have_layout = rc == 0 && has_transform(r) && r->form_index < info->n_forms;
+    if (have_layout)
+        lay = info->layouts[r->form_index];
+    pthread_mutex_unlock(&d->lock);
+    /* Decoding, scaling and encoding happen outside the session's lock. */
+    if (rc == 0)
+        rc = load_image(path, &img, err);
+    if (rc == 0) {
+        char skey[64];
+        int size[2] = {img->width, img->height};
+        snprintf(skey, sizeof skey, "%s/size", a->sheet);
+        review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
+    }
+    if (rc == 0 && a->kind == 0)
+        rc = phieu_image_scale_to_fit(img, REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H, &out, err);
+    else if (rc == 0 && a->kind == 1)
+        rc = phieu_image_scale_to_fit(img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, err);
+    else if (rc == 0 && a->kind == 2) {
+        if (!have_layout || a->row > lay.n_rows)
+            rc = phieu_error_set(err, PHIEU_ENOTFOUND,
+                                 "sheet '%s' has no row %d that could be placed", a->sheet, a->row);
+        else
+            rc = row_zoom(img, r, &lay, a->row, &out, err);
+    }
+    if (rc == 0)
+        rc = phieu_image_encode_png(out, png, len, err);
+    phieu_image_destroy(&img);
+    phieu_image_destroy(&out);
+    return rc;
+}
+
+/* /img/SHEET/page.png, /img/SHEET/thumb.png, /img/SHEET/row/N.png */
+void review_image_route(review_request *req, review_response *res)
+{
+    review_data *d = req->srv->data;
+    image_ask a;
+    if (parse_image_url(req->url, &a, res) != 0)
+        return;
     char key[64];
-    snprintf(key, sizeof key, "%s/%d/%d", sheet, kind, row);
+    snprintf(key, sizeof key, "%s/%d/%d", a.sheet, a.kind, a.row);
     phieu_error err = {0};
     pthread_mutex_lock(&d->lock);
-    int has = sheet_has_exception(d->session, sheet, &err);
+    int has = sheet_has_exception(d->session, a.sheet, &err);
     pthread_mutex_unlock(&d->lock);
     if (has <= 0) {
         if (has < 0)
@@ -1072,62 +1247,12 @@ void review_image_route(review_request *req, review_response *res)
         send_png(res, png, len);
         return;
     }
-    phieu_sheet sh;
     phieu_reading *r = phieu_calloc(1, sizeof *r);
     if (!r) {
         review_error(res, MHD_HTTP_SERVICE_UNAVAILABLE, "memory", "out of memory");
         return;
     }
-    phieu_image *img = NULL, *out = NULL, *crop = NULL;
-    phieu_layout lay;
-    memset(&lay, 0, sizeof lay);
-    pthread_mutex_lock(&d->lock);
-    char path[4096];
-    int rc = phieu_session_sheet_get(d->session, sheet, &sh, r, &err);
-    if (rc == 0)
-        rc = sheet_image_path(d->session, &sh, path, sizeof path, &err);
-    const phieu_session_info *info = phieu_session_get_info(d->session);
-    int have_layout = rc == 0 && has_transform(r) && r->form_index < info->n_forms;
-    if (have_layout)
-        lay = info->layouts[r->form_index];
-    pthread_mutex_unlock(&d->lock);
-    /* Decoding, scaling and encoding happen outside the session's lock. */
-    if (rc == 0)
-        rc = load_image(path, &img, &err);
-    if (rc == 0) {
-        char skey[64];
-        int size[2] = {img->width, img->height};
-        snprintf(skey, sizeof skey, "%s/size", sheet);
-        review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
-    }
-    if (rc == 0 && kind == 0)
-        rc = phieu_image_scale_to_fit(img, REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H, &out, &err);
-    else if (rc == 0 && kind == 1)
-        rc = phieu_image_scale_to_fit(img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, &err);
-    else if (rc == 0 && kind == 2) {
-        if (!have_layout || row > lay.n_rows)
-            rc = phieu_error_set(&err, PHIEU_ENOTFOUND,
-                                 "sheet '%s' has no row %d that could be placed", sheet, row);
-        else {
-            /* The choice boxes of the row, edge to edge of their columns: the zoom shows
-             * the marks large, each box above its score on the screen. */
-            phieu_rect band = lay.rows[row - 1];
-            phieu_rect boxes = {lay.column_x[3], band.y - REVIEW_ROW_MARGIN_MM,
-                                lay.column_x[3 + lay.n_choices] - lay.column_x[3],
-                                band.h + 2 * REVIEW_ROW_MARGIN_MM};
-            double box[4];
-            map_rect(r->transform, boxes, 0, box);
-            rc = phieu_image_crop(img, (int)box[0], (int)box[1], (int)(box[2] - box[0] + 1),
-                                  (int)(box[3] - box[1] + 1), &crop, &err);
-            if (rc == 0)
-                rc = phieu_image_scale_to_fit(crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, &out, &err);
-        }
-    }
-    if (rc == 0)
-        rc = phieu_image_encode_png(out, &png, &len, &err);
-    phieu_image_destroy(&img);
-    phieu_image_destroy(&crop);
-    phieu_image_destroy(&out);
+    int rc = image_png(req, &a, r, &png, &len, &err);
     phieu_free(r);
     if (rc != 0) {
         fail(res, &err);

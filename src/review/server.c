@@ -237,9 +237,54 @@ static int is_json_request(const review_request *req)
     return ct && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/* An /api/ request: JSON bodies only; login open to all, everything else for a logged-in
+ * member, each POST with the login's CSRF token. */
+static void route_api(review_request *req, review_response *res, int is_post)
+{
+    if (is_post && !is_json_request(req)) {
+        review_error(res, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "content-type",
+                     "send the request body as application/json");
+        return;
+    }
+    if (strcmp(req->url, "/api/login") == 0) {
+        if (!is_post)
+            review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "log in with POST");
+        else
+            review_api_login(req, res);
+        return;
+    }
+    review_auth_identify(&req->srv->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
+    if (!req->login.used) {
+        review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Hãy đăng nhập trước.",
+                          "log in first");
+        return;
+    }
+    if (is_post && !review_auth_csrf_ok(&req->login, review_header(req, "X-CSRF-Token"))) {
+        review_error_lang(res, MHD_HTTP_FORBIDDEN, "csrf",
+                          "Trang đã cũ: hãy tải lại trang rồi làm lại.",
+                          "missing or wrong X-CSRF-Token; reload the page and try again");
+        return;
+    }
+    review_api_route(req, res);
+}
+
+/* An /img/ request: read-only, for a logged-in member. */
+static void route_image(review_request *req, review_response *res, int is_get)
+{
+    review_auth_identify(&req->srv->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
+    if (!req->login.used) {
+        review_error(res, MHD_HTTP_UNAUTHORIZED, "login", "log in first");
+        return;
+    }
+    if (!is_get) {
+        review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "images are read-only");
+        return;
+    }
+    review_image_route(req, res);
+}
+
 static void route(review_request *req, review_response *res)
 {
-    phieu_review_server *s = req->srv;
     int is_get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
     int is_post = strcmp(req->method, "POST") == 0;
     if (!is_get && !is_post) {
@@ -258,44 +303,11 @@ static void route(review_request *req, review_response *res)
         return;
     }
     if (strncmp(req->url, "/api/", 5) == 0) {
-        if (is_post && !is_json_request(req)) {
-            review_error(res, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "content-type",
-                         "send the request body as application/json");
-            return;
-        }
-        if (strcmp(req->url, "/api/login") == 0) {
-            if (!is_post)
-                review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "log in with POST");
-            else
-                review_api_login(req, res);
-            return;
-        }
-        review_auth_identify(&s->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
-        if (!req->login.used) {
-            review_error_lang(res, MHD_HTTP_UNAUTHORIZED, "login", "Hãy đăng nhập trước.",
-                              "log in first");
-            return;
-        }
-        if (is_post && !review_auth_csrf_ok(&req->login, review_header(req, "X-CSRF-Token"))) {
-            review_error_lang(res, MHD_HTTP_FORBIDDEN, "csrf",
-                              "Trang đã cũ: hãy tải lại trang rồi làm lại.",
-                              "missing or wrong X-CSRF-Token; reload the page and try again");
-            return;
-        }
-        review_api_route(req, res);
+        route_api(req, res, is_post);
         return;
     }
     if (strncmp(req->url, "/img/", 5) == 0) {
-        review_auth_identify(&s->auth, review_header(req, MHD_HTTP_HEADER_COOKIE), &req->login);
-        if (!req->login.used) {
-            review_error(res, MHD_HTTP_UNAUTHORIZED, "login", "log in first");
-            return;
-        }
-        if (!is_get) {
-            review_error(res, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "images are read-only");
-            return;
-        }
-        review_image_route(req, res);
+        route_image(req, res, is_get);
         return;
     }
     const uint8_t *data;
@@ -465,6 +477,54 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     s->opt.log(s->opt.log_ctx, line);
 }
 
+/* Where the server listens: a numeric IPv4 or IPv6 address ("localhost" is 127.0.0.1). */
+typedef struct listen_addr {
+    struct sockaddr_in a4;
+    struct sockaddr_in6 a6;
+    const struct sockaddr *sa; /* a4 or a6 */
+    unsigned flags;            /* libmicrohttpd's, with MHD_USE_IPv6 for an IPv6 address */
+} listen_addr;
+
+/* Parses `host` and `port` into la; a host name other than localhost is refused. */
+static int listen_address(const char *host, int port, listen_addr *la, phieu_error *err)
+{
+    memset(la, 0, sizeof *la);
+    la->flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    const char *numeric = strcasecmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+    if (inet_pton(AF_INET, numeric, &la->a4.sin_addr) == 1) {
+        la->a4.sin_family = AF_INET;
+        la->a4.sin_port = htons((uint16_t)port);
+        la->sa = (const struct sockaddr *)&la->a4;
+    } else if (inet_pton(AF_INET6, numeric, &la->a6.sin6_addr) == 1) {
+        la->a6.sin6_family = AF_INET6;
+        la->a6.sin6_port = htons((uint16_t)port);
+        la->sa = (const struct sockaddr *)&la->a6;
+        la->flags |= MHD_USE_IPv6;
+    } else
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "cannot listen on '%s': give a numeric address such as "
+                               "127.0.0.1 or 0.0.0.0, or localhost",
+                               host);
+    return 0;
+}
+
+/* Starts libmicrohttpd for server s on la, within the server's connection limits; NULL
+ * when it cannot listen. */
+static struct MHD_Daemon *start_daemon(phieu_review_server *s, const listen_addr *la, int port)
+{
+    return MHD_start_daemon(
+        la->flags, (uint16_t)port, NULL, NULL, on_request, s,
+        /* The logger comes first: libmicrohttpd logs what it finds wrong in the options
+         * after it, and complains when it is not the first. */
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR, la->sa,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PHIEU_REVIEW_CONNECTION_MEMORY,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)REVIEW_MAX_CONNECTIONS,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)REVIEW_MAX_CONNECTIONS_PER_IP,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)REVIEW_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+}
+
 int phieu_review_start(const phieu_review_options *o, phieu_review_server **out, phieu_error *err)
 {
     if (!o || !out || !o->session_path)
@@ -480,28 +540,9 @@ int phieu_review_start(const phieu_review_options *o, phieu_review_server **out,
     if (o->port < 0 || o->port > 65535)
         return phieu_error_set(err, PHIEU_EINVAL, "bad port %d", o->port);
 
-    struct sockaddr_in a4;
-    struct sockaddr_in6 a6;
-    memset(&a4, 0, sizeof a4);
-    memset(&a6, 0, sizeof a6);
-    const struct sockaddr *sa;
-    unsigned flags =
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
-    const char *numeric = strcasecmp(host, "localhost") == 0 ? "127.0.0.1" : host;
-    if (inet_pton(AF_INET, numeric, &a4.sin_addr) == 1) {
-        a4.sin_family = AF_INET;
-        a4.sin_port = htons((uint16_t)o->port);
-        sa = (const struct sockaddr *)&a4;
-    } else if (inet_pton(AF_INET6, numeric, &a6.sin6_addr) == 1) {
-        a6.sin6_family = AF_INET6;
-        a6.sin6_port = htons((uint16_t)o->port);
-        sa = (const struct sockaddr *)&a6;
-        flags |= MHD_USE_IPv6;
-    } else
-        return phieu_error_set(err, PHIEU_EINVAL,
-                               "cannot listen on '%s': give a numeric address such as "
-                               "127.0.0.1 or 0.0.0.0, or localhost",
-                               host);
+    listen_addr la;
+    if (listen_address(host, o->port, &la, err) != 0)
+        return err->code;
 
     phieu_review_server *s = phieu_calloc(1, sizeof *s);
     if (!s)
@@ -523,16 +564,7 @@ int phieu_review_start(const phieu_review_options *o, phieu_review_server **out,
         phieu_review_stop(&s);
         return rc;
     }
-    s->daemon = MHD_start_daemon(
-        flags, (uint16_t)o->port, NULL, NULL, on_request, s,
-        /* The logger comes first: libmicrohttpd logs what it finds wrong in the options
-         * after it, and complains when it is not the first. */
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_SOCK_ADDR, sa,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PHIEU_REVIEW_CONNECTION_MEMORY,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)REVIEW_MAX_CONNECTIONS,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)REVIEW_MAX_CONNECTIONS_PER_IP,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)REVIEW_CONNECTION_TIMEOUT,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+    s->daemon = start_daemon(s, &la, o->port);
     if (!s->daemon) {
         phieu_review_stop(&s);
         return phieu_error_set(err, PHIEU_EIO,

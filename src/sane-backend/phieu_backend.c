@@ -580,20 +580,11 @@ static int stack_rasters(raster *a, raster *b, raster *out)
 
 /* ---- options ---------------------------------------------------------------------- */
 
-static void init_options(scanner *h)
+/* The scan mode group: mode, depth, resolution and source, with their defaults (gray,
+ * 8 bits, 300 dpi, the feeder's front). */
+static void init_mode_options(scanner *h)
 {
     SANE_Option_Descriptor *o = h->opt;
-    memset(o, 0, sizeof h->opt);
-    for (int i = 0; i < NUM_OPTIONS; i++) {
-        o[i].size = sizeof(SANE_Word);
-        o[i].cap = SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT;
-    }
-    o[OPT_NUM] = (SANE_Option_Descriptor){SANE_NAME_NUM_OPTIONS, SANE_TITLE_NUM_OPTIONS,
-                                          SANE_DESC_NUM_OPTIONS, SANE_TYPE_INT, SANE_UNIT_NONE,
-                                          sizeof(SANE_Word), SANE_CAP_SOFT_DETECT,
-                                          SANE_CONSTRAINT_NONE, {NULL}};
-    h->val[OPT_NUM] = NUM_OPTIONS;
-
     o[OPT_MODE_GROUP].name = "";
     o[OPT_MODE_GROUP].title = SANE_I18N("Scan Mode");
     o[OPT_MODE_GROUP].type = SANE_TYPE_GROUP;
@@ -635,7 +626,12 @@ static void init_options(scanner *h)
     o[OPT_SOURCE].constraint_type = SANE_CONSTRAINT_STRING_LIST;
     o[OPT_SOURCE].constraint.string_list = source_list;
     snprintf(h->source, sizeof h->source, "%s", "ADF Front");
+}
 
+/* The geometry group: the scan window and the page's size, in mm. */
+static void init_geometry_options(scanner *h)
+{
+    SANE_Option_Descriptor *o = h->opt;
     o[OPT_GEOMETRY_GROUP].name = "";
     o[OPT_GEOMETRY_GROUP].title = SANE_I18N("Geometry");
     o[OPT_GEOMETRY_GROUP].type = SANE_TYPE_GROUP;
@@ -670,6 +666,23 @@ static void init_options(scanner *h)
         d->constraint.range = geo[i].range;
         h->val[geo[i].index] = SANE_FIX(geo[i].value);
     }
+}
+
+static void init_options(scanner *h)
+{
+    SANE_Option_Descriptor *o = h->opt;
+    memset(o, 0, sizeof h->opt);
+    for (int i = 0; i < NUM_OPTIONS; i++) {
+        o[i].size = sizeof(SANE_Word);
+        o[i].cap = SANE_CAP_SOFT_SELECT | SANE_CAP_SOFT_DETECT;
+    }
+    o[OPT_NUM] = (SANE_Option_Descriptor){SANE_NAME_NUM_OPTIONS, SANE_TITLE_NUM_OPTIONS,
+                                          SANE_DESC_NUM_OPTIONS, SANE_TYPE_INT, SANE_UNIT_NONE,
+                                          sizeof(SANE_Word), SANE_CAP_SOFT_DETECT,
+                                          SANE_CONSTRAINT_NONE, {NULL}};
+    h->val[OPT_NUM] = NUM_OPTIONS;
+    init_mode_options(h);
+    init_geometry_options(h);
 }
 
 static void update_caps(scanner *h)
@@ -903,11 +916,18 @@ static uint8_t luma(const uint8_t *p)
     return (uint8_t)((299 * p[0] + 587 * p[1] + 114 * p[2] + 500) / 1000);
 }
 
-/* Renders the sheet image into the frame: scaled to the resolution (box filter down,
- * nearest up), centred in the scanner's width (MAX_WIDTH_MM, or the sheet's when wider;
- * white beside it, the lid) unless `crop yes`, cropped to the window, converted to the
- * mode and depth. */
-static SANE_Status render_frame(scanner *h, const raster *src)
+/* Where the frame lies on the sheet at the scan resolution (see render_frame). */
+typedef struct frame_geom {
+    int x0, y0;    /* the window's first column and line in the scanner's frame */
+    int w, lines;  /* the window's size in pixels */
+    int off;       /* frame column of the sheet's first column */
+    int page_w;    /* the sheet's width at the resolution */
+    double kx, ky; /* file pixels per frame pixel */
+} frame_geom;
+
+/* Places the sheet in the scanner's width and clips the window to it; INVAL when the
+ * window holds no pixel. */
+static SANE_Status frame_geometry(const scanner *h, const raster *src, frame_geom *g)
 {
     double res = h->val[OPT_RESOLUTION];
     int page_w = (int)lround(src->w * res / src->dpi_x);
@@ -915,58 +935,53 @@ static SANE_Status render_frame(scanner *h, const raster *src)
     int full_w = page_w;
     if (!B.cfg.crop && lround(MAX_WIDTH_MM * res / 25.4) > page_w)
         full_w = (int)lround(MAX_WIDTH_MM * res / 25.4);
-    int off = (full_w - page_w) / 2; /* frame column of the sheet's first column */
     int x0, y0, x1, y1;
     window_px(h, full_w, &x0, &y0, &x1, &y1);
     if (x1 > full_w)
         x1 = full_w;
     if (y1 > page_h)
         y1 = page_h;
-    int w = x1 - x0, lines = y1 - y0;
-    if (w <= 0 || lines <= 0)
-        return SANE_STATUS_INVAL;
-    fill_params(h, w, lines, &h->params);
+    *g = (frame_geom){.x0 = x0,
+                      .y0 = y0,
+                      .w = x1 - x0,
+                      .lines = y1 - y0,
+                      .off = (full_w - page_w) / 2,
+                      .page_w = page_w,
+                      .kx = src->dpi_x / res,
+                      .ky = src->dpi_y / res};
+    return g->w <= 0 || g->lines <= 0 ? SANE_STATUS_INVAL : SANE_STATUS_GOOD;
+}
+
+/* The file is at the requested resolution, gray, for an 8-bit gray frame: the window's
+ * rows as they are, white beside the sheet. */
+static void copy_rows(scanner *h, const raster *src, const frame_geom *g)
+{
     size_t bpl = (size_t)h->params.bytes_per_line;
-    if ((uint64_t)bpl * lines > MAX_FRAME_BYTES)
-        return SANE_STATUS_NO_MEM;
-    h->frame = calloc((size_t)lines, bpl);
-    int *sx = malloc(sizeof(int) * 2 * ((size_t)w + 1));
-    uint8_t *row = malloc((size_t)w * 3);
-    if (!h->frame || !sx || !row) {
-        free(sx);
-        free(row);
-        return SANE_STATUS_NO_MEM;
+    int x1 = g->x0 + g->w;
+    int a = g->x0 - g->off < 0 ? g->off - g->x0 : 0;               /* first column of sheet */
+    int b = x1 - g->off > src->w ? src->w + g->off - g->x0 : g->w; /* past its last one */
+    for (int y = 0; y < g->lines; y++) {
+        uint8_t *out = h->frame + (size_t)y * bpl;
+        if (g->y0 + y >= src->h)
+            break;
+        memset(out, 255, (size_t)g->w);
+        if (b > a)
+            memcpy(out + a, src->px + (size_t)(g->y0 + y) * src->w + (g->x0 + a - g->off),
+                   (size_t)(b - a));
     }
-    double kx = src->dpi_x / res, ky = src->dpi_y / res;
-    int color = h->params.format == SANE_FRAME_RGB;
-    int depth = h->params.depth;
-    if (kx == 1.0 && ky == 1.0 && src->channels == 1 && !color && depth == 8) {
-        /* The file is at the requested resolution: the window's rows as they are, white
-         * beside the sheet. */
-        int a = x0 - off < 0 ? off - x0 : 0;                 /* first column of sheet */
-        int b = x1 - off > src->w ? src->w + off - x0 : w;   /* past its last one */
-        for (int y = 0; y < lines; y++) {
-            uint8_t *out = h->frame + (size_t)y * bpl;
-            if (y0 + y >= src->h)
-                break;
-            memset(out, 255, (size_t)w);
-            if (b > a)
-                memcpy(out + a, src->px + (size_t)(y0 + y) * src->w + (x0 + a - off),
-                       (size_t)(b - a));
-        }
-        free(sx);
-        free(row);
-        h->frame_len = bpl * (size_t)lines;
-        h->frame_pos = 0;
-        return SANE_STATUS_GOOD;
-    }
-    for (int x = 0; x < w; x++) {
-        int fx = x0 + x - off; /* the sheet's column at the resolution */
-        if (fx < 0 || fx >= page_w) {
-            sx[2 * x] = sx[2 * x + 1] = -1; /* beside the sheet: the lid, white */
+}
+
+/* For each frame column, the file's columns [sx[2x], sx[2x+1]) it averages; -1 beside the
+ * sheet (the lid, white). */
+static void column_spans(const raster *src, const frame_geom *g, int *sx)
+{
+    for (int x = 0; x < g->w; x++) {
+        int fx = g->x0 + x - g->off; /* the sheet's column at the resolution */
+        if (fx < 0 || fx >= g->page_w) {
+            sx[2 * x] = sx[2 * x + 1] = -1;
             continue;
         }
-        int a = (int)floor(fx * kx), b = (int)floor((fx + 1) * kx);
+        int a = (int)floor(fx * g->kx), b = (int)floor((fx + 1) * g->kx);
         if (b <= a)
             b = a + 1;
         sx[2 * x] = a < src->w ? a : src->w - 1;
@@ -974,71 +989,127 @@ static SANE_Status render_frame(scanner *h, const raster *src)
         if (sx[2 * x + 1] <= sx[2 * x])
             sx[2 * x + 1] = sx[2 * x] + 1;
     }
-    for (int y = 0; y < lines; y++) {
-        int ya = (int)floor((y0 + y) * ky), yb = (int)floor((y0 + y + 1) * ky);
+}
+
+/* Gray file to a gray 8-bit frame row, the common case: one channel to sum, no luma. */
+static void average_gray(const raster *src, const int *sx, int w, int ya, int yb, uint8_t *out)
+{
+    for (int x = 0; x < w; x++) {
+        unsigned sum = 0, n = 0;
+        if (sx[2 * x] < 0) {
+            out[x] = 255;
+            continue;
+        }
+        for (int yy = ya; yy < yb; yy++) {
+            const uint8_t *p = src->px + (size_t)yy * src->w;
+            for (int xx = sx[2 * x]; xx < sx[2 * x + 1]; xx++, n++)
+                sum += p[xx];
+        }
+        out[x] = (uint8_t)((sum + n / 2) / n);
+    }
+}
+
+/* Any file to one RGB row (3 bytes a pixel), gray files repeated in the three channels. */
+static void average_rgb(const raster *src, const int *sx, int w, int ya, int yb, uint8_t *row)
+{
+    for (int x = 0; x < w; x++) {
+        unsigned sum[3] = {0, 0, 0}, n = 0;
+        if (sx[2 * x] < 0) {
+            memset(row + 3 * x, 255, 3);
+            continue;
+        }
+        for (int yy = ya; yy < yb; yy++) {
+            const uint8_t *p = src->px + ((size_t)yy * src->w + sx[2 * x]) * src->channels;
+            for (int xx = sx[2 * x]; xx < sx[2 * x + 1]; xx++, p += src->channels, n++)
+                for (int c = 0; c < 3; c++)
+                    sum[c] += p[src->channels == 3 ? c : 0];
+        }
+        for (int c = 0; c < 3; c++)
+            row[3 * x + c] = (uint8_t)((sum[c] + n / 2) / n);
+    }
+}
+
+/* An RGB row to the frame's mode and depth: 1-bit lineart (dark below 128), 8 or 16 bits,
+ * gray or colour. */
+static void pack_row(const uint8_t *row, int w, int color, int depth, uint8_t *out)
+{
+    for (int x = 0; x < w; x++) {
+        const uint8_t *p = row + 3 * x;
+        if (depth == 1) {
+            if (luma(p) < 128)
+                out[x / 8] |= (uint8_t)(0x80 >> (x % 8));
+        } else if (depth == 8) {
+            if (color)
+                memcpy(out + 3 * x, p, 3);
+            else
+                out[x] = luma(p);
+        } else {
+            uint16_t *o16 = (uint16_t *)(void *)out;
+            if (color)
+                for (int c = 0; c < 3; c++)
+                    o16[3 * x + c] = (uint16_t)(p[c] * 257);
+            else
+                o16[x] = (uint16_t)(luma(p) * 257);
+        }
+    }
+}
+
+/* Scales the sheet into the frame: each frame pixel averages the file pixels it covers
+ * (box filter down, nearest up), then takes the frame's mode and depth. */
+static void scale_rows(scanner *h, const raster *src, const frame_geom *g, int *sx, uint8_t *row)
+{
+    size_t bpl = (size_t)h->params.bytes_per_line;
+    int color = h->params.format == SANE_FRAME_RGB;
+    int depth = h->params.depth;
+    column_spans(src, g, sx);
+    for (int y = 0; y < g->lines; y++) {
+        int ya = (int)floor((g->y0 + y) * g->ky), yb = (int)floor((g->y0 + y + 1) * g->ky);
         if (ya >= src->h)
             ya = src->h - 1;
         if (yb <= ya)
             yb = ya + 1;
         if (yb > src->h)
             yb = src->h;
+        uint8_t *out = h->frame + (size_t)y * bpl;
         if (src->channels == 1 && !color && depth == 8) {
-            /* Gray file to a gray frame, the common case: one channel to sum, no luma. */
-            uint8_t *out = h->frame + (size_t)y * bpl;
-            for (int x = 0; x < w; x++) {
-                unsigned sum = 0, n = 0;
-                if (sx[2 * x] < 0) {
-                    out[x] = 255;
-                    continue;
-                }
-                for (int yy = ya; yy < yb; yy++) {
-                    const uint8_t *p = src->px + (size_t)yy * src->w;
-                    for (int xx = sx[2 * x]; xx < sx[2 * x + 1]; xx++, n++)
-                        sum += p[xx];
-                }
-                out[x] = (uint8_t)((sum + n / 2) / n);
-            }
+            average_gray(src, sx, g->w, ya, yb, out);
             continue;
         }
-        for (int x = 0; x < w; x++) {
-            unsigned sum[3] = {0, 0, 0}, n = 0;
-            if (sx[2 * x] < 0) {
-                memset(row + 3 * x, 255, 3);
-                continue;
-            }
-            for (int yy = ya; yy < yb; yy++) {
-                const uint8_t *p = src->px + ((size_t)yy * src->w + sx[2 * x]) * src->channels;
-                for (int xx = sx[2 * x]; xx < sx[2 * x + 1]; xx++, p += src->channels, n++)
-                    for (int c = 0; c < 3; c++)
-                        sum[c] += p[src->channels == 3 ? c : 0];
-            }
-            for (int c = 0; c < 3; c++)
-                row[3 * x + c] = (uint8_t)((sum[c] + n / 2) / n);
-        }
-        uint8_t *out = h->frame + (size_t)y * bpl;
-        for (int x = 0; x < w; x++) {
-            const uint8_t *p = row + 3 * x;
-            if (depth == 1) {
-                if (luma(p) < 128)
-                    out[x / 8] |= (uint8_t)(0x80 >> (x % 8));
-            } else if (depth == 8) {
-                if (color)
-                    memcpy(out + 3 * x, p, 3);
-                else
-                    out[x] = luma(p);
-            } else {
-                uint16_t *o16 = (uint16_t *)(void *)out;
-                if (color)
-                    for (int c = 0; c < 3; c++)
-                        o16[3 * x + c] = (uint16_t)(p[c] * 257);
-                else
-                    o16[x] = (uint16_t)(luma(p) * 257);
-            }
-        }
+        average_rgb(src, sx, g->w, ya, yb, row);
+        pack_row(row, g->w, color, depth, out);
     }
+}
+
+/* Renders the sheet image into the frame: scaled to the resolution (box filter down,
+ * nearest up), centred in the scanner's width (MAX_WIDTH_MM, or the sheet's when wider;
+ * white beside it, the lid) unless `crop yes`, cropped to the window, converted to the
+ * mode and depth. */
+static SANE_Status render_frame(scanner *h, const raster *src)
+{
+    frame_geom g;
+    SANE_Status st = frame_geometry(h, src, &g);
+    if (st != SANE_STATUS_GOOD)
+        return st;
+    fill_params(h, g.w, g.lines, &h->params);
+    size_t bpl = (size_t)h->params.bytes_per_line;
+    if ((uint64_t)bpl * g.lines > MAX_FRAME_BYTES)
+        return SANE_STATUS_NO_MEM;
+    h->frame = calloc((size_t)g.lines, bpl);
+    int *sx = malloc(sizeof(int) * 2 * ((size_t)g.w + 1));
+    uint8_t *row = malloc((size_t)g.w * 3);
+    if (!h->frame || !sx || !row) {
+        free(sx);
+        free(row);
+        return SANE_STATUS_NO_MEM;
+    }
+    if (g.kx == 1.0 && g.ky == 1.0 && src->channels == 1 && h->params.format != SANE_FRAME_RGB &&
+        h->params.depth == 8)
+        copy_rows(h, src, &g);
+    else
+        scale_rows(h, src, &g, sx, row);
     free(sx);
     free(row);
-    h->frame_len = bpl * (size_t)lines;
+    h->frame_len = bpl * (size_t)g.lines;
     h->frame_pos = 0;
     return SANE_STATUS_GOOD;
 }

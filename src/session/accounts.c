@@ -124,16 +124,23 @@ static void unlock_key(const char *name, char *out, size_t size)
     snprintf(out, size, "user-unlocked:%s", folded);
 }
 
-int phieu_session_user_unlock(phieu_session *s, const char *name, const char *actor,
-                              phieu_error *err)
+/* Ends a transaction of this file: on success (rc 0), the log entry `action` with
+ * `detail`, then the commit; if anything failed, the rollback. 0 or the error's code. */
+static int end_txn(phieu_session *s, int rc, const char *actor, const char *action,
+                   const char *detail, phieu_error *err)
 {
-    phieu_user u;
-    if (phieu_session_user_get(s, name, &u, err) != 0)
-        return err->code;
-    if (session_begin(s, err) != 0)
-        return err->code;
+    if (rc == 0 && session_log_append_txn(s, actor, action, detail, err) == 0 &&
+        session_commit(s, err) == 0)
+        return 0;
+    session_rollback(s);
+    return err->code;
+}
+
+/* Stamps the unlock of user `name` in the settings (inside the caller's transaction). */
+static int record_unlock(phieu_session *s, const char *name, phieu_error *err)
+{
     char key[PHIEU_NAME_MAX * 2 + 32], now[32];
-    unlock_key(u.name, key, sizeof key);
+    unlock_key(name, key, sizeof key);
     session_now(now);
     /* The time alone could repeat within a second: a random suffix makes each unlock new. */
     char stamp[64], rnd[PHIEU_SHEET_ID_MAX];
@@ -142,24 +149,28 @@ int phieu_session_user_unlock(phieu_session *s, const char *name, const char *ac
     sqlite3_stmt *st;
     if (session_prepare(s, "INSERT OR REPLACE INTO settings(key, value) VALUES (?, ?)", &st, err) !=
         0)
-        goto fail;
+        return err->code;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, stamp, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        session_db_error(s, err, "cannot record the unlock");
-        goto fail;
-    }
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot record the unlock");
+    return 0;
+}
+
+int phieu_session_user_unlock(phieu_session *s, const char *name, const char *actor,
+                              phieu_error *err)
+{
+    phieu_user u;
+    if (phieu_session_user_get(s, name, &u, err) != 0)
+        return err->code;
+    if (session_begin(s, err) != 0)
+        return err->code;
+    int rc = record_unlock(s, u.name, err);
     char detail[PHIEU_NAME_MAX + 64];
     snprintf(detail, sizeof detail, "user %s unlocked for the review screen", u.name);
-    if (session_log_append_txn(s, actor, "user-unlocked", detail, err) != 0 ||
-        session_commit(s, err) != 0)
-        goto fail;
-    return 0;
-fail:
-    session_rollback(s);
-    return err->code;
+    return end_txn(s, rc, actor, "user-unlocked", detail, err);
 }
 
 int phieu_session_user_unlock_stamp(phieu_session *s, const char *name, char *out, size_t size,
@@ -183,6 +194,36 @@ int phieu_session_user_unlock_stamp(phieu_session *s, const char *name, char *ou
 
 /* ---- Users -------------------------------------------------------------------------- */
 
+/* Adds the user's row (inside the caller's transaction), unless the name is taken,
+ * compared without regard to case. */
+static int insert_user(phieu_session *s, const char *name, int role, const char *hash,
+                       phieu_error *err)
+{
+    char taken[PHIEU_NAME_MAX];
+    int found = session_user_find(s, name, taken, sizeof taken, err);
+    if (found == 0)
+        return phieu_error_set(err, PHIEU_EEXIST,
+                               "user '%s' already exists (as '%s': names are compared without "
+                               "regard to case)",
+                               name, taken);
+    if (found != PHIEU_ENOTFOUND)
+        return err->code;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO users(name, role, pwhash) VALUES (?, ?, ?)", &st,
+                        err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, role);
+    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
+        return phieu_error_set(err, PHIEU_EEXIST, "user '%s' already exists", name);
+    return session_db_error(s, err, "cannot add the user");
+}
+
 int phieu_session_user_add(phieu_session *s, const char *name, int role, const char *password,
                            const char *actor, phieu_error *err)
 {
@@ -202,41 +243,11 @@ int phieu_session_user_add(phieu_session *s, const char *name, int role, const c
                                (size_t)crypto_pwhash_MEMLIMIT_INTERACTIVE >> 20);
     if (session_begin(s, err) != 0)
         return err->code;
-    char taken[PHIEU_NAME_MAX];
-    int found = session_user_find(s, name, taken, sizeof taken, err);
-    if (found == 0)
-        phieu_error_set(err, PHIEU_EEXIST,
-                        "user '%s' already exists (as '%s': names are compared without "
-                        "regard to case)",
-                        name, taken);
-    if (found != PHIEU_ENOTFOUND)
-        goto fail;
-    sqlite3_stmt *st;
-    if (session_prepare(s, "INSERT INTO users(name, role, pwhash) VALUES (?, ?, ?)", &st,
-                        err) != 0)
-        goto fail;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, role);
-    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
-            phieu_error_set(err, PHIEU_EEXIST, "user '%s' already exists", name);
-        else
-            session_db_error(s, err, "cannot add the user");
-        goto fail;
-    }
+    int rc = insert_user(s, name, role, hash, err);
     char detail[PHIEU_NAME_MAX + 64];
     snprintf(detail, sizeof detail, "user %s added as %s", name,
              role == PHIEU_ROLE_HEAD ? "head" : "supervisor");
-    if (session_log_append_txn(s, actor, "user-added", detail, err) != 0 ||
-        session_commit(s, err) != 0)
-        goto fail;
-    return 0;
-fail:
-    session_rollback(s);
-    return err->code;
+    return end_txn(s, rc, actor, "user-added", detail, err);
 }
 
 /* The user named `name`, compared case-insensitively. */

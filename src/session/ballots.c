@@ -10,67 +10,62 @@
 #include "phieu/alloc.h"
 #include "session/session_internal.h"
 
-int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
-                         phieu_ballot *b)
+/* note 5: the board's reading of the paper counts, whatever the machine read (pending
+ * when the session holds no reading by the board). */
+static int resolve_board_read(const phieu_form *form, const phieu_ballot_source *src,
+                              phieu_ballot *b)
 {
-    b->form_index = src->form_index;
-    b->n_rows = form ? form->n_rows : 0;
-    b->by_board = 0;
-    memset(b->value, 0, sizeof b->value);
-    memset(b->decided, 0, sizeof b->decided);
+    int ok = src->by_board && form != NULL;
+    b->state = ok ? PHIEU_BALLOT_VALID : PHIEU_BALLOT_PENDING;
+    b->by_board = ok;
+    for (int i = 0; i < b->n_rows; i++) {
+        int v = ok ? src->by_board_value[i] : PHIEU_ROW_PENDING;
+        if (v != PHIEU_ROW_BLANK && v != PHIEU_ROW_OVERVOTE && (v < 0 || v >= form->n_choices))
+            v = PHIEU_ROW_PENDING;
+        b->value[i] = v;
+        b->decided[i] = ok;
+    }
+    return 1;
+}
+
+/* The state of the ballot as a whole from its page exception (notes 1, 2 and 5), for a
+ * page neither discarded nor read by the board. */
+static int page_state(const phieu_form *form, const phieu_ballot_source *src)
+{
     const phieu_ballot_exception *page = src->page.present ? &src->page : NULL;
     int page_decided = page && !page->open;
-    if (page_decided && strcmp(page->resolution, PHIEU_CHOICE_DISCARD) == 0)
-        return 0;
     size_t prefix = strlen(PHIEU_CHOICE_FORM_PREFIX);
     int board_set = page_decided &&
                     strncmp(page->resolution, PHIEU_CHOICE_FORM_PREFIX, prefix) == 0;
-    if (page_decided && strncmp(page->resolution, PHIEU_CHOICE_READ_PREFIX,
-                                strlen(PHIEU_CHOICE_READ_PREFIX)) == 0) {
-        /* note 5: the board's reading of the paper, whatever the machine read */
-        int ok = src->by_board && form != NULL;
-        b->state = ok ? PHIEU_BALLOT_VALID : PHIEU_BALLOT_PENDING;
-        b->by_board = ok;
-        for (int i = 0; i < b->n_rows; i++) {
-            int v = ok ? src->by_board_value[i] : PHIEU_ROW_PENDING;
-            if (v != PHIEU_ROW_BLANK && v != PHIEU_ROW_OVERVOTE && (v < 0 || v >= form->n_choices))
-                v = PHIEU_ROW_PENDING;
-            b->value[i] = v;
-            b->decided[i] = ok;
-        }
-        return 1;
-    }
     size_t inv_prefix = strlen(PHIEU_CHOICE_INVALID_FORM_PREFIX);
     int invalid_named = page_decided && strncmp(page->resolution,
                                                 PHIEU_CHOICE_INVALID_FORM_PREFIX, inv_prefix) == 0;
-    int state = PHIEU_BALLOT_VALID;
     if (invalid_named)
         /* note 5: invalid, collected under the form it names (the caller files it there) */
-        state = form && strcmp(page->resolution + inv_prefix, form->id) == 0
-                    ? PHIEU_BALLOT_INVALID
-                    : PHIEU_BALLOT_PENDING;
-    else if (page && (page->open || (strcmp(page->resolution, PHIEU_CHOICE_INVALID) != 0 &&
+        return form && strcmp(page->resolution + inv_prefix, form->id) == 0
+                   ? PHIEU_BALLOT_INVALID
+                   : PHIEU_BALLOT_PENDING;
+    if (page && (page->open || (strcmp(page->resolution, PHIEU_CHOICE_INVALID) != 0 &&
                                 strcmp(page->resolution, PHIEU_CHOICE_ACCEPT) != 0 &&
                                 !board_set)))
-        state = PHIEU_BALLOT_PENDING; /* note 1 */
-    else if (page_decided && strcmp(page->resolution, PHIEU_CHOICE_INVALID) == 0)
-        state = PHIEU_BALLOT_INVALID;
-    else if (board_set &&
-             (!form || !src->has_reading || src->board_form < 0 ||
-              src->board_form != src->form_index || src->read_form != src->form_index ||
-              strcmp(page->resolution + prefix, form->id) != 0))
-        state = PHIEU_BALLOT_PENDING; /* note 1: the reading as that form is missing */
-    else if (!form || !src->has_reading || src->read_form != src->form_index)
-        state = page_decided ? PHIEU_BALLOT_INVALID : PHIEU_BALLOT_PENDING; /* note 2 */
-    b->state = state;
-    if (state != PHIEU_BALLOT_VALID) {
-        for (int i = 0; i < b->n_rows; i++) {
-            b->value[i] = state == PHIEU_BALLOT_INVALID ? PHIEU_ROW_DECIDED_INVALID
-                                                        : PHIEU_ROW_PENDING;
-            b->decided[i] = state == PHIEU_BALLOT_INVALID;
-        }
-        return 1;
-    }
+        return PHIEU_BALLOT_PENDING; /* note 1 */
+    if (page_decided && strcmp(page->resolution, PHIEU_CHOICE_INVALID) == 0)
+        return PHIEU_BALLOT_INVALID;
+    if (board_set &&
+        (!form || !src->has_reading || src->board_form < 0 ||
+         src->board_form != src->form_index || src->read_form != src->form_index ||
+         strcmp(page->resolution + prefix, form->id) != 0))
+        return PHIEU_BALLOT_PENDING; /* note 1: the reading as that form is missing */
+    if (!form || !src->has_reading || src->read_form != src->form_index)
+        return page_decided ? PHIEU_BALLOT_INVALID : PHIEU_BALLOT_PENDING; /* note 2 */
+    return PHIEU_BALLOT_VALID;
+}
+
+/* A valid ballot's rows: the machine's reading, or the board's decision on the row's
+ * exception (note 4: anything that is no vote the board can take stays pending). */
+static void resolve_rows(const phieu_form *form, const phieu_ballot_source *src,
+                         phieu_ballot *b)
+{
     for (int i = 0; i < b->n_rows; i++) {
         int value = i < src->n_rows ? src->machine[i] : PHIEU_ROW_REVIEW;
         const phieu_ballot_exception *e = &src->row[i];
@@ -91,6 +86,34 @@ int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
             value = PHIEU_ROW_PENDING; /* note 4 */
         b->value[i] = value;
     }
+}
+
+int phieu_ballot_resolve(const phieu_form *form, const phieu_ballot_source *src,
+                         phieu_ballot *b)
+{
+    b->form_index = src->form_index;
+    b->n_rows = form ? form->n_rows : 0;
+    b->by_board = 0;
+    memset(b->value, 0, sizeof b->value);
+    memset(b->decided, 0, sizeof b->decided);
+    const phieu_ballot_exception *page = src->page.present ? &src->page : NULL;
+    int page_decided = page && !page->open;
+    if (page_decided && strcmp(page->resolution, PHIEU_CHOICE_DISCARD) == 0)
+        return 0;
+    if (page_decided && strncmp(page->resolution, PHIEU_CHOICE_READ_PREFIX,
+                                strlen(PHIEU_CHOICE_READ_PREFIX)) == 0)
+        return resolve_board_read(form, src, b);
+    int state = page_state(form, src);
+    b->state = state;
+    if (state != PHIEU_BALLOT_VALID) {
+        for (int i = 0; i < b->n_rows; i++) {
+            b->value[i] = state == PHIEU_BALLOT_INVALID ? PHIEU_ROW_DECIDED_INVALID
+                                                        : PHIEU_ROW_PENDING;
+            b->decided[i] = state == PHIEU_BALLOT_INVALID;
+        }
+        return 1;
+    }
+    resolve_rows(form, src, b);
     return 1;
 }
 
@@ -186,6 +209,36 @@ static int load_board_entry(phieu_session *s, const char *sheet_id, phieu_ballot
     return 0;
 }
 
+/* The sheet of the current row of phieu_session_ballots' query (its id, hash and form)
+ * into sh; returns the form the board set, or -1. */
+static int sheet_columns(phieu_session *s, sqlite3_stmt *sheets, phieu_sheet *sh)
+{
+    memset(sh, 0, sizeof *sh);
+    snprintf(sh->id, sizeof sh->id, "%s", (const char *)sqlite3_column_text(sheets, 0));
+    snprintf(sh->sha256, sizeof sh->sha256, "%s", (const char *)sqlite3_column_text(sheets, 1));
+    sh->form_index = sqlite3_column_int(sheets, 7);
+    if (sh->form_index >= s->info.n_forms)
+        sh->form_index = -1;
+    /* A sheet whose form the board set counts by its reading as that form. */
+    int board_form =
+        sqlite3_column_type(sheets, 11) != SQLITE_NULL ? sqlite3_column_int(sheets, 10) : -1;
+    if (board_form >= s->info.n_forms)
+        board_form = -1;
+    return board_form;
+}
+
+/* Doubles the room of the ballot list (256 at first). */
+static int grow(phieu_ballot **list, size_t *cap, phieu_error *err)
+{
+    size_t ncap = *cap ? *cap * 2 : 256;
+    phieu_ballot *g = phieu_realloc(*list, ncap * sizeof **list);
+    if (!g)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory building ballots");
+    *list = g;
+    *cap = ncap;
+    return 0;
+}
+
 int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phieu_error *err)
 {
     *items = NULL;
@@ -212,19 +265,7 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
     int rc;
     while ((rc = sqlite3_step(sheets)) == SQLITE_ROW) {
         phieu_sheet sh;
-        memset(&sh, 0, sizeof sh);
-        snprintf(sh.id, sizeof sh.id, "%s", (const char *)sqlite3_column_text(sheets, 0));
-        snprintf(sh.sha256, sizeof sh.sha256, "%s",
-                 (const char *)sqlite3_column_text(sheets, 1));
-        sh.form_index = sqlite3_column_int(sheets, 7);
-        if (sh.form_index >= s->info.n_forms)
-            sh.form_index = -1;
-        /* A sheet whose form the board set counts by its reading as that form. */
-        int board_form = sqlite3_column_type(sheets, 11) != SQLITE_NULL
-                             ? sqlite3_column_int(sheets, 10)
-                             : -1;
-        if (board_form >= s->info.n_forms)
-            board_form = -1;
+        int board_form = sheet_columns(s, sheets, &sh);
         int col = board_form >= 0 ? 11 : 9;
         int has_reading = sqlite3_column_type(sheets, col) != SQLITE_NULL;
         if (has_reading &&
@@ -235,16 +276,8 @@ int phieu_session_ballots(phieu_session *s, phieu_ballot **items, size_t *n, phi
         if (load_exceptions(s, excs, sh.id, src, err) != 0 ||
             load_board_entry(s, sh.id, src, &sh, err) != 0)
             goto fail;
-        if (count == cap) {
-            size_t ncap = cap ? cap * 2 : 256;
-            phieu_ballot *g = phieu_realloc(list, ncap * sizeof *list);
-            if (!g) {
-                phieu_error_set(err, PHIEU_ENOMEM, "out of memory building ballots");
-                goto fail;
-            }
-            list = g;
-            cap = ncap;
-        }
+        if (count == cap && grow(&list, &cap, err) != 0)
+            goto fail;
         if (make_ballot(s, &sh, has_reading ? r : NULL, board_form, src, &list[count]))
             count++;
     }

@@ -101,47 +101,41 @@ static int exception_sheet(phieu_session *s, const phieu_exception *e, phieu_she
     return rc;
 }
 
-int phieu_session_board_entry_parse(phieu_session *s, int64_t exception_id, const char *text,
-                                    phieu_board_entry *out, phieu_error *err)
+/* The form an entry is read as: "FORM:" first when the text before the first ':' holds no
+ * '=' (*text moves past it), else the sheet's form, else the session's only form. The
+ * form's index, or a negative PHIEU_E… code with err filled. */
+static int entry_form(phieu_session *s, const phieu_exception *e, const phieu_sheet *sheet,
+                      const char **text, phieu_error *err)
 {
-    memset(out, 0, sizeof *out);
-    phieu_exception e;
-    phieu_sheet sheet;
-    int status;
-    if (phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
-        exception_sheet(s, &e, &sheet, &status, err) != 0)
-        return err->code;
-    const char *prefix = PHIEU_CHOICE_READ_PREFIX;
-    if (strncmp(text, prefix, strlen(prefix)) == 0)
-        text += strlen(prefix);
-    /* FORM: first, when the text before the first ':' holds no '='. */
-    int f = -1;
-    const char *colon = strchr(text, ':');
-    const char *eq = strchr(text, '=');
+    const char *colon = strchr(*text, ':');
+    const char *eq = strchr(*text, '=');
     if (colon && (!eq || colon < eq)) {
         char id[PHIEU_FORM_ID_MAX + 1];
-        size_t len = (size_t)(colon - text);
-        snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id ? len : sizeof id - 1), text);
-        f = len < sizeof id ? phieu_session_form_index(s, id) : -1;
+        size_t len = (size_t)(colon - *text);
+        snprintf(id, sizeof id, "%.*s", (int)(len < sizeof id ? len : sizeof id - 1), *text);
+        int f = len < sizeof id ? phieu_session_form_index(s, id) : -1;
         if (f < 0)
             return phieu_error_set(err, PHIEU_EINVAL,
                                    "'%.*s' is not a form of this session; 'phieu status' "
                                    "lists them",
-                                   (int)len, text);
-        text = colon + 1;
-    } else if (sheet.form_index >= 0) {
-        f = sheet.form_index;
-    } else if (s->info.n_forms == 1) {
-        f = 0;
-    } else {
-        return phieu_error_set(err, PHIEU_EINVAL,
-                               "the form of sheet %s is not known and the session has %d "
-                               "forms: write the form first, read:FORM:1=CHOICE,...",
-                               e.sheet_id, s->info.n_forms);
+                                   (int)len, *text);
+        *text = colon + 1;
+        return f;
     }
-    const phieu_form *form = s->forms[f];
-    out->form_index = f;
-    out->n_rows = form->n_rows;
+    if (sheet->form_index >= 0)
+        return sheet->form_index;
+    if (s->info.n_forms == 1)
+        return 0;
+    return phieu_error_set(err, PHIEU_EINVAL,
+                           "the form of sheet %s is not known and the session has %d "
+                           "forms: write the form first, read:FORM:1=CHOICE,...",
+                           e->sheet_id, s->info.n_forms);
+}
+
+/* The rows of an entry, "ROW=CHOICE,..." (every row once), into out->value. */
+static int entry_rows(const phieu_form *form, const char *text, phieu_board_entry *out,
+                      phieu_error *err)
+{
     int seen[PHIEU_FORM_MAX_ROWS] = {0};
     phieu_buf keys;
     phieu_buf_init(&keys);
@@ -181,6 +175,28 @@ int phieu_session_board_entry_parse(phieu_session *s, int64_t exception_id, cons
                                  r + 1, keys.data ? keys.data : "", PHIEU_READ_BLANK);
     phieu_buf_release(&keys);
     return rc;
+}
+
+int phieu_session_board_entry_parse(phieu_session *s, int64_t exception_id, const char *text,
+                                    phieu_board_entry *out, phieu_error *err)
+{
+    memset(out, 0, sizeof *out);
+    phieu_exception e;
+    phieu_sheet sheet;
+    int status;
+    if (phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
+        exception_sheet(s, &e, &sheet, &status, err) != 0)
+        return err->code;
+    const char *prefix = PHIEU_CHOICE_READ_PREFIX;
+    if (strncmp(text, prefix, strlen(prefix)) == 0)
+        text += strlen(prefix);
+    int f = entry_form(s, &e, &sheet, &text, err);
+    if (f < 0)
+        return f;
+    const phieu_form *form = s->forms[f];
+    out->form_index = f;
+    out->n_rows = form->n_rows;
+    return entry_rows(form, text, out, err);
 }
 
 /* The "read:<digest>" choice of an entry: BLAKE2b of the form id and rows, keyed with the

@@ -89,6 +89,54 @@ int session_decisions_named(const phieu_decision *d, size_t n, char *out, size_t
 
 /* ---- Taking back one's own decision -------------------------------------------------- */
 
+/* Whether `name` may take back their decision on e (d: its n decisions): they made one
+ * (its index into *last) and no one decided it since. */
+static int withdrawable(const phieu_exception *e, const phieu_decision *d, size_t n,
+                        const char *name, size_t *last, phieu_error *err)
+{
+    int others = 0;
+    *last = n;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(d[i].user, name) == 0)
+            *last = i;
+        else
+            others = 1;
+    }
+    if (*last == n)
+        return phieu_error_set(err, PHIEU_ESTATE,
+                               "exception %lld: %s has no decision on it to take back",
+                               (long long)e->id, name);
+    /* Once another member decided, the decision is part of what they agreed or disagreed
+     * with; a page counted as another form has read the page again: both stay. */
+    if (others || e->state == PHIEU_EXC_HEAD ||
+        (e->state == PHIEU_EXC_RESOLVED &&
+         strncmp(e->resolution, PHIEU_CHOICE_FORM_PREFIX, strlen(PHIEU_CHOICE_FORM_PREFIX)) == 0))
+        return phieu_error_set(err, PHIEU_ESTATE,
+                               "exception %lld: another member has decided it since, so the "
+                               "decision can no longer be taken back",
+                               (long long)e->id);
+    return 0;
+}
+
+/* Deletes decision `id`; a board reading keeps its rows beside the decision
+ * (board_read.c): they go with it. */
+static int decision_delete(phieu_session *s, int64_t id, phieu_error *err)
+{
+    static const char *const removals[] = {"DELETE FROM board_entries WHERE decision_id = ?",
+                                           "DELETE FROM decisions WHERE id = ?"};
+    for (size_t k = 0; k < sizeof removals / sizeof removals[0]; k++) {
+        sqlite3_stmt *st;
+        if (session_prepare(s, removals[k], &st, err) != 0)
+            return err->code;
+        sqlite3_bind_int64(st, 1, id);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return session_db_error(s, err, "cannot take back the decision");
+    }
+    return 0;
+}
+
 int phieu_session_decision_withdraw(phieu_session *s, int64_t exception_id, const char *user,
                                     phieu_exception *after, phieu_error *err)
 {
@@ -102,48 +150,14 @@ int phieu_session_decision_withdraw(phieu_session *s, int64_t exception_id, cons
         phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
         phieu_session_decisions_list(s, exception_id, &d, &n, err) != 0)
         goto fail;
-    size_t last = n;
-    int others = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(d[i].user, u.name) == 0)
-            last = i;
-        else
-            others = 1;
-    }
-    if (last == n) {
-        phieu_error_set(err, PHIEU_ESTATE, "exception %lld: %s has no decision on it to take back",
-                        (long long)exception_id, u.name);
+    size_t last;
+    if (withdrawable(&e, d, n, u.name, &last, err) != 0)
         goto fail;
-    }
-    /* Once another member decided, the decision is part of what they agreed or disagreed
-     * with; a page counted as another form has read the page again: both stay. */
-    if (others || e.state == PHIEU_EXC_HEAD ||
-        (e.state == PHIEU_EXC_RESOLVED &&
-         strncmp(e.resolution, PHIEU_CHOICE_FORM_PREFIX, strlen(PHIEU_CHOICE_FORM_PREFIX)) == 0)) {
-        phieu_error_set(err, PHIEU_ESTATE,
-                        "exception %lld: another member has decided it since, so the decision "
-                        "can no longer be taken back",
-                        (long long)exception_id);
-        goto fail;
-    }
     char hash[PHIEU_SHA256_HEX];
     if (decision_hash(&d[last], hash, err) != 0)
         goto fail;
-    /* A board reading keeps its rows beside the decision (board_read.c): they go with it. */
-    static const char *const removals[] = {"DELETE FROM board_entries WHERE decision_id = ?",
-                                           "DELETE FROM decisions WHERE id = ?"};
-    for (size_t k = 0; k < sizeof removals / sizeof removals[0]; k++) {
-        sqlite3_stmt *st;
-        if (session_prepare(s, removals[k], &st, err) != 0)
-            goto fail;
-        sqlite3_bind_int64(st, 1, d[last].id);
-        int rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE) {
-            session_db_error(s, err, "cannot take back the decision");
-            goto fail;
-        }
-    }
+    if (decision_delete(s, d[last].id, err) != 0)
+        goto fail;
     char detail[1024];
     snprintf(detail, sizeof detail,
              "exception %lld (%s, sheet %s): decision %lld taken back by %s before a second "

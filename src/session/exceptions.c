@@ -318,6 +318,81 @@ static int check_form_choice(phieu_session *s, const phieu_exception *e,
     return board_read(s, sheet, f, board, err);
 }
 
+/* Takes back the board's earlier form `have` for e's sheet: its row exceptions, its
+ * reading and the sheet's filing, unless a row of it was decided already. */
+static int board_form_withdraw(phieu_session *s, const phieu_exception *e, const char *actor,
+                               int have, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "SELECT count(*) FROM decisions d JOIN exceptions x ON x.id ="
+                        " d.exception_id WHERE x.sheet_id = ? AND x.row > 0",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, e->sheet_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int decided = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return session_db_error(s, err, "cannot read the decisions");
+    if (decided > 0)
+        return phieu_error_set(err, PHIEU_ESTATE,
+                               "sheet %s is counted as form '%s' and rows of it were "
+                               "decided already; its form cannot be changed now",
+                               e->sheet_id, s->forms[have]->id);
+    const char *const undo[] = {"DELETE FROM exceptions WHERE sheet_id = ?1 AND row > 0",
+                                "DELETE FROM board_readings WHERE sheet_id = ?1",
+                                "UPDATE sheets SET form_idx = NULL WHERE id = ?1"};
+    for (size_t i = 0; i < sizeof undo / sizeof undo[0]; i++) {
+        if (session_prepare(s, undo[i], &st, err) != 0)
+            return err->code;
+        sqlite3_bind_text(st, 1, e->sheet_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return session_db_error(s, err, "cannot take back the board's form");
+    }
+    char detail[300];
+    snprintf(detail, sizeof detail,
+             "sheet %s (exception %lld): no longer counted as form '%s'; its row "
+             "exceptions as that form removed",
+             e->sheet_id, (long long)e->id, s->forms[have]->id);
+    return session_log_append_txn(s, actor, "board-form-withdrawn", detail, err);
+}
+
+/* Stores the page's reading as form `form` and files the sheet under that form. */
+static int board_reading_store(phieu_session *s, const char *sheet_id, int form,
+                               const phieu_reading *board, phieu_error *err)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (session_reading_encode(board, &blob, &len, err) != 0)
+        return err->code;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO board_readings(sheet_id, form_idx, blob) VALUES (?,?,?)",
+                        &st, err) != 0) {
+        phieu_free(blob);
+        return err->code;
+    }
+    sqlite3_bind_text(st, 1, sheet_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, form);
+    sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    phieu_free(blob);
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot record the reading as the board's form");
+    if (session_prepare(s, "UPDATE sheets SET form_idx = ? WHERE id = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int(st, 1, form);
+    sqlite3_bind_text(st, 2, sheet_id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot file the sheet under the board's form");
+    return 0;
+}
+
 /* Keeps the sheet's board-directed reading in line with its page exception e (just
  * refreshed): resolved as "form:<id>", the page read as that form is stored, the sheet is
  * filed under it and its marginal rows open row exceptions; otherwise any earlier such
@@ -340,44 +415,8 @@ static int board_form_apply(phieu_session *s, const phieu_exception *e, const ch
         have = -1;
     if (want == have)
         return 0;
-    sqlite3_stmt *st;
-    char detail[300];
-    if (have >= 0) {
-        if (session_prepare(s,
-                            "SELECT count(*) FROM decisions d JOIN exceptions x ON x.id ="
-                            " d.exception_id WHERE x.sheet_id = ? AND x.row > 0",
-                            &st, err) != 0)
-            return err->code;
-        sqlite3_bind_text(st, 1, e->sheet_id, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
-        int decided = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-        sqlite3_finalize(st);
-        if (rc != SQLITE_ROW)
-            return session_db_error(s, err, "cannot read the decisions");
-        if (decided > 0)
-            return phieu_error_set(err, PHIEU_ESTATE,
-                                   "sheet %s is counted as form '%s' and rows of it were "
-                                   "decided already; its form cannot be changed now",
-                                   e->sheet_id, s->forms[have]->id);
-        const char *const undo[] = {"DELETE FROM exceptions WHERE sheet_id = ?1 AND row > 0",
-                                    "DELETE FROM board_readings WHERE sheet_id = ?1",
-                                    "UPDATE sheets SET form_idx = NULL WHERE id = ?1"};
-        for (size_t i = 0; i < sizeof undo / sizeof undo[0]; i++) {
-            if (session_prepare(s, undo[i], &st, err) != 0)
-                return err->code;
-            sqlite3_bind_text(st, 1, e->sheet_id, -1, SQLITE_STATIC);
-            rc = sqlite3_step(st);
-            sqlite3_finalize(st);
-            if (rc != SQLITE_DONE)
-                return session_db_error(s, err, "cannot take back the board's form");
-        }
-        snprintf(detail, sizeof detail,
-                 "sheet %s (exception %lld): no longer counted as form '%s'; its row "
-                 "exceptions as that form removed",
-                 e->sheet_id, (long long)e->id, s->forms[have]->id);
-        if (session_log_append_txn(s, actor, "board-form-withdrawn", detail, err) != 0)
-            return err->code;
-    }
+    if (have >= 0 && board_form_withdraw(s, e, actor, have, err) != 0)
+        return err->code;
     if (want < 0)
         return 0;
     phieu_sheet sheet;
@@ -385,39 +424,70 @@ static int board_form_apply(phieu_session *s, const phieu_exception *e, const ch
         return err->code;
     if (board_form != want && board_read(s, &sheet, want, board, err) != 0)
         return err->code;
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    if (session_reading_encode(board, &blob, &len, err) != 0)
+    if (board_reading_store(s, e->sheet_id, want, board, err) != 0)
         return err->code;
-    if (session_prepare(s, "INSERT INTO board_readings(sheet_id, form_idx, blob) VALUES (?,?,?)",
-                        &st, err) != 0) {
-        phieu_free(blob);
-        return err->code;
-    }
-    sqlite3_bind_text(st, 1, e->sheet_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, want);
-    sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    phieu_free(blob);
-    if (rc != SQLITE_DONE)
-        return session_db_error(s, err, "cannot record the reading as the board's form");
-    if (session_prepare(s, "UPDATE sheets SET form_idx = ? WHERE id = ?", &st, err) != 0)
-        return err->code;
-    sqlite3_bind_int(st, 1, want);
-    sqlite3_bind_text(st, 2, e->sheet_id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return session_db_error(s, err, "cannot file the sheet under the board's form");
     int opened = 0;
     if (session_board_row_exceptions(s, e->sheet_id, board, &opened, err) != 0)
         return err->code;
+    char detail[300];
     snprintf(detail, sizeof detail,
              "sheet %s (exception %lld): form set by the board to '%s'; read again as that "
              "form, %d row(s) to review",
              e->sheet_id, (long long)e->id, s->forms[want]->id, opened);
     return session_log_append_txn(s, actor, "form-set-by-board", detail, err);
+}
+
+/* Whether `choice` decides a row exception: a choice of the sheet's form, or invalid. */
+static int check_row_choice(phieu_session *s, const phieu_exception *e, const phieu_sheet *sheet,
+                            const char *choice, phieu_error *err)
+{
+    const phieu_form *f = sheet->form_index >= 0 ? s->forms[sheet->form_index] : NULL;
+    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 || (f && phieu_form_choice_index(f, choice) >= 0))
+        return 0;
+    phieu_buf keys;
+    phieu_buf_init(&keys);
+    for (int i = 0; f && i < f->n_choices; i++)
+        phieu_buf_printf(&keys, "%s, ", f->choices[i].key);
+    int rc =
+        phieu_error_set(err, PHIEU_EINVAL, "'%s' is not a decision for row %d; use one of: %s%s",
+                        choice, e->row, keys.data ? keys.data : "", PHIEU_CHOICE_INVALID);
+    phieu_buf_release(&keys);
+    return rc;
+}
+
+/* Whether a page can be decided invalid as a whole ("invalid", or "invalid:<form>" for a
+ * page of unknown form, naming the form it was collected under). */
+static int check_invalid_choice(phieu_session *s, const phieu_sheet *sheet, const char *choice,
+                                int invalid_named, phieu_error *err)
+{
+    if (sheet->side == PHIEU_SIDE_BACK)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "a back side is not a ballot; decide '%s' or '%s'",
+                               PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_DISCARD);
+    if (invalid_named && sheet->form_index >= 0)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "'%s': this page is already filed under form '%s'; "
+                               "decide '%s'",
+                               choice, s->forms[sheet->form_index]->id, PHIEU_CHOICE_INVALID);
+    /* Every sheet collected counts in one form's invalid sheets: with several forms
+     * the board names the form the sheet was collected under. */
+    if (sheet->form_index < 0 &&
+        phieu_ballot_collected_form(choice, (const phieu_form *const *)s->forms, s->info.n_forms) <
+            0) {
+        phieu_buf ids;
+        phieu_buf_init(&ids);
+        for (int i = 0; i < s->info.n_forms; i++)
+            phieu_buf_printf(&ids, "%s%s%s (%s)", i ? ", " : "", PHIEU_CHOICE_INVALID_FORM_PREFIX,
+                             s->forms[i]->id, s->forms[i]->title);
+        int rc = phieu_error_set(err, PHIEU_EINVAL,
+                                 "'%s': the form of this page is not known; say under which "
+                                 "form it was collected, so that it counts in that form's "
+                                 "invalid ballots: %s",
+                                 choice, ids.data ? ids.data : "");
+        phieu_buf_release(&ids);
+        return rc;
+    }
+    return 0;
 }
 
 /* Whether `choice` is a decision this exception can take. A "form:<id>" choice is read
@@ -444,57 +514,14 @@ static int check_choice(phieu_session *s, const phieu_exception *e, const char *
         return rc;
     if (choice_form(s, choice) != -1)
         return check_form_choice(s, e, &sheet, choice, board, board_form, err);
-    if (e->row > 0) {
-        const phieu_form *f = sheet.form_index >= 0 ? s->forms[sheet.form_index] : NULL;
-        if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 ||
-            (f && phieu_form_choice_index(f, choice) >= 0))
-            return 0;
-        phieu_buf keys;
-        phieu_buf_init(&keys);
-        for (int i = 0; f && i < f->n_choices; i++)
-            phieu_buf_printf(&keys, "%s, ", f->choices[i].key);
-        rc = phieu_error_set(err, PHIEU_EINVAL,
-                             "'%s' is not a decision for row %d; use one of: %s%s", choice,
-                             e->row, keys.data ? keys.data : "", PHIEU_CHOICE_INVALID);
-        phieu_buf_release(&keys);
-        return rc;
-    }
+    if (e->row > 0)
+        return check_row_choice(s, e, &sheet, choice, err);
     if (strcmp(choice, PHIEU_CHOICE_DISCARD) == 0)
         return 0;
     size_t inv_prefix = strlen(PHIEU_CHOICE_INVALID_FORM_PREFIX);
     int invalid_named = strncmp(choice, PHIEU_CHOICE_INVALID_FORM_PREFIX, inv_prefix) == 0;
-    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 || invalid_named) {
-        if (sheet.side == PHIEU_SIDE_BACK)
-            return phieu_error_set(err, PHIEU_EINVAL,
-                                   "a back side is not a ballot; decide '%s' or '%s'",
-                                   PHIEU_CHOICE_ACCEPT, PHIEU_CHOICE_DISCARD);
-        if (invalid_named && sheet.form_index >= 0)
-            return phieu_error_set(err, PHIEU_EINVAL,
-                                   "'%s': this page is already filed under form '%s'; "
-                                   "decide '%s'",
-                                   choice, s->forms[sheet.form_index]->id,
-                                   PHIEU_CHOICE_INVALID);
-        /* Every sheet collected counts in one form's invalid sheets: with several forms
-         * the board names the form the sheet was collected under. */
-        if (sheet.form_index < 0 &&
-            phieu_ballot_collected_form(choice, (const phieu_form *const *)s->forms,
-                                        s->info.n_forms) < 0) {
-            phieu_buf ids;
-            phieu_buf_init(&ids);
-            for (int i = 0; i < s->info.n_forms; i++)
-                phieu_buf_printf(&ids, "%s%s%s (%s)", i ? ", " : "",
-                                 PHIEU_CHOICE_INVALID_FORM_PREFIX, s->forms[i]->id,
-                                 s->forms[i]->title);
-            rc = phieu_error_set(err, PHIEU_EINVAL,
-                                 "'%s': the form of this page is not known; say under which "
-                                 "form it was collected, so that it counts in that form's "
-                                 "invalid ballots: %s",
-                                 choice, ids.data ? ids.data : "");
-            phieu_buf_release(&ids);
-            return rc;
-        }
-        return 0;
-    }
+    if (strcmp(choice, PHIEU_CHOICE_INVALID) == 0 || invalid_named)
+        return check_invalid_choice(s, &sheet, choice, invalid_named, err);
     if (strcmp(choice, PHIEU_CHOICE_ACCEPT) == 0) {
         if (sheet.side == PHIEU_SIDE_BACK)
             return 0;
@@ -522,6 +549,109 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
     return session_decide(s, exception_id, user, choice, note, NULL, after, err);
 }
 
+/* A decision being recorded by session_decide: who decides what, and what the rules of
+ * decisions.c make of it. */
+typedef struct new_decision {
+    int64_t exception_id;
+    const phieu_user *u;
+    const char *choice, *note;
+    int kind;           /* PHIEU_DECIDE_…, from the decisions already made */
+    char replaced[512]; /* those decisions, named, for an override's log entry */
+    char now[32];
+    long long id; /* the decision's row, once inserted */
+} new_decision;
+
+/* The rules of decisions.c: never twice, a disagreement to a head who has not decided
+ * it, the head's change of a settled case an override with a note. Sets d->kind and
+ * d->replaced. */
+static int decision_allowed(phieu_session *s, const phieu_exception *e, new_decision *d,
+                            phieu_error *err)
+{
+    phieu_decision *earlier = NULL;
+    size_t n_earlier = 0;
+    if (phieu_session_decisions_list(s, d->exception_id, &earlier, &n_earlier, err) != 0)
+        return err->code;
+    d->kind =
+        session_decision_kind(s->info.two_person_rule, earlier, n_earlier, d->u->name, d->u->role);
+    session_decisions_named(earlier, n_earlier, d->replaced, sizeof d->replaced);
+    phieu_free(earlier);
+    if (e->state == PHIEU_EXC_RESOLVED && strcmp(e->resolution, PHIEU_RESOLUTION_WITH_PAGE) == 0)
+        return phieu_error_set(err, PHIEU_ESTATE,
+                               "exception %lld: its page was set aside (not counted, or whole "
+                               "ballot invalid), so the row closed with it; decide the page "
+                               "instead",
+                               (long long)d->exception_id);
+    if (d->kind == PHIEU_DECIDE_AGAIN || d->kind == PHIEU_DECIDE_HEAD_ONLY ||
+        d->kind == PHIEU_DECIDE_SETTLED)
+        return phieu_error_set(
+            err, PHIEU_ESTATE, "exception %lld: %s", (long long)d->exception_id,
+            d->kind == PHIEU_DECIDE_AGAIN ? "you decided it already; another member must decide it"
+            : d->kind == PHIEU_DECIDE_HEAD_ONLY
+                ? "the decisions disagree; only the head of the board can decide it now"
+                : "it is already resolved; only the head of the board can change it");
+    if (d->kind == PHIEU_DECIDE_OVERRIDE && !d->note[0])
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "exception %lld: changing decisions already made (%s) is an "
+                               "override; give a note that says why",
+                               (long long)d->exception_id, d->replaced);
+    return 0;
+}
+
+/* Inserts the decision's row, stamped now; sets d->now and d->id. */
+static int decision_insert(phieu_session *s, new_decision *d, phieu_error *err)
+{
+    session_now(d->now);
+    sqlite3_stmt *st;
+    if (session_prepare(s,
+                        "INSERT INTO decisions(exception_id, user, role, choice, note, time) "
+                        "VALUES (?,?,?,?,?,?)",
+                        &st, err) != 0)
+        return err->code;
+    sqlite3_bind_int64(st, 1, d->exception_id);
+    sqlite3_bind_text(st, 2, d->u->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, d->u->role);
+    sqlite3_bind_text(st, 4, d->choice, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, d->note, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, d->now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return session_db_error(s, err, "cannot record the decision");
+    d->id = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+/* Appends the decision to the audit log, which names it by a hash of its row, never by
+ * its choice; `e` is the exception as the decision left it. */
+static int decision_log(phieu_session *s, const phieu_exception *e, const new_decision *d,
+                        phieu_error *err)
+{
+    phieu_buf b;
+    phieu_buf_init(&b);
+    phieu_buf_printf(&b, "%lld\n%lld\n%s\n%d\n%s\n%s\n%s", d->id, (long long)d->exception_id,
+                     d->u->name, d->u->role, d->choice, d->note, d->now);
+    char hash[PHIEU_SHA256_HEX];
+    if (b.failed) { /* a hash of nothing would name no decision */
+        phieu_buf_release(&b);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording the decision");
+    }
+    phieu_sha256_hex(b.data, b.len, hash);
+    phieu_buf_release(&b);
+    char detail[1200];
+    int used =
+        snprintf(detail, sizeof detail,
+                 "exception %lld (%s, sheet %s, %s%d): decision %lld by %s (%s), now %s; "
+                 "decision sha256 %s",
+                 (long long)d->exception_id, e->reason, e->sheet_id, e->row ? "row " : "page ",
+                 e->row ? e->row : 0, d->id, d->u->name,
+                 d->u->role == PHIEU_ROLE_HEAD ? "head" : "supervisor", state_name(e->state), hash);
+    if (d->kind == PHIEU_DECIDE_OVERRIDE && used > 0 && (size_t)used < sizeof detail)
+        snprintf(detail + used, sizeof detail - (size_t)used, "; overrides decisions %s",
+                 d->replaced);
+    return session_log_append_txn(
+        s, d->u->name, d->kind == PHIEU_DECIDE_OVERRIDE ? "override" : "decision", detail, err);
+}
+
 int session_decide(phieu_session *s, int64_t exception_id, const char *user, const char *choice,
                    const char *note, const phieu_board_entry *entry, phieu_exception *after,
                    phieu_error *err)
@@ -529,9 +659,9 @@ int session_decide(phieu_session *s, int64_t exception_id, const char *user, con
     if (!user || !choice || !choice[0] || strlen(choice) >= PHIEU_CHOICE_MAX)
         return phieu_error_set(err, PHIEU_EINVAL, "a decision needs a user and a choice");
     note = note ? note : "";
-    if (strlen(note) >= sizeof ((phieu_decision *)0)->note)
+    if (strlen(note) >= sizeof((phieu_decision *)0)->note)
         return phieu_error_set(err, PHIEU_EINVAL, "the note is too long (at most %zu bytes)",
-                               sizeof ((phieu_decision *)0)->note - 1);
+                               sizeof((phieu_decision *)0)->note - 1);
     phieu_reading *board = phieu_malloc(sizeof *board);
     int board_form = -1;
     if (!board)
@@ -542,6 +672,7 @@ int session_decide(phieu_session *s, int64_t exception_id, const char *user, con
     }
     phieu_user u;
     phieu_exception e;
+    new_decision d = {.exception_id = exception_id, .u = &u, .choice = choice, .note = note};
     if (phieu_session_user_get(s, user, &u, err) != 0 ||
         phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
         check_choice(s, &e, choice, entry, board, &board_form, err) != 0)
@@ -549,94 +680,14 @@ int session_decide(phieu_session *s, int64_t exception_id, const char *user, con
     if (s->info.two_person_rule && u.role == PHIEU_ROLE_HEAD &&
         session_board_third_person(s, &e, u.name, entry != NULL, err) != 0)
         goto fail;
-    /* The rules of decisions.c: never twice, a disagreement to a head who has not decided
-     * it, the head's change of a settled case an override with a note. */
-    phieu_decision *earlier = NULL;
-    size_t n_earlier = 0;
-    if (phieu_session_decisions_list(s, exception_id, &earlier, &n_earlier, err) != 0)
+    if (decision_allowed(s, &e, &d, err) != 0 || decision_insert(s, &d, err) != 0)
         goto fail;
-    int kind = session_decision_kind(s->info.two_person_rule, earlier, n_earlier, u.name, u.role);
-    char replaced[512];
-    session_decisions_named(earlier, n_earlier, replaced, sizeof replaced);
-    phieu_free(earlier);
-    if (e.state == PHIEU_EXC_RESOLVED && strcmp(e.resolution, PHIEU_RESOLUTION_WITH_PAGE) == 0) {
-        phieu_error_set(err, PHIEU_ESTATE,
-                        "exception %lld: its page was set aside (not counted, or whole ballot "
-                        "invalid), so the row closed with it; decide the page instead",
-                        (long long)exception_id);
-        goto fail;
-    }
-    if (kind == PHIEU_DECIDE_AGAIN || kind == PHIEU_DECIDE_HEAD_ONLY ||
-        kind == PHIEU_DECIDE_SETTLED) {
-        phieu_error_set(err, PHIEU_ESTATE, "exception %lld: %s", (long long)exception_id,
-                        kind == PHIEU_DECIDE_AGAIN
-                            ? "you decided it already; another member must decide it"
-                        : kind == PHIEU_DECIDE_HEAD_ONLY
-                            ? "the decisions disagree; only the head of the board can decide "
-                              "it now"
-                            : "it is already resolved; only the head of the board can change "
-                              "it");
-        goto fail;
-    }
-    if (kind == PHIEU_DECIDE_OVERRIDE && !note[0]) {
-        phieu_error_set(err, PHIEU_EINVAL,
-                        "exception %lld: changing decisions already made (%s) is an override; "
-                        "give a note that says why",
-                        (long long)exception_id, replaced);
-        goto fail;
-    }
-    char now[32];
-    session_now(now);
-    sqlite3_stmt *st;
-    if (session_prepare(s,
-                        "INSERT INTO decisions(exception_id, user, role, choice, note, time) "
-                        "VALUES (?,?,?,?,?,?)",
-                        &st, err) != 0)
-        goto fail;
-    sqlite3_bind_int64(st, 1, exception_id);
-    sqlite3_bind_text(st, 2, u.name, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, u.role);
-    sqlite3_bind_text(st, 4, choice, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, note, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        session_db_error(s, err, "cannot record the decision");
-        goto fail;
-    }
-    long long decision_id = sqlite3_last_insert_rowid(s->db);
-    if (entry && session_board_entry_store(s, decision_id, entry, err) != 0)
+    if (entry && session_board_entry_store(s, d.id, entry, err) != 0)
         goto fail;
     if (session_exception_refresh(s, exception_id, err) != 0 ||
         phieu_session_exception_get(s, exception_id, &e, err) != 0)
         goto fail;
-    /* The log names the decision by a hash of its row, never by its choice. */
-    phieu_buf b;
-    phieu_buf_init(&b);
-    phieu_buf_printf(&b, "%lld\n%lld\n%s\n%d\n%s\n%s\n%s", decision_id, (long long)exception_id,
-                     u.name, u.role, choice, note, now);
-    char hash[PHIEU_SHA256_HEX];
-    if (b.failed) { /* a hash of nothing would name no decision */
-        phieu_buf_release(&b);
-        phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording the decision");
-        goto fail;
-    }
-    phieu_sha256_hex(b.data, b.len, hash);
-    phieu_buf_release(&b);
-    char detail[1200];
-    int used = snprintf(detail, sizeof detail,
-                        "exception %lld (%s, sheet %s, %s%d): decision %lld by %s (%s), now %s; "
-                        "decision sha256 %s",
-                        (long long)exception_id, e.reason, e.sheet_id, e.row ? "row " : "page ",
-                        e.row ? e.row : 0, decision_id, u.name,
-                        u.role == PHIEU_ROLE_HEAD ? "head" : "supervisor", state_name(e.state),
-                        hash);
-    if (kind == PHIEU_DECIDE_OVERRIDE && used > 0 && (size_t)used < sizeof detail)
-        snprintf(detail + used, sizeof detail - (size_t)used, "; overrides decisions %s",
-                 replaced);
-    if (session_log_append_txn(s, u.name, kind == PHIEU_DECIDE_OVERRIDE ? "override" : "decision",
-                               detail, err) != 0 ||
+    if (decision_log(s, &e, &d, err) != 0 ||
         (e.row == 0 && (board_form_apply(s, &e, u.name, board, board_form, err) != 0 ||
                         phieu_session_exception_get(s, exception_id, &e, err) != 0)) ||
         session_commit(s, err) != 0)

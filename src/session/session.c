@@ -487,6 +487,84 @@ static int session_alloc(const char *path, phieu_session **out, phieu_error *err
     return 0;
 }
 
+/* The thresholds' rows (inside the caller's transaction). */
+static int store_thresholds(phieu_session *s, const phieu_thresholds *th, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO thresholds(name, value) VALUES (?, ?)", &st, err) != 0)
+        return err->code;
+    for (int t = 0; t < PHIEU_TH_COUNT; t++) {
+        sqlite3_bind_text(st, 1, phieu_threshold_name((phieu_threshold_id)t), -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_double(st, 2, th->value[t]);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return session_db_error(s, err, "cannot store the thresholds");
+        }
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* The session's own copy of each form (inside the caller's transaction); a form given
+ * twice is refused. */
+static int store_forms(phieu_session *s, const phieu_session_params *p, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO forms(idx, id, fingerprint, source) VALUES (?,?,?,?)",
+                        &st, err) != 0)
+        return err->code;
+    for (int i = 0; i < p->n_forms; i++) {
+        const phieu_form *f = p->forms[i];
+        sqlite3_bind_int(st, 1, i);
+        sqlite3_bind_text(st, 2, f->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, f->fingerprint_hex, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, f->source, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
+                return phieu_error_set(err, PHIEU_EINVAL,
+                                       "form '%s' is given twice; give each form once", f->id);
+            return session_db_error(s, err, "cannot store the forms");
+        }
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Logs the session's creation (inside the caller's transaction): what it is, its forms
+ * by fingerprint, its thresholds. */
+static int log_created(phieu_session *s, const phieu_session_params *p, const char *rules,
+                       int two, const phieu_thresholds *th, phieu_error *err)
+{
+    double dup = p->duplicate_similarity > 0 ? p->duplicate_similarity
+                                             : PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY;
+    phieu_buf detail;
+    phieu_buf_init(&detail);
+    phieu_buf_printf(&detail, "%s session for %s, %s, %s, %s; %d delegates; rules %s; "
+                              "two-person rule %s; forms:",
+                     p->test ? "test" : "official", p->council, p->session_name, p->date,
+                     p->place, p->delegates, rules, two ? "on" : "off");
+    for (int i = 0; i < p->n_forms; i++)
+        phieu_buf_printf(&detail, " %s (%.16s)", p->forms[i]->id,
+                         p->forms[i]->fingerprint_hex);
+    phieu_buf_puts(&detail, "; thresholds:");
+    for (int t = 0; t < PHIEU_TH_COUNT; t++)
+        phieu_buf_printf(&detail, " %s=%.3f", phieu_threshold_name((phieu_threshold_id)t),
+                         th->value[t]);
+    phieu_buf_printf(&detail, " duplicate=%.3f", dup);
+    if (detail.failed) {
+        phieu_buf_release(&detail);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
+    }
+    int rc = session_log_append_txn(s, p->actor, "session-created", detail.data, err);
+    phieu_buf_release(&detail);
+    return rc;
+}
+
 static int store_new(phieu_session *s, const phieu_session_params *p, phieu_error *err)
 {
     const char *rules = p->rules ? p->rules : "nq96";
@@ -512,65 +590,8 @@ static int store_new(phieu_session *s, const phieu_session_params *p, phieu_erro
         th = *p->thresholds;
     else
         phieu_thresholds_default(&th);
-    sqlite3_stmt *st;
-    if (session_prepare(s, "INSERT INTO thresholds(name, value) VALUES (?, ?)", &st, err) != 0)
-        goto fail;
-    for (int t = 0; t < PHIEU_TH_COUNT; t++) {
-        sqlite3_bind_text(st, 1, phieu_threshold_name((phieu_threshold_id)t), -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_double(st, 2, th.value[t]);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            sqlite3_finalize(st);
-            session_db_error(s, err, "cannot store the thresholds");
-            goto fail;
-        }
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    if (session_prepare(s, "INSERT INTO forms(idx, id, fingerprint, source) VALUES (?,?,?,?)",
-                        &st, err) != 0)
-        goto fail;
-    for (int i = 0; i < p->n_forms; i++) {
-        const phieu_form *f = p->forms[i];
-        sqlite3_bind_int(st, 1, i);
-        sqlite3_bind_text(st, 2, f->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, f->fingerprint_hex, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, f->source, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            sqlite3_finalize(st);
-            if ((sqlite3_extended_errcode(s->db) & 0xff) == SQLITE_CONSTRAINT)
-                phieu_error_set(err, PHIEU_EINVAL,
-                                "form '%s' is given twice; give each form once", f->id);
-            else
-                session_db_error(s, err, "cannot store the forms");
-            goto fail;
-        }
-    }
-    sqlite3_finalize(st);
-    phieu_buf detail;
-    phieu_buf_init(&detail);
-    phieu_buf_printf(&detail, "%s session for %s, %s, %s, %s; %d delegates; rules %s; "
-                              "two-person rule %s; forms:",
-                     p->test ? "test" : "official", p->council, p->session_name, p->date,
-                     p->place, p->delegates, rules, two ? "on" : "off");
-    for (int i = 0; i < p->n_forms; i++)
-        phieu_buf_printf(&detail, " %s (%.16s)", p->forms[i]->id,
-                         p->forms[i]->fingerprint_hex);
-    phieu_buf_puts(&detail, "; thresholds:");
-    for (int t = 0; t < PHIEU_TH_COUNT; t++)
-        phieu_buf_printf(&detail, " %s=%.3f", phieu_threshold_name((phieu_threshold_id)t),
-                         th.value[t]);
-    phieu_buf_printf(&detail, " duplicate=%.3f", dup);
-    if (detail.failed) {
-        phieu_buf_release(&detail);
-        phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
-        goto fail;
-    }
-    int rc = session_log_append_txn(s, p->actor, "session-created", detail.data, err);
-    phieu_buf_release(&detail);
-    if (rc != 0)
+    if (store_thresholds(s, &th, err) != 0 || store_forms(s, p, err) != 0 ||
+        log_created(s, p, rules, two, &th, err) != 0)
         goto fail;
     return session_commit(s, err);
 fail:

@@ -103,18 +103,9 @@ static int low_choice(const phieu_form *f)
     return i >= 0 ? i : f->n_choices - 1;
 }
 
-int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_error *err)
+/* The tally's forms and their persons, in the forms' order, with no vote counted yet. */
+static void tally_init_forms(phieu_tally *t, const phieu_tally_input *in)
 {
-    *out = NULL;
-    if (!in || !in->rules || in->n_forms < 0 || in->n_forms > PHIEU_SESSION_MAX_FORMS ||
-        (in->n_ballots > 0 && !in->ballots))
-        return phieu_error_set(err, PHIEU_EINVAL, "tally: incomplete input");
-    phieu_tally *t = phieu_calloc(1, sizeof *t);
-    if (!t)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory computing the tally");
-    t->rules = in->rules;
-    t->delegates = in->delegates;
-    t->n_forms = in->n_forms;
     for (int i = 0; i < in->n_forms; i++) {
         phieu_tally_form *tf = &t->forms[i];
         const phieu_form *f = in->forms[i];
@@ -130,75 +121,107 @@ int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_er
             p->low_choice = low_choice(f);
         }
     }
-    for (size_t k = 0; k < in->n_ballots; k++) {
-        const phieu_ballot *b = &in->ballots[k];
-        if (b->form_index < 0 || b->form_index >= in->n_forms) {
-            if (b->state == PHIEU_BALLOT_INVALID)
-                t->unknown_form_invalid++;
-            else
-                t->unknown_form_pending++;
-            continue;
-        }
-        phieu_tally_form *tf = &t->forms[b->form_index];
-        tf->ballots++;
+}
+
+/* Counts one row's value v of a ballot in state `state` for person p. */
+static void count_row(phieu_tally *t, const phieu_tally_form *tf, phieu_tally_person *p,
+                      int state, int v)
+{
+    if (state == PHIEU_BALLOT_INVALID)
+        p->invalid_ballot++;
+    else if (state == PHIEU_BALLOT_PENDING)
+        p->pending++;
+    else if (v == PHIEU_ROW_PENDING) {
+        p->pending++;
+        t->pending_rows++;
+    }
+    else if (v >= 0 && v < tf->form->n_choices)
+        p->count[v]++;
+    else if (v == PHIEU_ROW_BLANK)
+        p->blank++;
+    else if (v == PHIEU_ROW_OVERVOTE)
+        p->overvote++;
+    else if (v == PHIEU_ROW_DECIDED_INVALID)
+        p->decided_invalid++;
+    else {
+        p->pending++;
+        t->pending_rows++;
+    }
+}
+
+/* Counts ballot b: under its form, or as a sheet of unknown form. */
+static void count_ballot(phieu_tally *t, const phieu_ballot *b)
+{
+    if (b->form_index < 0 || b->form_index >= t->n_forms) {
         if (b->state == PHIEU_BALLOT_INVALID)
-            tf->invalid_ballots++;
-        if (b->state == PHIEU_BALLOT_PENDING)
-            tf->pending_ballots++;
-        if (b->state == PHIEU_BALLOT_VALID && b->by_board)
-            tf->board_read++;
-        for (int r = 0; r < tf->n_persons; r++) {
-            phieu_tally_person *p = &tf->persons[r];
-            int v = r < b->n_rows ? b->value[r] : PHIEU_ROW_PENDING;
-            if (b->state == PHIEU_BALLOT_INVALID)
-                p->invalid_ballot++;
-            else if (b->state == PHIEU_BALLOT_PENDING)
-                p->pending++;
-            else if (v == PHIEU_ROW_PENDING) {
-                p->pending++;
-                t->pending_rows++;
-            }
-            else if (v >= 0 && v < tf->form->n_choices)
-                p->count[v]++;
-            else if (v == PHIEU_ROW_BLANK)
-                p->blank++;
-            else if (v == PHIEU_ROW_OVERVOTE)
-                p->overvote++;
-            else if (v == PHIEU_ROW_DECIDED_INVALID)
-                p->decided_invalid++;
-            else {
-                p->pending++;
-                t->pending_rows++;
-            }
-        }
+            t->unknown_form_invalid++;
+        else
+            t->unknown_form_pending++;
+        return;
     }
+    phieu_tally_form *tf = &t->forms[b->form_index];
+    tf->ballots++;
+    if (b->state == PHIEU_BALLOT_INVALID)
+        tf->invalid_ballots++;
+    if (b->state == PHIEU_BALLOT_PENDING)
+        tf->pending_ballots++;
+    if (b->state == PHIEU_BALLOT_VALID && b->by_board)
+        tf->board_read++;
+    for (int r = 0; r < tf->n_persons; r++)
+        count_row(t, tf, &tf->persons[r], b->state,
+                  r < b->n_rows ? b->value[r] : PHIEU_ROW_PENDING);
+}
+
+/* The form's base under the rules, and each person's valid votes, percentages and band;
+ * 1 when a person's count is still pending. */
+static int tally_finish_form(const phieu_tally_input *in, phieu_tally_form *tf)
+{
+    int pending = 0;
+    if (in->rules->base == PHIEU_BASE_DELEGATES) {
+        tf->base = in->delegates;
+    } else if (tf->counts.entered) {
+        tf->base = tf->counts.collected;
+    } else {
+        tf->base = tf->ballots;
+        tf->base_estimated = 1;
+    }
+    for (int r = 0; r < tf->n_persons; r++) {
+        phieu_tally_person *p = &tf->persons[r];
+        p->valid = 0;
+        for (int c = 0; c < tf->form->n_choices; c++) {
+            p->valid += p->count[c];
+            p->percent[c] = phieu_percent_hundredths(p->count[c], tf->base);
+        }
+        for (int c = tf->form->n_choices; c < PHIEU_FORM_MAX_CHOICES; c++)
+            p->percent[c] = -1;
+        p->not_valid = p->blank + p->overvote + p->invalid_ballot + p->decided_invalid;
+        p->band =
+            phieu_tally_band(in->rules, tf->form->kind, p->count[p->low_choice], tf->base);
+        if (p->pending)
+            pending = 1;
+    }
+    return pending;
+}
+
+int phieu_tally_compute(const phieu_tally_input *in, phieu_tally **out, phieu_error *err)
+{
+    *out = NULL;
+    if (!in || !in->rules || in->n_forms < 0 || in->n_forms > PHIEU_SESSION_MAX_FORMS ||
+        (in->n_ballots > 0 && !in->ballots))
+        return phieu_error_set(err, PHIEU_EINVAL, "tally: incomplete input");
+    phieu_tally *t = phieu_calloc(1, sizeof *t);
+    if (!t)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory computing the tally");
+    t->rules = in->rules;
+    t->delegates = in->delegates;
+    t->n_forms = in->n_forms;
+    tally_init_forms(t, in);
+    for (size_t k = 0; k < in->n_ballots; k++)
+        count_ballot(t, &in->ballots[k]);
     int provisional = t->unknown_form_pending > 0;
-    for (int i = 0; i < t->n_forms; i++) {
-        phieu_tally_form *tf = &t->forms[i];
-        if (in->rules->base == PHIEU_BASE_DELEGATES) {
-            tf->base = in->delegates;
-        } else if (tf->counts.entered) {
-            tf->base = tf->counts.collected;
-        } else {
-            tf->base = tf->ballots;
-            tf->base_estimated = 1;
-        }
-        for (int r = 0; r < tf->n_persons; r++) {
-            phieu_tally_person *p = &tf->persons[r];
-            p->valid = 0;
-            for (int c = 0; c < tf->form->n_choices; c++) {
-                p->valid += p->count[c];
-                p->percent[c] = phieu_percent_hundredths(p->count[c], tf->base);
-            }
-            for (int c = tf->form->n_choices; c < PHIEU_FORM_MAX_CHOICES; c++)
-                p->percent[c] = -1;
-            p->not_valid = p->blank + p->overvote + p->invalid_ballot + p->decided_invalid;
-            p->band = phieu_tally_band(in->rules, tf->form->kind, p->count[p->low_choice],
-                                       tf->base);
-            if (p->pending)
-                provisional = 1;
-        }
-    }
+    for (int i = 0; i < t->n_forms; i++)
+        if (tally_finish_form(in, &t->forms[i]))
+            provisional = 1;
     t->provisional = provisional;
     *out = t;
     return 0;
@@ -393,6 +416,36 @@ static void pad(phieu_buf *b, const char *s, int width)
         phieu_buf_puts(b, " ");
 }
 
+/* One form's table: a line a person, the valid, invalid and pending counts, each
+ * choice's count and percentage, and the person's band. */
+static void form_table_text(const phieu_tally_form *tf, const char *lang, int vi, phieu_buf *b)
+{
+    const phieu_form *f = tf->form;
+    phieu_buf_puts(b, "STT  ");
+    pad(b, vi ? "Họ và tên" : "Name", 28);
+    phieu_buf_printf(b, " %6s %6s %5s", vi ? "HL" : "valid", vi ? "KHL" : "inval",
+                     vi ? "chờ" : "pend");
+    for (int c = 0; c < f->n_choices; c++) {
+        phieu_buf_puts(b, "  ");
+        pad(b, vi ? f->choices[c].label : f->choices[c].key, 17);
+    }
+    phieu_buf_puts(b, "\n");
+    for (int r = 0; r < tf->n_persons; r++) {
+        const phieu_tally_person *p = &tf->persons[r];
+        phieu_buf_printf(b, "%-4d ", p->number);
+        pad(b, p->name, 28);
+        phieu_buf_printf(b, " %6d %6d %5d", p->valid, p->not_valid, p->pending);
+        for (int c = 0; c < f->n_choices; c++) {
+            char pct[PHIEU_PERCENT_TEXT_MAX];
+            phieu_percent_text(p->percent[c], pct);
+            phieu_buf_printf(b, "  %5d %-11s", p->count[c], pct);
+        }
+        if (p->band != PHIEU_BAND_NONE)
+            phieu_buf_printf(b, "  → %s", phieu_band_text(p->band, lang));
+        phieu_buf_puts(b, "\n");
+    }
+}
+
 void phieu_tally_text(const phieu_tally *t, const char *lang, phieu_buf *b)
 {
     int vi = !lang || strcmp(lang, "en") != 0;
@@ -435,28 +488,6 @@ void phieu_tally_text(const phieu_tally *t, const char *lang, phieu_buf *b)
             phieu_buf_puts(b, vi ? "(tỷ lệ tạm tính trên số phiếu đã đọc)\n"
                                  : "(percentages taken of the ballots read until the board "
                                    "enters the collected count)\n");
-        phieu_buf_puts(b, "STT  ");
-        pad(b, vi ? "Họ và tên" : "Name", 28);
-        phieu_buf_printf(b, " %6s %6s %5s", vi ? "HL" : "valid", vi ? "KHL" : "inval",
-                         vi ? "chờ" : "pend");
-        for (int c = 0; c < f->n_choices; c++) {
-            phieu_buf_puts(b, "  ");
-            pad(b, vi ? f->choices[c].label : f->choices[c].key, 17);
-        }
-        phieu_buf_puts(b, "\n");
-        for (int r = 0; r < tf->n_persons; r++) {
-            const phieu_tally_person *p = &tf->persons[r];
-            phieu_buf_printf(b, "%-4d ", p->number);
-            pad(b, p->name, 28);
-            phieu_buf_printf(b, " %6d %6d %5d", p->valid, p->not_valid, p->pending);
-            for (int c = 0; c < f->n_choices; c++) {
-                char pct[PHIEU_PERCENT_TEXT_MAX];
-                phieu_percent_text(p->percent[c], pct);
-                phieu_buf_printf(b, "  %5d %-11s", p->count[c], pct);
-            }
-            if (p->band != PHIEU_BAND_NONE)
-                phieu_buf_printf(b, "  → %s", phieu_band_text(p->band, lang));
-            phieu_buf_puts(b, "\n");
-        }
+        form_table_text(tf, lang, vi, b);
     }
 }

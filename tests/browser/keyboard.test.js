@@ -14,7 +14,7 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { URL, SHOTS, until, openBrowser, login } = require('./support.js');
+const { URL, SHOTS, until, caseReady, openBrowser, login } = require('./support.js');
 
 const CASES = Number(process.env.CASES || 0);
 
@@ -29,10 +29,7 @@ async function main() {
 
     const meant = new Map();
     for (let n = 0; n < CASES; n++) {
-      await until(page, () => {
-        const p = document.querySelector('#decide-panel');
-        return p && p.dataset.ready === '1' && location.hash === '#/exception/' + p.dataset.id;
-      });
+      await caseReady(page);
       const id = await page.getAttribute('#decide-panel', 'data-id');
       assert.ok(!meant.has(id), 'case ' + id + ' shown twice');
       /* Nothing decided this case before it was on screen. */

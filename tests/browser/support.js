@@ -1,11 +1,13 @@
 /*
  * support.js - what every browser test of the review screen does the same way: start
  * Debian's chromium with a profile of its own (playwright-core, nothing downloaded), wait
- * for a condition in the page, take numbered screenshots, and log in.
+ * for a condition in the page and for a case to be ready, take numbered screenshots, log
+ * in, and run a test with two members' browsers that are closed whatever happens.
  * Environment: REVIEW_URL, SHOTS_DIR, CHROMIUM (default /usr/bin/chromium).
  */
 'use strict';
 
+const assert = require('node:assert/strict');
 const { chromium } = require('playwright-core');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -72,4 +74,39 @@ async function login(page, user, password) {
   await page.waitForSelector('#counts');
 }
 
-module.exports = { URL, SHOTS, TIMEOUT_MS, until, shooter, openBrowser, login };
+/* The case in the address bar is on screen and takes decisions (its pictures loaded, shown
+ * long enough: keys pressed before that are ignored on purpose). */
+async function caseReady(page) {
+  await until(page, () => {
+    const p = document.querySelector('#decide-panel');
+    return p && p.dataset.ready === '1' && location.hash === '#/exception/' + p.dataset.id;
+  });
+}
+
+/* Runs test(a, b) with two members' browsers (openBrowser's options optsA and optsB) once
+ * REVIEW_URL and SHOTS_DIR are set; closes both and removes their profiles whatever
+ * happens; says "browser TITLE: every check passed", or FAILED and exits 1. */
+function withTwoBrowsers(title, optsA, optsB, test) {
+  async function main() {
+    assert.ok(URL && SHOTS, 'REVIEW_URL and SHOTS_DIR must be set');
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const a = await openBrowser('a', optsA);
+    const b = await openBrowser('b', optsB);
+    try {
+      await test(a, b);
+      console.log('browser ' + title + ': every check passed');
+    } finally {
+      await a.context.close();
+      await b.context.close();
+      fs.rmSync(a.dir, { recursive: true, force: true });
+      fs.rmSync(b.dir, { recursive: true, force: true });
+    }
+  }
+  main().catch((e) => {
+    console.error('browser ' + title + ': FAILED: ' + (e && e.stack ? e.stack : e));
+    process.exit(1);
+  });
+}
+
+module.exports = { URL, SHOTS, TIMEOUT_MS, until, caseReady, shooter, openBrowser, login,
+  withTwoBrowsers };

@@ -1156,6 +1156,26 @@ static int board_read(const client *c, const char *id, const char *first)
     return status;
 }
 
+/* The queue id of the sheet's exception as client c's queue lists it (the last one
+ * listed for that sheet); with `reason`, each of the sheet's items must be for it. */
+static void sheet_queue_id(const client *c, const char *sheet_id, const char *reason,
+                           char id[24])
+{
+    json_t *q = queue(c);
+    id[0] = '\0';
+    json_t *items = json_object_get(q, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        if (strcmp(json_string_value(json_object_get(it, "sheet")), sheet_id) != 0)
+            continue;
+        if (reason)
+            assert_string_equal(json_string_value(json_object_get(it, "reason")), reason);
+        snprintf(id, 24, "%s", item_id(q, i));
+    }
+    json_decref(q);
+    assert_true(id[0]);
+}
+
 /* A head who read a page with the board cannot break the tie on it (the session refuses),
  * so the queue must not offer it to them as theirs to decide: "todo" is false for that
  * head, and the tie-break they try is refused (409). */
@@ -1168,15 +1188,8 @@ static void test_reader_head_not_offered_tie(void **state)
     client an = {w->port, "", ""}, truong = {w->port, "", ""};
     assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
     assert_int_equal(login(&truong, "truong", "mat-khau-truong"), 200);
-    json_t *q = queue(&an);
-    char id[24] = "";
-    json_t *items = json_object_get(q, "items");
-    for (size_t i = 0; i < json_array_size(items); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(items, i), "sheet")),
-                   res.sheet_id) == 0)
-            snprintf(id, sizeof id, "%s", item_id(q, i));
-    json_decref(q);
-    assert_true(id[0]);
+    char id[24];
+    sheet_queue_id(&an, res.sheet_id, NULL, id);
 
     /* The head reads "high" in row 1, a supervisor "low": the readings differ. */
     assert_int_equal(board_read(&truong, id, "high"), 200);
@@ -1202,19 +1215,8 @@ static void test_count_as_form(void **state)
     client an = {w->port, "", ""}, binh = {w->port, "", ""};
     assert_int_equal(login(&an, "an", "mat-khau-an"), 200);
     assert_int_equal(login(&binh, "binh", "mat-khau-binh"), 200);
-    json_t *q = queue(&an);
-    char id[24] = "";
-    json_t *items = json_object_get(q, "items");
-    for (size_t i = 0; i < json_array_size(items); i++)
-        if (strcmp(json_string_value(json_object_get(json_array_get(items, i), "sheet")),
-                   res.sheet_id) == 0) {
-            assert_string_equal(
-                json_string_value(json_object_get(json_array_get(items, i), "reason")),
-                "code-unreadable");
-            snprintf(id, sizeof id, "%s", item_id(q, i));
-        }
-    json_decref(q);
-    assert_true(id[0]);
+    char id[24];
+    sheet_queue_id(&an, res.sheet_id, "code-unreadable", id);
     json_t *e = exception_json(&an, id);
     json_t *choices = json_object_get(e, "choices");
     assert_int_equal(json_array_size(choices), 3);
@@ -1246,9 +1248,9 @@ static void test_count_as_form(void **state)
     json_decref(e);
 
     /* The faint row came to the queue as a row exception of that sheet. */
-    q = queue(&an);
+    json_t *q = queue(&an);
     char row_id[24] = "";
-    items = json_object_get(q, "items");
+    json_t *items = json_object_get(q, "items");
     for (size_t i = 0; i < json_array_size(items); i++) {
         json_t *it = json_array_get(items, i);
         if (strcmp(json_string_value(json_object_get(it, "sheet")), res.sheet_id) == 0 &&
