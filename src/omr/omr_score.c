@@ -70,10 +70,14 @@
  * tick or cross anyone draws spans half the box, 3 mm; a 0.8 mm dot with its soft edge
  * spans 1.2 mm at a low ink threshold). */
 #define BOX_DOT_MM 1.5
-/* ... plus the scanner's blur, which widens a dot by about a pixel of the scan on each
- * side: at 150 dpi 0.34 mm, where a 0.6 mm dot measured 1.52 mm and read as a vote
- * (duplicates deck seed 7001, p00187 rows 5 and 28); 0.08 mm at 600 dpi. */
+/* ... or within that plus the scanner's blur, about a pixel of the scan on each side,
+ * when its core (the ink at least half as dark as its darkest) is no wider than a dot: at
+ * 150 dpi a 0.6 mm dot measured 1.52-1.69 mm with a core of 0.84 mm and read as a vote
+ * (duplicates deck seed 7001, p00187 rows 5 and 28), while the smallest light ticks of
+ * deck 1207 (200 dpi, p04008 row 5, p08301 row 20) measured 1.5 mm with cores of 1.2 and
+ * 1.5 mm: they are marks, and stay marginal. */
 #define BOX_DOT_BLUR_PX 2
+#define BOX_DOT_CORE_MM 1.0
 /* Around a dot, this much of its soft edge is left out of the look for faint marks. */
 #define BOX_DOT_HALO_MM 0.5
 /* A band across the whole interior (a fold or crease candidate: a thin core and a soft
@@ -644,7 +648,28 @@ static void fold_band(const omr_scratch *s, const box_ctx *b, const blob_set *bs
 /* 8. Whether all the ink lies within one dot (a hesitation dot, not a vote). Its extent
  * leaves out traces too light to matter, so that a noise blob across the box does not
  * turn a hesitation dot into a vote; bs's extent becomes the dot's, for the faint look. */
-static void dot_extent(blob_set *bs, const box_ctx *b, omr_box_extra *extra)
+/* The extent (mm) of the ink within bs's extent that is at least half as dark as its
+ * darkest sample. */
+static double ink_core_mm(const omr_scratch *s, const blob_set *bs, const box_ctx *b)
+{
+    int peak = 0;
+    for (int j = bs->uy0; j <= bs->uy1; j++)
+        for (int i = bs->ux0; i <= bs->ux1; i++)
+            peak = s->mask[(size_t)j * b->iw + i] > peak ? s->mask[(size_t)j * b->iw + i] : peak;
+    int x0 = b->iw, x1 = -1, y0 = b->ih, y1 = -1;
+    for (int j = bs->uy0; j <= bs->uy1; j++)
+        for (int i = bs->ux0; i <= bs->ux1; i++)
+            if (peak > 0 && 2 * s->mask[(size_t)j * b->iw + i] >= peak) {
+                x0 = i < x0 ? i : x0, x1 = i > x1 ? i : x1;
+                y0 = j < y0 ? j : y0, y1 = j > y1 ? j : y1;
+            }
+    if (x1 < 0)
+        return 0;
+    return ((x1 - x0 > y1 - y0 ? x1 - x0 : y1 - y0) + 1) * b->g;
+}
+
+static void dot_extent(const omr_scratch *s, blob_set *bs, const box_ctx *b,
+                       omr_box_extra *extra)
 {
     if (bs->kept_n <= 0)
         return;
@@ -661,7 +686,10 @@ static void dot_extent(blob_set *bs, const box_ctx *b, omr_box_extra *extra)
         }
     }
     int ew = bs->ux1 - bs->ux0 + 1, eh = bs->uy1 - bs->uy0 + 1;
-    extra->dot_only = (ew > eh ? ew : eh) * b->g < BOX_DOT_MM + BOX_DOT_BLUR_PX * b->px_mm;
+    double ext = (ew > eh ? ew : eh) * b->g;
+    extra->dot_only = ext < BOX_DOT_MM ||
+                      (ext < BOX_DOT_MM + BOX_DOT_BLUR_PX * b->px_mm &&
+                       ink_core_mm(s, bs, b) <= BOX_DOT_CORE_MM);
 }
 
 /* 9. Faint marks: on quiet paper, look again at ink far lighter than the threshold.
@@ -724,7 +752,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     extra->paper = b.paper;
     extra->contrast = b.contrast;
     extra->ink_n = bs.kept_n;
-    dot_extent(&bs, &b, extra);
+    dot_extent(s, &bs, &b, extra);
     omr_classify(out, extra, th);
     faint_look(s, &b, &bs, th, out, extra);
 }

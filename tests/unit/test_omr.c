@@ -304,8 +304,8 @@ static void blur3(phieu_image *img)
 
 /* At 150 dpi the scanner's blur (here twice a 3 x 3 mean) widens a 0.8 mm hesitation dot
  * by a pixel or more on each side, past the 1.5 mm a dot may span: it must still read as a dot (duplicates deck seed 7001
- * p00187 read two such dots as votes), while a small tick at that resolution still
- * counts. */
+ * p00187 read two such dots as votes), while a tick still counts and a small light one
+ * is never taken for a dot (deck 1207 p04008, p08301). */
 static void test_dot_at_low_resolution(void **state)
 {
     (void)state;
@@ -320,6 +320,11 @@ static void test_dot_at_low_resolution(void **state)
             stroke(img, cx, cy, cx + 0.05, cy + 0.05, 0.8, 40);
         }
         mark(img, L, 3, 1, M_TICK);
+        /* A small light pencil tick, 1.5 mm across: a mark, never a dot. */
+        const phieu_rect *t = &L->boxes[4][2];
+        double tx = t->x + 1.6, ty = t->y + 2.2;
+        stroke(img, tx, ty, tx + 0.45, ty + 0.7, 0.3, 185);
+        stroke(img, tx + 0.45, ty + 0.7, tx + 1.3, ty - 0.6, 0.3, 185);
         blur3(img);
         blur3(img);
         phieu_reading rd = read_page(&r, img);
@@ -328,6 +333,9 @@ static void test_dot_at_low_resolution(void **state)
                 fail_msg("%d dpi: the dot in row %d read as %d (score %.4f)", dpi, row + 1,
                          rd.rows[row].decision, rd.rows[row].boxes[row].score);
         assert_int_equal(rd.rows[3].decision, 1);
+        if (rd.rows[4].decision == PHIEU_ROW_BLANK)
+            fail_msg("%d dpi: the small tick in row 5 read blank (score %.4f)", dpi,
+                     rd.rows[4].boxes[2].score);
         phieu_image_destroy(&img);
     }
     reader_release(&r);
