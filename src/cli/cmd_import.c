@@ -145,6 +145,87 @@ static int not_listed(const phieu_error *err)
     return err->code == PHIEU_ENOMEM ? PHIEU_EXIT_ERROR : PHIEU_EXIT_INPUT;
 }
 
+/* Lists the files given and opens the session, its archive cleaned of files a killed run
+ * left: PHIEU_EXIT_OK, or the exit code after saying what is wrong. */
+static int open_inputs(const char *session_path, const char **paths, size_t n_paths,
+                       phieu_source **src, phieu_session **s)
+{
+    phieu_error err = {0};
+    if (phieu_source_open_files(paths, n_paths, 0, NULL, src, &err) != 0)
+        return not_listed(&err);
+    if (phieu_source_pages_expected(*src) == 0) {
+        fprintf(stderr, "phieu: no PNG or TIFF files in the given folders\n");
+        return PHIEU_EXIT_INPUT;
+    }
+    if (phieu_session_open(session_path, s, &err) != 0)
+        return cli_fail(&err);
+    int cleaned = 0;
+    if (phieu_session_archive_clean(*s, &cleaned, &err) != 0)
+        return cli_fail(&err);
+    return PHIEU_EXIT_OK;
+}
+
+/* The line that ends every import, whole or stopped. */
+static void print_summary(const progress *p, const phieu_intake_counts *c, int stopped)
+{
+    fprintf(stderr,
+            "%s: %d pages in %.1f s; %d new (%d counted, %d to review, %d rejected, %d blank), "
+            "%d already in the session, %d possible rescans, %d unreadable files; %d "
+            "exceptions opened\n",
+            stopped ? "stopped" : "imported", c->pages, now_s() - p->started, c->fresh,
+            c->counted, c->review, c->rejected, c->blank, c->already, c->rescans,
+            c->unreadable, c->exceptions);
+}
+
+/* Runs the intake over src into s with its progress on the terminal: the exit code. */
+static int run_import(phieu_session *s, phieu_source *src, phieu_intake_options *o,
+                      const char *session_path)
+{
+    phieu_error err = {0};
+    phieu_intake *in = NULL;
+    progress p = {0};
+    p.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
+    o->new_batch = 1;
+    o->actor = getenv("USER");
+    o->stop = &interrupted;
+    o->on_event = on_event;
+    o->user = &p;
+    if (phieu_intake_create(s, o, &in, &err) != 0)
+        return cli_fail(&err);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    p.started = now_s();
+    int rc = PHIEU_EXIT_OK, run = phieu_intake_run(in, src, &err);
+    const phieu_intake_counts *c = &phieu_intake_get_state(in)->counts;
+    if (run < 0 && run != PHIEU_ECANCELLED) {
+        if (p.tty)
+            fputc('\n', stderr);
+        rc = cli_fail(&err);
+    }
+    if (p.tty)
+        draw(&p, c, 1);
+    fflush(stdout);
+    if (run == 0 && phieu_intake_finish(in, NULL, NULL, &err) != 0)
+        rc = cli_fail(&err);
+    int stopped = rc != PHIEU_EXIT_OK || run != 0;
+    print_summary(&p, c, stopped);
+    phieu_intake_destroy(&in);
+    if (stopped) {
+        fprintf(stderr, "every page listed above is safely recorded; run the same command "
+                        "again to continue\n");
+        return rc == PHIEU_EXIT_OK ? PHIEU_EXIT_INTERRUPTED : rc;
+    }
+    phieu_session_progress pr;
+    if (phieu_session_progress_get(s, &pr, &err) == 0 && pr.exceptions_open > 0) {
+        fprintf(stderr, "%d exceptions await a supervisor: 'phieu exceptions %s' lists them\n",
+                pr.exceptions_open, session_path);
+        return PHIEU_EXIT_NEEDS_REVIEW;
+    }
+    return PHIEU_EXIT_OK;
+}
+
 int cmd_import(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) {
@@ -160,82 +241,13 @@ int cmd_import(int argc, char **argv)
     }
     size_t n_paths = 0;
     phieu_intake_options o = {0};
-    int rc = parse_args(argc, argv, paths, &n_paths, &o.jobs);
-    phieu_error err = {0};
     phieu_source *src = NULL;
     phieu_session *s = NULL;
-    phieu_intake *in = NULL;
-    if (rc != 0)
-        goto out;
-    if (phieu_source_open_files(paths, n_paths, 0, NULL, &src, &err) != 0) {
-        rc = not_listed(&err);
-        goto out;
-    }
-    if (phieu_source_pages_expected(src) == 0) {
-        fprintf(stderr, "phieu: no PNG or TIFF files in the given folders\n");
-        rc = PHIEU_EXIT_INPUT;
-        goto out;
-    }
-    if (phieu_session_open(argv[1], &s, &err) != 0) {
-        rc = cli_fail(&err);
-        goto out;
-    }
-    int cleaned = 0;
-    if (phieu_session_archive_clean(s, &cleaned, &err) != 0) {
-        rc = cli_fail(&err);
-        goto out;
-    }
-    progress p = {0};
-    p.tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO);
-    o.new_batch = 1;
-    o.actor = getenv("USER");
-    o.stop = &interrupted;
-    o.on_event = on_event;
-    o.user = &p;
-    if (phieu_intake_create(s, &o, &in, &err) != 0) {
-        rc = cli_fail(&err);
-        goto out;
-    }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    p.started = now_s();
-    int run = phieu_intake_run(in, src, &err);
-    const phieu_intake_counts *c = &phieu_intake_get_state(in)->counts;
-    if (run < 0 && run != PHIEU_ECANCELLED) {
-        if (p.tty)
-            fputc('\n', stderr);
-        rc = cli_fail(&err);
-    }
-    if (p.tty)
-        draw(&p, c, 1);
-    fflush(stdout);
-    if (run == 0 && phieu_intake_finish(in, NULL, NULL, &err) != 0)
-        rc = cli_fail(&err);
-    int stopped = rc != PHIEU_EXIT_OK || run != 0;
-    fprintf(stderr,
-            "%s: %d pages in %.1f s; %d new (%d counted, %d to review, %d rejected, %d blank), "
-            "%d already in the session, %d possible rescans, %d unreadable files; %d "
-            "exceptions opened\n",
-            stopped ? "stopped" : "imported", c->pages, now_s() - p.started, c->fresh,
-            c->counted, c->review, c->rejected, c->blank, c->already, c->rescans,
-            c->unreadable, c->exceptions);
-    if (stopped) {
-        fprintf(stderr, "every page listed above is safely recorded; run the same command "
-                        "again to continue\n");
-        if (rc == PHIEU_EXIT_OK)
-            rc = PHIEU_EXIT_INTERRUPTED;
-        goto out;
-    }
-    phieu_session_progress pr;
-    if (phieu_session_progress_get(s, &pr, &err) == 0 && pr.exceptions_open > 0) {
-        fprintf(stderr, "%d exceptions await a supervisor: 'phieu exceptions %s' lists them\n",
-                pr.exceptions_open, argv[1]);
-        rc = PHIEU_EXIT_NEEDS_REVIEW;
-    }
-out:
-    phieu_intake_destroy(&in);
+    int rc = parse_args(argc, argv, paths, &n_paths, &o.jobs);
+    if (rc == 0)
+        rc = open_inputs(argv[1], paths, n_paths, &src, &s);
+    if (rc == 0)
+        rc = run_import(s, src, &o, argv[1]);
     phieu_session_close(&s);
     phieu_source_destroy(&src);
     phieu_free(paths);

@@ -319,59 +319,53 @@ static double ring_screen(const phieu_image *page, const double t[9], const ring
  * two scans (a dot read as a mark on one: bench seed 7001 p00187 lost a circle's
  * surroundings on one page only and scored 0.002). */
 
-int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,
-                             const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
+/* What one page's strokes will hold: the side of a box's window, which surroundings are
+ * kept, and how many samples everything takes. */
+typedef struct strokes_plan {
+    int usable;    /* the page is registered to a form */
+    int n_choices;
+    int side;      /* a box's window, samples a side (the core and the shift search) */
+    int n_boxes;   /* boxes with ink inside */
+    int kept[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES]; /* surroundings kept */
+    size_t ring_total; /* samples of all kept surroundings */
+    size_t most;       /* samples of the largest window: the scratch's size */
+} strokes_plan;
+
+static void plan_strokes(const phieu_layout *layout, const phieu_image *page,
+                         const phieu_reading *r, strokes_plan *p)
 {
-    *out = NULL;
-    if (!layout || !page || !r || r->n_rows < 0 || r->n_rows > PHIEU_FORM_MAX_ROWS ||
-        r->n_rows > layout->n_rows)
-        return phieu_error_set(err, PHIEU_EINVAL, "strokes: no page, reading or layout");
     double box = layout->n_rows > 0 ? layout->boxes[0][0].w : 0;
     int core = (int)((box - 2 * STROKE_INSET_MM) / STROKE_STEP_MM);
     if (core < 4)
         core = 4;
-    int side = core + 2 * STROKE_SHIFT;
-    int usable = r->form_index >= 0 && r->transform[8] != 0;
-    int n_choices =
+    memset(p, 0, sizeof *p);
+    p->side = core + 2 * STROKE_SHIFT;
+    p->usable = r->form_index >= 0 && r->transform[8] != 0;
+    p->n_choices =
         layout->n_choices < PHIEU_FORM_MAX_CHOICES ? layout->n_choices : PHIEU_FORM_MAX_CHOICES;
-    /* Which surroundings are kept: those of a box with ink, and those where a first look
-     * finds ink. */
-    size_t most = (size_t)side * (size_t)side, ring_total = 0;
-    int kept[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES];
-    for (int i = 0; usable && i < r->n_rows; i++)
-        for (int c = 0; c < n_choices; c++) {
-            ring_geom g = ring_window(layout, i, c);
-            if ((size_t)g.w * (size_t)g.h > most)
-                most = (size_t)g.w * (size_t)g.h;
-        }
-    float *scratch = phieu_malloc(sizeof(float) * most);
-    if (!scratch)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory comparing strokes");
-    int n = 0;
-    for (int i = 0; usable && i < r->n_rows; i++)
-        for (int c = 0; c < n_choices; c++) {
-            n += grid_ink(r->rows[i].boxes[c].ink) >= STROKE_KEEP_INK;
+    p->most = (size_t)p->side * (size_t)p->side;
+    for (int i = 0; p->usable && i < r->n_rows; i++)
+        for (int c = 0; c < p->n_choices; c++) {
             int inked = grid_ink(r->rows[i].boxes[c].ink) >= STROKE_KEEP_INK;
             ring_geom g = ring_window(layout, i, c);
-            kept[i][c] = inked || ring_screen(page, r->transform, &g) >= RING_MIN_INK / 4;
-            if (kept[i][c])
-                ring_total += (size_t)g.w * (size_t)g.h;
+            size_t area = (size_t)g.w * (size_t)g.h;
+            p->most = area > p->most ? area : p->most;
+            p->n_boxes += inked;
+            p->kept[i][c] = inked || ring_screen(page, r->transform, &g) >= RING_MIN_INK / 4;
+            if (p->kept[i][c])
+                p->ring_total += area;
         }
-    phieu_omr_strokes *s = phieu_malloc(
-        sizeof *s + sizeof(float) * ((size_t)n * (size_t)side * (size_t)side + ring_total));
-    if (!s) {
-        phieu_free(scratch);
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory comparing strokes");
-    }
-    s->form_index = usable ? r->form_index : -1;
-    s->n_rows = r->n_rows;
-    s->side = side;
-    s->n_boxes = s->n_rings = 0;
-    memset(s->index, -1, sizeof s->index);
-    memset(s->ring, -1, sizeof s->ring);
+}
+
+/* Samples the planned windows of the page into s (its data sized by the plan). */
+static void fill_strokes(const phieu_layout *layout, const phieu_image *page,
+                         const phieu_reading *r, const strokes_plan *p, float *scratch,
+                         phieu_omr_strokes *s)
+{
+    int side = p->side;
     float *next = s->data;
-    for (int i = 0; usable && i < r->n_rows; i++)
-        for (int c = 0; c < n_choices; c++) {
+    for (int i = 0; p->usable && i < r->n_rows; i++)
+        for (int c = 0; c < p->n_choices; c++) {
             double ink = grid_ink(r->rows[i].boxes[c].ink);
             if (ink >= STROKE_KEEP_INK) {
                 stroke_box *b = &s->boxes[s->n_boxes];
@@ -385,7 +379,7 @@ int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page
                               b->v, scratch);
                 s->index[i][c] = s->n_boxes++;
             }
-            if (kept[i][c]) {
+            if (p->kept[i][c]) {
                 ring_geom g = ring_window(layout, i, c);
                 stroke_box *b = &s->rings[s->n_rings];
                 b->row = i, b->choice = c, b->w = g.w, b->h = g.h;
@@ -396,6 +390,31 @@ int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page
                 s->ring[i][c] = s->n_rings++;
             }
         }
+}
+
+int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,
+                             const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
+{
+    *out = NULL;
+    if (!layout || !page || !r || r->n_rows < 0 || r->n_rows > PHIEU_FORM_MAX_ROWS ||
+        r->n_rows > layout->n_rows)
+        return phieu_error_set(err, PHIEU_EINVAL, "strokes: no page, reading or layout");
+    strokes_plan p;
+    plan_strokes(layout, page, r, &p);
+    float *scratch = phieu_malloc(sizeof(float) * p.most);
+    size_t samples = (size_t)p.n_boxes * (size_t)p.side * (size_t)p.side + p.ring_total;
+    phieu_omr_strokes *s = scratch ? phieu_malloc(sizeof *s + sizeof(float) * samples) : NULL;
+    if (!s) {
+        phieu_free(scratch);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory comparing strokes");
+    }
+    s->form_index = p.usable ? r->form_index : -1;
+    s->n_rows = r->n_rows;
+    s->side = p.side;
+    s->n_boxes = s->n_rings = 0;
+    memset(s->index, -1, sizeof s->index);
+    memset(s->ring, -1, sizeof s->ring);
+    fill_strokes(layout, page, r, &p, scratch, s);
     phieu_free(scratch);
     *out = s;
     return 0;

@@ -321,6 +321,45 @@ static int sheet_strokes(phieu_session *s, const char *sha, const phieu_reading 
     return rc;
 }
 
+/* The page compared with the earlier sheets: its reading, and its strokes (given, or made
+ * from its image the first time a sheet needs them; page may then be NULL: no strokes). */
+typedef struct rescan_probe {
+    const phieu_reading *r;
+    const phieu_image *page;
+    const phieu_omr_strokes *given;
+    phieu_omr_strokes *mine;
+} rescan_probe;
+
+/* Whether the earlier sheet `other` (image `sha`) is this page scanned again, and how
+ * alike they are (*sim): the 8x8 ink grids, then, for a page with little ink whose grids
+ * agree well enough, the strokes. 0, or the error. */
+static int sheet_likeness(phieu_session *s, rescan_probe *pr, const phieu_reading *other,
+                          const char *sha, double *sim, int *dup, phieu_error *err)
+{
+    const phieu_reading *r = pr->r;
+    double evidence = 0;
+    *sim = phieu_omr_ink_similarity(r, other);
+    double agree = phieu_omr_ink_agreement(r, other, &evidence);
+    *dup = *sim >= s->info.duplicate_similarity;
+    if (*dup || !(pr->page || pr->given) || evidence >= PHIEU_OMR_INK_MIN_EVIDENCE ||
+        (agree < RESCAN_STROKE_PREFILTER && !phieu_omr_beside_match(r, other)))
+        return 0;
+    phieu_omr_strokes *theirs = NULL;
+    int rc = pr->given || pr->mine ? 0
+                                   : phieu_omr_strokes_create(&s->info.layouts[r->form_index],
+                                                              pr->page, r, &pr->mine, err);
+    if (rc == 0)
+        rc = sheet_strokes(s, sha, other, &theirs, err);
+    if (rc != 0)
+        return err->code;
+    *sim = phieu_omr_stroke_similarity(pr->given ? pr->given : pr->mine, theirs);
+    phieu_omr_strokes_destroy(&theirs);
+    /* A session that asks for more than the default (its "duplicate" setting above it)
+     * asks it of the strokes too. */
+    *dup = *sim >= fmax(PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY, s->info.duplicate_similarity);
+    return 0;
+}
+
 /* An earlier sheet of the same form that this page may be a second scan of: the 8x8 ink
  * grids at or above the session's threshold, or, for a page with little ink, the strokes
  * at full resolution at or above PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. page may be NULL
@@ -333,7 +372,6 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
     *similarity = 0;
     if (!phieu_omr_pattern_has_ink(pattern))
         return 0;
-    phieu_omr_strokes *mine = NULL;
     sqlite3_stmt *st;
     if (session_prepare(s,
                         "SELECT s.id, s.pattern, r.blob, s.sha256 FROM sheets s JOIN readings r ON "
@@ -343,55 +381,33 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
         return err->code;
     sqlite3_bind_int(st, 1, r->form_index);
     sqlite3_bind_int(st, 2, PHIEU_PAGE_REJECTED);
-    int rc;
     phieu_reading *other = phieu_malloc(sizeof *other);
     if (!other) {
         sqlite3_finalize(st);
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory comparing pages");
     }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    rescan_probe pr = {r, page, given, NULL};
+    int rc, failed = 0;
+    while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *p = (const char *)sqlite3_column_text(st, 1);
         if (phieu_omr_pattern_distance(pattern, p) > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
             continue;
-        if (session_reading_decode(sqlite3_column_blob(st, 2),
-                                   (size_t)sqlite3_column_bytes(st, 2), other, err) != 0) {
-            sqlite3_finalize(st);
-            phieu_free(other);
-            return err->code;
-        }
-        double sim = phieu_omr_ink_similarity(r, other), evidence = 0;
-        double agree = phieu_omr_ink_agreement(r, other, &evidence);
-        int dup = sim >= s->info.duplicate_similarity;
-        if (!dup && (page || given) && evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
-            (agree >= RESCAN_STROKE_PREFILTER || phieu_omr_beside_match(r, other))) {
-            phieu_omr_strokes *theirs = NULL;
-            int rc2 = given || mine ? 0
-                                    : phieu_omr_strokes_create(&s->info.layouts[r->form_index],
-                                                               page, r, &mine, err);
-            if (rc2 == 0)
-                rc2 = sheet_strokes(s, (const char *)sqlite3_column_text(st, 3), other, &theirs,
-                                    err);
-            if (rc2 != 0) {
-                sqlite3_finalize(st);
-                phieu_free(other);
-                phieu_omr_strokes_destroy(&mine);
-                return err->code;
-            }
-            sim = phieu_omr_stroke_similarity(given ? given : mine, theirs);
-            phieu_omr_strokes_destroy(&theirs);
-            /* A session that asks for more than the default (its "duplicate" setting
-             * above it) asks it of the strokes too. */
-            dup = sim >= fmax(PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY,
-                              s->info.duplicate_similarity);
-        }
-        if (dup && sim > *similarity) {
+        double sim;
+        int dup;
+        failed = session_reading_decode(sqlite3_column_blob(st, 2),
+                                        (size_t)sqlite3_column_bytes(st, 2), other, err) != 0 ||
+                 sheet_likeness(s, &pr, other, (const char *)sqlite3_column_text(st, 3), &sim,
+                                &dup, err) != 0;
+        if (!failed && dup && sim > *similarity) {
             *similarity = sim;
             snprintf(found, PHIEU_SHEET_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
         }
     }
     sqlite3_finalize(st);
     phieu_free(other);
-    phieu_omr_strokes_destroy(&mine);
+    phieu_omr_strokes_destroy(&pr.mine);
+    if (failed)
+        return err->code;
     if (rc != SQLITE_DONE)
         return session_db_error(s, err, "cannot compare with the sheets already read");
     return 0;

@@ -693,20 +693,135 @@ static int page_fault(phieu_source *s, sane_state *st, phieu_source_fault fault,
                                     detail);
 }
 
+/* The frames of one page as read: how many, and the bytes announced and received. */
+typedef struct page_frames {
+    frame fr[MAX_FRAMES];
+    int n;
+    int hand; /* a hand scanner's page: its height known only at its end */
+    uint64_t announced, received;
+} page_frames;
+
+/* A frame read whole is as long as announced (or, of unknown height, whole lines): 0, or
+ * the short-page fault. */
+static int check_frame_length(phieu_source *s, sane_state *st, frame *f, page_frames *pf,
+                              phieu_error *err)
+{
+    char detail[160];
+    uint64_t bpl = (uint64_t)f->p.bytes_per_line;
+    if (f->p.lines < 0) {
+        pf->hand = 1;
+        if (f->len == 0 || f->len % bpl != 0) {
+            snprintf(detail, sizeof detail, "%zu bytes, not whole lines of %llu", f->len,
+                     (unsigned long long)bpl);
+            return page_fault(s, st, PHIEU_FAULT_SHORT_PAGE, detail, err);
+        }
+        f->p.lines = (SANE_Int)(f->len / bpl);
+    } else if (f->len != bpl * (uint64_t)f->p.lines || f->p.lines == 0) {
+        snprintf(detail, sizeof detail, "%zu of %llu bytes announced", f->len,
+                 (unsigned long long)(bpl * (uint64_t)f->p.lines));
+        return page_fault(s, st, PHIEU_FAULT_SHORT_PAGE, detail, err);
+    }
+    pf->announced += bpl * (uint64_t)f->p.lines;
+    pf->received += f->len;
+    return 0;
+}
+
+/* Reads the frames of a page already started (status: sane_start's): one gray or RGB
+ * frame, or the three of a three-pass page. 0, or the fault or error. */
+static int read_frames(phieu_source *s, sane_state *st, SANE_Status status, page_frames *pf,
+                       phieu_error *err)
+{
+    char detail[160];
+    while (pf->n < MAX_FRAMES) {
+        if (status != SANE_STATUS_GOOD) {
+            snprintf(detail, sizeof detail, "sane_start: %s", sane_strstatus(status));
+            return page_fault(s, st, fault_of(status), detail, err);
+        }
+        st->in_page = 1;
+        frame *f = &pf->fr[pf->n];
+        if (sane_get_parameters(st->h, &f->p) != SANE_STATUS_GOOD)
+            return page_fault(s, st, PHIEU_FAULT_OTHER, "sane_get_parameters failed", err);
+        int rc = check_params(st, &f->p, err);
+        if (rc < 0) {
+            end_page(st, 1);
+            return rc;
+        }
+        pf->n++;
+        int r = read_frame(st, f, err);
+        if (r < 0) {
+            end_page(st, 1);
+            return r;
+        }
+        if (r > 0) {
+            snprintf(detail, sizeof detail, "sane_read after %zu bytes: %s", f->len,
+                     sane_strstatus((SANE_Status)r));
+            return page_fault(s, st, fault_of((SANE_Status)r), detail, err);
+        }
+        if ((rc = check_frame_length(s, st, f, pf, err)) != 0)
+            return rc;
+        if (f->p.last_frame || f->p.format == SANE_FRAME_GRAY || f->p.format == SANE_FRAME_RGB)
+            return 0;
+        status = sane_start(st->h); /* the next colour of a three-pass page */
+    }
+    return 0;
+}
+
+/* A page of separate colour frames has exactly one red, one green and one blue, all of
+ * one size: 0, or PHIEU_EFORMAT. */
+static int check_three_pass(sane_state *st, const page_frames *pf, phieu_error *err)
+{
+    const frame *fr = pf->fr;
+    if (pf->n <= 1 && fr[0].p.format < SANE_FRAME_RED)
+        return 0;
+    int seen[3] = {0, 0, 0};
+    for (int k = 0; k < pf->n; k++)
+        if (fr[k].p.format >= SANE_FRAME_RED)
+            seen[fr[k].p.format - SANE_FRAME_RED]++;
+    int same = 1;
+    for (int k = 1; k < pf->n; k++)
+        same &= fr[k].p.pixels_per_line == fr[0].p.pixels_per_line && fr[k].p.lines == fr[0].p.lines;
+    if (pf->n == 3 && seen[0] == 1 && seen[1] == 1 && seen[2] == 1 && same)
+        return 0;
+    end_page(st, 1);
+    return phieu_error_set(err, PHIEU_EFORMAT, "scanner '%s' sent an incomplete three-pass "
+                           "page (%d frames of different colours or sizes)",
+                           st->device, pf->n);
+}
+
+/* The page's description for the caller, and the feeder moved on to the next side. */
+static void page_done(sane_state *st, const page_frames *pf, phieu_page_info *info)
+{
+    const frame *fr = pf->fr;
+    st->pages++;
+    memset(info, 0, sizeof *info);
+    info->side = st->duplex ? st->next_side : PHIEU_SOURCE_FRONT;
+    info->sheet = st->first_sheet + st->sheets_done;
+    info->page = st->pages;
+    info->bytes_announced = pf->announced;
+    info->bytes_received = pf->received;
+    info->dpi = st->resolution;
+    info->length_mm = st->resolution > 0 ? fr[0].p.lines * 25.4 / st->resolution : 0;
+    info->sane_format = fr[0].p.format;
+    info->depth = fr[0].p.depth;
+    info->frames = pf->n;
+    info->hand_scanner = pf->hand;
+    snprintf(info->origin, sizeof info->origin, "%s page %d", st->device, st->pages);
+    if (info->side == PHIEU_SOURCE_FRONT && st->duplex) {
+        st->next_side = PHIEU_SOURCE_BACK;
+    } else {
+        st->next_side = PHIEU_SOURCE_FRONT;
+        st->sheets_done++;
+    }
+}
+
 /* One page: a gray page in *page, or, when `item` is given and the page is in colour, its
  * 8-bit RGB pixels in item->rgb (the gray is made on another thread,
- * phieu_source_item_decode). */
+ * phieu_source_item_decode). 1 for a page, 0 when the feeder is empty after a batch, or
+ * the fault or error. */
 static int sane_page(phieu_source *s, phieu_image **page, phieu_source_item *item,
                      phieu_page_info *info, phieu_error *err)
 {
     sane_state *st = s->impl;
-    frame fr[MAX_FRAMES];
-    memset(fr, 0, sizeof fr);
-    int n = 0, rc = 0;
-    uint64_t announced = 0, received = 0;
-    int hand = 0;
-    char detail[160];
-
     SANE_Status status = sane_start(st->h);
     if (status == SANE_STATUS_NO_DOCS) {
         sane_cancel(st->h);
@@ -716,102 +831,21 @@ static int sane_page(phieu_source *s, phieu_image **page, phieu_source_item *ite
         s->fault = PHIEU_FAULT_EMPTY;
         return phieu_source_fault_error(err, PHIEU_FAULT_EMPTY, st->device, 0, NULL);
     }
-    while (n < MAX_FRAMES) {
-        if (status != SANE_STATUS_GOOD) {
-            snprintf(detail, sizeof detail, "sane_start: %s", sane_strstatus(status));
-            rc = page_fault(s, st, fault_of(status), detail, err);
-            goto out;
-        }
-        st->in_page = 1;
-        frame *f = &fr[n];
-        if (sane_get_parameters(st->h, &f->p) != SANE_STATUS_GOOD) {
-            rc = page_fault(s, st, PHIEU_FAULT_OTHER, "sane_get_parameters failed", err);
-            goto out;
-        }
-        if ((rc = check_params(st, &f->p, err)) < 0) {
-            end_page(st, 1);
-            goto out;
-        }
-        n++;
-        int r = read_frame(st, f, err);
-        if (r < 0) {
-            end_page(st, 1);
-            rc = r;
-            goto out;
-        }
-        if (r > 0) {
-            snprintf(detail, sizeof detail, "sane_read after %zu bytes: %s", f->len,
-                     sane_strstatus((SANE_Status)r));
-            rc = page_fault(s, st, fault_of((SANE_Status)r), detail, err);
-            goto out;
-        }
-        uint64_t bpl = (uint64_t)f->p.bytes_per_line;
-        if (f->p.lines < 0) {
-            hand = 1;
-            if (f->len == 0 || f->len % bpl != 0) {
-                snprintf(detail, sizeof detail, "%zu bytes, not whole lines of %llu", f->len,
-                         (unsigned long long)bpl);
-                rc = page_fault(s, st, PHIEU_FAULT_SHORT_PAGE, detail, err);
-                goto out;
-            }
-            f->p.lines = (SANE_Int)(f->len / bpl);
-        } else if (f->len != bpl * (uint64_t)f->p.lines || f->p.lines == 0) {
-            snprintf(detail, sizeof detail, "%zu of %llu bytes announced", f->len,
-                     (unsigned long long)(bpl * (uint64_t)f->p.lines));
-            rc = page_fault(s, st, PHIEU_FAULT_SHORT_PAGE, detail, err);
-            goto out;
-        }
-        announced += bpl * (uint64_t)f->p.lines;
-        received += f->len;
-        if (f->p.last_frame || f->p.format == SANE_FRAME_GRAY || f->p.format == SANE_FRAME_RGB)
-            break;
-        status = sane_start(st->h); /* the next colour of a three-pass page */
-    }
-    if (n > 1 || fr[0].p.format >= SANE_FRAME_RED) {
-        int seen[3] = {0, 0, 0};
-        for (int k = 0; k < n; k++)
-            if (fr[k].p.format >= SANE_FRAME_RED)
-                seen[fr[k].p.format - SANE_FRAME_RED]++;
-        int same = 1;
-        for (int k = 1; k < n; k++)
-            same &= fr[k].p.pixels_per_line == fr[0].p.pixels_per_line &&
-                    fr[k].p.lines == fr[0].p.lines;
-        if (n != 3 || seen[0] != 1 || seen[1] != 1 || seen[2] != 1 || !same) {
-            end_page(st, 1);
-            rc = phieu_error_set(err, PHIEU_EFORMAT, "scanner '%s' sent an incomplete "
-                                 "three-pass page (%d frames of different colours or sizes)",
-                                 st->device, n);
-            goto out;
+    page_frames pf;
+    memset(&pf, 0, sizeof pf);
+    int rc = read_frames(s, st, status, &pf, err);
+    if (rc == 0)
+        rc = check_three_pass(st, &pf, err);
+    if (rc == 0) {
+        rc = frames_to_page(st, pf.fr, pf.n, page, item, err);
+        end_page(st, 0);
+        if (rc >= 0) {
+            page_done(st, &pf, info);
+            rc = 1;
         }
     }
-    rc = frames_to_page(st, fr, n, page, item, err);
-    end_page(st, 0);
-    if (rc < 0)
-        goto out;
-    st->pages++;
-    memset(info, 0, sizeof *info);
-    info->side = st->duplex ? st->next_side : PHIEU_SOURCE_FRONT;
-    info->sheet = st->first_sheet + st->sheets_done;
-    info->page = st->pages;
-    info->bytes_announced = announced;
-    info->bytes_received = received;
-    info->dpi = st->resolution;
-    info->length_mm = st->resolution > 0 ? fr[0].p.lines * 25.4 / st->resolution : 0;
-    info->sane_format = fr[0].p.format;
-    info->depth = fr[0].p.depth;
-    info->frames = n;
-    info->hand_scanner = hand;
-    snprintf(info->origin, sizeof info->origin, "%s page %d", st->device, st->pages);
-    if (info->side == PHIEU_SOURCE_FRONT && st->duplex) {
-        st->next_side = PHIEU_SOURCE_BACK;
-    } else {
-        st->next_side = PHIEU_SOURCE_FRONT;
-        st->sheets_done++;
-    }
-    rc = 1;
-out:
     for (int k = 0; k < MAX_FRAMES; k++)
-        phieu_free(fr[k].data);
+        phieu_free(pf.fr[k].data);
     return rc;
 }
 
