@@ -175,6 +175,16 @@ static phieu_image *turn_180(const phieu_image *src)
     return dst;
 }
 
+/* The page as fed: *img itself, or turned upside down in its place when `turned`. */
+static void feed_turned(phieu_image **img, int turned)
+{
+    if (!turned)
+        return;
+    phieu_image *t = turn_180(*img);
+    phieu_image_destroy(img);
+    *img = t;
+}
+
 /* ---- The marked ballot most tests use --------------------------------------------------- */
 
 /* Rows 1-8 of district-rating: X high, tick trust, fill low, across high, scribble trust,
@@ -549,11 +559,7 @@ static void test_mark_beside_box_goes_to_review(void **state)
         mark(img, L, 2, 2, M_CIRCLE);
         mark(img, L, 2, 0, M_TICK);
         mark(img, L, 3, 1, M_GRAZE); /* ends on the edge: still nothing */
-        if (turned) {
-            phieu_image *t = turn_180(img);
-            phieu_image_destroy(&img);
-            img = t;
-        }
+        feed_turned(&img, turned);
         phieu_reading rd = read_page(&r, img);
         assert_int_equal(rd.status, PHIEU_PAGE_REVIEW);
         assert_int_equal(rd.rows[0].decision, PHIEU_ROW_REVIEW);
@@ -588,11 +594,7 @@ static void test_light_circle_and_edge_tick_go_to_review(void **state)
         mark(img, L, 1, 0, M_CREASE_BESIDE);
         mark(img, L, 2, 2, M_EDGE_TICK);
         mark(img, L, 3, 0, M_DOT);
-        if (turned) {
-            phieu_image *t = turn_180(img);
-            phieu_image_destroy(&img);
-            img = t;
-        }
+        feed_turned(&img, turned);
         phieu_reading rd = read_page(&r, img);
         assert_int_equal(rd.status, PHIEU_PAGE_REVIEW);
         assert_int_equal(rd.rows[0].decision, PHIEU_ROW_REVIEW);
@@ -975,11 +977,7 @@ static void test_seal_over_corner(void **state)
                     free(rgb);
                     phieu_image_destroy(&seal);
                 }
-                if (turned) {
-                    phieu_image *t = turn_180(page);
-                    phieu_image_destroy(&page);
-                    page = t;
-                }
+                feed_turned(&page, turned);
                 phieu_reading rd = read_page(&r, page);
                 assert_standard(&rd, what);
                 for (int i = 0; i < rd.n_reasons; i++)
