@@ -138,6 +138,14 @@ typedef struct phieu_omr_strokes phieu_omr_strokes;
 int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page,
                              const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err);
 void phieu_omr_strokes_destroy(phieu_omr_strokes **s);
+/* The strokes as bytes (*data phieu_malloc'd), for the session to keep with a sheet's
+ * reading, and back: decoding what was encoded gives strokes that compare exactly as the
+ * original. Decoding checks every count and place (PHIEU_EFORMAT for a damaged record);
+ * encoding strokes larger than any form's is PHIEU_ELIMIT. */
+int phieu_omr_strokes_encode(const phieu_omr_strokes *s, uint8_t **data, size_t *len,
+                             phieu_error *err);
+int phieu_omr_strokes_decode(const uint8_t *data, size_t len, phieu_omr_strokes **out,
+                             phieu_error *err);
 /* How alike the strokes of two pages of one form are, 0..1: per box with ink, the best
  * normalised cross-correlation over a small shift; boxes weighed by their ink and averaged
  * leaning to the worst. The same strokes scanned twice score near 1, two hands' ticks in

@@ -36,7 +36,7 @@
 #include "phieu/util.h"
 
 /* The schema this build writes; a file with a higher version is refused. */
-#define PHIEU_SESSION_SCHEMA_VERSION 4
+#define PHIEU_SESSION_SCHEMA_VERSION 5
 /* How long a writer waits for another station's transaction: a page commit takes a few
  * milliseconds, so 10 s covers any honest wait and still reports a stuck process. */
 #define PHIEU_SESSION_BUSY_MS 10000

@@ -1,7 +1,8 @@
 /*
  * omr_internal.h - what the files of the omr module share and nobody else sees:
- * registration (omr_register.c), box scoring (omr_score.c), and the reading itself
- * (omr.c). The public contract is include/phieu/omr.h.
+ * registration (omr_register.c), box scoring (omr_score.c), the reading itself
+ * (omr.c), and the strokes a rescan is told by (omr_similarity.c, omr_strokes_store.c).
+ * The public contract is include/phieu/omr.h.
  */
 #ifndef PHIEU_OMR_INTERNAL_H
 #define PHIEU_OMR_INTERNAL_H
@@ -120,5 +121,27 @@ int omr_edge_mark(const phieu_box_reading *b, const omr_box_extra *e, const phie
 /* The box's state from its score: marked, marginal or empty; all ink within one small dot
  * is empty (a hesitation dot is not a vote); a partly covered box is marginal. */
 void omr_classify(phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th);
+
+/* One page's strokes (omr_similarity.c makes and compares them, omr_strokes_store.c turns
+ * them into bytes and back). Samples are whole gray levels of ink (255 - gray), so that
+ * strokes read back from the session compare exactly as the ones made from the page. */
+typedef struct stroke_box {
+    int row, choice;
+    int w, h;   /* samples across and down, including the shift margin */
+    double ink; /* weight: the reading's 8x8 ink sum (a box), ink samples (around one) */
+    float *v;   /* w x h samples of ink (255 - gray), whole numbers */
+} stroke_box;
+
+struct phieu_omr_strokes {
+    int form_index;
+    int n_rows;
+    int side;     /* samples across a box's window including the shift margin */
+    int n_boxes, n_rings;
+    stroke_box boxes[PHIEU_FORM_MAX_ROWS * PHIEU_FORM_MAX_CHOICES];
+    stroke_box rings[PHIEU_FORM_MAX_ROWS * PHIEU_FORM_MAX_CHOICES];
+    int index[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES]; /* into boxes, -1 none */
+    int ring[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES];  /* into rings, -1 none */
+    float data[];
+};
 
 #endif

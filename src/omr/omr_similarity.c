@@ -160,25 +160,6 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
 #define RING_FULL_INK 300.0
 #define RING_MIN_INK 50.0
 
-typedef struct stroke_box {
-    int row, choice;
-    int w, h;   /* samples across and down, including the shift margin */
-    double ink; /* weight: the reading's 8x8 ink sum (a box), ink samples (around one) */
-    float *v;   /* w x h samples of ink (255 - gray) */
-} stroke_box;
-
-struct phieu_omr_strokes {
-    int form_index;
-    int n_rows;
-    int side;     /* samples across a box's window including the shift margin */
-    int n_boxes, n_rings;
-    stroke_box boxes[PHIEU_FORM_MAX_ROWS * PHIEU_FORM_MAX_CHOICES];
-    stroke_box rings[PHIEU_FORM_MAX_ROWS * PHIEU_FORM_MAX_CHOICES];
-    int index[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES]; /* into boxes, -1 none */
-    int ring[PHIEU_FORM_MAX_ROWS][PHIEU_FORM_MAX_CHOICES];  /* into rings, -1 none */
-    float data[];
-};
-
 /* Gray at page point (x, y) mm through transform t, bilinear; paper outside the image. */
 static double sample_mm(const phieu_image *img, const double t[9], double x, double y)
 {
@@ -416,6 +397,9 @@ int phieu_omr_strokes_create(const phieu_layout *layout, const phieu_image *page
     memset(s->ring, -1, sizeof s->ring);
     fill_strokes(layout, page, r, &p, scratch, s);
     phieu_free(scratch);
+    /* Whole gray levels, as the session stores them (omr_strokes_store.c). */
+    for (size_t k = 0; k < samples; k++)
+        s->data[k] = rintf(s->data[k]);
     *out = s;
     return 0;
 }

@@ -300,15 +300,20 @@ int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err
 /* A page with too little ink for the 8x8 grids (one or two marks) whose grids still agree
  * this well with an earlier sheet's is compared again on its strokes at full resolution.
  * Rescans of such pages agree at 0.98-1.00 on their grids, two hands at up to 0.8 on the
- * generated samples (test_similarity): most pairs of other hands never cost an image load.
+ * generated samples (test_similarity): most pairs of other hands never cost decoding the
+ * earlier sheet's strokes.
  * So is a page whose only ink may lie around a box (a box circled), when the earlier sheet
  * has ink beside a box in the same rows (phieu_omr_beside_match). */
 #define RESCAN_STROKE_PREFILTER 0.9
 
-/* The strokes of an earlier sheet, from its archived image. */
-static int sheet_strokes(phieu_session *s, const char *sha, const phieu_reading *r,
-                         phieu_omr_strokes **out, phieu_error *err)
+/* The strokes of an earlier sheet: those stored with its reading, or, for a sheet of a
+ * session made before they were stored, made again from its archived image. */
+static int sheet_strokes(phieu_session *s, const char *sha, const void *stored,
+                         size_t stored_len, const phieu_reading *r, phieu_omr_strokes **out,
+                         phieu_error *err)
 {
+    if (stored)
+        return phieu_omr_strokes_decode(stored, stored_len, out, err);
     char path[4200];
     if (phieu_session_image_path(s, sha, 0, path, sizeof path, err) != 0)
         return err->code;
@@ -321,38 +326,33 @@ static int sheet_strokes(phieu_session *s, const char *sha, const phieu_reading 
     return rc;
 }
 
-/* The page compared with the earlier sheets: its reading, and its strokes (given, or made
- * from its image the first time a sheet needs them; page may then be NULL: no strokes). */
-typedef struct rescan_probe {
+/* An earlier sheet a page is compared with: its reading, its archived image's hash, and
+ * its stored strokes (NULL when it has none). */
+typedef struct earlier_sheet {
     const phieu_reading *r;
-    const phieu_image *page;
-    const phieu_omr_strokes *given;
-    phieu_omr_strokes *mine;
-} rescan_probe;
+    const char *sha;
+    const void *strokes;
+    size_t strokes_len;
+} earlier_sheet;
 
-/* Whether the earlier sheet `other` (image `sha`) is this page scanned again, and how
- * alike they are (*sim): the 8x8 ink grids, then, for a page with little ink whose grids
- * agree well enough, the strokes. 0, or the error. */
-static int sheet_likeness(phieu_session *s, rescan_probe *pr, const phieu_reading *other,
-                          const char *sha, double *sim, int *dup, phieu_error *err)
+/* Whether the earlier sheet is this page (reading r, strokes mine: NULL when it has none)
+ * scanned again, and how alike they are (*sim): the 8x8 ink grids, then, for a page with
+ * little ink whose grids agree well enough, the strokes. 0, or the error. */
+static int sheet_likeness(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
+                          const earlier_sheet *other, double *sim, int *dup, phieu_error *err)
 {
-    const phieu_reading *r = pr->r;
     double evidence = 0;
-    *sim = phieu_omr_ink_similarity(r, other);
-    double agree = phieu_omr_ink_agreement(r, other, &evidence);
+    *sim = phieu_omr_ink_similarity(r, other->r);
+    double agree = phieu_omr_ink_agreement(r, other->r, &evidence);
     *dup = *sim >= s->info.duplicate_similarity;
-    if (*dup || !(pr->page || pr->given) || evidence >= PHIEU_OMR_INK_MIN_EVIDENCE ||
-        (agree < RESCAN_STROKE_PREFILTER && !phieu_omr_beside_match(r, other)))
+    if (*dup || !mine || evidence >= PHIEU_OMR_INK_MIN_EVIDENCE ||
+        (agree < RESCAN_STROKE_PREFILTER && !phieu_omr_beside_match(r, other->r)))
         return 0;
     phieu_omr_strokes *theirs = NULL;
-    int rc = pr->given || pr->mine ? 0
-                                   : phieu_omr_strokes_create(&s->info.layouts[r->form_index],
-                                                              pr->page, r, &pr->mine, err);
-    if (rc == 0)
-        rc = sheet_strokes(s, sha, other, &theirs, err);
-    if (rc != 0)
+    if (sheet_strokes(s, other->sha, other->strokes, other->strokes_len, other->r, &theirs,
+                      err) != 0)
         return err->code;
-    *sim = phieu_omr_stroke_similarity(pr->given ? pr->given : pr->mine, theirs);
+    *sim = phieu_omr_stroke_similarity(mine, theirs);
     phieu_omr_strokes_destroy(&theirs);
     /* A session that asks for more than the default (its "duplicate" setting above it)
      * asks it of the strokes too. */
@@ -362,11 +362,11 @@ static int sheet_likeness(phieu_session *s, rescan_probe *pr, const phieu_readin
 
 /* An earlier sheet of the same form that this page may be a second scan of: the 8x8 ink
  * grids at or above the session's threshold, or, for a page with little ink, the strokes
- * at full resolution at or above PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. page may be NULL
- * (no stroke comparison). */
-static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_image *page,
-                       const phieu_omr_strokes *given, const char *pattern,
-                       char found[PHIEU_SHEET_ID_MAX], double *similarity, phieu_error *err)
+ * at full resolution at or above PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. mine: the page's
+ * strokes, NULL when it has none (no stroke comparison). */
+static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
+                       const char *pattern, char found[PHIEU_SHEET_ID_MAX], double *similarity,
+                       phieu_error *err)
 {
     found[0] = '\0';
     *similarity = 0;
@@ -374,9 +374,9 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
         return 0;
     sqlite3_stmt *st;
     if (session_prepare(s,
-                        "SELECT s.id, s.pattern, r.blob, s.sha256 FROM sheets s JOIN readings r ON "
-                        "r.sheet_id = s.id WHERE s.form_idx = ? AND s.side = 0 AND "
-                        "s.status != ?",
+                        "SELECT s.id, s.pattern, r.blob, s.sha256, k.blob FROM sheets s JOIN "
+                        "readings r ON r.sheet_id = s.id LEFT JOIN strokes k ON k.sheet_id = "
+                        "s.id WHERE s.form_idx = ? AND s.side = 0 AND s.status != ?",
                         &st, err) != 0)
         return err->code;
     sqlite3_bind_int(st, 1, r->form_index);
@@ -386,18 +386,18 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
         sqlite3_finalize(st);
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory comparing pages");
     }
-    rescan_probe pr = {r, page, given, NULL};
     int rc, failed = 0;
     while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *p = (const char *)sqlite3_column_text(st, 1);
         if (phieu_omr_pattern_distance(pattern, p) > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
             continue;
+        earlier_sheet es = {other, (const char *)sqlite3_column_text(st, 3),
+                            sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)};
         double sim;
         int dup;
         failed = session_reading_decode(sqlite3_column_blob(st, 2),
                                         (size_t)sqlite3_column_bytes(st, 2), other, err) != 0 ||
-                 sheet_likeness(s, &pr, other, (const char *)sqlite3_column_text(st, 3), &sim,
-                                &dup, err) != 0;
+                 sheet_likeness(s, r, mine, &es, &sim, &dup, err) != 0;
         if (!failed && dup && sim > *similarity) {
             *similarity = sim;
             snprintf(found, PHIEU_SHEET_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -405,7 +405,6 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_ima
     }
     sqlite3_finalize(st);
     phieu_free(other);
-    phieu_omr_strokes_destroy(&pr.mine);
     if (failed)
         return err->code;
     if (rc != SQLITE_DONE)
@@ -600,8 +599,7 @@ typedef struct page_commit {
     const phieu_page_meta *meta;
     const phieu_reading *reading; /* NULL for an unreadable file */
     const char *what;             /* words for an unreadable file */
-    const phieu_image *page;      /* the page itself (strokes of a rescan), NULL if none */
-    const phieu_omr_strokes *strokes; /* or its strokes, made beforehand; NULL if none */
+    const phieu_omr_strokes *strokes; /* a page of little ink: its strokes; NULL if none */
 } page_commit;
 
 /* The batch the page goes to (it must be open) and the page's position in it: the one
@@ -641,7 +639,7 @@ static int rescan_check(phieu_session *s, const page_commit *pc, const char *pat
 {
     char twin[PHIEU_SHEET_ID_MAX];
     double sim;
-    if (find_rescan(s, pc->reading, pc->page, pc->strokes, pattern, twin, &sim, err) != 0)
+    if (find_rescan(s, pc->reading, pc->strokes, pattern, twin, &sim, err) != 0)
         return err->code;
     if (!twin[0])
         return 0;
@@ -771,6 +769,20 @@ static int insert_reading(phieu_session *s, const char *id, const uint8_t *blob,
     return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the reading");
 }
 
+/* A page's strokes, kept for a later page that may be this paper fed again. */
+static int insert_strokes(phieu_session *s, const char *id, const uint8_t *blob,
+                          size_t blob_len, phieu_error *err)
+{
+    sqlite3_stmt *st;
+    if (session_prepare(s, "INSERT INTO strokes(sheet_id, blob) VALUES (?, ?)", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the page's strokes");
+}
+
 static int advance_position(phieu_session *s, int64_t batch, int next, phieu_error *err)
 {
     sqlite3_stmt *st;
@@ -783,15 +795,46 @@ static int advance_position(phieu_session *s, int64_t batch, int next, phieu_err
     return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the page");
 }
 
-/* The sheet, its reading, its exceptions, and the batch's next position. */
+/* What a page stores beside its sheet row, encoded before the transaction: the reading
+ * (NULL for an unreadable file) and the strokes of a page of little ink (NULL if none). */
+typedef struct page_blobs {
+    uint8_t *reading, *strokes;
+    size_t reading_len, strokes_len;
+} page_blobs;
+
+static int page_blobs_encode(const page_commit *pc, page_blobs *b, phieu_error *err)
+{
+    memset(b, 0, sizeof *b);
+    if (pc->reading && session_reading_encode(pc->reading, &b->reading, &b->reading_len, err) != 0)
+        return err->code;
+    if (pc->strokes &&
+        phieu_omr_strokes_encode(pc->strokes, &b->strokes, &b->strokes_len, err) != 0) {
+        /* Strokes too large to keep are made again from the image when needed. */
+        if (err->code != PHIEU_ELIMIT)
+            return err->code;
+        phieu_error_clear(err);
+    }
+    return 0;
+}
+
+static void page_blobs_free(page_blobs *b)
+{
+    phieu_free(b->reading);
+    phieu_free(b->strokes);
+    memset(b, 0, sizeof *b);
+}
+
+/* The sheet, its reading and strokes, its exceptions, and the batch's next position. */
 static int insert_page(phieu_session *s, const page_commit *pc, const char *id, int position,
                        const phieu_batch *batch, int form_index, int status,
-                       const char *pattern, const uint8_t *blob, size_t blob_len,
+                       const char *pattern, const page_blobs *blobs,
                        const page_exceptions *pe, phieu_error *err)
 {
     if (insert_sheet(s, pc, id, position, form_index, status, pattern, err) != 0)
         return err->code;
-    if (blob && insert_reading(s, id, blob, blob_len, err) != 0)
+    if (blobs->reading && insert_reading(s, id, blobs->reading, blobs->reading_len, err) != 0)
+        return err->code;
+    if (blobs->strokes && insert_strokes(s, id, blobs->strokes, blobs->strokes_len, err) != 0)
         return err->code;
     if (insert_exceptions(s, id, pe, err) != 0)
         return err->code;
@@ -808,12 +851,16 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
                        phieu_error *err)
 {
     archive_touch(s, pc->sha, pc->unreadable);
+    page_blobs blobs;
     page_exceptions *pe = phieu_calloc(1, sizeof *pe);
     if (!pe)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a page");
+    if (page_blobs_encode(pc, &blobs, err) != 0) {
+        page_blobs_free(&blobs);
+        phieu_free(pe);
+        return err->code;
+    }
     char pattern[PHIEU_FORM_MAX_ROWS + 1] = "", dup[PHIEU_SHEET_ID_MAX], id[PHIEU_SHEET_ID_MAX];
-    uint8_t *blob = NULL;
-    size_t blob_len = 0;
     int status = PHIEU_PAGE_REJECTED, form_index = -1, position = 0;
     phieu_batch batch;
     if (pc->reading) {
@@ -822,10 +869,6 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
         if (form_index < -1 || form_index >= s->info.n_forms)
             form_index = -1;
         phieu_omr_decision_pattern(pc->reading, pattern);
-        if (session_reading_encode(pc->reading, &blob, &blob_len, err) != 0) {
-            phieu_free(pe);
-            return err->code;
-        }
     }
     if (session_begin(s, err) != 0 || sheet_by_hash(s, pc->sha, dup, err) != 0)
         goto fail;
@@ -838,8 +881,8 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
     if (page_position(s, pc->meta, &batch, &position, err) != 0 ||
         page_checks(s, pc, pattern, form_index, &status, pe, out, err) != 0 ||
         new_sheet_id(s, id, err) != 0 ||
-        insert_page(s, pc, id, position, &batch, form_index, status, pattern, blob, blob_len,
-                    pe, err) != 0 ||
+        insert_page(s, pc, id, position, &batch, form_index, status, pattern, &blobs, pe,
+                    err) != 0 ||
         session_commit(s, err) != 0)
         goto fail;
     out->outcome = PHIEU_ADD_NEW;
@@ -848,12 +891,12 @@ static int commit_page(phieu_session *s, const page_commit *pc, phieu_page_resul
     out->form_index = form_index;
     out->n_exceptions = pe->n;
 done:
-    phieu_free(blob);
+    page_blobs_free(&blobs);
     phieu_free(pe);
     return 0;
 fail:
     session_rollback(s);
-    phieu_free(blob);
+    page_blobs_free(&blobs);
     phieu_free(pe);
     return err->code;
 }
@@ -868,6 +911,22 @@ static int check_meta(phieu_session *s, const phieu_page_meta *meta, phieu_error
     if (meta->side == PHIEU_SIDE_BACK && (!meta->back_of || !meta->back_of[0]))
         return phieu_error_set(err, PHIEU_EINVAL, "a back side needs the sheet id of its front");
     return 0;
+}
+
+/* For a page of little ink, too little for the 8x8 grids to tell a rescan from another
+ * hand, its strokes (else *out stays NULL): find_rescan compares them with the earlier
+ * sheets', and the session keeps them for the later pages. */
+static int page_strokes(const phieu_omr_config *config, const phieu_image *page,
+                        const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
+{
+    *out = NULL;
+    if (r->form_index < 0 || r->form_index >= config->n_forms)
+        return 0;
+    double evidence = 0;
+    phieu_omr_ink_agreement(r, r, &evidence);
+    if (evidence >= PHIEU_OMR_INK_MIN_EVIDENCE)
+        return 0;
+    return phieu_omr_strokes_create(&config->layouts[r->form_index], page, r, out, err);
 }
 
 int phieu_session_add_page(phieu_session *s, const phieu_image *page,
@@ -901,10 +960,14 @@ int phieu_session_add_page(phieu_session *s, const phieu_image *page,
         return rc;
     phieu_omr_config config;
     phieu_session_omr_config(s, &config);
-    if (phieu_omr_read(&config, page, &out->reading, err) != 0)
+    phieu_omr_strokes *strokes = NULL;
+    if (phieu_omr_read(&config, page, &out->reading, err) != 0 ||
+        page_strokes(&config, page, &out->reading, &strokes, err) != 0)
         return err->code;
-    page_commit pc = {out->sha256, 0, meta, &out->reading, NULL, page, NULL};
-    return commit_page(s, &pc, out, err);
+    page_commit pc = {out->sha256, 0, meta, &out->reading, NULL, strokes};
+    rc = commit_page(s, &pc, out, err);
+    phieu_omr_strokes_destroy(&strokes);
+    return rc;
 }
 
 int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t len,
@@ -929,7 +992,7 @@ int phieu_session_add_unreadable(phieu_session *s, const uint8_t *bytes, size_t 
         return err->code;
     out->reading.status = PHIEU_PAGE_REJECTED;
     out->reading.form_index = -1;
-    page_commit pc = {out->sha256, 1, meta, NULL, what, NULL, NULL};
+    page_commit pc = {out->sha256, 1, meta, NULL, what, NULL};
     return commit_page(s, &pc, out, err);
 }
 
@@ -1069,23 +1132,13 @@ static int tiff_file_image_only(int fd)
     return tiff_uint(next, osz, le) == 0;
 }
 
-/* Reads the page and, for a page of little ink, makes its strokes (find_rescan compares
- * them; the commit no longer has the page). */
+/* Reads the page and, for a page of little ink, makes its strokes (page_strokes). */
 static int prepared_read(const phieu_omr_config *config, const phieu_image *page,
                          phieu_prepared_page *out, phieu_error *err)
 {
     if (phieu_omr_read(config, page, &out->result.reading, err) != 0)
         return err->code;
-    const phieu_reading *r = &out->result.reading;
-    double evidence = 0;
-    if (r->form_index >= 0 && r->form_index < config->n_forms) {
-        phieu_omr_ink_agreement(r, r, &evidence);
-        if (evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
-            phieu_omr_strokes_create(&config->layouts[r->form_index], page, r, &out->strokes,
-                                     err) != 0)
-            return err->code;
-    }
-    return 0;
+    return page_strokes(config, page, &out->result.reading, &out->strokes, err);
 }
 
 int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
@@ -1222,7 +1275,7 @@ int phieu_session_page_commit(phieu_session *s, const phieu_page_meta *meta,
     if (!pp->stored && phieu_session_prepared_store(s->archive, pp, err) != 0)
         return err->code;
     page_commit pc = {out->sha256, pp->unreadable, meta, pp->unreadable ? NULL : &out->reading,
-                      pp->unreadable ? pp->what : NULL, NULL, pp->strokes};
+                      pp->unreadable ? pp->what : NULL, pp->strokes};
     return commit_page(s, &pc, out, err);
 }
 

@@ -167,6 +167,11 @@ static const char *const migrations[PHIEU_SESSION_SCHEMA_VERSION] = {
     "  form_idx INTEGER NOT NULL REFERENCES forms(idx), rows TEXT NOT NULL);"
     "INSERT OR IGNORE INTO settings(key, value)"
     "  VALUES ('board_entry_key', lower(hex(randomblob(32))));"),
+    /* 4 -> 5: the strokes of each sheet of little ink (omr_strokes_store.c), so that a
+     * rescan is compared with them instead of the earlier sheet's image decoded again;
+     * sheets of older files have none and are compared from their images. */
+    ("CREATE TABLE strokes(sheet_id TEXT PRIMARY KEY REFERENCES sheets(id),"
+    "  blob BLOB NOT NULL) WITHOUT ROWID;"),
 };
 
 static int pragma_int(phieu_session *s, const char *sql, int *out, phieu_error *err)

@@ -350,6 +350,7 @@ static void test_rescan_and_same_pattern(void **state)
                                   "ALTER TABLE exceptions DROP COLUMN duplicate_of;"
                                   "DROP TABLE board_readings;"
                                   "DROP TABLE board_entries;"
+                                  "DROP TABLE strokes;"
                                   "DELETE FROM settings WHERE key = 'board_entry_key';"
                                   "PRAGMA user_version = 1",
                                   NULL, NULL, NULL),
@@ -361,8 +362,15 @@ static void test_rescan_and_same_pattern(void **state)
     assert_int_equal((int)n, 1);
     assert_string_equal(list[0].duplicate_of, ra.sheet_id);
     phieu_free(list);
-    /* ... and the table and key of the board's readings (format 4). */
+    /* ... the table of strokes (format 5), empty: its sheets are compared from their
+     * images ... */
     sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT count(*) FROM strokes", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    sqlite3_finalize(st);
+    /* ... and the table and key of the board's readings (format 4). */
     assert_int_equal(sqlite3_prepare_v2(f->s->db,
                                         "SELECT length(value), (SELECT count(*) FROM"
                                         " board_entries) FROM settings WHERE key ="
@@ -372,6 +380,48 @@ static void test_rescan_and_same_pattern(void **state)
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), 64);
     sqlite3_finalize(st);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&b);
+}
+
+/* A page of one mark is told from another hand's by its strokes, which the session keeps
+ * with each such sheet: a rescan is held even when the earlier sheet's image is gone from
+ * the archive (the strokes are not made from it again), and a sheet of an older session,
+ * without stored strokes, is compared from its image. */
+static void test_rescan_of_one_mark_from_stored_strokes(void **state)
+{
+    fixture *f = *state;
+    const int choices[4] = {1, -1, -1, -1};
+    phieu_image *a = marked(f, choices, 21), *b = marked(f, choices, 22);
+    phieu_page_result ra, rb, rc, rd;
+    add(f, a, &ra);
+    add(f, b, &rb);
+    assert_int_equal(rb.outcome, PHIEU_ADD_NEW);
+    assert_string_equal(rb.possible_duplicate_of, "");
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT count(*) FROM strokes", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+
+    char path[4200];
+    phieu_error err = {0};
+    assert_int_equal(phieu_session_image_path(f->s, ra.sha256, 0, path, sizeof path, &err), 0);
+    assert_int_equal(unlink(path), 0);
+    fixture_noise(a, 5);
+    add(f, a, &rc);
+    assert_int_equal(rc.outcome, PHIEU_ADD_NEW);
+    assert_int_equal(rc.status, PHIEU_PAGE_REVIEW);
+    assert_string_equal(rc.possible_duplicate_of, ra.sheet_id);
+
+    char sql[128];
+    snprintf(sql, sizeof sql, "DELETE FROM strokes WHERE sheet_id = '%s'", rb.sheet_id);
+    assert_int_equal(sqlite3_exec(f->s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    fixture_noise(b, 6);
+    add(f, b, &rd);
+    assert_int_equal(rd.status, PHIEU_PAGE_REVIEW);
+    assert_string_equal(rd.possible_duplicate_of, rb.sheet_id);
     phieu_image_destroy(&a);
     phieu_image_destroy(&b);
 }
@@ -1304,6 +1354,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_refuses_newer_and_foreign_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_counted_and_duplicate_image, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rescan_and_same_pattern, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rescan_of_one_mark_from_stored_strokes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_back_side_double_feed_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_two_person_rule_latest_wins, setup,

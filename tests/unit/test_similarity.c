@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "phieu/alloc.h"
 #include "phieu/form.h"
 #include "phieu/image.h"
 #include "phieu/omr.h"
@@ -353,6 +354,65 @@ static void test_circle_only(void **state)
     reader_release(&r);
 }
 
+/* The strokes as the session keeps them: decoded from their bytes, they compare with a
+ * rescan and with another hand exactly as the strokes made from the page; the bytes are
+ * small (a tick and a circle on a vote of confidence); a damaged record is refused. */
+static void test_strokes_stored(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "confidence-vote", NULL, 0);
+    phieu_image *a = render_blank(r.forms[0], 300, 0), *b = render_blank(r.forms[0], 300, 0);
+    hand ha = {700}, hb = {800};
+    mark(a, &r.layouts[0], 0, 1, M_TICK, &ha);
+    circle(a, &r.layouts[0], 1, 0, &ha);
+    mark(b, &r.layouts[0], 0, 1, M_TICK, &hb);
+    circle(b, &r.layouts[0], 1, 0, &hb);
+    phieu_image *again = rescan(a, 0.8, 1.001, 0.7, -1.1, 0.97, 2.5, 77);
+    phieu_reading ra = read_page(&r, a), rb = read_page(&r, b), rs = read_page(&r, again);
+    phieu_omr_strokes *sa = NULL, *sb = NULL, *ss = NULL, *back = NULL;
+    phieu_error err = {0};
+    assert_int_equal(phieu_omr_strokes_create(&r.layouts[0], a, &ra, &sa, &err), 0);
+    assert_int_equal(phieu_omr_strokes_create(&r.layouts[0], b, &rb, &sb, &err), 0);
+    assert_int_equal(phieu_omr_strokes_create(&r.layouts[0], again, &rs, &ss, &err), 0);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    assert_int_equal(phieu_omr_strokes_encode(sa, &data, &len, &err), 0);
+    assert_int_equal(phieu_omr_strokes_decode(data, len, &back, &err), 0);
+    print_message("stored strokes: %zu bytes; rescan %.4f, other hand %.4f\n", len,
+                  phieu_omr_stroke_similarity(back, ss), phieu_omr_stroke_similarity(back, sb));
+    assert_true(len < 40000);
+    assert_true(phieu_omr_stroke_similarity(back, ss) ==
+                phieu_omr_stroke_similarity(sa, ss));
+    assert_true(phieu_omr_stroke_similarity(ss, back) ==
+                phieu_omr_stroke_similarity(ss, sa));
+    assert_true(phieu_omr_stroke_similarity(back, sb) ==
+                phieu_omr_stroke_similarity(sa, sb));
+    assert_true(phieu_omr_stroke_similarity(back, ss) >= PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY);
+    assert_true(phieu_omr_stroke_similarity(back, sb) < PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY);
+    phieu_omr_strokes_destroy(&back);
+
+    /* Damaged: cut short, another magic, a byte of the packed data changed. */
+    phieu_omr_strokes *bad = NULL;
+    assert_int_equal(phieu_omr_strokes_decode(data, len / 2, &bad, &err), PHIEU_EFORMAT);
+    assert_null(bad);
+    assert_int_equal(phieu_omr_strokes_decode(data, 3, &bad, &err), PHIEU_EFORMAT);
+    data[0] = 'X';
+    assert_int_equal(phieu_omr_strokes_decode(data, len, &bad, &err), PHIEU_EFORMAT);
+    data[0] = 'P';
+    data[len - 5] ^= 0x5a;
+    assert_int_equal(phieu_omr_strokes_decode(data, len, &bad, &err), PHIEU_EFORMAT);
+    assert_null(bad);
+    phieu_free(data);
+    phieu_omr_strokes_destroy(&sa);
+    phieu_omr_strokes_destroy(&sb);
+    phieu_omr_strokes_destroy(&ss);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&b);
+    phieu_image_destroy(&again);
+    reader_release(&r);
+}
+
 static void test_blank_and_specks(void **state)
 {
     (void)state;
@@ -433,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_two_marks),
         cmocka_unit_test(test_strokes_few_marks),
         cmocka_unit_test(test_circle_only),
+        cmocka_unit_test(test_strokes_stored),
         cmocka_unit_test(test_blank_and_specks),
         cmocka_unit_test(test_other_forms_and_nothing),
     };
