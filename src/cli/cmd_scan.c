@@ -97,6 +97,38 @@ static int ask_continue(void)
     return line[0] != 'q' && line[0] != 'Q';
 }
 
+/* The options that set up the scanner (--device, --source, --mode, --resolution, told
+ * apart by id) into o; returns 0, or the exit code of the usage error it printed. */
+static int parse_sane_option(int id, const char *v, phieu_sane_options *o)
+{
+    if (id == CLI_DEVICE) {
+        o->device = v;
+    } else if (id == CLI_SOURCE) {
+        if (!strcmp(v, "adf"))
+            o->source = PHIEU_SANE_SOURCE_ADF;
+        else if (!strcmp(v, "duplex"))
+            o->source = PHIEU_SANE_SOURCE_DUPLEX;
+        else if (!strcmp(v, "flatbed"))
+            o->source = PHIEU_SANE_SOURCE_FLATBED;
+        else
+            return cli_usage_error("scan", "--source takes adf, duplex or flatbed");
+    } else if (id == CLI_MODE) {
+        if (!strcmp(v, "gray"))
+            o->mode = PHIEU_SANE_MODE_GRAY;
+        else if (!strcmp(v, "color"))
+            o->mode = PHIEU_SANE_MODE_COLOR;
+        else if (!strcmp(v, "lineart"))
+            o->mode = PHIEU_SANE_MODE_LINEART;
+        else
+            return cli_usage_error("scan", "--mode takes gray, color or lineart");
+    } else {
+        o->resolution = atoi(v);
+        if (o->resolution < 50 || o->resolution > 1200)
+            return cli_usage_error("scan", "--resolution takes 50..1200 dpi");
+    }
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, phieu_sane_options *o, const char **session,
                       phieu_intake_options *io, const char **set, size_t *n_set)
 {
@@ -113,30 +145,10 @@ static int parse_args(int argc, char **argv, phieu_sane_options *o, const char *
         const char *v = a.value;
         if (id == OPT_NEW_BATCH) {
             io->new_batch = 1;
-        } else if (id == CLI_DEVICE) {
-            o->device = v;
-        } else if (id == CLI_SOURCE) {
-            if (!strcmp(v, "adf"))
-                o->source = PHIEU_SANE_SOURCE_ADF;
-            else if (!strcmp(v, "duplex"))
-                o->source = PHIEU_SANE_SOURCE_DUPLEX;
-            else if (!strcmp(v, "flatbed"))
-                o->source = PHIEU_SANE_SOURCE_FLATBED;
-            else
-                return cli_usage_error("scan", "--source takes adf, duplex or flatbed");
-        } else if (id == CLI_MODE) {
-            if (!strcmp(v, "gray"))
-                o->mode = PHIEU_SANE_MODE_GRAY;
-            else if (!strcmp(v, "color"))
-                o->mode = PHIEU_SANE_MODE_COLOR;
-            else if (!strcmp(v, "lineart"))
-                o->mode = PHIEU_SANE_MODE_LINEART;
-            else
-                return cli_usage_error("scan", "--mode takes gray, color or lineart");
-        } else if (id == CLI_RESOLUTION) {
-            o->resolution = atoi(v);
-            if (o->resolution < 50 || o->resolution > 1200)
-                return cli_usage_error("scan", "--resolution takes 50..1200 dpi");
+        } else if (id == CLI_DEVICE || id == CLI_SOURCE || id == CLI_MODE || id == CLI_RESOLUTION) {
+            int rc = parse_sane_option(id, v, o);
+            if (rc != 0)
+                return rc;
         } else if (id == OPT_SHEETS) {
             io->placed = atoi(v);
             if (io->placed <= 0)

@@ -146,6 +146,46 @@ int phieu_image_crop(const phieu_image *src, int x, int y, int w, int h, phieu_i
     return copy_rect(src, (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0), out, err);
 }
 
+/* The size of a w x h image scaled to fit in max_w x max_h, aspect kept (Note 1 below). */
+static void fit_size(int64_t w, int64_t h, int max_w, int max_h, int64_t *nw_out, int64_t *nh_out)
+{
+    int64_t nw, nh;
+    if (w * max_h >= h * max_w) { /* width is the tighter side */
+        nw = max_w;
+        nh = (h * max_w + w / 2) / w;
+    } else {
+        nh = max_h;
+        nw = (w * max_h + h / 2) / h;
+    }
+    if (nw < 1)
+        nw = 1;
+    if (nh < 1)
+        nh = 1;
+    if (nw > max_w)
+        nw = max_w;
+    if (nh > max_h)
+        nh = max_h;
+    *nw_out = nw;
+    *nh_out = nh;
+}
+
+/* The box filter across one source row of w pixels (Note 2 below): rowsum[ox], for each of
+ * the nw output pixels, is the sum of the source pixels it overlaps, each weighted by the
+ * overlap length; the weights sum to w. */
+static void box_row(const uint8_t *row, int64_t w, int64_t nw, uint64_t *rowsum)
+{
+    for (int64_t ox = 0; ox < nw; ox++) {
+        int64_t xlo = ox * w, xhi = (ox + 1) * w;
+        uint64_t s = 0;
+        for (int64_t sx = xlo / nw; sx < w && sx * nw < xhi; sx++) {
+            int64_t c = sx * nw > xlo ? sx * nw : xlo;
+            int64_t d = (sx + 1) * nw < xhi ? (sx + 1) * nw : xhi;
+            s += (uint64_t)row[sx] * (uint64_t)(d - c);
+        }
+        rowsum[ox] = s;
+    }
+}
+
 /*
  * Notes (phieu_image_scale_to_fit):
  *  1. The output size keeps the aspect: scale = min(max_w / w, max_h / h), each side
@@ -169,21 +209,7 @@ int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu
     if (w <= max_w && h <= max_h)
         return phieu_image_clone(src, out, err);
     int64_t nw, nh;
-    if (w * max_h >= h * max_w) { /* width is the tighter side */
-        nw = max_w;
-        nh = (h * max_w + w / 2) / w;
-    } else {
-        nh = max_h;
-        nw = (w * max_h + h / 2) / h;
-    }
-    if (nw < 1)
-        nw = 1;
-    if (nh < 1)
-        nh = 1;
-    if (nw > max_w)
-        nw = max_w;
-    if (nh > max_h)
-        nh = max_h;
+    fit_size(w, h, max_w, max_h, &nw, &nh);
 
     phieu_image *dst = phieu_image_alloc_raw((int)nw, (int)nh);
     uint64_t *rowsum = phieu_malloc((size_t)nw * sizeof *rowsum);
@@ -203,17 +229,7 @@ int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu
             int64_t a = sy * nh > ylo ? sy * nh : ylo;
             int64_t b = (sy + 1) * nh < yhi ? (sy + 1) * nh : yhi;
             uint64_t wy = (uint64_t)(b - a);
-            const uint8_t *row = src->pixels + (size_t)sy * (size_t)src->stride;
-            for (int64_t ox = 0; ox < nw; ox++) {
-                int64_t xlo = ox * w, xhi = (ox + 1) * w;
-                uint64_t s = 0;
-                for (int64_t sx = xlo / nw; sx < w && sx * nw < xhi; sx++) {
-                    int64_t c = sx * nw > xlo ? sx * nw : xlo;
-                    int64_t d = (sx + 1) * nw < xhi ? (sx + 1) * nw : xhi;
-                    s += (uint64_t)row[sx] * (uint64_t)(d - c);
-                }
-                rowsum[ox] = s;
-            }
+            box_row(src->pixels + (size_t)sy * (size_t)src->stride, w, nw, rowsum);
             for (int64_t ox = 0; ox < nw; ox++)
                 acc[ox] += rowsum[ox] * wy;
         }

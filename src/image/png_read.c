@@ -87,6 +87,42 @@ static void convert_row(const uint8_t *in, int channels, int width, uint8_t *out
     }
 }
 
+/* Reads an interlaced image whole (libpng needs every row to combine the passes), then
+ * converts it to gray. Failures leave by png_error; the buffers hang off c. */
+static void read_interlaced(png_structp png, png_ctx *c, png_uint_32 w, png_uint_32 h,
+                            size_t rowbytes, int channels)
+{
+    c->buffer = phieu_malloc(rowbytes * h);
+    c->rows = phieu_malloc(sizeof *c->rows * h);
+    if (!c->buffer || !c->rows) {
+        c->oom = 1;
+        png_error(png, "out of memory");
+    }
+    for (png_uint_32 y = 0; y < h; y++)
+        c->rows[y] = c->buffer + rowbytes * y;
+    png_read_image(png, c->rows);
+    for (png_uint_32 y = 0; y < h; y++)
+        convert_row(c->rows[y], channels, (int)w,
+                    c->img->pixels + (size_t)y * (size_t)c->img->stride);
+}
+
+/* Reads a non-interlaced image one row at a time through a one-row buffer, so a page
+ * costs one row beyond its gray pixels. Failures leave by png_error. */
+static void read_rows(png_structp png, png_ctx *c, png_uint_32 w, png_uint_32 h, size_t rowbytes,
+                      int channels)
+{
+    c->buffer = phieu_malloc(rowbytes);
+    if (!c->buffer) {
+        c->oom = 1;
+        png_error(png, "out of memory");
+    }
+    for (png_uint_32 y = 0; y < h; y++) {
+        png_read_row(png, c->buffer, NULL);
+        convert_row(c->buffer, channels, (int)w,
+                    c->img->pixels + (size_t)y * (size_t)c->img->stride);
+    }
+}
+
 /* The part that libpng may leave by longjmp; everything it allocates hangs off c.
  * Returns 0, a PHIEU_E code with the message set, or LIBPNG_FAILED. */
 #define LIBPNG_FAILED 1
@@ -136,31 +172,10 @@ static int decode(png_structp png, png_infop info, png_ctx *c, phieu_error *err)
         c->oom = 1;
         png_error(png, "out of memory");
     }
-    if (passes > 1) {
-        c->buffer = phieu_malloc(rowbytes * h);
-        c->rows = phieu_malloc(sizeof *c->rows * h);
-        if (!c->buffer || !c->rows) {
-            c->oom = 1;
-            png_error(png, "out of memory");
-        }
-        for (png_uint_32 y = 0; y < h; y++)
-            c->rows[y] = c->buffer + rowbytes * y;
-        png_read_image(png, c->rows);
-        for (png_uint_32 y = 0; y < h; y++)
-            convert_row(c->rows[y], channels, (int)w,
-                        c->img->pixels + (size_t)y * (size_t)c->img->stride);
-    } else {
-        c->buffer = phieu_malloc(rowbytes);
-        if (!c->buffer) {
-            c->oom = 1;
-            png_error(png, "out of memory");
-        }
-        for (png_uint_32 y = 0; y < h; y++) {
-            png_read_row(png, c->buffer, NULL);
-            convert_row(c->buffer, channels, (int)w,
-                        c->img->pixels + (size_t)y * (size_t)c->img->stride);
-        }
-    }
+    if (passes > 1)
+        read_interlaced(png, c, w, h, rowbytes, channels);
+    else
+        read_rows(png, c, w, h, rowbytes, channels);
     png_read_end(png, NULL); /* checks the end of the image data and the trailing CRCs */
     c->img->dpi_x = dpi_x;
     c->img->dpi_y = dpi_y;

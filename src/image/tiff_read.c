@@ -265,6 +265,26 @@ static alpha_kind extra_alpha(TIFF *tif, int extra)
     return ALPHA_NONE; /* an unspecified extra sample is not transparency */
 }
 
+/* Sets up c for a palette image, whose colormap becomes c's gray levels; returns 0 when
+ * the direct path can read it, 1 when the TIFFRGBAImage fallback must. */
+static int conv_setup_palette(TIFF *tif, conv *c, uint16_t bps, uint16_t spp)
+{
+    uint16_t *rm = NULL, *gm = NULL, *bm = NULL;
+    if (spp != 1 || bps > 8 || (bps != 1 && bps != 2 && bps != 4 && bps != 8) ||
+        !TIFFGetField(tif, TIFFTAG_COLORMAP, &rm, &gm, &bm) || !rm || !gm || !bm)
+        return 1;
+    int n = 1 << bps, shift = 0;
+    for (int i = 0; i < n; i++) /* some old writers store 8-bit colormaps */
+        if (rm[i] >= 256 || gm[i] >= 256 || bm[i] >= 256)
+            shift = 8;
+    for (int i = 0; i < n; i++)
+        c->levels[i] = phieu_image_rgb_gray(rm[i] >> shift, gm[i] >> shift, bm[i] >> shift);
+    c->kind = bps == 8 ? CONV_GRAY8 : CONV_GRAY_LOW;
+    if (bps == 1)
+        conv_set_bits1(c);
+    return 0;
+}
+
 /* Sets up c for the directory's sample layout; returns 0 when the direct path can read it,
  * 1 when the TIFFRGBAImage fallback must. */
 static int conv_setup(TIFF *tif, conv *c)
@@ -308,20 +328,7 @@ static int conv_setup(TIFF *tif, conv *c)
         c->kind = CONV_GRAYA;
         extra = spp - 1;
     } else if (photometric == PHOTOMETRIC_PALETTE) {
-        uint16_t *rm = NULL, *gm = NULL, *bm = NULL;
-        if (spp != 1 || bps > 8 || (bps != 1 && bps != 2 && bps != 4 && bps != 8) ||
-            !TIFFGetField(tif, TIFFTAG_COLORMAP, &rm, &gm, &bm) || !rm || !gm || !bm)
-            return 1;
-        int n = 1 << bps, shift = 0;
-        for (int i = 0; i < n; i++) /* some old writers store 8-bit colormaps */
-            if (rm[i] >= 256 || gm[i] >= 256 || bm[i] >= 256)
-                shift = 8;
-        for (int i = 0; i < n; i++)
-            c->levels[i] = phieu_image_rgb_gray(rm[i] >> shift, gm[i] >> shift, bm[i] >> shift);
-        c->kind = bps == 8 ? CONV_GRAY8 : CONV_GRAY_LOW;
-        if (bps == 1)
-            conv_set_bits1(c);
-        return 0;
+        return conv_setup_palette(tif, c, bps, spp);
     } else if (photometric == PHOTOMETRIC_RGB) {
         if ((bps != 8 && bps != 16) || spp < 3)
             return 1;

@@ -333,6 +333,25 @@ static double band_darkness(const omr_box_extra *e)
     return e->line_n > 0 ? e->line_dark / e->line_n : 0;
 }
 
+/* 1 when the thin band e found in box a is a crease's: it carries on over the paper on
+ * both sides of the box, and is no darker inside the box than out there. */
+static int on_crease(const phieu_rect *a, const phieu_image *page, const omr_registration *reg,
+                     const omr_box_extra *e, const phieu_thresholds *th)
+{
+    /* Its band carries on over the paper 3 mm out on both sides of the box. */
+    double y = e->line_y_mm, ink = th->value[PHIEU_TH_INK];
+    double left = dark_near(page, reg->h, a->x - FOLD_GAP_MM, y, e, ink);
+    double right = dark_near(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, e, ink);
+    double outside = left < right ? left : right;
+    /* The band in the box is no darker than the crease outside it: a hand's line
+     * drawn beside a fold is much darker than the crease and stays a mark. */
+    double inside = band_darkness(e);
+    double out_ink = fmin(crease_ink(page, reg->h, a->x - FOLD_GAP_MM, y, e, ink),
+                          crease_ink(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, e, ink));
+    return outside > 0 && inside <= FOLD_INSIDE_MAX_RATIO * outside &&
+           e->line_ink_mm <= FOLD_INK_MAX_RATIO * out_ink;
+}
+
 static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
                         const omr_registration *reg, phieu_row_reading *row, omr_box_extra *ex,
                         int n, const phieu_thresholds *th)
@@ -341,21 +360,7 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
      * hand's stroke across one box reaches and no printed line lies. */
     int members[PHIEU_FORM_MAX_CHOICES], m = 0;
     for (int c = 0; c < n; c++) {
-        if (!ex[c].thin_line)
-            continue;
-        /* Its band carries on over the paper 3 mm out on both sides of the box. */
-        const phieu_rect *a = &L->boxes[r][c];
-        double y = ex[c].line_y_mm, ink = th->value[PHIEU_TH_INK];
-        double left = dark_near(page, reg->h, a->x - FOLD_GAP_MM, y, &ex[c], ink);
-        double right = dark_near(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, &ex[c], ink);
-        double outside = left < right ? left : right;
-        /* The band in the box is no darker than the crease outside it: a hand's line
-         * drawn beside a fold is much darker than the crease and stays a mark. */
-        double inside = band_darkness(&ex[c]);
-        double out_ink = fmin(crease_ink(page, reg->h, a->x - FOLD_GAP_MM, y, &ex[c], ink),
-                              crease_ink(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, &ex[c], ink));
-        if (outside > 0 && inside <= FOLD_INSIDE_MAX_RATIO * outside &&
-            ex[c].line_ink_mm <= FOLD_INK_MAX_RATIO * out_ink)
+        if (ex[c].thin_line && on_crease(&L->boxes[r][c], page, reg, &ex[c], th))
             members[m++] = c;
     }
     if (m < 1)

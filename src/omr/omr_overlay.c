@@ -67,6 +67,34 @@ static void fill(canvas *c, const double h[9], double x, double y, double w, dou
     }
 }
 
+/* One row of the reading: each box outlined in its state's colour with its score as a
+ * bar, and a square beside the row in its decision's colour. */
+static void draw_row(canvas *c, const double h[9], const phieu_layout *L,
+                     const phieu_row_reading *rd, int row, double marked)
+{
+    for (int k = 0; k < L->n_choices; k++) {
+        const phieu_rect *b = &L->boxes[row][k];
+        const phieu_box_reading *br = &rd->boxes[k];
+        const uint8_t *col = br->state == PHIEU_BOX_MARKED     ? C_MARKED
+                             : br->state == PHIEU_BOX_MARGINAL ? C_MARGINAL
+                                                               : C_EMPTY;
+        rect(c, h, b->x - 0.5, b->y - 0.5, b->w + 1, b->h + 1, col);
+        /* The score as a bar under the box: full width at twice "marked". */
+        double share = marked > 0 ? br->score / (2 * marked) : 0;
+        if (share > 1)
+            share = 1;
+        if (share > 0)
+            fill(c, h, b->x, b->y + b->h + 0.6, b->w * share, 0.6, col);
+    }
+    int d = rd->decision;
+    const uint8_t *col = d >= 0                  ? C_MARKED
+                         : d == PHIEU_ROW_BLANK  ? C_BLANK
+                         : d == PHIEU_ROW_REVIEW ? C_MARGINAL
+                                                 : C_OVERVOTE;
+    const phieu_rect *rr = &L->rows[row];
+    fill(c, h, rr->x + rr->w + 1.0, rr->y + rr->h / 2 - 1.5, 3, 3, col);
+}
+
 int phieu_omr_debug_overlay(const phieu_omr_config *config, const phieu_image *page,
                             const phieu_reading *r, const char *path, phieu_error *err)
 {
@@ -96,29 +124,8 @@ int phieu_omr_debug_overlay(const phieu_omr_config *config, const phieu_image *p
         }
     if (registered && r->form_index >= 0) {
         double marked = config->thresholds.value[PHIEU_TH_MARKED];
-        for (int row = 0; row < r->n_rows && row < L->n_rows; row++) {
-            for (int k = 0; k < L->n_choices; k++) {
-                const phieu_rect *b = &L->boxes[row][k];
-                const phieu_box_reading *br = &r->rows[row].boxes[k];
-                const uint8_t *col = br->state == PHIEU_BOX_MARKED     ? C_MARKED
-                                     : br->state == PHIEU_BOX_MARGINAL ? C_MARGINAL
-                                                                       : C_EMPTY;
-                rect(&c, h, b->x - 0.5, b->y - 0.5, b->w + 1, b->h + 1, col);
-                /* The score as a bar under the box: full width at twice "marked". */
-                double share = marked > 0 ? br->score / (2 * marked) : 0;
-                if (share > 1)
-                    share = 1;
-                if (share > 0)
-                    fill(&c, h, b->x, b->y + b->h + 0.6, b->w * share, 0.6, col);
-            }
-            int d = r->rows[row].decision;
-            const uint8_t *col = d >= 0                  ? C_MARKED
-                                 : d == PHIEU_ROW_BLANK  ? C_BLANK
-                                 : d == PHIEU_ROW_REVIEW ? C_MARGINAL
-                                                         : C_OVERVOTE;
-            const phieu_rect *rr = &L->rows[row];
-            fill(&c, h, rr->x + rr->w + 1.0, rr->y + rr->h / 2 - 1.5, 3, 3, col);
-        }
+        for (int row = 0; row < r->n_rows && row < L->n_rows; row++)
+            draw_row(&c, h, L, &r->rows[row], row, marked);
     }
     const uint8_t *frame = r->status == PHIEU_PAGE_COUNTED  ? C_MARKED
                            : r->status == PHIEU_PAGE_REVIEW ? C_MARGINAL

@@ -651,11 +651,10 @@ static int register_three(const phieu_layout *L, const phieu_image *page,
     return 1;
 }
 
-void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s,
-                  omr_registration *reg)
+/* Pixels per mm of the page: its width over the form's, or its dpi tag when the two
+ * agree. */
+static double page_scale(const phieu_layout *L, const phieu_image *page)
 {
-    memset(reg, 0, sizeof *reg);
-    reg->missing = -1;
     double s_geom = page->width / L->page_w;
     double spx = s_geom;
     if (page->dpi_x > 0) {
@@ -665,6 +664,15 @@ void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s
         if (st / s_geom > 0.8 && st / s_geom < 1.25)
             spx = st;
     }
+    return spx;
+}
+
+void omr_register(const phieu_layout *L, const phieu_image *page, omr_scratch *s,
+                  omr_registration *reg)
+{
+    memset(reg, 0, sizeof *reg);
+    reg->missing = -1;
+    double spx = page_scale(L, page);
     double side_mm = (L->fiducials[0].w + L->fiducials[0].h) / 2;
     double side_px = side_mm * spx;
     double hole_px = (L->fiducial_hole.w + L->fiducial_hole.h) / 2 * spx;
