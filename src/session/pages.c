@@ -306,34 +306,58 @@ int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err
  * has ink beside a box in the same rows (phieu_omr_beside_match). */
 #define RESCAN_STROKE_PREFILTER 0.9
 
+/* An earlier sheet a page is compared with: its id, its reading and its archived image's
+ * hash. */
+typedef struct earlier_sheet {
+    const char *id;
+    const phieu_reading *r;
+    const char *sha;
+} earlier_sheet;
+
+/* The strokes of an earlier sheet as the session stored them; *out stays NULL for a sheet
+ * of a session made before they were stored. Read only for the few sheets compared on
+ * strokes, not in find_rescan's walk over every sheet of the form. */
+static int stored_strokes(phieu_session *s, const char *id, phieu_omr_strokes **out,
+                          phieu_error *err)
+{
+    *out = NULL;
+    sqlite3_stmt *st;
+    if (session_prepare(s, "SELECT blob FROM strokes WHERE sheet_id = ?", &st, err) != 0)
+        return err->code;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), result = 0;
+    if (rc == SQLITE_ROW)
+        result = phieu_omr_strokes_decode(sqlite3_column_blob(st, 0),
+                                          (size_t)sqlite3_column_bytes(st, 0), out, err);
+    else if (rc != SQLITE_DONE)
+        result = session_db_error(s, err, "cannot read an earlier sheet's strokes");
+    sqlite3_finalize(st);
+    return result;
+}
+
 /* The strokes of an earlier sheet: those stored with its reading, or, for a sheet of a
- * session made before they were stored, made again from its archived image. */
-static int sheet_strokes(phieu_session *s, const char *sha, const void *stored,
-                         size_t stored_len, const phieu_reading *r, phieu_omr_strokes **out,
+ * session made before they were stored or whose record is damaged, made again from its
+ * archived image (the evidence they were made from). */
+static int sheet_strokes(phieu_session *s, const earlier_sheet *other, phieu_omr_strokes **out,
                          phieu_error *err)
 {
-    if (stored)
-        return phieu_omr_strokes_decode(stored, stored_len, out, err);
+    int rc = stored_strokes(s, other->id, out, err);
+    if (rc == PHIEU_EFORMAT)
+        phieu_error_clear(err);
+    else if (rc != 0 || *out)
+        return rc;
     char path[4200];
-    if (phieu_session_image_path(s, sha, 0, path, sizeof path, err) != 0)
+    if (phieu_session_image_path(s, other->sha, 0, path, sizeof path, err) != 0)
         return err->code;
     phieu_image_limits lim = phieu_image_default_limits();
     phieu_image *img = NULL;
-    int rc = phieu_image_load(path, 0, &lim, &img, err);
+    rc = phieu_image_load(path, 0, &lim, &img, err);
     if (rc == 0)
-        rc = phieu_omr_strokes_create(&s->info.layouts[r->form_index], img, r, out, err);
+        rc = phieu_omr_strokes_create(&s->info.layouts[other->r->form_index], img, other->r, out,
+                                      err);
     phieu_image_destroy(&img);
     return rc;
 }
-
-/* An earlier sheet a page is compared with: its reading, its archived image's hash, and
- * its stored strokes (NULL when it has none). */
-typedef struct earlier_sheet {
-    const phieu_reading *r;
-    const char *sha;
-    const void *strokes;
-    size_t strokes_len;
-} earlier_sheet;
 
 /* Whether the earlier sheet is this page (reading r, strokes mine: NULL when it has none)
  * scanned again, and how alike they are (*sim): the 8x8 ink grids, then, for a page with
@@ -349,8 +373,7 @@ static int sheet_likeness(phieu_session *s, const phieu_reading *r, const phieu_
         (agree < RESCAN_STROKE_PREFILTER && !phieu_omr_beside_match(r, other->r)))
         return 0;
     phieu_omr_strokes *theirs = NULL;
-    if (sheet_strokes(s, other->sha, other->strokes, other->strokes_len, other->r, &theirs,
-                      err) != 0)
+    if (sheet_strokes(s, other, &theirs, err) != 0)
         return err->code;
     *sim = phieu_omr_stroke_similarity(mine, theirs);
     phieu_omr_strokes_destroy(&theirs);
@@ -374,9 +397,9 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr
         return 0;
     sqlite3_stmt *st;
     if (session_prepare(s,
-                        "SELECT s.id, s.pattern, r.blob, s.sha256, k.blob FROM sheets s JOIN "
-                        "readings r ON r.sheet_id = s.id LEFT JOIN strokes k ON k.sheet_id = "
-                        "s.id WHERE s.form_idx = ? AND s.side = 0 AND s.status != ?",
+                        "SELECT s.id, s.pattern, r.blob, s.sha256 FROM sheets s JOIN readings r "
+                        "ON r.sheet_id = s.id WHERE s.form_idx = ? AND s.side = 0 AND "
+                        "s.status != ?",
                         &st, err) != 0)
         return err->code;
     sqlite3_bind_int(st, 1, r->form_index);
@@ -391,8 +414,8 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr
         const char *p = (const char *)sqlite3_column_text(st, 1);
         if (phieu_omr_pattern_distance(pattern, p) > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
             continue;
-        earlier_sheet es = {other, (const char *)sqlite3_column_text(st, 3),
-                            sqlite3_column_blob(st, 4), (size_t)sqlite3_column_bytes(st, 4)};
+        earlier_sheet es = {(const char *)sqlite3_column_text(st, 0), other,
+                            (const char *)sqlite3_column_text(st, 3)};
         double sim;
         int dup;
         failed = session_reading_decode(sqlite3_column_blob(st, 2),

@@ -1,5 +1,5 @@
 /*
- * util.c - SHA-256 through libcrypto or libsodium, durable file writes, and the text buffer.
+ * util.c - SHA-256 through libcrypto, durable file writes, and the text buffer.
  * Content-addressed archiving and export manifests are built on these; the archive's own
  * naming rules live in src/session/, the manifest's in src/report/.
  */
@@ -9,7 +9,13 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <sodium.h>
-#include <openssl/evp.h>
+/* libcrypto's low-level SHA-256 (SHA256_Init/Update/Final), deprecated in OpenSSL 3 in
+ * favour of EVP, is used on purpose: it runs the same code (the CPU's SHA instructions)
+ * without EVP's provider and configuration loading, which leaves 2 MB more of libcrypto
+ * resident in every phieu process (a program hashing once: 5.1 MB against 3.1 MB), and an
+ * import at 600 dpi has no such room under its memory bar (docs/intake.md). */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -64,16 +70,16 @@ int phieu_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t out_l
     return 0;
 }
 
-/* libcrypto's SHA-256 hashes the pages: it uses the CPU's SHA
- * instructions, 7 times libsodium's portable code on the development machine (354 against
- * 50 MB/s on 2 MB buffers, both cores busy), and hashing was 15 % of an import's CPU
- * (docs/intake.md). The digest is the same either way. */
+/* libcrypto's SHA-256 hashes the pages: it uses the CPU's SHA instructions, 7 times
+ * libsodium's portable code on the development machine (354 against 50 MB/s on 2 MB
+ * buffers, both cores busy), and hashing was 15 % of an import's CPU (docs/intake.md).
+ * The context lives on the stack: nothing to allocate, nothing that fails. */
 void phieu_sha256(const void *data, size_t len, uint8_t out[PHIEU_SHA256_BYTES])
 {
-    unsigned int n = 0;
-    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == PHIEU_SHA256_BYTES)
-        return;
-    crypto_hash_sha256(out, data, len); /* libcrypto failed (out of memory): the same digest */
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, data, len);
+    SHA256_Final(out, &c);
 }
 
 void phieu_sha256_hex(const void *data, size_t len, char out[PHIEU_SHA256_HEX])
@@ -83,44 +89,26 @@ void phieu_sha256_hex(const void *data, size_t len, char out[PHIEU_SHA256_HEX])
     phieu_hex(digest, sizeof digest, out);
 }
 
-/* A streamed SHA-256: libcrypto's (the CPU's SHA instructions, see phieu_sha256) while it
- * works, libsodium's once it failed (no memory for its context); the digest is the same. */
+/* A streamed SHA-256 (see phieu_sha256). */
 typedef struct hasher {
-    EVP_MD_CTX *evp;
-    crypto_hash_sha256_state sodium;
+    SHA256_CTX c;
 } hasher;
 
 static void hasher_init(hasher *h)
 {
-    h->evp = EVP_MD_CTX_new();
-    if (h->evp && EVP_DigestInit_ex(h->evp, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(h->evp);
-        h->evp = NULL;
-    }
-    if (!h->evp)
-        crypto_hash_sha256_init(&h->sodium);
+    SHA256_Init(&h->c);
 }
 
 static void hasher_update(hasher *h, const void *data, size_t len)
 {
-    if (h->evp)
-        (void)EVP_DigestUpdate(h->evp, data, len); /* cannot fail for SHA-256 in memory */
-    else
-        crypto_hash_sha256_update(&h->sodium, data, len);
+    SHA256_Update(&h->c, data, len);
 }
 
-/* The digest as hex; frees the context (also when only initialised). */
+/* The digest as hex. */
 static void hasher_final(hasher *h, char out[PHIEU_SHA256_HEX])
 {
     uint8_t digest[PHIEU_SHA256_BYTES];
-    unsigned int n = 0;
-    if (h->evp) {
-        (void)EVP_DigestFinal_ex(h->evp, digest, &n);
-        EVP_MD_CTX_free(h->evp);
-        h->evp = NULL;
-    } else {
-        crypto_hash_sha256_final(&h->sodium, digest);
-    }
+    SHA256_Final(digest, &h->c);
     phieu_hex(digest, sizeof digest, out);
 }
 

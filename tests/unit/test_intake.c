@@ -255,7 +255,8 @@ static phieu_session *import_with(fixture *f, const char *name, int jobs, event_
  * (session.h, secrecy), so sheets are named by their image hash and listed by position. */
 static const char *const same_queries[] = {
     "SELECT s.sha256, s.unreadable, s.batch, s.position, s.side, s.form_idx, s.status,"
-    " s.pattern, hex(r.blob) FROM sheets s LEFT JOIN readings r ON r.sheet_id = s.id"
+    " s.pattern, hex(r.blob), coalesce(hex(k.blob), '') FROM sheets s LEFT JOIN readings r"
+    " ON r.sheet_id = s.id LEFT JOIN strokes k ON k.sheet_id = s.id"
     " ORDER BY s.batch, s.position, s.side",
     "SELECT s.sha256, e.row, e.reason, coalesce(d.sha256, '') FROM exceptions e"
     " JOIN sheets s ON s.id = e.sheet_id LEFT JOIN sheets d ON d.id = e.duplicate_of"

@@ -387,7 +387,7 @@ static void test_rescan_and_same_pattern(void **state)
 /* A page of one mark is told from another hand's by its strokes, which the session keeps
  * with each such sheet: a rescan is held even when the earlier sheet's image is gone from
  * the archive (the strokes are not made from it again), and a sheet of an older session,
- * without stored strokes, is compared from its image. */
+ * without stored strokes, or whose record is damaged, is compared from its image. */
 static void test_rescan_of_one_mark_from_stored_strokes(void **state)
 {
     fixture *f = *state;
@@ -422,8 +422,23 @@ static void test_rescan_of_one_mark_from_stored_strokes(void **state)
     add(f, b, &rd);
     assert_int_equal(rd.status, PHIEU_PAGE_REVIEW);
     assert_string_equal(rd.possible_duplicate_of, rb.sheet_id);
+
+    /* A damaged record (the file altered or broken) is not trusted: the image decides. */
+    phieu_image *c = marked(f, choices, 23);
+    phieu_page_result rc1, rc2;
+    add(f, c, &rc1);
+    assert_string_equal(rc1.possible_duplicate_of, "");
+    snprintf(sql, sizeof sql, "UPDATE strokes SET blob = x'5053543100' WHERE sheet_id = '%s'",
+             rc1.sheet_id);
+    assert_int_equal(sqlite3_exec(f->s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_changes(f->s->db), 1);
+    fixture_noise(c, 7);
+    add(f, c, &rc2);
+    assert_int_equal(rc2.status, PHIEU_PAGE_REVIEW);
+    assert_string_equal(rc2.possible_duplicate_of, rc1.sheet_id);
     phieu_image_destroy(&a);
     phieu_image_destroy(&b);
+    phieu_image_destroy(&c);
 }
 
 static void test_back_side_double_feed_unreadable(void **state)
