@@ -104,3 +104,29 @@ int cli_args_next(cli_args *a)
     snprintf(a->option, sizeof a->option, "--%s", o ? o->name : "");
     return o ? o->id : c;
 }
+
+int cli_sane_source(const char *command, const char *word, phieu_sane_source *out)
+{
+    if (!strcmp(word, "adf"))
+        *out = PHIEU_SANE_SOURCE_ADF;
+    else if (!strcmp(word, "duplex"))
+        *out = PHIEU_SANE_SOURCE_DUPLEX;
+    else if (!strcmp(word, "flatbed"))
+        *out = PHIEU_SANE_SOURCE_FLATBED;
+    else
+        return cli_usage_error(command, "--source takes adf, duplex or flatbed");
+    return 0;
+}
+
+int cli_sane_mode(const char *command, const char *word, phieu_sane_mode *out)
+{
+    if (!strcmp(word, "gray"))
+        *out = PHIEU_SANE_MODE_GRAY;
+    else if (!strcmp(word, "color"))
+        *out = PHIEU_SANE_MODE_COLOR;
+    else if (!strcmp(word, "lineart"))
+        *out = PHIEU_SANE_MODE_LINEART;
+    else
+        return cli_usage_error(command, "--mode takes gray, color or lineart");
+    return 0;
+}

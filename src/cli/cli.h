@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "phieu/error.h"
+#include "phieu/source.h"
 
 /* Exit codes, documented in docs/phieu.1 (EXIT STATUS). */
 enum {
@@ -97,6 +98,12 @@ int cli_args_init(cli_args *a, const char *command, int argc, char **argv,
  * then a->rest); -1 after printing the usage error (an unknown option, a missing value,
  * a value given to a flag): the command returns PHIEU_EXIT_USAGE. */
 int cli_args_next(cli_args *a);
+
+/* The words of the shared --source and --mode options (adf, duplex, flatbed; gray, color,
+ * lineart) as the scanner's values: 0, or the exit code of the usage error printed for
+ * `command`. */
+int cli_sane_source(const char *command, const char *word, phieu_sane_source *out);
+int cli_sane_mode(const char *command, const char *word, phieu_sane_mode *out);
 
 /* The commands, one file each (src/cli/cmd_<name>.c). */
 #define PHIEU_COMMANDS(X)                                                                    \

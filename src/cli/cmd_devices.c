@@ -32,32 +32,6 @@ static const char usage[] =
     "\n"
     "Liệt kê các máy quét SANE tìm thấy; -v hiện thêm các tùy chọn của từng máy.\n";
 
-static int parse_source(const char *v, phieu_sane_source *out)
-{
-    if (!strcmp(v, "adf"))
-        *out = PHIEU_SANE_SOURCE_ADF;
-    else if (!strcmp(v, "duplex"))
-        *out = PHIEU_SANE_SOURCE_DUPLEX;
-    else if (!strcmp(v, "flatbed"))
-        *out = PHIEU_SANE_SOURCE_FLATBED;
-    else
-        return -1;
-    return 0;
-}
-
-static int parse_mode(const char *v, phieu_sane_mode *out)
-{
-    if (!strcmp(v, "gray"))
-        *out = PHIEU_SANE_MODE_GRAY;
-    else if (!strcmp(v, "color"))
-        *out = PHIEU_SANE_MODE_COLOR;
-    else if (!strcmp(v, "lineart"))
-        *out = PHIEU_SANE_MODE_LINEART;
-    else
-        return -1;
-    return 0;
-}
-
 static void print_devices(const phieu_sane_device_info *d, size_t n, int verbose)
 {
     if (n == 0)
@@ -219,11 +193,13 @@ static int parse_devices_args(int argc, char **argv, devices_args *da)
             da->device = v;
             da->test = 1;
         } else if (id == CLI_SOURCE) {
-            if (parse_source(v, &da->o.source) < 0)
-                return cli_usage_error("devices", "--source takes adf, duplex or flatbed");
+            int rc = cli_sane_source("devices", v, &da->o.source);
+            if (rc != 0)
+                return rc;
         } else if (id == CLI_MODE) {
-            if (parse_mode(v, &da->o.mode) < 0)
-                return cli_usage_error("devices", "--mode takes gray, color or lineart");
+            int rc = cli_sane_mode("devices", v, &da->o.mode);
+            if (rc != 0)
+                return rc;
         } else if (id == CLI_RESOLUTION) {
             da->o.resolution = atoi(v);
         } else if (id == OPT_DEPTH) {

@@ -104,23 +104,9 @@ static int parse_sane_option(int id, const char *v, phieu_sane_options *o)
     if (id == CLI_DEVICE) {
         o->device = v;
     } else if (id == CLI_SOURCE) {
-        if (!strcmp(v, "adf"))
-            o->source = PHIEU_SANE_SOURCE_ADF;
-        else if (!strcmp(v, "duplex"))
-            o->source = PHIEU_SANE_SOURCE_DUPLEX;
-        else if (!strcmp(v, "flatbed"))
-            o->source = PHIEU_SANE_SOURCE_FLATBED;
-        else
-            return cli_usage_error("scan", "--source takes adf, duplex or flatbed");
+        return cli_sane_source("scan", v, &o->source);
     } else if (id == CLI_MODE) {
-        if (!strcmp(v, "gray"))
-            o->mode = PHIEU_SANE_MODE_GRAY;
-        else if (!strcmp(v, "color"))
-            o->mode = PHIEU_SANE_MODE_COLOR;
-        else if (!strcmp(v, "lineart"))
-            o->mode = PHIEU_SANE_MODE_LINEART;
-        else
-            return cli_usage_error("scan", "--mode takes gray, color or lineart");
+        return cli_sane_mode("scan", v, &o->mode);
     } else {
         o->resolution = atoi(v);
         if (o->resolution < 50 || o->resolution > 1200)
