@@ -57,14 +57,15 @@ int phieu_session_decision_check(phieu_session *s, int64_t exception_id, const c
     return 0;
 }
 
-/* The SHA-256 the log names a decision by (see phieu_session_decide). */
-static int decision_hash(const phieu_decision *d, char hash[PHIEU_SHA256_HEX], phieu_error *err)
+int session_decision_hash(int64_t id, int64_t exception_id, const char *user, int role,
+                          const char *choice, const char *note, const char *time,
+                          char hash[PHIEU_SHA256_HEX], phieu_error *err)
 {
     phieu_buf b;
     phieu_buf_init(&b);
-    phieu_buf_printf(&b, "%lld\n%lld\n%s\n%d\n%s\n%s\n%s", (long long)d->id,
-                     (long long)d->exception_id, d->user, d->role, d->choice, d->note, d->time);
-    if (b.failed) {
+    phieu_buf_printf(&b, "%lld\n%lld\n%s\n%d\n%s\n%s\n%s", (long long)id, (long long)exception_id,
+                     user, role, choice, note, time);
+    if (b.failed) { /* a hash of nothing would name no decision */
         phieu_buf_release(&b);
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory naming a decision");
     }
@@ -154,7 +155,9 @@ int phieu_session_decision_withdraw(phieu_session *s, int64_t exception_id, cons
     if (withdrawable(&e, d, n, u.name, &last, err) != 0)
         goto fail;
     char hash[PHIEU_SHA256_HEX];
-    if (decision_hash(&d[last], hash, err) != 0)
+    const phieu_decision *t = &d[last];
+    if (session_decision_hash(t->id, t->exception_id, t->user, t->role, t->choice, t->note,
+                              t->time, hash, err) != 0)
         goto fail;
     if (decision_delete(s, d[last].id, err) != 0)
         goto fail;

@@ -626,17 +626,10 @@ static int decision_insert(phieu_session *s, new_decision *d, phieu_error *err)
 static int decision_log(phieu_session *s, const phieu_exception *e, const new_decision *d,
                         phieu_error *err)
 {
-    phieu_buf b;
-    phieu_buf_init(&b);
-    phieu_buf_printf(&b, "%lld\n%lld\n%s\n%d\n%s\n%s\n%s", d->id, (long long)d->exception_id,
-                     d->u->name, d->u->role, d->choice, d->note, d->now);
     char hash[PHIEU_SHA256_HEX];
-    if (b.failed) { /* a hash of nothing would name no decision */
-        phieu_buf_release(&b);
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording the decision");
-    }
-    phieu_sha256_hex(b.data, b.len, hash);
-    phieu_buf_release(&b);
+    if (session_decision_hash(d->id, d->exception_id, d->u->name, d->u->role, d->choice, d->note,
+                              d->now, hash, err) != 0)
+        return err->code;
     char detail[1200];
     int used =
         snprintf(detail, sizeof detail,

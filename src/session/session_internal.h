@@ -46,6 +46,12 @@ int session_log_append_txn(phieu_session *s, const char *actor, const char *acti
 /* The actor to record: the given one or "operator". */
 const char *session_actor(const char *actor);
 
+/* The SHA-256 the audit log names a decision by (its row's fields, one a line), never its
+ * choice in the clear; decisions.c, for recording a decision and for taking one back. */
+int session_decision_hash(int64_t id, int64_t exception_id, const char *user, int role,
+                          const char *choice, const char *note, const char *time,
+                          char hash[PHIEU_SHA256_HEX], phieu_error *err);
+
 /* The machine's reading as a compact, versioned, little-endian blob (caller frees). */
 int session_reading_encode(const phieu_reading *r, uint8_t **blob, size_t *len,
                            phieu_error *err);
