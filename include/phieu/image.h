@@ -13,6 +13,11 @@
  *    file cannot exhaust memory. A corrupt, truncated or unsupported file gives
  *    PHIEU_EFORMAT with a message naming the file, the page and the problem. No loader
  *    prints (libtiff/libpng warnings are captured, not written to stderr).
+ *  - A phieu_rgb_image is the same page kept in colour, for showing it to a person (the
+ *    review screen): 3 bytes a pixel (R, G, B), alpha composited on white, gray and 1-bit
+ *    pages as R = G = B. The same readers decode it under the same limits and messages;
+ *    created by phieu_rgb_image_create or a loader, freed with phieu_rgb_image_destroy.
+ *    Recognition never reads it: it reads the gray phieu_image.
  *  - Thread safety: distinct images and readers may be used from distinct threads.
  */
 #ifndef PHIEU_IMAGE_H
@@ -121,6 +126,48 @@ int phieu_rgb_encode_png(const uint8_t *rgb, int width, int height, double dpi, 
  * the same pixels decodes to. */
 int phieu_image_of_rgb(uint8_t **rgb, int width, int height, double dpi, phieu_image **out,
                        phieu_error *err);
+
+/* ---- the colour page (for people; recognition reads the gray phieu_image) ---- */
+
+typedef struct phieu_rgb_image {
+    int width;
+    int height;
+    int stride;      /* bytes from one row to the next (stride >= 3 * width) */
+    uint8_t *pixels; /* width x height R, G, B triples, owned by the image */
+    double dpi_x;    /* from the file's resolution tags; 0 when the file has none */
+    double dpi_y;
+    int colour;      /* 1: the page is stored in colour (RGB, or a palette with a colour);
+                        0: it is gray (every pixel has R = G = B) */
+} phieu_rgb_image;
+
+/* A new white colour image (colour set to 1). */
+int phieu_rgb_image_create(int width, int height, phieu_rgb_image **out, phieu_error *err);
+void phieu_rgb_image_destroy(phieu_rgb_image **img);
+
+/* Like phieu_image_reader_next, the page in colour: 1 and a new image in *page, 0 at the
+ * end, or a negative code (the same limits, checks and messages as the gray page). */
+int phieu_image_reader_next_rgb(phieu_image_reader *r, phieu_rgb_image **page,
+                                phieu_error *err);
+/* Page `page_index` (0-based) of a file in colour. */
+int phieu_rgb_image_load(const char *path, int page_index, const phieu_image_limits *limits,
+                         phieu_rgb_image **out, phieu_error *err);
+/* Page `page_index` of a file as it is stored, for showing it: a colour page in *rgb, a
+ * gray one in *gray (the pixels phieu_image_load gives); exactly one is set on success.
+ * A gray page costs what phieu_image_load costs, not three bytes a pixel. */
+int phieu_image_load_as_stored(const char *path, int page_index, const phieu_image_limits *limits,
+                               phieu_image **gray, phieu_rgb_image **rgb, phieu_error *err);
+
+/* A new colour image scaled by the box filter to fit in max_w x max_h, as
+ * phieu_image_scale_to_fit does for gray (the same size, each channel the same filter). */
+int phieu_rgb_image_scale_to_fit(const phieu_rgb_image *src, int max_w, int max_h,
+                                 phieu_rgb_image **out, phieu_error *err);
+/* A new colour image of the rectangle (clipped to the image), as phieu_image_crop. */
+int phieu_rgb_image_crop(const phieu_rgb_image *src, int x, int y, int w, int h,
+                         phieu_rgb_image **out, phieu_error *err);
+/* The image as an RGB PNG in memory (caller frees *data with phieu_free), pHYs from its
+ * dpi. */
+int phieu_rgb_image_encode_png(const phieu_rgb_image *img, uint8_t **data, size_t *len,
+                               phieu_error *err);
 
 /* A new image scaled by the box filter so that it fits in max_w x max_h (aspect kept). */
 int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu_image **out,

@@ -6,7 +6,8 @@
  *
  * Functions: phieu_image_default_limits, phieu_image_create, phieu_image_destroy,
  * phieu_image_clone, phieu_image_crop, phieu_image_scale_to_fit, phieu_image_sniff,
- * phieu_image_gray_of_rgb, phieu_image_of_rgb.
+ * phieu_image_gray_of_rgb, phieu_image_of_rgb; for the colour image too (rgb.c):
+ * phieu_image_clip, phieu_image_fit_size, phieu_image_box_scale.
  */
 #include <errno.h>
 #include <math.h>
@@ -126,28 +127,40 @@ int phieu_image_clone(const phieu_image *src, phieu_image **out, phieu_error *er
     return copy_rect(src, 0, 0, src->width, src->height, out, err);
 }
 
+int phieu_image_clip(int width, int height, int x, int y, int w, int h, int rect[4],
+                     phieu_error *err)
+{
+    int64_t x0 = x < 0 ? 0 : x, y0 = y < 0 ? 0 : y;
+    int64_t x1 = (int64_t)x + w, y1 = (int64_t)y + h;
+    if (x1 > width)
+        x1 = width;
+    if (y1 > height)
+        y1 = height;
+    if (w <= 0 || h <= 0 || x1 <= x0 || y1 <= y0)
+        return phieu_error_set(err, PHIEU_EINVAL,
+                               "cannot crop %dx%d at (%d, %d): the rectangle lies outside "
+                               "the %dx%d image",
+                               w, h, x, y, width, height);
+    rect[0] = (int)x0;
+    rect[1] = (int)y0;
+    rect[2] = (int)(x1 - x0);
+    rect[3] = (int)(y1 - y0);
+    return 0;
+}
+
 int phieu_image_crop(const phieu_image *src, int x, int y, int w, int h, phieu_image **out,
                      phieu_error *err)
 {
     *out = NULL;
     if (!src || !src->pixels)
         return phieu_error_set(err, PHIEU_EINVAL, "cannot crop an empty image");
-    int64_t x0 = x < 0 ? 0 : x, y0 = y < 0 ? 0 : y;
-    int64_t x1 = (int64_t)x + w, y1 = (int64_t)y + h;
-    if (x1 > src->width)
-        x1 = src->width;
-    if (y1 > src->height)
-        y1 = src->height;
-    if (w <= 0 || h <= 0 || x1 <= x0 || y1 <= y0)
-        return phieu_error_set(err, PHIEU_EINVAL,
-                               "cannot crop %dx%d at (%d, %d): the rectangle lies outside "
-                               "the %dx%d image",
-                               w, h, x, y, src->width, src->height);
-    return copy_rect(src, (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0), out, err);
+    int rect[4];
+    int rc = phieu_image_clip(src->width, src->height, x, y, w, h, rect, err);
+    return rc != 0 ? rc : copy_rect(src, rect[0], rect[1], rect[2], rect[3], out, err);
 }
 
-/* The size of a w x h image scaled to fit in max_w x max_h, aspect kept (Note 1 below). */
-static void fit_size(int64_t w, int64_t h, int max_w, int max_h, int64_t *nw_out, int64_t *nh_out)
+void phieu_image_fit_size(int64_t w, int64_t h, int max_w, int max_h, int64_t *nw_out,
+                          int64_t *nh_out)
 {
     int64_t nw, nh;
     if (w * max_h >= h * max_w) { /* width is the tighter side */
@@ -169,33 +182,77 @@ static void fit_size(int64_t w, int64_t h, int max_w, int max_h, int64_t *nw_out
     *nh_out = nh;
 }
 
-/* The box filter across one source row of w pixels (Note 2 below): rowsum[ox], for each of
- * the nw output pixels, is the sum of the source pixels it overlaps, each weighted by the
- * overlap length; the weights sum to w. */
-static void box_row(const uint8_t *row, int64_t w, int64_t nw, uint64_t *rowsum)
+/* The box filter across one source row of w pixels of ch channels (Note 2 below):
+ * rowsum[ox * ch + k], for each of the nw output pixels and each channel k, is the sum of
+ * the source samples it overlaps, each weighted by the overlap length; the weights sum to
+ * w. */
+static inline void box_row(const uint8_t *row, int64_t w, int64_t nw, int ch, uint64_t *rowsum)
 {
     for (int64_t ox = 0; ox < nw; ox++) {
         int64_t xlo = ox * w, xhi = (ox + 1) * w;
-        uint64_t s = 0;
+        uint64_t s[3] = {0, 0, 0};
         for (int64_t sx = xlo / nw; sx < w && sx * nw < xhi; sx++) {
             int64_t c = sx * nw > xlo ? sx * nw : xlo;
             int64_t d = (sx + 1) * nw < xhi ? (sx + 1) * nw : xhi;
-            s += (uint64_t)row[sx] * (uint64_t)(d - c);
+            for (int k = 0; k < ch; k++)
+                s[k] += (uint64_t)row[sx * ch + k] * (uint64_t)(d - c);
         }
-        rowsum[ox] = s;
+        for (int k = 0; k < ch; k++)
+            rowsum[ox * ch + k] = s[k];
+    }
+}
+
+/* The box filter of ch (1 or 3) channels; box_row is inlined for each, so gray keeps its
+ * loop of one sample. */
+static inline void box_scale(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, int ch,
+                             uint8_t *dst, size_t dst_stride, int64_t nw, int64_t nh,
+                             uint64_t *rowsum, uint64_t *acc)
+{
+    const uint64_t denom = (uint64_t)w * (uint64_t)h;
+    const size_t n = (size_t)nw * (size_t)ch;
+    for (int64_t oy = 0; oy < nh; oy++) {
+        memset(acc, 0, n * sizeof *acc);
+        int64_t ylo = oy * h, yhi = (oy + 1) * h; /* in units of 1/nh source row */
+        for (int64_t sy = ylo / nh; sy < h && sy * nh < yhi; sy++) {
+            int64_t a = sy * nh > ylo ? sy * nh : ylo;
+            int64_t b = (sy + 1) * nh < yhi ? (sy + 1) * nh : yhi;
+            uint64_t wy = (uint64_t)(b - a);
+            box_row(src + (size_t)sy * src_stride, w, nw, ch, rowsum);
+            for (size_t i = 0; i < n; i++)
+                acc[i] += rowsum[i] * wy;
+        }
+        uint8_t *drow = dst + (size_t)oy * dst_stride;
+        for (size_t i = 0; i < n; i++)
+            drow[i] = (uint8_t)((acc[i] + denom / 2) / denom);
     }
 }
 
 /*
- * Notes (phieu_image_scale_to_fit):
+ * Notes (phieu_image_box_scale, phieu_image_scale_to_fit):
  *  1. The output size keeps the aspect: scale = min(max_w / w, max_h / h), each side
  *     rounded and at least 1. An image that already fits is copied unchanged (no upscaling).
  *  2. Box filter in exact integer arithmetic: on a grid where a source pixel is `nw` units
  *     wide and an output pixel `w` units, output pixel x averages the source pixels it
  *     overlaps, each weighted by the overlap length (an integer); the weights of one output
  *     pixel sum to w. The same in y, so a pixel is sum(v * ox * oy) / (w * h), rounded.
- *     The sums fit in 64 bits: 255 * w * h < 2^63 for any image we can allocate.
+ *     The sums fit in 64 bits: 255 * w * h < 2^63 for any image we can allocate. A colour
+ *     pixel is three such sums, one per channel.
  */
+int phieu_image_box_scale(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, int ch,
+                          uint8_t *dst, size_t dst_stride, int64_t nw, int64_t nh)
+{
+    uint64_t *rowsum = phieu_malloc((size_t)nw * (size_t)ch * sizeof *rowsum);
+    uint64_t *acc = phieu_malloc((size_t)nw * (size_t)ch * sizeof *acc);
+    int ok = rowsum && acc;
+    if (ok && ch == 1)
+        box_scale(src, src_stride, w, h, 1, dst, dst_stride, nw, nh, rowsum, acc);
+    else if (ok)
+        box_scale(src, src_stride, w, h, 3, dst, dst_stride, nw, nh, rowsum, acc);
+    phieu_free(rowsum);
+    phieu_free(acc);
+    return ok ? 0 : -1;
+}
+
 int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu_image **out,
                              phieu_error *err)
 {
@@ -209,36 +266,14 @@ int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu
     if (w <= max_w && h <= max_h)
         return phieu_image_clone(src, out, err);
     int64_t nw, nh;
-    fit_size(w, h, max_w, max_h, &nw, &nh);
-
+    phieu_image_fit_size(w, h, max_w, max_h, &nw, &nh);
     phieu_image *dst = phieu_image_alloc_raw((int)nw, (int)nh);
-    uint64_t *rowsum = phieu_malloc((size_t)nw * sizeof *rowsum);
-    uint64_t *acc = phieu_malloc((size_t)nw * sizeof *acc);
-    if (!dst || !rowsum || !acc) {
+    if (!dst || phieu_image_box_scale(src->pixels, (size_t)src->stride, w, h, 1, dst->pixels,
+                                      (size_t)dst->stride, nw, nh) != 0) {
         phieu_image_destroy(&dst);
-        phieu_free(rowsum);
-        phieu_free(acc);
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory scaling a %dx%d image", src->width,
                                src->height);
     }
-    const uint64_t denom = (uint64_t)w * (uint64_t)h;
-    for (int64_t oy = 0; oy < nh; oy++) {
-        memset(acc, 0, (size_t)nw * sizeof *acc);
-        int64_t ylo = oy * h, yhi = (oy + 1) * h; /* in units of 1/nh source row */
-        for (int64_t sy = ylo / nh; sy < h && sy * nh < yhi; sy++) {
-            int64_t a = sy * nh > ylo ? sy * nh : ylo;
-            int64_t b = (sy + 1) * nh < yhi ? (sy + 1) * nh : yhi;
-            uint64_t wy = (uint64_t)(b - a);
-            box_row(src->pixels + (size_t)sy * (size_t)src->stride, w, nw, rowsum);
-            for (int64_t ox = 0; ox < nw; ox++)
-                acc[ox] += rowsum[ox] * wy;
-        }
-        uint8_t *drow = dst->pixels + (size_t)oy * (size_t)dst->stride;
-        for (int64_t ox = 0; ox < nw; ox++)
-            drow[ox] = (uint8_t)((acc[ox] + denom / 2) / denom);
-    }
-    phieu_free(rowsum);
-    phieu_free(acc);
     dst->dpi_x = src->dpi_x * (double)nw / (double)w;
     dst->dpi_y = src->dpi_y * (double)nh / (double)h;
     *out = dst;

@@ -36,22 +36,59 @@ struct phieu_image_reader {
  * is large enough (its pixels are then whatever they were), else a new raw image. */
 phieu_image *phieu_image_reader_page(phieu_image_reader *r, int width, int height);
 
+/* What a decoder is asked to make of a page: gray (recognition), colour (RGB), or as the
+ * page is stored (colour when it holds colour, else gray: for showing it). */
+typedef enum { PHIEU_OUT_GRAY, PHIEU_OUT_RGB, PHIEU_OUT_AS_STORED } phieu_image_out_want;
+
+/* Where a decoder puts a page. The caller sets `want` (the rest zero); the decoder calls
+ * phieu_image_out_alloc once it knows the size and whether the page holds colour, writes
+ * each row through phieu_image_out_row (channels bytes a pixel), and on success leaves
+ * exactly one of gray and rgb set, for the caller to take; on failure neither. */
+typedef struct phieu_image_out {
+    phieu_image_out_want want;
+    int channels; /* 1 (gray) or 3 (rgb), once allocated */
+    int width, height;
+    int colour; /* the page holds colour samples */
+    phieu_image *gray;
+    phieu_rgb_image *rgb;
+} phieu_image_out;
+
+/* Allocates the page (uninitialised pixels): gray through phieu_image_reader_page when r is
+ * given (its spare is reused), else new. Returns 0, or -1 when out of memory. */
+int phieu_image_out_alloc(phieu_image_reader *r, phieu_image_out *o, int width, int height,
+                          int colour);
+void phieu_image_out_set_dpi(phieu_image_out *o, double dpi_x, double dpi_y);
+/* Frees whatever page o holds (o can be allocated again). */
+void phieu_image_out_free(phieu_image_out *o);
+
+/* Row y of the page o holds. */
+static inline uint8_t *phieu_image_out_row(const phieu_image_out *o, uint32_t y)
+{
+    if (o->channels == 1)
+        return o->gray->pixels + (size_t)y * (size_t)o->gray->stride;
+    return o->rgb->pixels + (size_t)y * (size_t)o->rgb->stride;
+}
+
+/* A new colour image of the size, uninitialised pixels; NULL when out of memory. */
+phieu_rgb_image *phieu_rgb_image_alloc_raw(int width, int height);
+
 /* A stream read front to back (PNG) is done with the file's first `upto` bytes: gives
  * back their mapped pages, so that a page's memory does not include its file (a noisy
  * 600 dpi RGB scan is a 72 MB PNG). Nothing happens for a file read into the heap. */
 void phieu_image_reader_consumed(phieu_image_reader *r, size_t upto);
 
-/* tiff_read.c: opening reads the first directory; next_page decodes the current one and
- * advances. Both return 0 or a PHIEU_E code with the message set. */
+/* tiff_read.c: opening reads the first directory; next_page decodes the current one into
+ * *o and advances. Both return 0 or a PHIEU_E code with the message set; at the end next
+ * returns 0 with nothing in *o. */
 int phieu_image_tiff_open(phieu_image_reader *r, phieu_error *err);
-int phieu_image_tiff_next(phieu_image_reader *r, phieu_image **page, phieu_error *err);
+int phieu_image_tiff_next(phieu_image_reader *r, phieu_image_out *o, phieu_error *err);
 /* Finds the next page without decoding it: 1 when there is one, 0 at the end, or an error;
  * the caller counts it as done. */
 int phieu_image_tiff_skip(phieu_image_reader *r, phieu_error *err);
 void phieu_image_tiff_close(phieu_image_reader *r);
 
-/* png_read.c: decodes the one page. */
-int phieu_image_png_read(phieu_image_reader *r, phieu_image **page, phieu_error *err);
+/* png_read.c: decodes the one page into *o. */
+int phieu_image_png_read(phieu_image_reader *r, phieu_image_out *o, phieu_error *err);
 
 /* png_write.c: PNG of 8-bit samples (1 = gray, 3 = RGB channels) into a new buffer. */
 int phieu_image_png_encode(const uint8_t *pixels, int width, int height, size_t stride,
@@ -67,6 +104,18 @@ int phieu_image_check_size(const phieu_image_reader *r, uint64_t width, uint64_t
 
 /* A new image of the size, uninitialised pixels; NULL when out of memory. */
 phieu_image *phieu_image_alloc_raw(int width, int height);
+
+/* Clips the rectangle w x h at (x, y) to a width x height image into rect (x, y, w, h);
+ * PHIEU_EINVAL with the message set when nothing of it lies inside. */
+int phieu_image_clip(int width, int height, int x, int y, int w, int h, int rect[4],
+                     phieu_error *err);
+/* The size of a w x h image scaled to fit in max_w x max_h, aspect kept. */
+void phieu_image_fit_size(int64_t w, int64_t h, int max_w, int max_h, int64_t *nw, int64_t *nh);
+/* The box filter of phieu_image_scale_to_fit over pixels of `ch` interleaved 8-bit
+ * channels, each channel alike: w x h at src into nw x nh at dst. Returns 0, or -1 when
+ * its two rows of scratch cannot be allocated. */
+int phieu_image_box_scale(const uint8_t *src, size_t src_stride, int64_t w, int64_t h, int ch,
+                          uint8_t *dst, size_t dst_stride, int64_t nw, int64_t nh);
 
 /* A resolution in dots per inch snapped to a whole number when it is within the rounding
  * of the file's units of one (300 dpi stored as 11811 px/m reads back as 300). */

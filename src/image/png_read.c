@@ -1,6 +1,7 @@
 /*
- * png_read.c - decodes the one page of a PNG (libpng) from memory into 8-bit gray: every
- * colour type and depth, interlaced or not, alpha composited on white, pHYs to dpi.
+ * png_read.c - decodes the one page of a PNG (libpng) from memory into 8-bit gray, or
+ * into RGB for showing it: every colour type and depth, interlaced or not, alpha
+ * composited on white, pHYs to dpi.
  * libpng allocates through phieu_malloc (so out-of-memory tests reach it) and reports
  * through our handlers (so nothing prints). Writing PNG is in png_write.c.
  */
@@ -25,7 +26,7 @@ typedef struct {
     int oom;         /* an allocation failed (libpng then reports "out of memory") */
     uint8_t *buffer; /* the row, or the whole interlaced image */
     png_bytep *rows; /* row pointers into buffer for interlaced images */
-    phieu_image *img;
+    phieu_image_out *out;
 } png_ctx;
 
 static png_voidp ctx_malloc(png_structp png, png_alloc_size_t size)
@@ -66,7 +67,7 @@ static void ctx_read(png_structp png, png_bytep out, size_t len)
     phieu_image_reader_consumed(c->r, c->pos);
 }
 
-static void convert_row(const uint8_t *in, int channels, int width, uint8_t *out)
+static void convert_gray(const uint8_t *in, int channels, int width, uint8_t *out)
 {
     switch (channels) {
     case 1:
@@ -87,10 +88,58 @@ static void convert_row(const uint8_t *in, int channels, int width, uint8_t *out
     }
 }
 
+/* The same for a colour page: gray as R = G = B, each channel composited on white. */
+static void convert_rgb(const uint8_t *in, int channels, int width, uint8_t *out)
+{
+    switch (channels) {
+    case 1:
+        for (int x = 0; x < width; x++, out += 3)
+            out[0] = out[1] = out[2] = in[x];
+        break;
+    case 2:
+        for (int x = 0; x < width; x++, in += 2, out += 3)
+            out[0] = out[1] = out[2] = phieu_image_on_white(in[0], in[1]);
+        break;
+    case 3:
+        memcpy(out, in, (size_t)width * 3);
+        break;
+    default:
+        for (int x = 0; x < width; x++, in += 4, out += 3)
+            for (int k = 0; k < 3; k++)
+                out[k] = phieu_image_on_white(in[k], in[3]);
+        break;
+    }
+}
+
+/* Converts decoded row y into the page. */
+static void convert_row(const png_ctx *c, const uint8_t *in, int channels, png_uint_32 y)
+{
+    uint8_t *row = phieu_image_out_row(c->out, y);
+    if (c->out->channels == 1)
+        convert_gray(in, channels, c->out->width, row);
+    else
+        convert_rgb(in, channels, c->out->width, row);
+}
+
+/* Whether the page holds colour: an RGB colour type, or a palette with a colour entry. */
+static int is_colour(png_structp png, png_infop info, int color)
+{
+    if (!(color & PNG_COLOR_MASK_COLOR))
+        return 0;
+    png_colorp pal = NULL;
+    int n = 0;
+    if (color != PNG_COLOR_TYPE_PALETTE || !png_get_PLTE(png, info, &pal, &n) || !pal)
+        return 1;
+    for (int i = 0; i < n; i++)
+        if (pal[i].red != pal[i].green || pal[i].green != pal[i].blue)
+            return 1;
+    return 0;
+}
+
 /* Reads an interlaced image whole (libpng needs every row to combine the passes), then
  * converts it to gray. Failures leave by png_error; the buffers hang off c. */
-static void read_interlaced(png_structp png, png_ctx *c, png_uint_32 w, png_uint_32 h,
-                            size_t rowbytes, int channels)
+static void read_interlaced(png_structp png, png_ctx *c, png_uint_32 h, size_t rowbytes,
+                            int channels)
 {
     c->buffer = phieu_malloc(rowbytes * h);
     c->rows = phieu_malloc(sizeof *c->rows * h);
@@ -102,14 +151,12 @@ static void read_interlaced(png_structp png, png_ctx *c, png_uint_32 w, png_uint
         c->rows[y] = c->buffer + rowbytes * y;
     png_read_image(png, c->rows);
     for (png_uint_32 y = 0; y < h; y++)
-        convert_row(c->rows[y], channels, (int)w,
-                    c->img->pixels + (size_t)y * (size_t)c->img->stride);
+        convert_row(c, c->rows[y], channels, y);
 }
 
 /* Reads a non-interlaced image one row at a time through a one-row buffer, so a page
- * costs one row beyond its gray pixels. Failures leave by png_error. */
-static void read_rows(png_structp png, png_ctx *c, png_uint_32 w, png_uint_32 h, size_t rowbytes,
-                      int channels)
+ * costs one row beyond its pixels. Failures leave by png_error. */
+static void read_rows(png_structp png, png_ctx *c, png_uint_32 h, size_t rowbytes, int channels)
 {
     c->buffer = phieu_malloc(rowbytes);
     if (!c->buffer) {
@@ -118,8 +165,7 @@ static void read_rows(png_structp png, png_ctx *c, png_uint_32 w, png_uint_32 h,
     }
     for (png_uint_32 y = 0; y < h; y++) {
         png_read_row(png, c->buffer, NULL);
-        convert_row(c->buffer, channels, (int)w,
-                    c->img->pixels + (size_t)y * (size_t)c->img->stride);
+        convert_row(c, c->buffer, channels, y);
     }
 }
 
@@ -167,26 +213,25 @@ static int decode(png_structp png, png_infop info, png_ctx *c, phieu_error *err)
         rowbytes != (size_t)w * (size_t)channels)
         png_error(png, "unsupported sample layout");
 
-    c->img = phieu_image_reader_page(c->r, (int)w, (int)h);
-    if (!c->img) {
+    if (phieu_image_out_alloc(c->r, c->out, (int)w, (int)h, is_colour(png, info, color)) != 0) {
         c->oom = 1;
         png_error(png, "out of memory");
     }
     if (passes > 1)
-        read_interlaced(png, c, w, h, rowbytes, channels);
+        read_interlaced(png, c, h, rowbytes, channels);
     else
-        read_rows(png, c, w, h, rowbytes, channels);
+        read_rows(png, c, h, rowbytes, channels);
     png_read_end(png, NULL); /* checks the end of the image data and the trailing CRCs */
-    c->img->dpi_x = dpi_x;
-    c->img->dpi_y = dpi_y;
+    phieu_image_out_set_dpi(c->out, dpi_x, dpi_y);
     return 0;
 }
 
-int phieu_image_png_read(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+int phieu_image_png_read(phieu_image_reader *r, phieu_image_out *o, phieu_error *err)
 {
     png_ctx c;
     memset(&c, 0, sizeof c);
     c.r = r;
+    c.out = o;
     r->codec_msg[0] = '\0';
     png_structp png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &c, ctx_error, ctx_warning,
                                                &c, ctx_malloc, ctx_free);
@@ -206,10 +251,7 @@ int phieu_image_png_read(phieu_image_reader *r, phieu_image **page, phieu_error 
         rc = phieu_error_set(err, PHIEU_EFORMAT,
                              "cannot read '%s' page 1: the PNG is damaged or truncated (%s)",
                              r->name, r->codec_msg[0] ? r->codec_msg : "unknown error");
-    if (rc != 0) {
-        phieu_image_destroy(&c.img);
-        return rc;
-    }
-    *page = c.img;
-    return 0;
+    if (rc != 0)
+        phieu_image_out_free(o);
+    return rc;
 }

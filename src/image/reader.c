@@ -5,8 +5,9 @@
  * Decoding itself is in tiff_read.c and png_read.c.
  *
  * Functions: phieu_image_reader_open, phieu_image_reader_open_memory,
- * phieu_image_reader_next, phieu_image_reader_next_reusing, phieu_image_reader_skip,
- * phieu_image_reader_close, phieu_image_load.
+ * phieu_image_reader_next, phieu_image_reader_next_reusing, phieu_image_reader_next_rgb,
+ * phieu_image_reader_skip, phieu_image_reader_close, phieu_image_load,
+ * phieu_rgb_image_load, phieu_image_load_as_stored.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,18 +182,19 @@ int phieu_image_reader_open(const char *path, const phieu_image_limits *limits,
     return reader_start(out, err);
 }
 
-int phieu_image_reader_next(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+/* The next page into *o (whose `want` the caller set): 1 with the page in *o, 0 at the
+ * end, or a negative code (the reader is then at its end). */
+static int reader_next_out(phieu_image_reader *r, phieu_image_out *o, phieu_error *err)
 {
-    *page = NULL;
     if (!r)
         return phieu_error_set(err, PHIEU_EINVAL, "no image reader");
     if (r->at_end)
         return 0;
     int rc;
     if (r->format == PHIEU_IMAGE_TIFF) {
-        rc = phieu_image_tiff_next(r, page, err);
+        rc = phieu_image_tiff_next(r, o, err);
     } else {
-        rc = phieu_image_png_read(r, page, err);
+        rc = phieu_image_png_read(r, o, err);
         r->at_end = 1; /* a PNG has one page */
     }
     if (rc < 0) {
@@ -200,9 +202,27 @@ int phieu_image_reader_next(phieu_image_reader *r, phieu_image **page, phieu_err
         phieu_image_tiff_close(r);
         return rc;
     }
-    if (*page)
+    int got = o->gray || o->rgb;
+    if (got)
         r->pages_done++;
-    return *page ? 1 : 0;
+    return got;
+}
+
+int phieu_image_reader_next(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+{
+    phieu_image_out o = {.want = PHIEU_OUT_GRAY};
+    int rc = reader_next_out(r, &o, err);
+    *page = o.gray;
+    return rc;
+}
+
+int phieu_image_reader_next_rgb(phieu_image_reader *r, phieu_rgb_image **page,
+                                phieu_error *err)
+{
+    phieu_image_out o = {.want = PHIEU_OUT_RGB};
+    int rc = reader_next_out(r, &o, err);
+    *page = o.rgb;
+    return rc;
 }
 
 int phieu_image_reader_next_reusing(phieu_image_reader *r, phieu_image **page,
@@ -274,10 +294,10 @@ int phieu_image_reader_skip(phieu_image_reader *r, phieu_error *err)
     return rc;
 }
 
-int phieu_image_load(const char *path, int page_index, const phieu_image_limits *limits,
-                     phieu_image **out, phieu_error *err)
+/* Page `page_index` (0-based) of a file into *o (whose `want` the caller set). */
+static int load_page(const char *path, int page_index, const phieu_image_limits *limits,
+                     phieu_image_out *o, phieu_error *err)
 {
-    *out = NULL;
     if (page_index < 0)
         return phieu_error_set(err, PHIEU_EINVAL,
                                "cannot read page %d of '%s': pages are "
@@ -294,7 +314,7 @@ int phieu_image_load(const char *path, int page_index, const phieu_image_limits 
                                  page_index + 1, i);
     }
     if (rc >= 0) {
-        rc = phieu_image_reader_next(r, out, err);
+        rc = reader_next_out(r, o, err);
         if (rc == 0)
             rc = phieu_error_set(err, PHIEU_ENOTFOUND, "'%s' has no page %d (it has %d)", path,
                                  page_index + 1, page_index);
@@ -302,6 +322,34 @@ int phieu_image_load(const char *path, int page_index, const phieu_image_limits 
             rc = 0;
     }
     phieu_image_reader_close(&r);
+    return rc;
+}
+
+int phieu_image_load(const char *path, int page_index, const phieu_image_limits *limits,
+                     phieu_image **out, phieu_error *err)
+{
+    phieu_image_out o = {.want = PHIEU_OUT_GRAY};
+    int rc = load_page(path, page_index, limits, &o, err);
+    *out = o.gray;
+    return rc;
+}
+
+int phieu_rgb_image_load(const char *path, int page_index, const phieu_image_limits *limits,
+                         phieu_rgb_image **out, phieu_error *err)
+{
+    phieu_image_out o = {.want = PHIEU_OUT_RGB};
+    int rc = load_page(path, page_index, limits, &o, err);
+    *out = o.rgb;
+    return rc;
+}
+
+int phieu_image_load_as_stored(const char *path, int page_index, const phieu_image_limits *limits,
+                               phieu_image **gray, phieu_rgb_image **rgb, phieu_error *err)
+{
+    phieu_image_out o = {.want = PHIEU_OUT_AS_STORED};
+    int rc = load_page(path, page_index, limits, &o, err);
+    *gray = o.gray;
+    *rgb = o.rgb;
     return rc;
 }
 

@@ -1,6 +1,6 @@
 /*
  * tiff_read.c - decodes the pages (directories) of a TIFF held in memory into 8-bit gray
- * through libtiff's client I/O: 1/2/4/8/16-bit gray, palette, gray+alpha, RGB/RGBA (8 and
+ * (or RGB, for showing a page) through libtiff's client I/O: 1/2/4/8/16-bit gray, palette, gray+alpha, RGB/RGBA (8 and
  * 16 bit), JPEG YCbCr, strips and tiles, every compression this libtiff was built with.
  * Anything else goes through TIFFRGBAImage as a fallback. libtiff's messages are captured
  * per file (TIFFOpenOptions), never printed. Writing TIFF is in tiff_write.c.
@@ -168,8 +168,12 @@ typedef struct {
     conv_kind kind;
     int bps, spp;
     alpha_kind alpha;
+    int palette;           /* levels[] came from a colormap */
+    int colour;            /* the page holds colour (RGB, or a colormap with a colour) */
     uint8_t levels[256];   /* sample value (high byte for 16 bit) -> gray */
     uint8_t bits1[256][8]; /* 1-bit: a byte of 8 pixels -> 8 gray values */
+    uint8_t rgb[256][3];   /* for a colour page: what levels[] gives -> R, G, B
+                              (conv_for_rgb) */
 } conv;
 
 static void conv_set_levels_gray(conv *c, int min_is_white)
@@ -250,6 +254,55 @@ static void convert_row(const conv *c, const uint8_t *in, int n, uint8_t *out)
     }
 }
 
+/* Converts n pixels of one decoded row to R, G, B (conv_for_rgb has set c up): RGB samples
+ * directly, anything else through convert_row into the last n bytes of `out`, then each
+ * value through rgb[] from the front (pixel x is read at 2n + x before its three bytes at
+ * 3x..3x+2 <= 2n + x are written). */
+static void convert_row_rgb(const conv *c, const uint8_t *in, int n, uint8_t *out)
+{
+    if (c->kind != CONV_RGB) {
+        uint8_t *idx = out + 2 * (size_t)n;
+        convert_row(c, in, n, idx);
+        for (int x = 0; x < n; x++)
+            memcpy(out + 3 * (size_t)x, c->rgb[idx[x]], 3);
+        return;
+    }
+    for (int x = 0; x < n; x++, out += 3) {
+        int i = x * c->spp;
+        unsigned a = c->alpha == ALPHA_NONE ? 255 : sample(in, c->bps, i + 3);
+        for (int k = 0; k < 3; k++) {
+            unsigned v = sample(in, c->bps, i + k);
+            out[k] = c->alpha == ALPHA_NONE ? (uint8_t)v : with_alpha((uint8_t)v, a, c->alpha);
+        }
+    }
+}
+
+/* Sets c up for colour rows: a colormap's indexes become levels[] (identity) and its
+ * entries rgb[]; any other gray value v becomes (v, v, v). */
+static void conv_for_rgb(conv *c)
+{
+    for (int v = 0; v < 256; v++) {
+        if (c->palette) {
+            c->levels[v] = (uint8_t)v; /* rgb[] holds the colormap */
+        } else {
+            c->rgb[v][0] = c->rgb[v][1] = c->rgb[v][2] = (uint8_t)v;
+        }
+    }
+    if (c->palette && c->bps == 1)
+        conv_set_bits1(c);
+}
+
+/* Converts row y of the page (from column x0, n pixels) from decoded samples. */
+static inline void emit_row(const conv *c, const phieu_image_out *o, const uint8_t *in,
+                            uint32_t y, uint32_t x0, int n)
+{
+    uint8_t *row = phieu_image_out_row(o, y) + (size_t)x0 * (size_t)o->channels;
+    if (o->channels == 1)
+        convert_row(c, in, n, row);
+    else
+        convert_row_rgb(c, in, n, row);
+}
+
 /* The alpha kind of the first extra sample, if any. */
 static alpha_kind extra_alpha(TIFF *tif, int extra)
 {
@@ -277,8 +330,15 @@ static int conv_setup_palette(TIFF *tif, conv *c, uint16_t bps, uint16_t spp)
     for (int i = 0; i < n; i++) /* some old writers store 8-bit colormaps */
         if (rm[i] >= 256 || gm[i] >= 256 || bm[i] >= 256)
             shift = 8;
-    for (int i = 0; i < n; i++)
-        c->levels[i] = phieu_image_rgb_gray(rm[i] >> shift, gm[i] >> shift, bm[i] >> shift);
+    for (int i = 0; i < n; i++) {
+        unsigned cr = rm[i] >> shift, cg = gm[i] >> shift, cb = bm[i] >> shift;
+        c->levels[i] = phieu_image_rgb_gray(cr, cg, cb);
+        c->rgb[i][0] = (uint8_t)cr;
+        c->rgb[i][1] = (uint8_t)cg;
+        c->rgb[i][2] = (uint8_t)cb;
+        c->colour |= cr != cg || cg != cb;
+    }
+    c->palette = 1;
     c->kind = bps == 8 ? CONV_GRAY8 : CONV_GRAY_LOW;
     if (bps == 1)
         conv_set_bits1(c);
@@ -333,6 +393,7 @@ static int conv_setup(TIFF *tif, conv *c)
         if ((bps != 8 && bps != 16) || spp < 3)
             return 1;
         c->kind = CONV_RGB;
+        c->colour = 1;
         extra = spp - 3;
     } else {
         return 1;
@@ -349,7 +410,7 @@ static int conv_setup(TIFF *tif, conv *c)
 /* The strip path of read_strips for strips larger than STRIP_BUFFER_MAX: libtiff decodes
  * one row at a time (every codec but JPEG decodes rows; JPEG keeps whole strips), into a
  * buffer of one row. The same pixels as a whole strip, without the strip's buffer. */
-static int read_rows(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_image *img,
+static int read_rows(phieu_image_reader *r, TIFF *tif, const conv *c, const phieu_image_out *o,
                      uint64_t rowsize, phieu_error *err)
 {
     uint8_t *buf = phieu_malloc((size_t)rowsize);
@@ -358,16 +419,16 @@ static int read_rows(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_imag
                                r->pages_done + 1);
     int rc = 0;
     uint32_t strip = 0;
-    for (uint32_t y = 0; y < (uint32_t)img->height; y++) {
+    for (uint32_t y = 0; y < (uint32_t)o->height; y++) {
         if (TIFFReadScanline(tif, buf, y, 0) < 0) {
             char what[96];
             snprintf(what, sizeof what,
                      "row %u of %d cannot be decoded; the file is damaged or truncated", y + 1,
-                     img->height);
+                     o->height);
             rc = format_error(r, err, what);
             break;
         }
-        convert_row(c, buf, img->width, img->pixels + (size_t)y * (size_t)img->stride);
+        emit_row(c, o, buf, y, 0, o->width);
         uint32_t now = TIFFComputeStrip(tif, y, 0);
         if (now != strip) { /* the strips before are done with, as in read_strips */
             phieu_image_reader_consumed(r, (size_t)(TIFFGetStrileOffset(tif, strip) +
@@ -379,31 +440,31 @@ static int read_rows(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_imag
     return rc;
 }
 
-static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_image *img,
+static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, const phieu_image_out *o,
                        phieu_error *err)
 {
     uint32_t rps = 0;
     TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
-    if (rps == 0 || rps > (uint32_t)img->height)
-        rps = (uint32_t)img->height;
+    if (rps == 0 || rps > (uint32_t)o->height)
+        rps = (uint32_t)o->height;
     uint64_t rowsize = (uint64_t)TIFFScanlineSize64(tif);
-    uint64_t want = ((uint64_t)img->width * (uint64_t)c->bps * (uint64_t)c->spp + 7) / 8;
+    uint64_t want = ((uint64_t)o->width * (uint64_t)c->bps * (uint64_t)c->spp + 7) / 8;
     if (rowsize != want)
         return format_error(r, err, "its rows are not the size the header implies");
     uint64_t bufsize = rowsize * rps;
     uint16_t comp = COMPRESSION_NONE;
     TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &comp);
     if (bufsize > STRIP_BUFFER_MAX && comp != COMPRESSION_JPEG && comp != COMPRESSION_OJPEG)
-        return read_rows(r, tif, c, img, rowsize, err);
+        return read_rows(r, tif, c, o, rowsize, err);
     uint8_t *buf = phieu_malloc((size_t)bufsize);
     if (!buf)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
                                r->pages_done + 1);
     int rc = 0;
-    uint32_t nstrips = (uint32_t)(((uint64_t)img->height + rps - 1) / rps);
+    uint32_t nstrips = (uint32_t)(((uint64_t)o->height + rps - 1) / rps);
     for (uint32_t s = 0; s < nstrips && rc == 0; s++) {
         uint32_t y0 = s * rps;
-        uint32_t rows = (uint32_t)img->height - y0 < rps ? (uint32_t)img->height - y0 : rps;
+        uint32_t rows = (uint32_t)o->height - y0 < rps ? (uint32_t)o->height - y0 : rps;
         tmsize_t expect = (tmsize_t)(rowsize * rows);
         tmsize_t got = TIFFReadEncodedStrip(tif, s, buf, expect);
         if (got < expect) {
@@ -416,8 +477,7 @@ static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_im
             break;
         }
         for (uint32_t y = 0; y < rows; y++)
-            convert_row(c, buf + rowsize * y, img->width,
-                        img->pixels + (size_t)(y0 + y) * (size_t)img->stride);
+            emit_row(c, o, buf + rowsize * y, y0 + y, 0, o->width);
         /* The mapped file up to this strip is not needed again (strips are written in
          * order; should anything look back, the pages are read again from the file): a
          * 20 MB file no longer stays resident beside its 35 MB page. */
@@ -428,7 +488,7 @@ static int read_strips(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_im
     return rc;
 }
 
-static int read_tiles(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_image *img,
+static int read_tiles(phieu_image_reader *r, TIFF *tif, const conv *c, const phieu_image_out *o,
                       phieu_error *err)
 {
     uint32_t tw = 0, th = 0;
@@ -451,10 +511,10 @@ static int read_tiles(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_ima
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
                                r->pages_done + 1);
     int rc = 0;
-    for (uint32_t y0 = 0; y0 < (uint32_t)img->height && rc == 0; y0 += th) {
-        uint32_t rows = (uint32_t)img->height - y0 < th ? (uint32_t)img->height - y0 : th;
-        for (uint32_t x0 = 0; x0 < (uint32_t)img->width; x0 += tw) {
-            uint32_t cols = (uint32_t)img->width - x0 < tw ? (uint32_t)img->width - x0 : tw;
+    for (uint32_t y0 = 0; y0 < (uint32_t)o->height && rc == 0; y0 += th) {
+        uint32_t rows = (uint32_t)o->height - y0 < th ? (uint32_t)o->height - y0 : th;
+        for (uint32_t x0 = 0; x0 < (uint32_t)o->width; x0 += tw) {
+            uint32_t cols = (uint32_t)o->width - x0 < tw ? (uint32_t)o->width - x0 : tw;
             uint32_t t = TIFFComputeTile(tif, x0, y0, 0, 0);
             if (TIFFReadEncodedTile(tif, t, buf, (tmsize_t)bufsize) < (tmsize_t)bufsize) {
                 char what[112];
@@ -466,17 +526,34 @@ static int read_tiles(phieu_image_reader *r, TIFF *tif, const conv *c, phieu_ima
                 break;
             }
             for (uint32_t y = 0; y < rows; y++)
-                convert_row(c, buf + rowsize * y, (int)cols,
-                            img->pixels + (size_t)(y0 + y) * (size_t)img->stride + x0);
+                emit_row(c, o, buf + rowsize * y, y0 + y, x0, (int)cols);
         }
     }
     phieu_free(buf);
     return rc;
 }
 
+/* Converts a row of TIFFRGBAImage's premultiplied pixels to row y of the page. */
+static void rgba_row(const uint32_t *in, const phieu_image_out *o, uint32_t y)
+{
+    uint8_t *out = phieu_image_out_row(o, y);
+    for (int x = 0; x < o->width; x++) {
+        uint32_t p = in[x];
+        unsigned a = TIFFGetA(p);
+        if (o->channels == 1) {
+            uint8_t g = phieu_image_rgb_gray(TIFFGetR(p), TIFFGetG(p), TIFFGetB(p));
+            out[x] = phieu_image_on_white_premul(g, a);
+        } else {
+            out[3 * x] = phieu_image_on_white_premul(TIFFGetR(p), a);
+            out[3 * x + 1] = phieu_image_on_white_premul(TIFFGetG(p), a);
+            out[3 * x + 2] = phieu_image_on_white_premul(TIFFGetB(p), a);
+        }
+    }
+}
+
 /* The fallback for layouts the direct path does not handle (planar RGB, CMYK, YCbCr
  * without JPEG, old JPEG, ...): libtiff's RGBA conversion, a band of rows at a time. */
-static int read_rgba(phieu_image_reader *r, TIFF *tif, phieu_image *img, phieu_error *err)
+static int read_rgba(phieu_image_reader *r, TIFF *tif, const phieu_image_out *o, phieu_error *err)
 {
     char emsg[1024] = "";
     if (!TIFFRGBAImageOK(tif, emsg)) {
@@ -492,37 +569,30 @@ static int read_rgba(phieu_image_reader *r, TIFF *tif, phieu_image *img, phieu_e
      * (libtiff's own turning does only flips, not the sideways orientations). */
     rgba.req_orientation = rgba.orientation;
     size_t band = RGBA_BAND_ROWS;
-    uint32_t *buf = phieu_malloc((size_t)img->width * band * sizeof *buf);
+    uint32_t *buf = phieu_malloc((size_t)o->width * band * sizeof *buf);
     int rc = 0;
     if (!buf)
         rc = phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
                              r->pages_done + 1);
-    for (int y0 = 0; rc == 0 && y0 < img->height; y0 += (int)band) {
-        int rows = img->height - y0 < (int)band ? img->height - y0 : (int)band;
+    for (int y0 = 0; rc == 0 && y0 < o->height; y0 += (int)band) {
+        int rows = o->height - y0 < (int)band ? o->height - y0 : (int)band;
         rgba.row_offset = y0;
         rgba.col_offset = 0;
-        if (!TIFFRGBAImageGet(&rgba, buf, (uint32_t)img->width, (uint32_t)rows)) {
+        if (!TIFFRGBAImageGet(&rgba, buf, (uint32_t)o->width, (uint32_t)rows)) {
             rc = format_error(r, err,
                               "the image data cannot be decoded; the file is "
                               "damaged or truncated");
             break;
         }
-        for (int y = 0; y < rows; y++) {
-            const uint32_t *in = buf + (size_t)y * (size_t)img->width;
-            uint8_t *out = img->pixels + (size_t)(y0 + y) * (size_t)img->stride;
-            for (int x = 0; x < img->width; x++) {
-                uint32_t p = in[x];
-                uint8_t g = phieu_image_rgb_gray(TIFFGetR(p), TIFFGetG(p), TIFFGetB(p));
-                out[x] = phieu_image_on_white_premul(g, TIFFGetA(p));
-            }
-        }
+        for (int y = 0; y < rows; y++)
+            rgba_row(buf + (size_t)y * (size_t)o->width, o, (uint32_t)(y0 + y));
     }
     phieu_free(buf);
     TIFFRGBAImageEnd(&rgba);
     return rc;
 }
 
-static void read_resolution(TIFF *tif, phieu_image *img)
+static void read_resolution(TIFF *tif, phieu_image_out *o)
 {
     float xres = 0, yres = 0;
     uint16_t unit = RESUNIT_INCH;
@@ -532,81 +602,94 @@ static void read_resolution(TIFF *tif, phieu_image *img)
     if (unit != RESUNIT_INCH && unit != RESUNIT_CENTIMETER)
         return; /* RESUNIT_NONE: only an aspect ratio, no size */
     double scale = unit == RESUNIT_CENTIMETER ? CM_PER_INCH : 1.0;
-    if (has_x)
-        img->dpi_x = phieu_image_snap_dpi(xres * scale);
-    if (has_y)
-        img->dpi_y = phieu_image_snap_dpi(yres * scale);
+    double dpi_x = has_x ? phieu_image_snap_dpi(xres * scale) : 0;
+    double dpi_y = has_y ? phieu_image_snap_dpi(yres * scale) : 0;
     if (!has_y)
-        img->dpi_y = img->dpi_x;
+        dpi_y = dpi_x;
     if (!has_x)
-        img->dpi_x = img->dpi_y;
+        dpi_x = dpi_y;
+    phieu_image_out_set_dpi(o, dpi_x, dpi_y);
+}
+
+/* Where the pixel seen at (vx, vy) of a W x H raster turned by orientation o is stored
+ * (Notes of apply_orientation). */
+static inline void oriented_source(uint16_t o, int W, int H, int vx, int vy, int *sx, int *sy)
+{
+    switch (o) {
+    case ORIENTATION_TOPRIGHT:
+        *sx = W - 1 - vx, *sy = vy;
+        break;
+    case ORIENTATION_BOTRIGHT:
+        *sx = W - 1 - vx, *sy = H - 1 - vy;
+        break;
+    case ORIENTATION_BOTLEFT:
+        *sx = vx, *sy = H - 1 - vy;
+        break;
+    case ORIENTATION_LEFTTOP:
+        *sx = vy, *sy = vx;
+        break;
+    case ORIENTATION_RIGHTTOP:
+        *sx = vy, *sy = H - 1 - vx;
+        break;
+    case ORIENTATION_RIGHTBOT:
+        *sx = W - 1 - vy, *sy = H - 1 - vx;
+        break;
+    default: /* ORIENTATION_LEFTBOT */
+        *sx = W - 1 - vy, *sy = vx;
+        break;
+    }
 }
 
 /* Turns a decoded page the way its Orientation tag says it is viewed (some scanners and
- * cameras store the raster sideways or upside down and set the tag). Replaces *img on
- * success; on failure *img is left as it was.
+ * cameras store the raster sideways or upside down and set the tag). Replaces the page in
+ * *o on success; on failure *o is left as it was.
  * Notes:
  *   1. Tag values 1..8 name where the stored first row and first column are seen: 1 top
  *      and left (nothing to do), 2 top-right, 3 bottom-right, 4 bottom-left, 5 left-top,
  *      6 right-top, 7 right-bottom, 8 left-bottom. 5..8 swap width and height (and the
  *      two resolutions).
  *   2. Any other value is treated as 1, as libtiff's own readers do. */
-static int apply_orientation(phieu_image_reader *r, TIFF *tif, phieu_image **img, phieu_error *err)
+static int apply_orientation(phieu_image_reader *r, TIFF *tif, phieu_image_out *o,
+                             phieu_error *err)
 {
-    uint16_t o = ORIENTATION_TOPLEFT;
-    TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &o);
-    if (o <= ORIENTATION_TOPLEFT || o > ORIENTATION_LEFTBOT)
+    uint16_t orient = ORIENTATION_TOPLEFT;
+    TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orient);
+    if (orient <= ORIENTATION_TOPLEFT || orient > ORIENTATION_LEFTBOT)
         return 0;
-    const phieu_image *in = *img;
-    int W = in->width, H = in->height, swap = o >= ORIENTATION_LEFTTOP;
-    phieu_image *out = phieu_image_alloc_raw(swap ? H : W, swap ? W : H);
-    if (!out)
+    int W = o->width, H = o->height, swap = orient >= ORIENTATION_LEFTTOP;
+    size_t ch = (size_t)o->channels;
+    phieu_image_out turned = {.want = ch == 1 ? PHIEU_OUT_GRAY : PHIEU_OUT_RGB};
+    if (phieu_image_out_alloc(NULL, &turned, swap ? H : W, swap ? W : H, o->colour) != 0)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory turning '%s' page %d upright",
                                r->name, r->pages_done + 1);
-    for (int vy = 0; vy < out->height; vy++) {
-        uint8_t *row = out->pixels + (size_t)vy * (size_t)out->stride;
-        for (int vx = 0; vx < out->width; vx++) {
+    for (int vy = 0; vy < turned.height; vy++) {
+        uint8_t *row = phieu_image_out_row(&turned, (uint32_t)vy);
+        for (int vx = 0; vx < turned.width; vx++) {
             int sx, sy;
-            switch (o) {
-            case ORIENTATION_TOPRIGHT:
-                sx = W - 1 - vx, sy = vy;
-                break;
-            case ORIENTATION_BOTRIGHT:
-                sx = W - 1 - vx, sy = H - 1 - vy;
-                break;
-            case ORIENTATION_BOTLEFT:
-                sx = vx, sy = H - 1 - vy;
-                break;
-            case ORIENTATION_LEFTTOP:
-                sx = vy, sy = vx;
-                break;
-            case ORIENTATION_RIGHTTOP:
-                sx = vy, sy = H - 1 - vx;
-                break;
-            case ORIENTATION_RIGHTBOT:
-                sx = W - 1 - vy, sy = H - 1 - vx;
-                break;
-            default: /* ORIENTATION_LEFTBOT */
-                sx = W - 1 - vy, sy = vx;
-                break;
-            }
-            row[vx] = in->pixels[(size_t)sy * (size_t)in->stride + (size_t)sx];
+            oriented_source(orient, W, H, vx, vy, &sx, &sy);
+            const uint8_t *from = phieu_image_out_row(o, (uint32_t)sy) + (size_t)sx * ch;
+            if (ch == 1)
+                row[vx] = *from;
+            else
+                memcpy(row + (size_t)vx * ch, from, ch);
         }
     }
-    out->dpi_x = swap ? in->dpi_y : in->dpi_x;
-    out->dpi_y = swap ? in->dpi_x : in->dpi_y;
-    phieu_image_destroy(img);
-    *img = out;
+    double dpi_x = o->gray ? o->gray->dpi_x : o->rgb->dpi_x;
+    double dpi_y = o->gray ? o->gray->dpi_y : o->rgb->dpi_y;
+    phieu_image_out_set_dpi(&turned, swap ? dpi_y : dpi_x, swap ? dpi_x : dpi_y);
+    phieu_image_out_free(o);
+    *o = turned;
     return 0;
 }
 
-static int decode_page(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+/* The checks before a page's pixels are decoded: its size within the limits and a codec
+ * this libtiff has. Returns 0 or a PHIEU_E code with the message set. */
+static int check_page(phieu_image_reader *r, TIFF *tif, uint32_t *w, uint32_t *h,
+                      phieu_error *err)
 {
-    TIFF *tif = r->tif;
-    uint32_t w = 0, h = 0;
-    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h))
+    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, h))
         return format_error(r, err, "the image size is missing");
-    int rc = phieu_image_check_size(r, w, h, err);
+    int rc = phieu_image_check_size(r, *w, *h, err);
     if (rc != 0)
         return rc;
     uint16_t comp = COMPRESSION_NONE;
@@ -619,34 +702,50 @@ static int decode_page(phieu_image_reader *r, phieu_image **page, phieu_error *e
                                "LZW, Deflate, PackBits, JPEG or Group 4",
                                r->name, r->pages_done + 1, codec ? codec->name : "unknown", comp);
     }
+    return 0;
+}
+
+/* Whether a page the direct path cannot read (read_rgba's) holds colour: anything but a
+ * gray photometric. */
+static int fallback_colour(TIFF *tif)
+{
+    uint16_t photometric = PHOTOMETRIC_RGB;
+    TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
+    return photometric != PHOTOMETRIC_MINISWHITE && photometric != PHOTOMETRIC_MINISBLACK;
+}
+
+static int decode_page(phieu_image_reader *r, phieu_image_out *o, phieu_error *err)
+{
+    TIFF *tif = r->tif;
+    uint32_t w = 0, h = 0;
+    int rc = check_page(r, tif, &w, &h, err);
+    if (rc != 0)
+        return rc;
     conv *c = phieu_malloc(sizeof *c);
-    phieu_image *img = phieu_image_reader_page(r, (int)w, (int)h);
-    if (!c || !img) {
+    r->codec_msg[0] = '\0';
+    int direct = c && conv_setup(tif, c) == 0;
+    if (!c || phieu_image_out_alloc(r, o, (int)w, (int)h,
+                                    direct ? c->colour : fallback_colour(tif)) != 0) {
         phieu_free(c);
-        phieu_image_destroy(&img);
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory reading '%s' page %d", r->name,
                                r->pages_done + 1);
     }
-    r->codec_msg[0] = '\0';
-    if (conv_setup(tif, c) != 0)
-        rc = read_rgba(r, tif, img, err);
+    if (direct && o->channels == 3)
+        conv_for_rgb(c);
+    if (!direct)
+        rc = read_rgba(r, tif, o, err);
     else if (TIFFIsTiled(tif))
-        rc = read_tiles(r, tif, c, img, err);
+        rc = read_tiles(r, tif, c, o, err);
     else
-        rc = read_strips(r, tif, c, img, err);
+        rc = read_strips(r, tif, c, o, err);
     phieu_free(c);
-    if (rc != 0) {
-        phieu_image_destroy(&img);
-        return rc;
+    if (rc == 0) {
+        read_resolution(tif, o);
+        rc = apply_orientation(r, tif, o, err);
     }
-    read_resolution(tif, img);
-    rc = apply_orientation(r, tif, &img, err);
-    if (rc != 0) {
-        phieu_image_destroy(&img);
-        return rc;
-    }
-    *page = img;
-    return 0;
+    if (rc != 0)
+        phieu_image_out_free(o);
+    return rc;
 }
 
 /* Moves to the directory of the next page (none to move for the first): 1 when there
@@ -668,10 +767,10 @@ static int advance(phieu_image_reader *r, phieu_error *err)
     return 1;
 }
 
-int phieu_image_tiff_next(phieu_image_reader *r, phieu_image **page, phieu_error *err)
+int phieu_image_tiff_next(phieu_image_reader *r, phieu_image_out *o, phieu_error *err)
 {
     int rc = advance(r, err);
-    return rc == 1 ? decode_page(r, page, err) : rc;
+    return rc == 1 ? decode_page(r, o, err) : rc;
 }
 
 int phieu_image_tiff_skip(phieu_image_reader *r, phieu_error *err)
