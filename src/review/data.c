@@ -1153,11 +1153,56 @@ static int parse_image_url(const char *url, image_ask *a, review_response *res)
     return 0;
 }
 
+/* A sheet's page as the screen shows it: in colour when the archive holds it in colour (a
+ * mark in red pen is seen red, not as the faint gray the reader's dropout leaves), else
+ * gray. Exactly one of the two is set. */
+typedef struct shown_page {
+    phieu_image *gray;
+    phieu_rgb_image *rgb;
+} shown_page;
+
+static void shown_release(shown_page *p)
+{
+    phieu_image_destroy(&p->gray);
+    phieu_rgb_image_destroy(&p->rgb);
+}
+
+static int shown_load(const char *path, shown_page *p, phieu_error *err)
+{
+    phieu_image_limits lim = phieu_image_default_limits();
+    return phieu_image_load_as_stored(path, 0, &lim, &p->gray, &p->rgb, err);
+}
+
+static int shown_fit(const shown_page *p, int max_w, int max_h, shown_page *out,
+                     phieu_error *err)
+{
+    if (p->rgb)
+        return phieu_rgb_image_scale_to_fit(p->rgb, max_w, max_h, &out->rgb, err);
+    return phieu_image_scale_to_fit(p->gray, max_w, max_h, &out->gray, err);
+}
+
+static int shown_crop(const shown_page *p, const double box[4], shown_page *out,
+                      phieu_error *err)
+{
+    int x = (int)box[0], y = (int)box[1];
+    int w = (int)(box[2] - box[0] + 1), h = (int)(box[3] - box[1] + 1);
+    if (p->rgb)
+        return phieu_rgb_image_crop(p->rgb, x, y, w, h, &out->rgb, err);
+    return phieu_image_crop(p->gray, x, y, w, h, &out->gray, err);
+}
+
+static int shown_encode(const shown_page *p, uint8_t **png, size_t *len, phieu_error *err)
+{
+    if (p->rgb)
+        return phieu_rgb_image_encode_png(p->rgb, png, len, err);
+    return phieu_image_encode_png(p->gray, png, len, err);
+}
+
 /* The zoom of row `row` (placed by the layout `lay` and the page's transform): the choice
  * boxes of the row, edge to edge of their columns, so the screen shows the marks large,
  * each box above its score. */
-static int row_zoom(const phieu_image *img, const phieu_reading *r, const phieu_layout *lay,
-                    int row, phieu_image **out, phieu_error *err)
+static int row_zoom(const shown_page *page, const phieu_reading *r, const phieu_layout *lay,
+                    int row, shown_page *out, phieu_error *err)
 {
     phieu_rect band = lay->rows[row - 1];
     phieu_rect boxes = {lay->column_x[3], band.y - REVIEW_ROW_MARGIN_MM,
@@ -1165,23 +1210,23 @@ static int row_zoom(const phieu_image *img, const phieu_reading *r, const phieu_
                         band.h + 2 * REVIEW_ROW_MARGIN_MM};
     double box[4];
     map_rect(r->transform, boxes, 0, box);
-    phieu_image *crop = NULL;
-    int rc = phieu_image_crop(img, (int)box[0], (int)box[1], (int)(box[2] - box[0] + 1),
-                              (int)(box[3] - box[1] + 1), &crop, err);
+    shown_page crop = {0};
+    int rc = shown_crop(page, box, &crop, err);
     if (rc == 0)
-        rc = phieu_image_scale_to_fit(crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, out, err);
-    phieu_image_destroy(&crop);
+        rc = shown_fit(&crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, out, err);
+    shown_release(&crop);
     return rc;
 }
 
-/* Makes the PNG `a` asks for from the sheet's archived image (r: room for its reading).
- * Notes the image's size in the cache on the way, for the screen's box positions. */
+/* Makes the PNG `a` asks for from the sheet's archived image (r: room for its reading), in
+ * colour when the archive is (shown_page). Notes the image's size in the cache on the way,
+ * for the screen's box positions. */
 static int image_png(review_request *req, const image_ask *a, phieu_reading *r, uint8_t **png,
                      size_t *len, phieu_error *err)
 {
     review_data *d = req->srv->data;
     phieu_sheet sh;
-    phieu_image *img = NULL, *out = NULL;
+    shown_page img = {0}, out = {0};
     phieu_layout lay;
     memset(&lay, 0, sizeof lay);
     pthread_mutex_lock(&d->lock);
@@ -1196,28 +1241,29 @@ static int image_png(review_request *req, const image_ask *a, phieu_reading *r, 
     pthread_mutex_unlock(&d->lock);
     /* Decoding, scaling and encoding happen outside the session's lock. */
     if (rc == 0)
-        rc = load_image(path, &img, err);
+        rc = shown_load(path, &img, err);
     if (rc == 0) {
         char skey[64];
-        int size[2] = {img->width, img->height};
+        int size[2] = {img.gray ? img.gray->width : img.rgb->width,
+                       img.gray ? img.gray->height : img.rgb->height};
         snprintf(skey, sizeof skey, "%s/size", a->sheet);
         review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
     }
     if (rc == 0 && a->kind == 0)
-        rc = phieu_image_scale_to_fit(img, REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H, &out, err);
+        rc = shown_fit(&img, REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H, &out, err);
     else if (rc == 0 && a->kind == 1)
-        rc = phieu_image_scale_to_fit(img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, err);
+        rc = shown_fit(&img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, err);
     else if (rc == 0 && a->kind == 2) {
         if (!have_layout || a->row > lay.n_rows)
             rc = phieu_error_set(err, PHIEU_ENOTFOUND,
                                  "sheet '%s' has no row %d that could be placed", a->sheet, a->row);
         else
-            rc = row_zoom(img, r, &lay, a->row, &out, err);
+            rc = row_zoom(&img, r, &lay, a->row, &out, err);
     }
     if (rc == 0)
-        rc = phieu_image_encode_png(out, png, len, err);
-    phieu_image_destroy(&img);
-    phieu_image_destroy(&out);
+        rc = shown_encode(&out, png, len, err);
+    shown_release(&img);
+    shown_release(&out);
     return rc;
 }
 

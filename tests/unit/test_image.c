@@ -1584,6 +1584,352 @@ static void test_out_of_memory_is_a_clean_error(void **state)
     phieu_image_destroy(&img);
 }
 
+/* ---- the colour page (phieu_rgb_image): what the review screen shows ---- */
+
+/* The colour the colour loader must give for pixel (x, y) of a TIFF of spec s: RGB
+ * samples (high byte of 16 bits), alpha composited on white per channel; a colormap's
+ * entry; a gray page's gray as R = G = B. */
+static void expected_rgb_of(const tspec *s, int x, int y, int page, uint8_t out[3])
+{
+    unsigned v[4];
+    sample_of(s, x, y, page, v);
+    int sh = s->bps == 16 ? 8 : 0;
+    if (s->photometric == PHOTOMETRIC_PALETTE) {
+        uint16_t r[256], g[256], b[256];
+        palette_of(s->bps, r, g, b);
+        out[0] = (uint8_t)(r[v[0]] >> 8);
+        out[1] = (uint8_t)(g[v[0]] >> 8);
+        out[2] = (uint8_t)(b[v[0]] >> 8);
+    } else if (s->photometric == PHOTOMETRIC_RGB) {
+        unsigned a = v[3] >> sh;
+        for (int k = 0; k < 3; k++) {
+            unsigned c = v[k] >> sh, o = c + (255 - a);
+            if (s->spp == 4 && s->extra == EXTRASAMPLE_UNASSALPHA)
+                c = on_white(c, a);
+            else if (s->spp == 4 && s->extra == EXTRASAMPLE_ASSOCALPHA)
+                c = o > 255 ? 255 : o;
+            out[k] = (uint8_t)c;
+        }
+    } else {
+        out[0] = out[1] = out[2] = expected_of(s, x, y, page);
+    }
+}
+
+/* Loads a TIFF of spec s in colour and compares every pixel; `colour`: the flag wanted. */
+static void check_rgb_tiff(const char *name, tspec s, int colour)
+{
+    const char *path = write_tiff(name, &s, 1);
+    phieu_error err = {0};
+    phieu_rgb_image *img = NULL;
+    if (phieu_rgb_image_load(path, 0, NULL, &img, &err) != 0)
+        fail_msg("%s: %s", path, err.message);
+    assert_int_equal(img->width, s.w);
+    assert_int_equal(img->height, s.h);
+    assert_int_equal(img->colour, colour);
+    for (int y = 0; y < s.h; y++)
+        for (int x = 0; x < s.w; x++) {
+            const uint8_t *got = img->pixels + (size_t)y * (size_t)img->stride + 3 * (size_t)x;
+            uint8_t want[3];
+            expected_rgb_of(&s, x, y, 0, want);
+            if (memcmp(got, want, 3) != 0)
+                fail_msg("%s (%d,%d): got %d,%d,%d want %d,%d,%d", path, x, y, got[0], got[1],
+                         got[2], want[0], want[1], want[2]);
+        }
+    phieu_rgb_image_destroy(&img);
+    assert_null(img);
+}
+
+static void test_rgb_tiff_decodes_colour(void **state)
+{
+    (void)state;
+    tspec s = tspec_default();
+    s.spp = 3;
+    s.photometric = PHOTOMETRIC_RGB;
+    s.compression = COMPRESSION_LZW;
+    check_rgb_tiff("c-rgb.tif", s, 1);
+    s.tiled = 1;
+    check_rgb_tiff("c-rgb-tiles.tif", s, 1);
+    s.tiled = 0;
+    s.rps = 1000; /* one strip beyond the strip buffer's size: read row by row */
+    s.w = 1200;
+    s.h = 300;
+    check_rgb_tiff("c-rgb-rows.tif", s, 1);
+    s = tspec_default();
+    s.spp = 4;
+    s.photometric = PHOTOMETRIC_RGB;
+    s.extra = EXTRASAMPLE_UNASSALPHA;
+    check_rgb_tiff("c-rgba.tif", s, 1);
+    s.extra = EXTRASAMPLE_ASSOCALPHA;
+    check_rgb_tiff("c-rgba-premultiplied.tif", s, 1);
+    s = tspec_default();
+    s.spp = 3;
+    s.bps = 16;
+    s.photometric = PHOTOMETRIC_RGB;
+    check_rgb_tiff("c-rgb16.tif", s, 1);
+    s.bps = 8;
+    s.planar_separate = 1; /* libtiff's RGBA fallback */
+    check_rgb_tiff("c-rgb-planar.tif", s, 1);
+    s = tspec_default();
+    s.photometric = PHOTOMETRIC_PALETTE;
+    check_rgb_tiff("c-palette8.tif", s, 1);
+    s.bps = 4;
+    s.compression = COMPRESSION_PACKBITS;
+    check_rgb_tiff("c-palette4.tif", s, 1);
+}
+
+/* Gray pages of every kind decode to R = G = B, each the gray phieu_image_load gives, and
+ * say they are gray. */
+static void test_rgb_gray_tiff_is_r_eq_g_eq_b(void **state)
+{
+    (void)state;
+    tspec s = tspec_default();
+    s.compression = COMPRESSION_ADOBE_DEFLATE;
+    check_rgb_tiff("c-gray8.tif", s, 0);
+    s.bps = 16;
+    check_rgb_tiff("c-gray16.tif", s, 0);
+    s = tspec_default();
+    s.bps = 4;
+    check_rgb_tiff("c-gray4.tif", s, 0);
+    s = tspec_default();
+    s.bps = 1;
+    s.photometric = PHOTOMETRIC_MINISWHITE;
+    s.compression = COMPRESSION_CCITTFAX4;
+    s.rps = 1000;
+    check_rgb_tiff("c-g4.tif", s, 0);
+    s = tspec_default();
+    s.spp = 2;
+    s.extra = EXTRASAMPLE_UNASSALPHA;
+    check_rgb_tiff("c-gray-alpha.tif", s, 0);
+}
+
+/* A sideways colour page is turned upright as the gray one is. */
+static void test_rgb_tiff_orientation(void **state)
+{
+    (void)state;
+    tspec s = tspec_default();
+    s.spp = 3;
+    s.photometric = PHOTOMETRIC_RGB;
+    s.orientation = ORIENTATION_RIGHTTOP; /* stored (x, y) seen at (H-1-y, x) */
+    s.xres = 300;
+    s.yres = 150;
+    phieu_error err = {0};
+    phieu_rgb_image *img = NULL;
+    assert_int_equal(phieu_rgb_image_load(write_tiff("c-turned.tif", &s, 1), 0, NULL, &img, &err),
+                     0);
+    assert_int_equal(img->width, s.h);
+    assert_int_equal(img->height, s.w);
+    assert_true(img->dpi_x == 150 && img->dpi_y == 300);
+    for (int sy = 0; sy < s.h; sy++)
+        for (int sx = 0; sx < s.w; sx++) {
+            uint8_t want[3];
+            expected_rgb_of(&s, sx, sy, 0, want);
+            const uint8_t *got =
+                img->pixels + (size_t)sx * (size_t)img->stride + 3 * (size_t)(s.h - 1 - sy);
+            assert_memory_equal(got, want, 3);
+        }
+    phieu_rgb_image_destroy(&img);
+}
+
+/* The colour a PNG of spec s must give at (x, y). */
+static void png_expected_rgb(const pspec *s, int x, int y, uint8_t out[3])
+{
+    int sh = s->depth == 16 ? 8 : 0;
+    if (s->color == PNG_COLOR_TYPE_PALETTE) {
+        png_color pal[256];
+        png_byte trns[256];
+        png_palette_of(pal, trns, 256);
+        unsigned i = png_sample(s, x, y, 0), a = s->trns ? trns[i] : 255;
+        out[0] = on_white(pal[i].red, a);
+        out[1] = on_white(pal[i].green, a);
+        out[2] = on_white(pal[i].blue, a);
+    } else if (s->color == PNG_COLOR_TYPE_RGB || s->color == PNG_COLOR_TYPE_RGB_ALPHA) {
+        unsigned a = s->color == PNG_COLOR_TYPE_RGB ? 255 : png_sample(s, x, y, 3) >> sh;
+        for (int k = 0; k < 3; k++)
+            out[k] = on_white(png_sample(s, x, y, k) >> sh, a);
+    } else {
+        out[0] = out[1] = out[2] = png_expected(s, x, y);
+    }
+}
+
+static void test_rgb_png_every_colour_type(void **state)
+{
+    (void)state;
+    const int kinds[][2] = {
+        {PNG_COLOR_TYPE_GRAY, 1},       {PNG_COLOR_TYPE_GRAY, 8},
+        {PNG_COLOR_TYPE_GRAY, 16},      {PNG_COLOR_TYPE_GRAY_ALPHA, 8},
+        {PNG_COLOR_TYPE_RGB, 8},        {PNG_COLOR_TYPE_RGB, 16},
+        {PNG_COLOR_TYPE_RGB_ALPHA, 8},  {PNG_COLOR_TYPE_PALETTE, 4},
+        {PNG_COLOR_TYPE_PALETTE, 8},
+    };
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        for (int interlace = 0; interlace <= 1; interlace++) {
+            pspec s = {37, 29, kinds[i][1], kinds[i][0],
+                       interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, 0, 11811};
+            char name[64];
+            snprintf(name, sizeof name, "rgb-c%d-d%d-i%d.png", s.color, s.depth, interlace);
+            const char *path = write_png(name, &s);
+            phieu_error err = {0};
+            phieu_rgb_image *img = NULL;
+            if (phieu_rgb_image_load(path, 0, NULL, &img, &err) != 0)
+                fail_msg("%s: %s", path, err.message);
+            assert_int_equal(img->colour, (s.color & PNG_COLOR_MASK_COLOR) != 0);
+            assert_true(img->dpi_x == 300 && img->dpi_y == 300);
+            for (int y = 0; y < s.h; y++)
+                for (int x = 0; x < s.w; x++) {
+                    uint8_t want[3];
+                    png_expected_rgb(&s, x, y, want);
+                    const uint8_t *got = img->pixels + (size_t)y * img->stride + 3 * (size_t)x;
+                    if (memcmp(got, want, 3) != 0)
+                        fail_msg("%s (%d,%d): got %d,%d,%d want %d,%d,%d", path, x, y, got[0],
+                                 got[1], got[2], want[0], want[1], want[2]);
+                }
+            phieu_rgb_image_destroy(&img);
+        }
+}
+
+/* A red pen mark stays red in colour (the gray read drops it to near white), and the
+ * page "as stored" is colour for an RGB file, gray (the gray loader's pixels) for a gray
+ * one. */
+static void test_rgb_red_mark_and_as_stored(void **state)
+{
+    (void)state;
+    enum { W = 40, H = 30 };
+    uint8_t rgb[W * H * 3];
+    memset(rgb, 250, sizeof rgb);
+    for (int y = 10; y < 20; y++)
+        for (int x = 10; x < 30; x++)
+            memcpy(rgb + 3 * (y * W + x), "\xd2\x28\x32", 3); /* red ballpoint */
+    const char *path = tmp_path("red.png");
+    phieu_error err = {0};
+    assert_int_equal(phieu_rgb_save_png(rgb, W, H, path, &err), 0);
+    phieu_image *gray = NULL;
+    phieu_rgb_image *col = NULL;
+    assert_int_equal(phieu_image_load_as_stored(path, 0, NULL, &gray, &col, &err), 0);
+    assert_null(gray);
+    assert_non_null(col);
+    assert_int_equal(col->colour, 1);
+    assert_memory_equal(col->pixels, rgb, sizeof rgb);
+    phieu_rgb_image_destroy(&col);
+    assert_int_equal(phieu_image_load(path, 0, NULL, &gray, &err), 0);
+    assert_int_equal(gray->pixels[15 * W + 15], 0xd2); /* the dropout: its red channel */
+    const char *gpath = tmp_path("gray-as-stored.png");
+    assert_int_equal(phieu_image_save_png(gray, gpath, &err), 0);
+    phieu_image_destroy(&gray);
+    assert_int_equal(phieu_image_load_as_stored(gpath, 0, NULL, &gray, &col, &err), 0);
+    assert_null(col);
+    assert_non_null(gray);
+    assert_int_equal(gray->pixels[15 * W + 15], 0xd2);
+    phieu_image_destroy(&gray);
+}
+
+/* The colour loader keeps the gray loader's limits and messages: too many pixels is
+ * PHIEU_ELIMIT naming the file and page; a truncated file PHIEU_EFORMAT naming it. */
+static void test_rgb_limits_and_truncated_files(void **state)
+{
+    (void)state;
+    enum { W = 100, H = 80 };
+    uint8_t *rgb = malloc(W * H * 3);
+    assert_non_null(rgb);
+    for (int i = 0; i < W * H * 3; i++)
+        rgb[i] = (uint8_t)(i * 7 + i / 300);
+    phieu_error err = {0};
+    const char *png = tmp_path("c-limit.png");
+    assert_int_equal(phieu_rgb_save_png(rgb, W, H, png, &err), 0);
+    free(rgb);
+    tspec s = tspec_default();
+    s.w = W;
+    s.h = H;
+    s.spp = 3;
+    s.photometric = PHOTOMETRIC_RGB;
+    s.compression = COMPRESSION_ADOBE_DEFLATE;
+    const char *tif = write_tiff("c-limit.tif", &s, 1);
+    for (int i = 0; i < 2; i++) {
+        const char *path = i ? tif : png;
+        phieu_image_limits lim = {W * H - 1, 1 << 20};
+        phieu_rgb_image *out = NULL;
+        assert_int_equal(phieu_rgb_image_load(path, 0, &lim, &out, &err), PHIEU_ELIMIT);
+        assert_null(out);
+        assert_non_null(strstr(err.message, path));
+        assert_non_null(strstr(err.message, "page 1"));
+        assert_non_null(strstr(err.message, "100x80"));
+        lim.max_pixels = W * H;
+        assert_int_equal(phieu_rgb_image_load(path, 0, &lim, &out, &err), 0);
+        phieu_rgb_image_destroy(&out);
+        size_t len = 0;
+        uint8_t *bytes = slurp(path, &len);
+        const char *cut = tmp_path(i ? "c-cut.tif" : "c-cut.png");
+        spit(cut, bytes, len * 2 / 3);
+        free(bytes);
+        assert_int_equal(phieu_rgb_image_load(cut, 0, NULL, &out, &err), PHIEU_EFORMAT);
+        assert_null(out);
+        assert_non_null(strstr(err.message, cut));
+    }
+}
+
+/* Crop and scale work on each channel as the gray image's do on its one: a colour image
+ * whose channels are three gray images gives, channel by channel, their crops and scales;
+ * the PNG decodes back to the same pixels. */
+static void test_rgb_crop_scale_encode(void **state)
+{
+    (void)state;
+    phieu_image *ch[3];
+    for (int k = 0; k < 3; k++) {
+        ch[k] = pattern_image(203, 151, k);
+        ch[k]->dpi_x = ch[k]->dpi_y = 300;
+    }
+    phieu_error err = {0};
+    phieu_rgb_image *img = NULL;
+    assert_int_equal(phieu_rgb_image_create(203, 151, &img, &err), 0);
+    for (int y = 0; y < 151; y++)
+        for (int x = 0; x < 203; x++)
+            for (int k = 0; k < 3; k++)
+                img->pixels[(size_t)y * img->stride + 3 * (size_t)x + (size_t)k] =
+                    ch[k]->pixels[(size_t)y * ch[k]->stride + (size_t)x];
+    img->dpi_x = ch[0]->dpi_x;
+    img->dpi_y = ch[0]->dpi_y;
+    phieu_rgb_image *crop = NULL, *small = NULL;
+    assert_int_equal(phieu_rgb_image_crop(img, 190, -5, 40, 30, &crop, &err), 0);
+    assert_int_equal(crop->width, 13);
+    assert_int_equal(crop->height, 25);
+    assert_int_equal(phieu_rgb_image_crop(img, 300, 0, 5, 5, &small, &err), PHIEU_EINVAL);
+    assert_int_equal(phieu_rgb_image_scale_to_fit(img, 50, 50, &small, &err), 0);
+    for (int k = 0; k < 3; k++) {
+        phieu_image *gc = NULL, *gs = NULL;
+        assert_int_equal(phieu_image_crop(ch[k], 190, -5, 40, 30, &gc, &err), 0);
+        assert_int_equal(phieu_image_scale_to_fit(ch[k], 50, 50, &gs, &err), 0);
+        assert_int_equal(small->width, gs->width);
+        assert_int_equal(small->height, gs->height);
+        assert_true(small->dpi_x == gs->dpi_x);
+        for (int y = 0; y < gc->height; y++)
+            for (int x = 0; x < gc->width; x++)
+                assert_int_equal(crop->pixels[(size_t)y * crop->stride + 3 * (size_t)x + k],
+                                 gc->pixels[(size_t)y * gc->stride + (size_t)x]);
+        for (int y = 0; y < gs->height; y++)
+            for (int x = 0; x < gs->width; x++)
+                assert_int_equal(small->pixels[(size_t)y * small->stride + 3 * (size_t)x + k],
+                                 gs->pixels[(size_t)y * gs->stride + (size_t)x]);
+        phieu_image_destroy(&gc);
+        phieu_image_destroy(&gs);
+        phieu_image_destroy(&ch[k]);
+    }
+    uint8_t *png = NULL;
+    size_t len = 0;
+    assert_int_equal(phieu_rgb_image_encode_png(small, &png, &len, &err), 0);
+    const char *path = tmp_path("c-encoded.png");
+    spit(path, png, len);
+    phieu_free(png);
+    phieu_rgb_image *back = NULL;
+    assert_int_equal(phieu_rgb_image_load(path, 0, NULL, &back, &err), 0);
+    assert_int_equal(back->width, small->width);
+    for (int y = 0; y < small->height; y++)
+        assert_memory_equal(back->pixels + (size_t)y * back->stride,
+                            small->pixels + (size_t)y * small->stride, 3 * (size_t)small->width);
+    phieu_rgb_image_destroy(&back);
+    phieu_rgb_image_destroy(&small);
+    phieu_rgb_image_destroy(&crop);
+    phieu_rgb_image_destroy(&img);
+}
+
 /* ---- setup ---- */
 
 static int group_setup(void **state)
@@ -1637,6 +1983,13 @@ int main(void)
         cmocka_unit_test(test_truncated_and_corrupt_files_give_format_errors),
         cmocka_unit_test(test_loaders_print_nothing),
         cmocka_unit_test(test_out_of_memory_is_a_clean_error),
+        cmocka_unit_test(test_rgb_tiff_decodes_colour),
+        cmocka_unit_test(test_rgb_gray_tiff_is_r_eq_g_eq_b),
+        cmocka_unit_test(test_rgb_tiff_orientation),
+        cmocka_unit_test(test_rgb_png_every_colour_type),
+        cmocka_unit_test(test_rgb_red_mark_and_as_stored),
+        cmocka_unit_test(test_rgb_limits_and_truncated_files),
+        cmocka_unit_test(test_rgb_crop_scale_encode),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

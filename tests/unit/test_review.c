@@ -37,11 +37,13 @@
 #include "phieu/decisions.h"
 #include "phieu/form.h"
 #include "phieu/image.h"
+#include "phieu/intake.h"
 #include "phieu/omr.h"
 #include "phieu/pages.h"
 #include "phieu/render.h"
 #include "phieu/review.h"
 #include "phieu/session.h"
+#include "phieu/source.h"
 #include "phieu/tally.h"
 #include "phieu/util.h"
 
@@ -1437,6 +1439,185 @@ static void test_images(void **state)
     json_decref(q);
 }
 
+/* ---- colour scans on the screen ---- */
+
+/* A red ballpoint (gen_samples' red pen: 0.80, 0.10, 0.12), which the reader's red dropout
+ * reads near paper white. */
+static const uint8_t red_pen[3] = {204, 26, 31};
+
+/* The choice of row `row` (0-based) that holds no ink on the gray page: the box with the
+ * fewest dark pixels. */
+static int empty_choice(const phieu_image *im, const phieu_layout *lay, int row)
+{
+    int best = 0;
+    long best_dark = -1;
+    for (int c = 0; c < lay->n_choices; c++) {
+        phieu_rect b = lay->boxes[row][c];
+        long dark = 0;
+        for (int y = (int)MM(b.y) + 3; y < (int)MM(b.y + b.h) - 3; y++)
+            for (int x = (int)MM(b.x) + 3; x < (int)MM(b.x + b.w) - 3; x++)
+                dark += im->pixels[(size_t)y * im->stride + x] < 128;
+        if (best_dark < 0 || dark < best_dark)
+            best = c, best_dark = dark;
+    }
+    return best;
+}
+
+/* Imports, beside the running server as a scanning station would, a ballot scanned in
+ * colour: an RGB PNG (archived as received) with a faint gray mark in row 2 (so that the
+ * sheet has a case in the queue) and an empty box of row `red_row` (1-based) filled in red
+ * pen. Its box is returned in *red_box (mm). */
+static void import_colour_ballot(const world *w, int red_row, phieu_rect *red_box)
+{
+    phieu_error err = {0};
+    phieu_form *f = NULL;
+    phieu_layout lay;
+    phieu_image *blank = NULL, *im = NULL;
+    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
+    assert_int_equal(draw_ballot_faint(f, &lay, blank, N_PAGES + 1, 1, &im, &err), 0);
+    *red_box = lay.boxes[red_row - 1][empty_choice(im, &lay, red_row - 1)];
+    size_t n = (size_t)im->width * (size_t)im->height;
+    uint8_t *rgb = malloc(3 * n);
+    assert_non_null(rgb);
+    for (int y = 0; y < im->height; y++)
+        for (int x = 0; x < im->width; x++)
+            memset(rgb + 3 * ((size_t)y * im->width + x), im->pixels[(size_t)y * im->stride + x],
+                   3);
+    for (int y = (int)MM(red_box->y); y < (int)MM(red_box->y + red_box->h); y++)
+        for (int x = (int)MM(red_box->x); x < (int)MM(red_box->x + red_box->w); x++)
+            memcpy(rgb + 3 * ((size_t)y * im->width + x), red_pen, 3);
+    uint8_t *png = NULL;
+    size_t len = 0;
+    assert_int_equal(phieu_rgb_encode_png(rgb, im->width, im->height, DPI, &png, &len, &err), 0);
+    free(rgb);
+    char folder[400], file[450];
+    snprintf(folder, sizeof folder, "%s/colour-in", w->dir);
+    snprintf(file, sizeof file, "%s/red.png", folder);
+    assert_int_equal(phieu_mkdir_p(folder, &err), 0);
+    assert_int_equal(phieu_write_file_durable(file, png, len, &err), 0);
+    phieu_free(png);
+    phieu_session *s = NULL;
+    assert_int_equal(phieu_session_open(w->session, &s, &err), 0);
+    phieu_source *src = NULL;
+    const char *paths[] = {folder};
+    assert_int_equal(phieu_source_open_files(paths, 1, 0, NULL, &src, &err), 0);
+    phieu_intake_options o = {0};
+    o.jobs = 1;
+    o.new_batch = 1;
+    o.actor = "test";
+    phieu_intake *in = NULL;
+    assert_int_equal(phieu_intake_create(s, &o, &in, &err), 0);
+    if (phieu_intake_run(in, src, &err) != 0)
+        fail_msg("import: %s", err.message);
+    assert_int_equal(phieu_intake_finish(in, NULL, NULL, &err), 0);
+    phieu_intake_destroy(&in);
+    phieu_source_destroy(&src);
+    phieu_session_close(&s);
+    phieu_image_destroy(&im);
+    phieu_image_destroy(&blank);
+    phieu_form_destroy(&f);
+}
+
+/* GETs an image of the screen and decodes it in colour; *colour_type: the PNG's own
+ * (byte 25 of the file: 0 gray, 2 RGB). */
+static phieu_rgb_image *get_image(const client *c, const char *path, int *colour_type)
+{
+    http_res r;
+    assert_int_equal(http(c, "GET", path, NULL, 0, &r), 0);
+    if (!is_png(&r))
+        fail_msg("%s: answered %d, not a PNG", path, r.status);
+    *colour_type = r.len > 25 ? (uint8_t)r.body[25] : -1;
+    phieu_image_reader *rd = NULL;
+    phieu_rgb_image *im = NULL;
+    phieu_image_limits lim = phieu_image_default_limits();
+    phieu_error err = {0};
+    assert_int_equal(
+        phieu_image_reader_open_memory((uint8_t *)r.body, r.len, path, &lim, &rd, &err), 0);
+    assert_int_equal(phieu_image_reader_next_rgb(rd, &im, &err), 1);
+    phieu_image_reader_close(&rd);
+    http_free(&r);
+    return im;
+}
+
+/* The pixel at (x, y) is the red pen's: red high, green and blue low. */
+static void expect_red(const phieu_rgb_image *im, double x, double y, const char *what)
+{
+    assert_true(x >= 0 && y >= 0 && x < im->width && y < im->height);
+    const uint8_t *p = im->pixels + (size_t)y * (size_t)im->stride + 3 * (size_t)x;
+    if (p[0] < 180 || p[1] > 80 || p[2] > 80)
+        fail_msg("%s at (%.0f, %.0f) is %d,%d,%d, not red", what, x, y, p[0], p[1], p[2]);
+}
+
+/* The sheet of the queue's first row case in batch `batch` (a page placed on its form). */
+static const char *sheet_of_batch(json_t *q, int batch)
+{
+    json_t *items = json_object_get(q, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        if (json_integer_value(json_object_get(it, "batch")) == batch &&
+            json_integer_value(json_object_get(it, "row")) > 0)
+            return json_string_value(json_object_get(it, "sheet"));
+    }
+    fail_msg("no case of batch %d in the queue", batch);
+    return NULL;
+}
+
+/* A page scanned in colour is shown in colour: a box filled in red pen, which the reader's
+ * gray (red dropout) takes to near white, is red in the page, its thumbnail and its row's
+ * zoom; a page scanned in gray is still served as a gray PNG. */
+static void test_colour_page_shown_in_colour(void **state)
+{
+    world *w = *state;
+    const int red_row = 5;
+    phieu_rect box;
+    import_colour_ballot(w, red_row, &box);
+    client c = {w->port, "", ""};
+    assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
+    json_t *q = queue(&c);
+    const char *sheet = sheet_of_batch(q, 2); /* the import's own batch */
+    double cx = box.x + box.w / 2, cy = box.y + box.h / 2; /* mm */
+    char path[256];
+    int type = -1;
+    snprintf(path, sizeof path, "/img/%s/page.png", sheet);
+    phieu_rgb_image *im = get_image(&c, path, &type);
+    assert_int_equal(type, 2);
+    double scale = im->width / MM(210.0); /* the page view of an A4 page */
+    expect_red(im, MM(cx) * scale, MM(cy) * scale, "page.png");
+    phieu_rgb_image_destroy(&im);
+    snprintf(path, sizeof path, "/img/%s/thumb.png", sheet);
+    im = get_image(&c, path, &type);
+    assert_int_equal(type, 2);
+    scale = im->width / MM(210.0);
+    expect_red(im, MM(cx) * scale, MM(cy) * scale, "thumb.png");
+    phieu_rgb_image_destroy(&im);
+    /* The zoom starts at the first choice column, 1.5 mm above the row's band. */
+    phieu_error err = {0};
+    phieu_form *f = NULL;
+    phieu_layout lay;
+    phieu_image *blank = NULL;
+    assert_int_equal(load_form(&f, &lay, &blank, &err), 0);
+    snprintf(path, sizeof path, "/img/%s/row/%d.png", sheet, red_row);
+    im = get_image(&c, path, &type);
+    assert_int_equal(type, 2);
+    expect_red(im, MM(cx - lay.column_x[3]), MM(cy - (lay.rows[red_row - 1].y - 1.5)),
+               "row zoom");
+    phieu_rgb_image_destroy(&im);
+    phieu_image_destroy(&blank);
+    phieu_form_destroy(&f);
+
+    /* The fixture's pages were scanned in gray: gray PNGs, as before. */
+    const char *gray_sheet = sheet_of_batch(q, 1);
+    const char *what[] = {"page.png", "thumb.png", "row/2.png"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "/img/%s/%s", gray_sheet, what[i]);
+        im = get_image(&c, path, &type);
+        assert_int_equal(type, 0);
+        assert_int_equal(im->colour, 0);
+        phieu_rgb_image_destroy(&im);
+    }
+    json_decref(q);
+}
+
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -1958,6 +2139,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_reader_head_not_offered_tie, setup, teardown),
         cmocka_unit_test_setup_teardown(test_totals_follow_board_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_colour_page_shown_in_colour, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_logins_slowed_then_locked, setup_strict,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_requests_keep_server_alive, setup, teardown),
