@@ -136,8 +136,8 @@ typedef struct phieu_rgb_image {
     uint8_t *pixels; /* width x height R, G, B triples, owned by the image */
     double dpi_x;    /* from the file's resolution tags; 0 when the file has none */
     double dpi_y;
-    int colour;      /* 1: the page is stored in colour (RGB, or a palette with a colour);
-                        0: it is gray (every pixel has R = G = B) */
+    int colour; /* 1: the page is stored in colour (RGB, or a palette with a colour);
+                   0: it is gray (every pixel has R = G = B) */
 } phieu_rgb_image;
 
 /* A new white colour image (colour set to 1). */
@@ -146,8 +146,7 @@ void phieu_rgb_image_destroy(phieu_rgb_image **img);
 
 /* Like phieu_image_reader_next, the page in colour: 1 and a new image in *page, 0 at the
  * end, or a negative code (the same limits, checks and messages as the gray page). */
-int phieu_image_reader_next_rgb(phieu_image_reader *r, phieu_rgb_image **page,
-                                phieu_error *err);
+int phieu_image_reader_next_rgb(phieu_image_reader *r, phieu_rgb_image **page, phieu_error *err);
 /* Page `page_index` (0-based) of a file in colour. */
 int phieu_rgb_image_load(const char *path, int page_index, const phieu_image_limits *limits,
                          phieu_rgb_image **out, phieu_error *err);

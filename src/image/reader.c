@@ -216,8 +216,7 @@ int phieu_image_reader_next(phieu_image_reader *r, phieu_image **page, phieu_err
     return rc;
 }
 
-int phieu_image_reader_next_rgb(phieu_image_reader *r, phieu_rgb_image **page,
-                                phieu_error *err)
+int phieu_image_reader_next_rgb(phieu_image_reader *r, phieu_rgb_image **page, phieu_error *err)
 {
     phieu_image_out o = {.want = PHIEU_OUT_RGB};
     int rc = reader_next_out(r, &o, err);

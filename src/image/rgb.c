@@ -65,13 +65,13 @@ void phieu_rgb_image_destroy(phieu_rgb_image **img)
 }
 
 /* A new image of the w x h rectangle at (x, y) of src, which lies inside it. */
-static int copy_rect(const phieu_rgb_image *src, int x, int y, int w, int h,
-                     phieu_rgb_image **out, phieu_error *err)
+static int copy_rect(const phieu_rgb_image *src, int x, int y, int w, int h, phieu_rgb_image **out,
+                     phieu_error *err)
 {
     phieu_rgb_image *img = phieu_rgb_image_alloc_raw(w, h);
     if (!img)
-        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory copying a %dx%d colour image",
-                               w, h);
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory copying a %dx%d colour image", w,
+                               h);
     for (int row = 0; row < h; row++)
         memcpy(img->pixels + (size_t)row * (size_t)img->stride,
                src->pixels + (size_t)(y + row) * (size_t)src->stride + (size_t)x * RGB_CHANNELS,
@@ -109,9 +109,8 @@ int phieu_rgb_image_scale_to_fit(const phieu_rgb_image *src, int max_w, int max_
     int64_t nw, nh;
     phieu_image_fit_size(w, h, max_w, max_h, &nw, &nh);
     phieu_rgb_image *dst = phieu_rgb_image_alloc_raw((int)nw, (int)nh);
-    if (!dst ||
-        phieu_image_box_scale(src->pixels, (size_t)src->stride, w, h, RGB_CHANNELS, dst->pixels,
-                              (size_t)dst->stride, nw, nh) != 0) {
+    if (!dst || phieu_image_box_scale(src->pixels, (size_t)src->stride, w, h, RGB_CHANNELS,
+                                      dst->pixels, (size_t)dst->stride, nw, nh) != 0) {
         phieu_rgb_image_destroy(&dst);
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory scaling a %dx%d colour image",
                                src->width, src->height);
@@ -129,8 +128,8 @@ int phieu_rgb_image_encode_png(const phieu_rgb_image *img, uint8_t **data, size_
     if (!img || !img->pixels)
         return phieu_error_set(err, PHIEU_EINVAL, "cannot encode an empty image");
     return phieu_image_png_encode(img->pixels, img->width, img->height, (size_t)img->stride,
-                                  RGB_CHANNELS, img->dpi_x, img->dpi_y, "(colour image)", data,
-                                  len, err);
+                                  RGB_CHANNELS, img->dpi_x, img->dpi_y, "(colour image)", data, len,
+                                  err);
 }
 
 /* ---- the decoders' page sink ---- */
@@ -145,8 +144,8 @@ int phieu_image_out_alloc(phieu_image_reader *r, phieu_image_out *o, int width, 
         if (o->rgb)
             o->rgb->colour = colour;
     } else {
-        o->gray = r ? phieu_image_reader_page(r, width, height)
-                    : phieu_image_alloc_raw(width, height);
+        o->gray =
+            r ? phieu_image_reader_page(r, width, height) : phieu_image_alloc_raw(width, height);
     }
     if (!o->rgb && !o->gray)
         return -1;

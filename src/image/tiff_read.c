@@ -1,9 +1,10 @@
 /*
  * tiff_read.c - decodes the pages (directories) of a TIFF held in memory into 8-bit gray
- * (or RGB, for showing a page) through libtiff's client I/O: 1/2/4/8/16-bit gray, palette, gray+alpha, RGB/RGBA (8 and
- * 16 bit), JPEG YCbCr, strips and tiles, every compression this libtiff was built with.
- * Anything else goes through TIFFRGBAImage as a fallback. libtiff's messages are captured
- * per file (TIFFOpenOptions), never printed. Writing TIFF is in tiff_write.c.
+ * (or RGB, for showing a page) through libtiff's client I/O: 1/2/4/8/16-bit gray, palette,
+ * gray+alpha, RGB/RGBA (8 and 16 bit), JPEG YCbCr, strips and tiles, every compression
+ * this libtiff was built with. Anything else goes through TIFFRGBAImage as a fallback.
+ * libtiff's messages are captured per file (TIFFOpenOptions), never printed. Writing TIFF
+ * is in tiff_write.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -293,8 +294,8 @@ static void conv_for_rgb(conv *c)
 }
 
 /* Converts row y of the page (from column x0, n pixels) from decoded samples. */
-static inline void emit_row(const conv *c, const phieu_image_out *o, const uint8_t *in,
-                            uint32_t y, uint32_t x0, int n)
+static inline void emit_row(const conv *c, const phieu_image_out *o, const uint8_t *in, uint32_t y,
+                            uint32_t x0, int n)
 {
     uint8_t *row = phieu_image_out_row(o, y) + (size_t)x0 * (size_t)o->channels;
     if (o->channels == 1)
@@ -649,8 +650,7 @@ static inline void oriented_source(uint16_t o, int W, int H, int vx, int vy, int
  *      6 right-top, 7 right-bottom, 8 left-bottom. 5..8 swap width and height (and the
  *      two resolutions).
  *   2. Any other value is treated as 1, as libtiff's own readers do. */
-static int apply_orientation(phieu_image_reader *r, TIFF *tif, phieu_image_out *o,
-                             phieu_error *err)
+static int apply_orientation(phieu_image_reader *r, TIFF *tif, phieu_image_out *o, phieu_error *err)
 {
     uint16_t orient = ORIENTATION_TOPLEFT;
     TIFFGetFieldDefaulted(tif, TIFFTAG_ORIENTATION, &orient);
@@ -684,8 +684,7 @@ static int apply_orientation(phieu_image_reader *r, TIFF *tif, phieu_image_out *
 
 /* The checks before a page's pixels are decoded: its size within the limits and a codec
  * this libtiff has. Returns 0 or a PHIEU_E code with the message set. */
-static int check_page(phieu_image_reader *r, TIFF *tif, uint32_t *w, uint32_t *h,
-                      phieu_error *err)
+static int check_page(phieu_image_reader *r, TIFF *tif, uint32_t *w, uint32_t *h, phieu_error *err)
 {
     if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, w) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, h))
         return format_error(r, err, "the image size is missing");

@@ -1173,16 +1173,14 @@ static int shown_load(const char *path, shown_page *p, phieu_error *err)
     return phieu_image_load_as_stored(path, 0, &lim, &p->gray, &p->rgb, err);
 }
 
-static int shown_fit(const shown_page *p, int max_w, int max_h, shown_page *out,
-                     phieu_error *err)
+static int shown_fit(const shown_page *p, int max_w, int max_h, shown_page *out, phieu_error *err)
 {
     if (p->rgb)
         return phieu_rgb_image_scale_to_fit(p->rgb, max_w, max_h, &out->rgb, err);
     return phieu_image_scale_to_fit(p->gray, max_w, max_h, &out->gray, err);
 }
 
-static int shown_crop(const shown_page *p, const double box[4], shown_page *out,
-                      phieu_error *err)
+static int shown_crop(const shown_page *p, const double box[4], shown_page *out, phieu_error *err)
 {
     int x = (int)box[0], y = (int)box[1];
     int w = (int)(box[2] - box[0] + 1), h = (int)(box[3] - box[1] + 1);

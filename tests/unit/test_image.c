@@ -1755,16 +1755,19 @@ static void test_rgb_png_every_colour_type(void **state)
 {
     (void)state;
     const int kinds[][2] = {
-        {PNG_COLOR_TYPE_GRAY, 1},       {PNG_COLOR_TYPE_GRAY, 8},
-        {PNG_COLOR_TYPE_GRAY, 16},      {PNG_COLOR_TYPE_GRAY_ALPHA, 8},
-        {PNG_COLOR_TYPE_RGB, 8},        {PNG_COLOR_TYPE_RGB, 16},
-        {PNG_COLOR_TYPE_RGB_ALPHA, 8},  {PNG_COLOR_TYPE_PALETTE, 4},
-        {PNG_COLOR_TYPE_PALETTE, 8},
+        {PNG_COLOR_TYPE_GRAY, 1},       {PNG_COLOR_TYPE_GRAY, 8},    {PNG_COLOR_TYPE_GRAY, 16},
+        {PNG_COLOR_TYPE_GRAY_ALPHA, 8}, {PNG_COLOR_TYPE_RGB, 8},     {PNG_COLOR_TYPE_RGB, 16},
+        {PNG_COLOR_TYPE_RGB_ALPHA, 8},  {PNG_COLOR_TYPE_PALETTE, 4}, {PNG_COLOR_TYPE_PALETTE, 8},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         for (int interlace = 0; interlace <= 1; interlace++) {
-            pspec s = {37, 29, kinds[i][1], kinds[i][0],
-                       interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, 0, 11811};
+            pspec s = {37,
+                       29,
+                       kinds[i][1],
+                       kinds[i][0],
+                       interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+                       0,
+                       11811};
             char name[64];
             snprintf(name, sizeof name, "rgb-c%d-d%d-i%d.png", s.color, s.depth, interlace);
             const char *path = write_png(name, &s);

@@ -1574,7 +1574,7 @@ static void test_colour_page_shown_in_colour(void **state)
     client c = {w->port, "", ""};
     assert_int_equal(login(&c, "an", "mat-khau-an"), 200);
     json_t *q = queue(&c);
-    const char *sheet = sheet_of_batch(q, 2); /* the import's own batch */
+    const char *sheet = sheet_of_batch(q, 2);              /* the import's own batch */
     double cx = box.x + box.w / 2, cy = box.y + box.h / 2; /* mm */
     char path[256];
     int type = -1;
@@ -1599,8 +1599,7 @@ static void test_colour_page_shown_in_colour(void **state)
     snprintf(path, sizeof path, "/img/%s/row/%d.png", sheet, red_row);
     im = get_image(&c, path, &type);
     assert_int_equal(type, 2);
-    expect_red(im, MM(cx - lay.column_x[3]), MM(cy - (lay.rows[red_row - 1].y - 1.5)),
-               "row zoom");
+    expect_red(im, MM(cx - lay.column_x[3]), MM(cy - (lay.rows[red_row - 1].y - 1.5)), "row zoom");
     phieu_rgb_image_destroy(&im);
     phieu_image_destroy(&blank);
     phieu_form_destroy(&f);
