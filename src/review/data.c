@@ -7,6 +7,7 @@
  */
 #include <jansson.h>
 #include <microhttpd.h>
+#include <semaphore.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,9 +38,15 @@
  * its box (a 6-7 mm box leaves about 2 mm of band around it). */
 #define REVIEW_ROW_MARGIN_MM 1.5
 
+/* Pages decoded at once for the screen's images: a browser asks for several images
+ * together and each connection has its thread, while a 600 dpi colour page takes about
+ * 105 MB decoded; decoding is CPU work, which more threads than cores do not speed up. */
+#define REVIEW_MAX_DECODES 2
+
 struct review_data {
     pthread_mutex_t lock; /* one session handle, used by one thread at a time */
     phieu_session *session;
+    sem_t decodes; /* REVIEW_MAX_DECODES slots for decoding a page */
 };
 
 int review_data_open(const char *session_path, review_data **out, phieu_error *err)
@@ -51,8 +58,14 @@ int review_data_open(const char *session_path, review_data **out, phieu_error *e
         phieu_free(d);
         return phieu_error_set(err, PHIEU_ENOMEM, "review: cannot create a lock");
     }
+    if (sem_init(&d->decodes, 0, REVIEW_MAX_DECODES) != 0) {
+        pthread_mutex_destroy(&d->lock);
+        phieu_free(d);
+        return phieu_error_set(err, PHIEU_ENOMEM, "review: cannot create a semaphore");
+    }
     int rc = phieu_session_open(session_path, &d->session, err);
     if (rc != 0) {
+        sem_destroy(&d->decodes);
         pthread_mutex_destroy(&d->lock);
         phieu_free(d);
         return rc;
@@ -67,6 +80,7 @@ void review_data_close(review_data **dp)
         return;
     review_data *d = *dp;
     phieu_session_close(&d->session);
+    sem_destroy(&d->decodes);
     pthread_mutex_destroy(&d->lock);
     phieu_free(d);
     *dp = NULL;
@@ -1216,30 +1230,21 @@ static int row_zoom(const shown_page *page, const phieu_reading *r, const phieu_
     return rc;
 }
 
-/* Makes the PNG `a` asks for from the sheet's archived image (r: room for its reading), in
- * colour when the archive is (shown_page). Notes the image's size in the cache on the way,
- * for the screen's box positions. */
-static int image_png(review_request *req, const image_ask *a, phieu_reading *r, uint8_t **png,
-                     size_t *len, phieu_error *err)
-{
-    review_data *d = req->srv->data;
-    phieu_sheet sh;
-    shown_page img = {0}, out = {0};
-    phieu_layout lay;
-    memset(&lay, 0, sizeof lay);
-    pthread_mutex_lock(&d->lock);
+/* Where a sheet's image comes from and how its rows are placed, read under the session's
+ * lock; decoding happens outside it. */
+typedef struct image_source {
     char path[4096];
-    int rc = phieu_session_sheet_get(d->session, a->sheet, &sh, r, err);
-    if (rc == 0)
-        rc = sheet_image_path(d->session, &sh, path, sizeof path, err);
-    const phieu_session_info *info = phieu_session_get_info(d->session);
-    int have_layout = rc == 0 && has_transform(r) && r->form_index < info->n_forms;
-    if (have_layout)
-        lay = info->layouts[r->form_index];
-    pthread_mutex_unlock(&d->lock);
-    /* Decoding, scaling and encoding happen outside the session's lock. */
-    if (rc == 0)
-        rc = shown_load(path, &img, err);
+    phieu_layout lay;
+    int have_layout;
+} image_source;
+
+/* The PNG `a` asks for, decoded from the archived image at src->path (r: the sheet's
+ * reading). Notes the image's size in the cache on the way, for the screen's boxes. */
+static int shown_png(review_request *req, const image_ask *a, const phieu_reading *r,
+                     const image_source *src, uint8_t **png, size_t *len, phieu_error *err)
+{
+    shown_page img = {0}, out = {0};
+    int rc = shown_load(src->path, &img, err);
     if (rc == 0) {
         char skey[64];
         int size[2] = {img.gray ? img.gray->width : img.rgb->width,
@@ -1252,16 +1257,45 @@ static int image_png(review_request *req, const image_ask *a, phieu_reading *r, 
     else if (rc == 0 && a->kind == 1)
         rc = shown_fit(&img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, err);
     else if (rc == 0 && a->kind == 2) {
-        if (!have_layout || a->row > lay.n_rows)
+        if (!src->have_layout || a->row > src->lay.n_rows)
             rc = phieu_error_set(err, PHIEU_ENOTFOUND,
                                  "sheet '%s' has no row %d that could be placed", a->sheet, a->row);
         else
-            rc = row_zoom(&img, r, &lay, a->row, &out, err);
+            rc = row_zoom(&img, r, &src->lay, a->row, &out, err);
     }
     if (rc == 0)
         rc = shown_encode(&out, png, len, err);
     shown_release(&img);
     shown_release(&out);
+    return rc;
+}
+
+/* Makes the PNG `a` asks for from the sheet's archived image (r: room for its reading),
+ * in colour when the archive is (shown_page), at most REVIEW_MAX_DECODES at a time. */
+static int image_png(review_request *req, const image_ask *a, phieu_reading *r, uint8_t **png,
+                     size_t *len, phieu_error *err)
+{
+    review_data *d = req->srv->data;
+    phieu_sheet sh;
+    image_source *src = phieu_calloc(1, sizeof *src);
+    if (!src)
+        return phieu_error_set(err, PHIEU_ENOMEM, "review: out of memory");
+    pthread_mutex_lock(&d->lock);
+    int rc = phieu_session_sheet_get(d->session, a->sheet, &sh, r, err);
+    if (rc == 0)
+        rc = sheet_image_path(d->session, &sh, src->path, sizeof src->path, err);
+    const phieu_session_info *info = phieu_session_get_info(d->session);
+    src->have_layout = rc == 0 && has_transform(r) && r->form_index < info->n_forms;
+    if (src->have_layout)
+        src->lay = info->layouts[r->form_index];
+    pthread_mutex_unlock(&d->lock);
+    if (rc == 0) {
+        while (sem_wait(&d->decodes) != 0) /* only a signal interrupts it: wait again */
+            ;
+        rc = shown_png(req, a, r, src, png, len, err);
+        sem_post(&d->decodes);
+    }
+    phieu_free(src);
     return rc;
 }
 
