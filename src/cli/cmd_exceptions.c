@@ -12,6 +12,7 @@
 #include "phieu/decisions.h"
 #include "phieu/image.h"
 #include "phieu/pages.h"
+#include "phieu/picture.h"
 #include "phieu/session.h"
 #include "phieu/util.h"
 
@@ -43,38 +44,27 @@ static const char *state_word(int state)
     }
 }
 
-/* The pixel box of a page rectangle (mm) through a reading's transform. */
-static void map_rect(const double t[9], phieu_rect r, double box[4])
-{
-    box[0] = box[1] = 1e300;
-    box[2] = box[3] = -1e300;
-    double xs[2] = {r.x, r.x + r.w}, ys[2] = {r.y, r.y + r.h};
-    for (int i = 0; i < 2; i++)
-        for (int k = 0; k < 2; k++) {
-            double w = t[6] * xs[i] + t[7] * ys[k] + t[8];
-            w = w == 0 ? 1e-12 : w;
-            double px = (t[0] * xs[i] + t[1] * ys[k] + t[2]) / w;
-            double py = (t[3] * xs[i] + t[4] * ys[k] + t[5]) / w;
-            box[0] = px < box[0] ? px : box[0];
-            box[1] = py < box[1] ? py : box[1];
-            box[2] = px > box[2] ? px : box[2];
-            box[3] = py > box[3] ? py : box[3];
-        }
-}
-
-static int write_png(const phieu_image *img, const char *path, phieu_error *err)
+/* Writes one picture of the sheet's page (phieu/picture.h) to DIR/NUMBER-<name>.png and
+ * says so. */
+static int write_picture(const char *path, const phieu_layout *lay, const phieu_reading *r,
+                         const phieu_picture_ask *ask, const char *dir, const phieu_exception *e,
+                         const char *name, phieu_error *err)
 {
     uint8_t *png = NULL;
     size_t len = 0;
-    int rc = phieu_image_encode_png(img, &png, &len, err);
+    char out[4096];
+    snprintf(out, sizeof out, "%s/%lld-%s.png", dir, (long long)e->id, name);
+    int rc = phieu_picture_png(path, lay, r, ask, &png, &len, NULL, err);
     if (rc == 0)
-        rc = phieu_write_file_durable(path, png, len, err);
+        rc = phieu_write_file_durable(out, png, len, err);
     phieu_free(png);
+    if (rc == 0)
+        printf("  wrote %s\n", out);
     return rc;
 }
 
-/* Writes DIR/NUMBER-page.png and, for a row exception whose page was placed, the row's
- * boxes as DIR/NUMBER-row-N.png. Prints the files written. */
+/* Writes DIR/NUMBER-page.png (the page as scanned, in colour if it was) and, for a row
+ * exception whose page was placed, the row's boxes full size as DIR/NUMBER-row-N.png. */
 static int write_images(phieu_session *s, const phieu_exception *e, const char *dir,
                         phieu_error *err)
 {
@@ -82,53 +72,33 @@ static int write_images(phieu_session *s, const phieu_exception *e, const char *
     phieu_reading *r = phieu_calloc(1, sizeof *r);
     if (!r)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory");
-    phieu_image *img = NULL, *crop = NULL;
-    char path[4096], out[4096];
+    char path[4096];
     int rc = phieu_session_sheet_get(s, e->sheet_id, &sh, r, err);
     if (rc == 0 && sh.unreadable) {
         printf("  (exception %lld: the file could not be decoded; there is no image)\n",
                (long long)e->id);
-        goto done;
+        phieu_free(r);
+        return 0;
     }
     if (rc == 0)
         rc = phieu_session_image_path(s, sh.sha256, 0, path, sizeof path, err);
-    if (rc == 0) {
-        phieu_image_limits lim = phieu_image_default_limits();
-        rc = phieu_image_load(path, 0, &lim, &img, err);
-    }
-    if (rc == 0) {
-        snprintf(out, sizeof out, "%s/%lld-page.png", dir, (long long)e->id);
-        rc = write_png(img, out, err);
-        if (rc == 0)
-            printf("  wrote %s\n", out);
-    }
+    phieu_picture_ask page = {0, 0, 0, 0};
+    if (rc == 0)
+        rc = write_picture(path, NULL, NULL, &page, dir, e, "page", err);
     const phieu_session_info *info = phieu_session_get_info(s);
-    if (rc == 0 && e->row > 0 && r->form_index >= 0 && r->form_index < info->n_forms &&
-        r->transform[8] != 0) {
+    if (rc == 0 && e->row > 0 && phieu_picture_placed(r) && r->form_index < info->n_forms) {
         const phieu_layout *lay = &info->layouts[r->form_index];
-        if (e->row <= lay->n_rows) {
-            phieu_rect band = lay->rows[e->row - 1];
-            phieu_rect boxes = {lay->column_x[3], band.y - ROW_CROP_MARGIN_MM,
-                                lay->column_x[3 + lay->n_choices] - lay->column_x[3],
-                                band.h + 2 * ROW_CROP_MARGIN_MM};
-            double b[4];
-            map_rect(r->transform, boxes, b);
-            int x0 = b[0] < 0 ? 0 : (int)b[0], y0 = b[1] < 0 ? 0 : (int)b[1];
-            int x1 = b[2] >= img->width ? img->width - 1 : (int)b[2];
-            int y1 = b[3] >= img->height ? img->height - 1 : (int)b[3];
-            if (x1 > x0 && y1 > y0) {
-                rc = phieu_image_crop(img, x0, y0, x1 - x0 + 1, y1 - y0 + 1, &crop, err);
-                snprintf(out, sizeof out, "%s/%lld-row-%d.png", dir, (long long)e->id, e->row);
-                if (rc == 0)
-                    rc = write_png(crop, out, err);
-                if (rc == 0)
-                    printf("  wrote %s\n", out);
-            }
+        phieu_picture_ask row = {e->row, ROW_CROP_MARGIN_MM, 0, 0};
+        char name[32];
+        snprintf(name, sizeof name, "row-%d", e->row);
+        if (e->row <= lay->n_rows)
+            rc = write_picture(path, lay, r, &row, dir, e, name, err);
+        if (rc == PHIEU_ENOTFOUND) { /* the page is written: the row is on it, or not */
+            printf("  (exception %lld: %s)\n", (long long)e->id, err->message);
+            phieu_error_clear(err);
+            rc = 0;
         }
     }
-done:
-    phieu_image_destroy(&img);
-    phieu_image_destroy(&crop);
     phieu_free(r);
     return rc;
 }

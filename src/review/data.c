@@ -20,6 +20,7 @@
 #include "phieu/decisions.h"
 #include "phieu/image.h"
 #include "phieu/pages.h"
+#include "phieu/picture.h"
 #include "phieu/session.h"
 #include "phieu/tally.h"
 #include "review/board_read.h"
@@ -523,38 +524,6 @@ static void api_queue(review_request *req, review_response *res)
 
 /* ---- one exception --------------------------------------------------------------------- */
 
-/* The bounding box, in image pixels, of a rectangle in page mm under the reading's
- * projective transform (page mm -> image pixels). */
-static void map_rect(const double t[9], phieu_rect r, double margin, double box[4])
-{
-    double xs[2] = {r.x - margin, r.x + r.w + margin};
-    double ys[2] = {r.y - margin, r.y + r.h + margin};
-    box[0] = box[1] = 1e300;
-    box[2] = box[3] = -1e300;
-    for (int i = 0; i < 2; i++)
-        for (int k = 0; k < 2; k++) {
-            double w = t[6] * xs[i] + t[7] * ys[k] + t[8];
-            if (w == 0)
-                w = 1e-12;
-            double px = (t[0] * xs[i] + t[1] * ys[k] + t[2]) / w;
-            double py = (t[3] * xs[i] + t[4] * ys[k] + t[5]) / w;
-            if (px < box[0])
-                box[0] = px;
-            if (py < box[1])
-                box[1] = py;
-            if (px > box[2])
-                box[2] = px;
-            if (py > box[3])
-                box[3] = py;
-        }
-}
-
-/* Whether the reading's transform places pages: a rejected page has none. */
-static int has_transform(const phieu_reading *r)
-{
-    return r->form_index >= 0 && r->transform[8] != 0;
-}
-
 /* The archive path of a sheet's image; PHIEU_ENOTFOUND for an unreadable file. */
 static int sheet_image_path(phieu_session *s, const phieu_sheet *sh, char *path, size_t size,
                             phieu_error *err)
@@ -678,9 +647,9 @@ static json_t *row_json(const phieu_session_info *info, const phieu_reading *r, 
                                                "state", phieu_box_state_name(b->state)));
     }
     json_t *rect = json_null();
-    if (has_transform(r) && row >= 1 && row <= lay->n_rows && img_w > 0 && img_h > 0) {
+    if (phieu_picture_placed(r) && row >= 1 && row <= lay->n_rows && img_w > 0 && img_h > 0) {
         double box[4];
-        map_rect(r->transform, lay->rows[row - 1], 0, box);
+        phieu_picture_box(r->transform, lay->rows[row - 1], 0, box);
         rect = json_pack("{s:f, s:f, s:f, s:f}", "x", box[0] / img_w, "y", box[1] / img_h, "w",
                          (box[2] - box[0]) / img_w, "h", (box[3] - box[1]) / img_h);
     }
@@ -854,7 +823,7 @@ static void api_exception(review_request *req, review_response *res, int64_t id)
         return;
     }
     int img_w = 0, img_h = 0;
-    if (has_transform(r))
+    if (phieu_picture_placed(r))
         image_size(req->srv, d->session, &sh, &img_w, &img_h);
     const phieu_form *f =
         e.form_index >= 0 && e.form_index < info->n_forms ? info->forms[e.form_index] : NULL;
@@ -1167,69 +1136,6 @@ static int parse_image_url(const char *url, image_ask *a, review_response *res)
     return 0;
 }
 
-/* A sheet's page as the screen shows it: in colour when the archive holds it in colour (a
- * mark in red pen is seen red, not as the faint gray the reader's dropout leaves), else
- * gray. Exactly one of the two is set. */
-typedef struct shown_page {
-    phieu_image *gray;
-    phieu_rgb_image *rgb;
-} shown_page;
-
-static void shown_release(shown_page *p)
-{
-    phieu_image_destroy(&p->gray);
-    phieu_rgb_image_destroy(&p->rgb);
-}
-
-static int shown_load(const char *path, shown_page *p, phieu_error *err)
-{
-    phieu_image_limits lim = phieu_image_default_limits();
-    return phieu_image_load_as_stored(path, 0, &lim, &p->gray, &p->rgb, err);
-}
-
-static int shown_fit(const shown_page *p, int max_w, int max_h, shown_page *out, phieu_error *err)
-{
-    if (p->rgb)
-        return phieu_rgb_image_scale_to_fit(p->rgb, max_w, max_h, &out->rgb, err);
-    return phieu_image_scale_to_fit(p->gray, max_w, max_h, &out->gray, err);
-}
-
-static int shown_crop(const shown_page *p, const double box[4], shown_page *out, phieu_error *err)
-{
-    int x = (int)box[0], y = (int)box[1];
-    int w = (int)(box[2] - box[0] + 1), h = (int)(box[3] - box[1] + 1);
-    if (p->rgb)
-        return phieu_rgb_image_crop(p->rgb, x, y, w, h, &out->rgb, err);
-    return phieu_image_crop(p->gray, x, y, w, h, &out->gray, err);
-}
-
-static int shown_encode(const shown_page *p, uint8_t **png, size_t *len, phieu_error *err)
-{
-    if (p->rgb)
-        return phieu_rgb_image_encode_png(p->rgb, png, len, err);
-    return phieu_image_encode_png(p->gray, png, len, err);
-}
-
-/* The zoom of row `row` (placed by the layout `lay` and the page's transform): the choice
- * boxes of the row, edge to edge of their columns, so the screen shows the marks large,
- * each box above its score. */
-static int row_zoom(const shown_page *page, const phieu_reading *r, const phieu_layout *lay,
-                    int row, shown_page *out, phieu_error *err)
-{
-    phieu_rect band = lay->rows[row - 1];
-    phieu_rect boxes = {lay->column_x[3], band.y - REVIEW_ROW_MARGIN_MM,
-                        lay->column_x[3 + lay->n_choices] - lay->column_x[3],
-                        band.h + 2 * REVIEW_ROW_MARGIN_MM};
-    double box[4];
-    map_rect(r->transform, boxes, 0, box);
-    shown_page crop = {0};
-    int rc = shown_crop(page, box, &crop, err);
-    if (rc == 0)
-        rc = shown_fit(&crop, REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H, out, err);
-    shown_release(&crop);
-    return rc;
-}
-
 /* Where a sheet's image comes from and how its rows are placed, read under the session's
  * lock; decoding happens outside it. */
 typedef struct image_source {
@@ -1239,34 +1145,24 @@ typedef struct image_source {
 } image_source;
 
 /* The PNG `a` asks for, decoded from the archived image at src->path (r: the sheet's
- * reading). Notes the image's size in the cache on the way, for the screen's boxes. */
+ * reading, phieu/picture.h). Notes the image's size in the cache on the way, for the
+ * screen's boxes. */
 static int shown_png(review_request *req, const image_ask *a, const phieu_reading *r,
                      const image_source *src, uint8_t **png, size_t *len, phieu_error *err)
 {
-    shown_page img = {0}, out = {0};
-    int rc = shown_load(src->path, &img, err);
-    if (rc == 0) {
+    static const int max[3][2] = {{REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H},
+                                  {REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H},
+                                  {REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H}};
+    phieu_picture_ask ask = {a->kind == 2 ? a->row : 0, REVIEW_ROW_MARGIN_MM, max[a->kind][0],
+                             max[a->kind][1]};
+    int size[2] = {0, 0};
+    int rc = phieu_picture_png(src->path, src->have_layout ? &src->lay : NULL, r, &ask, png, len,
+                               size, err);
+    if (size[0] > 0) {
         char skey[64];
-        int size[2] = {img.gray ? img.gray->width : img.rgb->width,
-                       img.gray ? img.gray->height : img.rgb->height};
         snprintf(skey, sizeof skey, "%s/size", a->sheet);
         review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
     }
-    if (rc == 0 && a->kind == 0)
-        rc = shown_fit(&img, REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H, &out, err);
-    else if (rc == 0 && a->kind == 1)
-        rc = shown_fit(&img, REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H, &out, err);
-    else if (rc == 0 && a->kind == 2) {
-        if (!src->have_layout || a->row > src->lay.n_rows)
-            rc = phieu_error_set(err, PHIEU_ENOTFOUND,
-                                 "sheet '%s' has no row %d that could be placed", a->sheet, a->row);
-        else
-            rc = row_zoom(&img, r, &src->lay, a->row, &out, err);
-    }
-    if (rc == 0)
-        rc = shown_encode(&out, png, len, err);
-    shown_release(&img);
-    shown_release(&out);
     return rc;
 }
 
@@ -1285,7 +1181,7 @@ static int image_png(review_request *req, const image_ask *a, phieu_reading *r, 
     if (rc == 0)
         rc = sheet_image_path(d->session, &sh, src->path, sizeof src->path, err);
     const phieu_session_info *info = phieu_session_get_info(d->session);
-    src->have_layout = rc == 0 && has_transform(r) && r->form_index < info->n_forms;
+    src->have_layout = rc == 0 && phieu_picture_placed(r) && r->form_index < info->n_forms;
     if (src->have_layout)
         src->lay = info->layouts[r->form_index];
     pthread_mutex_unlock(&d->lock);

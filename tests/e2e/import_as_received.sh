@@ -2,7 +2,7 @@
 # import_as_received.sh - a single-page PNG or TIFF is archived as it was received (its
 # bytes are the evidence, its SHA-256 names it; a colour scan keeps its colour), a TIFF
 # that carries a scan time is re-encoded (secrecy), and everything that reads archived
-# images works on an archived TIFF: `phieu exceptions --png`, `phieu report` (the image is
+# images works on an archived TIFF: `phieu exceptions --png` (in colour), `phieu report` (the image is
 # exported as images/<sha256>.tif and named so in ballots.jsonl) and `phieu verify`.
 # The same folder imported with 1 and with 2 workers gives the same archive.
 set -euo pipefail
@@ -69,6 +69,10 @@ st "$(hash pages/a-colour.tif)" | grep -q '^0|' || fail "the colour TIFF's form 
 mkdir png
 { "$phieu" exceptions s.db --png png || true; } >/dev/null
 ls png/*-page.png >/dev/null 2>&1 || fail "exceptions --png wrote no page image"
+# ... in colour, as it was scanned (a colour TIFF): PNG colour type 2 (RGB) in its header.
+for f in png/*-page.png; do
+  [ "$(od -An -tu1 -j25 -N1 "$f" | tr -d ' ')" = 2 ] || fail "$f is not in colour"
+done
 
 # The report exports the TIFF under its own name; verify re-reads it.
 "$phieu" key new board.key >/dev/null
