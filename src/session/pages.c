@@ -301,9 +301,15 @@ int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err
  * this well with an earlier sheet's is compared again on its strokes at full resolution.
  * Rescans of such pages agree at 0.98-1.00 on their grids, two hands at up to 0.8 on the
  * generated samples (test_similarity): most pairs of other hands never cost an image load.
+ * Faint ink the grids weigh changes with the scan's exposure while the strokes do not: the
+ * shadow of a crease through a row of empty boxes put rescans of two-mark district ratings
+ * at 0.79 and 0.90 (bench seed 6001 p00294, p00277; 0.99 on strokes), under the 0.9 this
+ * was; at 0.75 the strokes are compared for 324 instead of 259 of 105215 pairs there.
  * So is a page whose only ink may lie around a box (a box circled), when the earlier sheet
- * has ink beside a box in the same rows (phieu_omr_beside_match). */
-#define RESCAN_STROKE_PREFILTER 0.9
+ * has ink beside a box in the same rows (phieu_omr_beside_match), and a pair of pages of
+ * which neither has a box with ink enough for the grids (evidence 0: a faint tick sent to
+ * review as a marginal mark, bench seed 5001 p00011), on which the grids have no say. */
+#define RESCAN_STROKE_PREFILTER 0.75
 
 /* The strokes of an earlier sheet, from its archived image. */
 static int sheet_strokes(phieu_session *s, const char *sha, const phieu_reading *r,
@@ -342,7 +348,7 @@ static int sheet_likeness(phieu_session *s, rescan_probe *pr, const phieu_readin
     double agree = phieu_omr_ink_agreement(r, other, &evidence);
     *dup = *sim >= s->info.duplicate_similarity;
     if (*dup || !(pr->page || pr->given) || evidence >= PHIEU_OMR_INK_MIN_EVIDENCE ||
-        (agree < RESCAN_STROKE_PREFILTER && !phieu_omr_beside_match(r, other)))
+        (agree < RESCAN_STROKE_PREFILTER && evidence > 0 && !phieu_omr_beside_match(r, other)))
         return 0;
     phieu_omr_strokes *theirs = NULL;
     int rc = pr->given || pr->mine ? 0
