@@ -301,15 +301,16 @@ int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err
  * this well with an earlier sheet's is compared again on its strokes at full resolution.
  * Rescans of such pages agree at 0.98-1.00 on their grids, two hands at up to 0.8 on the
  * generated samples (test_similarity): most pairs of other hands never cost an image load.
- * Faint ink the grids weigh changes with the scan's exposure while the strokes do not: the
- * shadow of a crease through a row of empty boxes put rescans of two-mark district ratings
- * at 0.79 and 0.90 (bench seed 6001 p00294, p00277; 0.99 on strokes), under the 0.9 this
- * was; at 0.75 the strokes are compared for 324 instead of 259 of 105215 pairs there.
+ * It also keeps apart two hands whose only mark is one straight stroke through the box's
+ * core: at 0.75 the strokes were compared for twice as many pairs, and two hands' ticks
+ * scored 0.986 on them (grids 0.81; bench seed 5001 p00085, p00241), while the shadow of
+ * a crease through a row of empty boxes, which it let through, puts rescans at 0.79 and
+ * 0.90 on the grids (seed 6001 p00294, p00277: missed, docs/recognition.md).
  * So is a page whose only ink may lie around a box (a box circled), when the earlier sheet
  * has ink beside a box in the same rows (phieu_omr_beside_match), and a pair of pages of
  * which neither has a box with ink enough for the grids (evidence 0: a faint tick sent to
  * review as a marginal mark, bench seed 5001 p00011), on which the grids have no say. */
-#define RESCAN_STROKE_PREFILTER 0.75
+#define RESCAN_STROKE_PREFILTER 0.9
 
 /* The strokes of an earlier sheet, from its archived image. */
 static int sheet_strokes(phieu_session *s, const char *sha, const phieu_reading *r,
