@@ -43,7 +43,7 @@ typedef struct page {
 
 /* The session's rule (src/session/pages.c, find_rescan): the 8x8 ink grids at or above
  * the threshold; with --strokes also, for a page with less than
- * PHIEU_OMR_INK_MIN_EVIDENCE full boxes of evidence whose grids agree at >= 0.75 (or have
+ * PHIEU_OMR_INK_MIN_EVIDENCE full boxes of evidence whose grids agree at >= 0.9 (or have
  * no box to compare, or whose rows with ink beside a box are the same,
  * phieu_omr_beside_match), the strokes at full resolution at or above
  * PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. *dup says whether the pair is held; the score
@@ -52,7 +52,7 @@ static int use_strokes, strokes_consulted;
 static double threshold = PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY;
 /* The grids' agreement from which the strokes are compared (RESCAN_STROKE_PREFILTER in
  * pages.c; --prefilter tries another). */
-static double prefilter = 0.75;
+static double prefilter = 0.9;
 
 static double score_pair(const phieu_reading *ra, const phieu_omr_strokes *sa,
                          const phieu_reading *rb, const phieu_omr_strokes *sb, int *dup)
