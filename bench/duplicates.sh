@@ -9,7 +9,8 @@
 # different sheets of the form with the same row decisions, other hands making the same
 # choices (must not be: the bar is 0 false alarms). DECK=folder scores one deck of any
 # forms instead; FORMS="a b" limits the forms; THRESHOLD overrides the session's grid
-# threshold; WORK=folder keeps the decks and rescans there (to look at the pages missed).
+# threshold; WORK=folder keeps the decks and rescans there (to look at the pages missed);
+# SEED sets the first form's seed (default 5001; each next form's is 1000 more).
 # Prints the figures (docs/recognition.md records them); fails only when a tool fails.
 set -euo pipefail
 : "${PHIEU_SOURCE_DIR:?}" "${PHIEU_BUILD_DIR:?}"
@@ -46,7 +47,7 @@ if [[ -n "${DECK:-}" ]]; then
   score "$DECK" "$PHIEU_SOURCE_DIR/forms"
   exit 0
 fi
-seed=5001
+seed=${SEED:-5001}
 for form in ${FORMS:-confidence-vote district-rating province-rating}; do
   echo
   echo "== $form: $n pages of one or two marks, seed $seed"

@@ -260,12 +260,104 @@ static int line_pts(rng *r, pt a, pt b, double bow, double jit, pt *out, int n)
     return n;
 }
 
+/* ---- A voter's hand --------------------------------------------------------------------- */
+
+/* How one voter marks. People differ in what they draw and in how they draw it: a tick's
+ * arms, their angles and curve, the slant of the whole mark, its size and where in the box
+ * it sits, the pen's pressure; and each person repeats their own habit from row to row
+ * with a little wander. Every ballot gets a hand of its own (make_hand), and every mark of
+ * the ballot is drawn from it (draw_mark), so that two ballots are two people: before,
+ * every voter drew one tick shape with a few tenths of a millimetre of wander, and two
+ * voters' ticks in one box could be told apart by nothing a real pair of hands leaves
+ * (bench/duplicates.sh counted them as one sheet fed twice). */
+typedef struct hand {
+    mark_type style;          /* what this voter draws, most of the time */
+    double size;              /* share of the half box a mark spans (its larger half-extent) */
+    double off_x, off_y;      /* where the mark sits: its centre, in half boxes from the box's */
+    double slant;             /* the whole mark turned, radians (+: clockwise on the page) */
+    double wander;            /* how far a mark strays from the habit (scales every jitter) */
+    double pressure;          /* the usual opacity, inside the pen's range */
+    double bow1, bow2;        /* curve of the first and second stroke, mm */
+    double tick_short;        /* a tick's short arm over its long arm: 0.25-0.7 */
+    double tick_down;         /* the short arm's angle from vertical, radians: 0.35-1.2 */
+    double tick_rise;         /* the long arm's rise from horizontal, radians: 0.55-1.25 */
+    double x_aspect;          /* an X's width over its height: 0.7-1.35 */
+    double x_ends[4];         /* where an X's four ends stray from the corners, half boxes */
+    int fill_vertical;        /* fills with up-and-down strokes */
+    double fill_step;         /* spacing of a fill's strokes, times the pen width */
+    double fill_margin;       /* paper a fill leaves at the box's sides, mm */
+    double line_angle;        /* one stroke across: its angle, radians */
+    double line_reach;        /* ... and how far it goes past the box's sides, mm */
+    double scr_fa, scr_fb, scr_turns; /* a scribble's wobble, loop breathing and turns */
+} hand;
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* A new voter. Ranges: a tick's long arm 1.4-4 times its short one, rising 30-70 degrees;
+ * a whole mark slanted up to about 15 degrees either way; marks from 0.6 to 1.05 of the
+ * half box, centred or drawn toward a side by up to a fifth of the box. All of them stay
+ * the clear mark in one box that they were: the size and the box's margins (draw_mark)
+ * keep the ink where a person would read it. */
+static void make_hand(rng *r, const pen *p, hand *h)
+{
+    memset(h, 0, sizeof *h);
+    h->style = (mark_type)rng_int(r, MARK_TYPES);
+    /* X and tick are what most people do. */
+    if (rng_chance(r, 0.5))
+        h->style = rng_chance(r, 0.6) ? MARK_X : MARK_TICK;
+    h->size = rng_range(r, 0.6, 1.05);
+    h->off_x = clampd(rng_gauss(r) * 0.1, -0.2, 0.2);
+    h->off_y = clampd(rng_gauss(r) * 0.1, -0.2, 0.2);
+    h->slant = clampd(rng_gauss(r) * 0.12, -0.26, 0.26);
+    h->wander = rng_range(r, 0.5, 1.5);
+    h->pressure = rng_range(r, p->p_min, p->p_max);
+    h->bow1 = rng_range(r, -0.3, 0.3);
+    h->bow2 = rng_range(r, -0.6, 0.3);
+    h->tick_short = rng_range(r, 0.25, 0.7);
+    h->tick_down = rng_range(r, 0.35, 1.2);
+    h->tick_rise = rng_range(r, 0.55, 1.25);
+    h->x_aspect = rng_range(r, 0.7, 1.35);
+    for (int k = 0; k < 4; k++)
+        h->x_ends[k] = clampd(rng_gauss(r) * 0.12, -0.25, 0.25);
+    h->fill_vertical = rng_chance(r, 0.3);
+    h->fill_step = rng_range(r, 0.7, 1.3);
+    h->fill_margin = rng_range(r, 0.2, 0.7);
+    h->line_angle = rng_chance(r, 0.5) ? rng_range(r, -0.15, 0.15) : rng_range(r, -0.8, 0.8);
+    h->line_reach = rng_range(r, 0.3, 1.5);
+    h->scr_fa = rng_range(r, 2.5, 4.5);
+    h->scr_fb = rng_range(r, 0.4, 1.0);
+    h->scr_turns = rng_range(r, 3, 6);
+}
+
+/* One of the hand's numbers as this mark draws it: v with a wander of sd (times the
+ * hand's own wander). */
+static double stray(rng *r, const hand *h, double v, double sd)
+{
+    return v + rng_gauss(r) * sd * h->wander;
+}
+
+/* The size of this voter's next mark (share of the half box). */
+static double hand_size(rng *r, const hand *h)
+{
+    return clampd(stray(r, h, h->size, 0.05), 0.55, 1.1);
+}
+
+/* The opacity of this voter's next mark. */
+static double hand_pressure(rng *r, const hand *h, const pen *p)
+{
+    return clampd(stray(r, h, h->pressure, 0.03), p->p_min, p->p_max);
+}
+
 typedef struct mark_ctx {
     cairo_t *cr;
     rng *r;
     double px_per_mm;
     const pen *p;
     double width, pressure;
+    const hand *h;
 } mark_ctx;
 
 static void draw_line(mark_ctx *m, pt a, pt b, double bow)
@@ -275,62 +367,117 @@ static void draw_line(mark_ctx *m, pt a, pt b, double bow)
     stroke_path(m->cr, m->p, m->r, m->px_per_mm, pts, n, m->width, m->pressure);
 }
 
-/* A mark of the given type in box b: size is the share of the box it spans. */
+/* A mark's reach from its box's centre, mm: 1.12 half boxes, and at most 0.5 mm past the
+ * box's side. The old marks (size up to 1.1, centre wander 6 % of the box) reached about
+ * as far; a mark kept inside this stays the mark of its own box on every form (the
+ * province rating's 5 mm boxes have 2.5 mm of paper to the next row's). */
+#define MARK_REACH_SHARE 1.12
+#define MARK_REACH_PAST_MM 0.5
+
+/* Places a mark's key points k[n], drawn in units of the half box around any origin, in
+ * box b: turned by the hand's slant, scaled so that its larger half-extent is `size` half
+ * boxes, centred where the hand puts marks, then pulled in (smaller, then moved) so that
+ * no point lies past the reach above. */
+static void place_mark(rng *r, const hand *h, phieu_rect b, double size, pt *k, int n)
+{
+    double a = stray(r, h, h->slant, 0.05), ca = cos(a), sa = sin(a);
+    double x0 = 1e9, x1 = -1e9, y0 = 1e9, y1 = -1e9;
+    for (int i = 0; i < n; i++) {
+        pt q = {k[i].x * ca - k[i].y * sa, k[i].x * sa + k[i].y * ca};
+        k[i] = q;
+        x0 = fmin(x0, q.x), x1 = fmax(x1, q.x), y0 = fmin(y0, q.y), y1 = fmax(y1, q.y);
+    }
+    double hw = b.w / 2, hh = b.h / 2;
+    double ex = (x1 - x0) / 2, ey = (y1 - y0) / 2, mx = (x0 + x1) / 2, my = (y0 + y1) / 2;
+    double big = fmax(ex, ey) > 0 ? fmax(ex, ey) : 1;
+    double lx = fmin(hw * MARK_REACH_SHARE, hw + MARK_REACH_PAST_MM);
+    double ly = fmin(hh * MARK_REACH_SHARE, hh + MARK_REACH_PAST_MM);
+    double sc = size / big;
+    /* Half-extents in mm; smaller when they would not fit the reach at all. */
+    double sx = fmin(sc * hw, ex > 0 ? lx / ex : 1e9), sy = fmin(sc * hh, ey > 0 ? ly / ey : 1e9);
+    double s_mm = fmin(sx / hw, sy / hh);
+    double wx = s_mm * hw * ex, wy = s_mm * hh * ey;
+    double cx = hw * stray(r, h, h->off_x, 0.06), cy = hh * stray(r, h, h->off_y, 0.06);
+    cx = clampd(cx, -(lx - wx), lx - wx);
+    cy = clampd(cy, -(ly - wy), ly - wy);
+    for (int i = 0; i < n; i++) {
+        k[i].x = b.x + hw + cx + (k[i].x - mx) * s_mm * hw;
+        k[i].y = b.y + hh + cy + (k[i].y - my) * s_mm * hh;
+    }
+}
+
+/* A mark of the given type in box b, in the hand of m->h: size is the share of the half
+ * box its larger half-extent spans. */
 static void draw_mark(mark_ctx *m, phieu_rect b, mark_type type, double size)
 {
     rng *r = m->r;
-    double cx = b.x + b.w / 2 + rng_gauss(r) * b.w * 0.06;
-    double cy = b.y + b.h / 2 + rng_gauss(r) * b.h * 0.06;
+    const hand *h = m->h;
+    /* The centre of a line or a scribble (an X and a tick are placed by place_mark). */
+    double cx = b.x + b.w / 2 * (1 + clampd(stray(r, h, h->off_x / 2, 0.08), -0.15, 0.15));
+    double cy = b.y + b.h / 2 * (1 + clampd(stray(r, h, h->off_y / 2, 0.08), -0.15, 0.15));
     double hw = b.w / 2 * size, hh = b.h / 2 * size;
     pt pts[MAX_PTS];
     switch (type) {
     case MARK_X: {
-        double s1 = rng_range(r, 0.85, 1.1), s2 = rng_range(r, 0.85, 1.1);
-        pt a = {cx - hw * s1, cy - hh * s2}, c = {cx + hw * s2, cy + hh * s1};
-        draw_line(m, a, c, rng_range(r, -0.3, 0.3));
-        pt d = {cx + hw * s1 + rng_gauss(r) * 0.2, cy - hh * s1}, e = {cx - hw * s2, cy + hh * s2};
-        draw_line(m, d, e, rng_range(r, -0.3, 0.3));
+        /* Two strokes corner to corner, each end strayed from its corner as this hand does. */
+        double w = clampd(stray(r, h, h->x_aspect, 0.06), 0.6, 1.45);
+        pt k[4] = {{-w + stray(r, h, h->x_ends[0], 0.04), -1},
+                   {w + stray(r, h, h->x_ends[1], 0.04), 1},
+                   {w + stray(r, h, h->x_ends[2], 0.04), -1 + stray(r, h, h->x_ends[3], 0.04)},
+                   {-w - stray(r, h, h->x_ends[3], 0.04), 1 + stray(r, h, h->x_ends[0], 0.04)}};
+        place_mark(r, h, b, size, k, 4);
+        draw_line(m, k[0], k[1], stray(r, h, h->bow1, 0.05));
+        draw_line(m, k[2], k[3], stray(r, h, h->bow2 / 2, 0.05));
         break;
     }
     case MARK_TICK: {
-        pt a = {cx - hw * 0.8, cy - hh * 0.05}, v = {cx - hw * 0.2, cy + hh * 0.9},
-           e = {cx + hw * 1.05, cy - hh * 1.0};
-        int n1 = line_pts(r, a, v, 0.1, 0.03, pts, 8);
-        int n2 = line_pts(r, v, e, rng_range(r, -0.5, 0.2), 0.03, pts + n1 - 1, 16);
+        /* The short arm down to the vertex, the long arm up and to the right. */
+        double sh = clampd(stray(r, h, h->tick_short, 0.04), 0.2, 0.75);
+        double down = stray(r, h, h->tick_down, 0.06), rise = stray(r, h, h->tick_rise, 0.06);
+        pt k[3] = {{-sh * sin(down), -sh * cos(down)}, {0, 0}, {cos(rise), -sin(rise)}};
+        place_mark(r, h, b, size, k, 3);
+        int n1 = line_pts(r, k[0], k[1], stray(r, h, h->bow1 / 3, 0.03), 0.03, pts, 8);
+        int n2 = line_pts(r, k[1], k[2], stray(r, h, h->bow2, 0.06), 0.03, pts + n1 - 1, 16);
         stroke_path(m->cr, m->p, r, m->px_per_mm, pts, n1 + n2 - 1, m->width, m->pressure);
         break;
     }
     case MARK_FILL: {
-        /* Back-and-forth strokes over most of the box, as a person fills it. */
-        double step = fmax(m->width * 0.8, 0.35);
-        double x0 = b.x + 0.4 + rng_range(r, -0.3, 0.3), x1 = b.x + b.w - 0.4 + rng_range(r, -0.3, 0.3);
-        double y = b.y + 0.5 + rng_range(r, 0, 0.3), y1 = b.y + b.h - 0.5 - rng_range(r, 0, 0.5);
+        /* Back-and-forth strokes over most of the box, as a person fills it: across or up
+         * and down, as densely as this hand does. */
+        double step = fmax(m->width * clampd(stray(r, h, h->fill_step, 0.05), 0.6, 1.4), 0.35);
+        double mg = clampd(stray(r, h, h->fill_margin, 0.08), 0.15, 0.8);
+        int vert = h->fill_vertical;
+        double bu = vert ? b.y : b.x, bv = vert ? b.x : b.y, lu = vert ? b.h : b.w;
+        double lv = vert ? b.w : b.h;
+        double u0 = bu + mg + rng_range(r, -0.2, 0.2), u1 = bu + lu - mg + rng_range(r, -0.2, 0.2);
+        double v = bv + 0.5 + rng_range(r, 0, 0.3), v1 = bv + lv - 0.5 - rng_range(r, 0, 0.5);
         int n = 0, dir = 0;
-        while (y < y1 && n < MAX_PTS - 1) {
-            pts[n++] = (pt){(dir ? x1 : x0) + rng_gauss(r) * 0.15, y};
+        while (v < v1 && n < MAX_PTS - 1) {
+            double u = (dir ? u1 : u0) + rng_gauss(r) * 0.15;
+            pts[n++] = vert ? (pt){v, u} : (pt){u, v};
             dir = !dir;
-            y += step * rng_range(r, 0.7, 1.2);
+            v += step * rng_range(r, 0.7, 1.2);
         }
         stroke_path(m->cr, m->p, r, m->px_per_mm, pts, n, fmax(m->width, 0.6), m->pressure);
         break;
     }
     case MARK_LINE: {
-        /* One stroke across, level or slanted, a little beyond the box. */
-        double ang = rng_chance(r, 0.5) ? rng_range(r, -0.15, 0.15) : rng_range(r, -0.8, 0.8);
-        double reach = b.w / 2 + rng_range(r, 0.3, 1.5);
+        /* One stroke across, level or slanted as this hand draws it, a little beyond the box. */
+        double ang = stray(r, h, h->line_angle, 0.06);
+        double reach = b.w / 2 + clampd(stray(r, h, h->line_reach, 0.15), 0.3, 1.5);
         pt a = {cx - reach * cos(ang), cy - reach * sin(ang)};
         pt e = {cx + reach * cos(ang), cy + reach * sin(ang)};
         double keep = m->width;
         m->width = fmax(m->width * 1.3, 0.5);
-        draw_line(m, a, e, rng_range(r, -0.2, 0.2));
+        draw_line(m, a, e, stray(r, h, h->bow1 / 2, 0.05));
         m->width = keep;
         break;
     }
     case MARK_SCRIBBLE: {
         /* Loops going round and round over the box, as a person scratches it out. */
         int n = 40 + rng_int(r, 40);
-        double fa = rng_range(r, 2.5, 4.5), fb = rng_range(r, 0.4, 1.0), ph = rng_range(r, 0, 6.3);
-        double turns = rng_range(r, 3, 6);
+        double fa = stray(r, h, h->scr_fa, 0.2), fb = clampd(stray(r, h, h->scr_fb, 0.05), 0.3, 1.1);
+        double ph = rng_range(r, 0, 6.3), turns = clampd(stray(r, h, h->scr_turns, 0.3), 2.5, 6.5);
         for (int i = 0; i < n; i++) {
             double t = turns * 2 * M_PI * i / (n - 1);
             double rad = 0.55 + 0.45 * sin(fb * t + ph);
@@ -540,11 +687,10 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
         p = &red;
         red_dropped = plan->scan.mode == OUT_RGB_PNG;
     }
-    mark_type style = (mark_type)rng_int(r, MARK_TYPES);
-    /* X and tick are what most people do. */
-    if (rng_chance(r, 0.5))
-        style = rng_chance(r, 0.6) ? MARK_X : MARK_TICK;
-    mark_ctx m = {cr, r, px_per_mm, p, rng_range(r, p->w_min, p->w_max), 0};
+    hand h;
+    make_hand(r, p, &h);
+    mark_type style = h.style;
+    mark_ctx m = {cr, r, px_per_mm, p, rng_range(r, p->w_min, p->w_max), 0, &h};
     /* Which rows get a hard case. */
     int hard_row[PHIEU_FORM_MAX_ROWS] = {0};
     for (int i = 0; i < plan->n_hard; i++)
@@ -585,7 +731,7 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
             if (!marked[c])
                 continue;
             mark_type type = rng_chance(r, 0.85) ? style : (mark_type)rng_int(r, MARK_TYPES);
-            m.pressure = rng_range(r, p->p_min, p->p_max);
+            m.pressure = hand_pressure(r, &h, p);
             clear = m.pressure * (1 - p->r) * (p->grain ? GRAIN_MEAN : 1);
             if (hard == HARD_FAINT) {
                 mark_ctx fm = m;
@@ -619,7 +765,7 @@ static void mark_ballot(cairo_t *cr, rng *r, double px_per_mm, const phieu_form 
                 note(t, "%s%s:%s", f->choices[c].key, "circled");
                 continue;
             }
-            draw_mark(&m, L->boxes[row][c], type, rng_range(r, 0.55, 1.1));
+            draw_mark(&m, L->boxes[row][c], type, hand_size(r, &h));
             note(t, "%s%s:%s", f->choices[c].key, mark_names[type]);
         }
         /* Distractors in empty boxes: they must read empty. */

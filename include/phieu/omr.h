@@ -152,9 +152,10 @@ int phieu_omr_strokes_decode(const uint8_t *data, size_t len, phieu_omr_strokes 
  * the same box clearly lower. 0 for pages of different forms or without ink. */
 double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_strokes *b);
 /* 1 when both readings send the same rows, at least one, to review for pen ink beside a
- * box (reason "mark-beside-box": a box circled). Such pages may have no ink inside any box
- * (the grids score 0), so this, not the grids' agreement, says when their strokes are
- * worth comparing. */
+ * box (reason "mark-beside-box": a box circled) or for a marginal mark (reason
+ * "marginal-mark": a faint mark). Such pages may have no ink inside any box that the grids
+ * weigh, or ink whose grids change with the scan's exposure, so this, not the grids'
+ * agreement, says when their strokes are worth comparing. */
 int phieu_omr_beside_match(const phieu_reading *a, const phieu_reading *b);
 
 /* The reading's row decisions as a string, one character a row: the choice's index

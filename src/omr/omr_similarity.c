@@ -133,6 +133,12 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
  * Not enough for bench seed 7001 p00233 (150 dpi): three hesitation dots held 170-190 on
  * the rescan and nothing on the first scan's grids, which then agree at 0.001. */
 #define STROKE_KEEP_INK (SIM_MIN_BOX_INK / 16)
+/* A box takes part in the comparison of strokes from this much grid ink on either page, a
+ * quarter of what the grids ask (and four times what is kept): a faint pencil tick, sent
+ * to review as a marginal mark, holds 110-130 on its grids and correlates at 0.995 with
+ * its rescan (bench seed 5001 p00011, once the generator drew a hand per voter); with the
+ * grids' 1 % it took no part, and a page with no other ink scored 0. */
+#define STROKE_MIN_BOX_INK (SIM_MIN_BOX_INK / 4)
 
 /* Around a box (a circle drawn round it, a mark made beside it, with no ink inside): the
  * window reaches this far left and right of the box's outer edge, like the reader's own
@@ -451,6 +457,20 @@ static double best_ncc(const float *a, const float *b, int w, int h)
     return best;
 }
 
+/* Whether a window (w x h samples, the shift margin included) holds a stroke: more
+ * variance in its centre than paper and sensor noise give (STROKE_MIN_VARIANCE). */
+static int holds_stroke(const float *a, int w, int h)
+{
+    int cw = w - 2 * STROKE_SHIFT, ch = h - 2 * STROKE_SHIFT, n = cw * ch;
+    double sa = 0, saa = 0;
+    for (int y = 0; y < ch; y++)
+        for (int x = 0; x < cw; x++) {
+            double v = a[(y + STROKE_SHIFT) * w + x + STROKE_SHIFT];
+            sa += v, saa += v * v;
+        }
+    return n > 0 && saa - sa * sa / n > STROKE_MIN_VARIANCE * n;
+}
+
 /* Adds to *sum and *weight the agreement of one window (box or surroundings) of the two
  * pages, ia and ib indices into a's and b's list (-1: not kept, too little ink there),
  * weighed by the larger ink over `full`; nothing when neither holds `least`. */
@@ -468,6 +488,13 @@ static void add_window(const stroke_box *la, int ia, const stroke_box *lb, int i
         if (x == -2 && y == -2)
             return; /* noise on both: nothing to compare */
         agree = fmax(0, fmax(x, y));
+    } else if (ia >= 0 || ib >= 0) {
+        /* Kept on one page only: nothing to compare when it holds no stroke there either
+         * (a 150 dpi rescan's paper, a little darker, put 85-110 of grid ink in every box
+         * of a district rating, bench seed 6001 p00297, where its first scan had 0-20). */
+        const stroke_box *k = ia >= 0 ? &la[ia] : &lb[ib];
+        if (!holds_stroke(k->v, k->w, k->h))
+            return;
     }
     double w = fmin(1, ink / full);
     *sum += w * pow(fmax(agree, SIM_MIN_AGREEMENT), SIM_MEAN_POWER);
@@ -482,8 +509,14 @@ double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_s
     double sum = 0, weight = 0;
     for (int r = 0; r < a->n_rows; r++)
         for (int c = 0; c < PHIEU_FORM_MAX_CHOICES; c++) {
-            add_window(a->boxes, a->index[r][c], b->boxes, b->index[r][c], SIM_MIN_BOX_INK,
-                       SIM_FULL_BOX_INK, &sum, &weight);
+            /* Below the grids' bar a box takes part only where both pages keep it: how much
+             * faint ink a scan shows there varies with its exposure (the shadow of a crease
+             * held 59-98 on one scan and nothing on its rescan, bench seed 7001 p00253). */
+            int ia = a->index[r][c], ib = b->index[r][c];
+            double most = fmax(ia >= 0 ? a->boxes[ia].ink : 0, ib >= 0 ? b->boxes[ib].ink : 0);
+            if ((ia >= 0 && ib >= 0) || most >= SIM_MIN_BOX_INK)
+                add_window(a->boxes, ia, b->boxes, ib, STROKE_MIN_BOX_INK, SIM_FULL_BOX_INK,
+                           &sum, &weight);
             add_window(a->rings, a->ring[r][c], b->rings, b->ring[r][c], RING_MIN_INK,
                        RING_FULL_INK, &sum, &weight);
         }
@@ -504,7 +537,9 @@ int phieu_omr_beside_match(const phieu_reading *a, const phieu_reading *b)
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < r[k]->n_reasons && i < PHIEU_OMR_MAX_REASONS; i++) {
             const phieu_reason *why = &r[k]->reasons[i];
-            if (strcmp(why->code, "mark-beside-box") == 0 && why->row >= 1 && why->row <= a->n_rows)
+            if ((strcmp(why->code, "mark-beside-box") == 0 ||
+                 strcmp(why->code, "marginal-mark") == 0) &&
+                why->row >= 1 && why->row <= a->n_rows)
                 rows[k][why->row] = 1;
         }
     int any = 0;

@@ -27,6 +27,10 @@
 #include "session/session_internal.h"
 #include "session_fixture.h"
 
+/* A faint X (test_rescan_faint_mark): light gray, over part of the box. */
+#define FAINT_LEVEL 238
+#define FAINT_SIZE 0.45
+
 /* fontconfig (under pango, used by phieu_render_raster for the test ballots) keeps its
  * caches for the life of the process; tell LeakSanitizer that this is not a leak of ours. */
 const char *__lsan_default_suppressions(void);
@@ -439,6 +443,36 @@ static void test_rescan_of_one_mark_from_stored_strokes(void **state)
     phieu_image_destroy(&a);
     phieu_image_destroy(&b);
     phieu_image_destroy(&c);
+}
+
+/* A page whose only mark is faint: too light for the 8x8 grids (no box takes part, so
+ * they have no say) and sent to review as a marginal mark. Its rescan is held as a
+ * possible duplicate on its strokes, and another hand's faint X in the same box is not
+ * (bench/duplicates.sh seed 5001 p00011: such a rescan was counted). */
+static void test_rescan_faint_mark(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    phieu_image *a = NULL, *b = NULL;
+    assert_int_equal(phieu_image_clone(f->blank, &a, &err), 0);
+    assert_int_equal(phieu_image_clone(f->blank, &b, &err), 0);
+    fixture_mark(a, &f->layout, 1, 2, 41, FAINT_SIZE, FAINT_LEVEL);
+    fixture_mark(b, &f->layout, 1, 2, 42, FAINT_SIZE, FAINT_LEVEL);
+    phieu_page_result ra, rb, rc;
+    add(f, a, &ra);
+    add(f, b, &rb);
+    double evidence = -1;
+    phieu_omr_ink_agreement(&ra.reading, &ra.reading, &evidence);
+    print_message("faint: status %d, evidence %.3f\n", ra.status, evidence);
+    assert_int_equal(ra.status, PHIEU_PAGE_REVIEW);
+    assert_true(evidence == 0);
+    assert_string_equal(rb.possible_duplicate_of, "");
+    fixture_noise(a, 9);
+    add(f, a, &rc);
+    assert_int_equal(rc.outcome, PHIEU_ADD_NEW);
+    assert_string_equal(rc.possible_duplicate_of, ra.sheet_id);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&b);
 }
 
 static void test_back_side_double_feed_unreadable(void **state)
@@ -1371,6 +1405,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_rescan_and_same_pattern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rescan_of_one_mark_from_stored_strokes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_rescan_faint_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_back_side_double_feed_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_two_person_rule_latest_wins, setup,
