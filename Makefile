@@ -35,8 +35,9 @@ demo:
 # tests under ASan and UBSan. A skipped test fails the run unless tests/allowed-skips
 # names it (scripts/run-tests). Both builds are made first, then the two test runs go
 # side by side (each line says which): the tests spend much of their time waiting (on a
-# browser, a child, a kill point), and the plain run alone used 197 s of CPU in 422 s,
-# half of one core of two.
+# browser, a child, a kill point), and each run alone ended in a long test on one core.
+# On two shared cores the two runs one after the other took 1035 s, side by side 524-738 s
+# for the same CPU time (about 510 s).
 check:
 	@scripts/install-deps build demo test
 	@scripts/check-test-tools
