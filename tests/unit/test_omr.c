@@ -120,7 +120,10 @@ static void fold(phieu_image *img, double y)
 /* ---- Moving the page like a scanner ---------------------------------------------------- */
 
 /* A new image of canvas_w x canvas_h mm at the page's dpi: the page turned by deg degrees
- * about its centre, scaled, and moved by (ox, oy) mm, centred on the canvas; bilinear. */
+ * about its centre, scaled, and moved by (ox, oy) mm, centred on the canvas; bilinear.
+ * The four neighbours are summed in a fixed order and rounded half away from zero (as
+ * lround does, for the non-negative sums here), without a call or a branch per neighbour
+ * where all four lie on the page: half of this test's time went here. */
 static phieu_image *warp(const phieu_image *src, double canvas_w, double canvas_h, double deg,
                          double scale, double ox, double oy)
 {
@@ -140,20 +143,30 @@ static phieu_image *warp(const phieu_image *src, double canvas_w, double canvas_
             double sy = (-si * u + co * v) / scale + pcy - 0.5;
             int ix = (int)floor(sx), iy = (int)floor(sy);
             double fx = sx - ix, fy = sy - iy;
+            int v8[4];
+            if (ix >= 0 && iy >= 0 && ix + 1 < src->width && iy + 1 < src->height) {
+                const uint8_t *p = src->pixels + (size_t)iy * src->stride + ix;
+                v8[0] = p[0], v8[1] = p[1], v8[2] = p[src->stride], v8[3] = p[src->stride + 1];
+            } else
+                for (int k = 0; k < 4; k++) {
+                    int xx = ix + (k & 1), yy = iy + (k >> 1);
+                    v8[k] = xx >= 0 && yy >= 0 && xx < src->width && yy < src->height
+                                ? src->pixels[(size_t)yy * src->stride + xx]
+                                : 255;
+                }
             double acc = 0;
-            for (int k = 0; k < 4; k++) {
-                int xx = ix + (k & 1), yy = iy + (k >> 1);
-                double wgt = ((k & 1) ? fx : 1 - fx) * ((k >> 1) ? fy : 1 - fy);
-                int v8 = 255;
-                if (xx >= 0 && yy >= 0 && xx < src->width && yy < src->height)
-                    v8 = src->pixels[(size_t)yy * src->stride + xx];
-                acc += wgt * v8;
-            }
-            dst->pixels[(size_t)y * dst->stride + x] = (uint8_t)lround(acc);
+            acc += (1 - fx) * (1 - fy) * v8[0];
+            acc += fx * (1 - fy) * v8[1];
+            acc += (1 - fx) * fy * v8[2];
+            acc += fx * fy * v8[3];
+            int r = (int)acc;
+            dst->pixels[(size_t)y * dst->stride + x] = (uint8_t)(acc - r >= 0.5 ? r + 1 : r);
         }
     return dst;
 }
 
+/* A new image of canvas_w x canvas_h mm at the page's dpi: the page turned by deg degrees
+ * about its centre, scaled, and moved by (ox, oy) mm, centred on the canvas; bilinear. */
 /* Paints the page rectangle (x0, y0)-(x1, y1) mm white. */
 static void white_out(phieu_image *img, double x0, double y0, double x1, double y1)
 {
