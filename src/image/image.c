@@ -7,7 +7,7 @@
  * Functions: phieu_image_default_limits, phieu_image_create, phieu_image_destroy,
  * phieu_image_clone, phieu_image_crop, phieu_image_scale_to_fit, phieu_image_sniff,
  * phieu_image_gray_of_rgb, phieu_image_of_rgb; for the colour image too (rgb.c):
- * phieu_image_clip, phieu_image_fit_size, phieu_image_box_scale.
+ * phieu_image_clip, phieu_image_fit_plan, phieu_image_box_scale.
  */
 #include <errno.h>
 #include <math.h>
@@ -159,9 +159,16 @@ int phieu_image_crop(const phieu_image *src, int x, int y, int w, int h, phieu_i
     return rc != 0 ? rc : copy_rect(src, rect[0], rect[1], rect[2], rect[3], out, err);
 }
 
-void phieu_image_fit_size(int64_t w, int64_t h, int max_w, int max_h, int64_t *nw_out,
-                          int64_t *nh_out)
+int phieu_image_fit_plan(const void *pixels, int64_t w, int64_t h, int max_w, int max_h,
+                         int64_t *nw_out, int64_t *nh_out, phieu_error *err)
 {
+    if (!pixels || w <= 0 || h <= 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an empty image");
+    if (max_w <= 0 || max_h <= 0)
+        return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an image to fit in %dx%d", max_w,
+                               max_h);
+    if (w <= max_w && h <= max_h)
+        return 1;
     int64_t nw, nh;
     if (w * max_h >= h * max_w) { /* width is the tighter side */
         nw = max_w;
@@ -180,6 +187,7 @@ void phieu_image_fit_size(int64_t w, int64_t h, int max_w, int max_h, int64_t *n
         nh = max_h;
     *nw_out = nw;
     *nh_out = nh;
+    return 0;
 }
 
 /* The box filter across one source row of w pixels of ch channels (Note 2 below):
@@ -257,16 +265,10 @@ int phieu_image_scale_to_fit(const phieu_image *src, int max_w, int max_h, phieu
                              phieu_error *err)
 {
     *out = NULL;
-    if (!src || !src->pixels || src->width <= 0 || src->height <= 0)
-        return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an empty image");
-    if (max_w <= 0 || max_h <= 0)
-        return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an image to fit in %dx%d", max_w,
-                               max_h);
-    int64_t w = src->width, h = src->height;
-    if (w <= max_w && h <= max_h)
-        return phieu_image_clone(src, out, err);
-    int64_t nw, nh;
-    phieu_image_fit_size(w, h, max_w, max_h, &nw, &nh);
+    int64_t w = src ? src->width : 0, h = src ? src->height : 0, nw, nh;
+    int rc = phieu_image_fit_plan(src ? src->pixels : NULL, w, h, max_w, max_h, &nw, &nh, err);
+    if (rc != 0)
+        return rc < 0 ? rc : phieu_image_clone(src, out, err);
     phieu_image *dst = phieu_image_alloc_raw((int)nw, (int)nh);
     if (!dst || phieu_image_box_scale(src->pixels, (size_t)src->stride, w, h, 1, dst->pixels,
                                       (size_t)dst->stride, nw, nh) != 0) {

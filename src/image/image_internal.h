@@ -109,8 +109,12 @@ phieu_image *phieu_image_alloc_raw(int width, int height);
  * PHIEU_EINVAL with the message set when nothing of it lies inside. */
 int phieu_image_clip(int width, int height, int x, int y, int w, int h, int rect[4],
                      phieu_error *err);
-/* The size of a w x h image scaled to fit in max_w x max_h, aspect kept. */
-void phieu_image_fit_size(int64_t w, int64_t h, int max_w, int max_h, int64_t *nw, int64_t *nh);
+/* What scale-to-fit makes of a w x h image (pixels: its samples) for max_w x max_h, for
+ * the gray and the colour type alike: 1 when it fits already (the caller copies it), 0
+ * with the scaled size in *nw x *nh (aspect kept), or PHIEU_EINVAL with the message set
+ * for an empty image or box. */
+int phieu_image_fit_plan(const void *pixels, int64_t w, int64_t h, int max_w, int max_h,
+                         int64_t *nw, int64_t *nh, phieu_error *err);
 /* The box filter of phieu_image_scale_to_fit over pixels of `ch` interleaved 8-bit
  * channels, each channel alike: w x h at src into nw x nh at dst. Returns 0, or -1 when
  * its two rows of scratch cannot be allocated. */

@@ -98,16 +98,10 @@ int phieu_rgb_image_scale_to_fit(const phieu_rgb_image *src, int max_w, int max_
                                  phieu_rgb_image **out, phieu_error *err)
 {
     *out = NULL;
-    if (!src || !src->pixels || src->width <= 0 || src->height <= 0)
-        return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an empty image");
-    if (max_w <= 0 || max_h <= 0)
-        return phieu_error_set(err, PHIEU_EINVAL, "cannot scale an image to fit in %dx%d", max_w,
-                               max_h);
-    int64_t w = src->width, h = src->height;
-    if (w <= max_w && h <= max_h)
-        return copy_rect(src, 0, 0, src->width, src->height, out, err);
-    int64_t nw, nh;
-    phieu_image_fit_size(w, h, max_w, max_h, &nw, &nh);
+    int64_t w = src ? src->width : 0, h = src ? src->height : 0, nw, nh;
+    int rc = phieu_image_fit_plan(src ? src->pixels : NULL, w, h, max_w, max_h, &nw, &nh, err);
+    if (rc != 0)
+        return rc < 0 ? rc : copy_rect(src, 0, 0, src->width, src->height, out, err);
     phieu_rgb_image *dst = phieu_rgb_image_alloc_raw((int)nw, (int)nh);
     if (!dst || phieu_image_box_scale(src->pixels, (size_t)src->stride, w, h, RGB_CHANNELS,
                                       dst->pixels, (size_t)dst->stride, nw, nh) != 0) {

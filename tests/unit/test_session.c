@@ -124,6 +124,18 @@ static void add(fixture *f, const phieu_image *img, phieu_page_result *res)
         fail_msg("add_page: %s", err.message);
 }
 
+/* How many sheets have their strokes stored (table strokes, format 5). */
+static int strokes_kept(fixture *f)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT count(*) FROM strokes", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
 /* ---- Create and open ---------------------------------------------------------------- */
 
 static void test_create_open_roundtrip(void **state)
@@ -369,11 +381,7 @@ static void test_rescan_and_same_pattern(void **state)
     /* ... the table of strokes (format 5), empty: its sheets are compared from their
      * images ... */
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT count(*) FROM strokes", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 0);
-    sqlite3_finalize(st);
+    assert_int_equal(strokes_kept(f), 0);
     /* ... and the table and key of the board's readings (format 4). */
     assert_int_equal(sqlite3_prepare_v2(f->s->db,
                                         "SELECT length(value), (SELECT count(*) FROM"
@@ -402,12 +410,7 @@ static void test_rescan_of_one_mark_from_stored_strokes(void **state)
     add(f, b, &rb);
     assert_int_equal(rb.outcome, PHIEU_ADD_NEW);
     assert_string_equal(rb.possible_duplicate_of, "");
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT count(*) FROM strokes", -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 2);
-    sqlite3_finalize(st);
+    assert_int_equal(strokes_kept(f), 2);
 
     char path[4200];
     phieu_error err = {0};
