@@ -5,8 +5,8 @@
  * screen and `phieu exceptions --png` both show these pictures, so the board sees the same
  * thing wherever it looks.
  *
- * Contract: reads only the file at `path`; keeps nothing; one page decoded per call;
- * thread-safe. Errors are the image loader's (PHIEU_EFORMAT, PHIEU_ELIMIT, PHIEU_EIO,
+ * Contract: phieu_picture_load reads only the file at `path`; a picture is read-only
+ * once loaded, so several threads may make PNGs of it; nothing is kept between pictures. Errors are the image loader's (PHIEU_EFORMAT, PHIEU_ELIMIT, PHIEU_EIO,
  * naming the file) or PHIEU_ENOTFOUND for a row that cannot be placed.
  */
 #ifndef PHIEU_PICTURE_H
@@ -33,12 +33,18 @@ int phieu_picture_placed(const phieu_reading *r);
 void phieu_picture_box(const double transform[9], phieu_rect rect, double margin,
                        double box[4]);
 
-/* The PNG (*png phieu_malloc'd) of the page at path as `ask` says. A row is its choice
- * boxes edge to edge of their columns, placed by layout and r's transform (both may be
- * NULL for the whole page). page_size, when not NULL, gets the archived page's width and
- * height (set once the page is decoded, also when the row cannot be placed). */
-int phieu_picture_png(const char *path, const phieu_layout *layout, const phieu_reading *r,
-                      const phieu_picture_ask *ask, uint8_t **png, size_t *len, int page_size[2],
-                      phieu_error *err);
+/* A page decoded as it was stored, colour or gray, for one or more pictures: a page of
+ * 600 dpi in colour is about 105 MB while it is held. page_size, when not NULL, gets its
+ * width and height. */
+typedef struct phieu_picture phieu_picture;
+int phieu_picture_load(const char *path, phieu_picture **out, int page_size[2],
+                       phieu_error *err);
+void phieu_picture_destroy(phieu_picture **p);
+
+/* The PNG (*png phieu_malloc'd) of the page as `ask` says. A row is its choice boxes edge
+ * to edge of their columns, placed by layout and r's transform (both may be NULL for the
+ * whole page). */
+int phieu_picture_png(const phieu_picture *p, const phieu_layout *layout, const phieu_reading *r,
+                      const phieu_picture_ask *ask, uint8_t **png, size_t *len, phieu_error *err);
 
 #endif

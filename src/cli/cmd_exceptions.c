@@ -46,7 +46,7 @@ static const char *state_word(int state)
 
 /* Writes one picture of the sheet's page (phieu/picture.h) to DIR/NUMBER-<name>.png and
  * says so. */
-static int write_picture(const char *path, const phieu_layout *lay, const phieu_reading *r,
+static int write_picture(const phieu_picture *p, const phieu_layout *lay, const phieu_reading *r,
                          const phieu_picture_ask *ask, const char *dir, const phieu_exception *e,
                          const char *name, phieu_error *err)
 {
@@ -54,7 +54,7 @@ static int write_picture(const char *path, const phieu_layout *lay, const phieu_
     size_t len = 0;
     char out[4096];
     snprintf(out, sizeof out, "%s/%lld-%s.png", dir, (long long)e->id, name);
-    int rc = phieu_picture_png(path, lay, r, ask, &png, &len, NULL, err);
+    int rc = phieu_picture_png(p, lay, r, ask, &png, &len, err);
     if (rc == 0)
         rc = phieu_write_file_durable(out, png, len, err);
     phieu_free(png);
@@ -82,23 +82,26 @@ static int write_images(phieu_session *s, const phieu_exception *e, const char *
     }
     if (rc == 0)
         rc = phieu_session_image_path(s, sh.sha256, 0, path, sizeof path, err);
-    phieu_picture_ask page = {0, 0, 0, 0};
+    phieu_picture *page = NULL;
     if (rc == 0)
-        rc = write_picture(path, NULL, NULL, &page, dir, e, "page", err);
+        rc = phieu_picture_load(path, &page, NULL, err);
+    phieu_picture_ask whole = {0, 0, 0, 0};
+    if (rc == 0)
+        rc = write_picture(page, NULL, NULL, &whole, dir, e, "page", err);
     const phieu_session_info *info = phieu_session_get_info(s);
-    if (rc == 0 && e->row > 0 && phieu_picture_placed(r) && r->form_index < info->n_forms) {
-        const phieu_layout *lay = &info->layouts[r->form_index];
+    if (rc == 0 && e->row > 0 && phieu_picture_placed(r) && r->form_index < info->n_forms &&
+        e->row <= info->layouts[r->form_index].n_rows) {
         phieu_picture_ask row = {e->row, ROW_CROP_MARGIN_MM, 0, 0};
         char name[32];
         snprintf(name, sizeof name, "row-%d", e->row);
-        if (e->row <= lay->n_rows)
-            rc = write_picture(path, lay, r, &row, dir, e, name, err);
+        rc = write_picture(page, &info->layouts[r->form_index], r, &row, dir, e, name, err);
         if (rc == PHIEU_ENOTFOUND) { /* the page is written: the row is on it, or not */
             printf("  (exception %lld: %s)\n", (long long)e->id, err->message);
             phieu_error_clear(err);
             rc = 0;
         }
     }
+    phieu_picture_destroy(&page);
     phieu_free(r);
     return rc;
 }

@@ -1156,13 +1156,15 @@ static int shown_png(review_request *req, const image_ask *a, const phieu_readin
     phieu_picture_ask ask = {a->kind == 2 ? a->row : 0, REVIEW_ROW_MARGIN_MM, max[a->kind][0],
                              max[a->kind][1]};
     int size[2] = {0, 0};
-    int rc = phieu_picture_png(src->path, src->have_layout ? &src->lay : NULL, r, &ask, png, len,
-                               size, err);
-    if (size[0] > 0) {
-        char skey[64];
-        snprintf(skey, sizeof skey, "%s/size", a->sheet);
-        review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
-    }
+    phieu_picture *page = NULL;
+    int rc = phieu_picture_load(src->path, &page, size, err);
+    if (rc != 0)
+        return rc;
+    char skey[64];
+    snprintf(skey, sizeof skey, "%s/size", a->sheet);
+    review_cache_put(req->srv->cache, skey, (const uint8_t *)size, sizeof size);
+    rc = phieu_picture_png(page, src->have_layout ? &src->lay : NULL, r, &ask, png, len, err);
+    phieu_picture_destroy(&page);
     return rc;
 }
 

@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "phieu/alloc.h"
 #include "phieu/image.h"
 
 /* A page in colour or in gray, as the archive holds it: exactly one of the two is set. */
@@ -13,6 +14,10 @@ typedef struct shown_page {
     phieu_image *gray;
     phieu_rgb_image *rgb;
 } shown_page;
+
+struct phieu_picture {
+    shown_page page;
+};
 
 static void shown_release(shown_page *p)
 {
@@ -91,29 +96,50 @@ static int cut_row(const shown_page *page, const phieu_layout *lay, const phieu_
     return rc;
 }
 
-int phieu_picture_png(const char *path, const phieu_layout *layout, const phieu_reading *r,
-                      const phieu_picture_ask *ask, uint8_t **png, size_t *len, int page_size[2],
-                      phieu_error *err)
+int phieu_picture_load(const char *path, phieu_picture **out, int page_size[2],
+                       phieu_error *err)
+{
+    *out = NULL;
+    phieu_picture *p = phieu_calloc(1, sizeof *p);
+    if (!p)
+        return phieu_error_set(err, PHIEU_ENOMEM, "out of memory showing a page");
+    phieu_image_limits lim = phieu_image_default_limits();
+    int rc = phieu_image_load_as_stored(path, 0, &lim, &p->page.gray, &p->page.rgb, err);
+    if (rc != 0) {
+        phieu_free(p);
+        return rc;
+    }
+    if (page_size) {
+        page_size[0] = p->page.gray ? p->page.gray->width : p->page.rgb->width;
+        page_size[1] = p->page.gray ? p->page.gray->height : p->page.rgb->height;
+    }
+    *out = p;
+    return 0;
+}
+
+void phieu_picture_destroy(phieu_picture **p)
+{
+    if (p && *p) {
+        shown_release(&(*p)->page);
+        phieu_free(*p);
+        *p = NULL;
+    }
+}
+
+int phieu_picture_png(const phieu_picture *p, const phieu_layout *layout, const phieu_reading *r,
+                      const phieu_picture_ask *ask, uint8_t **png, size_t *len, phieu_error *err)
 {
     *png = NULL;
     *len = 0;
-    shown_page page = {0}, cut = {0}, fit = {0};
-    phieu_image_limits lim = phieu_image_default_limits();
-    int rc = phieu_image_load_as_stored(path, 0, &lim, &page.gray, &page.rgb, err);
-    if (rc == 0 && page_size) {
-        page_size[0] = page.gray ? page.gray->width : page.rgb->width;
-        page_size[1] = page.gray ? page.gray->height : page.rgb->height;
-    }
-    if (rc == 0 && ask->row > 0)
-        rc = cut_row(&page, layout, r, ask, &cut, err);
-    const shown_page *shown = ask->row > 0 ? &cut : &page;
+    shown_page cut = {0}, fit = {0};
+    int rc = ask->row > 0 ? cut_row(&p->page, layout, r, ask, &cut, err) : 0;
+    const shown_page *shown = ask->row > 0 ? &cut : &p->page;
     if (rc == 0 && ask->max_w > 0 && ask->max_h > 0) {
         rc = shown_fit(shown, ask->max_w, ask->max_h, &fit, err);
         shown = &fit;
     }
     if (rc == 0)
         rc = shown_encode(shown, png, len, err);
-    shown_release(&page);
     shown_release(&cut);
     shown_release(&fit);
     return rc;
