@@ -91,6 +91,7 @@ typedef struct omr_box_extra {
     int dot_only;      /* all ink is one small blob (a hesitation dot or a speck) */
     int faint;         /* an empty box holding a faint mark: marginal */
     int fold_dot;      /* with a thin band across: besides the band's even ink, at most a dot */
+    int fold_line;     /* its line was set aside with a crease while a like one counts */
     double band_base;  /* the band's typical ink per column, as a share of the score */
     double band_even_dark; /* mean darkness of the band's ink outside its excess columns */
     double found_dx_mm, found_dy_mm; /* where the outline was found, from where expected */
