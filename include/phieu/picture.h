@@ -19,9 +19,12 @@
 #include "phieu/form.h"
 #include "phieu/omr.h"
 
+/* A row's picture keeps this much paper above and below the row's band, in mm: it shows
+ * a mark that strays out of its box (a 6-7 mm box leaves about 2 mm of band around it). */
+#define PHIEU_PICTURE_ROW_MARGIN_MM 1.5
+
 typedef struct phieu_picture_ask {
     int row;          /* 0: the whole page; 1..n_rows: that row's choice boxes */
-    double margin_mm; /* for a row: paper kept above and below its band */
     int max_w, max_h; /* > 0: scaled down (box filter, aspect kept) to fit; 0: full size */
 } phieu_picture_ask;
 

@@ -30,10 +30,6 @@ static const char usage[] =
     "\n"
     "Exit status 7 when some are open.\n";
 
-/* Margin above and below a row's band in its crop, in mm: shows a mark that strays out of
- * the row (the review screen uses the same). */
-#define ROW_CROP_MARGIN_MM 2.0
-
 static const char *state_word(int state)
 {
     switch (state) {
@@ -85,13 +81,13 @@ static int write_images(phieu_session *s, const phieu_exception *e, const char *
     phieu_picture *page = NULL;
     if (rc == 0)
         rc = phieu_picture_load(path, &page, NULL, err);
-    phieu_picture_ask whole = {0, 0, 0, 0};
+    phieu_picture_ask whole = {0, 0, 0};
     if (rc == 0)
         rc = write_picture(page, NULL, NULL, &whole, dir, e, "page", err);
     const phieu_session_info *info = phieu_session_get_info(s);
     if (rc == 0 && e->row > 0 && phieu_picture_placed(r) && r->form_index < info->n_forms &&
         e->row <= info->layouts[r->form_index].n_rows) {
-        phieu_picture_ask row = {e->row, ROW_CROP_MARGIN_MM, 0, 0};
+        phieu_picture_ask row = {e->row, 0, 0};
         char name[32];
         snprintf(name, sizeof name, "row-%d", e->row);
         rc = write_picture(page, &info->layouts[r->form_index], r, &row, dir, e, name, err);

@@ -35,9 +35,6 @@
 #define REVIEW_THUMB_MAX_H 170
 #define REVIEW_ROW_MAX_W 2000
 #define REVIEW_ROW_MAX_H 400
-/* Margin above and below a row's band in the crop, in mm: shows a mark that strays out of
- * its box (a 6-7 mm box leaves about 2 mm of band around it). */
-#define REVIEW_ROW_MARGIN_MM 1.5
 
 /* Pages decoded at once for the screen's images: a browser asks for several images
  * together and each connection has its thread, while a 600 dpi colour page takes about
@@ -1153,8 +1150,7 @@ static int shown_png(review_request *req, const image_ask *a, const phieu_readin
     static const int max[3][2] = {{REVIEW_PAGE_MAX_W, REVIEW_PAGE_MAX_H},
                                   {REVIEW_THUMB_MAX_W, REVIEW_THUMB_MAX_H},
                                   {REVIEW_ROW_MAX_W, REVIEW_ROW_MAX_H}};
-    phieu_picture_ask ask = {a->kind == 2 ? a->row : 0, REVIEW_ROW_MARGIN_MM, max[a->kind][0],
-                             max[a->kind][1]};
+    phieu_picture_ask ask = {a->kind == 2 ? a->row : 0, max[a->kind][0], max[a->kind][1]};
     int size[2] = {0, 0};
     phieu_picture *page = NULL;
     int rc = phieu_picture_load(src->path, &page, size, err);

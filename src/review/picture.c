@@ -72,7 +72,8 @@ void phieu_picture_box(const double t[9], phieu_rect rect, double margin, double
         }
 }
 
-/* Row `row`'s choice boxes, edge to edge of their columns and margin_mm above and below
+/* Row `row`'s choice boxes, edge to edge of their columns and PHIEU_PICTURE_ROW_MARGIN_MM
+ * above and below
  * its band, cut from the page (clipped to it). */
 static int cut_row(const shown_page *page, const phieu_layout *lay, const phieu_reading *r,
                    const phieu_picture_ask *ask, shown_page *out, phieu_error *err)
@@ -83,9 +84,9 @@ static int cut_row(const shown_page *page, const phieu_layout *lay, const phieu_
                                "on its form",
                                ask->row);
     phieu_rect band = lay->rows[ask->row - 1];
-    phieu_rect boxes = {lay->column_x[3], band.y - ask->margin_mm,
+    phieu_rect boxes = {lay->column_x[3], band.y - PHIEU_PICTURE_ROW_MARGIN_MM,
                         lay->column_x[3 + lay->n_choices] - lay->column_x[3],
-                        band.h + 2 * ask->margin_mm};
+                        band.h + 2 * PHIEU_PICTURE_ROW_MARGIN_MM};
     double box[4];
     phieu_picture_box(r->transform, boxes, 0, box);
     int rc = shown_crop(page, box, out, err);

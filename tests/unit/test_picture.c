@@ -142,28 +142,29 @@ static void test_colour_page_and_row(void **state)
     phieu_rgb_image *rgb = NULL;
     double cx = w->red.x + w->red.w / 2, cy = w->red.y + w->red.h / 2;
 
-    phieu_picture_ask page = {0, 0, 0, 0};
+    phieu_picture_ask page = {0, 0, 0};
     assert_int_equal(picture(w, w->colour_path, &page, &gray, &rgb, &err), 0);
     assert_null(gray);
     assert_non_null(rgb);
     expect_red(rgb, PX(cx), PX(cy));
     phieu_rgb_image_destroy(&rgb);
 
-    /* The row: its choice boxes edge to edge of their columns, 2 mm above and below. */
+    /* The row: its choice boxes edge to edge of their columns, the margin above and below. */
     const phieu_layout *L = &w->r.layouts[0];
-    phieu_picture_ask row = {RED_ROW, 2.0, 0, 0};
+    phieu_picture_ask row = {RED_ROW, 0, 0};
     assert_int_equal(picture(w, w->colour_path, &row, &gray, &rgb, &err), 0);
     assert_non_null(rgb);
     double want_w = PX(L->column_x[3 + L->n_choices] - L->column_x[3]);
-    double want_h = PX(L->rows[RED_ROW - 1].h + 4.0);
+    double want_h = PX(L->rows[RED_ROW - 1].h + 2 * PHIEU_PICTURE_ROW_MARGIN_MM);
     print_message("row picture %dx%d, expected about %.0fx%.0f\n", rgb->width, rgb->height,
                   want_w, want_h);
     assert_true(fabs(rgb->width - want_w) <= 3 && fabs(rgb->height - want_h) <= 3);
-    expect_red(rgb, PX(cx - L->column_x[3]), PX(cy - (L->rows[RED_ROW - 1].y - 2.0)));
+    expect_red(rgb, PX(cx - L->column_x[3]),
+               PX(cy - (L->rows[RED_ROW - 1].y - PHIEU_PICTURE_ROW_MARGIN_MM)));
     phieu_rgb_image_destroy(&rgb);
 
     /* Scaled to fit, as the review screen asks. */
-    phieu_picture_ask thumb = {0, 0, 120, 170};
+    phieu_picture_ask thumb = {0, 120, 170};
     assert_int_equal(picture(w, w->colour_path, &thumb, &gray, &rgb, &err), 0);
     assert_true(rgb->width <= 120 && rgb->height <= 170);
     phieu_rgb_image_destroy(&rgb);
@@ -175,7 +176,7 @@ static void test_gray_page_stays_gray(void **state)
     phieu_error err = {0};
     phieu_image *gray = NULL;
     phieu_rgb_image *rgb = NULL;
-    phieu_picture_ask row = {RED_ROW, 2.0, 0, 0};
+    phieu_picture_ask row = {RED_ROW, 0, 0};
     assert_int_equal(picture(w, w->gray_path, &row, &gray, &rgb, &err), 0);
     assert_null(rgb);
     assert_non_null(gray);
@@ -195,13 +196,13 @@ static void test_rows_that_cannot_be_shown(void **state)
     memset(unplaced.transform, 0, sizeof unplaced.transform);
     assert_false(phieu_picture_placed(&unplaced));
     assert_int_equal(phieu_picture_load(w->colour_path, &p, NULL, &err), 0);
-    phieu_picture_ask row = {RED_ROW, 2.0, 0, 0};
+    phieu_picture_ask row = {RED_ROW, 0, 0};
     assert_int_equal(phieu_picture_png(p, &w->r.layouts[0], &unplaced, &row, &png, &len, &err),
                      PHIEU_ENOTFOUND);
     assert_null(png);
     assert_non_null(strstr(err.message, "not placed"));
     /* ... and its whole page is still shown. */
-    phieu_picture_ask whole = {0, 0, 0, 0};
+    phieu_picture_ask whole = {0, 0, 0};
     assert_int_equal(phieu_picture_png(p, NULL, NULL, &whole, &png, &len, &err), 0);
     assert_true(len > 0);
     phieu_free(png);
@@ -209,7 +210,7 @@ static void test_rows_that_cannot_be_shown(void **state)
 
     /* A scan cut short: the last row lies below what was scanned. */
     assert_int_equal(phieu_picture_load(w->cut_path, &p, NULL, &err), 0);
-    phieu_picture_ask last = {w->r.layouts[0].n_rows, 2.0, 0, 0};
+    phieu_picture_ask last = {w->r.layouts[0].n_rows, 0, 0};
     assert_int_equal(phieu_picture_png(p, &w->r.layouts[0], &w->reading, &last, &png, &len, &err),
                      PHIEU_ENOTFOUND);
     assert_non_null(strstr(err.message, "outside the scanned image"));
