@@ -10,7 +10,6 @@
  * With --strokes it applies the session's whole rule: the grids, then for pages of little
  * ink the strokes at full resolution (phieu_omr_stroke_similarity).
  *   usage: score_duplicates --forms DIR --deck DIR --rescans DIR [--threshold T] [--strokes]
- *                           [--prefilter P]
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -42,26 +41,19 @@ typedef struct page {
 } page;
 
 /* The session's rule (src/session/pages.c, find_rescan): the 8x8 ink grids at or above
- * the threshold; with --strokes also, for a page with less than
- * PHIEU_OMR_INK_MIN_EVIDENCE full boxes of evidence whose grids agree at >= 0.9 (or have
- * no box to compare, or whose rows with ink beside a box are the same,
- * phieu_omr_beside_match), the strokes at full resolution at or above
+ * the threshold; with --strokes also, for a pair the grids cannot decide
+ * (phieu_omr_strokes_decide), the strokes at full resolution at or above
  * PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. *dup says whether the pair is held; the score
  * returned is the one decided on (grid or strokes). */
 static int use_strokes, strokes_consulted;
 static double threshold = PHIEU_SESSION_DEFAULT_DUPLICATE_SIMILARITY;
-/* The grids' agreement from which the strokes are compared (RESCAN_STROKE_PREFILTER in
- * pages.c; --prefilter tries another). */
-static double prefilter = 0.9;
 
 static double score_pair(const phieu_reading *ra, const phieu_omr_strokes *sa,
                          const phieu_reading *rb, const phieu_omr_strokes *sb, int *dup)
 {
-    double g = phieu_omr_ink_similarity(ra, rb), evidence = 0;
-    double agree = phieu_omr_ink_agreement(ra, rb, &evidence);
+    double g = phieu_omr_ink_similarity(ra, rb);
     *dup = g >= threshold;
-    if (use_strokes && !*dup && evidence < PHIEU_OMR_INK_MIN_EVIDENCE &&
-        (agree >= prefilter || evidence <= 0 || phieu_omr_beside_match(ra, rb))) {
+    if (use_strokes && !*dup && phieu_omr_strokes_decide(ra, rb)) {
         strokes_consulted++;
         double st = phieu_omr_stroke_similarity(sa, sb);
         *dup = st >= PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY;
@@ -176,12 +168,10 @@ int main(int argc, char **argv)
             rescans = argv[i + 1];
         else if (strcmp(argv[i], "--threshold") == 0)
             threshold = atof(argv[i + 1]);
-        else if (strcmp(argv[i], "--prefilter") == 0)
-            prefilter = atof(argv[i + 1]);
     }
     if (!forms_dir || !deck || !rescans) {
         fprintf(stderr, "usage: score_duplicates --forms DIR --deck DIR --rescans DIR "
-                        "[--threshold T] [--prefilter P]\n");
+                        "[--threshold T] [--strokes]\n");
         return 2;
     }
     phieu_error err = {0};
@@ -310,6 +300,8 @@ int main(int argc, char **argv)
         k = k < 1 ? 0 : k > 3 ? 2 : k - 1;
         by_marks[k]++;
         by_marks_detected[k] += compared && dup;
+        if (!(compared && dup)) /* named for a person to look at */
+            printf("  missed: %s %.3f%s\n", p->name, s, compared ? "" : " (not compared)");
         push(&sc, s);
         keep(w, &nw, s, i, i, 0);
     }

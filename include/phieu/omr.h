@@ -157,6 +157,15 @@ double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_s
  * weigh, or ink whose grids change with the scan's exposure, so this, not the grids'
  * agreement, says when their strokes are worth comparing. */
 int phieu_omr_beside_match(const phieu_reading *a, const phieu_reading *b);
+/* 1 when the grids cannot decide whether b is a second scan of a, and the pair is worth
+ * comparing on its strokes (phieu_omr_stroke_similarity). The grids cannot decide when
+ * the boxes that hold a mark, or may (marginal), on either page weigh less than
+ * PHIEU_OMR_INK_MIN_EVIDENCE: boxes the reader left empty on both (a crease's shadow,
+ * whose ink changes with the scan, a dot) are no marks. Worth comparing: neither page has
+ * a box the grids weigh; or their grids agree at 0.9 or better, over all boxes with ink
+ * or over those that hold a mark; or phieu_omr_beside_match. The session's rule and the
+ * bench's. */
+int phieu_omr_strokes_decide(const phieu_reading *a, const phieu_reading *b);
 
 /* The reading's row decisions as a string, one character a row: the choice's index
  * '0'..'9', 'o' overvote, 'r' review, 'b' blank. The cheap first test for a rescan. */

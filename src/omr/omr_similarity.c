@@ -43,6 +43,14 @@
  * duplicate threshold. Nor are two: two hands filling the same two boxes of a vote of
  * confidence scored 0.95-0.97 (bench seed 5001, 300 pages: 6 false alarms at 2). */
 #define SIM_MIN_EVIDENCE PHIEU_OMR_INK_MIN_EVIDENCE
+/* A page with too little ink for the 8x8 grids (one or two marks) whose grids still agree
+ * this well with another's is compared again on its strokes at full resolution. Rescans
+ * of such pages agree at 0.98-1.00 on their grids, two hands at up to 0.8 on the generated
+ * samples (test_similarity): most pairs of other hands never cost the strokes. It also
+ * keeps apart two hands whose only mark is one straight stroke through the box's core: at
+ * 0.75 the strokes were compared for twice as many pairs, and two hands' ticks scored
+ * 0.986 on them (grids 0.81; bench seed 5001 p00085, p00241). */
+#define STROKE_PREFILTER 0.9
 
 /* 1 - |x - y|^2 / (|x|^2 + |y|^2) of two grids at the same place, taken both for the ink
  * and for the paper left showing (255 - cell), and the lower of the two: 1 for the same
@@ -84,7 +92,11 @@ double phieu_omr_ink_similarity(const phieu_reading *a, const phieu_reading *b)
     return s;
 }
 
-double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, double *evidence)
+/* The agreement of the boxes with ink of two readings, leaning to the worst, and the
+ * evidence it rests on; marks_only: only the boxes that hold a mark, or may (marginal), on
+ * either page, not those the reader left empty on both (a crease's shadow, a dot). */
+static double agreement(const phieu_reading *a, const phieu_reading *b, int marks_only,
+                        double *evidence)
 {
     *evidence = 0;
     if (!a || !b || a->form_index < 0 || a->form_index != b->form_index || a->n_rows != b->n_rows ||
@@ -93,7 +105,10 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
     double sum = 0, weight = 0;
     for (int r = 0; r < a->n_rows; r++)
         for (int c = 0; c < PHIEU_FORM_MAX_CHOICES; c++) {
-            const uint8_t *x = a->rows[r].boxes[c].ink, *y = b->rows[r].boxes[c].ink;
+            const phieu_box_reading *ba = &a->rows[r].boxes[c], *bb = &b->rows[r].boxes[c];
+            if (marks_only && ba->state == PHIEU_BOX_EMPTY && bb->state == PHIEU_BOX_EMPTY)
+                continue;
+            const uint8_t *x = ba->ink, *y = bb->ink;
             double ink = fmax(grid_ink(x), grid_ink(y));
             if (ink < SIM_MIN_BOX_INK)
                 continue;
@@ -109,6 +124,23 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
     double s = pow(sum / weight, 1 / SIM_MEAN_POWER);
     *evidence = weight;
     return s < 0 ? 0 : s > 1 ? 1 : s;
+}
+
+double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, double *evidence)
+{
+    return agreement(a, b, 0, evidence);
+}
+
+int phieu_omr_strokes_decide(const phieu_reading *a, const phieu_reading *b)
+{
+    /* Boxes left empty on both pages are no marks, however much shadow they hold: a page
+     * of one tick and a crease through a row of three empty boxes is a page of one mark. */
+    double evidence = 0, marks_evidence = 0;
+    double agree = agreement(a, b, 0, &evidence), marks = agreement(a, b, 1, &marks_evidence);
+    if (marks_evidence >= SIM_MIN_EVIDENCE)
+        return 0;
+    return evidence <= 0 || agree >= STROKE_PREFILTER || phieu_omr_beside_match(a, b) ||
+           (marks_evidence > 0 && marks >= STROKE_PREFILTER);
 }
 
 /* ---- Full resolution: normalised cross-correlation of the strokes -------------------- */
@@ -127,6 +159,13 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
 /* A box's window with no more variance than this (gray levels squared, per sample) holds
  * no stroke: paper and sensor noise only. */
 #define STROKE_MIN_VARIANCE 4.0
+/* A window counts in full from this much variance in its centre, and in proportion below:
+ * one whose ink stands barely above the noise is compared mostly on noise, and a rescan's
+ * new noise alone brought such windows down to 0.68-0.91 (the shadow of a crease through
+ * a row of empty boxes, variance 3-7, bench seed 7001 p00213; the flat middle of a dark
+ * fill, 4, p00243), sinking pages whose marks agreed at 0.99. A pen or pencil stroke's
+ * window holds 80-1800. */
+#define STROKE_FULL_VARIANCE 50.0
 /* A box's strokes are kept from this much grid ink (a sixteenth of SIM_MIN_BOX_INK), far
  * below what takes part, so that a small mark that takes part on one scan is still there
  * to compare on the other (a box missing from one page only scores 0 and sinks the page).
@@ -457,18 +496,20 @@ static double best_ncc(const float *a, const float *b, int w, int h)
     return best;
 }
 
-/* Whether a window (w x h samples, the shift margin included) holds a stroke: more
- * variance in its centre than paper and sensor noise give (STROKE_MIN_VARIANCE). */
-static int holds_stroke(const float *a, int w, int h)
+/* The variance (gray levels squared, per sample) of a window's centre, the shift margin
+ * left out: how far its strokes stand above paper and sensor noise. */
+static double centre_variance(const stroke_box *k)
 {
-    int cw = w - 2 * STROKE_SHIFT, ch = h - 2 * STROKE_SHIFT, n = cw * ch;
+    int cw = k->w - 2 * STROKE_SHIFT, ch = k->h - 2 * STROKE_SHIFT, n = cw * ch;
+    if (n <= 0)
+        return 0;
     double sa = 0, saa = 0;
     for (int y = 0; y < ch; y++)
         for (int x = 0; x < cw; x++) {
-            double v = a[(y + STROKE_SHIFT) * w + x + STROKE_SHIFT];
+            double v = k->v[(y + STROKE_SHIFT) * k->w + x + STROKE_SHIFT];
             sa += v, saa += v * v;
         }
-    return n > 0 && saa - sa * sa / n > STROKE_MIN_VARIANCE * n;
+    return (saa - sa * sa / n) / n;
 }
 
 /* Adds to *sum and *weight the agreement of one window (box or surroundings) of the two
@@ -480,6 +521,8 @@ static void add_window(const stroke_box *la, int ia, const stroke_box *lb, int i
     double ink = fmax(ia >= 0 ? la[ia].ink : 0, ib >= 0 ? lb[ib].ink : 0);
     if (ink < least)
         return;
+    double contrast = fmax(ia >= 0 ? centre_variance(&la[ia]) : 0,
+                           ib >= 0 ? centre_variance(&lb[ib]) : 0);
     double agree = 0;
     if (ia >= 0 && ib >= 0 && la[ia].w == lb[ib].w && la[ia].h == lb[ib].h) {
         /* Both ways round, so that which page came first does not matter. */
@@ -492,11 +535,10 @@ static void add_window(const stroke_box *la, int ia, const stroke_box *lb, int i
         /* Kept on one page only: nothing to compare when it holds no stroke there either
          * (a 150 dpi rescan's paper, a little darker, put 85-110 of grid ink in every box
          * of a district rating, bench seed 6001 p00297, where its first scan had 0-20). */
-        const stroke_box *k = ia >= 0 ? &la[ia] : &lb[ib];
-        if (!holds_stroke(k->v, k->w, k->h))
+        if (contrast <= STROKE_MIN_VARIANCE)
             return;
     }
-    double w = fmin(1, ink / full);
+    double w = fmin(1, ink / full) * fmin(1, contrast / STROKE_FULL_VARIANCE);
     *sum += w * pow(fmax(agree, SIM_MIN_AGREEMENT), SIM_MEAN_POWER);
     *weight += w;
 }

@@ -295,23 +295,6 @@ int phieu_session_archive_clean(phieu_session *s, int *removed, phieu_error *err
 
 /* ---- Rescans (first the reading pattern, phieu_omr_decision_pattern, then the ink) -- */
 
-/* The existing sheet of the same form whose ink is most like this reading, if it reaches
- * the session's duplicate threshold. */
-/* A page with too little ink for the 8x8 grids (one or two marks) whose grids still agree
- * this well with an earlier sheet's is compared again on its strokes at full resolution.
- * Rescans of such pages agree at 0.98-1.00 on their grids, two hands at up to 0.8 on the
- * generated samples (test_similarity): most pairs of other hands never cost decoding the
- * earlier sheet's strokes. It also keeps apart two hands whose only mark is one straight
- * stroke through the box's core: at 0.75 the strokes were compared for twice as many
- * pairs, and two hands' ticks scored 0.986 on them (grids 0.81; bench seed 5001 p00085,
- * p00241), while the shadow of a crease through a row of empty boxes, which it let
- * through, puts rescans at 0.79 and 0.90 on the grids (seed 6001 p00294, p00277: missed,
- * docs/recognition.md).
- * So is a page whose only ink may lie around a box (a box circled), when the earlier sheet
- * has ink beside a box in the same rows (phieu_omr_beside_match), and a pair of pages of
- * which neither has a box with ink enough for the grids (evidence 0: a faint tick sent to
- * review as a marginal mark, bench seed 5001 p00011), on which the grids have no say. */
-#define RESCAN_STROKE_PREFILTER 0.9
 
 /* An earlier sheet a page is compared with: its id, its reading and its archived image's
  * hash. */
@@ -372,12 +355,9 @@ static int sheet_strokes(phieu_session *s, const earlier_sheet *other, phieu_omr
 static int sheet_likeness(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
                           const earlier_sheet *other, double *sim, int *dup, phieu_error *err)
 {
-    double evidence = 0;
     *sim = phieu_omr_ink_similarity(r, other->r);
-    double agree = phieu_omr_ink_agreement(r, other->r, &evidence);
     *dup = *sim >= s->info.duplicate_similarity;
-    if (*dup || !mine || evidence >= PHIEU_OMR_INK_MIN_EVIDENCE ||
-        (agree < RESCAN_STROKE_PREFILTER && evidence > 0 && !phieu_omr_beside_match(r, other->r)))
+    if (*dup || !mine || !phieu_omr_strokes_decide(r, other->r))
         return 0;
     phieu_omr_strokes *theirs = NULL;
     if (sheet_strokes(s, other, &theirs, err) != 0)
