@@ -323,7 +323,7 @@ typedef struct earlier_sheet {
 
 /* The strokes of an earlier sheet as the session stored them; *out stays NULL for a sheet
  * of a session made before they were stored. Read only for the few sheets compared on
- * strokes, not in find_rescan's walk over every sheet of the form. */
+ * strokes, not in session_find_rescan's walk over every sheet of the form. */
 static int stored_strokes(phieu_session *s, const char *id, phieu_omr_strokes **out,
                           phieu_error *err)
 {
@@ -390,13 +390,10 @@ static int sheet_likeness(phieu_session *s, const phieu_reading *r, const phieu_
     return 0;
 }
 
-/* An earlier sheet of the same form that this page may be a second scan of: the 8x8 ink
- * grids at or above the session's threshold, or, for a page with little ink, the strokes
- * at full resolution at or above PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. mine: the page's
- * strokes, NULL when it has none (no stroke comparison). */
-static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
-                       const char *pattern, char found[PHIEU_SHEET_ID_MAX], double *similarity,
-                       phieu_error *err)
+/* An earlier sheet this page may be a second scan of (session_internal.h). */
+int session_find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
+                        const char *pattern, const char *exclude, char found[PHIEU_SHEET_ID_MAX],
+                        double *similarity, phieu_error *err)
 {
     found[0] = '\0';
     *similarity = 0;
@@ -406,11 +403,12 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr
     if (session_prepare(s,
                         "SELECT s.id, s.pattern, r.blob, s.sha256 FROM sheets s JOIN readings r "
                         "ON r.sheet_id = s.id WHERE s.form_idx = ? AND s.side = 0 AND "
-                        "s.status != ?",
+                        "s.status != ? AND s.id != ?",
                         &st, err) != 0)
         return err->code;
     sqlite3_bind_int(st, 1, r->form_index);
     sqlite3_bind_int(st, 2, PHIEU_PAGE_REJECTED);
+    sqlite3_bind_text(st, 3, exclude ? exclude : "", -1, SQLITE_STATIC);
     phieu_reading *other = phieu_malloc(sizeof *other);
     if (!other) {
         sqlite3_finalize(st);
@@ -669,7 +667,7 @@ static int rescan_check(phieu_session *s, const page_commit *pc, const char *pat
 {
     char twin[PHIEU_SHEET_ID_MAX];
     double sim;
-    if (find_rescan(s, pc->reading, pc->strokes, pattern, twin, &sim, err) != 0)
+    if (session_find_rescan(s, pc->reading, pc->strokes, pattern, NULL, twin, &sim, err) != 0)
         return err->code;
     if (!twin[0])
         return 0;
@@ -943,11 +941,9 @@ static int check_meta(phieu_session *s, const phieu_page_meta *meta, phieu_error
     return 0;
 }
 
-/* For a page of little ink, too little for the 8x8 grids to tell a rescan from another
- * hand, its strokes (else *out stays NULL): find_rescan compares them with the earlier
- * sheets', and the session keeps them for the later pages. */
-static int page_strokes(const phieu_omr_config *config, const phieu_image *page,
-                        const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
+/* A page's strokes when it has little ink (session_internal.h). */
+int session_page_strokes(const phieu_omr_config *config, const phieu_image *page,
+                         const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
 {
     *out = NULL;
     if (r->form_index < 0 || r->form_index >= config->n_forms)
@@ -992,7 +988,7 @@ int phieu_session_add_page(phieu_session *s, const phieu_image *page,
     phieu_session_omr_config(s, &config);
     phieu_omr_strokes *strokes = NULL;
     if (phieu_omr_read(&config, page, &out->reading, err) != 0 ||
-        page_strokes(&config, page, &out->reading, &strokes, err) != 0)
+        session_page_strokes(&config, page, &out->reading, &strokes, err) != 0)
         return err->code;
     page_commit pc = {out->sha256, 0, meta, &out->reading, NULL, strokes};
     rc = commit_page(s, &pc, out, err);
@@ -1162,13 +1158,13 @@ static int tiff_file_image_only(int fd)
     return tiff_uint(next, osz, le) == 0;
 }
 
-/* Reads the page and, for a page of little ink, makes its strokes (page_strokes). */
+/* Reads the page and, for a page of little ink, makes its strokes (session_page_strokes). */
 static int prepared_read(const phieu_omr_config *config, const phieu_image *page,
                          phieu_prepared_page *out, phieu_error *err)
 {
     if (phieu_omr_read(config, page, &out->result.reading, err) != 0)
         return err->code;
-    return page_strokes(config, page, &out->result.reading, &out->strokes, err);
+    return session_page_strokes(config, page, &out->result.reading, &out->strokes, err);
 }
 
 int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,
