@@ -1017,8 +1017,11 @@ static void test_board_form_of_a_rescan(void **state)
                                                   &twin, &e, &err),
                      0);
     assert_string_equal(twin.sheet_id, "");
-    assert_int_equal(phieu_session_decide(f->s, page, "minh", "form:test-rating", NULL, &e, &err),
+    /* A confirmation given where none was asked changes nothing. */
+    assert_int_equal(phieu_session_decide_confirm(f->s, page, "minh", "form:test-rating", NULL, 1,
+                                                  &twin, &e, &err),
                      0);
+    assert_string_equal(twin.sheet_id, "");
     assert_int_equal(ballot_state(f, rc.sheet_id), PHIEU_BALLOT_VALID);
     assert_int_equal(log_count(f, "decision", "confirmed it is not a duplicate"), 2);
     phieu_image_destroy(&a);
