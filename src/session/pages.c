@@ -390,6 +390,29 @@ static int sheet_likeness(phieu_session *s, const phieu_reading *r, const phieu_
     return 0;
 }
 
+/* Reads the earlier sheet of the row `st` of session_find_rescan's query into *other when
+ * its pattern is within PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF rows of `pattern` (*near 1);
+ * a sheet whose form the board set is compared by its reading as that form, whose pattern
+ * is not stored (the sheet's is the machine's rejected one). */
+static int earlier_near(sqlite3_stmt *st, const char *pattern, phieu_reading *other, int *near,
+                        phieu_error *err)
+{
+    int board = sqlite3_column_int(st, 4);
+    const char *p = (const char *)sqlite3_column_text(st, 1);
+    *near = board || phieu_omr_pattern_distance(pattern, p) <= PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
+    if (!*near)
+        return 0;
+    if (session_reading_decode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                               other, err) != 0)
+        return err->code;
+    if (board) {
+        char bp[PHIEU_FORM_MAX_ROWS + 1];
+        phieu_omr_decision_pattern(other, bp);
+        *near = phieu_omr_pattern_distance(pattern, bp) <= PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
+    }
+    return 0;
+}
+
 /* An earlier sheet this page may be a second scan of (session_internal.h). */
 int session_find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
                         const char *pattern, const char *exclude, char found[PHIEU_SHEET_ID_MAX],
@@ -400,10 +423,14 @@ int session_find_rescan(phieu_session *s, const phieu_reading *r, const phieu_om
     if (!phieu_omr_pattern_has_ink(pattern))
         return 0;
     sqlite3_stmt *st;
+    /* The sheets read as the form: by the machine, or by the board's "form:<id>" (a page
+     * rejected for its code, its reading as that form in board_readings). */
     if (session_prepare(s,
-                        "SELECT s.id, s.pattern, r.blob, s.sha256 FROM sheets s JOIN readings r "
-                        "ON r.sheet_id = s.id WHERE s.form_idx = ? AND s.side = 0 AND "
-                        "s.status != ? AND s.id != ?",
+                        "SELECT s.id, s.pattern, coalesce(b.blob, r.blob), s.sha256, "
+                        "b.sheet_id IS NOT NULL FROM sheets s JOIN readings r ON r.sheet_id = "
+                        "s.id LEFT JOIN board_readings b ON b.sheet_id = s.id WHERE s.form_idx "
+                        "= ? AND s.side = 0 AND (s.status != ? OR b.sheet_id IS NOT NULL) AND "
+                        "s.id != ?",
                         &st, err) != 0)
         return err->code;
     sqlite3_bind_int(st, 1, r->form_index);
@@ -416,16 +443,15 @@ int session_find_rescan(phieu_session *s, const phieu_reading *r, const phieu_om
     }
     int rc, failed = 0;
     while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *p = (const char *)sqlite3_column_text(st, 1);
-        if (phieu_omr_pattern_distance(pattern, p) > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
-            continue;
+        int near = 0;
         earlier_sheet es = {(const char *)sqlite3_column_text(st, 0), other,
                             (const char *)sqlite3_column_text(st, 3)};
         double sim;
         int dup;
-        failed = session_reading_decode(sqlite3_column_blob(st, 2),
-                                        (size_t)sqlite3_column_bytes(st, 2), other, err) != 0 ||
-                 sheet_likeness(s, r, mine, &es, &sim, &dup, err) != 0;
+        failed = earlier_near(st, pattern, other, &near, err) != 0;
+        if (failed || !near)
+            continue;
+        failed = sheet_likeness(s, r, mine, &es, &sim, &dup, err) != 0;
         if (!failed && dup && sim > *similarity) {
             *similarity = sim;
             snprintf(found, PHIEU_SHEET_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));

@@ -61,7 +61,8 @@ int session_reading_decode(const uint8_t *blob, size_t len, phieu_reading *r,
 /* ---- Rescans (pages.c) ---- */
 
 /* An earlier front sheet of form r->form_index that a page read as r may be a second scan
- * of (the check every new page gets, and a page the board sets the form of): the 8x8 ink
+ * of (the check every new page gets, and a page the board sets the form of), among the
+ * sheets read as that form by the machine or by the board's "form:<id>": the 8x8 ink
  * grids at or above the session's threshold, or, for a page with little ink, the strokes
  * at full resolution at or above PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. pattern: r's
  * phieu_omr_decision_pattern; mine: the page's strokes, NULL when it has none (no stroke

@@ -1058,6 +1058,56 @@ static void test_board_form_of_a_rescan_one_mark(void **state)
     phieu_image_destroy(&b);
 }
 
+/* A copy of img with scanner noise `seed` (a new pass of the same paper), its code covered
+ * when `covered`. */
+static phieu_image *fed_again(fixture *f, const phieu_image *img, unsigned seed, int covered)
+{
+    phieu_error err = {0};
+    phieu_image *copy = NULL;
+    assert_int_equal(phieu_image_clone(img, &copy, &err), 0);
+    fixture_noise(copy, seed);
+    if (covered)
+        cover_code(f, copy);
+    return copy;
+}
+
+/* The other way round: a paper whose code could not be read the first time, counted as the
+ * form the board set, is an earlier sheet of that form like any other: its rescan is held
+ * as a possible duplicate, and another rejected rescan of it is refused "form:<id>". */
+static void test_rescan_of_a_page_the_board_set(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    add_board_users(f);
+    const int choices[4] = {1, 0, 2, 2};
+    phieu_image *a = marked(f, choices, 81);
+    phieu_image *a1 = fed_again(f, a, 1, 1), *a2 = fed_again(f, a, 2, 1), *a3 = fed_again(f, a, 3, 0);
+    phieu_page_result r1, r2, r3;
+    phieu_exception e;
+    add(f, a1, &r1);
+    assert_int_equal(r1.status, PHIEU_PAGE_REJECTED);
+    int64_t page = exception_at(f, r1.sheet_id, 0);
+    assert_int_equal(phieu_session_decide(f->s, page, "lan", "form:test-rating", NULL, &e, &err), 0);
+    assert_int_equal(phieu_session_decide(f->s, page, "minh", "form:test-rating", NULL, &e, &err), 0);
+    assert_int_equal(ballot_state(f, r1.sheet_id), PHIEU_BALLOT_VALID);
+
+    add(f, a2, &r2);
+    assert_int_equal(r2.status, PHIEU_PAGE_REJECTED);
+    phieu_form_twin twin;
+    assert_int_equal(phieu_session_decide_confirm(f->s, exception_at(f, r2.sheet_id, 0), "lan",
+                                                  "form:test-rating", NULL, 0, &twin, &e, &err),
+                     PHIEU_EEXIST);
+    assert_string_equal(twin.sheet_id, r1.sheet_id);
+
+    add(f, a3, &r3);
+    assert_int_equal(r3.status, PHIEU_PAGE_REVIEW);
+    assert_string_equal(r3.possible_duplicate_of, r1.sheet_id);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&a1);
+    phieu_image_destroy(&a2);
+    phieu_image_destroy(&a3);
+}
+
 /* ---- Reading blob ------------------------------------------------------------------- */
 
 static void test_reading_blob_roundtrip(void **state)
@@ -1555,6 +1605,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_board_sets_form_of_rejected_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_board_form_of_a_rescan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_board_form_of_a_rescan_one_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rescan_of_a_page_the_board_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_board_reads_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_board_readings_differ_head_decides, setup,
                                         teardown),
