@@ -901,7 +901,8 @@ static int decide_body_read(review_response *res, json_t *j, decide_body *b)
     b->note = json_string_value(nj);
     b->override = json_is_true(json_object_get(j, "override"));
     b->not_duplicate = json_is_true(json_object_get(j, "not_duplicate"));
-    if (!b->choice || strlen(b->choice) >= PHIEU_CHOICE_MAX || (nj && !json_is_null(nj) && !b->note)) {
+    if (!b->choice || strlen(b->choice) >= PHIEU_CHOICE_MAX ||
+        (nj && !json_is_null(nj) && !b->note)) {
         review_error(res, MHD_HTTP_BAD_REQUEST, "choice",
                      "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
         return -1;

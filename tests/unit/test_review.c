@@ -1252,7 +1252,8 @@ static void test_count_as_form(void **state)
      * looks like that sheet fed again, and the member is asked to confirm. */
     assert_int_equal(decide(&an, id, "form:district-rating", &a), 409);
     assert_string_equal(json_string_value(json_object_get(a, "error")), "duplicate-confirm");
-    assert_non_null(strstr(json_string_value(json_object_get(a, "message")), "Lô 1, tờ thứ 1 "));
+    const char *vi = json_string_value(json_object_get(a, "message"));
+    assert_non_null(strstr(vi, "Lô 1, tờ thứ 1 "));
     assert_non_null(strstr(json_string_value(json_object_get(a, "message_en")),
                            "batch 1, position 1 fed again"));
     json_t *dup = json_object_get(a, "duplicate");

@@ -1081,14 +1081,17 @@ static void test_rescan_of_a_page_the_board_set(void **state)
     add_board_users(f);
     const int choices[4] = {1, 0, 2, 2};
     phieu_image *a = marked(f, choices, 81);
-    phieu_image *a1 = fed_again(f, a, 1, 1), *a2 = fed_again(f, a, 2, 1), *a3 = fed_again(f, a, 3, 0);
+    phieu_image *a1 = fed_again(f, a, 1, 1), *a2 = fed_again(f, a, 2, 1);
+    phieu_image *a3 = fed_again(f, a, 3, 0);
     phieu_page_result r1, r2, r3;
     phieu_exception e;
     add(f, a1, &r1);
     assert_int_equal(r1.status, PHIEU_PAGE_REJECTED);
     int64_t page = exception_at(f, r1.sheet_id, 0);
-    assert_int_equal(phieu_session_decide(f->s, page, "lan", "form:test-rating", NULL, &e, &err), 0);
-    assert_int_equal(phieu_session_decide(f->s, page, "minh", "form:test-rating", NULL, &e, &err), 0);
+    assert_int_equal(phieu_session_decide(f->s, page, "lan", "form:test-rating", NULL, &e, &err),
+                     0);
+    assert_int_equal(phieu_session_decide(f->s, page, "minh", "form:test-rating", NULL, &e, &err),
+                     0);
     assert_int_equal(ballot_state(f, r1.sheet_id), PHIEU_BALLOT_VALID);
 
     add(f, a2, &r2);
