@@ -8,7 +8,9 @@
  * named bench_* so that `make bench` does not run it without its folders); it does not
  * make the deck or the rescans, and fails only when it cannot read its input.
  * With --strokes it applies the session's whole rule: the grids, then for pages of little
- * ink the strokes at full resolution (phieu_omr_stroke_similarity).
+ * ink the strokes at full resolution (phieu_omr_stroke_similarity). A rescan the reader
+ * rejects for its form code is read as its own page's form, as the session compares it
+ * once the board sets its form ("form:<id>").
  *   usage: score_duplicates --forms DIR --deck DIR --rescans DIR [--threshold T] [--strokes]
  */
 #include <dirent.h>
@@ -18,6 +20,7 @@
 #include <time.h>
 
 #include "phieu/alloc.h"
+#include "phieu/decisions.h"
 #include "phieu/form.h"
 #include "phieu/image.h"
 #include "phieu/omr.h"
@@ -66,6 +69,24 @@ static double score(const page *p, int p_rescan, const page *q, int *dup)
 {
     return score_pair(p_rescan ? &p->rescan : &p->rd, p_rescan ? p->rescan_strokes : p->strokes,
                       &q->rd, q->strokes, dup);
+}
+
+/* A rescan the reader rejected because its form code is unreadable or names no form given
+ * is never compared when it is fed; the board then sets its form ("form:<id>") and the
+ * session compares the page read as that form (phieu_session_decide_confirm). So is it
+ * scored here: read again as its own page's form `form` (phieu_omr_read_as), counted in
+ * *n. 0, or the reader's error. */
+static int read_as_own_form(const phieu_omr_config *cfg, int form, const phieu_image *img,
+                            phieu_reading *rd, int *n, phieu_error *err)
+{
+    int code = 0;
+    for (int i = 0; i < rd->n_reasons; i++)
+        code |= strcmp(rd->reasons[i].code, PHIEU_REASON_CODE_UNREADABLE) == 0 ||
+                strcmp(rd->reasons[i].code, PHIEU_REASON_WRONG_FORM) == 0;
+    if (rd->status != PHIEU_PAGE_REJECTED || form < 0 || !code)
+        return 0;
+    (*n)++;
+    return phieu_omr_read_as(cfg, form, img, rd, err);
 }
 
 /* The marks a page's pattern shows: one per row with a choice or under review, two per
@@ -225,7 +246,7 @@ int main(int argc, char **argv)
     page *pages = phieu_calloc((size_t)nn + 1, sizeof *pages);
     if (!pages)
         return 1;
-    int n_usable = 0, n_rescans = 0;
+    int n_usable = 0, n_rescans = 0, n_read_as = 0;
     for (int i = 0; i < nn; i++) {
         page *p = &pages[i];
         snprintf(p->name, sizeof p->name, "%s", names[i]);
@@ -248,7 +269,8 @@ int main(int argc, char **argv)
             phieu_image *img = NULL;
             phieu_reading *rd = k ? &p->rescan : &p->rd;
             if (phieu_image_load(path, 0, NULL, &img, &err) != 0 ||
-                phieu_omr_read(&cfg, img, rd, &err) != 0) {
+                phieu_omr_read(&cfg, img, rd, &err) != 0 ||
+                (k && read_as_own_form(&cfg, p->rd.form_index, img, rd, &n_read_as, &err) != 0)) {
                 fprintf(stderr, "score_duplicates: %s: %s\n", path, err.message);
                 return 1;
             }
@@ -274,6 +296,9 @@ int main(int argc, char **argv)
            deck, nn, n_usable, n_rescans,
            use_strokes ? "8x8 ink grids, then strokes for pages of little ink" : "8x8 ink grids",
            threshold);
+    printf("rescans rejected for their form code, read as their page's form (as the board's "
+           "form:<id>): %d\n",
+           n_read_as);
     /* 1. Rescans: each must reach the threshold against its own page. */
     scores sc = {0};
     long detected = 0, not_compared = 0;

@@ -121,10 +121,38 @@ typedef struct phieu_decision {
  * head may decide. Appends a log entry naming the exception, the user and the decision's
  * hash (not the choice: the log holds no selections). A page resolved as "form:<id>" adds
  * an entry "form-set-by-board" naming the form and how many rows went to review (never a
- * mark). *after may be NULL. */
+ * mark). A "form:<id>" decision on a page that looks like an earlier sheet of that form is
+ * refused (PHIEU_EEXIST, see phieu_session_decide_confirm). *after may be NULL. */
 int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *user,
                          const char *choice, const char *note, phieu_exception *after,
                          phieu_error *err);
+
+/* The earlier sheet a page decided "form:<id>" looks like: the same paper fed again? */
+typedef struct phieu_form_twin {
+    char sheet_id[PHIEU_SHEET_ID_MAX]; /* "" when the page looks like no earlier sheet */
+    int64_t batch;                     /* where that sheet's paper is (operator-only) */
+    int position;
+    double similarity;                 /* as for a possible duplicate, 0..1 */
+} phieu_form_twin;
+
+/* phieu_session_decide, with the board's answer to the rescan check of "form:<id>".
+ * A page rejected for its form code (code-unreadable, wrong-form) was never compared with
+ * the sheets already read, having no form; it may be a ballot already counted, fed again
+ * (a rescan whose code happened not to read). So a "form:<id>" decision reads the page as
+ * that form and compares it with the earlier front sheets of that form exactly as a new
+ * page is (the ink grids, the strokes for a page of little ink; never with itself). If it
+ * looks like one of them and not_duplicate is 0, nothing is recorded: PHIEU_EEXIST, the
+ * message names that sheet by batch and position and says what to do, and *twin (may be
+ * NULL) is filled. not_duplicate 1 is the member's word that both papers were found and
+ * are two ballots: the decision is recorded, and its log entry says the member confirmed
+ * the page is not a duplicate of that sheet (named by id and similarity, never a mark).
+ * Under the two-person rule each member's "form:<id>" is checked and confirmed alone.
+ * Other choices, and pages that look like no earlier sheet, ignore not_duplicate (*twin's
+ * sheet_id is then ""). */
+int phieu_session_decide_confirm(phieu_session *s, int64_t exception_id, const char *user,
+                                 const char *choice, const char *note, int not_duplicate,
+                                 phieu_form_twin *twin, phieu_exception *after,
+                                 phieu_error *err);
 /* The decisions on one exception, oldest first. */
 int phieu_session_decisions_list(phieu_session *s, int64_t exception_id,
                                  phieu_decision **items, size_t *n, phieu_error *err);

@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: phieu decide SESSION EXCEPTION CHOICE --user NAME [--note TEXT]\n"
-    "                    [--password-stdin]\n"
+    "                    [--not-duplicate] [--password-stdin]\n"
     "\n"
     "Records NAME's decision on one exception (numbers as listed by 'phieu exceptions').\n"
     "CHOICE is, for a row: a choice of the form (high, trust, low, distrust) or 'invalid'\n"
@@ -29,6 +29,11 @@ static const char usage[] =
     "its unclear rows come to the board as usual) or, when the session has several forms,\n"
     "'invalid:ID' (whole ballot invalid, collected under form ID: it counts in that form's\n"
     "invalid ballots).\n"
+    "A page given a form is compared with the sheets of that form already read, as a new\n"
+    "page is: if it looks like one of them (the same paper fed again, its code unreadable\n"
+    "the second time), nothing is recorded and the command exits 4 naming that sheet's\n"
+    "batch and position. Find both papers: the same paper, decide 'discard'; two different\n"
+    "ballots, decide 'form:ID' again with --not-duplicate.\n"
     "A page the machine could not count (not registered, form code unreadable, wrong form,\n"
     "unreadable file) can be read by the board from the paper: CHOICE is then\n"
     "'read:ROW=CHOICE,ROW=CHOICE,...' with every row of the form, each a choice of the form,\n"
@@ -40,6 +45,8 @@ static const char usage[] =
     "\n"
     "  --user NAME       the account deciding (see 'phieu user add')\n"
     "  --note TEXT       an optional note kept with the decision\n"
+    "  --not-duplicate   with form:ID: you found both papers and they are two different\n"
+    "                    ballots; the audit log records that you confirmed it\n"
     "  --password-stdin  read NAME's password as one line of standard input; this is also\n"
     "                    what happens when standard input is not a terminal\n"
     "  -h, --help        this help\n";
@@ -59,15 +66,17 @@ static const char *state_words(int state)
 }
 
 /* The options of `decide` (see usage). */
-enum { OPT_NOTE = CLI_OWN };
+enum { OPT_NOTE = CLI_OWN, OPT_NOT_DUPLICATE };
 static const cli_option options[] = {CLI_COMMON(CLI_USER), CLI_COMMON(CLI_PASSWORD_STDIN),
-                                     {"note", 0, OPT_NOTE, "a note"}, {0}};
+                                     {"note", 0, OPT_NOTE, "a note"},
+                                     {"not-duplicate", 0, OPT_NOT_DUPLICATE, NULL}, {0}};
 
 /* What `decide` was given. */
 typedef struct decide_args {
     const char *session, *choice, *user, *note;
     long long id; /* the exception */
     int from_stdin;
+    int not_duplicate; /* --not-duplicate */
 } decide_args;
 
 /* Reads decide's options and SESSION EXCEPTION CHOICE into `da`; PHIEU_EXIT_OK or the
@@ -84,6 +93,8 @@ static int parse_decide_args(int argc, char **argv, decide_args *da)
             da->note = a.value;
         else if (opt == CLI_PASSWORD_STDIN)
             da->from_stdin = 1;
+        else if (opt == OPT_NOT_DUPLICATE)
+            da->not_duplicate = 1;
     }
     if (opt < 0)
         return PHIEU_EXIT_USAGE;
@@ -153,15 +164,26 @@ int cmd_decide(int argc, char **argv)
     int reading =
         strncmp(da.choice, PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) == 0;
     phieu_board_entry entry;
+    phieu_form_twin twin = {0};
     if (rc == 0 && reading)
         rc = phieu_session_board_entry_parse(s, da.id, da.choice, &entry, &err);
     if (rc == 0 && reading)
         rc = phieu_session_read_by_board(s, da.id, u.name, &entry, da.note, &after, &err);
     else if (rc == 0)
-        rc = phieu_session_decide(s, da.id, u.name, da.choice, da.note, &after, &err);
+        rc = phieu_session_decide_confirm(s, da.id, u.name, da.choice, da.note,
+                                          da.not_duplicate, &twin, &after, &err);
     phieu_session_close(&s);
+    /* A page that may be a ballot counted already is refused on purpose, not failed. */
+    if (rc == PHIEU_EEXIST && twin.sheet_id[0]) {
+        fprintf(stderr, "phieu: %s\n", err.message);
+        return PHIEU_EXIT_BLOCKED;
+    }
     if (rc != 0)
         return cli_fail(&err);
+    if (twin.sheet_id[0])
+        printf("exception %lld: you confirmed it is not the sheet of batch %lld, position %d "
+               "fed again (similarity %.2f)\n",
+               da.id, (long long)twin.batch, twin.position, twin.similarity);
     print_outcome(da.id, &after);
     return PHIEU_EXIT_OK;
 }

@@ -886,62 +886,122 @@ static void override_refused(review_response *res, int confirmed)
                       "confirmation and a note that says why.");
 }
 
+/* What a decision's body says: {choice, note, override, not_duplicate}. */
+typedef struct decide_body {
+    const char *choice, *note; /* json_t's strings: valid while its object lives */
+    int override;              /* the head confirmed an override */
+    int not_duplicate;         /* the member confirmed a "form:<id>" page is no rescan */
+} decide_body;
+
+/* Reads the body into b; 0, or -1 with the 400 answer set. */
+static int decide_body_read(review_response *res, json_t *j, decide_body *b)
+{
+    b->choice = json_string_value(json_object_get(j, "choice"));
+    json_t *nj = json_object_get(j, "note");
+    b->note = json_string_value(nj);
+    b->override = json_is_true(json_object_get(j, "override"));
+    b->not_duplicate = json_is_true(json_object_get(j, "not_duplicate"));
+    if (!b->choice || strlen(b->choice) >= PHIEU_CHOICE_MAX ||
+        (nj && !json_is_null(nj) && !b->note)) {
+        review_error(res, MHD_HTTP_BAD_REQUEST, "choice",
+                     "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
+        return -1;
+    }
+    if (note_refused(res, b->note))
+        return -1;
+    if (!b->note)
+        b->note = "";
+    return 0;
+}
+
+/* A "form:<id>" page that, read as that form, looks like a sheet already read: 409
+ * "duplicate-confirm" with where the earlier paper is, so that the screen asks the member
+ * to find both papers; the same decision with "not_duplicate": true records it. */
+static void duplicate_refused(review_data *d, review_response *res, const char *choice,
+                              const phieu_form_twin *t)
+{
+    const phieu_session_info *info = phieu_session_get_info(d->session);
+    int f = phieu_session_form_index(d->session, choice + strlen(PHIEU_CHOICE_FORM_PREFIX));
+    const char *name = f >= 0 ? form_name(info->forms[f]) : "";
+    char sim[16], vi[1024], en[700];
+    snprintf(sim, sizeof sim, "%.2f", t->similarity);
+    char *dot = strchr(sim, '.');
+    if (dot)
+        *dot = ','; /* Vietnamese writes a decimal comma */
+    snprintf(vi, sizeof vi,
+             "Tờ này, đọc theo mẫu %s, giống tờ ở Lô %lld, tờ thứ %d (độ giống %s): có thể "
+             "cùng một tờ phiếu đã được quét hai lần. Quyết định chưa được ghi. Hãy tìm cả hai "
+             "tờ giấy: nếu là cùng một tờ, chọn Không tính; nếu là hai phiếu khác nhau, xác "
+             "nhận để tính.",
+             name, (long long)t->batch, t->position, sim);
+    snprintf(en, sizeof en,
+             "This page, read as form %s, looks like the sheet of batch %lld, position %d fed "
+             "again (similarity %.2f). Nothing was recorded. Find both papers: if it is the "
+             "same paper, decide Do not count; if they are two different ballots, confirm to "
+             "count it.",
+             name, (long long)t->batch, t->position, t->similarity);
+    send_json(res, MHD_HTTP_CONFLICT,
+              json_pack("{s:s, s:s, s:s, s:{s:I, s:i, s:f}}", "error", "duplicate-confirm",
+                        "message", vi, "message_en", en, "duplicate", "batch",
+                        (json_int_t)t->batch, "position", t->position, "similarity",
+                        t->similarity));
+}
+
+/* Refuses what the rules of decisions.c refuse before trying (decided already, head only,
+ * settled; an override not confirmed or without a note): 1 with the answer set. */
+static int decide_refused(review_response *res, int kind, const decide_body *b)
+{
+    if (kind >= PHIEU_DECIDE_AGAIN) {
+        kind_refused(res, kind);
+        return 1;
+    }
+    /* An override is said out loud: the screen asked for a confirmation and a note. */
+    if (kind == PHIEU_DECIDE_OVERRIDE && (!b->override || !has_text(b->note))) {
+        override_refused(res, b->override);
+        return 1;
+    }
+    return 0;
+}
+
 static void api_decide(review_request *req, review_response *res, int64_t id)
 {
     review_data *d = req->srv->data;
     json_t *j = body_json(req, res);
-    if (!j)
-        return;
-    const char *choice = json_string_value(json_object_get(j, "choice"));
-    json_t *nj = json_object_get(j, "note");
-    const char *note = json_string_value(nj);
-    if (!choice || strlen(choice) >= PHIEU_CHOICE_MAX || (nj && !json_is_null(nj) && !note)) {
+    decide_body b;
+    if (!j || decide_body_read(res, j, &b) != 0) {
         json_decref(j);
-        review_error(res, MHD_HTTP_BAD_REQUEST, "choice",
-                     "give the decision as {\"choice\": \"...\", \"note\": \"...\"}");
         return;
     }
-    if (note_refused(res, note)) {
-        json_decref(j); /* note is j's: not used after this */
-        return;
-    }
-    /* An override is said out loud: the screen asked for a confirmation and a note. */
-    int confirmed = json_is_true(json_object_get(j, "override"));
-    int has_note = has_text(note);
     phieu_error err = {0};
     phieu_exception after;
+    phieu_form_twin twin = {0};
     char next[24] = "";
-    int kind = PHIEU_DECIDE_OK;
+    int kind = PHIEU_DECIDE_OK, refused = 0;
     pthread_mutex_lock(&d->lock);
     int rc = phieu_session_decision_check(d->session, id, req->login.user, &kind, &err);
-    if (rc == 0 && kind >= PHIEU_DECIDE_AGAIN) {
-        pthread_mutex_unlock(&d->lock);
-        json_decref(j);
-        kind_refused(res, kind);
-        return;
+    if (rc == 0 && !(refused = decide_refused(res, kind, &b)))
+        rc = phieu_session_decide_confirm(d->session, id, req->login.user, b.choice, b.note,
+                                          b.not_duplicate, &twin, &after, &err);
+    if (rc == PHIEU_EEXIST && twin.sheet_id[0]) {
+        duplicate_refused(d, res, b.choice, &twin);
+        refused = 1;
     }
-    if (rc == 0 && kind == PHIEU_DECIDE_OVERRIDE && (!confirmed || !has_note)) {
-        pthread_mutex_unlock(&d->lock);
-        json_decref(j);
-        override_refused(res, confirmed);
-        return;
-    }
-    if (rc == 0)
-        rc = phieu_session_decide(d->session, id, req->login.user, choice, note ? note : "",
-                                  &after, &err);
-    if (rc == 0)
+    if (rc == 0 && !refused)
         rc = next_for_user(d->session, &req->login, id, next, sizeof next, &err);
     pthread_mutex_unlock(&d->lock);
     json_decref(j);
+    if (refused)
+        return;
     if (rc != 0) {
         fail(res, &err);
         return;
     }
     /* The log line names who and which exception, never the choice: logs hold no
      * selections. */
-    review_log(req->srv, "%s by '%s' on exception %lld: now %s",
+    review_log(req->srv, "%s by '%s' on exception %lld: now %s%s",
                kind == PHIEU_DECIDE_OVERRIDE ? "override" : "decision", req->login.user,
-               (long long)id, state_name(after.state));
+               (long long)id, state_name(after.state),
+               twin.sheet_id[0] ? " (confirmed: not a second scan of an earlier sheet)" : "");
     send_json(res, MHD_HTTP_OK,
               json_pack("{s:s, s:s?, s:s?}", "state", state_name(after.state), "resolution",
                         after.state == PHIEU_EXC_RESOLVED ? after.resolution : NULL, "next",

@@ -360,7 +360,8 @@ int phieu_session_read_by_board(phieu_session *s, int64_t exception_id, const ch
         session_board_entry_check(s, &e, entry, err) != 0 ||
         entry_choice(s, entry, choice, err) != 0)
         return err->code;
-    return session_decide(s, exception_id, user, choice, note, entry, after, err);
+    decide_extra x = {.entry = entry};
+    return session_decide(s, exception_id, user, choice, note, &x, after, err);
 }
 
 /* The latest entry of each reader of exception id, oldest first (names may be NULL). */

@@ -1,6 +1,7 @@
 /*
  * exceptions.c - the exception queue and the board's decisions on it: listing, recording
- * a decision and resolving an exception under the two-person rule. Who may decide now is
+ * a decision and resolving an exception under the two-person rule, and the board's
+ * "form:<id>" (with its rescan check, whose comparison is pages.c's). Who may decide now is
  * decisions.c's, the users deciding are accounts.c's; the web screens and the `decide`
  * command are the review module's; turning resolved exceptions into ballots is ballots.c's.
  */
@@ -249,11 +250,20 @@ static int choice_form(const phieu_session *s, const char *choice)
     return f >= 0 ? f : -2;
 }
 
-/* Reads the sheet's archived image again as form f (phieu_omr_read_as). A page that still
- * cannot be read as that form (its corner marks not found, a test ballot in an official
- * session) is PHIEU_EINVAL with the reader's words. */
+/* A "form:<id>" choice being checked and applied: the page read as that form. */
+typedef struct form_choice {
+    phieu_reading *board;       /* the reading as that form (a heap block) */
+    int form;                   /* its form, -1 until read */
+    phieu_omr_strokes *strokes; /* for a page of little ink, its strokes (rescan check) */
+} form_choice;
+
+/* Reads the sheet's archived image again as form f (phieu_omr_read_as), and, when strokes
+ * is not NULL, makes the strokes of a page of little ink from the same image (for the
+ * rescan check; *strokes stays NULL otherwise). A page that still cannot be read as that
+ * form (its corner marks not found, a test ballot in an official session) is PHIEU_EINVAL
+ * with the reader's words. */
 static int board_read(phieu_session *s, const phieu_sheet *sheet, int f, phieu_reading *r,
-                      phieu_error *err)
+                      phieu_omr_strokes **strokes, phieu_error *err)
 {
     char path[4096];
     if (phieu_session_image_path(s, sheet->sha256, 0, path, sizeof path, err) != 0)
@@ -266,6 +276,8 @@ static int board_read(phieu_session *s, const phieu_sheet *sheet, int f, phieu_r
     phieu_omr_config cfg;
     phieu_session_omr_config(s, &cfg);
     int rc = phieu_omr_read_as(&cfg, f, img, r, err);
+    if (rc == 0 && strokes)
+        rc = session_page_strokes(&cfg, img, r, strokes, err);
     phieu_image_destroy(&img);
     if (rc != 0)
         return rc;
@@ -287,10 +299,10 @@ static int board_read(phieu_session *s, const phieu_sheet *sheet, int f, phieu_r
 
 /* Whether a "form:<id>" choice fits the page exception e: a front page rejected because
  * its form code could not be read or names no form of the session, and a form of the
- * session the page can be read as (read into *board, the form into *board_form). */
+ * session the page can be read as (read into fc, with its strokes). */
 static int check_form_choice(phieu_session *s, const phieu_exception *e,
-                             const phieu_sheet *sheet, const char *choice, phieu_reading *board,
-                             int *board_form, phieu_error *err)
+                             const phieu_sheet *sheet, const char *choice, form_choice *fc,
+                             phieu_error *err)
 {
     if (e->row > 0 || sheet->side != PHIEU_SIDE_FRONT || sheet->unreadable ||
         (strcmp(e->reason, PHIEU_REASON_CODE_UNREADABLE) != 0 &&
@@ -314,8 +326,8 @@ static int check_form_choice(phieu_session *s, const phieu_exception *e,
         phieu_buf_release(&ids);
         return rc;
     }
-    *board_form = f;
-    return board_read(s, sheet, f, board, err);
+    fc->form = f;
+    return board_read(s, sheet, f, fc->board, &fc->strokes, err);
 }
 
 /* Takes back the board's earlier form `have` for e's sheet: its row exceptions, its
@@ -397,9 +409,9 @@ static int board_reading_store(phieu_session *s, const char *sheet_id, int form,
  * refreshed): resolved as "form:<id>", the page read as that form is stored, the sheet is
  * filed under it and its marginal rows open row exceptions; otherwise any earlier such
  * reading is taken back with its row exceptions, unless a row of it was decided.
- * board/board_form: a reading already made for that form (board_form -1: none). */
+ * fc: a reading already made for that form (fc->form -1: none). */
 static int board_form_apply(phieu_session *s, const phieu_exception *e, const char *actor,
-                            phieu_reading *board, int board_form, phieu_error *err)
+                            form_choice *fc, phieu_error *err)
 {
     int want = e->state == PHIEU_EXC_RESOLVED ? choice_form(s, e->resolution) : -1;
     if (want < 0)
@@ -422,12 +434,12 @@ static int board_form_apply(phieu_session *s, const phieu_exception *e, const ch
     phieu_sheet sheet;
     if (phieu_session_sheet_get(s, e->sheet_id, &sheet, NULL, err) != 0)
         return err->code;
-    if (board_form != want && board_read(s, &sheet, want, board, err) != 0)
+    if (fc->form != want && board_read(s, &sheet, want, fc->board, NULL, err) != 0)
         return err->code;
-    if (board_reading_store(s, e->sheet_id, want, board, err) != 0)
+    if (board_reading_store(s, e->sheet_id, want, fc->board, err) != 0)
         return err->code;
     int opened = 0;
-    if (session_board_row_exceptions(s, e->sheet_id, board, &opened, err) != 0)
+    if (session_board_row_exceptions(s, e->sheet_id, fc->board, &opened, err) != 0)
         return err->code;
     char detail[300];
     snprintf(detail, sizeof detail,
@@ -491,10 +503,9 @@ static int check_invalid_choice(phieu_session *s, const phieu_sheet *sheet, cons
 }
 
 /* Whether `choice` is a decision this exception can take. A "form:<id>" choice is read
- * into *board (*board_form its form). */
+ * into fc. */
 static int check_choice(phieu_session *s, const phieu_exception *e, const char *choice,
-                        const phieu_board_entry *entry, phieu_reading *board, int *board_form,
-                        phieu_error *err)
+                        const phieu_board_entry *entry, form_choice *fc, phieu_error *err)
 {
     if (strncmp(choice, PHIEU_CHOICE_READ_PREFIX, strlen(PHIEU_CHOICE_READ_PREFIX)) == 0) {
         if (!entry)
@@ -513,7 +524,7 @@ static int check_choice(phieu_session *s, const phieu_exception *e, const char *
     if (rc != 0)
         return rc;
     if (choice_form(s, choice) != -1)
-        return check_form_choice(s, e, &sheet, choice, board, board_form, err);
+        return check_form_choice(s, e, &sheet, choice, fc, err);
     if (e->row > 0)
         return check_row_choice(s, e, &sheet, choice, err);
     if (strcmp(choice, PHIEU_CHOICE_DISCARD) == 0)
@@ -549,6 +560,17 @@ int phieu_session_decide(phieu_session *s, int64_t exception_id, const char *use
     return session_decide(s, exception_id, user, choice, note, NULL, after, err);
 }
 
+int phieu_session_decide_confirm(phieu_session *s, int64_t exception_id, const char *user,
+                                 const char *choice, const char *note, int not_duplicate,
+                                 phieu_form_twin *twin, phieu_exception *after,
+                                 phieu_error *err)
+{
+    if (twin)
+        memset(twin, 0, sizeof *twin);
+    decide_extra x = {.not_duplicate = not_duplicate, .twin = twin};
+    return session_decide(s, exception_id, user, choice, note, &x, after, err);
+}
+
 /* A decision being recorded by session_decide: who decides what, and what the rules of
  * decisions.c make of it. */
 typedef struct new_decision {
@@ -557,6 +579,9 @@ typedef struct new_decision {
     const char *choice, *note;
     int kind;           /* PHIEU_DECIDE_…, from the decisions already made */
     char replaced[512]; /* those decisions, named, for an override's log entry */
+    /* a "form:<id>" page the member confirmed is not this earlier sheet ("" none) */
+    char not_twin[PHIEU_SHEET_ID_MAX];
+    double not_twin_similarity;
     char now[32];
     long long id; /* the decision's row, once inserted */
 } new_decision;
@@ -639,14 +664,65 @@ static int decision_log(phieu_session *s, const phieu_exception *e, const new_de
                  e->row ? e->row : 0, d->id, d->u->name,
                  d->u->role == PHIEU_ROLE_HEAD ? "head" : "supervisor", state_name(e->state), hash);
     if (d->kind == PHIEU_DECIDE_OVERRIDE && used > 0 && (size_t)used < sizeof detail)
-        snprintf(detail + used, sizeof detail - (size_t)used, "; overrides decisions %s",
-                 d->replaced);
+        used += snprintf(detail + used, sizeof detail - (size_t)used,
+                         "; overrides decisions %s", d->replaced);
+    if (d->not_twin[0] && used > 0 && (size_t)used < sizeof detail)
+        snprintf(detail + used, sizeof detail - (size_t)used,
+                 "; the page, read as the form decided, looked like sheet %s (similarity "
+                 "%.2f): %s confirmed it is not a duplicate of that sheet",
+                 d->not_twin, d->not_twin_similarity, d->u->name);
     return session_log_append_txn(
         s, d->u->name, d->kind == PHIEU_DECIDE_OVERRIDE ? "override" : "decision", detail, err);
 }
 
+static void form_choice_release(form_choice *fc)
+{
+    phieu_free(fc->board);
+    phieu_omr_strokes_destroy(&fc->strokes);
+}
+
+/* The rescan check of a "form:<id>" decision (phieu_session_decide_confirm): the page read
+ * as that form (fc) against the earlier front sheets of the form, as a new page is
+ * compared (session_find_rescan). When it looks like one: refused (PHIEU_EEXIST) unless
+ * the member confirmed it is not a duplicate; confirmed, d->not_twin names the sheet for
+ * the log. x may be NULL (no confirmation, no twin wanted). */
+static int form_rescan_check(phieu_session *s, const phieu_exception *e, const form_choice *fc,
+                             const decide_extra *x, new_decision *d, phieu_error *err)
+{
+    char pattern[PHIEU_FORM_MAX_ROWS + 1], found[PHIEU_SHEET_ID_MAX];
+    double sim = 0;
+    phieu_omr_decision_pattern(fc->board, pattern);
+    if (session_find_rescan(s, fc->board, fc->strokes, pattern, e->sheet_id, found, &sim, err) !=
+        0)
+        return err->code;
+    if (!found[0])
+        return 0;
+    phieu_sheet twin;
+    if (phieu_session_sheet_get(s, found, &twin, NULL, err) != 0)
+        return err->code;
+    if (x && x->twin) {
+        snprintf(x->twin->sheet_id, sizeof x->twin->sheet_id, "%s", found);
+        x->twin->batch = twin.batch;
+        x->twin->position = twin.position;
+        x->twin->similarity = sim;
+    }
+    if (x && x->not_duplicate) {
+        snprintf(d->not_twin, sizeof d->not_twin, "%s", found);
+        d->not_twin_similarity = sim;
+        return 0;
+    }
+    return phieu_error_set(err, PHIEU_EEXIST,
+                           "exception %lld: this page, read as form '%s', looks like the sheet "
+                           "of batch %lld, position %d fed again (similarity %.2f); nothing was "
+                           "recorded. Find both papers: if it is the same paper, decide '%s'; "
+                           "if they are two different ballots, decide '%s' again confirming "
+                           "it is not a duplicate (phieu decide --not-duplicate)",
+                           (long long)e->id, s->forms[fc->form]->id, (long long)twin.batch,
+                           twin.position, sim, PHIEU_CHOICE_DISCARD, d->choice);
+}
+
 int session_decide(phieu_session *s, int64_t exception_id, const char *user, const char *choice,
-                   const char *note, const phieu_board_entry *entry, phieu_exception *after,
+                   const char *note, const decide_extra *x, phieu_exception *after,
                    phieu_error *err)
 {
     if (!user || !choice || !choice[0] || strlen(choice) >= PHIEU_CHOICE_MAX)
@@ -655,12 +731,12 @@ int session_decide(phieu_session *s, int64_t exception_id, const char *user, con
     if (strlen(note) >= sizeof((phieu_decision *)0)->note)
         return phieu_error_set(err, PHIEU_EINVAL, "the note is too long (at most %zu bytes)",
                                sizeof((phieu_decision *)0)->note - 1);
-    phieu_reading *board = phieu_malloc(sizeof *board);
-    int board_form = -1;
-    if (!board)
+    const phieu_board_entry *entry = x ? x->entry : NULL;
+    form_choice fc = {phieu_malloc(sizeof *fc.board), -1, NULL};
+    if (!fc.board)
         return phieu_error_set(err, PHIEU_ENOMEM, "out of memory recording a decision");
     if (session_begin(s, err) != 0) {
-        phieu_free(board);
+        phieu_free(fc.board);
         return err->code;
     }
     phieu_user u;
@@ -668,12 +744,14 @@ int session_decide(phieu_session *s, int64_t exception_id, const char *user, con
     new_decision d = {.exception_id = exception_id, .u = &u, .choice = choice, .note = note};
     if (phieu_session_user_get(s, user, &u, err) != 0 ||
         phieu_session_exception_get(s, exception_id, &e, err) != 0 ||
-        check_choice(s, &e, choice, entry, board, &board_form, err) != 0)
+        check_choice(s, &e, choice, entry, &fc, err) != 0)
         goto fail;
     if (s->info.two_person_rule && u.role == PHIEU_ROLE_HEAD &&
         session_board_third_person(s, &e, u.name, entry != NULL, err) != 0)
         goto fail;
-    if (decision_allowed(s, &e, &d, err) != 0 || decision_insert(s, &d, err) != 0)
+    if (decision_allowed(s, &e, &d, err) != 0 ||
+        (fc.form >= 0 && form_rescan_check(s, &e, &fc, x, &d, err) != 0) ||
+        decision_insert(s, &d, err) != 0)
         goto fail;
     if (entry && session_board_entry_store(s, d.id, entry, err) != 0)
         goto fail;
@@ -681,16 +759,16 @@ int session_decide(phieu_session *s, int64_t exception_id, const char *user, con
         phieu_session_exception_get(s, exception_id, &e, err) != 0)
         goto fail;
     if (decision_log(s, &e, &d, err) != 0 ||
-        (e.row == 0 && (board_form_apply(s, &e, u.name, board, board_form, err) != 0 ||
+        (e.row == 0 && (board_form_apply(s, &e, u.name, &fc, err) != 0 ||
                         phieu_session_exception_get(s, exception_id, &e, err) != 0)) ||
         session_commit(s, err) != 0)
         goto fail;
-    phieu_free(board);
+    form_choice_release(&fc);
     if (after)
         *after = e;
     return 0;
 fail:
     session_rollback(s);
-    phieu_free(board);
+    form_choice_release(&fc);
     return err->code;
 }

@@ -306,7 +306,7 @@ typedef struct earlier_sheet {
 
 /* The strokes of an earlier sheet as the session stored them; *out stays NULL for a sheet
  * of a session made before they were stored. Read only for the few sheets compared on
- * strokes, not in find_rescan's walk over every sheet of the form. */
+ * strokes, not in session_find_rescan's walk over every sheet of the form. */
 static int stored_strokes(phieu_session *s, const char *id, phieu_omr_strokes **out,
                           phieu_error *err)
 {
@@ -370,27 +370,52 @@ static int sheet_likeness(phieu_session *s, const phieu_reading *r, const phieu_
     return 0;
 }
 
-/* An earlier sheet of the same form that this page may be a second scan of: the 8x8 ink
- * grids at or above the session's threshold, or, for a page with little ink, the strokes
- * at full resolution at or above PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. mine: the page's
- * strokes, NULL when it has none (no stroke comparison). */
-static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
-                       const char *pattern, char found[PHIEU_SHEET_ID_MAX], double *similarity,
-                       phieu_error *err)
+/* Reads the earlier sheet of the row `st` of session_find_rescan's query into *other when
+ * its pattern is within PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF rows of `pattern` (*near 1);
+ * a sheet whose form the board set is compared by its reading as that form, whose pattern
+ * is not stored (the sheet's is the machine's rejected one). */
+static int earlier_near(sqlite3_stmt *st, const char *pattern, phieu_reading *other, int *near,
+                        phieu_error *err)
+{
+    int board = sqlite3_column_int(st, 4);
+    const char *p = (const char *)sqlite3_column_text(st, 1);
+    *near = board || phieu_omr_pattern_distance(pattern, p) <= PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
+    if (!*near)
+        return 0;
+    if (session_reading_decode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
+                               other, err) != 0)
+        return err->code;
+    if (board) {
+        char bp[PHIEU_FORM_MAX_ROWS + 1];
+        phieu_omr_decision_pattern(other, bp);
+        *near = phieu_omr_pattern_distance(pattern, bp) <= PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF;
+    }
+    return 0;
+}
+
+/* An earlier sheet this page may be a second scan of (session_internal.h). */
+int session_find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
+                        const char *pattern, const char *exclude, char found[PHIEU_SHEET_ID_MAX],
+                        double *similarity, phieu_error *err)
 {
     found[0] = '\0';
     *similarity = 0;
     if (!phieu_omr_pattern_has_ink(pattern))
         return 0;
     sqlite3_stmt *st;
+    /* The sheets read as the form: by the machine, or by the board's "form:<id>" (a page
+     * rejected for its code, its reading as that form in board_readings). */
     if (session_prepare(s,
-                        "SELECT s.id, s.pattern, r.blob, s.sha256 FROM sheets s JOIN readings r "
-                        "ON r.sheet_id = s.id WHERE s.form_idx = ? AND s.side = 0 AND "
-                        "s.status != ?",
+                        "SELECT s.id, s.pattern, coalesce(b.blob, r.blob), s.sha256, "
+                        "b.sheet_id IS NOT NULL FROM sheets s JOIN readings r ON r.sheet_id = "
+                        "s.id LEFT JOIN board_readings b ON b.sheet_id = s.id WHERE s.form_idx "
+                        "= ? AND s.side = 0 AND (s.status != ? OR b.sheet_id IS NOT NULL) AND "
+                        "s.id != ?",
                         &st, err) != 0)
         return err->code;
     sqlite3_bind_int(st, 1, r->form_index);
     sqlite3_bind_int(st, 2, PHIEU_PAGE_REJECTED);
+    sqlite3_bind_text(st, 3, exclude ? exclude : "", -1, SQLITE_STATIC);
     phieu_reading *other = phieu_malloc(sizeof *other);
     if (!other) {
         sqlite3_finalize(st);
@@ -398,16 +423,15 @@ static int find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr
     }
     int rc, failed = 0;
     while (!failed && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *p = (const char *)sqlite3_column_text(st, 1);
-        if (phieu_omr_pattern_distance(pattern, p) > PHIEU_SESSION_DUPLICATE_MAX_ROW_DIFF)
-            continue;
+        int near = 0;
         earlier_sheet es = {(const char *)sqlite3_column_text(st, 0), other,
                             (const char *)sqlite3_column_text(st, 3)};
         double sim;
         int dup;
-        failed = session_reading_decode(sqlite3_column_blob(st, 2),
-                                        (size_t)sqlite3_column_bytes(st, 2), other, err) != 0 ||
-                 sheet_likeness(s, r, mine, &es, &sim, &dup, err) != 0;
+        failed = earlier_near(st, pattern, other, &near, err) != 0;
+        if (failed || !near)
+            continue;
+        failed = sheet_likeness(s, r, mine, &es, &sim, &dup, err) != 0;
         if (!failed && dup && sim > *similarity) {
             *similarity = sim;
             snprintf(found, PHIEU_SHEET_ID_MAX, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -649,7 +673,7 @@ static int rescan_check(phieu_session *s, const page_commit *pc, const char *pat
 {
     char twin[PHIEU_SHEET_ID_MAX];
     double sim;
-    if (find_rescan(s, pc->reading, pc->strokes, pattern, twin, &sim, err) != 0)
+    if (session_find_rescan(s, pc->reading, pc->strokes, pattern, NULL, twin, &sim, err) != 0)
         return err->code;
     if (!twin[0])
         return 0;
@@ -923,11 +947,9 @@ static int check_meta(phieu_session *s, const phieu_page_meta *meta, phieu_error
     return 0;
 }
 
-/* For a page of little ink, too little for the 8x8 grids to tell a rescan from another
- * hand, its strokes (else *out stays NULL): find_rescan compares them with the earlier
- * sheets', and the session keeps them for the later pages. */
-static int page_strokes(const phieu_omr_config *config, const phieu_image *page,
-                        const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
+/* A page's strokes when it has little ink (session_internal.h). */
+int session_page_strokes(const phieu_omr_config *config, const phieu_image *page,
+                         const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err)
 {
     *out = NULL;
     if (r->form_index < 0 || r->form_index >= config->n_forms)
@@ -972,7 +994,7 @@ int phieu_session_add_page(phieu_session *s, const phieu_image *page,
     phieu_session_omr_config(s, &config);
     phieu_omr_strokes *strokes = NULL;
     if (phieu_omr_read(&config, page, &out->reading, err) != 0 ||
-        page_strokes(&config, page, &out->reading, &strokes, err) != 0)
+        session_page_strokes(&config, page, &out->reading, &strokes, err) != 0)
         return err->code;
     page_commit pc = {out->sha256, 0, meta, &out->reading, NULL, strokes};
     rc = commit_page(s, &pc, out, err);
@@ -1142,13 +1164,13 @@ static int tiff_file_image_only(int fd)
     return tiff_uint(next, osz, le) == 0;
 }
 
-/* Reads the page and, for a page of little ink, makes its strokes (page_strokes). */
+/* Reads the page and, for a page of little ink, makes its strokes (session_page_strokes). */
 static int prepared_read(const phieu_omr_config *config, const phieu_image *page,
                          phieu_prepared_page *out, phieu_error *err)
 {
     if (phieu_omr_read(config, page, &out->result.reading, err) != 0)
         return err->code;
-    return page_strokes(config, page, &out->result.reading, &out->strokes, err);
+    return session_page_strokes(config, page, &out->result.reading, &out->strokes, err);
 }
 
 int phieu_session_page_prepare(const phieu_omr_config *config, const phieu_image *page,

@@ -58,6 +58,26 @@ int session_reading_encode(const phieu_reading *r, uint8_t **blob, size_t *len,
 int session_reading_decode(const uint8_t *blob, size_t len, phieu_reading *r,
                            phieu_error *err);
 
+/* ---- Rescans (pages.c) ---- */
+
+/* An earlier front sheet of form r->form_index that a page read as r may be a second scan
+ * of (the check every new page gets, and a page the board sets the form of), among the
+ * sheets read as that form by the machine or by the board's "form:<id>": the 8x8 ink
+ * grids at or above the session's threshold, or, for a page with little ink, the strokes
+ * at full resolution at or above PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY. pattern: r's
+ * phieu_omr_decision_pattern; mine: the page's strokes, NULL when it has none (no stroke
+ * comparison); exclude: a sheet id never to name (the page itself), or NULL. found gets
+ * the most alike such sheet's id ("" none), *similarity its likeness. */
+int session_find_rescan(phieu_session *s, const phieu_reading *r, const phieu_omr_strokes *mine,
+                        const char *pattern, const char *exclude, char found[PHIEU_SHEET_ID_MAX],
+                        double *similarity, phieu_error *err);
+/* For a page of little ink, too little for the 8x8 grids to tell a rescan from another
+ * hand, its strokes (else *out stays NULL; freed with phieu_omr_strokes_destroy):
+ * session_find_rescan compares them with the earlier sheets', and the session keeps them
+ * for the later pages. */
+int session_page_strokes(const phieu_omr_config *config, const phieu_image *page,
+                         const phieu_reading *r, phieu_omr_strokes **out, phieu_error *err);
+
 /* Reloads info->counts and info->board from the database. */
 int session_load_board(phieu_session *s, phieu_error *err);
 
@@ -66,10 +86,18 @@ int session_load_board(phieu_session *s, phieu_error *err);
 int session_board_row_exceptions(phieu_session *s, const char *sheet_id,
                                  const phieu_reading *r, int *opened, phieu_error *err);
 
-/* phieu_session_decide; for a board reading (a "read:" choice) with the reader's entry,
- * stored beside the decision (entry NULL otherwise). board_read.c has the rest. */
+/* What a decision carries besides its choice and note (session_decide). */
+typedef struct decide_extra {
+    const phieu_board_entry *entry; /* a board reading's rows ("read:"), NULL otherwise */
+    int not_duplicate;              /* phieu_session_decide_confirm's confirmation */
+    phieu_form_twin *twin;          /* out, may be NULL: the sheet a "form:<id>" page is like */
+} decide_extra;
+
+/* phieu_session_decide_confirm; for a board reading (a "read:" choice) with the reader's
+ * entry, stored beside the decision. board_read.c has the rest. x may be NULL (nothing
+ * extra). */
 int session_decide(phieu_session *s, int64_t exception_id, const char *user, const char *choice,
-                   const char *note, const phieu_board_entry *entry, phieu_exception *after,
+                   const char *note, const decide_extra *x, phieu_exception *after,
                    phieu_error *err);
 /* Whether a board reading `entry` fits exception e (a whole front page the machine could
  * not count, every row of a form of the session). */

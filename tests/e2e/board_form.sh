@@ -20,68 +20,9 @@ form="$src/forms/district-rating.form"
 "$phieu" form layout "$form" --json >layout.json
 
 # The code strip whited out (as if covered by a label); row 1 marked high, row 2 trust,
-# row 3 low, every other row blank. Our PNG writer uses filter 0 on every row (see
-# src/image/png_write.c), so a few lines of zlib read and write it.
-python3 - blank.png layout.json covered.png <<'EOF'
-import json, struct, sys, zlib
-
-def read_png(path):
-    data = open(path, "rb").read()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
-    pos, idat = 8, b""
-    while pos < len(data):
-        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + n]
-        if kind == b"IHDR":
-            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + n
-    assert depth == 8 and ctype in (0, 2), "8-bit gray or RGB expected"
-    ch = 1 if ctype == 0 else 3
-    raw = zlib.decompress(idat)
-    stride = w * ch + 1
-    gray = bytearray(w * h)
-    for y in range(h):
-        row = raw[y * stride:(y + 1) * stride]
-        assert row[0] == 0, "filter 0 expected"
-        if ch == 1:
-            gray[y * w:(y + 1) * w] = row[1:]
-        else:
-            gray[y * w:(y + 1) * w] = bytes(
-                (row[1 + 3 * x] * 299 + row[2 + 3 * x] * 587 + row[3 + 3 * x] * 114) // 1000
-                for x in range(w))
-    return w, h, gray
-
-def write_png(path, w, h, gray):
-    raw = b"".join(b"\x00" + bytes(gray[y * w:(y + 1) * w]) for y in range(h))
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-                           + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
-
-w, h, gray = read_png(sys.argv[1])
-lay = json.load(open(sys.argv[2]))
-px = w / lay["page"]["width_mm"]
-
-def fill(x0, y0, x1, y1, level):
-    for y in range(max(0, int(y0 * px)), min(h, int(y1 * px))):
-        for x in range(max(0, int(x0 * px)), min(w, int(x1 * px))):
-            gray[y * w + x] = level
-
-code = lay["code"]
-s, e = code["start"], code["end"]
-fill(s["x_mm"] - 1, s["y_mm"] - 1, e["x_mm"] + e["w_mm"] + 1, s["y_mm"] + s["h_mm"] + 1, 255)
-for row, choice in ((0, 0), (1, 1), (2, 2)):
-    b = lay["rows"][row]["boxes"][choice]
-    cx, cy = b["x_mm"] + b["w_mm"] / 2, b["y_mm"] + b["h_mm"] / 2
-    k = -2.2
-    while k <= 2.2:
-        fill(cx + k - 0.3, cy + k - 0.3, cx + k + 0.3, cy + k + 0.3, 0)
-        fill(cx + k - 0.3, cy - k - 0.3, cx + k + 0.3, cy - k + 0.3, 0)
-        k += 0.05
-write_png(sys.argv[3], w, h, gray)
-EOF
+# row 3 low, every other row blank.
+python3 "$src/tests/e2e/ballot_png.py" blank.png layout.json covered.png --cover-code \
+    --marks 0:0,1:1,2:2
 
 "$phieu" session new s.db --council "Hội đồng nhân dân huyện An Thạnh" \
     --session-name "Kỳ họp thứ Mười Một, khóa XII" --date 2026-11-28 --place "Hội trường" --delegates 40 \

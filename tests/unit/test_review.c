@@ -648,6 +648,21 @@ static const char *item_id(json_t *q, size_t i)
     return json_string_value(json_object_get(json_array_get(json_object_get(q, "items"), i), "id"));
 }
 
+/* POSTs a JSON body to /api/exception/ID/WHAT; returns the status, the answer in *answer. */
+static int post_exception(const client *c, const char *id, const char *what, const char *body,
+                          json_t **answer)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/exception/%s/%s", id, what);
+    http_res r;
+    assert_int_equal(http(c, "POST", path, body, 1, &r), 0);
+    int status = r.status;
+    if (answer)
+        *answer = json_incref(r.json);
+    http_free(&r);
+    return status;
+}
+
 static int decide(const client *c, const char *id, const char *choice, json_t **answer)
 {
     char path[128], body[256];
@@ -1233,11 +1248,31 @@ static void test_count_as_form(void **state)
     int high1 = total_count(&an, 1, 0, NULL), trust2 = total_count(&an, 2, 1, NULL);
     json_t *a = NULL;
     assert_int_equal(decide(&an, id, "form:nowhere", NULL), 400);
-    assert_int_equal(decide(&an, id, "form:district-rating", &a), 200);
+    /* The page is ballot 0 (batch 1, position 1) with its code covered: read as that form it
+     * looks like that sheet fed again, and the member is asked to confirm. */
+    assert_int_equal(decide(&an, id, "form:district-rating", &a), 409);
+    assert_string_equal(json_string_value(json_object_get(a, "error")), "duplicate-confirm");
+    const char *vi = json_string_value(json_object_get(a, "message"));
+    assert_non_null(strstr(vi, "Lô 1, tờ thứ 1 "));
+    assert_non_null(strstr(json_string_value(json_object_get(a, "message_en")),
+                           "batch 1, position 1 fed again"));
+    json_t *dup = json_object_get(a, "duplicate");
+    assert_int_equal(json_integer_value(json_object_get(dup, "batch")), 1);
+    assert_int_equal(json_integer_value(json_object_get(dup, "position")), 1);
+    assert_true(json_real_value(json_object_get(dup, "similarity")) > 0.9);
+    json_decref(a);
+    e = exception_json(&an, id);
+    assert_int_equal(json_array_size(json_object_get(e, "decisions")), 0);
+    json_decref(e);
+    const char *confirmed = "{\"choice\":\"form:district-rating\",\"note\":\"two papers\","
+                            "\"not_duplicate\":true}";
+    assert_int_equal(post_exception(&an, id, "decide", confirmed, &a), 200);
     assert_string_equal(json_string_value(json_object_get(a, "state")), "second");
     json_decref(a);
     assert_int_equal(total_count(&an, 1, 0, NULL), high1);
-    assert_int_equal(decide(&binh, id, "form:district-rating", &a), 200);
+    /* Each member confirms for themselves. */
+    assert_int_equal(decide(&binh, id, "form:district-rating", NULL), 409);
+    assert_int_equal(post_exception(&binh, id, "decide", confirmed, &a), 200);
     assert_string_equal(json_string_value(json_object_get(a, "state")), "resolved");
     assert_string_equal(json_string_value(json_object_get(a, "resolution")),
                         "form:district-rating");
@@ -1733,21 +1768,6 @@ static void test_bad_requests_keep_server_alive(void **state)
 
 
 /* ---- no accidental decisions; the head's power -------------------------------------------- */
-
-/* POSTs a JSON body to /api/exception/ID/WHAT; returns the status, the answer in *answer. */
-static int post_exception(const client *c, const char *id, const char *what, const char *body,
-                          json_t **answer)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/exception/%s/%s", id, what);
-    http_res r;
-    assert_int_equal(http(c, "POST", path, body, 1, &r), 0);
-    int status = r.status;
-    if (answer)
-        *answer = json_incref(r.json);
-    http_free(&r);
-    return status;
-}
 
 static int log_actions(const char *session, const char *action, const char *needle)
 {

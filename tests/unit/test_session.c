@@ -791,6 +791,18 @@ static int ballot_state(fixture *f, const char *sheet)
     return find_ballot(f, sheet, &b) == 0 ? b.state : -1;
 }
 
+/* Covers the form code of a ballot with white paper: the reader rejects it as
+ * "code-unreadable". */
+static void cover_code(fixture *f, phieu_image *img)
+{
+    const phieu_layout *L = &f->layout;
+    double x0 = L->code_start.x - 1, x1 = L->code_end.x + L->code_end.w + 1;
+    double y0 = L->code_start.y - 1, y1 = L->code_start.y + L->code_start.h + 1;
+    for (int y = (int)fixture_px(y0); y < (int)fixture_px(y1); y++)
+        for (int x = (int)fixture_px(x0); x < (int)fixture_px(x1); x++)
+            img->pixels[(size_t)y * img->stride + x] = 255;
+}
+
 static void test_board_sets_form_of_rejected_page(void **state)
 {
     fixture *f = *state;
@@ -798,12 +810,7 @@ static void test_board_sets_form_of_rejected_page(void **state)
     add_board_users(f);
     /* Rows: high, (faint low), trust, trust; then the form code covered with white paper. */
     phieu_image *img = with_marginal(f, 31);
-    const phieu_layout *L = &f->layout;
-    double x0 = L->code_start.x - 1, x1 = L->code_end.x + L->code_end.w + 1;
-    double y0 = L->code_start.y - 1, y1 = L->code_start.y + L->code_start.h + 1;
-    for (int y = (int)fixture_px(y0); y < (int)fixture_px(y1); y++)
-        for (int x = (int)fixture_px(x0); x < (int)fixture_px(x1); x++)
-            img->pixels[(size_t)y * img->stride + x] = 255;
+    cover_code(f, img);
     phieu_page_result res;
     add(f, img, &res);
     assert_int_equal(res.status, PHIEU_PAGE_REJECTED);
@@ -917,6 +924,191 @@ static void test_board_sets_form_of_rejected_page(void **state)
     phieu_session_log_free(log, n);
     assert_int_equal(phieu_session_log_verify(f->s, &err), 0);
     phieu_image_destroy(&img);
+}
+
+/* The log entries of one action whose detail holds `words`. */
+static int log_count(fixture *f, const char *action, const char *words)
+{
+    phieu_error err = {0};
+    phieu_log_entry *log;
+    size_t n;
+    int found = 0;
+    assert_int_equal(phieu_session_log_list(f->s, &log, &n, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        found += strcmp(log[i].action, action) == 0 && strstr(log[i].detail, words) != NULL;
+    phieu_session_log_free(log, n);
+    return found;
+}
+
+/* A ballot counted, then its rescan rejected for its form code: when the board sets the
+ * page's form, the page read as that form is compared with the sheets already read, and
+ * "form:<id>" is refused, naming where the earlier paper is, until each member confirms
+ * the two papers are two ballots (bench seed 6001 p00274: counted twice, nobody told). */
+static void test_board_form_of_a_rescan(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    add_board_users(f);
+    const int choices[4] = {2, 2, 0, 1};
+    phieu_image *a = marked(f, choices, 61);
+    phieu_page_result ra, rb;
+    add(f, a, &ra);
+    assert_int_equal(ra.status, PHIEU_PAGE_COUNTED);
+    fixture_noise(a, 8);
+    cover_code(f, a);
+    add(f, a, &rb);
+    assert_int_equal(rb.status, PHIEU_PAGE_REJECTED);
+    int64_t page = exception_at(f, rb.sheet_id, 0);
+    phieu_exception e;
+    assert_int_equal(phieu_session_exception_get(f->s, page, &e, &err), 0);
+    assert_string_equal(e.reason, "code-unreadable");
+
+    /* Refused, with the earlier paper named by where it is, and nothing recorded. */
+    assert_int_equal(phieu_session_decide(f->s, page, "lan", "form:test-rating", NULL, &e, &err),
+                     PHIEU_EEXIST);
+    print_message("%s\n", err.message);
+    assert_non_null(strstr(err.message, "batch 1, position 1 fed again"));
+    assert_non_null(strstr(err.message, "'discard'"));
+    assert_non_null(strstr(err.message, "--not-duplicate"));
+    assert_null(strstr(err.message, ra.sheet_id));
+    phieu_form_twin twin;
+    assert_int_equal(phieu_session_decide_confirm(f->s, page, "lan", "form:test-rating", NULL, 0,
+                                                  &twin, &e, &err),
+                     PHIEU_EEXIST);
+    assert_string_equal(twin.sheet_id, ra.sheet_id);
+    assert_int_equal(twin.batch, f->batch);
+    assert_int_equal(twin.position, 1);
+    assert_true(twin.similarity >= phieu_session_get_info(f->s)->duplicate_similarity);
+    assert_int_equal(phieu_session_exception_get(f->s, page, &e, &err), 0);
+    assert_int_equal(e.n_decisions, 0);
+    assert_int_equal(ballot_state(f, rb.sheet_id), PHIEU_BALLOT_PENDING);
+
+    /* Each member confirms alone; then the page counts as that form. */
+    assert_int_equal(phieu_session_decide_confirm(f->s, page, "lan", "form:test-rating", NULL, 1,
+                                                  &twin, &e, &err),
+                     0);
+    assert_int_equal(e.state, PHIEU_EXC_SECOND);
+    assert_int_equal(phieu_session_decide(f->s, page, "minh", "form:test-rating", NULL, &e, &err),
+                     PHIEU_EEXIST);
+    assert_int_equal(phieu_session_decide_confirm(f->s, page, "minh", "form:test-rating",
+                                                  "two papers, same marks", 1, NULL, &e, &err),
+                     0);
+    assert_int_equal(e.state, PHIEU_EXC_RESOLVED);
+    assert_int_equal(ballot_state(f, rb.sheet_id), PHIEU_BALLOT_VALID);
+    phieu_tally *t;
+    assert_int_equal(phieu_tally_from_session(f->s, &t, &err), 0);
+    assert_int_equal(t->forms[0].persons[0].count[2], 2);
+    phieu_tally_destroy(&t);
+    /* The log says who confirmed it was not that sheet, never a mark. */
+    assert_int_equal(log_count(f, "decision", "confirmed it is not a duplicate"), 2);
+    assert_int_equal(log_count(f, "decision", ra.sheet_id), 2);
+    assert_int_equal(log_count(f, "decision", "low"), 0);
+    assert_int_equal(log_count(f, "decision", "trust"), 0);
+    assert_int_equal(phieu_session_log_verify(f->s, &err), 0);
+
+    /* Another hand's ballot, the same boxes marked, its code unreadable: no warning. */
+    phieu_image *c = marked(f, choices, 62);
+    cover_code(f, c);
+    phieu_page_result rc;
+    add(f, c, &rc);
+    assert_int_equal(rc.status, PHIEU_PAGE_REJECTED);
+    page = exception_at(f, rc.sheet_id, 0);
+    assert_int_equal(phieu_session_decide_confirm(f->s, page, "lan", "form:test-rating", NULL, 0,
+                                                  &twin, &e, &err),
+                     0);
+    assert_string_equal(twin.sheet_id, "");
+    /* A confirmation given where none was asked changes nothing. */
+    assert_int_equal(phieu_session_decide_confirm(f->s, page, "minh", "form:test-rating", NULL, 1,
+                                                  &twin, &e, &err),
+                     0);
+    assert_string_equal(twin.sheet_id, "");
+    assert_int_equal(ballot_state(f, rc.sheet_id), PHIEU_BALLOT_VALID);
+    assert_int_equal(log_count(f, "decision", "confirmed it is not a duplicate"), 2);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&c);
+}
+
+/* The same for a page of one mark, which only its strokes tell from another hand's: they are
+ * made from the rejected page's archived image, read as the form the board names. */
+static void test_board_form_of_a_rescan_one_mark(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    add_board_users(f);
+    const int choices[4] = {1, -1, -1, -1};
+    phieu_image *a = marked(f, choices, 71), *b = marked(f, choices, 72);
+    phieu_page_result ra, rb, rc;
+    add(f, a, &ra);
+    add(f, b, &rb);
+    assert_string_equal(rb.possible_duplicate_of, "");
+    fixture_noise(b, 3);
+    cover_code(f, b);
+    add(f, b, &rc);
+    assert_int_equal(rc.status, PHIEU_PAGE_REJECTED);
+    int64_t page = exception_at(f, rc.sheet_id, 0);
+    phieu_form_twin twin;
+    phieu_exception e;
+    assert_int_equal(phieu_session_decide_confirm(f->s, page, "lan", "form:test-rating", NULL, 0,
+                                                  &twin, &e, &err),
+                     PHIEU_EEXIST);
+    assert_string_equal(twin.sheet_id, rb.sheet_id);
+    assert_int_equal(twin.position, 2);
+    assert_non_null(strstr(err.message, "batch 1, position 2 fed again"));
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&b);
+}
+
+/* A copy of img with scanner noise `seed` (a new pass of the same paper), its code covered
+ * when `covered`. */
+static phieu_image *fed_again(fixture *f, const phieu_image *img, unsigned seed, int covered)
+{
+    phieu_error err = {0};
+    phieu_image *copy = NULL;
+    assert_int_equal(phieu_image_clone(img, &copy, &err), 0);
+    fixture_noise(copy, seed);
+    if (covered)
+        cover_code(f, copy);
+    return copy;
+}
+
+/* The other way round: a paper whose code could not be read the first time, counted as the
+ * form the board set, is an earlier sheet of that form like any other: its rescan is held
+ * as a possible duplicate, and another rejected rescan of it is refused "form:<id>". */
+static void test_rescan_of_a_page_the_board_set(void **state)
+{
+    fixture *f = *state;
+    phieu_error err = {0};
+    add_board_users(f);
+    const int choices[4] = {1, 0, 2, 2};
+    phieu_image *a = marked(f, choices, 81);
+    phieu_image *a1 = fed_again(f, a, 1, 1), *a2 = fed_again(f, a, 2, 1);
+    phieu_image *a3 = fed_again(f, a, 3, 0);
+    phieu_page_result r1, r2, r3;
+    phieu_exception e;
+    add(f, a1, &r1);
+    assert_int_equal(r1.status, PHIEU_PAGE_REJECTED);
+    int64_t page = exception_at(f, r1.sheet_id, 0);
+    assert_int_equal(phieu_session_decide(f->s, page, "lan", "form:test-rating", NULL, &e, &err),
+                     0);
+    assert_int_equal(phieu_session_decide(f->s, page, "minh", "form:test-rating", NULL, &e, &err),
+                     0);
+    assert_int_equal(ballot_state(f, r1.sheet_id), PHIEU_BALLOT_VALID);
+
+    add(f, a2, &r2);
+    assert_int_equal(r2.status, PHIEU_PAGE_REJECTED);
+    phieu_form_twin twin;
+    assert_int_equal(phieu_session_decide_confirm(f->s, exception_at(f, r2.sheet_id, 0), "lan",
+                                                  "form:test-rating", NULL, 0, &twin, &e, &err),
+                     PHIEU_EEXIST);
+    assert_string_equal(twin.sheet_id, r1.sheet_id);
+
+    add(f, a3, &r3);
+    assert_int_equal(r3.status, PHIEU_PAGE_REVIEW);
+    assert_string_equal(r3.possible_duplicate_of, r1.sheet_id);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&a1);
+    phieu_image_destroy(&a2);
+    phieu_image_destroy(&a3);
 }
 
 /* ---- Reading blob ------------------------------------------------------------------- */
@@ -1414,6 +1606,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_without_two_person_rule_latest_wins, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_board_sets_form_of_rejected_page, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_board_form_of_a_rescan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_board_form_of_a_rescan_one_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rescan_of_a_page_the_board_set, setup, teardown),
         cmocka_unit_test_setup_teardown(test_board_reads_page, setup, teardown),
         cmocka_unit_test_setup_teardown(test_board_readings_differ_head_decides, setup,
                                         teardown),

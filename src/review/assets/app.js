@@ -118,6 +118,9 @@ const TEXT = {
     override_title: 'Trường hợp này đã có quyết định. Thay đổi nó là quyết định thay thế của Trưởng ban: cần xác nhận và ghi lý do.',
     override_help: (label) => `Bạn sắp thay đổi thành “${label}”. Ghi rõ lý do vào ô ghi chú (bắt buộc), rồi bấm “Xác nhận thay đổi”.`,
     override_confirm: 'Xác nhận thay đổi',
+    dup_title: 'Có thể là cùng một tờ phiếu được quét hai lần',
+    dup_yes: 'Tính phiếu: đây là hai phiếu khác nhau',
+    dup_keys: 'Tab để chọn nút; Esc để hủy.',
     cancel: 'Hủy',
     note_required: 'Ghi chú — lý do thay đổi (bắt buộc)',
     note_needed: 'Hãy ghi lý do vào ô ghi chú trước khi xác nhận.',
@@ -250,6 +253,9 @@ const TEXT = {
     override_title: 'This case is decided. Changing it is the head\'s override: it needs a confirmation and a note.',
     override_help: (label) => `You are about to change it to “${label}”. Write the reason in the note (required), then press “Confirm the change”.`,
     override_confirm: 'Confirm the change',
+    dup_title: 'Possibly the same paper scanned twice',
+    dup_yes: 'Count it: they are two different ballots',
+    dup_keys: 'Tab moves between the buttons; Esc cancels.',
     cancel: 'Cancel',
     note_required: 'Note — why it is changed (required)',
     note_needed: 'Write the reason in the note before confirming.',
@@ -398,6 +404,7 @@ class ApiError extends Error {
     super((body && ((state.lang === 'en' && body.message_en) || body.message)) || ('HTTP ' + status));
     this.status = status;
     this.code = body && body.error;
+    this.body = body;
   }
 }
 
@@ -854,6 +861,9 @@ async function renderException(id) {
   const note = h('textarea', { id: 'note', maxlength: ex.note_max || 400, rows: 2 });
   const noteLabel = h('label', { for: 'note', class: 'muted', id: 'note-label' }, override ? t('note_required') : t('note'));
   const confirmBox = h('div', { class: 'confirm', id: 'override-confirm', hidden: true });
+  /* Filled by askNotDuplicate when the server asks whether a page given a form is a second
+   * scan of a sheet already read. */
+  const dupBox = h('div', { class: 'confirm', id: 'duplicate-confirm', role: 'alertdialog', 'aria-labelledby': 'duplicate-title', 'aria-describedby': 'duplicate-text', tabindex: '-1', hidden: true });
   const buttons = ex.choices.map((c, i) => {
     const key = keyFor(c, choiceRows.indexOf(c) >= 0 ? choiceRows.indexOf(c)
       : formChoices.indexOf(c) >= 0 ? formChoices.indexOf(c) : i);
@@ -884,7 +894,7 @@ async function renderException(id) {
   if (!canDecide && !(ex.decide === 'head-only' && ex.state === 'head')) parts.push(h('p', { class: 'muted', id: 'not-yours' }, refusalText(ex)));
   else if (override) parts.push(h('p', { class: 'banner warn', id: 'override-note' }, t('override_title')));
   const readyLine = h('p', { class: 'muted small', id: 'ready-line' }, canDecide ? t('loading') : '');
-  parts.push(h('div', { class: 'choices', id: 'choices' }, buttons.map((x) => x.button)), readyLine, confirmBox);
+  parts.push(h('div', { class: 'choices', id: 'choices' }, buttons.map((x) => x.button)), readyLine, confirmBox, dupBox);
   parts.push(boardReadLink(ex)); /* board.js: the board reads a page the machine could not */
   parts.push(noteLabel, note);
   parts.push(h('div', { class: 'nav-row' },
@@ -897,6 +907,7 @@ async function renderException(id) {
   applyView();
   armDecisions(ex, buttons, canDecide, readyLine);
   setKeys((ev) => {
+    if (ev.key === 'Escape' && !dupBox.hidden) { closeNotDuplicate(dupBox); return true; }
     if (ev.key === 'Escape') { location.hash = '#/queue'; return true; }
     if (ev.key.toUpperCase() === 'B' && boardReadable(ex)) { location.hash = '#/board-read/' + ex.id; return true; }
     if (ev.key === '+' || ev.key === '=') { document.getElementById('zoom-in')?.click(); return true; }
@@ -955,14 +966,44 @@ function askOverride(ex, choice, label, note, box) {
   note.focus();
 }
 
-async function decide(ex, choice, note, override) {
+/* The page, read as the form chosen, looks like a sheet already read (the server's 409
+ * "duplicate-confirm"): its words say where that paper is and what to do. Counting it
+ * needs this member's own confirmation that the two papers are two ballots; cancelling
+ * records nothing. Under the buttons, never over them; Esc cancels. */
+function askNotDuplicate(ex, choice, override, message) {
+  const box = document.getElementById('duplicate-confirm');
+  if (!box) return;
+  const yes = h('button', { type: 'button', id: 'duplicate-yes' }, t('dup_yes'));
+  yes.addEventListener('click', () => {
+    const note = document.getElementById('note');
+    decide(ex, choice, note ? note.value : '', override, true);
+  });
+  box.replaceChildren(
+    h('p', { id: 'duplicate-title' }, h('strong', {}, t('dup_title'))),
+    h('p', { id: 'duplicate-text' }, message),
+    h('div', { class: 'confirm-row' }, yes,
+      h('button', { type: 'button', class: 'secondary', id: 'duplicate-no', onclick: () => closeNotDuplicate(box) }, t('cancel'))),
+    h('p', { class: 'muted small' }, t('dup_keys')));
+  box.hidden = false;
+  box.focus();
+}
+
+function closeNotDuplicate(box) {
+  box.hidden = true;
+  box.replaceChildren();
+  document.querySelector('#choices button:not([disabled])')?.focus();
+}
+
+async function decide(ex, choice, note, override, notDuplicate) {
   if (state.busy || !state.ready || state.current !== ex) return;
   state.busy = true;
   state.ready = false; /* one decision per case shown */
   document.querySelectorAll('#choices button').forEach((b) => { b.disabled = true; });
+  document.getElementById('duplicate-yes')?.setAttribute('disabled', '');
   try {
     const body = { choice, note: note || '' };
     if (override) body.override = true;
+    if (notDuplicate) body.not_duplicate = true;
     const r = await api('/api/exception/' + ex.id + '/decide', body);
     /* Short, to fit the bar: where the decided paper is; undo stays offered until a
      * second member decides (the server refuses it after that). */
@@ -971,7 +1012,8 @@ async function decide(ex, choice, note, override) {
     toast(words, r.state === 'second' || (!state.me.session.two_person_rule && r.state !== 'head') ? ex.id : null);
     location.hash = r.next ? '#/exception/' + r.next : '#/queue';
   } catch (e) {
-    toast(e.message);
+    if (e.code === 'duplicate-confirm') askNotDuplicate(ex, choice, override, e.message);
+    else toast(e.message);
     state.ready = true;
     const canDecide = ex.decide === 'ok' || ex.decide === 'override';
     document.querySelectorAll('#choices button').forEach((b) => { b.disabled = !canDecide; });
