@@ -166,6 +166,10 @@ int phieu_omr_beside_match(const phieu_reading *a, const phieu_reading *b);
  * or over those that hold a mark; or phieu_omr_beside_match. The session's rule and the
  * bench's. */
 int phieu_omr_strokes_decide(const phieu_reading *a, const phieu_reading *b);
+/* 1 when the page's marks (its boxes marked or marginal) weigh less than
+ * PHIEU_OMR_INK_MIN_EVIDENCE on its grids: its strokes are what tells its rescan from
+ * another hand, and the session makes and keeps them. */
+int phieu_omr_little_ink(const phieu_reading *r);
 
 /* The reading's row decisions as a string, one character a row: the choice's index
  * '0'..'9', 'o' overvote, 'r' review, 'b' blank. The cheap first test for a rescan. */

@@ -131,6 +131,13 @@ double phieu_omr_ink_agreement(const phieu_reading *a, const phieu_reading *b, d
     return agreement(a, b, 0, evidence);
 }
 
+int phieu_omr_little_ink(const phieu_reading *r)
+{
+    double marks_evidence = 0;
+    agreement(r, r, 1, &marks_evidence);
+    return r && r->form_index >= 0 && marks_evidence < SIM_MIN_EVIDENCE;
+}
+
 int phieu_omr_strokes_decide(const phieu_reading *a, const phieu_reading *b)
 {
     /* Boxes left empty on both pages are no marks, however much shadow they hold: a page

@@ -954,9 +954,7 @@ int session_page_strokes(const phieu_omr_config *config, const phieu_image *page
     *out = NULL;
     if (r->form_index < 0 || r->form_index >= config->n_forms)
         return 0;
-    double evidence = 0;
-    phieu_omr_ink_agreement(r, r, &evidence);
-    if (evidence >= PHIEU_OMR_INK_MIN_EVIDENCE)
+    if (!phieu_omr_little_ink(r))
         return 0;
     return phieu_omr_strokes_create(&config->layouts[r->form_index], page, r, out, err);
 }

@@ -448,6 +448,47 @@ static void test_rescan_of_one_mark_from_stored_strokes(void **state)
     phieu_image_destroy(&c);
 }
 
+/* A crease across the page through row `row`: a soft shadow about 1.6 mm wide of gray
+ * `shade` with a thin core of gray `core` along its top. How dark a fold prints depends on
+ * how the sheet lies on the glass, so one sheet's two scans differ in it. */
+static void creased(fixture *f, phieu_image *img, int row, uint8_t shade, uint8_t core)
+{
+    const phieu_rect *b = &f->layout.boxes[row][0];
+    double y = fixture_px(b->y + b->h / 2);
+    fixture_line(img, 0, y + 4, img->width - 1, y + 4, 5, shade);
+    fixture_line(img, 0, y, img->width - 1, y, 0, core);
+}
+
+/* A page of one mark with a crease through a row of empty boxes, deeper on the first scan
+ * than on the second: the shadow gives the 8x8 grids ink enough to look like evidence,
+ * but it is no mark, so the page keeps its strokes and its rescan is held on them; another
+ * hand's mark on a page creased the same way is not (bench seed 6001 p00294: counted
+ * twice). */
+static void test_rescan_creased(void **state)
+{
+    fixture *f = *state;
+    const int choices[4] = {1, -1, -1, -1};
+    phieu_image *a = marked(f, choices, 31), *again = marked(f, choices, 31);
+    phieu_image *b = marked(f, choices, 32);
+    creased(f, a, 2, 215, 170);
+    creased(f, again, 2, 244, 214);
+    creased(f, b, 2, 215, 170);
+    fixture_noise(again, 11);
+    phieu_page_result ra, rb, rc;
+    add(f, a, &ra);
+    add(f, b, &rb);
+    assert_int_equal(ra.reading.rows[2].decision, PHIEU_ROW_BLANK);
+    assert_string_equal(rb.possible_duplicate_of, "");
+    assert_int_equal(strokes_kept(f), 2);
+    add(f, again, &rc);
+    assert_int_equal(rc.reading.rows[2].decision, PHIEU_ROW_BLANK);
+    assert_int_equal(rc.status, PHIEU_PAGE_REVIEW);
+    assert_string_equal(rc.possible_duplicate_of, ra.sheet_id);
+    phieu_image_destroy(&a);
+    phieu_image_destroy(&again);
+    phieu_image_destroy(&b);
+}
+
 /* A page whose only mark is faint: too light for the 8x8 grids (no box takes part, so
  * they have no say) and sent to review as a marginal mark. Its rescan is held as a
  * possible duplicate on its strokes, and another hand's faint X in the same box is not
@@ -1600,6 +1641,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_rescan_and_same_pattern, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rescan_of_one_mark_from_stored_strokes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_rescan_creased, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rescan_faint_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_back_side_double_feed_unreadable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_person_rule, setup, teardown),
