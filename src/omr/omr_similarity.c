@@ -166,12 +166,15 @@ int phieu_omr_strokes_decide(const phieu_reading *a, const phieu_reading *b)
 /* A box's window with no more variance than this (gray levels squared, per sample) holds
  * no stroke: paper and sensor noise only. */
 #define STROKE_MIN_VARIANCE 4.0
-/* A window counts in full from this much variance in its centre, and in proportion below:
- * one whose ink stands barely above the noise is compared mostly on noise, and a rescan's
- * new noise alone brought such windows down to 0.68-0.91 (the shadow of a crease through
- * a row of empty boxes, variance 3-7, bench seed 7001 p00213; the flat middle of a dark
- * fill, 4, p00243), sinking pages whose marks agreed at 0.99. A pen or pencil stroke's
- * window holds 80-1800. */
+/* A window weighs nothing up to this much variance in its centre (twice what paper and
+ * sensor noise give), in full from STROKE_FULL_VARIANCE, and in proportion between: one
+ * whose ink stands barely above the noise is compared mostly on noise, and a rescan's new
+ * noise alone brought such windows to 0.00-0.91 (the faint shadow of a crease through a
+ * row of empty boxes, variance 3-7: bench seed 7001 p00213; the flat middle of a dark
+ * fill, 4: p00243; a faint colour-pencil fill, 4.6: p00133; a speck, 4.9: seed 9001
+ * p00295), sinking pages whose marks agreed at 0.99. A pen or pencil stroke's window holds
+ * 80-2200, a faint pencil tick's 43-66 (seed 5001 p00011, 6001 p00147). */
+#define STROKE_NOISE_VARIANCE (2 * STROKE_MIN_VARIANCE)
 #define STROKE_FULL_VARIANCE 50.0
 /* A box's strokes are kept from this much grid ink (a sixteenth of SIM_MIN_BOX_INK), far
  * below what takes part, so that a small mark that takes part on one scan is still there
@@ -545,7 +548,8 @@ static void add_window(const stroke_box *la, int ia, const stroke_box *lb, int i
         if (contrast <= STROKE_MIN_VARIANCE)
             return;
     }
-    double w = fmin(1, ink / full) * fmin(1, contrast / STROKE_FULL_VARIANCE);
+    double w = fmin(1, ink / full) * fmin(1, fmax(0, contrast - STROKE_NOISE_VARIANCE) /
+                                             (STROKE_FULL_VARIANCE - STROKE_NOISE_VARIANCE));
     *sum += w * pow(fmax(agree, SIM_MIN_AGREEMENT), SIM_MEAN_POWER);
     *weight += w;
 }
