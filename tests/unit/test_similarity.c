@@ -26,6 +26,7 @@
 #include "phieu/render.h"
 #include "phieu/session.h"
 
+#include "omr/omr_internal.h"
 #include "test_support.h"
 
 #define PI 3.14159265358979323846
@@ -344,6 +345,67 @@ static void test_crease_through_empty_row(void **state)
     reader_release(&r);
 }
 
+/* Strokes as a page's would be, made here sample by sample: window k (side x side
+ * samples, the shift margin included) is the only box of row k, holding v[k] with grid
+ * ink ink[k]. */
+static phieu_omr_strokes *strokes_of(int n, int side, float *const *v, const double *ink)
+{
+    size_t samples = (size_t)side * side;
+    phieu_omr_strokes *s = phieu_calloc(1, sizeof *s + sizeof(float) * samples * (size_t)n);
+    assert_non_null(s);
+    s->n_rows = n;
+    s->side = side;
+    s->n_boxes = n;
+    memset(s->index, -1, sizeof s->index);
+    memset(s->ring, -1, sizeof s->ring);
+    for (int k = 0; k < n; k++) {
+        stroke_box *b = &s->boxes[k];
+        *b = (stroke_box){k, 0, side, side, ink[k], s->data + samples * (size_t)k};
+        memcpy(b->v, v[k], sizeof(float) * samples);
+        s->index[k][0] = k;
+    }
+    return s;
+}
+
+/* A window a little above the paper's noise correlates with its rescan by chance, from 0
+ * to 0.9, and one such window sank pages whose marks agreed at 0.99 (bench seed 9001
+ * p00295: a speck, variance 4.9, the page at 0.003; seed 7001 p00133, a faint even fill,
+ * 4.6; p00213, a crease's faint shadow, 3-7). Within twice the noise a window weighs
+ * nothing; a faint tick's window (variance 40 and more) still counts in full. Two pages
+ * of one tick each, the same on both, and a second window of noise, different on each;
+ * then the second window a faint line, at another place on each. */
+static void test_window_near_noise(void **state)
+{
+    (void)state;
+    enum { SIDE = 50, N = SIDE * SIDE };
+    static float tick[N], noise_a[N], noise_b[N], faint_a[N], faint_b[N];
+    hand h = {901};
+    for (int y = 0; y < SIDE; y++)
+        for (int x = 0; x < SIDE; x++) {
+            int k = y * SIDE + x;
+            tick[k] = abs(x - y) <= 2 ? 180.0f : 0.0f;
+            noise_a[k] = (float)lround(uniform(&h) * 8.5); /* variance about 6 */
+            noise_b[k] = (float)lround(uniform(&h) * 8.5);
+            faint_a[k] = abs(y - 20) <= 1 ? 25.0f : 0.0f; /* variance about 40 */
+            faint_b[k] = abs(y - 30) <= 1 ? 25.0f : 0.0f;
+        }
+    const double ink[2] = {1500, 400};
+    float *va[2] = {tick, noise_a}, *vb[2] = {tick, noise_b};
+    phieu_omr_strokes *a = strokes_of(2, SIDE, va, ink), *b = strokes_of(2, SIDE, vb, ink);
+    double near_noise = phieu_omr_stroke_similarity(a, b);
+    phieu_omr_strokes_destroy(&a);
+    phieu_omr_strokes_destroy(&b);
+    va[1] = faint_a, vb[1] = faint_b;
+    a = strokes_of(2, SIDE, va, ink), b = strokes_of(2, SIDE, vb, ink);
+    double faint = phieu_omr_stroke_similarity(a, b);
+    phieu_omr_strokes_destroy(&a);
+    phieu_omr_strokes_destroy(&b);
+    print_message("a window of noise beside a tick: %.3f; a faint line elsewhere: %.3f\n",
+                  near_noise, faint);
+    assert_true(near_noise >= 0.99);
+    assert_true(faint < PHIEU_SESSION_DEFAULT_STROKE_SIMILARITY);
+}
+
 /* Box (r, c) circled by hand h instead of marked: one loop a little more than a turn
  * round the box, 1.3-2.5 mm beside it and 0.6-1.2 mm above and below, wobbling as a hand
  * does; nothing inside the box. */
@@ -552,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_strokes_few_marks),
         cmocka_unit_test(test_circle_only),
         cmocka_unit_test(test_crease_through_empty_row),
+        cmocka_unit_test(test_window_near_noise),
         cmocka_unit_test(test_strokes_stored),
         cmocka_unit_test(test_blank_and_specks),
         cmocka_unit_test(test_other_forms_and_nothing),
