@@ -96,6 +96,7 @@ typedef struct omr_box_extra {
     double band_even_dark; /* mean darkness of the band's ink outside its excess columns */
     double band_peak;  /* darkness of the darkest 0.3 mm of its median column */
     double band_spread_mm; /* how far its columns' darkest points stray from one height */
+    int band_hand;     /* a crease's band that also holds a hand's line (omr.c) */
     double found_dx_mm, found_dy_mm; /* where the outline was found, from where expected */
 } omr_box_extra;
 
