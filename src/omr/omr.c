@@ -72,7 +72,7 @@
  * from the median height: median 0.15 mm or less, the sampling step, in 1674 of 1678
  * crease-only boxes of decks seed 1209 and the fold deck, see docs/recognition.md "Folds");
  * a line slanting across the box climbs through the band (0.45 mm for one rising 1.6 mm
- * across a 7 mm box's interior; ticks 0.3-0.9), and is a hand's stroke that crosses the
+ * across a 7 mm box's interior; ticks across a crease up to 0.9), and is a hand's stroke that crosses the
  * crease, not the crease. The 4 creases that strayed more (0.3-0.6) were lighter inside
  * than outside: noise moves the darkest point of a faint core, so a band counts as
  * slanting only when its darkest points are darker than the crease outside. */
