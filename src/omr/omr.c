@@ -72,10 +72,10 @@
  * from the median height: median 0.15 mm or less, the sampling step, in 1674 of 1678
  * crease-only boxes of decks seed 1209 and the fold deck, see docs/recognition.md "Folds");
  * a line slanting across the box climbs through the band (0.45 mm for one rising 1.6 mm
- * across a 7 mm box's interior; ticks across a crease up to 0.9), and is a hand's stroke that crosses the
- * crease, not the crease. The 4 creases that strayed more (0.3-0.6) were lighter inside
- * than outside: noise moves the darkest point of a faint core, so a band counts as
- * slanting only when its darkest points are darker than the crease outside. */
+ * across a 7 mm box's interior; ticks across a crease up to 0.9), and is a hand's stroke
+ * that crosses the crease, not the crease. The 4 creases that strayed more (0.3-0.6) were
+ * lighter inside than outside: noise moves the darkest point of a faint core, so a band
+ * counts as slanting only when its darkest points are darker than the crease outside. */
 #define FOLD_SPREAD_MAX_MM 0.25
 /* In a row with one clearly dominant mark, another box marked with a score under both
  * this and this share of the dominant one is more likely spill-over (a stroke's tail,
@@ -445,8 +445,9 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
         return;
     /* One box alone: only a light line is a crease; a dark one may be a hand's long stroke
      * across the box, which must not vanish, and so may one holding a hand's line. */
-    if (m == 1 && (ex[members[0]].band_hand || (ex[members[0]].line_n > 0 &&
-                   band_darkness(&ex[members[0]]) >= FOLD_ALONE_MAX_DARKNESS)))
+    if (m == 1 &&
+        (ex[members[0]].band_hand ||
+         (ex[members[0]].line_n > 0 && band_darkness(&ex[members[0]]) >= FOLD_ALONE_MAX_DARKNESS)))
         return;
     /* The fold leaves about the same ink in every box it crosses; take that much (the
      * least of the bands that are the crease's alone) out of each, so a hand's line along
