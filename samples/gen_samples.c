@@ -7,7 +7,7 @@
  * documents the options and the truth.jsonl format.
  *
  *   gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]
- *               [--jobs J] [--split ID=DIR] [--few-marks]
+ *               [--jobs J] [--split ID=DIR] [--few-marks] [--folds]
  */
 #include <cairo.h>
 #include <dirent.h>
@@ -142,6 +142,7 @@ typedef struct gen {
     uint64_t seed;
     int committed;
     int few_marks; /* --few-marks: pages of one or two marks, for the rescan bench */
+    int folds;     /* --folds: a crease through a row of every page, for fold regressions */
     int n_forms;
     phieu_form *forms[MAX_FORMS];
     phieu_form *edited[MAX_FORMS]; /* the same form with one name changed: "another form" */
@@ -1269,7 +1270,8 @@ static void random_plan(rng *r, const gen *g, page_plan *plan)
     plan->all_blank = rng_chance(r, 0.02);
     plan->n_hard = rng_chance(r, 0.10) ? 1 + rng_chance(r, 0.3) : 0;
     plan->seal = rng_chance(r, 0.9);
-    plan->fold = rng_chance(r, 0.12);
+    /* Drawn with --folds too, so that the pages' other draws stay those of the seed. */
+    plan->fold = rng_chance(r, 0.12) || g->folds;
     plan->stray_near_fiducial = rng_chance(r, 0.04);
     plan->bleed = rng_chance(r, 0.5);
     random_scan(r, &plan->scan, g->committed);
@@ -1729,14 +1731,15 @@ static int split_form(const char *tpath, const char *out_dir, const char *id, co
 static void usage(FILE *f)
 {
     fprintf(f, "usage: gen_samples --count N --out DIR [--seed S] [--set committed] [--forms DIR]\n"
-               "                   [--jobs J] [--split ID=DIR] [--few-marks]\n"
+               "                   [--jobs J] [--split ID=DIR] [--few-marks] [--folds]\n"
                "Makes N scanned ballots with ground truth (DIR/truth.jsonl) from the forms in\n"
                "DIR (default: forms). --set committed makes the set kept in samples/ballots/\n"
                "(every case in its first pages; count %d and seed %u unless given).\n"
                "--jobs J makes the pages in J processes (page i is the same whatever J is).\n"
                "--split ID=DIR moves the pages printed from form ID (of another council or\n"
                "session than the others) to DIR, with their truth in DIR/truth.jsonl.\n"
-               "--few-marks marks only the first row (odd pages) or two rows (even pages).\n",
+               "--few-marks marks only the first row (odd pages) or two rows (even pages).\n"
+               "--folds puts a crease through a row of every page (else 12 %% of pages).\n",
             COMMITTED_COUNT, COMMITTED_SEED);
 }
 
@@ -1765,6 +1768,8 @@ int main(int argc, char **argv)
             forms_dir = v, i++;
         } else if (strcmp(a, "--few-marks") == 0) {
             g.few_marks = 1;
+        } else if (strcmp(a, "--folds") == 0) {
+            g.folds = 1;
         } else if (strcmp(a, "--split") == 0 && v && strchr(v, '=') && v[0] != '=') {
             split = v, i++;
         } else if (strcmp(a, "--set") == 0 && v && strcmp(v, "committed") == 0) {

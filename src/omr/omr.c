@@ -60,6 +60,23 @@
  * the darkest patch outside: 0.5-1.5 on the generated creases); a pen line along it is
  * 3 or more times darker. */
 #define FOLD_INSIDE_MAX_RATIO 2.5
+/* A crease's band is as dark inside a box as the crease is outside: its own darkness (the
+ * darkest 0.3 mm of its median column, omr_score.c) against the darkest patch outside.
+ * The band's mean darkness cannot tell: a thin pen line on a wide shadow is averaged with
+ * the shadow (a 0.5 mm line at gray 60 along test_omr's crease: mean 1.5 times the crease
+ * outside, its own darkness 4.4 times; it vanished with the crease). Measured over 1678
+ * crease-only boxes (deck seed 1209 and a deck with a fold on every page): creases
+ * 0.38-1.95, hand lines drawn along a fold 2.1-4.3. */
+#define FOLD_PEAK_MAX_RATIO 2.2
+/* A crease's band has its darkest point at one height in every column (their distances
+ * from the median height: median 0.15 mm or less, the sampling step, in 1674 of 1678
+ * crease-only boxes of decks seed 1209 and the fold deck, see docs/recognition.md "Folds");
+ * a line slanting across the box climbs through the band (0.45 mm for one rising 1.6 mm
+ * across a 7 mm box's interior; ticks across a crease up to 0.9), and is a hand's stroke
+ * that crosses the crease, not the crease. The 4 creases that strayed more (0.3-0.6) were
+ * lighter inside than outside: noise moves the darkest point of a faint core, so a band
+ * counts as slanting only when its darkest points are darker than the crease outside. */
+#define FOLD_SPREAD_MAX_MM 0.25
 /* In a row with one clearly dominant mark, another box marked with a score under both
  * this and this share of the dominant one is more likely spill-over (a stroke's tail,
  * a smudge) than a second vote: the row goes to a person instead of an overvote.
@@ -343,9 +360,11 @@ static double band_darkness(const omr_box_extra *e)
 }
 
 /* 1 when the thin band e found in box a is a crease's: it carries on over the paper on
- * both sides of the box, and is no darker inside the box than out there. */
+ * both sides of the box, and is no darker inside the box than out there. Notes in
+ * e->band_hand whether the band also holds a hand's line: one darker than the crease
+ * outside, or slanting across the band. */
 static int on_crease(const phieu_rect *a, const phieu_image *page, const omr_registration *reg,
-                     const omr_box_extra *e, const phieu_thresholds *th)
+                     omr_box_extra *e, const phieu_thresholds *th)
 {
     /* Its band carries on over the paper 3 mm out on both sides of the box. */
     double y = e->line_y_mm, ink = th->value[PHIEU_TH_INK];
@@ -357,6 +376,8 @@ static int on_crease(const phieu_rect *a, const phieu_image *page, const omr_reg
     double inside = band_darkness(e);
     double out_ink = fmin(crease_ink(page, reg->h, a->x - FOLD_GAP_MM, y, e, ink),
                           crease_ink(page, reg->h, a->x + a->w + FOLD_GAP_MM, y, e, ink));
+    e->band_hand = e->band_peak > FOLD_PEAK_MAX_RATIO * outside ||
+                   (e->band_spread_mm > FOLD_SPREAD_MAX_MM && e->band_peak > outside);
     return outside > 0 && inside <= FOLD_INSIDE_MAX_RATIO * outside &&
            e->line_ink_mm <= FOLD_INK_MAX_RATIO * out_ink;
 }
@@ -388,6 +409,27 @@ static void like_lines(phieu_row_reading *row, int n, omr_box_extra *ex, const i
     }
 }
 
+/* What the crease alone leaves in each box it crosses: the band of *least, and base, the
+ * least ink per column of a band, both among the members whose band holds no hand's line.
+ * 0 when every band holds one: then nothing is known to be the crease's alone, and a line
+ * is not taken out as the least band (a vote of confidence with a pen line along the
+ * crease in one box and one across it in the other read blank so). */
+static int crease_share(const omr_box_extra *ex, const int *members, int m, int *least,
+                        double *base)
+{
+    *least = -1;
+    for (int k = 0; k < m; k++) {
+        const omr_box_extra *e = &ex[members[k]];
+        if (e->band_hand)
+            continue;
+        if (*least < 0 || e->band_base < *base)
+            *base = e->band_base;
+        if (*least < 0 || e->line_score < ex[*least].line_score)
+            *least = members[k];
+    }
+    return *least >= 0;
+}
+
 static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
                         const omr_registration *reg, phieu_row_reading *row, omr_box_extra *ex,
                         int n, const phieu_thresholds *th)
@@ -402,20 +444,18 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
     if (m < 1)
         return;
     /* One box alone: only a light line is a crease; a dark one may be a hand's long stroke
-     * across the box, which must not vanish. */
-    if (m == 1 && ex[members[0]].line_n > 0 &&
-        band_darkness(&ex[members[0]]) >= FOLD_ALONE_MAX_DARKNESS)
+     * across the box, which must not vanish, and so may one holding a hand's line. */
+    if (m == 1 &&
+        (ex[members[0]].band_hand ||
+         (ex[members[0]].line_n > 0 && band_darkness(&ex[members[0]]) >= FOLD_ALONE_MAX_DARKNESS)))
         return;
     /* The fold leaves about the same ink in every box it crosses; take that much (the
-     * least of them) out of each, so a hand's line along the fold still counts. */
-    int least = members[0];
-    double base = ex[members[0]].band_base;
-    for (int k = 1; k < m; k++) {
-        if (ex[members[k]].line_score < ex[least].line_score)
-            least = members[k];
-        if (ex[members[k]].band_base < base)
-            base = ex[members[k]].band_base;
-    }
+     * least of the bands that are the crease's alone) out of each, so a hand's line along
+     * the fold still counts. */
+    int least;
+    double base = 0;
+    if (!crease_share(ex, members, m, &least, &base))
+        return;
     for (int k = 0; k < m; k++) {
         int c = members[k];
         phieu_box_reading *b = &row->boxes[c];
@@ -433,7 +473,8 @@ static void remove_fold(const phieu_layout *L, int r, const phieu_image *page,
          * mark's worth more ink in every column than the crease leaves in the least box (a
          * 0.5 mm pen line adds 0.08; a dot beside the crease widens the band by up to 0.012
          * in the test of test_dot_on_fold, which is noise of the crease's shadow). */
-        if (ex[c].fold_dot && ex[c].band_base - base < th->value[PHIEU_TH_MARKED])
+        if (!ex[c].band_hand && ex[c].fold_dot &&
+            ex[c].band_base - base < th->value[PHIEU_TH_MARKED])
             ex[c].dot_only = 1;
         omr_classify(b, &ex[c], th);
     }

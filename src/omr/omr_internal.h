@@ -94,6 +94,9 @@ typedef struct omr_box_extra {
     int fold_line;     /* its line was set aside with a crease while a like one counts */
     double band_base;  /* the band's typical ink per column, as a share of the score */
     double band_even_dark; /* mean darkness of the band's ink outside its excess columns */
+    double band_peak;      /* darkness of the darkest 0.3 mm of its median column */
+    double band_spread_mm; /* how far its columns' darkest points stray from one height */
+    int band_hand;         /* a crease's band that also holds a hand's line (omr.c) */
     double found_dx_mm, found_dy_mm; /* where the outline was found, from where expected */
 } omr_box_extra;
 

@@ -99,6 +99,11 @@
  * median column holds something else there: a dot or a hand's stroke on the fold. A
  * crease's shadow varies by about one such sample from column to column. */
 #define BOX_BAND_COL_EXCESS 2.0
+/* A band's own darkness is that of its darkest run this tall in each column (the median
+ * column's): as tall as the patch omr.c measures the crease outside the box with, so a
+ * crease reads alike inside and out, while a thin pen line on a wide shadow is judged by
+ * its own darkness, not diluted by the shadow around it. */
+#define BOX_BAND_PEAK_MM 0.3
 /* Kept blobs whose extents are remembered for the dot rule beside a fold; a box with
  * more is not a dot anyway. */
 #define BOX_MAX_BLOBS 32
@@ -344,6 +349,43 @@ static void band_dot(const omr_scratch *s, int iw, int ih, double g, int j0, int
     }
     int ext = ux1 < 0 ? 0 : (ux1 - ux0 > uy1 - uy0 ? ux1 - ux0 : uy1 - uy0) + 1;
     extra->fold_dot = ext * g < BOX_DOT_MM;
+}
+
+/* A band's profile across its height (window rows j0..j1 of the interior): in each column
+ * the darkest run of BOX_BAND_PEAK_MM, and where it lies. extra->band_peak is the median
+ * column's darkness there: a crease's core with its shadow, or a hand's line drawn along
+ * it, judged by its own darkness. extra->band_spread_mm is how far those runs stray from
+ * their median height (the median of the distances): a crease's lie at one height, a line
+ * slanting across the box climbs through the band. Medians, so that a dot on or beside the
+ * crease (under half of the columns) moves neither. */
+static void band_profile(const omr_scratch *s, int iw, double g, int j0, int j1,
+                         omr_box_extra *extra)
+{
+    double peak[512], at[512];
+    if (iw > 512)
+        return;
+    int k = (int)lround(BOX_BAND_PEAK_MM / g);
+    k = k < 1 ? 1 : k > j1 - j0 + 1 ? j1 - j0 + 1 : k;
+    for (int i = 0; i < iw; i++) {
+        double run = 0, best = -1;
+        for (int j = j0; j <= j1; j++) {
+            run += s->mask[(size_t)j * iw + i];
+            if (j - k >= j0)
+                run -= s->mask[(size_t)(j - k) * iw + i];
+            if (j - j0 + 1 >= k && run > best) {
+                best = run;
+                at[i] = j;
+            }
+        }
+        peak[i] = best / (255.0 * k);
+    }
+    extra->band_peak = median_in_place(peak, iw);
+    for (int i = 0; i < iw; i++)
+        peak[i] = at[i];
+    double mid = median_in_place(peak, iw);
+    for (int i = 0; i < iw; i++)
+        at[i] = fabs(at[i] - mid);
+    extra->band_spread_mm = median_in_place(at, iw) * g;
 }
 
 /* One box being scored: where its window lies on the page and in what step it is
@@ -641,6 +683,7 @@ static void fold_band(const omr_scratch *s, const box_ctx *b, const blob_set *bs
     extra->line_dark = bsum;
     extra->line_n = bn;
     extra->line_ink_mm = bsum * g / iw;
+    band_profile(s, iw, g, j0, j1, extra);
     if (!bs->over && bs->line >= 0)
         band_dot(s, iw, ih, g, j0, j1, (const int(*)[4])bs->box, bs->n, bs->line, extra);
 }

@@ -413,6 +413,42 @@ static void test_dot_on_fold(void **state)
     reader_release(&r);
 }
 
+/* A hand's line drawn along a crease, or across it at a slant, is a mark and must not be
+ * taken out with the crease: in a vote of confidence, a 0.5 mm pen line at gray 60 along
+ * the crease in one box and one slanting across it in the other were both taken for the
+ * crease and the row read blank (the band's mean darkness, diluted by the wide shadow,
+ * was no darker than the crease's). Row 1 is neither blank nor one choice; in row 2 the
+ * slanted line alone is the vote, the crease in the other box taken out. */
+static void test_line_on_fold(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "confidence-vote", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        phieu_image *img = render_blank(r.forms[0], dpi, 0);
+        const phieu_rect *a = &L->boxes[0][0], *b = &L->boxes[0][1];
+        double y = a->y + a->h / 2;
+        fold(img, y);
+        stroke(img, a->x - 0.3, y + 0.2, a->x + a->w + 0.3, y + 0.2, 0.5, 60);
+        stroke(img, b->x - 0.3, y + 1.6, b->x + b->w + 0.3, y - 0.6, 0.5, 60);
+        b = &L->boxes[1][1];
+        y = b->y + b->h / 2;
+        fold(img, y);
+        stroke(img, b->x - 0.3, y + 1.6, b->x + b->w + 0.3, y - 0.6, 0.5, 60);
+        phieu_reading rd = read_page(&r, img);
+        int d = rd.rows[0].decision;
+        if (d != PHIEU_ROW_OVERVOTE && d != PHIEU_ROW_REVIEW)
+            fail_msg("%d dpi: two lines on a crease read as %d (scores %.4f %.4f)", dpi, d,
+                     rd.rows[0].boxes[0].score, rd.rows[0].boxes[1].score);
+        if (rd.rows[1].decision != 1)
+            fail_msg("%d dpi: a slanted line across a crease read as %d (scores %.4f %.4f)", dpi,
+                     rd.rows[1].decision, rd.rows[1].boxes[0].score, rd.rows[1].boxes[1].score);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 /* What the 10,000-page deck (seed 2026) read wrong, drawn again at 200 dpi: each row
  * says what a person sees in it. */
 static void test_deck_findings(void **state)
@@ -1173,6 +1209,7 @@ int main(void)
         cmocka_unit_test(test_each_mark_type),
         cmocka_unit_test(test_not_marks),
         cmocka_unit_test(test_dot_on_fold),
+        cmocka_unit_test(test_line_on_fold),
         cmocka_unit_test(test_deck_findings),
         cmocka_unit_test(test_weak_second_mark),
         cmocka_unit_test(test_faint_mark_goes_to_review),
