@@ -78,6 +78,14 @@
  * 1.5 mm: they are marks, and stay marginal. */
 #define BOX_DOT_BLUR_PX 2
 #define BOX_DOT_CORE_MM 1.0
+#define BOX_DOT_CORE_SHARE 0.5
+/* Measured so, the extent leaves out ink lighter than this share of the darkest: the halo
+ * a JPEG scan rings round a dark dot, joined to it, spanned 1.95 mm at 200 dpi, quality
+ * 75, with the dot itself 0.75 mm at this share and at half (fold deck seed 1210 p00959
+ * row 19: a hesitation dot read as a vote). A tick light enough for its arms to fall
+ * under a quarter of its darkest point is a faint mark, which the faint look, beyond the
+ * dot's halo, still sends to review. */
+#define BOX_DOT_SPAN_SHARE 0.25
 /* Around a dot, this much of its soft edge is left out of the look for faint marks. */
 #define BOX_DOT_HALO_MM 0.5
 /* A band across the whole interior (a fold or crease candidate: a thin core and a soft
@@ -691,9 +699,10 @@ static void fold_band(const omr_scratch *s, const box_ctx *b, const blob_set *bs
 /* 8. Whether all the ink lies within one dot (a hesitation dot, not a vote). Its extent
  * leaves out traces too light to matter, so that a noise blob across the box does not
  * turn a hesitation dot into a vote; bs's extent becomes the dot's, for the faint look. */
-/* The extent (mm) of the ink within bs's extent that is at least half as dark as its
+/* The extent (mm) of the ink within bs's extent that is at least `share` as dark as its
  * darkest sample. */
-static double ink_core_mm(const omr_scratch *s, const blob_set *bs, const box_ctx *b)
+static double ink_extent_mm(const omr_scratch *s, const blob_set *bs, const box_ctx *b,
+                            double share)
 {
     int peak = 0;
     for (int j = bs->uy0; j <= bs->uy1; j++)
@@ -702,7 +711,7 @@ static double ink_core_mm(const omr_scratch *s, const blob_set *bs, const box_ct
     int x0 = b->iw, x1 = -1, y0 = b->ih, y1 = -1;
     for (int j = bs->uy0; j <= bs->uy1; j++)
         for (int i = bs->ux0; i <= bs->ux1; i++)
-            if (peak > 0 && 2 * s->mask[(size_t)j * b->iw + i] >= peak) {
+            if (peak > 0 && s->mask[(size_t)j * b->iw + i] >= share * peak) {
                 x0 = i < x0 ? i : x0, x1 = i > x1 ? i : x1;
                 y0 = j < y0 ? j : y0, y1 = j > y1 ? j : y1;
             }
@@ -730,9 +739,10 @@ static void dot_extent(const omr_scratch *s, blob_set *bs, const box_ctx *b,
     }
     int ew = bs->ux1 - bs->ux0 + 1, eh = bs->uy1 - bs->uy0 + 1;
     double ext = (ew > eh ? ew : eh) * b->g;
-    extra->dot_only = ext < BOX_DOT_MM ||
-                      (ext < BOX_DOT_MM + BOX_DOT_BLUR_PX * b->px_mm &&
-                       ink_core_mm(s, bs, b) <= BOX_DOT_CORE_MM);
+    extra->dot_only =
+        ext < BOX_DOT_MM ||
+        (ink_extent_mm(s, bs, b, BOX_DOT_SPAN_SHARE) < BOX_DOT_MM + BOX_DOT_BLUR_PX * b->px_mm &&
+         ink_extent_mm(s, bs, b, BOX_DOT_CORE_SHARE) <= BOX_DOT_CORE_MM);
 }
 
 /* 9. Faint marks: on quiet paper, look again at ink far lighter than the threshold.
