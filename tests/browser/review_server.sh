@@ -1,6 +1,23 @@
-# review_server.sh - sourced by the browser e2e tests (tests/e2e/browser_*.sh): a district
-# session made from a folder of scans, and `phieu review` on a free loopback port.
-# Needs PHIEU_BIN, PHIEU_SOURCE_DIR and $work (the test's temporary folder).
+# review_server.sh - sourced by the browser e2e tests (tests/e2e/browser_*.sh): what they
+# need before they start, a district session made from a folder of scans, and `phieu
+# review` on a free loopback port. Needs PHIEU_BIN, PHIEU_SOURCE_DIR and $work (the test's
+# temporary folder).
+
+# browser_ready NAME: exits 77 (skipped, and said so) when Debian's chromium is not
+# installed, the one thing a machine may lack; fails when jq or playwright-core is missing,
+# which scripts/install-deps installs, so that a missing install step is never a pass.
+browser_ready() {
+  CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+  if [ ! -x "$CHROMIUM" ]; then
+    echo "$1: SKIPPED: $CHROMIUM is not installed (scripts/install-deps installs it)"
+    exit 77
+  fi
+  command -v jq >/dev/null || { echo "$1: jq is missing: run scripts/install-deps" >&2; exit 1; }
+  if [ ! -d "$PHIEU_SOURCE_DIR/tests/browser/node_modules/playwright-core" ]; then
+    echo "$1: playwright-core is missing: run scripts/install-deps" >&2
+    exit 1
+  fi
+}
 
 # district_session DB SCANS DELEGATES: a session on the district form with SCANS imported;
 # the import must leave pages to review (exit 7).

@@ -9,20 +9,12 @@
 set -euo pipefail
 
 : "${PHIEU_BIN:?}" "${PHIEU_SOURCE_DIR:?}" "${PHIEU_BUILD_DIR:?}"
-CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
-if [ ! -x "$CHROMIUM" ]; then
-  echo "browser_review: SKIPPED: $CHROMIUM is not installed (scripts/install-deps installs it)"
-  exit 77
-fi
 browser_dir="$PHIEU_SOURCE_DIR/tests/browser"
-if [ ! -d "$browser_dir/node_modules/playwright-core" ]; then
-  echo "browser_review: playwright-core is missing: run scripts/install-deps" >&2
-  exit 1
-fi
-
-work=$(mktemp -d /tmp/phieu-browser-XXXXXX)
 # shellcheck source=../browser/review_server.sh
 . "$browser_dir/review_server.sh"
+browser_ready browser_review
+
+work=$(mktemp -d /tmp/phieu-browser-XXXXXX)
 cleanup() {
   kill_review
   rm -rf "$work"
