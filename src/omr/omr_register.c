@@ -199,19 +199,20 @@ static void refine(const phieu_image *page, int x0, int y0, int x1, int y1, doub
     if (x1 <= x0 || y1 <= y0 || (x1 - x0) + (y1 - y0) > prof_cap)
         return;
     int *cols = prof, *rows = prof + (x1 - x0);
-    memset(prof, 0, sizeof *prof * (size_t)((x1 - x0) + (y1 - y0)));
+    memset(cols, 0, sizeof *cols * (size_t)(x1 - x0));
     double range = paper - black;
     double sw = 0, sx = 0, sy = 0, sb = 0, nb = 0;
+    double half = paper - 0.5 * range; /* darker than halfway: counted in the extent */
     for (int y = y0; y < y1; y++) {
         const uint8_t *row = page->pixels + (size_t)y * page->stride;
+        int in_row = 0;
         for (int x = x0; x < x1; x++) {
+            int dark = row[x] <= half;
+            cols[x - x0] += dark;
+            in_row += dark;
             double w = (paper - row[x]) / range;
             if (w < 0.2)
                 continue;
-            if (w >= 0.5) {
-                cols[x - x0]++;
-                rows[y - y0]++;
-            }
             if (w > 1)
                 w = 1;
             sw += w;
@@ -222,6 +223,7 @@ static void refine(const phieu_image *page, int x0, int y0, int x1, int y1, doub
                 nb += 1;
             }
         }
+        rows[y - y0] = in_row;
     }
     if (sw <= 0)
         return;
