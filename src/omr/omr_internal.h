@@ -13,6 +13,8 @@
 typedef struct omr_fiducial {
     double x, y;      /* sub-pixel centroid */
     double side;      /* side of the square in pixels, estimated from its dark area */
+    double span;      /* its extent in pixels, the shorter of across and down (omr_register.c
+                         refine: a mark with a part cut away is short on one of them) */
     double black;     /* mean gray of its dark pixels: the page's black reference */
     double paper;     /* paper white around it */
     int hole;         /* 1 when its centre is white (the bottom-right fiducial) */
@@ -23,7 +25,8 @@ typedef enum {
     OMR_MISSING_NONE = 0,
     OMR_MISSING_CUT,     /* its place is (partly) outside the image: the frame cut it off */
     OMR_MISSING_INKED,   /* its place is dark but not a clean square: a seal or a stroke */
-    OMR_MISSING_ABSENT,  /* its place is light: torn off, whited out or not printed */
+    OMR_MISSING_ABSENT,  /* its place, or a side of it, is light: torn or cut off, whited
+                            out or not printed */
 } omr_missing_why;
 
 typedef struct omr_registration {
