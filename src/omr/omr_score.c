@@ -56,6 +56,18 @@
 #define BOX_FAINT_STROKE_COVERAGE 0.035
 #define BOX_FAINT_STROKE_MM 2.2
 #define BOX_FAINT_STROKE_ACROSS_MM 1.0
+/* On paper too noisy for that look (4 sigma at or past the ink threshold), the look along
+ * strokes: each interior sample takes the darkest mean of BOX_STROKE_DIRS short segments
+ * through it, BOX_STROKE_MM long, against the interior's median gray; the mean of n
+ * samples carries sigma / sqrt(n) of the noise, and BOX_STROKE_NOISE_K of that is ink.
+ * A faint pencil tick 10-13 levels below clean paper whose ring held the table's rules
+ * (sigma measured 5.5: deck seed 1209 p02920 row 18, read blank) is ink at 7 levels; a
+ * pencil line is at least 1.2 mm long in a tick, and 8 directions are 22.5 degrees
+ * apart, so a 0.3 mm line stays within the segment along it. */
+#define BOX_STROKE_MM 1.2
+#define BOX_STROKE_DIRS 8
+#define BOX_STROKE_NOISE_K 4.0
+
 /* Ink blobs smaller than this across are paper flecks or scanner noise. */
 #define BOX_SPECK_MM 0.4
 /* Ink pieces this close belong to one stroke: a thin pen line in a 1-bit scan, or a
@@ -745,30 +757,112 @@ static void dot_extent(const omr_scratch *s, blob_set *bs, const box_ctx *b,
          ink_extent_mm(s, bs, b, BOX_DOT_CORE_SHARE) <= BOX_DOT_CORE_MM);
 }
 
+/* The interior's median gray: the box's own paper when little of it is marked. */
+static int interior_median(const uint8_t *win, const box_ctx *b)
+{
+    long h[256] = {0};
+    for (int j = 0; j < b->ih; j++) {
+        const uint8_t *row = win + (size_t)(b->iy0 + j) * b->nw + b->ix0;
+        for (int i = 0; i < b->iw; i++)
+            h[row[i]]++;
+    }
+    return omr_hist_percentile(h, (long)b->iw * b->ih, 0.5);
+}
+
+/* The look along strokes, its segments: offsets of the BOX_STROKE_DIRS directions, and
+ * the least darkness sum (gray levels) that is a stroke for each count of samples. */
+typedef struct stroke_seg {
+    int h, n; /* samples either side of the centre; 2h + 1 */
+    int dx[BOX_STROKE_DIRS][17], dy[BOX_STROKE_DIRS][17];
+    double need[18];  /* by samples on the interior: K sigma sqrt(count) */
+    int med, floor_v; /* the interior's median gray; the darkest counted */
+} stroke_seg;
+
+/* Whether interior sample (i, j) lies on a stroke: along some direction, the samples of
+ * its segment that fall in the interior (at least h + 1 of them: a segment is cut at the
+ * interior's edge, so that a band across the box reaches both edges, as a crease's does)
+ * are darker than the median by need[count]. A sample darker than ink counts as ink
+ * only: a fleck or a dot was judged already, and must not make its neighbours a stroke. */
+static int stroke_hit(const uint8_t *in, int nw, int iw, int ih, int i, int j, const stroke_seg *sg)
+{
+    for (int d = 0; d < BOX_STROKE_DIRS; d++) {
+        long sum = 0;
+        int cnt = 0;
+        for (int k = 0; k < sg->n; k++) {
+            int x = i + sg->dx[d][k], y = j + sg->dy[d][k];
+            if (x < 0 || y < 0 || x >= iw || y >= ih)
+                continue;
+            int v = in[(size_t)y * nw + x];
+            sum += sg->med - (v < sg->floor_v ? sg->floor_v : v);
+            cnt++;
+        }
+        if (cnt > sg->h && sum >= sg->need[cnt])
+            return 1;
+    }
+    return 0;
+}
+
+/* Fills s->mask with the look along strokes (BOX_STROKE_*), leaving out the dot's halo
+ * (x0, y0, x1, y1). */
+static void stroke_mask(omr_scratch *s, const box_ctx *b, double ink_t, const int halo[4])
+{
+    stroke_seg sg;
+    sg.h = (int)lround(BOX_STROKE_MM / 2 / b->g);
+    sg.h = sg.h < 1 ? 1 : sg.h > 8 ? 8 : sg.h;
+    sg.n = 2 * sg.h + 1;
+    for (int d = 0; d < BOX_STROKE_DIRS; d++)
+        for (int k = -sg.h; k <= sg.h; k++) {
+            sg.dx[d][k + sg.h] = (int)lround(k * cos(d * M_PI / BOX_STROKE_DIRS));
+            sg.dy[d][k + sg.h] = (int)lround(k * sin(d * M_PI / BOX_STROKE_DIRS));
+        }
+    for (int c = 0; c <= sg.n; c++)
+        sg.need[c] = BOX_STROKE_NOISE_K * b->sigma * sqrt(c);
+    sg.med = interior_median(s->win, b);
+    sg.floor_v = (int)ceil(sg.med - ink_t * b->contrast);
+    const uint8_t *in = s->win + (size_t)b->iy0 * b->nw + b->ix0;
+    for (int j = 0; j < b->ih; j++)
+        for (int i = 0; i < b->iw; i++)
+            s->mask[(size_t)j * b->iw + i] =
+                !(i >= halo[0] && i <= halo[2] && j >= halo[1] && j <= halo[3]) &&
+                stroke_hit(in, b->nw, b->iw, b->ih, i, j, &sg);
+}
+
 /* 9. Faint marks: on quiet paper, look again at ink far lighter than the threshold.
  * Enough of it, in blobs larger than a dot, makes an otherwise empty box marginal. A dot
  * does not hide a faint mark elsewhere in the box: the dot is often the darkest part of
  * the faint mark itself, or a fleck on it. The dot and its soft edge are left out of this
- * look, so that a hesitation dot alone stays empty. */
+ * look, so that a hesitation dot alone stays empty. Where the paper is too noisy for it,
+ * the look is along strokes (stroke_mask), whose means carry less of the noise; only
+ * boxes otherwise empty pay for it. */
 static void faint_look(omr_scratch *s, const box_ctx *b, const blob_set *bs,
                        const phieu_thresholds *th, phieu_box_reading *out, omr_box_extra *extra)
 {
     int iw = b->iw, ih = b->ih;
-    double g = b->g, paper = b->paper, contrast = b->contrast;
+    double g = b->g, paper = b->paper, contrast = b->contrast, ink = th->value[PHIEU_TH_INK];
     double t_low = fmax(BOX_FAINT_INK_MIN, BOX_FAINT_NOISE_K * b->sigma / contrast);
-    if (out->state != PHIEU_BOX_EMPTY || t_low >= th->value[PHIEU_TH_INK])
+    /* On noisy paper, the look along strokes: a whole segment's threshold as a share of
+     * contrast (stroke_mask's need[n] / n), for the skip and the crease's ring test. */
+    int h = (int)lround(BOX_STROKE_MM / 2 / g), n = 2 * (h < 1 ? 1 : h) + 1;
+    double t_stroke = BOX_STROKE_NOISE_K * b->sigma / sqrt(n) / contrast;
+    if (out->state != PHIEU_BOX_EMPTY || (t_low >= ink && t_stroke >= ink))
         return;
-    int hx0 = iw, hx1 = -1, hy0 = ih, hy1 = -1;
+    int halo[4] = {iw, ih, -1, -1};
     if (extra->dot_only) {
-        int halo = (int)lround(BOX_DOT_HALO_MM / g);
-        hx0 = bs->ux0 - halo, hx1 = bs->ux1 + halo, hy0 = bs->uy0 - halo, hy1 = bs->uy1 + halo;
+        int hw = (int)lround(BOX_DOT_HALO_MM / g);
+        halo[0] = bs->ux0 - hw, halo[1] = bs->uy0 - hw, halo[2] = bs->ux1 + hw,
+        halo[3] = bs->uy1 + hw;
     }
-    for (int j = 0; j < ih; j++) {
-        const uint8_t *row = s->win + (size_t)(b->iy0 + j) * b->nw + b->ix0;
-        uint8_t *m = s->mask + (size_t)j * iw;
-        for (int i = 0; i < iw; i++)
-            m[i] = (paper - row[i]) / contrast >= t_low &&
-                   !(i >= hx0 && i <= hx1 && j >= hy0 && j <= hy1);
+    if (t_low >= ink) {
+        stroke_mask(s, b, ink, halo);
+        t_low = t_stroke;
+    } else {
+        for (int j = 0; j < ih; j++) {
+            const uint8_t *row = s->win + (size_t)(b->iy0 + j) * b->nw + b->ix0;
+            uint8_t *m = s->mask + (size_t)j * iw;
+            for (int i = 0; i < iw; i++)
+                m[i] = (paper - row[i]) / contrast >= t_low &&
+                       !(i >= halo[0] && i <= halo[2] && j >= halo[1] && j <= halo[3]);
+        }
     }
     int ext = 0, longest = 0;
     faint_ctx fc = {s->win, b->nw, b->L0 - b->S, b->R0 + b->S, b->iy0, paper, contrast, t_low};

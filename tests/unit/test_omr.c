@@ -543,6 +543,70 @@ static void test_deck_findings(void **state)
     reader_release(&r);
 }
 
+/* The page as a scanner without a white clip sees it: paper at 230, a normal deviate of
+ * sigma gray levels added to every pixel. Box-Muller on splitmix64, so every run draws
+ * the same page (xorshift32 left a lattice in the samples the reader takes). */
+static void add_noise(phieu_image *img, double sigma, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int y = 0; y < img->height; y++)
+        for (int i = 0; i < img->width; i++) {
+            double u[2];
+            for (int k = 0; k < 2; k++) {
+                uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+                u[k] = ((z ^ (z >> 31)) >> 11) * 0x1.0p-53 + 0x1.0p-54;
+            }
+            uint8_t *p = &img->pixels[(size_t)y * img->stride + i];
+            double v = 0.9 * *p + sigma * sqrt(-2 * log(u[0])) * cos(2 * PI * u[1]);
+            *p = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : lround(v));
+        }
+}
+
+/* A faint pencil tick where the paper's noise is measured high (deck seed 1209 p02920
+ * row 18, read blank): a small thin tick low in the left of its box, 12 gray levels below
+ * clean paper, on the province form at 200 dpi, whose rows lie 7.5 mm apart so that the
+ * table's rules cross the ring where paper noise is measured. Blurred twice, the rules'
+ * gray there reads as sigma 5.5 in row 10 (as on p02920), 4 sigma passes the ink
+ * threshold and the look sample by sample is off; the look along strokes sees the tick:
+ * review. On paper really that noisy (sigma 4.5, no white clip) nothing is seen where
+ * there is nothing, and a hesitation dot stays empty. */
+static void test_faint_tick_on_noisy_paper(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    for (int noisy = 0; noisy <= 1; noisy++) {
+        phieu_image *img = render_blank(r.forms[0], 200, 0);
+        const phieu_rect *b = &L->boxes[9][0];
+        if (!noisy) {
+            stroke(img, b->x + 0.9, b->y + 3.3, b->x + 1.4, b->y + 3.7, 0.3, 238);
+            stroke(img, b->x + 1.4, b->y + 3.7, b->x + 3.4, b->y + 1.1, 0.3, 238);
+        }
+        mark(img, L, 10, 1, M_DOT);
+        blur3(img);
+        blur3(img);
+        if (noisy)
+            add_noise(img, 4.5, 1209);
+        phieu_reading rd = read_page(&r, img);
+        for (int row = 0; row < L->n_rows; row++) {
+            int want = !noisy && row == 9 ? PHIEU_ROW_REVIEW : PHIEU_ROW_BLANK;
+            if (rd.rows[row].decision != want)
+                fail_msg("%s: row %d decided %d, expected %d", noisy ? "noisy" : "clean", row + 1,
+                         rd.rows[row].decision, want);
+        }
+        if (!noisy) {
+            assert_int_equal(rd.rows[9].boxes[0].state, PHIEU_BOX_MARGINAL);
+            assert_int_equal(rd.n_reasons, 1);
+            assert_non_null(strstr(rd.reasons[0].text, "faint"));
+        }
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 /* Two marks in a row: an overvote only when they are of comparable strength. A light X
  * (an erasure's residue, a smudge) beside a clear one goes to a person whatever its score
  * (issue 12: residues scoring 0.063-0.08 read as confident overvotes); two marks of one
@@ -1304,6 +1368,7 @@ int main(void)
         cmocka_unit_test(test_dot_on_fold),
         cmocka_unit_test(test_line_on_fold),
         cmocka_unit_test(test_deck_findings),
+        cmocka_unit_test(test_faint_tick_on_noisy_paper),
         cmocka_unit_test(test_weak_second_mark),
         cmocka_unit_test(test_faint_mark_goes_to_review),
         cmocka_unit_test(test_mark_beside_box_goes_to_review),
