@@ -325,6 +325,14 @@ static void blur3(phieu_image *img)
     free(src);
 }
 
+/* A small light pencil tick in box t, 1.5 mm across: a mark, never a dot. */
+static void small_light_tick(phieu_image *img, const phieu_rect *t)
+{
+    double tx = t->x + 1.6, ty = t->y + 2.2;
+    stroke(img, tx, ty, tx + 0.45, ty + 0.7, 0.3, 185);
+    stroke(img, tx + 0.45, ty + 0.7, tx + 1.3, ty - 0.6, 0.3, 185);
+}
+
 /* At 150 dpi the scanner's blur (here twice a 3 x 3 mean) widens a 0.8 mm hesitation dot
  * by a pixel or more on each side, past the 1.5 mm a dot may span: it must still read as a dot (duplicates deck seed 7001
  * p00187 read two such dots as votes), while a tick still counts and a small light one
@@ -343,11 +351,7 @@ static void test_dot_at_low_resolution(void **state)
             stroke(img, cx, cy, cx + 0.05, cy + 0.05, 0.8, 40);
         }
         mark(img, L, 3, 1, M_TICK);
-        /* A small light pencil tick, 1.5 mm across: a mark, never a dot. */
-        const phieu_rect *t = &L->boxes[4][2];
-        double tx = t->x + 1.6, ty = t->y + 2.2;
-        stroke(img, tx, ty, tx + 0.45, ty + 0.7, 0.3, 185);
-        stroke(img, tx + 0.45, ty + 0.7, tx + 1.3, ty - 0.6, 0.3, 185);
+        small_light_tick(img, &L->boxes[4][2]);
         blur3(img);
         blur3(img);
         phieu_reading rd = read_page(&r, img);
@@ -380,10 +384,7 @@ static void test_dot_jpeg_halo(void **state)
         double cx = b->x + b->w * 0.55, cy = b->y + b->h * 0.6;
         stroke(img, cx, cy, cx + 0.05, cy + 0.05, 1.9, 205);
         stroke(img, cx, cy, cx + 0.05, cy + 0.05, 0.6, 40);
-        const phieu_rect *t = &L->boxes[1][0];
-        double tx = t->x + 1.6, ty = t->y + 2.2;
-        stroke(img, tx, ty, tx + 0.45, ty + 0.7, 0.3, 185);
-        stroke(img, tx + 0.45, ty + 0.7, tx + 1.3, ty - 0.6, 0.3, 185);
+        small_light_tick(img, &L->boxes[1][0]);
         blur3(img);
         phieu_reading rd = read_page(&r, img);
         if (rd.rows[0].decision != PHIEU_ROW_BLANK)

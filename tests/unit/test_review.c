@@ -665,16 +665,9 @@ static int post_exception(const client *c, const char *id, const char *what, con
 
 static int decide(const client *c, const char *id, const char *choice, json_t **answer)
 {
-    char path[128], body[256];
-    snprintf(path, sizeof path, "/api/exception/%s/decide", id);
+    char body[256];
     snprintf(body, sizeof body, "{\"choice\":\"%s\",\"note\":\"checked the paper\"}", choice);
-    http_res r;
-    assert_int_equal(http(c, "POST", path, body, 1, &r), 0);
-    int status = r.status;
-    if (answer)
-        *answer = json_incref(r.json);
-    http_free(&r);
-    return status;
+    return post_exception(c, id, "decide", body, answer);
 }
 
 /* ---- tests ------------------------------------------------------------------------------ */
