@@ -790,31 +790,20 @@ static int insert_sheet(phieu_session *s, const page_commit *pc, const char *id,
     return session_db_error(s, err, "cannot record the page");
 }
 
-static int insert_reading(phieu_session *s, const char *id, const uint8_t *blob,
-                          size_t blob_len, phieu_error *err)
+/* Records a blob of the sheet id (its reading, or its strokes kept for a later page that
+ * may be this paper fed again) with `sql`, an INSERT of (sheet_id, blob); `what` names it
+ * in the error. */
+static int insert_blob(phieu_session *s, const char *sql, const char *id, const uint8_t *blob,
+                       size_t blob_len, const char *what, phieu_error *err)
 {
     sqlite3_stmt *st;
-    if (session_prepare(s, "INSERT INTO readings(sheet_id, blob) VALUES (?, ?)", &st, err) != 0)
+    if (session_prepare(s, sql, &st, err) != 0)
         return err->code;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the reading");
-}
-
-/* A page's strokes, kept for a later page that may be this paper fed again. */
-static int insert_strokes(phieu_session *s, const char *id, const uint8_t *blob,
-                          size_t blob_len, phieu_error *err)
-{
-    sqlite3_stmt *st;
-    if (session_prepare(s, "INSERT INTO strokes(sheet_id, blob) VALUES (?, ?)", &st, err) != 0)
-        return err->code;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(st, 2, blob, (int)blob_len, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, "cannot record the page's strokes");
+    return rc == SQLITE_DONE ? 0 : session_db_error(s, err, what);
 }
 
 static int advance_position(phieu_session *s, int64_t batch, int next, phieu_error *err)
@@ -866,9 +855,13 @@ static int insert_page(phieu_session *s, const page_commit *pc, const char *id, 
 {
     if (insert_sheet(s, pc, id, position, form_index, status, pattern, err) != 0)
         return err->code;
-    if (blobs->reading && insert_reading(s, id, blobs->reading, blobs->reading_len, err) != 0)
+    if (blobs->reading &&
+        insert_blob(s, "INSERT INTO readings(sheet_id, blob) VALUES (?, ?)", id, blobs->reading,
+                    blobs->reading_len, "cannot record the reading", err) != 0)
         return err->code;
-    if (blobs->strokes && insert_strokes(s, id, blobs->strokes, blobs->strokes_len, err) != 0)
+    if (blobs->strokes &&
+        insert_blob(s, "INSERT INTO strokes(sheet_id, blob) VALUES (?, ?)", id, blobs->strokes,
+                    blobs->strokes_len, "cannot record the page's strokes", err) != 0)
         return err->code;
     if (insert_exceptions(s, id, pe, err) != 0)
         return err->code;
