@@ -86,13 +86,17 @@
  * to 0.1, 5 % of ordinary overvotes under 0.32) to review. */
 #define ROW_WEAK_MAX_SCORE 0.06
 #define ROW_WEAK_MAX_SHARE 0.35
-/* ... or, whatever its score, whose ink is under this share as dark as the strongest
+/* ... or, whatever its score, whose strokes are under this share as dark as the darkest
  * mark's: the residue of an erasure beside the mark that replaced it (issue 12: residues
- * scoring 0.063-0.08 escaped the floor above and read as confident overvotes). Measured
- * (docs/recognition.md, "Weak second marks"): the weaker of two ordinary marks is 0.63-1.3
- * as dark as the stronger (166 overvotes, p5 0.81); an erasure's residue 0.17-0.63 (155,
- * p95 0.54), the reader's darkness of a faint residue being lifted by the ink threshold. */
-#define ROW_WEAK_DARKNESS_SHARE 0.6
+ * scoring 0.063-0.08 escaped the floor above and read as confident overvotes). A stroke's
+ * darkness is its core's, the darkness-weighted mean of its ink (omr_score.c): the plain
+ * mean of a thin pencil tick is pulled down by its soft edges, while a rubbed-out residue
+ * is wide and evenly light, so the plain mean let two residues beside light ticks read as
+ * overvotes (deck seed 1212, p07253 and p09875: shares 0.60 and 0.65; cores 0.55, 0.54).
+ * Measured on that deck (docs/recognition.md, "Weak second marks"): residues 0.16-0.55
+ * of the mark beside them (70 rows), ordinary overvotes 0.56-1.0 (5594 rows, p1 0.76);
+ * 22 of them, a tick or an X beside a fill or a scribble, go to review at 0.7. */
+#define ROW_WEAK_CORE_SHARE 0.7
 /* A row with no box marked goes to review when pen ink lies beside one of its boxes, or a
  * light line on both sides of it, over this share of the box's height: a circled box, or a
  * mark made next to it. A stroke from
@@ -524,22 +528,22 @@ static void marginal_reason(const phieu_form *form, const phieu_row_reading *row
 /* In a row with two or more marked boxes, a weak one beside a clearly dominant one (spill
  * over, a smudge, an erasure's residue) goes to a person rather than making an overvote:
  * the weak box with the reason written, or -1. */
-static int weak_second(const phieu_form *form, const phieu_row_reading *row, int n,
-                       phieu_reading *r)
+static int weak_second(const phieu_form *form, const phieu_row_reading *row,
+                       const omr_box_extra *ex, int n, phieu_reading *r)
 {
     int top = -1, darkest = -1, strong = -1, weak = -1;
     for (int c = 0; c < n; c++)
         if (row->boxes[c].state == PHIEU_BOX_MARKED) {
             if (top < 0 || row->boxes[c].score > row->boxes[top].score)
                 top = c;
-            if (darkest < 0 || row->boxes[c].darkness > row->boxes[darkest].darkness)
+            if (darkest < 0 || ex[c].core_darkness > ex[darkest].core_darkness)
                 darkest = c;
         }
     for (int c = 0; c < n && weak < 0; c++) {
         const phieu_box_reading *b = &row->boxes[c];
         if (b->state != PHIEU_BOX_MARKED)
             continue;
-        if (b->darkness < ROW_WEAK_DARKNESS_SHARE * row->boxes[darkest].darkness)
+        if (ex[c].core_darkness < ROW_WEAK_CORE_SHARE * ex[darkest].core_darkness)
             weak = c, strong = darkest;
         else if (b->score < ROW_WEAK_MAX_SCORE &&
                  b->score < ROW_WEAK_MAX_SHARE * row->boxes[top].score)
@@ -547,12 +551,12 @@ static int weak_second(const phieu_form *form, const phieu_row_reading *row, int
     }
     if (weak >= 0)
         add_reason(r, "weak-second-mark", row->row,
-                   "row %d: box '%s' (score %.4f, darkness %.2f) is much lighter than box "
-                   "'%s' (score %.4f, darkness %.2f): an erased mark, a smudge or a second "
-                   "vote",
+                   "row %d: box '%s' (score %.4f, strokes %.2f of black) is much lighter "
+                   "than box '%s' (score %.4f, strokes %.2f of black): an erased mark, a "
+                   "smudge or a second vote",
                    row->row, form->choices[weak].key, row->boxes[weak].score,
-                   row->boxes[weak].darkness, form->choices[strong].key,
-                   row->boxes[strong].score, row->boxes[strong].darkness);
+                   ex[weak].core_darkness, form->choices[strong].key,
+                   row->boxes[strong].score, ex[strong].core_darkness);
     return weak;
 }
 
@@ -571,7 +575,7 @@ static void decide_row(const phieu_form *form, phieu_row_reading *row, const omr
             marginal_reason(form, row, c, &ex[c], th, r);
         }
     }
-    int weak = marginal == 0 && marked >= 2 ? weak_second(form, row, n, r) : -1;
+    int weak = marginal == 0 && marked >= 2 ? weak_second(form, row, ex, n, r) : -1;
     if (marginal > 0 || weak >= 0)
         row->decision = PHIEU_ROW_REVIEW;
     else if (marked == 1)

@@ -87,6 +87,8 @@ typedef struct omr_box_extra {
     double line_ink_mm; /* its ink per mm of the box's width: darkness x mm of height */
     double paper, contrast; /* local paper white and paper-to-black, gray levels */
     double dark_sum;   /* sum of the darkness of all counted ink */
+    double core_darkness; /* its strokes' darkness: the darkness-weighted mean of the
+                             counted ink, which a thin line's soft edges do not dilute */
     long ink_n;        /* counted ink samples */
     double outline;    /* least share of an outline side found printed (1: whole) */
     int covered;       /* too little of the outline: the box is partly covered */

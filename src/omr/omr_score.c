@@ -207,6 +207,7 @@ static double ring_band(const uint8_t *win, int nw, int left_end, int right_star
 typedef struct ink_blob {
     long cnt;               /* its samples */
     double sum, wsum;       /* their darkness, and their weight in the score */
+    double sum2;            /* their darkness squared */
     int x0, y0, x1, y1;     /* its extent, interior samples */
     int depth;              /* its deepest sample's distance from the interior's edge */
     int touches;            /* 1 when it reaches the edge */
@@ -225,6 +226,7 @@ static void flood_blob(omr_scratch *s, int iw, int ih, long start, int link, ink
         double st = s->mask[k] / 255.0;
         b->cnt++;
         b->sum += st;
+        b->sum2 += st * st;
         b->wsum += st >= BOX_FULL_DARKNESS ? 1.0 : st / BOX_FULL_DARKNESS;
         b->x0 = i < b->x0 ? i : b->x0;
         b->x1 = i > b->x1 ? i : b->x1;
@@ -617,7 +619,7 @@ typedef struct blob_set {
     int line;                  /* the thin line's blob among them, or -1 */
     int line_y0, line_y1;      /* the thin line's rows, when extra->thin_line */
     long kept_n;               /* samples, darkness and weight of all kept blobs */
-    double kept_sum, kept_w;
+    double kept_sum, kept_w, kept_sum2;
     int ux0, uy0, ux1, uy1;    /* the extent of the kept ink */
 } blob_set;
 
@@ -666,6 +668,7 @@ static void ink_blobs(omr_scratch *s, const box_ctx *b, omr_box_extra *extra, bl
             bs->over = 1;
         }
         bs->kept_sum += o.sum;
+        bs->kept_sum2 += o.sum2;
         bs->kept_w += o.wsum;
         bs->kept_n += o.cnt;
         bs->ux0 = o.x0 < bs->ux0 ? o.x0 : bs->ux0;
@@ -896,6 +899,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     out->darkness = bs.kept_n > 0 ? (float)(bs.kept_sum / bs.kept_n) : 0.0f;
     out->score = (float)(bs.kept_w / n);
     extra->dark_sum = bs.kept_sum;
+    extra->core_darkness = bs.kept_sum > 0 ? bs.kept_sum2 / bs.kept_sum : 0;
     extra->paper = b.paper;
     extra->contrast = b.contrast;
     extra->ink_n = bs.kept_n;

@@ -667,6 +667,58 @@ static void test_weak_second_mark(void **state)
     reader_release(&r);
 }
 
+/* A thin tick, 0.3 mm wide, drawn in gray. */
+static void thin_tick(phieu_image *img, const phieu_rect *t, int gray)
+{
+    double cy = t->y + t->h / 2, mx = t->x + t->w / 2 - 0.3;
+    stroke(img, t->x + 1.2, cy, mx, t->y + t->h - 1.2, 0.3, gray);
+    stroke(img, mx, t->y + t->h - 1.2, t->x + t->w - 0.8, t->y + 0.9, 0.3, gray);
+}
+
+/* A rubbed-out pencil X beside a light pencil tick (deck seed 1212, p07253 and p09875):
+ * the residue is wide and evenly light, the tick thin with soft edges, so by plain mean
+ * darkness the residue is over 0.6 as dark as the tick and the row read as a confident
+ * overvote, voiding the vote. By the darkness of their strokes' cores it is a light mark
+ * beside a clear one: review. Two such ticks in one row stay an overvote. */
+static void test_erasure_beside_light_tick(void **state)
+{
+    (void)state;
+    /* Ink of 0.9 of black for the tick, 0.36 for the residue: a residue within the 0.4 of
+     * the mark beside it that rubbing leaves (docs/recognition.md, "Weak second marks"). */
+    const int tick_gray = 60, residue_gray = 185;
+    reader r;
+    reader_init(&r, "confidence-vote", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    for (int dpi = 200; dpi <= 300; dpi += 100) {
+        phieu_image *img = render_blank(r.forms[0], dpi, 0);
+        for (int row = 0; row < 2; row++) {
+            const phieu_rect *t = &L->boxes[row][0], *e = &L->boxes[row][1];
+            thin_tick(img, t, tick_gray);
+            if (row == 1) { /* a second tick like the first: an overvote */
+                thin_tick(img, e, tick_gray);
+                continue;
+            }
+            stroke(img, e->x + 1.0, e->y + 1.0, e->x + e->w - 1.0, e->y + e->h - 1.0, 1.1,
+                   residue_gray);
+            stroke(img, e->x + e->w - 1.0, e->y + 1.0, e->x + 1.0, e->y + e->h - 1.0, 1.1,
+                   residue_gray);
+        }
+        blur3(img);
+        blur3(img);
+        phieu_reading rd = read_page(&r, img);
+        const phieu_box_reading *b = rd.rows[0].boxes;
+        assert_int_equal(b[1].state, PHIEU_BOX_MARKED);
+        /* The plain mean's rule (under 0.6 as dark) would not see it. */
+        assert_true(b[1].darkness >= 0.6 * b[0].darkness);
+        if (rd.rows[0].decision != PHIEU_ROW_REVIEW)
+            fail_msg("%d dpi: row decided %d, expected review (darkness %.3f, %.3f)", dpi,
+                     rd.rows[0].decision, b[0].darkness, b[1].darkness);
+        assert_int_equal(rd.rows[1].decision, PHIEU_ROW_OVERVOTE);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 static void test_faint_mark_goes_to_review(void **state)
 {
     (void)state;
@@ -1371,6 +1423,7 @@ int main(void)
         cmocka_unit_test(test_deck_findings),
         cmocka_unit_test(test_faint_tick_on_noisy_paper),
         cmocka_unit_test(test_weak_second_mark),
+        cmocka_unit_test(test_erasure_beside_light_tick),
         cmocka_unit_test(test_faint_mark_goes_to_review),
         cmocka_unit_test(test_mark_beside_box_goes_to_review),
         cmocka_unit_test(test_light_circle_and_edge_tick_go_to_review),
