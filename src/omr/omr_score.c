@@ -49,10 +49,14 @@
 #define BOX_FAINT_INK_MIN 0.015
 #define BOX_FAINT_NOISE_K 4.0
 #define BOX_FAINT_COVERAGE 0.05
-/* ... or 3.5 % when one piece of it is a stroke 2.2 mm long that slants across the box
- * (1 mm or more both ways): a small faint tick covers 4.3 % (deck seed 2026 p02193, read
+/* ... or 3.5 % when its pieces that slant across the box (1 mm or more both ways) are
+ * 2.2 mm long together: a small faint tick covers 4.3 % (deck seed 2026 p02193, read
  * blank). JPEG ringing makes long strokes too, but straight along the outline (128 empty
- * boxes of the same deck went to review until the slant was asked for). */
+ * boxes of the same deck went to review until the slant was asked for). Together, not one
+ * piece: pencil grain breaks a faint stroke, and a tick in three pieces, two slanting 1.65 and
+ * 1.05 mm, read blank (deck seed 1212, p05160). Over the 16,984 empty boxes of that deck's
+ * 476 pages with a faint look covering 3 % or more, adding the pieces up sent none more
+ * to review. */
 #define BOX_FAINT_STROKE_COVERAGE 0.035
 #define BOX_FAINT_STROKE_MM 2.2
 #define BOX_FAINT_STROKE_ACROSS_MM 1.0
@@ -261,11 +265,12 @@ typedef struct faint_ctx {
 } faint_ctx;
 
 /* Share of the interior (mask set in s->mask) in blobs that are neither specks nor edge
- * grazes nor a crease's band, and the larger side of their union's extent, in samples. */
+ * grazes nor a crease's band, the larger side of their union's extent, and the length of
+ * those that slant across the box, added up, in samples. */
 static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const faint_ctx *fc,
-                             int *extent, int *longest)
+                             int *extent, int *slanting)
 {
-    *longest = 0;
+    *slanting = 0;
     long n = (long)iw * ih, kept = 0;
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
     int ux0 = iw, uy0 = ih, ux1 = -1, uy1 = -1;
@@ -290,8 +295,8 @@ static double faint_coverage(omr_scratch *s, int iw, int ih, double g, const fai
         /* A stroke across the box, not along its edges: JPEG ringing runs beside the
          * outline in long, thin, straight lines. */
         int span = bw > bh ? bw : bh;
-        if ((bw < bh ? bw : bh) * g >= BOX_FAINT_STROKE_ACROSS_MM && span > *longest)
-            *longest = span;
+        if ((bw < bh ? bw : bh) * g >= BOX_FAINT_STROKE_ACROSS_MM)
+            *slanting += span;
         ux0 = o.x0 < ux0 ? o.x0 : ux0;
         ux1 = o.x1 > ux1 ? o.x1 : ux1;
         uy0 = o.y0 < uy0 ? o.y0 : uy0;
@@ -867,11 +872,11 @@ static void faint_look(omr_scratch *s, const box_ctx *b, const blob_set *bs,
                        !(i >= halo[0] && i <= halo[2] && j >= halo[1] && j <= halo[3]);
         }
     }
-    int ext = 0, longest = 0;
+    int ext = 0, slanting = 0;
     faint_ctx fc = {s->win, b->nw, b->L0 - b->S, b->R0 + b->S, b->iy0, paper, contrast, t_low};
-    double cov = faint_coverage(s, iw, ih, g, &fc, &ext, &longest);
+    double cov = faint_coverage(s, iw, ih, g, &fc, &ext, &slanting);
     if ((cov >= BOX_FAINT_COVERAGE && ext * g >= BOX_DOT_MM) ||
-        (cov >= BOX_FAINT_STROKE_COVERAGE && longest * g >= BOX_FAINT_STROKE_MM)) {
+        (cov >= BOX_FAINT_STROKE_COVERAGE && slanting * g >= BOX_FAINT_STROKE_MM)) {
         extra->faint = 1;
         out->state = PHIEU_BOX_MARGINAL;
     }

@@ -544,6 +544,31 @@ static void test_deck_findings(void **state)
     reader_release(&r);
 }
 
+/* A faint pencil tick that the grain broke into three pieces, none of them 2.2 mm long
+ * (deck seed 1212, p05160, read blank): two pieces slant across the box, and together
+ * they are a stroke across it: review. */
+static void test_faint_tick_in_pieces(void **state)
+{
+    (void)state;
+    /* A 0.2 mm line 6 % below paper: its faint look covers 4.7 % of the interior, under
+     * the 5 % asked of ink that is not a stroke across the box. */
+    const int gray = 241;
+    const double w = 0.2;
+    reader r;
+    reader_init(&r, "confidence-vote", NULL, 0);
+    const phieu_rect *b = &r.layouts[0].boxes[0][0];
+    phieu_image *img = render_blank(r.forms[0], 200, 0);
+    /* The short arm, down to the vertex; the long arm's lower part, its top end. */
+    stroke(img, b->x + 1.3, b->y + 3.6, b->x + 2.6, b->y + 4.9, w, gray);
+    stroke(img, b->x + 3.3, b->y + 4.6, b->x + 4.2, b->y + 3.5, w, gray);
+    stroke(img, b->x + 4.7, b->y + 2.8, b->x + 5.3, b->y + 1.9, w, gray);
+    phieu_reading rd = read_page(&r, img);
+    assert_int_equal(rd.rows[0].boxes[0].state, PHIEU_BOX_MARGINAL);
+    assert_int_equal(rd.rows[0].decision, PHIEU_ROW_REVIEW);
+    phieu_image_destroy(&img);
+    reader_release(&r);
+}
+
 /* The page as a scanner without a white clip sees it: paper at 230, a normal deviate of
  * sigma gray levels added to every pixel. Box-Muller on splitmix64, so every run draws
  * the same page (xorshift32 left a lattice in the samples the reader takes). */
@@ -1422,6 +1447,7 @@ int main(void)
         cmocka_unit_test(test_line_on_fold),
         cmocka_unit_test(test_deck_findings),
         cmocka_unit_test(test_faint_tick_on_noisy_paper),
+        cmocka_unit_test(test_faint_tick_in_pieces),
         cmocka_unit_test(test_weak_second_mark),
         cmocka_unit_test(test_erasure_beside_light_tick),
         cmocka_unit_test(test_faint_mark_goes_to_review),
