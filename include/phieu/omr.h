@@ -147,9 +147,11 @@ int phieu_omr_strokes_encode(const phieu_omr_strokes *s, uint8_t **data, size_t 
 int phieu_omr_strokes_decode(const uint8_t *data, size_t len, phieu_omr_strokes **out,
                              phieu_error *err);
 /* How alike the strokes of two pages of one form are, 0..1: per box with ink, the best
- * normalised cross-correlation over a small shift; boxes weighed by their ink and averaged
- * leaning to the worst. The same strokes scanned twice score near 1, two hands' ticks in
- * the same box clearly lower. 0 for pages of different forms or without ink. */
+ * normalised cross-correlation over a small shift, and where two windows agree, the same
+ * of their details (what is left once the strokes' place is taken out: their edges, so
+ * their width) at the place found; boxes weighed by their ink and averaged leaning to the
+ * worst. The same strokes scanned twice score near 1, two hands' ticks in the same box
+ * clearly lower. 0 for pages of different forms or without ink. */
 double phieu_omr_stroke_similarity(const phieu_omr_strokes *a, const phieu_omr_strokes *b);
 /* 1 when both readings send the same rows, at least one, to review for pen ink beside a
  * box (reason "mark-beside-box": a box circled) or for a marginal mark (reason

@@ -4,9 +4,9 @@
  * ink grids of each box that holds ink on either page, cell by cell at the same place, and
  * weighs the boxes by how much they hold; for pages of little ink, the strokes at full
  * resolution in the boxes and in the paper around them (where a mark ends, a circled
- * box). It reads nothing but the two readings (and, for the strokes, the page),
- * decides nothing about marks, and keeps no state. Measurements: docs/recognition.md,
- * "Duplicates".
+ * box), and where they lie alike, their edges. It reads nothing but the two readings
+ * (and, for the strokes, the page), decides nothing about marks, and keeps no state.
+ * Measurements: docs/recognition.md, "Duplicates".
  */
 #include <math.h>
 #include <string.h>
@@ -214,6 +214,15 @@ int phieu_omr_strokes_decide(const phieu_reading *a, const phieu_reading *b)
  * (0.5 mm^2: specks and dust below it say nothing about a hand). */
 #define RING_FULL_INK 300.0
 #define RING_MIN_INK 50.0
+/* Two windows whose strokes agree at least this well must agree this well in their fine
+ * structure (window_agreement). Over the six 300-page decks of bench/duplicates.sh the
+ * details of a window and its rescan's agree at 0.876 or better wherever they stand above
+ * the noise (3658 windows; the lowest are 1-bit, JPEG and 150 dpi scans, whose edges move
+ * by a pixel), and two hands' straight lines across one box at 0.52-0.66 (seed 8001
+ * p00116's pencil line against p00249's pen line and p00135's line); the bar sits between,
+ * nearer the hands, for a rescan missed is a vote counted twice and a false alarm only a
+ * review. */
+#define FINE_MIN 0.75
 
 /* Gray at page point (x, y) mm through transform t, bilinear; paper outside the image. */
 static double sample_mm(const phieu_image *img, const double t[9], double x, double y)
@@ -468,9 +477,9 @@ void phieu_omr_strokes_destroy(phieu_omr_strokes **s)
 }
 
 /* The best normalised cross-correlation of a's centre window with b's window shifted by
- * up to STROKE_SHIFT samples each way (both w x h samples, the shift margin included);
- * -2 when a's window holds no stroke. */
-static double best_ncc(const float *a, const float *b, int w, int h)
+ * up to STROKE_SHIFT samples each way (both w x h samples, the shift margin included),
+ * and that shift in *dx_best, *dy_best; -2 when a's window holds no stroke. */
+static double best_ncc(const float *a, const float *b, int w, int h, int *dx_best, int *dy_best)
 {
     int cw = w - 2 * STROKE_SHIFT, ch = h - 2 * STROKE_SHIFT, n = cw * ch;
     if (cw <= 0 || ch <= 0)
@@ -501,9 +510,71 @@ static double best_ncc(const float *a, const float *b, int w, int h)
                 continue;
             double ncc = (sab - sa * sb / n) / sqrt(va * vb);
             if (ncc > best)
-                best = ncc;
+                best = ncc, *dx_best = dx, *dy_best = dy;
         }
     return best;
+}
+
+/* The detail of window v (w x h) at sample (x, y): its value less the mean of the
+ * (2 FINE_RADIUS + 1)^2 samples round it (those inside the window). What is left of a
+ * stroke once its place is taken out: its two edges, so its width, and how it thins,
+ * swells and wobbles along its length, a pencil's grain. */
+#define FINE_RADIUS 2
+
+static double detail_at(const float *v, int w, int h, int x, int y)
+{
+    double sum = 0;
+    int n = 0;
+    for (int yy = y - FINE_RADIUS; yy <= y + FINE_RADIUS; yy++)
+        for (int xx = x - FINE_RADIUS; xx <= x + FINE_RADIUS; xx++)
+            if (yy >= 0 && xx >= 0 && yy < h && xx < w)
+                sum += v[yy * w + xx], n++;
+    return v[y * w + x] - sum / n;
+}
+
+/* The normalised cross-correlation of the detail of a's centre window with that of b's
+ * shifted by (dx, dy), the place where their strokes agree best; -2 when either detail is
+ * within twice the noise's variance (STROKE_NOISE_VARIANCE per sample): a faint stroke's
+ * edges are lost in the noise, and two scans of it agree there by chance (as low as 0.48
+ * on the rescans of the bench whose details hold under 2 gray levels squared). */
+static double fine_ncc(const float *a, const float *b, int w, int h, int dx, int dy)
+{
+    int cw = w - 2 * STROKE_SHIFT, ch = h - 2 * STROKE_SHIFT, n = cw * ch;
+    if (cw <= 0 || ch <= 0)
+        return -2;
+    double sa = 0, saa = 0, sb = 0, sbb = 0, sab = 0;
+    for (int y = STROKE_SHIFT; y < ch + STROKE_SHIFT; y++)
+        for (int x = STROKE_SHIFT; x < cw + STROKE_SHIFT; x++) {
+            double u = detail_at(a, w, h, x, y), v = detail_at(b, w, h, x + dx, y + dy);
+            sa += u, saa += u * u, sb += v, sbb += v * v, sab += u * v;
+        }
+    double va = saa - sa * sa / n, vb = sbb - sb * sb / n;
+    if (va <= STROKE_NOISE_VARIANCE * n || vb <= STROKE_NOISE_VARIANCE * n)
+        return -2;
+    return (sab - sa * sb / n) / sqrt(va * vb);
+}
+
+/* The agreement of two windows (w x h each) whose strokes lie in the same place. The
+ * correlation of the smoothed windows says where the ink is, not what it is: one straight
+ * line correlates highly with another hand's line at the same place and angle, wider or
+ * narrower (bench seed 8001, vote of confidence p00116 and p00249: a grainy pencil line
+ * about 1 mm wide and a pen line half as wide across the same box at the same height
+ * scored 0.962 and were held as one sheet). Two scans of one sheet draw the same stroke,
+ * edges and all, so where the windows agree at FINE_MIN or better, their details are
+ * compared too, at the place found, and a window whose details agree less scores that. */
+static double window_agreement(const float *a, const float *b, int w, int h)
+{
+    int xdx = 0, xdy = 0, ydx = 0, ydy = 0;
+    /* Both ways round, so that which page came first does not matter. */
+    double x = best_ncc(a, b, w, h, &xdx, &xdy), y = best_ncc(b, a, w, h, &ydx, &ydy);
+    if (x == -2 && y == -2)
+        return -2; /* noise on both: nothing to compare */
+    double agree = fmax(0, fmax(x, y));
+    if (agree < FINE_MIN)
+        return agree;
+    /* The details the way round that agreed best (the same whichever page came first). */
+    double fine = x >= y ? fine_ncc(a, b, w, h, xdx, xdy) : fine_ncc(b, a, w, h, ydx, ydy);
+    return fine == -2 || fine >= FINE_MIN ? agree : fmax(0, fine);
 }
 
 /* The variance (gray levels squared, per sample) of a window's centre, the shift margin
@@ -535,12 +606,9 @@ static void add_window(const stroke_box *la, int ia, const stroke_box *lb, int i
                            ib >= 0 ? centre_variance(&lb[ib]) : 0);
     double agree = 0;
     if (ia >= 0 && ib >= 0 && la[ia].w == lb[ib].w && la[ia].h == lb[ib].h) {
-        /* Both ways round, so that which page came first does not matter. */
-        double x = best_ncc(la[ia].v, lb[ib].v, la[ia].w, la[ia].h);
-        double y = best_ncc(lb[ib].v, la[ia].v, la[ia].w, la[ia].h);
-        if (x == -2 && y == -2)
+        agree = window_agreement(la[ia].v, lb[ib].v, la[ia].w, la[ia].h);
+        if (agree == -2)
             return; /* noise on both: nothing to compare */
-        agree = fmax(0, fmax(x, y));
     } else if (ia >= 0 || ib >= 0) {
         /* Kept on one page only: nothing to compare when it holds no stroke there either
          * (a 150 dpi rescan's paper, a little darker, put 85-110 of grid ink in every box
