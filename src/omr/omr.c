@@ -501,6 +501,12 @@ static void marginal_reason(const phieu_form *form, const phieu_row_reading *row
                    "row %d, box '%s': a faint mark (lighter than the ink threshold) "
                    "covers part of the box",
                    row->row, form->choices[c].key);
+    else if (omr_edge_mark(b, e, th) && e->edge_score < th->value[PHIEU_TH_MARKED])
+        add_reason(r, "marginal-mark", row->row,
+                   "row %d, box '%s': a stroke runs along its printed outline, on the line "
+                   "or beside it, and reaches inside it at its edge (a 1-bit scan, where the "
+                   "line hides it); the mark may be drawn on the edge",
+                   row->row, form->choices[c].key);
     else if (omr_edge_mark(b, e, th))
         add_reason(r, "marginal-mark", row->row,
                    "row %d, box '%s': ink runs along the inside of its outline (a mark's "

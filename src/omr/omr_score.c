@@ -82,6 +82,25 @@
 /* A blob touching the interior edge that reaches no deeper than this is a stroke from
  * outside that grazes the box. */
 #define BOX_EDGE_DEPTH_MM 0.8
+/* A stroke drawn on the box's edge, along its printed line, in a 1-bit scan: there the
+ * interior's margin holds no blur, so the stroke leaves only a few samples inside (deck
+ * seed 1212, p00852 at 150 dpi, rows 12 and 15: a tick whose vertex sits in the box's
+ * bottom-right corner and whose long arm runs up the right side, on the line and beside
+ * it, read blank with 4 samples of edge ink each). Beside the interior the outline is
+ * doubled there: its dark run across the side, from as far outside the printed line as
+ * the interior lies inside it, is BOX_OUTLINE_DOUBLED_PX samples or more wider than the
+ * line, over 1.2 and 1.3 mm of the right side. In 1-bit windows the printed line keeps its
+ * width within a sample (resampled, turned, found a sample off): of that deck's 16,089
+ * empty 1-bit boxes, 16,023 show no such place. A speck or a pen's end touching the line
+ * doubles it over its own width, at most 0.5 mm, so 0.8 mm asks for a stroke along it. A
+ * stroke from outside that ends on the line doubles it too (the deck's touching strokes:
+ * up to 2.7 mm when they come in at a shallow slant) but leaves no ink inside: of the
+ * 26,000 boxes of the deck's 704 1-bit pages, none read empty held edge ink but those two.
+ * In gray scans the blur puts edge ink inside many boxes (911 of 8,519 empty ones at 150
+ * dpi) and 5 of 233 touching strokes there pass both tests, so the test is made in 1-bit
+ * windows only. */
+#define BOX_OUTLINE_DOUBLED_MM 0.8
+#define BOX_OUTLINE_DOUBLED_PX 2
 /* All the ink within this extent: a hesitation dot or a fleck, never a mark (the smallest
  * tick or cross anyone draws spans half the box, 3 mm; a 0.8 mm dot with its soft edge
  * spans 1.2 mm at a low ink threshold). */
@@ -432,6 +451,7 @@ typedef struct box_ctx {
     double paper, sigma;     /* local paper white and its noise, gray levels */
     double contrast;         /* paper to black, at least BOX_MIN_CONTRAST */
     int dark_t;              /* gray below which a sample is print */
+    int bilevel;             /* the window holds black and white only: a 1-bit scan */
     int Lb, Rb, Tb, Bb;      /* where the outline was found */
     int ix0, iy0, iw, ih;    /* the interior, inside the outline and its blur */
 } box_ctx;
@@ -501,6 +521,15 @@ static void sample_window(const phieu_image *page, const box_ctx *b, uint8_t *wi
     }
 }
 
+/* Whether every sample of the window is black or white (a 1-bit scan: no blur, no gray). */
+static int window_bilevel(const uint8_t *win, long n)
+{
+    for (long k = 0; k < n; k++)
+        if (win[k] != 0 && win[k] != 255)
+            return 0;
+    return 1;
+}
+
 /* 3. Paper white: the ring outside the search zone, which the outline never enters
  * (every other sample of every other row is plenty for a percentile). Ink is measured
  * against it, so a gray or shadowed stretch of paper does not read as ink. */
@@ -559,6 +588,37 @@ static void find_outline(const uint8_t *win, box_ctx *b, omr_box_extra *extra)
     extra->found_dy_mm = dy * b->g;
     extra->outline = outline_presence(win, nw, nh, b->Lb, b->Rb, b->Tb, b->Bb, lw, b->dark_t);
     extra->covered = extra->outline < BOX_OUTLINE_PRESENT;
+}
+
+/* How much of one side of the outline a stroke doubles, mm (the most of the four sides):
+ * the places along the side, beside the interior, where the dark samples across it, from
+ * as far outside the printed line as the interior lies inside it up to the interior, are
+ * at least BOX_OUTLINE_DOUBLED_PX more than the line is wide. Counted, not consecutive: a
+ * stroke that crosses the line at a slant shows on both sides of it, with a gap where it
+ * is on the line. Meant for 1-bit windows, where the printed line is as wide as printed. */
+static double outline_doubled_mm(const uint8_t *win, const box_ctx *b)
+{
+    int k = b->ix0 - b->Lb - b->lw; /* the margin inside the line, samples */
+    int x1 = b->ix0 + b->iw, y1 = b->iy0 + b->ih;
+    /* Across each side (left, right, top, bottom): from, to (exclusive). */
+    const int across[4][2] = {
+        {b->Lb - k, b->ix0}, {x1, b->Rb + k}, {b->Tb - k, b->iy0}, {y1, b->Bb + k}};
+    int most = 0;
+    for (int side = 0; side < 4; side++) {
+        int vertical = side < 2, hits = 0;
+        int a0 = vertical ? b->iy0 : b->ix0, a1 = vertical ? y1 : x1;
+        for (int a = a0; a < a1; a++) {
+            int dark = 0;
+            for (int c = across[side][0]; c < across[side][1]; c++) {
+                int x = vertical ? c : a, y = vertical ? a : c;
+                if (x >= 0 && y >= 0 && x < b->nw && y < b->nh)
+                    dark += win[(size_t)y * b->nw + x] < b->dark_t;
+            }
+            hits += dark >= b->lw + BOX_OUTLINE_DOUBLED_PX;
+        }
+        most = hits > most ? hits : most;
+    }
+    return most * b->g;
 }
 
 /* The mean ink of each of the interior's 8 x 8 cells, 0..255: where in the box the ink
@@ -891,12 +951,15 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     box_ctx b;
     box_frame(L, box, reg, s->win_cap, &b);
     sample_window(page, &b, s->win);
+    b.bilevel = window_bilevel(s->win, (long)b.nw * b.nh);
     paper_white(s->win, reg->black, &b);
     find_outline(s->win, &b, extra);
     if (ink_mask(L, th, s, &b, out) != 0)
         return;
     blob_set bs;
     ink_blobs(s, &b, extra, &bs);
+    if (b.bilevel && extra->edge_score > 0)
+        extra->outline_doubled_mm = outline_doubled_mm(s->win, &b);
     if (extra->thin_line)
         fold_band(s, &b, &bs, extra);
     long n = (long)b.iw * b.ih;
@@ -971,9 +1034,17 @@ omr_beside omr_beside_box(const phieu_image *page, const omr_registration *reg,
     return r;
 }
 
+/* Whether, in a 1-bit scan, a stroke runs along the box's printed outline (on it or
+ * beside it) and reaches inside it at its edge: a mark drawn on the edge, whose ink the
+ * line hides, even when less than a mark's worth shows inside. */
+static int on_outline(const omr_box_extra *e)
+{
+    return e->edge_score > 0 && e->outline_doubled_mm >= BOX_OUTLINE_DOUBLED_MM;
+}
+
 int omr_edge_mark(const phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th)
 {
-    return e->edge_score >= th->value[PHIEU_TH_MARKED] &&
+    return (e->edge_score >= th->value[PHIEU_TH_MARKED] || on_outline(e)) &&
            (e->dot_only || b->score < th->value[PHIEU_TH_MARGINAL]);
 }
 

@@ -325,6 +325,16 @@ static void blur3(phieu_image *img)
     free(src);
 }
 
+/* A 1-bit scan of the page: each pixel black or white at half way. */
+static void to_bilevel(phieu_image *img)
+{
+    for (int y = 0; y < img->height; y++)
+        for (int x = 0; x < img->width; x++) {
+            uint8_t *p = &img->pixels[(size_t)y * img->stride + x];
+            *p = *p < 128 ? 0 : 255;
+        }
+}
+
 /* A small light pencil tick in box t, 1.5 mm across: a mark, never a dot. */
 static void small_light_tick(phieu_image *img, const phieu_rect *t)
 {
@@ -836,6 +846,41 @@ static void test_light_circle_and_edge_tick_go_to_review(void **state)
     reader_release(&r);
 }
 
+/* A tick drawn on the box's edge in a 1-bit scan (deck seed 1212 p00852 rows 12 and 15,
+ * 150 dpi, read blank): its vertex under the bottom-right corner, its long arm up along
+ * the right side, inside the line below and outside it above, so that the line hides it
+ * and only a few samples reach the interior. It goes to review, at 150, 200 and 300 dpi;
+ * a stroke from outside that ends on the edge, and an empty box, still read blank. */
+static void test_edge_tick_on_outline_1bit(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    static const int dpis[] = {150, 200, 300};
+    for (size_t i = 0; i < sizeof dpis / sizeof dpis[0]; i++) {
+        phieu_image *img = render_blank(r.forms[0], dpis[i], 0);
+        const phieu_rect *b = &L->boxes[0][1];
+        double vx = b->x + b->w - 0.95, vy = b->y + b->h + 0.15;
+        stroke(img, b->x + b->w - 2.2, b->y + b->h - 0.3, vx, vy, 0.35, 40);
+        stroke(img, vx, vy, b->x + b->w + 0.3, b->y + 0.2, 0.35, 40);
+        mark(img, L, 1, 0, M_GRAZE);
+        mark(img, L, 3, 2, M_TICK);
+        to_bilevel(img);
+        phieu_reading rd = read_page(&r, img);
+        assert_int_equal(rd.rows[0].decision, PHIEU_ROW_REVIEW);
+        assert_int_equal(rd.rows[0].boxes[1].state, PHIEU_BOX_MARGINAL);
+        assert_string_equal(rd.reasons[0].code, "marginal-mark");
+        assert_non_null(strstr(rd.reasons[0].text, "along its printed outline"));
+        assert_int_equal(rd.rows[1].decision, PHIEU_ROW_BLANK);
+        assert_int_equal(rd.rows[2].decision, PHIEU_ROW_BLANK);
+        assert_int_equal(rd.rows[3].decision, 2);
+        assert_int_equal(rd.n_reasons, 1);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 static void test_rotation_scale_offset(void **state)
 {
     (void)state;
@@ -1223,11 +1268,7 @@ static void test_seal_over_corner(void **state)
                 if (mode < 2) {
                     draw_seal(img, at[k][0], at[k][1], R, mode == 0 ? 120 : 0);
                     if (mode == 1)
-                        for (int y = 0; y < img->height; y++)
-                            for (int x = 0; x < img->width; x++) {
-                                uint8_t *p = &img->pixels[(size_t)y * img->stride + x];
-                                *p = *p < 128 ? 0 : 255;
-                            }
+                        to_bilevel(img);
                     page = img;
                     img = NULL;
                 } else {
@@ -1453,6 +1494,7 @@ int main(void)
         cmocka_unit_test(test_faint_mark_goes_to_review),
         cmocka_unit_test(test_mark_beside_box_goes_to_review),
         cmocka_unit_test(test_light_circle_and_edge_tick_go_to_review),
+        cmocka_unit_test(test_edge_tick_on_outline_1bit),
         cmocka_unit_test(test_dot_at_low_resolution),
         cmocka_unit_test(test_dot_jpeg_halo),
         cmocka_unit_test(test_rotation_scale_offset),
