@@ -79,9 +79,24 @@
  * own (a clear tick at 200 dpi read empty, deck seed 2026 p06349 and p09872). The faint
  * second look keeps touching pixels only: at its low threshold noise lies that close. */
 #define BOX_LINK_MM 0.3
-/* A blob touching the interior edge that reaches no deeper than this is a stroke from
- * outside that grazes the box. */
+/* A blob touching the interior edge that reaches no deeper than this from one side is a
+ * stroke from outside that grazes the box. Before, "from the side nearest to each of its
+ * points": a tick whose vertex rests on a 5 mm box's bottom line is cut there by the
+ * interior into two arms, one along the bottom, one up the box's right part, each within
+ * 0.8 mm of its nearest side, and both were set aside (deck seed 1212: 243 of 713 rows to
+ * review held a tick in a box marginal with a score under 0.01, all but 6 on the province
+ * form; p00852 alone 10). The long arm of its row 2 reaches 1.7 mm from the bottom and
+ * 1 mm from the right; no stroke from outside does both. */
 #define BOX_EDGE_DEPTH_MM 0.8
+/* ... and a blob within this of the side nearest to each of its points hugs the edge, a
+ * graze whatever its reach: a printed line's blur round the interior's corner is an L
+ * along two sides. Without this, the first 6,500 pages of that deck (gray and colour) sent
+ * 220 more rows to review (a hesitation dot joined by such an L spans a mark:
+ * test_dot_at_low_resolution at 150 dpi); the arms above reach 0.5 mm from their
+ * nearest side. The faint look keeps the nearest side (faint_coverage): at its low
+ * threshold the blur round the corner reaches further, and 49 rows of a clear mark went
+ * to review for a faint mark in an empty box beside it. */
+#define BOX_EDGE_HUG_MM 0.4
 /* A stroke drawn on the box's edge, along its printed line, in a 1-bit scan: there the
  * interior's margin holds no blur, so the stroke leaves only a few samples inside (deck
  * seed 1212, p00852 at 150 dpi, rows 12 and 15: a tick whose vertex sits in the box's
@@ -272,6 +287,20 @@ static void flood_blob(omr_scratch *s, int iw, int ih, long start, int link, ink
                 }
             }
     }
+}
+
+/* Whether a blob is a stroke from outside grazing the box: it touches the interior's edge
+ * and lies within depth_min samples of one side, as a stroke coming in across that side
+ * does; or within hug samples of the side nearest to each of its points, hugging the
+ * edge (a printed line's blur, an L round the interior's corner). A blob near two sides
+ * that reaches further from both is drawn inside the box: a tick cut at its vertex. */
+static int edge_graze(const ink_blob *o, int iw, int ih, int depth_min, int hug)
+{
+    int reach = o->x1;                                       /* from the left side */
+    reach = iw - 1 - o->x0 < reach ? iw - 1 - o->x0 : reach; /* from the right */
+    reach = o->y1 < reach ? o->y1 : reach;                   /* from the top */
+    reach = ih - 1 - o->y0 < reach ? ih - 1 - o->y0 : reach; /* from the bottom */
+    return o->touches && (reach < depth_min || o->depth < hug);
 }
 
 /* Where the faint look is: the window, its ring columns, and the interior's place in it;
@@ -701,6 +730,7 @@ static void ink_blobs(omr_scratch *s, const box_ctx *b, omr_box_extra *extra, bl
         s->labels[k] = 0;
     *bs = (blob_set){.line = -1, .line_y1 = -1, .ux0 = iw, .uy0 = ih, .ux1 = -1, .uy1 = -1};
     int speck = (int)ceil(BOX_SPECK_MM / g), depth_min = (int)ceil(BOX_EDGE_DEPTH_MM / g);
+    int hug = (int)ceil(BOX_EDGE_HUG_MM / g);
     int link = (int)lround(BOX_LINK_MM / g);
     if (link < 1)
         link = 1;
@@ -712,7 +742,7 @@ static void ink_blobs(omr_scratch *s, const box_ctx *b, omr_box_extra *extra, bl
         int ew = o.x1 - o.x0 + 1, eh = o.y1 - o.y0 + 1;
         if (ew < speck && eh < speck)
             continue;
-        if (o.touches && o.depth < depth_min) {
+        if (edge_graze(&o, iw, ih, depth_min, hug)) {
             extra->edge_score += o.wsum / n;
             continue;
         }

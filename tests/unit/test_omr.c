@@ -881,6 +881,43 @@ static void test_edge_tick_on_outline_1bit(void **state)
     reader_release(&r);
 }
 
+/* A tick whose vertex rests on the bottom line of a 5 mm province box (deck seed 1212
+ * p00852 rows 2, 13, 19, 21, 26 and 28, and the ticks of p02180, p03350, p03837, p09501,
+ * 150 dpi 1-bit): the interior, inset from the line, cuts it at the vertex into two arms,
+ * the short one along the bottom, the long one up the box's right part. Each arm lies
+ * within 0.8 mm of the edge nearest to each of its points, and both were set aside as
+ * grazes: the row went to review for ink along the inside of the outline. The long arm
+ * reaches deep from the bottom and from the right, as no graze from outside does: the
+ * tick counts, in gray and in 1-bit, at 150, 200 and 300 dpi. */
+static void test_tick_cut_at_its_vertex(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    for (int dpi = 150; dpi <= 300; dpi += 50)
+        for (int bilevel = 0; bilevel <= 1; bilevel++) {
+            phieu_image *img = render_blank(r.forms[0], dpi, 0);
+            for (int row = 0; row < 3; row++) {
+                const phieu_rect *b = &L->boxes[row][row];
+                double vx = b->x + b->w * 0.62, vy = b->y + b->h - 0.4;
+                stroke(img, b->x + 0.6, b->y + b->h - 1.6, vx, vy, 0.35, 40);
+                stroke(img, vx, vy, b->x + b->w - 0.5, b->y + 0.9 + 0.3 * row, 0.35, 40);
+            }
+            if (bilevel)
+                to_bilevel(img);
+            else
+                blur3(img);
+            phieu_reading rd = read_page(&r, img);
+            for (int row = 0; row < 3; row++)
+                if (rd.rows[row].decision != row)
+                    fail_msg("%d dpi %s: the tick in row %d read as %d", dpi,
+                             bilevel ? "1-bit" : "gray", row + 1, rd.rows[row].decision);
+            phieu_image_destroy(&img);
+        }
+    reader_release(&r);
+}
+
 static void test_rotation_scale_offset(void **state)
 {
     (void)state;
@@ -1495,6 +1532,7 @@ int main(void)
         cmocka_unit_test(test_mark_beside_box_goes_to_review),
         cmocka_unit_test(test_light_circle_and_edge_tick_go_to_review),
         cmocka_unit_test(test_edge_tick_on_outline_1bit),
+        cmocka_unit_test(test_tick_cut_at_its_vertex),
         cmocka_unit_test(test_dot_at_low_resolution),
         cmocka_unit_test(test_dot_jpeg_halo),
         cmocka_unit_test(test_rotation_scale_offset),
