@@ -504,8 +504,8 @@ static void marginal_reason(const phieu_form *form, const phieu_row_reading *row
     else if (omr_edge_mark(b, e, th) && e->edge_score < th->value[PHIEU_TH_MARKED])
         add_reason(r, "marginal-mark", row->row,
                    "row %d, box '%s': a stroke runs along its printed outline, on the line "
-                   "or beside it, and reaches inside it at its edge (a 1-bit scan, where the "
-                   "line hides it); the mark may be drawn on the edge",
+                   "or beside it, and reaches inside it at its edge (the line, and in a gray "
+                   "scan its blur, hide the rest); the mark may be drawn on the edge",
                    row->row, form->choices[c].key);
     else if (omr_edge_mark(b, e, th))
         add_reason(r, "marginal-mark", row->row,

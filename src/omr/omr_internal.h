@@ -93,7 +93,8 @@ typedef struct omr_box_extra {
     double outline;    /* least share of an outline side found printed (1: whole) */
     int covered;       /* too little of the outline: the box is partly covered */
     double edge_score; /* score of the ink left out because it only grazes the edge */
-    double outline_doubled_mm; /* 1-bit, with edge ink: how much of a side a stroke doubles */
+    double outline_doubled_mm; /* with edge ink: how much of a side a stroke along it doubles
+                                  (1-bit) or thickens beside the interior (gray), mm */
     int dot_only;      /* all ink is one small blob (a hesitation dot or a speck) */
     int faint;         /* an empty box holding a faint mark: marginal */
     int fold_dot;      /* with a thin band across: besides the band's even ink, at most a dot */
@@ -125,8 +126,8 @@ omr_beside omr_beside_box(const phieu_image *page, const omr_registration *reg,
                           const phieu_rect *box, const omr_box_extra *e);
 
 /* Whether a mark's worth of ink hugs the box's edge (left out of the score as a graze), or
- * in a 1-bit scan a stroke runs along its printed outline and reaches inside at the edge
- * (less than a mark's worth then: the line hides the rest), while what is left inside is
+ * a stroke runs along its printed outline and reaches inside at the edge (less than a
+ * mark's worth then: the line and its blur hide the rest), while what is left inside is
  * too little or a dot: a mark drawn on the edge, to review. */
 int omr_edge_mark(const phieu_box_reading *b, const omr_box_extra *e, const phieu_thresholds *th);
 
