@@ -25,6 +25,13 @@
 #define BOX_INSET_MARGIN_MM 0.35
 /* Paper white: this percentile of the ring (robust to a stroke crossing it). */
 #define BOX_PAPER_PERCENTILE 0.90
+/* Paper noise (for the faint look, section 6) is measured on the ring's samples that lie
+ * as far from print (darker than the print threshold) as the interior lies from the
+ * outline, BOX_INSET_MARGIN_MM, so that print's blur and JPEG ringing enter it as they
+ * enter the interior's margin, and print itself does not. Where fewer than this many are
+ * left, a percentile of them is no measure and the whole ring's is taken (the ring holds
+ * 176-192 samples at 150-200 dpi; on the province form at 200 dpi 88 are clear of print). */
+#define BOX_NOISE_MIN_SAMPLES 40
 /* An outline column/row must be dark over this share of the box side to be trusted. */
 #define BOX_OUTLINE_MIN_SHARE 0.35
 /* Each side of the printed outline must be found dark over this share of its length, or
@@ -565,28 +572,69 @@ static int window_bilevel(const uint8_t *win, long n)
     return 1;
 }
 
-/* 3. Paper white: the ring outside the search zone, which the outline never enters
- * (every other sample of every other row is plenty for a percentile). Ink is measured
- * against it, so a gray or shadowed stretch of paper does not read as ink. */
+/* Whether window sample (i, j) lies within `near` samples of one darker than print_t:
+ * print, or its blur. */
+static int near_print(const uint8_t *win, const box_ctx *b, int i, int j, int print_t, int near)
+{
+    for (int y = j - near < 0 ? 0 : j - near; y <= j + near && y < b->nh; y++) {
+        const uint8_t *row = win + (size_t)y * b->nw;
+        for (int x = i - near < 0 ? 0 : i - near; x <= i + near && x < b->nw; x++)
+            if (row[x] < print_t)
+                return 1;
+    }
+    return 0;
+}
+
+/* Counts in h the ring outside the search zone, which the outline never enters (every
+ * other sample of every other row is plenty for a percentile), leaving out the samples
+ * near_print (print_t < 0: none). Returns how many were counted. */
+static long ring_hist(const uint8_t *win, const box_ctx *b, long h[256], int print_t, int near)
+{
+    long n = 0;
+    for (int j = 0; j < b->nh; j += 2) {
+        const uint8_t *row = win + (size_t)j * b->nw;
+        int band = j < b->T0 - b->S || j >= b->B0 + b->S;
+        for (int i = 0; i < b->nw; i += 2) {
+            if (!band && i >= b->L0 - b->S && i < b->R0 + b->S)
+                continue;
+            if (print_t >= 0 && near_print(win, b, i, j, print_t, near))
+                continue;
+            h[row[i]]++;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* 3. Paper white: a high percentile of the ring round the box. Ink is measured against
+ * it, so a gray or shadowed stretch of paper does not read as ink.
+ * Notes:
+ *   1. Paper noise, for the faint look: how far the ring's paper reaches below its
+ *      median, (p50 - p5) / 1.645, away from print (BOX_NOISE_MIN_SAMPLES); where print
+ *      leaves too little paper, (p90 - p50) / 1.28 of the whole ring, as before. The
+ *      look thresholds at 4 sigma, so the tail is what counts: JPEG ringing beside print
+ *      lies there. With (p50 - p10) / 1.28 the 10,000-page deck sent 545
+ *      ordinary rows to review, 462 before, most of the new ones on JPEG pages of
+ *      quality 51-65; with p5, 457 (deck 1313: 141 and 116, 130 before).
+ *   2. Why away from print: at 150 dpi on the province form (rows 7.5 mm apart) the
+ *      table's rules and the outline's blur fill over half the ring, and (p90 - p50)
+ *      of the whole ring measured print: sigma 15-27 on paper clipped to 255 with no
+ *      noise at all (deck seed 1313 p01186, ring p25 130, p50 220, p75-p98 255), which
+ *      switched both faint looks off and read a faint tick blank (row 20).
+ *   3. Why below the median: a scanner's white clip hides the upper side of the paper's
+ *      noise, not the lower, which is the side a faint look must not take for ink. */
 static void paper_white(const uint8_t *win, double black, box_ctx *b)
 {
-    long rh[256] = {0}, rn = 0;
-    int nw = b->nw;
-    for (int j = 0; j < b->nh; j += 2) {
-        const uint8_t *row = win + (size_t)j * nw;
-        int band = j < b->T0 - b->S || j >= b->B0 + b->S;
-        int stop = band ? nw : b->L0 - b->S;
-        for (int i = 0; i < stop; i += 2, rn++)
-            rh[row[i]]++;
-        if (!band)
-            for (int i = b->R0 + b->S; i < nw; i += 2, rn++)
-                rh[row[i]]++;
-    }
+    long rh[256] = {0}, ph[256] = {0};
+    long rn = ring_hist(win, b, rh, -1, 0);
     b->paper = rn > 0 ? omr_hist_percentile(rh, rn, BOX_PAPER_PERCENTILE) : 255;
-    /* Paper noise: the 50th to 90th percentile of a normal spread is 1.28 sigma. */
-    b->sigma = rn > 0 ? (b->paper - omr_hist_percentile(rh, rn, 0.5)) / 1.2816 : 0;
     b->contrast = b->paper - black < BOX_MIN_CONTRAST ? BOX_MIN_CONTRAST : b->paper - black;
     b->dark_t = (int)(b->paper - 0.4 * b->contrast);
+    long pn = ring_hist(win, b, ph, b->dark_t, (int)lround(BOX_INSET_MARGIN_MM / b->g));
+    if (pn >= BOX_NOISE_MIN_SAMPLES)
+        b->sigma = (omr_hist_percentile(ph, pn, 0.5) - omr_hist_percentile(ph, pn, 0.05)) / 1.6449;
+    else
+        b->sigma = rn > 0 ? (b->paper - omr_hist_percentile(rh, rn, 0.5)) / 1.2816 : 0;
 }
 
 /* 4. The printed outline, re-found by projecting its darkness on the window's columns and
@@ -918,16 +966,41 @@ static void dot_extent(const omr_scratch *s, blob_set *bs, const box_ctx *b,
          ink_extent_mm(s, bs, b, BOX_DOT_CORE_SHARE) <= BOX_DOT_CORE_MM);
 }
 
-/* The interior's median gray: the box's own paper when little of it is marked. */
-static int interior_median(const uint8_t *win, const box_ctx *b)
+/* Counts the interior's samples in h (zeroed by the caller); returns how many. */
+static long interior_hist(const uint8_t *win, const box_ctx *b, long h[256])
 {
-    long h[256] = {0};
     for (int j = 0; j < b->ih; j++) {
         const uint8_t *row = win + (size_t)(b->iy0 + j) * b->nw + b->ix0;
         for (int i = 0; i < b->iw; i++)
             h[row[i]]++;
     }
-    return omr_hist_percentile(h, (long)b->iw * b->ih, 0.5);
+    return (long)b->iw * b->ih;
+}
+
+/* The interior's median gray: the box's own paper when little of it is marked. */
+static int interior_median(const uint8_t *win, const box_ctx *b)
+{
+    long h[256] = {0};
+    return omr_hist_percentile(h, interior_hist(win, b, h), 0.5);
+}
+
+/* The paper's noise where the faint look looks: the larger of the ring's (paper_white)
+ * and the interior's lower side, (p50 - p25) / 0.674.
+ * Notes:
+ *   1. JPEG smooths flat paper to one gray and rings beside print: on a quality-53 scan
+ *      at 200 dpi (deck seed 1313 p00941, paper 239) the ring's paper read sigma 0-0.8,
+ *      and ringing 3-4 levels deep beside the outline inside the box covered 5-8 % of
+ *      it: review. The interior's quartile sees that ringing where it is dense (deck
+ *      1313, with the ring's p10: 277 ordinary rows to review with the ring alone, 141
+ *      with both, 130 before).
+ *   2. A faint mark raises it too: it fills part of the interior. A faint X over a
+ *      quarter of it measured sigma 3 (p02280 row 6); a deeper percentile (p15, tried)
+ *      read test_deck_findings' faint X (row 5) blank. */
+static double paper_noise(const uint8_t *win, const box_ctx *b)
+{
+    long h[256] = {0}, n = interior_hist(win, b, h);
+    double lower = (omr_hist_percentile(h, n, 0.5) - omr_hist_percentile(h, n, 0.25)) / 0.6745;
+    return fmax(b->sigma, lower);
 }
 
 /* The look along strokes, its segments: offsets of the BOX_STROKE_DIRS directions, and
@@ -1067,6 +1140,8 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     extra->ink_n = bs.kept_n;
     dot_extent(s, &bs, &b, extra);
     omr_classify(out, extra, th);
+    if (out->state == PHIEU_BOX_EMPTY)
+        b.sigma = paper_noise(s->win, &b);
     faint_look(s, &b, &bs, th, out, extra);
 }
 

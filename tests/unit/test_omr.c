@@ -643,6 +643,47 @@ static void test_faint_tick_on_noisy_paper(void **state)
     reader_release(&r);
 }
 
+/* A faint pencil tick on clean paper clipped to white, at 150 dpi on the province form
+ * (deck seed 1313 p01186 row 20, read blank): there the table's rules and the outline's
+ * blur fill over a quarter of the ring where paper noise is measured, and the old
+ * (p90 - p50) / 1.28 read sigma 15-27 on paper with no noise at all, which switched both
+ * faint looks off. The tick, 12 gray levels below paper before the blur, goes to review.
+ * On noisy paper whose noise the scanner clips at white (sigma 4.5 round 250, so the
+ * ring's upper side reads little of it), a hesitation dot and empty boxes stay blank. */
+static void test_faint_tick_clipped_paper_150dpi(void **state)
+{
+    (void)state;
+    reader r;
+    reader_init(&r, "province-rating", NULL, 0);
+    const phieu_layout *L = &r.layouts[0];
+    for (int noisy = 0; noisy <= 1; noisy++) {
+        phieu_image *img = render_blank(r.forms[0], 150, 0);
+        const phieu_rect *b = &L->boxes[14][0];
+        if (!noisy) {
+            stroke(img, b->x + 1.0, b->y + 2.6, b->x + 1.6, b->y + 3.4, 0.3, 243);
+            stroke(img, b->x + 1.6, b->y + 3.4, b->x + 3.8, b->y + 1.2, 0.3, 243);
+        }
+        mark(img, L, 16, 1, M_DOT);
+        blur3(img);
+        if (noisy) {
+            add_noise(img, 4.5, 1313);
+            for (size_t k = 0; k < (size_t)img->stride * img->height; k++)
+                img->pixels[k] = (uint8_t)(img->pixels[k] > 235 ? 255 : img->pixels[k] + 20);
+        }
+        phieu_reading rd = read_page(&r, img);
+        for (int row = 0; row < L->n_rows; row++) {
+            int want = !noisy && row == 14 ? PHIEU_ROW_REVIEW : PHIEU_ROW_BLANK;
+            if (rd.rows[row].decision != want)
+                fail_msg("%s: row %d decided %d, expected %d", noisy ? "noisy" : "clean", row + 1,
+                         rd.rows[row].decision, want);
+        }
+        if (!noisy)
+            assert_int_equal(rd.rows[14].boxes[0].state, PHIEU_BOX_MARGINAL);
+        phieu_image_destroy(&img);
+    }
+    reader_release(&r);
+}
+
 /* Two marks in a row: an overvote only when they are of comparable strength. A light X
  * (an erasure's residue, a smudge) beside a clear one goes to a person whatever its score
  * (issue 12: residues scoring 0.063-0.08 read as confident overvotes); two marks of one
@@ -1557,6 +1598,7 @@ int main(void)
         cmocka_unit_test(test_line_on_fold),
         cmocka_unit_test(test_deck_findings),
         cmocka_unit_test(test_faint_tick_on_noisy_paper),
+        cmocka_unit_test(test_faint_tick_clipped_paper_150dpi),
         cmocka_unit_test(test_faint_tick_in_pieces),
         cmocka_unit_test(test_weak_second_mark),
         cmocka_unit_test(test_erasure_beside_light_tick),
