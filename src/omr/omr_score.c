@@ -122,7 +122,7 @@
  * dpi) and 5 of 233 touching strokes there pass both tests, so that width test is made in
  * 1-bit windows only. In gray windows the same 0.8 mm is asked of places where the margin
  * between the line and the interior is dark all across and the run across the side is
- * longer than the box's median run (outline_margin_filled_mm): the same tick drawn on a
+ * longer than the box's median run (outline_stroke_mm): the same tick drawn on a
  * gray page, blurred, read blank and measures 1.52 mm at 150 dpi, 1.20 at 200, 0.90 at
  * 300, a stroke ending on the edge 0.34 and 0.30. Over the 4,397 gray boxes of deck seed
  * 1212 holding edge ink it sent 21 more rows to review, all at 150 dpi (the margin alone,
@@ -490,10 +490,9 @@ typedef struct box_ctx {
     int nw, nh;              /* the window, in samples */
     int L0, R0, T0, B0;      /* where the outline is expected in the window */
     int lw, S;               /* the outline's width and the search either way, samples */
-    double paper, sigma;     /* local paper white and its noise, gray levels */
+    double paper, sigma;     /* local paper white and, for an empty box, its noise (gray) */
     double contrast;         /* paper to black, at least BOX_MIN_CONTRAST */
     int dark_t;              /* gray below which a sample is print */
-    int bilevel;             /* the window holds black and white only: a 1-bit scan */
     int Lb, Rb, Tb, Bb;      /* where the outline was found */
     int ix0, iy0, iw, ih;    /* the interior, inside the outline and its blur */
 } box_ctx;
@@ -607,34 +606,14 @@ static long ring_hist(const uint8_t *win, const box_ctx *b, long h[256], int pri
 }
 
 /* 3. Paper white: a high percentile of the ring round the box. Ink is measured against
- * it, so a gray or shadowed stretch of paper does not read as ink.
- * Notes:
- *   1. Paper noise, for the faint look: how far the ring's paper reaches below its
- *      median, (p50 - p5) / 1.645, away from print (BOX_NOISE_MIN_SAMPLES); where print
- *      leaves too little paper, (p90 - p50) / 1.28 of the whole ring, as before. The
- *      look thresholds at 4 sigma, so the tail is what counts: JPEG ringing beside print
- *      lies there. With (p50 - p10) / 1.28 the 10,000-page deck sent 545
- *      ordinary rows to review, 462 before, most of the new ones on JPEG pages of
- *      quality 51-65; with p5, 457 (deck 1313: 141 and 116, 130 before).
- *   2. Why away from print: at 150 dpi on the province form (rows 7.5 mm apart) the
- *      table's rules and the outline's blur fill over half the ring, and (p90 - p50)
- *      of the whole ring measured print: sigma 15-27 on paper clipped to 255 with no
- *      noise at all (deck seed 1313 p01186, ring p25 130, p50 220, p75-p98 255), which
- *      switched both faint looks off and read a faint tick blank (row 20).
- *   3. Why below the median: a scanner's white clip hides the upper side of the paper's
- *      noise, not the lower, which is the side a faint look must not take for ink. */
+ * it, so a gray or shadowed stretch of paper does not read as ink. */
 static void paper_white(const uint8_t *win, double black, box_ctx *b)
 {
-    long rh[256] = {0}, ph[256] = {0};
+    long rh[256] = {0};
     long rn = ring_hist(win, b, rh, -1, 0);
     b->paper = rn > 0 ? omr_hist_percentile(rh, rn, BOX_PAPER_PERCENTILE) : 255;
     b->contrast = b->paper - black < BOX_MIN_CONTRAST ? BOX_MIN_CONTRAST : b->paper - black;
     b->dark_t = (int)(b->paper - 0.4 * b->contrast);
-    long pn = ring_hist(win, b, ph, b->dark_t, (int)lround(BOX_INSET_MARGIN_MM / b->g));
-    if (pn >= BOX_NOISE_MIN_SAMPLES)
-        b->sigma = (omr_hist_percentile(ph, pn, 0.5) - omr_hist_percentile(ph, pn, 0.05)) / 1.6449;
-    else
-        b->sigma = rn > 0 ? (b->paper - omr_hist_percentile(rh, rn, 0.5)) / 1.2816 : 0;
 }
 
 /* 4. The printed outline, re-found by projecting its darkness on the window's columns and
@@ -686,31 +665,6 @@ static int dark_across(const uint8_t *win, const box_ctx *b, int vertical, int a
     return dark;
 }
 
-/* How much of one side of the outline a stroke doubles, mm (the most of the four sides):
- * the places along the side, beside the interior, where the dark samples across it, from
- * as far outside the printed line as the interior lies inside it up to the interior, are
- * at least BOX_OUTLINE_DOUBLED_PX more than the line is wide. Counted, not consecutive: a
- * stroke that crosses the line at a slant shows on both sides of it, with a gap where it
- * is on the line. Meant for 1-bit windows, where the printed line is as wide as printed. */
-static double outline_doubled_mm(const uint8_t *win, const box_ctx *b)
-{
-    int k = b->ix0 - b->Lb - b->lw; /* the margin inside the line, samples */
-    int x1 = b->ix0 + b->iw, y1 = b->iy0 + b->ih;
-    /* Across each side (left, right, top, bottom): from, to (exclusive). */
-    const int across[4][2] = {
-        {b->Lb - k, b->ix0}, {x1, b->Rb + k}, {b->Tb - k, b->iy0}, {y1, b->Bb + k}};
-    int most = 0;
-    for (int side = 0; side < 4; side++) {
-        int vertical = side < 2, hits = 0;
-        int a0 = vertical ? b->iy0 : b->ix0, a1 = vertical ? y1 : x1;
-        for (int a = a0; a < a1; a++)
-            hits += dark_across(win, b, vertical, a, across[side][0], across[side][1]) >=
-                    b->lw + BOX_OUTLINE_DOUBLED_PX;
-        most = hits > most ? hits : most;
-    }
-    return most * b->g;
-}
-
 /* The usual dark run across the outline (from as far outside the printed line as the
  * interior lies inside it, up to the interior): the median over every place along the
  * four sides, the printed line as this scan blurs it. */
@@ -732,33 +686,51 @@ static int outline_usual_run(const uint8_t *win, const box_ctx *b, const int acr
     return 63;
 }
 
-/* The same for a gray window, where blur widens the printed line by an amount no fixed
- * width foresees, mm (the most of the four sides): the places along a side, beside the
- * interior, where a stroke fills the whole margin between the printed line and the
- * interior and the dark run across the side (as above) is longer than the box's usual
- * one. Both: a stroke along the line thickens it on the interior's side, while the line's
- * blur, found a sample off, moves dark into the margin without lengthening the run. */
-static double outline_margin_filled_mm(const uint8_t *win, const box_ctx *b)
+/* How much of one side of the outline a stroke thickens, mm (the most of the four sides):
+ * the places along the side, beside the interior, where the dark run across it, from as
+ * far outside the printed line as the interior lies inside it up to the interior, is at
+ * least run_min samples, and the margin between the line and the interior holds at least
+ * margin_min dark samples. Counted, not consecutive: a stroke that crosses the line at a
+ * slant shows on both sides of it, with a gap where it is on the line. */
+static double outline_thickened_mm(const uint8_t *win, const box_ctx *b, int run_min,
+                                   int margin_min)
 {
     int k = b->ix0 - b->Lb - b->lw; /* the margin inside the line, samples */
     int x1 = b->ix0 + b->iw, y1 = b->iy0 + b->ih;
-    if (k < 1)
-        return 0;
     /* Across each side (left, right, top, bottom), and the margin of each: from, to. */
     const int across[4][2] = {
         {b->Lb - k, b->ix0}, {x1, b->Rb + k}, {b->Tb - k, b->iy0}, {y1, b->Bb + k}};
     const int margin[4][2] = {
         {b->Lb + b->lw, b->ix0}, {x1, b->Rb - b->lw}, {b->Tb + b->lw, b->iy0}, {y1, b->Bb - b->lw}};
-    int longer = outline_usual_run(win, b, across) + 1, most = 0;
+    if (run_min < 0)
+        run_min = outline_usual_run(win, b, across) + 1;
+    int most = 0;
     for (int side = 0; side < 4; side++) {
         int vertical = side < 2, hits = 0;
         int a0 = vertical ? b->iy0 : b->ix0, a1 = vertical ? y1 : x1;
         for (int a = a0; a < a1; a++)
-            hits += dark_across(win, b, vertical, a, margin[side][0], margin[side][1]) >= k &&
-                    dark_across(win, b, vertical, a, across[side][0], across[side][1]) >= longer;
+            hits += (margin_min == 0 ||
+                     dark_across(win, b, vertical, a, margin[side][0], margin[side][1]) >=
+                         margin_min) &&
+                    dark_across(win, b, vertical, a, across[side][0], across[side][1]) >= run_min;
         most = hits > most ? hits : most;
     }
     return most * b->g;
+}
+
+/* How much of the outline a stroke drawn along it thickens, mm (outline_thickened_mm).
+ * In a 1-bit window the printed line is as wide as printed, so a run
+ * BOX_OUTLINE_DOUBLED_PX longer than the line is a stroke. In a gray window blur widens
+ * the line by an amount no fixed width foresees: a stroke there fills the whole margin
+ * between the line and the interior and makes the run longer than the box's usual one.
+ * Both: the line's blur, found a sample off, moves dark into the margin without
+ * lengthening the run. */
+static double outline_stroke_mm(const uint8_t *win, const box_ctx *b)
+{
+    if (window_bilevel(win, (long)b->nw * b->nh))
+        return outline_thickened_mm(win, b, b->lw + BOX_OUTLINE_DOUBLED_PX, 0);
+    int k = b->ix0 - b->Lb - b->lw;
+    return k < 1 ? 0 : outline_thickened_mm(win, b, -1, k);
 }
 
 /* The mean ink of each of the interior's 8 x 8 cells, 0..255: where in the box the ink
@@ -984,8 +956,35 @@ static int interior_median(const uint8_t *win, const box_ctx *b)
     return omr_hist_percentile(h, interior_hist(win, b, h), 0.5);
 }
 
-/* The paper's noise where the faint look looks: the larger of the ring's (paper_white)
- * and the interior's lower side, (p50 - p25) / 0.674.
+/* The ring's paper noise: how far its paper reaches below its median, (p50 - p5) / 1.645,
+ * away from print (BOX_NOISE_MIN_SAMPLES); where print leaves too little paper,
+ * (p90 - p50) / 1.28 of the whole ring.
+ * Notes:
+ *   1. The look thresholds at 4 sigma, so the tail is what counts: JPEG ringing beside
+ *      print lies there. With (p50 - p10) / 1.28 the 10,000-page deck sent 545 ordinary
+ *      rows to review, 462 before, most of the new ones on JPEG pages of quality 51-65;
+ *      with p5, 457 (deck 1313: 141 and 116, 130 before).
+ *   2. Why away from print: at 150 dpi on the province form (rows 7.5 mm apart) the
+ *      table's rules and the outline's blur fill over half the ring, and (p90 - p50)
+ *      of the whole ring measured print: sigma 15-27 on paper clipped to 255 with no
+ *      noise at all (deck seed 1313 p01186, ring p25 130, p50 220, p75-p98 255), which
+ *      switched both faint looks off and read a faint tick blank (row 20).
+ *   3. Why below the median: a scanner's white clip hides the upper side of the paper's
+ *      noise, not the lower, which is the side a faint look must not take for ink. */
+static double ring_noise(const uint8_t *win, const box_ctx *b)
+{
+    long h[256] = {0};
+    long n = ring_hist(win, b, h, b->dark_t, (int)lround(BOX_INSET_MARGIN_MM / b->g));
+    if (n >= BOX_NOISE_MIN_SAMPLES)
+        return (omr_hist_percentile(h, n, 0.5) - omr_hist_percentile(h, n, 0.05)) / 1.6449;
+    long all[256] = {0};
+    n = ring_hist(win, b, all, -1, 0);
+    return n > 0 ? (b->paper - omr_hist_percentile(all, n, 0.5)) / 1.2816 : 0;
+}
+
+/* The paper's noise where the faint look looks, for an otherwise empty box (nothing else
+ * needs it): the larger of the ring's (ring_noise) and the interior's lower side,
+ * (p50 - p25) / 0.674.
  * Notes:
  *   1. JPEG smooths flat paper to one gray and rings beside print: on a quality-53 scan
  *      at 200 dpi (deck seed 1313 p00941, paper 239) the ring's paper read sigma 0-0.8,
@@ -1000,7 +999,7 @@ static double paper_noise(const uint8_t *win, const box_ctx *b)
 {
     long h[256] = {0}, n = interior_hist(win, b, h);
     double lower = (omr_hist_percentile(h, n, 0.5) - omr_hist_percentile(h, n, 0.25)) / 0.6745;
-    return fmax(b->sigma, lower);
+    return fmax(ring_noise(win, b), lower);
 }
 
 /* The look along strokes, its segments: offsets of the BOX_STROKE_DIRS directions, and
@@ -1117,7 +1116,6 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     box_ctx b;
     box_frame(L, box, reg, s->win_cap, &b);
     sample_window(page, &b, s->win);
-    b.bilevel = window_bilevel(s->win, (long)b.nw * b.nh);
     paper_white(s->win, reg->black, &b);
     find_outline(s->win, &b, extra);
     if (ink_mask(L, th, s, &b, out) != 0)
@@ -1125,8 +1123,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     blob_set bs;
     ink_blobs(s, &b, extra, &bs);
     if (extra->edge_score > 0)
-        extra->outline_doubled_mm =
-            b.bilevel ? outline_doubled_mm(s->win, &b) : outline_margin_filled_mm(s->win, &b);
+        extra->outline_doubled_mm = outline_stroke_mm(s->win, &b);
     if (extra->thin_line)
         fold_band(s, &b, &bs, extra);
     long n = (long)b.iw * b.ih;
@@ -1140,8 +1137,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     extra->ink_n = bs.kept_n;
     dot_extent(s, &bs, &b, extra);
     omr_classify(out, extra, th);
-    if (out->state == PHIEU_BOX_EMPTY)
-        b.sigma = paper_noise(s->win, &b);
+    b.sigma = out->state == PHIEU_BOX_EMPTY ? paper_noise(s->win, &b) : 0;
     faint_look(s, &b, &bs, th, out, extra);
 }
 
