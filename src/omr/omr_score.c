@@ -571,23 +571,63 @@ static int window_bilevel(const uint8_t *win, long n)
     return 1;
 }
 
-/* Whether window sample (i, j) lies within `near` samples of one darker than print_t:
- * print, or its blur. */
-static int near_print(const uint8_t *win, const box_ctx *b, int i, int j, int print_t, int near)
+/* Marks in out[i], for columns from..to - 1 of one window row, whether the row holds
+ * print (darker than print_t) within `near` samples of column i. */
+static void reach_span(const uint8_t *row, int nw, int from, int to, int print_t, int near,
+                       int *out)
 {
-    for (int y = j - near < 0 ? 0 : j - near; y <= j + near && y < b->nh; y++) {
-        const uint8_t *row = win + (size_t)y * b->nw;
-        for (int x = i - near < 0 ? 0 : i - near; x <= i + near && x < b->nw; x++)
-            if (row[x] < print_t)
-                return 1;
+    int last = -near - 1; /* the last print column seen, from the left */
+    for (int i = from - near < 0 ? 0 : from - near; i < to; i++) {
+        if (row[i] < print_t)
+            last = i;
+        if (i >= from)
+            out[i] = i - last <= near;
     }
+    last = nw + near; /* ... and from the right */
+    for (int i = to + near > nw ? nw - 1 : to + near - 1; i >= from; i--) {
+        if (row[i] < print_t)
+            last = i;
+        if (i < to)
+            out[i] |= last - i <= near;
+    }
+}
+
+/* Marks in reach[j * nw + i] whether row j of the window holds print (darker than
+ * print_t) within `near` samples of column i, where near_print will ask: the rows' share
+ * of a square neighbourhood test, made once per window so that each ring sample asks
+ * 2 near + 1 rows, not (2 near + 1)^2 samples, and only round the ring (a whole window's
+ * test cost a sixth of a page's reading). */
+static void print_reach(const uint8_t *win, const box_ctx *b, int print_t, int near, int *reach)
+{
+    int top = b->T0 - b->S + near, bottom = b->B0 + b->S - near; /* rows reaching a band */
+    int left = b->L0 - b->S, right = b->R0 + b->S;               /* the ring's columns */
+    for (int j = 0; j < b->nh; j++) {
+        const uint8_t *row = win + (size_t)j * b->nw;
+        int *out = reach + (size_t)j * b->nw;
+        if (j < top || j >= bottom) {
+            reach_span(row, b->nw, 0, b->nw, print_t, near, out);
+        } else {
+            reach_span(row, b->nw, 0, left, print_t, near, out);
+            reach_span(row, b->nw, right, b->nw, print_t, near, out);
+        }
+    }
+}
+
+/* Whether window sample (i, j) lies within `near` samples of print (print_reach). */
+static int near_print(const int *reach, const box_ctx *b, int i, int j, int near)
+{
+    int y1 = j + near < b->nh ? j + near : b->nh - 1;
+    for (int y = j - near < 0 ? 0 : j - near; y <= y1; y++)
+        if (reach[(size_t)y * b->nw + i])
+            return 1;
     return 0;
 }
 
 /* Counts in h the ring outside the search zone, which the outline never enters (every
  * other sample of every other row is plenty for a percentile), leaving out the samples
- * near_print (print_t < 0: none). Returns how many were counted. */
-static long ring_hist(const uint8_t *win, const box_ctx *b, long h[256], int print_t, int near)
+ * near_print (reach NULL: none). Returns how many were counted. */
+static long ring_hist(const uint8_t *win, const box_ctx *b, long h[256], const int *reach,
+                      int near)
 {
     long n = 0;
     for (int j = 0; j < b->nh; j += 2) {
@@ -596,7 +636,7 @@ static long ring_hist(const uint8_t *win, const box_ctx *b, long h[256], int pri
         for (int i = 0; i < b->nw; i += 2) {
             if (!band && i >= b->L0 - b->S && i < b->R0 + b->S)
                 continue;
-            if (print_t >= 0 && near_print(win, b, i, j, print_t, near))
+            if (reach && near_print(reach, b, i, j, near))
                 continue;
             h[row[i]]++;
             n++;
@@ -610,7 +650,7 @@ static long ring_hist(const uint8_t *win, const box_ctx *b, long h[256], int pri
 static void paper_white(const uint8_t *win, double black, box_ctx *b)
 {
     long rh[256] = {0};
-    long rn = ring_hist(win, b, rh, -1, 0);
+    long rn = ring_hist(win, b, rh, NULL, 0);
     b->paper = rn > 0 ? omr_hist_percentile(rh, rn, BOX_PAPER_PERCENTILE) : 255;
     b->contrast = b->paper - black < BOX_MIN_CONTRAST ? BOX_MIN_CONTRAST : b->paper - black;
     b->dark_t = (int)(b->paper - 0.4 * b->contrast);
@@ -971,14 +1011,16 @@ static int interior_median(const uint8_t *win, const box_ctx *b)
  *      switched both faint looks off and read a faint tick blank (row 20).
  *   3. Why below the median: a scanner's white clip hides the upper side of the paper's
  *      noise, not the lower, which is the side a faint look must not take for ink. */
-static double ring_noise(const uint8_t *win, const box_ctx *b)
+static double ring_noise(const uint8_t *win, const box_ctx *b, int *reach)
 {
     long h[256] = {0};
-    long n = ring_hist(win, b, h, b->dark_t, (int)lround(BOX_INSET_MARGIN_MM / b->g));
+    int near = (int)lround(BOX_INSET_MARGIN_MM / b->g);
+    print_reach(win, b, b->dark_t, near, reach);
+    long n = ring_hist(win, b, h, reach, near);
     if (n >= BOX_NOISE_MIN_SAMPLES)
         return (omr_hist_percentile(h, n, 0.5) - omr_hist_percentile(h, n, 0.05)) / 1.6449;
     long all[256] = {0};
-    n = ring_hist(win, b, all, -1, 0);
+    n = ring_hist(win, b, all, NULL, 0);
     return n > 0 ? (b->paper - omr_hist_percentile(all, n, 0.5)) / 1.2816 : 0;
 }
 
@@ -994,12 +1036,13 @@ static double ring_noise(const uint8_t *win, const box_ctx *b)
  *      with both, 130 before).
  *   2. A faint mark raises it too: it fills part of the interior. A faint X over a
  *      quarter of it measured sigma 3 (p02280 row 6); a deeper percentile (p15, tried)
- *      read test_deck_findings' faint X (row 5) blank. */
-static double paper_noise(const uint8_t *win, const box_ctx *b)
+ *      read test_deck_findings' faint X (row 5) blank.
+ * Uses s->labels (window-sized, free between the blob passes) for print_reach. */
+static double paper_noise(omr_scratch *s, const box_ctx *b)
 {
-    long h[256] = {0}, n = interior_hist(win, b, h);
+    long h[256] = {0}, n = interior_hist(s->win, b, h);
     double lower = (omr_hist_percentile(h, n, 0.5) - omr_hist_percentile(h, n, 0.25)) / 0.6745;
-    return fmax(ring_noise(win, b), lower);
+    return fmax(ring_noise(s->win, b, s->labels), lower);
 }
 
 /* The look along strokes, its segments: offsets of the BOX_STROKE_DIRS directions, and
@@ -1137,7 +1180,7 @@ void omr_score_box(const phieu_layout *L, const phieu_rect *box, const phieu_ima
     extra->ink_n = bs.kept_n;
     dot_extent(s, &bs, &b, extra);
     omr_classify(out, extra, th);
-    b.sigma = out->state == PHIEU_BOX_EMPTY ? paper_noise(s->win, &b) : 0;
+    b.sigma = out->state == PHIEU_BOX_EMPTY ? paper_noise(s, &b) : 0;
     faint_look(s, &b, &bs, th, out, extra);
 }
 
